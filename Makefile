@@ -1,0 +1,49 @@
+# zhongcao: two commands on a fresh machine.
+#   make demo   install, migrate and serve the platform (embedded SQLite under ./var/)
+#   make test   run the whole suite on SQLite and PostgreSQL
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+# pytest-xdist workers; the suite is database-bound, so two per core is a good default.
+WORKERS ?= auto
+
+.PHONY: install demo serve test test-fast lint format bench bench-commerce clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/zhongcao demo
+
+serve: install
+	$(BIN)/zhongcao serve
+
+test: install
+	$(BIN)/ruff check src tests benchmarks migrations
+	$(BIN)/pytest -n $(WORKERS) -q
+
+test-fast: install
+	$(BIN)/pytest -n $(WORKERS) -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks migrations
+	$(BIN)/ruff format --check src tests benchmarks migrations
+
+format: install
+	$(BIN)/ruff format src tests benchmarks migrations
+	$(BIN)/ruff check --fix src tests benchmarks migrations
+
+bench: bench-commerce
+
+bench-commerce: install
+	$(PY) benchmarks/commerce/bench_checkout.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

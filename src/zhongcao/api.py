@@ -1,0 +1,57 @@
+"""The FastAPI application: one error shape, size limits, every domain's router."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from zhongcao import __version__
+from zhongcao.config import Settings, get_settings
+from zhongcao.db import Database
+from zhongcao.errors import install_error_handlers
+from zhongcao.middleware import BodySizeLimitMiddleware
+
+log = logging.getLogger("zhongcao")
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database(settings=settings)
+    app = FastAPI(
+        title="zhongcao",
+        version=__version__,
+        summary="Open-source interest-commerce platform: content field, center field, FACT, north star.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.database = database
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+
+    from zhongcao.affiliate.views import router as affiliate_router
+    from zhongcao.campaigns.views import router as campaigns_router
+    from zhongcao.catalog.views import router as catalog_router
+    from zhongcao.commerce.views import router as commerce_router
+    from zhongcao.content.views import router as content_router
+    from zhongcao.experience.views import router as experience_router
+    from zhongcao.health import router as health_router
+    from zhongcao.shops.views import router as shops_router
+    from zhongcao.support.views import router as support_router
+    from zhongcao.users.views import router as users_router
+
+    for router in (
+        health_router,
+        users_router,
+        shops_router,
+        catalog_router,
+        content_router,
+        commerce_router,
+        affiliate_router,
+        campaigns_router,
+        support_router,
+        experience_router,
+    ):
+        app.include_router(router)
+    return app

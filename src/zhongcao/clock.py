@@ -1,0 +1,42 @@
+"""The platform's notion of "now".
+
+Every rule that depends on time (payment timeouts, campaign windows, score windows) reads
+``clock.now()`` so that the simulated world can run days in seconds by moving one clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+_local = threading.local()
+_global_override: datetime | None = None
+
+
+def now() -> datetime:
+    """Timezone-aware UTC now, or the frozen time set by :func:`frozen`/:func:`set_now`."""
+    override = getattr(_local, "override", None) or _global_override
+    return override if override is not None else datetime.now(UTC)
+
+
+def set_now(value: datetime | None) -> None:
+    """Set (or with ``None`` clear) a process-wide frozen time, for simulations and tests."""
+    global _global_override
+    _global_override = _aware(value) if value is not None else None
+
+
+@contextlib.contextmanager
+def frozen(value: datetime) -> Iterator[None]:
+    """Freeze ``now()`` for the current thread inside the block."""
+    previous = getattr(_local, "override", None)
+    _local.override = _aware(value)
+    try:
+        yield
+    finally:
+        _local.override = previous
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

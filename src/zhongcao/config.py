@@ -1,0 +1,56 @@
+"""Configuration, read from the environment (prefix ``ZHONGCAO_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("var") / "zhongcao.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHONGCAO_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
+        description="SQLAlchemy URL. SQLite file by default; postgresql://user@host:5432/db in production.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Requests whose body is larger than this are refused with 413 before they are parsed.
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    # A created order that is not paid within this many minutes is cancelled and its stock released.
+    payment_timeout_minutes: int = Field(default=30, ge=1)
+    # A delivered order completes by itself (and commissions settle) after this many days.
+    auto_complete_days: int = Field(default=7, ge=0)
+    # Platform fee charged to the shop when a category sets none, in basis points (1/100 of a percent).
+    default_platform_fee_bps: int = Field(default=500, ge=0, le=10_000)
+    session_ttl_hours: int = Field(default=24 * 14, ge=1)
+    session_cookie_name: str = "zc_session"
+    # Mark the session cookie Secure; turn off only for plain-HTTP local use.
+    cookie_secure: bool = False
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    log_level: str = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_pg_driver(cls, value: str) -> str:
+        # Users paste libpq-style URLs; SQLAlchemy needs the driver named to pick psycopg 3.
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value[len("postgres://") :]
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

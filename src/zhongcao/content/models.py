@@ -1,0 +1,99 @@
+"""Accounts that publish, who follows them, and what they publish: short videos and live sessions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zhongcao.db import Base, BigId, IdMixin, TimestampMixin, str_enum
+
+
+class AccountKind(enum.StrEnum):
+    shop = "shop"  # a shop's own account: FACT "Field"
+    creator = "creator"  # an affiliated creator: FACT "Alliance" (or "Top-KOL" when is_top_kol)
+
+
+class ContentKind(enum.StrEnum):
+    short_video = "short_video"
+    live = "live"
+
+
+class ContentStatus(enum.StrEnum):
+    published = "published"  # short videos
+    removed = "removed"
+    scheduled = "scheduled"  # live sessions: scheduled -> live -> ended
+    live = "live"
+    ended = "ended"
+
+
+class Account(IdMixin, TimestampMixin, Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'shop' AND shop_id IS NOT NULL) OR (kind = 'creator' AND user_id IS NOT NULL)",
+            name="owner_matches_kind",
+        ),
+    )
+
+    kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind, "account_kind"), index=True)
+    shop_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("shops.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    handle: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    niche: Mapped[str | None] = mapped_column(String(40))
+    is_top_kol: Mapped[bool] = mapped_column(default=False)
+    follower_count: Mapped[int] = mapped_column(default=0)
+
+
+class Follow(IdMixin, TimestampMixin, Base):
+    __tablename__ = "follows"
+    __table_args__ = (UniqueConstraint("user_id", "account_id", name="uq_follows_user_account"),)
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+
+
+class Content(IdMixin, TimestampMixin, Base):
+    __tablename__ = "content"
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
+    kind: Mapped[ContentKind] = mapped_column(str_enum(ContentKind, "content_kind"), index=True)
+    status: Mapped[ContentStatus] = mapped_column(str_enum(ContentStatus, "content_status"), index=True)
+    title_zh: Mapped[str] = mapped_column(String(120))
+    title_en: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    duration_seconds: Mapped[int | None]
+    scheduled_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    # Live sessions pin one product at a time; it must be one of the session's anchors.
+    pinned_product_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("products.id"))
+
+
+class LiveProductSet(IdMixin, Base):
+    """A named group of a live session's products (e.g. 福利款, 主推款), shown as tabs in the cart."""
+
+    __tablename__ = "live_product_sets"
+    __table_args__ = (UniqueConstraint("content_id", "position", name="uq_live_product_sets_content_position"),)
+
+    content_id: Mapped[int] = mapped_column(BigId, ForeignKey("content.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int]
+
+
+class ContentAnchor(IdMixin, Base):
+    """A product anchored to a piece of content (小黄车), in display order."""
+
+    __tablename__ = "content_anchors"
+    __table_args__ = (
+        UniqueConstraint("content_id", "product_id", name="uq_content_anchors_content_product"),
+        UniqueConstraint("content_id", "position", name="uq_content_anchors_content_position"),
+    )
+
+    content_id: Mapped[int] = mapped_column(BigId, ForeignKey("content.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"), index=True)
+    position: Mapped[int]
+    product_set_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("live_product_sets.id", ondelete="SET NULL"))

@@ -1,0 +1,58 @@
+"""Liveness and readiness for load balancers, and the plain-words health report used by `zhongcao check`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from zhongcao import migrate
+from zhongcao.db import Database
+
+router = APIRouter(tags=["health"])
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+def database_checks(database: Database) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    try:
+        with database.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        results.append(CheckResult("database", True, f"{database.dialect} database reachable"))
+    except Exception as exc:  # report any driver error in plain words
+        results.append(CheckResult("database", False, f"cannot connect: {type(exc).__name__}: {exc}".splitlines()[0]))
+        return results
+    try:
+        current, head = migrate.current_revision(database.engine), migrate.head_revision()
+        if current == head:
+            results.append(CheckResult("migrations", True, f"schema is up to date (revision {current})"))
+        elif current is None:
+            results.append(CheckResult("migrations", False, "no schema yet: run `zhongcao db upgrade`"))
+        else:
+            results.append(
+                CheckResult("migrations", False, f"schema at {current}, code expects {head}: run `zhongcao db upgrade`")
+            )
+    except Exception as exc:
+        results.append(CheckResult("migrations", False, f"cannot read the schema revision: {exc}".splitlines()[0]))
+    return results
+
+
+@router.get("/api/health/live")
+def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/api/health/ready")
+def ready(request: Request) -> JSONResponse:
+    results = database_checks(request.app.state.database)
+    ok = all(r.ok for r in results)
+    body = {"status": "ok" if ok else "unavailable", "checks": [r.__dict__ for r in results]}
+    return JSONResponse(body, status_code=200 if ok else 503)

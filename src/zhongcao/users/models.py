@@ -1,0 +1,48 @@
+"""People and how they prove who they are."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zhongcao.db import Base, BigId, IdMixin, TimestampMixin, str_enum
+
+
+class Role(enum.StrEnum):
+    shopper = "shopper"
+    merchant = "merchant"  # staff of exactly one shop; their shop role lives in shops.ShopStaff
+    creator = "creator"
+    operator = "operator"  # platform operator
+
+
+class TokenKind(enum.StrEnum):
+    session = "session"  # web session behind a cookie
+    api = "api"  # bearer token for API clients
+
+
+class User(IdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"), index=True)
+    locale: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class AuthToken(IdMixin, TimestampMixin, Base):
+    """A session or API token. Only a SHA-256 of the secret is stored."""
+
+    __tablename__ = "auth_tokens"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TokenKind] = mapped_column(str_enum(TokenKind, "token_kind"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(80))
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

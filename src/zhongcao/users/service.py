@@ -1,0 +1,153 @@
+"""Users, login, sessions and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from zhongcao import clock
+from zhongcao.config import get_settings
+from zhongcao.errors import Conflict, NotFound, Unauthorized
+from zhongcao.users import security
+from zhongcao.users.models import AuthToken, Role, TokenKind, User
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get_user(db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("user not found", code="user_not_found")
+    return user
+
+
+def get_by_email(db: Session, email: str) -> User | None:
+    return db.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(
+    db: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    role: Role = Role.shopper,
+    locale: str = "zh-CN",
+    commit: bool = True,
+) -> User:
+    """Create a user. Raises ``Conflict(email_taken)`` when the email is in use."""
+    email = normalise_email(email)
+    if get_by_email(db, email) is not None:
+        raise Conflict("a user with this email already exists", code="email_taken", field="email")
+    user = User(
+        email=email,
+        display_name=display_name,
+        password_hash=security.hash_password(password),
+        role=role,
+        locale=locale,
+    )
+    db.add(user)
+    try:
+        db.flush()
+    except IntegrityError as exc:  # a concurrent sign-up with the same email
+        db.rollback()
+        raise Conflict("a user with this email already exists", code="email_taken", field="email") from exc
+    if commit:
+        db.commit()
+    return user
+
+
+def authenticate(db: Session, email: str, password: str) -> User:
+    user = get_by_email(db, email)
+    if user is None:
+        security.verify_password(security.DUMMY_HASH, password)
+        raise Unauthorized("email or password is wrong", code="invalid_credentials")
+    if not security.verify_password(user.password_hash, password):
+        raise Unauthorized("email or password is wrong", code="invalid_credentials")
+    if not user.is_active:
+        raise Unauthorized("this account is disabled", code="account_disabled")
+    if security.needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
+    return user
+
+
+def issue_token(
+    db: Session,
+    user: User,
+    *,
+    kind: TokenKind,
+    name: str | None = None,
+    ttl: timedelta | None = None,
+    commit: bool = True,
+) -> tuple[str, AuthToken]:
+    """Create a session or API token. Returns the secret (shown once) and its row."""
+    if kind is TokenKind.session and ttl is None:
+        ttl = timedelta(hours=get_settings().session_ttl_hours)
+    secret = security.new_token()
+    row = AuthToken(
+        user_id=user.id,
+        kind=kind,
+        token_hash=security.token_digest(secret),
+        name=name,
+        expires_at=clock.now() + ttl if ttl else None,
+    )
+    db.add(row)
+    db.flush()
+    if commit:
+        db.commit()
+    return secret, row
+
+
+def user_for_token(db: Session, secret: str) -> User | None:
+    """The active user behind a token, or None when it is unknown, expired or revoked."""
+    if not secret.startswith(security.TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    row = db.scalar(select(AuthToken).where(AuthToken.token_hash == security.token_digest(secret)))
+    now = clock.now()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    user = db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    # Write last_used_at at most once a minute so that reads stay reads.
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        db.execute(update(AuthToken).where(AuthToken.id == row.id).values(last_used_at=now))
+        db.commit()
+    return user
+
+
+def revoke_token(db: Session, secret: str) -> None:
+    db.execute(
+        update(AuthToken)
+        .where(AuthToken.token_hash == security.token_digest(secret), AuthToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+    db.commit()
+
+
+def revoke_token_id(db: Session, user: User, token_id: int) -> None:
+    row = db.get(AuthToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("token not found", code="token_not_found")
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+    db.commit()
+
+
+def list_tokens(db: Session, user: User) -> list[AuthToken]:
+    return list(
+        db.scalars(
+            select(AuthToken)
+            .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+            .order_by(AuthToken.id.desc())
+        )
+    )
+
+
+def token_expiry(row: AuthToken) -> datetime | None:
+    return row.expires_at

@@ -1,0 +1,111 @@
+"""Test fixtures. Every test that takes ``db`` or ``client`` runs twice: on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``ZHONGCAO_TEST_PG_URL`` (default postgresql://postgres@127.0.0.1:5432/test).
+Each xdist worker migrates its own schema once; tables are emptied between tests. Where PostgreSQL
+cannot be reached its half is skipped, unless ``ZHONGCAO_REQUIRE_PG=1`` (CI), which makes it fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from zhongcao import migrate
+from zhongcao.api import create_app
+from zhongcao.config import Settings
+from zhongcao.db import Base, Database, import_all_models
+
+import_all_models()
+
+PG_URL = os.environ.get("ZHONGCAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("ZHONGCAO_REQUIRE_PG") == "1"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _pg_database() -> Database:
+    schema = f"zc_test_{_worker()}"
+    probe = Database(PG_URL, pool_size=1, max_overflow=0)
+    try:
+        with probe.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        probe.dispose()
+        message = f"PostgreSQL is not reachable at {PG_URL}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        if REQUIRE_PG:
+            pytest.fail(message + " (ZHONGCAO_REQUIRE_PG=1 makes this a failure)", pytrace=False)
+        pytest.skip(message)
+    probe.dispose()
+    return Database(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=20, max_overflow=60)
+
+
+@pytest.fixture(scope="session")
+def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Database]]:
+    made: dict[str, Database] = {}
+    yield made
+    for database in made.values():
+        database.dispose()
+
+
+def _get_database(kind: str, made: dict[str, Database], tmp_path_factory: pytest.TempPathFactory) -> Database:
+    if kind not in made:
+        if kind == "sqlite":
+            path: Path = tmp_path_factory.mktemp("sqlite") / "zhongcao.db"
+            database = Database(f"sqlite:///{path}")
+        else:
+            database = _pg_database()
+        migrate.upgrade(database.engine)
+        made[kind] = database
+    return made[kind]
+
+
+def _empty_all_tables(database: Database) -> None:
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for name in reversed(tables):
+                conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, _databases: dict[str, Database], tmp_path_factory: pytest.TempPathFactory) -> Database:
+    if request.param != "postgresql" and request.node.get_closest_marker("pg_only"):
+        pytest.skip("this test exercises PostgreSQL row locking; SQLite serialises writers")
+    database = _get_database(request.param, _databases, tmp_path_factory)
+    _empty_all_tables(database)
+    return database
+
+
+@pytest.fixture
+def db(database: Database) -> Iterator:
+    session = database.session()
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return Settings(database_url=str(database.engine.url.render_as_string(hide_password=False)))
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database):
+    return create_app(settings=settings, database=database)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
