@@ -45,7 +45,9 @@ def _pg_database() -> Database:
             pytest.fail(message + " (ZHONGCAO_REQUIRE_PG=1 makes this a failure)", pytrace=False)
         pytest.skip(message)
     probe.dispose()
-    return Database(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=20, max_overflow=60)
+    return Database(
+        PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=20, max_overflow=60
+    )
 
 
 @pytest.fixture(scope="session")
@@ -72,14 +74,18 @@ def _empty_all_tables(database: Database) -> None:
     tables = [t.name for t in Base.metadata.sorted_tables]
     with database.engine.begin() as conn:
         if database.dialect == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
         else:
             for name in reversed(tables):
                 conn.execute(text(f'DELETE FROM "{name}"'))
 
 
 @pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, _databases: dict[str, Database], tmp_path_factory: pytest.TempPathFactory) -> Database:
+def database(
+    request: pytest.FixtureRequest, _databases: dict[str, Database], tmp_path_factory: pytest.TempPathFactory
+) -> Database:
     if request.param != "postgresql" and request.node.get_closest_marker("pg_only"):
         pytest.skip("this test exercises PostgreSQL row locking; SQLite serialises writers")
     database = _get_database(request.param, _databases, tmp_path_factory)

@@ -20,7 +20,11 @@ PASSWORD = "correct horse battery"
 def make_user(db: Session, role: Role = Role.shopper, name: str | None = None) -> User:
     n = next(_seq)
     return users_service.create_user(
-        db, email=f"{role.value}{n}@example.com", password=PASSWORD, display_name=name or f"{role.value} {n}", role=role
+        db,
+        email=f"{role.value}{n}@example.com",
+        password=PASSWORD,
+        display_name=name or f"{role.value} {n}",
+        role=role,
     )
 
 
@@ -40,7 +44,9 @@ class ShopBundle:
     account: Account
 
 
-def make_shop(db: Session, name: str | None = None, *, shipping_fee_fen: int = 0, free_shipping_threshold_fen: int = 0) -> ShopBundle:
+def make_shop(
+    db: Session, name: str | None = None, *, shipping_fee_fen: int = 0, free_shipping_threshold_fen: int = 0
+) -> ShopBundle:
     n = next(_seq)
     shop = Shop(
         name_zh=name or f"店铺{n}",
@@ -70,7 +76,13 @@ def make_category(db: Session, *, platform_fee_bps: int | None = None) -> Catego
     top = Category(slug=f"top-{n}", name_zh=f"大类{n}", name_en=f"Top {n}")
     db.add(top)
     db.flush()
-    leaf = Category(parent_id=top.id, slug=f"leaf-{n}", name_zh=f"小类{n}", name_en=f"Leaf {n}", platform_fee_bps=platform_fee_bps)
+    leaf = Category(
+        parent_id=top.id,
+        slug=f"leaf-{n}",
+        name_zh=f"小类{n}",
+        name_en=f"Leaf {n}",
+        platform_fee_bps=platform_fee_bps,
+    )
     db.add(leaf)
     db.commit()
     return leaf
@@ -99,7 +111,15 @@ def make_product(
     db.add(product)
     db.flush()
     for i in range(skus):
-        db.add(Sku(product_id=product.id, code=f"SKU-{n}-{i}", attributes={"size": ["S", "M", "L"][i % 3]}, price_fen=price_fen, stock=stock))
+        db.add(
+            Sku(
+                product_id=product.id,
+                code=f"SKU-{n}-{i}",
+                attributes={"size": ["S", "M", "L"][i % 3]},
+                price_fen=price_fen,
+                stock=stock,
+            )
+        )
     db.commit()
     db.refresh(product)
     return product
@@ -107,7 +127,13 @@ def make_product(
 
 def make_creator(db: Session, *, top_kol: bool = False) -> tuple[User, Account]:
     user = make_user(db, Role.creator)
-    account = Account(kind=AccountKind.creator, user_id=user.id, handle=f"creator{user.id}", name=user.display_name, is_top_kol=top_kol)
+    account = Account(
+        kind=AccountKind.creator,
+        user_id=user.id,
+        handle=f"creator{user.id}",
+        name=user.display_name,
+        is_top_kol=top_kol,
+    )
     db.add(account)
     db.commit()
     return user, account

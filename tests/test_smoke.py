@@ -8,7 +8,9 @@ def test_health(client):
 
 
 def test_register_login_me(client, db):
-    r = client.post("/api/auth/register", json={"email": "A@x.com", "password": "password1", "display_name": "A"})
+    r = client.post(
+        "/api/auth/register", json={"email": "A@x.com", "password": "password1", "display_name": "A"}
+    )
     assert r.status_code == 201, r.text
     token = r.json()["token"]
     me = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
@@ -16,4 +18,8 @@ def test_register_login_me(client, db):
     bad = client.post("/api/auth/login", json={"email": "a@x.com", "password": "nope"})
     assert bad.status_code == 401 and bad.json()["error"]["code"] == "invalid_credentials"
     v = client.post("/api/auth/register", json={"email": "not-an-email", "password": "x"})
-    assert v.status_code == 422 and v.json()["error"]["details"]["field"] in {"email", "password", "display_name"}
+    assert v.status_code == 422 and v.json()["error"]["details"]["field"] in {
+        "email",
+        "password",
+        "display_name",
+    }

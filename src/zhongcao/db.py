@@ -132,11 +132,13 @@ def session_scope(database: Database) -> Iterator[Session]:
 def import_all_models() -> None:
     """Import every domain's models so that ``Base.metadata`` is complete (Alembic, create_all)."""
     from zhongcao.affiliate import models as _affiliate  # noqa: F401
+    from zhongcao.aftersales import models as _aftersales  # noqa: F401
     from zhongcao.campaigns import models as _campaigns  # noqa: F401
     from zhongcao.catalog import models as _catalog  # noqa: F401
     from zhongcao.commerce import models as _commerce  # noqa: F401
     from zhongcao.content import models as _content  # noqa: F401
     from zhongcao.experience import models as _experience  # noqa: F401
+    from zhongcao.reviews import models as _reviews  # noqa: F401
     from zhongcao.shops import models as _shops  # noqa: F401
     from zhongcao.support import models as _support  # noqa: F401
     from zhongcao.users import models as _users  # noqa: F401

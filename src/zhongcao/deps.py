@@ -49,7 +49,9 @@ def _token_from_request(request: Request) -> str | None:
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise Unauthorized("Authorization header must be 'Bearer <token>'", code="invalid_authorization_header")
+            raise Unauthorized(
+                "Authorization header must be 'Bearer <token>'", code="invalid_authorization_header"
+            )
         return value.strip()
     return request.cookies.get(request.app.state.settings.session_cookie_name)
 
@@ -107,7 +109,9 @@ class MerchantContext:
             )
 
 
-def current_merchant(user: Annotated[User, Depends(require_role(Role.merchant))], db: DbSession) -> MerchantContext:
+def current_merchant(
+    user: Annotated[User, Depends(require_role(Role.merchant))], db: DbSession
+) -> MerchantContext:
     from zhongcao.shops import service as shops_service
 
     membership = shops_service.membership_for_user(db, user.id)
@@ -135,7 +139,9 @@ class CreatorContext:
     account_id: int
 
 
-def current_creator(user: Annotated[User, Depends(require_role(Role.creator))], db: DbSession) -> CreatorContext:
+def current_creator(
+    user: Annotated[User, Depends(require_role(Role.creator))], db: DbSession
+) -> CreatorContext:
     from zhongcao.content import service as content_service
 
     account = content_service.creator_account_for_user(db, user.id)

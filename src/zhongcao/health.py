@@ -28,7 +28,9 @@ def database_checks(database: Database) -> list[CheckResult]:
             conn.execute(text("SELECT 1"))
         results.append(CheckResult("database", True, f"{database.dialect} database reachable"))
     except Exception as exc:  # report any driver error in plain words
-        results.append(CheckResult("database", False, f"cannot connect: {type(exc).__name__}: {exc}".splitlines()[0]))
+        results.append(
+            CheckResult("database", False, f"cannot connect: {type(exc).__name__}: {exc}".splitlines()[0])
+        )
         return results
     try:
         current, head = migrate.current_revision(database.engine), migrate.head_revision()
@@ -38,10 +40,16 @@ def database_checks(database: Database) -> list[CheckResult]:
             results.append(CheckResult("migrations", False, "no schema yet: run `zhongcao db upgrade`"))
         else:
             results.append(
-                CheckResult("migrations", False, f"schema at {current}, code expects {head}: run `zhongcao db upgrade`")
+                CheckResult(
+                    "migrations",
+                    False,
+                    f"schema at {current}, code expects {head}: run `zhongcao db upgrade`",
+                )
             )
     except Exception as exc:
-        results.append(CheckResult("migrations", False, f"cannot read the schema revision: {exc}".splitlines()[0]))
+        results.append(
+            CheckResult("migrations", False, f"cannot read the schema revision: {exc}".splitlines()[0])
+        )
     return results
 
 

@@ -36,7 +36,9 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 20,
-    cursor: Annotated[str | None, Query(max_length=200, description="From a previous page's next_cursor")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="From a previous page's next_cursor")
+    ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor)
 
@@ -53,7 +55,9 @@ def decode_cursor(cursor: str) -> Any:
         raise InvalidInput("cursor is not valid", code="invalid_cursor", field="cursor") from exc
 
 
-def paginate_by_id(db: Session, stmt: Select[Any], id_column: Any, params: PageParams) -> tuple[Sequence[Any], str | None]:
+def paginate_by_id(
+    db: Session, stmt: Select[Any], id_column: Any, params: PageParams
+) -> tuple[Sequence[Any], str | None]:
     """Run ``stmt`` newest-first by ``id_column``; return rows and the cursor of the next page."""
     if params.cursor:
         last_id = decode_cursor(params.cursor)
@@ -64,5 +68,5 @@ def paginate_by_id(db: Session, stmt: Select[Any], id_column: Any, params: PageP
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
-        next_cursor = encode_cursor(getattr(rows[-1], "id"))
+        next_cursor = encode_cursor(rows[-1].id)
     return rows, next_cursor

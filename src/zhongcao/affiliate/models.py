@@ -42,7 +42,9 @@ class AffiliatePlan(IdMixin, TimestampMixin, Base):
     product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"), index=True)
     kind: Mapped[PlanKind] = mapped_column(str_enum(PlanKind, "plan_kind"))
     commission_bps: Mapped[int]
-    status: Mapped[PlanStatus] = mapped_column(str_enum(PlanStatus, "plan_status"), default=PlanStatus.active, index=True)
+    status: Mapped[PlanStatus] = mapped_column(
+        str_enum(PlanStatus, "plan_status"), default=PlanStatus.active, index=True
+    )
     ended_at: Mapped[datetime | None]
 
 
@@ -50,9 +52,13 @@ class AffiliatePlanCreator(IdMixin, TimestampMixin, Base):
     """A creator account admitted to a targeted or exclusive plan."""
 
     __tablename__ = "affiliate_plan_creators"
-    __table_args__ = (UniqueConstraint("plan_id", "account_id", name="uq_affiliate_plan_creators_plan_account"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "account_id", name="uq_affiliate_plan_creators_plan_account"),
+    )
 
-    plan_id: Mapped[int] = mapped_column(BigId, ForeignKey("affiliate_plans.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("affiliate_plans.id", ondelete="CASCADE"), index=True
+    )
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
 
 

@@ -54,7 +54,9 @@ class CampaignCategory(IdMixin, Base):
     __tablename__ = "campaign_categories"
     __table_args__ = (UniqueConstraint("campaign_id", "category_id", name="uq_campaign_categories_pair"),)
 
-    campaign_id: Mapped[int] = mapped_column(BigId, ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
     category_id: Mapped[int] = mapped_column(BigId, ForeignKey("categories.id"))
 
 
@@ -64,7 +66,9 @@ class CampaignProduct(IdMixin, TimestampMixin, Base):
     __tablename__ = "campaign_products"
     __table_args__ = (UniqueConstraint("campaign_id", "product_id", name="uq_campaign_products_pair"),)
 
-    campaign_id: Mapped[int] = mapped_column(BigId, ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
     product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"), index=True)
     shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id"), index=True)
     withdrawn_at: Mapped[datetime | None]

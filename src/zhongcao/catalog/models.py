@@ -23,7 +23,11 @@ class Category(IdMixin, Base):
     """Two levels: a top category (parent_id NULL) and its leaves; products attach to leaves."""
 
     __tablename__ = "categories"
-    __table_args__ = (CheckConstraint("platform_fee_bps IS NULL OR (platform_fee_bps BETWEEN 0 AND 10000)", name="fee_bps_range"),)
+    __table_args__ = (
+        CheckConstraint(
+            "platform_fee_bps IS NULL OR (platform_fee_bps BETWEEN 0 AND 10000)", name="fee_bps_range"
+        ),
+    )
 
     parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("categories.id"), index=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)

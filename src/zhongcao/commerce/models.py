@@ -12,7 +12,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zhongcao.db import Base, BigId, IdMixin, TimestampMixin, json_type, str_enum
@@ -62,34 +62,14 @@ class PaymentStatus(enum.StrEnum):
     partially_refunded = "partially_refunded"
 
 
-class AfterSaleKind(enum.StrEnum):
-    refund_only = "refund_only"
-    return_and_refund = "return_and_refund"
-
-
-class AfterSaleReason(enum.StrEnum):
-    quality = "quality"
-    logistics = "logistics"
-    changed_mind = "changed_mind"
-
-
-class AfterSaleStatus(enum.StrEnum):
-    requested = "requested"
-    awaiting_return = "awaiting_return"  # return approved; waiting for the buyer's parcel
-    return_shipped = "return_shipped"
-    refunded = "refunded"
-    rejected = "rejected"  # the merchant refused; the buyer may escalate
-    arbitrating = "arbitrating"
-    closed = "closed"  # ended without refund (arbitration for the merchant, or withdrawn)
-    cancelled = "cancelled"  # withdrawn by the buyer
-
-
 class Cart(IdMixin, TimestampMixin, Base):
     __tablename__ = "carts"
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), unique=True)
 
-    items: Mapped[list[CartItem]] = relationship(back_populates="cart", order_by="CartItem.id", cascade="all, delete-orphan")
+    items: Mapped[list[CartItem]] = relationship(
+        back_populates="cart", order_by="CartItem.id", cascade="all, delete-orphan"
+    )
 
 
 class AttributionColumns:
@@ -134,8 +114,13 @@ class Checkout(IdMixin, TimestampMixin, Base):
 class Order(IdMixin, TimestampMixin, Base):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint("item_total_fen >= 0 AND shop_discount_fen >= 0 AND platform_discount_fen >= 0", name="money_nonneg"),
-        CheckConstraint("campaign_subsidy_fen >= 0 AND shipping_fen >= 0 AND paid_fen >= 0", name="money_nonneg2"),
+        CheckConstraint(
+            "item_total_fen >= 0 AND shop_discount_fen >= 0 AND platform_discount_fen >= 0",
+            name="money_nonneg",
+        ),
+        CheckConstraint(
+            "campaign_subsidy_fen >= 0 AND shipping_fen >= 0 AND paid_fen >= 0", name="money_nonneg2"
+        ),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refund_within_paid"),
         CheckConstraint(
             "item_total_fen - shop_discount_fen - platform_discount_fen - campaign_subsidy_fen + shipping_fen = paid_fen",
@@ -186,7 +171,9 @@ class OrderItem(IdMixin, AttributionColumns, Base):
     __tablename__ = "order_items"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity", name="refunded_qty_range"),
+        CheckConstraint(
+            "refunded_quantity >= 0 AND refunded_quantity <= quantity", name="refunded_qty_range"
+        ),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="refund_within_paid"),
         CheckConstraint(
             "line_total_fen - shop_discount_fen - platform_discount_fen - campaign_subsidy_fen = paid_fen",
@@ -284,7 +271,9 @@ class IdempotencyRecord(IdMixin, TimestampMixin, Base):
     """A replayable response for (user, scope, key). A replay with a different body is refused."""
 
     __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("user_id", "scope", "key", name="uq_idempotency_records_user_scope_key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "scope", "key", name="uq_idempotency_records_user_scope_key"),
+    )
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
     scope: Mapped[str] = mapped_column(String(40))
@@ -306,62 +295,3 @@ class Shipment(IdMixin, TimestampMixin, Base):
     shipped_at: Mapped[datetime]  # handed over by the merchant (order marked shipped)
     picked_up_at: Mapped[datetime | None]  # scanned by the carrier
     delivered_at: Mapped[datetime | None]
-
-
-class AfterSale(IdMixin, Base):
-    __tablename__ = "after_sales"
-    __table_args__ = (
-        CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("amount_fen > 0", name="amount_positive"),
-        Index("ix_after_sales_shop_status", "shop_id", "status"),
-    )
-
-    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id"), index=True)
-    order_item_id: Mapped[int] = mapped_column(BigId, ForeignKey("order_items.id"), index=True)
-    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
-    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id"), index=True)
-    kind: Mapped[AfterSaleKind] = mapped_column(str_enum(AfterSaleKind, "after_sale_kind"))
-    reason: Mapped[AfterSaleReason] = mapped_column(str_enum(AfterSaleReason, "after_sale_reason"))
-    description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[AfterSaleStatus] = mapped_column(str_enum(AfterSaleStatus, "after_sale_status"), index=True)
-    quantity: Mapped[int]
-    amount_fen: Mapped[int]  # refund asked for; at most what is left refundable on the item
-    # Set by a platform operator's arbitration: True when the merchant was at fault.
-    merchant_at_fault: Mapped[bool | None]
-    merchant_note: Mapped[str | None] = mapped_column(Text)
-    arbitration_note: Mapped[str | None] = mapped_column(Text)
-    return_tracking_number: Mapped[str | None] = mapped_column(String(64))
-    requested_at: Mapped[datetime]
-    decided_at: Mapped[datetime | None]  # merchant approved or rejected
-    return_shipped_at: Mapped[datetime | None]
-    returned_at: Mapped[datetime | None]  # return received by the merchant
-    escalated_at: Mapped[datetime | None]
-    arbitrated_at: Mapped[datetime | None]
-    refunded_at: Mapped[datetime | None]
-    closed_at: Mapped[datetime | None]
-
-
-class Review(IdMixin, TimestampMixin, Base):
-    """Only the first review of an order item counts (``is_first``); later ones are follow-ups."""
-
-    __tablename__ = "reviews"
-    __table_args__ = (
-        CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
-        Index(
-            "uq_reviews_first_per_item",
-            "order_item_id",
-            unique=True,
-            postgresql_where=text("is_first"),
-            sqlite_where=text("is_first"),
-        ),
-    )
-
-    order_item_id: Mapped[int] = mapped_column(BigId, ForeignKey("order_items.id"), index=True)
-    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id"), index=True)
-    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
-    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id"), index=True)
-    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"), index=True)
-    rating: Mapped[int]
-    text: Mapped[str] = mapped_column(Text, default="")
-    tags: Mapped[list[str]] = mapped_column(json_type(), default=list)
-    is_first: Mapped[bool] = mapped_column(default=True)

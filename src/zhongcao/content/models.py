@@ -77,7 +77,9 @@ class LiveProductSet(IdMixin, Base):
     """A named group of a live session's products (e.g. 福利款, 主推款), shown as tabs in the cart."""
 
     __tablename__ = "live_product_sets"
-    __table_args__ = (UniqueConstraint("content_id", "position", name="uq_live_product_sets_content_position"),)
+    __table_args__ = (
+        UniqueConstraint("content_id", "position", name="uq_live_product_sets_content_position"),
+    )
 
     content_id: Mapped[int] = mapped_column(BigId, ForeignKey("content.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(40))
@@ -96,4 +98,6 @@ class ContentAnchor(IdMixin, Base):
     content_id: Mapped[int] = mapped_column(BigId, ForeignKey("content.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"), index=True)
     position: Mapped[int]
-    product_set_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("live_product_sets.id", ondelete="SET NULL"))
+    product_set_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("live_product_sets.id", ondelete="SET NULL")
+    )

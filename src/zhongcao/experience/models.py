@@ -34,7 +34,9 @@ class NpsResponse(IdMixin, TimestampMixin, Base):
     score: Mapped[int]
     reasons: Mapped[list[str]] = mapped_column(json_type(), default=list)
     text: Mapped[str] = mapped_column(Text, default="")
-    trigger: Mapped[NpsTrigger] = mapped_column(str_enum(NpsTrigger, "nps_trigger"), default=NpsTrigger.general)
+    trigger: Mapped[NpsTrigger] = mapped_column(
+        str_enum(NpsTrigger, "nps_trigger"), default=NpsTrigger.general
+    )
     order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"), index=True)
     shop_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("shops.id"), index=True)
     after_sale_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("after_sales.id"))

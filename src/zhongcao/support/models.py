@@ -47,7 +47,9 @@ class Conversation(IdMixin, Base):
 class Message(IdMixin, Base):
     __tablename__ = "cs_messages"
 
-    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("cs_conversations.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("cs_conversations.id", ondelete="CASCADE"), index=True
+    )
     sender: Mapped[Sender] = mapped_column(str_enum(Sender, "cs_sender"))
     agent_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)

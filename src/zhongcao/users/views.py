@@ -29,7 +29,12 @@ def _set_session_cookie(request: Request, response: Response, token: str) -> Non
 def register(body: UserCreate, request: Request, response: Response, db: DbSession) -> LoginResponse:
     """Shopper self sign-up. Merchant staff, creators and operators are created by operators or the CLI."""
     user = service.create_user(
-        db, email=body.email, password=body.password, display_name=body.display_name, locale=body.locale, commit=False
+        db,
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        locale=body.locale,
+        commit=False,
     )
     token, row = service.issue_token(db, user, kind=TokenKind.session)
     _set_session_cookie(request, response, token)
@@ -60,7 +65,9 @@ def me(user: CurrentUser) -> UserOut:
 
 
 @router.post("/api/me/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
-def create_api_token(user: CurrentUser, db: DbSession, body: Annotated[TokenCreate, Body()] = TokenCreate()) -> TokenOut:
+def create_api_token(
+    user: CurrentUser, db: DbSession, body: Annotated[TokenCreate, Body()] = TokenCreate()
+) -> TokenOut:
     from datetime import timedelta
 
     ttl = timedelta(days=body.expires_in_days) if body.expires_in_days else None
@@ -81,6 +88,11 @@ class OperatorUserCreate(UserCreate):
 def ops_create_user(body: OperatorUserCreate, _: OperatorUser, db: DbSession) -> UserOut:
     """Create a user of any role (merchant staff are then attached to a shop via /api/ops/shops)."""
     user = service.create_user(
-        db, email=body.email, password=body.password, display_name=body.display_name, role=body.role, locale=body.locale
+        db,
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        role=body.role,
+        locale=body.locale,
     )
     return UserOut.model_validate(user)

@@ -1,0 +1,58 @@
+"""Stock moves. Each is one conditional UPDATE, so concurrent buyers can never oversell.
+
+``UPDATE skus SET stock = stock - q WHERE id = ? AND stock >= q`` either takes the units or
+touches no row; PostgreSQL row locks serialise concurrent decrements of the same SKU, and the
+``stock >= 0`` CHECK constraint is the last line of defence.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from zhongcao.catalog.models import Sku
+
+
+def try_reserve(db: Session, sku_id: int, quantity: int) -> bool:
+    """Take ``quantity`` units from available stock. False (and nothing changed) if not enough."""
+    if quantity <= 0:
+        raise ValueError("quantity must be positive")
+    result = db.execute(
+        update(Sku)
+        .where(Sku.id == sku_id, Sku.stock >= quantity, Sku.is_active.is_(True))
+        .values(stock=Sku.stock - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release(db: Session, sku_id: int, quantity: int) -> None:
+    """Give reserved units back (cancelled or expired before payment, or returned goods)."""
+    if quantity <= 0:
+        raise ValueError("quantity must be positive")
+    db.execute(
+        update(Sku)
+        .where(Sku.id == sku_id)
+        .values(stock=Sku.stock + quantity)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def record_sale(db: Session, sku_id: int, quantity: int) -> None:
+    """Count units as sold once their order is paid (stock was already taken at checkout)."""
+    db.execute(
+        update(Sku)
+        .where(Sku.id == sku_id)
+        .values(sold_count=Sku.sold_count + quantity)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unrecord_sale(db: Session, sku_id: int, quantity: int) -> None:
+    """A paid order cancelled before shipping: its units no longer count as sold."""
+    db.execute(
+        update(Sku)
+        .where(Sku.id == sku_id, Sku.sold_count >= quantity)
+        .values(sold_count=Sku.sold_count - quantity)
+        .execution_options(synchronize_session=False)
+    )

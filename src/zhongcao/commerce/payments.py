@@ -1,0 +1,191 @@
+"""The payment provider interface, and the built-in simulated provider.
+
+The interface is the one real payment service providers expose: authorise an amount against a
+payment method, capture (all or part of) it, void an uncaptured authorisation, refund captured
+money. Every call carries an idempotency key; repeating a call with the same key returns the
+first result and moves no money twice.
+
+The simulated provider keeps its own ledger in ``sim_provider_charges``/``sim_provider_refunds``,
+as an external provider would, and declines on purpose for test payment methods:
+
+==========================  ============================================
+payment method              result
+==========================  ============================================
+``pm_card_ok`` (or other)   approved
+``pm_card_declined``        declined, code ``card_declined``
+``pm_card_insufficient``    declined, code ``insufficient_funds``
+``pm_card_expired``         declined, code ``expired_card``
+``pm_provider_error``       provider unavailable (raises ProviderUnavailable)
+==========================  ============================================
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from zhongcao.commerce.models import SimulatedCharge, SimulatedRefund
+
+DECLINES = {
+    "pm_card_declined": "card_declined",
+    "pm_card_insufficient": "insufficient_funds",
+    "pm_card_expired": "expired_card",
+}
+UNAVAILABLE = "pm_provider_error"
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not be reached; nothing was charged. Safe to retry with the same key."""
+
+
+class ProviderRejected(Exception):
+    """A request the provider refuses (capture more than authorised, refund more than captured)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Authorization:
+    ref: str
+    approved: bool
+    amount_fen: int
+    decline_code: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    ref: str
+    amount_fen: int
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def authorize(
+        self, db: Session, *, amount_fen: int, payment_method: str, idempotency_key: str
+    ) -> Authorization: ...
+
+    def capture(self, db: Session, *, ref: str, amount_fen: int) -> None: ...
+
+    def void(self, db: Session, *, ref: str) -> None: ...
+
+    def refund(self, db: Session, *, ref: str, amount_fen: int, idempotency_key: str) -> RefundResult: ...
+
+
+class SimulatedProvider:
+    """Deterministic provider for the embedded platform, the demo world and tests."""
+
+    name = "simulated"
+
+    def authorize(
+        self, db: Session, *, amount_fen: int, payment_method: str, idempotency_key: str
+    ) -> Authorization:
+        if amount_fen < 0:
+            raise ProviderRejected("invalid_amount", "amount must not be negative")
+        existing = db.scalar(
+            select(SimulatedCharge).where(SimulatedCharge.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            return _authorization(existing)
+        if payment_method == UNAVAILABLE:
+            raise ProviderUnavailable("the simulated provider is unavailable for this payment method")
+        decline = DECLINES.get(payment_method)
+        charge = SimulatedCharge(
+            ref="ch_" + secrets.token_hex(12),
+            idempotency_key=idempotency_key,
+            payment_method=payment_method,
+            amount_fen=amount_fen,
+            status="declined" if decline else "authorized",
+            decline_code=decline,
+        )
+        try:
+            with db.begin_nested():
+                db.add(charge)
+        except IntegrityError:  # the same key raced us: the first one wins
+            existing = db.scalar(
+                select(SimulatedCharge).where(SimulatedCharge.idempotency_key == idempotency_key)
+            )
+            assert existing is not None
+            return _authorization(existing)
+        return _authorization(charge)
+
+    def capture(self, db: Session, *, ref: str, amount_fen: int) -> None:
+        result = db.execute(
+            update(SimulatedCharge)
+            .where(
+                SimulatedCharge.ref == ref,
+                SimulatedCharge.status.in_(("authorized", "captured")),
+                SimulatedCharge.amount_fen >= amount_fen,
+            )
+            .values(captured_fen=amount_fen, status="captured")
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise ProviderRejected("capture_refused", "the charge is not capturable for that amount")
+
+    def void(self, db: Session, *, ref: str) -> None:
+        db.execute(
+            update(SimulatedCharge)
+            .where(SimulatedCharge.ref == ref, SimulatedCharge.status == "authorized")
+            .values(status="voided")
+            .execution_options(synchronize_session=False)
+        )
+
+    def refund(self, db: Session, *, ref: str, amount_fen: int, idempotency_key: str) -> RefundResult:
+        if amount_fen <= 0:
+            raise ProviderRejected("invalid_amount", "refund amount must be positive")
+        existing = db.scalar(
+            select(SimulatedRefund).where(SimulatedRefund.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            return RefundResult(ref=existing.ref, amount_fen=existing.amount_fen)
+        result = db.execute(
+            update(SimulatedCharge)
+            .where(
+                SimulatedCharge.ref == ref,
+                SimulatedCharge.status == "captured",
+                SimulatedCharge.refunded_fen + amount_fen <= SimulatedCharge.captured_fen,
+            )
+            .values(refunded_fen=SimulatedCharge.refunded_fen + amount_fen)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise ProviderRejected("refund_refused", "refund exceeds what is left of the captured amount")
+        row = SimulatedRefund(
+            ref="re_" + secrets.token_hex(12),
+            charge_ref=ref,
+            idempotency_key=idempotency_key,
+            amount_fen=amount_fen,
+        )
+        db.add(row)
+        db.flush()
+        return RefundResult(ref=row.ref, amount_fen=amount_fen)
+
+
+def _authorization(charge: SimulatedCharge) -> Authorization:
+    return Authorization(
+        ref=charge.ref,
+        approved=charge.status != "declined",
+        amount_fen=charge.amount_fen,
+        decline_code=charge.decline_code,
+    )
+
+
+_provider: PaymentProvider = SimulatedProvider()
+
+
+def get_provider() -> PaymentProvider:
+    return _provider
+
+
+def set_provider(provider: PaymentProvider) -> None:
+    """Swap the provider (a real PSP adapter, or a fake in tests)."""
+    global _provider
+    _provider = provider
