@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 09:32:45.834546
+Create Date: 2026-11-25 09:36:24.280678
 """
 
 from collections.abc import Sequence
@@ -911,6 +911,11 @@ def upgrade() -> None:
         sa.Column("commission_fen", sa.Integer(), nullable=False),
         sa.Column("shop_settlement_fen", sa.Integer(), nullable=False),
         sa.Column("refunded_fen", sa.Integer(), nullable=False),
+        sa.Column(
+            "shipping_address",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("shop_coupon_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("platform_coupon_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("paid_at", zhongcao.db.UTCDateTime(timezone=True), nullable=True),

@@ -31,12 +31,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
 
     from zhongcao.affiliate.views import router as affiliate_router
+    from zhongcao.aftersales.views import router as aftersales_router
     from zhongcao.campaigns.views import router as campaigns_router
     from zhongcao.catalog.views import router as catalog_router
     from zhongcao.commerce.views import router as commerce_router
     from zhongcao.content.views import router as content_router
     from zhongcao.experience.views import router as experience_router
     from zhongcao.health import router as health_router
+    from zhongcao.reviews.views import router as reviews_router
     from zhongcao.shops.views import router as shops_router
     from zhongcao.support.views import router as support_router
     from zhongcao.users.views import router as users_router
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         content_router,
         commerce_router,
         affiliate_router,
+        aftersales_router,
+        reviews_router,
         campaigns_router,
         support_router,
         experience_router,

@@ -149,6 +149,8 @@ class Order(IdMixin, TimestampMixin, Base):
     shop_settlement_fen: Mapped[int]  # what the shop receives
     refunded_fen: Mapped[int] = mapped_column(default=0)
 
+    # Snapshot of where the parcel goes: {"name", "phone", "province", "city", "district", "line"}.
+    shipping_address: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
     shop_coupon_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("user_coupons.id"))
     platform_coupon_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("user_coupons.id"))
 
