@@ -111,7 +111,27 @@ def app(settings: Settings, database: Database):
     return create_app(settings=settings, database=database)
 
 
+class SessionAwareClient(TestClient):
+    """A TestClient that ends the test's own transaction before each request.
+
+    SQLite has a single writer and our sessions begin with BEGIN IMMEDIATE, so a test session left
+    inside a transaction would block the server. Committing first also makes the test's set-up
+    visible to the server, and expiring afterwards makes the test read what the server wrote.
+    """
+
+    def __init__(self, app, session) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(app, raise_server_exceptions=False)
+        self._session = session
+
+    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+        self._session.commit()
+        try:
+            return super().request(*args, **kwargs)
+        finally:
+            self._session.expire_all()
+
+
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+def client(app, db) -> Iterator[TestClient]:
+    with SessionAwareClient(app, db) as test_client:
         yield test_client

@@ -40,3 +40,14 @@ def frozen(value: datetime) -> Iterator[None]:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def travel(value: datetime) -> Iterator[None]:
+    """Move the whole process to ``value`` inside the block (visible to server threads too)."""
+    previous = _global_override
+    set_now(value)
+    try:
+        yield
+    finally:
+        set_now(previous)

@@ -1,0 +1,288 @@
+"""The ``zhongcao`` command line: serve, migrate, manage users, check health, run background jobs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zhongcao.config import Settings, get_settings
+
+app = typer.Typer(
+    name="zhongcao",
+    help="zhongcao (种草): an open-source interest-commerce platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+users_app = typer.Typer(help="Create and inspect users.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Background jobs: payment timeouts, auto-completion, after-sales deadlines.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(jobs_app, name="jobs")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic ValidationError: say which variable is wrong
+        raise _fail(f"configuration is invalid: {exc}", 2) from exc
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from zhongcao.db import Database
+
+    return Database(settings=settings)
+
+
+def _upgrade(settings: Settings) -> str | None:
+    from zhongcao import migrate
+
+    database = _database(settings)
+    try:
+        migrate.upgrade(database.engine)
+        return migrate.current_revision(database.engine)
+    except Exception as exc:
+        raise _fail(
+            f"could not migrate {_redacted(settings.database_url)}: {str(exc).splitlines()[0]}"
+        ) from exc
+    finally:
+        database.dispose()
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (creates the schema on a new database)."""
+    settings = _settings()
+    revision = _upgrade(settings)
+    console.print(f"[green]✓[/] {_redacted(settings.database_url)} is at revision [bold]{revision}[/]")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and the one the code expects."""
+    from zhongcao import migrate
+
+    settings = _settings()
+    database = _database(settings)
+    try:
+        current = migrate.current_revision(database.engine)
+    except Exception as exc:
+        raise _fail(f"cannot read {_redacted(settings.database_url)}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        database.dispose()
+    console.print(f"database: {current or 'empty'}   code: {migrate.head_revision()}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default from ZHONGCAO_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from ZHONGCAO_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (the API is stateless).")] = 1,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before serving.")
+    ] = False,
+) -> None:
+    """Serve the API (and OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from zhongcao import migrate
+    from zhongcao.health import database_checks
+
+    settings = _settings()
+    if migrate_first:
+        _upgrade(settings)
+    database = _database(settings)
+    problems = [c for c in database_checks(database) if not c.ok]
+    database.dispose()
+    if problems:
+        raise _fail("; ".join(p.detail for p in problems))
+    host = host or settings.host
+    port = port or settings.port
+    console.print(
+        f"[bold green]zhongcao[/] serving on [link]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs, "
+        f"schema {migrate.head_revision()})"
+    )
+    uvicorn.run(
+        "zhongcao.api:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Migrate the embedded database and serve the platform.
+
+    Until the demo world lands (issue #3) the platform starts empty: create users with
+    `zhongcao users create` and explore the API at /docs.
+    """
+    settings = _settings()
+    revision = _upgrade(settings)
+    console.print(f"[green]✓[/] database {_redacted(settings.database_url)} ready (revision {revision})")
+    console.print("  The platform is empty. Create an operator with:")
+    console.print("  [bold]zhongcao users create --role operator --email ops@example.com --name Ops[/]")
+    serve(host=host, port=port, workers=1, migrate_first=False)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help="shopper, merchant, creator or operator.")] = "shopper",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Password (min 8 chars). Prompted when omitted; or set ZHONGCAO_PASSWORD.",
+            envvar="ZHONGCAO_PASSWORD",
+        ),
+    ] = None,
+    shop_id: Annotated[int | None, typer.Option(help="For merchants: the shop the user joins.")] = None,
+    shop_role: Annotated[
+        str, typer.Option(help="For merchants: owner, operator or service_agent.")
+    ] = "owner",
+) -> None:
+    """Create a user (any role). Merchants may join an existing shop with --shop-id."""
+    from pydantic import EmailStr, TypeAdapter, ValidationError
+
+    from zhongcao.errors import DomainError
+    from zhongcao.shops.models import StaffRole
+    from zhongcao.users import service as users_service
+    from zhongcao.users.models import Role
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise _fail(f"unknown role {role!r}: choose one of {', '.join(r.value for r in Role)}", 2) from None
+    try:
+        TypeAdapter(EmailStr).validate_python(email)
+    except ValidationError:
+        raise _fail(f"{email!r} is not a valid email address", 2) from None
+    if shop_id is not None and role_value is not Role.merchant:
+        raise _fail("--shop-id is only for merchant users", 2)
+    try:
+        staff_role = StaffRole(shop_role)
+    except ValueError:
+        raise _fail(f"unknown shop role {shop_role!r}: choose owner, operator or service_agent", 2) from None
+    if password is None:
+        if not sys.stdin.isatty():
+            raise _fail("no password given: pass --password or set ZHONGCAO_PASSWORD", 2)
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise _fail("the password must have at least 8 characters", 2)
+
+    settings = _settings()
+    database = _database(settings)
+    session = database.session()
+    try:
+        user = users_service.create_user(
+            session, email=email, password=password, display_name=name, role=role_value, commit=False
+        )
+        if shop_id is not None:
+            from zhongcao.shops import service as shops_service
+
+            shops_service.get_shop(session, shop_id)
+            shops_service.attach_staff(session, shop_id=shop_id, user_id=user.id, role=staff_role)
+        session.commit()
+    except DomainError as exc:
+        session.rollback()
+        raise _fail(exc.message) from exc
+    except Exception as exc:
+        session.rollback()
+        raise _fail(
+            f"could not create the user: {str(exc).splitlines()[0]} (did you run `zhongcao db upgrade`?)"
+        ) from exc
+    finally:
+        session.close()
+        database.dispose()
+    console.print(f"[green]✓[/] created {role_value.value} [bold]{user.email}[/] (id {user.id})")
+
+
+@app.command()
+def check() -> None:
+    """Check configuration and database health, in plain words. Exit status 1 when something is wrong."""
+    from zhongcao.health import database_checks
+
+    try:
+        settings = get_settings()
+    except Exception as exc:
+        err.print(f"[bold red]✗ configuration[/]: {exc}")
+        raise typer.Exit(1) from exc
+    table = Table(title="zhongcao check", show_lines=False)
+    table.add_column("check")
+    table.add_column("")
+    table.add_column("detail")
+    table.add_row("configuration", "[green]ok[/]", f"database {_redacted(settings.database_url)}")
+    database = _database(settings)
+    try:
+        results = database_checks(database)
+    finally:
+        database.dispose()
+    for r in results:
+        table.add_row(r.name, "[green]ok[/]" if r.ok else "[red]problem[/]", r.detail)
+    console.print(table)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@jobs_app.command("run")
+def jobs_run(
+    every: Annotated[
+        float | None, typer.Option(help="Repeat every N seconds (default: run once).", min=1)
+    ] = None,
+) -> None:
+    """Cancel unpaid checkouts past their timeout, complete delivered orders, apply after-sales deadlines."""
+    from zhongcao import jobs
+
+    settings = _settings()
+    database = _database(settings)
+    try:
+        while True:
+            counts = jobs.run_due_jobs(database)
+            console.print(" ".join(f"{k}={v}" for k, v in counts.items()))
+            if every is None:
+                break
+            time.sleep(every)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        database.dispose()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
