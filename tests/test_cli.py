@@ -1,0 +1,87 @@
+"""The command line: plain-words errors, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from zhongcao.cli import app
+from zhongcao.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def sqlite_env(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("ZHONGCAO_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_check_reports_missing_schema_then_ok(sqlite_env):
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 1
+    assert "zhongcao db upgrade" in result.output
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+
+
+def test_users_create_and_clean_errors(sqlite_env):
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    args = [
+        "users",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--name",
+        "Ops",
+        "--role",
+        "operator",
+        "--password",
+        "s3cret-pass",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "created operator" in result.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 1
+    assert "already exists" in again.output and "Traceback" not in again.output
+    bad_role = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--email",
+            "x@example.com",
+            "--name",
+            "X",
+            "--role",
+            "king",
+            "--password",
+            "password1",
+        ],
+    )
+    assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
+    short = runner.invoke(
+        app, ["users", "create", "--email", "y@example.com", "--name", "Y", "--password", "short"]
+    )
+    assert short.exit_code == 2 and "at least 8" in short.output
+    bad_email = runner.invoke(
+        app, ["users", "create", "--email", "nope", "--name", "Y", "--password", "password1"]
+    )
+    assert bad_email.exit_code == 2 and "not a valid email" in bad_email.output
+
+
+def test_unreachable_database_is_plain_words(monkeypatch):
+    monkeypatch.setenv("ZHONGCAO_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["check"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "cannot connect" in result.output and "Traceback" not in result.output
