@@ -31,8 +31,13 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+def _run_id() -> str:
+    # Unique per pytest run (shared by its xdist workers), so concurrent runs never share a schema.
+    return (os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"{os.getpid():x}")[:8]
+
+
 def _pg_database() -> Database:
-    schema = f"zc_test_{_worker()}"
+    schema = f"zc_test_{_run_id()}_{_worker()}"
     probe = Database(PG_URL, pool_size=1, max_overflow=0)
     try:
         with probe.engine.begin() as conn:
@@ -54,8 +59,16 @@ def _pg_database() -> Database:
 def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Database]]:
     made: dict[str, Database] = {}
     yield made
-    for database in made.values():
-        database.dispose()
+    for kind, database in made.items():
+        if kind == "postgresql":
+            schema = f"zc_test_{_run_id()}_{_worker()}"
+            database.dispose()
+            cleanup = Database(PG_URL, pool_size=1, max_overflow=0)
+            with cleanup.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            cleanup.dispose()
+        else:
+            database.dispose()
 
 
 def _get_database(kind: str, made: dict[str, Database], tmp_path_factory: pytest.TempPathFactory) -> Database:
