@@ -61,7 +61,8 @@ def paginate_by_id(
     """Run ``stmt`` newest-first by ``id_column``; return rows and the cursor of the next page."""
     if params.cursor:
         last_id = decode_cursor(params.cursor)
-        if not isinstance(last_id, int):
+        # bool is an int subclass, and ids beyond BIGINT would overflow the database driver.
+        if type(last_id) is not int or not 1 <= last_id < 2**63:
             raise InvalidInput("cursor is not valid", code="invalid_cursor", field="cursor")
         stmt = stmt.where(id_column < last_id)
     rows = db.scalars(stmt.order_by(id_column.desc()).limit(params.limit + 1)).all()
