@@ -27,10 +27,10 @@ serve: install
 
 test: install
 	$(BIN)/ruff check src tests benchmarks migrations
-	$(BIN)/pytest -n $(WORKERS) -q
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -q
 
 test-fast: install
-	$(BIN)/pytest -n $(WORKERS) -q -m "not slow"
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -q -m "not slow"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks migrations

@@ -55,6 +55,14 @@ def _pg_database() -> Database:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # PostgreSQL allows 100 connections; concurrency tests open ~50 each. Running them all on one
+    # xdist worker (with --dist loadgroup) keeps two of them from racing for connections.
+    for item in items:
+        if item.get_closest_marker("pg_only"):
+            item.add_marker(pytest.mark.xdist_group("pg_concurrency"))
+
+
 @pytest.fixture(scope="session")
 def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Database]]:
     made: dict[str, Database] = {}
