@@ -1,5 +1,313 @@
+"""Accounts, follows and content: public, shopper, merchant, creator and operator endpoints."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from zhongcao.content import service
+from zhongcao.content.models import Content, ContentKind, ContentStatus
+from zhongcao.content.schemas import (
+    AccountCreate,
+    AccountOut,
+    AccountTopKolUpdate,
+    AnchorOut,
+    ContentCreate,
+    ContentDetailOut,
+    ContentOut,
+    FollowOut,
+    FollowState,
+    MerchantContentCreate,
+    PinRequest,
+    ProductSetOut,
+    PublicAccountOut,
+)
+from zhongcao.deps import (
+    CreatorCtx,
+    CurrentUser,
+    DbSession,
+    MerchantContext,
+    MerchantCtx,
+    OperatorUser,
+    OptionalUser,
+    merchant_with,
+    require_role,
+)
+from zhongcao.errors import InvalidInput, NotFound
+from zhongcao.pagination import Page, PageParams, page_params
+from zhongcao.shops.models import StaffRole
+from zhongcao.users.models import Role, User
 
 router = APIRouter()
+
+# Publishing and running content is marketing work: owners and operators, not service agents.
+MerchantEditor = Annotated[MerchantContext, Depends(merchant_with(StaffRole.owner, StaffRole.operator))]
+CreatorUser = Annotated[User, Depends(require_role(Role.creator))]
+Params = Annotated[PageParams, Depends(page_params)]
+
+
+def _content_page(db: DbSession, rows: Sequence[Content], cursor: str | None) -> Page[ContentOut]:
+    anchors = service.anchored_product_ids_by_content(db, [c.id for c in rows])
+    return Page[ContentOut](
+        items=[
+            ContentOut.model_validate(c).model_copy(update={"anchor_product_ids": anchors[c.id]})
+            for c in rows
+        ],
+        next_cursor=cursor,
+    )
+
+
+def _content_out(db: DbSession, content: Content) -> ContentOut:
+    out = ContentOut.model_validate(content)
+    return out.model_copy(update={"anchor_product_ids": service.anchored_product_ids(db, content.id)})
+
+
+def _detail(db: DbSession, content: Content) -> ContentDetailOut:
+    view = service.content_view(db, content)
+    anchors = [
+        AnchorOut(
+            product_id=anchor.product_id,
+            position=anchor.position,
+            product_set_id=anchor.product_set_id,
+            title_zh=brief.title_zh if brief else "",
+            title_en=brief.title_en if brief else "",
+            price_fen=brief.price_fen if brief else None,
+            on_sale=bool(brief and brief.on_sale),
+        )
+        for anchor, brief in view.anchors
+    ]
+    pinned = next((a for a in anchors if a.product_id == content.pinned_product_id), None)
+    base = ContentOut.model_validate(content).model_dump()
+    base["anchor_product_ids"] = [a.product_id for a in anchors]
+    return ContentDetailOut(
+        **base,
+        account=AccountOut.model_validate(view.account),
+        anchors=anchors,
+        product_sets=[
+            ProductSetOut(id=s.id, name=s.name, position=s.position, product_ids=ids)
+            for s, ids in view.product_sets
+        ],
+        pinned_product=pinned,
+    )
+
+
+def _publish(db: DbSession, account_id: int, body: ContentCreate) -> Content:
+    return service.publish_content(
+        db,
+        account_id,
+        kind=body.kind,
+        title_zh=body.title_zh,
+        title_en=body.title_en,
+        topic=body.topic,
+        duration_seconds=body.duration_seconds,
+        scheduled_at=body.scheduled_at,
+        anchors=body.anchors,
+        product_sets=[
+            service.ProductSetSpec(name=s.name, product_ids=s.product_ids) for s in body.product_sets
+        ],
+    )
+
+
+# --- public and signed-in users ------------------------------------------------------------------
+
+
+@router.get("/api/accounts/{account_id}", response_model=PublicAccountOut, tags=["content"])
+def get_account(account_id: int, db: DbSession, user: OptionalUser) -> PublicAccountOut:
+    account = service.get_account(db, account_id)
+    following = service.follows(db, user.id, account.id) if user is not None else None
+    return PublicAccountOut.model_validate(account).model_copy(update={"following": following})
+
+
+@router.get("/api/accounts/{account_id}/content", response_model=Page[ContentOut], tags=["content"])
+def list_account_content(
+    account_id: int, db: DbSession, params: Params, kind: ContentKind | None = None
+) -> Page[ContentOut]:
+    service.get_account(db, account_id)
+    rows, cursor = service.public_content_page(db, params, account_ids=[account_id], kind=kind)
+    return _content_page(db, rows, cursor)
+
+
+@router.get("/api/content/{content_id}", response_model=ContentDetailOut, tags=["content"])
+def get_public_content(content_id: int, db: DbSession) -> ContentDetailOut:
+    return _detail(db, service.get_public_content(db, content_id))
+
+
+@router.put("/api/accounts/{account_id}/follow", response_model=FollowState, tags=["content"])
+def follow(account_id: int, user: CurrentUser, db: DbSession) -> FollowState:
+    account = service.follow_account(db, user.id, account_id)
+    return FollowState(account_id=account.id, following=True, follower_count=account.follower_count)
+
+
+@router.delete("/api/accounts/{account_id}/follow", response_model=FollowState, tags=["content"])
+def unfollow(account_id: int, user: CurrentUser, db: DbSession) -> FollowState:
+    account = service.unfollow_account(db, user.id, account_id)
+    return FollowState(account_id=account.id, following=False, follower_count=account.follower_count)
+
+
+@router.get("/api/me/follows", response_model=Page[FollowOut], tags=["content"])
+def my_follows(user: CurrentUser, db: DbSession, params: Params) -> Page[FollowOut]:
+    rows, cursor = service.follows_page(db, user.id, params)
+    return Page[FollowOut](
+        items=[
+            FollowOut(id=f.id, followed_at=f.created_at, account=AccountOut.model_validate(a))
+            for f, a in rows
+        ],
+        next_cursor=cursor,
+    )
+
+
+# --- operators -----------------------------------------------------------------------------------
+
+
+@router.patch("/api/ops/accounts/{account_id}", response_model=AccountOut, tags=["ops"])
+def ops_update_account(
+    account_id: int, body: AccountTopKolUpdate, _: OperatorUser, db: DbSession
+) -> AccountOut:
+    return AccountOut.model_validate(service.set_top_kol(db, account_id, body.is_top_kol))
+
+
+# --- merchants -----------------------------------------------------------------------------------
+
+
+@router.post("/api/merchant/accounts", status_code=201, response_model=AccountOut, tags=["merchant"])
+def merchant_create_account(body: AccountCreate, ctx: MerchantEditor, db: DbSession) -> AccountOut:
+    account = service.create_shop_account(
+        db, ctx.shop_id, handle=body.handle, name=body.name, niche=body.niche
+    )
+    return AccountOut.model_validate(account)
+
+
+@router.get("/api/merchant/accounts", response_model=Page[AccountOut], tags=["merchant"])
+def merchant_list_accounts(ctx: MerchantCtx, db: DbSession, params: Params) -> Page[AccountOut]:
+    rows, cursor = service.shop_accounts_page(db, ctx.shop_id, params)
+    return Page[AccountOut](items=[AccountOut.model_validate(a) for a in rows], next_cursor=cursor)
+
+
+@router.post("/api/merchant/content", status_code=201, response_model=ContentDetailOut, tags=["merchant"])
+def merchant_publish(body: MerchantContentCreate, ctx: MerchantEditor, db: DbSession) -> ContentDetailOut:
+    if service.shop_account(db, ctx.shop_id, body.account_id) is None:
+        raise InvalidInput("no such account in this shop", code="account_not_found", field="account_id")
+    return _detail(db, _publish(db, body.account_id, body))
+
+
+@router.get("/api/merchant/content", response_model=Page[ContentOut], tags=["merchant"])
+def merchant_list_content(
+    ctx: MerchantCtx,
+    db: DbSession,
+    params: Params,
+    account_id: int | None = None,
+    kind: ContentKind | None = None,
+    status: ContentStatus | None = None,
+) -> Page[ContentOut]:
+    rows, cursor = service.shop_content_page(
+        db, ctx.shop_id, params, account_id=account_id, kind=kind, status=status
+    )
+    return _content_page(db, rows, cursor)
+
+
+@router.get("/api/merchant/content/{content_id}", response_model=ContentDetailOut, tags=["merchant"])
+def merchant_get_content(content_id: int, ctx: MerchantCtx, db: DbSession) -> ContentDetailOut:
+    return _detail(db, service.content_for_shop(db, ctx.shop_id, content_id))
+
+
+@router.post("/api/merchant/content/{content_id}/start", response_model=ContentOut, tags=["merchant"])
+def merchant_start_live(content_id: int, ctx: MerchantEditor, db: DbSession) -> ContentOut:
+    service.content_for_shop(db, ctx.shop_id, content_id)
+    return _content_out(db, service.start_live(db, content_id))
+
+
+@router.post("/api/merchant/content/{content_id}/end", response_model=ContentOut, tags=["merchant"])
+def merchant_end_live(content_id: int, ctx: MerchantEditor, db: DbSession) -> ContentOut:
+    service.content_for_shop(db, ctx.shop_id, content_id)
+    return _content_out(db, service.end_live(db, content_id))
+
+
+@router.post("/api/merchant/content/{content_id}/pin", response_model=ContentOut, tags=["merchant"])
+def merchant_pin(content_id: int, body: PinRequest, ctx: MerchantEditor, db: DbSession) -> ContentOut:
+    service.content_for_shop(db, ctx.shop_id, content_id)
+    return _content_out(db, service.pin_product(db, content_id, body.product_id))
+
+
+@router.delete("/api/merchant/content/{content_id}/pin", response_model=ContentOut, tags=["merchant"])
+def merchant_unpin(content_id: int, ctx: MerchantEditor, db: DbSession) -> ContentOut:
+    service.content_for_shop(db, ctx.shop_id, content_id)
+    return _content_out(db, service.unpin_product(db, content_id))
+
+
+@router.post("/api/merchant/content/{content_id}/remove", response_model=ContentOut, tags=["merchant"])
+def merchant_remove(content_id: int, ctx: MerchantEditor, db: DbSession) -> ContentOut:
+    service.content_for_shop(db, ctx.shop_id, content_id)
+    return _content_out(db, service.remove_content(db, content_id))
+
+
+# --- creators ------------------------------------------------------------------------------------
+
+
+@router.post("/api/creator/account", status_code=201, response_model=AccountOut, tags=["creator"])
+def creator_create_account(body: AccountCreate, user: CreatorUser, db: DbSession) -> AccountOut:
+    account = service.create_creator_account(
+        db, user.id, handle=body.handle, name=body.name, niche=body.niche
+    )
+    return AccountOut.model_validate(account)
+
+
+@router.get("/api/creator/account", response_model=AccountOut, tags=["creator"])
+def creator_get_account(user: CreatorUser, db: DbSession) -> AccountOut:
+    account = service.creator_account_for_user(db, user.id)
+    if account is None:
+        raise NotFound("this creator has no account yet", code="account_not_found")
+    return AccountOut.model_validate(account)
+
+
+@router.post("/api/creator/content", status_code=201, response_model=ContentDetailOut, tags=["creator"])
+def creator_publish(body: ContentCreate, ctx: CreatorCtx, db: DbSession) -> ContentDetailOut:
+    return _detail(db, _publish(db, ctx.account_id, body))
+
+
+@router.get("/api/creator/content", response_model=Page[ContentOut], tags=["creator"])
+def creator_list_content(
+    ctx: CreatorCtx,
+    db: DbSession,
+    params: Params,
+    kind: ContentKind | None = None,
+    status: ContentStatus | None = None,
+) -> Page[ContentOut]:
+    rows, cursor = service.account_content_page(db, ctx.account_id, params, kind=kind, status=status)
+    return _content_page(db, rows, cursor)
+
+
+@router.get("/api/creator/content/{content_id}", response_model=ContentDetailOut, tags=["creator"])
+def creator_get_content(content_id: int, ctx: CreatorCtx, db: DbSession) -> ContentDetailOut:
+    return _detail(db, service.content_for_account(db, ctx.account_id, content_id))
+
+
+@router.post("/api/creator/content/{content_id}/start", response_model=ContentOut, tags=["creator"])
+def creator_start_live(content_id: int, ctx: CreatorCtx, db: DbSession) -> ContentOut:
+    service.content_for_account(db, ctx.account_id, content_id)
+    return _content_out(db, service.start_live(db, content_id))
+
+
+@router.post("/api/creator/content/{content_id}/end", response_model=ContentOut, tags=["creator"])
+def creator_end_live(content_id: int, ctx: CreatorCtx, db: DbSession) -> ContentOut:
+    service.content_for_account(db, ctx.account_id, content_id)
+    return _content_out(db, service.end_live(db, content_id))
+
+
+@router.post("/api/creator/content/{content_id}/pin", response_model=ContentOut, tags=["creator"])
+def creator_pin(content_id: int, body: PinRequest, ctx: CreatorCtx, db: DbSession) -> ContentOut:
+    service.content_for_account(db, ctx.account_id, content_id)
+    return _content_out(db, service.pin_product(db, content_id, body.product_id))
+
+
+@router.delete("/api/creator/content/{content_id}/pin", response_model=ContentOut, tags=["creator"])
+def creator_unpin(content_id: int, ctx: CreatorCtx, db: DbSession) -> ContentOut:
+    service.content_for_account(db, ctx.account_id, content_id)
+    return _content_out(db, service.unpin_product(db, content_id))
+
+
+@router.post("/api/creator/content/{content_id}/remove", response_model=ContentOut, tags=["creator"])
+def creator_remove(content_id: int, ctx: CreatorCtx, db: DbSession) -> ContentOut:
+    service.content_for_account(db, ctx.account_id, content_id)
+    return _content_out(db, service.remove_content(db, content_id))

@@ -1,5 +1,127 @@
+"""Shops API: public shop pages, operators opening and suspending shops, owners running their staff."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, status
+
+from zhongcao.catalog import service as catalog_service
+from zhongcao.catalog.schemas import ProductSummaryOut
+from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OperatorUser, merchant_with
+from zhongcao.pagination import Page, PageParams, page_params
+from zhongcao.shops import service
+from zhongcao.shops.models import ShopStaff, ShopStatus, StaffRole
+from zhongcao.shops.schemas import (
+    MAX_ID,
+    ShopCreate,
+    ShopOut,
+    ShopPublicOut,
+    ShopStatusUpdate,
+    ShopUpdate,
+    StaffCreate,
+    StaffOut,
+    StaffUpdate,
+)
+from zhongcao.users.models import User
 
 router = APIRouter()
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+OwnerCtx = Annotated[MerchantContext, Depends(merchant_with(StaffRole.owner))]
+
+
+def _staff_out(staff: ShopStaff, user: User) -> StaffOut:
+    return StaffOut(
+        id=staff.id,
+        shop_id=staff.shop_id,
+        user_id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        role=staff.role,
+        created_at=staff.created_at,
+    )
+
+
+# Public ------------------------------------------------------------------------------------------
+
+
+@router.get("/api/shops/{shop_id}", response_model=ShopPublicOut, tags=["shops"])
+def get_shop(shop_id: IdPath, db: DbSession) -> ShopPublicOut:
+    return ShopPublicOut.model_validate(service.get_active_shop(db, shop_id))
+
+
+@router.get("/api/shops/{shop_id}/products", response_model=Page[ProductSummaryOut], tags=["shops"])
+def list_shop_products(
+    shop_id: IdPath, db: DbSession, params: PageParams = Depends(page_params)
+) -> Page[ProductSummaryOut]:
+    service.get_active_shop(db, shop_id)
+    rows, next_cursor = catalog_service.list_public_products(db, params, shop_id=shop_id)
+    return Page(items=[ProductSummaryOut.of(row) for row in rows], next_cursor=next_cursor)
+
+
+# Operators ---------------------------------------------------------------------------------------
+
+
+@router.get("/api/ops/shops", response_model=Page[ShopOut], tags=["ops"])
+def ops_list_shops(
+    _: OperatorUser,
+    db: DbSession,
+    params: PageParams = Depends(page_params),
+    status_filter: Annotated[ShopStatus | None, Query(alias="status")] = None,
+) -> Page[ShopOut]:
+    rows, next_cursor = service.list_shops(db, params, status=status_filter)
+    return Page(items=[ShopOut.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.post("/api/ops/shops", status_code=status.HTTP_201_CREATED, response_model=ShopOut, tags=["ops"])
+def ops_create_shop(body: ShopCreate, _: OperatorUser, db: DbSession) -> ShopOut:
+    """Open a shop for an existing merchant user, who becomes its owner."""
+    return ShopOut.model_validate(service.create_shop(db, **body.model_dump()))
+
+
+@router.patch("/api/ops/shops/{shop_id}", response_model=ShopOut, tags=["ops"])
+def ops_set_shop_status(shop_id: IdPath, body: ShopStatusUpdate, _: OperatorUser, db: DbSession) -> ShopOut:
+    """Suspend or reinstate a shop."""
+    return ShopOut.model_validate(service.set_shop_status(db, shop_id, body.status))
+
+
+# Merchants: the shop is always the caller's own --------------------------------------------------
+
+
+@router.get("/api/merchant/shop", response_model=ShopOut, tags=["merchant"])
+def merchant_get_shop(ctx: MerchantCtx, db: DbSession) -> ShopOut:
+    return ShopOut.model_validate(service.get_shop(db, ctx.shop_id))
+
+
+@router.patch("/api/merchant/shop", response_model=ShopOut, tags=["merchant"])
+def merchant_update_shop(body: ShopUpdate, ctx: OwnerCtx, db: DbSession) -> ShopOut:
+    return ShopOut.model_validate(service.update_shop(db, ctx.shop_id, **body.model_dump(exclude_unset=True)))
+
+
+@router.get("/api/merchant/staff", response_model=Page[StaffOut], tags=["merchant"])
+def merchant_list_staff(
+    ctx: OwnerCtx, db: DbSession, params: PageParams = Depends(page_params)
+) -> Page[StaffOut]:
+    rows, next_cursor = service.list_staff(db, ctx.shop_id, params)
+    return Page(items=[_staff_out(staff, user) for staff, user in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/api/merchant/staff", status_code=status.HTTP_201_CREATED, response_model=StaffOut, tags=["merchant"]
+)
+def merchant_add_staff(body: StaffCreate, ctx: OwnerCtx, db: DbSession) -> StaffOut:
+    """Add an existing merchant user who belongs to no shop, by email."""
+    staff, user = service.add_staff_by_email(db, ctx.shop_id, email=body.email, role=StaffRole(body.role))
+    return _staff_out(staff, user)
+
+
+@router.patch("/api/merchant/staff/{staff_id}", response_model=StaffOut, tags=["merchant"])
+def merchant_change_staff_role(staff_id: IdPath, body: StaffUpdate, ctx: OwnerCtx, db: DbSession) -> StaffOut:
+    staff, user = service.change_staff_role(db, ctx.shop_id, staff_id, body.role)
+    return _staff_out(staff, user)
+
+
+@router.delete("/api/merchant/staff/{staff_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["merchant"])
+def merchant_remove_staff(staff_id: IdPath, ctx: OwnerCtx, db: DbSession) -> None:
+    service.remove_staff(db, ctx.shop_id, staff_id)

@@ -1,0 +1,120 @@
+"""Request and response bodies for affiliate plans, applications and creator earnings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints
+
+from zhongcao.affiliate.models import ApplicationStatus, CommissionKind, PlanKind, PlanStatus
+from zhongcao.pagination import Page
+
+MAX_PLAN_CREATORS = 200
+
+
+class PlanCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: PositiveInt
+    kind: PlanKind
+    commission_bps: Annotated[
+        int, Field(ge=1, le=9000, description="Share of the paid amount, in basis points")
+    ]
+    creator_account_ids: Annotated[list[PositiveInt], Field(max_length=MAX_PLAN_CREATORS)] = Field(
+        default_factory=list, description="Targeted and exclusive plans only"
+    )
+
+
+class PlanCreatorAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: PositiveInt
+
+
+class PlanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    shop_id: int
+    product_id: int
+    kind: PlanKind
+    commission_bps: int
+    status: PlanStatus
+    created_at: datetime
+    ended_at: datetime | None
+    creator_account_ids: list[int] = Field(default_factory=list)
+
+
+class PlazaEntryOut(BaseModel):
+    plan_id: int
+    kind: PlanKind
+    commission_bps: int
+    product_id: int
+    product_title_zh: str
+    product_title_en: str
+    # Lowest active SKU price, and what the plan pays on it.
+    price_fen: int | None
+    estimated_commission_fen: int | None
+    shop_id: int
+    shop_name_zh: str
+    shop_name_en: str
+    # Whether the caller may anchor the product under this plan now (open, or listed on the plan).
+    can_promote: bool
+    # The caller's latest application to this plan, if any.
+    application_status: ApplicationStatus | None = None
+
+
+class ApplicationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: PositiveInt
+    message: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+
+
+class ApplicantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    handle: str
+    name: str
+    niche: str | None
+    is_top_kol: bool
+    follower_count: int
+
+
+class ApplicationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    plan_id: int
+    shop_id: int
+    account_id: int
+    status: ApplicationStatus
+    message: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class MerchantApplicationOut(ApplicationOut):
+    product_id: int
+    applicant: ApplicantOut
+
+
+class CommissionEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: CommissionKind
+    amount_fen: int
+    order_id: int
+    order_item_id: int
+    shop_id: int
+    refund_id: int | None
+    note: str | None
+    created_at: datetime
+
+
+class CommissionsOut(BaseModel):
+    balance_fen: int = Field(description="Sum of every entry: accruals minus reversals")
+    entries: Page[CommissionEntryOut]

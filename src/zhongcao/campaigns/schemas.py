@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from zhongcao.campaigns import service
+from zhongcao.campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    Coupon,
+    CouponFunder,
+    UserCoupon,
+    UserCouponStatus,
+)
+
+# Money and counts live in 32-bit integer columns; bound them so that no input can overflow one.
+MAX_INT32 = 2_147_483_647
+MAX_ID = 9_223_372_036_854_775_807
+
+Fen = Annotated[int, Field(ge=0, le=MAX_INT32)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+NameZh = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+NameEn = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+ScoreGate = Annotated[
+    int,
+    Field(
+        ge=service.MIN_GATE_SCORE_CENTI,
+        le=service.MAX_GATE_SCORE_CENTI,
+        description="Shop score needed to register, in hundredths (450 = 4.50)",
+    ),
+]
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Slug
+    name_zh: NameZh
+    name_en: NameEn
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime = Field(description="Exclusive; must be after starts_at")
+    category_ids: Annotated[
+        list[Id],
+        Field(min_length=1, max_length=200, description="Top categories include all their leaves"),
+    ]
+    min_shop_score_centi: ScoreGate | None = None
+    subsidy_per_item_fen: Fen = 0
+    budget_fen: Fen = 0
+
+
+class CampaignUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    budget_fen: Fen | None = Field(default=None, description="Never below what is already spent")
+    ends_at: AwareDatetime | None = Field(default=None, description="Only later than the current end")
+    status: Literal["cancelled"] | None = None
+
+
+class CampaignOut(BaseModel):
+    id: int
+    slug: str
+    name_zh: str
+    name_en: str
+    starts_at: datetime
+    ends_at: datetime
+    status: CampaignStatus
+    is_open: bool = Field(description="Not cancelled and inside its window right now")
+    min_shop_score_centi: int | None
+    subsidy_per_item_fen: int
+    budget_fen: int
+    spent_fen: int
+    budget_left_fen: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> CampaignOut:
+        return cls(
+            id=campaign.id,
+            slug=campaign.slug,
+            name_zh=campaign.name_zh,
+            name_en=campaign.name_en,
+            starts_at=campaign.starts_at,
+            ends_at=campaign.ends_at,
+            status=campaign.status,
+            is_open=service.is_open(campaign),
+            min_shop_score_centi=campaign.min_shop_score_centi,
+            subsidy_per_item_fen=campaign.subsidy_per_item_fen,
+            budget_fen=campaign.budget_fen,
+            spent_fen=campaign.spent_fen,
+            budget_left_fen=service.budget_left_fen(campaign),
+            created_at=campaign.created_at,
+        )
+
+
+class CategoryRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    parent_id: int | None
+    slug: str
+    name_zh: str
+    name_en: str
+
+
+class CampaignDetailOut(CampaignOut):
+    categories: list[CategoryRef] = Field(description="As listed; a top category covers its leaves")
+    eligible_category_ids: list[int] = Field(description="Listed categories and the leaves of listed tops")
+
+
+class RegistrationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Id
+
+
+class RegistrationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    campaign_id: int
+    product_id: int
+    shop_id: int
+    created_at: datetime
+    withdrawn_at: datetime | None
+
+
+class CouponCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    threshold_fen: Fen = Field(description="Goods total needed (满); 0 = no threshold")
+    discount_fen: Annotated[int, Field(gt=0, le=MAX_INT32, description="Amount off (减)")]
+    per_user_limit: Annotated[int, Field(ge=1, le=1000)] = 1
+    total_quantity: Annotated[int | None, Field(ge=1, le=MAX_INT32)] = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class CouponOut(BaseModel):
+    id: int
+    funded_by: CouponFunder
+    shop_id: int | None
+    name: str
+    threshold_fen: int
+    discount_fen: int
+    per_user_limit: int
+    total_quantity: int | None
+    claimed_count: int
+    remaining_quantity: int | None
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+
+    @classmethod
+    def of(cls, coupon: Coupon) -> CouponOut:
+        return cls(
+            id=coupon.id,
+            funded_by=coupon.funded_by,
+            shop_id=coupon.shop_id,
+            name=coupon.name,
+            threshold_fen=coupon.threshold_fen,
+            discount_fen=coupon.discount_fen,
+            per_user_limit=coupon.per_user_limit,
+            total_quantity=coupon.total_quantity,
+            claimed_count=coupon.claimed_count,
+            remaining_quantity=service.remaining_quantity(coupon),
+            starts_at=coupon.starts_at,
+            ends_at=coupon.ends_at,
+            created_at=coupon.created_at,
+        )
+
+
+class UserCouponOut(BaseModel):
+    id: int
+    coupon_id: int
+    status: UserCouponStatus
+    checkout_id: int | None
+    claimed_at: datetime
+    used_at: datetime | None
+    coupon: CouponOut
+
+    @classmethod
+    def of(cls, user_coupon: UserCoupon, coupon: Coupon) -> UserCouponOut:
+        return cls(
+            id=user_coupon.id,
+            coupon_id=user_coupon.coupon_id,
+            status=user_coupon.status,
+            checkout_id=user_coupon.checkout_id,
+            claimed_at=user_coupon.claimed_at,
+            used_at=user_coupon.used_at,
+            coupon=CouponOut.of(coupon),
+        )

@@ -1,0 +1,605 @@
+"""Campaigns (the C of FACT) with category gates, shop-score gates and budgets; coupons and claims.
+
+A campaign is *open* from ``starts_at`` (inclusive) to ``ends_at`` (exclusive) unless cancelled.
+Shops register products while it is not ended or cancelled (also before it starts). A product is
+eligible when its category, or that category's parent, is listed on the campaign.
+
+Budget: ``spent_fen`` grows at checkout (see ``campaigns.reservations``); an operator may change
+``budget_fen`` but never below what is already spent. The row is locked while the change is
+checked, so a concurrent reservation either happens before (and is counted) or after (and sees
+the new budget).
+
+Coupon claims lock the coupon row, count the user's claims under that lock and then raise
+``claimed_count`` with a conditional UPDATE, so neither ``total_quantity`` nor ``per_user_limit``
+can be exceeded by concurrent claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from zhongcao import clock
+from zhongcao.campaigns.models import (
+    Campaign,
+    CampaignCategory,
+    CampaignProduct,
+    CampaignStatus,
+    Coupon,
+    CouponFunder,
+    UserCoupon,
+    UserCouponStatus,
+)
+from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
+from zhongcao.experience import service as experience_service
+from zhongcao.pagination import PageParams, decode_cursor, encode_cursor, paginate_by_id
+from zhongcao.shops import service as shops_service
+from zhongcao.shops.models import ShopStatus
+
+MIN_GATE_SCORE_CENTI = 300
+MAX_GATE_SCORE_CENTI = 500
+
+
+# --- reads of catalog records (catalog owns products and categories) ----------------------------
+
+
+def _categories_by_id(db: Session, category_ids: Iterable[int]) -> dict[int, Any]:
+    """Categories by id (catalog owns categories; the single read of them here)."""
+    from zhongcao.catalog.models import Category
+
+    ids = list(set(category_ids))
+    if not ids:
+        return {}
+    return {c.id: c for c in db.scalars(select(Category).where(Category.id.in_(ids)))}
+
+
+def _leaf_category_ids(db: Session, parent_ids: Iterable[int]) -> set[int]:
+    """Ids of the leaves under the given top categories (catalog owns categories)."""
+    from zhongcao.catalog.models import Category
+
+    ids = list(set(parent_ids))
+    if not ids:
+        return set()
+    return set(db.scalars(select(Category.id).where(Category.parent_id.in_(ids))))
+
+
+def _product(db: Session, product_id: int) -> Any | None:
+    """A product with its ``shop_id`` and ``category_id`` (catalog owns products)."""
+    from zhongcao.catalog.models import Product
+
+    return db.get(Product, product_id)
+
+
+# --- campaigns ------------------------------------------------------------------------------------
+
+
+def is_open(campaign: Campaign, now: datetime | None = None) -> bool:
+    """Running right now: not cancelled and inside its window."""
+    now = now or clock.now()
+    return campaign.status == CampaignStatus.active and campaign.starts_at <= now < campaign.ends_at
+
+
+def is_closed(campaign: Campaign, now: datetime | None = None) -> bool:
+    """Cancelled or ended: no more registrations."""
+    now = now or clock.now()
+    return campaign.status == CampaignStatus.cancelled or now >= campaign.ends_at
+
+
+def budget_left_fen(campaign: Campaign) -> int:
+    return campaign.budget_fen - campaign.spent_fen
+
+
+def _check_score_gate(value: int | None) -> None:
+    if value is not None and not MIN_GATE_SCORE_CENTI <= value <= MAX_GATE_SCORE_CENTI:
+        raise InvalidInput(
+            f"min_shop_score_centi must be between {MIN_GATE_SCORE_CENTI} and {MAX_GATE_SCORE_CENTI}",
+            code="invalid_score_gate",
+            field="min_shop_score_centi",
+        )
+
+
+def create_campaign(
+    db: Session,
+    *,
+    slug: str,
+    name_zh: str,
+    name_en: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    category_ids: Sequence[int],
+    min_shop_score_centi: int | None = None,
+    subsidy_per_item_fen: int = 0,
+    budget_fen: int = 0,
+) -> Campaign:
+    if ends_at <= starts_at:
+        raise InvalidInput("ends_at must be after starts_at", code="invalid_window", field="ends_at")
+    if ends_at <= clock.now():
+        raise InvalidInput("ends_at is in the past", code="window_in_past", field="ends_at")
+    if subsidy_per_item_fen < 0:
+        raise InvalidInput("subsidy cannot be negative", code="invalid_amount", field="subsidy_per_item_fen")
+    if budget_fen < 0:
+        raise InvalidInput("budget cannot be negative", code="invalid_amount", field="budget_fen")
+    _check_score_gate(min_shop_score_centi)
+    unique_ids = list(dict.fromkeys(category_ids))
+    if not unique_ids:
+        raise InvalidInput("list at least one category", code="no_categories", field="category_ids")
+    found = _categories_by_id(db, unique_ids)
+    missing = [cid for cid in unique_ids if cid not in found]
+    if missing:
+        raise InvalidInput(
+            "some categories do not exist",
+            code="category_not_found",
+            field="category_ids",
+            details={"missing": missing},
+        )
+    if db.scalar(select(Campaign.id).where(Campaign.slug == slug)) is not None:
+        raise Conflict("a campaign with this slug exists", code="slug_taken", field="slug")
+    campaign = Campaign(
+        slug=slug,
+        name_zh=name_zh,
+        name_en=name_en,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        min_shop_score_centi=min_shop_score_centi,
+        subsidy_per_item_fen=subsidy_per_item_fen,
+        budget_fen=budget_fen,
+        spent_fen=0,
+        status=CampaignStatus.active,
+    )
+    db.add(campaign)
+    try:
+        db.flush()
+    except IntegrityError as exc:  # a concurrent create with the same slug
+        db.rollback()
+        raise Conflict("a campaign with this slug exists", code="slug_taken", field="slug") from exc
+    for cid in unique_ids:
+        db.add(CampaignCategory(campaign_id=campaign.id, category_id=cid))
+    db.commit()
+    return campaign
+
+
+def get_campaign(db: Session, campaign_id: int) -> Campaign:
+    campaign = db.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("campaign not found", code="campaign_not_found")
+    return campaign
+
+
+def _lock_campaign(db: Session, campaign_id: int) -> Campaign:
+    campaign = db.scalar(
+        select(Campaign)
+        .where(Campaign.id == campaign_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if campaign is None:
+        raise NotFound("campaign not found", code="campaign_not_found")
+    return campaign
+
+
+def update_campaign(
+    db: Session,
+    campaign_id: int,
+    *,
+    budget_fen: int | None = None,
+    ends_at: datetime | None = None,
+    cancel: bool = False,
+) -> Campaign:
+    """Change the budget (never below what is spent), extend the window, or cancel."""
+    if budget_fen is None and ends_at is None and not cancel:
+        raise InvalidInput("nothing to change", code="empty_update")
+    try:
+        campaign = _lock_campaign(db, campaign_id)
+        if campaign.status == CampaignStatus.cancelled:
+            raise Conflict(
+                "a cancelled campaign cannot change",
+                code="illegal_transition",
+                details={"status": campaign.status.value},
+            )
+        if budget_fen is not None:
+            if budget_fen < 0:
+                raise InvalidInput("budget cannot be negative", code="invalid_amount", field="budget_fen")
+            if budget_fen < campaign.spent_fen:
+                raise Conflict(
+                    "the budget cannot go below what is already spent",
+                    code="budget_below_spent",
+                    field="budget_fen",
+                    details={"spent_fen": campaign.spent_fen, "budget_fen": budget_fen},
+                )
+            campaign.budget_fen = budget_fen
+        if ends_at is not None:
+            if ends_at < campaign.ends_at:
+                raise InvalidInput(
+                    "the window can only be extended; cancel the campaign to stop it",
+                    code="window_not_extended",
+                    field="ends_at",
+                    details={"ends_at": campaign.ends_at.isoformat()},
+                )
+            campaign.ends_at = ends_at
+        if cancel:
+            campaign.status = CampaignStatus.cancelled
+        db.commit()
+    except DomainError:
+        db.rollback()
+        raise
+    return campaign
+
+
+def list_campaigns(
+    db: Session, params: PageParams, *, status: CampaignStatus | None = None
+) -> tuple[Sequence[Campaign], str | None]:
+    stmt = select(Campaign)
+    if status is not None:
+        stmt = stmt.where(Campaign.status == status)
+    return paginate_by_id(db, stmt, Campaign.id, params)
+
+
+def list_open_campaigns(
+    db: Session, params: PageParams, now: datetime | None = None
+) -> tuple[Sequence[Campaign], str | None]:
+    now = now or clock.now()
+    stmt = select(Campaign).where(
+        Campaign.status == CampaignStatus.active, Campaign.starts_at <= now, Campaign.ends_at > now
+    )
+    return paginate_by_id(db, stmt, Campaign.id, params)
+
+
+def campaign_categories(db: Session, campaign_id: int) -> list[Any]:
+    """The categories listed on the campaign (top categories stand for all their leaves)."""
+    ids = db.scalars(
+        select(CampaignCategory.category_id)
+        .where(CampaignCategory.campaign_id == campaign_id)
+        .order_by(CampaignCategory.category_id)
+    ).all()
+    found = _categories_by_id(db, ids)
+    return [found[i] for i in ids if i in found]
+
+
+def eligible_category_ids(db: Session, campaign_id: int) -> set[int]:
+    """Listed categories plus the leaves of listed top categories."""
+    listed = set(
+        db.scalars(select(CampaignCategory.category_id).where(CampaignCategory.campaign_id == campaign_id))
+    )
+    return listed | _leaf_category_ids(db, listed)
+
+
+def _category_is_eligible(db: Session, campaign_id: int, category_id: int) -> bool:
+    category = _categories_by_id(db, [category_id]).get(category_id)
+    candidates = {category_id}
+    if category is not None and category.parent_id is not None:
+        candidates.add(category.parent_id)
+    hit = db.scalar(
+        select(CampaignCategory.id)
+        .where(CampaignCategory.campaign_id == campaign_id, CampaignCategory.category_id.in_(candidates))
+        .limit(1)
+    )
+    return hit is not None
+
+
+# --- registrations -------------------------------------------------------------------------------
+
+
+def register_product(db: Session, shop_id: int, campaign_id: int, product_id: int) -> CampaignProduct:
+    """Register a product of ``shop_id`` for a campaign, through its category and score gates.
+
+    A product withdrawn earlier may register again (its registration row is reactivated).
+    """
+    now = clock.now()
+    try:
+        campaign = get_campaign(db, campaign_id)
+        product = _product(db, product_id)
+        if product is None or product.shop_id != shop_id:
+            raise NotFound("product not found", code="product_not_found", field="product_id")
+        if is_closed(campaign, now):
+            raise Conflict(
+                "this campaign has ended or was cancelled",
+                code="campaign_closed",
+                details={"status": campaign.status.value, "ends_at": campaign.ends_at.isoformat()},
+            )
+        if not _category_is_eligible(db, campaign_id, product.category_id):
+            raise InvalidInput(
+                "the product's category is not part of this campaign",
+                code="category_not_eligible",
+                field="product_id",
+                details={"category_id": product.category_id},
+            )
+        required = campaign.min_shop_score_centi
+        if required is not None:
+            score = experience_service.current_score_centi(db, shop_id)
+            if score is None:
+                raise Conflict(
+                    "this campaign needs a shop score and the shop has none yet",
+                    code="shop_not_scored",
+                    details={"required": required},
+                )
+            if score < required:
+                raise Conflict(
+                    "the shop's score is below what this campaign needs",
+                    code="shop_score_too_low",
+                    details={"score": score, "required": required},
+                )
+        existing = db.scalar(
+            select(CampaignProduct)
+            .where(CampaignProduct.campaign_id == campaign_id, CampaignProduct.product_id == product_id)
+            .with_for_update()
+        )
+        if existing is not None:
+            if existing.withdrawn_at is None:
+                raise Conflict("this product is already registered", code="already_registered")
+            existing.withdrawn_at = None
+            registration = existing
+        else:
+            registration = CampaignProduct(campaign_id=campaign_id, product_id=product_id, shop_id=shop_id)
+            db.add(registration)
+            try:
+                db.flush()
+            except IntegrityError as exc:  # registered concurrently
+                raise Conflict("this product is already registered", code="already_registered") from exc
+        db.commit()
+    except DomainError:
+        db.rollback()
+        raise
+    return registration
+
+
+def withdraw_registration(db: Session, shop_id: int, campaign_id: int, product_id: int) -> CampaignProduct:
+    registration = db.scalar(
+        select(CampaignProduct)
+        .where(
+            CampaignProduct.campaign_id == campaign_id,
+            CampaignProduct.product_id == product_id,
+            CampaignProduct.shop_id == shop_id,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if registration is None:
+        db.rollback()
+        raise NotFound("registration not found", code="registration_not_found")
+    if registration.withdrawn_at is not None:
+        db.rollback()
+        raise Conflict("this registration was already withdrawn", code="already_withdrawn")
+    registration.withdrawn_at = clock.now()
+    db.commit()
+    return registration
+
+
+def list_shop_registrations(
+    db: Session,
+    shop_id: int,
+    params: PageParams,
+    *,
+    campaign_id: int | None = None,
+    include_withdrawn: bool = True,
+) -> tuple[Sequence[CampaignProduct], str | None]:
+    stmt = select(CampaignProduct).where(CampaignProduct.shop_id == shop_id)
+    if campaign_id is not None:
+        stmt = stmt.where(CampaignProduct.campaign_id == campaign_id)
+    if not include_withdrawn:
+        stmt = stmt.where(CampaignProduct.withdrawn_at.is_(None))
+    return paginate_by_id(db, stmt, CampaignProduct.id, params)
+
+
+def open_campaigns_for_products(
+    db: Session, product_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, list[Campaign]]:
+    """For each product, the running campaigns it is registered (and not withdrawn) for, oldest first.
+
+    Every asked id is a key. One query.
+    """
+    now = now or clock.now()
+    ids = list(set(product_ids))
+    result: dict[int, list[Campaign]] = {pid: [] for pid in ids}
+    if not ids:
+        return result
+    rows = db.execute(
+        select(CampaignProduct.product_id, Campaign)
+        .join(Campaign, Campaign.id == CampaignProduct.campaign_id)
+        .where(
+            CampaignProduct.product_id.in_(ids),
+            CampaignProduct.withdrawn_at.is_(None),
+            Campaign.status == CampaignStatus.active,
+            Campaign.starts_at <= now,
+            Campaign.ends_at > now,
+        )
+        .order_by(Campaign.id)
+    ).all()
+    for product_id, campaign in rows:
+        result[product_id].append(campaign)
+    return result
+
+
+def registered_campaign_ids(db: Session, product_id: int, now: datetime | None = None) -> list[int]:
+    """Ids of the running campaigns the product is registered for (not withdrawn), ascending."""
+    return [c.id for c in open_campaigns_for_products(db, [product_id], now)[product_id]]
+
+
+# --- coupons -------------------------------------------------------------------------------------
+
+
+def create_coupon(
+    db: Session,
+    *,
+    funded_by: CouponFunder,
+    shop_id: int | None,
+    name: str,
+    threshold_fen: int,
+    discount_fen: int,
+    per_user_limit: int = 1,
+    total_quantity: int | None = None,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> Coupon:
+    """A shop-funded coupon (``shop_id`` set) or a platform-funded one (``shop_id`` None)."""
+    if (funded_by == CouponFunder.shop) != (shop_id is not None):
+        raise InvalidInput("shop coupons need a shop; platform coupons have none", code="funder_mismatch")
+    if shop_id is not None:
+        shops_service.get_shop(db, shop_id)
+    name = name.strip()
+    if not 1 <= len(name) <= 80:
+        raise InvalidInput("name must be 1 to 80 characters", code="invalid_name", field="name")
+    if threshold_fen < 0:
+        raise InvalidInput("threshold cannot be negative", code="invalid_amount", field="threshold_fen")
+    if discount_fen <= 0:
+        raise InvalidInput("discount must be positive", code="invalid_amount", field="discount_fen")
+    if threshold_fen > 0 and discount_fen >= threshold_fen:
+        raise InvalidInput(
+            "the discount must be smaller than the threshold",
+            code="discount_not_below_threshold",
+            field="discount_fen",
+            details={"threshold_fen": threshold_fen, "discount_fen": discount_fen},
+        )
+    if per_user_limit < 1:
+        raise InvalidInput("per_user_limit must be at least 1", code="invalid_limit", field="per_user_limit")
+    if total_quantity is not None and total_quantity < 1:
+        raise InvalidInput(
+            "total_quantity must be at least 1", code="invalid_quantity", field="total_quantity"
+        )
+    if ends_at <= starts_at:
+        raise InvalidInput("ends_at must be after starts_at", code="invalid_window", field="ends_at")
+    if ends_at <= clock.now():
+        raise InvalidInput("ends_at is in the past", code="window_in_past", field="ends_at")
+    coupon = Coupon(
+        funded_by=funded_by,
+        shop_id=shop_id,
+        name=name,
+        threshold_fen=threshold_fen,
+        discount_fen=discount_fen,
+        per_user_limit=per_user_limit,
+        total_quantity=total_quantity,
+        claimed_count=0,
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    db.add(coupon)
+    db.commit()
+    return coupon
+
+
+def get_coupon(db: Session, coupon_id: int) -> Coupon:
+    coupon = db.get(Coupon, coupon_id)
+    if coupon is None:
+        raise NotFound("coupon not found", code="coupon_not_found")
+    return coupon
+
+
+def get_shop_coupon(db: Session, shop_id: int, coupon_id: int) -> Coupon:
+    coupon = db.get(Coupon, coupon_id)
+    if coupon is None or coupon.shop_id != shop_id:
+        raise NotFound("coupon not found", code="coupon_not_found")
+    return coupon
+
+
+def remaining_quantity(coupon: Coupon) -> int | None:
+    return None if coupon.total_quantity is None else coupon.total_quantity - coupon.claimed_count
+
+
+def list_shop_coupons(db: Session, shop_id: int, params: PageParams) -> tuple[Sequence[Coupon], str | None]:
+    return paginate_by_id(db, select(Coupon).where(Coupon.shop_id == shop_id), Coupon.id, params)
+
+
+def list_platform_coupons(db: Session, params: PageParams) -> tuple[Sequence[Coupon], str | None]:
+    return paginate_by_id(db, select(Coupon).where(Coupon.shop_id.is_(None)), Coupon.id, params)
+
+
+def list_claimable_coupons(
+    db: Session, params: PageParams, *, shop_id: int | None = None, now: datetime | None = None
+) -> tuple[Sequence[Coupon], str | None]:
+    """Coupons inside their window and not sold out: the shop's, or with no shop the platform's."""
+    now = now or clock.now()
+    if shop_id is not None and shops_service.get_shop(db, shop_id).status != ShopStatus.active:
+        return [], None  # a suspended shop hands out nothing
+    stmt = select(Coupon).where(
+        Coupon.starts_at <= now,
+        Coupon.ends_at > now,
+        or_(Coupon.total_quantity.is_(None), Coupon.claimed_count < Coupon.total_quantity),
+        Coupon.shop_id == shop_id if shop_id is not None else Coupon.shop_id.is_(None),
+    )
+    return paginate_by_id(db, stmt, Coupon.id, params)
+
+
+def _funder_active(db: Session, coupon: Coupon) -> bool:
+    """Platform coupons always; a shop's coupons only while the shop is not suspended."""
+    return coupon.shop_id is None or shops_service.get_shop(db, coupon.shop_id).status == ShopStatus.active
+
+
+def claim_coupon(db: Session, user_id: int, coupon_id: int, *, at: datetime | None = None) -> UserCoupon:
+    """Give the user one copy of the coupon, within its window, per-user limit and total quantity."""
+    now = at or clock.now()
+    try:
+        coupon = db.scalar(
+            select(Coupon)
+            .where(Coupon.id == coupon_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if coupon is None:
+            raise NotFound("coupon not found", code="coupon_not_found")
+        if not coupon.starts_at <= now < coupon.ends_at or not _funder_active(db, coupon):
+            raise Conflict(
+                "this coupon cannot be claimed now",
+                code="coupon_not_active",
+                details={"starts_at": coupon.starts_at.isoformat(), "ends_at": coupon.ends_at.isoformat()},
+            )
+        held = db.scalar(
+            select(func.count())
+            .select_from(UserCoupon)
+            .where(UserCoupon.coupon_id == coupon_id, UserCoupon.user_id == user_id)
+        )
+        if (held or 0) >= coupon.per_user_limit:
+            raise Conflict(
+                "you have claimed this coupon as often as allowed",
+                code="coupon_limit_reached",
+                details={"per_user_limit": coupon.per_user_limit},
+            )
+        # Conditional: the row lock above already serialises claims; the WHERE keeps the rule
+        # in the statement that changes the count, so it holds whatever path reaches it.
+        taken = db.execute(
+            update(Coupon)
+            .where(
+                Coupon.id == coupon_id,
+                or_(Coupon.total_quantity.is_(None), Coupon.claimed_count < Coupon.total_quantity),
+            )
+            .values(claimed_count=Coupon.claimed_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            raise Conflict("this coupon is sold out", code="coupon_sold_out")
+        db.expire(coupon, ["claimed_count"])
+        user_coupon = UserCoupon(
+            coupon_id=coupon_id, user_id=user_id, status=UserCouponStatus.unused, claimed_at=now
+        )
+        db.add(user_coupon)
+        db.commit()
+    except DomainError:
+        db.rollback()
+        raise
+    return user_coupon
+
+
+def list_user_coupons(
+    db: Session, user_id: int, params: PageParams, *, status: UserCouponStatus | None = None
+) -> tuple[list[tuple[UserCoupon, Coupon]], str | None]:
+    """The user's claimed coupons, newest claim first, each with its coupon."""
+    stmt = select(UserCoupon, Coupon).join(Coupon, Coupon.id == UserCoupon.coupon_id)
+    stmt = stmt.where(UserCoupon.user_id == user_id)
+    if status is not None:
+        stmt = stmt.where(UserCoupon.status == status)
+    if params.cursor:
+        last_id = decode_cursor(params.cursor)
+        if not isinstance(last_id, int):
+            raise InvalidInput("cursor is not valid", code="invalid_cursor", field="cursor")
+        stmt = stmt.where(UserCoupon.id < last_id)
+    rows = [
+        (uc, c) for uc, c in db.execute(stmt.order_by(UserCoupon.id.desc()).limit(params.limit + 1)).all()
+    ]
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        next_cursor = encode_cursor(rows[-1][0].id)
+    return rows, next_cursor

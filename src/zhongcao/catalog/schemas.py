@@ -1,0 +1,311 @@
+"""Request and response bodies for categories, brands, products and SKUs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    field_validator,
+)
+
+from zhongcao.catalog import service
+from zhongcao.catalog.models import Product, ProductStatus, Sku
+from zhongcao.shops.schemas import MAX_ID, multi_line, single_line
+
+
+def _line(max_length: int) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(single_line),
+    ]
+
+
+EntityId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+Slug = Annotated[
+    str,
+    # Normalised before the pattern is checked, so " Home-Living " is accepted as "home-living".
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
+]
+Bps = Annotated[int, Field(strict=True, ge=0, le=10_000)]
+CategoryNameZh = _line(40)
+CategoryNameEn = _line(80)
+BrandNameZh = _line(80)
+BrandNameEn = _line(120)
+TitleZh = _line(service.MAX_TITLE_ZH)
+TitleEn = _line(service.MAX_TITLE_EN)
+Description = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=service.MAX_DESCRIPTION),
+    AfterValidator(multi_line),
+]
+SkuCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=service.MAX_SKU_CODE,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    ),
+]
+AttributeName = _line(service.MAX_ATTRIBUTE_NAME)
+AttributeValue = _line(service.MAX_ATTRIBUTE_VALUE)
+Attributes = Annotated[dict[AttributeName, AttributeValue], Field(max_length=service.MAX_ATTRIBUTES)]
+PriceFen = Annotated[int, Field(strict=True, ge=1, le=service.MAX_PRICE_FEN)]
+StockQty = Annotated[int, Field(strict=True, ge=0, le=service.MAX_STOCK)]
+StockDelta = Annotated[int, Field(strict=True, ge=-service.MAX_STOCK, le=service.MAX_STOCK)]
+
+
+def _reject_null(value: object) -> object:
+    # Omitting a field leaves it unchanged; null would blank a column that must have a value.
+    if value is None:
+        raise ValueError("may be omitted but not null")
+    return value
+
+
+# Categories and brands ---------------------------------------------------------------------------
+
+
+class CategoryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Slug
+    name_zh: CategoryNameZh
+    name_en: CategoryNameEn
+    parent_id: EntityId | None = Field(default=None, description="A top category; omit to create a top one")
+    platform_fee_bps: Bps | None = Field(default=None, description="Omit or null to inherit")
+
+
+class CategoryUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Slug | None = None
+    name_zh: CategoryNameZh | None = None
+    name_en: CategoryNameEn | None = None
+    platform_fee_bps: Bps | None = Field(default=None, description="null makes the category inherit")
+
+    @field_validator("slug", "name_zh", "name_en", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        return _reject_null(value)
+
+
+class CategoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    parent_id: int | None
+    slug: str
+    name_zh: str
+    name_en: str
+    platform_fee_bps: int | None
+
+
+class CategoryNode(CategoryOut):
+    children: list[CategoryOut] = []
+
+
+class BrandCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name_zh: BrandNameZh
+    name_en: BrandNameEn
+
+
+class BrandUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name_zh: BrandNameZh | None = None
+    name_en: BrandNameEn | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        return _reject_null(value)
+
+
+class BrandOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name_zh: str
+    name_en: str
+
+
+# Products and SKUs: merchant requests ------------------------------------------------------------
+
+
+class SkuIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: SkuCode = Field(description="Unique within the product")
+    attributes: Attributes = Field(default_factory=dict, description='e.g. {"颜色": "黑色", "尺码": "M"}')
+    price_fen: PriceFen
+    stock: StockQty = 0
+
+    def to_new_sku(self) -> service.NewSku:
+        return service.NewSku(
+            code=self.code, attributes=dict(self.attributes), price_fen=self.price_fen, stock=self.stock
+        )
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category_id: EntityId = Field(description="A leaf category")
+    brand_id: EntityId | None = None
+    title_zh: TitleZh
+    title_en: TitleEn
+    description_zh: Description = ""
+    description_en: Description = ""
+    status: Literal["draft", "active"] = "draft"
+    skus: Annotated[list[SkuIn], Field(min_length=1, max_length=service.MAX_SKUS_PER_PRODUCT)]
+
+
+class ProductUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category_id: EntityId | None = None
+    brand_id: EntityId | None = Field(default=None, description="null removes the brand")
+    title_zh: TitleZh | None = None
+    title_en: TitleEn | None = None
+    description_zh: Description | None = None
+    description_en: Description | None = None
+    status: ProductStatus | None = Field(
+        default=None, description="draft→active, active→delisted, delisted→active"
+    )
+
+    @field_validator(
+        "category_id", "title_zh", "title_en", "description_zh", "description_en", "status", mode="before"
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        return _reject_null(value)
+
+
+class SkuUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price_fen: PriceFen | None = None
+    attributes: Attributes | None = None
+    is_active: Annotated[bool, Field(strict=True)] | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        return _reject_null(value)
+
+
+class StockAdjust(BaseModel):
+    """Exactly one of ``delta`` (add or, when negative, take away) and ``set`` (an absolute count)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delta: StockDelta | None = None
+    set_to: StockQty | None = Field(default=None, alias="set")
+
+
+# Responses ---------------------------------------------------------------------------------------
+
+
+class SkuPublicOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    attributes: dict[str, str]
+    price_fen: int
+    stock: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+
+class SkuOut(SkuPublicOut):
+    """A SKU as its shop's staff see it, inactive ones included."""
+
+    product_id: int
+    sold_count: int
+    is_active: bool
+
+
+def _active_skus(product: Product) -> list[Sku]:
+    return [sku for sku in product.skus if sku.is_active]
+
+
+class ProductSummaryOut(BaseModel):
+    """A product in a public listing: the price range and availability of its active SKUs."""
+
+    id: int
+    shop_id: int
+    category_id: int
+    brand_id: int | None
+    title_zh: str
+    title_en: str
+    price_min_fen: int | None
+    price_max_fen: int | None
+    in_stock: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, product: Product) -> ProductSummaryOut:
+        skus = _active_skus(product)
+        prices = [sku.price_fen for sku in skus]
+        return cls(
+            id=product.id,
+            shop_id=product.shop_id,
+            category_id=product.category_id,
+            brand_id=product.brand_id,
+            title_zh=product.title_zh,
+            title_en=product.title_en,
+            price_min_fen=min(prices) if prices else None,
+            price_max_fen=max(prices) if prices else None,
+            in_stock=any(sku.stock > 0 for sku in skus),
+            created_at=product.created_at,
+        )
+
+
+class ProductPublicOut(ProductSummaryOut):
+    description_zh: str
+    description_en: str
+    updated_at: datetime
+    skus: list[SkuPublicOut]
+
+    @classmethod
+    def of(cls, product: Product) -> ProductPublicOut:
+        summary = ProductSummaryOut.of(product)
+        return cls(
+            **summary.model_dump(),
+            description_zh=product.description_zh,
+            description_en=product.description_en,
+            updated_at=product.updated_at,
+            skus=[SkuPublicOut.model_validate(sku) for sku in _active_skus(product)],
+        )
+
+
+class MerchantProductOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    shop_id: int
+    category_id: int
+    brand_id: int | None
+    title_zh: str
+    title_en: str
+    description_zh: str
+    description_en: str
+    status: ProductStatus
+    created_at: datetime
+    updated_at: datetime
+    skus: list[SkuOut]

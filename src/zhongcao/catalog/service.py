@@ -1,0 +1,652 @@
+"""Categories, brands, products and SKUs: every catalog rule lives here.
+
+Categories have two levels: top categories (``parent_id`` NULL) and their leaves. Products attach
+to leaves only. A product moves draft → active, active ↔ delisted; it can only be (or stay) active
+while it has at least one active SKU. Stock is changed with one conditional UPDATE per request, as
+in :mod:`zhongcao.catalog.stock`, so concurrent adjustments can never drive it below zero.
+
+Functions that other domains call: :func:`get_product`, :func:`get_active_product`,
+:func:`get_sku`, :func:`skus_by_id`, :func:`get_category`, :func:`category_ids_under`,
+:func:`effective_platform_fee_bps`, :func:`product_ids_of_shop`, :func:`create_product`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from zhongcao.catalog.models import Brand, Category, Product, ProductStatus, Sku
+from zhongcao.config import get_settings
+from zhongcao.errors import Conflict, InvalidInput, NotFound
+from zhongcao.pagination import PageParams, paginate_by_id
+from zhongcao.shops import service as shops_service
+
+# Sanity bounds. A price above 1,000,000 yuan or stock above ten million units is a typo.
+MAX_PRICE_FEN: Final = 100_000_000
+MAX_STOCK: Final = 10_000_000
+MAX_ATTRIBUTES: Final = 10
+MAX_ATTRIBUTE_NAME: Final = 30
+MAX_ATTRIBUTE_VALUE: Final = 60
+MAX_SKU_CODE: Final = 64
+MAX_SKUS_PER_PRODUCT: Final = 100
+MAX_TITLE_ZH: Final = 120
+MAX_TITLE_EN: Final = 200
+MAX_DESCRIPTION: Final = 5000
+
+# Which status a product may move to from each status (staying put is always allowed).
+TRANSITIONS: Final[dict[ProductStatus, frozenset[ProductStatus]]] = {
+    ProductStatus.draft: frozenset({ProductStatus.active}),
+    ProductStatus.active: frozenset({ProductStatus.delisted}),
+    ProductStatus.delisted: frozenset({ProductStatus.active}),
+}
+
+
+class _Unset:
+    """Marks an argument that was not given, where ``None`` is a meaningful value."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+def _given(value: object) -> bool:
+    return value is not UNSET
+
+
+# Categories --------------------------------------------------------------------------------------
+
+
+def get_category(db: Session, category_id: int, *, field: str | None = None) -> Category:
+    """The category, or ``NotFound(category_not_found)`` (naming ``field`` when one is given)."""
+    category = db.get(Category, category_id)
+    if category is None:
+        raise NotFound("category not found", code="category_not_found", field=field)
+    return category
+
+
+def get_leaf_category(db: Session, category_id: int, *, field: str = "category_id") -> Category:
+    """A category products may attach to: a second-level one (``category_not_leaf`` otherwise)."""
+    category = get_category(db, category_id, field=field)
+    if category.parent_id is None:
+        raise InvalidInput(
+            "products attach to leaf categories, not to top categories", code="category_not_leaf", field=field
+        )
+    return category
+
+
+def category_ids_under(db: Session, category_id: int) -> list[int]:
+    """The category itself plus, for a top category, all of its leaves."""
+    category = get_category(db, category_id, field="category_id")
+    if category.parent_id is not None:
+        return [category.id]
+    children = db.scalars(select(Category.id).where(Category.parent_id == category.id).order_by(Category.id))
+    return [category.id, *children]
+
+
+def category_tree(db: Session) -> list[tuple[Category, list[Category]]]:
+    """Every top category with its leaves, both ordered by id."""
+    rows = db.scalars(select(Category).order_by(Category.id)).all()
+    children: dict[int, list[Category]] = {}
+    for row in rows:
+        if row.parent_id is not None:
+            children.setdefault(row.parent_id, []).append(row)
+    return [(row, children.get(row.id, [])) for row in rows if row.parent_id is None]
+
+
+def effective_platform_fee_bps(db: Session, category_id: int) -> int:
+    """The platform fee for products in a category: its own, else its parent's, else the default."""
+    category = get_category(db, category_id)
+    if category.platform_fee_bps is not None:
+        return category.platform_fee_bps
+    if category.parent_id is not None:
+        parent = get_category(db, category.parent_id)
+        if parent.platform_fee_bps is not None:
+            return parent.platform_fee_bps
+    return get_settings().default_platform_fee_bps
+
+
+def _check_bps(value: int | None) -> None:
+    if value is not None and not (0 <= value <= 10_000):
+        raise InvalidInput("platform_fee_bps must be between 0 and 10000", field="platform_fee_bps")
+
+
+def _slug_taken(db: Session, slug: str, *, except_id: int | None = None) -> bool:
+    stmt = select(Category.id).where(Category.slug == slug)
+    if except_id is not None:
+        stmt = stmt.where(Category.id != except_id)
+    return db.scalar(stmt) is not None
+
+
+def _slug_conflict() -> Conflict:
+    return Conflict("another category already uses this slug", code="slug_taken", field="slug")
+
+
+def _flush_or(db: Session, error: Exception) -> None:
+    """Flush inside a savepoint; a unique-constraint race surfaces as ``error``, not as a 500."""
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        raise error from None
+
+
+def create_category(
+    db: Session,
+    *,
+    slug: str,
+    name_zh: str,
+    name_en: str,
+    parent_id: int | None = None,
+    platform_fee_bps: int | None = None,
+    commit: bool = True,
+) -> Category:
+    """A top category, or with ``parent_id`` a leaf under a top one (``category_too_deep`` otherwise)."""
+    _check_bps(platform_fee_bps)
+    if parent_id is not None:
+        parent = get_category(db, parent_id, field="parent_id")
+        if parent.parent_id is not None:
+            raise InvalidInput(
+                "categories have two levels; the parent must be a top category",
+                code="category_too_deep",
+                field="parent_id",
+            )
+    if _slug_taken(db, slug):
+        raise _slug_conflict()
+    category = Category(
+        slug=slug, name_zh=name_zh, name_en=name_en, parent_id=parent_id, platform_fee_bps=platform_fee_bps
+    )
+    db.add(category)
+    _flush_or(db, _slug_conflict())
+    if commit:
+        db.commit()
+    return category
+
+
+def update_category(
+    db: Session,
+    category_id: int,
+    *,
+    slug: str = UNSET,
+    name_zh: str = UNSET,
+    name_en: str = UNSET,
+    platform_fee_bps: int | None = UNSET,
+) -> Category:
+    """Rename a category or change its fee; ``platform_fee_bps=None`` makes it inherit."""
+    category = get_category(db, category_id)
+    if _given(platform_fee_bps):
+        _check_bps(platform_fee_bps)
+    if _given(slug) and slug != category.slug and _slug_taken(db, slug, except_id=category.id):
+        raise _slug_conflict()
+    if _given(platform_fee_bps):
+        category.platform_fee_bps = platform_fee_bps
+    if _given(slug):
+        category.slug = slug
+    if _given(name_zh):
+        category.name_zh = name_zh
+    if _given(name_en):
+        category.name_en = name_en
+    _flush_or(db, _slug_conflict())
+    db.commit()
+    return category
+
+
+# Brands ------------------------------------------------------------------------------------------
+
+
+def get_brand(db: Session, brand_id: int, *, field: str | None = None) -> Brand:
+    brand = db.get(Brand, brand_id)
+    if brand is None:
+        raise NotFound("brand not found", code="brand_not_found", field=field)
+    return brand
+
+
+def list_brands(db: Session, params: PageParams) -> tuple[Sequence[Brand], str | None]:
+    return paginate_by_id(db, select(Brand), Brand.id, params)
+
+
+def _brand_conflict() -> Conflict:
+    return Conflict("a brand with this Chinese name exists", code="brand_exists", field="name_zh")
+
+
+def _brand_name_taken(db: Session, name_zh: str, *, except_id: int | None = None) -> bool:
+    stmt = select(Brand.id).where(Brand.name_zh == name_zh)
+    if except_id is not None:
+        stmt = stmt.where(Brand.id != except_id)
+    return db.scalar(stmt) is not None
+
+
+def create_brand(db: Session, *, name_zh: str, name_en: str, commit: bool = True) -> Brand:
+    """A brand; its Chinese name is unique (``brand_exists``)."""
+    if _brand_name_taken(db, name_zh):
+        raise _brand_conflict()
+    brand = Brand(name_zh=name_zh, name_en=name_en)
+    db.add(brand)
+    _flush_or(db, _brand_conflict())
+    if commit:
+        db.commit()
+    return brand
+
+
+def update_brand(db: Session, brand_id: int, *, name_zh: str = UNSET, name_en: str = UNSET) -> Brand:
+    brand = get_brand(db, brand_id)
+    if _given(name_zh) and name_zh != brand.name_zh:
+        if _brand_name_taken(db, name_zh, except_id=brand.id):
+            raise _brand_conflict()
+        brand.name_zh = name_zh
+    if _given(name_en):
+        brand.name_en = name_en
+    _flush_or(db, _brand_conflict())
+    db.commit()
+    return brand
+
+
+# Products: reading -------------------------------------------------------------------------------
+
+
+def get_product(db: Session, product_id: int) -> Product:
+    """Any product, whatever its status or its shop's (``product_not_found`` if none)."""
+    product = db.get(Product, product_id)
+    if product is None:
+        raise NotFound("product not found", code="product_not_found")
+    return product
+
+
+def get_active_product(db: Session, product_id: int) -> Product:
+    """A product shoppers may see and buy: active, in an active shop. Anything else is not found."""
+    product = db.get(Product, product_id)
+    if (
+        product is None
+        or product.status is not ProductStatus.active
+        or not shops_service.is_shop_active(db, product.shop_id)
+    ):
+        raise NotFound("product not found", code="product_not_found")
+    return product
+
+
+def get_sku(db: Session, sku_id: int) -> Sku:
+    """Any SKU (``sku_not_found`` if none). ``sku.product`` gives its product."""
+    sku = db.get(Sku, sku_id)
+    if sku is None:
+        raise NotFound("SKU not found", code="sku_not_found")
+    return sku
+
+
+def skus_by_id(db: Session, sku_ids: Iterable[int]) -> dict[int, Sku]:
+    """Load many SKUs (with their products) in two queries; unknown ids are simply absent."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    rows = db.scalars(select(Sku).where(Sku.id.in_(ids)).options(selectinload(Sku.product)))
+    return {sku.id: sku for sku in rows}
+
+
+def get_shop_product(db: Session, shop_id: int, product_id: int, *, lock: bool = False) -> Product:
+    """A product of ``shop_id``; another shop's product is reported as not found.
+
+    ``lock`` takes the product's row lock (PostgreSQL) for the rest of the transaction, which
+    serialises status and SKU changes that must see each other.
+    """
+    stmt = select(Product).where(Product.id == product_id, Product.shop_id == shop_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    product = db.scalar(stmt)
+    if product is None:
+        raise NotFound("product not found", code="product_not_found")
+    return product
+
+
+def get_shop_sku(db: Session, shop_id: int, sku_id: int) -> Sku:
+    """A SKU of one of ``shop_id``'s products; another shop's SKU is reported as not found."""
+    sku = db.scalar(
+        select(Sku)
+        .join(Product, Product.id == Sku.product_id)
+        .where(Sku.id == sku_id, Product.shop_id == shop_id)
+    )
+    if sku is None:
+        raise NotFound("SKU not found", code="sku_not_found")
+    return sku
+
+
+def list_public_products(
+    db: Session,
+    params: PageParams,
+    *,
+    category_id: int | None = None,
+    shop_id: int | None = None,
+    brand_id: int | None = None,
+) -> tuple[Sequence[Product], str | None]:
+    """Active products of active shops, newest first, SKUs loaded.
+
+    ``category_id`` may be a leaf or a top category (which includes all of its leaves); an unknown
+    one is ``category_not_found``. Unknown shop or brand ids simply match nothing.
+    """
+    stmt = (
+        select(Product)
+        .where(
+            Product.status == ProductStatus.active,
+            Product.shop_id.in_(shops_service.active_shop_ids_query()),
+        )
+        .options(selectinload(Product.skus))
+    )
+    if category_id is not None:
+        stmt = stmt.where(Product.category_id.in_(category_ids_under(db, category_id)))
+    if shop_id is not None:
+        stmt = stmt.where(Product.shop_id == shop_id)
+    if brand_id is not None:
+        stmt = stmt.where(Product.brand_id == brand_id)
+    return paginate_by_id(db, stmt, Product.id, params)
+
+
+def list_shop_products(
+    db: Session, shop_id: int, params: PageParams, *, status: ProductStatus | None = None
+) -> tuple[Sequence[Product], str | None]:
+    """All of a shop's products (any status unless filtered), newest first, SKUs loaded."""
+    stmt = select(Product).where(Product.shop_id == shop_id).options(selectinload(Product.skus))
+    if status is not None:
+        stmt = stmt.where(Product.status == status)
+    return paginate_by_id(db, stmt, Product.id, params)
+
+
+def product_ids_of_shop(db: Session, shop_id: int, *, active_only: bool = False) -> list[int]:
+    """Ids of a shop's products, oldest first; ``active_only`` keeps those on sale."""
+    stmt = select(Product.id).where(Product.shop_id == shop_id)
+    if active_only:
+        stmt = stmt.where(Product.status == ProductStatus.active)
+    return list(db.scalars(stmt.order_by(Product.id)))
+
+
+# Products: writing -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class NewSku:
+    """One SKU of a product being created, or one being added to a product."""
+
+    code: str
+    price_fen: int
+    stock: int = 0
+    attributes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _check_text(value: str, *, field: str, max_length: int, required: bool = True) -> None:
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_length:
+        raise InvalidInput(f"{field} must be text of at most {max_length} characters", field=field)
+
+
+def _check_new_sku(sku: NewSku, prefix: str) -> None:
+    """The rules for SKU values, for callers that do not come through the API's schemas."""
+    _check_text(sku.code, field=f"{prefix}code", max_length=MAX_SKU_CODE)
+    _check_price(sku.price_fen, field=f"{prefix}price_fen")
+    if isinstance(sku.stock, bool) or not isinstance(sku.stock, int) or not (0 <= sku.stock <= MAX_STOCK):
+        raise InvalidInput(f"stock must be between 0 and {MAX_STOCK}", field=f"{prefix}stock")
+    _check_attributes(sku.attributes, field=f"{prefix}attributes")
+
+
+def _check_price(price_fen: int, *, field: str) -> None:
+    if isinstance(price_fen, bool) or not isinstance(price_fen, int) or not (1 <= price_fen <= MAX_PRICE_FEN):
+        raise InvalidInput(f"price_fen must be between 1 and {MAX_PRICE_FEN}", field=field)
+
+
+def _check_attributes(attributes: Mapping[str, str], *, field: str) -> None:
+    if not isinstance(attributes, Mapping) or len(attributes) > MAX_ATTRIBUTES:
+        raise InvalidInput(f"at most {MAX_ATTRIBUTES} attributes", field=field)
+    for name, value in attributes.items():
+        _check_text(name, field=field, max_length=MAX_ATTRIBUTE_NAME)
+        _check_text(value, field=field, max_length=MAX_ATTRIBUTE_VALUE)
+
+
+def _sku_row(sku: NewSku) -> Sku:
+    return Sku(
+        code=sku.code,
+        attributes=dict(sku.attributes),
+        price_fen=sku.price_fen,
+        stock=sku.stock,
+        is_active=True,
+    )
+
+
+def create_product(
+    db: Session,
+    shop_id: int,
+    *,
+    category_id: int,
+    title_zh: str,
+    title_en: str,
+    skus: Sequence[NewSku],
+    brand_id: int | None = None,
+    description_zh: str = "",
+    description_en: str = "",
+    status: ProductStatus = ProductStatus.draft,
+    commit: bool = True,
+) -> Product:
+    """Create a product with its SKUs in one flush.
+
+    Checks: the shop exists; ``category_id`` is a leaf; ``brand_id`` exists; a new product is draft
+    or active; 1 to ``MAX_SKUS_PER_PRODUCT`` SKUs with codes unique within the product and sane
+    prices, stock and attributes. With ``commit=False`` only flushes, for bulk creation (the shop,
+    category and brand lookups then hit the session's identity map after the first product).
+    """
+    shops_service.get_shop(db, shop_id)
+    get_leaf_category(db, category_id)
+    if brand_id is not None:
+        get_brand(db, brand_id, field="brand_id")
+    _check_text(title_zh, field="title_zh", max_length=MAX_TITLE_ZH)
+    _check_text(title_en, field="title_en", max_length=MAX_TITLE_EN)
+    _check_text(description_zh, field="description_zh", max_length=MAX_DESCRIPTION, required=False)
+    _check_text(description_en, field="description_en", max_length=MAX_DESCRIPTION, required=False)
+    try:
+        status = ProductStatus(status)
+    except ValueError:
+        raise InvalidInput("unknown product status", code="invalid_status", field="status") from None
+    if status not in (ProductStatus.draft, ProductStatus.active):
+        raise InvalidInput("a new product is draft or active", code="invalid_status", field="status")
+    if not skus:
+        raise InvalidInput("a product needs at least one SKU", code="no_skus", field="skus")
+    if len(skus) > MAX_SKUS_PER_PRODUCT:
+        raise InvalidInput(f"at most {MAX_SKUS_PER_PRODUCT} SKUs", code="too_many_skus", field="skus")
+    seen: set[str] = set()
+    for i, sku in enumerate(skus):
+        _check_new_sku(sku, f"skus[{i}].")
+        if sku.code in seen:
+            raise InvalidInput(
+                f"SKU code {sku.code!r} is used twice", code="duplicate_sku_code", field=f"skus[{i}].code"
+            )
+        seen.add(sku.code)
+    product = Product(
+        shop_id=shop_id,
+        category_id=category_id,
+        brand_id=brand_id,
+        title_zh=title_zh,
+        title_en=title_en,
+        description_zh=description_zh,
+        description_en=description_en,
+        status=status,
+        skus=[_sku_row(sku) for sku in skus],
+    )
+    db.add(product)
+    db.flush()
+    if commit:
+        db.commit()
+    return product
+
+
+def _active_sku_count(db: Session, product_id: int, *, except_sku_id: int | None = None) -> int:
+    stmt = select(func.count()).select_from(Sku).where(Sku.product_id == product_id, Sku.is_active.is_(True))
+    if except_sku_id is not None:
+        stmt = stmt.where(Sku.id != except_sku_id)
+    return db.scalar(stmt) or 0
+
+
+def update_product(
+    db: Session,
+    shop_id: int,
+    product_id: int,
+    *,
+    category_id: int = UNSET,
+    brand_id: int | None = UNSET,
+    title_zh: str = UNSET,
+    title_en: str = UNSET,
+    description_zh: str = UNSET,
+    description_en: str = UNSET,
+    status: ProductStatus = UNSET,
+) -> Product:
+    """Edit a shop's product. Status moves draft→active, active→delisted, delisted→active
+    (``illegal_transition`` otherwise); becoming active needs an active SKU (``no_active_sku``).
+    ``brand_id=None`` removes the brand."""
+    product = get_shop_product(db, shop_id, product_id, lock=True)
+    try:
+        if _given(category_id):
+            get_leaf_category(db, category_id)
+            product.category_id = category_id
+        if _given(brand_id):
+            if brand_id is not None:
+                get_brand(db, brand_id, field="brand_id")
+            product.brand_id = brand_id
+        for name, value, max_length, required in (
+            ("title_zh", title_zh, MAX_TITLE_ZH, True),
+            ("title_en", title_en, MAX_TITLE_EN, True),
+            ("description_zh", description_zh, MAX_DESCRIPTION, False),
+            ("description_en", description_en, MAX_DESCRIPTION, False),
+        ):
+            if _given(value):
+                _check_text(value, field=name, max_length=max_length, required=required)
+                setattr(product, name, value)
+        if _given(status):
+            _change_status(db, product, ProductStatus(status))
+    except Exception:
+        db.rollback()
+        raise
+    db.commit()
+    return product
+
+
+def _change_status(db: Session, product: Product, target: ProductStatus) -> None:
+    if target is product.status:
+        return
+    if target not in TRANSITIONS[product.status]:
+        raise Conflict(
+            f"a {product.status.value} product cannot become {target.value}",
+            code="illegal_transition",
+            field="status",
+            details={"from": product.status.value, "to": target.value},
+        )
+    if target is ProductStatus.active and _active_sku_count(db, product.id) == 0:
+        raise Conflict("a product needs an active SKU to go on sale", code="no_active_sku", field="status")
+    product.status = target
+
+
+def add_sku(db: Session, shop_id: int, product_id: int, sku: NewSku) -> Sku:
+    """Add a SKU to a shop's product (``sku_code_taken`` when the product already has the code)."""
+    _check_new_sku(sku, "")
+    product = get_shop_product(db, shop_id, product_id, lock=True)
+    taken = db.scalar(select(Sku.id).where(Sku.product_id == product.id, Sku.code == sku.code))
+    conflict = Conflict("this product already has a SKU with this code", code="sku_code_taken", field="code")
+    if taken is not None:
+        db.rollback()
+        raise conflict
+    count = db.scalar(select(func.count()).select_from(Sku).where(Sku.product_id == product.id)) or 0
+    if count >= MAX_SKUS_PER_PRODUCT:
+        db.rollback()
+        raise Conflict(f"a product has at most {MAX_SKUS_PER_PRODUCT} SKUs", code="too_many_skus")
+    row = _sku_row(sku)
+    row.product_id = product.id
+    db.add(row)
+    _flush_or(db, conflict)
+    db.commit()
+    return row
+
+
+def update_sku(
+    db: Session,
+    shop_id: int,
+    sku_id: int,
+    *,
+    price_fen: int = UNSET,
+    attributes: Mapping[str, str] = UNSET,
+    is_active: bool = UNSET,
+) -> Sku:
+    """Change a SKU's price, attributes or whether it is sold. The last active SKU of an active
+    product cannot be switched off (``last_active_sku``): delist the product first."""
+    if _given(price_fen):
+        _check_price(price_fen, field="price_fen")
+    if _given(attributes):
+        _check_attributes(attributes, field="attributes")
+    sku = get_shop_sku(db, shop_id, sku_id)
+    product = get_shop_product(db, shop_id, sku.product_id, lock=True)
+    if (
+        _given(is_active)
+        and not is_active
+        and sku.is_active
+        and product.status is ProductStatus.active
+        and _active_sku_count(db, product.id, except_sku_id=sku.id) == 0
+    ):
+        db.rollback()
+        raise Conflict(
+            "this is the product's last active SKU; delist the product first",
+            code="last_active_sku",
+            field="is_active",
+        )
+    if _given(price_fen):
+        sku.price_fen = price_fen
+    if _given(attributes):
+        sku.attributes = dict(attributes)
+    if _given(is_active):
+        sku.is_active = bool(is_active)
+    db.commit()
+    return sku
+
+
+def adjust_stock(
+    db: Session, shop_id: int, sku_id: int, *, delta: int | None = None, set_to: int | None = None
+) -> Sku:
+    """Restock or correct a SKU's sellable stock: exactly one of ``delta`` or ``set_to``.
+
+    A delta is applied with one conditional UPDATE (``stock + delta`` must stay within
+    0..MAX_STOCK), so concurrent adjustments and checkouts can never make stock negative; when it
+    would, nothing changes and ``stock_would_go_negative`` (409) is raised.
+    """
+    if (delta is None) == (set_to is None):
+        raise InvalidInput("give exactly one of delta or set", field="delta")
+    if delta is not None and (isinstance(delta, bool) or not isinstance(delta, int) or delta == 0):
+        raise InvalidInput("delta must be a non-zero whole number", field="delta")
+    if delta is not None and abs(delta) > MAX_STOCK:
+        raise InvalidInput(f"delta must be between -{MAX_STOCK} and {MAX_STOCK}", field="delta")
+    if set_to is not None and (
+        isinstance(set_to, bool) or not isinstance(set_to, int) or not (0 <= set_to <= MAX_STOCK)
+    ):
+        raise InvalidInput(f"set must be between 0 and {MAX_STOCK}", field="set")
+    sku = get_shop_sku(db, shop_id, sku_id)
+    stmt = update(Sku).where(Sku.id == sku.id).execution_options(synchronize_session=False)
+    if set_to is not None:
+        db.execute(stmt.values(stock=set_to))
+    else:
+        assert delta is not None
+        result = db.execute(
+            stmt.where(Sku.stock + delta >= 0, Sku.stock + delta <= MAX_STOCK).values(stock=Sku.stock + delta)
+        )
+        if result.rowcount != 1:
+            db.rollback()
+            current = db.scalar(select(Sku.stock).where(Sku.id == sku.id)) or 0
+            if current + delta < 0:
+                raise Conflict(
+                    "not enough stock to take that many units",
+                    code="stock_would_go_negative",
+                    field="delta",
+                    details={"stock": current, "delta": delta},
+                )
+            raise InvalidInput(
+                f"stock cannot exceed {MAX_STOCK}",
+                code="stock_too_large",
+                field="delta",
+                details={"stock": current, "delta": delta},
+            )
+    db.commit()
+    db.refresh(sku)
+    return sku

@@ -1,0 +1,154 @@
+"""Request and response bodies for accounts, follows and content."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    StringConstraints,
+)
+
+from zhongcao.content.models import AccountKind, ContentKind, ContentStatus
+
+# Handles appear in URLs and @-mentions: lower-case ASCII, digits and underscores only.
+Handle = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=40, pattern=r"^[a-z0-9_]+$"),
+    # Runs first (it wraps the constrained type): handles are compared trimmed and lower-cased.
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+]
+AccountName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Niche = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+MAX_ANCHORS = 50
+MAX_PRODUCT_SETS = 20
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    handle: Handle
+    name: AccountName
+    niche: Niche | None = None
+
+
+class AccountTopKolUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    is_top_kol: bool
+
+
+class AccountOut(BaseModel):
+    """An account as anyone may see it (no owning user id)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: AccountKind
+    shop_id: int | None
+    handle: str
+    name: str
+    niche: str | None
+    is_top_kol: bool
+    follower_count: int
+    created_at: datetime
+
+
+class PublicAccountOut(AccountOut):
+    # Whether the signed-in caller follows this account; null for anonymous callers.
+    following: bool | None = None
+
+
+class FollowState(BaseModel):
+    account_id: int
+    following: bool
+    follower_count: int
+
+
+class FollowOut(BaseModel):
+    id: int
+    followed_at: datetime
+    account: AccountOut
+
+
+class ProductSetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    product_ids: Annotated[list[PositiveInt], Field(min_length=1, max_length=MAX_ANCHORS)]
+
+
+class ContentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ContentKind
+    title_zh: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    title_en: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
+    duration_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = None
+    scheduled_at: AwareDatetime | None = None
+    anchors: Annotated[list[PositiveInt], Field(max_length=MAX_ANCHORS)] = Field(default_factory=list)
+    product_sets: Annotated[list[ProductSetIn], Field(max_length=MAX_PRODUCT_SETS)] = Field(
+        default_factory=list
+    )
+
+
+class MerchantContentCreate(ContentCreate):
+    account_id: PositiveInt
+
+
+class PinRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: PositiveInt
+
+
+class ContentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    kind: ContentKind
+    status: ContentStatus
+    title_zh: str
+    title_en: str
+    topic: str | None
+    duration_seconds: int | None
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    pinned_product_id: int | None
+    created_at: datetime
+    anchor_product_ids: list[int] = Field(default_factory=list, description="In display order")
+
+
+class AnchorOut(BaseModel):
+    product_id: int
+    position: int
+    product_set_id: int | None
+    title_zh: str
+    title_en: str
+    # Lowest price among the product's active SKUs; null when none is active.
+    price_fen: int | None
+    on_sale: bool
+
+
+class ProductSetOut(BaseModel):
+    id: int
+    name: str
+    position: int
+    product_ids: list[int]
+
+
+class ContentDetailOut(ContentOut):
+    account: AccountOut
+    anchors: list[AnchorOut]
+    product_sets: list[ProductSetOut]
+    pinned_product: AnchorOut | None = None

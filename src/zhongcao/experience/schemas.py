@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from zhongcao.experience.models import NpsReason, NpsTrigger
+from zhongcao.experience.service import NPS_TEXT_MAX
+
+
+class NpsCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    score: Annotated[int, Field(ge=0, le=10, description="0 (not at all likely) to 10 (extremely likely)")]
+    reasons: Annotated[list[NpsReason], Field(max_length=len(NpsReason))] = []
+    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=NPS_TEXT_MAX)] = ""
+    trigger: NpsTrigger
+    order_id: Annotated[
+        int | None, Field(ge=1, description="Required for after_delivery: your delivered order")
+    ] = None
+    after_sale_id: Annotated[
+        int | None, Field(ge=1, description="Required for after_after_sale: your finished after-sale case")
+    ] = None
+
+    @field_validator("reasons")
+    @classmethod
+    def _no_duplicates(cls, value: list[NpsReason]) -> list[NpsReason]:
+        if len(set(value)) != len(value):
+            raise ValueError("reasons must not repeat")
+        return value
+
+
+class NpsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    score: int
+    reasons: list[str]
+    text: str
+    trigger: NpsTrigger
+    order_id: int | None
+    shop_id: int | None
+    after_sale_id: int | None
+    created_at: datetime

@@ -1,0 +1,373 @@
+"""Shop scores (read interface) and NPS answers.
+
+Shop score: the feed, search and campaigns read a shop's current score through
+:func:`current_score_centi` / :func:`current_scores`; the newest ``ShopScore`` row of a shop is its
+current score (``None`` = not scored yet). How scores are computed is a separate concern;
+:func:`record_score` writes one (operators, tests, the simulator).
+
+NPS rate limits, so that one buyer cannot flood the north-star metric:
+
+* ``after_delivery``: one answer per order;
+* ``after_after_sale``: one answer per after-sale case;
+* ``general``: one answer per user per :data:`GENERAL_SURVEY_INTERVAL` (30 days).
+
+A further answer is refused with 429 ``survey_rate_limited``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select, text
+from sqlalchemy.orm import Session
+
+from zhongcao import clock
+from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
+from zhongcao.experience.models import NpsReason, NpsResponse, NpsTrigger, ShopScore
+from zhongcao.pagination import PageParams, paginate_by_id
+from zhongcao.shops import service as shops_service
+
+# Shop scores are on a 5-point scale in hundredths.
+MAX_SCORE_CENTI = 500
+GENERAL_SURVEY_INTERVAL = timedelta(days=30)
+NPS_TEXT_MAX = 1000
+PROMOTER_MIN = 9
+DETRACTOR_MAX = 6
+# Namespace for the per-user PostgreSQL advisory lock that serialises survey answers (see _lock_user).
+_NPS_LOCK_NAMESPACE = 0x4E50  # "NP"
+
+
+class SurveyRateLimited(DomainError):
+    status_code = 429
+    code = "survey_rate_limited"
+
+
+# --- shop scores --------------------------------------------------------------------------------
+
+
+def latest_score(db: Session, shop_id: int) -> ShopScore | None:
+    """The shop's newest score row, or ``None`` when it has never been scored."""
+    return db.scalar(
+        select(ShopScore)
+        .where(ShopScore.shop_id == shop_id)
+        .order_by(ShopScore.computed_at.desc(), ShopScore.id.desc())
+        .limit(1)
+    )
+
+
+def current_score_centi(db: Session, shop_id: int) -> int | None:
+    """The shop's current score in hundredths (450 = 4.50), or ``None`` when it is not scored."""
+    row = latest_score(db, shop_id)
+    return row.score_centi if row is not None else None
+
+
+def current_scores(db: Session, shop_ids: Iterable[int]) -> dict[int, int | None]:
+    """Current scores of many shops in one query; every asked id is a key (``None`` = not scored)."""
+    ids = sorted(set(shop_ids))
+    result: dict[int, int | None] = dict.fromkeys(ids)
+    if not ids:
+        return result
+    ranked = (
+        select(
+            ShopScore.shop_id,
+            ShopScore.score_centi,
+            func.row_number()
+            .over(
+                partition_by=ShopScore.shop_id,
+                order_by=(ShopScore.computed_at.desc(), ShopScore.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(ShopScore.shop_id.in_(ids))
+        .subquery()
+    )
+    for shop_id, score in db.execute(
+        select(ranked.c.shop_id, ranked.c.score_centi).where(ranked.c.rank == 1)
+    ):
+        result[shop_id] = score
+    return result
+
+
+def _check_centi(value: int | None, field: str) -> None:
+    if value is not None and not 0 <= value <= MAX_SCORE_CENTI:
+        raise InvalidInput(
+            f"{field} must be between 0 and {MAX_SCORE_CENTI}",
+            code="score_out_of_range",
+            field=field,
+            details={"min": 0, "max": MAX_SCORE_CENTI},
+        )
+
+
+def record_score(
+    db: Session,
+    shop_id: int,
+    score_centi: int | None,
+    *,
+    product_centi: int | None = None,
+    logistics_centi: int | None = None,
+    service_centi: int | None = None,
+    order_count: int = 0,
+    details: dict[str, Any] | None = None,
+    computed_at: datetime | None = None,
+    source: str = "manual",
+    commit: bool = True,
+) -> ShopScore:
+    """Record a score for a shop; it becomes the current one unless a newer row exists."""
+    shops_service.get_shop(db, shop_id)
+    for value, field in (
+        (score_centi, "score_centi"),
+        (product_centi, "product_centi"),
+        (logistics_centi, "logistics_centi"),
+        (service_centi, "service_centi"),
+    ):
+        _check_centi(value, field)
+    if order_count < 0:
+        raise InvalidInput("order_count cannot be negative", code="invalid_order_count", field="order_count")
+    if not source or len(source) > 20:
+        raise InvalidInput("source must be 1 to 20 characters", code="invalid_source", field="source")
+    row = ShopScore(
+        shop_id=shop_id,
+        computed_at=computed_at or clock.now(),
+        score_centi=score_centi,
+        product_centi=product_centi,
+        logistics_centi=logistics_centi,
+        service_centi=service_centi,
+        order_count=order_count,
+        details=dict(details or {}),
+        source=source,
+    )
+    db.add(row)
+    db.flush()
+    if commit:
+        db.commit()
+    return row
+
+
+# --- reads of other domains' records (commerce owns orders, aftersales owns cases) ---------------
+
+
+def _buyer_order(db: Session, order_id: int, user_id: int) -> Any:
+    """The caller's order (commerce owns orders; this is the single read of it here)."""
+    from zhongcao.commerce.models import Order
+
+    order = db.get(Order, order_id)
+    if order is None or order.user_id != user_id:
+        raise NotFound("order not found", code="order_not_found", field="order_id")
+    return order
+
+
+def _buyer_after_sale(db: Session, after_sale_id: int, user_id: int) -> Any:
+    """The caller's after-sale case (aftersales owns cases; this is the single read of it here)."""
+    from zhongcao.aftersales.models import AfterSale
+
+    case_ = db.get(AfterSale, after_sale_id)
+    if case_ is None or case_.user_id != user_id:
+        raise NotFound("after-sale case not found", code="after_sale_not_found", field="after_sale_id")
+    return case_
+
+
+# After-sale states in which the case is still being handled: too early to ask how it went.
+_AFTER_SALE_OPEN_STATES = frozenset({"requested", "awaiting_return", "return_shipped", "arbitrating"})
+
+
+# --- NPS ------------------------------------------------------------------------------------------
+
+
+def _clean_reasons(reasons: Sequence[str]) -> list[str]:
+    allowed = {r.value for r in NpsReason}
+    out: list[str] = []
+    for reason in reasons:
+        value = str(reason)
+        if value not in allowed:
+            raise InvalidInput(
+                f"unknown reason {value!r}",
+                code="invalid_reason",
+                field="reasons",
+                details={"allowed": sorted(allowed)},
+            )
+        if value in out:
+            raise InvalidInput(f"reason {value!r} is given twice", code="duplicate_reason", field="reasons")
+        out.append(value)
+    return out
+
+
+def _lock_user(db: Session, user_id: int) -> None:
+    """Serialise one user's survey answers so that two at once cannot both pass the rate limit.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed on the user. SQLite: every write
+    transaction already holds the database's single write lock (BEGIN IMMEDIATE).
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": (_NPS_LOCK_NAMESPACE << 47) | user_id})
+
+
+def _count(db: Session, *conditions: Any) -> int:
+    return db.scalar(select(func.count()).select_from(NpsResponse).where(*conditions)) or 0
+
+
+def submit_nps(
+    db: Session,
+    user_id: int,
+    *,
+    score: int,
+    trigger: NpsTrigger | str = NpsTrigger.general,
+    reasons: Sequence[str] = (),
+    text: str = "",
+    order_id: int | None = None,
+    after_sale_id: int | None = None,
+    at: datetime | None = None,
+) -> NpsResponse:
+    """Record one NPS answer, enforcing its context (order / after-sale case) and the rate limits."""
+    now = at or clock.now()
+    if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
+        raise InvalidInput("score must be an integer from 0 to 10", code="invalid_score", field="score")
+    try:
+        trigger = NpsTrigger(trigger)
+    except ValueError as exc:
+        raise InvalidInput("unknown trigger", code="invalid_trigger", field="trigger") from exc
+    clean_reasons = _clean_reasons(reasons)
+    text = (text or "").strip()
+    if len(text) > NPS_TEXT_MAX:
+        raise InvalidInput(
+            f"text is longer than {NPS_TEXT_MAX} characters", code="text_too_long", field="text"
+        )
+    if after_sale_id is not None and trigger != NpsTrigger.after_after_sale:
+        raise InvalidInput(
+            "after_sale_id belongs only to the after_after_sale trigger",
+            code="after_sale_not_expected",
+            field="after_sale_id",
+        )
+
+    shop_id: int | None = None
+    try:
+        _lock_user(db, user_id)
+        if trigger == NpsTrigger.after_delivery:
+            if order_id is None:
+                raise InvalidInput(
+                    "after_delivery answers need the order", code="order_required", field="order_id"
+                )
+            order = _buyer_order(db, order_id, user_id)
+            if order.delivered_at is None:
+                raise Conflict("this order has not been delivered yet", code="order_not_delivered")
+            shop_id = order.shop_id
+            if _count(db, NpsResponse.trigger == NpsTrigger.after_delivery, NpsResponse.order_id == order_id):
+                raise SurveyRateLimited("this order has already been rated", details={"order_id": order_id})
+        elif trigger == NpsTrigger.after_after_sale:
+            if after_sale_id is None:
+                raise InvalidInput(
+                    "after_after_sale answers need the after-sale case",
+                    code="after_sale_required",
+                    field="after_sale_id",
+                )
+            case_ = _buyer_after_sale(db, after_sale_id, user_id)
+            if order_id is not None and order_id != case_.order_id:
+                raise InvalidInput(
+                    "order_id is not the order of this after-sale case",
+                    code="order_mismatch",
+                    field="order_id",
+                )
+            if str(case_.status) in _AFTER_SALE_OPEN_STATES:
+                raise Conflict("this after-sale case is still being handled", code="after_sale_not_finished")
+            order_id, shop_id = case_.order_id, case_.shop_id
+            if _count(db, NpsResponse.after_sale_id == after_sale_id):
+                raise SurveyRateLimited(
+                    "this after-sale case has already been rated", details={"after_sale_id": after_sale_id}
+                )
+        else:
+            if order_id is not None:
+                shop_id = _buyer_order(db, order_id, user_id).shop_id
+            window_start = now - GENERAL_SURVEY_INTERVAL
+            last = db.scalar(
+                select(func.max(NpsResponse.created_at)).where(
+                    NpsResponse.user_id == user_id,
+                    NpsResponse.trigger == NpsTrigger.general,
+                    NpsResponse.created_at > window_start,
+                )
+            )
+            if last is not None:
+                raise SurveyRateLimited(
+                    "one general survey answer per 30 days",
+                    details={"retry_after": (last + GENERAL_SURVEY_INTERVAL).isoformat()},
+                )
+        response = NpsResponse(
+            user_id=user_id,
+            score=score,
+            reasons=clean_reasons,
+            text=text,
+            trigger=trigger,
+            order_id=order_id,
+            shop_id=shop_id,
+            after_sale_id=after_sale_id,
+            created_at=now,
+        )
+        db.add(response)
+        db.commit()
+    except DomainError:
+        db.rollback()
+        raise
+    return response
+
+
+def list_user_nps(db: Session, user_id: int, params: PageParams) -> tuple[Sequence[NpsResponse], str | None]:
+    stmt = select(NpsResponse).where(NpsResponse.user_id == user_id)
+    return paginate_by_id(db, stmt, NpsResponse.id, params)
+
+
+@dataclass(frozen=True)
+class NpsSummary:
+    responses: int
+    promoters: int  # scores 9-10
+    passives: int  # scores 7-8
+    detractors: int  # scores 0-6
+    # NPS = %promoters - %detractors, in tenths of a point (-1000..1000), rounded half away from
+    # zero; None when there are no answers.
+    nps_tenths: int | None
+
+
+def nps_tenths(promoters: int, detractors: int, responses: int) -> int | None:
+    """(promoters - detractors) / responses × 1000, rounded half away from zero, in integers only."""
+    if responses <= 0:
+        return None
+    numerator = (promoters - detractors) * 1000
+    magnitude = (2 * abs(numerator) + responses) // (2 * responses)
+    return magnitude if numerator >= 0 else -magnitude
+
+
+def nps_summary(
+    db: Session,
+    since: datetime | None = None,
+    *,
+    until: datetime | None = None,
+    shop_id: int | None = None,
+    trigger: NpsTrigger | None = None,
+) -> NpsSummary:
+    """Counts of promoters, passives and detractors answered in [since, until), and the NPS."""
+    conditions: list[Any] = []
+    if since is not None:
+        conditions.append(NpsResponse.created_at >= since)
+    if until is not None:
+        conditions.append(NpsResponse.created_at < until)
+    if shop_id is not None:
+        conditions.append(NpsResponse.shop_id == shop_id)
+    if trigger is not None:
+        conditions.append(NpsResponse.trigger == trigger)
+    total, promoters, detractors = db.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((NpsResponse.score >= PROMOTER_MIN, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((NpsResponse.score <= DETRACTOR_MAX, 1), else_=0)), 0),
+        )
+        .select_from(NpsResponse)
+        .where(*conditions)
+    ).one()
+    total, promoters, detractors = int(total), int(promoters), int(detractors)
+    return NpsSummary(
+        responses=total,
+        promoters=promoters,
+        passives=total - promoters - detractors,
+        detractors=detractors,
+        nps_tenths=nps_tenths(promoters, detractors, total),
+    )

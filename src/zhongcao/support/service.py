@@ -1,0 +1,386 @@
+"""Customer service conversations between a shopper and a shop, and complaints to the platform.
+
+Response time is the shop's: ``first_human_response_at`` is set by the first message of a human
+agent; bot replies never set it. Every ``post_*`` function takes an optional ``at`` so that the
+simulator can replay a day of conversations in order; a message may not predate its
+conversation. Posting locks the conversation row, so two agents answering at once cannot both
+become "the first response", and nobody can post into a conversation while it is being closed.
+
+Complaints go to the platform, not the shop: the shop can read its own, an operator decides
+(``open -> upheld | dismissed``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from zhongcao import clock
+from zhongcao.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from zhongcao.pagination import PageParams, paginate_by_id
+from zhongcao.shops import service as shops_service
+from zhongcao.support.models import (
+    Complaint,
+    ComplaintReason,
+    ComplaintStatus,
+    Conversation,
+    Message,
+    Sender,
+)
+
+MESSAGE_MAX = 2000
+COMPLAINT_TEXT_MAX = 2000
+RESOLUTION_NOTE_MAX = 2000
+
+
+class InboxFilter(enum.StrEnum):
+    """Merchant inbox filters. ``unanswered``: open, and the newest non-bot message is the customer's
+    (a human still owes an answer; a bot reply does not settle it)."""
+
+    open = "open"
+    closed = "closed"
+    unanswered = "unanswered"
+
+
+# --- reads of commerce records (commerce owns orders) --------------------------------------------
+
+
+def _buyer_order(db: Session, order_id: int, user_id: int) -> Any:
+    """The caller's order (commerce owns orders; the single read of it here)."""
+    from zhongcao.commerce.models import Order
+
+    order = db.get(Order, order_id)
+    if order is None or order.user_id != user_id:
+        raise NotFound("order not found", code="order_not_found", field="order_id")
+    return order
+
+
+def _check_order(db: Session, order_id: int | None, *, user_id: int, shop_id: int) -> None:
+    if order_id is None:
+        return
+    order = _buyer_order(db, order_id, user_id)
+    if order.shop_id != shop_id:
+        raise InvalidInput("this order is from another shop", code="order_shop_mismatch", field="order_id")
+
+
+def _clean_body(body: str, *, field: str = "body", limit: int = MESSAGE_MAX) -> str:
+    body = (body or "").strip()
+    if not 1 <= len(body) <= limit:
+        raise InvalidInput(f"{field} must be 1 to {limit} characters", code="invalid_message", field=field)
+    return body
+
+
+# --- conversations -------------------------------------------------------------------------------
+
+
+def start_conversation(
+    db: Session,
+    *,
+    user_id: int,
+    shop_id: int,
+    message: str,
+    order_id: int | None = None,
+    at: datetime | None = None,
+) -> tuple[Conversation, Message]:
+    """A shopper writes to a shop, optionally about one of their orders from that shop."""
+    now = at or clock.now()
+    body = _clean_body(message, field="message")
+    shops_service.get_shop(db, shop_id)
+    _check_order(db, order_id, user_id=user_id, shop_id=shop_id)
+    conversation = Conversation(
+        shop_id=shop_id, user_id=user_id, order_id=order_id, started_at=now, last_message_at=now
+    )
+    db.add(conversation)
+    db.flush()
+    message_row = Message(conversation_id=conversation.id, sender=Sender.customer, body=body, sent_at=now)
+    db.add(message_row)
+    db.commit()
+    return conversation, message_row
+
+
+def _lock_conversation(db: Session, conversation_id: int) -> Conversation:
+    conversation = db.scalar(
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if conversation is None:
+        raise NotFound("conversation not found", code="conversation_not_found")
+    return conversation
+
+
+def _post(
+    db: Session,
+    conversation_id: int,
+    *,
+    sender: Sender,
+    body: str,
+    at: datetime | None,
+    owner_user_id: int | None = None,
+    shop_id: int | None = None,
+    agent_user_id: int | None = None,
+) -> Message:
+    now = at or clock.now()
+    body = _clean_body(body)
+    try:
+        conversation = _lock_conversation(db, conversation_id)
+        if owner_user_id is not None and conversation.user_id != owner_user_id:
+            raise NotFound("conversation not found", code="conversation_not_found")
+        if shop_id is not None and conversation.shop_id != shop_id:
+            raise NotFound("conversation not found", code="conversation_not_found")
+        if conversation.closed_at is not None:
+            raise Conflict("this conversation is closed", code="conversation_closed")
+        if now < conversation.started_at:
+            raise InvalidInput("a message cannot predate its conversation", code="invalid_time", field="at")
+        message = Message(
+            conversation_id=conversation.id,
+            sender=sender,
+            agent_user_id=agent_user_id,
+            body=body,
+            sent_at=now,
+        )
+        db.add(message)
+        conversation.last_message_at = max(conversation.last_message_at, now)
+        if sender == Sender.agent and conversation.first_human_response_at is None:
+            conversation.first_human_response_at = now
+        db.commit()
+    except DomainError:
+        db.rollback()
+        raise
+    return message
+
+
+def post_customer_message(
+    db: Session, conversation_id: int, *, user_id: int, body: str, at: datetime | None = None
+) -> Message:
+    """The shopper writes in their own conversation (someone else's: 404)."""
+    return _post(db, conversation_id, sender=Sender.customer, body=body, at=at, owner_user_id=user_id)
+
+
+def post_agent_message(
+    db: Session,
+    conversation_id: int,
+    *,
+    shop_id: int,
+    agent_user_id: int,
+    body: str,
+    at: datetime | None = None,
+) -> Message:
+    """A human agent of ``shop_id`` answers; the first such answer sets ``first_human_response_at``."""
+    membership = shops_service.membership_for_user(db, agent_user_id)
+    if membership is None or membership.shop_id != shop_id:
+        raise Forbidden("this user does not work for the shop", code="not_shop_staff")
+    return _post(
+        db,
+        conversation_id,
+        sender=Sender.agent,
+        body=body,
+        at=at,
+        shop_id=shop_id,
+        agent_user_id=agent_user_id,
+    )
+
+
+def post_bot_message(db: Session, conversation_id: int, body: str, at: datetime | None = None) -> Message:
+    """An automatic reply. It never counts as the shop's first (human) response."""
+    return _post(db, conversation_id, sender=Sender.bot, body=body, at=at)
+
+
+def close_conversation(
+    db: Session, conversation_id: int, *, shop_id: int, at: datetime | None = None
+) -> Conversation:
+    now = at or clock.now()
+    try:
+        conversation = _lock_conversation(db, conversation_id)
+        if conversation.shop_id != shop_id:
+            raise NotFound("conversation not found", code="conversation_not_found")
+        if conversation.closed_at is not None:
+            raise Conflict(
+                "this conversation is already closed", code="illegal_transition", details={"status": "closed"}
+            )
+        if now < conversation.last_message_at:
+            raise InvalidInput(
+                "a conversation cannot close before its last message", code="invalid_time", field="at"
+            )
+        conversation.closed_at = now
+        db.commit()
+    except DomainError:
+        db.rollback()
+        raise
+    return conversation
+
+
+def first_response_seconds(conversation: Conversation) -> int | None:
+    """Seconds from the customer's first message to the first human answer; None if unanswered."""
+    if conversation.first_human_response_at is None:
+        return None
+    return int((conversation.first_human_response_at - conversation.started_at).total_seconds())
+
+
+def get_user_conversation(db: Session, user_id: int, conversation_id: int) -> Conversation:
+    conversation = db.get(Conversation, conversation_id)
+    if conversation is None or conversation.user_id != user_id:
+        raise NotFound("conversation not found", code="conversation_not_found")
+    return conversation
+
+
+def get_shop_conversation(db: Session, shop_id: int, conversation_id: int) -> Conversation:
+    conversation = db.get(Conversation, conversation_id)
+    if conversation is None or conversation.shop_id != shop_id:
+        raise NotFound("conversation not found", code="conversation_not_found")
+    return conversation
+
+
+def conversation_messages(db: Session, conversation_id: int) -> list[Message]:
+    return list(
+        db.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.sent_at, Message.id)
+        )
+    )
+
+
+def list_user_conversations(
+    db: Session, user_id: int, params: PageParams
+) -> tuple[Sequence[Conversation], str | None]:
+    stmt = select(Conversation).where(Conversation.user_id == user_id)
+    return paginate_by_id(db, stmt, Conversation.id, params)
+
+
+def list_shop_conversations(
+    db: Session, shop_id: int, params: PageParams, *, status: InboxFilter | str | None = None
+) -> tuple[Sequence[Conversation], str | None]:
+    """The shop's inbox, newest conversation first, optionally open / closed / unanswered."""
+    stmt = select(Conversation).where(Conversation.shop_id == shop_id)
+    if status is not None:
+        try:
+            status = InboxFilter(status)
+        except ValueError as exc:
+            raise InvalidInput("unknown inbox filter", code="invalid_filter", field="status") from exc
+    if status == InboxFilter.open:
+        stmt = stmt.where(Conversation.closed_at.is_(None))
+    elif status == InboxFilter.closed:
+        stmt = stmt.where(Conversation.closed_at.is_not(None))
+    elif status == InboxFilter.unanswered:
+        last_human_sender = (
+            select(Message.sender)
+            .where(Message.conversation_id == Conversation.id, Message.sender != Sender.bot)
+            .order_by(Message.sent_at.desc(), Message.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = stmt.where(Conversation.closed_at.is_(None), last_human_sender == Sender.customer)
+    return paginate_by_id(db, stmt, Conversation.id, params)
+
+
+# --- complaints ----------------------------------------------------------------------------------
+
+
+def file_complaint(
+    db: Session,
+    *,
+    user_id: int,
+    shop_id: int,
+    reason: ComplaintReason | str,
+    text: str = "",
+    order_id: int | None = None,
+    at: datetime | None = None,
+) -> Complaint:
+    try:
+        reason = ComplaintReason(reason)
+    except ValueError as exc:
+        raise InvalidInput("unknown complaint reason", code="invalid_reason", field="reason") from exc
+    text = (text or "").strip()
+    if len(text) > COMPLAINT_TEXT_MAX:
+        raise InvalidInput(
+            f"text is longer than {COMPLAINT_TEXT_MAX} characters", code="text_too_long", field="text"
+        )
+    shops_service.get_shop(db, shop_id)
+    _check_order(db, order_id, user_id=user_id, shop_id=shop_id)
+    complaint = Complaint(
+        user_id=user_id,
+        shop_id=shop_id,
+        order_id=order_id,
+        reason=reason,
+        text=text,
+        status=ComplaintStatus.open,
+        created_at=at or clock.now(),
+    )
+    db.add(complaint)
+    db.commit()
+    return complaint
+
+
+def list_user_complaints(
+    db: Session, user_id: int, params: PageParams
+) -> tuple[Sequence[Complaint], str | None]:
+    return paginate_by_id(db, select(Complaint).where(Complaint.user_id == user_id), Complaint.id, params)
+
+
+def list_shop_complaints(
+    db: Session, shop_id: int, params: PageParams, *, status: ComplaintStatus | None = None
+) -> tuple[Sequence[Complaint], str | None]:
+    stmt = select(Complaint).where(Complaint.shop_id == shop_id)
+    if status is not None:
+        stmt = stmt.where(Complaint.status == status)
+    return paginate_by_id(db, stmt, Complaint.id, params)
+
+
+def get_shop_complaint(db: Session, shop_id: int, complaint_id: int) -> Complaint:
+    complaint = db.get(Complaint, complaint_id)
+    if complaint is None or complaint.shop_id != shop_id:
+        raise NotFound("complaint not found", code="complaint_not_found")
+    return complaint
+
+
+def get_complaint(db: Session, complaint_id: int) -> Complaint:
+    complaint = db.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound("complaint not found", code="complaint_not_found")
+    return complaint
+
+
+def list_complaints(
+    db: Session, params: PageParams, *, status: ComplaintStatus | None = None, shop_id: int | None = None
+) -> tuple[Sequence[Complaint], str | None]:
+    """Every complaint (operators)."""
+    stmt = select(Complaint)
+    if status is not None:
+        stmt = stmt.where(Complaint.status == status)
+    if shop_id is not None:
+        stmt = stmt.where(Complaint.shop_id == shop_id)
+    return paginate_by_id(db, stmt, Complaint.id, params)
+
+
+def resolve_complaint(
+    db: Session, complaint_id: int, *, upheld: bool, note: str, at: datetime | None = None
+) -> Complaint:
+    """``open -> upheld`` (the merchant was at fault) or ``open -> dismissed``; once only."""
+    note = _clean_body(note, field="note", limit=RESOLUTION_NOTE_MAX)
+    complaint = get_complaint(db, complaint_id)
+    new_status = ComplaintStatus.upheld if upheld else ComplaintStatus.dismissed
+    # One conditional UPDATE: of two operators deciding at once, exactly one moves it.
+    result = db.execute(
+        update(Complaint)
+        .where(Complaint.id == complaint_id, Complaint.status == ComplaintStatus.open)
+        .values(status=new_status, resolution_note=note, resolved_at=at or clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.rollback()
+        db.refresh(complaint)
+        raise Conflict(
+            "only an open complaint can be resolved",
+            code="illegal_transition",
+            details={"status": complaint.status.value},
+        )
+    db.commit()
+    db.refresh(complaint)
+    return complaint
