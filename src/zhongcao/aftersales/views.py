@@ -1,5 +1,137 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Sequence
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path
+
+from zhongcao.aftersales import service
+from zhongcao.aftersales.models import AfterSale, AfterSaleStatus
+from zhongcao.aftersales.schemas import (
+    MAX_ID,
+    AfterSaleCreate,
+    AfterSaleOut,
+    ArbitrateRequest,
+    RejectRequest,
+    ReturnShipped,
+)
+from zhongcao.deps import DbSession, MerchantCtx, OperatorUser, ShopperUser
+from zhongcao.pagination import Page, PageParams, page_params
+
+router = APIRouter(tags=["after-sales"])
+
+# Ids are BIGINT: anything outside is refused as input rather than overflowing in the database.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _page(rows: Sequence[AfterSale], next_cursor: str | None) -> Page[AfterSaleOut]:
+    return Page[AfterSaleOut](items=[AfterSaleOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+# --- buyer -------------------------------------------------------------------------------------
+
+
+@router.post("/api/orders/{order_id}/after-sales", status_code=201, response_model=AfterSaleOut)
+def open_case(order_id: PathId, body: AfterSaleCreate, user: ShopperUser, db: DbSession) -> AfterSaleOut:
+    case = service.open_case(
+        db,
+        user.id,
+        order_id,
+        order_item_id=body.order_item_id,
+        kind=body.kind,
+        reason=body.reason,
+        description=body.description,
+        quantity=body.quantity,
+        amount_fen=body.amount_fen,
+    )
+    return AfterSaleOut.model_validate(case)
+
+
+@router.get("/api/after-sales", response_model=Page[AfterSaleOut])
+def my_cases(
+    user: ShopperUser,
+    db: DbSession,
+    status: AfterSaleStatus | None = None,
+    params: PageParams = Depends(page_params),
+) -> Page[AfterSaleOut]:
+    return _page(*service.list_for_buyer(db, user.id, params, status=status))
+
+
+@router.get("/api/after-sales/{case_id}", response_model=AfterSaleOut)
+def my_case(case_id: PathId, user: ShopperUser, db: DbSession) -> AfterSaleOut:
+    return AfterSaleOut.model_validate(service.get_for_buyer(db, user.id, case_id))
+
+
+@router.post("/api/after-sales/{case_id}/return-shipped", response_model=AfterSaleOut)
+def return_shipped(case_id: PathId, body: ReturnShipped, user: ShopperUser, db: DbSession) -> AfterSaleOut:
+    case = service.mark_return_shipped(db, user.id, case_id, tracking_number=body.tracking_number)
+    return AfterSaleOut.model_validate(case)
+
+
+@router.post("/api/after-sales/{case_id}/escalate", response_model=AfterSaleOut)
+def escalate(case_id: PathId, user: ShopperUser, db: DbSession) -> AfterSaleOut:
+    return AfterSaleOut.model_validate(service.escalate(db, user.id, case_id))
+
+
+@router.post("/api/after-sales/{case_id}/cancel", response_model=AfterSaleOut)
+def cancel(case_id: PathId, user: ShopperUser, db: DbSession) -> AfterSaleOut:
+    return AfterSaleOut.model_validate(service.cancel(db, user.id, case_id))
+
+
+# --- merchant (every shop role handles after-sales) --------------------------------------------
+
+
+@router.get("/api/merchant/after-sales", response_model=Page[AfterSaleOut], tags=["merchant"])
+def shop_cases(
+    ctx: MerchantCtx,
+    db: DbSession,
+    status: AfterSaleStatus | None = None,
+    params: PageParams = Depends(page_params),
+) -> Page[AfterSaleOut]:
+    return _page(*service.list_for_shop(db, ctx.shop_id, params, status=status))
+
+
+@router.get("/api/merchant/after-sales/{case_id}", response_model=AfterSaleOut, tags=["merchant"])
+def shop_case(case_id: PathId, ctx: MerchantCtx, db: DbSession) -> AfterSaleOut:
+    return AfterSaleOut.model_validate(service.get_for_shop(db, ctx.shop_id, case_id))
+
+
+@router.post("/api/merchant/after-sales/{case_id}/approve", response_model=AfterSaleOut, tags=["merchant"])
+def approve(case_id: PathId, ctx: MerchantCtx, db: DbSession) -> AfterSaleOut:
+    return AfterSaleOut.model_validate(service.approve(db, ctx.shop_id, case_id))
+
+
+@router.post("/api/merchant/after-sales/{case_id}/reject", response_model=AfterSaleOut, tags=["merchant"])
+def reject(case_id: PathId, body: RejectRequest, ctx: MerchantCtx, db: DbSession) -> AfterSaleOut:
+    return AfterSaleOut.model_validate(service.reject(db, ctx.shop_id, case_id, note=body.note))
+
+
+@router.post(
+    "/api/merchant/after-sales/{case_id}/receive-return", response_model=AfterSaleOut, tags=["merchant"]
+)
+def receive_return(case_id: PathId, ctx: MerchantCtx, db: DbSession) -> AfterSaleOut:
+    return AfterSaleOut.model_validate(service.receive_return(db, ctx.shop_id, case_id))
+
+
+# --- platform operator -------------------------------------------------------------------------
+
+
+@router.get("/api/ops/after-sales", response_model=Page[AfterSaleOut], tags=["ops"])
+def ops_cases(
+    _: OperatorUser,
+    db: DbSession,
+    status: AfterSaleStatus | None = None,
+    params: PageParams = Depends(page_params),
+) -> Page[AfterSaleOut]:
+    return _page(*service.list_all(db, params, status=status))
+
+
+@router.get("/api/ops/after-sales/{case_id}", response_model=AfterSaleOut, tags=["ops"])
+def ops_case(case_id: PathId, _: OperatorUser, db: DbSession) -> AfterSaleOut:
+    return AfterSaleOut.model_validate(service.get_case(db, case_id))
+
+
+@router.post("/api/ops/after-sales/{case_id}/arbitrate", response_model=AfterSaleOut, tags=["ops"])
+def arbitrate(case_id: PathId, body: ArbitrateRequest, _: OperatorUser, db: DbSession) -> AfterSaleOut:
+    case = service.arbitrate(db, case_id, merchant_at_fault=body.merchant_at_fault, note=body.note)
+    return AfterSaleOut.model_validate(case)

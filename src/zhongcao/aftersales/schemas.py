@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus
+
+MAX_ID = 2**63 - 1
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+TrackingNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+]
+
+
+class AfterSaleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_item_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    kind: AfterSaleKind
+    reason: AfterSaleReason
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+    quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
+    amount_fen: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_ID,
+            description="Refund asked for; defaults to the refundable amount for the quantity.",
+        ),
+    ] = None
+
+
+class ReturnShipped(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tracking_number: TrackingNumber
+
+
+class RejectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note
+
+
+class ArbitrateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merchant_at_fault: bool
+    note: Note
+
+
+class AfterSaleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    order_id: int
+    order_item_id: int
+    user_id: int
+    shop_id: int
+    kind: AfterSaleKind
+    reason: AfterSaleReason
+    description: str
+    status: AfterSaleStatus
+    quantity: int
+    amount_fen: int
+    merchant_at_fault: bool | None
+    merchant_note: str | None
+    arbitration_note: str | None
+    return_tracking_number: str | None
+    requested_at: datetime
+    decided_at: datetime | None
+    return_shipped_at: datetime | None
+    returned_at: datetime | None
+    escalated_at: datetime | None
+    arbitrated_at: datetime | None
+    refunded_at: datetime | None
+    closed_at: datetime | None
+
+
+class AutoProcessOut(BaseModel):
+    approved: int
+    closed: int
+    failed: int

@@ -1,0 +1,116 @@
+"""Catalog reads that checkout and the cart need: what a SKU is, whether it is on sale, its fee rate.
+
+A SKU can be bought when the SKU is active, its product is ``active`` and the product's shop is
+not suspended. The platform fee rate of a product is its leaf category's ``platform_fee_bps``,
+else the parent category's, else ``settings.default_platform_fee_bps``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhongcao.catalog.models import Category, Product, ProductStatus, Sku
+from zhongcao.config import Settings, get_settings
+from zhongcao.errors import Conflict, NotFound
+from zhongcao.shops import service as shops_service
+from zhongcao.shops.models import ShopStatus
+
+
+@dataclass(frozen=True)
+class SkuInfo:
+    sku_id: int
+    product_id: int
+    shop_id: int
+    category_id: int
+    code: str
+    title_zh: str
+    title_en: str
+    attributes: dict[str, Any]
+    price_fen: int
+    stock: int
+    sku_active: bool
+    product_active: bool
+    shop_active: bool
+
+    @property
+    def for_sale(self) -> bool:
+        return self.sku_active and self.product_active and self.shop_active
+
+
+def skus_by_ids(db: Session, sku_ids: Iterable[int]) -> dict[int, SkuInfo]:
+    """SKU facts for every id that exists (unknown ids are simply absent)."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return {}
+    rows = db.execute(select(Sku, Product).join(Product, Product.id == Sku.product_id).where(Sku.id.in_(ids)))
+    shop_active: dict[int, bool] = {}
+    out: dict[int, SkuInfo] = {}
+    for sku, product in rows:
+        if product.shop_id not in shop_active:
+            shop_active[product.shop_id] = (
+                shops_service.get_shop(db, product.shop_id).status == ShopStatus.active
+            )
+        out[sku.id] = SkuInfo(
+            sku_id=sku.id,
+            product_id=product.id,
+            shop_id=product.shop_id,
+            category_id=product.category_id,
+            code=sku.code,
+            title_zh=product.title_zh,
+            title_en=product.title_en,
+            attributes=dict(sku.attributes or {}),
+            price_fen=sku.price_fen,
+            stock=sku.stock,
+            sku_active=sku.is_active,
+            product_active=product.status == ProductStatus.active,
+            shop_active=shop_active[product.shop_id],
+        )
+    return out
+
+
+def sku_for_sale(db: Session, sku_id: int, *, field: str = "sku_id") -> SkuInfo:
+    """The SKU if it can be bought now: 404 ``sku_not_found`` / 409 ``not_for_sale`` otherwise."""
+    info = skus_by_ids(db, [sku_id]).get(sku_id)
+    if info is None:
+        raise NotFound("no such SKU", code="sku_not_found", field=field, details={"sku_id": sku_id})
+    ensure_for_sale(info, field=field)
+    return info
+
+
+def ensure_for_sale(info: SkuInfo, *, field: str = "sku_id") -> None:
+    if info.for_sale:
+        return
+    if not info.shop_active:
+        why = "the shop is suspended"
+    elif not info.product_active:
+        why = "the product is not on sale"
+    else:
+        why = "this SKU is not on sale"
+    raise Conflict(why, code="not_for_sale", field=field, details={"sku_id": info.sku_id})
+
+
+def platform_fee_bps(db: Session, category_id: int, settings: Settings | None = None) -> int:
+    """Leaf category's rate, else its parent's, else the platform default."""
+    settings = settings or get_settings()
+    seen: set[int] = set()
+    current: int | None = category_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        category = db.get(Category, current)
+        if category is None:
+            break
+        if category.platform_fee_bps is not None:
+            return category.platform_fee_bps
+        current = category.parent_id
+    return settings.default_platform_fee_bps
+
+
+def platform_fee_bps_by_category(
+    db: Session, category_ids: Iterable[int], settings: Settings | None = None
+) -> dict[int, int]:
+    return {cid: platform_fee_bps(db, cid, settings) for cid in set(category_ids)}

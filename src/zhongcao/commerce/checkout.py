@@ -1,0 +1,738 @@
+"""Checkout: price a basket into one order per shop, hold what it needs, take one payment.
+
+Placing a checkout (all in one transaction; any refusal rolls all of it back):
+
+1. every line is checked: the SKU exists (404 ``sku_not_found``) and is on sale (409
+   ``not_for_sale``); its attribution is checked and completed (``content.attribution``);
+2. lines are grouped into one order per shop; coupons are checked (422 ``coupon_not_applicable``);
+3. stock is reserved line by line with ``catalog.stock.try_reserve`` in SKU id order (so
+   concurrent checkouts lock rows in the same order); a shortfall is 409 ``insufficient_stock``;
+4. money, in this order (see docs/money.md):
+
+   a. the shop coupon of each order, spread over its lines by line total;
+   b. the campaign subsidy of each line, ``subsidy_per_item × quantity`` capped at what is left of
+      the line, reserved from the campaign budget (one conditional UPDATE; if it does not fit
+      the line gets no subsidy);
+   c. the platform coupon, spread over the orders by item total and within an order over its
+      lines by line total, never more than what is left to pay on a line;
+   d. shipping per order, the platform fee and the affiliate commission per line;
+
+5. coupons are reserved for the checkout; the checkout expires after
+   ``settings.payment_timeout_minutes``.
+
+Paying captures one payment for all orders of the checkout, marks them paid, freezes each item's
+attribution, counts the units as sold and spends the coupons. An unpaid checkout is cancelled as a
+whole (by the buyer, or when it expires), which gives back stock, coupons and campaign budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhongcao import clock
+from zhongcao.affiliate import resolution
+from zhongcao.campaigns import reservations
+from zhongcao.campaigns.models import CouponFunder
+from zhongcao.catalog import lookup, stock
+from zhongcao.commerce import cart as cart_service
+from zhongcao.commerce import states, tx
+from zhongcao.commerce.models import (
+    Checkout,
+    CheckoutStatus,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+)
+from zhongcao.commerce.payments import ProviderRejected, ProviderUnavailable, get_provider
+from zhongcao.commerce.schemas import AttributionIn, CheckoutCreate
+from zhongcao.config import Settings, get_settings
+from zhongcao.content import attribution as attribution_rules
+from zhongcao.errors import Conflict, InvalidInput, NotFound
+from zhongcao.money import allocate, apply_bps
+from zhongcao.shops import service as shops_service
+from zhongcao.shops.models import Shop
+
+log = logging.getLogger("zhongcao.commerce")
+
+
+# --- money helpers -------------------------------------------------------------------------------
+
+
+def allocate_capped(total_fen: int, weights: Sequence[int], caps: Sequence[int]) -> list[int]:
+    """Spread ``total_fen`` by ``weights`` (largest remainder) without any part exceeding its cap.
+
+    What a capped part cannot take is spread again over the parts that still have room, so the
+    parts always add up to ``total_fen`` (which must not exceed ``sum(caps)``).
+    """
+    if len(weights) != len(caps):
+        raise ValueError("weights and caps differ in length")
+    if total_fen < 0 or any(c < 0 for c in caps):
+        raise ValueError("amounts must not be negative")
+    if total_fen > sum(caps):
+        raise ValueError("cannot allocate more than the caps allow")
+    parts = [0] * len(caps)
+    left = total_fen
+    open_lines = [i for i, cap in enumerate(caps) if cap > 0]
+    while left > 0:
+        shares = allocate(left, [weights[i] for i in open_lines])
+        left = 0
+        still_open = []
+        for i, share in zip(open_lines, shares, strict=True):
+            take = min(share, caps[i] - parts[i])
+            parts[i] += take
+            left += share - take
+            if parts[i] < caps[i]:
+                still_open.append(i)
+        open_lines = still_open
+    return parts
+
+
+# --- pricing -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _LineSpec:
+    field: str  # where the line is in the request, e.g. "items[2]"
+    sku_id: int
+    quantity: int
+    attribution: AttributionIn | None
+    # Cart lines were checked when added; what no longer holds (a campaign that ended, an anchor
+    # taken down) is dropped at checkout instead of failing it.
+    from_cart: bool = False
+
+
+@dataclass
+class _Line:
+    spec: _LineSpec
+    info: lookup.SkuInfo
+    attribution: attribution_rules.ResolvedAttribution
+    offer: reservations.CampaignOffer | None
+    fee_bps: int
+    terms: resolution.CommissionTerms
+    shop_discount: int = 0
+    campaign_subsidy: int = 0
+    platform_discount: int = 0
+
+    @property
+    def line_total(self) -> int:
+        return self.info.price_fen * self.spec.quantity
+
+    @property
+    def left_to_pay(self) -> int:
+        return self.line_total - self.shop_discount - self.campaign_subsidy - self.platform_discount
+
+    @property
+    def fee_base(self) -> int:
+        """Platform fee and commission are charged on what the goods sold for after the shop's
+        own discount; platform-funded discounts do not lower them."""
+        return self.line_total - self.shop_discount
+
+
+@dataclass
+class _ShopOrder:
+    shop: Shop
+    lines: list[_Line] = field(default_factory=list)
+    shop_coupon: reservations.UserCouponInfo | None = None
+    platform_coupon_share: int = 0
+
+    @property
+    def item_total(self) -> int:
+        return sum(line.line_total for line in self.lines)
+
+    @property
+    def left_to_pay(self) -> int:
+        return sum(line.left_to_pay for line in self.lines)
+
+
+def _line_specs(db: Session, user_id: int, request: CheckoutCreate) -> list[_LineSpec]:
+    if request.from_cart and request.items:
+        raise InvalidInput(
+            "send either items or from_cart, not both", code="items_or_cart", field="from_cart"
+        )
+    if request.from_cart:
+        rows = cart_service.cart_items(db, user_id)
+        if not rows:
+            raise InvalidInput("the cart is empty", code="cart_empty", field="from_cart")
+        return [
+            _LineSpec(
+                field=f"items[{i}]",
+                sku_id=row.sku_id,
+                quantity=row.quantity,
+                attribution=AttributionIn(
+                    channel=row.channel,
+                    content_id=row.content_id,
+                    account_id=row.account_id,
+                    campaign_id=row.campaign_id,
+                ),
+                from_cart=True,
+            )
+            for i, row in enumerate(rows)
+        ]
+    if not request.items:
+        raise InvalidInput("items is required unless from_cart is true", code="items_required", field="items")
+    specs = [
+        _LineSpec(field=f"items[{i}]", sku_id=it.sku_id, quantity=it.quantity, attribution=it.attribution)
+        for i, it in enumerate(request.items)
+    ]
+    seen: set[int] = set()
+    for spec in specs:
+        if spec.quantity <= 0:
+            raise InvalidInput(
+                "quantity must be positive", code="invalid_quantity", field=f"{spec.field}.quantity"
+            )
+        if spec.sku_id in seen:
+            raise InvalidInput(
+                "each SKU may appear once; add up the quantities",
+                code="duplicate_sku",
+                field=f"{spec.field}.sku_id",
+                details={"sku_id": spec.sku_id},
+            )
+        seen.add(spec.sku_id)
+    return specs
+
+
+def _resolve_lines(db: Session, specs: list[_LineSpec], settings: Settings, now: datetime) -> list[_Line]:
+    infos = lookup.skus_by_ids(db, [s.sku_id for s in specs])
+    for spec in specs:
+        info = infos.get(spec.sku_id)
+        if info is None:
+            raise NotFound(
+                "no such SKU",
+                code="sku_not_found",
+                field=f"{spec.field}.sku_id",
+                details={"sku_id": spec.sku_id},
+            )
+        lookup.ensure_for_sale(info, field=f"{spec.field}.sku_id")
+    fee_rates = lookup.platform_fee_bps_by_category(db, [i.category_id for i in infos.values()], settings)
+    lines = []
+    for spec in specs:
+        info = infos[spec.sku_id]
+        given = spec.attribution
+        resolved = attribution_rules.NO_ATTRIBUTION
+        if given is not None:
+            try:
+                resolved = attribution_rules.resolve(
+                    db,
+                    product_id=info.product_id,
+                    channel=given.channel,
+                    content_id=given.content_id,
+                    account_id=given.account_id,
+                    field_prefix=f"{spec.field}.attribution",
+                )
+            except InvalidInput:
+                if not spec.from_cart:
+                    raise
+                resolved = replace(attribution_rules.NO_ATTRIBUTION, channel=given.channel)
+        offer = None
+        if given is not None and given.campaign_id is not None:
+            offer = reservations.campaign_for_product(db, given.campaign_id, info.product_id, now)
+            if offer is None and not spec.from_cart:
+                raise InvalidInput(
+                    "the campaign is not running for this product",
+                    code="invalid_attribution",
+                    field=f"{spec.field}.attribution.campaign_id",
+                )
+        if offer is None:
+            offer = reservations.best_campaign_for_product(db, info.product_id, now)
+        lines.append(
+            _Line(
+                spec=spec,
+                info=info,
+                attribution=resolved,
+                offer=offer,
+                fee_bps=fee_rates[info.category_id],
+                terms=resolution.terms_for(
+                    db, product_id=info.product_id, creator_account_id=resolved.creator_account_id
+                ),
+            )
+        )
+    return lines
+
+
+def _group_by_shop(db: Session, lines: list[_Line]) -> list[_ShopOrder]:
+    groups: dict[int, _ShopOrder] = {}
+    for line in lines:
+        shop_id = line.info.shop_id
+        if shop_id not in groups:
+            groups[shop_id] = _ShopOrder(shop=shops_service.get_shop(db, shop_id))
+        groups[shop_id].lines.append(line)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _coupon_error(field_name: str, reason: str, message: str) -> InvalidInput:
+    return InvalidInput(message, code="coupon_not_applicable", field=field_name, details={"reason": reason})
+
+
+def _check_coupons(
+    db: Session, user_id: int, request: CheckoutCreate, orders: list[_ShopOrder], now: datetime
+) -> reservations.UserCouponInfo | None:
+    """Attach each shop coupon to its order; return the platform coupon. Nothing is written."""
+    wanted = list(request.shop_coupon_ids)
+    if request.platform_coupon_id is not None:
+        wanted.append(request.platform_coupon_id)
+    mine = reservations.user_coupons(db, user_id, wanted)
+    by_shop = {o.shop.id: o for o in orders}
+    seen: set[int] = set()
+    for i, uc_id in enumerate(request.shop_coupon_ids):
+        where = f"shop_coupon_ids[{i}]"
+        info = mine.get(uc_id)
+        if info is None:
+            raise _coupon_error(where, "not_found", "no such coupon among yours")
+        if uc_id in seen or uc_id == request.platform_coupon_id:
+            raise _coupon_error(where, "duplicate", "a coupon can be used once")
+        seen.add(uc_id)
+        if info.funded_by is not CouponFunder.shop:
+            raise _coupon_error(where, "not_a_shop_coupon", "this is not a shop coupon")
+        if not info.usable_at(now):
+            raise _coupon_error(
+                where, "not_usable", "this coupon is used, held by another checkout, or not valid now"
+            )
+        order = by_shop.get(info.shop_id or 0)
+        if order is None:
+            raise _coupon_error(
+                where, "shop_not_in_checkout", "nothing from this coupon's shop is being bought"
+            )
+        if order.shop_coupon is not None:
+            raise _coupon_error(where, "one_per_shop", "one shop coupon per order")
+        if order.item_total < info.threshold_fen:
+            raise _coupon_error(where, "below_threshold", "the order does not reach this coupon's threshold")
+        order.shop_coupon = info
+    if request.platform_coupon_id is None:
+        return None
+    where = "platform_coupon_id"
+    info = mine.get(request.platform_coupon_id)
+    if info is None:
+        raise _coupon_error(where, "not_found", "no such coupon among yours")
+    if info.funded_by is not CouponFunder.platform:
+        raise _coupon_error(where, "not_a_platform_coupon", "this is not a platform coupon")
+    if not info.usable_at(now):
+        raise _coupon_error(
+            where, "not_usable", "this coupon is used, held by another checkout, or not valid now"
+        )
+    if sum(o.item_total for o in orders) < info.threshold_fen:
+        raise _coupon_error(where, "below_threshold", "the checkout does not reach this coupon's threshold")
+    return info
+
+
+def _reserve_stock(db: Session, lines: list[_Line]) -> None:
+    for line in sorted(lines, key=lambda ln: ln.info.sku_id):
+        if not stock.try_reserve(db, line.info.sku_id, line.spec.quantity):
+            raise Conflict(
+                "not enough stock",
+                code="insufficient_stock",
+                field=f"{line.spec.field}.quantity",
+                details={"sku_id": line.info.sku_id, "requested": line.spec.quantity},
+            )
+
+
+def _apply_shop_coupons(orders: list[_ShopOrder]) -> None:
+    for order in orders:
+        if order.shop_coupon is None:
+            continue
+        amount = min(order.shop_coupon.discount_fen, order.left_to_pay)
+        parts = allocate_capped(
+            amount, [ln.line_total for ln in order.lines], [ln.left_to_pay for ln in order.lines]
+        )
+        for line, part in zip(order.lines, parts, strict=True):
+            line.shop_discount += part
+
+
+def _reserve_subsidies(db: Session, lines: list[_Line]) -> None:
+    # In campaign id order, so concurrent checkouts lock campaign rows in the same order.
+    wanted = [ln for ln in lines if ln.offer is not None and ln.offer.subsidy_per_item_fen > 0]
+    for line in sorted(wanted, key=lambda ln: (ln.offer.campaign_id, ln.info.sku_id)):  # type: ignore[union-attr]
+        assert line.offer is not None
+        amount = min(line.offer.subsidy_per_item_fen * line.spec.quantity, line.left_to_pay)
+        if amount > 0 and reservations.reserve_budget(db, line.offer.campaign_id, amount):
+            line.campaign_subsidy = amount
+
+
+def _apply_platform_coupon(orders: list[_ShopOrder], coupon: reservations.UserCouponInfo | None) -> None:
+    if coupon is None:
+        return
+    amount = min(coupon.discount_fen, sum(o.left_to_pay for o in orders))
+    if amount <= 0:
+        raise _coupon_error("platform_coupon_id", "nothing_to_discount", "nothing is left to pay to discount")
+    shares = allocate_capped(amount, [o.item_total for o in orders], [o.left_to_pay for o in orders])
+    for order, share in zip(orders, shares, strict=True):
+        order.platform_coupon_share = share
+        parts = allocate_capped(
+            share, [ln.line_total for ln in order.lines], [ln.left_to_pay for ln in order.lines]
+        )
+        for line, part in zip(order.lines, parts, strict=True):
+            line.platform_discount += part
+
+
+def _shipping_fen(order: _ShopOrder) -> int:
+    shop = order.shop
+    if shop.free_shipping_threshold_fen > 0 and order.item_total >= shop.free_shipping_threshold_fen:
+        return 0
+    return shop.shipping_fee_fen
+
+
+def _order_item(line: _Line) -> OrderItem:
+    info = line.info
+    base = line.fee_base
+    fee = apply_bps(base, line.fee_bps)
+    # The shop never pays out more than the goods earned it: commission is capped at what the
+    # platform fee leaves of the fee base (only reachable with fee + commission rates over 100%).
+    commission = min(apply_bps(base, line.terms.commission_bps), base - fee)
+    campaign_id = line.offer.campaign_id if line.offer is not None else None
+    return OrderItem(
+        shop_id=info.shop_id,
+        product_id=info.product_id,
+        sku_id=info.sku_id,
+        title_zh=info.title_zh,
+        title_en=info.title_en,
+        sku_attributes=dict(info.attributes),
+        unit_price_fen=info.price_fen,
+        quantity=line.spec.quantity,
+        line_total_fen=line.line_total,
+        shop_discount_fen=line.shop_discount,
+        platform_discount_fen=line.platform_discount,
+        campaign_subsidy_fen=line.campaign_subsidy,
+        paid_fen=line.left_to_pay,
+        platform_fee_bps=line.fee_bps,
+        platform_fee_fen=fee,
+        affiliate_plan_id=line.terms.plan_id,
+        commission_bps=line.terms.commission_bps,
+        commission_fen=commission,
+        carrier=attribution_rules.carrier_for(
+            line.attribution, shop_id=info.shop_id, campaign_applied=campaign_id is not None
+        ),
+        channel=line.attribution.channel,
+        content_id=line.attribution.content_id,
+        account_id=line.attribution.account_id,
+        campaign_id=campaign_id,
+    )
+
+
+def _build_order(checkout: Checkout, user_id: int, shop_order: _ShopOrder, address: dict[str, str]) -> Order:
+    items = [_order_item(line) for line in shop_order.lines]
+    item_total = sum(i.line_total_fen for i in items)
+    shop_discount = sum(i.shop_discount_fen for i in items)
+    platform_discount = sum(i.platform_discount_fen for i in items)
+    subsidy = sum(i.campaign_subsidy_fen for i in items)
+    shipping = _shipping_fen(shop_order)
+    paid = item_total - shop_discount - platform_discount - subsidy + shipping
+    fee = sum(i.platform_fee_fen for i in items)
+    commission = sum(i.commission_fen for i in items)
+    return Order(
+        checkout=checkout,
+        user_id=user_id,
+        shop_id=shop_order.shop.id,
+        status=OrderStatus.created,
+        item_total_fen=item_total,
+        shop_discount_fen=shop_discount,
+        platform_discount_fen=platform_discount,
+        campaign_subsidy_fen=subsidy,
+        shipping_fen=shipping,
+        paid_fen=paid,
+        platform_fee_fen=fee,
+        commission_fen=commission,
+        shop_settlement_fen=paid + platform_discount + subsidy - fee - commission,
+        shipping_address=address,
+        shop_coupon_id=shop_order.shop_coupon.user_coupon_id if shop_order.shop_coupon else None,
+        items=items,
+    )
+
+
+def _place(db: Session, user_id: int, request: CheckoutCreate, settings: Settings, now: datetime) -> Checkout:
+    specs = _line_specs(db, user_id, request)
+    lines = _resolve_lines(db, specs, settings, now)
+    orders = _group_by_shop(db, lines)
+    platform_coupon = _check_coupons(db, user_id, request, orders, now)
+
+    _reserve_stock(db, lines)
+    _apply_shop_coupons(orders)
+    _reserve_subsidies(db, lines)
+    _apply_platform_coupon(orders, platform_coupon)
+
+    checkout = Checkout(
+        user_id=user_id,
+        status=CheckoutStatus.pending_payment,
+        total_fen=0,
+        expires_at=now + timedelta(minutes=settings.payment_timeout_minutes),
+        created_at=now,
+    )
+    address = request.shipping_address.model_dump()
+    built = [_build_order(checkout, user_id, o, address) for o in orders]
+    for order, shop_order in zip(built, orders, strict=True):
+        order.created_at = now
+        if platform_coupon is not None and shop_order.platform_coupon_share > 0:
+            order.platform_coupon_id = platform_coupon.user_coupon_id
+    checkout.total_fen = sum(o.paid_fen for o in built)
+    db.add(checkout)
+    db.add_all(built)
+    db.flush()
+
+    held = [(f"shop_coupon_ids[{i}]", uc) for i, uc in enumerate(request.shop_coupon_ids)]
+    if platform_coupon is not None:
+        held.append(("platform_coupon_id", platform_coupon.user_coupon_id))
+    for where, uc_id in held:
+        if not reservations.reserve_coupon(
+            db, user_coupon_id=uc_id, user_id=user_id, checkout_id=checkout.id
+        ):
+            raise _coupon_error(where, "not_usable", "this coupon was just used by another checkout")
+    if request.from_cart:
+        cart_service.remove_skus(db, user_id, [s.sku_id for s in specs])
+    db.flush()
+    return checkout
+
+
+def place_checkout(
+    db: Session,
+    user_id: int,
+    request: CheckoutCreate,
+    *,
+    settings: Settings | None = None,
+    commit: bool = True,
+) -> Checkout:
+    """Create a checkout and its orders (one per shop), holding stock, budget and coupons.
+
+    With ``commit=False`` the work is only flushed (the idempotency layer commits it together
+    with the stored response)."""
+    settings = settings or get_settings()
+    return tx.run(db, commit, lambda: _place(db, user_id, request, settings, clock.now()))
+
+
+# --- reading and locking -------------------------------------------------------------------------
+
+
+def get_checkout_for_buyer(db: Session, user_id: int, checkout_id: int) -> Checkout:
+    checkout = db.get(Checkout, checkout_id)
+    if checkout is None or checkout.user_id != user_id:
+        raise NotFound("checkout not found", code="checkout_not_found")
+    return checkout
+
+
+def lock_checkout(db: Session, checkout_id: int, user_id: int | None = None) -> Checkout:
+    """The checkout row, locked for this transaction and freshly read (404 if not the caller's)."""
+    stmt = (
+        select(Checkout)
+        .where(Checkout.id == checkout_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if user_id is not None:
+        stmt = stmt.where(Checkout.user_id == user_id)
+    checkout = db.scalar(stmt)
+    if checkout is None:
+        raise NotFound("checkout not found", code="checkout_not_found")
+    return checkout
+
+
+def locked_orders(db: Session, checkout_id: int) -> list[Order]:
+    return list(
+        db.scalars(
+            select(Order)
+            .where(Order.checkout_id == checkout_id)
+            .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def items_of(db: Session, order_ids: Sequence[int]) -> list[OrderItem]:
+    if not order_ids:
+        return []
+    return list(
+        db.scalars(
+            select(OrderItem)
+            .where(OrderItem.order_id.in_(order_ids))
+            .order_by(OrderItem.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def payments_of(db: Session, checkout_id: int) -> list[Payment]:
+    return list(db.scalars(select(Payment).where(Payment.checkout_id == checkout_id).order_by(Payment.id)))
+
+
+# --- releasing -----------------------------------------------------------------------------------
+
+
+def release_items(db: Session, items: Sequence[OrderItem], *, unrecord_sale: bool) -> None:
+    """Give the items' units back to stock (and un-count them as sold) and their subsidy back to
+    the campaign budget. SKUs and campaigns are touched in id order (no lock-order deadlocks)."""
+    for item in sorted(items, key=lambda i: (i.sku_id, i.id)):
+        stock.release(db, item.sku_id, item.quantity)
+        if unrecord_sale:
+            stock.unrecord_sale(db, item.sku_id, item.quantity)
+    subsidy: dict[int, int] = defaultdict(int)
+    for item in items:
+        if item.campaign_id is not None and item.campaign_subsidy_fen > 0:
+            subsidy[item.campaign_id] += item.campaign_subsidy_fen
+    for campaign_id in sorted(subsidy):
+        reservations.release_budget(db, campaign_id, subsidy[campaign_id])
+
+
+def cancel_unpaid(db: Session, checkout: Checkout, now: datetime, reason: str) -> list[Order]:
+    """Cancel a locked, unpaid checkout and all its orders, releasing stock, budget and coupons."""
+    if checkout.status is not CheckoutStatus.pending_payment:
+        raise Conflict(
+            "only an unpaid checkout can be cancelled as a whole",
+            code="checkout_not_cancellable",
+            details={"status": checkout.status.value},
+        )
+    orders = locked_orders(db, checkout.id)
+    for order in orders:
+        states.move(order, OrderStatus.cancelled, now)
+        order.cancel_reason = reason
+    release_items(db, items_of(db, [o.id for o in orders]), unrecord_sale=False)
+    reservations.release_checkout_coupons(db, checkout.id)
+    checkout.status = CheckoutStatus.cancelled
+    checkout.cancelled_at = now
+    db.flush()
+    return orders
+
+
+def expire_unpaid_checkouts(db: Session, now: datetime | None = None) -> int:
+    """Cancel every unpaid checkout past its ``expires_at``; returns how many. Commits each one."""
+    now = now or clock.now()
+    due = list(
+        db.scalars(
+            select(Checkout.id)
+            .where(Checkout.status == CheckoutStatus.pending_payment, Checkout.expires_at <= now)
+            .order_by(Checkout.id)
+        )
+    )
+    db.rollback()
+    expired = 0
+    for checkout_id in due:
+        try:
+            checkout = lock_checkout(db, checkout_id)
+            # Re-checked under the lock: it may have been paid or cancelled meanwhile.
+            if checkout.status is CheckoutStatus.pending_payment and checkout.expires_at <= now:
+                cancel_unpaid(db, checkout, now, "payment_timeout")
+                db.commit()
+                expired += 1
+            else:
+                db.rollback()
+        except BaseException:
+            db.rollback()
+            raise
+    if expired:
+        log.info("expired %d unpaid checkouts", expired)
+    return expired
+
+
+# --- paying --------------------------------------------------------------------------------------
+
+
+def provider_key(purpose: str, object_id: int, client_key: str) -> str:
+    """A provider idempotency key bound to our object and the client's key (bounded length)."""
+    digest = hashlib.sha256(client_key.encode()).hexdigest()[:48]
+    return f"{purpose}:{object_id}:{digest}"
+
+
+def _pay(
+    db: Session, user_id: int, checkout_id: int, payment_method: str, client_key: str, now: datetime
+) -> Checkout:
+    checkout = lock_checkout(db, checkout_id, user_id)
+    if checkout.status is not CheckoutStatus.pending_payment:
+        raise Conflict(
+            f"this checkout is {checkout.status.value} and cannot be paid",
+            code="checkout_not_payable",
+            details={"status": checkout.status.value},
+        )
+    if now >= checkout.expires_at:
+        cancel_unpaid(db, checkout, now, "payment_timeout")
+        raise tx.CheckoutExpired(
+            "the time to pay ran out; the checkout has been cancelled",
+            code="checkout_expired",
+            details={"expires_at": checkout.expires_at.isoformat()},
+        )
+    provider = get_provider()
+    try:
+        auth = provider.authorize(
+            db,
+            amount_fen=checkout.total_fen,
+            payment_method=payment_method,
+            idempotency_key=provider_key("pay", checkout.id, client_key),
+        )
+    except ProviderUnavailable as exc:
+        raise tx.ServiceUnavailable(
+            "the payment provider is unavailable; nothing was charged, try again",
+            code="payment_provider_unavailable",
+        ) from exc
+    payment = db.scalar(select(Payment).where(Payment.provider_ref == auth.ref))
+    if payment is None:
+        payment = Payment(
+            checkout_id=checkout.id,
+            user_id=user_id,
+            amount_fen=checkout.total_fen,
+            status=PaymentStatus.authorized if auth.approved else PaymentStatus.failed,
+            provider=provider.name,
+            provider_ref=auth.ref,
+            failure_code=auth.decline_code,
+            created_at=now,
+        )
+        db.add(payment)
+        db.flush()
+    if not auth.approved:
+        raise tx.PaymentDeclined(
+            "the payment was declined",
+            code="payment_failed",
+            details={"decline_code": auth.decline_code, "payment_id": payment.id},
+        )
+    try:
+        provider.capture(db, ref=auth.ref, amount_fen=checkout.total_fen)
+    except ProviderUnavailable as exc:
+        raise tx.ServiceUnavailable(
+            "the payment provider is unavailable; try again", code="payment_provider_unavailable"
+        ) from exc
+    except ProviderRejected as exc:
+        provider.void(db, ref=auth.ref)
+        payment.status = PaymentStatus.failed
+        payment.failure_code = exc.code
+        db.flush()
+        raise tx.PaymentDeclined(
+            "the payment could not be captured",
+            code="payment_failed",
+            details={"decline_code": exc.code, "payment_id": payment.id},
+        ) from exc
+    payment.status = PaymentStatus.captured
+    payment.captured_at = now
+    checkout.status = CheckoutStatus.paid
+    checkout.paid_at = now
+    orders = locked_orders(db, checkout.id)
+    for order in orders:
+        states.move(order, OrderStatus.paid, now)
+    items = items_of(db, [o.id for o in orders])
+    for item in items:
+        item.attribution_frozen_at = now
+    for item in sorted(items, key=lambda i: (i.sku_id, i.id)):
+        stock.record_sale(db, item.sku_id, item.quantity)
+    reservations.use_checkout_coupons(db, checkout.id, now)
+    db.flush()
+    return checkout
+
+
+def pay_checkout(
+    db: Session,
+    user_id: int,
+    checkout_id: int,
+    *,
+    payment_method: str,
+    client_key: str,
+    commit: bool = True,
+) -> Checkout:
+    """Charge the checkout's total and mark its orders paid.
+
+    ``client_key`` is the client's Idempotency-Key; the provider's key is derived from it and the
+    checkout id, so a retried request can never charge twice. Declines (402) keep a failed
+    Payment row and leave the checkout payable; an expired checkout is cancelled (409)."""
+    return tx.run(db, commit, lambda: _pay(db, user_id, checkout_id, payment_method, client_key, clock.now()))

@@ -1,0 +1,214 @@
+"""Idempotent commands: a client retry with the same ``Idempotency-Key`` never acts twice.
+
+A key belongs to (user, scope, key). The request is fingerprinted by the SHA-256 of its body as
+canonical JSON (sorted keys, no whitespace), so the same logical body always hashes the same.
+
+1. The record is inserted *in its own short transaction* and committed before any work starts,
+   so a concurrent duplicate finds it (the unique constraint decides who came first).
+2. The work runs in a second transaction; its outcome (status code and JSON body) is written to
+   the record in that same transaction, so the effect and the stored answer commit together.
+3. A later request with the key:
+
+   * same body, finished      -> the stored status and JSON, replayed as they were;
+   * same body, still running -> 409 ``idempotency_in_progress``;
+   * different body           -> 422 ``idempotency_key_reused``.
+
+2xx and 4xx outcomes are stored (a 4xx is an answer: retrying gives the same answer). On a 5xx
+the record is deleted so that a retry may run again. A record left in flight by a process that
+died is taken over by a retry after :data:`IN_FLIGHT_LEASE`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from zhongcao import clock
+from zhongcao.commerce.models import IdempotencyRecord
+from zhongcao.commerce.tx import keeps_changes
+from zhongcao.errors import Conflict, DomainError, InvalidInput, error_body
+
+log = logging.getLogger("zhongcao.commerce")
+
+HEADER = "Idempotency-Key"
+# Printable ASCII without spaces, as in the IETF Idempotency-Key draft's examples (UUIDs, ULIDs...).
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
+# A record still "in flight" after this long belongs to a request that died; a retry may take over.
+IN_FLIGHT_LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int
+    body: Any
+    replayed: bool
+
+
+def check_key(key: str | None) -> str:
+    if key is None or key == "":
+        raise InvalidInput(
+            f"the {HEADER} header is required for this request",
+            code="idempotency_key_required",
+            field=HEADER,
+        )
+    if not KEY_PATTERN.fullmatch(key):
+        raise InvalidInput(
+            f"the {HEADER} header must be 1 to 128 printable ASCII characters without spaces",
+            code="invalid_idempotency_key",
+            field=HEADER,
+        )
+    return key
+
+
+def request_hash(body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _find(db: Session, user_id: int, scope: str, key: str) -> IdempotencyRecord | None:
+    return db.scalar(
+        select(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.scope == scope,
+            IdempotencyRecord.key == key,
+        )
+        .execution_options(populate_existing=True)
+    )
+
+
+def _claim(db: Session, user_id: int, scope: str, key: str, digest: str) -> int | Outcome:
+    """Insert the in-flight record (committed at once), or answer from the one already there."""
+    if db.in_transaction():
+        # End whatever the request did so far (the auth lookup) so the claim commits on its own.
+        db.commit()
+    for _ in range(3):
+        record = IdempotencyRecord(user_id=user_id, scope=scope, key=key, request_hash=digest)
+        db.add(record)
+        try:
+            db.commit()
+            return record.id
+        except IntegrityError:
+            db.rollback()
+        existing = _find(db, user_id, scope, key)
+        if existing is None:  # the holder failed with a 5xx and let go in between: try again
+            db.rollback()
+            continue
+        if existing.request_hash != digest:
+            db.rollback()
+            raise InvalidInput(
+                "this Idempotency-Key was used for a different request",
+                code="idempotency_key_reused",
+                field=HEADER,
+            )
+        if existing.status_code is not None:
+            outcome = Outcome(status_code=existing.status_code, body=existing.response, replayed=True)
+            db.rollback()
+            return outcome
+        started = existing.created_at
+        if clock.now() - started < IN_FLIGHT_LEASE:
+            db.rollback()
+            raise _in_progress()
+        taken = db.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.id == existing.id,
+                IdempotencyRecord.status_code.is_(None),
+                IdempotencyRecord.created_at == started,
+            )
+            .values(created_at=clock.now())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.commit()
+        if taken == 1:
+            return existing.id
+        raise _in_progress()
+    raise _in_progress()
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
+        "a request with this Idempotency-Key is still being processed", code="idempotency_in_progress"
+    )
+
+
+def _store(db: Session, record_id: int, status_code: int, body: Any) -> None:
+    db.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == record_id)
+        .values(status_code=status_code, response=body)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _release(db: Session, record_id: int) -> None:
+    """Forget the key after a 5xx so the client's retry runs the request again."""
+    try:
+        db.rollback()
+        db.execute(
+            delete(IdempotencyRecord)
+            .where(IdempotencyRecord.id == record_id)
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+    except Exception:  # the original error matters more; the lease frees the key later
+        db.rollback()
+        log.exception("could not release idempotency record %s", record_id)
+
+
+def execute(
+    db: Session,
+    *,
+    user_id: int,
+    scope: str,
+    key: str | None,
+    body: Any,
+    action: Callable[[], tuple[int, Any]],
+) -> Outcome:
+    """Run ``action`` at most once per (user, scope, key).
+
+    ``action`` does its work WITHOUT committing and returns ``(status_code, json_body)``; it may
+    raise a :class:`DomainError`. The record and the work are committed together here.
+    A DomainError is re-raised after its 4xx answer is stored (so the normal error handler
+    renders it, identically to the stored body).
+    """
+    key = check_key(key)
+    claim = _claim(db, user_id, scope, key, request_hash(body))
+    if isinstance(claim, Outcome):
+        return claim
+    record_id = claim
+    try:
+        status_code, payload = action()
+    except DomainError as exc:
+        if exc.status_code >= 500:
+            _release(db, record_id)
+            raise
+        try:
+            if not keeps_changes(exc):
+                db.rollback()
+            _store(db, record_id, exc.status_code, error_body(exc.code, exc.message, exc.details))
+            db.commit()
+        except BaseException:
+            _release(db, record_id)
+            raise
+        raise
+    except BaseException:
+        _release(db, record_id)
+        raise
+    try:
+        _store(db, record_id, status_code, payload)
+        db.commit()
+    except BaseException:
+        _release(db, record_id)
+        raise
+    return Outcome(status_code=status_code, body=payload, replayed=False)

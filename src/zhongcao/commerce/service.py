@@ -1,0 +1,467 @@
+"""Orders after checkout: cancellation, shipping, delivery, completion, refunds, and reads.
+
+Placing and paying checkouts lives in :mod:`zhongcao.commerce.checkout`, the cart in
+:mod:`zhongcao.commerce.cart`; status changes all go through :mod:`zhongcao.commerce.states`.
+
+Cancellation
+    An unpaid (``created``) order is cancelled together with its whole checkout: one payment
+    covers all of a checkout's orders, so paying for part of it is not possible. Stock, coupons
+    and campaign budget are all released. A ``paid`` order (buyer, or merchant e.g. out of stock)
+    is cancelled alone and refunded in full through the provider; its units go back to stock
+    and stop counting as sold, and its campaign subsidy goes back to the campaign budget. Coupons
+    are spent once paid and are not returned (the other orders of the checkout still used them).
+
+Attribution
+    An order item's attribution (channel, content, account, campaign, carrier) is frozen when the
+    order is paid. An ORM guard (:mod:`zhongcao.commerce.states`) refuses any later change.
+
+Locks
+    Order rows are locked (``SELECT ... FOR UPDATE``) before their status is read for a change,
+    always checkout before order before item before payment, so concurrent actions serialise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from zhongcao import clock
+from zhongcao.affiliate import ledger
+from zhongcao.commerce import checkout as checkout_service
+from zhongcao.commerce import states, tx
+from zhongcao.commerce.models import (
+    Order,
+    OrderItem,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    Shipment,
+)
+from zhongcao.commerce.payments import ProviderRejected, ProviderUnavailable, get_provider
+from zhongcao.config import Settings, get_settings
+from zhongcao.errors import Conflict, InvalidInput, NotFound
+from zhongcao.pagination import PageParams, paginate_by_id
+
+# --- reads ---------------------------------------------------------------------------------------
+
+
+def get_order_for_buyer(db: Session, user_id: int, order_id: int) -> Order:
+    order = db.get(Order, order_id)
+    if order is None or order.user_id != user_id:
+        raise NotFound("order not found", code="order_not_found")
+    return order
+
+
+def get_order_for_shop(db: Session, shop_id: int, order_id: int) -> Order:
+    order = db.get(Order, order_id)
+    if order is None or order.shop_id != shop_id:
+        raise NotFound("order not found", code="order_not_found")
+    return order
+
+
+def get_order_item(db: Session, order_id: int, item_id: int) -> OrderItem:
+    item = db.get(OrderItem, item_id)
+    if item is None or item.order_id != order_id:
+        raise NotFound("order item not found", code="order_item_not_found")
+    return item
+
+
+def get_shipment(db: Session, order_id: int) -> Shipment | None:
+    return db.scalar(select(Shipment).where(Shipment.order_id == order_id))
+
+
+def shipments_by_order(db: Session, order_ids: Sequence[int]) -> dict[int, Shipment]:
+    if not order_ids:
+        return {}
+    return {s.order_id: s for s in db.scalars(select(Shipment).where(Shipment.order_id.in_(order_ids)))}
+
+
+def list_buyer_orders(
+    db: Session, user_id: int, params: PageParams, *, status: OrderStatus | None = None
+) -> tuple[Sequence[Order], str | None]:
+    stmt = select(Order).where(Order.user_id == user_id).options(selectinload(Order.items))
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    return paginate_by_id(db, stmt, Order.id, params)
+
+
+def list_shop_orders(
+    db: Session, shop_id: int, params: PageParams, *, status: OrderStatus | None = None
+) -> tuple[Sequence[Order], str | None]:
+    stmt = select(Order).where(Order.shop_id == shop_id).options(selectinload(Order.items))
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    return paginate_by_id(db, stmt, Order.id, params)
+
+
+def _lock_order(db: Session, order_id: int) -> Order:
+    order = db.scalar(
+        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound("order not found", code="order_not_found")
+    return order
+
+
+def _locked_items(db: Session, order_id: int) -> list[OrderItem]:
+    return list(
+        db.scalars(
+            select(OrderItem)
+            .where(OrderItem.order_id == order_id)
+            .order_by(OrderItem.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _captured_payment(db: Session, checkout_id: int) -> Payment:
+    payment = db.scalar(
+        select(Payment)
+        .where(
+            Payment.checkout_id == checkout_id,
+            Payment.status.in_(
+                (PaymentStatus.captured, PaymentStatus.partially_refunded, PaymentStatus.refunded)
+            ),
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if payment is None:  # a paid order always has one; anything else is corrupt data
+        raise RuntimeError(f"checkout {checkout_id} is paid but has no captured payment")
+    return payment
+
+
+# --- refunds -------------------------------------------------------------------------------------
+
+
+def _provider_refund(db: Session, payment: Payment, amount_fen: int, key: str) -> str:
+    try:
+        result = get_provider().refund(
+            db, ref=payment.provider_ref or "", amount_fen=amount_fen, idempotency_key=key
+        )
+    except ProviderUnavailable as exc:
+        raise tx.ServiceUnavailable(
+            "the payment provider is unavailable; nothing was refunded, try again",
+            code="payment_provider_unavailable",
+        ) from exc
+    except ProviderRejected as exc:
+        raise Conflict(
+            "the payment provider refused the refund",
+            code="refund_refused",
+            details={"provider_code": exc.code},
+        ) from exc
+    payment.refunded_fen += amount_fen
+    payment.status = (
+        PaymentStatus.refunded
+        if payment.refunded_fen >= payment.amount_fen
+        else PaymentStatus.partially_refunded
+    )
+    return result.ref
+
+
+def refund_order_item(
+    db: Session,
+    order_item: OrderItem,
+    *,
+    amount_fen: int,
+    quantity: int = 0,
+    after_sale_id: int | None = None,
+    reason: str = "after_sale",
+) -> Refund:
+    """Refund part or all of what an order line paid, through the payment provider.
+
+    Updates the payment, order and item totals and reverses the refunded share of any commission
+    already accrued. Refuses (409 ``refund_exceeds_paid``) more than the line has left. The
+    provider's idempotency key comes from ``after_sale_id`` (one refund per case) or is fresh.
+    Flushes; the caller commits."""
+    if amount_fen <= 0:
+        raise InvalidInput("a refund must be positive", code="invalid_refund_amount", field="amount_fen")
+    if quantity < 0:
+        raise InvalidInput("quantity must not be negative", code="invalid_refund_quantity", field="quantity")
+    db.flush()
+    order = _lock_order(db, order_item.order_id)
+    db.refresh(order_item, with_for_update=True)
+    if order.status not in (
+        OrderStatus.paid,
+        OrderStatus.shipped,
+        OrderStatus.delivered,
+        OrderStatus.completed,
+    ):
+        raise Conflict(
+            f"an order that is {order.status.value} cannot be refunded",
+            code="order_not_refundable",
+            details={"status": order.status.value},
+        )
+    left = order_item.paid_fen - order_item.refunded_fen
+    if amount_fen > left:
+        raise Conflict(
+            "the refund is more than what is left of the line's payment",
+            code="refund_exceeds_paid",
+            details={"refundable_fen": left, "amount_fen": amount_fen},
+        )
+    if order_item.refunded_quantity + quantity > order_item.quantity:
+        raise Conflict(
+            "more units than the line has left",
+            code="refund_exceeds_quantity",
+            details={"refundable_quantity": order_item.quantity - order_item.refunded_quantity},
+        )
+    payment = _captured_payment(db, order.checkout_id)
+    key = f"refund:after_sale:{after_sale_id}" if after_sale_id is not None else f"refund:{uuid.uuid4().hex}"
+    provider_ref = _provider_refund(db, payment, amount_fen, key)
+    refunded_before = order_item.refunded_fen
+    order.refunded_fen += amount_fen
+    order_item.refunded_fen += amount_fen
+    order_item.refunded_quantity += quantity
+    refund = Refund(
+        payment_id=payment.id,
+        order_id=order.id,
+        order_item_id=order_item.id,
+        after_sale_id=after_sale_id,
+        amount_fen=amount_fen,
+        provider_ref=provider_ref,
+        reason=reason,
+    )
+    db.add(refund)
+    db.flush()
+    ledger.reverse_for_refund(db, order_item, refunded_before_fen=refunded_before, refund_id=refund.id)
+    db.flush()
+    return refund
+
+
+# --- cancellation --------------------------------------------------------------------------------
+
+
+def _cancel_paid(db: Session, order: Order, now: datetime, reason: str) -> None:
+    """Cancel a locked, paid order: refund all that is left of it, release its stock and subsidy."""
+    states.move(order, OrderStatus.cancelled, now)
+    order.cancel_reason = reason
+    items = _locked_items(db, order.id)
+    amount = order.paid_fen - order.refunded_fen
+    refund: Refund | None = None
+    if amount > 0:
+        payment = _captured_payment(db, order.checkout_id)
+        provider_ref = _provider_refund(db, payment, amount, f"cancel:order:{order.id}")
+        refund = Refund(
+            payment_id=payment.id,
+            order_id=order.id,
+            amount_fen=amount,
+            provider_ref=provider_ref,
+            reason="cancel",
+            created_at=now,
+        )
+        db.add(refund)
+        db.flush()
+        order.refunded_fen = order.paid_fen
+    for item in items:
+        before = item.refunded_fen
+        item.refunded_fen = item.paid_fen
+        item.refunded_quantity = item.quantity
+        if refund is not None and item.refunded_fen != before:
+            db.flush()
+            ledger.reverse_for_refund(db, item, refunded_before_fen=before, refund_id=refund.id)
+    checkout_service.release_items(db, items, unrecord_sale=True)
+    db.flush()
+
+
+def _cancel_as_buyer(db: Session, user_id: int, order_id: int, reason: str, now: datetime) -> Order:
+    order = get_order_for_buyer(db, user_id, order_id)
+    checkout = checkout_service.lock_checkout(db, order.checkout_id)
+    order = _lock_order(db, order.id)
+    if order.status is OrderStatus.created:
+        checkout_service.cancel_unpaid(db, checkout, now, reason)
+    elif order.status is OrderStatus.paid:
+        _cancel_paid(db, order, now, reason)
+    else:
+        raise states.illegal(order.status, OrderStatus.cancelled)
+    return order
+
+
+def cancel_order_as_buyer(
+    db: Session, user_id: int, order_id: int, *, reason: str | None = None, commit: bool = True
+) -> Order:
+    """The buyer cancels: an unpaid order cancels its whole checkout; a paid one is refunded."""
+    return tx.run(
+        db, commit, lambda: _cancel_as_buyer(db, user_id, order_id, reason or "buyer_cancelled", clock.now())
+    )
+
+
+def _cancel_as_merchant(db: Session, shop_id: int, order_id: int, reason: str, now: datetime) -> Order:
+    order = _lock_order(db, get_order_for_shop(db, shop_id, order_id).id)
+    if order.status is not OrderStatus.paid:
+        # An unpaid order is its buyer's to cancel (it would cancel their whole checkout).
+        raise states.illegal(order.status, OrderStatus.cancelled)
+    _cancel_paid(db, order, now, reason)
+    return order
+
+
+def cancel_order_as_merchant(
+    db: Session, shop_id: int, order_id: int, *, reason: str, commit: bool = True
+) -> Order:
+    """The shop cancels a paid order it cannot fulfil; the buyer is refunded in full."""
+    return tx.run(db, commit, lambda: _cancel_as_merchant(db, shop_id, order_id, reason, clock.now()))
+
+
+# --- fulfilment ----------------------------------------------------------------------------------
+
+
+def _ship(
+    db: Session,
+    shop_id: int,
+    order_id: int,
+    carrier_name: str,
+    tracking_number: str,
+    platform_warehouse: bool,
+    now: datetime,
+) -> Order:
+    order = _lock_order(db, get_order_for_shop(db, shop_id, order_id).id)
+    states.move(order, OrderStatus.shipped, now)
+    db.add(
+        Shipment(
+            order_id=order.id,
+            shop_id=order.shop_id,
+            carrier_name=carrier_name,
+            tracking_number=tracking_number,
+            platform_warehouse=platform_warehouse,
+            shipped_at=now,
+            created_at=now,
+        )
+    )
+    db.flush()
+    return order
+
+
+def ship_order(
+    db: Session,
+    shop_id: int,
+    order_id: int,
+    *,
+    carrier_name: str,
+    tracking_number: str,
+    platform_warehouse: bool = False,
+    commit: bool = True,
+) -> Order:
+    """The shop hands the parcel to a carrier: ``paid -> shipped`` with a Shipment row."""
+    return tx.run(
+        db,
+        commit,
+        lambda: _ship(db, shop_id, order_id, carrier_name, tracking_number, platform_warehouse, clock.now()),
+    )
+
+
+def _event_time(at: datetime | None, earliest: datetime, now: datetime) -> datetime:
+    if at is None:
+        return now
+    if at > now:
+        raise InvalidInput("an event cannot be in the future", code="invalid_event_time", field="at")
+    if at < earliest:
+        raise InvalidInput(
+            "an event cannot be before the shipment's previous event",
+            code="invalid_event_time",
+            field="at",
+            details={"earliest": earliest.isoformat()},
+        )
+    return at
+
+
+def _shipment_of(db: Session, order: Order) -> Shipment:
+    shipment = get_shipment(db, order.id)
+    if shipment is None:  # a shipped order always has one
+        raise RuntimeError(f"order {order.id} is {order.status.value} but has no shipment")
+    return shipment
+
+
+def _pickup(db: Session, order_id: int, at: datetime | None, now: datetime) -> Order:
+    order = _lock_order(db, order_id)
+    if order.status is not OrderStatus.shipped:
+        raise states.illegal(order.status, "picked_up")
+    shipment = _shipment_of(db, order)
+    if shipment.picked_up_at is not None:
+        raise Conflict(
+            "the carrier has already picked this parcel up",
+            code="already_picked_up",
+            details={"picked_up_at": shipment.picked_up_at.isoformat()},
+        )
+    shipment.picked_up_at = _event_time(at, shipment.shipped_at, now)
+    db.flush()
+    return order
+
+
+def record_pickup(db: Session, order_id: int, *, at: datetime | None = None, commit: bool = True) -> Order:
+    """The carrier scanned the parcel (platform logistics integration)."""
+    return tx.run(db, commit, lambda: _pickup(db, order_id, at, clock.now()))
+
+
+def _deliver(db: Session, order_id: int, at: datetime | None, now: datetime) -> Order:
+    order = _lock_order(db, order_id)
+    states.ensure(order, OrderStatus.delivered)
+    shipment = _shipment_of(db, order)
+    when = _event_time(at, shipment.picked_up_at or shipment.shipped_at, now)
+    states.move(order, OrderStatus.delivered, when)
+    shipment.delivered_at = when
+    db.flush()
+    return order
+
+
+def record_delivery(db: Session, order_id: int, *, at: datetime | None = None, commit: bool = True) -> Order:
+    """The carrier delivered the parcel: ``shipped -> delivered``."""
+    return tx.run(db, commit, lambda: _deliver(db, order_id, at, clock.now()))
+
+
+def _complete(db: Session, order: Order, now: datetime) -> None:
+    states.move(order, OrderStatus.completed, now)
+    ledger.accrue_for_completed_order(db, _locked_items(db, order.id))
+    db.flush()
+
+
+def _confirm(db: Session, user_id: int, order_id: int, now: datetime) -> Order:
+    order = _lock_order(db, get_order_for_buyer(db, user_id, order_id).id)
+    _complete(db, order, now)
+    return order
+
+
+def confirm_receipt(db: Session, user_id: int, order_id: int, *, commit: bool = True) -> Order:
+    """The buyer confirms receipt: ``delivered -> completed``; commissions are accrued."""
+    return tx.run(db, commit, lambda: _confirm(db, user_id, order_id, clock.now()))
+
+
+def complete_due_orders(db: Session, now: datetime | None = None, *, settings: Settings | None = None) -> int:
+    """Complete every order delivered at least ``settings.auto_complete_days`` ago. Commits each."""
+    now = now or clock.now()
+    settings = settings or get_settings()
+    cutoff = now - timedelta(days=settings.auto_complete_days)
+    due = list(
+        db.scalars(
+            select(Order.id)
+            .where(Order.status == OrderStatus.delivered, Order.delivered_at <= cutoff)
+            .order_by(Order.id)
+        )
+    )
+    db.rollback()
+    completed = 0
+    for order_id in due:
+        try:
+            order = _lock_order(db, order_id)
+            if order.status is OrderStatus.delivered and order.delivered_at and order.delivered_at <= cutoff:
+                _complete(db, order, now)
+                db.commit()
+                completed += 1
+            else:
+                db.rollback()
+        except BaseException:
+            db.rollback()
+            raise
+    return completed
+
+
+# Re-exported so other domains find every commerce command in one module.
+AttributionFrozen = states.AttributionFrozen
+place_checkout = checkout_service.place_checkout
+pay_checkout = checkout_service.pay_checkout
+expire_unpaid_checkouts = checkout_service.expire_unpaid_checkouts
+get_checkout_for_buyer = checkout_service.get_checkout_for_buyer
