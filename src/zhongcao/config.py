@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     auto_complete_days: int = Field(default=7, ge=0)
     # Platform fee charged to the shop when a category sets none, in basis points (1/100 of a percent).
     default_platform_fee_bps: int = Field(default=500, ge=0, le=10_000)
+    # argon2id cost. The defaults are argon2-cffi's (RFC 9106 low-memory profile); tests lower them.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65_536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
     session_ttl_hours: int = Field(default=24 * 14, ge=1)
     session_cookie_name: str = "zc_session"
     # Mark the session cookie Secure; turn off only for plain-HTTP local use.

@@ -65,7 +65,7 @@ def create_user(
 def authenticate(db: Session, email: str, password: str) -> User:
     user = get_by_email(db, email)
     if user is None:
-        security.verify_password(security.DUMMY_HASH, password)
+        security.verify_password(security.dummy_hash(), password)
         raise Unauthorized("email or password is wrong", code="invalid_credentials")
     if not security.verify_password(user.password_hash, password):
         raise Unauthorized("email or password is wrong", code="invalid_credentials")
