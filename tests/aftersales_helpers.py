@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from commerce_helpers import OrderBundle
-from factories import auth
+from tests.commerce_helpers import OrderBundle
+from tests.factories import auth
 from zhongcao import clock
 from zhongcao.affiliate.models import CommissionEntry
 from zhongcao.aftersales.models import AfterSale

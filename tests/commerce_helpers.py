@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from factories import ShopBundle, make_creator, make_product, make_shop, make_user
+from tests.factories import ShopBundle, make_creator, make_product, make_shop, make_user
 from zhongcao import clock
 from zhongcao.affiliate.models import AffiliatePlan, AffiliatePlanCreator, PlanKind
 from zhongcao.campaigns.models import Campaign, CampaignProduct, Coupon, CouponFunder, UserCoupon

@@ -17,7 +17,7 @@ from httpx import Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from factories import make_product
+from tests.factories import make_product
 from zhongcao import clock
 from zhongcao.aftersales.models import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
 from zhongcao.catalog.models import Product

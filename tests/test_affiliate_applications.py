@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from tests.content_helpers import assert_error, make_commissioned_item, make_plan, snapshot, walk
 from tests.factories import add_staff, auth, make_creator, make_product, make_shop, make_user
-
 from zhongcao.affiliate import ledger
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import PlanKind

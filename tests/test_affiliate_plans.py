@@ -6,9 +6,9 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+
 from tests.content_helpers import assert_error, make_plan, snapshot, walk
 from tests.factories import add_staff, auth, make_creator, make_product, make_shop, make_user
-
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import AffiliatePlan, ApplicationStatus, PlanKind, PlanStatus
 from zhongcao.errors import Conflict

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from aftersales_helpers import money
-from commerce_helpers import delivered_order
+from tests.aftersales_helpers import money
+from tests.commerce_helpers import delivered_order
 from zhongcao.aftersales import service
 from zhongcao.aftersales.models import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
 from zhongcao.commerce import service as order_service
@@ -234,3 +234,17 @@ def test_reads_for_scores_and_orders(db):
     service.cancel(db, first.buyer.id, old.id)
     assert service.has_open_case(db, first.order.id) is False
     assert [c.id for c in service.cases_for_order(db, first.order.id)] == [old.id]
+
+
+def test_rejections_not_escalated_close_and_release_the_order(db):
+    bundle = delivered_order(db, quantity=1)
+    t0 = bundle.order.delivered_at + timedelta(hours=1)
+    case = _open(db, bundle, now=t0)
+    rejected_at = t0 + timedelta(hours=2)
+    service.reject(db, case.shop_id, case.id, note="not a defect", now=rejected_at)
+    # While the case can still be escalated the order does not complete.
+    assert order_service.complete_due_orders(db, now=rejected_at + timedelta(days=30)) == 0
+    assert service.auto_process_due(db, now=rejected_at + timedelta(days=7, seconds=-1)).closed == 0
+    assert service.auto_process_due(db, now=rejected_at + timedelta(days=7)).closed == 1
+    assert _status(db, case.id) is AfterSaleStatus.closed
+    assert order_service.complete_due_orders(db, now=rejected_at + timedelta(days=30)) == 1

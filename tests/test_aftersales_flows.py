@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from aftersales_helpers import buyer_headers, counts, error, money, open_case, owner_headers, sku_stock
-from commerce_helpers import completed_order, delivered_order
-from factories import add_staff, auth, make_shop, make_user
+from tests.aftersales_helpers import buyer_headers, counts, error, money, open_case, owner_headers, sku_stock
+from tests.commerce_helpers import completed_order, delivered_order
+from tests.factories import add_staff, auth, make_shop, make_user
 from zhongcao.affiliate import ledger
 from zhongcao.aftersales.models import AfterSale
 from zhongcao.commerce.models import Refund, SimulatedCharge

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from aftersales_helpers import buyer_headers, counts, error, frozen_clock, open_case
-from commerce_helpers import completed_order, delivered_order, paid_order, shipped_order
-from factories import auth, make_user
+from tests.aftersales_helpers import buyer_headers, counts, error, frozen_clock, open_case
+from tests.commerce_helpers import completed_order, delivered_order, paid_order, shipped_order
+from tests.factories import auth, make_user
 from zhongcao import clock
 from zhongcao.aftersales import service
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter
-from tests.factories import PASSWORD, auth, make_user
 
+from tests.factories import PASSWORD, auth, make_user
 from zhongcao import clock
 from zhongcao.users import service as users_service
 from zhongcao.users.models import AuthToken, Role, TokenKind, User

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from factories import add_staff, auth, make_category, make_product, make_shop, make_user
-from support_helpers import assert_error, clock_at, snapshot, walk
+from tests.factories import add_staff, auth, make_category, make_product, make_shop, make_user
+from tests.support_helpers import assert_error, clock_at, snapshot, walk
 from zhongcao import clock
 from zhongcao.campaigns import service as campaigns
 from zhongcao.campaigns.models import Campaign

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from factories import add_staff, auth, make_shop, make_user
-from support_helpers import assert_error, clock_at, count, snapshot, walk
+from tests.factories import add_staff, auth, make_shop, make_user
+from tests.support_helpers import assert_error, clock_at, count, snapshot, walk
 from zhongcao import clock
 from zhongcao.campaigns import service as campaigns
 from zhongcao.campaigns.models import CouponFunder, UserCoupon, UserCouponStatus

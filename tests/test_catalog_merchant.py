@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from catalog_helpers import assert_error, snapshot, walk
-from factories import add_staff, auth, make_category, make_product, make_shop, make_user
+from tests.catalog_helpers import assert_error, snapshot, walk
+from tests.factories import add_staff, auth, make_category, make_product, make_shop, make_user
 from zhongcao.catalog import service as catalog
 from zhongcao.catalog.models import Category, ProductStatus
 from zhongcao.errors import InvalidInput, NotFound

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_helpers import assert_error, snapshot
-from factories import auth, make_shop, make_user
+from tests.catalog_helpers import assert_error, snapshot
+from tests.factories import auth, make_shop, make_user
 from zhongcao.catalog import service as catalog
 from zhongcao.config import get_settings
 from zhongcao.errors import NotFound

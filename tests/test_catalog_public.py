@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from catalog_helpers import assert_error, walk
-from factories import make_category, make_product, make_shop
+from tests.catalog_helpers import assert_error, walk
+from tests.factories import make_category, make_product, make_shop
 from zhongcao.catalog import service as catalog
 from zhongcao.catalog.models import ProductStatus
 from zhongcao.shops import service as shops

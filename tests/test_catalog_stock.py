@@ -7,7 +7,7 @@ from threading import Barrier
 
 import pytest
 
-from factories import make_product, make_shop
+from tests.factories import make_product, make_shop
 from zhongcao.catalog import service as catalog
 from zhongcao.catalog import stock
 from zhongcao.catalog.models import Sku

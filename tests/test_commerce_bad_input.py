@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from commerce_helpers import ADDRESS, created_order, first_sku, give_coupon, make_campaign, paid_order
-from factories import add_staff, auth, make_product, make_shop, make_user
+from tests.commerce_helpers import ADDRESS, created_order, first_sku, give_coupon, make_campaign, paid_order
+from tests.factories import add_staff, auth, make_product, make_shop, make_user
 from zhongcao.campaigns.models import Campaign, UserCoupon
 from zhongcao.catalog.models import Sku
 from zhongcao.commerce.models import Order

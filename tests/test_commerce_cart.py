@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from commerce_helpers import first_sku, make_campaign, make_content
-from factories import auth, make_creator, make_product, make_shop, make_user
+from tests.commerce_helpers import first_sku, make_campaign, make_content
+from tests.factories import auth, make_creator, make_product, make_shop, make_user
 from zhongcao.catalog.models import ProductStatus
 from zhongcao.commerce.models import CartItem
 from zhongcao.users.models import Role

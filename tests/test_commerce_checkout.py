@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from commerce_helpers import (
+from tests.commerce_helpers import (
     ADDRESS,
     first_sku,
     give_coupon,
@@ -18,7 +18,7 @@ from commerce_helpers import (
     make_plan,
     place,
 )
-from factories import auth, make_category, make_creator, make_product, make_shop, make_user
+from tests.factories import auth, make_category, make_creator, make_product, make_shop, make_user
 from zhongcao import clock
 from zhongcao.affiliate.models import PlanKind, PlanStatus
 from zhongcao.campaigns.models import Campaign, UserCoupon, UserCouponStatus

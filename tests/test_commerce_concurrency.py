@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from commerce_helpers import checkout_request, first_sku, make_campaign
-from factories import make_product, make_shop, make_user
+from tests.commerce_helpers import checkout_request, first_sku, make_campaign
+from tests.factories import make_product, make_shop, make_user
 from zhongcao.campaigns.models import Campaign
 from zhongcao.catalog.models import Sku
 from zhongcao.commerce import checkout as checkout_service

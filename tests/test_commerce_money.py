@@ -7,8 +7,8 @@ import random
 import pytest
 from sqlalchemy import func, select
 
-from commerce_helpers import first_sku, give_coupon, make_campaign, make_content, make_plan, pay, place
-from factories import make_category, make_creator, make_product, make_shop, make_user
+from tests.commerce_helpers import first_sku, give_coupon, make_campaign, make_content, make_plan, pay, place
+from tests.factories import make_category, make_creator, make_product, make_shop, make_user
 from zhongcao.affiliate.models import PlanKind
 from zhongcao.campaigns.models import Campaign
 from zhongcao.commerce import service as order_service

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from commerce_helpers import (
+from tests.commerce_helpers import (
     clock_at,
     completed_order,
     created_order,
@@ -20,7 +20,7 @@ from commerce_helpers import (
     place,
     shipped_order,
 )
-from factories import add_staff, auth, make_product, make_shop, make_user
+from tests.factories import add_staff, auth, make_product, make_shop, make_user
 from zhongcao import clock
 from zhongcao.affiliate import ledger
 from zhongcao.affiliate.models import CommissionEntry, CommissionKind

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from commerce_helpers import (
+from tests.commerce_helpers import (
     ADDRESS,
     clock_at,
     first_sku,
@@ -19,7 +19,7 @@ from commerce_helpers import (
     make_plan,
     place,
 )
-from factories import auth, make_creator, make_product, make_shop, make_user
+from tests.factories import auth, make_creator, make_product, make_shop, make_user
 from zhongcao import clock
 from zhongcao.campaigns.models import Campaign, UserCoupon, UserCouponStatus
 from zhongcao.catalog.models import Sku

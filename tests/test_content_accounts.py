@@ -6,9 +6,9 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+
 from tests.content_helpers import assert_error, snapshot, walk
 from tests.factories import add_staff, auth, make_creator, make_shop, make_user
-
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Account, Follow
 from zhongcao.errors import Forbidden, InvalidInput

@@ -6,9 +6,9 @@ import threading
 from datetime import timedelta
 
 import pytest
+
 from tests.content_helpers import assert_error, future, make_plan, snapshot, walk
 from tests.factories import add_staff, auth, make_creator, make_product, make_shop, make_user
-
 from zhongcao import clock
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import PlanKind

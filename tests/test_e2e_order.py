@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from factories import auth, make_category, make_creator, make_product, make_shop, make_user
+from tests.factories import auth, make_category, make_creator, make_product, make_shop, make_user
 from zhongcao.affiliate.models import CommissionEntry
 from zhongcao.catalog.models import Sku
 from zhongcao.commerce.models import Checkout, Order, OrderItem, Payment, Refund

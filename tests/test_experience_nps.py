@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from factories import auth, make_shop, make_user
-from support_helpers import assert_error, clock_at, count, make_after_sale, make_order, snapshot, walk
+from tests.factories import auth, make_shop, make_user
+from tests.support_helpers import assert_error, clock_at, count, make_after_sale, make_order, snapshot, walk
 from zhongcao import clock
 from zhongcao.aftersales.models import AfterSaleStatus
 from zhongcao.commerce.models import OrderStatus

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from factories import make_shop
+from tests.factories import make_shop
 from zhongcao import clock
 from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.experience import service as experience

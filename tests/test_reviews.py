@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from aftersales_helpers import counts, error
-from commerce_helpers import completed_order, delivered_order, paid_order, shipped_order
-from factories import add_staff, auth, make_shop, make_user
+from tests.aftersales_helpers import counts, error
+from tests.commerce_helpers import completed_order, delivered_order, paid_order, shipped_order
+from tests.factories import add_staff, auth, make_shop, make_user
 from zhongcao import clock
 from zhongcao.catalog.models import ProductStatus
 from zhongcao.errors import DomainError

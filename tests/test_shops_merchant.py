@@ -7,8 +7,8 @@ from threading import Barrier
 
 import pytest
 
-from catalog_helpers import assert_error, snapshot, walk
-from factories import add_staff, auth, make_product, make_shop, make_user
+from tests.catalog_helpers import assert_error, snapshot, walk
+from tests.factories import add_staff, auth, make_product, make_shop, make_user
 from zhongcao.errors import Conflict
 from zhongcao.shops import service as shops
 from zhongcao.shops.models import StaffRole

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_helpers import assert_error, snapshot, walk
-from factories import auth, make_product, make_shop, make_user
+from tests.catalog_helpers import assert_error, snapshot, walk
+from tests.factories import auth, make_product, make_shop, make_user
 from zhongcao.errors import Conflict, InvalidInput, NotFound
 from zhongcao.shops import service as shops
 from zhongcao.shops.models import ShopStaff, ShopStatus, StaffRole

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from factories import add_staff, auth, make_shop, make_user
-from support_helpers import assert_error, count, make_order, snapshot, walk
+from tests.factories import add_staff, auth, make_shop, make_user
+from tests.support_helpers import assert_error, count, make_order, snapshot, walk
 from zhongcao.errors import DomainError
 from zhongcao.shops.models import StaffRole
 from zhongcao.support import service as support

@@ -12,6 +12,7 @@ is not in the table is refused with 409 ``illegal_transition``.
     arbitrating --rule_for_merchant--> closed
     awaiting_return --ship_return--> return_shipped --receive_return--> refunded (+ restock)
     awaiting_return --expire_return--> closed          (no parcel within RETURN_SHIP_WINDOW)
+    rejected --expire_rejection--> closed              (not escalated within ESCALATION_WINDOW)
     requested | awaiting_return --cancel--> cancelled  (the buyer withdraws)
 
 Refunds move money through commerce's ``refund_order_item`` (provider, payment, order and item
@@ -46,6 +47,8 @@ log = logging.getLogger("zhongcao.aftersales")
 AUTO_APPROVE_AFTER = timedelta(hours=48)
 # After a return is approved the buyer has this long to ship it; then the case closes unrefunded.
 RETURN_SHIP_WINDOW = timedelta(days=7)
+# A rejected case the buyer does not escalate within this long closes, releasing the order to complete.
+ESCALATION_WINDOW = timedelta(days=7)
 # "Changed my mind" (7 天无理由) is accepted only this long after delivery.
 CHANGED_MIND_WINDOW = timedelta(days=7)
 
@@ -64,6 +67,7 @@ class Action(enum.StrEnum):
     rule_for_buyer = "rule_for_buyer"
     rule_for_merchant = "rule_for_merchant"
     expire_return = "expire_return"
+    expire_rejection = "expire_rejection"
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.rule_for_buyer: Transition(frozenset({S.arbitrating}), _DECIDED, "arbitrated_at"),
     Action.rule_for_merchant: Transition(frozenset({S.arbitrating}), _both(S.closed), "arbitrated_at"),
     Action.expire_return: Transition(frozenset({S.awaiting_return}), _both(S.closed), "closed_at"),
+    Action.expire_rejection: Transition(frozenset({S.rejected}), _both(S.closed), "closed_at"),
 }
 
 
@@ -432,7 +437,8 @@ class AutoProcessResult:
 
 
 def auto_process_due(db: Session, now: datetime | None = None) -> AutoProcessResult:
-    """Approve requests left unanswered for AUTO_APPROVE_AFTER; close returns not shipped in time.
+    """Approve requests left unanswered for AUTO_APPROVE_AFTER; close returns not shipped in time
+    and rejections not escalated within ESCALATION_WINDOW.
 
     Each case is its own transaction, so one failing refund does not hold back the others; a
     failed case stays as it was and is retried on the next run.
@@ -462,10 +468,19 @@ def auto_process_due(db: Session, now: datetime | None = None) -> AutoProcessRes
             .order_by(AfterSale.id)
         )
     )
+    due_rejections = list(
+        db.scalars(
+            select(AfterSale.id)
+            .where(AfterSale.status == S.rejected, AfterSale.decided_at <= now - ESCALATION_WINDOW)
+            .order_by(AfterSale.id)
+        )
+    )
     db.rollback()
-    for case_id, action in [(i, Action.approve) for i in due_approvals] + [
-        (i, Action.expire_return) for i in due_closures
-    ]:
+    for case_id, action in (
+        [(i, Action.approve) for i in due_approvals]
+        + [(i, Action.expire_return) for i in due_closures]
+        + [(i, Action.expire_rejection) for i in due_rejections]
+    ):
         try:
             case = _lock(db, case_id)
             if case.status not in TRANSITIONS[action].sources:

@@ -431,7 +431,8 @@ def confirm_receipt(db: Session, user_id: int, order_id: int, *, commit: bool = 
 
 
 def complete_due_orders(db: Session, now: datetime | None = None, *, settings: Settings | None = None) -> int:
-    """Complete every order delivered at least ``settings.auto_complete_days`` ago. Commits each."""
+    """Complete every order delivered at least ``settings.auto_complete_days`` ago and with no open
+    after-sales case. Commits each."""
     now = now or clock.now()
     settings = settings or get_settings()
     cutoff = now - timedelta(days=settings.auto_complete_days)
@@ -447,7 +448,12 @@ def complete_due_orders(db: Session, now: datetime | None = None, *, settings: S
     for order_id in due:
         try:
             order = _lock_order(db, order_id)
-            if order.status is OrderStatus.delivered and order.delivered_at and order.delivered_at <= cutoff:
+            # An open after-sales case holds the order (and the creator's commission) until it ends;
+            # the next run completes it. Imported here: aftersales depends on commerce, not the reverse.
+            from zhongcao.aftersales import service as aftersales_service
+
+            due_now = order.status is OrderStatus.delivered and order.delivered_at and order.delivered_at <= cutoff
+            if due_now and not aftersales_service.has_open_case(db, order.id):
                 _complete(db, order, now)
                 db.commit()
                 completed += 1

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.commerce_helpers import created_order, delivered_order
+from zhongcao.commerce.models import CheckoutStatus, Order, OrderStatus
+from zhongcao.jobs import run_due_jobs
+
+
+def test_jobs_expire_checkouts_and_complete_orders(database, db):
+    unpaid = created_order(db)
+    delivered = delivered_order(db)
+    later = delivered.order.delivered_at + timedelta(days=8)
+    db.commit()
+    counts = run_due_jobs(database, now=later)
+    assert counts["expired_checkouts"] == 1 and counts["completed_orders"] == 1
+    db.expire_all()
+    assert db.get(Order, unpaid.order.id).checkout.status is CheckoutStatus.cancelled
+    assert db.get(Order, delivered.order.id).status is OrderStatus.completed
+    db.commit()  # end the test's read transaction: SQLite has one writer
+    assert run_due_jobs(database, now=later) == {
+        "expired_checkouts": 0,
+        "after_sales_approved": 0,
+        "after_sales_closed": 0,
+        "after_sales_failed": 0,
+        "completed_orders": 0,
+    }
