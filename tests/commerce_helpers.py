@@ -2,7 +2,7 @@
 
 For any domain's tests::
 
-    from commerce_helpers import paid_order, delivered_order
+    from tests.commerce_helpers import paid_order, delivered_order
 
     bundle = delivered_order(db)                       # one shop, one product, quantity 1
     bundle = delivered_order(db, quantity=3, creator=True, commission_bps=1500)

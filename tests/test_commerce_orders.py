@@ -275,7 +275,7 @@ def test_buyer_cancels_a_paid_order_and_is_refunded(client, db):
         [{"sku_id": sa.id, "quantity": 2}, {"sku_id": sb.id, "quantity": 1}],
         shop_coupon_ids=[uc.id],
     )
-    from commerce_helpers import pay
+    from tests.commerce_helpers import pay
 
     pay(db, buyer, checkout)
     oa = next(o for o in checkout.orders if o.shop_id == shop_a.shop.id)

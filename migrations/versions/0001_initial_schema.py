@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 09:36:24.280678
+Create Date: 2026-11-25 10:23:12.917309
 """
 
 from collections.abc import Sequence
@@ -219,11 +219,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_accounts_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
         sa.UniqueConstraint("handle", name=op.f("uq_accounts_handle")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_accounts_user_id")),
     )
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_accounts_kind"), ["kind"], unique=False)
         batch_op.create_index(batch_op.f("ix_accounts_shop_id"), ["shop_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_accounts_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "auth_tokens",
@@ -1402,6 +1402,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_nps_responses_order_id"), ["order_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_nps_responses_shop_id"), ["shop_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_nps_responses_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(
+            "uq_nps_responses_after_delivery_order",
+            ["order_id"],
+            unique=True,
+            postgresql_where=sa.text("trigger = 'after_delivery'"),
+            sqlite_where=sa.text("trigger = 'after_delivery'"),
+        )
+        batch_op.create_index(
+            "uq_nps_responses_after_sale",
+            ["after_sale_id"],
+            unique=True,
+            postgresql_where=sa.text("after_sale_id IS NOT NULL"),
+            sqlite_where=sa.text("after_sale_id IS NOT NULL"),
+        )
 
     op.create_table(
         "refunds",
@@ -1501,6 +1515,16 @@ def downgrade() -> None:
 
     op.drop_table("refunds")
     with op.batch_alter_table("nps_responses", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_nps_responses_after_sale",
+            postgresql_where=sa.text("after_sale_id IS NOT NULL"),
+            sqlite_where=sa.text("after_sale_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "uq_nps_responses_after_delivery_order",
+            postgresql_where=sa.text("trigger = 'after_delivery'"),
+            sqlite_where=sa.text("trigger = 'after_delivery'"),
+        )
         batch_op.drop_index(batch_op.f("ix_nps_responses_user_id"))
         batch_op.drop_index(batch_op.f("ix_nps_responses_shop_id"))
         batch_op.drop_index(batch_op.f("ix_nps_responses_order_id"))
@@ -1663,7 +1687,6 @@ def downgrade() -> None:
 
     op.drop_table("auth_tokens")
     with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_accounts_user_id"))
         batch_op.drop_index(batch_op.f("ix_accounts_shop_id"))
         batch_op.drop_index(batch_op.f("ix_accounts_kind"))
 

@@ -40,7 +40,8 @@ class Account(IdMixin, TimestampMixin, Base):
 
     kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind, "account_kind"), index=True)
     shop_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("shops.id"), index=True)
-    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    # A creator has at most one account (shop accounts leave it NULL, which UNIQUE allows many of).
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), unique=True)
     handle: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(80))
     niche: Mapped[str | None] = mapped_column(String(40))

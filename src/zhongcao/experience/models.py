@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhongcao.db import Base, BigId, IdMixin, TimestampMixin, json_type, str_enum
@@ -28,7 +28,24 @@ class NpsTrigger(enum.StrEnum):
 
 class NpsResponse(IdMixin, TimestampMixin, Base):
     __tablename__ = "nps_responses"
-    __table_args__ = (CheckConstraint("score BETWEEN 0 AND 10", name="score_range"),)
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 0 AND 10", name="score_range"),
+        # Backstops for the survey rate limits: one answer per delivered order, one per after-sales case.
+        Index(
+            "uq_nps_responses_after_delivery_order",
+            "order_id",
+            unique=True,
+            postgresql_where=text("trigger = 'after_delivery'"),
+            sqlite_where=text("trigger = 'after_delivery'"),
+        ),
+        Index(
+            "uq_nps_responses_after_sale",
+            "after_sale_id",
+            unique=True,
+            postgresql_where=text("after_sale_id IS NOT NULL"),
+            sqlite_where=text("after_sale_id IS NOT NULL"),
+        ),
+    )
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
     score: Mapped[int]
