@@ -1,0 +1,582 @@
+"""Tenant isolation, table-driven: every merchant and creator endpoint, called by a member of another
+shop or by another creator, must neither show nor change the victim's records.
+
+``CASES`` must name every ``/api/merchant/...`` and ``/api/creator/...`` operation in the OpenAPI
+schema: adding an endpoint without an entry here fails ``test_every_endpoint_has_a_case``.
+
+Kinds of case:
+* ``foreign_id``  the path names a victim's record: expect 404 (or 403), nothing changed;
+* ``foreign_body`` the body names a victim's record: expect a 4xx, nothing changed;
+* ``listing``     a list or own-record read: 200, and none of the victim's ids (nor the marker text
+                  that all the victim's records carry) appear in the answer;
+* ``own_write``   a write that names no foreign id: whatever it answers, the victim's rows are unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import or_, select, text
+
+from tests.commerce_helpers import (
+    completed_order,
+    delivered_order,
+    first_sku,
+    make_plan,
+    paid_order,
+)
+from tests.factories import add_staff, auth, make_category, make_creator, make_product, make_shop, make_user
+from zhongcao import clock
+from zhongcao.affiliate import service as affiliate_service
+from zhongcao.affiliate.models import CommissionEntry, PlanKind
+from zhongcao.aftersales import service as aftersales_service
+from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason
+from zhongcao.campaigns import service as campaigns_service
+from zhongcao.campaigns.models import CouponFunder
+from zhongcao.catalog.models import Product
+from zhongcao.content import service as content_service
+from zhongcao.content.models import ContentKind
+from zhongcao.db import Base
+from zhongcao.reviews import service as reviews_service
+from zhongcao.shops.models import StaffRole
+from zhongcao.support import service as support_service
+from zhongcao.support.models import ComplaintReason
+from zhongcao.users.models import Role
+
+MARKER = "VICTIM受害者"
+
+
+@dataclass
+class World:
+    ids: dict[str, Any] = field(default_factory=dict)
+    merchant_headers: dict[str, str] = field(default_factory=dict)
+    creator_headers: dict[str, str] = field(default_factory=dict)
+    victim_shop_ids: set[int] = field(default_factory=set)
+    victim_account_ids: set[int] = field(default_factory=set)
+    victim_user_ids: set[int] = field(default_factory=set)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.ids[key]
+
+
+def _titled(db, product: Product, title: str) -> Product:
+    product.title_zh = f"{MARKER}{title}"
+    product.title_en = f"{MARKER} {title}"
+    db.commit()
+    return product
+
+
+def build_world(db) -> World:
+    w = World()
+    now = clock.now()
+    victim = make_shop(db, MARKER + "店")
+    staff = add_staff(db, victim.shop, StaffRole.operator)
+    category = make_category(db)
+    p1 = _titled(db, make_product(db, victim.shop, category=category, skus=2, stock=50), "连衣裙")
+    p2 = _titled(db, make_product(db, victim.shop, category=category, stock=50), "口红")
+    p3 = _titled(db, make_product(db, victim.shop, category=category, stock=50), "耳机")
+    victim_creator_user, victim_creator = make_creator(db)
+    victim_creator.name = MARKER
+    db.commit()
+
+    shop_video = content_service.publish_content(
+        db, victim.account.id, kind=ContentKind.short_video, title_zh=MARKER, title_en=MARKER, anchors=[p1.id]
+    )
+    shop_live = content_service.publish_content(
+        db,
+        victim.account.id,
+        kind=ContentKind.live,
+        title_zh=MARKER,
+        title_en=MARKER,
+        anchors=[p1.id],
+        scheduled_at=now + timedelta(hours=2),
+    )
+    open_plan = affiliate_service.create_plan(
+        db, victim.shop.id, product_id=p1.id, kind=PlanKind.open, commission_bps=1000
+    )
+    targeted = affiliate_service.create_plan(
+        db, victim.shop.id, product_id=p1.id, kind=PlanKind.targeted, commission_bps=2000
+    )
+    exclusive = affiliate_service.create_plan(
+        db,
+        victim.shop.id,
+        product_id=p3.id,
+        kind=PlanKind.exclusive,
+        commission_bps=1500,
+        creator_account_ids=[victim_creator.id],
+    )
+    application = affiliate_service.apply_to_plan(db, victim_creator.id, targeted.id, message=MARKER)
+    creator_live = content_service.publish_content(
+        db,
+        victim_creator.id,
+        kind=ContentKind.live,
+        title_zh=MARKER,
+        title_en=MARKER,
+        anchors=[p1.id],
+        scheduled_at=now + timedelta(hours=3),
+    )
+
+    # Orders: one paid (to ship or cancel), one delivered (after-sales, review), one completed through
+    # the victim creator's video (a commission entry).
+    buyer = make_user(db, Role.shopper)
+    paid = paid_order(db, buyer=buyer, shop=victim, product=p1)
+    delivered = delivered_order(db, buyer=buyer, shop=victim, product=p1)
+    make_plan(db, p2, commission_bps=800)
+    completed = completed_order(db, buyer=buyer, shop=victim, product=p2, creator=victim_creator)
+    creator_video = completed.content
+    case = aftersales_service.open_case(
+        db,
+        buyer.id,
+        delivered.order.id,
+        order_item_id=delivered.item.id,
+        kind=AfterSaleKind.return_and_refund,
+        reason=AfterSaleReason.quality,
+        description=MARKER,
+    )
+    review = reviews_service.create_review(
+        db, buyer.id, delivered.order.id, delivered.item.id, rating=2, text=MARKER
+    )
+    coupon = campaigns_service.create_coupon(
+        db,
+        funded_by=CouponFunder.shop,
+        shop_id=victim.shop.id,
+        name=MARKER,
+        threshold_fen=0,
+        discount_fen=100,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=10),
+    )
+    campaign = campaigns_service.create_campaign(
+        db,
+        slug="isolation-sale",
+        name_zh="大促",
+        name_en="Sale",
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=10),
+        category_ids=[category.id],
+        budget_fen=10_000,
+        subsidy_per_item_fen=100,
+    )
+    registration = campaigns_service.register_product(db, victim.shop.id, campaign.id, p2.id)
+    conversation, _ = support_service.start_conversation(
+        db, user_id=buyer.id, shop_id=victim.shop.id, message=MARKER
+    )
+    complaint = support_service.file_complaint(
+        db, user_id=buyer.id, shop_id=victim.shop.id, reason=ComplaintReason.service, text=MARKER
+    )
+    db.commit()
+    commission_ids = list(
+        db.scalars(select(CommissionEntry.id).where(CommissionEntry.account_id == victim_creator.id))
+    )
+    assert commission_ids, "the world needs a commission entry to protect"
+
+    # The attacker: the owner of another shop (every shop role) and another creator.
+    attacker = make_shop(db, "攻击者店")
+    attacker_product = make_product(db, attacker.shop, category=category)
+    _, attacker_creator = make_creator(db)
+    w.merchant_headers = auth(db, attacker.owner)
+    w.creator_headers = auth(db, db.get(type(victim.owner), attacker_creator.user_id))
+
+    w.victim_shop_ids = {victim.shop.id}
+    w.victim_account_ids = {victim.account.id, victim_creator.id}
+    w.victim_user_ids = {victim.owner.id, staff.id, victim_creator_user.id}
+    w.ids.update(
+        shop=victim.shop.id,
+        staff=db.scalar(text("SELECT id FROM shop_staff WHERE user_id = :u"), {"u": staff.id}),
+        staff_email=staff.email,
+        category=category.id,
+        p1=p1.id,
+        p2=p2.id,
+        p3=p3.id,
+        sku=first_sku(db, p1).id,
+        shop_account=victim.account.id,
+        shop_video=shop_video.id,
+        shop_live=shop_live.id,
+        creator_account=victim_creator.id,
+        creator_video=creator_video.id,
+        creator_live=creator_live.id,
+        open_plan=open_plan.id,
+        targeted_plan=targeted.id,
+        exclusive_plan=exclusive.id,
+        application=application.id,
+        paid_order=paid.order.id,
+        delivered_order=delivered.order.id,
+        completed_order=completed.order.id,
+        after_sale=case.id,
+        review=review.id,
+        coupon=coupon.id,
+        campaign=campaign.id,
+        registration=registration.id,
+        conversation=conversation.id,
+        complaint=complaint.id,
+        commission_entries=commission_ids,
+        attacker_product=attacker_product.id,
+        attacker_creator=attacker_creator.id,
+    )
+    return w
+
+
+# ----------------------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str  # foreign_id | foreign_body | listing | own_write
+    path: Callable[[World], dict[str, Any]] = lambda w: {}
+    body: Callable[[World], Any] | None = None
+    victim_ids: Callable[[World], set[int]] = lambda w: set()
+    id_keys: tuple[str, ...] = ("id",)
+    expect: frozenset[int] = frozenset()
+    # The plaza is a market: it rightly shows other shops' products (by title), just not their
+    # exclusive plans; every other listing must not show a word of the victim's.
+    marker_may_appear: bool = False
+
+
+def foreign_id(path: Callable[[World], dict[str, Any]], body: Callable[[World], Any] | None = None) -> Case:
+    return Case("foreign_id", path=path, body=body, expect=frozenset({403, 404}))
+
+
+def foreign_body(
+    body: Callable[[World], Any], path: Callable[[World], dict[str, Any]] = lambda w: {}
+) -> Case:
+    return Case("foreign_body", path=path, body=body, expect=frozenset({403, 404, 409, 422}))
+
+
+def listing(
+    victim_ids: Callable[[World], set[int]],
+    id_keys: tuple[str, ...] = ("id",),
+    *,
+    marker_may_appear: bool = False,
+) -> Case:
+    return Case(
+        "listing",
+        victim_ids=victim_ids,
+        id_keys=id_keys,
+        expect=frozenset({200}),
+        marker_may_appear=marker_may_appear,
+    )
+
+
+def own_write(body: Callable[[World], Any]) -> Case:
+    return Case("own_write", body=body)
+
+
+LIVE_AT = (clock.now() + timedelta(days=1)).isoformat()
+
+CASES: dict[tuple[str, str], Case] = {
+    # shops and staff
+    ("GET", "/api/merchant/shop"): listing(lambda w: {w["shop"]}),
+    ("PATCH", "/api/merchant/shop"): own_write(lambda w: {"name_en": "Mine"}),
+    ("GET", "/api/merchant/staff"): listing(lambda w: {w["staff"]}),
+    ("POST", "/api/merchant/staff"): foreign_body(lambda w: {"email": w["staff_email"], "role": "operator"}),
+    ("PATCH", "/api/merchant/staff/{staff_id}"): foreign_id(
+        lambda w: {"staff_id": w["staff"]}, lambda w: {"role": "service_agent"}
+    ),
+    ("DELETE", "/api/merchant/staff/{staff_id}"): foreign_id(lambda w: {"staff_id": w["staff"]}),
+    # catalog
+    ("GET", "/api/merchant/products"): listing(lambda w: {w["p1"], w["p2"], w["p3"]}),
+    ("POST", "/api/merchant/products"): own_write(
+        lambda w: {
+            "category_id": w["category"],
+            "title_zh": "我的",
+            "title_en": "Mine",
+            "skus": [{"code": "A", "price_fen": 100, "stock": 1}],
+        }
+    ),
+    ("GET", "/api/merchant/products/{product_id}"): foreign_id(lambda w: {"product_id": w["p1"]}),
+    ("PATCH", "/api/merchant/products/{product_id}"): foreign_id(
+        lambda w: {"product_id": w["p1"]}, lambda w: {"title_en": "Stolen"}
+    ),
+    ("POST", "/api/merchant/products/{product_id}/skus"): foreign_id(
+        lambda w: {"product_id": w["p1"]}, lambda w: {"code": "X", "price_fen": 100, "stock": 1}
+    ),
+    ("PATCH", "/api/merchant/skus/{sku_id}"): foreign_id(
+        lambda w: {"sku_id": w["sku"]}, lambda w: {"price_fen": 1}
+    ),
+    ("POST", "/api/merchant/skus/{sku_id}/stock"): foreign_id(
+        lambda w: {"sku_id": w["sku"]}, lambda w: {"delta": -1}
+    ),
+    # accounts and content
+    ("POST", "/api/merchant/accounts"): own_write(lambda w: {"handle": "attacker_shop_2", "name": "mine"}),
+    ("GET", "/api/merchant/accounts"): listing(lambda w: {w["shop_account"]}),
+    ("POST", "/api/merchant/content"): foreign_body(
+        lambda w: {
+            "kind": "short_video",
+            "title_zh": "x",
+            "title_en": "x",
+            "account_id": w["shop_account"],
+            "anchors": [w["p1"]],
+        }
+    ),
+    ("GET", "/api/merchant/content"): listing(lambda w: {w["shop_video"], w["shop_live"]}),
+    ("GET", "/api/merchant/content/{content_id}"): foreign_id(lambda w: {"content_id": w["shop_video"]}),
+    ("POST", "/api/merchant/content/{content_id}/start"): foreign_id(
+        lambda w: {"content_id": w["shop_live"]}
+    ),
+    ("POST", "/api/merchant/content/{content_id}/end"): foreign_id(lambda w: {"content_id": w["shop_live"]}),
+    ("POST", "/api/merchant/content/{content_id}/pin"): foreign_id(
+        lambda w: {"content_id": w["shop_live"]}, lambda w: {"product_id": w["p1"]}
+    ),
+    ("DELETE", "/api/merchant/content/{content_id}/pin"): foreign_id(
+        lambda w: {"content_id": w["shop_live"]}
+    ),
+    ("POST", "/api/merchant/content/{content_id}/remove"): foreign_id(
+        lambda w: {"content_id": w["shop_video"]}
+    ),
+    ("GET", "/api/creator/account"): listing(lambda w: {w["creator_account"]}),
+    ("POST", "/api/creator/account"): own_write(lambda w: {"handle": "attacker_creator_2", "name": "me"}),
+    ("POST", "/api/creator/content"): foreign_body(
+        lambda w: {"kind": "short_video", "title_zh": "x", "title_en": "x", "anchors": [w["p3"]]}
+    ),
+    ("GET", "/api/creator/content"): listing(lambda w: {w["creator_video"], w["creator_live"]}),
+    ("GET", "/api/creator/content/{content_id}"): foreign_id(lambda w: {"content_id": w["creator_video"]}),
+    ("POST", "/api/creator/content/{content_id}/start"): foreign_id(
+        lambda w: {"content_id": w["creator_live"]}
+    ),
+    ("POST", "/api/creator/content/{content_id}/end"): foreign_id(
+        lambda w: {"content_id": w["creator_live"]}
+    ),
+    ("POST", "/api/creator/content/{content_id}/pin"): foreign_id(
+        lambda w: {"content_id": w["creator_live"]}, lambda w: {"product_id": w["p1"]}
+    ),
+    ("DELETE", "/api/creator/content/{content_id}/pin"): foreign_id(
+        lambda w: {"content_id": w["creator_live"]}
+    ),
+    ("POST", "/api/creator/content/{content_id}/remove"): foreign_id(
+        lambda w: {"content_id": w["creator_video"]}
+    ),
+    # orders
+    ("GET", "/api/merchant/orders"): listing(
+        lambda w: {w["paid_order"], w["delivered_order"], w["completed_order"]}
+    ),
+    ("GET", "/api/merchant/orders/{order_id}"): foreign_id(lambda w: {"order_id": w["paid_order"]}),
+    ("POST", "/api/merchant/orders/{order_id}/ship"): foreign_id(
+        lambda w: {"order_id": w["paid_order"]},
+        lambda w: {"carrier_name": "SF", "tracking_number": "SF123456"},
+    ),
+    ("POST", "/api/merchant/orders/{order_id}/cancel"): foreign_id(
+        lambda w: {"order_id": w["paid_order"]}, lambda w: {"reason": "out_of_stock"}
+    ),
+    # affiliate
+    ("POST", "/api/merchant/affiliate/plans"): foreign_body(
+        lambda w: {"product_id": w["p1"], "kind": "open", "commission_bps": 100}
+    ),
+    ("GET", "/api/merchant/affiliate/plans"): listing(
+        lambda w: {w["open_plan"], w["targeted_plan"], w["exclusive_plan"]}
+    ),
+    ("GET", "/api/merchant/affiliate/plans/{plan_id}"): foreign_id(lambda w: {"plan_id": w["targeted_plan"]}),
+    ("POST", "/api/merchant/affiliate/plans/{plan_id}/end"): foreign_id(
+        lambda w: {"plan_id": w["open_plan"]}
+    ),
+    ("POST", "/api/merchant/affiliate/plans/{plan_id}/creators"): foreign_id(
+        lambda w: {"plan_id": w["exclusive_plan"]}, lambda w: {"account_id": w["attacker_creator"]}
+    ),
+    ("DELETE", "/api/merchant/affiliate/plans/{plan_id}/creators/{account_id}"): foreign_id(
+        lambda w: {"plan_id": w["exclusive_plan"], "account_id": w["creator_account"]}
+    ),
+    ("GET", "/api/merchant/affiliate/applications"): listing(lambda w: {w["application"]}),
+    ("POST", "/api/merchant/affiliate/applications/{application_id}/approve"): foreign_id(
+        lambda w: {"application_id": w["application"]}
+    ),
+    ("POST", "/api/merchant/affiliate/applications/{application_id}/reject"): foreign_id(
+        lambda w: {"application_id": w["application"]}
+    ),
+    ("GET", "/api/creator/plaza"): listing(
+        lambda w: {w["exclusive_plan"]}, id_keys=("id", "plan_id"), marker_may_appear=True
+    ),
+    ("POST", "/api/creator/applications"): foreign_body(
+        lambda w: {"plan_id": w["exclusive_plan"], "message": "me too"}
+    ),
+    ("GET", "/api/creator/applications"): listing(lambda w: {w["application"]}),
+    ("POST", "/api/creator/applications/{application_id}/withdraw"): foreign_id(
+        lambda w: {"application_id": w["application"]}
+    ),
+    ("GET", "/api/creator/commissions"): listing(lambda w: set(w["commission_entries"])),
+    # after-sales and reviews
+    ("GET", "/api/merchant/after-sales"): listing(lambda w: {w["after_sale"]}),
+    ("GET", "/api/merchant/after-sales/{case_id}"): foreign_id(lambda w: {"case_id": w["after_sale"]}),
+    ("POST", "/api/merchant/after-sales/{case_id}/approve"): foreign_id(
+        lambda w: {"case_id": w["after_sale"]}
+    ),
+    ("POST", "/api/merchant/after-sales/{case_id}/reject"): foreign_id(
+        lambda w: {"case_id": w["after_sale"]}, lambda w: {"note": "no"}
+    ),
+    ("POST", "/api/merchant/after-sales/{case_id}/receive-return"): foreign_id(
+        lambda w: {"case_id": w["after_sale"]}
+    ),
+    ("GET", "/api/merchant/reviews"): listing(lambda w: {w["review"]}),
+    # campaigns and coupons
+    ("POST", "/api/merchant/campaigns/{campaign_id}/registrations"): foreign_body(
+        lambda w: {"product_id": w["p1"]}, path=lambda w: {"campaign_id": w["campaign"]}
+    ),
+    ("GET", "/api/merchant/campaigns/registrations"): listing(lambda w: {w["registration"]}),
+    ("DELETE", "/api/merchant/campaigns/{campaign_id}/registrations/{product_id}"): foreign_id(
+        lambda w: {"campaign_id": w["campaign"], "product_id": w["p2"]}
+    ),
+    ("POST", "/api/merchant/coupons"): own_write(
+        lambda w: {
+            "name": "mine",
+            "threshold_fen": 0,
+            "discount_fen": 100,
+            "starts_at": clock.now().isoformat(),
+            "ends_at": LIVE_AT,
+        }
+    ),
+    ("GET", "/api/merchant/coupons"): listing(lambda w: {w["coupon"]}),
+    ("GET", "/api/merchant/coupons/{coupon_id}"): foreign_id(lambda w: {"coupon_id": w["coupon"]}),
+    # customer service and complaints
+    ("GET", "/api/merchant/support/conversations"): listing(lambda w: {w["conversation"]}),
+    ("GET", "/api/merchant/support/conversations/{conversation_id}"): foreign_id(
+        lambda w: {"conversation_id": w["conversation"]}
+    ),
+    ("POST", "/api/merchant/support/conversations/{conversation_id}/messages"): foreign_id(
+        lambda w: {"conversation_id": w["conversation"]}, lambda w: {"body": "hello"}
+    ),
+    ("POST", "/api/merchant/support/conversations/{conversation_id}/close"): foreign_id(
+        lambda w: {"conversation_id": w["conversation"]}
+    ),
+    ("GET", "/api/merchant/complaints"): listing(lambda w: {w["complaint"]}),
+    ("GET", "/api/merchant/complaints/{complaint_id}"): foreign_id(
+        lambda w: {"complaint_id": w["complaint"]}
+    ),
+}
+
+# ----------------------------------------------------------------------------------------- checks
+
+# Tables whose rows change on any authenticated call, or that record the caller's own attempt.
+_NOISE_TABLES = {"auth_tokens", "idempotency_records", "alembic_version"}
+
+
+def victim_snapshot(db, w: World) -> dict[str, list[tuple]]:
+    """Every row that belongs to the victim shop, its accounts or its users, table by table."""
+    db.expire_all()
+    shop_ids, account_ids, user_ids = w.victim_shop_ids, w.victim_account_ids, w.victim_user_ids
+    out: dict[str, list[tuple]] = {}
+    conn = db.connection()
+    for table in Base.metadata.sorted_tables:
+        if table.name in _NOISE_TABLES:
+            continue
+        cols = table.c
+        conditions = []
+        if table.name == "shops":
+            conditions.append(cols.id.in_(shop_ids))
+        if "shop_id" in cols:
+            conditions.append(cols.shop_id.in_(shop_ids))
+        if "account_id" in cols:
+            conditions.append(cols.account_id.in_(account_ids))
+        if table.name == "accounts":
+            conditions.append(cols.id.in_(account_ids))
+        if "user_id" in cols and table.name in {"users", "shop_staff", "accounts"}:
+            conditions.append(cols.user_id.in_(user_ids))
+        if table.name == "users":
+            conditions.append(cols.id.in_(user_ids))
+        if table.name in {"skus"}:
+            conditions.append(
+                cols.product_id.in_(
+                    select(Base.metadata.tables["products"].c.id).where(
+                        Base.metadata.tables["products"].c.shop_id.in_(shop_ids)
+                    )
+                )
+            )
+        if table.name in {"content_anchors", "live_product_sets"}:
+            content = Base.metadata.tables["content"]
+            conditions.append(
+                cols.content_id.in_(select(content.c.id).where(content.c.account_id.in_(account_ids)))
+            )
+        if table.name == "cs_messages":
+            conv = Base.metadata.tables["cs_conversations"]
+            conditions.append(cols.conversation_id.in_(select(conv.c.id).where(conv.c.shop_id.in_(shop_ids))))
+        if table.name == "affiliate_plan_creators":
+            plans = Base.metadata.tables["affiliate_plans"]
+            conditions.append(cols.plan_id.in_(select(plans.c.id).where(plans.c.shop_id.in_(shop_ids))))
+        if table.name == "campaigns":
+            conditions.append(cols.id.in_(select(Base.metadata.tables["campaign_products"].c.campaign_id)))
+        if not conditions:
+            continue
+
+        rows = conn.execute(select(table).where(or_(*conditions)).order_by(*table.primary_key.columns)).all()
+        out[table.name] = [tuple(r) for r in rows]
+    db.commit()
+    return out
+
+
+def _ids_in(obj: Any, keys: tuple[str, ...]) -> set[int]:
+    found: set[int] = set()
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in keys and isinstance(value, int):
+                found.add(value)
+            found |= _ids_in(value, keys)
+    elif isinstance(obj, list):
+        for value in obj:
+            found |= _ids_in(value, keys)
+    return found
+
+
+def _operations(app) -> set[tuple[str, str]]:
+    ops = set()
+    for path, methods in app.openapi()["paths"].items():
+        if path.startswith(("/api/merchant", "/api/creator")):
+            ops |= {(method.upper(), path) for method in methods}
+    return ops
+
+
+def test_every_endpoint_has_a_case(app):
+    operations = _operations(app)
+    missing = sorted(operations - CASES.keys())
+    stale = sorted(CASES.keys() - operations)
+    assert not missing, f"merchant/creator endpoints without a tenant-isolation case: {missing}"
+    assert not stale, f"cases for endpoints that no longer exist: {stale}"
+
+
+def test_no_endpoint_reaches_another_tenant(client, db):
+    world = build_world(db)
+    before = victim_snapshot(db, world)
+    assert sum(len(rows) for rows in before.values()) > 40, "the victim world is too small to prove anything"
+    failures: list[str] = []
+    for (method, template), case in sorted(CASES.items()):
+        headers = world.creator_headers if template.startswith("/api/creator") else world.merchant_headers
+        path = template.format(**case.path(world))
+        kwargs: dict[str, Any] = {"headers": headers}
+        if case.body is not None:
+            kwargs["json"] = case.body(world)
+        response = client.request(method, path, **kwargs)
+        label = f"{method} {template} -> {response.status_code}"
+        if case.expect and response.status_code not in case.expect:
+            failures.append(f"{label}: expected one of {sorted(case.expect)}: {response.text[:200]}")
+        if response.status_code >= 500:
+            failures.append(f"{label}: server error")
+        if case.kind == "listing" and response.status_code == 200:
+            leaked = _ids_in(response.json(), case.id_keys) & case.victim_ids(world)
+            if leaked:
+                failures.append(f"{label}: shows the victim's ids {sorted(leaked)}")
+            if MARKER in response.text and not case.marker_may_appear:
+                failures.append(f"{label}: shows the victim's text")
+        if case.kind == "foreign_id" and MARKER in response.text:
+            failures.append(f"{label}: error mentions the victim's data")
+        after = victim_snapshot(db, world)
+        if after != before:
+            changed = [name for name in before if before[name] != after.get(name)]
+            failures.append(f"{label}: changed the victim's rows in {changed}")
+            before = after
+    assert not failures, "tenant isolation broken:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", [StaffRole.operator, StaffRole.service_agent])
+def test_other_shop_roles_are_isolated_too(client, db, role):
+    world = build_world(db)
+    attacker = make_shop(db, "另一家")
+    member = add_staff(db, attacker.shop, role)
+    headers = auth(db, member)
+    for template, params in [
+        ("/api/merchant/orders/{order_id}", {"order_id": world["paid_order"]}),
+        ("/api/merchant/products/{product_id}", {"product_id": world["p1"]}),
+        ("/api/merchant/after-sales/{case_id}", {"case_id": world["after_sale"]}),
+        ("/api/merchant/support/conversations/{conversation_id}", {"conversation_id": world["conversation"]}),
+    ]:
+        response = client.get(template.format(**params), headers=headers)
+        assert response.status_code == 404, (template, response.text)
