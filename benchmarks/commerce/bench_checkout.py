@@ -51,22 +51,20 @@ ADDRESS = {
 def seed(url: str, *, skus: int, shoppers: int, connect_args: dict | None = None) -> dict:
     """Create a shop with ``skus`` SKUs and ``shoppers`` shoppers with API tokens."""
     from zhongcao import migrate
-    from zhongcao.catalog.models import Category, Product, ProductStatus, Sku
+    from zhongcao.catalog import service as catalog_service
+    from zhongcao.catalog.models import ProductStatus
     from zhongcao.db import Database
-    from zhongcao.shops.models import Shop, ShopStaff, StaffRole
+    from zhongcao.shops import service as shops_service
     from zhongcao.users import service as users_service
     from zhongcao.users.models import Role, TokenKind
 
     database = Database(url, connect_args=connect_args or {})
     migrate.upgrade(database.engine)
     db = database.session()
-    top = Category(slug="bench-top", name_zh="基准", name_en="Bench")
-    db.add(top)
-    db.flush()
-    leaf = Category(parent_id=top.id, slug="bench-leaf", name_zh="基准叶", name_en="Bench leaf")
-    shop = Shop(name_zh="基准店", name_en="Bench shop")
-    db.add_all([leaf, shop])
-    db.flush()
+    top = catalog_service.create_category(db, slug="bench-top", name_zh="基准", name_en="Bench", commit=False)
+    leaf = catalog_service.create_category(
+        db, slug="bench-leaf", name_zh="基准叶", name_en="Bench leaf", parent_id=top.id, commit=False
+    )
     owner = users_service.create_user(
         db,
         email="owner@bench.local",
@@ -75,29 +73,29 @@ def seed(url: str, *, skus: int, shoppers: int, connect_args: dict | None = None
         role=Role.merchant,
         commit=False,
     )
-    db.add(ShopStaff(shop_id=shop.id, user_id=owner.id, role=StaffRole.owner))
+    shop = shops_service.create_shop(
+        db, name_zh="基准店", name_en="Bench shop", owner_user_id=owner.id, commit=False
+    )
     per_product = 10 if skus >= 10 else 1
     stock = 10_000_000 if skus == 1 else 1_000
     sku_ids: list[int] = []
     for p in range(max(1, skus // per_product)):
-        product = Product(
-            shop_id=shop.id,
+        product = catalog_service.create_product(
+            db,
+            shop.id,
             category_id=leaf.id,
             title_zh=f"基准商品{p}",
             title_en=f"Bench product {p}",
+            skus=[
+                catalog_service.NewSku(
+                    code=f"B{p}-{i}", price_fen=1990, stock=stock, attributes={"n": str(i)}
+                )
+                for i in range(per_product)
+            ],
             status=ProductStatus.active,
+            commit=False,
         )
-        db.add(product)
-        db.flush()
-        rows = [
-            Sku(
-                product_id=product.id, code=f"B{p}-{i}", attributes={"n": str(i)}, price_fen=1990, stock=stock
-            )
-            for i in range(per_product)
-        ]
-        db.add_all(rows)
-        db.flush()
-        sku_ids.extend(r.id for r in rows)
+        sku_ids.extend(sku.id for sku in product.skus)
     tokens = []
     for u in range(shoppers):
         user = users_service.create_user(
