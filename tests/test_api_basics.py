@@ -26,9 +26,14 @@ def test_unknown_route_and_method(client):
     _assert_error(client.delete("/api/health/live"), 405, "method_not_allowed")
 
 
-def test_openapi_and_docs(client):
+def test_openapi_and_docs_work_offline(client):
     assert client.get("/openapi.json").json()["info"]["title"] == "zhongcao"
-    assert "swagger" in client.get("/docs").text.lower()
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert "/static/api-docs/" in html
+        assert "cdn" not in html.lower() and "googleapis" not in html.lower()
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        assert client.get(f"/static/api-docs/{asset}").status_code == 200
 
 
 def test_validation_error_names_the_field(client):

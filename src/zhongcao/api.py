@@ -22,12 +22,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="zhongcao",
         version=__version__,
         summary="Open-source interest-commerce platform: content field, center field, FACT, north star.",
-        docs_url="/docs",
+        docs_url=None,  # served below from local files: no CDN at run time
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
     app.state.database = database
     install_error_handlers(app)
+    _mount_api_docs(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
 
     from zhongcao.affiliate.views import router as affiliate_router
@@ -59,3 +61,36 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     ):
         app.include_router(router)
     return app
+
+
+def _mount_api_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc, with their JavaScript served from this server."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    static_dir = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/static/api-docs", StaticFiles(directory=static_dir), name="api-docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="zhongcao API",
+            swagger_js_url="/static/api-docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/api-docs/swagger-ui.css",
+            swagger_favicon_url="/static/api-docs/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="zhongcao API",
+            redoc_js_url="/static/api-docs/redoc.standalone.js",
+            redoc_favicon_url="/static/api-docs/favicon.png",
+            with_google_fonts=False,
+        )
