@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -13,22 +10,11 @@ from sqlalchemy.orm import Session
 
 from tests.commerce_helpers import OrderBundle
 from tests.factories import auth
-from zhongcao import clock
 from zhongcao.affiliate.models import CommissionEntry
 from zhongcao.aftersales.models import AfterSale
 from zhongcao.catalog.models import Sku
 from zhongcao.commerce.models import Order, OrderItem, Payment, Refund
 from zhongcao.reviews.models import Review
-
-
-@contextmanager
-def frozen_clock(at: datetime) -> Iterator[None]:
-    """Freeze ``clock.now()`` process-wide (the TestClient runs the app in another thread)."""
-    clock.set_now(at)
-    try:
-        yield
-    finally:
-        clock.set_now(None)
 
 
 def open_case(
@@ -82,7 +68,3 @@ def sku_stock(db: Session, sku_id: int) -> int:
     sku = db.get(Sku, sku_id)
     assert sku is not None
     return sku.stock
-
-
-def error(response: Any) -> dict[str, Any]:
-    return response.json()["error"]

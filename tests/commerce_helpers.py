@@ -13,9 +13,8 @@ Rows that other domains own (affiliate plans, campaigns, coupons, content) are i
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,17 +42,6 @@ ADDRESS: dict[str, str] = {
     "district": "西湖区",
     "line": "文三路 100 号",
 }
-
-
-@contextlib.contextmanager
-def clock_at(when: datetime) -> Iterator[None]:
-    """Move the process-wide clock (the API runs requests in worker threads, so the thread-local
-    ``clock.frozen`` would not reach them)."""
-    clock.set_now(when)
-    try:
-        yield
-    finally:
-        clock.set_now(None)
 
 
 # --- rows owned by other domains -----------------------------------------------------------------

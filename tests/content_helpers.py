@@ -1,12 +1,9 @@
-"""Helpers for the content and affiliate tests: snapshots, error assertions, plans, ledger rows."""
+"""Helpers for the content and affiliate tests: their tables, plans, ledger rows."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -18,8 +15,8 @@ from zhongcao.catalog.models import Product
 from zhongcao.commerce.models import Checkout, CheckoutStatus, Order, OrderItem, OrderStatus
 from zhongcao.content.models import Account
 
-# Every table the content and affiliate endpoints may write.
-TABLES = (
+# Every table the content and affiliate endpoints may write (for ``api_helpers.snapshot``).
+CONTENT_TABLES = (
     "accounts",
     "follows",
     "content",
@@ -29,50 +26,6 @@ TABLES = (
     "affiliate_plan_creators",
     "creator_applications",
 )
-
-
-def snapshot(db: Session) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the content and affiliate tables, read on a connection of its own.
-
-    The test's session commits first: on SQLite its open transaction would hold the write lock.
-    """
-    db.commit()
-    with db.get_bind().connect() as conn:
-        out = {
-            name: [tuple(row) for row in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY id'))]
-            for name in TABLES
-        }
-        conn.rollback()
-    return out
-
-
-def assert_error(response: Response, status: int, code: str, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert error["code"] == code, body
-    assert isinstance(error["message"], str) and error["message"], body
-    if field is not None:
-        assert error["details"].get("field") == field, body
-    return error
-
-
-def walk(client: TestClient, url: str, headers: dict[str, str] | None = None, limit: int = 2) -> list[dict]:
-    """Every item of a cursor-paginated list, fetched ``limit`` at a time."""
-    items: list[dict] = []
-    cursor = None
-    sep = "&" if "?" in url else "?"
-    while True:
-        page_url = f"{url}{sep}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
-        r = client.get(page_url, headers=headers)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        assert len(body["items"]) <= limit
-        items += body["items"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return items
 
 
 def future(hours: int = 2) -> str:

@@ -1,5 +1,5 @@
-"""Helpers for the campaigns, support and experience tests: orders written as rows, database
-snapshots, error assertions and cursor walks.
+"""Helpers for the campaigns, support and experience tests: orders and after-sales cases written
+as rows.
 
 Orders are inserted directly (checkout, order, one item) so these tests state only what they need
 and do not depend on the checkout flow.
@@ -7,14 +7,8 @@ and do not depend on the checkout flow.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from fastapi.testclient import TestClient
-from httpx import Response
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.factories import make_product
@@ -103,72 +97,3 @@ def make_after_sale(
     db.add(case)
     db.commit()
     return case
-
-
-def snapshot(db: Session, tables: tuple[str, ...]) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of ``tables``, read on a connection of its own (the test session stays idle).
-
-    Comparing snapshots taken before and after a refused request proves it changed nothing. The
-    test session's transaction is ended first: on SQLite it would hold the single write lock.
-    """
-    db.commit()
-    with db.get_bind().connect() as conn:
-        out = {
-            name: [tuple(row) for row in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY id'))]
-            for name in tables
-        }
-        conn.rollback()
-    return out
-
-
-def count(db: Session, table: str, where: str = "", **params: Any) -> int:
-    """Rows of ``table`` (optionally matching a SQL condition), on a connection of its own."""
-    sql = f'SELECT COUNT(*) FROM "{table}"' + (f" WHERE {where}" if where else "")
-    db.commit()
-    with db.get_bind().connect() as conn:
-        value = conn.execute(text(sql), params).scalar_one()
-        conn.rollback()
-    return int(value)
-
-
-def assert_error(response: Response, status: int, code: str, field: str | None = None) -> dict[str, Any]:
-    """The response is the one error shape with this status and code (and ``details.field``)."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert error["code"] == code, body
-    assert isinstance(error["message"], str) and error["message"], body
-    if field is not None:
-        assert error["details"].get("field") == field, body
-    return error
-
-
-def walk(
-    client: TestClient, url: str, *, headers: dict[str, str] | None = None, limit: int = 2, **params: Any
-) -> list[int]:
-    """Follow ``next_cursor`` through every page; return the ids in the order served."""
-    ids: list[int] = []
-    cursor: str | None = None
-    for _ in range(1000):
-        query = {"limit": limit, **params}
-        if cursor:
-            query["cursor"] = cursor
-        r = client.get(url, params=query, headers=headers)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        ids.extend(item["id"] for item in body["items"])
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return ids
-    raise AssertionError("pagination did not end")
-
-
-@contextlib.contextmanager
-def clock_at(moment: datetime) -> Iterator[None]:
-    """Set the platform clock process-wide (the test client serves from another thread)."""
-    clock.set_now(moment)
-    try:
-        yield
-    finally:
-        clock.set_now(None)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.content_helpers import assert_error, make_commissioned_item, make_plan, snapshot, walk
+from tests.api_helpers import assert_error, snapshot, walk_items
+from tests.content_helpers import CONTENT_TABLES, make_commissioned_item, make_plan
 from tests.factories import add_staff, auth, make_creator, make_product, make_shop, make_user
 from zhongcao.affiliate import ledger
 from zhongcao.affiliate import service as affiliate_service
@@ -34,7 +35,7 @@ def test_plaza_shows_what_a_creator_may_browse(client, db):
     db.commit()
     open_of_targeted = affiliate_service.active_plans_for_product(db, p_targeted.id)[0]
 
-    entries = walk(client, "/api/creator/plaza", auth(db, creator))
+    entries = walk_items(client, "/api/creator/plaza", auth(db, creator))
     assert [e["plan_id"] for e in entries] == [x_mine.id, t.id, open_of_targeted.id, o.id]
     by_plan = {e["plan_id"]: e for e in entries}
     assert by_plan[o.id]["can_promote"] is True and by_plan[o.id]["kind"] == "open"
@@ -46,9 +47,9 @@ def test_plaza_shows_what_a_creator_may_browse(client, db):
     assert first["shop_id"] == bundle.shop.id and first["shop_name_zh"] == "花西子"
     assert first["application_status"] is None
 
-    only_targeted = walk(client, "/api/creator/plaza?kind=targeted", auth(db, creator))
+    only_targeted = walk_items(client, "/api/creator/plaza?kind=targeted", auth(db, creator))
     assert [e["plan_id"] for e in only_targeted] == [t.id]
-    by_product = walk(client, f"/api/creator/plaza?product_id={p_targeted.id}", auth(db, creator))
+    by_product = walk_items(client, f"/api/creator/plaza?product_id={p_targeted.id}", auth(db, creator))
     assert {e["plan_id"] for e in by_product} == {t.id, open_of_targeted.id}
 
     assert_error(client.get("/api/creator/plaza", headers=auth(db, make_user(db))), 403, "wrong_role")
@@ -76,7 +77,7 @@ def test_apply_and_approve(client, db):
     assert application["status"] == "pending" and application["message"] == "我有十万粉丝"
     assert application["account_id"] == account.id and application["shop_id"] == bundle.shop.id
 
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     assert_error(client.post(APPS, json={"plan_id": targeted.id}, headers=h), 409, "application_pending")
     assert_error(client.post(APPS, json={"plan_id": open_plan.id}, headers=h), 409, "no_application_needed")
     assert_error(client.post(APPS, json={"plan_id": 999_999}, headers=h), 404, "plan_not_found")
@@ -92,19 +93,19 @@ def test_apply_and_approve(client, db):
         "validation_error",
         "account_id",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
-    pending = walk(client, f"{MERCHANT_APPS}?status=pending", m)
+    pending = walk_items(client, f"{MERCHANT_APPS}?status=pending", m)
     assert [a["id"] for a in pending] == [application["id"]]
     assert pending[0]["applicant"]["handle"] == account.handle and pending[0]["product_id"] == product.id
-    plaza = {e["plan_id"]: e for e in walk(client, "/api/creator/plaza", h)}
+    plaza = {e["plan_id"]: e for e in walk_items(client, "/api/creator/plaza", h)}
     assert plaza[targeted.id]["application_status"] == "pending"
 
     r = client.post(f"{MERCHANT_APPS}/{application['id']}/approve", headers=m)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "approved" and r.json()["decided_at"] is not None
     assert affiliate_service.plan_creator_ids(db, targeted.id) == [account.id]
-    plaza = {e["plan_id"]: e for e in walk(client, "/api/creator/plaza", h)}
+    plaza = {e["plan_id"]: e for e in walk_items(client, "/api/creator/plaza", h)}
     assert (
         plaza[targeted.id]["can_promote"] is True and plaza[targeted.id]["application_status"] == "approved"
     )
@@ -117,8 +118,8 @@ def test_apply_and_approve(client, db):
     )
     assert_error(client.post(f"{APPS}/{application['id']}/withdraw", headers=h), 409, "illegal_transition")
     assert_error(client.post(APPS, json={"plan_id": targeted.id}, headers=h), 409, "already_on_plan")
-    assert walk(client, f"{MERCHANT_APPS}?status=pending", m) == []
-    assert [a["status"] for a in walk(client, APPS, h)] == ["approved"]
+    assert walk_items(client, f"{MERCHANT_APPS}?status=pending", m) == []
+    assert [a["status"] for a in walk_items(client, APPS, h)] == ["approved"]
 
 
 def test_reject_and_withdraw(client, db):
@@ -139,13 +140,13 @@ def test_reject_and_withdraw(client, db):
     assert_error(client.post(f"{APPS}/{second['id']}/withdraw", headers=h), 409, "illegal_transition")
     assert_error(client.post(f"{MERCHANT_APPS}/{second['id']}/approve", headers=m), 409, "illegal_transition")
 
-    assert [a["id"] for a in walk(client, APPS, h)] == [second["id"], first["id"]]
-    assert [a["id"] for a in walk(client, f"{APPS}?status=rejected", h)] == [first["id"]]
-    assert [a["id"] for a in walk(client, f"{MERCHANT_APPS}?plan_id={targeted.id}", m)] == [
+    assert [a["id"] for a in walk_items(client, APPS, h)] == [second["id"], first["id"]]
+    assert [a["id"] for a in walk_items(client, f"{APPS}?status=rejected", h)] == [first["id"]]
+    assert [a["id"] for a in walk_items(client, f"{MERCHANT_APPS}?plan_id={targeted.id}", m)] == [
         second["id"],
         first["id"],
     ]
-    assert [a["id"] for a in walk(client, f"{MERCHANT_APPS}?status=withdrawn", m)] == [second["id"]]
+    assert [a["id"] for a in walk_items(client, f"{MERCHANT_APPS}?status=withdrawn", m)] == [second["id"]]
 
 
 def test_exclusive_and_ended_plans(client, db):
@@ -155,10 +156,10 @@ def test_exclusive_and_ended_plans(client, db):
     _, listed = make_creator(db)
     exclusive = make_plan(db, product, PlanKind.exclusive, 3000, creators=[listed])
     h = auth(db, creator)
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     # By invitation only: an unlisted creator cannot even see it.
     assert_error(client.post(APPS, json={"plan_id": exclusive.id}, headers=h), 404, "plan_not_found")
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
     other = make_product(db, bundle.shop)
     make_plan(db, other, PlanKind.open, 500)
@@ -176,15 +177,15 @@ def test_applications_tenancy_and_roles(client, db):
     s = auth(db, stranger.owner)
     other_creator, _ = make_creator(db)
     o = auth(db, other_creator)
-    before = snapshot(db)
-    assert walk(client, MERCHANT_APPS, s) == []
+    before = snapshot(db, CONTENT_TABLES)
+    assert walk_items(client, MERCHANT_APPS, s) == []
     assert_error(
         client.post(f"{MERCHANT_APPS}/{application['id']}/approve", headers=s), 404, "application_not_found"
     )
     assert_error(
         client.post(f"{MERCHANT_APPS}/{application['id']}/reject", headers=s), 404, "application_not_found"
     )
-    assert walk(client, APPS, o) == []
+    assert walk_items(client, APPS, o) == []
     assert_error(client.post(f"{APPS}/{application['id']}/withdraw", headers=o), 404, "application_not_found")
     agent = add_staff(db, bundle.shop, StaffRole.service_agent)
     assert_error(
@@ -201,7 +202,7 @@ def test_applications_tenancy_and_roles(client, db):
         403,
         "no_creator_account",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
 
 def test_commission_statement(client, db):

@@ -7,7 +7,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from tests.content_helpers import assert_error, make_plan, snapshot, walk
+from tests.api_helpers import assert_error, snapshot, walk_items
+from tests.content_helpers import CONTENT_TABLES, make_plan
 from tests.factories import add_staff, auth, make_creator, make_product, make_shop, make_user
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import AffiliatePlan, ApplicationStatus, PlanKind, PlanStatus
@@ -37,7 +38,7 @@ def test_open_then_targeted_then_ending_open_ends_targeted(client, db):
     assert open_plan["status"] == "active" and open_plan["creator_account_ids"] == []
     assert open_plan["shop_id"] == bundle.shop.id and open_plan["ended_at"] is None
 
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     assert_error(client.post(URL, json=_plan(product.id, "open", 800), headers=h), 409, "plan_exists")
     assert_error(
         client.post(URL, json=_plan(product.id, "targeted", 1000, [c1.id]), headers=h),
@@ -48,7 +49,7 @@ def test_open_then_targeted_then_ending_open_ends_targeted(client, db):
     assert_error(
         client.post(URL, json=_plan(product.id, "exclusive", 3000, [c1.id]), headers=h), 409, "plan_conflict"
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
     r = client.post(URL, json=_plan(product.id, "targeted", 1500, [c1.id, c2.id]), headers=h)
     assert r.status_code == 201, r.text
@@ -77,10 +78,10 @@ def test_targeted_needs_an_open_plan(client, db):
     product = make_product(db, bundle.shop)
     _, creator = make_creator(db)
     h = auth(db, bundle.owner)
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     r = client.post(URL, json=_plan(product.id, "targeted", 2000, [creator.id]), headers=h)
     assert_error(r, 409, "open_plan_required")
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
 
 def test_exclusive_excludes_open_and_targeted(client, db):
@@ -92,7 +93,7 @@ def test_exclusive_excludes_open_and_targeted(client, db):
     assert r.status_code == 201, r.text
     exclusive = r.json()
     assert exclusive["creator_account_ids"] == [creator.id]
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     assert_error(client.post(URL, json=_plan(product.id, "open", 1000), headers=h), 409, "plan_conflict")
     assert_error(
         client.post(URL, json=_plan(product.id, "targeted", 4000, [creator.id]), headers=h),
@@ -100,7 +101,7 @@ def test_exclusive_excludes_open_and_targeted(client, db):
         "plan_conflict",
     )
     assert_error(client.post(URL, json=_plan(product.id, "exclusive", 3500), headers=h), 409, "plan_exists")
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
     # Plans on another product are independent.
     other = make_product(db, bundle.shop)
@@ -142,10 +143,10 @@ def test_bad_plans_are_refused_and_change_nothing(client, db):
             "creator_account_ids[1]",
         ),
     ]
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     for body, code, field in cases:
         assert_error(client.post(URL, json=body, headers=h), 422, code, field)
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
     # The bounds themselves are accepted.
     assert client.post(URL, json=_plan(product.id, "open", 1), headers=h).status_code == 201
     assert client.post(URL, json=_plan(product.id, "targeted", 9000, []), headers=h).status_code == 201
@@ -166,7 +167,7 @@ def test_listed_creators(client, db):
     r = client.post(base, json={"account_id": c2.id}, headers=h)  # listing twice changes nothing
     assert r.status_code == 200 and r.json()["creator_account_ids"] == [c1.id, c2.id]
 
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     assert_error(
         client.post(base, json={"account_id": bundle.account.id}, headers=h),
         422,
@@ -182,7 +183,7 @@ def test_listed_creators(client, db):
         409,
         "open_plan_has_no_creators",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
     r = client.delete(f"{base}/{c1.id}", headers=h)
     assert r.status_code == 204
@@ -206,11 +207,11 @@ def test_plan_lists_and_filters(client, db):
     make_plan(db, make_product(db, other.shop), PlanKind.open, 100)
     h = auth(db, bundle.owner)
 
-    assert [p["id"] for p in walk(client, URL, h)] == [o2.id, x2.id, t1.id, o1.id]
-    assert [p["id"] for p in walk(client, f"{URL}?product_id={p1.id}", h)] == [t1.id, o1.id]
-    assert [p["id"] for p in walk(client, f"{URL}?kind=open", h)] == [o2.id, o1.id]
-    assert [p["id"] for p in walk(client, f"{URL}?status=ended", h)] == [x2.id]
-    listed = {p["id"]: p for p in walk(client, URL, h)}
+    assert [p["id"] for p in walk_items(client, URL, h)] == [o2.id, x2.id, t1.id, o1.id]
+    assert [p["id"] for p in walk_items(client, f"{URL}?product_id={p1.id}", h)] == [t1.id, o1.id]
+    assert [p["id"] for p in walk_items(client, f"{URL}?kind=open", h)] == [o2.id, o1.id]
+    assert [p["id"] for p in walk_items(client, f"{URL}?status=ended", h)] == [x2.id]
+    listed = {p["id"]: p for p in walk_items(client, URL, h)}
     assert listed[t1.id]["creator_account_ids"] == [creator.id] and listed[o1.id]["creator_account_ids"] == []
     assert_error(client.get(f"{URL}?status=paused", headers=h), 422, "validation_error", "status")
 
@@ -224,7 +225,7 @@ def test_plans_roles_and_tenancy(client, db):
 
     stranger = make_shop(db)
     s = auth(db, stranger.owner)
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     assert_error(client.get(f"{URL}/{plan.id}", headers=s), 404, "plan_not_found")
     assert_error(client.post(f"{URL}/{plan.id}/end", headers=s), 404, "plan_not_found")
     assert_error(
@@ -235,7 +236,7 @@ def test_plans_roles_and_tenancy(client, db):
     assert_error(
         client.delete(f"{URL}/{targeted.id}/creators/{creator.id}", headers=s), 404, "plan_not_found"
     )
-    assert walk(client, URL, s) == []
+    assert walk_items(client, URL, s) == []
     # Another shop cannot put a plan on this shop's product either.
     assert_error(
         client.post(URL, json=_plan(product.id, "open", 100), headers=s),
@@ -249,7 +250,7 @@ def test_plans_roles_and_tenancy(client, db):
     assert_error(client.post(f"{URL}/{plan.id}/end", headers=auth(db, agent)), 403, "wrong_shop_role")
     assert_error(client.get(URL), 401, "not_authenticated")
     assert_error(client.get(URL, headers=auth(db, make_user(db))), 403, "wrong_role")
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
     operator = add_staff(db, bundle.shop, StaffRole.operator)
     assert client.get(f"{URL}/{plan.id}", headers=auth(db, operator)).status_code == 200

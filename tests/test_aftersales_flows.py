@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.aftersales_helpers import buyer_headers, counts, error, money, open_case, owner_headers, sku_stock
+from tests.aftersales_helpers import buyer_headers, counts, money, open_case, owner_headers, sku_stock
+from tests.api_helpers import error
 from tests.commerce_helpers import completed_order, delivered_order
 from tests.factories import add_staff, auth, make_shop, make_user
 from zhongcao.affiliate import ledger

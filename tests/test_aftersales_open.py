@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.aftersales_helpers import buyer_headers, counts, error, frozen_clock, open_case
+from tests.aftersales_helpers import buyer_headers, counts, open_case
+from tests.api_helpers import error
 from tests.commerce_helpers import completed_order, delivered_order, paid_order, shipped_order
 from tests.factories import auth, make_user
 from zhongcao import clock
@@ -78,7 +79,7 @@ def test_changed_mind_only_within_seven_days_of_delivery(client, db):
     delivered_at = bundle.order.delivered_at
     assert delivered_at is not None
     body = {"order_item_id": bundle.item.id, "kind": "return_and_refund", "reason": "changed_mind"}
-    with frozen_clock(delivered_at + timedelta(days=7, seconds=1)):
+    with clock.travel(delivered_at + timedelta(days=7, seconds=1)):
         late = client.post(f"/api/orders/{bundle.order.id}/after-sales", json=body, headers=headers)
         assert late.status_code == 409 and error(late)["code"] == "window_closed"
         assert error(late)["details"]["window_days"] == 7
@@ -88,7 +89,7 @@ def test_changed_mind_only_within_seven_days_of_delivery(client, db):
         )
         assert quality.status_code == 201, quality.text
         client.post(f"/api/after-sales/{quality.json()['id']}/cancel", headers=headers)
-    with frozen_clock(delivered_at + timedelta(days=7)):
+    with clock.travel(delivered_at + timedelta(days=7)):
         ok = client.post(f"/api/orders/{bundle.order.id}/after-sales", json=body, headers=headers)
         assert ok.status_code == 201, ok.text
 

@@ -6,24 +6,16 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 
+from tests.api_helpers import assert_error
 from tests.factories import PASSWORD, auth, make_user
 from zhongcao import clock
 from zhongcao.users import service as users_service
 from zhongcao.users.models import AuthToken, Role, TokenKind, User
 
 
-def _assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    return body["error"]
-
-
 def test_unknown_route_and_method(client):
-    _assert_error(client.get("/api/no-such-thing"), 404, "not_found")
-    _assert_error(client.delete("/api/health/live"), 405, "method_not_allowed")
+    assert_error(client.get("/api/no-such-thing"), 404, "not_found")
+    assert_error(client.delete("/api/health/live"), 405, "method_not_allowed")
 
 
 def test_openapi_and_docs_work_offline(client):
@@ -37,7 +29,7 @@ def test_openapi_and_docs_work_offline(client):
 
 
 def test_validation_error_names_the_field(client):
-    err = _assert_error(
+    err = assert_error(
         client.post(
             "/api/auth/register", json={"email": "a@example.com", "password": 12345678, "display_name": "x"}
         ),
@@ -45,7 +37,7 @@ def test_validation_error_names_the_field(client):
         "validation_error",
     )
     assert err["details"]["field"] == "password"
-    err = _assert_error(
+    err = assert_error(
         client.post("/api/auth/register", content=b"{not json", headers={"content-type": "application/json"}),
         422,
         "validation_error",
@@ -56,7 +48,7 @@ def test_validation_error_names_the_field(client):
 def test_body_size_limit(client, app):
     limit = app.state.settings.max_request_bytes
     big = b'{"x": "' + b"a" * (limit + 10) + b'"}'
-    _assert_error(
+    assert_error(
         client.post("/api/auth/login", content=big, headers={"content-type": "application/json"}),
         413,
         "payload_too_large",
@@ -67,7 +59,7 @@ def test_body_size_limit(client, app):
             yield b"a" * 1000
 
     r = client.post("/api/auth/login", content=chunks(), headers={"content-type": "application/json"})
-    _assert_error(r, 413, "payload_too_large")
+    assert_error(r, 413, "payload_too_large")
 
 
 def test_unhandled_error_has_no_stack_trace(app, client):
@@ -78,7 +70,7 @@ def test_unhandled_error_has_no_stack_trace(app, client):
         raise RuntimeError("secret internal detail")
 
     app.include_router(router)
-    err = _assert_error(client.get("/api/test-boom"), 500, "internal_error")
+    err = assert_error(client.get("/api/test-boom"), 500, "internal_error")
     assert "secret" not in str(err) and "Traceback" not in str(err)
 
 
@@ -92,15 +84,15 @@ def test_bearer_and_cookie_sessions(client, db):
     assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert client.post("/api/auth/logout").status_code == 204
     client.cookies.clear()
-    _assert_error(client.get("/api/me", headers={"Authorization": f"Bearer {token}"}), 401, "invalid_token")
+    assert_error(client.get("/api/me", headers={"Authorization": f"Bearer {token}"}), 401, "invalid_token")
 
 
 def test_bad_authorization_headers(client):
-    _assert_error(client.get("/api/me"), 401, "not_authenticated")
-    _assert_error(
+    assert_error(client.get("/api/me"), 401, "not_authenticated")
+    assert_error(
         client.get("/api/me", headers={"Authorization": "Basic abc"}), 401, "invalid_authorization_header"
     )
-    _assert_error(client.get("/api/me", headers={"Authorization": "Bearer zc_nope"}), 401, "invalid_token")
+    assert_error(client.get("/api/me", headers={"Authorization": "Bearer zc_nope"}), 401, "invalid_token")
 
 
 def test_api_tokens_expire_and_revoke(client, db):
@@ -111,15 +103,13 @@ def test_api_tokens_expire_and_revoke(client, db):
     token, token_id = r.json()["token"], r.json()["token_id"]
     assert db.get(AuthToken, token_id).token_hash != token  # only a digest is stored
     with clock.travel(clock.now() + timedelta(days=2)):
-        _assert_error(
+        assert_error(
             client.get("/api/me", headers={"Authorization": f"Bearer {token}"}), 401, "invalid_token"
         )
     assert client.delete(f"/api/me/tokens/{token_id}", headers=headers).status_code == 204
-    _assert_error(client.get("/api/me", headers={"Authorization": f"Bearer {token}"}), 401, "invalid_token")
+    assert_error(client.get("/api/me", headers={"Authorization": f"Bearer {token}"}), 401, "invalid_token")
     other = make_user(db)
-    _assert_error(
-        client.delete(f"/api/me/tokens/{token_id}", headers=auth(db, other)), 404, "token_not_found"
-    )
+    assert_error(client.delete(f"/api/me/tokens/{token_id}", headers=auth(db, other)), 404, "token_not_found")
 
 
 def test_passwords_are_argon2_and_login_is_case_insensitive(client, db):
@@ -134,19 +124,19 @@ def test_disabled_user_cannot_log_in(client, db):
     secret, _ = users_service.issue_token(db, user, kind=TokenKind.api)
     user.is_active = False
     db.commit()
-    _assert_error(
+    assert_error(
         client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD}),
         401,
         "account_disabled",
     )
-    _assert_error(client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}), 401, "invalid_token")
+    assert_error(client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}), 401, "invalid_token")
 
 
 def test_duplicate_registration_is_a_conflict_and_changes_nothing(client, db):
     body = {"email": "dup@example.com", "password": "password1", "display_name": "D"}
     assert client.post("/api/auth/register", json=body).status_code == 201
     count = db.query(User).count()
-    err = _assert_error(client.post("/api/auth/register", json=body), 409, "email_taken")
+    err = assert_error(client.post("/api/auth/register", json=body), 409, "email_taken")
     assert err["details"]["field"] == "email"
     assert db.query(User).count() == count
 
@@ -155,6 +145,6 @@ def test_operator_creates_users_of_any_role(client, db):
     ops = make_user(db, Role.operator)
     shopper = make_user(db)
     body = {"email": "m@example.com", "password": "password1", "display_name": "M", "role": "merchant"}
-    _assert_error(client.post("/api/ops/users", json=body, headers=auth(db, shopper)), 403, "wrong_role")
+    assert_error(client.post("/api/ops/users", json=body, headers=auth(db, shopper)), 403, "wrong_role")
     r = client.post("/api/ops/users", json=body, headers=auth(db, ops))
     assert r.status_code == 201 and r.json()["role"] == "merchant"

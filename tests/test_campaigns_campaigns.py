@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import update
 
+from tests.api_helpers import assert_error, snapshot, walk
 from tests.factories import add_staff, auth, make_category, make_product, make_shop, make_user
-from tests.support_helpers import assert_error, clock_at, snapshot, walk
 from zhongcao import clock
 from zhongcao.campaigns import service as campaigns
 from zhongcao.campaigns.models import Campaign
@@ -311,7 +311,7 @@ def test_closed_campaigns_take_no_registrations(client, db):
         409,
         "campaign_closed",
     )
-    with clock_at(clock.now() + timedelta(hours=2)):
+    with clock.travel(clock.now() + timedelta(hours=2)):
         assert_error(
             client.post(_reg_url(short["id"]), json={"product_id": product.id}, headers=owner),
             409,

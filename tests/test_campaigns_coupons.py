@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from tests.api_helpers import assert_error, count, snapshot, walk
 from tests.factories import add_staff, auth, make_shop, make_user
-from tests.support_helpers import assert_error, clock_at, count, snapshot, walk
 from zhongcao import clock
 from zhongcao.campaigns import service as campaigns
 from zhongcao.campaigns.models import CouponFunder, UserCoupon, UserCouponStatus
@@ -131,7 +131,7 @@ def test_claim_rules(client, db):
     assert error["details"]["per_user_limit"] == 1
     assert_error(_claim(client, later["id"], shoppers[0]), 409, "coupon_not_active")
     assert_error(_claim(client, 999_999, shoppers[0]), 404, "coupon_not_found")
-    with clock_at(clock.now() + timedelta(hours=2)):
+    with clock.travel(clock.now() + timedelta(hours=2)):
         assert_error(_claim(client, short["id"], shoppers[0]), 409, "coupon_not_active")
     assert snapshot(db, TABLES) == before
 
@@ -142,7 +142,7 @@ def test_claim_rules(client, db):
     # Sold-out, future and ended coupons are not offered.
     offered = client.get("/api/coupons", params={"shop_id": bundle.shop.id}).json()["items"]
     assert [c["id"] for c in offered] == [short["id"]]
-    with clock_at(clock.now() + timedelta(days=1, hours=1)):
+    with clock.travel(clock.now() + timedelta(days=1, hours=1)):
         offered = client.get("/api/coupons", params={"shop_id": bundle.shop.id}).json()["items"]
         assert [c["id"] for c in offered] == [later["id"]]
 

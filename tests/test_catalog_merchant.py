@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.catalog_helpers import assert_error, snapshot, walk
+from tests.api_helpers import assert_error, snapshot, walk
+from tests.catalog_helpers import CATALOG_TABLES
 from tests.factories import add_staff, auth, make_category, make_product, make_shop, make_user
 from zhongcao.catalog import service as catalog
 from zhongcao.catalog.models import Category, ProductStatus
@@ -168,17 +169,17 @@ BAD_PRODUCTS = [
 
 def test_create_product_bad_input_changes_nothing(client, db, shop):
     catalog.create_brand(db, name_zh="牌", name_en="Brand")
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     for change, status, code, field in BAD_PRODUCTS:
         r = client.post(
             "/api/merchant/products", json={**_product_body(shop.leaf.id), **change}, headers=shop.owner
         )
         assert_error(r, status, code, field)
-        assert snapshot(db) == before, change
+        assert snapshot(db, CATALOG_TABLES) == before, change
 
 
 def test_products_attach_to_leaf_categories_only(client, db, shop):
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     r = client.post("/api/merchant/products", json=_product_body(shop.top.id), headers=shop.owner)
     assert_error(r, 422, "category_not_leaf", "category_id")
     assert_error(
@@ -186,7 +187,7 @@ def test_products_attach_to_leaf_categories_only(client, db, shop):
         422,
         "validation_error",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_update_product_fields(client, db, shop):
@@ -213,7 +214,7 @@ def test_update_product_fields(client, db, shop):
     r = client.patch(url, json={"brand_id": None}, headers=shop.owner)
     assert r.status_code == 200 and r.json()["brand_id"] is None and r.json()["category_id"] == other_leaf.id
 
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     for change, status, code, field in [
         ({"category_id": shop.top.id}, 422, "category_not_leaf", "category_id"),
         ({"category_id": 999_999}, 404, "category_not_found", "category_id"),
@@ -229,7 +230,7 @@ def test_update_product_fields(client, db, shop):
         ({"title_en": "Changed", "status": "delisted"}, 409, "illegal_transition", "status"),
     ]:
         assert_error(client.patch(url, json=change, headers=shop.owner), status, code, field)
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_status_transitions(client, db, shop):
@@ -241,9 +242,9 @@ def test_status_transitions(client, db, shop):
     def move(to: str):
         return client.patch(url, json={"status": to}, headers=shop.owner)
 
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     assert_error(move("delisted"), 409, "illegal_transition", "status")
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
     assert move("draft").json()["status"] == "draft"  # staying put is fine
     assert move("active").json()["status"] == "active"
     assert client.get(f"/api/products/{product['id']}").status_code == 200
@@ -263,7 +264,7 @@ def test_product_without_active_sku_cannot_go_on_sale(client, db, shop):
     sku_id = product["skus"][0]["id"]
     r = client.patch(f"/api/merchant/skus/{sku_id}", json={"is_active": False}, headers=shop.owner)
     assert r.status_code == 200 and r.json()["is_active"] is False
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     assert_error(
         client.patch(
             f"/api/merchant/products/{product['id']}", json={"status": "active"}, headers=shop.owner
@@ -272,19 +273,19 @@ def test_product_without_active_sku_cannot_go_on_sale(client, db, shop):
         "no_active_sku",
         "status",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
     client.patch(f"/api/merchant/skus/{sku_id}", json={"is_active": True}, headers=shop.owner)
     r = client.patch(f"/api/merchant/products/{product['id']}", json={"status": "active"}, headers=shop.owner)
     assert r.status_code == 200 and r.json()["status"] == "active"
     # The last active SKU of a product on sale cannot be switched off either.
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     assert_error(
         client.patch(f"/api/merchant/skus/{sku_id}", json={"is_active": False}, headers=shop.owner),
         409,
         "last_active_sku",
         "is_active",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_skus_add_and_update(client, db, shop):
@@ -317,7 +318,7 @@ def test_skus_add_and_update(client, db, shop):
     merchant_view = client.get(f"/api/merchant/products/{product['id']}", headers=shop.agent).json()
     assert sku["id"] in [s["id"] for s in merchant_view["skus"]]
 
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     add_url = f"/api/merchant/products/{product['id']}/skus"
     for body, status, code, field in [
         ({"code": "TEE-BLK-M", "price_fen": 100}, 409, "sku_code_taken", "code"),
@@ -352,7 +353,7 @@ def test_skus_add_and_update(client, db, shop):
         404,
         "sku_not_found",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_stock_adjustments(client, db, shop):
@@ -369,7 +370,7 @@ def test_stock_adjustments(client, db, shop):
     assert client.post(url, json={"set": 0}, headers=shop.owner).json()["in_stock"] is False
     assert client.post(url, json={"delta": 3}, headers=shop.owner).json()["stock"] == 3
 
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     err = assert_error(
         client.post(url, json={"delta": -4}, headers=shop.owner), 409, "stock_would_go_negative", "delta"
     )
@@ -396,7 +397,7 @@ def test_stock_adjustments(client, db, shop):
         404,
         "sku_not_found",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def _code(body: dict) -> str:
@@ -411,7 +412,7 @@ def test_another_shops_ids_are_not_found(client, db, shop):
     theirs = make_product(db, stranger.shop, category=shop.leaf)
     their_sku = theirs.skus[0].id
     db.commit()
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     calls = [
         ("GET", f"/api/merchant/products/{theirs.id}", None, "product_not_found"),
         ("PATCH", f"/api/merchant/products/{theirs.id}", {"title_en": "mine now"}, "product_not_found"),
@@ -427,7 +428,7 @@ def test_another_shops_ids_are_not_found(client, db, shop):
     ]
     for method, url, body, code in calls:
         assert_error(client.request(method, url, json=body, headers=shop.owner), 404, code)
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
     listed = client.get("/api/merchant/products", headers=shop.owner).json()["items"]
     assert theirs.id not in [p["id"] for p in listed]
 
@@ -439,7 +440,7 @@ def test_service_agents_read_but_do_not_write(client, db, shop):
     sku_id = product["skus"][0]["id"]
     assert client.get("/api/merchant/products", headers=shop.agent).status_code == 200
     assert client.get(f"/api/merchant/products/{product['id']}", headers=shop.agent).status_code == 200
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     writes = [
         ("POST", "/api/merchant/products", _product_body(shop.leaf.id)),
         ("PATCH", f"/api/merchant/products/{product['id']}", {"title_en": "x"}),
@@ -450,7 +451,7 @@ def test_service_agents_read_but_do_not_write(client, db, shop):
     for method, url, body in writes:
         err = assert_error(client.request(method, url, json=body, headers=shop.agent), 403, "wrong_shop_role")
         assert err["details"]["shop_role"] == "service_agent"
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_only_merchants_reach_product_endpoints(client, db, shop):
@@ -469,13 +470,13 @@ def test_only_merchants_reach_product_endpoints(client, db, shop):
     ]
     outsiders = [auth(db, make_user(db, role)) for role in (Role.shopper, Role.creator, Role.operator)]
     shopless = auth(db, make_user(db, Role.merchant))
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     for method, url, body in calls:
         assert_error(client.request(method, url, json=body), 401, "not_authenticated")
         for headers in outsiders:
             assert_error(client.request(method, url, json=body, headers=headers), 403, "wrong_role")
         assert_error(client.request(method, url, json=body, headers=shopless), 403, "no_shop")
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_merchant_product_list_pages_and_filters(client, db, shop):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.catalog_helpers import assert_error, snapshot
+from tests.api_helpers import assert_error, snapshot
+from tests.catalog_helpers import CATALOG_TABLES
 from tests.factories import auth, make_shop, make_user
 from zhongcao.catalog import service as catalog
 from zhongcao.config import get_settings
@@ -49,7 +50,7 @@ def test_create_top_and_leaf_categories(client, db, ops):
 def test_category_rules(client, db, ops):
     top = catalog.create_category(db, slug="top", name_zh="大类", name_en="Top")
     leaf = catalog.create_category(db, slug="leaf", name_zh="小类", name_en="Leaf", parent_id=top.id)
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
 
     def post(body):
         return client.post("/api/ops/categories", json=body, headers=ops)
@@ -73,7 +74,7 @@ def test_category_rules(client, db, ops):
     assert_error(
         client.post("/api/ops/categories", content=b"{not json", headers=ops), 422, "validation_error"
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_update_category(client, db, ops):
@@ -88,7 +89,7 @@ def test_update_category(client, db, ops):
     r = client.patch(f"/api/ops/categories/{top.id}", json={"platform_fee_bps": None}, headers=ops)
     assert r.status_code == 200 and r.json()["platform_fee_bps"] is None
 
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     url = f"/api/ops/categories/{top.id}"
     assert_error(client.patch(url, json={"slug": "other"}, headers=ops), 409, "slug_taken", "slug")
     assert_error(client.patch(url, json={"name_zh": None}, headers=ops), 422, "validation_error", "name_zh")
@@ -106,7 +107,7 @@ def test_update_category(client, db, ops):
         404,
         "category_not_found",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_brands(client, db, ops):
@@ -122,7 +123,7 @@ def test_brands(client, db, ops):
     r = client.patch(f"/api/ops/brands/{brand['id']}", json={"name_en": "FLORASIS"}, headers=ops)
     assert r.status_code == 200 and r.json()["name_en"] == "FLORASIS" and r.json()["name_zh"] == "花西子"
 
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     assert_error(
         client.post("/api/ops/brands", json={"name_zh": "花西子", "name_en": "Again"}, headers=ops),
         409,
@@ -153,7 +154,7 @@ def test_brands(client, db, ops):
     assert_error(
         client.patch("/api/ops/brands/999999", json={"name_en": "x"}, headers=ops), 404, "brand_not_found"
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
     listed = client.get("/api/brands").json()["items"]
     assert [b["name_zh"] for b in listed] == ["完美日记", "花西子"]
 
@@ -164,7 +165,7 @@ def test_only_operators_manage_the_catalog(client, db):
     shopper = auth(db, make_user(db, Role.shopper))
     merchant = auth(db, make_shop(db).owner)
     creator = auth(db, make_user(db, Role.creator))
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     calls = [
         ("POST", "/api/ops/categories", {"slug": "x", "name_zh": "x", "name_en": "x"}),
         ("PATCH", f"/api/ops/categories/{top.id}", {"name_zh": "y"}),
@@ -177,7 +178,7 @@ def test_only_operators_manage_the_catalog(client, db):
         assert_error(client.request(method, url, json=body, headers=bad_token), 401, "invalid_token")
         for headers in (shopper, merchant, creator):
             assert_error(client.request(method, url, json=body, headers=headers), 403, "wrong_role")
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_category_service_helpers(db):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.catalog_helpers import assert_error, walk
+from tests.api_helpers import assert_error, walk
 from tests.factories import make_category, make_product, make_shop
 from zhongcao.catalog import service as catalog
 from zhongcao.catalog.models import ProductStatus

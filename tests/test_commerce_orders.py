@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.commerce_helpers import (
-    clock_at,
     completed_order,
     created_order,
     delivered_order,
@@ -182,7 +181,7 @@ def test_carrier_event_times(client, db):
     r = client.post(f"/api/ops/shipments/{oid}/picked-up", json={"at": "2024-01-01T00:00:00"}, headers=ops)
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"  # naive time
     assert db.get(Shipment, db.scalar(select(Shipment.id))).picked_up_at is None
-    with clock_at(shipped_at + timedelta(hours=5)):
+    with clock.travel(shipped_at + timedelta(hours=5)):
         pickup = shipped_at + timedelta(hours=2)
         r = client.post(f"/api/ops/shipments/{oid}/picked-up", json={"at": pickup.isoformat()}, headers=ops)
         assert r.status_code == 200

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from tests.commerce_helpers import (
     ADDRESS,
-    clock_at,
     first_sku,
     give_coupon,
     make_campaign,
@@ -179,7 +178,7 @@ def test_a_key_in_flight_is_409_and_a_stale_one_is_taken_over(client, db):
     assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency_in_progress"
     assert _count(db, Checkout) == 0
     # A record left in flight past the lease (its request died) is taken over by the retry.
-    with clock_at(clock.now() + idempotency.IN_FLIGHT_LEASE + timedelta(seconds=1)):
+    with clock.travel(clock.now() + idempotency.IN_FLIGHT_LEASE + timedelta(seconds=1)):
         r = client.post("/api/checkout", json=body, headers=headers)
     assert r.status_code == 201, r.text
     replay = client.post("/api/checkout", json=body, headers=headers)
@@ -328,7 +327,7 @@ def test_expire_unpaid_checkouts_releases_everything(db):
 
 def test_paying_an_expired_checkout_cancels_it(client, db):
     buyer, sku, campaign, uc, checkout = _held_checkout(db)
-    with clock_at(clock.now() + timedelta(minutes=30, seconds=1)):
+    with clock.travel(clock.now() + timedelta(minutes=30, seconds=1)):
         r = _pay(client, auth(db, buyer), checkout.id, key="late")
     assert r.status_code == 409 and r.json()["error"]["code"] == "checkout_expired"
     _assert_released(db, sku, campaign, uc, checkout)

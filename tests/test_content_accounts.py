@@ -7,7 +7,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from tests.content_helpers import assert_error, snapshot, walk
+from tests.api_helpers import assert_error, snapshot, walk_items
+from tests.content_helpers import CONTENT_TABLES
 from tests.factories import add_staff, auth, make_creator, make_shop, make_user
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Account, Follow
@@ -40,7 +41,7 @@ def test_merchant_creates_and_lists_own_accounts(client, db):
     )
 
     agent = add_staff(db, bundle.shop, StaffRole.service_agent)
-    listed = walk(client, "/api/merchant/accounts", auth(db, agent), limit=2)
+    listed = walk_items(client, "/api/merchant/accounts", auth(db, agent), limit=2)
     assert [a["handle"] for a in listed] == ["brand_daily", "brand_live", bundle.account.handle]
 
 
@@ -74,18 +75,18 @@ def test_account_roles(client, db):
 )
 def test_bad_handles_are_refused(client, db, handle, code, field):
     bundle = make_shop(db)
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     r = client.post(
         "/api/merchant/accounts", json={"handle": handle, "name": "x"}, headers=auth(db, bundle.owner)
     )
     assert_error(r, 422, code, field)
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
 
 def test_bad_account_bodies_are_refused(client, db):
     bundle = make_shop(db)
     headers = auth(db, bundle.owner)
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     assert_error(
         client.post("/api/merchant/accounts", json={"handle": "okay"}, headers=headers),
         422,
@@ -108,7 +109,7 @@ def test_bad_account_bodies_are_refused(client, db):
         "validation_error",
         "niche",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
 
 def test_handles_are_unique_across_shops_and_creators(client, db):
@@ -117,20 +118,20 @@ def test_handles_are_unique_across_shops_and_creators(client, db):
         "/api/merchant/accounts", json={"handle": "taken_one", "name": "x"}, headers=auth(db, bundle.owner)
     )
     assert r.status_code == 201
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     other = make_shop(db)
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     r = client.post(
         "/api/merchant/accounts", json={"handle": "TAKEN_ONE", "name": "y"}, headers=auth(db, other.owner)
     )
     assert_error(r, 409, "handle_taken", "handle")
     creator = make_user(db, Role.creator)
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     r = client.post(
         "/api/creator/account", json={"handle": "taken_one", "name": "c"}, headers=auth(db, creator)
     )
     assert_error(r, 409, "handle_taken", "handle")
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
 
 def test_creator_account_lifecycle(client, db):
@@ -150,10 +151,10 @@ def test_creator_account_lifecycle(client, db):
     assert client.get("/api/creator/account", headers=headers).json()["id"] == account["id"]
     assert client.get("/api/creator/content", headers=headers).status_code == 200
 
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     r = client.post("/api/creator/account", json={"handle": "xiaohong2", "name": "again"}, headers=headers)
     assert_error(r, 409, "creator_account_exists")
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
 
 def test_service_refuses_bad_handles_and_non_creators(db):
@@ -177,7 +178,7 @@ def test_operator_marks_top_kol(client, db):
     r = client.patch(f"/api/ops/accounts/{account.id}", json={"is_top_kol": False}, headers=headers)
     assert r.json()["is_top_kol"] is False
 
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     r = client.patch(f"/api/ops/accounts/{bundle.account.id}", json={"is_top_kol": True}, headers=headers)
     assert_error(r, 422, "not_a_creator_account", "is_top_kol")
     assert_error(
@@ -191,7 +192,7 @@ def test_operator_marks_top_kol(client, db):
         f"/api/ops/accounts/{account.id}", json={"is_top_kol": True}, headers=auth(db, bundle.owner)
     )
     assert_error(r, 403, "wrong_role")
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
 
 def test_public_account(client, db):
@@ -246,7 +247,7 @@ def test_my_follows_are_paginated(client, db):
     accounts = [make_creator(db)[1] for _ in range(3)] + [make_shop(db).account]
     for account in accounts:
         assert client.put(f"/api/accounts/{account.id}/follow", headers=headers).status_code == 200
-    listed = walk(client, "/api/me/follows", headers, limit=3)
+    listed = walk_items(client, "/api/me/follows", headers, limit=3)
     assert [f["account"]["id"] for f in listed] == [a.id for a in reversed(accounts)]
     assert all(f["account"]["follower_count"] == 1 for f in listed)
     assert content_service.followed_account_ids(db, user.id) == [a.id for a in accounts]

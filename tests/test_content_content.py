@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.content_helpers import assert_error, future, make_plan, snapshot, walk
+from tests.api_helpers import assert_error, snapshot, walk_items
+from tests.content_helpers import CONTENT_TABLES, future, make_plan
 from tests.factories import add_staff, auth, make_creator, make_product, make_shop, make_user
 from zhongcao import clock
 from zhongcao.affiliate import service as affiliate_service
@@ -111,7 +112,7 @@ def test_merchant_runs_a_live_session(client, db):
     assert_error(client.post(f"{base}/remove", headers=headers), 409, "illegal_transition")
 
     other = make_product(db, bundle.shop)
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     r = client.post(f"{base}/pin", json={"product_id": other.id}, headers=headers)
     assert_error(r, 422, "product_not_anchored", "product_id")
     assert_error(
@@ -120,7 +121,7 @@ def test_merchant_runs_a_live_session(client, db):
         "validation_error",
         "product_id",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
     r = client.post(f"{base}/pin", json={"product_id": ids[2]}, headers=headers)
     assert r.status_code == 200 and r.json()["pinned_product_id"] == ids[2]
@@ -171,11 +172,11 @@ def test_short_video_removal(client, db):
     )
 
     assert_error(client.get(f"/api/content/{gone['id']}"), 404, "content_not_found")
-    public = walk(client, f"/api/accounts/{bundle.account.id}/content")
+    public = walk_items(client, f"/api/accounts/{bundle.account.id}/content")
     assert [c["id"] for c in public] == [kept["id"]]
     # The owner still sees it.
     assert client.get(f"/api/merchant/content/{gone['id']}", headers=headers).json()["status"] == "removed"
-    listed = walk(client, "/api/merchant/content?status=removed", headers)
+    listed = walk_items(client, "/api/merchant/content?status=removed", headers)
     assert [c["id"] for c in listed] == [gone["id"]]
 
 
@@ -191,12 +192,12 @@ def test_account_content_is_paginated_and_filtered(client, db):
         made.append(client.post("/api/merchant/content", json=body, headers=headers).json()["id"])
     other = client.post("/api/merchant/content", json=_video(second["id"], []), headers=headers).json()["id"]
 
-    assert [c["id"] for c in walk(client, f"/api/accounts/{bundle.account.id}/content")] == made[::-1]
-    lives = walk(client, f"/api/accounts/{bundle.account.id}/content?kind=live")
+    assert [c["id"] for c in walk_items(client, f"/api/accounts/{bundle.account.id}/content")] == made[::-1]
+    lives = walk_items(client, f"/api/accounts/{bundle.account.id}/content?kind=live")
     assert [c["id"] for c in lives] == [made[3], made[1]]
-    mine = walk(client, "/api/merchant/content", headers)
+    mine = walk_items(client, "/api/merchant/content", headers)
     assert [c["id"] for c in mine] == [other, *made[::-1]]
-    only_second = walk(client, f"/api/merchant/content?account_id={second['id']}", headers)
+    only_second = walk_items(client, f"/api/merchant/content?account_id={second['id']}", headers)
     assert [c["id"] for c in only_second] == [other]
     assert_error(client.get("/api/accounts/99999/content"), 404, "account_not_found")
     assert_error(
@@ -270,10 +271,10 @@ def test_bad_content_is_refused_and_changes_nothing(client, db):
         ),
         ({k: v for k, v in _video(aid, []).items() if k != "account_id"}, "validation_error", "account_id"),
     ]
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     for body, code, field in cases:
         assert_error(client.post("/api/merchant/content", json=body, headers=headers), 422, code, field)
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
 
 def test_merchant_content_roles_and_tenancy(client, db):
@@ -303,7 +304,7 @@ def test_merchant_content_roles_and_tenancy(client, db):
 
     stranger = make_shop(db)
     s = auth(db, stranger.owner)
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     assert_error(client.get(f"/api/merchant/content/{cid}", headers=s), 404, "content_not_found")
     for action in ("start", "end", "remove"):
         assert_error(
@@ -315,8 +316,8 @@ def test_merchant_content_roles_and_tenancy(client, db):
         "content_not_found",
     )
     assert_error(client.delete(f"/api/merchant/content/{cid}/pin", headers=s), 404, "content_not_found")
-    assert walk(client, "/api/merchant/content", s) == []
-    assert snapshot(db) == before
+    assert walk_items(client, "/api/merchant/content", s) == []
+    assert snapshot(db, CONTENT_TABLES) == before
     # A creator's content is not a shop's either.
     _, account = make_creator(db)
     video = content_service.publish_content(
@@ -337,7 +338,7 @@ def test_creator_anchor_rules(client, db):
     db.commit()
     headers = auth(db, creator)
 
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     for anchors, index in (
         ([open_product.id, no_plan.id], 1),
         ([exclusive_product.id], 0),
@@ -346,7 +347,7 @@ def test_creator_anchor_rules(client, db):
     ):
         r = client.post("/api/creator/content", json=_creator_body(_video(0, anchors)), headers=headers)
         assert_error(r, 422, "product_not_promotable", f"anchors[{index}]")
-    assert snapshot(db) == before
+    assert snapshot(db, CONTENT_TABLES) == before
 
     r = client.post("/api/creator/content", json=_creator_body(_video(0, [open_product.id])), headers=headers)
     assert r.status_code == 201, r.text
@@ -398,8 +399,8 @@ def test_creator_targeted_listing_and_live_lifecycle(client, db):
     assert client.post(f"{base}/end", headers=headers).json()["status"] == "ended"
     assert_error(client.post(f"{base}/remove", headers=headers), 409, "illegal_transition")
     assert client.get(base, headers=headers).json()["status"] == "ended"
-    assert [c["id"] for c in walk(client, "/api/creator/content", headers)] == [cid]
-    assert walk(client, "/api/creator/content?status=live", headers) == []
+    assert [c["id"] for c in walk_items(client, "/api/creator/content", headers)] == [cid]
+    assert walk_items(client, "/api/creator/content?status=live", headers) == []
 
 
 def test_creator_content_tenancy_and_roles(client, db):
@@ -408,13 +409,13 @@ def test_creator_content_tenancy_and_roles(client, db):
     headers = auth(db, creator)
     video = client.post("/api/creator/content", json=_creator_body(_video(0, [])), headers=headers).json()
     o = auth(db, other_creator)
-    before = snapshot(db)
+    before = snapshot(db, CONTENT_TABLES)
     assert_error(client.get(f"/api/creator/content/{video['id']}", headers=o), 404, "content_not_found")
     assert_error(
         client.post(f"/api/creator/content/{video['id']}/remove", headers=o), 404, "content_not_found"
     )
-    assert walk(client, "/api/creator/content", o) == []
-    assert snapshot(db) == before
+    assert walk_items(client, "/api/creator/content", o) == []
+    assert snapshot(db, CONTENT_TABLES) == before
 
     bundle = make_shop(db)
     shop_video = client.post(

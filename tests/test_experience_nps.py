@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from tests.api_helpers import assert_error, count, snapshot, walk
 from tests.factories import auth, make_shop, make_user
-from tests.support_helpers import assert_error, clock_at, count, make_after_sale, make_order, snapshot, walk
+from tests.support_helpers import make_after_sale, make_order
 from zhongcao import clock
 from zhongcao.aftersales.models import AfterSaleStatus
 from zhongcao.commerce.models import OrderStatus
@@ -135,10 +136,10 @@ def test_general_answer_once_per_30_days(client, db):
     before = snapshot(db, TABLES)
     error = assert_error(_answer(client, headers, trigger="general"), 429, "survey_rate_limited")
     assert "retry_after" in error["details"]
-    with clock_at(clock.now() + timedelta(days=29)):
+    with clock.travel(clock.now() + timedelta(days=29)):
         assert_error(_answer(client, headers, trigger="general"), 429, "survey_rate_limited")
     assert snapshot(db, TABLES) == before
-    with clock_at(clock.now() + timedelta(days=31)):
+    with clock.travel(clock.now() + timedelta(days=31)):
         assert _answer(client, headers, trigger="general").status_code == 201
     # Another user is not limited by this one's answers; any signed-in role may answer.
     assert _answer(client, auth(db, make_user(db, Role.merchant)), trigger="general").status_code == 201
@@ -225,3 +226,21 @@ def test_concurrent_general_answers_are_limited_to_one(database, db):
         results = list(pool.map(answer, range(10)))
     assert results.count("ok") == 1 and results.count("survey_rate_limited") == 9
     assert count(db, "nps_responses", "user_id = :u", u=user_id) == 1
+
+
+def test_a_rejected_case_is_not_finished_until_it_closes(client, db):
+    # A rejection may still be escalated to arbitration: aftersales counts it as open, and so do we.
+    bundle = make_shop(db)
+    buyer = make_user(db)
+    headers = auth(db, buyer)
+    rejected = make_after_sale(db, make_order(db, buyer, bundle.shop), status=AfterSaleStatus.rejected)
+    closed = make_after_sale(db, make_order(db, buyer, bundle.shop), status=AfterSaleStatus.closed)
+    before = snapshot(db, TABLES)
+    assert_error(
+        _answer(client, headers, trigger="after_after_sale", after_sale_id=rejected.id),
+        409,
+        "after_sale_not_finished",
+    )
+    assert snapshot(db, TABLES) == before
+    r = _answer(client, headers, trigger="after_after_sale", after_sale_id=closed.id)
+    assert r.status_code == 201, r.text

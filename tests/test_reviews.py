@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.aftersales_helpers import counts, error
+from tests.aftersales_helpers import counts
+from tests.api_helpers import error
 from tests.commerce_helpers import completed_order, delivered_order, paid_order, shipped_order
 from tests.factories import add_staff, auth, make_shop, make_user
 from zhongcao import clock

@@ -7,7 +7,8 @@ from threading import Barrier
 
 import pytest
 
-from tests.catalog_helpers import assert_error, snapshot, walk
+from tests.api_helpers import assert_error, snapshot, walk
+from tests.catalog_helpers import CATALOG_TABLES
 from tests.factories import add_staff, auth, make_product, make_shop, make_user
 from zhongcao.errors import Conflict
 from zhongcao.shops import service as shops
@@ -39,7 +40,7 @@ def test_any_staff_sees_the_shop_only_owners_edit_it(client, db):
     assert body["free_shipping_threshold_fen"] == 0
     assert client.get(f"/api/shops/{bundle.shop.id}").json()["name_en"] == "New name"
 
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     for headers in (agent, operator):
         assert_error(
             client.patch("/api/merchant/shop", json={"name_en": "x"}, headers=headers), 403, "wrong_shop_role"
@@ -55,7 +56,7 @@ def test_any_staff_sees_the_shop_only_owners_edit_it(client, db):
         assert_error(
             client.patch("/api/merchant/shop", json=change, headers=owner), 422, "validation_error", field
         )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_non_merchants_and_shopless_merchants_are_refused(client, db):
@@ -70,13 +71,13 @@ def test_non_merchants_and_shopless_merchants_are_refused(client, db):
         ("DELETE", "/api/merchant/staff/1", None),
     ]
     outsiders = [auth(db, make_user(db, role)) for role in (Role.shopper, Role.creator, Role.operator)]
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     for method, url, body in calls:
         assert_error(client.request(method, url, json=body), 401, "not_authenticated")
         for headers in outsiders:
             assert_error(client.request(method, url, json=body, headers=headers), 403, "wrong_role")
         assert_error(client.request(method, url, json=body, headers=shopless), 403, "no_shop")
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
     assert client.get("/api/merchant/shop", headers=auth(db, bundle.owner)).status_code == 200
 
 
@@ -134,7 +135,7 @@ def test_adding_staff_checks_the_user(client, db):
     owner = auth(db, bundle.owner)
     shopper = make_user(db, Role.shopper)
     free = make_user(db, Role.merchant)
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
 
     def post(body):
         return client.post("/api/merchant/staff", json=body, headers=owner)
@@ -148,7 +149,7 @@ def test_adding_staff_checks_the_user(client, db):
     assert_error(post({"email": "not an email", "role": "operator"}), 422, "validation_error", "email")
     assert_error(post({"email": free.email}), 422, "validation_error", "role")
     assert_error(post({"user_id": free.id, "role": "operator"}), 422, "validation_error")
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_last_owner_stays(client, db):
@@ -158,7 +159,7 @@ def test_last_owner_stays(client, db):
     other_staff_id = shops.membership_for_user(db, other.owner.id).id
     own_id = shops.membership_for_user(db, bundle.owner.id).id
     db.rollback()
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     assert_error(
         client.patch(f"/api/merchant/staff/{own_id}", json={"role": "operator"}, headers=owner),
         409,
@@ -183,7 +184,7 @@ def test_last_owner_stays(client, db):
         "role",
     )
     assert_error(client.delete("/api/merchant/staff/abc", headers=owner), 422, "validation_error", "staff_id")
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
     # With a second owner the first may step down, after which the second is the last.
     second = add_staff(db, bundle.shop, StaffRole.owner)

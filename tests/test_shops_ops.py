@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.catalog_helpers import assert_error, snapshot, walk
+from tests.api_helpers import assert_error, snapshot, walk
+from tests.catalog_helpers import CATALOG_TABLES
 from tests.factories import auth, make_product, make_shop, make_user
 from zhongcao.errors import Conflict, InvalidInput, NotFound
 from zhongcao.shops import service as shops
@@ -54,7 +55,7 @@ def test_open_a_shop(client, db, ops):
 def test_owner_must_be_a_free_merchant(client, db, ops):
     shopper = make_user(db, Role.shopper)
     taken = make_shop(db).owner
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     assert_error(
         client.post("/api/ops/shops", json=_shop_body(shopper.id), headers=ops),
         422,
@@ -73,7 +74,7 @@ def test_owner_must_be_a_free_merchant(client, db, ops):
         "user_not_found",
         "owner_user_id",
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 BAD_SHOPS = [
@@ -95,14 +96,14 @@ BAD_SHOPS = [
 
 def test_create_shop_bad_input(client, db, ops):
     owner = make_user(db, Role.merchant)
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     for change, field in BAD_SHOPS:
         r = client.post("/api/ops/shops", json=_shop_body(owner.id, **change), headers=ops)
         assert_error(r, 422, "validation_error", field)
     missing = _shop_body(owner.id)
     del missing["name_en"]
     assert_error(client.post("/api/ops/shops", json=missing, headers=ops), 422, "validation_error", "name_en")
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_suspend_and_reinstate(client, db, ops):
@@ -120,7 +121,7 @@ def test_suspend_and_reinstate(client, db, ops):
     assert r.status_code == 200 and r.json()["status"] == "active"
     assert client.get(f"/api/products/{product.id}").status_code == 200
 
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     url = f"/api/ops/shops/{bundle.shop.id}"
     assert_error(client.patch(url, json={"status": "closed"}, headers=ops), 422, "validation_error", "status")
     assert_error(client.patch(url, json={}, headers=ops), 422, "validation_error", "status")
@@ -133,7 +134,7 @@ def test_suspend_and_reinstate(client, db, ops):
     assert_error(
         client.patch("/api/ops/shops/999999", json={"status": "active"}, headers=ops), 404, "shop_not_found"
     )
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_list_all_shops(client, db, ops):
@@ -154,7 +155,7 @@ def test_only_operators_manage_shops(client, db):
     outsiders = [
         auth(db, user) for user in (make_user(db, Role.shopper), bundle.owner, make_user(db, Role.creator))
     ]
-    before = snapshot(db)
+    before = snapshot(db, CATALOG_TABLES)
     calls = [
         ("GET", "/api/ops/shops", None),
         ("POST", "/api/ops/shops", _shop_body(free_merchant.id)),
@@ -164,7 +165,7 @@ def test_only_operators_manage_shops(client, db):
         assert_error(client.request(method, url, json=body), 401, "not_authenticated")
         for headers in outsiders:
             assert_error(client.request(method, url, json=body, headers=headers), 403, "wrong_role")
-    assert snapshot(db) == before
+    assert snapshot(db, CATALOG_TABLES) == before
 
 
 def test_shop_service_functions(db):

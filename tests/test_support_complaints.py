@@ -6,8 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.api_helpers import assert_error, count, snapshot, walk
 from tests.factories import add_staff, auth, make_shop, make_user
-from tests.support_helpers import assert_error, count, make_order, snapshot, walk
+from tests.support_helpers import make_order
 from zhongcao.errors import DomainError
 from zhongcao.shops.models import StaffRole
 from zhongcao.support import service as support

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from tests.api_helpers import assert_error, snapshot, walk
 from tests.factories import add_staff, auth, make_shop, make_user
-from tests.support_helpers import assert_error, make_order, snapshot, walk
+from tests.support_helpers import make_order
 from zhongcao import clock
 from zhongcao.errors import Conflict, Forbidden, InvalidInput
 from zhongcao.shops.models import StaffRole

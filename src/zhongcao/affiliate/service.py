@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,65 +41,21 @@ from zhongcao.affiliate.models import (
     PlanKind,
     PlanStatus,
 )
-from zhongcao.catalog.models import Product, ProductStatus, Sku
+from zhongcao.catalog import service as catalog_service
+from zhongcao.catalog.service import ProductBrief
 from zhongcao.content import service as content_service
-from zhongcao.content.models import Account, AccountKind
+from zhongcao.content.models import AccountKind
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.money import apply_bps
 from zhongcao.pagination import PageParams, paginate_by_id
+from zhongcao.shops import service as shops_service
+
+if TYPE_CHECKING:
+    from zhongcao.content.models import Account
 
 MIN_COMMISSION_BPS = 1
 MAX_COMMISSION_BPS = 9000
 MAX_PLAN_CREATORS = 200
-
-# --- catalog reads: the only place this module touches catalog tables (to move to catalog.service) -
-
-
-@dataclass(frozen=True)
-class ProductInfo:
-    id: int
-    shop_id: int
-    title_zh: str
-    title_en: str
-    on_sale: bool
-    price_fen: int | None  # lowest price among active SKUs
-
-
-def _catalog_products(
-    db: Session, product_ids: Sequence[int], *, lock: bool = False
-) -> dict[int, ProductInfo]:
-    """Products by id; ``lock`` takes their row locks to serialise plan changes per product."""
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
-    stmt = select(Product).where(Product.id.in_(ids)).order_by(Product.id)
-    if lock:
-        stmt = stmt.with_for_update()
-    products = db.scalars(stmt).all()
-    prices = dict(
-        db.execute(
-            select(Sku.product_id, func.min(Sku.price_fen))
-            .where(Sku.product_id.in_(ids), Sku.is_active.is_(True))
-            .group_by(Sku.product_id)
-        ).all()
-    )
-    return {
-        p.id: ProductInfo(
-            id=p.id,
-            shop_id=p.shop_id,
-            title_zh=p.title_zh,
-            title_en=p.title_en,
-            on_sale=p.status == ProductStatus.active,
-            price_fen=prices.get(p.id),
-        )
-        for p in products
-    }
-
-
-def _on_sale_product_ids() -> Any:
-    """A subquery of the ids of products on sale (catalog read, as above)."""
-    return select(Product.id).where(Product.status == ProductStatus.active)
-
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -289,7 +245,7 @@ def create_plan(
     creator_account_ids: Sequence[int] = (),
 ) -> AffiliatePlan:
     _check_plan_input(kind, commission_bps, creator_account_ids)
-    product = _catalog_products(db, [product_id], lock=True).get(product_id)
+    product = catalog_service.product_briefs(db, [product_id], lock=True).get(product_id)
     if product is None or product.shop_id != shop_id:
         raise InvalidInput("no such product in this shop", code="product_not_found", field="product_id")
     for i, account_id in enumerate(creator_account_ids):
@@ -325,7 +281,7 @@ def _reject_pending_applications(db: Session, plan_ids: Sequence[int]) -> None:
 def end_plan(db: Session, shop_id: int, plan_id: int) -> AffiliatePlan:
     """active -> ended. Ending an open plan also ends the product's targeted plans (see above)."""
     plan = plan_for_shop(db, shop_id, plan_id)
-    _catalog_products(db, [plan.product_id], lock=True)
+    catalog_service.product_briefs(db, [plan.product_id], lock=True)
     now = clock.now()
     ended = db.execute(
         update(AffiliatePlan)
@@ -408,7 +364,7 @@ def _usable_plans(db: Session, account_id: int, product_ids: Sequence[int]) -> d
     account = content_service.accounts_by_ids(db, [account_id]).get(account_id)
     if account is None or account.kind != AccountKind.creator:
         return {}
-    on_sale = {pid for pid, info in _catalog_products(db, product_ids).items() if info.on_sale}
+    on_sale = {pid for pid, info in catalog_service.product_briefs(db, product_ids).items() if info.on_sale}
     plans_by_product = active_plans_for_products(db, sorted(on_sale))
     listed = _listed_plan_ids(
         db,
@@ -438,7 +394,7 @@ def promotable_product_ids(db: Session, account_id: int, product_ids: Sequence[i
 @dataclass(frozen=True)
 class PlazaEntry:
     plan: AffiliatePlan
-    product: ProductInfo
+    product: ProductBrief
     shop_name_zh: str
     shop_name_en: str
     can_promote: bool
@@ -461,12 +417,10 @@ def plaza_page(
 ) -> tuple[list[PlazaEntry], str | None]:
     """Plans a creator can browse: active open and targeted plans on products on sale, and the
     exclusive plans that list this creator. Newest first."""
-    from zhongcao.shops import service as shops_service
-
     mine = select(AffiliatePlanCreator.plan_id).where(AffiliatePlanCreator.account_id == account_id)
     stmt = select(AffiliatePlan).where(
         AffiliatePlan.status == PlanStatus.active,
-        AffiliatePlan.product_id.in_(_on_sale_product_ids()),
+        AffiliatePlan.product_id.in_(catalog_service.on_sale_product_ids_query()),
         or_(
             AffiliatePlan.kind.in_([PlanKind.open, PlanKind.targeted]),
             and_(AffiliatePlan.kind == PlanKind.exclusive, AffiliatePlan.id.in_(mine)),
@@ -477,8 +431,8 @@ def plaza_page(
     if product_id is not None:
         stmt = stmt.where(AffiliatePlan.product_id == product_id)
     plans, cursor = paginate_by_id(db, stmt, AffiliatePlan.id, params)
-    products = _catalog_products(db, [p.product_id for p in plans])
-    shops = {sid: shops_service.get_shop(db, sid) for sid in sorted({p.shop_id for p in plans})}
+    products = catalog_service.product_briefs(db, [p.product_id for p in plans])
+    shops = shops_service.shops_by_ids(db, [p.shop_id for p in plans])
     listed = _listed_plan_ids(db, account_id, [p.id for p in plans])
     latest_status = _latest_application_status(db, account_id, [p.id for p in plans])
     entries = [

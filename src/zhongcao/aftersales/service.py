@@ -280,15 +280,16 @@ def _lock(db: Session, case_id: int, *, user_id: int | None = None, shop_id: int
     return case
 
 
-def _get(db: Session, stmt: Select[tuple[AfterSale]]) -> AfterSale:
+def _get(db: Session, stmt: Select[tuple[AfterSale]], field: str | None = None) -> AfterSale:
     case = db.scalar(stmt)
     if case is None:
-        raise NotFound("after-sales case not found", code="after_sale_not_found")
+        raise NotFound("after-sales case not found", code="after_sale_not_found", field=field)
     return case
 
 
-def get_for_buyer(db: Session, user_id: int, case_id: int) -> AfterSale:
-    return _get(db, select(AfterSale).where(AfterSale.id == case_id, AfterSale.user_id == user_id))
+def get_for_buyer(db: Session, user_id: int, case_id: int, *, field: str | None = None) -> AfterSale:
+    """The buyer's own case; another buyer's is not found (naming ``field`` when one is given)."""
+    return _get(db, select(AfterSale).where(AfterSale.id == case_id, AfterSale.user_id == user_id), field)
 
 
 def get_for_shop(db: Session, shop_id: int, case_id: int) -> AfterSale:
@@ -339,6 +340,11 @@ def cases_for_shop(db: Session, shop_id: int, since: datetime) -> list[AfterSale
 
 def cases_for_order(db: Session, order_id: int) -> list[AfterSale]:
     return list(db.scalars(select(AfterSale).where(AfterSale.order_id == order_id).order_by(AfterSale.id)))
+
+
+def is_open(case: AfterSale) -> bool:
+    """Whether the case is still in progress (a rejection may still be escalated)."""
+    return case.status in OPEN_STATUSES
 
 
 def has_open_case(db: Session, order_id: int) -> bool:

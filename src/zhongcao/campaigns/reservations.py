@@ -19,12 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from zhongcao.campaigns import service
 from zhongcao.campaigns.models import (
     Campaign,
-    CampaignProduct,
     CampaignStatus,
     Coupon,
     CouponFunder,
@@ -39,40 +39,23 @@ class CampaignOffer:
     subsidy_per_item_fen: int
 
 
-def _live_campaign_products(product_id: int, now: datetime) -> Select[tuple[Campaign]]:
-    return (
-        select(Campaign)
-        .join(CampaignProduct, CampaignProduct.campaign_id == Campaign.id)
-        .where(
-            CampaignProduct.product_id == product_id,
-            CampaignProduct.withdrawn_at.is_(None),
-            Campaign.status == CampaignStatus.active,
-            Campaign.starts_at <= now,
-            Campaign.ends_at > now,
-        )
-    )
+def _offer(campaign: Campaign) -> CampaignOffer:
+    return CampaignOffer(campaign_id=campaign.id, subsidy_per_item_fen=campaign.subsidy_per_item_fen)
 
 
 def best_campaign_for_product(db: Session, product_id: int, now: datetime) -> CampaignOffer | None:
     """The running campaign the product is registered in with the largest subsidy (then oldest)."""
-    campaign = db.scalar(
-        _live_campaign_products(product_id, now)
-        .order_by(Campaign.subsidy_per_item_fen.desc(), Campaign.id)
-        .limit(1)
-    )
-    if campaign is None:
-        return None
-    return CampaignOffer(campaign_id=campaign.id, subsidy_per_item_fen=campaign.subsidy_per_item_fen)
+    running = service.open_campaigns_for_products(db, [product_id], now)[product_id]
+    best = min(running, key=lambda c: (-c.subsidy_per_item_fen, c.id), default=None)
+    return _offer(best) if best is not None else None
 
 
 def campaign_for_product(
     db: Session, campaign_id: int, product_id: int, now: datetime
 ) -> CampaignOffer | None:
     """``campaign_id`` if it is running now and the product is registered in it, else None."""
-    campaign = db.scalar(_live_campaign_products(product_id, now).where(Campaign.id == campaign_id))
-    if campaign is None:
-        return None
-    return CampaignOffer(campaign_id=campaign.id, subsidy_per_item_fen=campaign.subsidy_per_item_fen)
+    running = service.open_campaigns_for_products(db, [product_id], now)[product_id]
+    return next((_offer(c) for c in running if c.id == campaign_id), None)
 
 
 def reserve_budget(db: Session, campaign_id: int, amount_fen: int) -> bool:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -32,6 +32,16 @@ ScoreGate = Annotated[
         description="Shop score needed to register, in hundredths (450 = 4.50)",
     ),
 ]
+
+
+Out = TypeVar("Out", bound=BaseModel)
+
+
+def _from_row(model: type[Out], row: object, **computed: Any) -> Out:
+    """``model`` filled from the row's attributes of the same names, and from ``computed`` for the
+    fields the row does not have."""
+    columns = {name: getattr(row, name) for name in model.model_fields if name not in computed}
+    return model(**columns, **computed)
 
 
 class CampaignCreate(BaseModel):
@@ -77,21 +87,11 @@ class CampaignOut(BaseModel):
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignOut:
-        return cls(
-            id=campaign.id,
-            slug=campaign.slug,
-            name_zh=campaign.name_zh,
-            name_en=campaign.name_en,
-            starts_at=campaign.starts_at,
-            ends_at=campaign.ends_at,
-            status=campaign.status,
+        return _from_row(
+            cls,
+            campaign,
             is_open=service.is_open(campaign),
-            min_shop_score_centi=campaign.min_shop_score_centi,
-            subsidy_per_item_fen=campaign.subsidy_per_item_fen,
-            budget_fen=campaign.budget_fen,
-            spent_fen=campaign.spent_fen,
             budget_left_fen=service.budget_left_fen(campaign),
-            created_at=campaign.created_at,
         )
 
 
@@ -156,21 +156,7 @@ class CouponOut(BaseModel):
 
     @classmethod
     def of(cls, coupon: Coupon) -> CouponOut:
-        return cls(
-            id=coupon.id,
-            funded_by=coupon.funded_by,
-            shop_id=coupon.shop_id,
-            name=coupon.name,
-            threshold_fen=coupon.threshold_fen,
-            discount_fen=coupon.discount_fen,
-            per_user_limit=coupon.per_user_limit,
-            total_quantity=coupon.total_quantity,
-            claimed_count=coupon.claimed_count,
-            remaining_quantity=service.remaining_quantity(coupon),
-            starts_at=coupon.starts_at,
-            ends_at=coupon.ends_at,
-            created_at=coupon.created_at,
-        )
+        return _from_row(cls, coupon, remaining_quantity=service.remaining_quantity(coupon))
 
 
 class UserCouponOut(BaseModel):
@@ -184,12 +170,4 @@ class UserCouponOut(BaseModel):
 
     @classmethod
     def of(cls, user_coupon: UserCoupon, coupon: Coupon) -> UserCouponOut:
-        return cls(
-            id=user_coupon.id,
-            coupon_id=user_coupon.coupon_id,
-            status=user_coupon.status,
-            checkout_id=user_coupon.checkout_id,
-            claimed_at=user_coupon.claimed_at,
-            used_at=user_coupon.used_at,
-            coupon=CouponOut.of(coupon),
-        )
+        return _from_row(cls, user_coupon, coupon=CouponOut.of(coupon))

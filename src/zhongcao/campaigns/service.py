@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,44 +35,17 @@ from zhongcao.campaigns.models import (
     UserCoupon,
     UserCouponStatus,
 )
+from zhongcao.catalog import service as catalog_service
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 from zhongcao.experience import service as experience_service
 from zhongcao.pagination import PageParams, decode_cursor, encode_cursor, paginate_by_id
 from zhongcao.shops import service as shops_service
-from zhongcao.shops.models import ShopStatus
+
+if TYPE_CHECKING:
+    from zhongcao.catalog.models import Category
 
 MIN_GATE_SCORE_CENTI = 300
 MAX_GATE_SCORE_CENTI = 500
-
-
-# --- reads of catalog records (catalog owns products and categories) ----------------------------
-
-
-def _categories_by_id(db: Session, category_ids: Iterable[int]) -> dict[int, Any]:
-    """Categories by id (catalog owns categories; the single read of them here)."""
-    from zhongcao.catalog.models import Category
-
-    ids = list(set(category_ids))
-    if not ids:
-        return {}
-    return {c.id: c for c in db.scalars(select(Category).where(Category.id.in_(ids)))}
-
-
-def _leaf_category_ids(db: Session, parent_ids: Iterable[int]) -> set[int]:
-    """Ids of the leaves under the given top categories (catalog owns categories)."""
-    from zhongcao.catalog.models import Category
-
-    ids = list(set(parent_ids))
-    if not ids:
-        return set()
-    return set(db.scalars(select(Category.id).where(Category.parent_id.in_(ids))))
-
-
-def _product(db: Session, product_id: int) -> Any | None:
-    """A product with its ``shop_id`` and ``category_id`` (catalog owns products)."""
-    from zhongcao.catalog.models import Product
-
-    return db.get(Product, product_id)
 
 
 # --- campaigns ------------------------------------------------------------------------------------
@@ -92,6 +65,13 @@ def is_closed(campaign: Campaign, now: datetime | None = None) -> bool:
 
 def budget_left_fen(campaign: Campaign) -> int:
     return campaign.budget_fen - campaign.spent_fen
+
+
+def _check_window(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise InvalidInput("ends_at must be after starts_at", code="invalid_window", field="ends_at")
+    if ends_at <= clock.now():
+        raise InvalidInput("ends_at is in the past", code="window_in_past", field="ends_at")
 
 
 def _check_score_gate(value: int | None) -> None:
@@ -116,10 +96,7 @@ def create_campaign(
     subsidy_per_item_fen: int = 0,
     budget_fen: int = 0,
 ) -> Campaign:
-    if ends_at <= starts_at:
-        raise InvalidInput("ends_at must be after starts_at", code="invalid_window", field="ends_at")
-    if ends_at <= clock.now():
-        raise InvalidInput("ends_at is in the past", code="window_in_past", field="ends_at")
+    _check_window(starts_at, ends_at)
     if subsidy_per_item_fen < 0:
         raise InvalidInput("subsidy cannot be negative", code="invalid_amount", field="subsidy_per_item_fen")
     if budget_fen < 0:
@@ -128,7 +105,7 @@ def create_campaign(
     unique_ids = list(dict.fromkeys(category_ids))
     if not unique_ids:
         raise InvalidInput("list at least one category", code="no_categories", field="category_ids")
-    found = _categories_by_id(db, unique_ids)
+    found = catalog_service.categories_by_id(db, unique_ids)
     missing = [cid for cid in unique_ids if cid not in found]
     if missing:
         raise InvalidInput(
@@ -249,14 +226,14 @@ def list_open_campaigns(
     return paginate_by_id(db, stmt, Campaign.id, params)
 
 
-def campaign_categories(db: Session, campaign_id: int) -> list[Any]:
+def campaign_categories(db: Session, campaign_id: int) -> list[Category]:
     """The categories listed on the campaign (top categories stand for all their leaves)."""
     ids = db.scalars(
         select(CampaignCategory.category_id)
         .where(CampaignCategory.campaign_id == campaign_id)
         .order_by(CampaignCategory.category_id)
     ).all()
-    found = _categories_by_id(db, ids)
+    found = catalog_service.categories_by_id(db, ids)
     return [found[i] for i in ids if i in found]
 
 
@@ -265,11 +242,11 @@ def eligible_category_ids(db: Session, campaign_id: int) -> set[int]:
     listed = set(
         db.scalars(select(CampaignCategory.category_id).where(CampaignCategory.campaign_id == campaign_id))
     )
-    return listed | _leaf_category_ids(db, listed)
+    return listed | catalog_service.child_category_ids(db, listed)
 
 
 def _category_is_eligible(db: Session, campaign_id: int, category_id: int) -> bool:
-    category = _categories_by_id(db, [category_id]).get(category_id)
+    category = catalog_service.categories_by_id(db, [category_id]).get(category_id)
     candidates = {category_id}
     if category is not None and category.parent_id is not None:
         candidates.add(category.parent_id)
@@ -292,9 +269,7 @@ def register_product(db: Session, shop_id: int, campaign_id: int, product_id: in
     now = clock.now()
     try:
         campaign = get_campaign(db, campaign_id)
-        product = _product(db, product_id)
-        if product is None or product.shop_id != shop_id:
-            raise NotFound("product not found", code="product_not_found", field="product_id")
+        product = catalog_service.get_shop_product(db, shop_id, product_id, field="product_id")
         if is_closed(campaign, now):
             raise Conflict(
                 "this campaign has ended or was cancelled",
@@ -460,10 +435,7 @@ def create_coupon(
         raise InvalidInput(
             "total_quantity must be at least 1", code="invalid_quantity", field="total_quantity"
         )
-    if ends_at <= starts_at:
-        raise InvalidInput("ends_at must be after starts_at", code="invalid_window", field="ends_at")
-    if ends_at <= clock.now():
-        raise InvalidInput("ends_at is in the past", code="window_in_past", field="ends_at")
+    _check_window(starts_at, ends_at)
     coupon = Coupon(
         funded_by=funded_by,
         shop_id=shop_id,
@@ -512,8 +484,10 @@ def list_claimable_coupons(
 ) -> tuple[Sequence[Coupon], str | None]:
     """Coupons inside their window and not sold out: the shop's, or with no shop the platform's."""
     now = now or clock.now()
-    if shop_id is not None and shops_service.get_shop(db, shop_id).status != ShopStatus.active:
-        return [], None  # a suspended shop hands out nothing
+    if shop_id is not None:
+        shops_service.get_shop(db, shop_id)  # an unknown shop is not found
+        if not shops_service.is_shop_active(db, shop_id):
+            return [], None  # a suspended shop hands out nothing
     stmt = select(Coupon).where(
         Coupon.starts_at <= now,
         Coupon.ends_at > now,
@@ -525,7 +499,7 @@ def list_claimable_coupons(
 
 def _funder_active(db: Session, coupon: Coupon) -> bool:
     """Platform coupons always; a shop's coupons only while the shop is not suspended."""
-    return coupon.shop_id is None or shops_service.get_shop(db, coupon.shop_id).status == ShopStatus.active
+    return coupon.shop_id is None or shops_service.is_shop_active(db, coupon.shop_id)
 
 
 def claim_coupon(db: Session, user_id: int, coupon_id: int, *, at: datetime | None = None) -> UserCoupon:

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhongcao.catalog.models import Category, Product, ProductStatus, Sku
-from zhongcao.config import Settings, get_settings
+from zhongcao.catalog import service as catalog_service
+from zhongcao.catalog.models import Product, ProductStatus, Sku
+from zhongcao.config import Settings
 from zhongcao.errors import Conflict, NotFound
 from zhongcao.shops import service as shops_service
-from zhongcao.shops.models import ShopStatus
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,12 @@ def skus_by_ids(db: Session, sku_ids: Iterable[int]) -> dict[int, SkuInfo]:
     ids = sorted(set(sku_ids))
     if not ids:
         return {}
-    rows = db.execute(select(Sku, Product).join(Product, Product.id == Sku.product_id).where(Sku.id.in_(ids)))
-    shop_active: dict[int, bool] = {}
+    rows = db.execute(
+        select(Sku, Product).join(Product, Product.id == Sku.product_id).where(Sku.id.in_(ids))
+    ).all()
+    active_shops = shops_service.active_shop_ids(db, {product.shop_id for _, product in rows})
     out: dict[int, SkuInfo] = {}
     for sku, product in rows:
-        if product.shop_id not in shop_active:
-            shop_active[product.shop_id] = (
-                shops_service.get_shop(db, product.shop_id).status == ShopStatus.active
-            )
         out[sku.id] = SkuInfo(
             sku_id=sku.id,
             product_id=product.id,
@@ -68,7 +66,7 @@ def skus_by_ids(db: Session, sku_ids: Iterable[int]) -> dict[int, SkuInfo]:
             stock=sku.stock,
             sku_active=sku.is_active,
             product_active=product.status == ProductStatus.active,
-            shop_active=shop_active[product.shop_id],
+            shop_active=product.shop_id in active_shops,
         )
     return out
 
@@ -94,23 +92,8 @@ def ensure_for_sale(info: SkuInfo, *, field: str = "sku_id") -> None:
     raise Conflict(why, code="not_for_sale", field=field, details={"sku_id": info.sku_id})
 
 
-def platform_fee_bps(db: Session, category_id: int, settings: Settings | None = None) -> int:
-    """Leaf category's rate, else its parent's, else the platform default."""
-    settings = settings or get_settings()
-    seen: set[int] = set()
-    current: int | None = category_id
-    while current is not None and current not in seen:
-        seen.add(current)
-        category = db.get(Category, current)
-        if category is None:
-            break
-        if category.platform_fee_bps is not None:
-            return category.platform_fee_bps
-        current = category.parent_id
-    return settings.default_platform_fee_bps
-
-
 def platform_fee_bps_by_category(
     db: Session, category_ids: Iterable[int], settings: Settings | None = None
 ) -> dict[int, int]:
-    return {cid: platform_fee_bps(db, cid, settings) for cid in set(category_ids)}
+    """The platform fee rate of each category (:func:`catalog.service.effective_platform_fee_bps`)."""
+    return {cid: catalog_service.effective_platform_fee_bps(db, cid, settings) for cid in set(category_ids)}

@@ -6,8 +6,10 @@ while it has at least one active SKU. Stock is changed with one conditional UPDA
 in :mod:`zhongcao.catalog.stock`, so concurrent adjustments can never drive it below zero.
 
 Functions that other domains call: :func:`get_product`, :func:`get_active_product`,
-:func:`get_sku`, :func:`skus_by_id`, :func:`get_category`, :func:`category_ids_under`,
-:func:`effective_platform_fee_bps`, :func:`product_ids_of_shop`, :func:`create_product`.
+:func:`get_shop_product`, :func:`product_briefs`, :func:`on_sale_product_ids_query`,
+:func:`get_sku`, :func:`skus_by_id`, :func:`get_category`, :func:`categories_by_id`,
+:func:`category_ids_under`, :func:`child_category_ids`, :func:`effective_platform_fee_bps`,
+:func:`product_ids_of_shop`, :func:`create_product`.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from zhongcao.catalog.models import Brand, Category, Product, ProductStatus, Sku
-from zhongcao.config import get_settings
+from zhongcao.config import Settings, get_settings
 from zhongcao.errors import Conflict, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import service as shops_service
@@ -81,6 +83,22 @@ def get_leaf_category(db: Session, category_id: int, *, field: str = "category_i
     return category
 
 
+def categories_by_id(db: Session, category_ids: Iterable[int]) -> dict[int, Category]:
+    """Many categories in one query; unknown ids are simply absent."""
+    ids = sorted(set(category_ids))
+    if not ids:
+        return {}
+    return {c.id: c for c in db.scalars(select(Category).where(Category.id.in_(ids)))}
+
+
+def child_category_ids(db: Session, parent_ids: Iterable[int]) -> set[int]:
+    """Ids of the leaves under the given top categories, in one query."""
+    ids = sorted(set(parent_ids))
+    if not ids:
+        return set()
+    return set(db.scalars(select(Category.id).where(Category.parent_id.in_(ids))))
+
+
 def category_ids_under(db: Session, category_id: int) -> list[int]:
     """The category itself plus, for a top category, all of its leaves."""
     category = get_category(db, category_id, field="category_id")
@@ -100,8 +118,9 @@ def category_tree(db: Session) -> list[tuple[Category, list[Category]]]:
     return [(row, children.get(row.id, [])) for row in rows if row.parent_id is None]
 
 
-def effective_platform_fee_bps(db: Session, category_id: int) -> int:
-    """The platform fee for products in a category: its own, else its parent's, else the default."""
+def effective_platform_fee_bps(db: Session, category_id: int, settings: Settings | None = None) -> int:
+    """The platform fee for products in a category: its own, else its parent's, else the default
+    (of ``settings`` when given, so that an app configured apart from the environment is obeyed)."""
     category = get_category(db, category_id)
     if category.platform_fee_bps is not None:
         return category.platform_fee_bps
@@ -109,7 +128,7 @@ def effective_platform_fee_bps(db: Session, category_id: int) -> int:
         parent = get_category(db, category.parent_id)
         if parent.platform_fee_bps is not None:
             return parent.platform_fee_bps
-    return get_settings().default_platform_fee_bps
+    return (settings or get_settings()).default_platform_fee_bps
 
 
 def _check_bps(value: int | None) -> None:
@@ -270,6 +289,56 @@ def get_active_product(db: Session, product_id: int) -> Product:
     return product
 
 
+@dataclasses.dataclass(frozen=True)
+class ProductBrief:
+    """What other domains show of a product next to their own records (anchors, plans)."""
+
+    id: int
+    shop_id: int
+    title_zh: str
+    title_en: str
+    on_sale: bool
+    price_fen: int | None  # lowest price among active SKUs
+
+
+def product_briefs(db: Session, product_ids: Iterable[int], *, lock: bool = False) -> dict[int, ProductBrief]:
+    """Briefs of many products in two queries; unknown ids are simply absent.
+
+    ``lock`` takes the products' row locks (in id order) for the rest of the transaction, for
+    callers that serialise their own per-product rules on them.
+    """
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    stmt = select(Product).where(Product.id.in_(ids)).order_by(Product.id)
+    if lock:
+        stmt = stmt.with_for_update()
+    products = db.scalars(stmt).all()
+    prices = dict(
+        db.execute(
+            select(Sku.product_id, func.min(Sku.price_fen))
+            .where(Sku.product_id.in_(ids), Sku.is_active.is_(True))
+            .group_by(Sku.product_id)
+        ).all()
+    )
+    return {
+        p.id: ProductBrief(
+            id=p.id,
+            shop_id=p.shop_id,
+            title_zh=p.title_zh,
+            title_en=p.title_en,
+            on_sale=p.status == ProductStatus.active,
+            price_fen=prices.get(p.id),
+        )
+        for p in products
+    }
+
+
+def on_sale_product_ids_query() -> Select[tuple[int]]:
+    """A sub-select of the ids of products on sale, for other domains' listings (``x.in_(...)``)."""
+    return select(Product.id).where(Product.status == ProductStatus.active)
+
+
 def get_sku(db: Session, sku_id: int) -> Sku:
     """Any SKU (``sku_not_found`` if none). ``sku.product`` gives its product."""
     sku = db.get(Sku, sku_id)
@@ -287,8 +356,11 @@ def skus_by_id(db: Session, sku_ids: Iterable[int]) -> dict[int, Sku]:
     return {sku.id: sku for sku in rows}
 
 
-def get_shop_product(db: Session, shop_id: int, product_id: int, *, lock: bool = False) -> Product:
-    """A product of ``shop_id``; another shop's product is reported as not found.
+def get_shop_product(
+    db: Session, shop_id: int, product_id: int, *, lock: bool = False, field: str | None = None
+) -> Product:
+    """A product of ``shop_id``; another shop's product is reported as not found (naming ``field``
+    when one is given).
 
     ``lock`` takes the product's row lock (PostgreSQL) for the rest of the transaction, which
     serialises status and SKU changes that must see each other.
@@ -298,7 +370,7 @@ def get_shop_product(db: Session, shop_id: int, product_id: int, *, lock: bool =
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     product = db.scalar(stmt)
     if product is None:
-        raise NotFound("product not found", code="product_not_found")
+        raise NotFound("product not found", code="product_not_found", field=field)
     return product
 
 

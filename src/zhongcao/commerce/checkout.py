@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,7 +61,9 @@ from zhongcao.content import attribution as attribution_rules
 from zhongcao.errors import Conflict, InvalidInput, NotFound
 from zhongcao.money import allocate, apply_bps
 from zhongcao.shops import service as shops_service
-from zhongcao.shops.models import Shop
+
+if TYPE_CHECKING:
+    from zhongcao.shops.models import Shop
 
 log = logging.getLogger("zhongcao.commerce")
 
@@ -260,11 +263,12 @@ def _resolve_lines(db: Session, specs: list[_LineSpec], settings: Settings, now:
 
 
 def _group_by_shop(db: Session, lines: list[_Line]) -> list[_ShopOrder]:
+    shops = shops_service.shops_by_ids(db, [line.info.shop_id for line in lines])
     groups: dict[int, _ShopOrder] = {}
     for line in lines:
         shop_id = line.info.shop_id
         if shop_id not in groups:
-            groups[shop_id] = _ShopOrder(shop=shops_service.get_shop(db, shop_id))
+            groups[shop_id] = _ShopOrder(shop=shops[shop_id])
         groups[shop_id].lines.append(line)
     return [groups[k] for k in sorted(groups)]
 
@@ -544,17 +548,14 @@ def locked_orders(db: Session, checkout_id: int) -> list[Order]:
     )
 
 
-def items_of(db: Session, order_ids: Sequence[int]) -> list[OrderItem]:
+def items_of(db: Session, order_ids: Sequence[int], *, lock: bool = False) -> list[OrderItem]:
+    """The orders' items in id order, freshly read; ``lock`` also takes their row locks."""
     if not order_ids:
         return []
-    return list(
-        db.scalars(
-            select(OrderItem)
-            .where(OrderItem.order_id.in_(order_ids))
-            .order_by(OrderItem.id)
-            .execution_options(populate_existing=True)
-        )
-    )
+    stmt = select(OrderItem).where(OrderItem.order_id.in_(order_ids)).order_by(OrderItem.id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return list(db.scalars(stmt.execution_options(populate_existing=True)))
 
 
 def payments_of(db: Session, checkout_id: int) -> list[Payment]:
@@ -609,21 +610,16 @@ def expire_unpaid_checkouts(db: Session, now: datetime | None = None) -> int:
             .order_by(Checkout.id)
         )
     )
-    db.rollback()
-    expired = 0
-    for checkout_id in due:
-        try:
-            checkout = lock_checkout(db, checkout_id)
-            # Re-checked under the lock: it may have been paid or cancelled meanwhile.
-            if checkout.status is CheckoutStatus.pending_payment and checkout.expires_at <= now:
-                cancel_unpaid(db, checkout, now, "payment_timeout")
-                db.commit()
-                expired += 1
-            else:
-                db.rollback()
-        except BaseException:
-            db.rollback()
-            raise
+
+    def expire(checkout_id: int) -> bool:
+        checkout = lock_checkout(db, checkout_id)
+        # Re-checked under the lock: it may have been paid or cancelled meanwhile.
+        if checkout.status is not CheckoutStatus.pending_payment or checkout.expires_at > now:
+            return False
+        cancel_unpaid(db, checkout, now, "payment_timeout")
+        return True
+
+    expired = tx.each_in_own_transaction(db, due, expire)
     if expired:
         log.info("expired %d unpaid checkouts", expired)
     return expired

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from zhongcao import clock
@@ -50,10 +50,11 @@ from zhongcao.pagination import PageParams, paginate_by_id
 # --- reads ---------------------------------------------------------------------------------------
 
 
-def get_order_for_buyer(db: Session, user_id: int, order_id: int) -> Order:
+def get_order_for_buyer(db: Session, user_id: int, order_id: int, *, field: str | None = None) -> Order:
+    """The buyer's own order; another buyer's is not found (naming ``field`` when one is given)."""
     order = db.get(Order, order_id)
     if order is None or order.user_id != user_id:
-        raise NotFound("order not found", code="order_not_found")
+        raise NotFound("order not found", code="order_not_found", field=field)
     return order
 
 
@@ -81,22 +82,25 @@ def shipments_by_order(db: Session, order_ids: Sequence[int]) -> dict[int, Shipm
     return {s.order_id: s for s in db.scalars(select(Shipment).where(Shipment.order_id.in_(order_ids)))}
 
 
-def list_buyer_orders(
-    db: Session, user_id: int, params: PageParams, *, status: OrderStatus | None = None
+def _orders_page(
+    db: Session, whose: ColumnElement[bool], params: PageParams, status: OrderStatus | None
 ) -> tuple[Sequence[Order], str | None]:
-    stmt = select(Order).where(Order.user_id == user_id).options(selectinload(Order.items))
+    stmt = select(Order).where(whose).options(selectinload(Order.items))
     if status is not None:
         stmt = stmt.where(Order.status == status)
     return paginate_by_id(db, stmt, Order.id, params)
+
+
+def list_buyer_orders(
+    db: Session, user_id: int, params: PageParams, *, status: OrderStatus | None = None
+) -> tuple[Sequence[Order], str | None]:
+    return _orders_page(db, Order.user_id == user_id, params, status)
 
 
 def list_shop_orders(
     db: Session, shop_id: int, params: PageParams, *, status: OrderStatus | None = None
 ) -> tuple[Sequence[Order], str | None]:
-    stmt = select(Order).where(Order.shop_id == shop_id).options(selectinload(Order.items))
-    if status is not None:
-        stmt = stmt.where(Order.status == status)
-    return paginate_by_id(db, stmt, Order.id, params)
+    return _orders_page(db, Order.shop_id == shop_id, params, status)
 
 
 def _lock_order(db: Session, order_id: int) -> Order:
@@ -106,18 +110,6 @@ def _lock_order(db: Session, order_id: int) -> Order:
     if order is None:
         raise NotFound("order not found", code="order_not_found")
     return order
-
-
-def _locked_items(db: Session, order_id: int) -> list[OrderItem]:
-    return list(
-        db.scalars(
-            select(OrderItem)
-            .where(OrderItem.order_id == order_id)
-            .order_by(OrderItem.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    )
 
 
 def _captured_payment(db: Session, checkout_id: int) -> Payment:
@@ -241,7 +233,7 @@ def _cancel_paid(db: Session, order: Order, now: datetime, reason: str) -> None:
     """Cancel a locked, paid order: refund all that is left of it, release its stock and subsidy."""
     states.move(order, OrderStatus.cancelled, now)
     order.cancel_reason = reason
-    items = _locked_items(db, order.id)
+    items = checkout_service.items_of(db, [order.id], lock=True)
     amount = order.paid_fen - order.refunded_fen
     refund: Refund | None = None
     if amount > 0:
@@ -415,7 +407,7 @@ def record_delivery(db: Session, order_id: int, *, at: datetime | None = None, c
 
 def _complete(db: Session, order: Order, now: datetime) -> None:
     states.move(order, OrderStatus.completed, now)
-    ledger.accrue_for_completed_order(db, _locked_items(db, order.id))
+    ledger.accrue_for_completed_order(db, checkout_service.items_of(db, [order.id], lock=True))
     db.flush()
 
 
@@ -443,26 +435,22 @@ def complete_due_orders(db: Session, now: datetime | None = None, *, settings: S
             .order_by(Order.id)
         )
     )
-    db.rollback()
-    completed = 0
-    for order_id in due:
-        try:
-            order = _lock_order(db, order_id)
-            # An open after-sales case holds the order (and the creator's commission) until it ends;
-            # the next run completes it. Imported here: aftersales depends on commerce, not the reverse.
-            from zhongcao.aftersales import service as aftersales_service
+    # Imported here: aftersales depends on commerce, not the reverse.
+    from zhongcao.aftersales import service as aftersales_service
 
-            due_now = order.status is OrderStatus.delivered and order.delivered_at and order.delivered_at <= cutoff
-            if due_now and not aftersales_service.has_open_case(db, order.id):
-                _complete(db, order, now)
-                db.commit()
-                completed += 1
-            else:
-                db.rollback()
-        except BaseException:
-            db.rollback()
-            raise
-    return completed
+    def complete(order_id: int) -> bool:
+        order = _lock_order(db, order_id)
+        due_now = (
+            order.status is OrderStatus.delivered and order.delivered_at and order.delivered_at <= cutoff
+        )
+        # An open after-sales case holds the order (and the creator's commission) until it ends;
+        # the next run completes it.
+        if not due_now or aftersales_service.has_open_case(db, order.id):
+            return False
+        _complete(db, order, now)
+        return True
+
+    return tx.each_in_own_transaction(db, due, complete)
 
 
 # Re-exported so other domains find every commerce command in one module.

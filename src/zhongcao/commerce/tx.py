@@ -11,7 +11,7 @@ A top-level command either commits everything it did or nothing. Two kinds of er
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -62,3 +62,22 @@ def run(db: Session, commit: bool, work: Callable[[], T]) -> T:
         raise
     db.commit()
     return result
+
+
+def each_in_own_transaction(db: Session, ids: Sequence[int], step: Callable[[int], bool]) -> int:
+    """For jobs: run ``step`` on each id in a transaction of its own. A step returns True when it
+    acted (committed) and False when, re-checked under its locks, there was nothing to do (rolled
+    back). An error rolls back and stops the job. Returns how many steps were committed."""
+    db.rollback()
+    done = 0
+    for id_ in ids:
+        try:
+            if step(id_):
+                db.commit()
+                done += 1
+            else:
+                db.rollback()
+        except BaseException:
+            db.rollback()
+            raise
+    return done

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from zhongcao.catalog import lookup
@@ -52,6 +54,7 @@ IdempotencyKey = Annotated[
         "body replays the first answer instead of acting twice.",
     ),
 ]
+Out = TypeVar("Out", OrderOut, MerchantOrderOut)
 ShopFulfiller = Annotated[MerchantContext, Depends(merchant_with(StaffRole.owner, StaffRole.operator))]
 
 
@@ -197,7 +200,32 @@ def _cart_item_out(item: CartItem, info: lookup.SkuInfo | None) -> CartItemOut:
     )
 
 
-def _respond(outcome: idempotency.Outcome) -> JSONResponse:
+def _with_shipment(db: Session, order: Order, present: Callable[[Order, Shipment | None], Out]) -> Out:
+    return present(order, order_service.get_shipment(db, order.id))
+
+
+def _orders_page(
+    db: Session,
+    orders: Sequence[Order],
+    cursor: str | None,
+    present: Callable[[Order, Shipment | None], Out],
+) -> Page[Out]:
+    shipments = order_service.shipments_by_order(db, [o.id for o in orders])
+    return Page(items=[present(o, shipments.get(o.id)) for o in orders], next_cursor=cursor)
+
+
+def _idempotent(
+    db: Session,
+    user_id: int,
+    scope: str,
+    key: str | None,
+    body: BaseModel,
+    action: Callable[[], tuple[int, Any]],
+) -> JSONResponse:
+    """Run ``action`` once per idempotency key; a retry gets the first answer, marked as replayed."""
+    outcome = idempotency.execute(
+        db, user_id=user_id, scope=scope, key=key, body=body.model_dump(mode="json"), action=action
+    )
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
 
@@ -257,16 +285,7 @@ def create_checkout(
         checkout = checkout_service.place_checkout(db, user_id, body, settings=settings, commit=False)
         return status.HTTP_201_CREATED, checkout_out(db, checkout).model_dump(mode="json")
 
-    return _respond(
-        idempotency.execute(
-            db,
-            user_id=user_id,
-            scope="checkout",
-            key=idempotency_key,
-            body=body.model_dump(mode="json"),
-            action=action,
-        )
-    )
+    return _idempotent(db, user_id, "checkout", idempotency_key, body, action)
 
 
 @router.get("/api/checkouts/{checkout_id}", response_model=CheckoutOut, tags=["checkout"])
@@ -292,16 +311,7 @@ def pay_checkout(
         )
         return status.HTTP_200_OK, checkout_out(db, checkout).model_dump(mode="json")
 
-    return _respond(
-        idempotency.execute(
-            db,
-            user_id=user_id,
-            scope=f"pay:{checkout_id}",
-            key=key,
-            body=body.model_dump(mode="json"),
-            action=action,
-        )
-    )
+    return _idempotent(db, user_id, f"pay:{checkout_id}", key, body, action)
 
 
 # --- buyer orders --------------------------------------------------------------------------------
@@ -317,14 +327,13 @@ def list_orders(
     status_filter: StatusFilter = None,
 ) -> Page[OrderOut]:
     orders, cursor = order_service.list_buyer_orders(db, user.id, params, status=status_filter)
-    shipments = order_service.shipments_by_order(db, [o.id for o in orders])
-    return Page(items=[buyer_order_out(o, shipments.get(o.id)) for o in orders], next_cursor=cursor)
+    return _orders_page(db, orders, cursor, buyer_order_out)
 
 
 @router.get("/api/orders/{order_id}", response_model=OrderOut, tags=["orders"])
 def get_order(order_id: PathId, user: ShopperUser, db: DbSession) -> OrderOut:
     order = order_service.get_order_for_buyer(db, user.id, order_id)
-    return buyer_order_out(order, order_service.get_shipment(db, order.id))
+    return _with_shipment(db, order, buyer_order_out)
 
 
 @router.post("/api/orders/{order_id}/cancel", response_model=OrderOut, tags=["orders"])
@@ -333,13 +342,13 @@ def cancel_order(
 ) -> OrderOut:
     """Unpaid: cancels the whole checkout (one payment covers all its orders). Paid: refunded in full."""
     order = order_service.cancel_order_as_buyer(db, user.id, order_id, reason=body.reason if body else None)
-    return buyer_order_out(order, order_service.get_shipment(db, order.id))
+    return _with_shipment(db, order, buyer_order_out)
 
 
 @router.post("/api/orders/{order_id}/confirm-receipt", response_model=OrderOut, tags=["orders"])
 def confirm_receipt(order_id: PathId, user: ShopperUser, db: DbSession) -> OrderOut:
     order = order_service.confirm_receipt(db, user.id, order_id)
-    return buyer_order_out(order, order_service.get_shipment(db, order.id))
+    return _with_shipment(db, order, buyer_order_out)
 
 
 # --- merchant orders -----------------------------------------------------------------------------
@@ -353,14 +362,13 @@ def merchant_list_orders(
     status_filter: StatusFilter = None,
 ) -> Page[MerchantOrderOut]:
     orders, cursor = order_service.list_shop_orders(db, ctx.shop_id, params, status=status_filter)
-    shipments = order_service.shipments_by_order(db, [o.id for o in orders])
-    return Page(items=[merchant_order_out(o, shipments.get(o.id)) for o in orders], next_cursor=cursor)
+    return _orders_page(db, orders, cursor, merchant_order_out)
 
 
 @router.get("/api/merchant/orders/{order_id}", response_model=MerchantOrderOut, tags=["merchant"])
 def merchant_get_order(order_id: PathId, ctx: MerchantCtx, db: DbSession) -> MerchantOrderOut:
     order = order_service.get_order_for_shop(db, ctx.shop_id, order_id)
-    return merchant_order_out(order, order_service.get_shipment(db, order.id))
+    return _with_shipment(db, order, merchant_order_out)
 
 
 @router.post("/api/merchant/orders/{order_id}/ship", response_model=MerchantOrderOut, tags=["merchant"])
@@ -376,7 +384,7 @@ def merchant_ship_order(
         tracking_number=body.tracking_number,
         platform_warehouse=body.platform_warehouse,
     )
-    return merchant_order_out(order, order_service.get_shipment(db, order.id))
+    return _with_shipment(db, order, merchant_order_out)
 
 
 @router.post("/api/merchant/orders/{order_id}/cancel", response_model=MerchantOrderOut, tags=["merchant"])
@@ -385,7 +393,7 @@ def merchant_cancel_order(
 ) -> MerchantOrderOut:
     """Cancel a paid order the shop cannot fulfil; the buyer is refunded in full."""
     order = order_service.cancel_order_as_merchant(db, ctx.shop_id, order_id, reason=body.reason)
-    return merchant_order_out(order, order_service.get_shipment(db, order.id))
+    return _with_shipment(db, order, merchant_order_out)
 
 
 # --- carrier events (platform logistics integration) ---------------------------------------------
@@ -396,7 +404,7 @@ def carrier_picked_up(
     order_id: PathId, _: OperatorUser, db: DbSession, body: Annotated[CarrierEvent | None, Body()] = None
 ) -> MerchantOrderOut:
     order = order_service.record_pickup(db, order_id, at=body.at if body else None)
-    return merchant_order_out(order, order_service.get_shipment(db, order.id))
+    return _with_shipment(db, order, merchant_order_out)
 
 
 @router.post("/api/ops/shipments/{order_id}/delivered", response_model=MerchantOrderOut, tags=["ops"])
@@ -404,4 +412,4 @@ def carrier_delivered(
     order_id: PathId, _: OperatorUser, db: DbSession, body: Annotated[CarrierEvent | None, Body()] = None
 ) -> MerchantOrderOut:
     order = order_service.record_delivery(db, order_id, at=body.at if body else None)
-    return merchant_order_out(order, order_service.get_shipment(db, order.id))
+    return _with_shipment(db, order, merchant_order_out)

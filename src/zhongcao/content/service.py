@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
-from zhongcao.catalog.models import Product, ProductStatus, Sku
+from zhongcao.catalog import service as catalog_service
+from zhongcao.catalog.service import ProductBrief
 from zhongcao.content.models import (
     Account,
     AccountKind,
@@ -46,45 +47,6 @@ from zhongcao.users.models import Role
 HANDLE_RE = re.compile(r"^[a-z0-9_]{3,40}$")
 MAX_ANCHORS = 50
 MAX_PRODUCT_SETS = 20
-
-
-# --- catalog reads -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProductBrief:
-    id: int
-    shop_id: int
-    title_zh: str
-    title_en: str
-    on_sale: bool
-    price_fen: int | None  # lowest price among active SKUs
-
-
-def _product_briefs(db: Session, product_ids: Sequence[int]) -> dict[int, ProductBrief]:
-    """The one place this module reads catalog tables (to be replaced by a catalog.service call)."""
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
-    products = db.scalars(select(Product).where(Product.id.in_(ids))).all()
-    prices = dict(
-        db.execute(
-            select(Sku.product_id, func.min(Sku.price_fen))
-            .where(Sku.product_id.in_(ids), Sku.is_active.is_(True))
-            .group_by(Sku.product_id)
-        ).all()
-    )
-    return {
-        p.id: ProductBrief(
-            id=p.id,
-            shop_id=p.shop_id,
-            title_zh=p.title_zh,
-            title_en=p.title_en,
-            on_sale=p.status == ProductStatus.active,
-            price_fen=prices.get(p.id),
-        )
-        for p in products
-    }
 
 
 # --- accounts ------------------------------------------------------------------------------------
@@ -350,7 +312,7 @@ def _check_anchorable(db: Session, account: Account, anchors: Sequence[int]) -> 
     if not anchors:
         return
     if account.kind == AccountKind.shop:
-        briefs = _product_briefs(db, anchors)
+        briefs = catalog_service.product_briefs(db, anchors)
         for i, product_id in enumerate(anchors):
             brief = briefs.get(product_id)
             # Another shop's product reads exactly like a missing one.
@@ -579,7 +541,7 @@ def content_view(db: Session, content: Content) -> ContentView:
             .order_by(LiveProductSet.position)
         )
     )
-    briefs = _product_briefs(db, [a.product_id for a in anchors])
+    briefs = catalog_service.product_briefs(db, [a.product_id for a in anchors])
     members: dict[int, list[int]] = {s.id: [] for s in sets}
     for anchor in anchors:
         if anchor.product_set_id is not None:
@@ -692,7 +654,7 @@ def pin_product(db: Session, content_id: int, product_id: int) -> Content:
         raise InvalidInput(
             "only an anchored product can be pinned", code="product_not_anchored", field="product_id"
         )
-    brief = _product_briefs(db, [product_id]).get(product_id)
+    brief = catalog_service.product_briefs(db, [product_id]).get(product_id)
     if brief is None or not brief.on_sale:
         raise InvalidInput("this product is not on sale", code="product_not_on_sale", field="product_id")
     return _set_pin(db, content, product_id)

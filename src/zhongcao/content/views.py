@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -110,6 +110,55 @@ def _publish(db: DbSession, account_id: int, body: ContentCreate) -> Content:
     )
 
 
+# The dependency hands over an ownership check rather than the content, so that the check runs in
+# the endpoint after the request body is validated, as in every other endpoint here.
+ContentCheck = Callable[[int], object]
+
+
+def _shop_content_check(ctx: MerchantEditor, db: DbSession) -> ContentCheck:
+    return lambda content_id: service.content_for_shop(db, ctx.shop_id, content_id)
+
+
+def _creator_content_check(ctx: CreatorCtx, db: DbSession) -> ContentCheck:
+    return lambda content_id: service.content_for_account(db, ctx.account_id, content_id)
+
+
+def _add_live_controls(prefix: str, tag: str, check_dependency: Callable[..., ContentCheck]) -> None:
+    """Start, end, pin, unpin and remove: the same for a shop's and a creator's own content."""
+    item = prefix + "/{content_id}"
+
+    @router.post(f"{item}/start", response_model=ContentOut, tags=[tag], name=f"{tag}_start_live")
+    def start_live(
+        content_id: int, db: DbSession, check: ContentCheck = Depends(check_dependency)
+    ) -> ContentOut:
+        check(content_id)
+        return _content_out(db, service.start_live(db, content_id))
+
+    @router.post(f"{item}/end", response_model=ContentOut, tags=[tag], name=f"{tag}_end_live")
+    def end_live(
+        content_id: int, db: DbSession, check: ContentCheck = Depends(check_dependency)
+    ) -> ContentOut:
+        check(content_id)
+        return _content_out(db, service.end_live(db, content_id))
+
+    @router.post(f"{item}/pin", response_model=ContentOut, tags=[tag], name=f"{tag}_pin")
+    def pin(
+        content_id: int, body: PinRequest, db: DbSession, check: ContentCheck = Depends(check_dependency)
+    ) -> ContentOut:
+        check(content_id)
+        return _content_out(db, service.pin_product(db, content_id, body.product_id))
+
+    @router.delete(f"{item}/pin", response_model=ContentOut, tags=[tag], name=f"{tag}_unpin")
+    def unpin(content_id: int, db: DbSession, check: ContentCheck = Depends(check_dependency)) -> ContentOut:
+        check(content_id)
+        return _content_out(db, service.unpin_product(db, content_id))
+
+    @router.post(f"{item}/remove", response_model=ContentOut, tags=[tag], name=f"{tag}_remove")
+    def remove(content_id: int, db: DbSession, check: ContentCheck = Depends(check_dependency)) -> ContentOut:
+        check(content_id)
+        return _content_out(db, service.remove_content(db, content_id))
+
+
 # --- public and signed-in users ------------------------------------------------------------------
 
 
@@ -212,34 +261,7 @@ def merchant_get_content(content_id: int, ctx: MerchantCtx, db: DbSession) -> Co
     return _detail(db, service.content_for_shop(db, ctx.shop_id, content_id))
 
 
-@router.post("/api/merchant/content/{content_id}/start", response_model=ContentOut, tags=["merchant"])
-def merchant_start_live(content_id: int, ctx: MerchantEditor, db: DbSession) -> ContentOut:
-    service.content_for_shop(db, ctx.shop_id, content_id)
-    return _content_out(db, service.start_live(db, content_id))
-
-
-@router.post("/api/merchant/content/{content_id}/end", response_model=ContentOut, tags=["merchant"])
-def merchant_end_live(content_id: int, ctx: MerchantEditor, db: DbSession) -> ContentOut:
-    service.content_for_shop(db, ctx.shop_id, content_id)
-    return _content_out(db, service.end_live(db, content_id))
-
-
-@router.post("/api/merchant/content/{content_id}/pin", response_model=ContentOut, tags=["merchant"])
-def merchant_pin(content_id: int, body: PinRequest, ctx: MerchantEditor, db: DbSession) -> ContentOut:
-    service.content_for_shop(db, ctx.shop_id, content_id)
-    return _content_out(db, service.pin_product(db, content_id, body.product_id))
-
-
-@router.delete("/api/merchant/content/{content_id}/pin", response_model=ContentOut, tags=["merchant"])
-def merchant_unpin(content_id: int, ctx: MerchantEditor, db: DbSession) -> ContentOut:
-    service.content_for_shop(db, ctx.shop_id, content_id)
-    return _content_out(db, service.unpin_product(db, content_id))
-
-
-@router.post("/api/merchant/content/{content_id}/remove", response_model=ContentOut, tags=["merchant"])
-def merchant_remove(content_id: int, ctx: MerchantEditor, db: DbSession) -> ContentOut:
-    service.content_for_shop(db, ctx.shop_id, content_id)
-    return _content_out(db, service.remove_content(db, content_id))
+_add_live_controls("/api/merchant/content", "merchant", _shop_content_check)
 
 
 # --- creators ------------------------------------------------------------------------------------
@@ -283,31 +305,4 @@ def creator_get_content(content_id: int, ctx: CreatorCtx, db: DbSession) -> Cont
     return _detail(db, service.content_for_account(db, ctx.account_id, content_id))
 
 
-@router.post("/api/creator/content/{content_id}/start", response_model=ContentOut, tags=["creator"])
-def creator_start_live(content_id: int, ctx: CreatorCtx, db: DbSession) -> ContentOut:
-    service.content_for_account(db, ctx.account_id, content_id)
-    return _content_out(db, service.start_live(db, content_id))
-
-
-@router.post("/api/creator/content/{content_id}/end", response_model=ContentOut, tags=["creator"])
-def creator_end_live(content_id: int, ctx: CreatorCtx, db: DbSession) -> ContentOut:
-    service.content_for_account(db, ctx.account_id, content_id)
-    return _content_out(db, service.end_live(db, content_id))
-
-
-@router.post("/api/creator/content/{content_id}/pin", response_model=ContentOut, tags=["creator"])
-def creator_pin(content_id: int, body: PinRequest, ctx: CreatorCtx, db: DbSession) -> ContentOut:
-    service.content_for_account(db, ctx.account_id, content_id)
-    return _content_out(db, service.pin_product(db, content_id, body.product_id))
-
-
-@router.delete("/api/creator/content/{content_id}/pin", response_model=ContentOut, tags=["creator"])
-def creator_unpin(content_id: int, ctx: CreatorCtx, db: DbSession) -> ContentOut:
-    service.content_for_account(db, ctx.account_id, content_id)
-    return _content_out(db, service.unpin_product(db, content_id))
-
-
-@router.post("/api/creator/content/{content_id}/remove", response_model=ContentOut, tags=["creator"])
-def creator_remove(content_id: int, ctx: CreatorCtx, db: DbSession) -> ContentOut:
-    service.content_for_account(db, ctx.account_id, content_id)
-    return _content_out(db, service.remove_content(db, content_id))
+_add_live_controls("/api/creator/content", "creator", _creator_content_check)

@@ -25,7 +25,7 @@ from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
-from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
+from zhongcao.errors import Conflict, DomainError, InvalidInput
 from zhongcao.experience.models import NpsReason, NpsResponse, NpsTrigger, ShopScore
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import service as shops_service
@@ -146,33 +146,6 @@ def record_score(
     return row
 
 
-# --- reads of other domains' records (commerce owns orders, aftersales owns cases) ---------------
-
-
-def _buyer_order(db: Session, order_id: int, user_id: int) -> Any:
-    """The caller's order (commerce owns orders; this is the single read of it here)."""
-    from zhongcao.commerce.models import Order
-
-    order = db.get(Order, order_id)
-    if order is None or order.user_id != user_id:
-        raise NotFound("order not found", code="order_not_found", field="order_id")
-    return order
-
-
-def _buyer_after_sale(db: Session, after_sale_id: int, user_id: int) -> Any:
-    """The caller's after-sale case (aftersales owns cases; this is the single read of it here)."""
-    from zhongcao.aftersales.models import AfterSale
-
-    case_ = db.get(AfterSale, after_sale_id)
-    if case_ is None or case_.user_id != user_id:
-        raise NotFound("after-sale case not found", code="after_sale_not_found", field="after_sale_id")
-    return case_
-
-
-# After-sale states in which the case is still being handled: too early to ask how it went.
-_AFTER_SALE_OPEN_STATES = frozenset({"requested", "awaiting_return", "return_shipped", "arbitrating"})
-
-
 # --- NPS ------------------------------------------------------------------------------------------
 
 
@@ -241,6 +214,10 @@ def submit_nps(
             field="after_sale_id",
         )
 
+    # Imported here: campaigns.service imports this module, and commerce and aftersales lead back to it.
+    from zhongcao.aftersales import service as aftersales_service
+    from zhongcao.commerce import service as commerce_service
+
     shop_id: int | None = None
     try:
         _lock_user(db, user_id)
@@ -249,7 +226,7 @@ def submit_nps(
                 raise InvalidInput(
                     "after_delivery answers need the order", code="order_required", field="order_id"
                 )
-            order = _buyer_order(db, order_id, user_id)
+            order = commerce_service.get_order_for_buyer(db, user_id, order_id, field="order_id")
             if order.delivered_at is None:
                 raise Conflict("this order has not been delivered yet", code="order_not_delivered")
             shop_id = order.shop_id
@@ -262,14 +239,14 @@ def submit_nps(
                     code="after_sale_required",
                     field="after_sale_id",
                 )
-            case_ = _buyer_after_sale(db, after_sale_id, user_id)
+            case_ = aftersales_service.get_for_buyer(db, user_id, after_sale_id, field="after_sale_id")
             if order_id is not None and order_id != case_.order_id:
                 raise InvalidInput(
                     "order_id is not the order of this after-sale case",
                     code="order_mismatch",
                     field="order_id",
                 )
-            if str(case_.status) in _AFTER_SALE_OPEN_STATES:
+            if aftersales_service.is_open(case_):
                 raise Conflict("this after-sale case is still being handled", code="after_sale_not_finished")
             order_id, shop_id = case_.order_id, case_.shop_id
             if _count(db, NpsResponse.after_sale_id == after_sale_id):
@@ -278,7 +255,9 @@ def submit_nps(
                 )
         else:
             if order_id is not None:
-                shop_id = _buyer_order(db, order_id, user_id).shop_id
+                shop_id = commerce_service.get_order_for_buyer(
+                    db, user_id, order_id, field="order_id"
+                ).shop_id
             window_start = now - GENERAL_SURVEY_INTERVAL
             last = db.scalar(
                 select(func.max(NpsResponse.created_at)).where(

@@ -8,7 +8,7 @@ and they lock the shop row first so that two owners demoting each other at once 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -46,6 +46,22 @@ def get_active_shop(db: Session, shop_id: int) -> Shop:
 def is_shop_active(db: Session, shop_id: int) -> bool:
     shop = db.get(Shop, shop_id)
     return shop is not None and shop.status is ShopStatus.active
+
+
+def shops_by_ids(db: Session, shop_ids: Iterable[int]) -> dict[int, Shop]:
+    """Many shops in one query; unknown ids are simply absent."""
+    ids = sorted(set(shop_ids))
+    if not ids:
+        return {}
+    return {shop.id: shop for shop in db.scalars(select(Shop).where(Shop.id.in_(ids)))}
+
+
+def active_shop_ids(db: Session, shop_ids: Iterable[int]) -> set[int]:
+    """Those of ``shop_ids`` that are active (not suspended), in one query."""
+    ids = sorted(set(shop_ids))
+    if not ids:
+        return set()
+    return set(db.scalars(select(Shop.id).where(Shop.id.in_(ids), Shop.status == ShopStatus.active)))
 
 
 def active_shop_ids_query() -> Select[tuple[int]]:
@@ -223,7 +239,8 @@ def list_staff(
     rows, next_cursor = paginate_by_id(
         db, select(ShopStaff).where(ShopStaff.shop_id == shop_id), ShopStaff.id, params
     )
-    return [(row, users_service.get_user(db, row.user_id)) for row in rows], next_cursor
+    users = users_service.users_by_ids(db, [row.user_id for row in rows])
+    return [(row, users[row.user_id]) for row in rows], next_cursor
 
 
 def attach_staff(db: Session, *, shop_id: int, user_id: int, role: StaffRole) -> ShopStaff:

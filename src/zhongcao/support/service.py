@@ -15,12 +15,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
+from zhongcao.commerce import service as commerce_service
 from zhongcao.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import service as shops_service
@@ -47,23 +47,10 @@ class InboxFilter(enum.StrEnum):
     unanswered = "unanswered"
 
 
-# --- reads of commerce records (commerce owns orders) --------------------------------------------
-
-
-def _buyer_order(db: Session, order_id: int, user_id: int) -> Any:
-    """The caller's order (commerce owns orders; the single read of it here)."""
-    from zhongcao.commerce.models import Order
-
-    order = db.get(Order, order_id)
-    if order is None or order.user_id != user_id:
-        raise NotFound("order not found", code="order_not_found", field="order_id")
-    return order
-
-
 def _check_order(db: Session, order_id: int | None, *, user_id: int, shop_id: int) -> None:
     if order_id is None:
         return
-    order = _buyer_order(db, order_id, user_id)
+    order = commerce_service.get_order_for_buyer(db, user_id, order_id, field="order_id")
     if order.shop_id != shop_id:
         raise InvalidInput("this order is from another shop", code="order_shop_mismatch", field="order_id")
 

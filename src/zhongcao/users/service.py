@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -24,6 +25,14 @@ def get_user(db: Session, user_id: int) -> User:
     if user is None:
         raise NotFound("user not found", code="user_not_found")
     return user
+
+
+def users_by_ids(db: Session, user_ids: Iterable[int]) -> dict[int, User]:
+    """Many users in one query; unknown ids are simply absent."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    return {user.id: user for user in db.scalars(select(User).where(User.id.in_(ids)))}
 
 
 def get_by_email(db: Session, email: str) -> User | None:
