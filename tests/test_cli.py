@@ -85,3 +85,60 @@ def test_unreachable_database_is_plain_words(monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 1
     assert "cannot connect" in result.output and "Traceback" not in result.output
+
+
+def test_merchant_joins_a_shop_and_jobs_run(sqlite_env):
+    from zhongcao.db import Database
+    from zhongcao.shops import service as shops_service
+    from zhongcao.users import service as users_service
+    from zhongcao.users.models import Role
+
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    database = Database(sqlite_env)
+    db = database.session()
+    owner = users_service.create_user(
+        db, email="owner@example.com", password="password1", display_name="O", role=Role.merchant
+    )
+    shop = shops_service.create_shop(db, name_zh="店", name_en="Shop", owner_user_id=owner.id)
+    shop_id = shop.id
+    db.close()
+    args = [
+        "users",
+        "create",
+        "--email",
+        "agent@example.com",
+        "--name",
+        "A",
+        "--role",
+        "merchant",
+        "--password",
+        "password1",
+    ]
+    result = runner.invoke(app, [*args, "--shop-id", str(shop_id), "--shop-role", "service_agent"])
+    assert result.exit_code == 0, result.output
+    db = database.session()
+    member = shops_service.membership_for_user(db, users_service.get_by_email(db, "agent@example.com").id)
+    assert member is not None and member.shop_id == shop_id and member.role.value == "service_agent"
+    db.close()
+    database.dispose()
+    missing = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--email",
+            "b@example.com",
+            "--name",
+            "B",
+            "--role",
+            "merchant",
+            "--password",
+            "password1",
+            "--shop-id",
+            "999",
+        ],
+    )
+    assert missing.exit_code == 1 and "shop not found" in missing.output
+    jobs = runner.invoke(app, ["jobs", "run"])
+    assert jobs.exit_code == 0, jobs.output
+    assert "expired_checkouts=0" in jobs.output and "completed_orders=0" in jobs.output
