@@ -78,7 +78,15 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str | None = None, settings: Settings | None = None, **kwargs: Any) -> Engine:
+def _sqlite_begin_deferred(conn: Any) -> None:
+    # Read-only sessions: a deferred transaction is a consistent snapshot that, under WAL, neither
+    # waits for nor blocks the writer.
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(
+    url: str | None = None, settings: Settings | None = None, *, read_only: bool = False, **kwargs: Any
+) -> Engine:
     settings = settings or get_settings()
     url = url or settings.database_url
     if url.startswith("postgresql://"):
@@ -92,7 +100,7 @@ def make_engine(url: str | None = None, settings: Settings | None = None, **kwar
         connect_args = {"check_same_thread": False, "timeout": 30, **kwargs.pop("connect_args", {})}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin_immediate)
         return engine
     kwargs.setdefault("pool_size", settings.db_pool_size)
     kwargs.setdefault("max_overflow", settings.db_max_overflow)
@@ -100,22 +108,58 @@ def make_engine(url: str | None = None, settings: Settings | None = None, **kwar
     return create_engine(url, **kwargs)
 
 
+class ReadOnlySessionError(RuntimeError):
+    """A read-only session (a GET request) tried to write: a bug in the code path, not in the input."""
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlySessionError("a read-only session tried to write")
+
+
+def _postgres_read_only(session: Session, _transaction: Any, connection: Any) -> None:
+    if connection.dialect.name == "postgresql":
+        # The database itself refuses writes, so a GET that writes fails loudly in tests.
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
 class Database:
-    """An engine and its session factory. One per process; tests make their own."""
+    """Engines and session factories. One per process; tests make their own.
+
+    ``session()`` is for work that may write. ``session(read_only=True)`` is for reads (the API uses it
+    for GET requests): on SQLite it runs on its own engine with deferred transactions, so readers run
+    alongside the single writer instead of queueing behind it; on PostgreSQL it is a READ ONLY
+    transaction. Either way a write from a read-only session is refused.
+    """
 
     def __init__(self, url: str | None = None, settings: Settings | None = None, **kwargs: Any) -> None:
-        self.engine = make_engine(url, settings, **kwargs)
+        self.engine = make_engine(url, settings, **dict(kwargs))
+        if self.engine.dialect.name == "sqlite":
+            self.read_engine = make_engine(url, settings, read_only=True, **dict(kwargs))
+        else:
+            self.read_engine = self.engine
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self.read_sessionmaker = sessionmaker(
+            self.read_engine, expire_on_commit=False, autoflush=True, info={"read_only": True}
+        )
+        event.listen(self.read_sessionmaker, "before_flush", _refuse_flush)
+        event.listen(self.read_sessionmaker, "after_begin", _postgres_read_only)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def session(self) -> Session:
-        return self.sessionmaker()
+    def session(self, *, read_only: bool = False) -> Session:
+        return self.read_sessionmaker() if read_only else self.sessionmaker()
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+def is_read_only(session: Session) -> bool:
+    return bool(session.info.get("read_only"))
 
 
 def session_scope(database: Database) -> Iterator[Session]:

@@ -30,8 +30,12 @@ def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
+# Requests that only read run in read-only sessions (see Database.session); the rest may write.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_db(request: Request) -> Iterator[Session]:
-    session = request.app.state.database.session()
+    session = request.app.state.database.session(read_only=request.method in READ_METHODS)
     try:
         yield session
     except BaseException:

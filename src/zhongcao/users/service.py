@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from zhongcao import clock
 from zhongcao.config import get_settings
+from zhongcao.db import is_read_only
 from zhongcao.errors import Conflict, NotFound, Unauthorized
 from zhongcao.users import security
 from zhongcao.users.models import AuthToken, Role, TokenKind, User
@@ -123,8 +124,10 @@ def user_for_token(db: Session, secret: str) -> User | None:
     user = db.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    # Write last_used_at at most once a minute so that reads stay reads.
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+    # Write last_used_at at most once a minute, and only from sessions that may write: a GET runs in
+    # a read-only session, and a token's last use is not worth a write lock.
+    stale = row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1)
+    if stale and not is_read_only(db):
         db.execute(update(AuthToken).where(AuthToken.id == row.id).values(last_used_at=now))
         db.commit()
     return user
