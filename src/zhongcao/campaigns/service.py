@@ -148,12 +148,7 @@ def get_campaign(db: Session, campaign_id: int) -> Campaign:
 
 
 def _lock_campaign(db: Session, campaign_id: int) -> Campaign:
-    campaign = db.scalar(
-        select(Campaign)
-        .where(Campaign.id == campaign_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    campaign = db.get(Campaign, campaign_id, with_for_update=True, populate_existing=True)
     if campaign is None:
         raise NotFound("campaign not found", code="campaign_not_found")
     return campaign

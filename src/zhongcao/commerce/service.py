@@ -104,9 +104,7 @@ def list_shop_orders(
 
 
 def _lock_order(db: Session, order_id: int) -> Order:
-    order = db.scalar(
-        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
-    )
+    order = db.get(Order, order_id, with_for_update=True, populate_existing=True)
     if order is None:
         raise NotFound("order not found", code="order_not_found")
     return order

@@ -91,12 +91,7 @@ def start_conversation(
 
 
 def _lock_conversation(db: Session, conversation_id: int) -> Conversation:
-    conversation = db.scalar(
-        select(Conversation)
-        .where(Conversation.id == conversation_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    conversation = db.get(Conversation, conversation_id, with_for_update=True, populate_existing=True)
     if conversation is None:
         raise NotFound("conversation not found", code="conversation_not_found")
     return conversation
