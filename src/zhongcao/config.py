@@ -18,6 +18,10 @@ class Settings(BaseSettings):
         default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
         description="SQLAlchemy URL. SQLite file by default; postgresql://user@host:5432/db in production.",
     )
+    # Behaviour events (embedded store), the demo world's own state, and public datasets (never committed).
+    events_dir: Path = Path("var") / "events"
+    world_dir: Path = Path("var") / "world"
+    data_dir: Path = Path("..") / "shared" / "data"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     # Requests whose body is larger than this are refused with 413 before they are parsed.
