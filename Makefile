@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install demo serve test test-fast lint format bench bench-commerce clean
+.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,10 +40,13 @@ format: install
 	$(BIN)/ruff format src tests benchmarks migrations
 	$(BIN)/ruff check --fix src tests benchmarks migrations
 
-bench: bench-commerce
+bench: bench-commerce bench-events
 
 bench-commerce: install
 	$(PY) benchmarks/commerce/bench_checkout.py
+
+bench-events: install
+	$(PY) benchmarks/events/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

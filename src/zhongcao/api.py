@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.catalog.views import router as catalog_router
     from zhongcao.commerce.views import router as commerce_router
     from zhongcao.content.views import router as content_router
+    from zhongcao.events.views import router as events_router
     from zhongcao.experience.views import router as experience_router
     from zhongcao.health import router as health_router
     from zhongcao.reviews.views import router as reviews_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         campaigns_router,
         support_router,
         experience_router,
+        events_router,
     ):
         app.include_router(router)
     return app

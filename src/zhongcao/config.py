@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
     )
     # Behaviour events (embedded store), the demo world's own state, and public datasets (never committed).
     events_dir: Path = Path("var") / "events"
+    # Where events go: "segments" (embedded, under events_dir), "postgres" (day-partitioned table in the
+    # platform database), or "auto": postgres when the platform database is PostgreSQL.
+    events_backend: Literal["auto", "segments", "postgres"] = "auto"
     world_dir: Path = Path("var") / "world"
     data_dir: Path = Path("..") / "shared" / "data"
     host: str = "127.0.0.1"

@@ -1,0 +1,1 @@
+"""Behaviour events: model, durable storage (embedded segment log + Parquet, or PostgreSQL), ingestion."""

@@ -1,0 +1,119 @@
+"""Event ingestion and analytics: the store chosen from configuration, and the API's batch path.
+
+Backends (``ZHONGCAO_EVENTS_BACKEND``): ``segments`` (the embedded store under ``ZHONGCAO_EVENTS_DIR``,
+default ``./var/events``), ``postgres`` (a day-partitioned table in the platform's PostgreSQL database),
+or ``auto`` (the default): PostgreSQL when the platform database is PostgreSQL, segments otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from zhongcao import clock
+from zhongcao.config import Settings, get_settings
+from zhongcao.db import Database
+from zhongcao.errors import InvalidInput
+from zhongcao.events.model import MAX_BATCH_API
+from zhongcao.events.schemas import EventIn
+from zhongcao.events.store import EventStore, PostgresEventStore, SegmentEventStore
+
+# Client clocks drift; an event stamped further from the server's clock than this is refused.
+MAX_CLIENT_PAST = timedelta(days=7)
+MAX_CLIENT_FUTURE = timedelta(minutes=10)
+
+_stores: dict[tuple[str, str], EventStore] = {}
+_stores_lock = threading.Lock()
+
+
+def events_dir(settings: Settings | None = None) -> Path:
+    return Path((settings or get_settings()).events_dir)
+
+
+def backend(settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    chosen = settings.events_backend
+    if chosen == "auto":
+        return "segments" if settings.is_sqlite else "postgres"
+    return chosen
+
+
+def get_store(settings: Settings | None = None, database: Database | None = None) -> EventStore:
+    """The process's event store for this configuration (one per backend and location)."""
+    settings = settings or get_settings()
+    kind = backend(settings)
+    where = str(events_dir(settings).resolve()) if kind == "segments" else settings.database_url
+    with _stores_lock:
+        store = _stores.get((kind, where))
+        if store is None:
+            if kind == "segments":
+                store = SegmentEventStore(where)
+            else:
+                database = database if database is not None and database.dialect == "postgresql" else None
+                store = PostgresEventStore((database or Database(settings=settings)).engine)
+            _stores[(kind, where)] = store
+        return store
+
+
+def close_stores() -> None:
+    with _stores_lock:
+        for store in _stores.values():
+            store.close()
+        _stores.clear()
+
+
+def ingest(batch: Any, store: EventStore | None = None) -> int:
+    """Store a columnar batch (``pyarrow.Table`` or a dict of numpy arrays/lists); return the count
+    acknowledged (durable). Raises ``InvalidInput`` naming the index and field of a bad event."""
+    return (store or get_store()).append(batch)
+
+
+def connect(store: EventStore | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with an ``events`` view (one row per event_id) and ``events_raw``."""
+    return (store or get_store()).connect()
+
+
+def query(sql: str, params: list[Any] | None = None, store: EventStore | None = None) -> pa.Table:
+    return (store or get_store()).query(sql, params)
+
+
+def ingest_for_user(store: EventStore, user_id: int, events: list[EventIn]) -> int:
+    """The API's path: events of the signed-in user. ``user_id`` is always the caller; a missing
+    ``ts`` is the server's clock and a given one must be near it."""
+    if not events:
+        return 0
+    if len(events) > MAX_BATCH_API:
+        raise InvalidInput(
+            f"at most {MAX_BATCH_API} events per request", code="batch_too_large", field="events"
+        )
+    now = clock.now()
+    columns: dict[str, list[Any]] = {name: [] for name in EventIn.model_fields if name not in ("ts",)}
+    ts: list[Any] = []
+    for i, event in enumerate(events):
+        when = event.ts or now
+        if when < now - MAX_CLIENT_PAST or when > now + MAX_CLIENT_FUTURE:
+            raise InvalidInput(
+                f"event {i}: ts is too far from the server's clock",
+                code="invalid_event",
+                field=f"events[{i}].ts",
+                details={"index": i},
+            )
+        ts.append(when)
+        for name, values in columns.items():
+            values.append(getattr(event, name))
+    columns["extra"] = [
+        None if e is None else json.dumps(e, ensure_ascii=False, separators=(",", ":"))
+        for e in columns["extra"]
+    ]
+    batch: dict[str, Any] = {
+        "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+        "user_id": [user_id] * len(events),
+        **{k: v for k, v in columns.items() if any(x is not None for x in v)},
+    }
+    return store.append(batch)
