@@ -28,6 +28,17 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(jobs_app, name="jobs")
 
+
+def _register_imports() -> None:
+    from zhongcao.imports import import_app
+    from zhongcao.world.olist import olist_catalog_command
+
+    import_app.command("olist-catalog")(olist_catalog_command)
+    app.add_typer(import_app, name="import")
+
+
+_register_imports()
+
 console = Console()
 err = Console(stderr=True)
 
@@ -140,20 +151,21 @@ def serve(
 
 @app.command()
 def demo(
+    scale: Annotated[str, typer.Option(help="World size: tiny, small, medium or large.")] = "small",
+    days: Annotated[
+        int, typer.Option(min=1, max=365, help="Days of market to simulate (recorded with the world).")
+    ] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same world.")] = 42,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Rebuild the world even if one is already built.")
+    ] = False,
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:
-    """Migrate the embedded database and serve the platform.
+    """Migrate the embedded database, build (or reuse) the demo world, print its logins, and serve."""
+    from zhongcao.world.cli import demo_command
 
-    Until the demo world lands (issue #3) the platform starts empty: create users with
-    `zhongcao users create` and explore the API at /docs.
-    """
-    settings = _settings()
-    revision = _upgrade(settings)
-    console.print(f"[green]✓[/] database {_redacted(settings.database_url)} ready (revision {revision})")
-    console.print("  The platform is empty. Create an operator with:")
-    console.print("  [bold]zhongcao users create --role operator --email ops@example.com --name Ops[/]")
-    serve(host=host, port=port, workers=1, migrate_first=False)
+    demo_command(scale=scale, days=days, seed=seed, fresh=fresh, host=host, port=port)
 
 
 @users_app.command("create")

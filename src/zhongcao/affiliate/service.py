@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -641,3 +641,122 @@ def commission_entries_page(
 ) -> tuple[Sequence[CommissionEntry], str | None]:
     stmt = select(CommissionEntry).where(CommissionEntry.account_id == account_id)
     return paginate_by_id(db, stmt, CommissionEntry.id, params)
+
+
+# --- bulk forms (demo world, imports) ------------------------------------------------------------
+
+_BULK_CHUNK = 5000
+# Rows per INSERT call: SQLAlchemy sends this many as one multi-row statement, where larger calls
+# split into pages whose RETURNING rows are re-joined at a cost that grows with the square of the pages.
+_INSERT_CHUNK = 1000
+
+
+def promotable_pairs(db: Session, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those ``(creator account id, product id)`` pairs where :func:`promotable_product_ids` would
+    allow the anchor, decided for all pairs in a few queries instead of a few per account."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return set()
+    account_ids = sorted({a for a, _ in wanted})
+    accounts: dict[int, Account] = {}
+    for start in range(0, len(account_ids), _BULK_CHUNK):
+        accounts.update(content_service.accounts_by_ids(db, account_ids[start : start + _BULK_CHUNK]))
+    placements = catalog_service.product_placements(db, {p for _, p in wanted})
+    on_sale = sorted(pid for pid, (_, _, selling) in placements.items() if selling)
+    # (plan id, kind) of the active plans of each product: columns only, as this runs over many rows.
+    plans_by_product: dict[int, list[tuple[int, PlanKind]]] = {}
+    for start in range(0, len(on_sale), _BULK_CHUNK):
+        rows = db.execute(
+            select(AffiliatePlan.id, AffiliatePlan.product_id, AffiliatePlan.kind).where(
+                AffiliatePlan.product_id.in_(on_sale[start : start + _BULK_CHUNK]),
+                AffiliatePlan.status == PlanStatus.active,
+            )
+        )
+        for plan_id, product_id, kind in rows:
+            plans_by_product.setdefault(product_id, []).append((plan_id, kind))
+    listed_plans = sorted(
+        {plan_id for plans in plans_by_product.values() for plan_id, kind in plans if kind != PlanKind.open}
+    )
+    listed: set[tuple[int, int]] = set()
+    for start in range(0, len(listed_plans), _BULK_CHUNK):
+        listed.update(
+            (plan_id, account_id)
+            for plan_id, account_id in db.execute(
+                select(AffiliatePlanCreator.plan_id, AffiliatePlanCreator.account_id).where(
+                    AffiliatePlanCreator.plan_id.in_(listed_plans[start : start + _BULK_CHUNK])
+                )
+            )
+        )
+    allowed: set[tuple[int, int]] = set()
+    for account_id, product_id in wanted:
+        account = accounts.get(account_id)
+        plans = plans_by_product.get(product_id)
+        if account is None or account.kind != AccountKind.creator or not plans:
+            continue
+        exclusive = [plan_id for plan_id, kind in plans if kind == PlanKind.exclusive]
+        if exclusive:
+            usable = any((plan_id, account_id) in listed for plan_id in exclusive)
+        else:
+            usable = any(kind == PlanKind.open or (plan_id, account_id) in listed for plan_id, kind in plans)
+        if usable:
+            allowed.add((account_id, product_id))
+    return allowed
+
+
+def create_open_plans_bulk(db: Session, rows: Sequence[tuple[int, int, int]]) -> list[int]:
+    """Open plans for many products at once: ``(shop_id, product_id, commission_bps)`` rows, under the
+    rules of :func:`create_plan` for open plans (the product is the shop's; it has no active open or
+    exclusive plan; the rate is in range). All rows are checked before any is written; flushes
+    only; returns plan ids in input order."""
+    if not rows:
+        return []
+    seen: set[int] = set()
+    for i, (_, product_id, commission_bps) in enumerate(rows):
+        _check_plan_input(PlanKind.open, commission_bps, ())
+        if product_id in seen:
+            raise Conflict(f"rows[{i}]: the product already has an active open plan", code="plan_exists")
+        seen.add(product_id)
+    product_ids = sorted(seen)
+    briefs: dict[int, ProductBrief] = {}
+    active: dict[int, list[AffiliatePlan]] = {}
+    for start in range(0, len(product_ids), _BULK_CHUNK):
+        chunk = product_ids[start : start + _BULK_CHUNK]
+        briefs.update(catalog_service.product_briefs(db, chunk, lock=True))
+        active.update(active_plans_for_products(db, chunk))
+    for i, (shop_id, product_id, _) in enumerate(rows):
+        brief = briefs.get(product_id)
+        if brief is None or brief.shop_id != shop_id:
+            raise InvalidInput(
+                "no such product in this shop", code="product_not_found", field=f"rows[{i}].product_id"
+            )
+        kinds = {p.kind for p in active.get(product_id, [])}
+        if PlanKind.exclusive in kinds:
+            raise Conflict(
+                "the product has an active exclusive plan; end it before offering other plans",
+                code="plan_conflict",
+            )
+        if PlanKind.open in kinds:
+            raise Conflict("the product already has an active open plan", code="plan_exists")
+    now = clock.now()
+    values = [
+        {
+            "shop_id": shop_id,
+            "product_id": product_id,
+            "kind": PlanKind.open,
+            "commission_bps": commission_bps,
+            "status": PlanStatus.active,
+            "created_at": now,
+        }
+        for shop_id, product_id, commission_bps in rows
+    ]
+    ids: list[int] = []
+    for start in range(0, len(values), _INSERT_CHUNK):
+        ids.extend(
+            db.scalars(
+                insert(AffiliatePlan.__table__).returning(
+                    AffiliatePlan.__table__.c.id, sort_by_parameter_order=True
+                ),
+                values[start : start + _INSERT_CHUNK],
+            )
+        )
+    return ids

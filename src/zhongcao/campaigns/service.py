@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -572,3 +572,82 @@ def list_user_coupons(
         rows = rows[: params.limit]
         next_cursor = encode_cursor(rows[-1][0].id)
     return rows, next_cursor
+
+
+# --- bulk registration (demo world, imports) -----------------------------------------------------
+
+# Rows per INSERT call: SQLAlchemy sends this many as one multi-row statement, where larger calls
+# split into pages whose RETURNING rows are re-joined at a cost that grows with the square of the pages.
+_INSERT_CHUNK = 1000
+
+
+def register_products_bulk(db: Session, campaign_id: int, entries: Sequence[tuple[int, int]]) -> list[int]:
+    """Register many ``(shop_id, product_id)`` pairs for one campaign under :func:`register_product`'s
+    rules (open campaign, the shop's product, eligible category, the score gate, not registered yet).
+
+    Everything is checked before anything is written; flushes only; returns registration ids in order.
+    """
+    if not entries:
+        return []
+    campaign = get_campaign(db, campaign_id)
+    if is_closed(campaign):
+        raise Conflict("this campaign has ended or was cancelled", code="campaign_closed")
+    eligible = eligible_category_ids(db, campaign_id)
+    placements = catalog_service.product_placements(db, [pid for _, pid in entries])
+    seen: set[int] = set()
+    for i, (shop_id, product_id) in enumerate(entries):
+        placement = placements.get(product_id)
+        if placement is None or placement[0] != shop_id:
+            raise NotFound("product not found", code="product_not_found", field=f"entries[{i}].product_id")
+        if placement[1] not in eligible:
+            raise InvalidInput(
+                "the product's category is not part of this campaign",
+                code="category_not_eligible",
+                field=f"entries[{i}].product_id",
+                details={"category_id": placement[1]},
+            )
+        if product_id in seen:
+            raise Conflict("this product is already registered", code="already_registered")
+        seen.add(product_id)
+    required = campaign.min_shop_score_centi
+    if required is not None:
+        for shop_id in sorted({shop_id for shop_id, _ in entries}):
+            score = experience_service.current_score_centi(db, shop_id)
+            if score is None or score < required:
+                raise Conflict(
+                    "the shop's score is below what this campaign needs",
+                    code="shop_score_too_low" if score is not None else "shop_not_scored",
+                    details={"shop_id": shop_id, "score": score, "required": required},
+                )
+    product_ids = sorted(seen)
+    for start in range(0, len(product_ids), 5000):
+        hit = db.scalar(
+            select(CampaignProduct.product_id)
+            .where(
+                CampaignProduct.campaign_id == campaign_id,
+                CampaignProduct.product_id.in_(product_ids[start : start + 5000]),
+            )
+            .limit(1)
+        )
+        if hit is not None:
+            raise Conflict(
+                "this product is already registered (or was withdrawn; register it alone to reactivate)",
+                code="already_registered",
+                details={"product_id": hit},
+            )
+    now = clock.now()
+    values = [
+        {"campaign_id": campaign_id, "product_id": pid, "shop_id": shop_id, "created_at": now}
+        for shop_id, pid in entries
+    ]
+    ids: list[int] = []
+    for start in range(0, len(values), _INSERT_CHUNK):
+        ids.extend(
+            db.scalars(
+                insert(CampaignProduct.__table__).returning(
+                    CampaignProduct.__table__.c.id, sort_by_parameter_order=True
+                ),
+                values[start : start + _INSERT_CHUNK],
+            )
+        )
+    return ids

@@ -18,10 +18,11 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from zhongcao import clock
 from zhongcao.catalog.models import Brand, Category, Product, ProductStatus, Sku
 from zhongcao.config import Settings, get_settings
 from zhongcao.errors import Conflict, InvalidInput, NotFound
@@ -722,3 +723,173 @@ def adjust_stock(
     db.commit()
     db.refresh(sku)
     return sku
+
+
+# Bulk creation (demo world, imports) -------------------------------------------------------------
+
+_BULK_CHUNK: Final = 5000
+# Rows per INSERT call: SQLAlchemy sends this many as one multi-row statement, where larger calls
+# split into pages whose RETURNING rows are re-joined at a cost that grows with the square of the pages.
+_INSERT_CHUNK: Final = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class NewProduct:
+    """One product for :func:`create_products_bulk`."""
+
+    shop_id: int
+    category_id: int
+    title_zh: str
+    title_en: str
+    skus: Sequence[NewSku]
+    brand_id: int | None = None
+    description_zh: str = ""
+    description_en: str = ""
+    status: ProductStatus = ProductStatus.active
+
+
+def _check_new_product(product: NewProduct, prefix: str) -> None:
+    """:func:`create_product`'s value rules, with fields named ``products[i].…``."""
+    _check_text(product.title_zh, field=f"{prefix}title_zh", max_length=MAX_TITLE_ZH)
+    _check_text(product.title_en, field=f"{prefix}title_en", max_length=MAX_TITLE_EN)
+    _check_text(
+        product.description_zh, field=f"{prefix}description_zh", max_length=MAX_DESCRIPTION, required=False
+    )
+    _check_text(
+        product.description_en, field=f"{prefix}description_en", max_length=MAX_DESCRIPTION, required=False
+    )
+    if product.status not in (ProductStatus.draft, ProductStatus.active):
+        raise InvalidInput("a new product is draft or active", code="invalid_status", field=f"{prefix}status")
+    if not product.skus:
+        raise InvalidInput("a product needs at least one SKU", code="no_skus", field=f"{prefix}skus")
+    if len(product.skus) > MAX_SKUS_PER_PRODUCT:
+        raise InvalidInput(
+            f"at most {MAX_SKUS_PER_PRODUCT} SKUs", code="too_many_skus", field=f"{prefix}skus"
+        )
+    seen: set[str] = set()
+    for j, sku in enumerate(product.skus):
+        _check_new_sku(sku, f"{prefix}skus[{j}].")
+        if sku.code in seen:
+            raise InvalidInput(
+                f"SKU code {sku.code!r} is used twice",
+                code="duplicate_sku_code",
+                field=f"{prefix}skus[{j}].code",
+            )
+        seen.add(sku.code)
+
+
+def _existing_ids(db: Session, column: Any, ids: Iterable[int]) -> set[int]:
+    wanted = sorted(set(ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), _BULK_CHUNK):
+        found.update(db.scalars(select(column).where(column.in_(wanted[start : start + _BULK_CHUNK]))))
+    return found
+
+
+def create_products_bulk(db: Session, products: Sequence[NewProduct]) -> list[int]:
+    """Create many products with their SKUs: :func:`create_product`'s rules, in a few statements.
+
+    Every product is checked before anything is written (a bad one raises ``InvalidInput`` naming
+    ``products[i]…``, or ``NotFound`` for an unknown shop, category or brand, and nothing is inserted).
+    Flushes only: the caller commits, so a generator or importer can make a whole phase one
+    transaction. Returns the new product ids in input order.
+    """
+    if not products:
+        return []
+    for i, product in enumerate(products):
+        _check_new_product(product, f"products[{i}].")
+    known_shops = set(shops_service.shops_by_ids(db, {p.shop_id for p in products}))
+    leaves = {
+        c.id: c
+        for c in categories_by_id(db, {p.category_id for p in products}).values()
+        if c.parent_id is not None
+    }
+    brands = _existing_ids(db, Brand.id, (p.brand_id for p in products if p.brand_id is not None))
+    for i, product in enumerate(products):
+        if product.shop_id not in known_shops:
+            raise NotFound("shop not found", code="shop_not_found", field=f"products[{i}].shop_id")
+        if product.category_id not in leaves:
+            raise InvalidInput(
+                "products attach to existing leaf categories",
+                code="category_not_leaf",
+                field=f"products[{i}].category_id",
+            )
+        if product.brand_id is not None and product.brand_id not in brands:
+            raise NotFound("brand not found", code="brand_not_found", field=f"products[{i}].brand_id")
+    now = clock.now()
+    ids: list[int] = []
+    for start in range(0, len(products), _INSERT_CHUNK):
+        chunk = products[start : start + _INSERT_CHUNK]
+        ids.extend(
+            db.scalars(
+                insert(Product.__table__).returning(Product.__table__.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "shop_id": p.shop_id,
+                        "category_id": p.category_id,
+                        "brand_id": p.brand_id,
+                        "title_zh": p.title_zh,
+                        "title_en": p.title_en,
+                        "description_zh": p.description_zh,
+                        "description_en": p.description_en,
+                        "status": p.status,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for p in chunk
+                ],
+            )
+        )
+    sku_rows = [
+        {
+            "product_id": product_id,
+            "code": sku.code,
+            "attributes": dict(sku.attributes),
+            "price_fen": sku.price_fen,
+            "stock": sku.stock,
+            "sold_count": 0,
+            "is_active": True,
+        }
+        for product_id, product in zip(ids, products, strict=True)
+        for sku in product.skus
+    ]
+    for start in range(0, len(sku_rows), _INSERT_CHUNK):
+        db.execute(insert(Sku.__table__), sku_rows[start : start + _INSERT_CHUNK])
+    return ids
+
+
+def product_placements(db: Session, product_ids: Iterable[int]) -> dict[int, tuple[int, int, bool]]:
+    """``product id -> (shop id, category id, on sale)`` for many products; unknown ids are absent."""
+    ids = sorted(set(product_ids))
+    out: dict[int, tuple[int, int, bool]] = {}
+    for start in range(0, len(ids), _BULK_CHUNK):
+        rows = db.execute(
+            select(Product.id, Product.shop_id, Product.category_id, Product.status).where(
+                Product.id.in_(ids[start : start + _BULK_CHUNK])
+            )
+        )
+        out.update(
+            {pid: (shop_id, cat, status == ProductStatus.active) for pid, shop_id, cat, status in rows}
+        )
+    return out
+
+
+# Bulk import -------------------------------------------------------------------------------------
+
+
+def category_by_slug(db: Session, slug: str) -> Category | None:
+    return db.scalar(select(Category).where(Category.slug == slug))
+
+
+def product_ids_by_title_en(
+    db: Session, shop_id: int, titles: Iterable[str], *, chunk: int = 5000
+) -> dict[str, int]:
+    """A shop's products by exact English title (imports map external ids to titles)."""
+    wanted = list(dict.fromkeys(titles))
+    found: dict[str, int] = {}
+    for i in range(0, len(wanted), chunk):
+        stmt = select(Product.title_en, Product.id).where(
+            Product.shop_id == shop_id, Product.title_en.in_(wanted[i : i + chunk])
+        )
+        found.update(db.execute(stmt).all())
+    return found

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -163,3 +164,108 @@ def list_tokens(db: Session, user: User) -> list[AuthToken]:
 
 def token_expiry(row: AuthToken) -> datetime | None:
     return row.expires_at
+
+
+# --- bulk creation (demo world, imports) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """One user for :func:`create_users_bulk`."""
+
+    email: str
+    display_name: str
+    role: Role = Role.shopper
+    locale: str = "zh-CN"
+
+
+def create_users_bulk(db: Session, rows: Sequence[NewUser], password_hash: str) -> list[int]:
+    """Create many users sharing one already computed password hash; flushes only; returns ids in order.
+
+    Hashing is deliberately slow (argon2), so generators and importers hash their one password once
+    and pass the hash. Emails are normalised; one that repeats within ``rows`` or is already in use is
+    refused with ``Conflict(email_taken)`` naming the row, before anything is written.
+    """
+    if not rows:
+        return []
+    emails = [normalise_email(row.email) for row in rows]
+    seen: dict[str, int] = {}
+    for i, email in enumerate(emails):
+        if email in seen:
+            raise Conflict(
+                f"email {email!r} appears twice (rows {seen[email]} and {i})",
+                code="email_taken",
+                field="email",
+            )
+        seen[email] = i
+    for start in range(0, len(emails), _BULK_CHUNK):
+        chunk = emails[start : start + _BULK_CHUNK]
+        taken = db.scalar(select(User.email).where(User.email.in_(chunk)).limit(1))
+        if taken is not None:
+            raise Conflict(
+                f"a user with the email {taken!r} already exists", code="email_taken", field="email"
+            )
+    now = clock.now()
+    values = [
+        {
+            "email": email,
+            "display_name": row.display_name,
+            "password_hash": password_hash,
+            "role": row.role,
+            "locale": row.locale,
+            "is_active": True,
+            "created_at": now,
+        }
+        for email, row in zip(emails, rows, strict=True)
+    ]
+    ids: list[int] = []
+    for start in range(0, len(values), _INSERT_CHUNK):
+        ids.extend(
+            db.scalars(
+                insert(User.__table__).returning(User.__table__.c.id, sort_by_parameter_order=True),
+                values[start : start + _INSERT_CHUNK],
+            )
+        )
+    return ids
+
+
+_BULK_CHUNK = 5000
+# Rows per INSERT call: SQLAlchemy sends this many as one multi-row statement, where larger calls
+# split into pages whose RETURNING rows are re-joined at a cost that grows with the square of the pages.
+_INSERT_CHUNK = 1000
+
+
+# Bulk import -------------------------------------------------------------------------------------
+
+IMPORT_EMAIL_DOMAIN = "import.zhongcao.local"
+# Not an argon2 hash, so no password ever verifies against it: imported people cannot sign in
+# until they set a password, and importing 30,000 of them hashes nothing.
+UNUSABLE_PASSWORD_HASH = "!unusable"
+
+
+def import_email(external_id: str) -> str:
+    """The deterministic email that maps an imported person to their id in the source file."""
+    return normalise_email(f"u{external_id}@{IMPORT_EMAIL_DOMAIN}")
+
+
+def create_import_users(
+    db: Session, external_ids: Iterable[str], *, role: Role = Role.shopper, chunk: int = 5000
+) -> dict[str, int]:
+    """Users for imported external ids, in bulk; existing ones (same mapped email) are reused.
+
+    Returns external id -> user id. Only flushes: the caller commits the whole import at once.
+    """
+    wanted = {str(x): import_email(str(x)) for x in dict.fromkeys(external_ids)}
+    emails = list(wanted.values())
+    found: dict[str, int] = {}
+    for i in range(0, len(emails), chunk):
+        part = emails[i : i + chunk]
+        found.update(db.execute(select(User.email, User.id).where(User.email.in_(part))).all())
+    missing = [
+        NewUser(email=email, display_name=f"imported {ext}"[:80], role=role, locale="en")
+        for ext, email in wanted.items()
+        if email not in found
+    ]
+    ids = create_users_bulk(db, missing, UNUSABLE_PASSWORD_HASH)
+    found.update(zip((row.email for row in missing), ids, strict=True))
+    return {ext: found[email] for ext, email in wanted.items()}

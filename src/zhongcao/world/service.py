@@ -1,0 +1,218 @@
+"""Build (or reuse) the demo world and keep its hidden state beside the database.
+
+A built world is recorded in ``<world_dir>/<seed>-<scale>/``:
+
+* ``manifest.json``: the spec, counts, the digest of what was generated, the database it went
+  into (password hidden), when it was built, and the ids that prove it is still there;
+* ``latent.npz``: the hidden/latent arrays (shop quality profiles, user interests, content quality,
+  creator audiences), each aligned with an id array (``shop_ids``, ``user_ids``, ...).
+
+:func:`build_world` reuses a recorded world when the manifest matches the spec and the database
+still holds it; otherwise it builds into an empty database. ``fresh=True`` empties the database
+first (every table) and rebuilds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from zhongcao import clock
+from zhongcao.catalog import service as catalog_service
+from zhongcao.config import get_settings
+from zhongcao.content import service as content_service
+from zhongcao.db import Base, Database, import_all_models
+from zhongcao.errors import NotFound
+from zhongcao.users import service as users_service
+from zhongcao.world.generate import DemoLogin, Latent, WorldSpec, demo_logins, generate
+
+__all__ = ["WorldError", "WorldSummary", "build_world", "demo_logins", "load_latent", "world_path"]
+
+MANIFEST_VERSION = 1
+
+
+class WorldError(RuntimeError):
+    """The world cannot be built or reused as asked (the message says why and what to do)."""
+
+
+@dataclass
+class WorldSummary:
+    spec: WorldSpec
+    reused: bool
+    seconds: float
+    counts: dict[str, int]
+    digest: str
+    path: Path
+    logins: list[DemoLogin] = field(default_factory=demo_logins)
+    started_at: str | None = None
+    campaign_ids: list[int] = field(default_factory=list)
+
+
+def world_path(spec: WorldSpec, world_dir: Path | None = None) -> Path:
+    return Path(world_dir or get_settings().world_dir) / spec.key
+
+
+def _database_label(database: Database) -> str:
+    return make_url(str(database.engine.url)).render_as_string(hide_password=True)
+
+
+def load_latent(path: Path) -> dict[str, np.ndarray]:
+    """The latent arrays of a built world (``path`` is the world's folder)."""
+    with np.load(path / "latent.npz") as data:
+        return {name: data[name] for name in data.files}
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _still_there(database: Database, manifest: dict[str, Any]) -> bool:
+    """The database still holds the recorded world: its operator, last product and last content."""
+    proof = manifest.get("proof", {})
+    with database.session(read_only=True) as db:
+        operator = users_service.get_by_email(db, demo_logins()[-1].email)
+        if operator is None or operator.id != proof.get("operator_id"):
+            return False
+        try:
+            catalog_service.get_product(db, int(proof.get("last_product_id", -1)))
+            content_service.get_content(db, int(proof.get("last_content_id", -1)))
+        except NotFound:
+            return False
+    return True
+
+
+def reset_database(database: Database) -> None:
+    """Delete every row of every table (``--fresh``): the demo database is the world's to rebuild."""
+    import_all_models()
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            conn.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
+        else:
+            for name in reversed(tables):
+                conn.execute(text(f'DELETE FROM "{name}"'))
+            if conn.execute(text("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")).first():
+                conn.execute(text("DELETE FROM sqlite_sequence"))
+
+
+ProgressFactory = Callable[[str, int], Any]
+
+
+@contextmanager
+def _rich_progress(enabled: bool) -> Iterator[ProgressFactory | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    ) as bars:
+
+        @contextmanager
+        def phase(name: str, total: int) -> Iterator[Callable[[int], None]]:
+            task = bars.add_task(name, total=max(total, 1))
+            yield lambda n: bars.advance(task, n)
+            bars.update(task, completed=max(total, 1))
+
+        yield phase
+
+
+def build_world(
+    database: Database,
+    spec: WorldSpec,
+    *,
+    fresh: bool = False,
+    progress: bool = True,
+    world_dir: Path | None = None,
+) -> WorldSummary:
+    """Build the world for ``spec`` into ``database`` (migrated), or reuse the one already there."""
+    path = world_path(spec, world_dir)
+    manifest = _read_manifest(path)
+    label = _database_label(database)
+    reusable = not fresh and manifest is not None and _manifest_matches(manifest, spec, label)
+    if reusable and _still_there(database, manifest):  # type: ignore[arg-type]
+        return _summary(manifest, path, spec, reused=True, seconds=0.0)
+    began = time.perf_counter()
+    if fresh:
+        reset_database(database)
+    else:
+        with database.session(read_only=True) as db:
+            if users_service.get_by_email(db, demo_logins()[-1].email) is not None:
+                raise WorldError(
+                    f"{label} already holds a demo world that is not seed {spec.seed} at scale "
+                    f"{spec.scale.value} (or its record in {path.parent} is gone); rebuild it with --fresh"
+                )
+    with _rich_progress(progress) as phase, database.session() as db:
+        latent = generate(db, spec, phase)
+        proof = {
+            "operator_id": users_service.get_by_email(db, demo_logins()[-1].email).id,  # type: ignore[union-attr]
+            "last_product_id": int(latent.arrays["product_ids"][-1]),
+            "last_content_id": int(latent.arrays["content_ids"][-1]),
+        }
+    seconds = time.perf_counter() - began
+    manifest = _write(path, spec, latent, label, proof, seconds)
+    return _summary(manifest, path, spec, reused=False, seconds=seconds)
+
+
+def _manifest_matches(manifest: dict[str, Any], spec: WorldSpec, label: str) -> bool:
+    recorded = manifest.get("spec", {})
+    return (
+        manifest.get("version") == MANIFEST_VERSION
+        and recorded.get("scale") == spec.scale.value
+        and recorded.get("seed") == spec.seed
+        and manifest.get("database") == label
+    )
+
+
+def _write(
+    path: Path, spec: WorldSpec, latent: Latent, label: str, proof: dict[str, int], seconds: float
+) -> dict[str, Any]:
+    path.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path / "latent.npz", **latent.arrays)
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "spec": {"scale": spec.scale.value, "seed": spec.seed, "days": spec.days},
+        "database": label,
+        "built_at": clock.now().isoformat(timespec="seconds"),
+        "started_at": latent.started_at.isoformat() if latent.started_at else None,
+        "build_seconds": round(seconds, 3),
+        "counts": latent.counts,
+        "digest": latent.digest,
+        "campaign_ids": latent.campaign_ids,
+        "proof": proof,
+        "logins": [asdict(login) for login in demo_logins()],
+    }
+    tmp = path / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path / "manifest.json")
+    return manifest
+
+
+def _summary(
+    manifest: dict[str, Any], path: Path, spec: WorldSpec, *, reused: bool, seconds: float
+) -> WorldSummary:
+    return WorldSummary(
+        spec=spec,
+        reused=reused,
+        seconds=seconds,
+        counts=dict(manifest["counts"]),
+        digest=manifest["digest"],
+        path=path,
+        started_at=manifest.get("started_at"),
+        campaign_ids=list(manifest.get("campaign_ids", [])),
+    )

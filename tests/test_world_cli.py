@@ -1,0 +1,58 @@
+"""``zhongcao demo`` (the command function in zhongcao.world.cli): migrate, build or reuse, print logins, serve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zhongcao import cli
+from zhongcao.config import get_settings
+from zhongcao.world import cli as world_cli
+from zhongcao.world.generate import DEMO_PASSWORD, demo_logins
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    monkeypatch.setenv("ZHONGCAO_DATABASE_URL", f"sqlite:///{tmp_path}/demo.db")
+    monkeypatch.setenv("ZHONGCAO_WORLD_DIR", str(tmp_path / "world"))
+    get_settings.cache_clear()
+    served: list[dict[str, Any]] = []
+    monkeypatch.setattr(cli, "serve", lambda **kwargs: served.append(kwargs))
+    yield served
+    get_settings.cache_clear()
+
+
+def test_demo_builds_prints_logins_then_serves_and_reuses(
+    demo_env: list[dict[str, Any]], capsys, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    world_cli.demo_command(scale="tiny", days=7, seed=3, fresh=False, host="127.0.0.1", port=8123)
+    out = capsys.readouterr().out
+    assert "world 3-tiny built" in out
+    assert "http://127.0.0.1:8123/docs" in out
+    for login in demo_logins():
+        assert login.email in out
+    assert DEMO_PASSWORD in out
+    assert demo_env == [{"host": "127.0.0.1", "port": 8123, "workers": 1, "migrate_first": False}]
+    assert (tmp_path / "world" / "3-tiny" / "manifest.json").is_file()
+
+    world_cli.demo_command(scale="tiny", days=7, seed=3, fresh=False, host="127.0.0.1", port=8123)
+    assert "world 3-tiny reused" in capsys.readouterr().out
+    world_cli.demo_command(scale="tiny", days=7, seed=3, fresh=True, host="127.0.0.1", port=8123)
+    assert "world 3-tiny built" in capsys.readouterr().out
+    assert len(demo_env) == 3
+
+
+def test_demo_rejects_bad_options_and_another_world(demo_env: list[dict[str, Any]], capsys) -> None:  # type: ignore[no-untyped-def]
+    import typer
+
+    with pytest.raises(typer.Exit) as caught:
+        world_cli.demo_command(scale="gigantic", days=7, seed=3)
+    assert caught.value.exit_code == 2
+    world_cli.demo_command(scale="tiny", days=7, seed=3)
+    with pytest.raises(typer.Exit) as caught:
+        world_cli.demo_command(scale="tiny", days=7, seed=4)
+    assert caught.value.exit_code == 1
+    assert "--fresh" in capsys.readouterr().err
+    assert len(demo_env) == 1
