@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events clean
+.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events bench-world clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,13 +40,16 @@ format: install
 	$(BIN)/ruff format src tests benchmarks migrations
 	$(BIN)/ruff check --fix src tests benchmarks migrations
 
-bench: bench-commerce bench-events
+bench: bench-commerce bench-events bench-world
 
 bench-commerce: install
 	$(PY) benchmarks/commerce/bench_checkout.py
 
 bench-events: install
 	$(PY) benchmarks/events/bench_ingest.py
+
+bench-world: install
+	$(PY) benchmarks/world/bench_build.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
