@@ -23,7 +23,7 @@ from sqlalchemy import text
 from zhongcao import migrate
 from zhongcao.api import create_app
 from zhongcao.config import Settings
-from zhongcao.db import Base, Database, import_all_models
+from zhongcao.db import Database, empty_all_tables, import_all_models
 
 import_all_models()
 
@@ -106,18 +106,6 @@ def _get_database(kind: str, made: dict[str, Database], tmp_path_factory: pytest
     return made[kind]
 
 
-def _empty_all_tables(database: Database) -> None:
-    tables = [t.name for t in Base.metadata.sorted_tables]
-    with database.engine.begin() as conn:
-        if database.dialect == "postgresql":
-            conn.execute(
-                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-            )
-        else:
-            for name in reversed(tables):
-                conn.execute(text(f'DELETE FROM "{name}"'))
-
-
 @pytest.fixture(params=BACKENDS)
 def database(
     request: pytest.FixtureRequest, _databases: dict[str, Database], tmp_path_factory: pytest.TempPathFactory
@@ -125,7 +113,7 @@ def database(
     if request.param != "postgresql" and request.node.get_closest_marker("pg_only"):
         pytest.skip("this test exercises PostgreSQL row locking; SQLite serialises writers")
     database = _get_database(request.param, _databases, tmp_path_factory)
-    _empty_all_tables(database)
+    empty_all_tables(database)
     return database
 
 

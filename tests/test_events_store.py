@@ -140,13 +140,12 @@ def test_service_picks_the_segment_store_for_sqlite(tmp_path: Path, monkeypatch:
 
 @pytest.fixture
 def pg_store(database: Database):  # type: ignore[no-untyped-def]
-    if database.dialect != "postgresql":
-        pytest.skip("the PostgreSQL event store")
     store = PostgresEventStore(database.engine, table=f"events_t{secrets.token_hex(4)}")
     yield store
     store.drop()
 
 
+@pytest.mark.pg_only
 def test_postgres_store_partitions_by_day_and_dedups(
     pg_store: PostgresEventStore, database: Database
 ) -> None:
@@ -174,6 +173,7 @@ def test_postgres_store_partitions_by_day_and_dedups(
     assert _count(pg_store, "SELECT count(*) FROM events WHERE ts >= '2026-01-02'") == 10
 
 
+@pytest.mark.pg_only
 def test_postgres_store_refuses_a_bad_batch_whole(pg_store: PostgresEventStore) -> None:
     batch = plays(3)
     batch["type"] = ["play", "play", "nope"]
@@ -228,11 +228,10 @@ def test_threads_appending_at_once_share_fsyncs_and_lose_nothing(
     assert len(fsyncs) <= 40 + 2
 
 
+@pytest.mark.pg_only
 def test_service_uses_the_platform_postgres_database(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("the PostgreSQL event store")
     from zhongcao.config import Settings
 
     settings = Settings(

@@ -174,6 +174,24 @@ def session_scope(database: Database) -> Iterator[Session]:
         session.close()
 
 
+def empty_all_tables(database: Database) -> None:
+    """Delete every row of every table and restart ids (tests between cases; ``demo --fresh``)."""
+    from sqlalchemy import text
+
+    import_all_models()
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            conn.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
+        else:
+            for name in reversed(tables):
+                conn.execute(text(f'DELETE FROM "{name}"'))
+            if conn.execute(text("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")).first():
+                conn.execute(text("DELETE FROM sqlite_sequence"))
+
+
 def import_all_models() -> None:
     """Import every domain's models so that ``Base.metadata`` is complete (Alembic, create_all)."""
     from zhongcao.affiliate import models as _affiliate  # noqa: F401

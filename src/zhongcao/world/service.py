@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from zhongcao import clock
 from zhongcao.catalog import service as catalog_service
 from zhongcao.config import get_settings
 from zhongcao.content import service as content_service
-from zhongcao.db import Base, Database, import_all_models
+from zhongcao.db import Database, empty_all_tables
 from zhongcao.errors import NotFound
 from zhongcao.users import service as users_service
 from zhongcao.world.generate import DemoLogin, Latent, WorldSpec, demo_logins, generate
@@ -95,18 +94,7 @@ def _still_there(database: Database, manifest: dict[str, Any]) -> bool:
 
 def reset_database(database: Database) -> None:
     """Delete every row of every table (``--fresh``): the demo database is the world's to rebuild."""
-    import_all_models()
-    tables = [t.name for t in Base.metadata.sorted_tables]
-    with database.engine.begin() as conn:
-        if database.dialect == "postgresql":
-            conn.execute(
-                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-            )
-        else:
-            for name in reversed(tables):
-                conn.execute(text(f'DELETE FROM "{name}"'))
-            if conn.execute(text("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")).first():
-                conn.execute(text("DELETE FROM sqlite_sequence"))
+    empty_all_tables(database)
 
 
 ProgressFactory = Callable[[str, int], Any]
