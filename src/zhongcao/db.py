@@ -174,6 +174,30 @@ def session_scope(database: Database) -> Iterator[Session]:
         session.close()
 
 
+# Rows per multi-row INSERT in bulk writes: large enough to amortise round trips, small enough to
+# stay under parameter limits (SQLite allows 32,766 bound values per statement).
+BULK_INSERT_CHUNK = 1000
+
+
+def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows with multi-row INSERTs, in chunks (no ORM objects, no per-row round trip)."""
+    from sqlalchemy import insert
+
+    for start in range(0, len(rows), BULK_INSERT_CHUNK):
+        session.execute(insert(table), rows[start : start + BULK_INSERT_CHUNK])
+
+
+def insert_rows_returning_ids(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Like :func:`insert_rows`, returning the new ids in the order of ``rows``."""
+    from sqlalchemy import insert
+
+    ids: list[int] = []
+    for start in range(0, len(rows), BULK_INSERT_CHUNK):
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids.extend(session.scalars(stmt, rows[start : start + BULK_INSERT_CHUNK]))
+    return ids
+
+
 def empty_all_tables(database: Database) -> None:
     """Delete every row of every table and restart ids (tests between cases; ``demo --fresh``)."""
     from sqlalchemy import text

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,7 @@ from zhongcao.catalog import service as catalog_service
 from zhongcao.catalog.service import ProductBrief
 from zhongcao.content import service as content_service
 from zhongcao.content.models import AccountKind
+from zhongcao.db import insert_rows_returning_ids
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.money import apply_bps
 from zhongcao.pagination import PageParams, paginate_by_id
@@ -648,7 +649,6 @@ def commission_entries_page(
 _BULK_CHUNK = 5000
 # Rows per INSERT call: SQLAlchemy sends this many as one multi-row statement, where larger calls
 # split into pages whose RETURNING rows are re-joined at a cost that grows with the square of the pages.
-_INSERT_CHUNK = 1000
 
 
 def promotable_pairs(db: Session, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -749,14 +749,5 @@ def create_open_plans_bulk(db: Session, rows: Sequence[tuple[int, int, int]]) ->
         }
         for shop_id, product_id, commission_bps in rows
     ]
-    ids: list[int] = []
-    for start in range(0, len(values), _INSERT_CHUNK):
-        ids.extend(
-            db.scalars(
-                insert(AffiliatePlan.__table__).returning(
-                    AffiliatePlan.__table__.c.id, sort_by_parameter_order=True
-                ),
-                values[start : start + _INSERT_CHUNK],
-            )
-        )
+    ids = insert_rows_returning_ids(db, AffiliatePlan.__table__, values)
     return ids

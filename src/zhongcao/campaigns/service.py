@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from zhongcao.campaigns.models import (
     UserCouponStatus,
 )
 from zhongcao.catalog import service as catalog_service
+from zhongcao.db import insert_rows_returning_ids
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 from zhongcao.experience import service as experience_service
 from zhongcao.pagination import PageParams, decode_cursor, encode_cursor, paginate_by_id
@@ -578,7 +579,6 @@ def list_user_coupons(
 
 # Rows per INSERT call: SQLAlchemy sends this many as one multi-row statement, where larger calls
 # split into pages whose RETURNING rows are re-joined at a cost that grows with the square of the pages.
-_INSERT_CHUNK = 1000
 
 
 def register_products_bulk(db: Session, campaign_id: int, entries: Sequence[tuple[int, int]]) -> list[int]:
@@ -640,14 +640,5 @@ def register_products_bulk(db: Session, campaign_id: int, entries: Sequence[tupl
         {"campaign_id": campaign_id, "product_id": pid, "shop_id": shop_id, "created_at": now}
         for shop_id, pid in entries
     ]
-    ids: list[int] = []
-    for start in range(0, len(values), _INSERT_CHUNK):
-        ids.extend(
-            db.scalars(
-                insert(CampaignProduct.__table__).returning(
-                    CampaignProduct.__table__.c.id, sort_by_parameter_order=True
-                ),
-                values[start : start + _INSERT_CHUNK],
-            )
-        )
+    ids = insert_rows_returning_ids(db, CampaignProduct.__table__, values)
     return ids

@@ -18,13 +18,14 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from zhongcao import clock
 from zhongcao.catalog.models import Brand, Category, Product, ProductStatus, Sku
 from zhongcao.config import Settings, get_settings
+from zhongcao.db import insert_rows, insert_rows_returning_ids
 from zhongcao.errors import Conflict, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import service as shops_service
@@ -730,7 +731,6 @@ def adjust_stock(
 _BULK_CHUNK: Final = 5000
 # Rows per INSERT call: SQLAlchemy sends this many as one multi-row statement, where larger calls
 # split into pages whose RETURNING rows are re-joined at a cost that grows with the square of the pages.
-_INSERT_CHUNK: Final = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -817,29 +817,22 @@ def create_products_bulk(db: Session, products: Sequence[NewProduct]) -> list[in
         if product.brand_id is not None and product.brand_id not in brands:
             raise NotFound("brand not found", code="brand_not_found", field=f"products[{i}].brand_id")
     now = clock.now()
-    ids: list[int] = []
-    for start in range(0, len(products), _INSERT_CHUNK):
-        chunk = products[start : start + _INSERT_CHUNK]
-        ids.extend(
-            db.scalars(
-                insert(Product.__table__).returning(Product.__table__.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "shop_id": p.shop_id,
-                        "category_id": p.category_id,
-                        "brand_id": p.brand_id,
-                        "title_zh": p.title_zh,
-                        "title_en": p.title_en,
-                        "description_zh": p.description_zh,
-                        "description_en": p.description_en,
-                        "status": p.status,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for p in chunk
-                ],
-            )
-        )
+    product_rows = [
+        {
+            "shop_id": p.shop_id,
+            "category_id": p.category_id,
+            "brand_id": p.brand_id,
+            "title_zh": p.title_zh,
+            "title_en": p.title_en,
+            "description_zh": p.description_zh,
+            "description_en": p.description_en,
+            "status": p.status,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for p in products
+    ]
+    ids = insert_rows_returning_ids(db, Product.__table__, product_rows)
     sku_rows = [
         {
             "product_id": product_id,
@@ -853,8 +846,7 @@ def create_products_bulk(db: Session, products: Sequence[NewProduct]) -> list[in
         for product_id, product in zip(ids, products, strict=True)
         for sku in product.skus
     ]
-    for start in range(0, len(sku_rows), _INSERT_CHUNK):
-        db.execute(insert(Sku.__table__), sku_rows[start : start + _INSERT_CHUNK])
+    insert_rows(db, Sku.__table__, sku_rows)
     return ids
 
 

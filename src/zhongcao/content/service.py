@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -40,6 +40,7 @@ from zhongcao.content.models import (
     Follow,
     LiveProductSet,
 )
+from zhongcao.db import insert_rows, insert_rows_returning_ids
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.users.models import Role
@@ -672,7 +673,6 @@ def unpin_product(db: Session, content_id: int) -> Content:
 _BULK_CHUNK = 5000
 # Rows per INSERT call: SQLAlchemy sends this many as one multi-row statement, where larger calls
 # split into pages whose RETURNING rows are re-joined at a cost that grows with the square of the pages.
-_INSERT_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -757,14 +757,7 @@ def create_accounts_bulk(db: Session, rows: Sequence[NewAccount]) -> list[int]:
         }
         for row in rows
     ]
-    ids: list[int] = []
-    for start in range(0, len(values), _INSERT_CHUNK):
-        ids.extend(
-            db.scalars(
-                insert(Account.__table__).returning(Account.__table__.c.id, sort_by_parameter_order=True),
-                values[start : start + _INSERT_CHUNK],
-            )
-        )
+    ids = insert_rows_returning_ids(db, Account.__table__, values)
     return ids
 
 
@@ -788,8 +781,7 @@ def follow_bulk(db: Session, pairs: Sequence[tuple[int, int]]) -> int:
     new = [pair for pair in wanted if pair not in existing]
     now = clock.now()
     rows = [{"user_id": u, "account_id": a, "created_at": now} for u, a in new]
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        db.execute(insert(Follow.__table__), rows[start : start + _INSERT_CHUNK])
+    insert_rows(db, Follow.__table__, rows)
     gained: dict[int, int] = {}
     for _, account_id in new:
         gained[account_id] = gained.get(account_id, 0) + 1
@@ -888,21 +880,13 @@ def publish_content_bulk(db: Session, items: Sequence[NewContent]) -> list[int]:
         }
         for item in items
     ]
-    ids: list[int] = []
-    for start in range(0, len(values), _INSERT_CHUNK):
-        ids.extend(
-            db.scalars(
-                insert(Content.__table__).returning(Content.__table__.c.id, sort_by_parameter_order=True),
-                values[start : start + _INSERT_CHUNK],
-            )
-        )
+    ids = insert_rows_returning_ids(db, Content.__table__, values)
     anchors = [
         {"content_id": content_id, "product_id": pid, "position": position, "product_set_id": None}
         for content_id, item in zip(ids, items, strict=True)
         for position, pid in enumerate(item.anchors)
     ]
-    for start in range(0, len(anchors), _INSERT_CHUNK):
-        db.execute(insert(ContentAnchor.__table__), anchors[start : start + _INSERT_CHUNK])
+    insert_rows(db, ContentAnchor.__table__, anchors)
     return ids
 
 

@@ -6,13 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
 from zhongcao.config import get_settings
-from zhongcao.db import is_read_only
+from zhongcao.db import insert_rows_returning_ids, is_read_only
 from zhongcao.errors import Conflict, NotFound, Unauthorized
 from zhongcao.users import security
 from zhongcao.users.models import AuthToken, Role, TokenKind, User
@@ -218,21 +218,13 @@ def create_users_bulk(db: Session, rows: Sequence[NewUser], password_hash: str) 
         }
         for email, row in zip(emails, rows, strict=True)
     ]
-    ids: list[int] = []
-    for start in range(0, len(values), _INSERT_CHUNK):
-        ids.extend(
-            db.scalars(
-                insert(User.__table__).returning(User.__table__.c.id, sort_by_parameter_order=True),
-                values[start : start + _INSERT_CHUNK],
-            )
-        )
+    ids = insert_rows_returning_ids(db, User.__table__, values)
     return ids
 
 
 _BULK_CHUNK = 5000
 # Rows per INSERT call: SQLAlchemy sends this many as one multi-row statement, where larger calls
 # split into pages whose RETURNING rows are re-joined at a cost that grows with the square of the pages.
-_INSERT_CHUNK = 1000
 
 
 # Bulk import -------------------------------------------------------------------------------------
