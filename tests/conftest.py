@@ -8,6 +8,7 @@ cannot be reached its half is skipped, unless ``ZHONGCAO_REQUIRE_PG=1`` (CI), wh
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from pathlib import Path
 os.environ.setdefault("ZHONGCAO_ARGON2_TIME_COST", "1")
 os.environ.setdefault("ZHONGCAO_ARGON2_MEMORY_KIB", "64")
 os.environ.setdefault("ZHONGCAO_ARGON2_PARALLELISM", "1")
+# Never let a test write into the developer's ./var (events, world state): a temporary folder per run.
+os.environ.setdefault("ZHONGCAO_EVENTS_DIR", tempfile.mkdtemp(prefix="zhongcao-test-events-"))
+os.environ.setdefault("ZHONGCAO_WORLD_DIR", tempfile.mkdtemp(prefix="zhongcao-test-world-"))
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient

@@ -52,7 +52,7 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_small_world_is_built_through_the_services(database: Database, tmp_path: Path) -> None:
     spec = WorldSpec(scale=Scale.small, seed=11)
-    summary = build_world(database, spec, progress=False, world_dir=tmp_path)
+    summary = build_world(database, spec, progress=False, world_dir=tmp_path, simulate_days=False)
     sizes = SIZES[Scale.small]
     assert not summary.reused
     assert summary.counts["users"] == sizes.users
@@ -89,33 +89,52 @@ def test_small_world_is_built_through_the_services(database: Database, tmp_path:
     assert np.allclose(latent["user_topic_interest"].sum(axis=1), 1.0)
     assert len(latent["content_quality"]) == sizes.content
 
-    again = build_world(database, spec, progress=False, world_dir=tmp_path)
+    again = build_world(database, spec, progress=False, world_dir=tmp_path, simulate_days=False)
     assert again.reused and again.digest == summary.digest
 
 
 def test_same_seed_same_world_and_fresh_rebuild(database: Database, tmp_path: Path) -> None:
     spec = WorldSpec(scale=Scale.tiny, seed=5)
-    first = build_world(database, spec, progress=False, world_dir=tmp_path)
+    first = build_world(database, spec, progress=False, world_dir=tmp_path, simulate_days=False)
     first_db = _db_digest(database)
-    rebuilt = build_world(database, spec, fresh=True, progress=False, world_dir=tmp_path)
+    rebuilt = build_world(database, spec, fresh=True, progress=False, world_dir=tmp_path, simulate_days=False)
     assert not rebuilt.reused
     assert rebuilt.digest == first.digest
     assert _db_digest(database) == first_db
     other = build_world(
-        database, WorldSpec(scale=Scale.tiny, seed=6), fresh=True, progress=False, world_dir=tmp_path
+        database,
+        WorldSpec(scale=Scale.tiny, seed=6),
+        fresh=True,
+        progress=False,
+        world_dir=tmp_path,
+        simulate_days=False,
     )
     assert other.digest != first.digest
     assert _db_digest(database) != first_db
 
 
 def test_another_world_in_the_database_needs_fresh(database: Database, tmp_path: Path) -> None:
-    build_world(database, WorldSpec(scale=Scale.tiny, seed=1), progress=False, world_dir=tmp_path)
+    build_world(
+        database, WorldSpec(scale=Scale.tiny, seed=1), progress=False, world_dir=tmp_path, simulate_days=False
+    )
     with pytest.raises(WorldError, match="--fresh"):
-        build_world(database, WorldSpec(scale=Scale.tiny, seed=2), progress=False, world_dir=tmp_path)
+        build_world(
+            database,
+            WorldSpec(scale=Scale.tiny, seed=2),
+            progress=False,
+            world_dir=tmp_path,
+            simulate_days=False,
+        )
 
 
 def test_world_shape(database: Database, tmp_path: Path) -> None:
-    summary = build_world(database, WorldSpec(scale=Scale.small, seed=42), progress=False, world_dir=tmp_path)
+    summary = build_world(
+        database,
+        WorldSpec(scale=Scale.small, seed=42),
+        progress=False,
+        world_dir=tmp_path,
+        simulate_days=False,
+    )
     latent = load_latent(summary.path)
     # Creator audiences are heavy-tailed: the top 1% hold more than 20% of the audience.
     audience = np.sort(latent["creator_audience"])[::-1]
@@ -151,7 +170,9 @@ def test_world_shape(database: Database, tmp_path: Path) -> None:
 
 
 def test_demo_logins_work_through_the_api(database: Database, client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    build_world(database, WorldSpec(scale=Scale.tiny, seed=3), progress=False, world_dir=tmp_path)
+    build_world(
+        database, WorldSpec(scale=Scale.tiny, seed=3), progress=False, world_dir=tmp_path, simulate_days=False
+    )
     for login in demo_logins():
         assert login.password == DEMO_PASSWORD
         response = client.post("/api/auth/login", json={"email": login.email, "password": login.password})

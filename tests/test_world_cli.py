@@ -17,6 +17,7 @@ from zhongcao.world.generate import DEMO_PASSWORD, demo_logins
 def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     monkeypatch.setenv("ZHONGCAO_DATABASE_URL", f"sqlite:///{tmp_path}/demo.db")
     monkeypatch.setenv("ZHONGCAO_WORLD_DIR", str(tmp_path / "world"))
+    monkeypatch.setenv("ZHONGCAO_EVENTS_DIR", str(tmp_path / "events"))
     get_settings.cache_clear()
     served: list[dict[str, Any]] = []
     monkeypatch.setattr(cli, "serve", lambda **kwargs: served.append(kwargs))

@@ -86,7 +86,11 @@ def run_once(backend: str, scale: str, seed: int) -> dict[str, float]:
             migrate.upgrade(database.engine)
             began = time.perf_counter()
             summary = build_world(
-                database, WorldSpec(scale=scale, seed=seed), progress=False, world_dir=tmp / "world"
+                database,
+                WorldSpec(scale=scale, seed=seed),
+                progress=False,
+                world_dir=tmp / "world",
+                simulate_days=False,
             )
             seconds = time.perf_counter() - began
             with database.engine.connect() as conn:

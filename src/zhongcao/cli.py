@@ -153,7 +153,10 @@ def serve(
 def demo(
     scale: Annotated[str, typer.Option(help="World size: tiny, small, medium or large.")] = "small",
     days: Annotated[
-        int, typer.Option(min=1, max=365, help="Days of market to simulate (recorded with the world).")
+        int,
+        typer.Option(
+            min=0, max=365, help="Days of market to simulate, ending at the last midnight (0: build only)."
+        ),
     ] = 30,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same world.")] = 42,
     fresh: Annotated[
@@ -162,7 +165,8 @@ def demo(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:
-    """Migrate the embedded database, build (or reuse) the demo world, print its logins, and serve."""
+    """Migrate the embedded database, build (or reuse) the demo world, simulate its days, print its
+    logins, and serve."""
     from zhongcao.world.cli import demo_command
 
     demo_command(scale=scale, days=days, seed=seed, fresh=fresh, host=host, port=port)

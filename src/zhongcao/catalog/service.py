@@ -885,3 +885,68 @@ def product_ids_by_title_en(
         )
         found.update(db.execute(stmt).all())
     return found
+
+
+# Whole-catalogue snapshots for batch engines (search indexes, the market simulation) -------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogueSnapshot:
+    """Every product on sale, as aligned columns sorted by product id.
+
+    ``sku_ids``/``sku_prices_fen`` are each product's cheapest active SKU with stock (``-1``/``0``
+    when none has stock); ``sold`` sums the product's SKUs' units sold."""
+
+    product_ids: list[int]
+    shop_ids: list[int]
+    category_ids: list[int]
+    brand_ids: list[int | None]
+    titles_zh: list[str]
+    titles_en: list[str]
+    sku_ids: list[int]
+    sku_prices_fen: list[int]
+    stock: list[int]
+    sold: list[int]
+
+
+def catalogue_snapshot(db: Session) -> CatalogueSnapshot:
+    """All active products of active shops with their selling SKU, in two queries."""
+    products = db.execute(
+        select(
+            Product.id,
+            Product.shop_id,
+            Product.category_id,
+            Product.brand_id,
+            Product.title_zh,
+            Product.title_en,
+        )
+        .where(
+            Product.status == ProductStatus.active, Product.shop_id.in_(shops_service.active_shop_ids_query())
+        )
+        .order_by(Product.id)
+    ).all()
+    best: dict[int, tuple[int, int]] = {}
+    stock: dict[int, int] = {}
+    sold: dict[int, int] = {}
+    rows = db.execute(
+        select(Sku.product_id, Sku.id, Sku.price_fen, Sku.stock, Sku.sold_count)
+        .where(Sku.is_active.is_(True))
+        .order_by(Sku.product_id, Sku.price_fen, Sku.id)
+    )
+    for product_id, sku_id, price, left, units in rows:
+        stock[product_id] = stock.get(product_id, 0) + left
+        sold[product_id] = sold.get(product_id, 0) + units
+        if left > 0 and product_id not in best:
+            best[product_id] = (sku_id, price)
+    return CatalogueSnapshot(
+        product_ids=[p[0] for p in products],
+        shop_ids=[p[1] for p in products],
+        category_ids=[p[2] for p in products],
+        brand_ids=[p[3] for p in products],
+        titles_zh=[p[4] for p in products],
+        titles_en=[p[5] for p in products],
+        sku_ids=[best.get(p[0], (-1, 0))[0] for p in products],
+        sku_prices_fen=[best.get(p[0], (-1, 0))[1] for p in products],
+        stock=[stock.get(p[0], 0) for p in products],
+        sold=[sold.get(p[0], 0) for p in products],
+    )

@@ -893,3 +893,57 @@ def publish_content_bulk(db: Session, items: Sequence[NewContent]) -> list[int]:
 def _check_text_field(value: str, field_name: str, max_length: int) -> None:
     if not isinstance(value, str) or not value.strip() or len(value) > max_length:
         raise InvalidInput(f"{field_name} must be text of at most {max_length} characters", field=field_name)
+
+
+# Whole-platform snapshots for batch engines (feed policies, the market simulation) ----------------
+
+
+@dataclass(frozen=True)
+class ContentSnapshot:
+    """Every content item that is not removed, as aligned columns sorted by id."""
+
+    content_ids: list[int]
+    account_ids: list[int]
+    kinds: list[ContentKind]
+    statuses: list[ContentStatus]
+    topics: list[str | None]
+    scheduled_at: list[datetime | None]
+
+
+def content_snapshot(db: Session) -> ContentSnapshot:
+    rows = db.execute(
+        select(
+            Content.id, Content.account_id, Content.kind, Content.status, Content.topic, Content.scheduled_at
+        )
+        .where(Content.status != ContentStatus.removed)
+        .order_by(Content.id)
+    ).all()
+    return ContentSnapshot(
+        content_ids=[r[0] for r in rows],
+        account_ids=[r[1] for r in rows],
+        kinds=[r[2] for r in rows],
+        statuses=[r[3] for r in rows],
+        topics=[r[4] for r in rows],
+        scheduled_at=[r[5] for r in rows],
+    )
+
+
+def follow_pairs(db: Session) -> tuple[list[int], list[int]]:
+    """Every current follow as ``(user ids, account ids)``, ordered by user then account."""
+    rows = db.execute(
+        select(Follow.user_id, Follow.account_id).order_by(Follow.user_id, Follow.account_id)
+    ).all()
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def account_shop_ids(db: Session, account_ids: Sequence[int]) -> dict[int, int | None]:
+    """``account id -> shop id`` (``None`` for creators) for many accounts."""
+    ids = sorted(set(account_ids))
+    out: dict[int, int | None] = {}
+    for start in range(0, len(ids), 5000):
+        out.update(
+            db.execute(
+                select(Account.id, Account.shop_id).where(Account.id.in_(ids[start : start + 5000]))
+            ).all()
+        )
+    return out

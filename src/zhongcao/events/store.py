@@ -58,6 +58,10 @@ class EventStore(abc.ABC):
     def close(self) -> None: ...
 
     @abc.abstractmethod
+    def clear(self) -> None:
+        """Delete every stored event."""
+
+    @abc.abstractmethod
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with views ``events`` (one row per event_id) and ``events_raw``."""
 
@@ -243,6 +247,19 @@ class SegmentEventStore(EventStore):
     def close(self) -> None:
         self.flush()
 
+    def clear(self) -> None:
+        """Delete every stored event (``zhongcao demo --fresh``): rolled and live segments alike.
+
+        Only for a store no other process is writing to (a live segment of another process is
+        locked and stays)."""
+        with self._write_lock, self._sync_lock:
+            segment, self._segment = self._segment, None
+            if segment is not None:
+                segment.close()
+            self._written = self._synced = 0
+            for path in [*self.parquet_dir.glob("*"), *self.segments_dir.glob("*")]:
+                path.unlink(missing_ok=True)
+
     # reading
 
     def segment_tables(self) -> Iterator[pa.Table]:
@@ -419,6 +436,10 @@ class PostgresEventStore(EventStore):
         con.register("events_raw", self.fetch(since, until))
         con.execute(DEDUP_VIEW)
         return con
+
+    def clear(self) -> None:
+        """Delete every stored event (``zhongcao demo --fresh``)."""
+        self.drop()
 
     def drop(self) -> None:
         """Drop the table and its partitions (tests, and resetting a demo)."""

@@ -1,4 +1,4 @@
-"""``zhongcao demo``: migrate, build (or reuse) the demo world, print the logins, serve.
+"""``zhongcao demo``: migrate, build (or reuse) the demo world, simulate its days, print the logins, serve.
 
 The command function lives here; :mod:`zhongcao.cli` registers it.
 """
@@ -29,6 +29,34 @@ def summary_table(summary: WorldSummary, base_url: str) -> Table:
     return table
 
 
+def simulation_table(summary: WorldSummary) -> Table | None:
+    """What the simulated days produced (orders, refunds, reviews, events ...), as a Rich table."""
+    sim = summary.simulation
+    if not sim:
+        return None
+    counts = sim.get("counts", {})
+    table = Table(title=f"{sim['days']} simulated days, ending {sim.get('ended_at', '')[:10]}")
+    table.add_column("what")
+    table.add_column("how many", justify="right")
+    for name in (
+        "active_user_days",
+        "searches",
+        "checkouts",
+        "orders_paid",
+        "delivered",
+        "late_deliveries",
+        "refunds",
+        "reviews",
+        "conversations",
+        "nps",
+        "lives",
+        "users_churned_total",
+    ):
+        table.add_row(name.replace("_", " "), f"{counts.get(name, 0):,}")
+    table.add_row("behaviour events", f"{sim.get('events', 0):,} ({sim.get('events_per_second', 0):,}/s)")
+    return table
+
+
 def demo_command(
     scale: str = Scale.small.value,
     days: int = 30,
@@ -39,21 +67,24 @@ def demo_command(
 ) -> None:
     """Migrate the embedded database, build the demo world (or reuse it), print the logins, serve.
 
-    ``days`` is recorded with the world; the market simulation that uses it comes with issue #3's
-    simulator.
+    ``days`` simulated days end at the last midnight (UTC); ``days=0`` builds the world only.
     """
     from zhongcao import cli
 
     settings = cli._settings()
     try:
-        spec = WorldSpec(scale=Scale(scale), seed=seed, days=days)
+        if not 0 <= days <= 365:
+            raise ValueError("days must be between 0 and 365")
+        spec = WorldSpec(scale=Scale(scale), seed=seed, days=max(days, 1))
     except ValueError as exc:
         raise cli._fail(f"invalid demo options: {exc}", 2) from exc
     revision = cli._upgrade(settings)
     console.print(f"[green]✓[/] database {cli._redacted(settings.database_url)} ready (revision {revision})")
     database = cli._database(settings)
     try:
-        summary = build_world(database, spec, fresh=fresh, progress=True, world_dir=settings.world_dir)
+        summary = build_world(
+            database, spec, fresh=fresh, progress=True, world_dir=settings.world_dir, simulate_days=days > 0
+        )
     except WorldError as exc:
         raise cli._fail(str(exc)) from exc
     finally:
@@ -62,4 +93,7 @@ def demo_command(
     console.print(f"[green]✓[/] world {spec.key} {how}")
     base_url = f"http://{host or settings.host}:{port or settings.port}"
     console.print(summary_table(summary, base_url))
+    simulated = simulation_table(summary)
+    if simulated is not None:
+        console.print(simulated)
     cli.serve(host=host, port=port, workers=1, migrate_first=False)

@@ -60,13 +60,22 @@ class Sizes:
     products: int
     content: int
     creators: int
+    # Multiplies every simulated shopper's purchase intent. Orders go through the platform's full
+    # services (about 20 ms of service calls per order's life on 2 cores), so the large worlds buy
+    # less per person to keep a 30-day run inside the time budget; small worlds keep a realistic
+    # rate (about one order per user per month) so that tests see enough orders per shop.
+    purchase_intensity: float = 1.0
 
 
 SIZES: dict[Scale, Sizes] = {
     Scale.tiny: Sizes(users=150, shops=12, products=240, content=300, creators=30),
     Scale.small: Sizes(users=500, shops=40, products=1_200, content=1_500, creators=80),
-    Scale.medium: Sizes(users=50_000, shops=2_000, products=60_000, content=100_000, creators=4_000),
-    Scale.large: Sizes(users=100_000, shops=4_000, products=120_000, content=200_000, creators=8_000),
+    Scale.medium: Sizes(
+        users=50_000, shops=2_000, products=60_000, content=100_000, creators=4_000, purchase_intensity=0.2
+    ),
+    Scale.large: Sizes(
+        users=100_000, shops=4_000, products=120_000, content=200_000, creators=8_000, purchase_intensity=0.1
+    ),
 }
 
 

@@ -5,11 +5,13 @@ A built world is recorded in ``<world_dir>/<seed>-<scale>/``:
 * ``manifest.json``: the spec, counts, the digest of what was generated, the database it went
   into (password hidden), when it was built, and the ids that prove it is still there;
 * ``latent.npz``: the hidden/latent arrays (shop quality profiles, user interests, content quality,
-  creator audiences), each aligned with an id array (``shop_ids``, ``user_ids``, ...).
+  creator audiences, and after the simulation each user's satisfaction, bad experiences and churn),
+  each aligned with an id array (``shop_ids``, ``user_ids``, ...).
 
 :func:`build_world` reuses a recorded world when the manifest matches the spec and the database
-still holds it; otherwise it builds into an empty database. ``fresh=True`` empties the database
-first (every table) and rebuilds.
+still holds it; otherwise it builds into an empty database and simulates ``spec.days`` days that end
+at the last midnight (UTC), so the demo shows a month that has just happened. ``fresh=True``
+empties the database and the event store first and rebuilds.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +34,15 @@ from zhongcao.config import get_settings
 from zhongcao.content import service as content_service
 from zhongcao.db import Database, empty_all_tables
 from zhongcao.errors import NotFound
+from zhongcao.events import service as events_service
+from zhongcao.events.store import EventStore
 from zhongcao.users import service as users_service
 from zhongcao.world.generate import DemoLogin, Latent, WorldSpec, demo_logins, generate
+from zhongcao.world.simulate import SimulationResult, simulate
 
 __all__ = ["WorldError", "WorldSummary", "build_world", "demo_logins", "load_latent", "world_path"]
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 
 class WorldError(RuntimeError):
@@ -54,6 +60,7 @@ class WorldSummary:
     logins: list[DemoLogin] = field(default_factory=demo_logins)
     started_at: str | None = None
     campaign_ids: list[int] = field(default_factory=list)
+    simulation: dict[str, Any] = field(default_factory=dict)
 
 
 def world_path(spec: WorldSpec, world_dir: Path | None = None) -> Path:
@@ -92,9 +99,18 @@ def _still_there(database: Database, manifest: dict[str, Any]) -> bool:
     return True
 
 
-def reset_database(database: Database) -> None:
-    """Delete every row of every table (``--fresh``): the demo database is the world's to rebuild."""
+def reset_database(database: Database, store: EventStore | None = None) -> None:
+    """Delete every row of every table and every stored event (``--fresh``): the demo database is
+    the world's to rebuild."""
     empty_all_tables(database)
+    if store is not None:
+        store.clear()
+
+
+def simulation_start(days: int, now: datetime | None = None) -> datetime:
+    """The first simulated day: ``days`` before the last midnight (UTC)."""
+    midnight = (now or clock.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight - timedelta(days=days)
 
 
 ProgressFactory = Callable[[str, int], Any]
@@ -127,17 +143,25 @@ def build_world(
     fresh: bool = False,
     progress: bool = True,
     world_dir: Path | None = None,
+    store: EventStore | None = None,
+    simulate_days: bool = True,
+    feed_policy: str = "popular_followed",
+    search_policy: str = "substring",
 ) -> WorldSummary:
-    """Build the world for ``spec`` into ``database`` (migrated), or reuse the one already there."""
+    """Build the world for ``spec`` into ``database`` (migrated) and simulate ``spec.days`` days,
+    or reuse the one already there. Behaviour events go to ``store`` (default: the configured one).
+    ``simulate_days=False`` builds the world only (its day count is then recorded as 0)."""
     path = world_path(spec, world_dir)
     manifest = _read_manifest(path)
     label = _database_label(database)
-    reusable = not fresh and manifest is not None and _manifest_matches(manifest, spec, label)
+    days = spec.days if simulate_days else 0
+    reusable = not fresh and manifest is not None and _manifest_matches(manifest, spec, label, days)
     if reusable and _still_there(database, manifest):  # type: ignore[arg-type]
         return _summary(manifest, path, spec, reused=True, seconds=0.0)
     began = time.perf_counter()
+    store = store or events_service.get_store(database=database)
     if fresh:
-        reset_database(database)
+        reset_database(database, store)
     else:
         with database.session(read_only=True) as db:
             if users_service.get_by_email(db, demo_logins()[-1].email) is not None:
@@ -145,36 +169,63 @@ def build_world(
                     f"{label} already holds a demo world that is not seed {spec.seed} at scale "
                     f"{spec.scale.value} (or its record in {path.parent} is gone); rebuild it with --fresh"
                 )
-    with _rich_progress(progress) as phase, database.session() as db:
-        latent = generate(db, spec, phase)
-        proof = {
-            "operator_id": users_service.get_by_email(db, demo_logins()[-1].email).id,  # type: ignore[union-attr]
-            "last_product_id": int(latent.arrays["product_ids"][-1]),
-            "last_content_id": int(latent.arrays["content_ids"][-1]),
-        }
+    start = simulation_start(days)
+    with _rich_progress(progress) as phase:
+        # The world is made as of the first simulated day, so its timestamps precede what happens.
+        with database.session() as db, clock.frozen(start):
+            latent = generate(db, spec, phase)
+            proof = {
+                "operator_id": users_service.get_by_email(db, demo_logins()[-1].email).id,  # type: ignore[union-attr]
+                "last_product_id": int(latent.arrays["product_ids"][-1]),
+                "last_content_id": int(latent.arrays["content_ids"][-1]),
+            }
+        build_seconds = time.perf_counter() - began
+        result = None
+        if days:
+            result = simulate(
+                database,
+                latent.arrays,
+                days=days,
+                seed=spec.seed,
+                start=start,
+                store=store,
+                feed_policy=feed_policy,
+                search_policy=search_policy,
+                progress=phase,
+                intensity=spec.sizes.purchase_intensity,
+            )
+            latent.arrays.update(result.user_arrays)
     seconds = time.perf_counter() - began
-    manifest = _write(path, spec, latent, label, proof, seconds)
+    manifest = _write(path, spec, latent, label, proof, build_seconds, days, result)
     return _summary(manifest, path, spec, reused=False, seconds=seconds)
 
 
-def _manifest_matches(manifest: dict[str, Any], spec: WorldSpec, label: str) -> bool:
+def _manifest_matches(manifest: dict[str, Any], spec: WorldSpec, label: str, days: int) -> bool:
     recorded = manifest.get("spec", {})
     return (
         manifest.get("version") == MANIFEST_VERSION
         and recorded.get("scale") == spec.scale.value
         and recorded.get("seed") == spec.seed
+        and recorded.get("days") == days
         and manifest.get("database") == label
     )
 
 
 def _write(
-    path: Path, spec: WorldSpec, latent: Latent, label: str, proof: dict[str, int], seconds: float
+    path: Path,
+    spec: WorldSpec,
+    latent: Latent,
+    label: str,
+    proof: dict[str, int],
+    seconds: float,
+    days: int,
+    result: SimulationResult | None,
 ) -> dict[str, Any]:
     path.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path / "latent.npz", **latent.arrays)
     manifest = {
         "version": MANIFEST_VERSION,
-        "spec": {"scale": spec.scale.value, "seed": spec.seed, "days": spec.days},
+        "spec": {"scale": spec.scale.value, "seed": spec.seed, "days": days},
         "database": label,
         "built_at": clock.now().isoformat(timespec="seconds"),
         "started_at": latent.started_at.isoformat() if latent.started_at else None,
@@ -184,6 +235,19 @@ def _write(
         "campaign_ids": latent.campaign_ids,
         "proof": proof,
         "logins": [asdict(login) for login in demo_logins()],
+        "simulation": (
+            {
+                "days": result.days,
+                "seconds": round(result.seconds, 3),
+                "events": result.events,
+                "events_per_second": round(result.events_per_second),
+                "ended_at": result.ended_at.isoformat() if result.ended_at else None,
+                "digest": result.digest,
+                "counts": result.counts,
+            }
+            if result is not None
+            else {}
+        ),
     }
     tmp = path / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -203,4 +267,5 @@ def _summary(
         path=path,
         started_at=manifest.get("started_at"),
         campaign_ids=list(manifest.get("campaign_ids", [])),
+        simulation=dict(manifest.get("simulation", {})),
     )

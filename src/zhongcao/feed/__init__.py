@@ -1,0 +1,1 @@
+"""The content feed: policies and engines that decide what each person sees."""

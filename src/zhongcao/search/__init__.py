@@ -1,0 +1,1 @@
+"""Product search: policies and engines that find goods for a query."""

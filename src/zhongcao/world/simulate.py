@@ -1,0 +1,1019 @@
+"""The market simulation: simulated people use the platform, day by day, through its own services.
+
+Each day:
+
+1. **Behaviour, in batch.** Active users (activity level, satisfaction, churn) open the feed, which the
+   feed policy fills (:mod:`zhongcao.feed.policy`, many users at once); they play, like, share, follow
+   and click product anchors according to their latent interests and each item's latent quality. Some
+   search (:mod:`zhongcao.search.policy`) with queries drawn from their interests and click results.
+   A product view becomes a purchase with a probability that rises with category interest, product
+   appeal and the shop's public rating, and falls with price for price-sensitive people.
+2. **Actions, in time order.** Purchases, payments, shipping (after the shop's hidden pickup delay),
+   carrier pickup and delivery (after the carrier's hidden transit time), receipt confirmation, defects
+   and after-sales cases (the shop approves or refuses as its hidden handling profile says; refused
+   buyers escalate; the platform arbitrates), returns, reviews, customer-service conversations
+   (answered after the shop's hidden response time), NPS answers, and live rooms going on and off
+   air. Every action is a call of the owning domain's service at the simulated time
+   (:func:`zhongcao.clock.frozen`), so the platform's own rules decide every outcome: a sold-out SKU
+   refuses the order, an illegal transition is refused, and so on.
+3. **Events.** The day's behaviour goes into the events store through
+   :func:`zhongcao.events.service.ingest`, as numpy columns.
+4. **Jobs** (payment timeouts, auto-completion, after-sales deadlines) run at the end of the day, as
+   ``zhongcao jobs run`` would, and satisfaction drifts back toward its baseline; a user whose
+   satisfaction stays low may churn.
+
+What happened to a user moves their hidden satisfaction: late delivery, defects, refused refunds and
+slow answers lower it; smooth orders raise it. Satisfaction shows in NPS answers, review ratings,
+returns for a change of mind and churn. The world's latent arrays are never written to the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.random import PCG64, Generator
+
+from zhongcao import clock
+from zhongcao.aftersales import service as aftersales_service
+from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus
+from zhongcao.catalog import service as catalog_service
+from zhongcao.commerce import checkout as checkout_service
+from zhongcao.commerce import service as commerce_service
+from zhongcao.commerce.models import Channel
+from zhongcao.commerce.schemas import AttributionIn, CheckoutCreate, CheckoutLineIn, ShippingAddress
+from zhongcao.content import service as content_service
+from zhongcao.content.models import ContentKind, ContentStatus
+from zhongcao.db import Database
+from zhongcao.errors import DomainError
+from zhongcao.events import service as events_service
+from zhongcao.events.store import EventStore
+from zhongcao.experience import service as experience_service
+from zhongcao.experience.models import NpsTrigger
+from zhongcao.feed.policy import FeedCorpus, FeedSignals
+from zhongcao.feed.policy import get_policy as get_feed_policy
+from zhongcao.jobs import run_due_jobs
+from zhongcao.reviews import service as reviews_service
+from zhongcao.search.policy import ProductCorpus
+from zhongcao.search.policy import get_policy as get_search_policy
+from zhongcao.shops import service as shops_service
+from zhongcao.support import service as support_service
+from zhongcao.world import vocab
+from zhongcao.world.generate import LEAVES, TOPIC_KEYS
+
+__all__ = ["SimulationResult", "simulate"]
+
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
+MINUTE_US = 60_000_000
+FEED_PAGE = 20
+SEARCH_PAGE = 20
+BASELINE_SATISFACTION = 0.75
+LATE_AFTER_DAYS = 5.0  # a parcel delivered later than this after payment is late
+LIVE_HOURS = 2.0
+CAMPAIGN_BOOST = 1.3
+
+REVIEW_TEXT: dict[int, tuple[str, str]] = {
+    1: ("质量太差了，非常失望", "Very poor quality, really disappointed"),
+    2: ("不太满意，和描述有差距", "Not happy, not as described"),
+    3: ("一般般，物流有点慢", "Just okay, delivery was slow"),
+    4: ("不错，挺满意的", "Good, quite satisfied"),
+    5: ("非常好用，物流也快，推荐！", "Works great and arrived fast, recommended!"),
+}
+ADDRESS = ShippingAddress(
+    name="演示买家",
+    phone="13800000000",
+    province="浙江省",
+    city="杭州市",
+    district="西湖区",
+    line="文三路 1 号",
+)
+
+
+@dataclass
+class SimulationResult:
+    days: int
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+    digest: str = ""
+    ended_at: datetime | None = None
+    # Hidden state at the end, aligned with the world's ``user_ids`` (kept beside the database).
+    user_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class _Order:
+    user: int  # user index
+    shop: int  # shop index
+    product: int  # product index
+    order_id: int
+    item_id: int
+    value_fen: int
+    paid_us: int
+    late_days: float = 0.0
+    defect: bool = False
+    bad: bool = False  # anything went wrong for the buyer
+    case_id: int | None = None
+    case_kind: AfterSaleKind | None = None
+
+
+ProgressHook = Callable[[str, int], Any]
+
+
+@contextmanager
+def _no_progress(_name: str, _total: int) -> Iterator[Callable[[int], None]]:
+    yield lambda _n: None
+
+
+def _us(when: datetime) -> int:
+    return int(when.timestamp() * 1_000_000)
+
+
+class Market:
+    """The simulated people and shops, and the platform they use (through ``db``)."""
+
+    def __init__(
+        self,
+        database: Database,
+        latent: dict[str, np.ndarray],
+        *,
+        seed: int,
+        start: datetime,
+        store: EventStore,
+        feed_policy: str,
+        search_policy: str,
+        intensity: float = 1.0,
+    ) -> None:
+        self.database = database
+        self.db = database.session()
+        self.store = store
+        self.rng = Generator(PCG64([seed, 0x5EED]))
+        self.intensity = float(intensity)
+        self.start_us = _us(start)
+        self.tz = start.tzinfo
+        self.feed = get_feed_policy(feed_policy)
+        self.search = get_search_policy(search_policy)
+        self.heap: list[tuple[int, int, str, tuple[Any, ...]]] = []
+        self.seq = itertools.count()
+        self.digest = hashlib.sha256()
+        self.counts: dict[str, int] = {}
+        self.events = 0
+
+        a = latent
+        self.user_ids = a["user_ids"]
+        self.topic_interest = a["user_topic_interest"]
+        self.category_interest = a["user_category_interest"]
+        self.price_sensitivity = a["user_price_sensitivity"]
+        self.activity = a["user_activity"]
+        self.satisfaction = a["user_satisfaction"].astype(np.float64).copy()
+        self.churned = np.zeros(len(self.user_ids), dtype=bool)
+        self.bad_experiences = np.zeros(len(self.user_ids), dtype=np.int64)
+        self.shop_ids = a["shop_ids"]
+        self.shop_hidden = {
+            k: a[k] for k in a if k.startswith("shop_") and k not in ("shop_ids", "shop_account_ids")
+        }
+        self.product_ids = a["product_ids"]
+        self.product_shop = a["product_shop_index"]
+        self.product_leaf = a["product_leaf_index"]
+        self.product_appeal = a["product_appeal"]
+        self.product_base_price = a["product_base_price_fen"].astype(np.float64)
+        self.content_ids = a["content_ids"]
+        self.content_quality = a["content_quality"]
+        self.content_topic = a["content_topic_index"]
+        self.leaf_top = np.asarray([vocab.CATEGORIES.index(top) for top, _ in LEAVES], dtype=np.int64)
+        # Each leaf's median base price: what "expensive for its kind" is measured against.
+        self.leaf_median = np.ones(len(LEAVES))
+        for leaf in range(len(LEAVES)):
+            prices = self.product_base_price[self.product_leaf == leaf]
+            if len(prices):
+                self.leaf_median[leaf] = float(np.median(prices))
+        # Public shop ratings as reviews accrue (what a shopper sees on a product page).
+        self.rating_sum = np.zeros(len(self.shop_ids))
+        self.rating_n = np.zeros(len(self.shop_ids))
+        self.engagement = np.zeros(len(self.content_ids))
+        self.orders: dict[int, _Order] = {}
+        self.order_events: list[tuple[int, int, int, int, int, int, str]] = []
+        self.owner_of_shop: dict[int, int] = {}
+        self._load_platform()
+
+    # --- reading the platform -------------------------------------------------------------------
+
+    def _load_platform(self) -> None:
+        db = self.db
+        snap = content_service.content_snapshot(db)
+        ids = np.asarray(snap.content_ids, dtype=np.int64)
+        pos = np.searchsorted(self.content_ids, ids)
+        known = (pos < len(self.content_ids)) & (
+            self.content_ids[np.minimum(pos, len(self.content_ids) - 1)] == ids
+        )
+        self.c_index = pos[known]  # world index of each listed item
+        self.c_ids = ids[known]
+        self.c_account = np.asarray(snap.account_ids, dtype=np.int64)[known]
+        self.c_live = np.asarray([k is ContentKind.live for k in snap.kinds], dtype=bool)[known]
+        scheduled = [snap.scheduled_at[i] for i in np.flatnonzero(known)]
+        self.c_scheduled_us = np.asarray(
+            [_us(s if s.tzinfo else s.replace(tzinfo=self.tz)) if s else -1 for s in scheduled],
+            dtype=np.int64,
+        )
+        self.c_status_live_ok = np.asarray([s is ContentStatus.scheduled for s in snap.statuses], dtype=bool)[
+            known
+        ]
+        anchors = content_service.anchored_product_ids_by_content(db, self.c_ids.tolist())
+        self.c_anchors = [
+            np.searchsorted(self.product_ids, np.asarray(anchors.get(int(c), []), dtype=np.int64))
+            for c in self.c_ids
+        ]
+        fu, fa = content_service.follow_pairs(db)
+        self.follows = set(zip(fu, fa, strict=True))
+        self.follow_u = np.asarray(fu, dtype=np.int64)
+        self.follow_a = np.asarray(fa, dtype=np.int64)
+        # Shops' own accounts: a follow of a creator or a shop account.
+        self.account_ids = np.unique(self.c_account)
+        db.rollback()
+
+    def _catalogue(self) -> None:
+        snap = catalog_service.catalogue_snapshot(self.db)
+        self.db.rollback()
+        ids = np.asarray(snap.product_ids, dtype=np.int64)
+        self.p_index = np.searchsorted(self.product_ids, ids)
+        self.p_sku = np.full(len(self.product_ids), -1, dtype=np.int64)
+        self.p_price = np.zeros(len(self.product_ids), dtype=np.int64)
+        self.p_sku[self.p_index] = np.asarray(snap.sku_ids, dtype=np.int64)
+        self.p_price[self.p_index] = np.asarray(snap.sku_prices_fen, dtype=np.int64)
+        self.search.fit(
+            ProductCorpus(
+                product_ids=ids,
+                titles_zh=snap.titles_zh,
+                titles_en=snap.titles_en,
+                sales=np.asarray(snap.sold, dtype=np.int64),
+            )
+        )
+
+    # --- bookkeeping ----------------------------------------------------------------------------
+
+    def _count(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+    def _note(self, *parts: object) -> None:
+        self.digest.update("|".join(map(str, parts)).encode())
+        self.digest.update(b"\n")
+
+    def _at(self, us: int, action: str, *args: Any) -> None:
+        heapq.heappush(self.heap, (int(us), next(self.seq), action, args))
+
+    def _when(self, us: int) -> datetime:
+        return datetime.fromtimestamp(us / 1_000_000, tz=self.tz)
+
+    def _hurt(self, user: int, amount: float) -> None:
+        self.satisfaction[user] = max(0.0, self.satisfaction[user] - amount)
+        self.bad_experiences[user] += 1
+
+    def _owner(self, shop: int) -> int:
+        owner = self.owner_of_shop.get(shop)
+        if owner is None:
+            owner = shops_service.staff_user_ids(self.db, int(self.shop_ids[shop]))[0]
+            self.owner_of_shop[shop] = owner
+        return owner
+
+    # --- one day --------------------------------------------------------------------------------
+
+    def day(self, d: int) -> None:
+        day_us = self.start_us + d * DAY_US
+        self._catalogue()
+        self._schedule_lives(day_us)
+        self._behave(day_us)
+        self._drain(day_us + DAY_US)
+        self._end_of_day(day_us + DAY_US)
+
+    def _schedule_lives(self, day_us: int) -> None:
+        today = np.flatnonzero(
+            self.c_live
+            & self.c_status_live_ok
+            & (self.c_scheduled_us >= day_us)
+            & (self.c_scheduled_us < day_us + DAY_US)
+        )
+        for i in today.tolist():
+            self._at(self.c_scheduled_us[i], "live_start", int(self.c_ids[i]))
+            self._at(self.c_scheduled_us[i] + int(LIVE_HOURS * HOUR_US), "live_end", int(self.c_ids[i]))
+        self.live_today = today
+
+    def _behave(self, day_us: int) -> None:
+        rng = self.rng
+        n = len(self.user_ids)
+        p_active = np.clip(0.22 * self.activity, 0.02, 0.9) * np.sqrt(
+            self.satisfaction / BASELINE_SATISFACTION
+        )
+        active = np.flatnonzero((rng.random(n) < np.clip(p_active, 0.0, 0.95)) & ~self.churned)
+        self._count("active_user_days", len(active))
+        # Sessions start between 07:00 and 24:00, evenings busier.
+        session_us = day_us + (7 * HOUR_US + (rng.beta(2.2, 1.4, len(active)) * 17 * HOUR_US)).astype(
+            np.int64
+        )
+        self._feed_sessions(active, session_us)
+        self._search_sessions(active, session_us)
+
+    # --- the feed -------------------------------------------------------------------------------
+
+    def _feed_sessions(self, users: np.ndarray, session_us: np.ndarray) -> None:
+        rng = self.rng
+        available = ~self.c_live
+        available[self.live_today] = True
+        self.feed.fit(
+            FeedCorpus(
+                content_ids=self.c_ids,
+                account_ids=self.c_account,
+                topic_index=self.content_topic[self.c_index],
+                available=available,
+            ),
+            FeedSignals(
+                follow_user_ids=self.follow_u,
+                follow_account_ids=self.follow_a,
+                engaged_content_ids=self.content_ids,
+                engaged_weight=self.engagement,
+            ),
+        )
+        page = self.feed.recommend(self.user_ids[users], FEED_PAGE, rng)
+        want = np.minimum(4 + rng.poisson(6.0 * np.minimum(self.activity[users], 3.0)), FEED_PAGE)
+        shown = (np.arange(FEED_PAGE)[None, :] < want[:, None]) & (page >= 0)
+        row, col = np.nonzero(shown)
+        cid = page[row, col]
+        ci = np.searchsorted(self.c_ids, cid)  # index into the listed content
+        wi = self.c_index[ci]  # index into the world's content
+        u = users[row]
+        ts = session_us[row] + col.astype(np.int64) * 25_000_000 + rng.integers(0, 5_000_000, len(row))
+        uid = self.user_ids[u]
+        topic = self.content_topic[wi]
+        quality = self.content_quality[wi]
+        affinity = self.topic_interest[u, topic] * len(TOPIC_KEYS)
+        live = self.c_live[ci]
+        cols: dict[str, list[np.ndarray]] = {
+            k: []
+            for k in (
+                "ts",
+                "type",
+                "user_id",
+                "content_id",
+                "account_id",
+                "product_id",
+                "watch_ms",
+                "channel",
+            )
+        }
+
+        def emit(
+            mask: np.ndarray,
+            kind: str,
+            *,
+            product: np.ndarray | None = None,
+            watch: np.ndarray | None = None,
+            account: bool = False,
+        ) -> None:
+            k = int(mask.sum())
+            if not k:
+                return
+            cols["ts"].append(ts[mask])
+            cols["type"].append(np.full(k, kind, dtype=object))
+            cols["user_id"].append(uid[mask])
+            cols["content_id"].append(cid[mask])
+            cols["account_id"].append(
+                np.where(account, self.c_account[ci[mask]], -1) if account else np.full(k, -1)
+            )
+            cols["product_id"].append(product if product is not None else np.full(k, -1))
+            cols["watch_ms"].append(watch if watch is not None else np.full(k, -1))
+            cols["channel"].append(np.where(live[mask], "live", "feed").astype(object))
+            self._count(f"events_{kind}", k)
+
+        everything = np.ones(len(row), dtype=bool)
+        emit(everything, "impression")
+        p_play = np.clip(0.25 + 0.12 * np.minimum(affinity, 4.0) + 0.35 * quality, 0.05, 0.95)
+        play = rng.random(len(row)) < p_play
+        share = np.clip(rng.beta(1.0 + 3.0 * quality + 0.5 * np.minimum(affinity, 4.0), 2.0), 0.0, 1.0)
+        duration_ms = np.where(
+            live, rng.integers(60_000, 1_800_000, len(row)), rng.integers(15_000, 180_000, len(row))
+        )
+        watch = (share * duration_ms).astype(np.int64)
+        emit(play & live, "live_enter")
+        emit(play, "play", watch=watch[play])
+        like = play & (rng.random(len(row)) < 0.02 + 0.12 * share * quality)
+        emit(like, "like")
+        emit(play & (rng.random(len(row)) < 0.004 + 0.02 * share * quality), "comment")
+        emit(play & (rng.random(len(row)) < 0.002 + 0.015 * share * quality), "share")
+        follow = play & (rng.random(len(row)) < 0.002 + 0.01 * quality * np.minimum(affinity, 3.0))
+        emit(follow, "follow", account=True)
+        # Engagement for tomorrow's popularity: plays weighted by the share watched, plus likes.
+        np.add.at(self.engagement, wi[play], share[play])
+        np.add.at(self.engagement, wi[like], 2.0)
+        self.engagement *= 0.85  # yesterday counts less
+        new_follows = {
+            (int(a), int(b))
+            for a, b in zip(uid[follow].tolist(), self.c_account[ci[follow]].tolist(), strict=True)
+        } - self.follows
+        if new_follows:
+            with clock.frozen(self._when(int(ts.max()) if len(ts) else self.start_us)):
+                content_service.follow_bulk(self.db, sorted(new_follows))
+            self.db.commit()
+            self.follows |= new_follows
+            fu, fa = zip(*sorted(new_follows), strict=True)
+            self.follow_u = np.concatenate([self.follow_u, np.asarray(fu, dtype=np.int64)])
+            self.follow_a = np.concatenate([self.follow_a, np.asarray(fa, dtype=np.int64)])
+        # Anchor clicks: one of the item's anchored products, more likely for a category of interest.
+        click_candidates = np.flatnonzero(play)
+        anchor = np.full(len(row), -1, dtype=np.int64)
+        for i in click_candidates.tolist():
+            options = self.c_anchors[ci[i]]
+            if len(options):
+                anchor[i] = options[int(rng.integers(len(options)))]
+        has = anchor >= 0
+        cat_aff = np.zeros(len(row))
+        cat_aff[has] = self.category_interest[u[has], self.leaf_top[self.product_leaf[anchor[has]]]] * len(
+            vocab.CATEGORIES
+        )
+        click = has & (rng.random(len(row)) < (0.03 + 0.06 * share) * np.minimum(cat_aff, 3.0))
+        pid = np.where(click, self.product_ids[np.maximum(anchor, 0)], -1)
+        emit(click, "anchor_click", product=pid[click])
+        emit(click, "product_view", product=pid[click])
+        self._ingest(cols)
+        idx = np.flatnonzero(click)
+        self._consider(
+            u[idx],
+            anchor[idx],
+            ts[idx],
+            channels=np.where(live[idx], "live", "short_video"),
+            content=cid[idx],
+        )
+
+    # --- search ---------------------------------------------------------------------------------
+
+    def _query(self, user: int, rng: Generator) -> str:
+        top_i = int(rng.choice(len(vocab.CATEGORIES), p=self.category_interest[user]))
+        top = vocab.CATEGORIES[top_i]
+        leaf = top.leaves[int(rng.integers(len(top.leaves)))]
+        ptype = leaf.product_types[int(rng.integers(len(leaf.product_types)))]
+        lang = 1 if int(self.user_ids[user]) % 5 == 0 else 0  # as the generator set locales
+        if rng.random() < 0.25:
+            brand = top.brands[int(rng.integers(len(top.brands)))]
+            return f"{brand[lang]} {ptype[lang]}"
+        return ptype[lang]
+
+    def _search_sessions(self, users: np.ndarray, session_us: np.ndarray) -> None:
+        rng = self.rng
+        searching = np.flatnonzero(rng.random(len(users)) < 0.35)
+        ts_list, uid_list, q_list, res_list = [], [], [], []
+        view_u, view_p, view_ts, view_pos = [], [], [], []
+        for i in searching.tolist():
+            user = int(users[i])
+            when = int(session_us[i]) + int(rng.integers(0, 20 * MINUTE_US))
+            query = self._query(user, rng)
+            found = self.search.search(query, SEARCH_PAGE)
+            ts_list.append(when)
+            uid_list.append(int(self.user_ids[user]))
+            q_list.append(query)
+            res_list.append(found.tolist())
+            if not len(found):
+                continue
+            # Position bias, times the fit of what is shown.
+            pi = np.searchsorted(self.product_ids, found)
+            fit = self.category_interest[user, self.leaf_top[self.product_leaf[pi]]] * len(vocab.CATEGORIES)
+            p_click = 0.35 / (1.0 + 0.4 * np.arange(len(found))) * np.minimum(0.4 + fit, 3.0)
+            clicks = np.flatnonzero(rng.random(len(found)) < p_click)[:3]
+            for c in clicks.tolist():
+                view_u.append(user)
+                view_p.append(int(pi[c]))
+                view_ts.append(when + (c + 1) * 20_000_000)
+                view_pos.append(c)
+        self._count("searches", len(ts_list))
+        if ts_list:
+            self.events += events_service.ingest(
+                {
+                    "ts": np.asarray(ts_list, dtype=np.int64),
+                    "type": np.full(len(ts_list), "search", dtype=object),
+                    "user_id": np.asarray(uid_list, dtype=np.int64),
+                    "query": q_list,
+                    "result_ids": res_list,
+                    "channel": np.full(len(ts_list), "search", dtype=object),
+                },
+                self.store,
+            )
+        if view_u:
+            vu = np.asarray(view_u, dtype=np.int64)
+            vp = np.asarray(view_p, dtype=np.int64)
+            vt = np.asarray(view_ts, dtype=np.int64)
+            self.events += events_service.ingest(
+                {
+                    "ts": vt,
+                    "type": np.full(len(vu), "product_view", dtype=object),
+                    "user_id": self.user_ids[vu],
+                    "product_id": self.product_ids[vp],
+                    "position": np.asarray(view_pos, dtype=np.int32),
+                    "channel": np.full(len(vu), "search", dtype=object),
+                },
+                self.store,
+            )
+            self._count("events_product_view", len(vu))
+            self._consider(vu, vp, vt, channels=np.full(len(vu), "search"), content=np.full(len(vu), -1))
+
+    # --- from a product view to an order --------------------------------------------------------
+
+    def _consider(
+        self,
+        users: np.ndarray,
+        products: np.ndarray,
+        ts: np.ndarray,
+        *,
+        channels: np.ndarray,
+        content: np.ndarray,
+    ) -> None:
+        """Each product view may become an add-to-cart and then an order (placed later, in time order)."""
+        if not len(users):
+            return
+        rng = self.rng
+        leaf = self.product_leaf[products]
+        interest = self.category_interest[users, self.leaf_top[leaf]] * len(vocab.CATEGORIES)
+        price = np.maximum(self.p_price[products], 1).astype(np.float64)
+        dearness = np.log(price / self.leaf_median[leaf])
+        price_factor = np.exp(-1.5 * self.price_sensitivity[users] * dearness)
+        shop = self.product_shop[products]
+        rating = np.where(
+            self.rating_n[shop] >= 3, self.rating_sum[shop] / np.maximum(self.rating_n[shop], 1), 4.5
+        )
+        trust = np.exp(0.6 * (rating - 4.5))
+        mood = self.satisfaction[users] / BASELINE_SATISFACTION
+        p_cart = np.clip(
+            0.10
+            * self.intensity
+            * np.minimum(interest, 3.0)
+            * price_factor
+            * np.exp(0.3 * self.product_appeal[products])
+            * trust
+            * mood,
+            0.0,
+            0.8,
+        )
+        sellable = self.p_sku[products] >= 0
+        cart = sellable & (rng.random(len(users)) < p_cart)
+        buy = cart & (rng.random(len(users)) < 0.55)
+        idx = np.flatnonzero(cart)
+        if len(idx):
+            self.events += events_service.ingest(
+                {
+                    "ts": ts[idx] + 30_000_000,
+                    "type": np.full(len(idx), "add_to_cart", dtype=object),
+                    "user_id": self.user_ids[users[idx]],
+                    "product_id": self.product_ids[products[idx]],
+                    "channel": channels[idx].astype(object),
+                },
+                self.store,
+            )
+            self._count("events_add_to_cart", len(idx))
+        delay = rng.integers(2 * MINUTE_US, 40 * MINUTE_US, len(users))
+        for i in np.flatnonzero(buy).tolist():
+            qty = 2 if rng.random() < 0.08 else 1
+            self._at(
+                int(ts[i] + delay[i]),
+                "place",
+                int(users[i]),
+                int(products[i]),
+                qty,
+                str(channels[i]),
+                int(content[i]),
+            )
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def _drain(self, until_us: int) -> None:
+        while self.heap and self.heap[0][0] < until_us:
+            when, _, action, args = heapq.heappop(self.heap)
+            with clock.frozen(self._when(when)):
+                try:
+                    getattr(self, f"_do_{action}")(when, *args)
+                except DomainError as exc:
+                    # The platform refused (sold out, already rated, deadline passed): that is the outcome.
+                    self.db.rollback()
+                    self._count(f"refused_{action}")
+                    self._note(action, "refused", exc.code)
+
+    def _do_live_start(self, when: int, content_id: int) -> None:
+        content_service.start_live(self.db, content_id)
+        self._count("lives")
+
+    def _do_live_end(self, when: int, content_id: int) -> None:
+        content_service.end_live(self.db, content_id)
+
+    def _do_place(self, when: int, user: int, product: int, qty: int, channel: str, content_id: int) -> None:
+        rng = self.rng
+        user_id = int(self.user_ids[user])
+        sku = int(self.p_sku[product])
+        attribution = AttributionIn(
+            channel=Channel(channel), content_id=content_id if content_id >= 0 else None
+        )
+        request = CheckoutCreate(
+            items=[CheckoutLineIn(sku_id=sku, quantity=qty, attribution=attribution)],
+            shipping_address=ADDRESS,
+        )
+        # Place and pay in one transaction (a refusal rolls back both), as a one-tap purchase does.
+        checkout = checkout_service.place_checkout(self.db, user_id, request, commit=False)
+        self._count("checkouts")
+        self._note("place", user_id, sku, qty, checkout.total_fen)
+        if rng.random() < 0.04:  # walks away; the payment-timeout job cancels it and releases stock
+            self._count("abandoned_checkouts")
+            self.db.commit()
+            return
+        checkout_service.pay_checkout(
+            self.db,
+            user_id,
+            checkout.id,
+            payment_method=str(rng.choice(["alipay", "wechat_pay", "card"])),
+            client_key=f"sim-{checkout.id}",
+            commit=False,
+        )
+        for order in checkout_service.locked_orders(self.db, checkout.id):
+            item = checkout_service.items_of(self.db, [order.id])[0]
+            value = int(order.paid_fen)
+            shop = int(np.searchsorted(self.shop_ids, order.shop_id))
+            state = _Order(user, shop, product, order.id, item.id, value, when)
+            self.orders[order.id] = state
+            self.order_events.append(
+                (
+                    when,
+                    user_id,
+                    int(self.product_ids[product]),
+                    int(order.shop_id),
+                    content_id,
+                    value,
+                    channel,
+                )
+            )
+            self._count("events_order")
+            self._count("orders_paid")
+            h = self.shop_hidden
+            ship_after = h["shop_pickup_delay_hours"][shop] * rng.lognormal(0.0, 0.4)
+            self._at(when + int(max(0.3, ship_after) * HOUR_US), "ship", order.id)
+        self.db.commit()
+
+    def _do_ship(self, when: int, order_id: int) -> None:
+        state = self.orders[order_id]
+        commerce_service.ship_order(
+            self.db,
+            int(self.shop_ids[state.shop]),
+            order_id,
+            carrier_name=str(self.rng.choice(["SF", "YTO", "ZTO", "JD"])),
+            tracking_number=f"SIM{order_id:010d}",
+        )
+        self._count("shipped")
+        self._at(when + int(self.rng.uniform(1.0, 8.0) * HOUR_US), "pickup", order_id)
+
+    def _do_pickup(self, when: int, order_id: int) -> None:
+        state = self.orders[order_id]
+        commerce_service.record_pickup(self.db, order_id)
+        transit_days = self.shop_hidden["shop_carrier_days"][state.shop] * self.rng.lognormal(0.0, 0.3)
+        self._at(when + int(transit_days * DAY_US), "deliver", order_id)
+
+    def _do_deliver(self, when: int, order_id: int) -> None:
+        rng = self.rng
+        state = self.orders[order_id]
+        commerce_service.record_delivery(self.db, order_id)
+        self._count("delivered")
+        days = (when - state.paid_us) / DAY_US
+        shop = state.shop
+        state.late_days = max(0.0, days - LATE_AFTER_DAYS)
+        if state.late_days > 0:
+            self._hurt(state.user, min(0.25, 0.07 * state.late_days))
+            state.bad = True
+            self._count("late_deliveries")
+            if rng.random() < 0.4:
+                self._at(when - int(min(days, 2.0) * DAY_US * 0.5), "ask", order_id, "logistics")
+        state.defect = bool(rng.random() < self.shop_hidden["shop_defect_rate"][shop])
+        if state.defect:
+            self._hurt(state.user, 0.25)
+            state.bad = True
+            self._count("defects")
+            if rng.random() < 0.5:
+                self._at(when + int(rng.uniform(0.5, 12) * HOUR_US), "ask", order_id, "quality")
+            self._at(when + int(rng.uniform(2, 48) * HOUR_US), "open_case", order_id, "quality")
+        else:
+            sat = self.satisfaction[state.user]
+            if rng.random() < 0.01 + 0.10 * (1.0 - sat) + 0.02 * min(state.late_days, 3.0):
+                self._at(when + int(rng.uniform(6, 96) * HOUR_US), "open_case", order_id, "changed_mind")
+            else:
+                if not state.bad:
+                    self.satisfaction[state.user] += 0.03 * (1.0 - self.satisfaction[state.user])
+                if rng.random() < 0.5:
+                    self._at(when + int(rng.uniform(0.2, 5.0) * DAY_US), "confirm", order_id)
+        p_review = 0.3 + (0.3 if state.bad else 0.0)
+        if rng.random() < p_review:
+            self._at(when + int(rng.uniform(0.5, 6.0) * DAY_US), "review", order_id)
+        if rng.random() < 0.15:
+            self._at(when + int(rng.uniform(1.0, 7.0) * DAY_US), "nps", order_id)
+
+    def _do_confirm(self, when: int, order_id: int) -> None:
+        state = self.orders[order_id]
+        commerce_service.confirm_receipt(self.db, int(self.user_ids[state.user]), order_id)
+        self._count("confirmed")
+
+    def _do_open_case(self, when: int, order_id: int, why: str) -> None:
+        rng = self.rng
+        state = self.orders[order_id]
+        reason = AfterSaleReason(why)
+        kind = (
+            AfterSaleKind.refund_only
+            if reason is AfterSaleReason.quality and state.value_fen < 5_000
+            else AfterSaleKind.return_and_refund
+        )
+        case = aftersales_service.open_case(
+            self.db,
+            int(self.user_ids[state.user]),
+            order_id,
+            order_item_id=state.item_id,
+            kind=kind,
+            reason=reason,
+            description="质量有问题" if reason is AfterSaleReason.quality else "不想要了",
+        )
+        state.case_id, state.case_kind = case.id, kind
+        self._count(f"cases_{why}")
+        hours = self.shop_hidden["shop_aftersales_hours"][state.shop] * rng.lognormal(0.0, 0.4)
+        self._at(when + int(hours * HOUR_US), "decide_case", order_id)
+
+    def _do_decide_case(self, when: int, order_id: int) -> None:
+        rng = self.rng
+        state = self.orders[order_id]
+        assert state.case_id is not None
+        case = aftersales_service.get_case(self.db, state.case_id)
+        if case.status is not AfterSaleStatus.requested:  # decided by the platform's deadline job
+            self._count("cases_auto_approved")
+            self.db.rollback()
+            self._after_approval(when, state)
+            return
+        shop_id = int(self.shop_ids[state.shop])
+        refusal = self.shop_hidden["shop_refusal_propensity"][state.shop]
+        if rng.random() < refusal:
+            aftersales_service.reject(
+                self.db, shop_id, state.case_id, note="商品无质量问题 / no defect found"
+            )
+            self._count("cases_rejected")
+            self._hurt(state.user, 0.3)
+            state.bad = True
+            if rng.random() < 0.6:
+                self._at(when + int(rng.uniform(1, 24) * HOUR_US), "escalate", order_id)
+            return
+        aftersales_service.approve(self.db, shop_id, state.case_id)
+        self._count("cases_approved")
+        self._after_approval(when, state)
+
+    def _after_approval(self, when: int, state: _Order) -> None:
+        if state.case_kind is AfterSaleKind.return_and_refund:
+            self._at(when + int(self.rng.uniform(6, 48) * HOUR_US), "ship_return", state.order_id)
+        else:
+            self._count("refunds")
+
+    def _do_escalate(self, when: int, order_id: int) -> None:
+        state = self.orders[order_id]
+        assert state.case_id is not None
+        aftersales_service.escalate(self.db, int(self.user_ids[state.user]), state.case_id)
+        self._count("cases_escalated")
+        self._at(when + int(self.rng.uniform(12, 72) * HOUR_US), "arbitrate", order_id)
+
+    def _do_arbitrate(self, when: int, order_id: int) -> None:
+        state = self.orders[order_id]
+        assert state.case_id is not None
+        # The platform sides with the buyer when the goods were defective (evidence in the case).
+        aftersales_service.arbitrate(
+            self.db, state.case_id, merchant_at_fault=state.defect, note="平台仲裁 / platform ruling"
+        )
+        self._count("cases_arbitrated")
+        if state.defect:
+            self.satisfaction[state.user] += 0.1
+            self._after_approval(when, state)
+
+    def _do_ship_return(self, when: int, order_id: int) -> None:
+        state = self.orders[order_id]
+        assert state.case_id is not None
+        aftersales_service.mark_return_shipped(
+            self.db, int(self.user_ids[state.user]), state.case_id, tracking_number=f"RET{order_id:010d}"
+        )
+        days = self.shop_hidden["shop_carrier_days"][state.shop] * self.rng.lognormal(0.0, 0.3)
+        self._at(when + int(days * DAY_US), "receive_return", order_id)
+
+    def _do_receive_return(self, when: int, order_id: int) -> None:
+        state = self.orders[order_id]
+        assert state.case_id is not None
+        aftersales_service.receive_return(self.db, int(self.shop_ids[state.shop]), state.case_id)
+        self._count("refunds")
+
+    def _do_ask(self, when: int, order_id: int, topic: str) -> None:
+        rng = self.rng
+        state = self.orders[order_id]
+        message = (
+            "我的快递到哪了？/ Where is my parcel?"
+            if topic == "logistics"
+            else "收到的商品有问题 / The item is faulty"
+        )
+        conversation, _ = support_service.start_conversation(
+            self.db,
+            user_id=int(self.user_ids[state.user]),
+            shop_id=int(self.shop_ids[state.shop]),
+            message=message,
+            order_id=order_id,
+        )
+        self._count("conversations")
+        minutes = self.shop_hidden["shop_cs_response_minutes"][state.shop] * rng.lognormal(0.0, 0.5)
+        if minutes > 60:
+            self._hurt(state.user, 0.05 if minutes < 360 else 0.1)
+        self._at(when + int(max(0.2, minutes) * MINUTE_US), "answer", order_id, conversation.id)
+
+    def _do_answer(self, when: int, order_id: int, conversation_id: int) -> None:
+        state = self.orders[order_id]
+        shop_id = int(self.shop_ids[state.shop])
+        support_service.post_agent_message(
+            self.db,
+            conversation_id,
+            shop_id=shop_id,
+            agent_user_id=self._owner(state.shop),
+            body="您好，已为您处理 / Hello, we are on it",
+        )
+        self._at(when + 10 * MINUTE_US, "close_conversation", order_id, conversation_id)
+
+    def _do_close_conversation(self, when: int, order_id: int, conversation_id: int) -> None:
+        state = self.orders[order_id]
+        support_service.close_conversation(self.db, conversation_id, shop_id=int(self.shop_ids[state.shop]))
+
+    def _do_review(self, when: int, order_id: int) -> None:
+        rng = self.rng
+        state = self.orders[order_id]
+        sat = self.satisfaction[state.user]
+        raw = (
+            4.8
+            - 2.8 * state.defect
+            - 0.5 * min(state.late_days, 4.0)
+            - 2.0 * max(0.0, 0.7 - sat)
+            + rng.normal(0, 0.5)
+        )
+        rating = int(min(5, max(1, round(raw))))
+        lang = 1 if int(self.user_ids[state.user]) % 5 == 0 else 0
+        reviews_service.create_review(
+            self.db,
+            int(self.user_ids[state.user]),
+            order_id,
+            state.item_id,
+            rating=rating,
+            text=REVIEW_TEXT[rating][lang],
+        )
+        self.rating_sum[state.shop] += rating
+        self.rating_n[state.shop] += 1
+        self._count("reviews")
+        self._note("review", order_id, rating)
+
+    def _nps_score(self, user: int) -> int:
+        raw = 1.0 + 11.0 * self.satisfaction[user] + self.rng.normal(0.0, 1.2)
+        return int(min(10, max(0, round(raw))))
+
+    def _do_nps(self, when: int, order_id: int) -> None:
+        state = self.orders[order_id]
+        score = self._nps_score(state.user)
+        experience_service.submit_nps(
+            self.db,
+            int(self.user_ids[state.user]),
+            score=score,
+            trigger=NpsTrigger.after_delivery,
+            order_id=order_id,
+        )
+        self._count("nps")
+        self._note("nps", order_id, score)
+
+    def _do_nps_general(self, when: int, user: int) -> None:
+        score = self._nps_score(user)
+        experience_service.submit_nps(
+            self.db, int(self.user_ids[user]), score=score, trigger=NpsTrigger.general
+        )
+        self._count("nps")
+        self._note("nps_general", user, score)
+
+    # --- end of day -----------------------------------------------------------------------------
+
+    def _end_of_day(self, end_us: int) -> None:
+        rng = self.rng
+        self.db.commit()
+        self._ingest_orders()
+        counts = run_due_jobs(self.database, now=self._when(end_us))
+        for name, n in counts.items():
+            self._count(f"job_{name}", n)
+        sat = self.satisfaction
+        # Unhappy people leave; everyone drifts back toward the baseline.
+        p_churn = 0.12 * np.clip((0.45 - sat) / 0.45, 0.0, 1.0)
+        leaving = (rng.random(len(sat)) < p_churn) & ~self.churned
+        self.churned |= leaving
+        self._count("churned", int(leaving.sum()))
+        sat += 0.02 * (BASELINE_SATISFACTION - sat)
+        # General NPS surveys tomorrow for a sample of active, not churned users.
+        sample = np.flatnonzero((rng.random(len(sat)) < 0.004) & ~self.churned)
+        for user in sample.tolist():
+            self._at(end_us + int(rng.uniform(9, 21) * HOUR_US), "nps_general", user)
+
+    def _ingest_orders(self) -> None:
+        if not self.order_events:
+            return
+        ts, user, product, shop, content, value, channel = zip(*self.order_events, strict=True)
+        self.order_events = []
+        self.events += events_service.ingest(
+            {
+                "ts": np.asarray(ts, dtype=np.int64),
+                "type": np.full(len(ts), "order", dtype=object),
+                "user_id": np.asarray(user, dtype=np.int64),
+                "product_id": np.asarray(product, dtype=np.int64),
+                "shop_id": np.asarray(shop, dtype=np.int64),
+                "content_id": _nullable(np.asarray(content, dtype=np.int64)),
+                "value_fen": np.asarray(value, dtype=np.int64),
+                "channel": np.asarray(channel, dtype=object),
+            },
+            self.store,
+        )
+
+    def _ingest(self, cols: dict[str, list[np.ndarray]]) -> None:
+        if not cols["ts"]:
+            return
+        batch: dict[str, Any] = {}
+        for name, parts in cols.items():
+            joined = np.concatenate(parts)
+            if name in ("content_id", "account_id", "product_id", "watch_ms"):
+                batch[name] = _nullable(joined)
+            else:
+                batch[name] = joined
+        self.events += events_service.ingest(batch, self.store)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _nullable(values: np.ndarray) -> Any:
+    """An int64 column with -1 as null, as pyarrow wants it (a masked array)."""
+    import pyarrow as pa
+
+    values = values.astype(np.int64)
+    return pa.array(values, mask=values < 0, type=pa.int64())
+
+
+def simulate(
+    database: Database,
+    latent: dict[str, np.ndarray],
+    *,
+    days: int,
+    seed: int,
+    start: datetime,
+    store: EventStore | None = None,
+    feed_policy: str = "popular_followed",
+    search_policy: str = "substring",
+    progress: ProgressHook | None = None,
+    intensity: float = 1.0,
+) -> SimulationResult:
+    """Run ``days`` simulated days from ``start`` against ``database`` (which holds the world)."""
+    began = time.perf_counter()
+    market = Market(
+        database,
+        latent,
+        seed=seed,
+        start=start,
+        store=store or events_service.get_store(),
+        feed_policy=feed_policy,
+        search_policy=search_policy,
+        intensity=intensity,
+    )
+    phase = progress or _no_progress
+    try:
+        with phase("simulated days", days) as advance:
+            for d in range(days):
+                market.day(d)
+                advance(1)
+        market.store.flush()
+    finally:
+        market.close()
+    counts = dict(sorted(market.counts.items()))
+    counts["events"] = market.events
+    counts["users_churned_total"] = int(market.churned.sum())
+    for name in ("orders_paid", "refunds", "reviews", "nps", "conversations"):
+        counts.setdefault(name, 0)
+    market._note("counts", sorted((k, v) for k, v in counts.items() if not k.startswith("events")))
+    return SimulationResult(
+        days=days,
+        seconds=time.perf_counter() - began,
+        counts=counts,
+        events=market.events,
+        digest=market.digest.hexdigest(),
+        ended_at=start + timedelta(days=days),
+        user_arrays={
+            "user_satisfaction_end": market.satisfaction,
+            "user_bad_experiences": market.bad_experiences,
+            "user_churned": market.churned,
+        },
+    )

@@ -1,0 +1,239 @@
+"""The market simulation: ``zhongcao demo --scale small`` runs a month of the platform, and what
+happened has the shape the hidden world says it should (poor shops ship later, collect lower ratings
+and more refunds; unhappy people answer NPS lower and churn), reproducibly."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from zhongcao import cli
+from zhongcao.aftersales.models import AfterSale
+from zhongcao.catalog.models import Sku
+from zhongcao.commerce.models import Carrier, Order, OrderItem, Shipment
+from zhongcao.config import get_settings
+from zhongcao.content.models import Account, AccountKind
+from zhongcao.db import Database, empty_all_tables
+from zhongcao.events.store import SegmentEventStore
+from zhongcao.experience.models import NpsResponse
+from zhongcao.reviews.models import Review
+from zhongcao.support.models import Conversation
+from zhongcao.world import cli as world_cli
+from zhongcao.world.generate import Scale, WorldSpec
+from zhongcao.world.service import build_world, load_latent
+
+
+class Demo:
+    def __init__(self, root: Path, output: str) -> None:
+        self.database = Database(f"sqlite:///{root}/demo.db")
+        manifest_dir = root / "world" / "42-small"
+        self.latent = load_latent(manifest_dir)
+        self.output = output
+        self.events = SegmentEventStore(root / "events")
+
+    def rows(self, stmt: Any) -> list[Any]:
+        with self.database.session(read_only=True) as db:
+            return list(db.execute(stmt).all())
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """``zhongcao demo --scale small`` (30 days, seed 42) into a fresh embedded database; the server
+    start is replaced by a no-op."""
+    root = tmp_path_factory.mktemp("demo")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ZHONGCAO_DATABASE_URL", f"sqlite:///{root}/demo.db")
+    patch.setenv("ZHONGCAO_WORLD_DIR", str(root / "world"))
+    patch.setenv("ZHONGCAO_EVENTS_DIR", str(root / "events"))
+    get_settings.cache_clear()
+    served: list[dict[str, Any]] = []
+    patch.setattr(cli, "serve", lambda **kwargs: served.append(kwargs))
+    from io import StringIO
+
+    from rich.console import Console
+
+    buffer = StringIO()
+    patch.setattr(world_cli, "console", Console(file=buffer, width=160))
+    try:
+        world_cli.demo_command(scale="small", days=30, seed=42, fresh=False, host="127.0.0.1", port=8123)
+    finally:
+        patch.undo()
+        get_settings.cache_clear()
+        from zhongcao.events import service as events_service
+
+        events_service.close_stores()
+    assert served, "the demo must end by serving"
+    result = Demo(root, buffer.getvalue())
+    yield result
+    result.database.dispose()
+
+
+def _shop_quality(demo: Demo) -> dict[int, float]:
+    return dict(zip(demo.latent["shop_ids"].tolist(), demo.latent["shop_quality"].tolist(), strict=True))
+
+
+def _terciles(quality: dict[int, float]) -> tuple[set[int], set[int]]:
+    values = np.asarray(list(quality.values()))
+    low, high = np.quantile(values, [1 / 3, 2 / 3])
+    return {s for s, q in quality.items() if q <= low}, {s for s, q in quality.items() if q >= high}
+
+
+def test_demo_prints_what_the_month_produced(demo: Demo) -> None:
+    out = demo.output
+    assert "world 42-small built" in out
+    assert "30 simulated days" in out
+    for line in ("orders paid", "refunds", "reviews", "behaviour events"):
+        assert line in out
+
+
+def test_orders_flow_through_the_whole_lifecycle(demo: Demo) -> None:
+    statuses = dict(demo.rows(select(Order.status, func.count()).group_by(Order.status)))
+    assert sum(statuses.values()) >= 300
+    for status in ("completed", "delivered", "shipped", "paid", "cancelled"):
+        assert statuses.get(status, 0) > 0, statuses
+    refunded = demo.rows(select(func.count()).select_from(Order).where(Order.refunded_fen > 0))[0][0]
+    assert refunded > 0
+    # Every FACT force carried something: shop accounts, creators, top KOLs, campaigns.
+    carriers = dict(demo.rows(select(OrderItem.carrier, func.count()).group_by(OrderItem.carrier)))
+    assert set(Carrier) <= set(carriers), carriers
+    assert demo.rows(select(func.count()).select_from(Sku).where(Sku.stock < 0))[0][0] == 0
+
+
+def test_poor_shops_ship_later_collect_lower_ratings_and_more_refunds(demo: Demo) -> None:
+    quality = _shop_quality(demo)
+    poor, good = _terciles(quality)
+    shipped = demo.rows(
+        select(Order.shop_id, Order.paid_at, Shipment.shipped_at).join(
+            Shipment, Shipment.order_id == Order.id
+        )
+    )
+    hours = {"poor": [], "good": []}
+    for shop_id, paid_at, shipped_at in shipped:
+        bucket = "poor" if shop_id in poor else "good" if shop_id in good else None
+        if bucket:
+            hours[bucket].append((shipped_at - paid_at).total_seconds() / 3600)
+    assert len(hours["poor"]) >= 30 and len(hours["good"]) >= 30
+    assert np.median(hours["poor"]) > 2 * np.median(hours["good"])
+
+    ratings = demo.rows(select(Order.shop_id, Review.rating).join(Order, Order.id == Review.order_id))
+    poor_r = [r for s, r in ratings if s in poor]
+    good_r = [r for s, r in ratings if s in good]
+    assert len(poor_r) >= 15 and len(good_r) >= 15
+    assert np.mean(good_r) - np.mean(poor_r) >= 0.5
+
+    orders = demo.rows(
+        select(Order.shop_id, Order.refunded_fen, Order.paid_at).where(Order.paid_at.is_not(None))
+    )
+    cases = {s for (s,) in demo.rows(select(Order.shop_id).join(AfterSale, AfterSale.order_id == Order.id))}
+    assert cases
+    refund_rate = {}
+    for name, group in (("poor", poor), ("good", good)):
+        mine = [r for s, r, _ in orders if s in group]
+        refund_rate[name] = sum(1 for r in mine if r > 0) / max(len(mine), 1)
+    assert refund_rate["poor"] > 1.5 * refund_rate["good"], refund_rate
+    # Shop-level: hidden quality and the shipping delay the platform observed move together.
+    per_shop: dict[int, list[float]] = {}
+    for shop_id, paid_at, shipped_at in shipped:
+        per_shop.setdefault(shop_id, []).append((shipped_at - paid_at).total_seconds())
+    ids = [s for s, v in per_shop.items() if len(v) >= 3]
+    q = np.asarray([quality[s] for s in ids])
+    delay = np.asarray([np.median(per_shop[s]) for s in ids])
+    assert np.corrcoef(np.argsort(np.argsort(q)), np.argsort(np.argsort(delay)))[0, 1] < -0.5
+
+
+def test_people_with_bad_experiences_answer_nps_lower_and_churn_more(demo: Demo) -> None:
+    user_ids = demo.latent["user_ids"]
+    bad = dict(zip(user_ids.tolist(), demo.latent["user_bad_experiences"].tolist(), strict=True))
+    answers = demo.rows(select(NpsResponse.user_id, NpsResponse.score))
+    hurt = [score for user, score in answers if bad.get(user, 0) > 0]
+    fine = [score for user, score in answers if bad.get(user, 0) == 0]
+    assert len(hurt) >= 10 and len(fine) >= 10
+    assert np.mean(fine) - np.mean(hurt) >= 1.0
+    churned = demo.latent["user_churned"]
+    had_bad = demo.latent["user_bad_experiences"] > 0
+    assert churned.any()
+    assert churned[had_bad].mean() > churned[~had_bad].mean()
+    # Customer service happened, and each conversation was answered by the shop.
+    conversations = demo.rows(select(Conversation.first_human_response_at))
+    assert conversations and sum(1 for (at,) in conversations if at is not None) >= len(conversations) * 0.8
+
+
+def test_creator_audiences_are_heavy_tailed(demo: Demo) -> None:
+    followers = sorted(
+        (n for (n,) in demo.rows(select(Account.follower_count).where(Account.kind == AccountKind.creator))),
+        reverse=True,
+    )
+    top = followers[: max(1, len(followers) // 10)]
+    assert sum(top) > 0.4 * sum(followers)
+    assert followers[0] > 10 * max(np.median(followers), 1)
+
+
+def test_behaviour_events_are_in_the_store_and_queryable(demo: Demo) -> None:
+    con = demo.events.connect()
+    counts = dict(con.execute("SELECT type, count(*) FROM events GROUP BY type").fetchall())
+    for kind in (
+        "impression",
+        "play",
+        "like",
+        "follow",
+        "anchor_click",
+        "product_view",
+        "add_to_cart",
+        "search",
+        "order",
+    ):
+        assert counts.get(kind, 0) > 0, kind
+    assert sum(counts.values()) >= 50_000
+    orders = demo.rows(select(func.count()).select_from(Order).where(Order.paid_at.is_not(None)))[0][0]
+    assert counts["order"] == orders
+    searches = con.execute(
+        "SELECT count(*) FROM events WHERE type = 'search' AND len(result_ids) > 0"
+    ).fetchone()
+    assert searches[0] > 0
+
+
+def _outcome_digest(database: Database) -> str:
+    h = hashlib.sha256()
+    with database.session(read_only=True) as db:
+        for row in db.execute(
+            select(
+                Order.id, Order.user_id, Order.shop_id, Order.status, Order.paid_fen, Order.refunded_fen
+            ).order_by(Order.id)
+        ):
+            h.update(repr(tuple(row)).encode())
+        for row in db.execute(select(Review.order_id, Review.rating).order_by(Review.id)):
+            h.update(repr(tuple(row)).encode())
+        for row in db.execute(select(NpsResponse.user_id, NpsResponse.score).order_by(NpsResponse.id)):
+            h.update(repr(tuple(row)).encode())
+    return h.hexdigest()
+
+
+def test_same_seed_same_month(database: Database, tmp_path: Path) -> None:
+    """On either backend, the same seed builds and simulates the same world and the same month."""
+    spec = WorldSpec(scale=Scale.tiny, seed=5, days=10)
+    store = SegmentEventStore(tmp_path / "events")
+    first = build_world(database, spec, progress=False, world_dir=tmp_path / "a", store=store)
+    assert first.simulation["counts"]["orders_paid"] > 0
+    digest = _outcome_digest(database)
+    empty_all_tables(database)
+    store.clear()
+    again = build_world(database, spec, progress=False, world_dir=tmp_path / "b", store=store)
+    assert again.digest == first.digest
+    assert again.simulation["digest"] == first.simulation["digest"]
+    assert again.simulation["counts"] == first.simulation["counts"]
+    assert _outcome_digest(database) == digest
+    other = build_world(
+        database,
+        WorldSpec(scale=Scale.tiny, seed=6, days=10),
+        fresh=True,
+        progress=False,
+        world_dir=tmp_path / "c",
+        store=store,
+    )
+    assert other.simulation["digest"] != first.simulation["digest"]
