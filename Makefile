@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events bench-world clean
+.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ format: install
 	$(BIN)/ruff format src tests benchmarks migrations
 	$(BIN)/ruff check --fix src tests benchmarks migrations
 
-bench: bench-commerce bench-events bench-world
+bench: bench-commerce bench-events bench-world bench-simulate
 
 bench-commerce: install
 	$(PY) benchmarks/commerce/bench_checkout.py
@@ -50,6 +50,9 @@ bench-events: install
 
 bench-world: install
 	$(PY) benchmarks/world/bench_build.py
+
+bench-simulate: install
+	$(PY) benchmarks/world/bench_simulate.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,6 +28,10 @@ jobs_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(jobs_app, name="jobs")
+bench_app = typer.Typer(
+    help="Quality benchmarks on public datasets (search relevance, recommendation).", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
 
 
 def _register_imports() -> None:
@@ -294,6 +299,20 @@ def jobs_run(
         pass
     finally:
         database.dispose()
+
+
+@bench_app.command("search")
+def bench_search(
+    path: Annotated[Path, typer.Argument(help="Judged pairs: Home Depot train.csv or JSON lines.")],
+    format: Annotated[
+        str, typer.Option("--format", help="homedepot (Kaggle CSV, Latin-1) or jsonl (query, title, label).")
+    ] = "homedepot",
+    seed: Annotated[int, typer.Option(help="Seed of the query split (20% of queries held out).")] = 0,
+) -> None:
+    """Search relevance: plain BM25 peers and zhongcao's ranking, side by side on held-out queries."""
+    from zhongcao.search.bench import bench_search_command  # heavy imports only when asked
+
+    bench_search_command(path=path, format=format, seed=seed)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -239,8 +239,10 @@ def _write(
             {
                 "days": result.days,
                 "seconds": round(result.seconds, 3),
+                "phase_seconds": result.phase_seconds,
                 "events": result.events,
                 "events_per_second": round(result.events_per_second),
+                "ingest_events_per_second": round(result.ingest_events_per_second),
                 "ended_at": result.ended_at.isoformat() if result.ended_at else None,
                 "digest": result.digest,
                 "counts": result.counts,

@@ -77,7 +77,7 @@ MINUTE_US = 60_000_000
 FEED_PAGE = 20
 SEARCH_PAGE = 20
 BASELINE_SATISFACTION = 0.75
-LATE_AFTER_DAYS = 5.0  # a parcel delivered later than this after payment is late
+LATE_AFTER_DAYS = 6.0  # a parcel delivered later than this after payment is late
 LIVE_HOURS = 2.0
 CAMPAIGN_BOOST = 1.3
 
@@ -108,10 +108,18 @@ class SimulationResult:
     ended_at: datetime | None = None
     # Hidden state at the end, aligned with the world's ``user_ids`` (kept beside the database).
     user_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def events_per_second(self) -> float:
+        """Events produced per second of the whole simulation."""
         return self.events / self.seconds if self.seconds else 0.0
+
+    @property
+    def ingest_events_per_second(self) -> float:
+        """Events stored per second spent in :func:`zhongcao.events.service.ingest`."""
+        spent = self.phase_seconds.get("events ingestion", 0.0)
+        return self.events / spent if spent else 0.0
 
 
 @dataclass
@@ -170,6 +178,7 @@ class Market:
         self.seq = itertools.count()
         self.digest = hashlib.sha256()
         self.counts: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}
         self.events = 0
 
         a = latent
@@ -232,10 +241,11 @@ class Market:
             known
         ]
         anchors = content_service.anchored_product_ids_by_content(db, self.c_ids.tolist())
-        self.c_anchors = [
-            np.searchsorted(self.product_ids, np.asarray(anchors.get(int(c), []), dtype=np.int64))
-            for c in self.c_ids
-        ]
+        # Anchored products per listed item as CSR (product indexes into the world's arrays).
+        lists = [anchors.get(int(c), []) for c in self.c_ids]
+        self.c_anchor_ptr = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
+        flat = np.asarray([p for x in lists for p in x], dtype=np.int64)
+        self.c_anchor_items = np.searchsorted(self.product_ids, flat)
         fu, fa = content_service.follow_pairs(db)
         self.follows = set(zip(fu, fa, strict=True))
         self.follow_u = np.asarray(fu, dtype=np.int64)
@@ -290,13 +300,29 @@ class Market:
 
     # --- one day --------------------------------------------------------------------------------
 
+    @contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - began
+
     def day(self, d: int) -> None:
         day_us = self.start_us + d * DAY_US
-        self._catalogue()
-        self._schedule_lives(day_us)
-        self._behave(day_us)
-        self._drain(day_us + DAY_US)
-        self._end_of_day(day_us + DAY_US)
+        with self._timed("catalogue and search index"):
+            self._catalogue()
+        with self._timed("behaviour (feed, search)"):
+            self._schedule_lives(day_us)
+            self._behave(day_us)
+        with self._timed("actions (orders, fulfilment, after-sales, reviews, CS, NPS)"):
+            self._drain(day_us + DAY_US)
+        with self._timed("end of day (jobs, churn)"):
+            self._end_of_day(day_us + DAY_US)
+
+    def _log(self, batch: Any) -> None:
+        with self._timed("events ingestion"):
+            self.events += events_service.ingest(batch, self.store)
 
     def _schedule_lives(self, day_us: int) -> None:
         today = np.flatnonzero(
@@ -430,12 +456,12 @@ class Market:
             self.follow_u = np.concatenate([self.follow_u, np.asarray(fu, dtype=np.int64)])
             self.follow_a = np.concatenate([self.follow_a, np.asarray(fa, dtype=np.int64)])
         # Anchor clicks: one of the item's anchored products, more likely for a category of interest.
-        click_candidates = np.flatnonzero(play)
-        anchor = np.full(len(row), -1, dtype=np.int64)
-        for i in click_candidates.tolist():
-            options = self.c_anchors[ci[i]]
-            if len(options):
-                anchor[i] = options[int(rng.integers(len(options)))]
+        lo = self.c_anchor_ptr[ci]
+        count = self.c_anchor_ptr[ci + 1] - lo
+        pick = lo + (rng.random(len(row)) * count).astype(np.int64)
+        anchor = np.where(
+            play & (count > 0), self.c_anchor_items[np.minimum(pick, len(self.c_anchor_items) - 1)], -1
+        )
         has = anchor >= 0
         cat_aff = np.zeros(len(row))
         cat_aff[has] = self.category_interest[u[has], self.leaf_top[self.product_leaf[anchor[has]]]] * len(
@@ -457,73 +483,83 @@ class Market:
 
     # --- search ---------------------------------------------------------------------------------
 
-    def _query(self, user: int, rng: Generator) -> str:
-        top_i = int(rng.choice(len(vocab.CATEGORIES), p=self.category_interest[user]))
-        top = vocab.CATEGORIES[top_i]
-        leaf = top.leaves[int(rng.integers(len(top.leaves)))]
-        ptype = leaf.product_types[int(rng.integers(len(leaf.product_types)))]
-        lang = 1 if int(self.user_ids[user]) % 5 == 0 else 0  # as the generator set locales
-        if rng.random() < 0.25:
-            brand = top.brands[int(rng.integers(len(top.brands)))]
-            return f"{brand[lang]} {ptype[lang]}"
-        return ptype[lang]
+    def _queries(self, users: np.ndarray, rng: Generator) -> list[str]:
+        """One query per user, drawn from their category interests: a product type of a leaf of a
+        category they like, sometimes with a brand, in their language."""
+        n = len(users)
+        cum = np.cumsum(self.category_interest[users], axis=1)
+        top_i = np.minimum((rng.random(n)[:, None] > cum).sum(axis=1), len(vocab.CATEGORIES) - 1)
+        leaf_u, type_u, brand_u, with_brand = (
+            rng.random(n),
+            rng.random(n),
+            rng.random(n),
+            rng.random(n) < 0.25,
+        )
+        english = self.user_ids[users] % 5 == 0  # as the generator set locales
+        queries = []
+        for i in range(n):
+            top = vocab.CATEGORIES[int(top_i[i])]
+            leaf = top.leaves[int(leaf_u[i] * len(top.leaves))]
+            ptype = leaf.product_types[int(type_u[i] * len(leaf.product_types))]
+            lang = 1 if english[i] else 0
+            if with_brand[i]:
+                brand = top.brands[int(brand_u[i] * len(top.brands))]
+                queries.append(f"{brand[lang]} {ptype[lang]}")
+            else:
+                queries.append(ptype[lang])
+        return queries
 
     def _search_sessions(self, users: np.ndarray, session_us: np.ndarray) -> None:
         rng = self.rng
-        searching = np.flatnonzero(rng.random(len(users)) < 0.35)
-        ts_list, uid_list, q_list, res_list = [], [], [], []
-        view_u, view_p, view_ts, view_pos = [], [], [], []
-        for i in searching.tolist():
-            user = int(users[i])
-            when = int(session_us[i]) + int(rng.integers(0, 20 * MINUTE_US))
-            query = self._query(user, rng)
-            found = self.search.search(query, SEARCH_PAGE)
-            ts_list.append(when)
-            uid_list.append(int(self.user_ids[user]))
-            q_list.append(query)
-            res_list.append(found.tolist())
-            if not len(found):
-                continue
-            # Position bias, times the fit of what is shown.
-            pi = np.searchsorted(self.product_ids, found)
-            fit = self.category_interest[user, self.leaf_top[self.product_leaf[pi]]] * len(vocab.CATEGORIES)
-            p_click = 0.35 / (1.0 + 0.4 * np.arange(len(found))) * np.minimum(0.4 + fit, 3.0)
-            clicks = np.flatnonzero(rng.random(len(found)) < p_click)[:3]
-            for c in clicks.tolist():
-                view_u.append(user)
-                view_p.append(int(pi[c]))
-                view_ts.append(when + (c + 1) * 20_000_000)
-                view_pos.append(c)
-        self._count("searches", len(ts_list))
-        if ts_list:
-            self.events += events_service.ingest(
-                {
-                    "ts": np.asarray(ts_list, dtype=np.int64),
-                    "type": np.full(len(ts_list), "search", dtype=object),
-                    "user_id": np.asarray(uid_list, dtype=np.int64),
-                    "query": q_list,
-                    "result_ids": res_list,
-                    "channel": np.full(len(ts_list), "search", dtype=object),
-                },
-                self.store,
-            )
-        if view_u:
-            vu = np.asarray(view_u, dtype=np.int64)
-            vp = np.asarray(view_p, dtype=np.int64)
-            vt = np.asarray(view_ts, dtype=np.int64)
-            self.events += events_service.ingest(
-                {
-                    "ts": vt,
-                    "type": np.full(len(vu), "product_view", dtype=object),
-                    "user_id": self.user_ids[vu],
-                    "product_id": self.product_ids[vp],
-                    "position": np.asarray(view_pos, dtype=np.int32),
-                    "channel": np.full(len(vu), "search", dtype=object),
-                },
-                self.store,
-            )
-            self._count("events_product_view", len(vu))
-            self._consider(vu, vp, vt, channels=np.full(len(vu), "search"), content=np.full(len(vu), -1))
+        searching = users[rng.random(len(users)) < 0.35]
+        n = len(searching)
+        self._count("searches", n)
+        if not n:
+            return
+        when = session_us[np.searchsorted(users, searching)] + rng.integers(0, 20 * MINUTE_US, n)
+        queries = self._queries(searching, rng)
+        # A page of results per search (-1 pads short pages); the policy is asked once per distinct query.
+        pages = {q: self.search.search(q, SEARCH_PAGE) for q in dict.fromkeys(queries)}
+        results = np.full((n, SEARCH_PAGE), -1, dtype=np.int64)
+        for i, q in enumerate(queries):
+            found = pages[q]
+            results[i, : len(found)] = found
+        self._log(
+            {
+                "ts": when,
+                "type": np.full(n, "search", dtype=object),
+                "user_id": self.user_ids[searching],
+                "query": queries,
+                "result_ids": [pages[q].tolist() for q in queries],
+                "channel": np.full(n, "search", dtype=object),
+            }
+        )
+        # Clicks: position bias times the fit of what is shown; at most three per search.
+        shown = results >= 0
+        pi = np.searchsorted(self.product_ids, np.where(shown, results, self.product_ids[0]))
+        fit = self.category_interest[searching[:, None], self.leaf_top[self.product_leaf[pi]]] * len(
+            vocab.CATEGORIES
+        )
+        p_click = 0.35 / (1.0 + 0.4 * np.arange(SEARCH_PAGE))[None, :] * np.minimum(0.4 + fit, 3.0)
+        click = shown & (rng.random((n, SEARCH_PAGE)) < p_click)
+        click &= np.cumsum(click, axis=1) <= 3
+        row, pos = np.nonzero(click)
+        if not len(row):
+            return
+        vu, vp = searching[row], pi[row, pos]
+        vt = when[row] + (pos.astype(np.int64) + 1) * 20_000_000
+        self._log(
+            {
+                "ts": vt,
+                "type": np.full(len(vu), "product_view", dtype=object),
+                "user_id": self.user_ids[vu],
+                "product_id": self.product_ids[vp],
+                "position": pos.astype(np.int32),
+                "channel": np.full(len(vu), "search", dtype=object),
+            }
+        )
+        self._count("events_product_view", len(vu))
+        self._consider(vu, vp, vt, channels=np.full(len(vu), "search"), content=np.full(len(vu), -1))
 
     # --- from a product view to an order --------------------------------------------------------
 
@@ -567,15 +603,14 @@ class Market:
         buy = cart & (rng.random(len(users)) < 0.55)
         idx = np.flatnonzero(cart)
         if len(idx):
-            self.events += events_service.ingest(
+            self._log(
                 {
                     "ts": ts[idx] + 30_000_000,
                     "type": np.full(len(idx), "add_to_cart", dtype=object),
                     "user_id": self.user_ids[users[idx]],
                     "product_id": self.product_ids[products[idx]],
                     "channel": channels[idx].astype(object),
-                },
-                self.store,
+                }
             )
             self._count("events_add_to_cart", len(idx))
         delay = rng.integers(2 * MINUTE_US, 40 * MINUTE_US, len(users))
@@ -639,8 +674,8 @@ class Market:
             client_key=f"sim-{checkout.id}",
             commit=False,
         )
-        for order in checkout_service.locked_orders(self.db, checkout.id):
-            item = checkout_service.items_of(self.db, [order.id])[0]
+        for order in checkout.orders:
+            item = order.items[0]
             value = int(order.paid_fen)
             shop = int(np.searchsorted(self.shop_ids, order.shop_id))
             state = _Order(user, shop, product, order.id, item.id, value, when)
@@ -906,7 +941,8 @@ class Market:
         rng = self.rng
         self.db.commit()
         self._ingest_orders()
-        counts = run_due_jobs(self.database, now=self._when(end_us))
+        with clock.frozen(self._when(end_us)):
+            counts = run_due_jobs(self.database, now=self._when(end_us))
         for name, n in counts.items():
             self._count(f"job_{name}", n)
         sat = self.satisfaction
@@ -926,7 +962,7 @@ class Market:
             return
         ts, user, product, shop, content, value, channel = zip(*self.order_events, strict=True)
         self.order_events = []
-        self.events += events_service.ingest(
+        self._log(
             {
                 "ts": np.asarray(ts, dtype=np.int64),
                 "type": np.full(len(ts), "order", dtype=object),
@@ -936,8 +972,7 @@ class Market:
                 "content_id": _nullable(np.asarray(content, dtype=np.int64)),
                 "value_fen": np.asarray(value, dtype=np.int64),
                 "channel": np.asarray(channel, dtype=object),
-            },
-            self.store,
+            }
         )
 
     def _ingest(self, cols: dict[str, list[np.ndarray]]) -> None:
@@ -950,7 +985,7 @@ class Market:
                 batch[name] = _nullable(joined)
             else:
                 batch[name] = joined
-        self.events += events_service.ingest(batch, self.store)
+        self._log(batch)
 
     def close(self) -> None:
         self.db.close()
@@ -1011,6 +1046,7 @@ def simulate(
         events=market.events,
         digest=market.digest.hexdigest(),
         ended_at=start + timedelta(days=days),
+        phase_seconds={k: round(v, 3) for k, v in market.seconds.items()},
         user_arrays={
             "user_satisfaction_end": market.satisfaction,
             "user_bad_experiences": market.bad_experiences,
