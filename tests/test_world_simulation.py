@@ -253,3 +253,30 @@ def test_same_seed_same_month(database: Database, tmp_path: Path) -> None:
         store=store,
     )
     assert other.simulation["digest"] != first.simulation["digest"]
+
+
+def test_another_search_engine_swaps_in_by_name(tmp_path: Path) -> None:
+    """The simulation reaches search only through the policy interface: naming the BM25 index is the
+    whole change."""
+    from zhongcao import migrate
+
+    database = Database(f"sqlite:///{tmp_path}/swap.db")
+    migrate.upgrade(database.engine)
+    store = SegmentEventStore(tmp_path / "events")
+    try:
+        summary = build_world(
+            database,
+            WorldSpec(scale=Scale.tiny, seed=2, days=3),
+            progress=False,
+            world_dir=tmp_path / "world",
+            store=store,
+            search_policy="bm25",
+        )
+        assert summary.simulation["counts"]["searches"] > 0
+        con = store.connect()
+        found = con.execute(
+            "SELECT count(*) FROM events WHERE type = 'search' AND len(result_ids) > 0"
+        ).fetchone()
+        assert found[0] > 0
+    finally:
+        database.dispose()

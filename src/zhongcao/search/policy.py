@@ -111,7 +111,50 @@ class SubstringSearch:
         return hit
 
 
-POLICIES: dict[str, type] = {SubstringSearch.name: SubstringSearch}
+class Bm25Search:
+    """The product index (:mod:`zhongcao.search.index`): Chinese and English analysis, BM25, typo
+    tolerance, a zero-result fallback. Relevance only; the learned ranking comes with issue #5."""
+
+    name = "bm25"
+
+    def __init__(self) -> None:
+        self._index: object | None = None
+        self._indexed: tuple[np.ndarray, list[str], list[str]] | None = None
+        self._cache: dict[tuple[str, int], np.ndarray] = {}
+
+    def fit(self, corpus: ProductCorpus) -> None:
+        from zhongcao.search.index import ProductDocument, ProductIndex  # heavy: analysers, bm25s
+
+        ids = np.asarray(corpus.product_ids, dtype=np.int64)
+        same_text = (
+            self._indexed is not None
+            and np.array_equal(self._indexed[0], ids)
+            and self._indexed[1] == corpus.titles_zh
+            and self._indexed[2] == corpus.titles_en
+        )
+        if not same_text:
+            self._index = ProductIndex(
+                ProductDocument(product_id=int(pid), title_zh=zh, title_en=en, sales=int(sold))
+                for pid, zh, en, sold in zip(
+                    ids, corpus.titles_zh, corpus.titles_en, corpus.sales, strict=True
+                )
+            )
+            self._indexed = (ids, list(corpus.titles_zh), list(corpus.titles_en))
+        self._cache = {}
+
+    def search(self, query: str, k: int) -> np.ndarray:
+        key = (query, k)
+        hit = self._cache.get(key)
+        if hit is None:
+            if self._index is None or not query.strip() or k <= 0:
+                return np.zeros(0, dtype=np.int64)
+            result = self._index.search(query, k)  # type: ignore[attr-defined]
+            hit = np.asarray(result.ids[:k], dtype=np.int64)
+            self._cache[key] = hit
+        return hit
+
+
+POLICIES: dict[str, type] = {SubstringSearch.name: SubstringSearch, Bm25Search.name: Bm25Search}
 
 
 def get_policy(name: str) -> ProductSearch:

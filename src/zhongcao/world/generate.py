@@ -530,6 +530,8 @@ class _Builder:
         price_sensitivity = rng.beta(2.0, 2.0, size=n)
         activity = rng.lognormal(0.0, 0.8, size=n)
         satisfaction = np.full(n, 0.75)
+        # The demo shopper (index 0) is a keen one, so that logging in shows orders, reviews, follows.
+        activity[0] = max(float(activity[0]), 3.5)
         self.latent.arrays.update(
             {
                 "user_ids": np.asarray(self.shopper_ids, dtype=np.int64),
