@@ -1,0 +1,52 @@
+"""Approximate nearest-neighbour search by inner product over item vectors (usearch HNSW).
+
+Collaborative candidates are the items whose factor has the largest dot product with the user's
+factor: maximum inner-product search. usearch's ``ip`` metric is ``1 - dot``, so its distances are
+turned back into scores here. ``exact=True`` brute-forces the same query, for checks and tiny catalogues.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from usearch.index import Index
+
+DEFAULT_THREADS = 2
+
+
+class InnerProductIndex:
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        *,
+        connectivity: int = 16,
+        expansion_add: int = 128,
+        expansion_search: int = 256,
+        threads: int = DEFAULT_THREADS,
+    ) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) == 0:
+            raise ValueError("need a non-empty 2-d array of item vectors")
+        self.threads = threads
+        self.size, self.dim = vectors.shape
+        self.index = Index(
+            ndim=self.dim,
+            metric="ip",
+            dtype="f32",
+            connectivity=connectivity,
+            expansion_add=expansion_add,
+            expansion_search=expansion_search,
+        )
+        self.index.add(np.arange(self.size, dtype=np.uint64), vectors, threads=threads)
+
+    def search(self, queries: np.ndarray, k: int, *, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` item ids and their inner products per query row; -1 / -inf pad short results."""
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        k = min(k, self.size)
+        matches = self.index.search(queries, k, threads=self.threads, exact=exact)
+        keys = np.asarray(matches.keys).reshape(len(queries), -1)[:, :k]
+        distances = np.asarray(matches.distances, dtype=np.float32).reshape(len(queries), -1)[:, :k]
+        counts = np.asarray(matches.counts).reshape(-1)
+        valid = np.arange(keys.shape[1])[None, :] < counts[:, None]
+        ids = np.where(valid, keys.astype(np.int64), -1).astype(np.int32)
+        scores = np.where(valid, 1.0 - distances, -np.inf).astype(np.float32)
+        return ids, scores
