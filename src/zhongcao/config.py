@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # platform database), or "auto": postgres when the platform database is PostgreSQL.
     events_backend: Literal["auto", "segments", "postgres"] = "auto"
     world_dir: Path = Path("var") / "world"
+    # Trained models (feed, search ranking): <models_dir>/<name>/<version>/, newest served.
+    models_dir: Path = Path("var") / "models"
     data_dir: Path = Path("..") / "shared" / "data"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
