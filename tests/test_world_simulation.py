@@ -92,6 +92,28 @@ def test_demo_prints_what_the_month_produced(demo: Demo) -> None:
         assert line in out
 
 
+def test_the_demo_logins_work_against_the_built_world(demo: Demo) -> None:
+    from fastapi.testclient import TestClient
+
+    from zhongcao.api import create_app
+    from zhongcao.config import Settings
+    from zhongcao.world.generate import DEMO_PASSWORD, demo_logins
+
+    app = create_app(Settings(database_url=str(demo.database.engine.url)), demo.database)
+    with TestClient(app) as client:
+        tokens = {}
+        for login in demo_logins():
+            reply = client.post("/api/auth/login", json={"email": login.email, "password": DEMO_PASSWORD})
+            assert reply.status_code == 200, (login.role, reply.text)
+            tokens[login.role] = reply.json()["token"]
+        # The keen demo shopper has a month of orders; both demo shops have orders to look at.
+        mine = client.get("/api/orders", headers={"authorization": f"Bearer {tokens['shopper']}"})
+        assert mine.status_code == 200 and mine.json()["items"]
+        for owner in ("good shop owner", "poor shop owner"):
+            orders = client.get("/api/merchant/orders", headers={"authorization": f"Bearer {tokens[owner]}"})
+            assert orders.status_code == 200 and orders.json()["items"], owner
+
+
 def test_orders_flow_through_the_whole_lifecycle(demo: Demo) -> None:
     statuses = dict(demo.rows(select(Order.status, func.count()).group_by(Order.status)))
     assert sum(statuses.values()) >= 300

@@ -57,7 +57,9 @@ class Product(IdMixin, TimestampMixin, Base):
     status: Mapped[ProductStatus] = mapped_column(
         str_enum(ProductStatus, "product_status"), default=ProductStatus.active, index=True
     )
-    updated_at: Mapped[datetime] = mapped_column(default=lambda: clock.now(), onupdate=lambda: clock.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        default=lambda: clock.now(), onupdate=lambda: clock.now(), index=True
+    )
 
     skus: Mapped[list[Sku]] = relationship(back_populates="product", order_by="Sku.id")
 
@@ -81,5 +83,10 @@ class Sku(IdMixin, Base):
     stock: Mapped[int] = mapped_column(default=0)
     sold_count: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Set by every UPDATE through SQLAlchemy (ORM or Core, e.g. checkout's stock moves): the search
+    # index's change feed reads it to pick up price and stock changes without a rebuild.
+    updated_at: Mapped[datetime | None] = mapped_column(
+        default=lambda: clock.now(), onupdate=lambda: clock.now(), index=True
+    )
 
     product: Mapped[Product] = relationship(back_populates="skus")

@@ -950,3 +950,111 @@ def catalogue_snapshot(db: Session) -> CatalogueSnapshot:
         stock=[stock.get(p[0], 0) for p in products],
         sold=[sold.get(p[0], 0) for p in products],
     )
+
+
+# Search index feed (issue #5): what the index shows of a product, and what changed since when ------
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchableProduct:
+    """One product as the search index needs it. ``price_fen`` is the cheapest active SKU with stock,
+    else the cheapest active SKU (a sold-out product still shows its price); ``on_sale`` is false for
+    a product the index must drop (not active, shop suspended, no active SKU)."""
+
+    id: int
+    shop_id: int
+    category_id: int
+    brand_id: int | None
+    title_zh: str
+    title_en: str
+    price_fen: int
+    stock: int
+    sold: int
+    created_at: Any  # datetime
+    on_sale: bool
+
+
+def searchable_products(db: Session, product_ids: Iterable[int] | None = None) -> list[SearchableProduct]:
+    """``None``: every product on sale. Ids: each of them that exists, whatever its state (sorted by id)."""
+    stmt = select(
+        Product.id,
+        Product.shop_id,
+        Product.category_id,
+        Product.brand_id,
+        Product.title_zh,
+        Product.title_en,
+        Product.created_at,
+        Product.status,
+    )
+    chunks: list[list[int] | None]
+    if product_ids is None:
+        chunks = [None]
+    else:
+        wanted = sorted(set(product_ids))
+        chunks = [wanted[i : i + _BULK_CHUNK] for i in range(0, len(wanted), _BULK_CHUNK)]
+    active_shops = set(db.scalars(shops_service.active_shop_ids_query()))
+    out: list[SearchableProduct] = []
+    for chunk in chunks:
+        product_stmt = stmt.order_by(Product.id)
+        sku_stmt = select(Sku.product_id, Sku.price_fen, Sku.stock, Sku.sold_count).where(
+            Sku.is_active.is_(True)
+        )
+        if chunk is None:
+            product_stmt = product_stmt.where(Product.status == ProductStatus.active)
+        else:
+            product_stmt = product_stmt.where(Product.id.in_(chunk))
+            sku_stmt = sku_stmt.where(Sku.product_id.in_(chunk))
+        cheapest: dict[int, int] = {}
+        cheapest_in_stock: dict[int, int] = {}
+        stock: dict[int, int] = {}
+        sold: dict[int, int] = {}
+        for product_id, price, left, units in db.execute(sku_stmt):
+            stock[product_id] = stock.get(product_id, 0) + left
+            sold[product_id] = sold.get(product_id, 0) + units
+            cheapest[product_id] = min(price, cheapest.get(product_id, price))
+            if left > 0:
+                cheapest_in_stock[product_id] = min(price, cheapest_in_stock.get(product_id, price))
+        for pid, shop_id, category_id, brand_id, title_zh, title_en, created_at, status in db.execute(
+            product_stmt
+        ):
+            out.append(
+                SearchableProduct(
+                    id=pid,
+                    shop_id=shop_id,
+                    category_id=category_id,
+                    brand_id=brand_id,
+                    title_zh=title_zh,
+                    title_en=title_en,
+                    price_fen=cheapest_in_stock.get(pid, cheapest.get(pid, 0)),
+                    stock=stock.get(pid, 0),
+                    sold=sold.get(pid, 0),
+                    created_at=created_at,
+                    on_sale=status == ProductStatus.active and shop_id in active_shops and pid in cheapest,
+                )
+            )
+    return out
+
+
+def products_changed_since(db: Session, since: Any) -> tuple[list[int], Any]:
+    """Ids of products whose row or any of whose SKUs was written at or after ``since`` (a datetime),
+    and the newest such write time seen (``since`` itself when nothing changed). Both timestamps are
+    indexed, so a poll that finds nothing costs two index probes."""
+    changed: set[int] = set()
+    newest = since
+    for pid, when in db.execute(select(Product.id, Product.updated_at).where(Product.updated_at >= since)):
+        changed.add(pid)
+        newest = max(newest, when)
+    for pid, when in db.execute(select(Sku.product_id, Sku.updated_at).where(Sku.updated_at >= since)):
+        changed.add(pid)
+        newest = max(newest, when)
+    return sorted(changed), newest
+
+
+def brands_by_ids(db: Session, brand_ids: Iterable[int]) -> dict[int, Brand]:
+    ids = sorted(set(brand_ids))
+    out: dict[int, Brand] = {}
+    for start in range(0, len(ids), _BULK_CHUNK):
+        out.update(
+            {b.id: b for b in db.scalars(select(Brand).where(Brand.id.in_(ids[start : start + _BULK_CHUNK])))}
+        )
+    return out

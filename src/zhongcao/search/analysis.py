@@ -40,6 +40,7 @@ _TOKEN_RE = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]+|[a-z]+|\d+(?:\.\d+)?"
 )
 _LATIN_WORD_RE = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+_CJK_CHAR_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 
 
 def is_cjk(char: str) -> bool:
@@ -64,12 +65,14 @@ def _stemmer():  # type: ignore[no-untyped-def]
 def _strip_controls(text: str) -> str:
     # Control, format, surrogate and unassigned code points become spaces (a NUL or a bidi override in a
     # query must not reach the tokeniser); emoji and symbols stay and are simply not tokens.
+    if text.isprintable():  # the common case, checked in C: nothing to strip
+        return text
     return "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
 
 
 def to_simplified(text: str) -> str:
     """Traditional → simplified Chinese (OpenCC t2s); other scripts pass through unchanged."""
-    if not any(is_cjk(ch) for ch in text):
+    if _CJK_CHAR_RE.search(text) is None:
         return text
     return _opencc_t2s().convert(text)
 
@@ -82,7 +85,9 @@ def normalize(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+@lru_cache(maxsize=100_000)
 def stem(word: str) -> str:
+    # Cached: titles repeat words, and indexing a million of them stems the same few thousand words.
     return _stemmer().stemWord(word)
 
 
@@ -112,7 +117,10 @@ def char_ngrams(text: str, n: int) -> list[str]:
     return [text[i : i + n] for i in range(len(text) - n + 1)]
 
 
-def _cjk_document_tokens(run: str) -> list[str]:
+@lru_cache(maxsize=200_000)
+def _cjk_document_tokens(run: str) -> tuple[str, ...]:
+    # Cached per run of ideographs: segmentation and pinyin are the slow part of indexing, and the
+    # runs of a catalogue's titles (brands, attributes, product types) repeat across products.
     words = cut_for_search(run)
     seen = set(words)
     tokens = list(words)
@@ -125,7 +133,7 @@ def _cjk_document_tokens(run: str) -> list[str]:
             tokens.append(PINYIN_PREFIX + full)
             if len(initials) >= 2:
                 tokens.append(PINYIN_PREFIX + initials)
-    return tokens
+    return tuple(tokens)
 
 
 def _cjk_query_tokens(run: str) -> list[str]:

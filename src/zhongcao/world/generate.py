@@ -351,6 +351,8 @@ class _Builder:
         rng = self.rng
         # Shop sizes are skewed: a few large shops, many small ones; every shop sells something.
         weights = rng.lognormal(0.0, 0.8, size=n)
+        # The two demo shops are among the larger ones, so their dashboards have something to show.
+        weights[:2] = np.maximum(weights[:2], np.quantile(weights, 0.95))
         per_shop = np.maximum(1, np.floor(weights / weights.sum() * (total - n)).astype(np.int64) + 1)
         per_shop[int(np.argmax(per_shop))] += total - int(per_shop.sum())
         shop_of = np.repeat(np.arange(n), per_shop)
