@@ -155,10 +155,16 @@ def test_world_shape(database: Database, tmp_path: Path) -> None:
                 .group_by(Product.shop_id)
             ).all()
         )
-    # Shop quality is independent of price.
+    # Shop quality is independent of price: how a shop prices against each product's category (the
+    # mean log price relative to the leaf's median, so a shop's category mix does not count).
     shop_ids = latent["shop_ids"]
     quality = latent["shop_quality"]
-    prices = np.asarray([float(mean_price[int(s)]) for s in shop_ids])
+    assert len(mean_price) == len(shop_ids)
+    leaf, base = latent["product_leaf_index"], latent["product_base_price_fen"].astype(float)
+    medians = {int(x): float(np.median(base[leaf == x])) for x in np.unique(leaf)}
+    relative = np.log(base / np.asarray([medians[int(x)] for x in leaf]))
+    shop_of = latent["product_shop_index"]
+    prices = np.asarray([relative[shop_of == i].mean() for i in range(len(shop_ids))])
     assert abs(_spearman(quality, prices)) < 0.3
     assert abs(_spearman(quality, latent["shop_price_tier"])) < 0.3
     # The hidden profile follows quality: worse shops have more defects and slower everything.
