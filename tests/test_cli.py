@@ -142,3 +142,15 @@ def test_merchant_joins_a_shop_and_jobs_run(sqlite_env):
     jobs = runner.invoke(app, ["jobs", "run"])
     assert jobs.exit_code == 0, jobs.output
     assert "expired_checkouts=0" in jobs.output and "completed_orders=0" in jobs.output
+
+
+def test_scores_compute_with_rules_and_a_clean_error_for_bad_rules(sqlite_env, tmp_path):
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"default": {"min_orders": 5}, "by_category": {"3": {"window_days": 30}}}')
+    result = runner.invoke(app, ["scores", "compute", "--config", str(rules)])
+    assert result.exit_code == 0, result.output
+    assert "Experience scores: 0 shops" in result.output
+    rules.write_text('{"default": {"weights": {"product": 2, "logistics": 0, "service": 0}}}')
+    bad = runner.invoke(app, ["scores", "compute", "--config", str(rules)])
+    assert bad.exit_code == 2 and "add up to 1" in bad.output and "Traceback" not in bad.output

@@ -41,6 +41,7 @@ from zhongcao.catalog.models import Product
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind
 from zhongcao.db import Base
+from zhongcao.experience import service as experience_service
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops.models import StaffRole
 from zhongcao.support import service as support_service
@@ -82,6 +83,7 @@ def build_world(db) -> World:
     victim_creator_user, victim_creator = make_creator(db)
     victim_creator.name = MARKER
     db.commit()
+    experience_service.record_score(db, victim.shop.id, 420, details={"note": MARKER})
 
     shop_video = content_service.publish_content(
         db, victim.account.id, kind=ContentKind.short_video, title_zh=MARKER, title_en=MARKER, anchors=[p1.id]
@@ -349,6 +351,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/creator/content/{content_id}/remove"): foreign_id(
         lambda w: {"content_id": w["creator_video"]}
     ),
+    # experience score
+    ("GET", "/api/merchant/experience/score"): listing(lambda w: {w["shop"]}, ("shop_id",)),
     # orders
     ("GET", "/api/merchant/orders"): listing(
         lambda w: {w["paid_order"], w["delivered_order"], w["completed_order"]}

@@ -28,6 +28,8 @@ jobs_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(jobs_app, name="jobs")
+scores_app = typer.Typer(help="Shop experience scores (the north star).", no_args_is_help=True)
+app.add_typer(scores_app, name="scores")
 bench_app = typer.Typer(
     help="Quality benchmarks on public datasets (search relevance, recommendation).", no_args_is_help=True
 )
@@ -301,6 +303,54 @@ def jobs_run(
         database.dispose()
 
 
+@scores_app.command("compute")
+def scores_compute(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help='JSON rules: {"default": {...}, "by_category": {"<top category id>": {...}}} with weights, '
+            "window_days, min_orders, refund_lag_start_days, refund_lag_end_days, pickup_points, min_peers."
+        ),
+    ] = None,
+) -> None:
+    """Recompute every active shop's experience score now (``zhongcao jobs run`` does it nightly)."""
+    import json
+    import statistics
+
+    from zhongcao.experience import service as experience_service
+    from zhongcao.experience.scoring import ScoreRules
+
+    rules = None
+    if config is not None:
+        try:
+            rules = ScoreRules.from_dict(json.loads(config.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            raise _fail(f"cannot use {config}: {exc}", 2) from exc
+    settings = _settings()
+    database = _database(settings)
+    try:
+        began = time.perf_counter()
+        with database.session() as db:
+            results = experience_service.compute_scores(db, rules=rules)
+        seconds = time.perf_counter() - began
+    finally:
+        database.dispose()
+    scored = sorted(r.score_centi / 100 for r in results if r.score_centi is not None)
+    table = Table(title=f"Experience scores: {len(results):,} shops in {seconds:.1f} s")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("scored (enough orders)", f"{len(scored):,}")
+    table.add_row("not scored (too few orders)", f"{len(results) - len(scored):,}")
+    if scored:
+        table.add_row(
+            "min / median / max", f"{scored[0]:.2f} / {statistics.median(scored):.2f} / {scored[-1]:.2f}"
+        )
+    first = [r.details.get("improve_first", {}).get("label_en") for r in results if r.score_centi is not None]
+    for label in sorted({x for x in first if x}, key=lambda x: -first.count(x))[:3]:
+        table.add_row(f"improve first: {label}", f"{first.count(label):,} shops")
+    console.print(table)
+
+
 @bench_app.command("search")
 def bench_search(
     path: Annotated[Path, typer.Argument(help="Judged pairs: Home Depot train.csv or JSON lines.")],
@@ -322,7 +372,8 @@ def bench_recsys(
         str, typer.Option("--format", help="pairs: 'user item' per line; sequences: 'user item item ...'.")
     ] = "pairs",
     protocol: Annotated[
-        str, typer.Option("--protocol", help="sampled100: rank among 100 sampled items; full: among all items.")
+        str,
+        typer.Option("--protocol", help="sampled100: rank among 100 sampled items; full: among all items."),
     ] = "sampled100",
     seed: Annotated[int, typer.Option(help="Seed for sampling and training.")] = 0,
 ) -> None:

@@ -14,6 +14,7 @@ from zhongcao.db import Database
 def run_due_jobs(database: Database, now: datetime | None = None) -> dict[str, int]:
     from zhongcao.aftersales import service as aftersales_service
     from zhongcao.commerce import service as commerce_service
+    from zhongcao.experience import service as experience_service
 
     counts: dict[str, int] = {}
     session = database.session()
@@ -24,6 +25,11 @@ def run_due_jobs(database: Database, now: datetime | None = None) -> dict[str, i
         counts["after_sales_closed"] = result.closed
         counts["after_sales_failed"] = result.failed
         counts["completed_orders"] = commerce_service.complete_due_orders(session, now)
+        # The nightly experience-score batch: at most once per 24 h (two workers racing both write a
+        # row per shop; the newest is the current score either way).
+        counts["shop_scores"] = 0
+        if experience_service.scores_due(session, now):
+            counts["shop_scores"] = len(experience_service.compute_scores(session, now))
     finally:
         session.close()
     return counts

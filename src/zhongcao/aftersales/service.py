@@ -504,3 +504,51 @@ def auto_process_due(db: Session, now: datetime | None = None) -> AutoProcessRes
         else:
             result.closed += 1
     return result
+
+
+# --- facts for the shop experience score (read by zhongcao.experience) -------------------------------
+
+
+def quality_refund_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
+    """``shop id -> cases for a quality reason refunded in [since, until)``."""
+    from sqlalchemy import func
+
+    rows = db.execute(
+        select(AfterSale.shop_id, func.count())
+        .where(
+            AfterSale.reason == AfterSaleReason.quality,
+            AfterSale.refunded_at.is_not(None),
+            AfterSale.refunded_at >= since,
+            AfterSale.refunded_at < until,
+        )
+        .group_by(AfterSale.shop_id)
+    )
+    return {shop_id: n for shop_id, n in rows}
+
+
+def merchant_at_fault_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
+    """``shop id -> disputes the platform ruled against the merchant in [since, until)``."""
+    from sqlalchemy import func
+
+    rows = db.execute(
+        select(AfterSale.shop_id, func.count())
+        .where(
+            AfterSale.merchant_at_fault.is_(True),
+            AfterSale.arbitrated_at.is_not(None),
+            AfterSale.arbitrated_at >= since,
+            AfterSale.arbitrated_at < until,
+        )
+        .group_by(AfterSale.shop_id)
+    )
+    return {shop_id: n for shop_id, n in rows}
+
+
+def handling_rows(
+    db: Session, since: datetime, until: datetime
+) -> list[tuple[int, datetime, datetime | None]]:
+    """Cases requested in [since, until): ``(shop id, requested at, decided at)`` (``None`` while
+    undecided; a case the deadline job approved has its decision time)."""
+    stmt = select(AfterSale.shop_id, AfterSale.requested_at, AfterSale.decided_at).where(
+        AfterSale.requested_at >= since, AfterSale.requested_at < until
+    )
+    return [tuple(row) for row in db.execute(stmt)]  # type: ignore[misc]

@@ -1058,3 +1058,19 @@ def brands_by_ids(db: Session, brand_ids: Iterable[int]) -> dict[int, Brand]:
             {b.id: b for b in db.scalars(select(Brand).where(Brand.id.in_(ids[start : start + _BULK_CHUNK])))}
         )
     return out
+
+
+def shop_main_categories(db: Session) -> dict[int, int]:
+    """``shop id -> the top-level category most of its active products are in`` (ties: lower id)."""
+    rows = db.execute(
+        select(Product.shop_id, Category.parent_id, Category.id, func.count())
+        .join(Category, Category.id == Product.category_id)
+        .where(Product.status == ProductStatus.active)
+        .group_by(Product.shop_id, Category.parent_id, Category.id)
+    )
+    counts: dict[int, dict[int, int]] = {}
+    for shop_id, parent_id, category_id, n in rows:
+        top = parent_id if parent_id is not None else category_id
+        per_shop = counts.setdefault(shop_id, {})
+        per_shop[top] = per_shop.get(top, 0) + n
+    return {shop: min(c, key=lambda top: (-c[top], top)) for shop, c in counts.items()}

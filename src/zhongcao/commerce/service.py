@@ -457,3 +457,50 @@ place_checkout = checkout_service.place_checkout
 pay_checkout = checkout_service.pay_checkout
 expire_unpaid_checkouts = checkout_service.expire_unpaid_checkouts
 get_checkout_for_buyer = checkout_service.get_checkout_for_buyer
+
+
+# --- facts for the shop experience score (read by zhongcao.experience) -------------------------------
+
+
+def paid_order_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
+    """``shop id -> orders paid in [since, until)``."""
+    from sqlalchemy import func
+
+    rows = db.execute(
+        select(Order.shop_id, func.count())
+        .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.paid_at < until)
+        .group_by(Order.shop_id)
+    )
+    return {shop_id: n for shop_id, n in rows}
+
+
+def fulfilment_rows(
+    db: Session, since: datetime, until: datetime
+) -> list[tuple[int, datetime, datetime | None, datetime | None, bool, datetime | None]]:
+    """Orders paid in [since, until) with their shipment: ``(shop id, paid at, picked up at, delivered
+    at, platform warehouse, shipped at)`` (``None`` where it has not happened)."""
+    stmt = (
+        select(
+            Order.shop_id,
+            Order.paid_at,
+            Shipment.picked_up_at,
+            Shipment.delivered_at,
+            Shipment.platform_warehouse,
+            Shipment.shipped_at,
+        )
+        .join(Shipment, Shipment.order_id == Order.id, isouter=True)
+        .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.paid_at < until)
+    )
+    return [(s, p, u, d, bool(w), sh) for s, p, u, d, w, sh in db.execute(stmt)]
+
+
+def delivered_order_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
+    """``shop id -> orders delivered in [since, until)``."""
+    from sqlalchemy import func
+
+    rows = db.execute(
+        select(Order.shop_id, func.count())
+        .where(Order.delivered_at.is_not(None), Order.delivered_at >= since, Order.delivered_at < until)
+        .group_by(Order.shop_id)
+    )
+    return {shop_id: n for shop_id, n in rows}

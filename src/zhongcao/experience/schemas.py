@@ -43,3 +43,29 @@ class NpsOut(BaseModel):
     shop_id: int | None
     after_sale_id: int | None
     created_at: datetime
+
+
+class ShopScoreOut(BaseModel):
+    """A shop's current experience score with its explanation (``score`` is null below the minimum
+    number of orders, or before the first computation)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    shop_id: int
+    score: float | None = Field(description="3.00–5.00, or null when not scored")
+    score_centi: int | None
+    product_centi: int | None
+    logistics_centi: int | None
+    service_centi: int | None
+    order_count: int
+    computed_at: datetime | None
+    details: dict = Field(
+        description="Each indicator's value, percentile and contribution; improve_first: the change "
+        "that would raise the score most; or the reason there is no score."
+    )
+
+
+class ScoreRunOut(BaseModel):
+    computed_at: datetime
+    shops: int
+    scored: int

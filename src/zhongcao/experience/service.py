@@ -350,3 +350,51 @@ def nps_summary(
         detractors=detractors,
         nps_tenths=nps_tenths(promoters, detractors, total),
     )
+
+
+# --- computing scores ------------------------------------------------------------------------------
+
+COMPUTED = "computed"
+SCORE_INTERVAL = timedelta(hours=24)
+
+
+def compute_scores(
+    db: Session, now: datetime | None = None, rules: Any | None = None, *, commit: bool = True
+) -> list[Any]:
+    """Recompute every active shop's experience score from the records and record it (one
+    ``ShopScore`` row per shop, ``source='computed'``; unscored shops get a row with no score and the
+    reason). Returns the :class:`~zhongcao.experience.scoring.ShopResult` list."""
+    from zhongcao.experience import indicators, scoring
+
+    now = now or clock.now()
+    results = scoring.score_shops(indicators.gather(db, now, rules), rules)
+    for result in results:
+        record_score(
+            db,
+            result.shop_id,
+            result.score_centi,
+            product_centi=result.dimensions_centi.get("product"),
+            logistics_centi=result.dimensions_centi.get("logistics"),
+            service_centi=result.dimensions_centi.get("service"),
+            order_count=result.orders,
+            details={"category_id": result.category_id, **result.details},
+            computed_at=now,
+            source=COMPUTED,
+            commit=False,
+        )
+    if commit:
+        db.commit()
+    return results
+
+
+def scores_due(db: Session, now: datetime | None = None) -> bool:
+    """True when no computed score is younger than :data:`SCORE_INTERVAL` (the nightly batch)."""
+    now = now or clock.now()
+    newest = db.scalar(select(func.max(ShopScore.computed_at)).where(ShopScore.source == COMPUTED))
+    if newest is None:
+        return True
+    if newest.tzinfo is None:
+        from datetime import UTC
+
+        newest = newest.replace(tzinfo=UTC)
+    return now - newest >= SCORE_INTERVAL

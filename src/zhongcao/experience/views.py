@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from zhongcao.deps import CurrentUser, DbSession
+from zhongcao.deps import CurrentUser, DbSession, MerchantCtx, OperatorUser
 from zhongcao.experience import service
-from zhongcao.experience.schemas import NpsCreate, NpsOut
+from zhongcao.experience.schemas import NpsCreate, NpsOut, ScoreRunOut, ShopScoreOut
 from zhongcao.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["experience"])
@@ -31,3 +31,45 @@ def submit_nps(body: NpsCreate, user: CurrentUser, db: DbSession) -> NpsOut:
 def my_nps(user: CurrentUser, db: DbSession, params: PageParams = Depends(page_params)) -> Page[NpsOut]:
     rows, cursor = service.list_user_nps(db, user.id, params)
     return Page(items=[NpsOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@router.get("/api/merchant/experience/score", response_model=ShopScoreOut, tags=["merchant"])
+def my_shop_score(ctx: MerchantCtx, db: DbSession) -> ShopScoreOut:
+    """The caller's shop's current experience score, every indicator explained, and what to improve
+    first. Recomputed nightly (``zhongcao jobs run``) and on demand by operators."""
+    row = service.latest_score(db, ctx.shop_id)
+    if row is None:
+        return ShopScoreOut(
+            shop_id=ctx.shop_id,
+            score=None,
+            score_centi=None,
+            product_centi=None,
+            logistics_centi=None,
+            service_centi=None,
+            order_count=0,
+            computed_at=None,
+            details={"reason": "not_computed_yet"},
+        )
+    return ShopScoreOut(
+        shop_id=row.shop_id,
+        score=None if row.score_centi is None else row.score_centi / 100,
+        score_centi=row.score_centi,
+        product_centi=row.product_centi,
+        logistics_centi=row.logistics_centi,
+        service_centi=row.service_centi,
+        order_count=row.order_count,
+        computed_at=row.computed_at,
+        details=row.details,
+    )
+
+
+@router.post("/api/operator/experience/scores/compute", response_model=ScoreRunOut, tags=["operator"])
+def compute_scores_now(_: OperatorUser, db: DbSession) -> ScoreRunOut:
+    """Recompute every active shop's experience score now (the nightly batch, on demand)."""
+    from zhongcao import clock
+
+    now = clock.now()
+    results = service.compute_scores(db, now)
+    return ScoreRunOut(
+        computed_at=now, shops=len(results), scored=sum(1 for r in results if r.score_centi is not None)
+    )

@@ -173,3 +173,21 @@ def list_for_shop(
     if product_id is not None:
         stmt = stmt.where(Review.product_id == product_id)
     return paginate_by_id(db, stmt, Review.id, params)
+
+
+def bad_first_review_counts(
+    db: Session, since: datetime, until: datetime, *, max_rating: int = 2
+) -> dict[int, int]:
+    """``shop id -> first reviews rated at most max_rating written in [since, until)`` (the experience
+    score's bad-review numerator; a later review of the same item does not count twice)."""
+    rows = db.execute(
+        select(Review.shop_id, func.count())
+        .where(
+            Review.is_first.is_(True),
+            Review.rating <= max_rating,
+            Review.created_at >= since,
+            Review.created_at < until,
+        )
+        .group_by(Review.shop_id)
+    )
+    return {shop_id: n for shop_id, n in rows}

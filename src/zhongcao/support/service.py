@@ -366,3 +366,25 @@ def resolve_complaint(
     db.commit()
     db.refresh(complaint)
     return complaint
+
+
+def complaint_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
+    """``shop id -> complaints filed in [since, until)``."""
+    from sqlalchemy import func
+
+    rows = db.execute(
+        select(Complaint.shop_id, func.count())
+        .where(Complaint.created_at >= since, Complaint.created_at < until)
+        .group_by(Complaint.shop_id)
+    )
+    return {shop_id: n for shop_id, n in rows}
+
+
+def conversation_rows(
+    db: Session, since: datetime, until: datetime
+) -> list[tuple[int, datetime, datetime | None]]:
+    """Conversations started in [since, until): ``(shop id, started at, first human response at)``."""
+    stmt = select(Conversation.shop_id, Conversation.started_at, Conversation.first_human_response_at).where(
+        Conversation.started_at >= since, Conversation.started_at < until
+    )
+    return [tuple(row) for row in db.execute(stmt)]  # type: ignore[misc]
