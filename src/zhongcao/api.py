@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.experience.views import router as experience_router
     from zhongcao.health import router as health_router
     from zhongcao.reviews.views import router as reviews_router
+    from zhongcao.search.views import router as search_router
     from zhongcao.shops.views import router as shops_router
     from zhongcao.support.views import router as support_router
     from zhongcao.users.views import router as users_router
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         support_router,
         experience_router,
         events_router,
+        search_router,
     ):
         app.include_router(router)
     return app

@@ -1,0 +1,158 @@
+"""Search API: products (filters, sorts, facets, highlights, learned ranking), shops, content,
+autocomplete, and the mall home.
+
+Queries are never an error: control characters are dropped, anything past 256 characters is cut (the
+response says ``truncated``), SQL or regex syntax is plain text, and a query with nothing searchable
+browses. Parameters out of range are ``422 validation_error`` / ``invalid_search`` with ``details.field``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from zhongcao.deps import DbSession, OptionalUser
+from zhongcao.errors import InvalidInput
+from zhongcao.pagination import MAX_LIMIT
+from zhongcao.search import mall, service
+from zhongcao.search.index import SORTS
+from zhongcao.search.schemas import (
+    Contribution,
+    FacetValueOut,
+    MallOut,
+    ProductHitOut,
+    ProductSearchOut,
+    SimpleHitOut,
+    SimpleSearchOut,
+    SuggestionOut,
+    SuggestOut,
+)
+from zhongcao.shops.schemas import MAX_ID
+from zhongcao.users.models import Role
+
+router = APIRouter()
+
+# Longer input is accepted and cut by the analyser; beyond this it is not a search box any more.
+MAX_QUERY_PARAM = 10_000
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+FenQuery = Annotated[int | None, Query(ge=0, le=10**12)]
+
+
+def _state(request: Request) -> service.SearchState:
+    return service.state_for(request.app)
+
+
+def _shopper_id(user: object) -> int | None:
+    return user.id if user is not None and user.role is Role.shopper else None  # type: ignore[attr-defined]
+
+
+@router.get("/api/search", response_model=ProductSearchOut | SimpleSearchOut, tags=["search"])
+def search(
+    request: Request,
+    db: DbSession,
+    user: OptionalUser,
+    q: Annotated[str, Query(max_length=MAX_QUERY_PARAM)] = "",
+    type: Literal["product", "shop", "content"] = "product",
+    category_id: IdQuery = None,
+    brand_id: IdQuery = None,
+    shop_id: IdQuery = None,
+    price_min_fen: FenQuery = None,
+    price_max_fen: FenQuery = None,
+    in_stock: bool | None = None,
+    campaign_id: IdQuery = None,
+    sort: Literal["relevance", "sales", "price_asc", "price_desc", "newest"] = "relevance",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    explain: bool = False,
+) -> ProductSearchOut | SimpleSearchOut:
+    """Products (default), shops or content for ``q``. Products take filters, a sort, and with
+    ``explain=true`` each item's top ranking features. Signed-in shoppers get personalised ranking."""
+    assert sort in SORTS
+    state = _state(request)
+    if type != "product":
+        hits, total, fallback, next_cursor = service.search_simple(
+            db, state, type, q, limit=limit, cursor=cursor
+        )
+        return SimpleSearchOut(
+            items=[SimpleHitOut(**h.__dict__) for h in hits],
+            next_cursor=next_cursor,
+            total=total,
+            fallback=fallback,
+        )
+    if price_min_fen is not None and price_max_fen is not None and price_min_fen > price_max_fen:
+        raise InvalidInput(
+            "price_min_fen is above price_max_fen", code="invalid_search", field="price_min_fen"
+        )
+    page = service.search_products(
+        db,
+        state,
+        q,
+        service.ProductFilters(
+            category_id=category_id,
+            brand_id=brand_id,
+            shop_id=shop_id,
+            price_min_fen=price_min_fen,
+            price_max_fen=price_max_fen,
+            in_stock=in_stock,
+            campaign_id=campaign_id,
+        ),
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        user_id=_shopper_id(user),
+        explain=explain,
+    )
+    items = []
+    for hit in page.hits:
+        doc = hit.document
+        items.append(
+            ProductHitOut(
+                id=doc.product_id,
+                title_zh=doc.title_zh,
+                title_en=doc.title_en,
+                highlight=hit.highlight,
+                highlight_en=hit.highlight_en,
+                price_fen=doc.price_fen,
+                in_stock=doc.stock > 0,
+                sales=doc.sales,
+                shop_id=int(doc.shop),
+                category_id=int(doc.category),
+                brand_id=int(doc.brand) if doc.brand else None,
+                score=round(hit.score, 6),
+                explanation=None
+                if hit.explanation is None
+                else [Contribution(feature=f, contribution=c) for f, c in hit.explanation],
+            )
+        )
+    return ProductSearchOut(
+        items=items,
+        next_cursor=page.next_cursor,
+        total=page.total,
+        facets={
+            name: [FacetValueOut(key=k, label=label, count=c) for k, label, c in values]
+            for name, values in page.facets.items()
+        },
+        suggestion=page.suggestion,
+        fallback=page.fallback,
+        truncated=page.truncated,
+        ranking=page.ranking,
+    )
+
+
+@router.get("/api/search/suggest", response_model=SuggestOut, tags=["search"])
+def suggest(
+    request: Request,
+    db: DbSession,
+    q: Annotated[str, Query(max_length=MAX_QUERY_PARAM)] = "",
+    limit: Annotated[int, Query(ge=1, le=10)] = 10,
+) -> SuggestOut:
+    """Completions of a prefix (typed or in pinyin, full or initials): popular queries, then product words."""
+    found = service.suggest(db, _state(request), q, limit)
+    return SuggestOut(items=[SuggestionOut(text=s.text, source=s.source) for s in found])
+
+
+@router.get("/api/mall", response_model=MallOut, tags=["search"])
+def mall_home(request: Request, db: DbSession, user: OptionalUser) -> MallOut:
+    """The mall home: buy again, campaign zones, category entries, recommended, new from followed shops."""
+    return mall.mall_home(db, _state(request), _shopper_id(user))
