@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.api_helpers import assert_error, snapshot, walk_items
 from tests.content_helpers import CONTENT_TABLES, make_commissioned_item, make_plan
 from tests.factories import add_staff, auth, make_creator, make_product, make_shop, make_user
+from zhongcao import clock
 from zhongcao.affiliate import ledger
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import PlanKind
@@ -240,3 +243,19 @@ def test_commission_statement(client, db):
         "entries": {"items": [], "next_cursor": None},
     }
     assert_error(client.get("/api/creator/commissions", headers=auth(db, bundle.owner)), 403, "wrong_role")
+
+
+def test_shops_scored_below_the_gate_leave_the_plaza(client, db):
+    from zhongcao.experience import service as experience_service
+
+    good, poor, new = make_shop(db), make_shop(db), make_shop(db)
+    plans = {}
+    for name, bundle in (("good", good), ("poor", poor), ("new", new)):
+        plans[name] = make_plan(db, make_product(db, bundle.shop, price_fen=5_000), PlanKind.open, 1000)
+    experience_service.record_score(db, good.shop.id, 330)
+    experience_service.record_score(db, poor.shop.id, 450, computed_at=clock.now() - timedelta(days=2))
+    experience_service.record_score(db, poor.shop.id, 310)  # its current score: below 3.20
+    creator, _ = make_creator(db)
+    shown = {e["plan_id"] for e in walk_items(client, "/api/creator/plaza", auth(db, creator))}
+    assert plans["good"].id in shown and plans["new"].id in shown  # a shop not scored yet stays
+    assert plans["poor"].id not in shown

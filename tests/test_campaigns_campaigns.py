@@ -424,3 +424,33 @@ def test_open_campaigns_for_products(db):
     assert campaigns.open_campaigns_for_products(db, [p1.id], now + timedelta(days=2))[p1.id] == []
     campaigns.update_campaign(db, a.id, cancel=True)
     assert campaigns.registered_campaign_ids(db, p1.id) == [b.id]
+
+
+def test_platform_score_gate_applies_to_every_campaign(client, db, monkeypatch):
+    from zhongcao.config import get_settings
+
+    ops = _operator(db)
+    leaf = make_category(db)
+    campaign = _create(client, ops, [leaf.id])  # no gate of its own
+    url = _reg_url(campaign["id"])
+    new_shop, poor_shop = make_shop(db), make_shop(db)
+    new_product = make_product(db, new_shop.shop, category=leaf)
+    poor_product = make_product(db, poor_shop.shop, category=leaf)
+    # Not scored yet: a new shop may start.
+    r = client.post(url, json={"product_id": new_product.id}, headers=auth(db, new_shop.owner))
+    assert r.status_code == 201, r.text
+    experience.record_score(db, poor_shop.shop.id, 390)
+    error = assert_error(
+        client.post(url, json={"product_id": poor_product.id}, headers=auth(db, poor_shop.owner)),
+        409,
+        "shop_score_too_low",
+    )
+    assert error["details"]["gate"] == "platform" and error["details"]["required"] == 400
+    monkeypatch.setenv("ZHONGCAO_CAMPAIGN_MIN_SHOP_SCORE_CENTI", "none")
+    get_settings.cache_clear()
+    try:
+        r = client.post(url, json={"product_id": poor_product.id}, headers=auth(db, poor_shop.owner))
+        assert r.status_code == 201, r.text
+    finally:
+        monkeypatch.delenv("ZHONGCAO_CAMPAIGN_MIN_SHOP_SCORE_CENTI")
+        get_settings.cache_clear()

@@ -351,6 +351,22 @@ def scores_compute(
     console.print(table)
 
 
+train_app = typer.Typer(
+    help="Train the engines from the event log (artifacts under ZHONGCAO_MODELS_DIR).", no_args_is_help=True
+)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("search")
+def train_search(
+    seed: Annotated[int, typer.Option(help="Seed of the held-out split and the model.")] = 7,
+) -> None:
+    """Learn search ranking (LightGBM lambdarank) from the search logs; servers swap the new model in."""
+    from zhongcao.search.ltr import train_search_command  # heavy imports only when asked
+
+    train_search_command(seed=seed)
+
+
 @bench_app.command("search")
 def bench_search(
     path: Annotated[Path, typer.Argument(help="Judged pairs: Home Depot train.csv or JSON lines.")],

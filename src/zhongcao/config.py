@@ -13,7 +13,9 @@ DEFAULT_SQLITE_PATH = Path("var") / "zhongcao.db"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ZHONGCAO_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ZHONGCAO_", env_file=".env", extra="ignore", env_parse_none_str="none"
+    )
 
     database_url: str = Field(
         default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
@@ -38,6 +40,11 @@ class Settings(BaseSettings):
     auto_complete_days: int = Field(default=7, ge=0)
     # Platform fee charged to the shop when a category sets none, in basis points (1/100 of a percent).
     default_platform_fee_bps: int = Field(default=500, ge=0, le=10_000)
+    # North-star gates (experience score in hundredths; unscored shops pass, a new shop must be able
+    # to start): below the first a shop cannot register products for any campaign, below the second
+    # its plans leave the affiliate plaza. ``none`` switches a gate off.
+    campaign_min_shop_score_centi: int | None = Field(default=400, ge=300, le=500)
+    plaza_min_shop_score_centi: int | None = Field(default=320, ge=300, le=500)
     # argon2id cost. The defaults are argon2-cffi's (RFC 9106 low-memory profile); tests lower them.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65_536, ge=8)

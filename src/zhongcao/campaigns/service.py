@@ -36,6 +36,7 @@ from zhongcao.campaigns.models import (
     UserCouponStatus,
 )
 from zhongcao.catalog import service as catalog_service
+from zhongcao.config import get_settings
 from zhongcao.db import insert_rows_returning_ids
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 from zhongcao.experience import service as experience_service
@@ -257,6 +258,21 @@ def _category_is_eligible(db: Session, campaign_id: int, category_id: int) -> bo
 # --- registrations -------------------------------------------------------------------------------
 
 
+def _platform_score_gate(db: Session, shop_id: int) -> None:
+    """The platform-wide north-star gate: a scored shop below ``campaign_min_shop_score_centi`` cannot
+    register for any campaign (a shop not scored yet passes; a campaign may demand a score itself)."""
+    required = get_settings().campaign_min_shop_score_centi
+    if required is None:
+        return
+    score = experience_service.current_score_centi(db, shop_id)
+    if score is not None and score < required:
+        raise Conflict(
+            "the shop's experience score is below what campaigns need",
+            code="shop_score_too_low",
+            details={"shop_id": shop_id, "score": score, "required": required, "gate": "platform"},
+        )
+
+
 def register_product(db: Session, shop_id: int, campaign_id: int, product_id: int) -> CampaignProduct:
     """Register a product of ``shop_id`` for a campaign, through its category and score gates.
 
@@ -279,6 +295,7 @@ def register_product(db: Session, shop_id: int, campaign_id: int, product_id: in
                 field="product_id",
                 details={"category_id": product.category_id},
             )
+        _platform_score_gate(db, shop_id)
         required = campaign.min_shop_score_centi
         if required is not None:
             score = experience_service.current_score_centi(db, shop_id)
@@ -609,6 +626,8 @@ def register_products_bulk(db: Session, campaign_id: int, entries: Sequence[tupl
         if product_id in seen:
             raise Conflict("this product is already registered", code="already_registered")
         seen.add(product_id)
+    for shop_id in sorted({shop_id for shop_id, _ in entries}):
+        _platform_score_gate(db, shop_id)
     required = campaign.min_shop_score_centi
     if required is not None:
         for shop_id in sorted({shop_id for shop_id, _ in entries}):

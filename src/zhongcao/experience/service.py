@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import Select, case, func, select, text
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
@@ -89,6 +89,21 @@ def current_scores(db: Session, shop_ids: Iterable[int]) -> dict[int, int | None
     ):
         result[shop_id] = score
     return result
+
+
+def shop_ids_scored_below(db: Session, threshold_centi: int) -> Select[tuple[int]]:
+    """A query of the shops whose current score is below ``threshold_centi`` (unscored shops are not
+    in it), for gates that filter in SQL (the affiliate plaza)."""
+    ranked = select(
+        ShopScore.shop_id,
+        ShopScore.score_centi,
+        func.row_number()
+        .over(partition_by=ShopScore.shop_id, order_by=(ShopScore.computed_at.desc(), ShopScore.id.desc()))
+        .label("rank"),
+    ).subquery()
+    return select(ranked.c.shop_id).where(
+        ranked.c.rank == 1, ranked.c.score_centi.is_not(None), ranked.c.score_centi < threshold_centi
+    )
 
 
 def _check_centi(value: int | None, field: str) -> None:
