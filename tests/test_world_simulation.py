@@ -324,3 +324,20 @@ def test_the_experience_score_finds_the_hidden_shop_quality(demo: Demo) -> None:
     rho = np.corrcoef(np.argsort(np.argsort(q)), np.argsort(np.argsort(s)))[0, 1]
     assert rho > 0.5, rho
     assert all(300 <= r.score_centi <= 500 for r in results if r.score_centi is not None)
+
+
+def test_the_global_nps_drivers_point_at_what_went_wrong(demo: Demo) -> None:
+    from datetime import timedelta
+
+    from zhongcao.experience import service as experience_service
+
+    with demo.database.session(read_only=True) as db:
+        newest = db.scalar(select(func.max(Order.paid_at)))
+        report = experience_service.nps_report(db, newest - timedelta(days=60), newest + timedelta(days=30))
+    assert report.overall.responses >= 50 and report.overall.ci_low is not None
+    assert report.by_reason["logistics"].nps < report.by_reason["price"].nps
+    drivers = {d.key: d for d in report.drivers}
+    for key in ("late_pickup", "quality_case"):
+        d = drivers[key]
+        assert d.share > 0 and d.detractor_rate_with > d.detractor_rate_without, d
+    assert report.drivers[0].explained_detractors > 0

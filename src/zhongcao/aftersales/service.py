@@ -552,3 +552,29 @@ def handling_rows(
         AfterSale.requested_at >= since, AfterSale.requested_at < until
     )
     return [tuple(row) for row in db.execute(stmt)]  # type: ignore[misc]
+
+
+def case_facts_by_order(
+    db: Session, order_ids: Sequence[int]
+) -> dict[int, list[tuple[str, str, bool | None]]]:
+    """``order id -> [(reason, status, merchant at fault)]`` of its after-sales cases."""
+    ids = sorted(set(order_ids))
+    out: dict[int, list[tuple[str, str, bool | None]]] = {}
+    for start in range(0, len(ids), 5000):
+        rows = db.execute(
+            select(
+                AfterSale.order_id,
+                AfterSale.reason,
+                AfterSale.status,
+                AfterSale.merchant_at_fault,
+                AfterSale.decided_at,
+                AfterSale.merchant_note,
+            )
+            .where(AfterSale.order_id.in_(ids[start : start + 5000]))
+            .order_by(AfterSale.id)
+        )
+        for order_id, reason, status, at_fault, _decided, note in rows:
+            # A merchant refusal leaves a note; the case may have moved on (escalated, arbitrated) since.
+            refused = "refused" if note else status.value
+            out.setdefault(order_id, []).append((reason.value, refused, at_fault))
+    return out

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select
@@ -504,3 +505,64 @@ def delivered_order_counts(db: Session, since: datetime, until: datetime) -> dic
         .group_by(Order.shop_id)
     )
     return {shop_id: n for shop_id, n in rows}
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What happened to one order, for NPS drivers and analytics (first item's attribution)."""
+
+    order_id: int
+    shop_id: int
+    product_id: int | None
+    channel: str | None
+    paid_at: datetime | None
+    picked_up_at: datetime | None
+    delivered_at: datetime | None
+    platform_warehouse: bool
+
+
+def order_facts(db: Session, order_ids: Sequence[int]) -> dict[int, OrderFacts]:
+    ids = sorted(set(order_ids))
+    out: dict[int, OrderFacts] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        first_items = dict(
+            db.execute(
+                select(OrderItem.order_id, OrderItem.id)
+                .where(OrderItem.order_id.in_(chunk))
+                .order_by(OrderItem.id.desc())
+            ).all()
+        )
+        items = {
+            item_id: (product_id, channel)
+            for item_id, product_id, channel in db.execute(
+                select(OrderItem.id, OrderItem.product_id, OrderItem.channel).where(
+                    OrderItem.id.in_(list(first_items.values()))
+                )
+            )
+        }
+        rows = db.execute(
+            select(
+                Order.id,
+                Order.shop_id,
+                Order.paid_at,
+                Shipment.picked_up_at,
+                Order.delivered_at,
+                Shipment.platform_warehouse,
+            )
+            .join(Shipment, Shipment.order_id == Order.id, isouter=True)
+            .where(Order.id.in_(chunk))
+        )
+        for order_id, shop_id, paid_at, picked, delivered, warehouse in rows:
+            product_id, channel = items.get(first_items.get(order_id, -1), (None, None))
+            out[order_id] = OrderFacts(
+                order_id=order_id,
+                shop_id=shop_id,
+                product_id=product_id,
+                channel=channel.value if channel is not None else None,
+                paid_at=paid_at,
+                picked_up_at=picked,
+                delivered_at=delivered,
+                platform_warehouse=bool(warehouse),
+            )
+    return out

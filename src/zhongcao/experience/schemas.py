@@ -69,3 +69,39 @@ class ScoreRunOut(BaseModel):
     computed_at: datetime
     shops: int
     scored: int
+
+
+class NpsStatOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    responses: int
+    promoters: int
+    detractors: int
+    nps: float | None = Field(description="% promoters − % detractors, −100 to 100")
+    ci_low: float | None = Field(description="95% interval; null below 10 answers")
+    ci_high: float | None
+
+
+class NpsDriverOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    key: str
+    label_en: str
+    label_zh: str
+    share: float
+    detractor_rate_with: float | None
+    detractor_rate_without: float | None
+    nps_with: float | None
+    nps_without: float | None
+    explained_detractors: float = Field(description="detractors per 100 order answers this driver explains")
+
+
+class NpsReportOut(BaseModel):
+    since: datetime
+    until: datetime
+    overall: NpsStatOut
+    by_reason: dict[str, NpsStatOut]
+    by_category: dict[int, NpsStatOut]
+    by_channel: dict[str, NpsStatOut]
+    by_shop: dict[int, NpsStatOut]
+    drivers: list[NpsDriverOut]

@@ -413,3 +413,66 @@ def scores_due(db: Session, now: datetime | None = None) -> bool:
 
         newest = newest.replace(tzinfo=UTC)
     return now - newest >= SCORE_INTERVAL
+
+
+# --- the global NPS report ---------------------------------------------------------------------------
+
+
+def nps_report(db: Session, since: datetime, until: datetime) -> Any:
+    """Global NPS over answers given in [since, until): overall with a 95% interval, by reason,
+    category, channel and shop, and the drivers of detractors (see :mod:`zhongcao.experience.nps`)."""
+    from zhongcao.aftersales import service as aftersales_service
+    from zhongcao.catalog import service as catalog_service
+    from zhongcao.commerce import service as commerce_service
+    from zhongcao.experience import nps
+    from zhongcao.support import service as support_service
+
+    rows = db.execute(
+        select(NpsResponse.score, NpsResponse.reasons, NpsResponse.order_id, NpsResponse.shop_id).where(
+            NpsResponse.created_at >= since, NpsResponse.created_at < until
+        )
+    ).all()
+    order_ids = [r.order_id for r in rows if r.order_id is not None]
+    facts = commerce_service.order_facts(db, order_ids)
+    placements = catalog_service.product_placements(
+        db, [f.product_id for f in facts.values() if f.product_id]
+    )
+    leaves = catalog_service.categories_by_id(db, {p[1] for p in placements.values()})
+    cases = aftersales_service.case_facts_by_order(db, order_ids)
+    replies = support_service.first_response_seconds_by_order(db, order_ids)
+
+    def top_category(product_id: int | None) -> int | None:
+        placement = placements.get(product_id) if product_id else None
+        if placement is None:
+            return None
+        leaf = leaves.get(placement[1])
+        return None if leaf is None else (leaf.parent_id or leaf.id)
+
+    answers = []
+    for score, reasons, order_id, shop_id in rows:
+        fact = facts.get(order_id) if order_id is not None else None
+        answers.append(
+            nps.Answer(
+                score=int(score),
+                reasons=tuple(reasons or ()),
+                shop_id=shop_id if shop_id is not None else (fact.shop_id if fact else None),
+                category_id=top_category(fact.product_id) if fact else None,
+                channel=fact.channel if fact else None,
+                facts=(
+                    nps.order_facts(
+                        fact.paid_at,
+                        fact.picked_up_at,
+                        fact.delivered_at,
+                        fact.platform_warehouse,
+                        cases.get(order_id, []),
+                        replies.get(order_id),
+                        order_id in replies,
+                    )
+                    if fact
+                    else frozenset()
+                ),
+            )
+        )
+    return nps.report(
+        answers, with_orders=[a for a, (_, _, o, _) in zip(answers, rows, strict=True) if o is not None]
+    )

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
 from zhongcao.deps import CurrentUser, DbSession, MerchantCtx, OperatorUser
 from zhongcao.experience import service
-from zhongcao.experience.schemas import NpsCreate, NpsOut, ScoreRunOut, ShopScoreOut
+from zhongcao.experience.schemas import (
+    NpsCreate,
+    NpsDriverOut,
+    NpsOut,
+    NpsReportOut,
+    NpsStatOut,
+    ScoreRunOut,
+    ShopScoreOut,
+)
 from zhongcao.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["experience"])
@@ -72,4 +80,35 @@ def compute_scores_now(_: OperatorUser, db: DbSession) -> ScoreRunOut:
     results = service.compute_scores(db, now)
     return ScoreRunOut(
         computed_at=now, shops=len(results), scored=sum(1 for r in results if r.score_centi is not None)
+    )
+
+
+@router.get("/api/operator/nps", response_model=NpsReportOut, tags=["operator"])
+def global_nps(
+    _: OperatorUser,
+    db: DbSession,
+    days: int = Query(90, ge=1, le=730, description="Window: the last N days."),
+) -> NpsReportOut:
+    """Global NPS with its 95% interval, by reason, category, channel and shop, and the drivers that
+    link detractors to what happened to their orders."""
+    from datetime import timedelta
+
+    from zhongcao import clock
+
+    until = clock.now()
+    since = until - timedelta(days=days)
+    report = service.nps_report(db, since, until)
+
+    def stats(groups: dict) -> dict:
+        return {k: NpsStatOut.model_validate(v) for k, v in groups.items()}
+
+    return NpsReportOut(
+        since=since,
+        until=until,
+        overall=NpsStatOut.model_validate(report.overall),
+        by_reason=stats(report.by_reason),
+        by_category=stats(report.by_category),
+        by_channel=stats(report.by_channel),
+        by_shop=stats(report.by_shop),
+        drivers=[NpsDriverOut.model_validate(d) for d in report.drivers],
     )

@@ -388,3 +388,21 @@ def conversation_rows(
         Conversation.started_at >= since, Conversation.started_at < until
     )
     return [tuple(row) for row in db.execute(stmt)]  # type: ignore[misc]
+
+
+def first_response_seconds_by_order(db: Session, order_ids: Sequence[int]) -> dict[int, float | None]:
+    """``order id -> seconds to the first human answer of its earliest conversation`` (``None`` when
+    nobody has answered); orders without a conversation are absent."""
+    ids = sorted(set(order_ids))
+    out: dict[int, float | None] = {}
+    for start in range(0, len(ids), 5000):
+        rows = db.execute(
+            select(Conversation.order_id, Conversation.started_at, Conversation.first_human_response_at)
+            .where(Conversation.order_id.in_(ids[start : start + 5000]))
+            .order_by(Conversation.id)
+        )
+        for order_id, started, answered in rows:
+            if order_id in out:
+                continue
+            out[order_id] = None if answered is None else (answered - started).total_seconds()
+    return out

@@ -917,11 +917,18 @@ class Market:
     def _do_nps(self, when: int, order_id: int) -> None:
         state = self.orders[order_id]
         score = self._nps_score(state.user)
+        # The reasons a buyer ticks: what went wrong with this order, else what they care about.
+        reasons = [r for r, hit in (("logistics", state.late_days > 0), ("product", state.defect)) if hit]
+        if state.case_id is not None and state.bad and not state.defect:
+            reasons.append("service")
+        if not reasons:
+            reasons = [str(self.rng.choice(["product", "price", "content"]))]
         experience_service.submit_nps(
             self.db,
             int(self.user_ids[state.user]),
             score=score,
             trigger=NpsTrigger.after_delivery,
+            reasons=reasons,
             order_id=order_id,
         )
         self._count("nps")
