@@ -56,7 +56,9 @@ def test_breakdowns_and_the_strongest_driver() -> None:
 
 def test_operators_read_the_global_nps(client, db) -> None:
     shopper = make_user(db)
-    answer = client.post("/api/nps", json={"score": 3, "trigger": "general", "reasons": ["service"]}, headers=auth(db, shopper))
+    answer = client.post(
+        "/api/nps", json={"score": 3, "trigger": "general", "reasons": ["service"]}, headers=auth(db, shopper)
+    )
     assert answer.status_code == 201, answer.text
     assert client.get("/api/operator/nps", headers=auth(db, shopper)).status_code == 403
     report_ = client.get("/api/operator/nps?days=30", headers=auth(db, make_user(db, Role.operator)))
@@ -67,3 +69,16 @@ def test_operators_read_the_global_nps(client, db) -> None:
     assert {d["key"] for d in body["drivers"]} >= {"late_pickup", "quality_case", "refund_refused"}
     bad = client.get("/api/operator/nps?days=0", headers=auth(db, make_user(db, Role.operator)))
     assert bad.status_code == 422 and bad.json()["error"]["details"]["field"] == "days"
+
+
+def test_survey_invitations_are_a_fixed_uniform_sample() -> None:
+    from zhongcao.experience.service import invite_to_survey
+
+    picked = [i for i in range(20_000) if invite_to_survey("after_delivery", i)]
+    assert 0.14 < len(picked) / 20_000 < 0.16  # 15%
+    assert picked == [
+        i for i in range(20_000) if invite_to_survey("after_delivery", i)
+    ]  # same answer every time
+    cases = sum(invite_to_survey("after_after_sale", i) for i in range(20_000)) / 20_000
+    assert 0.48 < cases < 0.52
+    assert not any(invite_to_survey("general", i, sample_bps=0) for i in range(1000))

@@ -341,3 +341,5 @@ def test_the_global_nps_drivers_point_at_what_went_wrong(demo: Demo) -> None:
         d = drivers[key]
         assert d.share > 0 and d.detractor_rate_with > d.detractor_rate_without, d
     assert report.drivers[0].explained_detractors > 0
+    triggers = dict(demo.rows(select(NpsResponse.trigger, func.count()).group_by(NpsResponse.trigger)))
+    assert {"after_delivery", "after_after_sale", "general"} <= {str(t) for t in triggers}, triggers

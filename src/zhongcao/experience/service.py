@@ -367,6 +367,27 @@ def nps_summary(
     )
 
 
+# --- who is asked -----------------------------------------------------------------------------------
+
+AFTER_DELIVERY_SAMPLE_BPS = 1_500  # 15% of delivered orders
+AFTER_SALE_SAMPLE_BPS = 5_000  # half of finished after-sales cases
+
+
+def invite_to_survey(trigger: NpsTrigger | str, object_id: int, *, sample_bps: int | None = None) -> bool:
+    """Whether the buyer of this order (or after-sales case) is asked the NPS question: a fixed,
+    uniform sample keyed on the id, so every worker and every retry decides the same way and nobody
+    can be asked twice for one order. The per-user rate limits in :func:`submit_nps` still apply."""
+    import hashlib
+
+    trigger = NpsTrigger(trigger)
+    if sample_bps is None:
+        sample_bps = (
+            AFTER_SALE_SAMPLE_BPS if trigger is NpsTrigger.after_after_sale else AFTER_DELIVERY_SAMPLE_BPS
+        )
+    digest = hashlib.sha256(f"{trigger.value}:{object_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 10_000 < sample_bps
+
+
 # --- computing scores ------------------------------------------------------------------------------
 
 COMPUTED = "computed"

@@ -750,7 +750,7 @@ class Market:
         p_review = 0.3 + (0.3 if state.bad else 0.0)
         if rng.random() < p_review:
             self._at(when + int(rng.uniform(0.5, 6.0) * DAY_US), "review", order_id)
-        if rng.random() < 0.15:
+        if experience_service.invite_to_survey(NpsTrigger.after_delivery, order_id):
             self._at(when + int(rng.uniform(1.0, 7.0) * DAY_US), "nps", order_id)
 
     def _do_confirm(self, when: int, order_id: int) -> None:
@@ -812,6 +812,7 @@ class Market:
             self._at(when + int(self.rng.uniform(6, 48) * HOUR_US), "ship_return", state.order_id)
         else:
             self._count("refunds")
+            self._survey_case(when, state)
 
     def _do_escalate(self, when: int, order_id: int) -> None:
         state = self.orders[order_id]
@@ -846,6 +847,27 @@ class Market:
         assert state.case_id is not None
         aftersales_service.receive_return(self.db, int(self.shop_ids[state.shop]), state.case_id)
         self._count("refunds")
+        self._survey_case(when, state)
+
+    def _survey_case(self, when: int, state: _Order) -> None:
+        if state.case_id is not None and experience_service.invite_to_survey(
+            NpsTrigger.after_after_sale, state.case_id
+        ):
+            self._at(when + int(self.rng.uniform(2.0, 48.0) * HOUR_US), "nps_case", state.order_id)
+
+    def _do_nps_case(self, when: int, order_id: int) -> None:
+        state = self.orders[order_id]
+        score = self._nps_score(state.user)
+        experience_service.submit_nps(
+            self.db,
+            int(self.user_ids[state.user]),
+            score=score,
+            trigger=NpsTrigger.after_after_sale,
+            reasons=["service"] if state.bad else ["product"],
+            after_sale_id=state.case_id,
+        )
+        self._count("nps")
+        self._note("nps_case", order_id, score)
 
     def _do_ask(self, when: int, order_id: int, topic: str) -> None:
         rng = self.rng
