@@ -351,6 +351,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/creator/content/{content_id}/remove"): foreign_id(
         lambda w: {"content_id": w["creator_video"]}
     ),
+    # compass
+    ("GET", "/api/merchant/compass/core"): listing(lambda w: set(), ("shop_id",)),
+    ("GET", "/api/merchant/compass/sources"): listing(lambda w: set(), ("shop_id",)),
     # experience score
     ("GET", "/api/merchant/experience/score"): listing(lambda w: {w["shop"]}, ("shop_id",)),
     # orders

@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.campaigns.views import router as campaigns_router
     from zhongcao.catalog.views import router as catalog_router
     from zhongcao.commerce.views import router as commerce_router
+    from zhongcao.compass.views import router as compass_router
     from zhongcao.content.views import router as content_router
     from zhongcao.events.views import router as events_router
     from zhongcao.experience.views import router as experience_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         support_router,
         experience_router,
         events_router,
+        compass_router,
         search_router,
     ):
         app.include_router(router)

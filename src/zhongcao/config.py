@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     world_dir: Path = Path("var") / "world"
     # Trained models (feed, search ranking): <models_dir>/<name>/<version>/, newest served.
     models_dir: Path = Path("var") / "models"
+    # Compass's analytics snapshot (Parquet) and how old it may get before a request refreshes it.
+    analytics_dir: Path = Path("var") / "analytics"
+    analytics_max_age_minutes: float = Field(default=10.0, gt=0)
     data_dir: Path = Path("..") / "shared" / "data"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -1074,3 +1074,11 @@ def shop_main_categories(db: Session) -> dict[int, int]:
         per_shop = counts.setdefault(shop_id, {})
         per_shop[top] = per_shop.get(top, 0) + n
     return {shop: min(c, key=lambda top: (-c[top], top)) for shop, c in counts.items()}
+
+
+def product_shop_pairs(db: Session) -> list[tuple[int, int, int]]:
+    """Every product as ``(product id, shop id, category id)`` (analytics joins events to shops)."""
+    return [
+        tuple(r)
+        for r in db.execute(select(Product.id, Product.shop_id, Product.category_id).order_by(Product.id))
+    ]  # type: ignore[misc]

@@ -566,3 +566,32 @@ def order_facts(db: Session, order_ids: Sequence[int]) -> dict[int, OrderFacts]:
                 platform_warehouse=bool(warehouse),
             )
     return out
+
+
+def sales_rows(db: Session) -> list[tuple]:
+    """Every paid order line for analytics: ``(order id, item id, shop id, user id, product id,
+    channel, carrier, content id, account id, paid at, quantity, paid fen, refunded fen, commission
+    fen, order status)``, in item id order."""
+    stmt = (
+        select(
+            OrderItem.order_id,
+            OrderItem.id,
+            OrderItem.shop_id,
+            Order.user_id,
+            OrderItem.product_id,
+            OrderItem.channel,
+            OrderItem.carrier,
+            OrderItem.content_id,
+            OrderItem.account_id,
+            Order.paid_at,
+            OrderItem.quantity,
+            OrderItem.paid_fen,
+            OrderItem.refunded_fen,
+            OrderItem.commission_fen,
+            Order.status,
+        )
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(Order.paid_at.is_not(None))
+        .order_by(OrderItem.id)
+    )
+    return [tuple(r) for r in db.execute(stmt)]

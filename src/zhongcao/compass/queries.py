@@ -1,0 +1,73 @@
+"""Compass's SQL, written once in the dialect DuckDB and Spark share.
+
+Values are put into the SQL text, not bound, because the two engines bind differently; every value
+is an ``int`` or a ``datetime.date`` formatted here, never a caller's string, so nothing can be
+injected.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+def _day(value: date) -> str:
+    return f"'{value.isoformat()}'"
+
+
+def _shop(shop_id: int) -> str:
+    return str(int(shop_id))
+
+
+def daily(shop_id: int, first: date, last: date) -> str:
+    """Per day: GMV, orders, buyers, refunds, visitors (only days with any of them)."""
+    return f"""
+WITH s AS (
+    SELECT paid_day AS day, SUM(paid_fen) AS gmv_fen, COUNT(DISTINCT order_id) AS orders,
+           COUNT(DISTINCT user_id) AS buyers, SUM(refunded_fen) AS refunded_fen
+    FROM sales
+    WHERE shop_id = {_shop(shop_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}
+    GROUP BY paid_day
+), v AS (
+    SELECT day, COUNT(DISTINCT user_id) AS visitors
+    FROM visitors
+    WHERE shop_id = {_shop(shop_id)} AND day BETWEEN {_day(first)} AND {_day(last)}
+    GROUP BY day
+)
+SELECT COALESCE(s.day, v.day) AS day,
+       COALESCE(s.gmv_fen, 0) AS gmv_fen, COALESCE(s.orders, 0) AS orders,
+       COALESCE(s.buyers, 0) AS buyers, COALESCE(s.refunded_fen, 0) AS refunded_fen,
+       COALESCE(v.visitors, 0) AS visitors
+FROM s FULL OUTER JOIN v ON s.day = v.day
+ORDER BY day
+"""
+
+
+def totals(shop_id: int, first: date, last: date) -> str:
+    """The period as a whole (buyers and visitors counted once each, not summed over days)."""
+    return f"""
+SELECT
+    (SELECT COALESCE(SUM(paid_fen), 0) FROM sales
+      WHERE shop_id = {_shop(shop_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}) AS gmv_fen,
+    (SELECT COUNT(DISTINCT order_id) FROM sales
+      WHERE shop_id = {_shop(shop_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}) AS orders,
+    (SELECT COUNT(DISTINCT user_id) FROM sales
+      WHERE shop_id = {_shop(shop_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}) AS buyers,
+    (SELECT COALESCE(SUM(refunded_fen), 0) FROM sales
+      WHERE shop_id = {_shop(shop_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}) AS refunded_fen,
+    (SELECT COUNT(DISTINCT user_id) FROM visitors
+      WHERE shop_id = {_shop(shop_id)} AND day BETWEEN {_day(first)} AND {_day(last)}) AS visitors
+"""
+
+
+def by_dimension(shop_id: int, first: date, last: date, column: str) -> str:
+    """GMV, orders and buyers by ``channel`` or ``carrier`` (FACT)."""
+    if column not in ("channel", "carrier"):
+        raise ValueError(f"cannot group sales by {column!r}")
+    return f"""
+SELECT {column} AS key, SUM(paid_fen) AS gmv_fen, COUNT(DISTINCT order_id) AS orders,
+       COUNT(DISTINCT user_id) AS buyers
+FROM sales
+WHERE shop_id = {_shop(shop_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}
+GROUP BY {column}
+ORDER BY {column}
+"""

@@ -1,0 +1,130 @@
+"""Compass for merchants: core data and where sales come from, over the analytics snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from zhongcao.compass import queries
+from zhongcao.compass.engine import DuckDBEngine, Engine
+
+
+@dataclass
+class PeriodTotals:
+    gmv_fen: int
+    orders: int
+    buyers: int
+    refunded_fen: int
+    visitors: int
+
+    @property
+    def aov_fen(self) -> int | None:
+        """GMV per order in whole fen, rounded half up (integer arithmetic)."""
+        return (2 * self.gmv_fen + self.orders) // (2 * self.orders) if self.orders else None
+
+    @property
+    def conversion(self) -> float | None:
+        """Buyers ÷ visitors (people who viewed one of the shop's products)."""
+        return round(self.buyers / self.visitors, 4) if self.visitors else None
+
+
+@dataclass
+class CoreData:
+    first_day: date
+    last_day: date
+    current: PeriodTotals
+    previous: PeriodTotals
+    daily: list[dict[str, Any]] = field(default_factory=list)
+
+    def change(self, name: str) -> float | None:
+        now, before = getattr(self.current, name), getattr(self.previous, name)
+        if now is None or not before:
+            return None
+        return round((now - before) / before, 4)
+
+
+def _totals(engine: Engine, shop_id: int, first: date, last: date) -> PeriodTotals:
+    (row,) = engine.rows(queries.totals(shop_id, first, last))
+    return PeriodTotals(**{k: int(v or 0) for k, v in row.items()})
+
+
+def core_data(engine: Engine, shop_id: int, today: date, days: int = 30) -> CoreData:
+    """The last ``days`` days up to ``today`` against the ``days`` before them; a row for every day."""
+    first = today - timedelta(days=days - 1)
+    before_last = first - timedelta(days=1)
+    before_first = before_last - timedelta(days=days - 1)
+    by_day = {r["day"]: r for r in engine.rows(queries.daily(shop_id, first, today))}
+    daily = []
+    for i in range(days):
+        day = (first + timedelta(days=i)).isoformat()
+        row = by_day.get(day, {})
+        daily.append(
+            {
+                "day": day,
+                **{
+                    k: int(row.get(k) or 0)
+                    for k in ("gmv_fen", "orders", "buyers", "refunded_fen", "visitors")
+                },
+            }
+        )
+    return CoreData(
+        first_day=first,
+        last_day=today,
+        current=_totals(engine, shop_id, first, today),
+        previous=_totals(engine, shop_id, before_first, before_last),
+        daily=daily,
+    )
+
+
+def sales_sources(
+    engine: Engine, shop_id: int, today: date, days: int = 30
+) -> dict[str, list[dict[str, Any]]]:
+    """GMV, orders and buyers by channel and by FACT carrier over the last ``days`` days."""
+    first = today - timedelta(days=days - 1)
+    out = {}
+    for column in ("channel", "carrier"):
+        out[column] = [
+            {
+                "key": r["key"],
+                "gmv_fen": int(r["gmv_fen"] or 0),
+                "orders": int(r["orders"]),
+                "buyers": int(r["buyers"]),
+            }
+            for r in engine.rows(queries.by_dimension(shop_id, first, today, column))
+        ]
+    return out
+
+
+_engines: dict[str, DuckDBEngine] = {}
+
+
+def duckdb_engine(snapshot_dir: Path) -> DuckDBEngine:
+    key = str(Path(snapshot_dir).resolve())
+    engine = _engines.get(key)
+    if engine is None:
+        engine = _engines[key] = DuckDBEngine(Path(snapshot_dir))
+    return engine
+
+
+def fresh_engine(db: Any, settings: Any = None) -> DuckDBEngine:
+    """The DuckDB engine over a snapshot no older than ``analytics_max_age_minutes`` (rewritten from
+    the database and the event store first when it is older, or missing)."""
+    from datetime import datetime
+
+    from zhongcao import clock
+    from zhongcao.compass.snapshot import read_meta, write_snapshot
+    from zhongcao.config import get_settings
+    from zhongcao.events import service as events_service
+
+    settings = settings or get_settings()
+    folder = Path(settings.analytics_dir)
+    meta = read_meta(folder)
+    stale = meta is None
+    if meta is not None:
+        age = clock.now() - datetime.fromisoformat(meta["written_at"])
+        stale = age.total_seconds() > settings.analytics_max_age_minutes * 60 or age.total_seconds() < 0
+    if stale:
+        write_snapshot(db, events_service.get_store(settings), folder)
+    return duckdb_engine(folder)

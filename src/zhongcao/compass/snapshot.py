@@ -1,0 +1,138 @@
+"""The analytics snapshot: the transactional facts Compass needs, as Parquet files with portable types.
+
+Every column is an integer or a string (timestamps as epoch microseconds, days as ``YYYY-MM-DD`` in
+UTC), so that the same SQL reads them identically in DuckDB and in Spark. Files are written to a
+temporary name and renamed, so a reader never sees half a file.
+
+* ``sales.parquet``: one row per paid order line (shop, buyer, product, channel, FACT carrier, content,
+  account, paid day and time, quantity, paid / refunded / commission fen, order status);
+* ``visitors.parquet``: distinct (day, shop, user) of product views from the event log (the
+  denominator of conversion);
+* ``meta.json``: when it was written and the row counts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy.orm import Session
+
+from zhongcao import clock
+from zhongcao.catalog import service as catalog_service
+from zhongcao.commerce import service as commerce_service
+from zhongcao.events.store import EventStore
+
+SALES = pa.schema(
+    [
+        ("order_id", pa.int64()),
+        ("item_id", pa.int64()),
+        ("shop_id", pa.int64()),
+        ("user_id", pa.int64()),
+        ("product_id", pa.int64()),
+        ("channel", pa.string()),
+        ("carrier", pa.string()),
+        ("content_id", pa.int64()),
+        ("account_id", pa.int64()),
+        ("paid_day", pa.string()),
+        ("paid_us", pa.int64()),
+        ("quantity", pa.int64()),
+        ("paid_fen", pa.int64()),
+        ("refunded_fen", pa.int64()),
+        ("commission_fen", pa.int64()),
+        ("status", pa.string()),
+    ]
+)
+VISITORS = pa.schema([("day", pa.string()), ("shop_id", pa.int64()), ("user_id", pa.int64())])
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _write(table: pa.Table, path: Path) -> None:
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+
+
+def write_snapshot(db: Session, store: EventStore | None, out_dir: Path) -> dict[str, Any]:
+    """Write the snapshot into ``out_dir``; returns its meta (row counts, time taken)."""
+    began = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = commerce_service.sales_rows(db)
+    columns: dict[str, list[Any]] = {name: [] for name in SALES.names}
+    for (
+        order_id,
+        item_id,
+        shop_id,
+        user_id,
+        product_id,
+        channel,
+        carrier,
+        content_id,
+        account_id,
+        paid_at,
+        qty,
+        paid,
+        refunded,
+        commission,
+        status,
+    ) in rows:
+        paid_at = _utc(paid_at)
+        for name, value in (
+            ("order_id", order_id),
+            ("item_id", item_id),
+            ("shop_id", shop_id),
+            ("user_id", user_id),
+            ("product_id", product_id),
+            ("channel", channel.value if hasattr(channel, "value") else channel),
+            ("carrier", carrier.name if hasattr(carrier, "name") else carrier),
+            ("content_id", content_id),
+            ("account_id", account_id),
+            ("paid_day", paid_at.astimezone(UTC).strftime("%Y-%m-%d")),
+            ("paid_us", int(paid_at.timestamp() * 1_000_000)),
+            ("quantity", qty),
+            ("paid_fen", paid),
+            ("refunded_fen", refunded),
+            ("commission_fen", commission),
+            ("status", status.value if hasattr(status, "value") else status),
+        ):
+            columns[name].append(value)
+    _write(pa.table(columns, schema=SALES), out_dir / "sales.parquet")
+
+    visitors = VISITORS.empty_table()
+    if store is not None:
+        products = catalog_service.product_shop_pairs(db)
+        con = store.connect()
+        con.register(
+            "product_shops",
+            pa.table({"product_id": [p[0] for p in products], "shop_id": [p[1] for p in products]}),
+        )
+        visitors = con.execute(
+            "SELECT DISTINCT strftime(timezone('UTC', e.ts), '%Y-%m-%d') AS day, p.shop_id, e.user_id "
+            "FROM events e JOIN product_shops p ON p.product_id = e.product_id "
+            "WHERE e.type = 'product_view' ORDER BY 1, 2, 3"
+        ).to_arrow_table()
+        visitors = visitors.cast(VISITORS)
+    _write(visitors, out_dir / "visitors.parquet")
+    meta = {
+        "written_at": clock.now().isoformat(),
+        "sales_rows": len(rows),
+        "visitor_rows": visitors.num_rows,
+        "seconds": round(time.perf_counter() - began, 3),
+    }
+    (out_dir / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    return meta
+
+
+def read_meta(out_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

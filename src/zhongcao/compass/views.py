@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from fastapi import APIRouter, Query, Request
+
+from zhongcao import clock
+from zhongcao.compass import service
+from zhongcao.compass.schemas import CoreDataOut, DayRow, SourceRow, SourcesOut, Totals
+from zhongcao.deps import DbSession, MerchantCtx
+
+router = APIRouter(tags=["merchant"])
+Days = Query(30, ge=1, le=365, description="The last N days (UTC), today included.")
+
+
+def _totals(t: service.PeriodTotals) -> Totals:
+    return Totals(
+        gmv_fen=t.gmv_fen,
+        orders=t.orders,
+        buyers=t.buyers,
+        refunded_fen=t.refunded_fen,
+        visitors=t.visitors,
+        aov_fen=t.aov_fen,
+        conversion=t.conversion,
+    )
+
+
+@router.get("/api/merchant/compass/core", response_model=CoreDataOut)
+def core_data(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days) -> CoreDataOut:
+    """GMV, orders, buyers, AOV, refunds and conversion for the caller's shop, by day, against the
+    previous period. From the analytics snapshot (at most ``ZHONGCAO_ANALYTICS_MAX_AGE_MINUTES`` old)."""
+    engine = service.fresh_engine(db, request.app.state.settings)
+    data = service.core_data(engine, ctx.shop_id, clock.now().astimezone(UTC).date(), days)
+    return CoreDataOut(
+        first_day=data.first_day,
+        last_day=data.last_day,
+        current=_totals(data.current),
+        previous=_totals(data.previous),
+        change={
+            name: data.change(name) for name in ("gmv_fen", "orders", "buyers", "refunded_fen", "visitors")
+        },
+        daily=[DayRow(**row) for row in data.daily],
+    )
+
+
+@router.get("/api/merchant/compass/sources", response_model=SourcesOut)
+def sales_sources(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days) -> SourcesOut:
+    """Where the caller's shop's sales came from: by channel and by FACT carrier."""
+    engine = service.fresh_engine(db, request.app.state.settings)
+    today = clock.now().astimezone(UTC).date()
+    sources = service.sales_sources(engine, ctx.shop_id, today, days)
+    return SourcesOut(
+        first_day=today - timedelta(days=days - 1),
+        last_day=today,
+        by_channel=[SourceRow(**r) for r in sources["channel"]],
+        by_carrier=[SourceRow(**r) for r in sources["carrier"]],
+    )
