@@ -343,3 +343,18 @@ def test_the_global_nps_drivers_point_at_what_went_wrong(demo: Demo) -> None:
     assert report.drivers[0].explained_detractors > 0
     triggers = dict(demo.rows(select(NpsResponse.trigger, func.count()).group_by(NpsResponse.trigger)))
     assert {"after_delivery", "after_after_sale", "general"} <= {str(t) for t in triggers}, triggers
+
+
+def test_policy_comparison_reads_outcomes_from_each_platforms_records(tmp_path: Path) -> None:
+    from zhongcao.world.compare import compare_policies
+
+    gmv, experience = compare_policies(
+        ["gmv", "experience"], scale=Scale.tiny, days=12, seed=9, workdir=tmp_path
+    )
+    for outcome in (gmv, experience):
+        assert outcome.orders > 0 and outcome.buyers > 0
+        assert outcome.gmv_fen == sum(outcome.gmv_by_month_fen) > 0
+        assert 0.0 <= (outcome.repurchase_rate or 0.0) <= 1.0
+        assert outcome.nps_responses > 0
+    # Same world, same seed: only the feed policy differs, and it changes what happens.
+    assert (gmv.orders, gmv.gmv_fen) != (experience.orders, experience.gmv_fen)

@@ -303,6 +303,23 @@ def jobs_run(
         database.dispose()
 
 
+@app.command()
+def simulate(
+    policy: Annotated[
+        str,
+        typer.Option(help="Feed policies to compare, comma-separated: gmv, experience, popular_followed."),
+    ] = "gmv,experience",
+    days: Annotated[int, typer.Option(min=1, max=365, help="Days to simulate under each policy.")] = 90,
+    seed: Annotated[int, typer.Option(help="World seed (the same world for every policy).")] = 42,
+    scale: Annotated[str, typer.Option(help="World size: tiny, small, medium or large.")] = "small",
+) -> None:
+    """Run the same demo world under each feed policy (in temporary databases) and print, per policy,
+    GMV by month, global NPS, buyer retention, repurchase rate and churn."""
+    from zhongcao.world.compare import simulate_command
+
+    simulate_command(policy=policy, days=days, seed=seed, scale=scale)
+
+
 @scores_app.command("compute")
 def scores_compute(
     config: Annotated[

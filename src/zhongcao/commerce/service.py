@@ -595,3 +595,15 @@ def sales_rows(db: Session) -> list[tuple]:
         .order_by(OrderItem.id)
     )
     return [tuple(r) for r in db.execute(stmt)]
+
+
+def shop_gmv_fen(db: Session, since: datetime, until: datetime) -> dict[int, int]:
+    """``shop id -> fen paid for orders paid in [since, until)``."""
+    from sqlalchemy import func
+
+    rows = db.execute(
+        select(Order.shop_id, func.sum(Order.paid_fen))
+        .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.paid_at < until)
+        .group_by(Order.shop_id)
+    )
+    return {shop_id: int(total or 0) for shop_id, total in rows}

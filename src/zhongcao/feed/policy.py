@@ -10,7 +10,8 @@ Everything here works on integer arrays; nothing reads tables.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -24,6 +25,7 @@ class FeedCorpus:
     account_ids: np.ndarray  # int64, the publishing account
     topic_index: np.ndarray  # int64, index into the platform's topic list
     available: np.ndarray  # bool: public and, for a live room, live now
+    shop_ids: np.ndarray | None = None  # int64, the shop whose product the item anchors first (-1: none)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class FeedSignals:
     follow_account_ids: np.ndarray
     engaged_content_ids: np.ndarray  # int64, content that drew engagement in the recent window
     engaged_weight: np.ndarray  # float64, how much (plays weighted by watch share, likes, ...)
+    # The north star and the money, as the platform knows them (for policies that use them).
+    shop_score_centi: Mapping[int, int | None] = field(default_factory=dict)  # current experience score
+    shop_gmv_fen: Mapping[int, int] = field(default_factory=dict)  # trailing 30-day GMV
 
 
 @runtime_checkable
@@ -80,6 +85,8 @@ class PopularFollowedFeed:
             hit = len(content) > 0
             ok = (content[pos] == signals.engaged_content_ids) if hit else np.zeros(0, dtype=bool)
             np.add.at(weight, pos[ok], signals.engaged_weight[ok])
+        if corpus.shop_ids is not None:
+            weight = weight * self.shop_factor(corpus.shop_ids[avail], signals)
         # Popular pool: the most engaged available items, drawn by weight.
         top = np.argsort(-weight, kind="stable")[: self.pool]
         self._pop_ids = content[top]
@@ -98,6 +105,10 @@ class PopularFollowedFeed:
         self._user_keys, starts = np.unique(fu[order], return_index=True)
         self._user_ptr = np.append(starts, len(order))
         self._user_accounts = fa[order]
+
+    def shop_factor(self, shop_ids: np.ndarray, signals: FeedSignals) -> np.ndarray:
+        """How much an item's shop multiplies its weight (1 here: popularity only)."""
+        return np.ones(len(shop_ids))
 
     def _popular(self, n: int, rng: np.random.Generator) -> np.ndarray:
         if len(self._pop_ids) == 0:
@@ -138,7 +149,47 @@ class PopularFollowedFeed:
         return page
 
 
-POLICIES: dict[str, type] = {PopularFollowedFeed.name: PopularFollowedFeed}
+class GmvFeed(PopularFollowedFeed):
+    """Popular + followed, with exposure bought by sales: an item's weight grows with its shop's
+    trailing 30-day GMV (``1 + log1p(GMV in yuan)``). What a GMV-only platform does."""
+
+    name = "gmv"
+
+    def shop_factor(self, shop_ids: np.ndarray, signals: FeedSignals) -> np.ndarray:
+        gmv = np.asarray([signals.shop_gmv_fen.get(int(s), 0) for s in shop_ids], dtype=np.float64)
+        return 1.0 + np.log1p(gmv / 100.0)
+
+
+class ExperienceAwareFeed(PopularFollowedFeed):
+    """Popular + followed, with the north star: a shop scored below ``gate_centi`` gets at most
+    ``capped`` of its weight and no boost; above it, weight grows with the score (``(score / 4)^k``).
+    A shop not scored yet is neutral (×1), so new shops still get seen."""
+
+    name = "experience"
+
+    def __init__(
+        self, gate_centi: int = 380, capped: float = 0.2, power: float = 6.0, **kwargs: float
+    ) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.gate_centi = gate_centi
+        self.capped = capped
+        self.power = power
+
+    def shop_factor(self, shop_ids: np.ndarray, signals: FeedSignals) -> np.ndarray:
+        out = np.ones(len(shop_ids))
+        for i, shop in enumerate(shop_ids.tolist()):
+            score = signals.shop_score_centi.get(int(shop))
+            if score is None:
+                continue
+            out[i] = self.capped if score < self.gate_centi else (score / 400.0) ** self.power
+        return out
+
+
+POLICIES: dict[str, type] = {
+    PopularFollowedFeed.name: PopularFollowedFeed,
+    GmvFeed.name: GmvFeed,
+    ExperienceAwareFeed.name: ExperienceAwareFeed,
+}
 
 
 def get_policy(name: str) -> FeedPolicy:

@@ -246,6 +246,13 @@ class Market:
         self.c_anchor_ptr = np.concatenate([[0], np.cumsum([len(x) for x in lists])]).astype(np.int64)
         flat = np.asarray([p for x in lists for p in x], dtype=np.int64)
         self.c_anchor_items = np.searchsorted(self.product_ids, flat)
+        has_anchor = self.c_anchor_ptr[1:] > self.c_anchor_ptr[:-1]
+        first = (
+            self.c_anchor_items[np.minimum(self.c_anchor_ptr[:-1], max(len(flat) - 1, 0))]
+            if len(flat)
+            else []
+        )
+        self.c_shop = np.where(has_anchor, self.shop_ids[self.product_shop[first]] if len(flat) else -1, -1)
         fu, fa = content_service.follow_pairs(db)
         self.follows = set(zip(fu, fa, strict=True))
         self.follow_u = np.asarray(fu, dtype=np.int64)
@@ -253,6 +260,13 @@ class Market:
         # Shops' own accounts: a follow of a creator or a shop account.
         self.account_ids = np.unique(self.c_account)
         db.rollback()
+
+    def _shop_signals(self, day_us: int) -> None:
+        """The shops' current experience scores and trailing 30-day GMV, as the platform has them."""
+        now = self._when(day_us)
+        self.shop_scores = experience_service.current_scores(self.db, self.shop_ids.tolist())
+        self.shop_gmv = commerce_service.shop_gmv_fen(self.db, now - timedelta(days=30), now)
+        self.db.rollback()
 
     def _catalogue(self) -> None:
         snap = catalog_service.catalogue_snapshot(self.db)
@@ -312,6 +326,7 @@ class Market:
         day_us = self.start_us + d * DAY_US
         with self._timed("catalogue and search index"):
             self._catalogue()
+            self._shop_signals(day_us)
         with self._timed("behaviour (feed, search)"):
             self._schedule_lives(day_us)
             self._behave(day_us)
@@ -363,12 +378,15 @@ class Market:
                 account_ids=self.c_account,
                 topic_index=self.content_topic[self.c_index],
                 available=available,
+                shop_ids=self.c_shop,
             ),
             FeedSignals(
                 follow_user_ids=self.follow_u,
                 follow_account_ids=self.follow_a,
                 engaged_content_ids=self.content_ids,
                 engaged_weight=self.engagement,
+                shop_score_centi=self.shop_scores,
+                shop_gmv_fen=self.shop_gmv,
             ),
         )
         page = self.feed.recommend(self.user_ids[users], FEED_PAGE, rng)
