@@ -73,3 +73,34 @@ def test_corpus_must_be_sorted() -> None:
     )
     with pytest.raises(ValueError, match="sorted"):
         PopularFollowedFeed().fit(shuffled, _signals([]))
+
+
+def test_experience_policy_gates_poor_shops_and_gmv_policy_follows_sales() -> None:
+    from zhongcao.feed.policy import ExperienceAwareFeed, GmvFeed
+
+    base = _corpus(n=60, accounts=6)
+    shops = (base.content_ids % 3).astype(np.int64)  # shops 0, 1, 2 anchor 20 items each
+    corpus = FeedCorpus(base.content_ids, base.account_ids, base.topic_index, base.available, shop_ids=shops)
+    signals = FeedSignals(
+        follow_user_ids=np.zeros(0, dtype=np.int64),
+        follow_account_ids=np.zeros(0, dtype=np.int64),
+        engaged_content_ids=np.zeros(0, dtype=np.int64),
+        engaged_weight=np.zeros(0),
+        shop_score_centi={0: 480, 1: 330, 2: None},  # excellent, below the gate, not scored yet
+        shop_gmv_fen={0: 0, 1: 5_000_000, 2: 0},  # the poor shop sells the most
+    )
+
+    def exposure(policy: PopularFollowedFeed) -> np.ndarray:
+        policy.fit(corpus, signals)
+        page = policy.recommend(np.arange(2_000), 5, np.random.default_rng(2))
+        shown = page[page >= 0]
+        return np.bincount(shown % 3, minlength=3) / len(shown)
+
+    fair = exposure(PopularFollowedFeed(followed_share=0.0))
+    north_star = exposure(ExperienceAwareFeed(followed_share=0.0))
+    bought = exposure(GmvFeed(followed_share=0.0))
+    assert abs(fair[0] - fair[1]) < 0.05  # plain popularity: shops alike
+    assert north_star[1] < 0.5 * fair[1]  # below the gate: capped exposure
+    assert north_star[0] > fair[0]  # a great score is a boost
+    assert north_star[2] > 0.1  # a shop not scored yet is still seen
+    assert bought[1] > 2 * fair[1]  # GMV buys exposure, whatever the experience
