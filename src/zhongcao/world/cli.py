@@ -57,6 +57,39 @@ def simulation_table(summary: WorldSummary) -> Table | None:
     return table
 
 
+def _train_search(database: object) -> str:
+    from zhongcao.search.ltr import train_search
+
+    report, folder = train_search(database)
+    return (
+        f"search ranker {folder.name}: nDCG@10 {report.ndcg_ltr:.3f} vs BM25 {report.ndcg_bm25:.3f} "
+        f"on {report.test_searches} held-out searches"
+    )
+
+
+# The engines that learn from the simulated month, trained in this order after a (re)build.
+ENGINE_TRAINERS: list[tuple[str, object]] = [("search ranking", _train_search)]
+
+
+def train_engines(settings: object) -> None:
+    """Train every engine that exists on the freshly simulated events; a failure is reported, not
+    fatal (the platform serves without a model: BM25 order, the baseline feed)."""
+    from zhongcao import cli
+
+    database = cli._database(settings)
+    try:
+        for name, trainer in ENGINE_TRAINERS:
+            with console.status(f"training {name} …"):
+                try:
+                    line = trainer(database)  # type: ignore[operator]
+                except ValueError as exc:
+                    console.print(f"[yellow]![/] {name} not trained: {exc}")
+                    continue
+            console.print(f"[green]✓[/] {line}")
+    finally:
+        database.dispose()
+
+
 def demo_command(
     scale: str = Scale.small.value,
     days: int = 30,
@@ -91,6 +124,8 @@ def demo_command(
         database.dispose()
     how = "reused" if summary.reused else f"built in {summary.seconds:.1f} s"
     console.print(f"[green]✓[/] world {spec.key} {how}")
+    if not summary.reused and days > 0:
+        train_engines(settings)
     base_url = f"http://{host or settings.host}:{port or settings.port}"
     console.print(summary_table(summary, base_url))
     simulated = simulation_table(summary)
