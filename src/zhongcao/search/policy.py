@@ -36,6 +36,20 @@ class ProductSearch(Protocol):
         ...
 
 
+Indexed = tuple[np.ndarray, list[str], list[str]]
+
+
+def _same_text(indexed: Indexed | None, ids: np.ndarray, corpus: ProductCorpus) -> bool:
+    """The corpus has the same products and titles as what was indexed (only sales changed), so a
+    policy can keep its index and re-rank."""
+    return (
+        indexed is not None
+        and np.array_equal(indexed[0], ids)
+        and indexed[1] == corpus.titles_zh
+        and indexed[2] == corpus.titles_en
+    )
+
+
 class SubstringSearch:
     """A product matches when every whitespace-separated term of the query is a substring of its
     Chinese or English title (case-insensitive); matches are ordered by sales, then newest first.
@@ -59,12 +73,7 @@ class SubstringSearch:
 
     def fit(self, corpus: ProductCorpus) -> None:
         ids = np.asarray(corpus.product_ids, dtype=np.int64)
-        same_text = (
-            self._indexed is not None
-            and np.array_equal(self._indexed[0], ids)
-            and self._indexed[1] == corpus.titles_zh
-            and self._indexed[2] == corpus.titles_en
-        )
+        same_text = _same_text(self._indexed, ids, corpus)
         if not same_text:
             self._ids = ids
             self._text = [
@@ -126,12 +135,7 @@ class Bm25Search:
         from zhongcao.search.index import ProductDocument, ProductIndex  # heavy: analysers, bm25s
 
         ids = np.asarray(corpus.product_ids, dtype=np.int64)
-        same_text = (
-            self._indexed is not None
-            and np.array_equal(self._indexed[0], ids)
-            and self._indexed[1] == corpus.titles_zh
-            and self._indexed[2] == corpus.titles_en
-        )
+        same_text = _same_text(self._indexed, ids, corpus)
         if not same_text:
             self._index = ProductIndex(
                 ProductDocument(product_id=int(pid), title_zh=zh, title_en=en, sales=int(sold))
