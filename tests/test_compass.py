@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ from zhongcao.compass import queries
 from zhongcao.compass.engine import DuckDBEngine
 from zhongcao.compass.snapshot import write_snapshot
 from zhongcao.events import service as events_service
+from zhongcao.users.models import Role
 
 
 def test_core_data_and_sources_by_hand_for_the_callers_shop_only(client, db) -> None:
@@ -57,6 +58,18 @@ def test_core_data_and_sources_by_hand_for_the_callers_shop_only(client, db) -> 
     sources = client.get("/api/merchant/compass/sources?days=7", headers=auth(db, mine.owner)).json()
     assert {r["key"]: r["gmv_fen"] for r in sources["by_carrier"]} == {"field": 9_900, "alliance": 5_000}
     assert {r["key"] for r in sources["by_channel"]} == {"other", "short_video"}
+    made = client.get("/api/merchant/compass/creators?days=7", headers=auth(db, mine.owner)).json()[
+        "creators"
+    ]
+    assert len(made) == 1 and made[0]["gmv_fen"] == 5_000 and made[0]["carrier"] == "alliance"
+    assert made[0]["commission_fen"] == 500  # the helper's plan pays 10%
+    people = client.get("/api/merchant/compass/audience?days=7", headers=auth(db, mine.owner)).json()
+    assert (people["buyers"], people["new_buyers"], people["returning_buyers"]) == (2, 2, 0)
+    assert people["repurchase_rate"] == 0.0 and people["segments"]["new"] == 2
+    ops = auth(db, make_user(db, Role.operator))
+    assert client.post("/api/operator/experience/scores/compute", headers=ops).status_code == 200
+    points = client.get("/api/merchant/compass/service", headers=auth(db, mine.owner)).json()["points"]
+    assert len(points) == 1 and points[0]["values"] == {}  # too few orders: no indicators yet
     # The other shop's owner sees only theirs; a shopper sees nothing.
     other = client.get("/api/merchant/compass/core?days=7", headers=auth(db, theirs.owner)).json()
     assert other["current"]["gmv_fen"] == 77_700 and other["current"]["visitors"] == 1
@@ -101,6 +114,8 @@ def test_the_same_sql_gives_the_same_answers_on_duckdb_and_spark(database, tmp_p
                 queries.totals(shop, first, last),
                 queries.by_dimension(shop, first, last, "channel"),
                 queries.by_dimension(shop, first, last, "carrier"),
+                queries.creators(shop, first, last),
+                queries.buyers(shop, first + timedelta(days=7), last),
             ):
                 a = [{k: (int(v) if isinstance(v, int) else v) for k, v in r.items()} for r in duck.rows(sql)]
                 b = [

@@ -354,6 +354,9 @@ CASES: dict[tuple[str, str], Case] = {
     # compass
     ("GET", "/api/merchant/compass/core"): listing(lambda w: set(), ("shop_id",)),
     ("GET", "/api/merchant/compass/sources"): listing(lambda w: set(), ("shop_id",)),
+    ("GET", "/api/merchant/compass/creators"): listing(lambda w: {w["creator_account"]}, ("account_id",)),
+    ("GET", "/api/merchant/compass/audience"): listing(lambda w: set(), ("user_id",)),
+    ("GET", "/api/merchant/compass/service"): listing(lambda w: set(), ("shop_id",)),
     # experience score
     ("GET", "/api/merchant/experience/score"): listing(lambda w: {w["shop"]}, ("shop_id",)),
     # orders

@@ -71,3 +71,35 @@ WHERE shop_id = {_shop(shop_id)} AND paid_day BETWEEN {_day(first)} AND {_day(la
 GROUP BY {column}
 ORDER BY {column}
 """
+
+
+def creators(shop_id: int, first: date, last: date) -> str:
+    """GMV, orders and commission per affiliated creator account (FACT alliance and top KOL)."""
+    return f"""
+SELECT account_id, carrier, SUM(paid_fen) AS gmv_fen, COUNT(DISTINCT order_id) AS orders,
+       SUM(commission_fen) AS commission_fen
+FROM sales
+WHERE shop_id = {_shop(shop_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}
+  AND carrier IN ('alliance', 'top_kol') AND account_id IS NOT NULL
+GROUP BY account_id, carrier
+ORDER BY gmv_fen DESC, account_id
+"""
+
+
+def buyers(shop_id: int, first: date, last: date) -> str:
+    """Per buyer of the period: orders and spend in it, days since their last order (at ``last``),
+    and whether they had bought from the shop before the period (returning)."""
+    return f"""
+WITH period AS (
+    SELECT user_id, COUNT(DISTINCT order_id) AS orders, SUM(paid_fen) AS spend_fen, MAX(paid_day) AS last_day
+    FROM sales
+    WHERE shop_id = {_shop(shop_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}
+    GROUP BY user_id
+), before AS (
+    SELECT DISTINCT user_id FROM sales WHERE shop_id = {_shop(shop_id)} AND paid_day < {_day(first)}
+)
+SELECT p.user_id, p.orders, p.spend_fen, p.last_day,
+       CASE WHEN b.user_id IS NULL THEN 0 ELSE 1 END AS returning
+FROM period p LEFT JOIN before b ON b.user_id = p.user_id
+ORDER BY p.user_id
+"""

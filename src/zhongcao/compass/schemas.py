@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -45,3 +45,37 @@ class SourcesOut(BaseModel):
     last_day: date
     by_channel: list[SourceRow]
     by_carrier: list[SourceRow] = Field(description="FACT: field, alliance, campaign, top_kol")
+
+
+class CreatorRow(BaseModel):
+    account_id: int
+    carrier: str = Field(description="alliance or top_kol")
+    gmv_fen: int
+    orders: int
+    commission_fen: int
+
+
+class CreatorsOut(BaseModel):
+    first_day: date
+    last_day: date
+    creators: list[CreatorRow]
+
+
+class AudienceOut(BaseModel):
+    first_day: date
+    last_day: date
+    buyers: int
+    new_buyers: int = Field(description="first order from the shop in the period")
+    returning_buyers: int
+    repurchase_rate: float | None = Field(description="buyers with two orders or more in the period")
+    segments: dict[str, int] = Field(description="RFM: champions, loyal, new, at_risk, occasional")
+
+
+class IndicatorPoint(BaseModel):
+    computed_at: datetime
+    score_centi: int | None
+    values: dict[str, float | None] = Field(description="each experience indicator's value")
+
+
+class ServiceOut(BaseModel):
+    points: list[IndicatorPoint]

@@ -128,3 +128,56 @@ def fresh_engine(db: Any, settings: Any = None) -> DuckDBEngine:
     if stale:
         write_snapshot(db, events_service.get_store(settings), folder)
     return duckdb_engine(folder)
+
+
+def creator_sales(engine: Engine, shop_id: int, today: date, days: int = 30) -> list[dict[str, Any]]:
+    """GMV, orders and commission per affiliated creator (alliance and top KOL) of the shop."""
+    first = today - timedelta(days=days - 1)
+    return [
+        {
+            "account_id": int(r["account_id"]),
+            "carrier": r["carrier"],
+            "gmv_fen": int(r["gmv_fen"] or 0),
+            "orders": int(r["orders"]),
+            "commission_fen": int(r["commission_fen"] or 0),
+        }
+        for r in engine.rows(queries.creators(shop_id, first, today))
+    ]
+
+
+RFM_SEGMENTS = ("champions", "loyal", "new", "at_risk", "occasional")
+
+
+def rfm_segment(orders: int, spend_fen: int, days_since: int, returning: bool, spend_median: float) -> str:
+    """A plain RFM rule a merchant can read: champions buy often, recently and a lot; loyal buy
+    again; new bought for the first time recently; at risk have not bought for a while."""
+    if orders >= 2 and days_since <= 14 and spend_fen >= spend_median:
+        return "champions"
+    if orders >= 2 or returning:
+        return "loyal" if days_since <= 30 else "at_risk"
+    if days_since <= 14:
+        return "new"
+    return "occasional"
+
+
+def audience(engine: Engine, shop_id: int, today: date, days: int = 30) -> dict[str, Any]:
+    """New vs returning buyers, repurchase rate (buyers with 2+ orders in the period), RFM segments."""
+    first = today - timedelta(days=days - 1)
+    rows = engine.rows(queries.buyers(shop_id, first, today))
+    spends = sorted(int(r["spend_fen"] or 0) for r in rows)
+    median = float(spends[len(spends) // 2]) if spends else 0.0
+    segments = dict.fromkeys(RFM_SEGMENTS, 0)
+    for r in rows:
+        days_since = (today - date.fromisoformat(r["last_day"])).days
+        segments[
+            rfm_segment(int(r["orders"]), int(r["spend_fen"] or 0), days_since, bool(r["returning"]), median)
+        ] += 1
+    n = len(rows)
+    returning = sum(1 for r in rows if int(r["returning"]))
+    return {
+        "buyers": n,
+        "new_buyers": n - returning,
+        "returning_buyers": returning,
+        "repurchase_rate": round(sum(1 for r in rows if int(r["orders"]) >= 2) / n, 4) if n else None,
+        "segments": segments,
+    }

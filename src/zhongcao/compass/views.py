@@ -6,7 +6,18 @@ from fastapi import APIRouter, Query, Request
 
 from zhongcao import clock
 from zhongcao.compass import service
-from zhongcao.compass.schemas import CoreDataOut, DayRow, SourceRow, SourcesOut, Totals
+from zhongcao.compass.schemas import (
+    AudienceOut,
+    CoreDataOut,
+    CreatorRow,
+    CreatorsOut,
+    DayRow,
+    IndicatorPoint,
+    ServiceOut,
+    SourceRow,
+    SourcesOut,
+    Totals,
+)
 from zhongcao.deps import DbSession, MerchantCtx
 
 router = APIRouter(tags=["merchant"])
@@ -55,3 +66,39 @@ def sales_sources(request: Request, ctx: MerchantCtx, db: DbSession, days: int =
         by_channel=[SourceRow(**r) for r in sources["channel"]],
         by_carrier=[SourceRow(**r) for r in sources["carrier"]],
     )
+
+
+def _window(days: int) -> tuple:
+    today = clock.now().astimezone(UTC).date()
+    return today - timedelta(days=days - 1), today
+
+
+@router.get("/api/merchant/compass/creators", response_model=CreatorsOut)
+def creators(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days) -> CreatorsOut:
+    """GMV, orders and commission per affiliated creator who sold the caller's products."""
+    engine = service.fresh_engine(db, request.app.state.settings)
+    first, today = _window(days)
+    rows = service.creator_sales(engine, ctx.shop_id, today, days)
+    return CreatorsOut(first_day=first, last_day=today, creators=[CreatorRow(**r) for r in rows])
+
+
+@router.get("/api/merchant/compass/audience", response_model=AudienceOut)
+def audience(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days) -> AudienceOut:
+    """New vs returning buyers, repurchase rate and RFM segments of the caller's shop."""
+    engine = service.fresh_engine(db, request.app.state.settings)
+    first, today = _window(days)
+    return AudienceOut(first_day=first, last_day=today, **service.audience(engine, ctx.shop_id, today, days))
+
+
+@router.get("/api/merchant/compass/service", response_model=ServiceOut)
+def service_and_logistics(ctx: MerchantCtx, db: DbSession, days: int = Days) -> ServiceOut:
+    """The experience indicators (logistics, service, product) of the caller's shop over time, one
+    point per nightly computation."""
+    from zhongcao.experience import service as experience_service
+
+    since = clock.now() - timedelta(days=days)
+    points = []
+    for row in experience_service.score_history(db, ctx.shop_id, since):
+        values = {i["key"]: i["value"] for i in row.details.get("indicators", [])}
+        points.append(IndicatorPoint(computed_at=row.computed_at, score_centi=row.score_centi, values=values))
+    return ServiceOut(points=points)

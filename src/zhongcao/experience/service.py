@@ -497,3 +497,14 @@ def nps_report(db: Session, since: datetime, until: datetime) -> Any:
     return nps.report(
         answers, with_orders=[a for a, (_, _, o, _) in zip(answers, rows, strict=True) if o is not None]
     )
+
+
+def score_history(db: Session, shop_id: int, since: datetime) -> list[ShopScore]:
+    """The shop's computed scores since ``since``, oldest first (the indicators over time)."""
+    return list(
+        db.scalars(
+            select(ShopScore)
+            .where(ShopScore.shop_id == shop_id, ShopScore.computed_at >= since, ShopScore.source == COMPUTED)
+            .order_by(ShopScore.computed_at, ShopScore.id)
+        )
+    )
