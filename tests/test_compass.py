@@ -115,6 +115,7 @@ def test_the_same_sql_gives_the_same_answers_on_duckdb_and_spark(database, tmp_p
                 queries.by_dimension(shop, first, last, "channel"),
                 queries.by_dimension(shop, first, last, "carrier"),
                 queries.creators(shop, first, last),
+                queries.gmv_by_field(first, last),
                 queries.buyers(shop, first + timedelta(days=7), last),
             ):
                 a = [{k: (int(v) if isinstance(v, int) else v) for k, v in r.items()} for r in duck.rows(sql)]

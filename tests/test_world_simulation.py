@@ -359,3 +359,30 @@ def test_policy_comparison_reads_outcomes_from_each_platforms_records(tmp_path: 
         assert outcome.nps_responses > 0
     # Same world, same seed: only the feed policy differs, and it changes what happens.
     assert (gmv.orders, gmv.gmv_fen) != (experience.orders, experience.gmv_fen)
+
+
+def test_the_operator_view_of_the_simulated_month(demo: Demo) -> None:
+    from fastapi.testclient import TestClient
+
+    from zhongcao.api import create_app
+    from zhongcao.config import Settings
+    from zhongcao.world.generate import DEMO_PASSWORD, demo_logins
+
+    app = create_app(Settings(database_url=str(demo.database.engine.url)), demo.database)
+    operator, shopper = demo_logins()[-1], demo_logins()[0]
+    with TestClient(app) as client:
+
+        def login(who: Any) -> dict[str, str]:
+            token = client.post(
+                "/api/auth/login", json={"email": who.email, "password": DEMO_PASSWORD}
+            ).json()["token"]
+            return {"authorization": f"Bearer {token}"}
+
+        assert client.get("/api/operator/compass", headers=login(shopper)).status_code == 403
+        view = client.get("/api/operator/compass?days=60", headers=login(operator))
+    assert view.status_code == 200, view.text
+    body = view.json()
+    assert 0.3 < body["content_share"] < 1.0  # most sales start in the feed, some in search
+    assert sum(d["center_fen"] for d in body["gmv_by_field"]) > 0
+    assert sum(p["responses"] for p in body["nps_weekly"]) >= 50
+    assert sum(body["score_distribution"].values()) == 40  # every active shop, scored or not

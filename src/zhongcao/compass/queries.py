@@ -103,3 +103,20 @@ SELECT p.user_id, p.orders, p.spend_fen, p.last_day,
 FROM period p LEFT JOIN before b ON b.user_id = p.user_id
 ORDER BY p.user_id
 """
+
+
+FIELD_OF_CHANNEL = """CASE WHEN channel IN ('short_video', 'live') THEN 'content'
+            WHEN channel IN ('search', 'mall', 'shop_page', 'product_page') THEN 'center'
+            ELSE 'other' END"""
+
+
+def gmv_by_field(first: date, last: date) -> str:
+    """Platform GMV per day split between the content field (videos, live rooms) and the center field
+    (search, mall, shop and product pages)."""
+    return f"""
+SELECT paid_day AS day, {FIELD_OF_CHANNEL} AS field, SUM(paid_fen) AS gmv_fen, COUNT(DISTINCT order_id) AS orders
+FROM sales
+WHERE paid_day BETWEEN {_day(first)} AND {_day(last)}
+GROUP BY paid_day, {FIELD_OF_CHANNEL}
+ORDER BY day, field
+"""

@@ -79,3 +79,27 @@ class IndicatorPoint(BaseModel):
 
 class ServiceOut(BaseModel):
     points: list[IndicatorPoint]
+
+
+class NpsPoint(BaseModel):
+    starts_at: datetime
+    responses: int
+    nps: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class FieldDay(BaseModel):
+    day: date
+    content_fen: int = Field(description="GMV from short videos and live rooms")
+    center_fen: int = Field(description="GMV from search, mall, shop and product pages")
+    other_fen: int
+
+
+class OperatorOut(BaseModel):
+    first_day: date
+    last_day: date
+    nps_weekly: list[NpsPoint]
+    gmv_by_field: list[FieldDay]
+    content_share: float | None = Field(description="content field's share of GMV over the period")
+    score_distribution: dict[str, int] = Field(description="active shops per current-score band")

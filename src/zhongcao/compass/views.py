@@ -12,13 +12,16 @@ from zhongcao.compass.schemas import (
     CreatorRow,
     CreatorsOut,
     DayRow,
+    FieldDay,
     IndicatorPoint,
+    NpsPoint,
+    OperatorOut,
     ServiceOut,
     SourceRow,
     SourcesOut,
     Totals,
 )
-from zhongcao.deps import DbSession, MerchantCtx
+from zhongcao.deps import DbSession, MerchantCtx, OperatorUser
 
 router = APIRouter(tags=["merchant"])
 Days = Query(30, ge=1, le=365, description="The last N days (UTC), today included.")
@@ -102,3 +105,37 @@ def service_and_logistics(ctx: MerchantCtx, db: DbSession, days: int = Days) -> 
         values = {i["key"]: i["value"] for i in row.details.get("indicators", [])}
         points.append(IndicatorPoint(computed_at=row.computed_at, score_centi=row.score_centi, values=values))
     return ServiceOut(points=points)
+
+
+@router.get("/api/operator/compass", response_model=OperatorOut, tags=["operator"])
+def operator_view(
+    request: Request, _: OperatorUser, db: DbSession, days: int = Query(90, ge=7, le=730)
+) -> OperatorOut:
+    """The whole platform: the global NPS week by week, GMV split between the content field and the
+    center field by day, and how shops' experience scores are distributed."""
+    from zhongcao.compass import queries
+    from zhongcao.experience import service as experience_service
+
+    engine = service.fresh_engine(db, request.app.state.settings)
+    first, today = _window(days)
+    by_day: dict[str, dict[str, int]] = {}
+    for r in engine.rows(queries.gmv_by_field(first, today)):
+        by_day.setdefault(r["day"], {"content": 0, "center": 0, "other": 0})[r["field"]] = int(
+            r["gmv_fen"] or 0
+        )
+    fields = [
+        FieldDay(day=day, content_fen=v["content"], center_fen=v["center"], other_fen=v["other"])
+        for day, v in sorted(by_day.items())
+    ]
+    total = sum(f.content_fen + f.center_fen + f.other_fen for f in fields)
+    until = clock.now()
+    return OperatorOut(
+        first_day=first,
+        last_day=today,
+        nps_weekly=[
+            NpsPoint(**p) for p in experience_service.nps_trend(db, until - timedelta(days=days), until)
+        ],
+        gmv_by_field=fields,
+        content_share=round(sum(f.content_fen for f in fields) / total, 4) if total else None,
+        score_distribution=experience_service.score_distribution(db),
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, select, text
@@ -430,8 +430,6 @@ def scores_due(db: Session, now: datetime | None = None) -> bool:
     if newest is None:
         return True
     if newest.tzinfo is None:
-        from datetime import UTC
-
         newest = newest.replace(tzinfo=UTC)
     return now - newest >= SCORE_INTERVAL
 
@@ -508,3 +506,43 @@ def score_history(db: Session, shop_id: int, since: datetime) -> list[ShopScore]
             .order_by(ShopScore.computed_at, ShopScore.id)
         )
     )
+
+
+def nps_trend(db: Session, since: datetime, until: datetime, bucket_days: int = 7) -> list[dict[str, Any]]:
+    """NPS per ``bucket_days`` from ``since`` (the last bucket may be shorter), with each bucket's
+    interval (see :class:`zhongcao.experience.nps.NpsStat`)."""
+    from zhongcao.experience.nps import NpsStat
+
+    rows = db.execute(
+        select(NpsResponse.created_at, NpsResponse.score).where(
+            NpsResponse.created_at >= since, NpsResponse.created_at < until
+        )
+    ).all()
+    since_utc = since if since.tzinfo else since.replace(tzinfo=UTC)
+    buckets: dict[int, list[int]] = {}
+    for created, score in rows:
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)
+        buckets.setdefault(int((created - since_utc).total_seconds() // (bucket_days * 86400)), []).append(
+            score
+        )
+    out = []
+    n_buckets = max(1, -(-int((until - since).total_seconds()) // (bucket_days * 86400)))
+    for b in range(n_buckets):
+        stat = NpsStat.of(buckets.get(b, []))
+        out.append({"starts_at": since_utc + timedelta(days=b * bucket_days), **stat.__dict__})
+    return out
+
+
+def score_distribution(db: Session, width_centi: int = 25) -> dict[str, int]:
+    """How many active shops have each current score, in bands of ``width_centi`` (``"not scored"``
+    counts the rest)."""
+    shop_ids = list(db.scalars(shops_service.active_shop_ids_query()))
+    bands: dict[str, int] = {}
+    for score in current_scores(db, shop_ids).values():
+        if score is None:
+            key = "not scored"
+        else:
+            low = min(score // width_centi * width_centi, MAX_SCORE_CENTI - width_centi)
+            key = f"{low / 100:.2f}–{(low + width_centi) / 100:.2f}"
+        bands[key] = bands.get(key, 0) + 1
+    return dict(sorted(bands.items()))
