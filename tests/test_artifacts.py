@@ -50,3 +50,16 @@ def test_newest_swaps_in_a_new_version_and_keeps_serving_on_a_bad_one(tmp_path: 
     _write(tmp_path, "broken")
     assert served.get() == "two"
     assert served.last_error and "cannot load" in served.last_error
+
+
+def test_two_trainers_at_once_publish_two_versions(tmp_path: Path) -> None:
+    from zhongcao import clock
+
+    # The same second for both.
+    with clock.frozen(clock.now()), artifacts.new_version("demo_model", {"who": "a"}, root=tmp_path) as a:
+        with artifacts.new_version("demo_model", {"who": "b"}, root=tmp_path) as b:
+            (b / "weights.txt").write_text("b")
+        (a / "weights.txt").write_text("a")
+    published = artifacts.versions("demo_model", tmp_path)
+    assert [artifacts.read_metadata(p)["who"] for p in published] == ["b", "a"]
+    assert published[0].name.endswith("-001") and published[1].name.endswith("-002")

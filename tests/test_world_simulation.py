@@ -28,6 +28,9 @@ from zhongcao.world import cli as world_cli
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import build_world, load_latent
 
+# The month-long demo fixture is built once per worker that runs a test of this module: keep them on one.
+pytestmark = pytest.mark.xdist_group("world_simulation_demo")
+
 
 class Demo:
     def __init__(self, root: Path, output: str) -> None:

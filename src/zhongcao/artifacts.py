@@ -10,6 +10,8 @@ loaded).
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 import threading
 import time
@@ -54,24 +56,30 @@ def read_metadata(path: Path) -> dict[str, Any]:
 @contextmanager
 def new_version(name: str, metadata: dict[str, Any], root: Path | None = None) -> Iterator[Path]:
     """A folder to write a new version into; published (renamed into place) when the block ends
-    without an error, deleted otherwise. ``metadata`` may be completed inside the block."""
+    without an error, deleted otherwise. ``metadata`` may be completed inside the block. Safe for
+    several trainers at once: each writes its own temporary folder, and the one that publishes second
+    takes the next version number."""
     base = models_root(name, root)
     base.mkdir(parents=True, exist_ok=True)
-    stamp = clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    existing = {p.name for p in base.iterdir()}
-    n = 1
-    while f"{stamp}-{n:03d}" in existing:
-        n += 1
-    version = f"{stamp}-{n:03d}"
-    tmp = base / f".{version}.tmp"
+    tmp = base / f".{os.getpid()}-{secrets.token_hex(6)}.tmp"
     tmp.mkdir()
     try:
         yield tmp
-        metadata = {"name": name, "version": version, "created_at": datetime.now(UTC).isoformat(), **metadata}
-        (tmp / METADATA).write_text(
-            json.dumps(metadata, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-        )
-        tmp.rename(base / version)
+        stamp = clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        for n in range(1, 1000):
+            version = f"{stamp}-{n:03d}"
+            if (base / version).exists():
+                continue
+            meta = {"name": name, "version": version, "created_at": datetime.now(UTC).isoformat(), **metadata}
+            (tmp / METADATA).write_text(
+                json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+            )
+            try:
+                tmp.rename(base / version)  # atomic; fails if another trainer took the name meanwhile
+            except OSError:
+                continue
+            return
+        raise RuntimeError(f"no free version name for {name} at {stamp}")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
