@@ -132,7 +132,7 @@ def visitors_table(store: EventStore, product_ids: list[int], shop_ids: list[int
     con = store.connect()
     try:
         con.register("product_shops", pa.table({"product_id": product_ids, "shop_id": shop_ids}))
-        table = con.execute(
+        table = con.sql(
             "SELECT DISTINCT strftime(timezone('UTC', e.ts), '%Y-%m-%d') AS day, p.shop_id, e.user_id "
             "FROM events e JOIN product_shops p ON p.product_id = e.product_id "
             "WHERE e.type = 'product_view' ORDER BY 2, 1, 3"
