@@ -91,7 +91,7 @@ def test_demo_prints_what_the_month_produced(demo: Demo) -> None:
     out = demo.output
     assert "world 42-small built" in out
     assert "30 simulated days" in out
-    assert "search ranker" in out  # the engines that exist were trained on the simulated month
+    assert "search ranker" in out and "feed model" in out  # the engines trained on the simulated month
     for line in ("orders paid", "refunds", "reviews", "behaviour events"):
         assert line in out
 

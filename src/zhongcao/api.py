@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.content.views import router as content_router
     from zhongcao.events.views import router as events_router
     from zhongcao.experience.views import router as experience_router
+    from zhongcao.feed.views import router as feed_router
     from zhongcao.health import router as health_router
     from zhongcao.reviews.views import router as reviews_router
     from zhongcao.search.views import router as search_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         events_router,
         compass_router,
         search_router,
+        feed_router,
     ):
         app.include_router(router)
     return app

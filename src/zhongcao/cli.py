@@ -374,6 +374,37 @@ train_app = typer.Typer(
 app.add_typer(train_app, name="train")
 
 
+@train_app.command("feed")
+def train_feed(
+    days: Annotated[
+        float | None, typer.Option(help="Train on the last N days of events (default: all).")
+    ] = None,
+    label_hours: Annotated[
+        float, typer.Option(help="Hours after an impression that count for its labels.")
+    ] = 24.0,
+    weights: Annotated[
+        str, typer.Option(help="Objective weights, e.g. complete=1,engage=2,anchor_click=4,purchase=40.")
+    ] = "",
+    max_examples: Annotated[int, typer.Option(help="Cap on training rows (sampled).")] = 300_000,
+    models_dir: Annotated[
+        Path | None, typer.Option(help="Where models go (default ZHONGCAO_MODELS_DIR).")
+    ] = None,
+    keep: Annotated[int, typer.Option(min=1, help="Versions to keep.")] = 3,
+) -> None:
+    """Train the feed (candidate sources and the multi-objective LightGBM ranker) from the event log;
+    servers swap the new version in without a restart."""
+    from zhongcao.feed.training import train_feed_command  # heavy imports only when asked
+
+    train_feed_command(
+        days=days,
+        label_hours=label_hours,
+        weights=weights,
+        max_examples=max_examples,
+        models_dir=models_dir,
+        keep=keep,
+    )
+
+
 @train_app.command("search")
 def train_search(
     seed: Annotated[int, typer.Option(help="Seed of the held-out split and the model.")] = 7,

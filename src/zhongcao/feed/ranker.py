@@ -104,7 +104,11 @@ def features(sources: Sources, state: UserState, candidates: np.ndarray) -> np.n
     recent = state.history.tails(RECENT)
     lengths = recent.lengths
     has_history = lengths > 0
-    last_items = np.where(has_history, recent.items[np.maximum(recent.indptr[1:] - 1, 0)], 0)
+    # (a batch where nobody has history yet, e.g. one new user, has no items to index at all)
+    last_index = np.minimum(np.maximum(recent.indptr[1:] - 1, 0), max(len(recent.items) - 1, 0))
+    last_items = (
+        np.where(has_history, recent.items[last_index], 0) if len(recent.items) else np.zeros(n, np.int64)
+    )
     last_items = np.where(last_items < n_items, last_items, 0)
     last_unit = _unit(item_factors[last_items]) * has_history[:, None]
     out[..., 1] = np.einsum("nf,nmf->nm", last_unit, _unit(candidate_factors))

@@ -67,8 +67,16 @@ def _train_search(database: object) -> str:
     )
 
 
+def _train_feed(database: object) -> str:
+    from zhongcao.events import service as events_service
+    from zhongcao.feed.training import train
+
+    path, metadata = train(database, events_service.get_store(database=database))  # type: ignore[arg-type]
+    return f"feed model {path.name}: {metadata['metrics']['rows']:,} training rows"
+
+
 # The engines that learn from the simulated month, trained in this order after a (re)build.
-ENGINE_TRAINERS: list[tuple[str, object]] = [("search ranking", _train_search)]
+ENGINE_TRAINERS: list[tuple[str, object]] = [("search ranking", _train_search), ("the feed", _train_feed)]
 
 
 def train_engines(settings: object) -> None:

@@ -1,0 +1,370 @@
+"""What the feed may show, as aligned numpy arrays indexed by an item code (one code per content item).
+
+Codes are positions: a catalog built at training time lists content by id, and the serving catalog
+starts from that list and appends content published later (``refreshed``), so a code means the same
+item to the trained model and to the server. Live status, removals, shop experience scores and
+campaign registrations change under a running server; ``refreshed`` re-reads them in a few small
+queries (new content by id, live rooms by status) and returns a new catalog, never mutating one that
+a request may be reading.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from zhongcao import clock
+from zhongcao.catalog.models import Category, Product, Sku
+from zhongcao.content.models import Account, AccountKind, Content, ContentAnchor, ContentKind, ContentStatus
+from zhongcao.experience import service as experience_service
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Catalog:
+    content_ids: np.ndarray  # int64, code -> content id (ascending for codes known at training time)
+    account_ids: np.ndarray  # int64
+    shop_ids: np.ndarray  # int64, the account's shop, else the first anchored product's shop; -1 none
+    category: np.ndarray  # int64, top category index of the first anchored product; -1 none
+    price_fen: np.ndarray  # int64, cheapest selling SKU of the first anchored product; 0 none
+    created_s: np.ndarray  # int64, publication time (epoch seconds)
+    is_live: np.ndarray  # bool, a live room (else a short video)
+    status: np.ndarray  # int8: 0 published/scheduled, 1 live now, 2 ended, 3 removed
+    anchor_ptr: np.ndarray  # int64, CSR over anchor_products
+    anchor_products: np.ndarray  # int64 product ids
+    account_followers: dict[int, int]
+    account_names: dict[int, str]
+    account_is_shop: dict[int, bool]
+    category_names: list[tuple[str, str]]  # (zh, en) per top category index
+    shop_score_centi: dict[int, int | None] = field(default_factory=dict)  # None: not scored yet
+    campaign_products: frozenset[int] = frozenset()
+    loaded_at_s: float = 0.0
+    _derived: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.content_ids)
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.category_names)
+
+    @property
+    def max_content_id(self) -> int:
+        return int(self.content_ids.max()) if len(self.content_ids) else 0
+
+    # --- derived arrays, computed once per catalog ----------------------------------------------
+
+    def _get(self, key: str, make):  # type: ignore[no-untyped-def]
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
+
+    @property
+    def live_now(self) -> np.ndarray:
+        return self.status == 1
+
+    @property
+    def available(self) -> np.ndarray:
+        """May be shown now: a published short video, or a live room on air."""
+        return self._get("available", lambda: np.where(self.is_live, self.status == 1, self.status == 0))
+
+    @property
+    def code_of(self) -> dict[int, int]:
+        return self._get("code_of", lambda: {int(c): i for i, c in enumerate(self.content_ids.tolist())})
+
+    def codes(self, content_ids: list[int] | np.ndarray) -> np.ndarray:
+        lookup = self.code_of
+        return np.asarray([lookup.get(int(c), -1) for c in content_ids], dtype=np.int64)
+
+    @property
+    def by_account(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(account ids, CSR pointers, item codes newest first) for "what did this account publish"."""
+
+        def make() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            order = np.lexsort((-self.created_s, self.account_ids))
+            keys, starts = np.unique(self.account_ids[order], return_index=True)
+            return keys, np.append(starts, len(order)), order
+
+        return self._get("by_account", make)
+
+    def items_of_accounts(self, account_ids: list[int] | np.ndarray) -> np.ndarray:
+        keys, ptr, codes = self.by_account
+        accounts = np.asarray(account_ids, dtype=np.int64)
+        pos = np.searchsorted(keys, accounts)
+        pos = np.minimum(pos, max(len(keys) - 1, 0))
+        hit = (keys[pos] == accounts) if len(keys) else np.zeros(len(accounts), dtype=bool)
+        parts = [codes[ptr[p] : ptr[p + 1]] for p in pos[hit]]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    @property
+    def shop_score(self) -> np.ndarray:
+        """float32 per item: the shop's experience score (0-5), NaN when not scored or no shop."""
+
+        def make() -> np.ndarray:
+            out = np.full(len(self), np.nan, dtype=np.float32)
+            for shop, score in self.shop_score_centi.items():
+                if score is not None:
+                    out[self.shop_ids == shop] = score / 100.0
+            return out
+
+        return self._get("shop_score", make)
+
+    @property
+    def in_campaign(self) -> np.ndarray:
+        def make() -> np.ndarray:
+            if not self.campaign_products:
+                return np.zeros(len(self), dtype=bool)
+            hit = np.isin(self.anchor_products, np.fromiter(self.campaign_products, dtype=np.int64))
+            counts = np.add.reduceat(hit.astype(np.int64), self.anchor_ptr[:-1]) if len(hit) else None
+            out = np.zeros(len(self), dtype=bool)
+            if counts is not None:
+                has = np.diff(self.anchor_ptr) > 0
+                out[has] = counts[has] > 0
+            return out
+
+        return self._get("in_campaign", make)
+
+    def campaign_pool(self, eligible: np.ndarray) -> np.ndarray:
+        """Available campaign items among ``eligible`` (cached per catalog and mask)."""
+        key = ("campaign_pool", id(eligible))
+        if key not in self._derived:
+            self._derived[key] = np.flatnonzero(self.in_campaign & self.available & eligible)
+        return self._derived[key]
+
+    @property
+    def follower_log(self) -> np.ndarray:
+        return self._get(
+            "follower_log",
+            lambda: np.log1p(
+                np.asarray(
+                    [self.account_followers.get(int(a), 0) for a in self.account_ids], dtype=np.float32
+                )
+            ),
+        )
+
+    @property
+    def n_anchors(self) -> np.ndarray:
+        return np.diff(self.anchor_ptr)
+
+    def anchors_of(self, code: int) -> list[int]:
+        return self.anchor_products[self.anchor_ptr[code] : self.anchor_ptr[code + 1]].tolist()
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    def refreshed(self, db: Session, now: datetime | None = None) -> Catalog:
+        """New content since this catalog, current live rooms and removals, scores and campaigns."""
+        new = _content_rows(db, after_id=self.max_content_id)
+        extra = _build_arrays(db, new, self.category_names) if new else None
+        status = self.status.copy()
+        if extra is not None:
+            status = np.concatenate([status, extra["status"]])
+        ids = self.content_ids if extra is None else np.concatenate([self.content_ids, extra["content_ids"]])
+        lookup = self.code_of if extra is None else {int(c): i for i, c in enumerate(ids.tolist())}
+        # Live rooms: the whole current picture in one indexed query on status.
+        moved = db.execute(
+            select(Content.id, Content.status).where(
+                Content.kind == ContentKind.live,
+                Content.status.in_([ContentStatus.live, ContentStatus.ended]),
+            )
+        ).all()
+        old_live = np.flatnonzero(self.is_live & (status != 3))
+        status[old_live] = 0  # scheduled unless the query below says live or ended
+        for cid, st in moved:
+            code = lookup.get(int(cid))
+            if code is not None:
+                status[code] = 1 if st is ContentStatus.live else 2
+        for (cid,) in db.execute(select(Content.id).where(Content.status == ContentStatus.removed)):
+            code = lookup.get(int(cid))
+            if code is not None:
+                status[code] = 3
+        changes: dict = {"status": status, "loaded_at_s": clock.now().timestamp()}
+        if extra is not None:
+            for key in (
+                "content_ids",
+                "account_ids",
+                "shop_ids",
+                "category",
+                "price_fen",
+                "created_s",
+                "is_live",
+            ):
+                changes[key] = np.concatenate([getattr(self, key), extra[key]])
+            changes["anchor_products"] = np.concatenate([self.anchor_products, extra["anchor_products"]])
+            changes["anchor_ptr"] = np.concatenate(
+                [self.anchor_ptr, self.anchor_ptr[-1] + extra["anchor_ptr"][1:]]
+            )
+            changes["account_followers"] = {**self.account_followers, **extra["account_followers"]}
+            changes["account_names"] = {**self.account_names, **extra["account_names"]}
+            changes["account_is_shop"] = {**self.account_is_shop, **extra["account_is_shop"]}
+        shops = np.unique(changes.get("shop_ids", self.shop_ids))
+        changes["shop_score_centi"] = experience_service.current_scores(db, [int(s) for s in shops if s >= 0])
+        changes["campaign_products"] = _campaign_products(db, now)
+        changes["_derived"] = {}
+        db.rollback()
+        return dataclasses.replace(self, **changes)
+
+
+def _content_rows(db: Session, after_id: int = 0) -> list[tuple]:
+    return db.execute(
+        select(Content.id, Content.account_id, Content.kind, Content.status, Content.created_at)
+        .where(Content.id > after_id)
+        .order_by(Content.id)
+    ).all()
+
+
+def _status_code(kind: ContentKind, status: ContentStatus) -> int:
+    if status is ContentStatus.removed:
+        return 3
+    if status is ContentStatus.live:
+        return 1
+    if status is ContentStatus.ended:
+        return 2
+    return 0
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
+def _categories(db: Session) -> tuple[list[tuple[str, str]], dict[int, int]]:
+    """Top categories (by id) and ``category id -> top category index`` for every category."""
+    rows = db.execute(select(Category.id, Category.parent_id, Category.name_zh, Category.name_en)).all()
+    tops = sorted((r for r in rows if r[1] is None), key=lambda r: r[0])
+    index = {r[0]: i for i, r in enumerate(tops)}
+    top_of = {r[0]: index.get(r[1] if r[1] is not None else r[0], -1) for r in rows}
+    return [(r[2], r[3]) for r in tops], top_of
+
+
+def _build_arrays(db: Session, rows: list[tuple], category_names: list[tuple[str, str]] | None) -> dict:
+    content_ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    account_ids = np.asarray([r[1] for r in rows], dtype=np.int64)
+    is_live = np.asarray([r[2] is ContentKind.live for r in rows], dtype=bool)
+    status = np.asarray([_status_code(r[2], r[3]) for r in rows], dtype=np.int8)
+    created = np.asarray([r[4].timestamp() if r[4] else 0 for r in rows], dtype=np.int64)
+    anchors: list[tuple[int, int]] = []
+    for chunk in _chunks(content_ids.tolist()):
+        anchors.extend(
+            db.execute(
+                select(ContentAnchor.content_id, ContentAnchor.product_id)
+                .where(ContentAnchor.content_id.in_(chunk))
+                .order_by(ContentAnchor.content_id, ContentAnchor.position)
+            ).all()
+        )
+    anchor_content = np.asarray([a[0] for a in anchors], dtype=np.int64)
+    anchor_products = np.asarray([a[1] for a in anchors], dtype=np.int64)
+    counts = np.zeros(len(content_ids), dtype=np.int64)
+    if len(anchor_content):
+        np.add.at(counts, np.searchsorted(content_ids, anchor_content), 1)
+    anchor_ptr = np.zeros(len(content_ids) + 1, dtype=np.int64)
+    np.cumsum(counts, out=anchor_ptr[1:])
+    names, top_of = _categories(db)
+    if category_names is not None and category_names != names:
+        names = category_names  # keep the training-time indexing; new top categories map to -1
+        top_of = {k: (v if v < len(names) else -1) for k, v in top_of.items()}
+    products = sorted(set(anchor_products.tolist()))
+    placement: dict[int, tuple[int, int]] = {}
+    prices: dict[int, int] = {}
+    for chunk in _chunks(products):
+        placement.update(
+            (pid, (shop, cat))
+            for pid, shop, cat in db.execute(
+                select(Product.id, Product.shop_id, Product.category_id).where(Product.id.in_(chunk))
+            )
+        )
+        prices.update(
+            db.execute(
+                select(Sku.product_id, func.min(Sku.price_fen))
+                .where(Sku.product_id.in_(chunk), Sku.is_active.is_(True))
+                .group_by(Sku.product_id)
+            ).all()
+        )
+    accounts: dict[int, tuple] = {}
+    for chunk in _chunks(sorted(set(account_ids.tolist()))):
+        for row in db.execute(
+            select(Account.id, Account.kind, Account.shop_id, Account.name, Account.follower_count).where(
+                Account.id.in_(chunk)
+            )
+        ):
+            accounts[row[0]] = row
+    first = anchor_ptr[:-1]
+    has_anchor = counts > 0
+    first_product = np.where(
+        has_anchor, anchor_products[np.minimum(first, max(len(anchor_products) - 1, 0))], -1
+    )
+    shop_ids = np.full(len(content_ids), -1, dtype=np.int64)
+    category = np.full(len(content_ids), -1, dtype=np.int64)
+    price = np.zeros(len(content_ids), dtype=np.int64)
+    for i, (acc, pid) in enumerate(zip(account_ids.tolist(), first_product.tolist(), strict=True)):
+        row = accounts.get(acc)
+        if row is not None and row[1] is AccountKind.shop:
+            shop_ids[i] = row[2]
+        if pid >= 0 and pid in placement:
+            shop, cat = placement[pid]
+            if shop_ids[i] < 0:
+                shop_ids[i] = shop
+            category[i] = top_of.get(cat, -1)
+            price[i] = prices.get(pid, 0) or 0
+    return {
+        "content_ids": content_ids,
+        "account_ids": account_ids,
+        "shop_ids": shop_ids,
+        "category": category,
+        "price_fen": price,
+        "created_s": created,
+        "is_live": is_live,
+        "status": status,
+        "anchor_ptr": anchor_ptr,
+        "anchor_products": anchor_products,
+        "account_followers": {a: int(r[4]) for a, r in accounts.items()},
+        "account_names": {a: str(r[3]) for a, r in accounts.items()},
+        "account_is_shop": {a: r[1] is AccountKind.shop for a, r in accounts.items()},
+        "category_names": names,
+    }
+
+
+def _campaign_products(db: Session, now: datetime | None = None) -> frozenset[int]:
+    from zhongcao.campaigns.models import Campaign, CampaignProduct, CampaignStatus
+
+    now = now or clock.now()
+    rows = db.execute(
+        select(CampaignProduct.product_id)
+        .join(Campaign, Campaign.id == CampaignProduct.campaign_id)
+        .where(
+            CampaignProduct.withdrawn_at.is_(None),
+            Campaign.status == CampaignStatus.active,
+            Campaign.starts_at <= now,
+            Campaign.ends_at > now,
+        )
+    ).all()
+    return frozenset(int(r[0]) for r in rows)
+
+
+def load_catalog(db: Session, now: datetime | None = None) -> Catalog:
+    """Every content item (removed ones too, marked), in id order."""
+    arrays = _build_arrays(db, _content_rows(db), None)
+    empty = Catalog(
+        **{k: v for k, v in arrays.items()},
+        shop_score_centi={},
+        campaign_products=frozenset(),
+        loaded_at_s=(now or clock.now()).timestamp(),
+    )
+    shops = [int(s) for s in np.unique(empty.shop_ids) if s >= 0]
+    scores = experience_service.current_scores(db, shops)
+    campaign = _campaign_products(db, now)
+    db.rollback()
+    return dataclasses.replace(empty, shop_score_centi=scores, campaign_products=campaign, _derived={})
+
+
+def price_band(price_fen: int) -> str:
+    """ "¥80-150"-style band around a price, for reasons (a factor of about 2 either side)."""
+    if price_fen <= 0:
+        return ""
+    low, high = price_fen / 200.0, price_fen * 2 / 100.0
+    return f"¥{math.floor(low)}-{math.ceil(high)}"

@@ -1,0 +1,553 @@
+"""The online feed: a page for a user from the trained model and what the platform knows right now.
+
+``FeedService.page`` runs: the user's context (the model's user table + what they did since: follows
+and orders from the platform tables, likes and "not interested" from the feed memory) -> candidate
+sources (collaborative ANN, next items, followed, live now, trending) -> features (the same
+``feed_features`` training used) -> multi-objective score -> re-ranking (experience gate and boost,
+diversity, frequency caps, integrity hook) -> exploration and campaign slots -> reasons. Nothing in
+the user's recently served list comes back. ``record`` then writes what was served (in a write
+session of its own: GET requests read in read-only sessions).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhongcao import clock
+from zhongcao.content import service as content_service
+from zhongcao.errors import DomainError, InvalidInput
+from zhongcao.feed.campaign_slots import CampaignConfig, campaign_candidates
+from zhongcao.feed.catalog import Catalog, price_band
+from zhongcao.feed.collaborative import Collaborative
+from zhongcao.feed.exploration import ExplorationConfig, cold_pool, explore, slots
+from zhongcao.feed.features import feed_features
+from zhongcao.feed.followed import followed_candidates
+from zhongcao.feed.interactions import Sequences
+from zhongcao.feed.live import live_candidates
+from zhongcao.feed.model import FeedModel
+from zhongcao.feed.next_items import next_item_candidates
+from zhongcao.feed.objectives import ObjectiveWeights
+from zhongcao.feed.rerank import RerankConfig, experience, integrity_hook, rerank
+from zhongcao.feed.seen import FeedMemory, UserMemory
+from zhongcao.feed.sources import Candidates, Source
+from zhongcao.feed.training import contexts_from_table
+from zhongcao.feed.trending import Trending
+from zhongcao.pagination import decode_cursor, encode_cursor
+
+MAX_LIMIT = 50
+PURCHASE_DAYS = 30  # a product bought this recently is not advertised back to the buyer
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    from_collaborative: int = 60
+    from_next_items: int = 30
+    from_followed: int = 20
+    from_live: int = 10
+    from_trending: int = 30
+    followed_min_share: float = 0.2  # of a page, for followed accounts' fresh content when there is some
+    product_card_every: int = 8  # one product card per this many items (0: none)
+    exploration: ExplorationConfig = field(default_factory=ExplorationConfig)
+    campaign: CampaignConfig = field(default_factory=CampaignConfig)
+    rerank: RerankConfig = field(default_factory=RerankConfig)
+    catalog_refresh_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    code: int  # catalog code (-1 for a product card)
+    content_id: int | None
+    product_id: int | None  # a product card's product
+    kind: str  # short_video | live | product
+    source: Source
+    reason_code: str
+    reason_zh: str
+    reason_en: str
+    score: float
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    user_id: int
+    request_id: str
+    page: int
+    items: list[FeedItem]
+    next_cursor: str | None
+    memory: UserMemory
+    model_version: str | None
+    catalog: Catalog
+
+
+@dataclass
+class _Bundle:
+    """A model with what the server derives from it, rebuilt when the model or the catalog changes."""
+
+    model: FeedModel
+    version: str | None
+    catalog: Catalog
+    collaborative: Collaborative
+    trending: Trending
+    trending_scores: np.ndarray
+    cold: np.ndarray  # exploration pool (passes the gate and the integrity hook)
+    eligible: np.ndarray  # bool per code: may fill a campaign or exploration slot
+    refreshed_at: float = field(default_factory=time.monotonic)
+
+
+def _reason(code: str, zh: str, en: str) -> tuple[str, str, str]:
+    return code, zh, en
+
+
+class FeedService:
+    def __init__(
+        self,
+        model: Callable[[], FeedModel | None],
+        memory: FeedMemory,
+        config: FeedConfig | None = None,
+        *,
+        version: Callable[[], str | None] | None = None,
+        weights: ObjectiveWeights | None = None,
+    ) -> None:
+        self._model = model
+        self._version = version or (lambda: None)
+        self.memory = memory
+        self.config = config or FeedConfig()
+        self.weights_override = weights
+        self._bundle: _Bundle | None = None
+        self._lock = threading.Lock()
+
+    # --- the model and catalog ------------------------------------------------------------------
+
+    def bundle(self, db: Session | None) -> _Bundle | None:
+        model = self._model()
+        if model is None:
+            return None
+        current = self._bundle
+        stale = current is None or current.model is not model
+        due = (
+            current is not None
+            and time.monotonic() - current.refreshed_at >= self.config.catalog_refresh_seconds
+        )
+        if (stale or due) and db is not None:
+            with self._lock:
+                current = self._bundle
+                if current is None or current.model is not model:
+                    catalog = model.catalog.refreshed(db)
+                    self._bundle = self._derive(model, catalog)
+                elif time.monotonic() - current.refreshed_at >= self.config.catalog_refresh_seconds:
+                    self._bundle = self._derive(model, current.catalog.refreshed(db), current.collaborative)
+        elif stale:
+            with self._lock:
+                if self._bundle is None or self._bundle.model is not model:
+                    self._bundle = self._derive(model, model.catalog)
+        return self._bundle
+
+    def _derive(
+        self, model: FeedModel, catalog: Catalog, collaborative: Collaborative | None = None
+    ) -> _Bundle:
+        trending = np.zeros(len(catalog), dtype=np.float32)
+        n = min(model.n_content, len(catalog))
+        trending[:n] = model.sources.popularity.trending[:n]
+        _, gated = experience(catalog.shop_score, self.config.rerank)
+        eligible = ~gated & (integrity_hook().multipliers(catalog, np.arange(len(catalog))) >= 1.0)
+        cold = cold_pool(
+            catalog, model.item_impressions, model.shop_impressions, int(clock.now().timestamp()),
+            self.config.exploration,
+        )  # fmt: skip
+        return _Bundle(
+            model=model,
+            version=self._version(),
+            catalog=catalog,
+            collaborative=collaborative
+            or Collaborative(model.sources.als.item_factors, model.n_content, threads=2),
+            trending=Trending(catalog, trending),
+            trending_scores=trending,
+            cold=cold[eligible[cold]],
+            eligible=eligible,
+        )
+
+    def weights(self, model: FeedModel) -> ObjectiveWeights:
+        return self.weights_override or ObjectiveWeights.from_env(model.weights)
+
+    # --- what the user did -----------------------------------------------------------------------
+
+    @staticmethod
+    def recent_purchases(db: Session, user_id: int, since: datetime) -> list[tuple[int, int]]:
+        """(product id, epoch s) of the user's paid orders since ``since``, oldest first."""
+        from zhongcao.commerce.models import Order, OrderItem
+
+        rows = db.execute(
+            select(OrderItem.product_id, Order.paid_at)
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(Order.user_id == user_id, Order.paid_at.is_not(None), Order.paid_at >= since)
+            .order_by(Order.paid_at)
+            .limit(50)
+        ).all()
+        return [(int(p), int(at.timestamp())) for p, at in rows]
+
+    def context_inputs(
+        self, db: Session | None, user_id: int, memory: UserMemory, bundle: _Bundle, now_s: int,
+        follows: list[int] | None = None, purchases: list[tuple[int, int]] | None = None,
+    ) -> dict:  # fmt: skip
+        model, catalog = bundle.model, bundle.catalog
+        if follows is None:
+            follows = content_service.followed_account_ids(db, user_id) if db is not None else []
+        if purchases is None:
+            since = datetime.fromtimestamp(now_s - PURCHASE_DAYS * 86_400, tz=UTC)
+            purchases = self.recent_purchases(db, user_id, since) if db is not None else []
+        # What the user did since the model's window, in time order: likes (content) and purchases.
+        until = model.metadata.get("window", {}).get("until")
+        until_s = int(datetime.fromisoformat(until).timestamp()) if until else 0
+        done: list[tuple[int, int, int]] = []  # (epoch s, joint code, category)
+        for content_id, _account, at in memory.feedback_of("like"):
+            code = catalog.code_of.get(content_id, -1)
+            if 0 <= code < model.n_content:
+                done.append((at, code, int(catalog.category[code])))
+        product_category = {}
+        for product_id, at in purchases:
+            if at < until_s:
+                continue
+            joint = int(model.product_code([product_id])[0])
+            if joint >= 0:
+                done.append((at, joint, product_category.get(product_id, -1)))
+        done.sort()
+        return {
+            "follows": np.asarray(sorted(follows), dtype=np.int64),
+            "purchased": {p for p, _ in purchases},
+            "extra": np.asarray([d[1] for d in done], dtype=np.int32),
+            "extra_categories": np.asarray([d[2] for d in done], dtype=np.int64),
+        }
+
+    def context(self, bundle: _Bundle, user_id: int, inputs: dict, now_s: int):  # type: ignore[no-untyped-def]
+        model = bundle.model
+        row = model.users.row(user_id)
+        return contexts_from_table(
+            model.sources,
+            model.users,
+            np.asarray([row], dtype=np.int64),
+            [inputs["follows"]],
+            np.asarray([now_s], dtype=np.int64),
+            bundle.catalog.n_categories,
+            extra=[inputs["extra"]],
+            extra_categories=[inputs["extra_categories"]],
+        )
+
+    # --- a page ----------------------------------------------------------------------------------
+
+    def page(
+        self,
+        db: Session | None,
+        user_id: int,
+        limit: int = 10,
+        cursor: str | None = None,
+        *,
+        now: datetime | None = None,
+        rng: np.random.Generator | None = None,
+        memory: UserMemory | None = None,
+        follows: list[int] | None = None,
+        purchases: list[tuple[int, int]] | None = None,
+    ) -> FeedPage:
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+        request_id, page_no = secrets.token_hex(8), 0
+        if cursor:
+            state = decode_cursor(cursor)
+            if not isinstance(state, dict) or not isinstance(state.get("p"), int):
+                raise InvalidInput("cursor is not valid", code="invalid_cursor", field="cursor")
+            page_no = int(state["p"])
+        now_s = int((now or clock.now()).timestamp())
+        rng = rng or np.random.default_rng()
+        memory = memory if memory is not None else self.memory.read(db, user_id)
+        bundle = self.bundle(db)
+        if bundle is None:
+            raise ModelNotReady()
+        catalog = bundle.catalog
+        inputs = self.context_inputs(db, user_id, memory, bundle, now_s, follows, purchases)
+        contexts = self.context(bundle, user_id, inputs, now_s)
+        seen = memory.served_ids(now_s)
+        hidden = memory.feedback_of("not_interested")
+        hidden_accounts = np.asarray(sorted({a for _, a, _ in hidden if a > 0}), dtype=np.int64)
+        excluded_ids = seen | {c for c, _, _ in hidden}
+        excluded = {catalog.code_of[c] for c in excluded_ids if c in catalog.code_of}
+        items = self._rank(bundle, contexts, inputs, excluded, hidden_accounts, memory, now_s, limit, rng)
+        served_ids = [
+            it.content_id if it.content_id is not None else -int(it.product_id or 0) for it in items
+        ]
+        next_cursor = encode_cursor({"p": page_no + 1}) if items else None
+        return FeedPage(
+            user_id=user_id,
+            request_id=request_id,
+            page=page_no,
+            items=items,
+            next_cursor=next_cursor,
+            memory=memory.with_served(served_ids, now_s),
+            model_version=bundle.version,
+            catalog=catalog,
+        )
+
+    def record(self, db: Session | None, page: FeedPage) -> None:
+        self.memory.write(db, page.user_id, page.memory)
+
+    def _rank(
+        self,
+        bundle: _Bundle,
+        contexts,  # type: ignore[no-untyped-def]
+        inputs: dict,
+        excluded: set[int],
+        hidden_accounts: np.ndarray,
+        memory: UserMemory,
+        now_s: int,
+        limit: int,
+        rng: np.random.Generator,
+    ) -> list[FeedItem]:
+        c = self.config
+        catalog, model = bundle.catalog, bundle.model
+        interest = contexts.category_interest[0]
+        price_ref = float(contexts.price_ref[0])
+        follows = inputs["follows"]
+        history = Sequences(
+            contexts.state.history.indptr, contexts.state.history.items, contexts.state.history.n_items
+        )
+        sources: list[Candidates] = [
+            bundle.collaborative.content(contexts.state.vectors[0], c.from_collaborative, excluded),
+            next_item_candidates(
+                model.sources.item_to_item, history, model.n_content, c.from_next_items, excluded
+            ),
+            followed_candidates(catalog, follows, now_s, c.from_followed),
+            live_candidates(catalog, interest, follows, c.from_live),
+        ]
+        trending, banded = bundle.trending.candidates(interest, price_ref, c.from_trending, excluded)
+        sources.append(trending)
+        # The union, first source wins the label; per code remember the source and its "because".
+        code_source: dict[int, tuple[Source, int, bool]] = {}
+        for cand in sources:
+            for j, code in enumerate(cand.codes.tolist()):
+                if code not in code_source:
+                    because = int(cand.because[j]) if cand.because is not None else -1
+                    code_source[code] = (
+                        cand.source,
+                        because,
+                        bool(banded[j]) if cand.source is Source.trending else False,
+                    )
+                elif cand.source is Source.followed:  # "because you follow" explains best
+                    code_source[code] = (Source.followed, int(cand.because[j]), False)  # type: ignore[index]
+        codes = np.fromiter(code_source, dtype=np.int64, count=len(code_source))
+        codes = codes[self._allowed(catalog, codes, excluded, hidden_accounts, inputs["purchased"])]
+        scores = np.zeros(0)
+        if len(codes):
+            x = feed_features(model.sources, model.stats, catalog, contexts, codes[None, :])
+            scores, _ = model.objectives.score(x, self.weights(model))
+        # Followed accounts keep a floor share of the page when they have something new.
+        n_explore = slots(c.exploration.share, limit, rng)
+        campaign_positions = [p for p in c.campaign.positions if p < limit]
+        product_positions = (
+            [p for p in range(c.product_card_every - 1, limit, c.product_card_every)]
+            if c.product_card_every
+            else []
+        )
+        n_main = max(limit - n_explore - len(campaign_positions) - len(product_positions), 0)
+        recent = [
+            catalog.code_of[cid]
+            for cid, _ in memory.served[-c.rerank.recent_window :]
+            if cid in catalog.code_of
+        ]
+        main_codes, main_scores = rerank(catalog, codes, scores, n_main, c.rerank, recent, integrity_hook())
+        main = list(zip(main_codes.tolist(), main_scores.tolist(), strict=True))
+        followed_pool = [
+            (int(code), float(s)) for code, s in zip(codes.tolist(), scores.tolist(), strict=True)
+            if code_source[code][0] is Source.followed
+        ]  # fmt: skip
+        floor = min(math.ceil(c.followed_min_share * n_main), len(followed_pool)) if follows.size else 0
+        have = sum(1 for code, _ in main if code_source[code][0] is Source.followed)
+        if have < floor:
+            chosen = {code for code, _ in main}
+            extra = [p for p in sorted(followed_pool, key=lambda p: -p[1]) if p[0] not in chosen][
+                : floor - have
+            ]
+            keep = [m for m in main if code_source[m[0]][0] is not Source.followed]
+            keep = keep[: max(n_main - have - len(extra), 0)]
+            main = sorted(
+                [m for m in main if code_source[m[0]][0] is Source.followed] + keep + extra,
+                key=lambda p: -p[1],
+            )
+        taken = excluded | {code for code, _ in main}
+        if len(hidden_accounts):  # "not interested" in an account holds for the fixed slots too
+            taken |= set(catalog.items_of_accounts(hidden_accounts).tolist())
+        campaign = campaign_candidates(
+            catalog, interest, bundle.trending_scores, bundle.eligible, len(campaign_positions), taken
+        )
+        taken |= set(campaign.codes.tolist())
+        exploring = explore(
+            catalog,
+            bundle.cold,
+            interest,
+            n_explore,
+            rng,
+            taken,
+        )
+        # Assemble: fixed slots first, then the main list fills the rest in order.
+        slots_filled: dict[int, FeedItem] = {}
+        for pos, code in zip(campaign_positions, campaign.codes.tolist(), strict=False):
+            slots_filled[pos] = self._item(catalog, code, Source.campaign, -1, False, 0.0, follows)
+        free = [p for p in range(limit) if p not in slots_filled and p not in product_positions]
+        if len(exploring):
+            spots = sorted(rng.choice(free, size=min(len(exploring), len(free)), replace=False).tolist())
+            for pos, code in zip(spots, exploring.codes.tolist(), strict=False):
+                slots_filled[pos] = self._item(catalog, code, Source.exploration, -1, False, 0.0, follows)
+        products = self._product_cards(bundle, contexts, inputs, memory, len(product_positions))
+        for pos, (product_id, score) in zip(product_positions, products, strict=False):
+            slots_filled[pos] = FeedItem(-1, None, product_id, "product", Source.collaborative, "similar_taste",
+                                         "和你口味相近的人也买了", "People with your taste bought this", score)  # fmt: skip
+        out: list[FeedItem] = []
+        queue = iter(main)
+        for pos in range(limit):
+            if pos in slots_filled:
+                out.append(slots_filled[pos])
+                continue
+            nxt = next(queue, None)
+            if nxt is None:
+                continue
+            code, score = nxt
+            source, because, in_band = code_source[code]
+            out.append(self._item(catalog, code, source, because, in_band, score, follows))
+        for nxt in queue:  # slots that could not be filled leave room for the main list
+            if len(out) >= limit:
+                break
+            code, score = nxt
+            source, because, in_band = code_source[code]
+            out.append(self._item(catalog, code, source, because, in_band, score, follows))
+        return out[:limit]
+
+    @staticmethod
+    def _allowed(
+        catalog: Catalog,
+        codes: np.ndarray,
+        excluded: set[int],
+        hidden_accounts: np.ndarray,
+        purchased: set[int],
+    ) -> np.ndarray:
+        ok = catalog.available[codes]
+        if excluded:
+            ok &= ~np.isin(codes, np.fromiter(excluded, dtype=np.int64))
+        if len(hidden_accounts):
+            ok &= ~np.isin(catalog.account_ids[codes], hidden_accounts)
+        if purchased:
+            bought = np.fromiter(purchased, dtype=np.int64)
+            for i in np.flatnonzero(ok):
+                anchors = catalog.anchors_of(int(codes[i]))
+                if anchors and np.isin(anchors, bought).all():
+                    ok[i] = False
+        return ok
+
+    def _product_cards(
+        self, bundle: _Bundle, contexts, inputs: dict, memory: UserMemory, n: int
+    ) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]
+        if n <= 0:
+            return []
+        shown = {-cid for cid, _ in memory.served if cid < 0}
+        ids, scores = bundle.collaborative.products(contexts.state.vectors[0], 4 * n + len(shown) + 4)
+        out = []
+        for i, s in zip(ids.tolist(), scores.tolist(), strict=True):
+            pid = int(bundle.model.product_ids[i])
+            if pid in shown or pid in inputs["purchased"]:
+                continue
+            out.append((pid, float(s)))
+            if len(out) == n:
+                break
+        return out
+
+    @staticmethod
+    def _item(
+        catalog: Catalog,
+        code: int,
+        source: Source,
+        because: int,
+        in_band: bool,
+        score: float,
+        follows: np.ndarray,
+    ) -> FeedItem:
+        account = int(catalog.account_ids[code])
+        name = catalog.account_names.get(account, f"#{account}")
+        category = int(catalog.category[code])
+        cat_zh, cat_en = catalog.category_names[category] if category >= 0 else ("", "")
+        if source is Source.followed or (
+            len(follows) and account in follows and source not in (Source.exploration, Source.campaign)
+        ):
+            reason = _reason("followed", f"因为你关注了 {name}", f"Because you follow {name}")
+        elif source is Source.live:
+            reason = _reason(
+                "live_now",
+                f"{cat_zh}直播中" if cat_zh else "正在直播",
+                f"Live now in {cat_en}" if cat_en else "Live now",
+            )
+        elif source is Source.trending and category >= 0:
+            if in_band:
+                band = price_band(int(catalog.price_fen[code]))
+                reason = _reason(
+                    "trending",
+                    f"{cat_zh}热门，{band} 接近你常买的价位",
+                    f"Popular in {cat_en} near your price range ({band})",
+                )
+            else:
+                reason = _reason("trending", f"{cat_zh}热门", f"Popular in {cat_en}")
+        elif source is Source.trending:
+            reason = _reason("trending", "大家都在看", "Popular right now")
+        elif source is Source.next_items:
+            reason = _reason("next_items", "和你刚看过的相关", "Related to what you just watched")
+        elif source is Source.exploration:
+            reason = _reason(
+                "new",
+                f"新发现：{cat_zh}" if cat_zh else "新发现",
+                f"New: {cat_en}" if cat_en else "Something new",
+            )
+        elif source is Source.campaign:
+            reason = _reason("campaign", "大促精选", "Campaign pick")
+        else:
+            reason = _reason("similar_taste", "和你口味相近的人喜欢", "People with your taste liked this")
+        return FeedItem(
+            code=int(code),
+            content_id=int(catalog.content_ids[code]),
+            product_id=None,
+            kind="live" if catalog.is_live[code] else "short_video",
+            source=source,
+            reason_code=reason[0],
+            reason_zh=reason[1],
+            reason_en=reason[2],
+            score=float(score),
+        )
+
+    # --- feedback --------------------------------------------------------------------------------
+
+    def feedback(self, db: Session | None, user_id: int, content_id: int, action: str, catalog: Catalog | None = None, memory: UserMemory | None = None) -> UserMemory:  # fmt: skip
+        """Remember a like / "not interested" (the next page reads it); returns the new memory."""
+        memory = memory if memory is not None else self.memory.read(db, user_id)
+        account = 0
+        bundle = self._bundle
+        catalog = catalog or (bundle.catalog if bundle else None)
+        if catalog is not None and content_id in catalog.code_of:
+            account = int(catalog.account_ids[catalog.code_of[content_id]])
+        elif db is not None:
+            content = content_service.content_by_ids(db, [content_id]).get(content_id)
+            account = content.account_id if content is not None else 0
+        updated = memory.with_feedback(action, content_id, account, int(clock.now().timestamp()))
+        self.memory.write(db, user_id, updated)
+        return updated
+
+
+class ModelNotReady(DomainError):
+    """No feed model has been trained yet (``zhongcao train feed``)."""
+
+    status_code = 503
+    code = "feed_model_not_ready"
+
+    def __init__(self) -> None:
+        super().__init__("the feed has no trained model yet: run `zhongcao train feed`")

@@ -1,0 +1,155 @@
+"""GET /api/feed (a cursor-paged page for the signed-in user) and POST /api/feed/feedback.
+
+The page is computed in the request's read-only session; what was served is then written in a short
+write session of its own (``seen.TableMemory``), so the read path never holds the SQLite write lock
+while ranking. Feedback (like, "not interested") is remembered for the next page at once and logged
+as a behaviour event (the same one ``POST /api/events`` would store) for the next training.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from zhongcao import artifacts, clock
+from zhongcao.catalog import service as catalog_service
+from zhongcao.content import service as content_service
+from zhongcao.deps import CurrentUser, DbSession
+from zhongcao.errors import NotFound
+from zhongcao.events import service as events_service
+from zhongcao.feed import model as feed_model
+from zhongcao.feed.schemas import (
+    FeedAccountOut,
+    FeedAnchorOut,
+    FeedFeedbackIn,
+    FeedFeedbackOut,
+    FeedItemOut,
+    FeedPageOut,
+    FeedReasonOut,
+)
+from zhongcao.feed.seen import TableMemory
+from zhongcao.feed.service import MAX_LIMIT, FeedPage, FeedService
+
+router = APIRouter(tags=["feed"])
+
+
+def feed_service(request: Request) -> FeedService:
+    """The app's feed service (tests may set ``app.state.feed_service``): the newest model on disk,
+    re-checked every few seconds and swapped in without a restart."""
+    service = getattr(request.app.state, "feed_service", None)
+    if service is None:
+        settings = request.app.state.settings
+        newest = artifacts.Newest(feed_model.MODEL_NAME, feed_model.load, root=settings.models_dir)
+        service = FeedService(newest.get, TableMemory(), version=lambda: newest.version)
+        request.app.state.feed_service = service
+        database = request.app.state.database
+
+        def warm() -> None:  # load the model and derive the catalog before the next requests need it
+            with database.session(read_only=True) as db:
+                service.bundle(db)
+
+        threading.Thread(target=warm, name="feed-warm-up", daemon=True).start()
+    return service
+
+
+def _render(db: DbSession, page: FeedPage) -> FeedPageOut:
+    catalog = page.catalog
+    content_ids = [it.content_id for it in page.items if it.content_id is not None]
+    content = content_service.content_by_ids(db, content_ids)
+    products: set[int] = {it.product_id for it in page.items if it.product_id is not None}
+    anchors = {it.code: catalog.anchors_of(it.code)[:3] for it in page.items if it.code >= 0}
+    for ids in anchors.values():
+        products.update(ids)
+    briefs = catalog_service.product_briefs(db, products)
+    items = []
+    for position, it in enumerate(page.items):
+        if it.content_id is not None:
+            row = content.get(it.content_id)
+            account_id = int(catalog.account_ids[it.code])
+            title_zh, title_en = (row.title_zh, row.title_en) if row is not None else ("", "")
+            account = FeedAccountOut(id=account_id, name=catalog.account_names.get(account_id, ""))
+            product_ids = anchors.get(it.code, [])
+        else:
+            brief = briefs.get(it.product_id or 0)
+            title_zh, title_en = (brief.title_zh, brief.title_en) if brief is not None else ("", "")
+            account = None
+            product_ids = [it.product_id] if it.product_id is not None else []
+        items.append(
+            FeedItemOut(
+                kind=it.kind,  # type: ignore[arg-type]
+                position=position,
+                tracking_id=f"{page.request_id}.{position}",
+                content_id=it.content_id,
+                title_zh=title_zh,
+                title_en=title_en,
+                account=account,
+                anchors=[
+                    FeedAnchorOut(
+                        product_id=p,
+                        title_zh=briefs[p].title_zh,
+                        title_en=briefs[p].title_en,
+                        price_fen=briefs[p].price_fen,
+                        on_sale=briefs[p].on_sale,
+                    )
+                    for p in product_ids
+                    if p in briefs
+                ],
+                reason=FeedReasonOut(code=it.reason_code, zh=it.reason_zh, en=it.reason_en),
+                source=it.source.name,
+            )
+        )
+    return FeedPageOut(
+        request_id=page.request_id,
+        model_version=page.model_version,
+        items=items,
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/api/feed", response_model=FeedPageOut)
+def get_feed(
+    request: Request,
+    user: CurrentUser,
+    db: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 10,
+    cursor: Annotated[str | None, Query(max_length=200, description="From the previous page")] = None,
+) -> FeedPageOut:
+    """The next page of the caller's feed. Items seen recently never repeat; likes, follows,
+    purchases and "not interested" shape the next page."""
+    service = feed_service(request)
+    page = service.page(db, user.id, limit, cursor)
+    out = _render(db, page)
+    db.rollback()  # end the read transaction before taking the write lock
+    writer = request.app.state.database.session()
+    try:
+        service.record(writer, page)
+    finally:
+        writer.close()
+    return out
+
+
+@router.post("/api/feed/feedback", status_code=status.HTTP_202_ACCEPTED, response_model=FeedFeedbackOut)
+def post_feedback(
+    body: FeedFeedbackIn, request: Request, user: CurrentUser, db: DbSession
+) -> FeedFeedbackOut:
+    """A like or "not interested" on a feed item: the next page reflects it."""
+    if not content_service.content_by_ids(db, [body.content_id]):
+        raise NotFound("content not found", code="content_not_found", field="content_id")
+    service = feed_service(request)
+    service.feedback(db, user.id, body.content_id, body.action)
+    store = getattr(request.app.state, "event_store", None) or events_service.get_store(
+        request.app.state.settings, request.app.state.database
+    )
+    event = {
+        "ts": [clock.now()],
+        "type": [body.action],
+        "user_id": [user.id],
+        "content_id": [body.content_id],
+        "channel": ["feed"],
+    }
+    if body.request_id:
+        event["request_id"] = [body.request_id]
+    store.append(event)
+    return FeedFeedbackOut(accepted=True)
