@@ -661,3 +661,19 @@ def register_products_bulk(db: Session, campaign_id: int, entries: Sequence[tupl
     ]
     ids = insert_rows_returning_ids(db, CampaignProduct.__table__, values)
     return ids
+
+
+def products_in_running_campaigns(db: Session, now: datetime | None = None) -> frozenset[int]:
+    """Products registered (not withdrawn) in a campaign that is running at ``now``."""
+    now = now or clock.now()
+    rows = db.execute(
+        select(CampaignProduct.product_id)
+        .join(Campaign, Campaign.id == CampaignProduct.campaign_id)
+        .where(
+            CampaignProduct.withdrawn_at.is_(None),
+            Campaign.status == CampaignStatus.active,
+            Campaign.starts_at <= now,
+            Campaign.ends_at > now,
+        )
+    ).all()
+    return frozenset(int(r[0]) for r in rows)

@@ -607,3 +607,17 @@ def shop_gmv_fen(db: Session, since: datetime, until: datetime) -> dict[int, int
         .group_by(Order.shop_id)
     )
     return {shop_id: int(total or 0) for shop_id, total in rows}
+
+
+def recent_purchases(
+    db: Session, user_id: int, since: datetime, limit: int = 50
+) -> list[tuple[int, datetime]]:
+    """``(product id, paid at)`` of the user's paid order lines since ``since``, oldest first."""
+    rows = db.execute(
+        select(OrderItem.product_id, Order.paid_at)
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(Order.user_id == user_id, Order.paid_at.is_not(None), Order.paid_at >= since)
+        .order_by(Order.paid_at)
+        .limit(limit)
+    ).all()
+    return [(int(p), at) for p, at in rows]

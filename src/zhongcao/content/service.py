@@ -947,3 +947,17 @@ def account_shop_ids(db: Session, account_ids: Sequence[int]) -> dict[int, int |
             ).all()
         )
     return out
+
+
+def content_created_after(db: Session, after_id: int) -> list[Content]:
+    """Content with an id above ``after_id``, by id: what was published since a reader last looked
+    (ids only grow, so this is one primary-key range probe; the search index polls it every second)."""
+    return list(db.scalars(select(Content).where(Content.id > after_id).order_by(Content.id)))
+
+
+def follow_pairs_until(db: Session, until: datetime | None = None) -> list[tuple[int, int]]:
+    """``(user id, account id)`` of follows made before ``until`` (all when ``None``), by user then account."""
+    stmt = select(Follow.user_id, Follow.account_id)
+    if until is not None:
+        stmt = stmt.where(Follow.created_at < until)
+    return [(int(u), int(a)) for u, a in db.execute(stmt.order_by(Follow.user_id, Follow.account_id))]

@@ -330,20 +330,9 @@ def _build_arrays(db: Session, rows: list[tuple], category_names: list[tuple[str
 
 
 def _campaign_products(db: Session, now: datetime | None = None) -> frozenset[int]:
-    from zhongcao.campaigns.models import Campaign, CampaignProduct, CampaignStatus
+    from zhongcao.campaigns import service as campaigns_service
 
-    now = now or clock.now()
-    rows = db.execute(
-        select(CampaignProduct.product_id)
-        .join(Campaign, Campaign.id == CampaignProduct.campaign_id)
-        .where(
-            CampaignProduct.withdrawn_at.is_(None),
-            Campaign.status == CampaignStatus.active,
-            Campaign.starts_at <= now,
-            Campaign.ends_at > now,
-        )
-    ).all()
-    return frozenset(int(r[0]) for r in rows)
+    return campaigns_service.products_in_running_campaigns(db, now)
 
 
 def load_catalog(db: Session, now: datetime | None = None) -> Catalog:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
@@ -183,16 +182,10 @@ class FeedService:
     @staticmethod
     def recent_purchases(db: Session, user_id: int, since: datetime) -> list[tuple[int, int]]:
         """(product id, epoch s) of the user's paid orders since ``since``, oldest first."""
-        from zhongcao.commerce.models import Order, OrderItem
+        from zhongcao.commerce import service as commerce_service
 
-        rows = db.execute(
-            select(OrderItem.product_id, Order.paid_at)
-            .join(Order, Order.id == OrderItem.order_id)
-            .where(Order.user_id == user_id, Order.paid_at.is_not(None), Order.paid_at >= since)
-            .order_by(Order.paid_at)
-            .limit(50)
-        ).all()
-        return [(int(p), int(at.timestamp())) for p, at in rows]
+        rows = commerce_service.recent_purchases(db, user_id, since)
+        return [(p, int(at.timestamp())) for p, at in rows]
 
     def context_inputs(
         self, db: Session | None, user_id: int, memory: UserMemory, bundle: _Bundle, now_s: int,

@@ -22,10 +22,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
 
 from zhongcao import artifacts
-from zhongcao.content.models import Follow
+from zhongcao.content import service as content_service
 from zhongcao.db import Database
 from zhongcao.events.store import EventStore
 from zhongcao.feed.als import ALS, TransitionFactors
@@ -379,10 +378,7 @@ def contexts_from_table(
 def follows_at(database: Database, until: datetime | None = None) -> dict[int, np.ndarray]:
     """Each user's followed accounts (created before ``until`` when given), from the platform."""
     with database.session(read_only=True) as db:
-        stmt = select(Follow.user_id, Follow.account_id)
-        if until is not None:
-            stmt = stmt.where(Follow.created_at < until)
-        rows = db.execute(stmt.order_by(Follow.user_id, Follow.account_id)).all()
+        rows = content_service.follow_pairs_until(db, until)
     out: dict[int, list[int]] = {}
     for user, account in rows:
         out.setdefault(int(user), []).append(int(account))
