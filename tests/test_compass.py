@@ -6,6 +6,7 @@ from datetime import UTC, timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from tests.commerce_helpers import paid_order
@@ -25,7 +26,10 @@ def test_core_data_and_sources_by_hand_for_the_callers_shop_only(client, db) -> 
     p3 = make_product(db, theirs.shop, price_fen=77_700, stock=50)
     buyers = [make_user(db) for _ in range(3)]
     paid_order(db, buyer=buyers[0], shop=mine, product=p1)
-    paid_order(db, buyer=buyers[1], shop=mine, product=p2, creator=True)  # carried by a creator: A
+    via_creator = paid_order(
+        db, buyer=buyers[1], shop=mine, product=p2, creator=True
+    )  # carried by a creator: A
+    video = via_creator.content.id
     paid_order(db, buyer=buyers[2], shop=theirs, product=p3)
     now_us = int(clock.now().timestamp() * 1_000_000)
     # The app's own event store (PostgreSQL's table on that backend), emptied of earlier tests' events.
@@ -38,6 +42,18 @@ def test_core_data_and_sources_by_hand_for_the_callers_shop_only(client, db) -> 
             "type": np.full(5, "product_view", dtype=object),
             "user_id": np.asarray([buyers[0].id, buyers[1].id, buyers[2].id, buyers[0].id, buyers[2].id]),
             "product_id": np.asarray([p1.id, p2.id, p1.id, p2.id, p3.id]),
+        },
+        store,
+    )
+    # The creator's video: shown twice, played once for 30 s, its anchor clicked once.
+    events_service.ingest(
+        {
+            "ts": np.full(4, now_us, dtype=np.int64),
+            "type": np.asarray(["impression", "impression", "play", "anchor_click"], dtype=object),
+            "user_id": np.asarray([buyers[1].id, buyers[2].id, buyers[1].id, buyers[1].id]),
+            "content_id": np.asarray([video] * 4),
+            "product_id": pa.array([0, 0, 0, p2.id], mask=np.asarray([True, True, True, False])),
+            "watch_ms": pa.array([0, 0, 30_000, 0], mask=np.asarray([True, True, False, True])),
         },
         store,
     )
@@ -58,6 +74,19 @@ def test_core_data_and_sources_by_hand_for_the_callers_shop_only(client, db) -> 
     sources = client.get("/api/merchant/compass/sources?days=7", headers=auth(db, mine.owner)).json()
     assert {r["key"]: r["gmv_fen"] for r in sources["by_carrier"]} == {"field": 9_900, "alliance": 5_000}
     assert {r["key"] for r in sources["by_channel"]} == {"other", "short_video"}
+    shown = client.get("/api/merchant/compass/content?days=7", headers=auth(db, mine.owner)).json()["content"]
+    assert shown == [
+        {
+            "content_id": video,
+            "impressions": 2,
+            "plays": 1,
+            "anchor_clicks": 1,
+            "orders": 1,
+            "gmv_fen": 5_000,
+            "gpm_fen": 2_500_000,  # 5,000 fen over 2 impressions, per 1,000
+            "watch_ms": 30_000,
+        }
+    ]
     made = client.get("/api/merchant/compass/creators?days=7", headers=auth(db, mine.owner)).json()[
         "creators"
     ]
@@ -119,6 +148,7 @@ def test_the_same_sql_gives_the_same_answers_on_duckdb_and_spark(tmp_path: Path)
                 queries.by_dimension(shop, first, last, "carrier"),
                 queries.creators(shop, first, last),
                 queries.gmv_by_field(first, last),
+                queries.content(shop, first, last),
                 queries.buyers(shop, first + timedelta(days=7), last),
             ):
                 a = [{k: (int(v) if isinstance(v, int) else v) for k, v in r.items()} for r in duck.rows(sql)]

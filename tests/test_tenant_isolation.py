@@ -355,6 +355,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/merchant/compass/core"): listing(lambda w: set(), ("shop_id",)),
     ("GET", "/api/merchant/compass/sources"): listing(lambda w: set(), ("shop_id",)),
     ("GET", "/api/merchant/compass/creators"): listing(lambda w: {w["creator_account"]}, ("account_id",)),
+    ("GET", "/api/merchant/compass/content"): listing(
+        lambda w: {w["shop_video"], w["creator_video"]}, ("content_id",)
+    ),
     ("GET", "/api/merchant/compass/audience"): listing(lambda w: set(), ("user_id",)),
     ("GET", "/api/merchant/compass/service"): listing(lambda w: set(), ("shop_id",)),
     # experience score

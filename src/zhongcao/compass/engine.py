@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-TABLES = ("sales", "visitors")
+TABLES = ("sales", "visitors", "content_daily")
 
 
 class Engine(Protocol):

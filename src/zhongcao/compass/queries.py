@@ -120,3 +120,29 @@ WHERE paid_day BETWEEN {_day(first)} AND {_day(last)}
 GROUP BY paid_day, {FIELD_OF_CHANNEL}
 ORDER BY day, field
 """
+
+
+def content(shop_id: int, first: date, last: date, limit: int = 50) -> str:
+    """Per content item that sold or showed the shop's products: impressions → plays → anchor clicks →
+    orders, GMV, GPM (GMV per 1,000 impressions, fen) and watch time; busiest first."""
+    return f"""
+WITH shown AS (
+    SELECT content_id, SUM(impressions) AS impressions, SUM(plays) AS plays, SUM(watch_ms) AS watch_ms,
+           SUM(anchor_clicks) AS anchor_clicks
+    FROM content_daily
+    WHERE shop_id = {_shop(shop_id)} AND day BETWEEN {_day(first)} AND {_day(last)}
+    GROUP BY content_id
+), sold AS (
+    SELECT content_id, COUNT(DISTINCT order_id) AS orders, SUM(paid_fen) AS gmv_fen
+    FROM sales
+    WHERE shop_id = {_shop(shop_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)} AND content_id IS NOT NULL
+    GROUP BY content_id
+)
+SELECT COALESCE(s.content_id, o.content_id) AS content_id,
+       COALESCE(s.impressions, 0) AS impressions, COALESCE(s.plays, 0) AS plays,
+       COALESCE(s.anchor_clicks, 0) AS anchor_clicks, COALESCE(o.orders, 0) AS orders,
+       COALESCE(o.gmv_fen, 0) AS gmv_fen, COALESCE(s.watch_ms, 0) AS watch_ms
+FROM shown s FULL OUTER JOIN sold o ON s.content_id = o.content_id
+ORDER BY gmv_fen DESC, impressions DESC, content_id
+LIMIT {int(limit)}
+"""

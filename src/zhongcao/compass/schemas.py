@@ -103,3 +103,20 @@ class OperatorOut(BaseModel):
     gmv_by_field: list[FieldDay]
     content_share: float | None = Field(description="content field's share of GMV over the period")
     score_distribution: dict[str, int] = Field(description="active shops per current-score band")
+
+
+class ContentRow(BaseModel):
+    content_id: int
+    impressions: int
+    plays: int
+    anchor_clicks: int
+    orders: int
+    gmv_fen: int
+    gpm_fen: int | None = Field(description="GMV per 1,000 impressions, whole fen")
+    watch_ms: int
+
+
+class ContentOut(BaseModel):
+    first_day: date
+    last_day: date
+    content: list[ContentRow]

@@ -181,3 +181,27 @@ def audience(engine: Engine, shop_id: int, today: date, days: int = 30) -> dict[
         "repurchase_rate": round(sum(1 for r in rows if int(r["orders"]) >= 2) / n, 4) if n else None,
         "segments": segments,
     }
+
+
+def content_report(
+    engine: Engine, shop_id: int, today: date, days: int = 30, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The content that showed or sold the shop's products, busiest first, with its funnel and GPM."""
+    first = today - timedelta(days=days - 1)
+    out = []
+    for r in engine.rows(queries.content(shop_id, first, today, limit)):
+        impressions, gmv = int(r["impressions"] or 0), int(r["gmv_fen"] or 0)
+        out.append(
+            {
+                "content_id": int(r["content_id"]),
+                "impressions": impressions,
+                "plays": int(r["plays"] or 0),
+                "anchor_clicks": int(r["anchor_clicks"] or 0),
+                "orders": int(r["orders"] or 0),
+                "gmv_fen": gmv,
+                # GMV per 1,000 impressions in whole fen, rounded half up.
+                "gpm_fen": (2 * gmv * 1000 + impressions) // (2 * impressions) if impressions else None,
+                "watch_ms": int(r["watch_ms"] or 0),
+            }
+        )
+    return out

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from zhongcao import clock
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
+from zhongcao.content import service as content_service
 from zhongcao.events.store import EventStore
 
 SALES = pa.schema(
@@ -50,6 +51,17 @@ SALES = pa.schema(
     ]
 )
 ROW_GROUP = 32_768
+CONTENT_DAILY = pa.schema(
+    [
+        ("day", pa.string()),
+        ("content_id", pa.int64()),
+        ("shop_id", pa.int64()),
+        ("impressions", pa.int64()),
+        ("plays", pa.int64()),
+        ("watch_ms", pa.int64()),
+        ("anchor_clicks", pa.int64()),
+    ]
+)
 VISITORS = pa.schema([("day", pa.string()), ("shop_id", pa.int64()), ("user_id", pa.int64())])
 
 
@@ -116,10 +128,17 @@ def write_snapshot(db: Session, store: EventStore | None, out_dir: Path) -> dict
         products = catalog_service.product_shop_pairs(db)
         visitors = visitors_table(store, [p[0] for p in products], [p[1] for p in products])
     _write(visitors, out_dir / "visitors.parquet")
+    content_daily = CONTENT_DAILY.empty_table()
+    if store is not None:
+        anchors = content_service.anchor_pairs(db)
+        products = catalog_service.product_shop_pairs(db)
+        content_daily = content_daily_table(store, anchors, products)
+    _write(content_daily, out_dir / "content_daily.parquet")
     meta = {
         "written_at": clock.now().isoformat(),
         "sales_rows": len(rows),
         "visitor_rows": visitors.num_rows,
+        "content_daily_rows": content_daily.num_rows,
         "seconds": round(time.perf_counter() - began, 3),
     }
     (out_dir / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -140,6 +159,51 @@ def visitors_table(store: EventStore, product_ids: list[int], shop_ids: list[int
     finally:
         con.close()
     return table.cast(VISITORS)
+
+
+def content_daily_table(
+    store: EventStore, anchors: list[tuple[int, int]], products: list[tuple[int, int, int]]
+) -> pa.Table:
+    """Per UTC day, content item and each shop whose products it anchors: impressions, plays, watch
+    time and anchor clicks (of that shop's products) from the event log."""
+    con = store.connect()
+    try:
+        con.register(
+            "anchors",
+            pa.table({"content_id": [a[0] for a in anchors], "product_id": [a[1] for a in anchors]}),
+        )
+        con.register(
+            "product_shops",
+            pa.table({"product_id": [p[0] for p in products], "shop_id": [p[1] for p in products]}),
+        )
+        table = con.sql(
+            """
+            WITH content_shops AS (
+                SELECT DISTINCT a.content_id, p.shop_id FROM anchors a JOIN product_shops p USING (product_id)
+            ), per_content AS (
+                SELECT strftime(timezone('UTC', ts), '%Y-%m-%d') AS day, content_id,
+                       COUNT(*) FILTER (WHERE type = 'impression') AS impressions,
+                       COUNT(*) FILTER (WHERE type = 'play') AS plays,
+                       COALESCE(SUM(watch_ms) FILTER (WHERE type = 'play'), 0) AS watch_ms
+                FROM events WHERE type IN ('impression', 'play') AND content_id IS NOT NULL
+                GROUP BY 1, 2
+            ), clicks AS (
+                SELECT strftime(timezone('UTC', e.ts), '%Y-%m-%d') AS day, e.content_id, p.shop_id,
+                       COUNT(*) AS anchor_clicks
+                FROM events e JOIN product_shops p ON p.product_id = e.product_id
+                WHERE e.type = 'anchor_click' GROUP BY 1, 2, 3
+            )
+            SELECT c.day, c.content_id, s.shop_id, c.impressions, c.plays, c.watch_ms,
+                   COALESCE(k.anchor_clicks, 0) AS anchor_clicks
+            FROM per_content c
+            JOIN content_shops s ON s.content_id = c.content_id
+            LEFT JOIN clicks k ON k.day = c.day AND k.content_id = c.content_id AND k.shop_id = s.shop_id
+            ORDER BY s.shop_id, c.day, c.content_id
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return table.cast(CONTENT_DAILY)
 
 
 def read_meta(out_dir: Path) -> dict[str, Any] | None:

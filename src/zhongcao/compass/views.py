@@ -8,6 +8,8 @@ from zhongcao import clock
 from zhongcao.compass import service
 from zhongcao.compass.schemas import (
     AudienceOut,
+    ContentOut,
+    ContentRow,
     CoreDataOut,
     CreatorRow,
     CreatorsOut,
@@ -139,3 +141,13 @@ def operator_view(
         content_share=round(sum(f.content_fen for f in fields) / total, 4) if total else None,
         score_distribution=experience_service.score_distribution(db),
     )
+
+
+@router.get("/api/merchant/compass/content", response_model=ContentOut)
+def content(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days) -> ContentOut:
+    """Per video and live session that showed or sold the caller's products: impressions → plays →
+    anchor clicks → orders, GMV, GPM and watch time (the 50 busiest)."""
+    engine = service.fresh_engine(db, request.app.state.settings)
+    first, today = _window(days)
+    rows = service.content_report(engine, ctx.shop_id, today, days)
+    return ContentOut(first_day=first, last_day=today, content=[ContentRow(**r) for r in rows])

@@ -961,3 +961,10 @@ def follow_pairs_until(db: Session, until: datetime | None = None) -> list[tuple
     if until is not None:
         stmt = stmt.where(Follow.created_at < until)
     return [(int(u), int(a)) for u, a in db.execute(stmt.order_by(Follow.user_id, Follow.account_id))]
+
+
+def anchor_pairs(db: Session) -> list[tuple[int, int]]:
+    """Every product anchor as ``(content id, product id)`` (analytics: which shops a video sells for)."""
+    return [
+        (int(c), int(p)) for c, p in db.execute(select(ContentAnchor.content_id, ContentAnchor.product_id))
+    ]
