@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate clean
+.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ format: install
 	$(BIN)/ruff format src tests benchmarks migrations
 	$(BIN)/ruff check --fix src tests benchmarks migrations
 
-bench: bench-commerce bench-events bench-world bench-simulate
+bench: bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving
 
 bench-commerce: install
 	$(PY) benchmarks/commerce/bench_checkout.py
@@ -53,6 +53,24 @@ bench-world: install
 
 bench-simulate: install
 	$(PY) benchmarks/world/bench_simulate.py
+
+bench-recsys: install
+	$(PY) benchmarks/recsys/bench_recsys.py --protocol both
+
+bench-search: install
+	$(PY) benchmarks/search_relevance/bench_relevance.py
+
+bench-search-speed: install
+	$(PY) benchmarks/search_speed/bench_search_speed.py --products 1000000 --queries 3000
+
+bench-compass: install
+	$(PY) benchmarks/compass/bench_compass.py
+
+bench-scores: install
+	$(PY) benchmarks/experience/bench_scores.py
+
+bench-feed-serving: install
+	$(PY) benchmarks/feed_serving/bench_feed_serving.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
