@@ -257,8 +257,6 @@ class Market:
         self.follows = set(zip(fu, fa, strict=True))
         self.follow_u = np.asarray(fu, dtype=np.int64)
         self.follow_a = np.asarray(fa, dtype=np.int64)
-        # Shops' own accounts: a follow of a creator or a shop account.
-        self.account_ids = np.unique(self.c_account)
         db.rollback()
 
     def _shop_signals(self, day_us: int) -> None:
