@@ -67,7 +67,7 @@ bench-compass: install
 	$(PY) benchmarks/compass/bench_compass.py
 
 bench-scores: install
-	$(PY) benchmarks/experience/bench_scores.py
+	$(PY) benchmarks/experience/bench_scores.py --records 10000
 
 bench-feed-serving: install
 	$(PY) benchmarks/feed_serving/bench_feed_serving.py
