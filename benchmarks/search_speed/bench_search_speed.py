@@ -145,12 +145,30 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
     return times
 
 
-def summary(name: str, ms: list[float], wall: float) -> str:
+def summary(name: str, ms: list[float], wall: float, cpu_ms: list[float] | None = None) -> str:
     a = np.asarray(ms)
+    cpu = f"{np.percentile(np.asarray(cpu_ms), 99):8.2f}" if cpu_ms else f"{'':8}"
     return (
-        f"| {name:<38} | {np.percentile(a, 50):8.2f} | {np.percentile(a, 99):8.2f} | {a.max():8.2f} "
-        f"| {len(a) / wall:9.0f} |"
+        f"| {name:<42} | {np.percentile(a, 50):8.2f} | {np.percentile(a, 99):8.2f} | {a.max():8.2f} "
+        f"| {len(a) / wall:9.0f} | {cpu} |"
     )
+
+
+def time_queries(
+    index: object, queries: list[tuple[str, dict]], **options: object
+) -> tuple[list[float], list[float], float]:
+    """Wall and CPU milliseconds per query, and the wall seconds of the whole run. CPU time (this
+    thread's) is shown beside wall time because the benchmark machine's cores are shared: a wall
+    time tail that the CPU time lacks is another process's work, not ours."""
+    ms: list[float] = []
+    cpu_ms: list[float] = []
+    began = time.perf_counter()
+    for text, filters in queries:
+        c0, t0 = time.thread_time(), time.perf_counter()
+        index.search(text, 20, **filters, **options)  # type: ignore[attr-defined]
+        ms.append((time.perf_counter() - t0) * 1000)
+        cpu_ms.append((time.thread_time() - c0) * 1000)
+    return ms, cpu_ms, time.perf_counter() - began
 
 
 def main() -> None:
@@ -187,14 +205,12 @@ def main() -> None:
     queries = query_mix(args.queries)
     for text, filters in queries[:200]:  # warm-up: caches of analysers
         index.search(text, 20, **filters)
-    ms: list[float] = []
-    began = time.perf_counter()
-    for text, filters in queries:
-        t0 = time.perf_counter()
-        index.search(text, 20, **filters)
-        ms.append((time.perf_counter() - t0) * 1000)
-    wall = time.perf_counter() - began
-    rows = [summary("zhongcao: query + filters + facets", ms, wall)]
+    # As the API asks (service.search_products): the top 20 values of each facet field (ties kept).
+    ms, cpu_ms, wall = time_queries(index, queries, facet_limit=20)
+    rows = [summary("zhongcao: query + filters + facets (top 20)", ms, wall, cpu_ms)]
+    # Every facet value (tens of thousands of shops): the issue's earlier measurement asked this.
+    all_ms, all_cpu, all_wall = time_queries(index, queries)
+    rows.append(summary("zhongcao: same, every facet value", all_ms, all_wall, all_cpu))
 
     # Live updates: reprice and sell out, then search.
     import dataclasses
@@ -206,13 +222,8 @@ def main() -> None:
         index.upsert(dataclasses.replace(doc, price_fen=doc.price_fen + 1, stock=0))
         upd_ms.append((time.perf_counter() - t0) * 1000)
     rows.append(summary("zhongcao: upsert (reprice/sell out)", upd_ms, sum(upd_ms) / 1000))
-    ms_after: list[float] = []
-    began = time.perf_counter()
-    for text, filters in queries[:1000]:
-        t0 = time.perf_counter()
-        index.search(text, 20, **filters)
-        ms_after.append((time.perf_counter() - t0) * 1000)
-    rows.append(summary("zhongcao: query after 200 upserts", ms_after, time.perf_counter() - began))
+    after_ms, after_cpu, after_wall = time_queries(index, queries[:1000], facet_limit=20)
+    rows.append(summary("zhongcao: query after 200 upserts", after_ms, after_wall, after_cpu))
 
     from zhongcao.search.autocomplete import Autocomplete
 
@@ -292,15 +303,16 @@ def main() -> None:
         rows.append(summary("tantivy: same texts, top 20, no filters", t_ms, time.perf_counter() - began))
 
     print()
-    print(f"| {'what':<38} | p50 ms   | p99 ms   | max ms   | per sec   |")
-    print(f"|{'-' * 40}|----------|----------|----------|-----------|")
+    print(f"| {'what':<42} | p50 ms   | p99 ms   | max ms   | per sec   | cpu p99  |")
+    print(f"|{'-' * 44}|----------|----------|----------|-----------|----------|")
     for row in rows:
         print(row)
     print()
     print(
         f"index build: {build_s:.1f} s for {args.products:,} products (target <= 120 s); "
         f"RSS after build {index_rss:.0f} MiB; query p99 {np.percentile(ms, 99):.2f} ms (target <= 20), "
-        f"throughput {len(ms) / wall:.0f}/s on one core (target >= 200/s); median {statistics.median(ms):.2f} ms"
+        f"throughput {len(ms) / wall:.0f}/s on one core (target >= 200/s); median {statistics.median(ms):.2f} ms; "
+        f"CPU time p99 {np.percentile(cpu_ms, 99):.2f} ms, mean {statistics.fmean(cpu_ms):.2f} ms"
     )
 
 

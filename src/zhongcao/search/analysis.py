@@ -105,8 +105,11 @@ def cut_for_search(text: str) -> list[str]:
     return [token for token in _jieba().cut_for_search(text) if token.strip()]
 
 
+@lru_cache(maxsize=100_000)
 def pinyin_forms(text: str) -> tuple[str, str]:
-    """Full pinyin without tones and the initials of ``text`` (CJK characters only): 连衣裙 → lianyiqun, lyq."""
+    """Full pinyin without tones and the initials of ``text`` (CJK characters only): 连衣裙 → lianyiqun, lyq.
+
+    Cached: highlighting and autocomplete ask for the same words over and over."""
     from pypinyin import Style, lazy_pinyin
 
     syllables = [s for s in lazy_pinyin(text, style=Style.NORMAL, errors="ignore") if s.isalpha()]

@@ -124,8 +124,54 @@ def _document(
     )
 
 
+@dataclass
+class _Built:
+    """Everything a full build makes, installed at once by :meth:`SearchState._install`."""
+
+    since: Any
+    catalogue: Catalogue
+    products: ProductIndex
+    facts: ltr.ProductFacts
+    shops: ProductIndex
+    content: ProductIndex
+    behaviour: ltr.Behaviour
+    autocomplete: Autocomplete
+    newest_shop: int
+    newest_content: int
+
+
+def _shop_document(shop: Any, product_count: int) -> ProductDocument:
+    return ProductDocument(
+        product_id=shop.id,
+        title_zh=shop.name_zh,
+        title_en=shop.name_en,
+        sales=product_count,
+        created_at=shop.created_at,
+        keywords=shop.description_zh[:200],
+    )
+
+
+def _content_document(item: Any) -> ProductDocument:
+    return ProductDocument(
+        product_id=item.id,
+        title_zh=item.title_zh,
+        title_en=item.title_en,
+        created_at=item.created_at,
+        keywords=item.topic or "",
+    )
+
+
 class SearchState:
-    """Indexes and models of one process, for one database. Thread-safe (one lock)."""
+    """Indexes and models of one process, for one database. Thread-safe.
+
+    ``_lock`` guards the indexes: searches, the change-feed poll (a few milliseconds) and the swap of a
+    new index. The slow work, the periodic full rebuild (about 70 s at a million products) and the
+    compaction of a product index whose delta segment grew, runs on one background thread at a time
+    and never holds the lock while it works: searches answer from the old index meanwhile, and the
+    new one is swapped in under the lock, then caught up with the change feed from the moment its
+    build began (the poll re-reads from there), so nothing written during the build is lost. Only the
+    very first build runs in the request, which has nothing else to answer from.
+    """
 
     def __init__(
         self,
@@ -150,6 +196,9 @@ class SearchState:
         self._since = clock.now()
         self._built_at = 0.0
         self._polled_at = 0.0
+        self._newest_shop = 0
+        self._newest_content = 0
+        self._worker: threading.Thread | None = None
         self.ranker = artifacts.Newest(
             ltr.MODEL_NAME, ltr.SearchRanker.load, root=models_root, poll_seconds=30
         )
@@ -157,28 +206,121 @@ class SearchState:
     # -- freshness ---------------------------------------------------------------------------------
 
     def ensure_fresh(self, db: Session) -> None:
+        if self.products is None:
+            with self._lock:
+                if self.products is None:
+                    self.rebuild(db)
+                    return
+        now = time.monotonic()
+        if now - self._built_at >= self.full_refresh_seconds:
+            self._in_background(self._rebuild_in_background)
+        if now - self._polled_at >= self.poll_seconds:
+            with self._lock:
+                if time.monotonic() - self._polled_at >= self.poll_seconds:
+                    self.poll(db)
+        products = self.products
+        if products is not None and products.needs_compaction():
+            self._in_background(self._compact_in_background)
+
+    def rebuilding(self) -> bool:
+        """Whether a background rebuild or compaction is under way."""
+        worker = self._worker
+        return worker is not None and worker.is_alive()
+
+    def wait_for_background(self, timeout: float | None = None) -> None:
+        """Wait for the background rebuild or compaction, if any (for tests and shutdown)."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+
+    def _in_background(self, work: Any) -> None:
         with self._lock:
-            now = time.monotonic()
-            if self.products is None or now - self._built_at >= self.full_refresh_seconds:
-                self.rebuild(db)
-            elif now - self._polled_at >= self.poll_seconds:
+            if self.rebuilding():
+                return
+            self._worker = threading.Thread(
+                target=self._guarded, args=(work,), name="search-build", daemon=True
+            )
+            self._worker.start()
+
+    def _guarded(self, work: Any) -> None:
+        try:
+            work()
+        except Exception:  # keep serving the old index; the next refresh tries again
+            log.exception("search: background %s failed", getattr(work, "__name__", "work"))
+            self._built_at = time.monotonic()
+
+    def _rebuild_in_background(self) -> None:
+        db = self.database.session(read_only=True)
+        try:
+            built = self._build(db)
+            db.rollback()  # a fresh transaction for the catch-up poll, which must see newer writes
+            with self._lock:
+                self._install(built)
                 self.poll(db)
+        finally:
+            db.close()
+
+    def _compact_in_background(self) -> None:
+        with self._lock:
+            index, since = self.products, self._since
+            assert index is not None
+            snapshot = index.snapshot()
+        compacted = ProductIndex.from_snapshot(snapshot)
+        db = self.database.session(read_only=True)
+        try:
+            with self._lock:
+                if self.products is not index:  # a rebuild replaced it meanwhile
+                    return
+                # Changes polled since the snapshot went to the old index: re-read them from there.
+                self.products, self._since = compacted, min(self._since, since)
+                self.poll(db)
+        finally:
+            db.close()
 
     def rebuild(self, db: Session) -> None:
+        """Full build in this thread (the first one), installed at once."""
         with self._lock:
-            since = clock.now()
-            catalogue, rows = read_catalogue(db)
-            campaigns = _campaigns_of(db, [r.id for r in rows])
-            self.catalogue = catalogue
-            self.products = ProductIndex(_document(r, catalogue, campaigns.get(r.id, ())) for r in rows)
-            self.facts = product_facts(db, rows, catalogue)
-            self.medians = self.facts.category_medians()
-            self._build_shops_and_content(db)
-            self._build_behaviour_and_autocomplete(rows)
-            self._since = since
+            self._install(self._build(db))
+
+    def _build(self, db: Session) -> _Built:
+        """Read everything and build every index; touches no state, holds no lock."""
+        since = clock.now()
+        catalogue, rows = read_catalogue(db)
+        campaigns = _campaigns_of(db, [r.id for r in rows])
+        products = ProductIndex(
+            (_document(r, catalogue, campaigns.get(r.id, ())) for r in rows), auto_compact=False
+        )
+        facts = product_facts(db, rows, catalogue)
+        shops, content, newest_shop, newest_content = self._build_shops_and_content(db, facts)
+        behaviour, autocomplete = self._build_behaviour_and_autocomplete(rows, facts)
+        return _Built(
+            since,
+            catalogue,
+            products,
+            facts,
+            shops,
+            content,
+            behaviour,
+            autocomplete,
+            newest_shop,
+            newest_content,
+        )
+
+    def _install(self, built: _Built) -> None:
+        with self._lock:
+            self.catalogue = built.catalogue
+            self.products = built.products
+            self.facts = built.facts
+            self.medians = built.facts.category_medians()
+            self.shops, self.content = built.shops, built.content
+            self._newest_shop, self._newest_content = built.newest_shop, built.newest_content
+            self.behaviour, self.autocomplete = built.behaviour, built.autocomplete
+            self._since = built.since
             self._built_at = self._polled_at = time.monotonic()
 
-    def _build_shops_and_content(self, db: Session) -> None:
+    def _build_shops_and_content(
+        self, db: Session, facts: ltr.ProductFacts
+    ) -> tuple[ProductIndex, ProductIndex, int, int]:
         snapshot = content_service.content_snapshot(db)
         visible = [
             cid
@@ -188,42 +330,38 @@ class SearchState:
         content_docs = []
         for start in range(0, len(visible), _CHUNK):
             for item in content_service.content_by_ids(db, visible[start : start + _CHUNK]).values():
-                content_docs.append(
-                    ProductDocument(
-                        product_id=item.id,
-                        title_zh=item.title_zh,
-                        title_en=item.title_en,
-                        created_at=item.created_at,
-                        keywords=item.topic or "",
-                    )
-                )
-        self.content = ProductIndex(content_docs)
-        shop_ids = set(self.facts.shop_of.values()) | {
+                content_docs.append(_content_document(item))
+        content = ProductIndex(content_docs, auto_compact=False)
+        shop_ids = set(facts.shop_of.values()) | {
             s for s in content_service.account_shop_ids(db, sorted(set(snapshot.account_ids))).values() if s
         }
-        shops = shops_service.shops_by_ids(db, shop_ids)
-        product_counts = Counter(self.facts.shop_of.values())
-        self.shops = ProductIndex(
-            ProductDocument(
-                product_id=shop.id,
-                title_zh=shop.name_zh,
-                title_en=shop.name_en,
-                sales=product_counts.get(shop.id, 0),
-                created_at=shop.created_at,
-                keywords=shop.description_zh[:200],
-            )
-            for shop in shops.values()
-            if shops_service.is_shop_active(db, shop.id)
+        found = shops_service.shops_by_ids(db, shop_ids)
+        active = shops_service.active_shop_ids(db, list(found))
+        product_counts = Counter(facts.shop_of.values())
+        shops = ProductIndex(
+            (
+                _shop_document(shop, product_counts.get(shop.id, 0))
+                for shop in found.values()
+                if shop.id in active
+            ),
+            auto_compact=False,
         )
+        # Watermarks for the change feed: shops and content with higher ids are new since this build.
+        # (The snapshot lists content that is not removed; a removed newest item is simply re-read.)
+        newest_shop = max(found, default=0)
+        newest_content = max(snapshot.content_ids, default=0)
+        return shops, content, newest_shop, newest_content
 
-    def _build_behaviour_and_autocomplete(self, rows: list[catalog_service.SearchableProduct]) -> None:
+    def _build_behaviour_and_autocomplete(
+        self, rows: list[catalog_service.SearchableProduct], facts: ltr.ProductFacts
+    ) -> tuple[ltr.Behaviour, Autocomplete]:
         popular: list[tuple[str, int]] = []
         behaviour = ltr.Behaviour()
         try:
             store = events_service.get_store(database=self.database)
             con = store.connect()
             try:
-                behaviour = ltr.behaviour_from(ltr.behaviour_events(con), self.facts)
+                behaviour = ltr.behaviour_from(ltr.behaviour_events(con), facts)
                 since = clock.now() - timedelta(days=POPULAR_QUERY_DAYS)
                 popular = [
                     (str(q), int(n))
@@ -237,19 +375,19 @@ class SearchState:
                 con.close()
         except Exception:  # no event store yet, or an empty one: rank and complete without behaviour
             log.warning("search: events unavailable; ranking without behaviour", exc_info=True)
-        self.behaviour = behaviour
-        self.autocomplete = Autocomplete.build(
-            popular, (r.title_zh for r in rows), (r.title_en for r in rows)
-        )
+        autocomplete = Autocomplete.build(popular, (r.title_zh for r in rows), (r.title_en for r in rows))
+        return behaviour, autocomplete
 
     def poll(self, db: Session) -> int:
-        """Apply catalogue changes since the last poll; returns how many documents changed."""
+        """Apply catalogue changes since the last poll, and new shops and content; returns how many
+        documents changed."""
         with self._lock:
             assert self.products is not None
             self._polled_at = time.monotonic()
+            changed = self._poll_shops_and_content(db)
             ids, newest = catalog_service.products_changed_since(db, self._since - OVERLAP)
             if not ids:
-                return 0
+                return changed
             rows = catalog_service.searchable_products(db, ids)
             missing = {
                 r.brand_id for r in rows if r.brand_id and r.brand_id not in self.catalogue.brand_names
@@ -257,7 +395,6 @@ class SearchState:
             for brand in catalog_service.brands_by_ids(db, missing).values():
                 self.catalogue.brand_names[brand.id] = (brand.name_zh, brand.name_en)
             campaigns = _campaigns_of(db, [r.id for r in rows if r.on_sale])
-            changed = 0
             for row in rows:
                 if not row.on_sale:
                     changed += self.products.remove(row.id)
@@ -273,6 +410,30 @@ class SearchState:
                     changed += 1
             self._since = max(self._since, newest)
             return changed
+
+    def _poll_shops_and_content(self, db: Session) -> int:
+        """New shops and content (ids above the watermarks; each read is a primary-key range probe).
+        Renames, suspensions and removals carry no change time in their tables, so the index learns
+        them at the full rebuild; :func:`search_simple` drops suspended shops and removed content from
+        each page it serves meanwhile."""
+        changed = 0
+        shops = shops_service.shops_created_after(db, self._newest_shop)
+        if shops:
+            active = shops_service.active_shop_ids(db, [s.id for s in shops])
+            counts = Counter(self.facts.shop_of.values())
+            for shop in shops:
+                if shop.id in active:
+                    self.shops.upsert(_shop_document(shop, counts.get(shop.id, 0)))
+                    changed += 1
+            self._newest_shop = shops[-1].id
+        items = content_service.content_created_after(db, self._newest_content)
+        if items:
+            for item in items:
+                if item.status is not ContentStatus.removed:
+                    self.content.upsert(_content_document(item))
+                    changed += 1
+            self._newest_content = items[-1].id
+        return changed
 
 
 _states_lock = threading.Lock()
@@ -370,6 +531,7 @@ def search_products(
             "price_max_fen": filters.price_max_fen,
             "in_stock": filters.in_stock,
             "campaign": filters.campaign_id,
+            "facet_limit": FACET_LIMIT,  # the page shows that many values a field (ties kept)
         }
         ranker = state.ranker.get()
         ranking = "bm25"
@@ -473,14 +635,30 @@ def search_simple(
         index = state.shops if kind == "shop" else state.content
         sort = "relevance" if q.strip() else ("sales" if kind == "shop" else "newest")
         result = index.search(q, limit, offset=offset, sort=sort, facets=False)
+        hidden = _hidden_since_build(db, kind, result.ids)
+        for hidden_id in hidden:  # and out of the index until the next build
+            index.remove(hidden_id)
         hits = []
         for h in result.hits:
             doc = index.get(h.product_id)
-            assert doc is not None
+            if doc is None:
+                continue
             hits.append(SimpleHit(doc.product_id, doc.title_zh, doc.title_en, h.highlight, h.score))
     end = offset + len(hits)
-    next_cursor = encode_cursor({"o": end}) if end < min(result.total, MAX_OFFSET) and hits else None
-    return hits, result.total, result.fallback, next_cursor
+    total = max(0, result.total - len(hidden))
+    next_cursor = encode_cursor({"o": end}) if end < min(total, MAX_OFFSET) and hits else None
+    return hits, total, result.fallback, next_cursor
+
+
+def _hidden_since_build(db: Session, kind: str, ids: list[int]) -> set[int]:
+    """Of a page of shop or content hits, those suspended or removed since the index was built: one
+    primary-key read of at most a page of rows, so no one sees them while the rebuild is pending."""
+    if not ids:
+        return set()
+    if kind == "shop":
+        return set(ids) - shops_service.active_shop_ids(db, ids)
+    found = content_service.content_by_ids(db, ids)
+    return {i for i in ids if i not in found or found[i].status is ContentStatus.removed}
 
 
 def suggest(db: Session, state: SearchState, prefix: str, limit: int = 10) -> list[Suggestion]:

@@ -294,3 +294,9 @@ def remove_staff(db: Session, shop_id: int, staff_id: int) -> None:
         raise Conflict("a shop must keep at least one owner", code="last_owner")
     db.delete(staff)
     db.commit()
+
+
+def shops_created_after(db: Session, after_id: int) -> list[Shop]:
+    """Shops with an id above ``after_id``, by id: the new shops since a reader last looked (ids only
+    grow, so this is one primary-key range probe; the search index polls it every second)."""
+    return list(db.scalars(select(Shop).where(Shop.id > after_id).order_by(Shop.id)))
