@@ -54,15 +54,28 @@ def buy_again(db: Session, state: SearchState, user_id: int) -> list[int]:
 
 
 def recommended_products(
-    db: Session, state: SearchState, user_id: int | None, k: int = ZONE_SIZE
+    db: Session,
+    state: SearchState,
+    user_id: int | None,
+    k: int = ZONE_SIZE,
+    from_feed: list[int] | None = None,
 ) -> tuple[list[int], str]:
-    """The mall's recommendations and where they came from. Until the feed's models serve the mall this
-    is the best sellers in stock (``"popular"``); the feed plugs in here."""
+    """The mall's recommendations and where they came from: the products the feed's model would show
+    this user (``"feed"``, in stock and on sale, in the feed's order), topped up with the best sellers
+    in stock (``"popular"`` alone when there is no feed model or no signed-in user)."""
     assert state.products is not None
-    return state.products.search("", k, sort="sales", in_stock=True, facets=False).ids, "popular"
+    popular = state.products.search("", k, sort="sales", in_stock=True, facets=False).ids
+    if not from_feed:
+        return popular, "popular"
+    sellable = {hit for hit in from_feed if hit in state.products}
+    picked = list(dict.fromkeys(p for p in from_feed if p in sellable))[:k]
+    picked += [p for p in popular if p not in picked][: k - len(picked)]
+    return picked, "feed"
 
 
-def mall_home(db: Session, state: SearchState, user_id: int | None) -> MallOut:
+def mall_home(
+    db: Session, state: SearchState, user_id: int | None, from_feed: list[int] | None = None
+) -> MallOut:
     state.ensure_fresh(db)
     with state._lock:
         index = state.products
@@ -92,7 +105,7 @@ def mall_home(db: Session, state: SearchState, user_id: int | None) -> MallOut:
             name_zh, name_en = state.catalogue.category_names.get(top, ("", ""))
             total = sum(counts.get(str(leaf), 0) for leaf in leaves)
             categories.append(CategoryEntryOut(id=top, name_zh=name_zh, name_en=name_en, product_count=total))
-        recommended, source = recommended_products(db, state, user_id)
+        recommended, source = recommended_products(db, state, user_id, from_feed=from_feed)
         followed = _user_followed_shops(db, user_id)
         new_arrivals: list[int] = []
         if followed:

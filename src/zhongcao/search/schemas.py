@@ -100,5 +100,5 @@ class MallOut(BaseModel):
     campaigns: list[CampaignZoneOut]
     categories: list[CategoryEntryOut]
     recommended: list[ProductCardOut]
-    recommended_source: str  # "popular" until the feed's models serve the mall
+    recommended_source: str  # "feed" (the feed's model, topped up with best sellers) or "popular"
     new_from_followed: list[ProductCardOut]

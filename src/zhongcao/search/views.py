@@ -152,7 +152,34 @@ def suggest(
     return SuggestOut(items=[SuggestionOut(text=s.text, source=s.source) for s in found])
 
 
+def _feed_products(request: Request, db: DbSession, user_id: int | None, k: int = 40) -> list[int] | None:
+    """The products the feed's model would show this user (product cards, then the products anchored
+    by its videos and live rooms), or ``None`` when there is no model yet or nobody is signed in."""
+    if user_id is None:
+        return None
+    from zhongcao.content import service as content_service
+    from zhongcao.errors import DomainError
+    from zhongcao.feed.views import feed_service
+
+    try:
+        page = feed_service(request).page(db, user_id, limit=min(k, 20))
+    except DomainError:  # no trained feed model yet: the mall falls back to best sellers
+        return None
+    anchored = content_service.anchored_product_ids_by_content(
+        db, [item.content_id for item in page.items if item.content_id is not None]
+    )
+    products: list[int] = []
+    for item in page.items:
+        if item.product_id is not None:
+            products.append(item.product_id)
+        elif item.content_id is not None:
+            products += anchored.get(item.content_id, [])
+    return products
+
+
 @router.get("/api/mall", response_model=MallOut, tags=["search"])
 def mall_home(request: Request, db: DbSession, user: OptionalUser) -> MallOut:
-    """The mall home: buy again, campaign zones, category entries, recommended, new from followed shops."""
-    return mall.mall_home(db, _state(request), _shopper_id(user))
+    """The mall home: buy again, campaign zones, category entries, recommended (from the feed's model
+    when there is one), new from followed shops."""
+    user_id = _shopper_id(user)
+    return mall.mall_home(db, _state(request), user_id, _feed_products(request, db, user_id))
