@@ -9,9 +9,15 @@ from zhongcao import migrate
 from zhongcao.db import Base
 
 
+def _managed(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
+    # The PostgreSQL event store creates its own day-partitioned table ("events", "events_p<day>") on
+    # demand, outside the ORM's metadata and Alembic's migrations (docs/events.md).
+    return not (type_ == "table" and (name == "events" or name.startswith("events_p")))
+
+
 def test_migrations_match_models(database):
     assert migrate.current_revision(database.engine) == migrate.head_revision()
     with database.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": _managed})
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
