@@ -39,6 +39,34 @@ def test_inner_product_index_matches_brute_force() -> None:
         InnerProductIndex(np.zeros((0, 4), dtype=np.float32))
 
 
+def test_inner_product_index_answers_a_single_query_like_a_batch() -> None:
+    # usearch returns a different result type for one query (1-d, no per-query counts).
+    rng = np.random.default_rng(2)
+    items = rng.normal(size=(300, 8)).astype(np.float32)
+    queries = rng.normal(size=(5, 8)).astype(np.float32)
+    index = InnerProductIndex(items)
+    batch_ids, batch_scores = index.search(queries, 7)
+    for row, query in enumerate(queries):
+        for one in (query, query[None, :]):  # a vector, and a one-row matrix
+            ids, scores = index.search(one, 7)
+            assert ids.shape == scores.shape == (1, 7)
+            assert ids[0].tolist() == batch_ids[row].tolist()
+            assert np.allclose(scores[0], batch_scores[row])
+    ids, scores = index.search(queries[0], 400, exact=True)  # k above the catalogue: every item, once
+    assert ids.shape == (1, 300) and sorted(ids[0].tolist()) == list(range(300))
+    assert ids[0].tolist() == np.argsort(-(items @ queries[0]), kind="stable").tolist()
+    assert np.allclose(scores[0], np.sort(items @ queries[0])[::-1], atol=1e-4)
+
+
+def test_als_candidates_for_a_single_user() -> None:
+    sequences = from_lists([[0, 1, 2], [2, 3], [1, 3, 4]], n_items=6)
+    als = ALS(factors=2, iterations=3, threads=1).fit(sequences)
+    ids, scores = als.candidates(sequences, np.array([1]), 3)
+    assert ids.shape == (1, 3) and len(set(ids[0].tolist())) == 3
+    assert set(ids[0].tolist()) <= {0, 1, 4, 5}  # unseen by user 1, who took items 2 and 3
+    assert np.isfinite(scores[0]).all()
+
+
 def test_als_finds_the_taste_groups() -> None:
     # Two groups of users, each taking items from its own half of the catalogue.
     rng = np.random.default_rng(1)

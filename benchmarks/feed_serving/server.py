@@ -1,32 +1,26 @@
-"""The API server for the feed serving benchmark: the real app, one uvicorn worker, plus an ASGI wrapper
-that stamps each response with its server-side time (``x-server-ms``: from the first byte of the
-request reaching the app to the response start, auth, ranking and the seen-memory write included)."""
+"""The API server for the feed serving benchmark: the real app under uvicorn (``--workers`` processes,
+as behind any load balancer), plus an ASGI wrapper that stamps each response with its server-side time
+(``x-server-ms``: from the first byte of the request reaching the app to the response start, auth,
+ranking and the seen-memory write included)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import time
+from pathlib import Path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", required=True)
-    parser.add_argument("--models", required=True)
-    parser.add_argument("--events", required=True)
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args()
-    os.environ["ZHONGCAO_DATABASE_URL"] = args.database
-    os.environ["ZHONGCAO_MODELS_DIR"] = args.models
-    os.environ["ZHONGCAO_EVENTS_DIR"] = args.events
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import uvicorn
-
+def make_app():  # type: ignore[no-untyped-def]
+    """The app, wrapped; called once in each worker process (uvicorn's ``factory=True``)."""
     from zhongcao.api import create_app
 
     app = create_app()
 
     async def timed(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
         began = time.perf_counter()
 
         async def stamped(message):  # type: ignore[no-untyped-def]
@@ -37,7 +31,34 @@ def main() -> None:
 
         await app(scope, receive, stamped)
 
-    uvicorn.run(timed, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    return timed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--models", required=True)
+    parser.add_argument("--events", required=True)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    os.environ["ZHONGCAO_DATABASE_URL"] = args.database
+    os.environ["ZHONGCAO_MODELS_DIR"] = args.models
+    os.environ["ZHONGCAO_EVENTS_DIR"] = args.events
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import uvicorn
+
+    uvicorn.run(
+        "server:make_app",
+        factory=True,
+        app_dir=str(Path(__file__).parent),
+        workers=args.workers,
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
 
 
 if __name__ == "__main__":

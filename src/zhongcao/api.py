@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -15,10 +17,22 @@ from zhongcao.middleware import BodySizeLimitMiddleware
 log = logging.getLogger("zhongcao")
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Warm the feed before the worker takes traffic (its model and catalogue load in the background;
+    ``/api/health/ready`` says when), and stop its refresher on shutdown."""
+    from zhongcao.feed.views import start_feed
+
+    service = start_feed(app)
+    yield
+    service.stop_refresher()
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = database or Database(settings=settings)
     app = FastAPI(
+        lifespan=_lifespan,
         title="zhongcao",
         version=__version__,
         summary="Open-source interest-commerce platform: content field, center field, FACT, north star.",

@@ -137,6 +137,19 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    @app.exception_handler(PoolTimeout)
+    async def _overloaded(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every database connection stayed busy for the pool's timeout: the worker is overloaded. Say
+        # so (a client or load balancer retries elsewhere or later) instead of a bare 500.
+        log.warning("database pool exhausted on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("overloaded", "the server is busy: try again shortly"),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

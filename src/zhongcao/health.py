@@ -58,9 +58,21 @@ def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def feed_check(feed) -> CheckResult:  # type: ignore[no-untyped-def]
+    """Ready when the feed's model and catalogue are loaded, or when there is no model to load."""
+    if feed.ready:
+        return CheckResult("feed", True, "feed model and catalogue loaded")
+    if not feed.has_model:
+        return CheckResult("feed", True, "no feed model trained yet (`zhongcao train feed`)")
+    return CheckResult("feed", False, feed.last_error or "feed model loading")
+
+
 @router.get("/api/health/ready")
 def ready(request: Request) -> JSONResponse:
     results = database_checks(request.app.state.database)
+    feed = getattr(request.app.state, "feed_service", None)
+    if feed is not None:
+        results.append(feed_check(feed))
     ok = all(r.ok for r in results)
     body = {"status": "ok" if ok else "unavailable", "checks": [r.__dict__ for r in results]}
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -9,7 +9,8 @@ Functions that other domains call: :func:`get_product`, :func:`get_active_produc
 :func:`get_shop_product`, :func:`product_briefs`, :func:`on_sale_product_ids_query`,
 :func:`get_sku`, :func:`skus_by_id`, :func:`get_category`, :func:`categories_by_id`,
 :func:`category_ids_under`, :func:`child_category_ids`, :func:`effective_platform_fee_bps`,
-:func:`product_ids_of_shop`, :func:`create_product`.
+:func:`product_ids_of_shop`, :func:`create_product`; in bulk (the feed's catalog):
+:func:`category_tree`, :func:`product_shops_and_categories`, :func:`cheapest_active_prices`.
 """
 
 from __future__ import annotations
@@ -1082,3 +1083,35 @@ def product_shop_pairs(db: Session) -> list[tuple[int, int, int]]:
         tuple(r)
         for r in db.execute(select(Product.id, Product.shop_id, Product.category_id).order_by(Product.id))
     ]  # type: ignore[misc]
+
+
+def cheapest_active_prices(db: Session, product_ids: Iterable[int]) -> dict[int, int]:
+    """``product id -> lowest price (fen) among its active SKUs`` for many products (chunked, so any
+    number of ids); products without an active SKU, and unknown ids, are absent."""
+    ids = sorted(set(product_ids))
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), _BULK_CHUNK):
+        out.update(
+            db.execute(
+                select(Sku.product_id, func.min(Sku.price_fen))
+                .where(Sku.product_id.in_(ids[start : start + _BULK_CHUNK]), Sku.is_active.is_(True))
+                .group_by(Sku.product_id)
+            ).all()
+        )
+    return out
+
+
+def product_shops_and_categories(db: Session, product_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """``product id -> (shop id, category id)`` for many products (chunked); unknown ids are absent.
+    :func:`product_placements` without the sale status, which costs as much again to read: the feed's
+    catalog asks for every anchored product (50k+) at once."""
+    ids = sorted(set(product_ids))
+    out: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(ids), _BULK_CHUNK):
+        rows = db.execute(
+            select(Product.id, Product.shop_id, Product.category_id).where(
+                Product.id.in_(ids[start : start + _BULK_CHUNK])
+            )
+        )
+        out.update((pid, (shop_id, category_id)) for pid, shop_id, category_id in rows)
+    return out

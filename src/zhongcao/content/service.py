@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -517,6 +517,13 @@ def public_content_page(
     return _content_page(db, stmt, params, kind, None)
 
 
+def watchable_content_page(db: Session, params: PageParams) -> tuple[Sequence[Content], str | None]:
+    """What can be watched right now, newest first: published short videos and live rooms on air
+    (the web feed's list when there is no trained feed model or nobody is signed in)."""
+    stmt = select(Content).where(Content.status.in_([ContentStatus.published, ContentStatus.live]))
+    return paginate_by_id(db, stmt, Content.id, params)
+
+
 @dataclass
 class ContentView:
     """A piece of content with what a viewer sees around it."""
@@ -968,3 +975,64 @@ def anchor_pairs(db: Session) -> list[tuple[int, int]]:
     return [
         (int(c), int(p)) for c, p in db.execute(select(ContentAnchor.content_id, ContentAnchor.product_id))
     ]
+
+
+# --- bulk reads for the feed's catalog ----------------------------------------------------------------
+# Plain rows and small records rather than ORM objects: the feed reads every content item (100k+) at
+# once, and loading them as ``Content`` objects would take several times as long.
+
+_READ_CHUNK = 5000  # ids per IN list (SQLite caps bound parameters per statement)
+
+
+def content_rows_after(
+    db: Session, after_id: int = 0
+) -> Sequence[Row[tuple[int, int, ContentKind, ContentStatus, datetime]]]:
+    """``(id, account id, kind, status, created at)`` of every content item with an id above ``after_id``
+    (removed ones too), by id."""
+    return db.execute(
+        select(Content.id, Content.account_id, Content.kind, Content.status, Content.created_at)
+        .where(Content.id > after_id)
+        .order_by(Content.id)
+    ).all()
+
+
+def live_room_statuses(db: Session) -> list[tuple[int, ContentStatus]]:
+    """``(content id, status)`` of every live room on air or ended (scheduled ones are left out), in one
+    query on status: the whole current live picture, cheap enough to re-read every few seconds."""
+    rows = db.execute(
+        select(Content.id, Content.status).where(
+            Content.kind == ContentKind.live,
+            Content.status.in_([ContentStatus.live, ContentStatus.ended]),
+        )
+    )
+    return [(cid, status) for cid, status in rows]
+
+
+def removed_content_ids(db: Session) -> list[int]:
+    return list(db.scalars(select(Content.id).where(Content.status == ContentStatus.removed)))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBrief:
+    """What other domains show of a publishing account beside its content."""
+
+    id: int
+    is_shop: bool
+    shop_id: int | None  # the shop of a shop account; None for a creator
+    name: str
+    follower_count: int
+
+
+def account_briefs(db: Session, account_ids: Sequence[int]) -> dict[int, AccountBrief]:
+    """Briefs of many accounts (chunked, so any number of ids); unknown ids are simply absent."""
+    ids = sorted(set(account_ids))
+    out: dict[int, AccountBrief] = {}
+    for start in range(0, len(ids), _READ_CHUNK):
+        rows = db.execute(
+            select(Account.id, Account.kind, Account.shop_id, Account.name, Account.follower_count).where(
+                Account.id.in_(ids[start : start + _READ_CHUNK])
+            )
+        )
+        for aid, kind, shop_id, name, followers in rows:
+            out[aid] = AccountBrief(aid, kind is AccountKind.shop, shop_id, name, followers)
+    return out

@@ -8,7 +8,7 @@ turned back into scores here. ``exact=True`` brute-forces the same query, for ch
 from __future__ import annotations
 
 import numpy as np
-from usearch.index import Index
+from usearch.index import BatchMatches, Index
 
 DEFAULT_THREADS = 2
 
@@ -43,9 +43,18 @@ class InnerProductIndex:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = min(k, self.size)
         matches = self.index.search(queries, k, threads=self.threads, exact=exact)
-        keys = np.asarray(matches.keys).reshape(len(queries), -1)[:, :k]
-        distances = np.asarray(matches.distances, dtype=np.float32).reshape(len(queries), -1)[:, :k]
-        counts = np.asarray(matches.counts).reshape(-1)
+        if isinstance(matches, BatchMatches):  # [n, k] arrays, padded past each row's count
+            keys = np.asarray(matches.keys)[:, :k]
+            distances = np.asarray(matches.distances, dtype=np.float32)[:, :k]
+            counts = np.asarray(matches.counts).reshape(-1)
+        else:
+            # usearch answers a single query with ``Matches``: 1-d, only the matches found, no counts.
+            found = min(len(matches.keys), k)
+            keys = np.zeros((1, k), dtype=np.uint64)
+            distances = np.zeros((1, k), dtype=np.float32)
+            keys[0, :found] = matches.keys[:found]
+            distances[0, :found] = matches.distances[:found]
+            counts = np.array([found])
         valid = np.arange(keys.shape[1])[None, :] < counts[:, None]
         ids = np.where(valid, keys.astype(np.int64), -1).astype(np.int32)
         scores = np.where(valid, 1.0 - distances, -np.inf).astype(np.float32)

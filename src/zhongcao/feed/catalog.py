@@ -11,17 +11,20 @@ a request may be reading.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
-from zhongcao.catalog.models import Category, Product, Sku
-from zhongcao.content.models import Account, AccountKind, Content, ContentAnchor, ContentKind, ContentStatus
+from zhongcao.catalog import service as catalog_service
+from zhongcao.content import service as content_service
+from zhongcao.content.models import ContentKind, ContentStatus  # enums only; tables via content_service
 from zhongcao.experience import service as experience_service
 
 CHUNK = 5000
@@ -69,6 +72,11 @@ class Catalog:
     @property
     def live_now(self) -> np.ndarray:
         return self.status == 1
+
+    @property
+    def live_codes(self) -> np.ndarray:
+        """Codes of the rooms on air (computed once per catalogue: requests ask every time)."""
+        return self._get("live_codes", lambda: np.flatnonzero(self.status == 1))
 
     @property
     def available(self) -> np.ndarray:
@@ -160,7 +168,7 @@ class Catalog:
 
     def refreshed(self, db: Session, now: datetime | None = None) -> Catalog:
         """New content since this catalog, current live rooms and removals, scores and campaigns."""
-        new = _content_rows(db, after_id=self.max_content_id)
+        new = content_service.content_rows_after(db, after_id=self.max_content_id)
         extra = _build_arrays(db, new, self.category_names) if new else None
         status = self.status.copy()
         if extra is not None:
@@ -168,19 +176,15 @@ class Catalog:
         ids = self.content_ids if extra is None else np.concatenate([self.content_ids, extra["content_ids"]])
         lookup = self.code_of if extra is None else {int(c): i for i, c in enumerate(ids.tolist())}
         # Live rooms: the whole current picture in one indexed query on status.
-        moved = db.execute(
-            select(Content.id, Content.status).where(
-                Content.kind == ContentKind.live,
-                Content.status.in_([ContentStatus.live, ContentStatus.ended]),
-            )
-        ).all()
-        old_live = np.flatnonzero(self.is_live & (status != 3))
+        moved = content_service.live_room_statuses(db)
+        is_live = self.is_live if extra is None else np.concatenate([self.is_live, extra["is_live"]])
+        old_live = np.flatnonzero(is_live & (status != 3))
         status[old_live] = 0  # scheduled unless the query below says live or ended
         for cid, st in moved:
             code = lookup.get(int(cid))
             if code is not None:
                 status[code] = 1 if st is ContentStatus.live else 2
-        for (cid,) in db.execute(select(Content.id).where(Content.status == ContentStatus.removed)):
+        for cid in content_service.removed_content_ids(db):
             code = lookup.get(int(cid))
             if code is not None:
                 status[code] = 3
@@ -211,14 +215,6 @@ class Catalog:
         return dataclasses.replace(self, **changes)
 
 
-def _content_rows(db: Session, after_id: int = 0) -> list[tuple]:
-    return db.execute(
-        select(Content.id, Content.account_id, Content.kind, Content.status, Content.created_at)
-        .where(Content.id > after_id)
-        .order_by(Content.id)
-    ).all()
-
-
 def _status_code(kind: ContentKind, status: ContentStatus) -> int:
     if status is ContentStatus.removed:
         return 3
@@ -235,33 +231,28 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 
 def _categories(db: Session) -> tuple[list[tuple[str, str]], dict[int, int]]:
     """Top categories (by id) and ``category id -> top category index`` for every category."""
-    rows = db.execute(select(Category.id, Category.parent_id, Category.name_zh, Category.name_en)).all()
-    tops = sorted((r for r in rows if r[1] is None), key=lambda r: r[0])
-    index = {r[0]: i for i, r in enumerate(tops)}
-    top_of = {r[0]: index.get(r[1] if r[1] is not None else r[0], -1) for r in rows}
-    return [(r[2], r[3]) for r in tops], top_of
+    tree = catalog_service.category_tree(db)
+    top_of: dict[int, int] = {}
+    for index, (top, leaves) in enumerate(tree):
+        top_of[top.id] = index
+        top_of.update((leaf.id, index) for leaf in leaves)
+    return [(top.name_zh, top.name_en) for top, _ in tree], top_of
 
 
-def _build_arrays(db: Session, rows: list[tuple], category_names: list[tuple[str, str]] | None) -> dict:
+def _build_arrays(db: Session, rows: Sequence[Row], category_names: list[tuple[str, str]] | None) -> dict:
     content_ids = np.asarray([r[0] for r in rows], dtype=np.int64)
     account_ids = np.asarray([r[1] for r in rows], dtype=np.int64)
     is_live = np.asarray([r[2] is ContentKind.live for r in rows], dtype=bool)
     status = np.asarray([_status_code(r[2], r[3]) for r in rows], dtype=np.int8)
     created = np.asarray([r[4].timestamp() if r[4] else 0 for r in rows], dtype=np.int64)
-    anchors: list[tuple[int, int]] = []
+    anchors: dict[int, list[int]] = {}  # content id -> product ids in display order
     for chunk in _chunks(content_ids.tolist()):
-        anchors.extend(
-            db.execute(
-                select(ContentAnchor.content_id, ContentAnchor.product_id)
-                .where(ContentAnchor.content_id.in_(chunk))
-                .order_by(ContentAnchor.content_id, ContentAnchor.position)
-            ).all()
-        )
-    anchor_content = np.asarray([a[0] for a in anchors], dtype=np.int64)
-    anchor_products = np.asarray([a[1] for a in anchors], dtype=np.int64)
-    counts = np.zeros(len(content_ids), dtype=np.int64)
-    if len(anchor_content):
-        np.add.at(counts, np.searchsorted(content_ids, anchor_content), 1)
+        anchors.update(content_service.anchored_product_ids_by_content(db, chunk))
+    in_order = [anchors[c] for c in content_ids.tolist()]
+    counts = np.fromiter((len(a) for a in in_order), dtype=np.int64, count=len(in_order))
+    anchor_products = np.fromiter(
+        itertools.chain.from_iterable(in_order), dtype=np.int64, count=int(counts.sum())
+    )
     anchor_ptr = np.zeros(len(content_ids) + 1, dtype=np.int64)
     np.cumsum(counts, out=anchor_ptr[1:])
     names, top_of = _categories(db)
@@ -269,30 +260,9 @@ def _build_arrays(db: Session, rows: list[tuple], category_names: list[tuple[str
         names = category_names  # keep the training-time indexing; new top categories map to -1
         top_of = {k: (v if v < len(names) else -1) for k, v in top_of.items()}
     products = sorted(set(anchor_products.tolist()))
-    placement: dict[int, tuple[int, int]] = {}
-    prices: dict[int, int] = {}
-    for chunk in _chunks(products):
-        placement.update(
-            (pid, (shop, cat))
-            for pid, shop, cat in db.execute(
-                select(Product.id, Product.shop_id, Product.category_id).where(Product.id.in_(chunk))
-            )
-        )
-        prices.update(
-            db.execute(
-                select(Sku.product_id, func.min(Sku.price_fen))
-                .where(Sku.product_id.in_(chunk), Sku.is_active.is_(True))
-                .group_by(Sku.product_id)
-            ).all()
-        )
-    accounts: dict[int, tuple] = {}
-    for chunk in _chunks(sorted(set(account_ids.tolist()))):
-        for row in db.execute(
-            select(Account.id, Account.kind, Account.shop_id, Account.name, Account.follower_count).where(
-                Account.id.in_(chunk)
-            )
-        ):
-            accounts[row[0]] = row
+    placement = catalog_service.product_shops_and_categories(db, products)
+    prices = catalog_service.cheapest_active_prices(db, products)
+    accounts = content_service.account_briefs(db, account_ids.tolist())
     first = anchor_ptr[:-1]
     has_anchor = counts > 0
     first_product = np.where(
@@ -302,9 +272,9 @@ def _build_arrays(db: Session, rows: list[tuple], category_names: list[tuple[str
     category = np.full(len(content_ids), -1, dtype=np.int64)
     price = np.zeros(len(content_ids), dtype=np.int64)
     for i, (acc, pid) in enumerate(zip(account_ids.tolist(), first_product.tolist(), strict=True)):
-        row = accounts.get(acc)
-        if row is not None and row[1] is AccountKind.shop:
-            shop_ids[i] = row[2]
+        account = accounts.get(acc)
+        if account is not None and account.is_shop:
+            shop_ids[i] = account.shop_id
         if pid >= 0 and pid in placement:
             shop, cat = placement[pid]
             if shop_ids[i] < 0:
@@ -322,9 +292,9 @@ def _build_arrays(db: Session, rows: list[tuple], category_names: list[tuple[str
         "status": status,
         "anchor_ptr": anchor_ptr,
         "anchor_products": anchor_products,
-        "account_followers": {a: int(r[4]) for a, r in accounts.items()},
-        "account_names": {a: str(r[3]) for a, r in accounts.items()},
-        "account_is_shop": {a: r[1] is AccountKind.shop for a, r in accounts.items()},
+        "account_followers": {a: int(b.follower_count) for a, b in accounts.items()},
+        "account_names": {a: str(b.name) for a, b in accounts.items()},
+        "account_is_shop": {a: b.is_shop for a, b in accounts.items()},
         "category_names": names,
     }
 
@@ -337,7 +307,7 @@ def _campaign_products(db: Session, now: datetime | None = None) -> frozenset[in
 
 def load_catalog(db: Session, now: datetime | None = None) -> Catalog:
     """Every content item (removed ones too, marked), in id order."""
-    arrays = _build_arrays(db, _content_rows(db), None)
+    arrays = _build_arrays(db, content_service.content_rows_after(db), None)
     empty = Catalog(
         **{k: v for k, v in arrays.items()},
         shop_score_centi={},

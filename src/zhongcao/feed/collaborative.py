@@ -33,7 +33,7 @@ class Collaborative:
         if self.content_index is None or not np.any(vector):
             return Candidates.empty(Source.collaborative)
         exclude = exclude or set()
-        ids, scores = _search(self.content_index, vector, k + min(len(exclude), 4 * k))
+        ids, scores = self.content_index.search(vector, k + min(len(exclude), 4 * k))
         keep = [
             (i, s)
             for i, s in zip(ids[0].tolist(), scores[0].tolist(), strict=True)
@@ -50,15 +50,9 @@ class Collaborative:
         """Product indexes (into the model's product list) and scores, best first."""
         if self.product_index is None or not np.any(vector):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        ids, scores = _search(self.product_index, vector, k)
+        ids, scores = self.product_index.search(vector, k)
         ok = ids[0] >= 0
         return ids[0][ok].astype(np.int64), scores[0][ok]
-
-
-def _search(index: InnerProductIndex, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    # usearch answers a one-row query with a different result type (no ``counts``) than
-    # ``InnerProductIndex.search`` expects, so the row is asked twice and the first answer kept.
-    return index.search(np.stack([vector, vector]), k)
 
 
 def fold_in(item_factors: np.ndarray, recent_joint_codes: np.ndarray) -> np.ndarray:

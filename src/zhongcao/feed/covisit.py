@@ -44,6 +44,33 @@ class SparseScores:
         return sparse_top_k(self.matrix, k, exclude)
 
 
+@dataclass(frozen=True)
+class RowScores:
+    """One user's scores as sorted ``columns`` and their ``values``: the serving path's answer.
+
+    The same numbers as a one-row :class:`SparseScores` (the sum runs over the same relation rows), made
+    with a few array slices instead of a sparse product, which costs more in scipy's overhead than in
+    arithmetic when the batch is one user and a handful of recent items."""
+
+    columns: np.ndarray  # int64, sorted, unique
+    values: np.ndarray  # float32
+
+    def gather(self, candidates: np.ndarray) -> np.ndarray:
+        candidates = np.atleast_2d(candidates)
+        if not len(self.columns):
+            return np.zeros(candidates.shape, dtype=np.float32)
+        pos = np.minimum(np.searchsorted(self.columns, candidates), len(self.columns) - 1)
+        return np.where(self.columns[pos] == candidates, self.values[pos], 0.0).astype(np.float32)
+
+    def plus(self, other: RowScores) -> RowScores:
+        columns = np.concatenate([self.columns, other.columns])
+        values = np.concatenate([self.values, other.values])
+        unique, inverse = np.unique(columns, return_inverse=True)
+        sums = np.zeros(len(unique), dtype=np.float32)
+        np.add.at(sums, inverse, values)
+        return RowScores(unique, sums)
+
+
 def sparse_gather(matrix: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
     """``matrix[i, candidates[i, j]]`` for every i, j (0 where absent); one binary search for all."""
     matrix = matrix.tocsr()
@@ -111,6 +138,15 @@ class ItemToItem:
         self.tails = np.full((n_users, self.window), -1, dtype=np.int32)
         self._normalised: dict[Relation, sp.csr_matrix] = {}
 
+    def copy(self) -> ItemToItem:
+        """An independent copy (counts and tails); its normalised relations are recomputed on use."""
+        other = ItemToItem(window=self.window)
+        other.n_items = self.n_items
+        other.transitions = self.transitions.copy()
+        other.forward = self.forward.copy()
+        other.tails = self.tails.copy()
+        return other
+
     def fit(self, history: Sequences) -> ItemToItem:
         self._reset(history.n_users, history.n_items)
         return self.update(history.user_of_each(), history.items)
@@ -175,8 +211,12 @@ class ItemToItem:
             self._normalised[kind] = _row_normalise(raw)
         return self._normalised[kind]
 
-    def scores(self, recent: Sequences, kind: Relation, decay: float = 0.6, last: int = 5) -> SparseScores:
+    def scores(
+        self, recent: Sequences, kind: Relation, decay: float = 0.6, last: int = 5
+    ) -> SparseScores | RowScores:
         """Recency-weighted relation scores per user of ``recent`` (each row's items, oldest first)."""
+        if recent.n_users == 1:
+            return self.row_scores(recent.items, kind, decay, last)
         tails = recent.tails(last)
         lengths = tails.lengths
         age = np.repeat(lengths, lengths) - 1 - tails.position_of_each()
@@ -187,3 +227,30 @@ class ItemToItem:
             shape=(recent.n_users, self.n_items),
         )
         return SparseScores((profile @ self.relation(kind)).tocsr())
+
+    def row_scores(self, items: np.ndarray, kind: Relation, decay: float = 0.6, last: int = 5) -> RowScores:
+        """:meth:`scores` for one user whose items (oldest first) are ``items``."""
+        tail = np.asarray(items, dtype=np.int64)[-last:] if last > 0 else np.zeros(0, dtype=np.int64)
+        weights = np.power(decay, np.arange(len(tail) - 1, -1, -1)).astype(np.float32)
+        in_range = (tail >= 0) & (tail < self.n_items)
+        tail, weights = tail[in_range], weights[in_range]
+        if not len(tail):
+            return RowScores(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        relation = self.relation(kind)
+        # Repeated items add their weights first, as the sparse profile does.
+        tail, inverse = np.unique(tail, return_inverse=True)
+        weights = np.bincount(inverse, weights=weights).astype(np.float32)
+        starts, ends = relation.indptr[tail], relation.indptr[tail + 1]
+        columns = np.concatenate(
+            [relation.indices[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        )
+        values = np.concatenate(
+            [
+                relation.data[a:b] * w
+                for a, b, w in zip(starts.tolist(), ends.tolist(), weights.tolist(), strict=True)
+            ]
+        ).astype(np.float32)
+        unique, where = np.unique(columns.astype(np.int64), return_inverse=True)
+        sums = np.zeros(len(unique), dtype=np.float32)
+        np.add.at(sums, where, values)
+        return RowScores(unique, sums)

@@ -12,7 +12,7 @@ def live_candidates(
     catalog: Catalog, category_interest: np.ndarray, followed_accounts: np.ndarray, k: int
 ) -> Candidates:
     """Rooms on air now. Score: (0.1 + interest in the category) x audience size, x3 when followed."""
-    codes = np.flatnonzero(catalog.live_now)
+    codes = catalog.live_codes
     if not len(codes):
         return Candidates.empty(Source.live)
     category = catalog.category[codes]

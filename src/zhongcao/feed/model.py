@@ -10,6 +10,7 @@ without a restart.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from zhongcao.feed.covisit import ItemToItem, Relation
 from zhongcao.feed.features import ItemStats
 from zhongcao.feed.objectives import OBJECTIVES, MultiObjective, ObjectiveWeights
 from zhongcao.feed.popularity import Popularity
+from zhongcao.feed.precompute import RankedLists
 from zhongcao.feed.ranker import Sources
 
 MODEL_NAME = "feed"
@@ -42,6 +44,11 @@ class UserTable:
     log_impressions: np.ndarray  # float32
     click_rate: np.ndarray  # float32
     als_row: np.ndarray  # int64, row of the ALS user factors (-1 none)
+
+    @functools.cached_property
+    def median_click_rate(self) -> float:
+        """What an unknown user's click rate is taken to be (computed once per table)."""
+        return float(np.median(self.click_rate)) if len(self.click_rate) else 0.0
 
     def row(self, user_id: int) -> int:
         pos = int(np.searchsorted(self.user_ids, user_id))
@@ -63,6 +70,7 @@ class FeedModel:
     item_impressions: np.ndarray  # int64 per content code
     shop_impressions: dict[int, int]
     metadata: dict[str, Any] = field(default_factory=dict)
+    ranked: RankedLists | None = None  # batch-ranked candidates per user (``precompute``)
 
     @property
     def n_content(self) -> int:
@@ -152,6 +160,8 @@ def save(model: FeedModel, folder: Path) -> None:
     (folder / "tables.json").write_text(json.dumps(tables, ensure_ascii=False), encoding="utf-8")
     for name, text in model.objectives.to_strings().items():
         (folder / f"objective_{name}.txt").write_text(text, encoding="utf-8")
+    if model.ranked is not None:
+        model.ranked.save(folder)
 
 
 def load(folder: Path, threads: int = 1) -> FeedModel:
@@ -207,6 +217,7 @@ def load(folder: Path, threads: int = 1) -> FeedModel:
         item_impressions=arrays["item_impressions"],
         shop_impressions={int(k): int(v) for k, v in tables["shop_impressions"].items()},
         metadata=metadata,
+        ranked=RankedLists.load(folder),
     )
     model.warm()
     return model

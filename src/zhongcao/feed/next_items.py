@@ -24,12 +24,11 @@ def next_item_candidates(
     """``recent`` is one user's row (joint codes, oldest first)."""
     if not len(recent.items) or i2i.n_items == 0:
         return Candidates.empty(Source.next_items)
-    scores = (
-        i2i.scores(recent, Relation.next, DECAY, RECENT).matrix
-        + i2i.scores(recent, Relation.covisit, DECAY, RECENT).matrix
-    ).tocsr()
-    row = scores.getrow(0)
-    codes, values = row.indices.astype(np.int64), row.data.astype(np.float32)
+    items = recent.items[recent.indptr[0] : recent.indptr[1]]
+    scores = i2i.row_scores(items, Relation.next, DECAY, RECENT).plus(
+        i2i.row_scores(items, Relation.covisit, DECAY, RECENT)
+    )
+    codes, values = scores.columns, scores.values
     keep = codes < n_content
     if exclude:
         keep &= ~np.isin(codes, np.fromiter(exclude, dtype=np.int64))

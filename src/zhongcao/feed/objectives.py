@@ -108,20 +108,22 @@ class MultiObjective:
             self.boosters[name] = lgb.train(self.params, data, num_boost_round=self.rounds)
         return self
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """``[n, len(OBJECTIVES)]`` probabilities."""
+    def predict(self, x: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """``[n, len(OBJECTIVES)]`` probabilities (``threads``: override the model's, for batches)."""
         out = np.empty((len(x), len(OBJECTIVES)), dtype=np.float64)
         for j, name in enumerate(OBJECTIVES):
             booster = self.boosters.get(name)
             if booster is None:
                 out[:, j] = self.base_rates.get(name, 0.0)
             else:
-                out[:, j] = booster.predict(x, num_threads=self.params["num_threads"])
+                out[:, j] = booster.predict(x, num_threads=threads or self.params["num_threads"])
         return out
 
-    def score(self, x: np.ndarray, weights: ObjectiveWeights) -> tuple[np.ndarray, np.ndarray]:
+    def score(
+        self, x: np.ndarray, weights: ObjectiveWeights, threads: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(combined score, per-objective probabilities)."""
-        probabilities = self.predict(x)
+        probabilities = self.predict(x, threads)
         return probabilities @ weights.vector(), probabilities
 
     # --- persistence ------------------------------------------------------------------------------

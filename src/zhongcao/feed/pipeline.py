@@ -21,11 +21,10 @@ from typing import Literal
 
 import numpy as np
 
-from zhongcao.feed.als import ALS, TransitionFactors
+from zhongcao.feed.candidate_sources import fit_sources
 from zhongcao.feed.covisit import Relation
 from zhongcao.feed.evaluation import sample_unseen
 from zhongcao.feed.interactions import Sequences
-from zhongcao.feed.popularity import Popularity
 from zhongcao.feed.ranker import DECAY, RECENT, Ranker, Sources, UserState, features
 
 Progress = Callable[[str], None]
@@ -75,26 +74,19 @@ class Pipeline:
 
     def _fit_sources(self, history: Sequences) -> Sources:
         c = self.config
-        als = ALS(
-            factors=c.als_factors,
-            regularization=c.als_regularization,
-            alpha=c.als_alpha,
-            iterations=c.als_iterations,
-            seed=c.seed,
-            threads=c.threads,
-        )
-        transitions = TransitionFactors(
-            factors=c.transition_factors,
-            regularization=c.als_regularization,
-            seed=c.seed,
-            threads=c.threads,
-        )
-        return Sources.fit(
+        # Transitions share the ALS regularization here; their alpha and iterations are the defaults.
+        return fit_sources(
             history,
-            als=als,
-            popularity=Popularity(c.trending_half_life),
-            transitions=transitions,
+            als_factors=c.als_factors,
+            als_regularization=c.als_regularization,
+            als_alpha=c.als_alpha,
+            als_iterations=c.als_iterations,
+            transition_factors=c.transition_factors,
+            transition_regularization=c.als_regularization,
+            trending_half_life=c.trending_half_life,
             window=c.window,
+            seed=c.seed,
+            threads=c.threads,
         )
 
     def candidates(self, sources: Sources, history: Sequences, users: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ session of its own: GET requests read in read-only sessions).
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import threading
@@ -24,7 +25,9 @@ from sqlalchemy.orm import Session
 
 from zhongcao import clock
 from zhongcao.content import service as content_service
+from zhongcao.db import Database
 from zhongcao.errors import DomainError, InvalidInput
+from zhongcao.events.store import EventStore
 from zhongcao.feed.campaign_slots import CampaignConfig, campaign_candidates
 from zhongcao.feed.catalog import Catalog, price_band
 from zhongcao.feed.collaborative import Collaborative
@@ -36,12 +39,15 @@ from zhongcao.feed.live import live_candidates
 from zhongcao.feed.model import FeedModel
 from zhongcao.feed.next_items import next_item_candidates
 from zhongcao.feed.objectives import ObjectiveWeights
+from zhongcao.feed.precompute import RankedRow, follow_hash
 from zhongcao.feed.rerank import RerankConfig, experience, integrity_hook, rerank
 from zhongcao.feed.seen import FeedMemory, UserMemory
 from zhongcao.feed.sources import Candidates, Source
-from zhongcao.feed.training import contexts_from_table
+from zhongcao.feed.training import catch_up_copy, contexts_from_table
 from zhongcao.feed.trending import Trending
 from zhongcao.pagination import decode_cursor, encode_cursor
+
+log = logging.getLogger("zhongcao.feed")
 
 MAX_LIMIT = 50
 PURCHASE_DAYS = 30  # a product bought this recently is not advertised back to the buyer
@@ -60,6 +66,9 @@ class FeedConfig:
     campaign: CampaignConfig = field(default_factory=CampaignConfig)
     rerank: RerankConfig = field(default_factory=RerankConfig)
     catalog_refresh_seconds: float = 10.0
+    catch_up_seconds: float = 300.0  # item-to-item counts from the event log (0: only at training)
+    use_ranked: bool = True  # serve from the batch-ranked lists when they still hold (``precompute``)
+    ranked_min_left: int = 3  # ... and at least this many pages of them are left unseen
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,21 @@ def _reason(code: str, zh: str, en: str) -> tuple[str, str, str]:
     return code, zh, en
 
 
+def label_sources(sources: list[Candidates], banded: np.ndarray) -> dict[int, tuple[Source, int, bool]]:
+    """The union of the sources' codes; per code (source, "because", in the price band). The first
+    source that proposed a code labels it, except that "because you follow" explains best."""
+    code_source: dict[int, tuple[Source, int, bool]] = {}
+    for cand in sources:
+        for j, code in enumerate(cand.codes.tolist()):
+            if code not in code_source:
+                because = int(cand.because[j]) if cand.because is not None else -1
+                in_band = bool(banded[j]) if cand.source is Source.trending else False
+                code_source[code] = (cand.source, because, in_band)
+            elif cand.source is Source.followed:
+                code_source[code] = (Source.followed, int(cand.because[j]), False)  # type: ignore[index]
+    return code_source
+
+
 class FeedService:
     def __init__(
         self,
@@ -123,10 +147,24 @@ class FeedService:
         self.weights_override = weights
         self._bundle: _Bundle | None = None
         self._lock = threading.Lock()
+        self._refresher: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._caught_up: dict[int, datetime] = {}
+        self.last_error: str | None = None
 
     # --- the model and catalog ------------------------------------------------------------------
 
     def bundle(self, db: Session | None) -> _Bundle | None:
+        """The current model with its catalogue. With a background refresher running (the server), a
+        request only reads what the refresher last swapped in; without one (tests, the simulation),
+        the catalogue is refreshed here when due."""
+        if self._refresher is not None:
+            # The refresher's first pass loads the model; a request that arrives before waits for it.
+            if self._bundle is None and self._model() is not None:
+                self._ready.wait(timeout=120)
+            if self._bundle is not None:
+                return self._bundle
         model = self._model()
         if model is None:
             return None
@@ -137,18 +175,85 @@ class FeedService:
             and time.monotonic() - current.refreshed_at >= self.config.catalog_refresh_seconds
         )
         if (stale or due) and db is not None:
-            with self._lock:
-                current = self._bundle
-                if current is None or current.model is not model:
-                    catalog = model.catalog.refreshed(db)
-                    self._bundle = self._derive(model, catalog)
-                elif time.monotonic() - current.refreshed_at >= self.config.catalog_refresh_seconds:
-                    self._bundle = self._derive(model, current.catalog.refreshed(db), current.collaborative)
+            self.refresh(db, model)
         elif stale:
             with self._lock:
                 if self._bundle is None or self._bundle.model is not model:
                     self._bundle = self._derive(model, model.catalog)
         return self._bundle
+
+    def refresh(self, db: Session, model: FeedModel | None = None) -> None:
+        """Re-read what changes under a running server (new content, live rooms, removals, shop scores,
+        campaigns) and swap in a new bundle; requests keep reading the old one until then."""
+        model = model or self._model()
+        if model is None:
+            return
+        with self._lock:
+            current = self._bundle
+            if current is None or current.model is not model:
+                self._bundle = self._derive(model, model.catalog.refreshed(db))
+            else:
+                self._bundle = self._derive(model, current.catalog.refreshed(db), current.collaborative)
+
+    def catch_up(self, store: EventStore) -> int:
+        """Add the events logged since the last catch-up to the co-visitation and next-item counts.
+
+        Copy-on-write: the counts are updated in a copy, which is then swapped into the model, so a
+        request never sees them half-updated (or pays for re-normalising them)."""
+        model = self._model()
+        if model is None:
+            return 0
+        since = self._caught_up.get(id(model))
+        until = clock.now()
+        updated, added = catch_up_copy(model, store, since=since, until=until)
+        if updated is not None:
+            model.sources = updated  # one reference swap; a running request keeps the old sources
+        self._caught_up[id(model)] = until
+        return added
+
+    def start_refresher(
+        self, database: Database, store: Callable[[], EventStore | None] | None = None
+    ) -> threading.Thread:
+        """A daemon thread that loads new model versions, refreshes the catalogue every
+        ``catalog_refresh_seconds`` and catches the item-to-item counts up every
+        ``catch_up_seconds`` (0: never), so no request ever does any of it."""
+
+        def loop() -> None:
+            last_catch_up = time.monotonic()
+            while not self._stop.is_set():
+                try:
+                    with database.session(read_only=True) as db:
+                        self.refresh(db)
+                    if self._bundle is not None:
+                        self._ready.set()
+                    seconds = self.config.catch_up_seconds
+                    if store is not None and seconds > 0 and time.monotonic() - last_catch_up >= seconds:
+                        events = store()
+                        if events is not None:
+                            self.catch_up(events)
+                        last_catch_up = time.monotonic()
+                    self.last_error = None
+                except Exception as exc:  # keep serving what we have; say why in /api/health/ready
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("feed refresh failed")
+                    self._ready.set()  # waiting requests go on (and report the model as not ready)
+                self._stop.wait(self.config.catalog_refresh_seconds)
+
+        thread = threading.Thread(target=loop, name="feed-refresher", daemon=True)
+        self._refresher = thread
+        thread.start()
+        return thread
+
+    def stop_refresher(self) -> None:
+        self._stop.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._bundle is not None
+
+    @property
+    def has_model(self) -> bool:
+        return self._model() is not None
 
     def _derive(
         self, model: FeedModel, catalog: Catalog, collaborative: Collaborative | None = None
@@ -271,6 +376,7 @@ class FeedService:
         hidden_accounts = np.asarray(sorted({a for _, a, _ in hidden if a > 0}), dtype=np.int64)
         excluded_ids = seen | {c for c, _, _ in hidden}
         excluded = {catalog.code_of[c] for c in excluded_ids if c in catalog.code_of}
+        inputs["ranked"] = self.ranked_row(bundle, user_id, inputs, excluded, limit)
         items = self._rank(bundle, contexts, inputs, excluded, hidden_accounts, memory, now_s, limit, rng)
         served_ids = [
             it.content_id if it.content_id is not None else -int(it.product_id or 0) for it in items
@@ -286,6 +392,20 @@ class FeedService:
             model_version=bundle.version,
             catalog=catalog,
         )
+
+    def ranked_row(
+        self, bundle: _Bundle, user_id: int, inputs: dict, excluded: set[int], limit: int
+    ) -> RankedRow | None:
+        """The user's batch-ranked list when it still describes them (``precompute``), else None."""
+        ranked = bundle.model.ranked
+        if ranked is None or not self.config.use_ranked or len(inputs["extra"]):
+            return None  # no list, or the user liked or bought something since the model's window
+        row = ranked.row(user_id)
+        if row < 0 or int(ranked.follow_hash[row]) != follow_hash(inputs["follows"]):
+            return None
+        listed = ranked.ranked(row)
+        left = len(listed.codes) - (int(np.isin(listed.codes, list(excluded)).sum()) if excluded else 0)
+        return listed if left >= self.config.ranked_min_left * limit else None
 
     def record(self, db: Session | None, page: FeedPage) -> None:
         self.memory.write(db, page.user_id, page.memory)
@@ -303,42 +423,18 @@ class FeedService:
         rng: np.random.Generator,
     ) -> list[FeedItem]:
         c = self.config
-        catalog, model = bundle.catalog, bundle.model
+        catalog = bundle.catalog
         interest = contexts.category_interest[0]
-        price_ref = float(contexts.price_ref[0])
         follows = inputs["follows"]
-        history = Sequences(
-            contexts.state.history.indptr, contexts.state.history.items, contexts.state.history.n_items
-        )
-        sources: list[Candidates] = [
-            bundle.collaborative.content(contexts.state.vectors[0], c.from_collaborative, excluded),
-            next_item_candidates(
-                model.sources.item_to_item, history, model.n_content, c.from_next_items, excluded
-            ),
-            followed_candidates(catalog, follows, now_s, c.from_followed),
-            live_candidates(catalog, interest, follows, c.from_live),
-        ]
-        trending, banded = bundle.trending.candidates(interest, price_ref, c.from_trending, excluded)
-        sources.append(trending)
-        # The union, first source wins the label; per code remember the source and its "because".
-        code_source: dict[int, tuple[Source, int, bool]] = {}
-        for cand in sources:
-            for j, code in enumerate(cand.codes.tolist()):
-                if code not in code_source:
-                    because = int(cand.because[j]) if cand.because is not None else -1
-                    code_source[code] = (
-                        cand.source,
-                        because,
-                        bool(banded[j]) if cand.source is Source.trending else False,
-                    )
-                elif cand.source is Source.followed:  # "because you follow" explains best
-                    code_source[code] = (Source.followed, int(cand.because[j]), False)  # type: ignore[index]
-        codes = np.fromiter(code_source, dtype=np.int64, count=len(code_source))
-        codes = codes[self._allowed(catalog, codes, excluded, hidden_accounts, inputs["purchased"])]
-        scores = np.zeros(0)
-        if len(codes):
-            x = feed_features(model.sources, model.stats, catalog, contexts, codes[None, :])
-            scores, _ = model.objectives.score(x, self.weights(model))
+        ranked = inputs.get("ranked")
+        if ranked is not None:  # the batch-ranked list, plus what became available since, scored now
+            codes, scores, code_source = self._from_ranked(
+                bundle, contexts, inputs, ranked, excluded, hidden_accounts, now_s
+            )
+        else:
+            codes, scores, code_source = self.scored_candidates(
+                bundle, contexts, inputs, excluded, hidden_accounts, now_s
+            )
         # Followed accounts keep a floor share of the page when they have something new.
         n_explore = slots(c.exploration.share, limit, rng)
         campaign_positions = [p for p in c.campaign.positions if p < limit]
@@ -420,6 +516,98 @@ class FeedService:
             out.append(self._item(catalog, code, source, because, in_band, score, follows))
         return out[:limit]
 
+    def sourced(
+        self, bundle: _Bundle, contexts, inputs: dict, excluded: set[int], now_s: int
+    ) -> tuple[list[Candidates], np.ndarray]:  # type: ignore[no-untyped-def]
+        """Every candidate source's answer for one user, and the trending source's in-price-band flags."""
+        c = self.config
+        catalog, model = bundle.catalog, bundle.model
+        interest = contexts.category_interest[0]
+        follows = inputs["follows"]
+        history = Sequences(
+            contexts.state.history.indptr, contexts.state.history.items, contexts.state.history.n_items
+        )
+        sources: list[Candidates] = [
+            inputs.get("collaborative")  # answered for a whole batch of users at once (``precompute``)
+            or bundle.collaborative.content(contexts.state.vectors[0], c.from_collaborative, excluded),
+            next_item_candidates(
+                model.sources.item_to_item, history, model.n_content, c.from_next_items, excluded
+            ),
+            followed_candidates(catalog, follows, now_s, c.from_followed),
+            live_candidates(catalog, interest, follows, c.from_live),
+        ]
+        trending, banded = bundle.trending.candidates(
+            interest, float(contexts.price_ref[0]), c.from_trending, excluded
+        )
+        sources.append(trending)
+        return sources, banded
+
+    def scored_candidates(
+        self,
+        bundle: _Bundle,
+        contexts,
+        inputs: dict,
+        excluded: set[int],
+        hidden_accounts: np.ndarray,
+        now_s: int,
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[Source, int, bool]]]:  # type: ignore[no-untyped-def]
+        """The union of the sources that may be shown, scored by the model: (codes, scores, per code
+        its source label)."""
+        sources, banded = self.sourced(bundle, contexts, inputs, excluded, now_s)
+        code_source = label_sources(sources, banded)
+        codes = np.fromiter(code_source, dtype=np.int64, count=len(code_source))
+        codes = codes[self._allowed(bundle.catalog, codes, excluded, hidden_accounts, inputs["purchased"])]
+        return codes, self.score(bundle, contexts, codes), code_source
+
+    def score(self, bundle: _Bundle, contexts, codes: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+        if not len(codes):
+            return np.zeros(0)
+        model = bundle.model
+        x = feed_features(model.sources, model.stats, bundle.catalog, contexts, codes[None, :])
+        return model.objectives.score(x, self.weights(model))[0]
+
+    def _from_ranked(
+        self,
+        bundle: _Bundle,
+        contexts,
+        inputs: dict,
+        ranked: RankedRow,
+        excluded: set[int],
+        hidden_accounts: np.ndarray,
+        now_s: int,
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[Source, int, bool]]]:  # type: ignore[no-untyped-def]
+        """The user's batch-ranked candidates (scored by the same model and features when the batch
+        ran), plus live rooms and followed accounts' content that became available since, scored now."""
+        c = self.config
+        catalog = bundle.catalog
+        follows = inputs["follows"]
+        code_source = {
+            int(code): (Source(int(src)), int(because), bool(band))
+            for code, src, because, band in zip(
+                ranked.codes.tolist(), ranked.sources.tolist(), ranked.because.tolist(),
+                ranked.banded.tolist(), strict=True,
+            )
+        }  # fmt: skip
+        fresh = [
+            live_candidates(catalog, contexts.category_interest[0], follows, c.from_live),
+            followed_candidates(catalog, follows, now_s, c.from_followed),
+        ]
+        new_codes: list[int] = []
+        for cand in fresh:
+            for j, code in enumerate(cand.codes.tolist()):
+                if code not in code_source and code not in excluded:
+                    because = int(cand.because[j]) if cand.because is not None else -1
+                    code_source[code] = (cand.source, because, False)
+                    new_codes.append(code)
+        new = np.asarray(new_codes, dtype=np.int64)
+        purchased = inputs["purchased"]
+        new = new[self._allowed(catalog, new, excluded, hidden_accounts, purchased)]
+        old = ranked.codes.astype(np.int64)
+        keep = self._allowed(catalog, old, excluded, hidden_accounts, purchased)
+        codes = np.concatenate([old[keep], new])
+        scores = np.concatenate([ranked.scores[keep].astype(np.float64), self.score(bundle, contexts, new)])
+        return codes, scores, code_source
+
     @staticmethod
     def _allowed(
         catalog: Catalog,
@@ -447,10 +635,15 @@ class FeedService:
         if n <= 0:
             return []
         shown = {-cid for cid, _ in memory.served if cid < 0}
-        ids, scores = bundle.collaborative.products(contexts.state.vectors[0], 4 * n + len(shown) + 4)
+        ranked = inputs.get("ranked")
+        if ranked is not None and len(ranked.product_ids) >= n + len(shown):
+            pids, scores = ranked.product_ids, ranked.product_scores
+        else:
+            ids, scores = bundle.collaborative.products(contexts.state.vectors[0], 4 * n + len(shown) + 4)
+            pids = bundle.model.product_ids[ids]
         out = []
-        for i, s in zip(ids.tolist(), scores.tolist(), strict=True):
-            pid = int(bundle.model.product_ids[i])
+        for pid, s in zip(pids.tolist(), scores.tolist(), strict=True):
+            pid = int(pid)
             if pid in shown or pid in inputs["purchased"]:
                 continue
             out.append((pid, float(s)))

@@ -11,6 +11,7 @@ timings and the time of training.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,14 +28,15 @@ from zhongcao import artifacts
 from zhongcao.content import service as content_service
 from zhongcao.db import Database
 from zhongcao.events.store import EventStore
-from zhongcao.feed.als import ALS, TransitionFactors
+from zhongcao.feed import candidate_sources
 from zhongcao.feed.catalog import Catalog, load_catalog
 from zhongcao.feed.collaborative import fold_in
+from zhongcao.feed.covisit import Relation
 from zhongcao.feed.features import ItemStats, UserContexts, csr, feed_features
 from zhongcao.feed.interactions import Sequences
 from zhongcao.feed.model import MODEL_NAME, TAIL, FeedModel, UserTable
 from zhongcao.feed.objectives import COMPLETE_MS, OBJECTIVES, MultiObjective, ObjectiveWeights, auc
-from zhongcao.feed.popularity import Popularity
+from zhongcao.feed.precompute import RankedLists
 from zhongcao.feed.ranker import Sources, UserState
 
 TYPES = (
@@ -74,6 +76,8 @@ class TrainConfig:
     weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     seed: int = 0
     threads: int = 2
+    rank_users: bool = True  # batch-rank active users' candidates for serving (``precompute``)
+    rank_active_days: float = 2.0  # ... users with an event in this many last days of the window
 
 
 @dataclass(frozen=True)
@@ -184,25 +188,20 @@ def to_sequences(users: np.ndarray, items: np.ndarray, n_users: int, n_items: in
 
 
 def fit_sources(history: Sequences, ages_hours: np.ndarray, config: TrainConfig) -> Sources:
-    als = ALS(
-        factors=config.als_factors,
-        alpha=config.als_alpha,
-        iterations=config.als_iterations,
+    # Transitions take the ALS iteration count; regularization, transition alpha and window: defaults.
+    return candidate_sources.fit_sources(
+        history,
+        als_factors=config.als_factors,
+        als_alpha=config.als_alpha,
+        als_iterations=config.als_iterations,
+        transition_factors=config.transition_factors,
+        transition_iterations=config.als_iterations,
+        trending_half_life=config.trending_half_life_hours,
+        # Trending by real time (hours before the window's end), not by position in each history.
+        trending_ages=ages_hours,
         seed=config.seed,
         threads=config.threads,
     )
-    transitions = TransitionFactors(
-        factors=config.transition_factors,
-        iterations=config.als_iterations,
-        seed=config.seed,
-        threads=config.threads,
-    )
-    sources = Sources.fit(
-        history, als=als, popularity=Popularity(config.trending_half_life_hours), transitions=transitions
-    )
-    # Trending by real time (hours before the window's end), not by position in each history.
-    sources.popularity.fit_items(history.items, ages_hours, history.n_items)
-    return sources
 
 
 def item_stats(log: EventLog, coding: Coding) -> tuple[ItemStats, np.ndarray, dict[int, int]]:
@@ -326,7 +325,7 @@ def contexts_from_table(
     interest = np.zeros((n, max(n_categories, 1)), dtype=np.float32)
     price_ref = np.full(n, np.nan, dtype=np.float32)
     log_impressions = np.zeros(n, dtype=np.float32)
-    click_rate = np.full(n, float(np.median(table.click_rate)) if len(table.click_rate) else 0.0, np.float32)
+    click_rate = np.full(n, table.median_click_rate, np.float32)
     vectors = np.zeros((n, sources.als.item_factors.shape[1]), dtype=np.float32)
     for i, row in enumerate(rows.tolist()):
         tail = table.tail(row) if row >= 0 else np.zeros(0, dtype=np.int32)
@@ -583,6 +582,15 @@ def train(
         item_impressions=impressions,
         shop_impressions=shop_impressions,
     )
+    if config.rank_users:
+        t = time.perf_counter()
+        # The users who were active lately (the ones about to open the feed); others take the full path.
+        active = np.intersect1d(
+            np.unique(log.user[log.ts >= end_s - config.rank_active_days * 86_400]), table.user_ids
+        )
+        with step("ranking active users' candidates", len(active)) as advance:
+            model.ranked = rank_model_users(model, follows_at(database), end_s, advance, active)
+        lap("rank_users", t)
     metadata = {
         "window": {"since": _utc(start_s).isoformat(), "until": _utc(end_s).isoformat(),
                    "label_window_since": _utc(cutoff_s).isoformat()},
@@ -626,6 +634,43 @@ def catch_up(model: FeedModel, store: EventStore, since: datetime | None = None)
         model.sources.item_to_item.update(users, items)
         model.warm()
     return int(len(users))
+
+
+def rank_model_users(
+    model: FeedModel,
+    follows: dict[int, np.ndarray],
+    now_s: int,
+    progress: Callable[[int], object] | None = None,
+    user_ids: np.ndarray | None = None,
+) -> RankedLists:
+    """Users' candidates ranked by ``model`` with the serving code (``precompute``; default: all)."""
+    from zhongcao.feed.precompute import rank_users
+    from zhongcao.feed.seen import InMemoryMemory
+    from zhongcao.feed.service import FeedService
+
+    service = FeedService(lambda: model, InMemoryMemory())
+    return rank_users(service, follows, now_s, user_ids=user_ids, progress=progress)
+
+
+def catch_up_copy(
+    model: FeedModel, store: EventStore, since: datetime | None = None, until: datetime | None = None
+) -> tuple[Sources | None, int]:
+    """:func:`catch_up` without touching ``model``: the model's sources with the item-to-item counts of
+    a copy brought up to date (``None`` when nothing happened), and how many interactions were added.
+    The copy's relations are normalised here, so whoever swaps it in serves at full speed at once."""
+    window_until = model.metadata.get("window", {}).get("until")
+    since = since or (datetime.fromisoformat(window_until) if window_until else None)
+    log = load_events(store, since=since, until=until)
+    if not len(log):
+        return None, 0
+    coding = Coding(model.catalog, model.users.user_ids, model.product_ids)
+    users, items, _ = joint_interactions(log, coding)
+    if not len(users):
+        return None, 0
+    item_to_item = model.sources.item_to_item.copy().update(users, items)
+    for relation in Relation:
+        item_to_item.relation(relation)
+    return dataclasses.replace(model.sources, item_to_item=item_to_item), int(len(users))
 
 
 def train_feed_command(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request, status
 
 from zhongcao import artifacts, clock
 from zhongcao.catalog import service as catalog_service
@@ -36,22 +36,33 @@ router = APIRouter(tags=["feed"])
 
 
 def feed_service(request: Request) -> FeedService:
-    """The app's feed service (tests may set ``app.state.feed_service``): the newest model on disk,
-    re-checked every few seconds and swapped in without a restart."""
+    """The app's feed service (tests may set ``app.state.feed_service``)."""
     service = getattr(request.app.state, "feed_service", None)
-    if service is None:
-        settings = request.app.state.settings
+    return service if service is not None else start_feed(request.app)
+
+
+def start_feed(app: FastAPI) -> FeedService:
+    """Create the app's feed service and its background refresher: the newest model on disk (checked
+    every few seconds and swapped in without a restart), the catalogue refreshed and the item-to-item
+    counts caught up from the event log, all off the request path. Called at startup (the app's
+    lifespan) so a worker is warm before it takes traffic, or by the first request."""
+    with _start_lock:
+        service = getattr(app.state, "feed_service", None)
+        if service is not None:
+            return service
+        settings, database = app.state.settings, app.state.database
         newest = artifacts.Newest(feed_model.MODEL_NAME, feed_model.load, root=settings.models_dir)
         service = FeedService(newest.get, TableMemory(), version=lambda: newest.version)
-        request.app.state.feed_service = service
-        database = request.app.state.database
 
-        def warm() -> None:  # load the model and derive the catalog before the next requests need it
-            with database.session(read_only=True) as db:
-                service.bundle(db)
+        def store() -> events_service.EventStore | None:
+            return getattr(app.state, "event_store", None) or events_service.get_store(settings, database)
 
-        threading.Thread(target=warm, name="feed-warm-up", daemon=True).start()
-    return service
+        service.start_refresher(database, store)
+        app.state.feed_service = service
+        return service
+
+
+_start_lock = threading.Lock()
 
 
 def _render(db: DbSession, page: FeedPage) -> FeedPageOut:

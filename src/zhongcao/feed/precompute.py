@@ -1,0 +1,233 @@
+"""Batch-ranked candidates: every known user's candidates, scored by the model, computed in one batch.
+
+Ranking a page online costs a few milliseconds of sources, features and four LightGBM predictions, far
+more than the rest of a request. Most of that work does not depend on the moment of the request: the
+user's vector, history and categories only change when the user does something. So after training,
+:func:`rank_users` runs the feed's own candidate sources (``FeedService.sourced``) and the same
+features and model (``FeedService.score``, in large batches) for every user the model knows, and keeps
+each user's candidates with their scores, source labels and product cards (``ranked.npz`` in the
+artifact).
+
+A request uses a user's list when nothing the list depends on has changed since it was made: the user
+follows the same accounts (a hash), has liked and bought nothing since the model's window, and enough
+of the list is left after removing what was served. Then only live rooms and followed accounts'
+content that became available since are scored online; the experience gate, diversity, frequency caps,
+exploration, campaign slots and the no-repeat rule apply as on the full path. Otherwise the request
+runs the full path. ``tests/test_feed_precompute.py`` checks both paths agree on a fresh list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from zhongcao.feed.features import feed_features
+from zhongcao.feed.sources import Candidates, Source
+
+if TYPE_CHECKING:
+    from zhongcao.feed.service import FeedService
+
+FILE = "ranked.npz"
+PRODUCT_CARDS = 24  # product cards kept per user
+CHUNK = 512  # users scored together
+
+
+def follow_hash(follows: np.ndarray) -> int:
+    """A stable 63-bit hash of a set of followed account ids (order does not matter)."""
+    data = np.unique(np.asarray(follows, dtype=np.int64)).tobytes()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") >> 1
+
+
+@dataclass(frozen=True)
+class RankedRow:
+    codes: np.ndarray  # int64 catalog codes, best first
+    scores: np.ndarray  # float32, the model's combined score
+    sources: np.ndarray  # int8, Source values
+    because: np.ndarray  # int64, the source's "because" (account, category; -1 none)
+    banded: np.ndarray  # bool, a trending item in the user's price band
+    product_ids: np.ndarray  # int64, product cards, best first
+    product_scores: np.ndarray  # float32
+
+
+@dataclass(frozen=True)
+class RankedLists:
+    user_ids: np.ndarray  # int64, sorted
+    follow_hash: np.ndarray  # int64 per user: the follows the list was made with
+    ptr: np.ndarray  # int64 CSR over the candidate arrays
+    codes: np.ndarray  # int32
+    scores: np.ndarray  # float32
+    sources: np.ndarray  # int8
+    because: np.ndarray  # int64
+    banded: np.ndarray  # bool
+    product_ptr: np.ndarray  # int64 CSR over the product arrays
+    product_ids: np.ndarray  # int64
+    product_scores: np.ndarray  # float32
+    as_of_s: int
+
+    def row(self, user_id: int) -> int:
+        pos = int(np.searchsorted(self.user_ids, user_id))
+        return pos if pos < len(self.user_ids) and self.user_ids[pos] == user_id else -1
+
+    def ranked(self, row: int) -> RankedRow:
+        a, b = self.ptr[row], self.ptr[row + 1]
+        pa, pb = self.product_ptr[row], self.product_ptr[row + 1]
+        return RankedRow(
+            self.codes[a:b].astype(np.int64),
+            self.scores[a:b],
+            self.sources[a:b],
+            self.because[a:b],
+            self.banded[a:b],
+            self.product_ids[pa:pb],
+            self.product_scores[pa:pb],
+        )
+
+    def save(self, folder: Path) -> None:
+        np.savez(folder / FILE, **{k: np.asarray(v) for k, v in self.__dict__.items()})
+
+    @classmethod
+    def load(cls, folder: Path) -> RankedLists | None:
+        path = folder / FILE
+        if not path.exists():
+            return None
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        arrays["as_of_s"] = int(arrays["as_of_s"])
+        return cls(**arrays)
+
+
+def _csr(parts: list[np.ndarray], dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    ptr = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=ptr[1:])
+    flat = np.concatenate(parts).astype(dtype) if ptr[-1] else np.zeros(0, dtype=dtype)
+    return ptr, flat
+
+
+def rank_users(
+    service: FeedService,
+    follows: dict[int, np.ndarray],
+    now_s: int,
+    *,
+    user_ids: np.ndarray | None = None,
+    progress: Callable[[int], object] | None = None,
+    threads: int = 2,
+) -> RankedLists:
+    """Rank the candidates of ``user_ids`` (default: every user the model knows) as of ``now_s``, with
+    the service's current model and catalogue (``service.bundle`` must be loaded)."""
+    from zhongcao.feed.service import label_sources
+
+    bundle = service.bundle(None)
+    if bundle is None:
+        raise ValueError("the feed service has no model to rank with")
+    model, catalog = bundle.model, bundle.catalog
+    users = np.asarray(model.users.user_ids if user_ids is None else np.sort(user_ids), dtype=np.int64)
+    weights = service.weights(model)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("codes", "scores", "sources", "because", "banded")}
+    product_parts: list[np.ndarray] = []
+    product_score_parts: list[np.ndarray] = []
+    hashes = np.zeros(len(users), dtype=np.int64)
+    empty: set[int] = set()
+    for start in range(0, len(users), CHUNK):
+        chunk = users[start : start + CHUNK]
+        chunk_follows = [follows.get(int(u), np.zeros(0, dtype=np.int64)) for u in chunk]
+        inputs = [
+            {"follows": np.asarray(sorted(f), dtype=np.int64), "purchased": set(),
+             "extra": np.zeros(0, np.int32), "extra_categories": np.zeros(0, np.int64)}
+            for f in chunk_follows
+        ]  # fmt: skip
+        contexts = [service.context(bundle, int(u), inp, now_s) for u, inp in zip(chunk, inputs, strict=True)]
+        vectors = np.concatenate([ctx.state.vectors for ctx in contexts])
+        collaborative = _batch_search(
+            bundle.collaborative.content_index, vectors, service.config.from_collaborative
+        )
+        products = _batch_search(bundle.collaborative.product_index, vectors, PRODUCT_CARDS)
+        for i, inp in enumerate(inputs):
+            ids, found = collaborative[0][i], collaborative[1][i]
+            ok = ids >= 0
+            inp["collaborative"] = Candidates(ids[ok].astype(np.int64), found[ok], Source.collaborative)
+        labelled = []
+        for ctx, inp in zip(contexts, inputs, strict=True):
+            sources, banded = service.sourced(bundle, ctx, inp, empty, now_s)
+            labelled.append(label_sources(sources, banded))
+        width = max((len(x) for x in labelled), default=0)
+        candidates = np.full((len(chunk), max(width, 1)), -1, dtype=np.int64)
+        for i, code_source in enumerate(labelled):
+            candidates[i, : len(code_source)] = np.fromiter(
+                code_source, dtype=np.int64, count=len(code_source)
+            )
+        batch = _stack(contexts)
+        x = feed_features(model.sources, model.stats, catalog, batch, candidates)
+        scores = model.objectives.score(x, weights, threads=threads)[0].reshape(candidates.shape)
+        for i, code_source in enumerate(labelled):
+            n = len(code_source)
+            order = np.argsort(-scores[i, :n], kind="stable")
+            codes = candidates[i, :n][order]
+            labels = [code_source[int(c)] for c in codes.tolist()]
+            parts["codes"].append(codes)
+            parts["scores"].append(scores[i, :n][order].astype(np.float32))
+            parts["sources"].append(np.asarray([int(lab[0]) for lab in labels], dtype=np.int8))
+            parts["because"].append(np.asarray([lab[1] for lab in labels], dtype=np.int64))
+            parts["banded"].append(np.asarray([lab[2] for lab in labels], dtype=bool))
+            ids, found = products[0][i], products[1][i]
+            ok = ids >= 0
+            product_parts.append(model.product_ids[ids[ok]])
+            product_score_parts.append(found[ok].astype(np.float32))
+            hashes[start + i] = follow_hash(chunk_follows[i])
+        if progress is not None:
+            progress(len(chunk))
+    ptr, codes = _csr(parts["codes"], np.int32)
+    _, scores = _csr(parts["scores"], np.float32)
+    _, sources = _csr(parts["sources"], np.int8)
+    _, because = _csr(parts["because"], np.int64)
+    _, banded = _csr(parts["banded"], bool)
+    product_ptr, product_ids = _csr(product_parts, np.int64)
+    _, product_scores = _csr(product_score_parts, np.float32)
+    return RankedLists(
+        user_ids=users, follow_hash=hashes, ptr=ptr, codes=codes, scores=scores, sources=sources,
+        because=because, banded=banded, product_ptr=product_ptr, product_ids=product_ids,
+        product_scores=product_scores, as_of_s=int(now_s),
+    )  # fmt: skip
+
+
+def _batch_search(index, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Top ``k`` per row of ``vectors`` in one ANN call (rows of zeros — no taste yet — find nothing)."""
+    n = len(vectors)
+    if index is None or n == 0:
+        return np.full((n, 0), -1, dtype=np.int32), np.zeros((n, 0), dtype=np.float32)
+    saved, index.threads = index.threads, 2
+    try:
+        ids, scores = index.search(vectors, k)
+    finally:
+        index.threads = saved
+    ids[~np.any(vectors, axis=1)] = -1
+    return ids, scores
+
+
+def _stack(contexts: list) -> object:  # type: ignore[type-arg]
+    """One batch of user contexts from one-user contexts (rows in order)."""
+    from zhongcao.feed.features import UserContexts, csr
+    from zhongcao.feed.interactions import Sequences
+    from zhongcao.feed.ranker import UserState
+
+    histories = [
+        c.state.history.items[c.state.history.indptr[0] : c.state.history.indptr[1]] for c in contexts
+    ]
+    indptr, items = csr(histories)
+    follow_ptr, follow_accounts = csr([c.follows_of(0) for c in contexts])
+    return UserContexts(
+        state=UserState(
+            Sequences(indptr, items.astype(np.int32), contexts[0].state.history.n_items),
+            np.concatenate([c.state.vectors for c in contexts]),
+        ),
+        follow_ptr=follow_ptr,
+        follow_accounts=follow_accounts,
+        category_interest=np.concatenate([c.category_interest for c in contexts]),
+        price_ref=np.concatenate([c.price_ref for c in contexts]),
+        log_impressions=np.concatenate([c.log_impressions for c in contexts]),
+        click_rate=np.concatenate([c.click_rate for c in contexts]),
+        now_s=np.concatenate([c.now_s for c in contexts]),
+    )
