@@ -84,9 +84,40 @@ def test_pages_never_repeat_and_what_the_user_does_changes_the_next_page(client,
         == 404
     )
     assert client.get("/api/feed", params={"limit": 0}, headers=headers).status_code == 422
-    assert client.get("/api/feed").status_code == 401
+    assert client.get("/api/feed", headers={"Authorization": "Bearer nope"}).status_code == 401
 
     _purchase_and_like(model, db)
+
+
+def test_signed_out_visitors_get_a_trending_feed_that_never_repeats_within_a_visit(client, feed):
+    model, _user, _headers = feed
+    served: list[int] = []
+    cursor = None
+    sources = set()
+    for _ in range(4):
+        r = client.get("/api/feed", params={"limit": 10, **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["items"], body
+        for item in body["items"]:
+            assert item["kind"] in ("short_video", "live")
+            assert item["reason"]["zh"] and item["reason"]["en"]
+            sources.add(item["source"])
+        ids = [i["content_id"] for i in body["items"]]
+        assert not set(ids) & set(served), "a signed-out visit never repeats an item"
+        served.extend(ids)
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert "trending" in sources
+    # Trending first: the first page leads with the model's most trending available item.
+    first = client.get("/api/feed", params={"limit": 10}).json()["items"]
+    trending = [i for i in first if i["source"] == "trending"]
+    codes = [model.catalog.code_of[i["content_id"]] for i in trending]
+    scores = model.sources.popularity.trending[codes]
+    assert list(scores) == sorted(scores, reverse=True)
+    bad = client.get("/api/feed", params={"cursor": "bm9wZQ"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_cursor"
 
 
 def _purchase_and_like(model, db) -> None:  # type: ignore[no-untyped-def]

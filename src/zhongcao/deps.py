@@ -81,6 +81,17 @@ CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
+def signed_in_or_anonymous(request: Request, db: DbSession) -> User | None:
+    """None when the request carries no credentials; a bad or expired token is still a 401 (the
+    client thinks it is signed in and must be told), unlike :func:`optional_user`."""
+    if not _token_from_request(request):
+        return None
+    return current_user(request, db)
+
+
+UserOrAnonymous = Annotated[User | None, Depends(signed_in_or_anonymous)]
+
+
 def require_role(*roles: Role) -> Callable[[User], User]:
     def dependency(user: CurrentUser) -> User:
         if user.role not in roles:

@@ -108,6 +108,8 @@ class _Bundle:
     trending_scores: np.ndarray
     cold: np.ndarray  # exploration pool (passes the gate and the integrity hook)
     eligible: np.ndarray  # bool per code: may fill a campaign or exploration slot
+    anonymous_order: np.ndarray  # codes for signed-out visitors: trending first, then newest
+    anonymous_rank: np.ndarray  # per code, its position in ``anonymous_order``
     refreshed_at: float = field(default_factory=time.monotonic)
 
 
@@ -267,8 +269,15 @@ class FeedService:
             catalog, model.item_impressions, model.shop_impressions, int(clock.now().timestamp()),
             self.config.exploration,
         )  # fmt: skip
+        # Signed-out visitors: what is trending (the model's, fixed per version, so the order is stable
+        # across catalogue refreshes and a cursor's position keeps meaning the same), then the newest.
+        anonymous_order = np.lexsort((-catalog.created_s, -trending)).astype(np.int64)
+        anonymous_rank = np.empty(len(anonymous_order), dtype=np.int64)
+        anonymous_rank[anonymous_order] = np.arange(len(anonymous_order))
         return _Bundle(
             model=model,
+            anonymous_order=anonymous_order,
+            anonymous_rank=anonymous_rank,
             version=self._version(),
             catalog=catalog,
             collaborative=collaborative
@@ -389,6 +398,76 @@ class FeedService:
             items=items,
             next_cursor=next_cursor,
             memory=memory.with_served(served_ids, now_s),
+            model_version=bundle.version,
+            catalog=catalog,
+        )
+
+    def anonymous_page(
+        self,
+        db: Session | None,
+        limit: int = 10,
+        cursor: str | None = None,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> FeedPage:
+        """A page for a signed-out visitor: trending content (newest after it), diversified, past the
+        experience gate and the integrity hook, with the exploration share of new content and shops.
+        Nothing is stored: the cursor carries where the list stopped and what exploration showed, so
+        the pages of one visit never repeat."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+        position, explored, page_no = 0, [], 0
+        if cursor:
+            state = decode_cursor(cursor)
+            ok = (
+                isinstance(state, dict)
+                and isinstance(state.get("p"), int)
+                and isinstance(state.get("a"), int)
+            )
+            explored = state.get("x", []) if ok else None
+            if not ok or not isinstance(explored, list) or not all(isinstance(x, int) for x in explored):
+                raise InvalidInput("cursor is not valid", code="invalid_cursor", field="cursor")
+            page_no, position = int(state["p"]), max(int(state["a"]), 0)
+        rng = rng or np.random.default_rng()
+        bundle = self.bundle(db)
+        if bundle is None:
+            raise ModelNotReady()
+        catalog, c = bundle.catalog, self.config
+        n_explore = slots(c.exploration.share, limit, rng)
+        taken = {catalog.code_of[x] for x in explored if x in catalog.code_of}
+        main: list[int] = []
+        per_account: dict[int, int] = {}
+        order = bundle.anonymous_order
+        while position < len(order) and len(main) < limit - n_explore:
+            code = int(order[position])
+            position += 1
+            account = int(catalog.account_ids[code])
+            if not (catalog.available[code] and bundle.eligible[code]) or code in taken:
+                continue
+            if per_account.get(account, 0) >= c.rerank.per_account:
+                continue  # diversity: skipped for this page and not shown later (the list moves on)
+            per_account[account] = per_account.get(account, 0) + 1
+            main.append(code)
+        uniform = np.ones(max(catalog.n_categories, 1), dtype=np.float32)
+        # Exploration draws only from what the list has not passed yet (what it passed was shown).
+        pool = bundle.cold[bundle.anonymous_rank[bundle.cold] >= position]
+        exploring = explore(catalog, pool, uniform, n_explore, rng, taken | set(main)).codes.tolist()
+        items = [self._item(catalog, code, Source.trending, -1, False, 0.0, np.zeros(0)) for code in main]
+        for code in exploring:
+            spot = int(rng.integers(0, len(items) + 1))
+            items.insert(spot, self._item(catalog, code, Source.exploration, -1, False, 0.0, np.zeros(0)))
+        explored = (explored + [int(catalog.content_ids[x]) for x in exploring])[-100:]
+        more = position < len(order)
+        next_cursor = (
+            encode_cursor({"p": page_no + 1, "a": position, "x": explored}) if items and more else None
+        )
+        return FeedPage(
+            user_id=0,
+            request_id=secrets.token_hex(8),
+            page=page_no,
+            items=items[:limit],
+            next_cursor=next_cursor,
+            memory=UserMemory(),
             model_version=bundle.version,
             catalog=catalog,
         )

@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, status
 from zhongcao import artifacts, clock
 from zhongcao.catalog import service as catalog_service
 from zhongcao.content import service as content_service
-from zhongcao.deps import CurrentUser, DbSession
+from zhongcao.deps import CurrentUser, DbSession, UserOrAnonymous
 from zhongcao.errors import NotFound
 from zhongcao.events import service as events_service
 from zhongcao.feed import model as feed_model
@@ -122,14 +122,17 @@ def _render(db: DbSession, page: FeedPage) -> FeedPageOut:
 @router.get("/api/feed", response_model=FeedPageOut)
 def get_feed(
     request: Request,
-    user: CurrentUser,
+    user: UserOrAnonymous,
     db: DbSession,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 10,
-    cursor: Annotated[str | None, Query(max_length=200, description="From the previous page")] = None,
+    cursor: Annotated[str | None, Query(max_length=4000, description="From the previous page")] = None,
 ) -> FeedPageOut:
     """The next page of the caller's feed. Items seen recently never repeat; likes, follows,
-    purchases and "not interested" shape the next page."""
+    purchases and "not interested" shape the next page. Signed out: what is trending, with the
+    exploration share of new content (the cursor keeps the visit's pages from repeating)."""
     service = feed_service(request)
+    if user is None:
+        return _render(db, service.anonymous_page(db, limit, cursor))
     page = service.page(db, user.id, limit, cursor)
     out = _render(db, page)
     db.rollback()  # end the read transaction before taking the write lock
