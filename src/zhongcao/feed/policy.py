@@ -10,7 +10,7 @@ Everything here works on integer arrays; nothing reads tables.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -185,10 +185,18 @@ class ExperienceAwareFeed(PopularFollowedFeed):
         return out
 
 
-POLICIES: dict[str, type] = {
+def _trained_feed() -> FeedPolicy:
+    # Imported when asked for: the trained feed brings the serving stack (LightGBM, the ANN index).
+    from zhongcao.feed.trained_policy import TrainedFeed
+
+    return TrainedFeed()
+
+
+POLICIES: dict[str, Callable[[], FeedPolicy]] = {
     PopularFollowedFeed.name: PopularFollowedFeed,
     GmvFeed.name: GmvFeed,
     ExperienceAwareFeed.name: ExperienceAwareFeed,
+    "trained": _trained_feed,  # the real feed model (feed/trained_policy.py)
 }
 
 

@@ -5,7 +5,11 @@ the same days; only the policy that fills the feed differs:
 
 * ``gmv`` (:class:`~zhongcao.feed.policy.GmvFeed`): exposure grows with a shop's trailing GMV;
 * ``experience`` (:class:`~zhongcao.feed.policy.ExperienceAwareFeed`): exposure is gated and boosted by
-  the shop's experience score, which the platform computes every simulated night from its records.
+  the shop's experience score, which the platform computes every simulated night from its records;
+* ``popular_followed`` (:class:`~zhongcao.feed.policy.PopularFollowedFeed`): the baseline;
+* ``trained`` (:class:`~zhongcao.feed.trained_policy.TrainedFeed`): the real feed model, trained on the
+  simulated platform's own event log after a warm-up week and weekly after that, serving through
+  ``FeedService`` (``zhongcao simulate --policy popular_followed,trained``).
 
 Everything reported is read back from each platform's own records (orders, NPS answers) plus the
 simulated people's churn; nothing is written in. Whichever policy comes out ahead, it is because of how
@@ -24,10 +28,12 @@ from zhongcao.commerce import service as commerce_service
 from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.experience import service as experience_service
+from zhongcao.feed.policy import get_policy
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import build_world, load_latent
 
 MONTH_DAYS = 30
+WEEK_DAYS = 7
 
 
 @dataclass
@@ -43,6 +49,9 @@ class PolicyOutcome:
     churned_users: int = 0
     mean_satisfaction: float = 0.0
     seconds: float = 0.0
+    gmv_by_week_fen: list[int] = field(default_factory=list)
+    feed_seconds: float = 0.0  # of ``seconds``, spent in the feed policy (fit and pages)
+    notes: str = ""  # what the policy says about itself (a trained feed: when it trained, page time)
 
     @property
     def gmv_fen(self) -> int:
@@ -57,6 +66,7 @@ def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
     folder = workdir / policy
     folder.mkdir(parents=True, exist_ok=True)
     database = Database(f"sqlite:///{folder}/world.db")
+    feed = get_policy(policy)
     try:
         migrate.upgrade(database.engine)
         store = SegmentEventStore(folder / "events")
@@ -67,7 +77,7 @@ def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
             progress=False,
             world_dir=folder / "world",
             store=store,
-            feed_policy=policy,
+            feed_policy=feed,
         )
         store.close()
         latent = load_latent(summary.path)
@@ -77,15 +87,23 @@ def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
             nps = experience_service.nps_summary(db)
     finally:
         database.dispose()
-    out = PolicyOutcome(policy=policy, seconds=summary.seconds)
+        close = getattr(feed, "close", None)
+        if callable(close):
+            close()
+    out = PolicyOutcome(policy=policy, seconds=summary.seconds, notes=_notes(feed))
+    out.feed_seconds = float(summary.simulation.get("phase_seconds", {}).get("feed policy", 0.0))
     months = max(1, -(-spec.days // MONTH_DAYS))
     out.gmv_by_month_fen = [0] * months
+    weeks = max(1, -(-spec.days // WEEK_DAYS))
+    out.gmv_by_week_fen = [0] * weeks
     orders_by_user: dict[int, list[int]] = {}
     seen_orders: set[int] = set()
     for order_id, _item, _shop, user_id, *_rest in rows:
         paid_at, paid_fen = _utc(_rest[5]), _rest[7]
         month = 0 if start is None else min(months - 1, max(0, (paid_at - start).days // MONTH_DAYS))
         out.gmv_by_month_fen[month] += int(paid_fen)
+        week = 0 if start is None else min(weeks - 1, max(0, (paid_at - start).days // WEEK_DAYS))
+        out.gmv_by_week_fen[week] += int(paid_fen)
         if order_id not in seen_orders:
             seen_orders.add(order_id)
             orders_by_user.setdefault(user_id, []).append(month)
@@ -100,6 +118,27 @@ def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
     out.churned_users = int(latent["user_churned"].sum())
     out.mean_satisfaction = round(float(latent["user_satisfaction_end"].mean()), 4)
     return out
+
+
+def _notes(feed: object) -> str:
+    """A trained feed's own account: the days it trained on and what a page cost."""
+    trainings = getattr(feed, "trainings", None)
+    if trainings is None:
+        return ""
+    done = [t for t in trainings if t.error is None]
+    parts = [
+        "trained on day " + ", ".join(str(t.day) for t in done) + f" ({sum(t.seconds for t in done):.1f} s)"
+        if done
+        else "never trained (the baseline served every day)"
+    ]
+    failed = [t for t in trainings if t.error is not None]
+    if failed:
+        parts.append(f"{len(failed)} training(s) failed: {failed[0].error}")
+    pages = getattr(feed, "pages", 0)
+    if pages:
+        ms = 1000 * getattr(feed, "page_seconds", 0.0) / pages
+        parts.append(f"{pages:,} model pages, {ms:.1f} ms each, {getattr(feed, 'short_pages', 0):,} short")
+    return "; ".join(parts)
 
 
 def compare_policies(
@@ -177,3 +216,18 @@ def simulate_command(
             f"{o.mean_satisfaction:.3f}",
         )
     console.print(table)
+    weeks = Table(title="GMV by week (yuan); wall time")
+    weeks.add_column("policy")
+    for w in range(max(len(o.gmv_by_week_fen) for o in outcomes)):
+        weeks.add_column(f"week {w + 1}", justify="right")
+    weeks.add_column("seconds (feed)", justify="right")
+    for o in outcomes:
+        weeks.add_row(
+            o.policy,
+            *[f"{fen / 100:,.0f}" for fen in o.gmv_by_week_fen],
+            f"{o.seconds:,.0f} ({o.feed_seconds:,.0f})",
+        )
+    console.print(weeks)
+    for o in outcomes:
+        if o.notes:
+            console.print(f"{o.policy}: {o.notes}")

@@ -36,6 +36,7 @@ from zhongcao.db import Database, empty_all_tables
 from zhongcao.errors import NotFound
 from zhongcao.events import service as events_service
 from zhongcao.events.store import EventStore
+from zhongcao.feed.policy import FeedPolicy
 from zhongcao.users import service as users_service
 from zhongcao.world.generate import DemoLogin, Latent, WorldSpec, demo_logins, generate
 from zhongcao.world.simulate import SimulationResult, simulate
@@ -145,7 +146,7 @@ def build_world(
     world_dir: Path | None = None,
     store: EventStore | None = None,
     simulate_days: bool = True,
-    feed_policy: str = "popular_followed",
+    feed_policy: str | FeedPolicy = "popular_followed",
     search_policy: str = "substring",
 ) -> WorldSummary:
     """Build the world for ``spec`` into ``database`` (migrated) and simulate ``spec.days`` days,

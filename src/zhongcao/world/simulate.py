@@ -58,7 +58,7 @@ from zhongcao.events import service as events_service
 from zhongcao.events.store import EventStore
 from zhongcao.experience import service as experience_service
 from zhongcao.experience.models import NpsTrigger
-from zhongcao.feed.policy import FeedCorpus, FeedSignals
+from zhongcao.feed.policy import FeedCorpus, FeedPolicy, FeedSignals
 from zhongcao.feed.policy import get_policy as get_feed_policy
 from zhongcao.jobs import run_due_jobs
 from zhongcao.reviews import service as reviews_service
@@ -161,7 +161,7 @@ class Market:
         seed: int,
         start: datetime,
         store: EventStore,
-        feed_policy: str,
+        feed_policy: str | FeedPolicy,
         search_policy: str,
         intensity: float = 1.0,
     ) -> None:
@@ -172,7 +172,14 @@ class Market:
         self.intensity = float(intensity)
         self.start_us = _us(start)
         self.tz = start.tzinfo
-        self.feed = get_feed_policy(feed_policy)
+        self.feed = get_feed_policy(feed_policy) if isinstance(feed_policy, str) else feed_policy
+        self.owns_feed = isinstance(feed_policy, str)
+        self.day_us = self.start_us
+        # A policy that learns from the platform (the trained feed) reads its tables and event log and
+        # the simulated time through this optional hook; the protocol itself stays fit/recommend.
+        attach = getattr(self.feed, "attach", None)
+        if callable(attach):
+            attach(database=database, store=store, clock=lambda: self._when(self.day_us))
         self.search = get_search_policy(search_policy)
         self.heap: list[tuple[int, int, str, tuple[Any, ...]]] = []
         self.seq = itertools.count()
@@ -321,7 +328,7 @@ class Market:
             self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - began
 
     def day(self, d: int) -> None:
-        day_us = self.start_us + d * DAY_US
+        day_us = self.day_us = self.start_us + d * DAY_US
         with self._timed("catalogue and search index"):
             self._catalogue()
             self._shop_signals(day_us)
@@ -370,6 +377,7 @@ class Market:
         rng = self.rng
         available = ~self.c_live
         available[self.live_today] = True
+        feed_began = time.perf_counter()
         self.feed.fit(
             FeedCorpus(
                 content_ids=self.c_ids,
@@ -388,6 +396,8 @@ class Market:
             ),
         )
         page = self.feed.recommend(self.user_ids[users], FEED_PAGE, rng)
+        # Within "behaviour": what the feed policy itself costs (a trained one trains and ranks here).
+        self.seconds["feed policy"] = self.seconds.get("feed policy", 0.0) + time.perf_counter() - feed_began
         want = np.minimum(4 + rng.poisson(6.0 * np.minimum(self.activity[users], 3.0)), FEED_PAGE)
         shown = (np.arange(FEED_PAGE)[None, :] < want[:, None]) & (page >= 0)
         row, col = np.nonzero(shown)
@@ -1034,6 +1044,9 @@ class Market:
 
     def close(self) -> None:
         self.db.close()
+        close_feed = getattr(self.feed, "close", None)
+        if self.owns_feed and callable(close_feed):
+            close_feed()
 
 
 def _nullable(values: np.ndarray) -> Any:
@@ -1052,7 +1065,7 @@ def simulate(
     seed: int,
     start: datetime,
     store: EventStore | None = None,
-    feed_policy: str = "popular_followed",
+    feed_policy: str | FeedPolicy = "popular_followed",
     search_policy: str = "substring",
     progress: ProgressHook | None = None,
     intensity: float = 1.0,
