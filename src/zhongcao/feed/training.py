@@ -110,7 +110,11 @@ def load_events(store: EventStore, since: datetime | None = None, until: datetim
     table = store.query(
         "SELECT epoch_ms(ts) // 1000 AS ts, type, user_id, coalesce(content_id, -1) AS content_id, "
         "coalesce(product_id, -1) AS product_id, coalesce(account_id, -1) AS account_id, "
-        "coalesce(watch_ms, -1) AS watch_ms FROM events WHERE " + " AND ".join(clauses) + " ORDER BY ts",
+        "coalesce(watch_ms, -1) AS watch_ms FROM events WHERE "
+        + " AND ".join(clauses)
+        # A total order: events with the same second come back the same way on every read, so the
+        # same log always trains the same model.
+        + " ORDER BY epoch_ms(events.ts), user_id, type, content_id, product_id, account_id, watch_ms",
         params,
     )
     codes = pc.index_in(table["type"], value_set=pa.array(TYPES)).to_numpy(zero_copy_only=False)
