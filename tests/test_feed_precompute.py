@@ -54,6 +54,13 @@ def test_training_ranks_active_users_and_the_artifact_round_trips(model_and_path
     np.testing.assert_array_equal(again.codes, ranked.codes)
     np.testing.assert_array_equal(again.follow_hash, ranked.follow_hash)
     assert again.as_of_s == ranked.as_of_s
+    # The ANN graphs are built once at training and mapped back in, not rebuilt on load.
+    loaded = feed_model.load(path)
+    assert loaded.collaborative is not None and (path / "ann_content.usearch").exists()
+    vector = model.sources.als.user_factors[0]
+    built = model.collaborative.content(vector, 20)
+    mapped = loaded.collaborative.content(vector, 20)
+    np.testing.assert_array_equal(built.codes, mapped.codes)
 
 
 def test_a_fresh_list_serves_the_same_page_as_the_full_path(model_and_path, database):

@@ -7,6 +7,8 @@ turned back into scores here. ``exact=True`` brute-forces the same query, for ch
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from usearch.index import BatchMatches, Index
 
@@ -37,6 +39,22 @@ class InnerProductIndex:
             expansion_search=expansion_search,
         )
         self.index.add(np.arange(self.size, dtype=np.uint64), vectors, threads=threads)
+
+    def save(self, path: Path) -> None:
+        """Write the built graph (the serving side maps it back in instead of building it again)."""
+        self.index.save(str(path))
+
+    @classmethod
+    def restore(cls, path: Path, threads: int = 1) -> InnerProductIndex:
+        """An index saved with :meth:`save`, memory-mapped read-only: ready in milliseconds, and the
+        same graph in every worker (a graph built on several threads differs from build to build)."""
+        index = Index.restore(str(path), view=True)
+        if index is None:
+            raise ValueError(f"{path} is not a usearch index")
+        out = cls.__new__(cls)
+        out.index, out.threads = index, threads
+        out.size, out.dim = len(index), index.ndim
+        return out
 
     def search(self, queries: np.ndarray, k: int, *, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` item ids and their inner products per query row; -1 / -inf pad short results."""

@@ -9,6 +9,8 @@ did since (fold-in by averaging), so a new user's second page is already persona
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from zhongcao.feed.ann import InnerProductIndex
@@ -16,14 +18,25 @@ from zhongcao.feed.sources import Candidates, Source
 
 
 class Collaborative:
-    def __init__(self, item_factors: np.ndarray, n_content: int, threads: int = 1) -> None:
+    def __init__(
+        self,
+        item_factors: np.ndarray,
+        n_content: int,
+        threads: int = 1,
+        *,
+        indexes: tuple[InnerProductIndex | None, InnerProductIndex | None] | None = None,
+    ) -> None:
+        """``indexes``: (content, products) already built (an artifact's saved graphs)."""
         self.n_content = n_content
         self.item_factors = item_factors
-        self.content_index = (
-            InnerProductIndex(item_factors[:n_content], threads=threads) if n_content else None
-        )
         products = item_factors[n_content:]
-        self.product_index = InnerProductIndex(products, threads=threads) if len(products) else None
+        if indexes is not None:
+            self.content_index, self.product_index = indexes
+        else:
+            self.content_index = (
+                InnerProductIndex(item_factors[:n_content], threads=threads) if n_content else None
+            )
+            self.product_index = InnerProductIndex(products, threads=threads) if len(products) else None
         # Built on ``threads``; one query per request is answered on one thread (spawning more costs more).
         for index in (self.content_index, self.product_index):
             if index is not None:
@@ -61,3 +74,29 @@ def fold_in(item_factors: np.ndarray, recent_joint_codes: np.ndarray) -> np.ndar
     if not len(codes):
         return np.zeros(item_factors.shape[1], dtype=np.float32)
     return item_factors[codes].mean(axis=0).astype(np.float32)
+
+
+CONTENT_FILE = "ann_content.usearch"
+PRODUCTS_FILE = "ann_products.usearch"
+
+
+def save_indexes(collaborative: Collaborative, folder: Path) -> None:
+    if collaborative.content_index is not None:
+        collaborative.content_index.save(folder / CONTENT_FILE)
+    if collaborative.product_index is not None:
+        collaborative.product_index.save(folder / PRODUCTS_FILE)
+
+
+def load(folder: Path, item_factors: np.ndarray, n_content: int) -> Collaborative | None:
+    """The saved graphs of an artifact (None when it has none: older artifacts build them on load)."""
+    content, products = folder / CONTENT_FILE, folder / PRODUCTS_FILE
+    if (n_content and not content.exists()) or (len(item_factors) > n_content and not products.exists()):
+        return None
+    return Collaborative(
+        item_factors,
+        n_content,
+        indexes=(
+            InnerProductIndex.restore(content) if content.exists() else None,
+            InnerProductIndex.restore(products) if products.exists() else None,
+        ),
+    )

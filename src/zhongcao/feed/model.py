@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from zhongcao.feed import collaborative
 from zhongcao.feed.als import ALS, TransitionFactors
 from zhongcao.feed.catalog import Catalog
+from zhongcao.feed.collaborative import Collaborative
 from zhongcao.feed.covisit import ItemToItem, Relation
 from zhongcao.feed.features import ItemStats
 from zhongcao.feed.objectives import OBJECTIVES, MultiObjective, ObjectiveWeights
@@ -71,6 +73,7 @@ class FeedModel:
     shop_impressions: dict[int, int]
     metadata: dict[str, Any] = field(default_factory=dict)
     ranked: RankedLists | None = None  # batch-ranked candidates per user (``precompute``)
+    collaborative: Collaborative | None = None  # the ANN graphs, built once at training and saved
 
     @property
     def n_content(self) -> int:
@@ -162,6 +165,8 @@ def save(model: FeedModel, folder: Path) -> None:
         (folder / f"objective_{name}.txt").write_text(text, encoding="utf-8")
     if model.ranked is not None:
         model.ranked.save(folder)
+    if model.collaborative is not None:
+        collaborative.save_indexes(model.collaborative, folder)
 
 
 def load(folder: Path, threads: int = 1) -> FeedModel:
@@ -218,6 +223,7 @@ def load(folder: Path, threads: int = 1) -> FeedModel:
         shop_impressions={int(k): int(v) for k, v in tables["shop_impressions"].items()},
         metadata=metadata,
         ranked=RankedLists.load(folder),
+        collaborative=collaborative.load(folder, arrays["als_item_factors"], len(catalog)),
     )
     model.warm()
     return model

@@ -281,6 +281,7 @@ class FeedService:
             version=self._version(),
             catalog=catalog,
             collaborative=collaborative
+            or model.collaborative
             or Collaborative(model.sources.als.item_factors, model.n_content, threads=2),
             trending=Trending(catalog, trending),
             trending_scores=trending,

@@ -30,7 +30,7 @@ from zhongcao.db import Database
 from zhongcao.events.store import EventStore
 from zhongcao.feed import candidate_sources
 from zhongcao.feed.catalog import Catalog, load_catalog
-from zhongcao.feed.collaborative import fold_in
+from zhongcao.feed.collaborative import Collaborative, fold_in
 from zhongcao.feed.covisit import Relation
 from zhongcao.feed.features import ItemStats, UserContexts, csr, feed_features
 from zhongcao.feed.interactions import Sequences
@@ -586,6 +586,11 @@ def train(
         item_impressions=impressions,
         shop_impressions=shop_impressions,
     )
+    t = time.perf_counter()
+    with step("building the ANN indexes", 1) as advance:
+        model.collaborative = Collaborative(sources.als.item_factors, model.n_content, threads=config.threads)
+        advance(1)
+    lap("ann", t)
     if config.rank_users:
         t = time.perf_counter()
         # The users who were active lately (the ones about to open the feed); others take the full path.
