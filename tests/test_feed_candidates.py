@@ -136,3 +136,20 @@ def test_als_long_histories_take_the_exact_path(monkeypatch: pytest.MonkeyPatch)
     exact = als.candidates(sequences, users, 5)
     assert np.array_equal(through_index[0], exact[0])
     assert np.allclose(through_index[1], exact[1], atol=1e-4)
+
+
+def test_models_still_load_after_the_ann_library_is_imported():
+    """usearch loaded before LightGBM breaks ``Booster(model_str=...)``; ``feed.ann`` orders the two."""
+    import subprocess
+    import sys
+
+    code = (
+        "from zhongcao.feed import ann\n"
+        "import lightgbm as lgb, numpy as np\n"
+        "rng = np.random.default_rng(0)\n"
+        "data = lgb.Dataset(rng.random((200, 3)), label=rng.integers(0, 2, 200))\n"
+        "b = lgb.train({'verbose': -1, 'min_sum_hessian_in_leaf': 0.001}, data, 3)\n"
+        "lgb.Booster(model_str=b.model_to_string())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# LightGBM must be loaded before usearch: with usearch's library loaded first, LightGBM's own JSON of a
+# saved model's parameters comes back malformed and ``Booster(model_str=...)`` fails to load the feed's
+# models (seen with lightgbm 4.7 and usearch 2.x: the two bundle clashing symbols, and the first wins).
+import lightgbm  # noqa: F401, I001
 import numpy as np
 from usearch.index import BatchMatches, Index
 
