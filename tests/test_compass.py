@@ -1,7 +1,8 @@
-"""Compass core data and sales sources: by hand, isolated per shop, and DuckDB == Spark."""
+"""Compass core data and sales sources: by hand, isolated per shop, and DuckDB == Spark (every query)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -10,13 +11,21 @@ import pyarrow as pa
 import pytest
 
 from tests.commerce_helpers import paid_order
+from tests.compass_helpers import refresh_compass
 from tests.factories import auth, make_product, make_shop, make_user
 from zhongcao import clock
-from zhongcao.compass import queries
+from zhongcao.compass import queries, refresher
 from zhongcao.compass.engine import DuckDBEngine
 from zhongcao.compass.snapshot import write_snapshot
 from zhongcao.events import service as events_service
 from zhongcao.users.models import Role
+
+
+@pytest.fixture(autouse=True)
+def _stop_refresher_threads() -> Iterator[None]:
+    # Compass requests wake a background build; none outlives the test (its database is emptied next).
+    yield
+    refresher.stop_refreshers()
 
 
 def test_core_data_and_sources_by_hand_for_the_callers_shop_only(client, db) -> None:
@@ -57,6 +66,7 @@ def test_core_data_and_sources_by_hand_for_the_callers_shop_only(client, db) -> 
         },
         store,
     )
+    refresh_compass(client, db)
     core = client.get("/api/merchant/compass/core?days=7", headers=auth(db, mine.owner))
     assert core.status_code == 200, core.text
     body = core.json()
@@ -150,6 +160,11 @@ def test_the_same_sql_gives_the_same_answers_on_duckdb_and_spark(tmp_path: Path)
                 queries.gmv_by_field(first, last),
                 queries.content(shop, first, last),
                 queries.buyers(shop, first + timedelta(days=7), last),
+                queries.products(shop, first, last),
+                queries.shop_queries(shop, first, last),
+                queries.shop_queries(shop, first, last, limit=5),
+                queries.missed_queries(shop, first, last, 10, 50),
+                queries.missed_queries(shop, first, last, 100, 5),
             ):
                 a = [{k: (int(v) if isinstance(v, int) else v) for k, v in r.items()} for r in duck.rows(sql)]
                 b = [

@@ -29,6 +29,7 @@ from tests.commerce_helpers import (
     make_plan,
     paid_order,
 )
+from tests.compass_helpers import refresh_compass
 from tests.factories import add_staff, auth, make_category, make_creator, make_product, make_shop, make_user
 from zhongcao import clock
 from zhongcao.affiliate import service as affiliate_service
@@ -360,6 +361,10 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/api/merchant/compass/audience"): listing(lambda w: set(), ("user_id",)),
     ("GET", "/api/merchant/compass/service"): listing(lambda w: set(), ("shop_id",)),
+    ("GET", "/api/merchant/compass/products"): listing(
+        lambda w: {w["p1"], w["p2"], w["p3"]}, ("product_id",)
+    ),
+    ("GET", "/api/merchant/compass/search"): listing(lambda w: set(), ("shop_id", "product_id")),
     # experience score
     ("GET", "/api/merchant/experience/score"): listing(lambda w: {w["shop"]}, ("shop_id",)),
     # orders
@@ -548,6 +553,7 @@ def test_every_endpoint_has_a_case(app):
 
 def test_no_endpoint_reaches_another_tenant(client, db):
     world = build_world(db)
+    refresh_compass(client, db)  # Compass reads a snapshot: one that holds the victim's sales
     before = victim_snapshot(db, world)
     assert sum(len(rows) for rows in before.values()) > 40, "the victim world is too small to prove anything"
     failures: list[str] = []

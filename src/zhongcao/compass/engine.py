@@ -9,7 +9,17 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-TABLES = ("sales", "visitors", "content_daily")
+TABLES = (
+    "sales",
+    "visitors",
+    "content_daily",
+    "products",
+    "reviews",
+    "product_daily",
+    "search_queries",
+    "search_daily",
+    "search_demand",
+)
 
 
 class Engine(Protocol):

@@ -146,3 +146,129 @@ FROM shown s FULL OUTER JOIN sold o ON s.content_id = o.content_id
 ORDER BY gmv_fen DESC, impressions DESC, content_id
 LIMIT {int(limit)}
 """
+
+
+def products(shop_id: int, first: date, last: date) -> str:
+    """Per product of the shop with anything in the period: exposures (slots on search result pages;
+    impressions of content anchoring it), product views (clicks), add-to-carts; the period's paid
+    orders, units, buyers, GMV, and of those orders the ones refunded (any amount) and the fen refunded;
+    the first reviews written in the period, their ratings' sum and how many had 1 or 2 stars."""
+    shop, days = _shop(shop_id), f"BETWEEN {_day(first)} AND {_day(last)}"
+    return f"""
+WITH funnel AS (
+    SELECT product_id, SUM(search_exposures) AS search_exposures,
+           SUM(content_exposures) AS content_exposures, SUM(views) AS clicks,
+           SUM(add_to_carts) AS add_to_carts
+    FROM product_daily
+    WHERE shop_id = {shop} AND day {days}
+    GROUP BY product_id
+), sold AS (
+    SELECT product_id, COUNT(DISTINCT order_id) AS orders, SUM(quantity) AS units,
+           COUNT(DISTINCT user_id) AS buyers, SUM(paid_fen) AS gmv_fen,
+           COUNT(DISTINCT CASE WHEN refunded_fen > 0 THEN order_id END) AS refunds,
+           SUM(refunded_fen) AS refunded_fen
+    FROM sales
+    WHERE shop_id = {shop} AND paid_day {days}
+    GROUP BY product_id
+), rated AS (
+    SELECT product_id, COUNT(*) AS reviews, SUM(rating) AS rating_sum,
+           SUM(CASE WHEN rating <= 2 THEN 1 ELSE 0 END) AS bad_reviews
+    FROM reviews
+    WHERE shop_id = {shop} AND day {days}
+    GROUP BY product_id
+), ids AS (
+    SELECT product_id FROM funnel UNION SELECT product_id FROM sold UNION SELECT product_id FROM rated
+)
+SELECT i.product_id,
+       COALESCE(f.search_exposures, 0) AS search_exposures,
+       COALESCE(f.content_exposures, 0) AS content_exposures,
+       COALESCE(f.clicks, 0) AS clicks, COALESCE(f.add_to_carts, 0) AS add_to_carts,
+       COALESCE(s.orders, 0) AS orders, COALESCE(s.units, 0) AS units, COALESCE(s.buyers, 0) AS buyers,
+       COALESCE(s.gmv_fen, 0) AS gmv_fen, COALESCE(s.refunds, 0) AS refunds,
+       COALESCE(s.refunded_fen, 0) AS refunded_fen, COALESCE(r.reviews, 0) AS reviews,
+       COALESCE(r.rating_sum, 0) AS rating_sum, COALESCE(r.bad_reviews, 0) AS bad_reviews
+FROM ids i
+LEFT JOIN funnel f ON f.product_id = i.product_id
+LEFT JOIN sold s ON s.product_id = i.product_id
+LEFT JOIN rated r ON r.product_id = i.product_id
+ORDER BY i.product_id
+"""
+
+
+def shop_queries(shop_id: int, first: date, last: date, limit: int | None = None) -> str:
+    """Per normalised query that showed, brought a click to, or sold the shop's products in the period:
+    the query's searches (everyone's), the shop's slots on its result pages, the clicks and paid orders
+    it brought the shop, and the slots and clicks of all shops for it (the shop's shares)."""
+    shop, days = _shop(shop_id), f"BETWEEN {_day(first)} AND {_day(last)}"
+    return f"""
+WITH mine AS (
+    SELECT query, SUM(exposures) AS exposures, SUM(clicks) AS clicks, SUM(orders) AS orders,
+           SUM(gmv_fen) AS gmv_fen
+    FROM search_daily
+    WHERE shop_id = {shop} AND day {days}
+    GROUP BY query
+), everyone AS (
+    SELECT d.query, SUM(d.exposures) AS exposures, SUM(d.clicks) AS clicks
+    FROM search_demand d JOIN mine m ON m.query = d.query
+    WHERE d.day {days}
+    GROUP BY d.query
+), volume AS (
+    SELECT q.query, SUM(q.searches) AS searches
+    FROM search_queries q JOIN mine m ON m.query = q.query
+    WHERE q.day {days}
+    GROUP BY q.query
+)
+SELECT m.query, COALESCE(v.searches, 0) AS searches, m.exposures, m.clicks, m.orders, m.gmv_fen,
+       e.exposures AS query_exposures, e.clicks AS query_clicks
+FROM mine m JOIN everyone e ON e.query = m.query LEFT JOIN volume v ON v.query = m.query
+ORDER BY m.orders DESC, m.clicks DESC, m.exposures DESC, m.query
+{"" if limit is None else f"LIMIT {int(limit)}"}
+"""
+
+
+def missed_queries(shop_id: int, first: date, last: date, below_percent: int, limit: int) -> str:
+    """Demand the shop could serve but does not win, busiest first: normalised queries of the period
+    whose category — the leaf category whose products got most of the query's clicks (then most of its
+    slots; then the lower id) — is one the shop has a product on sale in, and of whose clicks the
+    shop got less than ``below_percent`` per cent (or nobody clicked). With everyone's searches, slots,
+    clicks and orders for the query and the shop's own."""
+    shop, days = _shop(shop_id), f"BETWEEN {_day(first)} AND {_day(last)}"
+    return f"""
+WITH per_category AS (
+    SELECT query, category_id, SUM(clicks) AS clicks, SUM(exposures) AS exposures, SUM(orders) AS orders
+    FROM search_demand
+    WHERE day {days}
+    GROUP BY query, category_id
+), ranked AS (
+    SELECT query, category_id,
+           ROW_NUMBER() OVER (PARTITION BY query ORDER BY clicks DESC, exposures DESC, category_id) AS rn
+    FROM per_category
+), sold_here AS (
+    SELECT DISTINCT category_id FROM products WHERE shop_id = {shop} AND on_sale = 1
+), servable AS (
+    SELECT r.query, r.category_id FROM ranked r JOIN sold_here c ON c.category_id = r.category_id
+    WHERE r.rn = 1
+), everyone AS (
+    SELECT p.query, SUM(p.exposures) AS exposures, SUM(p.clicks) AS clicks, SUM(p.orders) AS orders
+    FROM per_category p JOIN servable s ON s.query = p.query
+    GROUP BY p.query
+), mine AS (
+    SELECT query, SUM(exposures) AS exposures, SUM(clicks) AS clicks, SUM(orders) AS orders
+    FROM search_daily
+    WHERE shop_id = {shop} AND day {days}
+    GROUP BY query
+), volume AS (
+    SELECT q.query, SUM(q.searches) AS searches
+    FROM search_queries q JOIN servable s ON s.query = q.query
+    WHERE q.day {days}
+    GROUP BY q.query
+)
+SELECT s.query, s.category_id, COALESCE(v.searches, 0) AS searches, e.exposures, e.clicks, e.orders,
+       COALESCE(m.exposures, 0) AS shop_exposures, COALESCE(m.clicks, 0) AS shop_clicks,
+       COALESCE(m.orders, 0) AS shop_orders
+FROM servable s JOIN everyone e ON e.query = s.query
+LEFT JOIN mine m ON m.query = s.query LEFT JOIN volume v ON v.query = s.query
+WHERE COALESCE(m.clicks, 0) * 100 < {int(below_percent)} * e.clicks OR e.clicks = 0
+ORDER BY COALESCE(v.searches, 0) DESC, e.clicks DESC, s.query
+LIMIT {int(limit)}
+"""

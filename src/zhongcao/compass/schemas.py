@@ -120,3 +120,86 @@ class ContentOut(BaseModel):
     first_day: date
     last_day: date
     content: list[ContentRow]
+
+
+class ProductMeasures(BaseModel):
+    exposures: int = Field(description="search_exposures + content_exposures")
+    search_exposures: int = Field(description="slots on search result pages")
+    content_exposures: int = Field(description="impressions of videos and live rooms anchoring it")
+    clicks: int = Field(description="product page views, from anywhere")
+    add_to_carts: int
+    orders: int = Field(description="paid orders of it, by day paid")
+    units: int
+    buyers: int
+    gmv_fen: int
+    refunds: int = Field(description="of those orders, the ones with any of it refunded")
+    refunded_fen: int
+    reviews: int = Field(description="first reviews written in the period")
+    bad_reviews: int = Field(description="of them, rated 1 or 2 stars")
+    average_rating_centi: int | None = Field(description="average rating of those reviews, in 1/100 star")
+    click_rate: float | None = Field(description="clicks ÷ exposures")
+    conversion: float | None = Field(description="orders ÷ clicks")
+    refund_rate: float | None = Field(description="refunds ÷ orders")
+
+
+class ProductRow(BaseModel):
+    product_id: int
+    title_zh: str | None = None
+    title_en: str | None = None
+    on_sale: bool | None = None
+    current: ProductMeasures
+    previous: ProductMeasures = Field(description="the same number of days just before")
+    change: dict[str, float | None] = Field(description="(current − previous) ÷ previous per count")
+
+
+class ProductsOut(BaseModel):
+    first_day: date
+    last_day: date
+    products: list[ProductRow]
+
+
+class SearchCounts(BaseModel):
+    exposures: int
+    clicks: int
+    orders: int
+    gmv_fen: int
+
+
+class QueryRow(BaseModel):
+    query: str = Field(description="normalised as search does (NFKC, simplified, lower case)")
+    searches: int = Field(description="searches for it, by everyone")
+    exposures: int = Field(description="slots the shop's products had on its result pages")
+    clicks: int = Field(description="product views of the shop's products credited to it")
+    orders: int = Field(description="paid orders of the shop's products credited to it")
+    gmv_fen: int
+    exposure_share: float | None = Field(description="the shop's share of all slots shown for it")
+    click_share: float | None = Field(description="the shop's share of all clicks credited to it")
+    previous: SearchCounts = Field(description="the shop's numbers for it the period before")
+    change: dict[str, float | None]
+
+
+class MissedQueryRow(BaseModel):
+    query: str
+    category_id: int = Field(description="the leaf category most of its clicks went to")
+    category_zh: str | None = None
+    category_en: str | None = None
+    searches: int = Field(description="searches for it, by everyone")
+    exposures: int = Field(description="slots shown for it, all shops")
+    clicks: int = Field(description="clicks credited to it, all shops")
+    orders: int = Field(description="paid orders credited to it, all shops")
+    shop_exposures: int
+    shop_clicks: int
+    shop_orders: int
+    exposure_share: float | None
+    click_share: float | None
+
+
+class SearchInsightsOut(BaseModel):
+    first_day: date
+    last_day: date
+    queries: list[QueryRow] = Field(description="queries that showed, brought clicks to or sold the shop")
+    missed: list[MissedQueryRow] = Field(
+        description="queries in a category the shop sells in, of whose clicks it got less than "
+        "missed_below_share (or nobody clicked), most searched first"
+    )
+    missed_below_share: float

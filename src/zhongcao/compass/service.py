@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from zhongcao.compass import queries
+from zhongcao.compass import queries, refresher
 from zhongcao.compass.engine import DuckDBEngine, Engine
+from zhongcao.config import Settings
+from zhongcao.db import Database
 
 
 @dataclass
@@ -98,36 +101,25 @@ def sales_sources(
 
 
 _engines: dict[str, DuckDBEngine] = {}
+_engines_lock = threading.Lock()
 
 
 def duckdb_engine(snapshot_dir: Path) -> DuckDBEngine:
+    """The process's engine over one snapshot folder (engines of folders since deleted are dropped)."""
     key = str(Path(snapshot_dir).resolve())
-    engine = _engines.get(key)
-    if engine is None:
-        engine = _engines[key] = DuckDBEngine(Path(snapshot_dir))
-    return engine
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            for old in [k for k in _engines if not Path(k).is_dir()]:
+                del _engines[old]
+            engine = _engines[key] = DuckDBEngine(Path(snapshot_dir))
+        return engine
 
 
-def fresh_engine(db: Any, settings: Any = None) -> DuckDBEngine:
-    """The DuckDB engine over a snapshot no older than ``analytics_max_age_minutes`` (rewritten from
-    the database and the event store first when it is older, or missing)."""
-    from datetime import datetime
-
-    from zhongcao import clock
-    from zhongcao.compass.snapshot import read_meta, write_snapshot
-    from zhongcao.config import get_settings
-    from zhongcao.events import service as events_service
-
-    settings = settings or get_settings()
-    folder = Path(settings.analytics_dir)
-    meta = read_meta(folder)
-    stale = meta is None
-    if meta is not None:
-        age = clock.now() - datetime.fromisoformat(meta["written_at"])
-        stale = age.total_seconds() > settings.analytics_max_age_minutes * 60 or age.total_seconds() < 0
-    if stale:
-        write_snapshot(db, events_service.get_store(settings), folder)
-    return duckdb_engine(folder)
+def current_engine(database: Database, settings: Settings | None = None) -> DuckDBEngine:
+    """The DuckDB engine over the newest complete snapshot of ``database``'s data, at once: a stale
+    one is refreshed in the background (:mod:`zhongcao.compass.refresher`), a missing one built now."""
+    return duckdb_engine(refresher.newest_snapshot(database, settings).path)
 
 
 def creator_sales(engine: Engine, shop_id: int, today: date, days: int = 30) -> list[dict[str, Any]]:
@@ -205,3 +197,137 @@ def content_report(
             }
         )
     return out
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _change(now: int, before: int) -> float | None:
+    return round((now - before) / before, 4) if before else None
+
+
+def _periods(today: date, days: int) -> tuple[date, date, date]:
+    """First day of the period ending ``today``, and the first and last day of the one before."""
+    first = today - timedelta(days=days - 1)
+    before_last = first - timedelta(days=1)
+    return first, before_last - timedelta(days=days - 1), before_last
+
+
+PRODUCT_COUNTS = (
+    "exposures",
+    "search_exposures",
+    "content_exposures",
+    "clicks",
+    "add_to_carts",
+    "orders",
+    "units",
+    "buyers",
+    "gmv_fen",
+    "refunds",
+    "refunded_fen",
+    "reviews",
+    "bad_reviews",
+)
+PRODUCT_SORTS = ("gmv_fen", "orders", "exposures", "clicks", "refunds", "reviews")
+
+
+def _product_measures(row: dict[str, Any]) -> dict[str, Any]:
+    m = {k: int(row.get(k) or 0) for k in PRODUCT_COUNTS if k != "exposures"}
+    m["exposures"] = m["search_exposures"] + m["content_exposures"]
+    rating_sum, reviews = int(row.get("rating_sum") or 0), m["reviews"]
+    # Half-up average in hundredths of a star, as the reviews service rounds it (4.666… -> 467).
+    m["average_rating_centi"] = (rating_sum * 200 + reviews) // (2 * reviews) if reviews else None
+    m["click_rate"] = _ratio(m["clicks"], m["exposures"])
+    m["conversion"] = _ratio(m["orders"], m["clicks"])
+    m["refund_rate"] = _ratio(m["refunds"], m["orders"])
+    return m
+
+
+def product_report(
+    engine: Engine, shop_id: int, today: date, days: int = 30, *, sort: str = "gmv_fen", limit: int = 50
+) -> list[dict[str, Any]]:
+    """Per product of the shop active in the period or the one before: its funnel (exposures →
+    clicks → add-to-carts → orders), refunds and reviews in both periods and the change; ``sort``
+    (one of :data:`PRODUCT_SORTS`, descending) then exposures, then product id."""
+    if sort not in PRODUCT_SORTS:
+        raise ValueError(f"cannot sort products by {sort!r}")
+    first, before_first, before_last = _periods(today, days)
+    now = {
+        int(r["product_id"]): _product_measures(r)
+        for r in engine.rows(queries.products(shop_id, first, today))
+    }
+    before = {
+        int(r["product_id"]): _product_measures(r)
+        for r in engine.rows(queries.products(shop_id, before_first, before_last))
+    }
+    nothing = _product_measures({})
+    rows = []
+    for product_id in set(now) | set(before):
+        current, previous = now.get(product_id, nothing), before.get(product_id, nothing)
+        rows.append(
+            {
+                "product_id": product_id,
+                "current": current,
+                "previous": previous,
+                "change": {k: _change(current[k], previous[k]) for k in PRODUCT_COUNTS},
+            }
+        )
+    rows.sort(key=lambda r: (-r["current"][sort], -r["current"]["exposures"], r["product_id"]))
+    return rows[:limit]
+
+
+# A shop "wins" a query when it gets at least this share of the query's clicks (in per cent).
+MISSED_BELOW_PERCENT = 10
+SEARCH_COUNTS = ("exposures", "clicks", "orders", "gmv_fen")
+
+
+def search_report(
+    engine: Engine, shop_id: int, today: date, days: int = 30, limit: int = 50
+) -> dict[str, Any]:
+    """The queries that led to the shop (with the shop's shares and its numbers the period before),
+    and the demand it could serve but does not win (:func:`queries.missed_queries`)."""
+    first, before_first, before_last = _periods(today, days)
+    before = {
+        r["query"]: {k: int(r[k] or 0) for k in SEARCH_COUNTS}
+        for r in engine.rows(queries.shop_queries(shop_id, before_first, before_last))
+    }
+    led = []
+    for r in engine.rows(queries.shop_queries(shop_id, first, today, limit)):
+        current = {k: int(r[k] or 0) for k in SEARCH_COUNTS}
+        previous = before.get(r["query"], dict.fromkeys(SEARCH_COUNTS, 0))
+        led.append(
+            {
+                "query": r["query"],
+                "searches": int(r["searches"] or 0),
+                **current,
+                "exposure_share": _ratio(current["exposures"], int(r["query_exposures"] or 0)),
+                "click_share": _ratio(current["clicks"], int(r["query_clicks"] or 0)),
+                "previous": previous,
+                "change": {k: _change(current[k], previous[k]) for k in SEARCH_COUNTS},
+            }
+        )
+    missed = []
+    for r in engine.rows(queries.missed_queries(shop_id, first, today, MISSED_BELOW_PERCENT, limit)):
+        counts = {
+            k: int(r[k] or 0)
+            for k in (
+                "searches",
+                "exposures",
+                "clicks",
+                "orders",
+                "shop_exposures",
+                "shop_clicks",
+                "shop_orders",
+            )
+        }
+        missed.append(
+            {
+                "query": r["query"],
+                "category_id": int(r["category_id"]),
+                **counts,
+                "exposure_share": _ratio(counts["shop_exposures"], counts["exposures"]),
+                "click_share": _ratio(counts["shop_clicks"], counts["clicks"]),
+            }
+        )
+    return {"first_day": first, "last_day": today, "queries": led, "missed": missed}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -16,8 +17,13 @@ from zhongcao.compass.schemas import (
     DayRow,
     FieldDay,
     IndicatorPoint,
+    MissedQueryRow,
     NpsPoint,
     OperatorOut,
+    ProductRow,
+    ProductsOut,
+    QueryRow,
+    SearchInsightsOut,
     ServiceOut,
     SourceRow,
     SourcesOut,
@@ -27,6 +33,7 @@ from zhongcao.deps import DbSession, MerchantCtx, OperatorUser
 
 router = APIRouter(tags=["merchant"])
 Days = Query(30, ge=1, le=365, description="The last N days (UTC), today included.")
+Limit = Query(50, ge=1, le=200, description="At most this many rows (per list).")
 
 
 def _totals(t: service.PeriodTotals) -> Totals:
@@ -44,8 +51,9 @@ def _totals(t: service.PeriodTotals) -> Totals:
 @router.get("/api/merchant/compass/core", response_model=CoreDataOut)
 def core_data(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days) -> CoreDataOut:
     """GMV, orders, buyers, AOV, refunds and conversion for the caller's shop, by day, against the
-    previous period. From the analytics snapshot (at most ``ZHONGCAO_ANALYTICS_MAX_AGE_MINUTES`` old)."""
-    engine = service.fresh_engine(db, request.app.state.settings)
+    previous period. From the analytics snapshot (refreshed in the background once older than
+    ``ZHONGCAO_ANALYTICS_MAX_AGE_MINUTES``)."""
+    engine = service.current_engine(request.app.state.database, request.app.state.settings)
     data = service.core_data(engine, ctx.shop_id, clock.now().astimezone(UTC).date(), days)
     return CoreDataOut(
         first_day=data.first_day,
@@ -62,7 +70,7 @@ def core_data(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Day
 @router.get("/api/merchant/compass/sources", response_model=SourcesOut)
 def sales_sources(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days) -> SourcesOut:
     """Where the caller's shop's sales came from: by channel and by FACT carrier."""
-    engine = service.fresh_engine(db, request.app.state.settings)
+    engine = service.current_engine(request.app.state.database, request.app.state.settings)
     today = clock.now().astimezone(UTC).date()
     sources = service.sales_sources(engine, ctx.shop_id, today, days)
     return SourcesOut(
@@ -81,7 +89,7 @@ def _window(days: int) -> tuple:
 @router.get("/api/merchant/compass/creators", response_model=CreatorsOut)
 def creators(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days) -> CreatorsOut:
     """GMV, orders and commission per affiliated creator who sold the caller's products."""
-    engine = service.fresh_engine(db, request.app.state.settings)
+    engine = service.current_engine(request.app.state.database, request.app.state.settings)
     first, today = _window(days)
     rows = service.creator_sales(engine, ctx.shop_id, today, days)
     return CreatorsOut(first_day=first, last_day=today, creators=[CreatorRow(**r) for r in rows])
@@ -90,7 +98,7 @@ def creators(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days
 @router.get("/api/merchant/compass/audience", response_model=AudienceOut)
 def audience(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days) -> AudienceOut:
     """New vs returning buyers, repurchase rate and RFM segments of the caller's shop."""
-    engine = service.fresh_engine(db, request.app.state.settings)
+    engine = service.current_engine(request.app.state.database, request.app.state.settings)
     first, today = _window(days)
     return AudienceOut(first_day=first, last_day=today, **service.audience(engine, ctx.shop_id, today, days))
 
@@ -118,7 +126,7 @@ def operator_view(
     from zhongcao.compass import queries
     from zhongcao.experience import service as experience_service
 
-    engine = service.fresh_engine(db, request.app.state.settings)
+    engine = service.current_engine(request.app.state.database, request.app.state.settings)
     first, today = _window(days)
     by_day: dict[str, dict[str, int]] = {}
     for r in engine.rows(queries.gmv_by_field(first, today)):
@@ -147,7 +155,62 @@ def operator_view(
 def content(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days) -> ContentOut:
     """Per video and live session that showed or sold the caller's products: impressions → plays →
     anchor clicks → orders, GMV, GPM and watch time (the 50 busiest)."""
-    engine = service.fresh_engine(db, request.app.state.settings)
+    engine = service.current_engine(request.app.state.database, request.app.state.settings)
     first, today = _window(days)
     rows = service.content_report(engine, ctx.shop_id, today, days)
     return ContentOut(first_day=first, last_day=today, content=[ContentRow(**r) for r in rows])
+
+
+@router.get("/api/merchant/compass/products", response_model=ProductsOut)
+def products(
+    request: Request,
+    ctx: MerchantCtx,
+    db: DbSession,
+    days: int = Days,
+    sort: Literal["gmv_fen", "orders", "exposures", "clicks", "refunds", "reviews"] = Query(
+        "gmv_fen", description="Busiest first by this count of the period."
+    ),
+    limit: int = Limit,
+) -> ProductsOut:
+    """Per product of the caller's shop: exposures (search result slots, content impressions) →
+    clicks → add-to-carts → orders, refunds and reviews, against the previous period."""
+    from zhongcao.catalog import service as catalog_service
+
+    engine = service.current_engine(request.app.state.database, request.app.state.settings)
+    first, today = _window(days)
+    rows = service.product_report(engine, ctx.shop_id, today, days, sort=sort, limit=limit)
+    briefs = catalog_service.product_briefs(db, [r["product_id"] for r in rows])
+    out = []
+    for r in rows:
+        brief = briefs.get(r["product_id"])
+        # The snapshot says whose product it is; the brief only adds its title (and must agree).
+        if brief is not None and brief.shop_id == ctx.shop_id:
+            r = {**r, "title_zh": brief.title_zh, "title_en": brief.title_en, "on_sale": brief.on_sale}
+        out.append(ProductRow(**r))
+    return ProductsOut(first_day=first, last_day=today, products=out)
+
+
+@router.get("/api/merchant/compass/search", response_model=SearchInsightsOut)
+def search_insights(
+    request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days, limit: int = Limit
+) -> SearchInsightsOut:
+    """Search insights for the caller's shop: the queries that showed, brought clicks to or sold its
+    products; and the demand it could serve but does not win (queries in a category it sells in, of
+    whose clicks it got less than a tenth)."""
+    from zhongcao.catalog import service as catalog_service
+
+    engine = service.current_engine(request.app.state.database, request.app.state.settings)
+    report = service.search_report(engine, ctx.shop_id, clock.now().astimezone(UTC).date(), days, limit)
+    categories = catalog_service.categories_by_id(db, {r["category_id"] for r in report["missed"]})
+    missed = []
+    for r in report["missed"]:
+        category = categories.get(r["category_id"])
+        names = {"category_zh": category.name_zh, "category_en": category.name_en} if category else {}
+        missed.append(MissedQueryRow(**r, **names))
+    return SearchInsightsOut(
+        first_day=report["first_day"],
+        last_day=report["last_day"],
+        queries=[QueryRow(**r) for r in report["queries"]],
+        missed=missed,
+        missed_below_share=service.MISSED_BELOW_PERCENT / 100,
+    )

@@ -191,3 +191,13 @@ def bad_first_review_counts(
         .group_by(Review.shop_id)
     )
     return {shop_id: n for shop_id, n in rows}
+
+
+def first_review_rows(db: Session) -> list[tuple[int, int, int, datetime]]:
+    """Every counting (first) review for analytics: ``(shop id, product id, rating, written at)``."""
+    stmt = (
+        select(Review.shop_id, Review.product_id, Review.rating, Review.created_at)
+        .where(Review.is_first.is_(True))
+        .order_by(Review.id)
+    )
+    return [(int(s), int(p), int(r), at) for s, p, r, at in db.execute(stmt)]
