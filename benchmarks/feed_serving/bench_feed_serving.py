@@ -31,14 +31,14 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "benchmarks" / "out"
 
 
-def prepare(work: Path, days: int, users: int) -> tuple[str, list[str]]:
+def prepare(work: Path, days: int, users: int, who: str = "active") -> tuple[str, list[str]]:
     from zhongcao import artifacts, migrate
     from zhongcao.db import Database
     from zhongcao.events.store import SegmentEventStore
@@ -68,16 +68,33 @@ def prepare(work: Path, days: int, users: int) -> tuple[str, list[str]]:
         train(database, store, TrainConfig(), models_root=work / "models")
         print(f"trained in {time.perf_counter() - t:.1f} s", flush=True)
     store.close()
-    tokens_file = work / f"tokens-{users}.json"
+    # Every run starts from the same state: nobody has been served anything yet.
+    from sqlalchemy import delete
+
+    from zhongcao.feed.models import FeedUserState
+
+    with database.session() as db:
+        db.execute(delete(FeedUserState))
+        db.commit()
+    tokens_file = work / f"tokens-{users}-{who}.json"
     if tokens_file.exists():
         return url, json.loads(tokens_file.read_text())
     from sqlalchemy import select
 
+    with database.session() as db:
+        shoppers = db.scalars(select(User.id).where(User.role == Role.shopper).order_by(User.id)).all()
+    if who == "active":
+        # Feed traffic comes from people who use the app: shoppers with any event in the world's last
+        # two days (the same rule training uses to choose whose candidates to rank ahead of time).
+        store = SegmentEventStore(work / "events")
+        end = store.query("SELECT max(ts) AS t FROM events")["t"][0].as_py()
+        recent = store.query("SELECT DISTINCT user_id FROM events WHERE ts >= ?", [end - timedelta(days=2)])
+        store.close()
+        active = set(recent["user_id"].to_pylist())
+        shoppers = [u for u in shoppers if u in active]
+    ids = shoppers[:users]
     tokens = []
     with database.session() as db:
-        ids = db.scalars(
-            select(User.id).where(User.role == Role.shopper).order_by(User.id).limit(users)
-        ).all()
         for uid in ids:
             secret, _ = users_service.issue_token(
                 db, db.get(User, uid), kind=TokenKind.api, name="bench", commit=False
@@ -196,10 +213,16 @@ def main() -> None:
     parser.add_argument("--rates", default="100,200,300,400")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument(
+        "--who",
+        choices=("active", "any"),
+        default="active",
+        help="active: shoppers with events in the world's last two days; any: the first shoppers by id",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     args = parser.parse_args()
-    url, tokens = prepare(args.work, args.days, args.users)
+    url, tokens = prepare(args.work, args.days, args.users, args.who)
     server = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("server.py")), "--database", url,
          "--models", str(args.work / "models"), "--events", str(args.work / "events"), "--port", str(args.port),

@@ -313,10 +313,16 @@ def product_briefs(db: Session, product_ids: Iterable[int], *, lock: bool = Fals
     ids = sorted(set(product_ids))
     if not ids:
         return {}
-    stmt = select(Product).where(Product.id.in_(ids)).order_by(Product.id)
+    # Only the columns a brief needs: the feed renders briefs on every page, and whole rows (with
+    # descriptions and attributes) cost several times more to load.
+    stmt = (
+        select(Product.id, Product.shop_id, Product.title_zh, Product.title_en, Product.status)
+        .where(Product.id.in_(ids))
+        .order_by(Product.id)
+    )
     if lock:
         stmt = stmt.with_for_update()
-    products = db.scalars(stmt).all()
+    products = db.execute(stmt).all()
     prices = dict(
         db.execute(
             select(Sku.product_id, func.min(Sku.price_fen))

@@ -412,6 +412,15 @@ def content_by_ids(db: Session, content_ids: Sequence[int]) -> dict[int, Content
     return {c.id: c for c in db.scalars(select(Content).where(Content.id.in_(ids)))}
 
 
+def content_titles(db: Session, content_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """(title_zh, title_en) per content id: the two columns a feed card needs, not whole rows."""
+    ids = sorted(set(content_ids))
+    if not ids:
+        return {}
+    rows = db.execute(select(Content.id, Content.title_zh, Content.title_en).where(Content.id.in_(ids)))
+    return {cid: (zh, en) for cid, zh, en in rows}
+
+
 def content_for_shop(db: Session, shop_id: int, content_id: int) -> Content:
     """Content published by one of the shop's own accounts; anything else is not found."""
     content = db.scalar(

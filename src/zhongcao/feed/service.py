@@ -141,7 +141,11 @@ class FeedService:
         *,
         version: Callable[[], str | None] | None = None,
         weights: ObjectiveWeights | None = None,
+        exists: Callable[[], bool] | None = None,
     ) -> None:
+        """``exists``: whether a model is there to load (e.g. an artifact on disk), asked while
+        ``model()`` may still be loading it in another thread."""
+        self._exists = exists
         self._model = model
         self._version = version or (lambda: None)
         self.memory = memory
@@ -163,7 +167,7 @@ class FeedService:
         the catalogue is refreshed here when due."""
         if self._refresher is not None:
             # The refresher's first pass loads the model; a request that arrives before waits for it.
-            if self._bundle is None and self._model() is not None:
+            if self._bundle is None and self.has_model:
                 self._ready.wait(timeout=120)
             if self._bundle is not None:
                 return self._bundle
@@ -255,7 +259,7 @@ class FeedService:
 
     @property
     def has_model(self) -> bool:
-        return self._model() is not None
+        return self._exists() if self._exists is not None else self._model() is not None
 
     def _derive(
         self, model: FeedModel, catalog: Catalog, collaborative: Collaborative | None = None

@@ -9,6 +9,7 @@ as a behaviour event (the same one ``POST /api/events`` would store) for the nex
 from __future__ import annotations
 
 import threading
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
@@ -52,7 +53,12 @@ def start_feed(app: FastAPI) -> FeedService:
             return service
         settings, database = app.state.settings, app.state.database
         newest = artifacts.Newest(feed_model.MODEL_NAME, feed_model.load, root=settings.models_dir)
-        service = FeedService(newest.get, TableMemory(), version=lambda: newest.version)
+        service = FeedService(
+            newest.get,
+            TableMemory(),
+            version=lambda: newest.version,
+            exists=lambda: artifacts.newest(feed_model.MODEL_NAME, settings.models_dir) is not None,
+        )
 
         def store() -> events_service.EventStore | None:
             return getattr(app.state, "event_store", None) or events_service.get_store(settings, database)
@@ -65,21 +71,56 @@ def start_feed(app: FastAPI) -> FeedService:
 _start_lock = threading.Lock()
 
 
+class BriefCache:
+    """Product briefs (titles, cheapest price, on sale) for feed cards, kept ``seconds`` per product.
+
+    A page shows up to 30 anchored products; reading them costs more than ranking the page. A card's
+    price may so lag a merchant's change by up to ``seconds`` (the catalogue refresh interval), which
+    is what a feed card can afford: the product page and checkout read the price live."""
+
+    def __init__(self, seconds: float = 10.0, size: int = 100_000) -> None:
+        self.seconds, self.size = seconds, size
+        self._entries: dict[int, tuple[float, catalog_service.ProductBrief | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, db: DbSession, product_ids: set[int]) -> dict[int, catalog_service.ProductBrief]:
+        now = time.monotonic()
+        out: dict[int, catalog_service.ProductBrief] = {}
+        missing = []
+        for pid in product_ids:
+            entry = self._entries.get(pid)
+            if entry is None or now - entry[0] > self.seconds:
+                missing.append(pid)
+            elif entry[1] is not None:
+                out[pid] = entry[1]
+        if missing:
+            fresh = catalog_service.product_briefs(db, missing)
+            with self._lock:
+                if len(self._entries) > self.size:
+                    self._entries.clear()
+                for pid in missing:
+                    self._entries[pid] = (now, fresh.get(pid))
+            out.update(fresh)
+        return out
+
+
+_briefs = BriefCache()
+
+
 def _render(db: DbSession, page: FeedPage) -> FeedPageOut:
     catalog = page.catalog
     content_ids = [it.content_id for it in page.items if it.content_id is not None]
-    content = content_service.content_by_ids(db, content_ids)
+    titles = content_service.content_titles(db, content_ids)
     products: set[int] = {it.product_id for it in page.items if it.product_id is not None}
     anchors = {it.code: catalog.anchors_of(it.code)[:3] for it in page.items if it.code >= 0}
     for ids in anchors.values():
         products.update(ids)
-    briefs = catalog_service.product_briefs(db, products)
+    briefs = _briefs.get(db, products)
     items = []
     for position, it in enumerate(page.items):
         if it.content_id is not None:
-            row = content.get(it.content_id)
             account_id = int(catalog.account_ids[it.code])
-            title_zh, title_en = (row.title_zh, row.title_en) if row is not None else ("", "")
+            title_zh, title_en = titles.get(it.content_id, ("", ""))
             account = FeedAccountOut(id=account_id, name=catalog.account_names.get(account_id, ""))
             product_ids = anchors.get(it.code, [])
         else:
