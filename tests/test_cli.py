@@ -87,7 +87,7 @@ def test_unreachable_database_is_plain_words(monkeypatch):
     assert "cannot connect" in result.output and "Traceback" not in result.output
 
 
-def test_merchant_joins_a_shop_and_jobs_run(sqlite_env):
+def test_merchant_joins_a_shop_and_jobs_run(sqlite_env, monkeypatch):
     from zhongcao.db import Database
     from zhongcao.shops import service as shops_service
     from zhongcao.users import service as users_service
@@ -142,6 +142,14 @@ def test_merchant_joins_a_shop_and_jobs_run(sqlite_env):
     jobs = runner.invoke(app, ["jobs", "run"])
     assert jobs.exit_code == 0, jobs.output
     assert "expired_checkouts=0" in jobs.output and "completed_orders=0" in jobs.output
+    # The first run builds Compass's snapshot (none existed); the next finds it fresh.
+    assert "compass_snapshot=1" in jobs.output
+    monkeypatch.setenv("ZHONGCAO_ANALYTICS_MAX_AGE_MINUTES", "60")
+    get_settings.cache_clear()
+    again = runner.invoke(app, ["jobs", "run"])
+    assert "compass_snapshot=0" in again.output, again.output
+    fresh = runner.invoke(app, ["compass", "refresh"])
+    assert fresh.exit_code == 0 and "fresh enough" in fresh.output, fresh.output
 
 
 def test_scores_compute_with_rules_and_a_clean_error_for_bad_rules(sqlite_env, tmp_path):

@@ -285,7 +285,8 @@ def jobs_run(
         float | None, typer.Option(help="Repeat every N seconds (default: run once).", min=1)
     ] = None,
 ) -> None:
-    """Cancel unpaid checkouts past their timeout, complete delivered orders, apply after-sales deadlines."""
+    """Cancel unpaid checkouts past their timeout, complete delivered orders, apply after-sales deadlines,
+    compute the nightly experience scores, and refresh Compass's snapshot when it is stale."""
     from zhongcao import jobs
 
     settings = _settings()
@@ -293,6 +294,11 @@ def jobs_run(
     try:
         while True:
             counts = jobs.run_due_jobs(database)
+            # Keep Compass's analytics snapshot warm (built only when older than its max age), so
+            # merchants' first request after a quiet spell does not read an old one.
+            from zhongcao.compass.refresher import refresh_snapshot
+
+            counts["compass_snapshot"] = int(refresh_snapshot(database, settings, force=False) is not None)
             console.print(" ".join(f"{k}={v}" for k, v in counts.items()))
             if every is None:
                 break
@@ -366,6 +372,21 @@ def scores_compute(
     for label in sorted({x for x in first if x}, key=lambda x: -first.count(x))[:3]:
         table.add_row(f"improve first: {label}", f"{first.count(label):,} shops")
     console.print(table)
+
+
+compass_app = typer.Typer(help="Compass analytics for merchants and operators.", no_args_is_help=True)
+app.add_typer(compass_app, name="compass")
+
+
+@compass_app.command("refresh")
+def compass_refresh(
+    force: Annotated[bool, typer.Option("--force", help="Build even if the snapshot is fresh.")] = False,
+) -> None:
+    """Build Compass's analytics snapshot now (``--force``), or only if it is older than
+    ZHONGCAO_ANALYTICS_MAX_AGE_MINUTES (for cron, or next to ``zhongcao jobs run``)."""
+    from zhongcao.compass.refresher import refresh_command
+
+    refresh_command(force)
 
 
 train_app = typer.Typer(
