@@ -147,3 +147,34 @@ def test_no_model_yet_is_a_clear_503(client, app, database, db):
     db.commit()
     r = client.get("/api/feed", headers={"Authorization": f"Bearer {token_for(database, user.id)}"})
     assert r.status_code == 503 and r.json()["error"]["code"] == "feed_model_not_ready"
+
+
+def test_write_behind_memory_reads_its_own_writes_and_flushes_them_in_one_batch(database):
+    from zhongcao.feed.seen import UserMemory, WriteBehindMemory
+    from zhongcao.users.models import Role, User
+
+    with database.session() as db:
+        users = [
+            User(email=f"wb{i}@example.com", password_hash="x", role=Role.shopper, display_name="x")
+            for i in range(3)
+        ]
+        db.add_all(users)
+        db.commit()
+        ids = [u.id for u in users]
+    memory = WriteBehindMemory(database, interval=0.05)
+    table = TableMemory()
+    try:
+        for i, user_id in enumerate(ids):
+            memory.write(None, user_id, UserMemory(served=[(100 + i, 1_000)]))
+        # The worker that wrote sees it at once (its next page never repeats) ...
+        with database.session(read_only=True) as db:
+            assert memory.read(db, ids[1]).served == [(101, 1_000)]
+        memory.flush()
+        # ... and every worker sees it once flushed: all three rows, written in one transaction.
+        with database.session(read_only=True) as db:
+            assert [table.read(db, u).served for u in ids] == [[(100, 1_000)], [(101, 1_000)], [(102, 1_000)]]
+        memory.write(None, ids[0], UserMemory(served=[(100, 1_000), (200, 2_000)]))
+    finally:
+        memory.close()  # flushes what is pending
+    with database.session(read_only=True) as db:
+        assert table.read(db, ids[0]).served == [(100, 1_000), (200, 2_000)]

@@ -1,13 +1,12 @@
 """What a user was served recently and told the feed ("not interested", likes): the no-repeat memory.
 
-Two implementations of one small interface:
+Implementations of one small interface:
 
-* :class:`TableMemory` (the default, for the API): the ``feed_user_state`` table, one row per user.
-  It works for any number of stateless workers on the embedded SQLite default and on PostgreSQL with
-  nothing else to run; the write is one upsert in a short write transaction of its own, after the page
-  has been computed in the request's read-only session (see ``feed/views.py``). Redis would save that
-  write on SQLite, but a deployment must not need it, and one primary-key upsert per page is far
-  cheaper than the rest of the request.
+* :class:`TableMemory`: the ``feed_user_state`` table, one row per user. It works for any number of
+  stateless workers on the embedded SQLite default and on PostgreSQL with nothing else to run.
+* :class:`WriteBehindMemory` (the API's): the same table, with each worker's writes gathered for a few
+  milliseconds and upserted in one transaction by a background thread (one write lock per batch
+  instead of one per page; measured in benchmarks/RESULTS.md, "Feed serving").
 * :class:`InMemoryMemory`: a dict, for the market simulation and unit tests.
 
 "Recently" is the newest ``SEEN_LIMIT`` items served within ``SEEN_SECONDS``.
@@ -15,6 +14,7 @@ Two implementations of one small interface:
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -22,7 +22,10 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zhongcao.db import Database
 from zhongcao.feed.models import FeedUserState
+
+log = logging.getLogger("zhongcao.feed")
 
 SEEN_LIMIT = 600  # served ids remembered per user
 SEEN_SECONDS = 7 * 86_400  # ... and for at most this long
@@ -77,25 +80,108 @@ class TableMemory:
 
     def write(self, db: Session | None, user_id: int, memory: UserMemory) -> None:
         assert db is not None
+        self.write_many(db, {user_id: memory})
+
+    @staticmethod
+    def write_many(db: Session, memories: dict[int, UserMemory]) -> None:
+        """Upsert many users' memories in one statement and commit."""
+        if not memories:
+            return
         from zhongcao import clock
 
-        values = {
-            "user_id": user_id,
-            "served": [list(x) for x in memory.served],
-            "feedback": {k: [list(e) for e in v] for k, v in memory.feedback.items()},
-            "updated_at": clock.now(),
-        }
+        now = clock.now()
+        values = [
+            {
+                "user_id": user_id,
+                "served": [list(x) for x in memory.served],
+                "feedback": {k: [list(e) for e in v] for k, v in memory.feedback.items()},
+                "updated_at": now,
+            }
+            for user_id, memory in sorted(memories.items())
+        ]
         if db.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(FeedUserState).values(**values)
+        stmt = insert(FeedUserState).values(values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[FeedUserState.user_id],
             set_={k: stmt.excluded[k] for k in ("served", "feedback", "updated_at")},
         )
         db.execute(stmt)
         db.commit()
+
+
+class WriteBehindMemory:
+    """:class:`TableMemory` with writes gathered for ``interval`` seconds and flushed in one transaction
+    by a background thread: the server's memory.
+
+    One write per page, each taking the database's write lock, is what limits a busy server on the
+    embedded SQLite default (writers from several worker processes queue for the one lock, and SQLite's
+    busy handler sleeps between tries). Gathered, the lock is taken a few dozen times a second whatever
+    the traffic. A worker reads its own pending writes first, so its next page never repeats; another
+    worker sees them once flushed (``interval``: 20 ms by default, well under the time a person takes to
+    swipe to the next page). A crash loses at most the last ``interval`` of what was served.
+    """
+
+    def __init__(self, database: Database, interval: float = 0.02) -> None:
+        self.database = database
+        self.interval = interval
+        self.table = TableMemory()
+        self._pending: dict[int, UserMemory] = {}
+        self._flushing: dict[int, UserMemory] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.last_error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="feed-memory-writer", daemon=True)
+        self._thread.start()
+
+    def read(self, db: Session | None, user_id: int) -> UserMemory:
+        with self._lock:
+            memory = self._pending.get(user_id) or self._flushing.get(user_id)
+        if memory is not None:
+            return memory
+        return self.table.read(db, user_id)
+
+    def write(self, db: Session | None, user_id: int, memory: UserMemory) -> None:
+        with self._lock:
+            self._pending[user_id] = memory
+        self._wake.set()
+
+    def flush(self) -> None:
+        """Write everything pending now (tests; shutdown)."""
+        with self._lock:
+            batch, self._pending = self._pending, {}
+            self._flushing = {**self._flushing, **batch}
+        if not batch:
+            return
+        try:
+            with self.database.session() as db:
+                self.table.write_many(db, batch)
+            self.last_error = None
+        except Exception as exc:  # keep the batch for the next try; say why
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("feed memory flush failed")
+            with self._lock:
+                self._pending = {**batch, **self._pending}
+        finally:
+            with self._lock:
+                for user_id in batch:
+                    self._flushing.pop(user_id, None)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            self._stop.wait(self.interval)  # gather what arrives meanwhile
+            self.flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self.flush()
 
 
 class InMemoryMemory:

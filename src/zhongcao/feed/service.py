@@ -252,6 +252,9 @@ class FeedService:
 
     def stop_refresher(self) -> None:
         self._stop.set()
+        close = getattr(self.memory, "close", None)
+        if close is not None:
+            close()
 
     @property
     def ready(self) -> bool:

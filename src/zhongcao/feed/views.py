@@ -1,8 +1,8 @@
-"""GET /api/feed (a cursor-paged page for the signed-in user) and POST /api/feed/feedback.
+"""GET /api/feed (a cursor-paged page for the caller, signed in or not) and POST /api/feed/feedback.
 
-The page is computed in the request's read-only session; what was served is then written in a short
-write session of its own (``seen.TableMemory``), so the read path never holds the SQLite write lock
-while ranking. Feedback (like, "not interested") is remembered for the next page at once and logged
+The page is computed in the request's read-only session; what was served is then handed to the
+worker's write-behind memory (``seen.WriteBehindMemory``), which writes many users' pages in one short
+transaction, so requests never hold or wait for the SQLite write lock. Feedback (like, "not interested") is remembered for the next page at once and logged
 as a behaviour event (the same one ``POST /api/events`` would store) for the next training.
 """
 
@@ -30,7 +30,7 @@ from zhongcao.feed.schemas import (
     FeedPageOut,
     FeedReasonOut,
 )
-from zhongcao.feed.seen import TableMemory
+from zhongcao.feed.seen import WriteBehindMemory
 from zhongcao.feed.service import MAX_LIMIT, FeedPage, FeedService
 
 router = APIRouter(tags=["feed"])
@@ -55,7 +55,7 @@ def start_feed(app: FastAPI) -> FeedService:
         newest = artifacts.Newest(feed_model.MODEL_NAME, feed_model.load, root=settings.models_dir)
         service = FeedService(
             newest.get,
-            TableMemory(),
+            WriteBehindMemory(database),
             version=lambda: newest.version,
             exists=lambda: artifacts.newest(feed_model.MODEL_NAME, settings.models_dir) is not None,
         )
@@ -177,6 +177,9 @@ def get_feed(
     page = service.page(db, user.id, limit, cursor)
     out = _render(db, page)
     db.rollback()  # end the read transaction before taking the write lock
+    if isinstance(service.memory, WriteBehindMemory):
+        service.record(None, page)  # gathered and flushed by the memory's own writer
+        return out
     writer = request.app.state.database.session()
     try:
         service.record(writer, page)
