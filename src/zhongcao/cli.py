@@ -313,7 +313,9 @@ def jobs_run(
 def simulate(
     policy: Annotated[
         str,
-        typer.Option(help="Feed policies to compare, comma-separated: gmv, experience, popular_followed."),
+        typer.Option(
+            help="Feed policies to compare, comma-separated: gmv, experience, popular_followed, trained (the real feed, trained on the simulated log)."
+        ),
     ] = "gmv,experience",
     days: Annotated[int, typer.Option(min=1, max=365, help="Days to simulate under each policy.")] = 90,
     seed: Annotated[int, typer.Option(help="World seed (the same world for every policy).")] = 42,
