@@ -65,6 +65,7 @@ bench-search-speed: install
 
 bench-compass: install
 	$(PY) benchmarks/compass/bench_compass.py
+	$(PY) benchmarks/compass/bench_compass_products.py
 
 bench-scores: install
 	$(PY) benchmarks/experience/bench_scores.py --records 10000
