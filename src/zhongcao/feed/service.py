@@ -28,6 +28,7 @@ from zhongcao.content import service as content_service
 from zhongcao.db import Database
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.events.store import EventStore
+from zhongcao.feed.briefs import ProductBriefs
 from zhongcao.feed.campaign_slots import CampaignConfig, campaign_candidates
 from zhongcao.feed.catalog import Catalog, price_band
 from zhongcao.feed.collaborative import Collaborative
@@ -157,6 +158,7 @@ class FeedService:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._caught_up: dict[int, datetime] = {}
+        self.briefs = ProductBriefs()
         self.last_error: str | None = None
 
     # --- the model and catalog ------------------------------------------------------------------
@@ -200,6 +202,9 @@ class FeedService:
                 self._bundle = self._derive(model, model.catalog.refreshed(db))
             else:
                 self._bundle = self._derive(model, current.catalog.refreshed(db), current.collaborative)
+            bundle = self._bundle
+        # Cards' product briefs: every anchored product and every product the model may recommend.
+        self.briefs.refresh(db, np.union1d(bundle.catalog.anchor_products, bundle.model.product_ids).tolist())
 
     def catch_up(self, store: EventStore) -> int:
         """Add the events logged since the last catch-up to the co-visitation and next-item counts.

@@ -9,13 +9,11 @@ as a behaviour event (the same one ``POST /api/events`` would store) for the nex
 from __future__ import annotations
 
 import threading
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
 
 from zhongcao import artifacts, clock
-from zhongcao.catalog import service as catalog_service
 from zhongcao.content import service as content_service
 from zhongcao.deps import CurrentUser, DbSession, UserOrAnonymous
 from zhongcao.errors import NotFound
@@ -71,43 +69,7 @@ def start_feed(app: FastAPI) -> FeedService:
 _start_lock = threading.Lock()
 
 
-class BriefCache:
-    """Product briefs (titles, cheapest price, on sale) for feed cards, kept ``seconds`` per product.
-
-    A page shows up to 30 anchored products; reading them costs more than ranking the page. A card's
-    price may so lag a merchant's change by up to ``seconds`` (the catalogue refresh interval), which
-    is what a feed card can afford: the product page and checkout read the price live."""
-
-    def __init__(self, seconds: float = 10.0, size: int = 100_000) -> None:
-        self.seconds, self.size = seconds, size
-        self._entries: dict[int, tuple[float, catalog_service.ProductBrief | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, db: DbSession, product_ids: set[int]) -> dict[int, catalog_service.ProductBrief]:
-        now = time.monotonic()
-        out: dict[int, catalog_service.ProductBrief] = {}
-        missing = []
-        for pid in product_ids:
-            entry = self._entries.get(pid)
-            if entry is None or now - entry[0] > self.seconds:
-                missing.append(pid)
-            elif entry[1] is not None:
-                out[pid] = entry[1]
-        if missing:
-            fresh = catalog_service.product_briefs(db, missing)
-            with self._lock:
-                if len(self._entries) > self.size:
-                    self._entries.clear()
-                for pid in missing:
-                    self._entries[pid] = (now, fresh.get(pid))
-            out.update(fresh)
-        return out
-
-
-_briefs = BriefCache()
-
-
-def _render(db: DbSession, page: FeedPage) -> FeedPageOut:
+def _render(db: DbSession, page: FeedPage, service: FeedService) -> FeedPageOut:
     catalog = page.catalog
     content_ids = [it.content_id for it in page.items if it.content_id is not None]
     titles = content_service.content_titles(db, content_ids)
@@ -115,7 +77,7 @@ def _render(db: DbSession, page: FeedPage) -> FeedPageOut:
     anchors = {it.code: catalog.anchors_of(it.code)[:3] for it in page.items if it.code >= 0}
     for ids in anchors.values():
         products.update(ids)
-    briefs = _briefs.get(db, products)
+    briefs = service.briefs.get(db, products)
     items = []
     for position, it in enumerate(page.items):
         if it.content_id is not None:
@@ -173,9 +135,9 @@ def get_feed(
     exploration share of new content (the cursor keeps the visit's pages from repeating)."""
     service = feed_service(request)
     if user is None:
-        return _render(db, service.anonymous_page(db, limit, cursor))
+        return _render(db, service.anonymous_page(db, limit, cursor), service)
     page = service.page(db, user.id, limit, cursor)
-    out = _render(db, page)
+    out = _render(db, page, service)
     db.rollback()  # end the read transaction before taking the write lock
     if isinstance(service.memory, WriteBehindMemory):
         service.record(None, page)  # gathered and flushed by the memory's own writer
