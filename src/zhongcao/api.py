@@ -82,6 +82,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         feed_router,
     ):
         app.include_router(router)
+    from zhongcao import web  # the server-rendered pages (docs/web.md)
+
+    web.install(app)
     return app
 
 

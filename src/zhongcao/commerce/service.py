@@ -609,6 +609,50 @@ def shop_gmv_fen(db: Session, since: datetime, until: datetime) -> dict[int, int
     return {shop_id: int(total or 0) for shop_id, total in rows}
 
 
+@dataclass(frozen=True)
+class ContentSale:
+    """A paid order line attributed to a piece of content (a live room's purchase ticker)."""
+
+    item_id: int
+    user_id: int
+    product_id: int
+    title_zh: str
+    title_en: str
+    quantity: int
+    paid_at: datetime
+
+
+def content_sales(
+    db: Session, content_id: int, *, recent_lines: int = 5000, limit: int = 20
+) -> list[ContentSale]:
+    """Paid lines attributed to ``content_id`` among the newest ``recent_lines`` order lines, newest
+    first. The window keeps the read to a primary-key range however large the table (the ticker
+    polls it every few seconds); a line placed earlier than that and paid just now is left out."""
+    from sqlalchemy import func
+
+    newest = db.scalar(select(func.max(OrderItem.id))) or 0
+    rows = db.execute(
+        select(
+            OrderItem.id,
+            Order.user_id,
+            OrderItem.product_id,
+            OrderItem.title_zh,
+            OrderItem.title_en,
+            OrderItem.quantity,
+            Order.paid_at,
+        )
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(
+            OrderItem.id > newest - recent_lines,
+            OrderItem.content_id == content_id,
+            Order.paid_at.is_not(None),
+        )
+        .order_by(OrderItem.id.desc())
+        .limit(limit)
+    ).all()
+    return [ContentSale(*row) for row in rows]
+
+
 def recent_purchases(
     db: Session, user_id: int, since: datetime, limit: int = 50
 ) -> list[tuple[int, datetime]]:

@@ -83,6 +83,38 @@ def query(sql: str, params: list[Any] | None = None, store: EventStore | None = 
     return (store or get_store()).query(sql, params)
 
 
+def counts_by_content(event_type: str, since: Any = None, store: EventStore | None = None) -> dict[int, int]:
+    """``content id -> how many events of one type it received`` (e.g. likes) since ``since``.
+
+    Counted over the raw rows (PostgreSQL in the database, the embedded store in DuckDB), skipping
+    the ``events`` view's de-duplication, which would sort every event: a replayed event may count
+    twice. A full pass over the window: callers cache the result (the web pages refresh it in the
+    background every few minutes)."""
+    store = store or get_store()
+    if isinstance(store, PostgresEventStore):
+        conn = store.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            store.ensure_table(cur)
+            where = "type = %s AND content_id IS NOT NULL" + (" AND ts >= %s" if since is not None else "")
+            cur.execute(
+                f'SELECT content_id, count(*) FROM "{store.table}" WHERE {where} GROUP BY content_id',
+                [event_type] + ([since] if since is not None else []),
+            )
+            rows = cur.fetchall()
+            conn.commit()
+        finally:
+            conn.close()
+        return {int(c): int(n) for c, n in rows}
+    sql = "SELECT content_id, count(*) AS n FROM events_raw WHERE type = ? AND content_id IS NOT NULL"
+    params: list[Any] = [event_type]
+    if since is not None:
+        sql += " AND ts >= ?"
+        params.append(since)
+    table = store.query(sql + " GROUP BY content_id", params)
+    return dict(zip(table["content_id"].to_pylist(), table["n"].to_pylist(), strict=True))
+
+
 def ingest_for_user(store: EventStore, user_id: int, events: list[EventIn]) -> int:
     """The API's path: events of the signed-in user. ``user_id`` is always the caller; a missing
     ``ts`` is the server's clock and a given one must be near it."""

@@ -1,0 +1,208 @@
+"""What every page view gets: the request, a database session, who is signed in, the language,
+the form guard, and ``render`` / ``redirect``.
+
+Sessions: the login page issues a session token with ``users.service`` and stores it in the same
+HttpOnly cookie the JSON API reads (``settings.session_cookie_name``), so a signed-in browser can
+use both. Forms are protected by a double-submit token: a random ``zc_csrf`` cookie and the same
+value in each form's hidden ``csrf_token`` field, checked on every POST (``FormData`` dependency).
+One-shot notices ("Added to your cart") travel in the ``zc_flash`` cookie as a catalog key.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData as StarletteFormData
+
+from zhongcao.deps import get_db
+from zhongcao.errors import DomainError
+from zhongcao.users import service as users_service
+from zhongcao.users.models import Role, User
+from zhongcao.web import i18n
+from zhongcao.web.templating import render_template
+
+CSRF_COOKIE = "zc_csrf"
+CSRF_FIELD = "csrf_token"
+FLASH_COOKIE = "zc_flash"
+YEAR = 365 * 24 * 3600
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; answered with a redirect to the login page (see errors.py)."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class WrongRole(DomainError):
+    status_code = 403
+    code = "wrong_role"
+
+
+class StaleForm(DomainError):
+    """The form's CSRF token is missing or does not match the cookie (an old tab, or a forgery)."""
+
+    status_code = 403
+    code = "csrf_failed"
+
+
+def safe_next(url: str | None, default: str = "/") -> str:
+    """Only same-site paths may be redirected to (no ``//evil.example`` or ``https://…``)."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return default
+    parts = urlsplit(url)
+    return url if not parts.scheme and not parts.netloc else default
+
+
+def session_token(request: Request) -> str | None:
+    return request.cookies.get(request.app.state.settings.session_cookie_name)
+
+
+@dataclass
+class WebContext:
+    request: Request
+    db: Session
+    user: User | None
+    locale: str
+    csrf_token: str
+    _set_csrf: bool = False
+    flash: str | None = None
+    cookies: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Copied from the user when the page starts, so an error page can still show who is signed in
+    # after the request's session has been rolled back (which expires the ORM object).
+    user_id: int | None = None
+    user_name: str | None = None
+    user_role: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.user is not None:
+            self.user_id = self.user.id
+            self.user_name = self.user.display_name
+            self.user_role = self.user.role.value
+
+    def t(self, key: str, **params: object) -> str:
+        return i18n.translate(self.locale, key, **params)
+
+    @property
+    def is_shopper(self) -> bool:
+        return self.user_role == Role.shopper.value
+
+    @property
+    def shopper_id(self) -> int | None:
+        return self.user_id if self.is_shopper else None
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        html = render_template(template, page=self, **context)
+        response = HTMLResponse(html, status_code=status_code)
+        self.finish(response)
+        return response
+
+    def redirect(self, url: str, *, flash: str | None = None) -> RedirectResponse:
+        """303 See Other (a POST's answer becomes a GET), optionally with a one-shot notice."""
+        response = RedirectResponse(url, status_code=303)
+        if flash is not None:
+            response.set_cookie(FLASH_COOKIE, flash, max_age=60, httponly=True, samesite="lax", path="/")
+        self.finish(response, keep_flash=flash is not None)
+        return response
+
+    def finish(self, response: Any, *, keep_flash: bool = False) -> None:
+        settings = self.request.app.state.settings
+        if self._set_csrf:
+            response.set_cookie(
+                CSRF_COOKIE,
+                self.csrf_token,
+                max_age=YEAR,
+                httponly=True,
+                samesite="lax",
+                secure=settings.cookie_secure,
+                path="/",
+            )
+        if self.flash is not None and not keep_flash:
+            response.delete_cookie(FLASH_COOKIE, path="/")
+        for name, (value, max_age) in self.cookies.items():
+            response.set_cookie(
+                name,
+                value,
+                max_age=max_age,
+                httponly=True,
+                samesite="lax",
+                secure=settings.cookie_secure,
+                path="/",
+            )
+
+    def login_url(self) -> str:
+        path = self.request.url.path
+        if self.request.url.query:
+            path += "?" + self.request.url.query
+        return "/login?next=" + quote(path, safe="")
+
+
+def _web_context(request: Request, db: Session) -> WebContext:
+    token = session_token(request)
+    user = users_service.user_for_token(db, token) if token else None
+    locale = i18n.negotiate(request.cookies.get(i18n.LOCALE_COOKIE), request.headers.get("accept-language"))
+    csrf = request.cookies.get(CSRF_COOKIE)
+    fresh = not csrf or len(csrf) != 43
+    if fresh:
+        csrf = secrets.token_urlsafe(32)
+    flash = request.cookies.get(FLASH_COOKIE)
+    context = WebContext(
+        request=request,
+        db=db,
+        user=user,
+        locale=locale,
+        csrf_token=csrf,  # type: ignore[arg-type]
+        _set_csrf=fresh,
+        flash=flash if flash and i18n.has_message(flash) else None,
+    )
+    request.state.web = context  # the error pages render with it when a view fails
+    return context
+
+
+def web_context(request: Request, db: Annotated[Session, Depends(get_db)]) -> WebContext:
+    return _web_context(request, db)
+
+
+def signed_in(request: Request, db: Annotated[Session, Depends(get_db)]) -> WebContext:
+    context = _web_context(request, db)
+    if context.user is None:
+        raise LoginRequired(context.login_url())
+    return context
+
+
+def require_page_role(*roles: Role):  # type: ignore[no-untyped-def]
+    """A page dependency: signed in with one of ``roles`` (else the login page, or a 403 page)."""
+
+    def dependency(context: Annotated[WebContext, Depends(signed_in)]) -> WebContext:
+        assert context.user is not None
+        if context.user.role not in roles:
+            raise WrongRole("this page is for another kind of account")
+        return context
+
+    return dependency
+
+
+Page = Annotated[WebContext, Depends(web_context)]
+SignedInPage = Annotated[WebContext, Depends(signed_in)]
+ShopperPage = Annotated[WebContext, Depends(require_page_role(Role.shopper))]
+
+
+async def checked_form(request: Request) -> StarletteFormData:
+    """The POSTed form, once its CSRF token matches the cookie (else a 403 page)."""
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not isinstance(sent, str) or not cookie or not hmac.compare_digest(sent, cookie):
+        raise StaleForm("the form's security token did not match; reload the page and try again")
+    return form
+
+
+FormData = Annotated[StarletteFormData, Depends(checked_form)]
