@@ -118,12 +118,19 @@ def user_for_token(db: Session, secret: str) -> User | None:
     """The active user behind a token, or None when it is unknown, expired or revoked."""
     if not secret.startswith(security.TOKEN_PREFIX) or len(secret) > 200:
         return None
-    row = db.scalar(select(AuthToken).where(AuthToken.token_hash == security.token_digest(secret)))
-    now = clock.now()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+    # One round trip for the token and its user: every authenticated request pays for this.
+    found = db.execute(
+        select(AuthToken, User)
+        .join(User, User.id == AuthToken.user_id)
+        .where(AuthToken.token_hash == security.token_digest(secret))
+    ).first()
+    if found is None:
         return None
-    user = db.get(User, row.user_id)
-    if user is None or not user.is_active:
+    row, user = found
+    now = clock.now()
+    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    if not user.is_active:
         return None
     # Write last_used_at at most once a minute, and only from sessions that may write: a GET runs in
     # a read-only session, and a token's last use is not worth a write lock.
