@@ -118,6 +118,9 @@ def _reason(code: str, zh: str, en: str) -> tuple[str, str, str]:
     return code, zh, en
 
 
+_SOURCES = {s.value: s for s in Source}
+
+
 def label_sources(sources: list[Candidates], banded: np.ndarray) -> dict[int, tuple[Source, int, bool]]:
     """The union of the sources' codes; per code (source, "because", in the price band). The first
     source that proposed a code labels it, except that "because you follow" explains best."""
@@ -673,13 +676,11 @@ class FeedService:
         c = self.config
         catalog = bundle.catalog
         follows = inputs["follows"]
-        code_source = {
-            int(code): (Source(int(src)), int(because), bool(band))
-            for code, src, because, band in zip(
-                ranked.codes.tolist(), ranked.sources.tolist(), ranked.because.tolist(),
-                ranked.banded.tolist(), strict=True,
-            )
-        }  # fmt: skip
+        labels = zip(
+            map(_SOURCES.__getitem__, ranked.sources.tolist()), ranked.because.tolist(), ranked.banded.tolist(),
+            strict=True,
+        )  # fmt: skip
+        code_source = dict(zip(ranked.codes.tolist(), labels, strict=True))
         fresh = [
             live_candidates(catalog, contexts.category_interest[0], follows, c.from_live),
             followed_candidates(catalog, follows, now_s, c.from_followed),
