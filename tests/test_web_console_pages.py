@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 from tests.web_console_helpers import OTHER_SHOP_ORDER_TOTAL, seed_consoles
 from tests.web_helpers import web_login
 from zhongcao.shops.models import ShopStaff, StaffRole
@@ -106,7 +106,7 @@ def test_signing_in_lands_on_the_console_of_the_account(client, world):
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
         response = client.post(
             "/login",
-            data={"email": email, "password": "correct horse battery", "csrf_token": token},
+            data={"email": email, "password": PASSWORD, "csrf_token": token},
             follow_redirects=False,
         )
         assert response.headers["location"] == home, email
