@@ -80,8 +80,10 @@ def test_buy_ship_deliver_review_and_the_merchant_sees_it(site, browser, app, db
         sign_in(phone, server.url, world.web.shopper_email)
         phone.goto(server.url + "/")
         card = phone.locator("article.feed-card", has_text="秋冬干皮救星")
+        screenshot(phone, f"{kind}-flow-feed", full_page=False)  # what a phone shows (README)
         card.get_by_role("link", name=re.compile("去购买")).click()
         phone.wait_for_url(re.compile(r"/products/\d+\?from=short_video:\d+"))
+        screenshot(phone, f"{kind}-flow-product", full_page=False)
         phone.get_by_role("button", name="立即购买").click()
         phone.wait_for_url(re.compile(r"/checkout\?"))
         for label, value in (("收货人", "王小明"), ("手机号", "13800138000"), ("省份", "浙江省"),
@@ -125,6 +127,7 @@ def test_buy_ship_deliver_review_and_the_merchant_sees_it(site, browser, app, db
         db.commit()
         refresher.refresh_snapshot(database, settings)
         assert _orders_tile(shop, server.url) == orders_before + 1
+        screenshot(shop, f"{kind}-flow-merchant-compass")
         experience_service.compute_scores(db)
         db.commit()
         assert _score_orders(shop, server.url) == scored_before + 1

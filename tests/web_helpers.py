@@ -360,11 +360,12 @@ class PageProblems:
         return found
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """A full-page PNG under test-output/screenshots/ (and $ZHONGCAO_SCREENSHOTS_DIR when set)."""
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """A PNG (the whole page, or what the viewport shows) under test-output/screenshots/ (and
+    $ZHONGCAO_SCREENSHOTS_DIR when set)."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     extra = os.environ.get("ZHONGCAO_SCREENSHOTS_DIR")
     if extra:
         Path(extra).mkdir(parents=True, exist_ok=True)
