@@ -167,3 +167,18 @@ class SessionAwareClient(TestClient):
 def client(app, db) -> Iterator[TestClient]:
     with SessionAwareClient(app, db) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Debian Chromium per test process, shared by every browser test: Playwright's sync
+    API allows one running instance per thread, so each module starting its own would fail whenever two
+    such modules land in the same worker. Never a downloaded browser (no ``playwright install``)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web_helpers import CHROMIUM
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()

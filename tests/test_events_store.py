@@ -267,3 +267,14 @@ def test_postgres_writers_racing_to_create_a_day_s_partition(pg_store: PostgresE
         t.join()
     assert errors == []
     assert _count(pg_store) == 100
+
+
+def test_a_store_emptied_by_another_instance_still_closes(tmp_path):
+    """``clear`` on one instance deletes every segment, another instance's open one included; that
+    instance's close then has nothing to roll, and says so by not failing."""
+    writer, cleaner = SegmentEventStore(tmp_path / "ev"), SegmentEventStore(tmp_path / "ev")
+    assert writer.append(plays(3)) == 3
+    cleaner.clear()
+    writer.close()
+    cleaner.close()
+    assert SegmentEventStore(tmp_path / "ev").query("SELECT count(*) AS n FROM events")["n"][0].as_py() == 0

@@ -23,16 +23,6 @@ pytestmark = pytest.mark.skipif(
 DESK = {"width": 1440, "height": 900}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def site(app, db) -> Iterator[tuple[LiveServer, ConsoleWorld]]:
     world = seed_consoles(db, app)

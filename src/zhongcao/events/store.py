@@ -196,8 +196,13 @@ class SegmentEventStore(EventStore):
 
     def _roll(self, path: Path) -> None:
         """Rewrite a closed segment as Parquet, then delete it. Idempotent: the Parquet file is named
-        after the segment, so a crash between the rename and the delete only repeats this step."""
-        table = read_segment(path)
+        after the segment, so a crash between the rename and the delete only repeats this step.
+        A segment that is gone was rolled by another instance or deleted by :meth:`clear` (which
+        empties the store of every writer's events, this one's open segment included): nothing to do."""
+        try:
+            table = read_segment(path)
+        except FileNotFoundError:
+            return
         if table.num_rows:
             final = self.parquet_dir / (path.stem + ".parquet")
             tmp = final.with_suffix(".parquet.tmp")
