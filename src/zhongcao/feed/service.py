@@ -275,6 +275,17 @@ class FeedService:
     def _derive(
         self, model: FeedModel, catalog: Catalog, collaborative: Collaborative | None = None
     ) -> _Bundle:
+        # Compute the catalogue's derived arrays here, in the refresher, not in the first request after.
+        for warm in (
+            "code_of",
+            "by_account",
+            "live_codes",
+            "available",
+            "shop_score",
+            "in_campaign",
+            "follower_log",
+        ):
+            getattr(catalog, warm)
         trending = np.zeros(len(catalog), dtype=np.float32)
         n = min(model.n_content, len(catalog))
         trending[:n] = model.sources.popularity.trending[:n]

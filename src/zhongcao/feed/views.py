@@ -12,10 +12,11 @@ import threading
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 from zhongcao import artifacts, clock
 from zhongcao.content import service as content_service
-from zhongcao.deps import CurrentUser, DbSession, UserOrAnonymous
+from zhongcao.deps import CurrentUser, DbSession, signed_in_or_anonymous
 from zhongcao.errors import NotFound
 from zhongcao.events import service as events_service
 from zhongcao.feed import model as feed_model
@@ -123,22 +124,32 @@ def _render(db: DbSession, page: FeedPage, service: FeedService) -> FeedPageOut:
 
 
 @router.get("/api/feed", response_model=FeedPageOut)
-def get_feed(
+async def get_feed(
     request: Request,
-    user: UserOrAnonymous,
-    db: DbSession,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 10,
     cursor: Annotated[str | None, Query(max_length=4000, description="From the previous page")] = None,
 ) -> FeedPageOut:
     """The next page of the caller's feed. Items seen recently never repeat; likes, follows,
     purchases and "not interested" shape the next page. Signed out: what is trending, with the
-    exploration share of new content (the cursor keeps the visit's pages from repeating)."""
+    exploration share of new content (the cursor keeps the visit's pages from repeating).
+    Authenticate with a bearer token or the session cookie; a bad or expired one is a 401."""
+    # The busiest endpoint makes one trip to a worker thread for all of it (session, caller, page,
+    # rendering): as dependencies, each of those would be a thread hand-off of its own.
+    return await run_in_threadpool(_feed_page, request, limit, cursor)
+
+
+def _feed_page(request: Request, limit: int, cursor: str | None) -> FeedPageOut:
     service = feed_service(request)
-    if user is None:
-        return _render(db, service.anonymous_page(db, limit, cursor), service)
-    page = service.page(db, user.id, limit, cursor)
-    out = _render(db, page, service)
-    db.rollback()  # end the read transaction before taking the write lock
+    db = request.app.state.database.session(read_only=True)
+    try:
+        user = signed_in_or_anonymous(request, db)
+        if user is None:
+            return _render(db, service.anonymous_page(db, limit, cursor), service)
+        page = service.page(db, user.id, limit, cursor)
+        out = _render(db, page, service)
+        db.rollback()  # end the read transaction before taking the write lock
+    finally:
+        db.close()
     if isinstance(service.memory, WriteBehindMemory):
         service.record(None, page)  # gathered and flushed by the memory's own writer
         return out
