@@ -151,6 +151,7 @@ async def open_loop(host: str, port: int, path: str, tokens: list[str], rate: fl
     server: list[float] = []
     client: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}  # what the errors were: an HTTP status or an exception's name
 
     async def one(token: str) -> None:
         nonlocal errors
@@ -159,15 +160,27 @@ async def open_loop(host: str, port: int, path: str, tokens: list[str], rate: fl
             target += "&cursor=" + str(cursors[token])
         began = time.perf_counter()
         try:
+            reused = bool(idle)
             conn = idle.pop() if idle else await Connection.open(host, port)
-            status, headers, body = await conn.get(target, token)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
+            try:
+                status, headers, body = await conn.get(target, token)
+            except (OSError, asyncio.IncompleteReadError):
+                if not reused:
+                    raise
+                # The server closed this idle keep-alive connection (uvicorn's keep-alive timeout): as
+                # any HTTP client does, send the request again on a new one.
+                conn.close()
+                conn = await Connection.open(host, port)
+                status, headers, body = await conn.get(target, token)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             errors += 1
+            kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
             return
         idle.append(conn)
         client.append((time.perf_counter() - began) * 1000)
         if status != 200:
             errors += 1
+            kinds[str(status)] = kinds.get(str(status), 0) + 1
             return
         server.append(float(headers.get("x-server-ms", "nan")))
         if path == "/api/feed":
@@ -197,6 +210,7 @@ async def open_loop(host: str, port: int, path: str, tokens: list[str], rate: fl
         "requests": n,
         "ok": len(server),
         "errors": errors,
+        "error_kinds": kinds,
         "achieved_rps": len(server) / elapsed,
         "server_p50_ms": pct(server, 0.50),
         "server_p99_ms": pct(server, 0.99),
