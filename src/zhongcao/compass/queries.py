@@ -272,3 +272,49 @@ WHERE COALESCE(m.clicks, 0) * 100 < {int(below_percent)} * e.clicks OR e.clicks 
 ORDER BY COALESCE(v.searches, 0) DESC, e.clicks DESC, s.query
 LIMIT {int(limit)}
 """
+
+
+def account_sales(account_id: int, first: date, last: date) -> str:
+    """Per day of [first, last]: GMV, orders and commission of the sales attributed to one account (a
+    creator's own view of what their content carried, across every shop it sold for)."""
+    return f"""
+SELECT paid_day AS day, SUM(paid_fen) AS gmv_fen, COUNT(DISTINCT order_id) AS orders,
+       SUM(commission_fen) AS commission_fen
+FROM sales
+WHERE account_id = {int(account_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}
+GROUP BY paid_day
+ORDER BY paid_day
+"""
+
+
+def account_content(account_id: int, content_ids: list[int], first: date, last: date) -> str:
+    """For each of the account's content items: impressions, plays and anchor clicks, and the orders,
+    GMV and commission it carried in [first, last]. ``content_daily`` has a row per shop a video sells
+    for, each with the video's own impressions and plays and that shop's anchor clicks: the first two
+    are taken once a day."""
+    ids = ", ".join(str(int(i)) for i in content_ids) or "NULL"
+    days = f"BETWEEN {_day(first)} AND {_day(last)}"
+    return f"""
+WITH per_day AS (
+    SELECT day, content_id, MAX(impressions) AS impressions, MAX(plays) AS plays,
+           SUM(anchor_clicks) AS anchor_clicks
+    FROM content_daily
+    WHERE content_id IN ({ids}) AND day {days}
+    GROUP BY day, content_id
+), shown AS (
+    SELECT content_id, SUM(impressions) AS impressions, SUM(plays) AS plays,
+           SUM(anchor_clicks) AS anchor_clicks
+    FROM per_day GROUP BY content_id
+), sold AS (
+    SELECT content_id, COUNT(DISTINCT order_id) AS orders, SUM(paid_fen) AS gmv_fen,
+           SUM(commission_fen) AS commission_fen
+    FROM sales
+    WHERE account_id = {int(account_id)} AND content_id IN ({ids}) AND paid_day {days}
+    GROUP BY content_id
+)
+SELECT COALESCE(s.content_id, o.content_id) AS content_id,
+       COALESCE(s.impressions, 0) AS impressions, COALESCE(s.plays, 0) AS plays,
+       COALESCE(s.anchor_clicks, 0) AS anchor_clicks, COALESCE(o.orders, 0) AS orders,
+       COALESCE(o.gmv_fen, 0) AS gmv_fen, COALESCE(o.commission_fen, 0) AS commission_fen
+FROM shown s FULL OUTER JOIN sold o ON s.content_id = o.content_id
+"""

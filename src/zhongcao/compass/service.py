@@ -331,3 +331,26 @@ def search_report(
             }
         )
     return {"first_day": first, "last_day": today, "queries": led, "missed": missed}
+
+
+# --- creators and the operator (the consoles read these) --------------------------------------------
+
+
+def account_sales(engine: Engine, account_id: int, first: date, last: date) -> list[dict[str, Any]]:
+    """Per day: GMV, orders and commission of the sales attributed to an account (a creator's view)."""
+    return engine.rows(queries.account_sales(account_id, first, last))
+
+
+def account_content(
+    engine: Engine, account_id: int, content_ids: list[int], first: date, last: date
+) -> dict[int, dict[str, int]]:
+    """Per content item of the account: impressions, plays, anchor clicks, orders, GMV, commission."""
+    if not content_ids:
+        return {}
+    rows = engine.rows(queries.account_content(account_id, content_ids, first, last))
+    return {int(r["content_id"]): {k: int(v or 0) for k, v in r.items() if k != "content_id"} for r in rows}
+
+
+def gmv_by_field(engine: Engine, first: date, last: date) -> list[dict[str, Any]]:
+    """Platform GMV and orders per day and field (content, center, other)."""
+    return engine.rows(queries.gmv_by_field(first, last))

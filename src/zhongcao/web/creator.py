@@ -3,14 +3,14 @@ open to me (the plaza) with applications.
 
 Scoped to the caller's own publishing account (:data:`~zhongcao.web.console.CreatorConsole`). What my
 content sold is read from Compass's analytics snapshot (the same ``sales`` and ``content_daily`` facts
-the merchant Compass reads), by account instead of by shop: :func:`account_sales` and
-:func:`content_performance` below.
+the merchant Compass reads), by account instead of by shop: ``compass.service.account_sales`` and
+``compass.service.account_content``.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -19,6 +19,7 @@ from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import ApplicationStatus, PlanKind
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import checkout as checkout_service
+from zhongcao.compass import service as compass_service
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind
 from zhongcao.errors import DomainError
@@ -41,68 +42,6 @@ from zhongcao.web.forms import Form, error_message
 router = APIRouter(prefix="/creator")
 
 
-# --- reading the snapshot by account ----------------------------------------------------------------
-# Values are put into the SQL text (as compass.queries does: DuckDB and Spark bind differently); every
-# one is an int or a date formatted here, never a caller's string.
-
-
-def _day(value: date) -> str:
-    return f"'{value.isoformat()}'"
-
-
-def account_sales(engine: Any, account_id: int, first: date, last: date) -> list[dict[str, Any]]:
-    """Per day of [first, last]: GMV, orders and commission of the sales attributed to the account."""
-    return engine.rows(
-        f"""
-SELECT paid_day AS day, SUM(paid_fen) AS gmv_fen, COUNT(DISTINCT order_id) AS orders,
-       SUM(commission_fen) AS commission_fen
-FROM sales
-WHERE account_id = {int(account_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}
-GROUP BY paid_day
-ORDER BY paid_day
-"""
-    )
-
-
-def content_performance(
-    engine: Any, account_id: int, content_ids: list[int], first: date, last: date
-) -> dict[int, dict[str, int]]:
-    """For each content item: impressions, plays and anchor clicks, and the orders, GMV and commission
-    it carried in [first, last]. ``content_daily`` has a row per shop a video sells for, each with the
-    video's own impressions and plays and that shop's anchor clicks: the first two are taken once a day."""
-    if not content_ids:
-        return {}
-    ids = ", ".join(str(int(i)) for i in content_ids)
-    days = f"BETWEEN {_day(first)} AND {_day(last)}"
-    rows = engine.rows(
-        f"""
-WITH per_day AS (
-    SELECT day, content_id, MAX(impressions) AS impressions, MAX(plays) AS plays,
-           SUM(anchor_clicks) AS anchor_clicks
-    FROM content_daily
-    WHERE content_id IN ({ids}) AND day {days}
-    GROUP BY day, content_id
-), shown AS (
-    SELECT content_id, SUM(impressions) AS impressions, SUM(plays) AS plays,
-           SUM(anchor_clicks) AS anchor_clicks
-    FROM per_day GROUP BY content_id
-), sold AS (
-    SELECT content_id, COUNT(DISTINCT order_id) AS orders, SUM(paid_fen) AS gmv_fen,
-           SUM(commission_fen) AS commission_fen
-    FROM sales
-    WHERE account_id = {int(account_id)} AND content_id IN ({ids}) AND paid_day {days}
-    GROUP BY content_id
-)
-SELECT COALESCE(s.content_id, o.content_id) AS content_id,
-       COALESCE(s.impressions, 0) AS impressions, COALESCE(s.plays, 0) AS plays,
-       COALESCE(s.anchor_clicks, 0) AS anchor_clicks, COALESCE(o.orders, 0) AS orders,
-       COALESCE(o.gmv_fen, 0) AS gmv_fen, COALESCE(o.commission_fen, 0) AS commission_fen
-FROM shown s FULL OUTER JOIN sold o ON s.content_id = o.content_id
-"""
-    )
-    return {int(r["content_id"]): {k: int(v or 0) for k, v in r.items() if k != "content_id"} for r in rows}
-
-
 # --- my content ----------------------------------------------------------------------------------
 
 
@@ -117,7 +56,7 @@ def home(
     db, account_id = console.db, console.account_id
     span = window(days)
     engine = compass_engine(console)
-    daily = {r["day"]: r for r in account_sales(engine, account_id, span.first, span.last)}
+    daily = {r["day"]: r for r in compass_service.account_sales(engine, account_id, span.first, span.last)}
     days_list = [(span.first + timedelta(days=i)).isoformat() for i in range(span.days)]
     series = [daily.get(d, {}) for d in days_list]
     totals = {
@@ -126,7 +65,9 @@ def home(
     items, next_cursor = page_of(
         lambda p: content_service.account_content_page(db, account_id, p, kind=kind), cursor
     )
-    performance = content_performance(engine, account_id, [c.id for c in items], span.first, span.last)
+    performance = compass_service.account_content(
+        engine, account_id, [c.id for c in items], span.first, span.last
+    )
     t = console.t
     chart = (
         charts.money_series(

@@ -20,7 +20,7 @@ from zhongcao.campaigns import service as campaigns_service
 from zhongcao.campaigns.models import CampaignStatus
 from zhongcao.campaigns.schemas import CampaignCreate
 from zhongcao.catalog import service as catalog_service
-from zhongcao.compass import queries as compass_queries
+from zhongcao.compass import service as compass_service
 from zhongcao.errors import DomainError
 from zhongcao.experience import service as experience_service
 from zhongcao.experience.nps import MIN_GROUP
@@ -129,7 +129,7 @@ def nps(console: OperatorConsole, days: Annotated[int, Query(ge=1, le=730)] = 90
 @router.get("/gmv")
 def gmv(console: OperatorConsole, days: Annotated[int, Query(ge=1, le=365)] = 30) -> Response:
     span = window(days if days in GMV_WINDOWS else 30)
-    rows = compass_engine(console).rows(compass_queries.gmv_by_field(span.first, span.last))
+    rows = compass_service.gmv_by_field(compass_engine(console), span.first, span.last)
     by_day: dict[str, dict[str, int]] = {
         (span.first + timedelta(days=i)).isoformat(): {"content": 0, "center": 0, "other": 0}
         for i in range(span.days)
