@@ -59,7 +59,7 @@ router = APIRouter(prefix="/merchant")
 CARRIERS = ("顺丰速运", "中通快递", "圆通速递", "韵达快递", "申通快递", "京东物流", "EMS")
 LOW_STOCK = 10
 # How many to-dos the home page counts before it says "50+".
-TODO_COUNT = 50
+PENDING_SHOWN = 50
 # Funnel totals add up the rows the Compass reports return, busiest first, up to this many.
 FUNNEL_ROWS = 1000
 
@@ -72,7 +72,7 @@ def _days(days: int | None) -> int:
 
 
 def _count(fetch: Any) -> str:
-    rows, cursor = page_of(fetch, None, limit=TODO_COUNT)
+    rows, cursor = page_of(fetch, None, limit=PENDING_SHOWN)
     return f"{len(rows)}+" if cursor else str(len(rows))
 
 
