@@ -66,7 +66,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.support.views import router as support_router
     from zhongcao.users.views import router as users_router
 
+    # The feed first: routes are matched in order, one pattern at a time, and GET /api/feed is the
+    # busiest endpoint (no other router shares its paths).
     for router in (
+        feed_router,
         health_router,
         users_router,
         shops_router,
@@ -82,7 +85,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         events_router,
         compass_router,
         search_router,
-        feed_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)

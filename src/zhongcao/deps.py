@@ -81,15 +81,18 @@ CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
-def signed_in_or_anonymous(request: Request, db: DbSession) -> User | None:
-    """None when the request carries no credentials; a bad or expired token is still a 401 (the
-    client thinks it is signed in and must be told), unlike :func:`optional_user`."""
-    if not _token_from_request(request):
+def caller_or_anonymous(request: Request, db: Session) -> users_service.Caller | None:
+    """Who is calling the feed, or None when the request carries no credentials. A bad or expired
+    token is still a 401 (the client thinks it is signed in and must be told), unlike
+    :func:`optional_user`. Only the caller's id and role are read
+    (``users_service.caller_for_token``), not a user row."""
+    token = _token_from_request(request)
+    if not token:
         return None
-    return current_user(request, db)
-
-
-UserOrAnonymous = Annotated[User | None, Depends(signed_in_or_anonymous)]
+    caller = users_service.caller_for_token(db, token)
+    if caller is None:
+        raise Unauthorized("the session or token is invalid or has expired", code="invalid_token")
+    return caller
 
 
 def require_role(*roles: Role) -> Callable[[User], User]:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -661,6 +661,33 @@ def register_products_bulk(db: Session, campaign_id: int, entries: Sequence[tupl
     ]
     ids = insert_rows_returning_ids(db, CampaignProduct.__table__, values)
     return ids
+
+
+def running_campaigns_version(db: Session, now: datetime | None = None) -> tuple:
+    """What :func:`products_in_running_campaigns` depends on, in two small queries: which campaigns
+    run at ``now`` and a fingerprint of the registrations (rows, newest id, and which are withdrawn).
+    Equal versions give equal answers, so a reader re-reads the products only when this changes."""
+    now = now or clock.now()
+    running = tuple(
+        db.scalars(
+            select(Campaign.id)
+            .where(
+                Campaign.status == CampaignStatus.active, Campaign.starts_at <= now, Campaign.ends_at > now
+            )
+            .order_by(Campaign.id)
+        )
+    )
+    withdrawn = CampaignProduct.withdrawn_at.is_not(None)
+    registrations = db.execute(
+        select(
+            func.count(),
+            func.max(CampaignProduct.id),
+            func.count(CampaignProduct.withdrawn_at),
+            func.sum(case((withdrawn, CampaignProduct.id), else_=0)),
+            func.max(CampaignProduct.withdrawn_at),
+        ).select_from(CampaignProduct)
+    ).one()
+    return (running, *registrations)
 
 
 def products_in_running_campaigns(db: Session, now: datetime | None = None) -> frozenset[int]:

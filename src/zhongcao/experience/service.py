@@ -91,6 +91,13 @@ def current_scores(db: Session, shop_ids: Iterable[int]) -> dict[int, int | None
     return result
 
 
+def scores_version(db: Session) -> tuple[int, int]:
+    """Moves whenever a score is written (scores are rows added, never edited): ``(rows, newest id)``.
+    A reader holding many shops' :func:`current_scores` re-reads them only when this changes."""
+    rows, newest = db.execute(select(func.count(), func.max(ShopScore.id)).select_from(ShopScore)).one()
+    return int(rows), int(newest or 0)
+
+
 def shop_ids_scored_below(db: Session, threshold_centi: int) -> Select[tuple[int]]:
     """A query of the shops whose current score is below ``threshold_centi`` (unscored shops are not
     in it), for gates that filter in SQL (the affiliate plaza)."""

@@ -22,6 +22,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
+from zhongcao.campaigns import service as campaigns_service
 from zhongcao.catalog import service as catalog_service
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind, ContentStatus  # enums only; tables via content_service
@@ -49,6 +50,10 @@ class Catalog:
     shop_score_centi: dict[int, int | None] = field(default_factory=dict)  # None: not scored yet
     campaign_products: frozenset[int] = frozenset()
     loaded_at_s: float = 0.0
+    # What the scores and campaign products were read at (``experience_service.scores_version``,
+    # ``campaigns_service.running_campaigns_version``): a refresh re-reads them only when these move.
+    scores_version: tuple | None = None
+    campaigns_version: tuple | None = None
     _derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
@@ -117,9 +122,16 @@ class Catalog:
 
         def make() -> np.ndarray:
             out = np.full(len(self), np.nan, dtype=np.float32)
-            for shop, score in self.shop_score_centi.items():
-                if score is not None:
-                    out[self.shop_ids == shop] = score / 100.0
+            scored = [(shop, score) for shop, score in self.shop_score_centi.items() if score is not None]
+            if not scored or not len(self):
+                return out
+            shops = np.asarray([shop for shop, _ in scored], dtype=np.int64)
+            scores = np.asarray([score / 100.0 for _, score in scored], dtype=np.float32)
+            order = np.argsort(shops)
+            shops, scores = shops[order], scores[order]
+            pos = np.minimum(np.searchsorted(shops, self.shop_ids), len(shops) - 1)
+            hit = shops[pos] == self.shop_ids
+            out[hit] = scores[pos[hit]]
             return out
 
         return self._get("shop_score", make)
@@ -167,7 +179,12 @@ class Catalog:
     # --- loading ---------------------------------------------------------------------------------
 
     def refreshed(self, db: Session, now: datetime | None = None) -> Catalog:
-        """New content since this catalog, current live rooms and removals, scores and campaigns."""
+        """New content since this catalog, current live rooms and removals, scores and campaigns.
+
+        Returns this very catalog when none of that changed (the usual case every few seconds), so
+        nothing derived from it is rebuilt: the refresh runs in each server worker beside its requests,
+        and a full rebuild held the interpreter long enough to show in the feed's p99. The scores and
+        campaign products are re-read only when their versions move."""
         new = content_service.content_rows_after(db, after_id=self.max_content_id)
         extra = _build_arrays(db, new, self.category_names) if new else None
         status = self.status.copy()
@@ -175,20 +192,26 @@ class Catalog:
             status = np.concatenate([status, extra["status"]])
         ids = self.content_ids if extra is None else np.concatenate([self.content_ids, extra["content_ids"]])
         lookup = self.code_of if extra is None else {int(c): i for i, c in enumerate(ids.tolist())}
-        # Live rooms: the whole current picture in one indexed query on status.
-        moved = content_service.live_room_statuses(db)
         is_live = self.is_live if extra is None else np.concatenate([self.is_live, extra["is_live"]])
-        old_live = np.flatnonzero(is_live & (status != 3))
-        status[old_live] = 0  # scheduled unless the query below says live or ended
-        for cid, st in moved:
-            code = lookup.get(int(cid))
-            if code is not None:
-                status[code] = 1 if st is ContentStatus.live else 2
-        for cid in content_service.removed_content_ids(db):
-            code = lookup.get(int(cid))
-            if code is not None:
-                status[code] = 3
-        changes: dict = {"status": status, "loaded_at_s": clock.now().timestamp()}
+        # Live rooms: those on air now are live; one that was live and is not any more has ended.
+        status[is_live & (status == 1)] = 2
+        on_air = [lookup[c] for c in content_service.live_rooms_on_air(db) if c in lookup]
+        status[np.asarray(on_air, dtype=np.int64)] = 1
+        removed = [lookup[c] for c in content_service.removed_content_ids(db) if c in lookup]
+        status[np.asarray(removed, dtype=np.int64)] = 3
+        scores_version = experience_service.scores_version(db)
+        campaigns_version = campaigns_service.running_campaigns_version(db, now)
+        same_scores = extra is None and scores_version == self.scores_version
+        same_campaigns = campaigns_version == self.campaigns_version
+        if same_scores and same_campaigns and extra is None and np.array_equal(status, self.status):
+            db.rollback()
+            return self
+        changes: dict = {
+            "status": status,
+            "loaded_at_s": clock.now().timestamp(),
+            "scores_version": scores_version,
+            "campaigns_version": campaigns_version,
+        }
         if extra is not None:
             for key in (
                 "content_ids",
@@ -207,12 +230,20 @@ class Catalog:
             changes["account_followers"] = {**self.account_followers, **extra["account_followers"]}
             changes["account_names"] = {**self.account_names, **extra["account_names"]}
             changes["account_is_shop"] = {**self.account_is_shop, **extra["account_is_shop"]}
-        shops = np.unique(changes.get("shop_ids", self.shop_ids))
-        changes["shop_score_centi"] = experience_service.current_scores(db, [int(s) for s in shops if s >= 0])
-        changes["campaign_products"] = _campaign_products(db, now)
-        # What depends only on which items exist carries over when nothing was published since (the
-        # usual refresh): rebuilding the id -> code map of 100k items every 10 s costs a request's time.
-        keep = ("code_of", "by_account", "follower_log") if extra is None else ()
+        if not same_scores:
+            shops = np.unique(changes.get("shop_ids", self.shop_ids))
+            changes["shop_score_centi"] = experience_service.current_scores(
+                db, [int(s) for s in shops if s >= 0]
+            )
+        if not same_campaigns:
+            changes["campaign_products"] = _campaign_products(db, now)
+        # What depends only on which items exist carries over when nothing was published since: rebuilding
+        # the id -> code map of 100k items every few seconds costs many requests' time.
+        keep = ["code_of", "by_account", "follower_log"] if extra is None else []
+        if same_scores:
+            keep.append("shop_score")
+        if same_campaigns and extra is None:
+            keep.append("in_campaign")
         changes["_derived"] = {k: self._derived[k] for k in keep if k in self._derived}
         db.rollback()
         return dataclasses.replace(self, **changes)
@@ -303,8 +334,6 @@ def _build_arrays(db: Session, rows: Sequence[Row], category_names: list[tuple[s
 
 
 def _campaign_products(db: Session, now: datetime | None = None) -> frozenset[int]:
-    from zhongcao.campaigns import service as campaigns_service
-
     return campaigns_service.products_in_running_campaigns(db, now)
 
 
@@ -318,10 +347,19 @@ def load_catalog(db: Session, now: datetime | None = None) -> Catalog:
         loaded_at_s=(now or clock.now()).timestamp(),
     )
     shops = [int(s) for s in np.unique(empty.shop_ids) if s >= 0]
+    scores_version = experience_service.scores_version(db)
     scores = experience_service.current_scores(db, shops)
+    campaigns_version = campaigns_service.running_campaigns_version(db, now)
     campaign = _campaign_products(db, now)
     db.rollback()
-    return dataclasses.replace(empty, shop_score_centi=scores, campaign_products=campaign, _derived={})
+    return dataclasses.replace(
+        empty,
+        shop_score_centi=scores,
+        campaign_products=campaign,
+        scores_version=scores_version,
+        campaigns_version=campaigns_version,
+        _derived={},
+    )
 
 
 def price_band(price_fen: int) -> str:

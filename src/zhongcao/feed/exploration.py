@@ -50,7 +50,15 @@ def cold_pool(
     impressions[:n] = item_impressions[:n]
     new = (now_s - catalog.created_s) <= config.new_days * 86_400
     rare = impressions < config.cold_impressions
-    shop_shown = np.asarray([shop_impressions.get(int(s), 0) for s in catalog.shop_ids], dtype=np.int64)
+    shop_shown = np.zeros(len(catalog), dtype=np.int64)
+    if shop_impressions and len(catalog):
+        shops = np.fromiter(shop_impressions.keys(), dtype=np.int64, count=len(shop_impressions))
+        shown = np.fromiter(shop_impressions.values(), dtype=np.int64, count=len(shop_impressions))
+        order = np.argsort(shops)
+        shops, shown = shops[order], shown[order]
+        pos = np.minimum(np.searchsorted(shops, catalog.shop_ids), len(shops) - 1)
+        hit = shops[pos] == catalog.shop_ids
+        shop_shown[hit] = shown[pos[hit]]
     new_shop = (catalog.shop_ids >= 0) & (shop_shown < config.cold_shop_impressions)
     return np.flatnonzero(catalog.available & (new | rare | new_shop))
 

@@ -11,6 +11,8 @@ session of its own: GET requests read in read-only sessions).
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import logging
 import math
 import secrets
@@ -51,6 +53,7 @@ from zhongcao.pagination import decode_cursor, encode_cursor
 log = logging.getLogger("zhongcao.feed")
 
 MAX_LIMIT = 50
+REDERIVE_SECONDS = 300.0  # the exploration pool's "new" window moves with time: recompute this often
 PURCHASE_DAYS = 30  # a product bought this recently is not advertised back to the buyer
 
 
@@ -111,7 +114,8 @@ class _Bundle:
     eligible: np.ndarray  # bool per code: may fill a campaign or exploration slot
     anonymous_order: np.ndarray  # codes for signed-out visitors: trending first, then newest
     anonymous_rank: np.ndarray  # per code, its position in ``anonymous_order``
-    refreshed_at: float = field(default_factory=time.monotonic)
+    refreshed_at: float = field(default_factory=time.monotonic)  # catalogue last checked
+    derived_at: float = field(default_factory=time.monotonic)  # the arrays above last computed
 
 
 def _reason(code: str, zh: str, en: str) -> tuple[str, str, str]:
@@ -204,10 +208,22 @@ class FeedService:
             if current is None or current.model is not model:
                 self._bundle = self._derive(model, model.catalog.refreshed(db))
             else:
-                self._bundle = self._derive(model, current.catalog.refreshed(db), current.collaborative)
+                catalog = current.catalog.refreshed(db)
+                aged = time.monotonic() - current.derived_at >= REDERIVE_SECONDS
+                if catalog is not current.catalog or aged:
+                    self._bundle = self._derive(model, catalog, current.collaborative)
+                else:  # nothing changed (the usual case): keep every derived array
+                    self._bundle = dataclasses.replace(current, refreshed_at=time.monotonic())
             bundle = self._bundle
-        # Cards' product briefs: every anchored product and every product the model may recommend.
-        self.briefs.refresh(db, np.union1d(bundle.catalog.anchor_products, bundle.model.product_ids).tolist())
+        # Cards' product briefs: every anchored product and every product the model may recommend, when
+        # those may have changed; otherwise only the briefs held that the catalogue says changed.
+        swapped = (
+            current is None or bundle.catalog is not current.catalog or bundle.model is not current.model
+        )
+        wanted = (
+            np.union1d(bundle.catalog.anchor_products, bundle.model.product_ids).tolist() if swapped else ()
+        )
+        self.briefs.refresh(db, wanted)
 
     def catch_up(self, store: EventStore) -> int:
         """Add the events logged since the last catch-up to the co-visitation and next-item counts.
@@ -234,11 +250,15 @@ class FeedService:
 
         def loop() -> None:
             last_catch_up = time.monotonic()
+            settled = None  # the model whose objects were last moved out of the collector's reach
             while not self._stop.is_set():
                 try:
                     with database.session(read_only=True) as db:
                         self.refresh(db)
                     if self._bundle is not None:
+                        if self._bundle.model is not settled:
+                            settled = self._bundle.model
+                            _settle_heap()
                         self._ready.set()
                     seconds = self.config.catch_up_seconds
                     if store is not None and seconds > 0 and time.monotonic() - last_catch_up >= seconds:
@@ -831,6 +851,17 @@ class FeedService:
         updated = memory.with_feedback(action, content_id, account, int(clock.now().timestamp()))
         self.memory.write(db, user_id, updated)
         return updated
+
+
+def _settle_heap() -> None:
+    """Move everything alive now (a loaded model, its catalogue, the app's modules) out of the cyclic
+    garbage collector's reach. A full collection walks every tracked object: about 300,000 in a worker
+    with a medium world's model loaded, 150 ms with the GIL held, several times a minute under load;
+    those pauses were the feed's p99 (benchmarks/RESULTS.md, "Feed serving"). Frozen objects are still
+    freed by reference counting when dropped; only reference cycles among them would never be
+    collected, and what is frozen is swept once first."""
+    gc.collect()
+    gc.freeze()
 
 
 class ModelNotReady(DomainError):

@@ -8,15 +8,17 @@ as a behaviour event (the same one ``POST /api/events`` would store) for the nex
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
-from fastapi.concurrency import run_in_threadpool
 
 from zhongcao import artifacts, clock
 from zhongcao.content import service as content_service
-from zhongcao.deps import CurrentUser, DbSession, signed_in_or_anonymous
+from zhongcao.deps import CurrentUser, DbSession, caller_or_anonymous
 from zhongcao.errors import NotFound
 from zhongcao.events import service as events_service
 from zhongcao.feed import model as feed_model
@@ -68,6 +70,7 @@ def start_feed(app: FastAPI) -> FeedService:
 
 
 _start_lock = threading.Lock()
+_pages = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-page")
 
 
 def _render(db: DbSession, page: FeedPage, service: FeedService) -> FeedPageOut:
@@ -135,17 +138,18 @@ async def get_feed(
     Authenticate with a bearer token or the session cookie; a bad or expired one is a 401."""
     # The busiest endpoint makes one trip to a worker thread for all of it (session, caller, page,
     # rendering): as dependencies, each of those would be a thread hand-off of its own.
-    return await run_in_threadpool(_feed_page, request, limit, cursor)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_pages, functools.partial(_feed_page, request, limit, cursor))
 
 
 def _feed_page(request: Request, limit: int, cursor: str | None) -> FeedPageOut:
     service = feed_service(request)
     db = request.app.state.database.session(read_only=True)
     try:
-        user = signed_in_or_anonymous(request, db)
-        if user is None:
+        caller = caller_or_anonymous(request, db)
+        if caller is None:
             return _render(db, service.anonymous_page(db, limit, cursor), service)
-        page = service.page(db, user.id, limit, cursor)
+        page = service.page(db, caller.user_id, limit, cursor)
         out = _render(db, page, service)
         db.rollback()  # end the read transaction before taking the write lock
     finally:
