@@ -109,12 +109,12 @@ class TableMemory:
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(FeedUserState).values(values)
+        stmt = insert(FeedUserState.__table__).values(values)
         stmt = stmt.on_conflict_do_update(
-            index_elements=[FeedUserState.user_id],
+            index_elements=[FeedUserState.__table__.c.user_id],
             set_={k: stmt.excluded[k] for k in ("served", "feedback", "updated_at")},
         )
-        db.execute(stmt)
+        core(db).execute(stmt)  # Core, not the ORM's bulk-insert path: one statement, no unit of work
         db.commit()
 
 

@@ -8,13 +8,11 @@ as a behaviour event (the same one ``POST /api/events`` would store) for the nex
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 from zhongcao import artifacts, clock
 from zhongcao.content import service as content_service
@@ -70,7 +68,6 @@ def start_feed(app: FastAPI) -> FeedService:
 
 
 _start_lock = threading.Lock()
-_pages = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-page")
 
 
 def _render(db: DbSession, page: FeedPage, service: FeedService) -> FeedPageOut:
@@ -136,10 +133,18 @@ async def get_feed(
     purchases and "not interested" shape the next page. Signed out: what is trending, with the
     exploration share of new content (the cursor keeps the visit's pages from repeating).
     Authenticate with a bearer token or the session cookie; a bad or expired one is a 401."""
-    # The busiest endpoint makes one trip to a worker thread for all of it (session, caller, page,
-    # rendering): as dependencies, each of those would be a thread hand-off of its own.
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pages, functools.partial(_feed_page, request, limit, cursor))
+    # Computed on the event loop's own thread, one page at a time per worker process, as a sync worker
+    # would: a page is about 3 ms of CPU-bound Python whose database reads are local and take
+    # microseconds. Threads cost more than they saved here: concurrent pages in one process fought over
+    # the interpreter lock (CPU per request up by half or more), and even a single page thread beside
+    # the loop convoyed on each read (p99 22-195 ms at 300 requests/s, against 27-31 ms inline; see
+    # benchmarks/RESULTS.md, "Feed serving"). Throughput comes from worker processes, which are
+    # stateless (any load balancer); on PostgreSQL, whose reads wait on the network, run more workers
+    # than cores. Only a worker still loading its model waits in a thread, so the loop stays free.
+    service = feed_service(request)
+    if not service.ready:
+        return await run_in_threadpool(_feed_page, request, limit, cursor)
+    return _feed_page(request, limit, cursor)
 
 
 def _feed_page(request: Request, limit: int, cursor: str | None) -> FeedPageOut:
