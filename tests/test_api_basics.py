@@ -148,3 +148,36 @@ def test_operator_creates_users_of_any_role(client, db):
     assert_error(client.post("/api/ops/users", json=body, headers=auth(db, shopper)), 403, "wrong_role")
     r = client.post("/api/ops/users", json=body, headers=auth(db, ops))
     assert r.status_code == 201 and r.json()["role"] == "merchant"
+
+
+def test_the_feeds_caller_lookup_agrees_with_the_full_one(db):
+    """``caller_for_token`` (the feed's lean lookup: no user row) answers as ``user_for_token`` does for
+    valid, expired, revoked and unknown tokens and for a disabled user."""
+    user = make_user(db)
+    live, _ = users_service.issue_token(db, user, kind=TokenKind.api, name="a")
+    short, _ = users_service.issue_token(db, user, kind=TokenKind.api, name="b", ttl=timedelta(hours=1))
+    revoked, _ = users_service.issue_token(db, user, kind=TokenKind.api, name="c")
+    users_service.revoke_token(db, revoked)
+
+    def both(secret: str) -> tuple[int | None, int | None]:
+        full = users_service.user_for_token(db, secret)
+        lean = users_service.caller_for_token(db, secret)
+        return (full.id if full else None), (lean.user_id if lean else None)
+
+    assert both(live) == (user.id, user.id)
+    assert users_service.caller_for_token(db, live).role is Role.shopper  # type: ignore[union-attr]
+    assert both(short) == (user.id, user.id)
+    with clock.travel(clock.now() + timedelta(hours=2)):
+        assert both(short) == (None, None)
+    assert both(revoked) == (None, None)
+    assert both("zc_unknown") == (None, None) and both("not-a-token") == (None, None)
+    db.get(User, user.id).is_active = False
+    db.commit()
+    assert both(live) == (None, None)
+
+
+def test_feed_answers_401_for_a_revoked_token(client, db):
+    user = make_user(db)
+    secret, _ = users_service.issue_token(db, user, kind=TokenKind.api, name="feed")
+    users_service.revoke_token(db, secret)
+    assert_error(client.get("/api/feed", headers={"Authorization": f"Bearer {secret}"}), 401, "invalid_token")

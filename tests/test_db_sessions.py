@@ -50,3 +50,22 @@ def test_read_only_sessions_refuse_writes(database, db):
         finally:
             session.rollback()
             session.close()
+
+
+def test_sqlite_keeps_every_pooled_connection_and_maps_the_file(tmp_path):
+    """An overflow connection is closed on return, and a new SQLite connection re-runs its pragmas and
+    parses the schema on first use: under load that churn cost milliseconds a request. So the pool
+    holds as many connections as may be in use at once, and pages are read through a memory map."""
+    from zhongcao.config import Settings
+    from zhongcao.db import SQLITE_MMAP_BYTES, Database
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/pool.db", db_pool_size=3, db_max_overflow=4)
+    database = Database(settings=settings)
+    try:
+        for engine in (database.engine, database.read_engine):
+            assert engine.pool.size() == 7 and engine.pool._max_overflow == 0  # type: ignore[attr-defined]
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == SQLITE_MMAP_BYTES
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        database.dispose()

@@ -747,12 +747,8 @@ class FeedService:
             ok &= ~_member(codes, excluded, len(catalog))
         if len(hidden_accounts):
             ok &= ~np.isin(catalog.account_ids[codes], hidden_accounts)
-        if purchased:
-            bought = np.fromiter(purchased, dtype=np.int64)
-            for i in np.flatnonzero(ok):
-                anchors = catalog.anchors_of(int(codes[i]))
-                if anchors and np.isin(anchors, bought).all():
-                    ok[i] = False
+        if purchased:  # an item whose anchored products were all bought lately is not advertised back
+            ok &= ~_all_anchors_in(catalog, codes, np.fromiter(purchased, dtype=np.int64))
         return ok
 
     def _product_cards(
@@ -853,6 +849,21 @@ class FeedService:
         updated = memory.with_feedback(action, content_id, account, int(clock.now().timestamp()))
         self.memory.write(db, user_id, updated)
         return updated
+
+
+def _all_anchors_in(catalog: Catalog, codes: np.ndarray, products: np.ndarray) -> np.ndarray:
+    """Per code: it anchors at least one product and every one of them is in ``products``."""
+    starts, counts = catalog.anchor_ptr[codes], np.diff(catalog.anchor_ptr)[codes]
+    out = np.zeros(len(codes), dtype=bool)
+    has = counts > 0
+    if not has.any():
+        return out
+    starts, counts = starts[has], counts[has]
+    first = np.cumsum(counts) - counts  # where each code's anchors begin in the gathered list
+    gathered = np.repeat(starts - first, counts) + np.arange(int(counts.sum()))
+    hits = np.isin(catalog.anchor_products[gathered], products).astype(np.int64)
+    out[has] = np.add.reduceat(hits, first) == counts
+    return out
 
 
 def _member(codes: np.ndarray, members: set[int], n_codes: int) -> np.ndarray:
