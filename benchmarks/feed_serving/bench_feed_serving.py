@@ -9,9 +9,12 @@ trains the feed once (reused), issues API tokens for ``--users`` shoppers, start
 * a **baseline in the same run**: ``GET /api/health`` at the same rates (the framework's floor).
 
 Each request is a random user's next page (10 items, cursor followed), so every request also writes
-that user's seen memory. Server-side latency is the ``x-server-ms`` header (request in -> response
-start); client latency includes the loopback round trip and the load generator's own scheduling.
-Server and load generator share the machine's cores (2 here): say so when quoting.
+that user's seen memory. Server-side latency is the ``x-server-ms`` header (the app's first look at the
+request -> response start). A worker computes feed pages on its event loop, one at a time, so a request
+that waits for the loop (still in the socket buffer) is not in that figure: the client latency, which
+includes it, the loopback round trip and the load generator's own scheduling, is the conservative
+figure and the one to check the target against. Server and load generator share the machine's cores
+(2 here): say so when quoting.
 
 Usage:
     python benchmarks/feed_serving/bench_feed_serving.py [--work /tmp/zc-feed-medium] [--days 7]
