@@ -101,3 +101,16 @@ def test_settling_the_heap_freezes_what_is_alive():
         assert gc.get_freeze_count() >= before and gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()  # the test process keeps collecting as before
+
+
+def test_codes_of_content_ids_by_binary_search_match_the_dict():
+    catalog = synthetic_catalog(accounts=[1] * 50, shops=[10] * 50, categories=[0] * 50)
+    catalog = type(catalog)(**{**catalog.__dict__, "content_ids": np.arange(3, 153, 3), "_derived": {}})
+    asked = np.asarray([3, 4, 150, 151, 0, -7, 999, 30, 3])
+    expected = [catalog.code_of.get(int(c), -1) for c in asked]
+    assert catalog.ascending and catalog.codes(asked).tolist() == expected
+    shuffled = type(catalog)(
+        **{**catalog.__dict__, "content_ids": catalog.content_ids[::-1].copy(), "_derived": {}}
+    )
+    assert not shuffled.ascending
+    assert shuffled.codes(asked).tolist() == [shuffled.code_of.get(int(c), -1) for c in asked]

@@ -92,9 +92,22 @@ class Catalog:
     def code_of(self) -> dict[int, int]:
         return self._get("code_of", lambda: {int(c): i for i, c in enumerate(self.content_ids.tolist())})
 
+    @property
+    def ascending(self) -> bool:
+        """Whether content ids ascend with codes (they do when codes follow publication order)."""
+        return self._get("ascending", lambda: bool((np.diff(self.content_ids) > 0).all()))
+
     def codes(self, content_ids: list[int] | np.ndarray) -> np.ndarray:
+        """The codes of ``content_ids``, -1 for ids not in the catalogue: a binary search over the
+        ids (ascending: codes follow publication order) instead of a dict lookup per id."""
+        ids = np.asarray(content_ids, dtype=np.int64)
+        if not len(ids) or not len(self):
+            return np.full(len(ids), -1, dtype=np.int64)
+        if self.ascending:
+            pos = np.minimum(np.searchsorted(self.content_ids, ids), len(self) - 1)
+            return np.where(self.content_ids[pos] == ids, pos, -1).astype(np.int64)
         lookup = self.code_of
-        return np.asarray([lookup.get(int(c), -1) for c in content_ids], dtype=np.int64)
+        return np.asarray([lookup.get(int(c), -1) for c in ids.tolist()], dtype=np.int64)
 
     @property
     def by_account(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -239,7 +252,7 @@ class Catalog:
             changes["campaign_products"] = _campaign_products(db, now)
         # What depends only on which items exist carries over when nothing was published since: rebuilding
         # the id -> code map of 100k items every few seconds costs many requests' time.
-        keep = ["code_of", "by_account", "follower_log"] if extra is None else []
+        keep = ["code_of", "by_account", "follower_log", "ascending"] if extra is None else []
         if same_scores:
             keep.append("shop_score")
         if same_campaigns and extra is None:

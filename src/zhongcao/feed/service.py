@@ -298,6 +298,7 @@ class FeedService:
         # Compute the catalogue's derived arrays here, in the refresher, not in the first request after.
         for warm in (
             "code_of",
+            "ascending",
             "by_account",
             "live_codes",
             "available",
@@ -431,7 +432,8 @@ class FeedService:
         hidden = memory.feedback_of("not_interested")
         hidden_accounts = np.asarray(sorted({a for _, a, _ in hidden if a > 0}), dtype=np.int64)
         excluded_ids = seen | {c for c, _, _ in hidden}
-        excluded = {catalog.code_of[c] for c in excluded_ids if c in catalog.code_of}
+        excluded_codes = catalog.codes(np.fromiter(excluded_ids, dtype=np.int64, count=len(excluded_ids)))
+        excluded = set(excluded_codes[excluded_codes >= 0].tolist())
         inputs["ranked"] = self.ranked_row(bundle, user_id, inputs, excluded, limit)
         items = self._rank(bundle, contexts, inputs, excluded, hidden_accounts, memory, now_s, limit, rng)
         served_ids = [
