@@ -126,11 +126,12 @@ class WriteBehindMemory:
     embedded SQLite default (writers from several worker processes queue for the one lock, and SQLite's
     busy handler sleeps between tries). Gathered, the lock is taken a few dozen times a second whatever
     the traffic. A worker reads its own pending writes first, so its next page never repeats; another
-    worker sees them once flushed (``interval``: 20 ms by default, well under the time a person takes to
-    swipe to the next page). A crash loses at most the last ``interval`` of what was served.
+    worker sees them once flushed (``interval``: 50 ms by default, well under the time a person takes to
+    swipe to the next page; longer gathers bigger batches, each a transaction of its own). A crash loses
+    at most the last ``interval`` of what was served.
     """
 
-    def __init__(self, database: Database, interval: float = 0.02) -> None:
+    def __init__(self, database: Database, interval: float = 0.05) -> None:
         self.database = database
         self.interval = interval
         self.table = TableMemory()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from zhongcao import artifacts, clock
@@ -128,7 +128,7 @@ async def get_feed(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 10,
     cursor: Annotated[str | None, Query(max_length=4000, description="From the previous page")] = None,
-) -> FeedPageOut:
+) -> Response:
     """The next page of the caller's feed. Items seen recently never repeat; likes, follows,
     purchases and "not interested" shape the next page. Signed out: what is trending, with the
     exploration share of new content (the cursor keeps the visit's pages from repeating).
@@ -143,8 +143,11 @@ async def get_feed(
     # than cores. Only a worker still loading its model waits in a thread, so the loop stays free.
     service = feed_service(request)
     if not service.ready:
-        return await run_in_threadpool(_feed_page, request, limit, cursor)
-    return _feed_page(request, limit, cursor)
+        page = await run_in_threadpool(_feed_page, request, limit, cursor)
+    else:
+        page = _feed_page(request, limit, cursor)
+    # Already a validated FeedPageOut: serialise it once here rather than have it validated again.
+    return Response(content=page.model_dump_json(), media_type="application/json")
 
 
 def _feed_page(request: Request, limit: int, cursor: str | None) -> FeedPageOut:
