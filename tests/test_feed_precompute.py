@@ -8,9 +8,10 @@ import pytest
 
 from tests.feed_helpers import trained
 from zhongcao.feed import model as feed_model
-from zhongcao.feed.precompute import RankedLists, follow_hash, rank_users
+from zhongcao.feed.precompute import RankedLists, deeper, follow_hash, rank_users
 from zhongcao.feed.seen import InMemoryMemory, UserMemory
 from zhongcao.feed.service import FeedConfig, FeedService
+from zhongcao.feed.training import TrainConfig
 
 pytestmark = pytest.mark.xdist_group("feed_precompute")
 
@@ -71,7 +72,11 @@ def test_a_fresh_list_serves_the_same_page_as_the_full_path(model_and_path, data
 
     follows_of = follows_at(database)
     fast = FeedService(lambda: model, InMemoryMemory())
-    full = FeedService(lambda: model, InMemoryMemory(), FeedConfig(use_ranked=False))
+    # The batch sources deeper than a request (``TrainConfig.rank_depth``): the same page as the full
+    # path sourcing as deep.
+    full = FeedService(
+        lambda: model, InMemoryMemory(), deeper(FeedConfig(use_ranked=False), TrainConfig().rank_depth)
+    )
     compared = 0
     for row in range(min(len(ranked.user_ids), 12)):
         user_id = int(ranked.user_ids[row])
@@ -141,3 +146,18 @@ def test_rank_users_ranks_only_the_users_asked(model_and_path):
     ranked = rank_users(service, {}, int(model.ranked.as_of_s), user_ids=users[::-1])
     np.testing.assert_array_equal(ranked.user_ids, np.sort(users))
     assert len(ranked.ptr) == len(users) + 1
+
+
+def test_deeper_batch_lists_last_longer(model_and_path, database):
+    """The batch sources each ranked source ``rank_depth`` times as deep as a request can afford, so a
+    user's list covers more pages before the request falls back to the full path."""
+    from zhongcao.feed.training import follows_at, rank_model_users
+
+    model, _ = model_and_path
+    users = model.ranked.user_ids[:20]
+    follows = follows_at(database)
+    shallow = rank_model_users(model, follows, _now(model), user_ids=users, depth=1.0)
+    deep = rank_model_users(model, follows, _now(model), user_ids=users, depth=2.0)
+    assert np.diff(deep.ptr).sum() > np.diff(shallow.ptr).sum()
+    assert (np.diff(deep.ptr) >= np.diff(shallow.ptr)).all()
+    np.testing.assert_array_equal(deep.ranked(0).codes, model.ranked.ranked(0).codes)  # what training made

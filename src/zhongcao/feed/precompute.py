@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,11 +30,23 @@ from zhongcao.feed.features import feed_features
 from zhongcao.feed.sources import Candidates, Source
 
 if TYPE_CHECKING:
-    from zhongcao.feed.service import FeedService
+    from zhongcao.feed.service import FeedConfig, FeedService
 
 FILE = "ranked.npz"
 PRODUCT_CARDS = 24  # product cards kept per user
 CHUNK = 512  # users scored together
+
+
+def deeper(config: FeedConfig, depth: float) -> FeedConfig:
+    """``config`` with the ranked sources (collaborative, next items, trending) ``depth`` times as deep:
+    a batch can afford more candidates per user than a request can, and a longer list keeps a longer
+    session on the fast path. Live rooms and followed accounts are sourced online anyway."""
+    return replace(
+        config,
+        from_collaborative=round(config.from_collaborative * depth),
+        from_next_items=round(config.from_next_items * depth),
+        from_trending=round(config.from_trending * depth),
+    )
 
 
 def follow_hash(follows: np.ndarray) -> int:

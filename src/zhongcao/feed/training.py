@@ -78,6 +78,7 @@ class TrainConfig:
     threads: int = 2
     rank_users: bool = True  # batch-rank active users' candidates for serving (``precompute``)
     rank_active_days: float = 2.0  # ... users with an event in this many last days of the window
+    rank_depth: float = 2.0  # ... each ranked source this many times as deep as a request's (``deeper``)
 
 
 @dataclass(frozen=True)
@@ -598,7 +599,9 @@ def train(
             np.unique(log.user[log.ts >= end_s - config.rank_active_days * 86_400]), table.user_ids
         )
         with step("ranking active users' candidates", len(active)) as advance:
-            model.ranked = rank_model_users(model, follows_at(database), end_s, advance, active)
+            model.ranked = rank_model_users(
+                model, follows_at(database), end_s, advance, active, depth=config.rank_depth
+            )
         lap("rank_users", t)
     metadata = {
         "window": {"since": _utc(start_s).isoformat(), "until": _utc(end_s).isoformat(),
@@ -651,13 +654,15 @@ def rank_model_users(
     now_s: int,
     progress: Callable[[int], object] | None = None,
     user_ids: np.ndarray | None = None,
+    depth: float = 1.0,
 ) -> RankedLists:
-    """Users' candidates ranked by ``model`` with the serving code (``precompute``; default: all)."""
-    from zhongcao.feed.precompute import rank_users
+    """Users' candidates ranked by ``model`` with the serving code (``precompute``; default: all), the
+    ranked sources ``depth`` times as deep as a request's."""
+    from zhongcao.feed.precompute import deeper, rank_users
     from zhongcao.feed.seen import InMemoryMemory
-    from zhongcao.feed.service import FeedService
+    from zhongcao.feed.service import FeedConfig, FeedService
 
-    service = FeedService(lambda: model, InMemoryMemory())
+    service = FeedService(lambda: model, InMemoryMemory(), deeper(FeedConfig(), depth))
     return rank_users(service, follows, now_s, user_ids=user_ids, progress=progress)
 
 
