@@ -53,7 +53,7 @@ from zhongcao.pagination import decode_cursor, encode_cursor
 log = logging.getLogger("zhongcao.feed")
 
 MAX_LIMIT = 50
-REDERIVE_SECONDS = 300.0  # the exploration pool's "new" window moves with time: recompute this often
+REDERIVE_SECONDS = 300.0  # the exploration pool's "new" window moves with time: recompute it this often
 PURCHASE_DAYS = 30  # a product bought this recently is not advertised back to the buyer
 
 
@@ -209,11 +209,14 @@ class FeedService:
                 self._bundle = self._derive(model, model.catalog.refreshed(db))
             else:
                 catalog = current.catalog.refreshed(db)
-                aged = time.monotonic() - current.derived_at >= REDERIVE_SECONDS
-                if catalog is not current.catalog or aged:
+                now = time.monotonic()
+                if catalog is not current.catalog:
                     self._bundle = self._derive(model, catalog, current.collaborative)
+                elif now - current.derived_at >= REDERIVE_SECONDS:  # only "new" moved on with time
+                    cold = self._cold_pool(model, catalog, current.eligible)
+                    self._bundle = dataclasses.replace(current, cold=cold, refreshed_at=now, derived_at=now)
                 else:  # nothing changed (the usual case): keep every derived array
-                    self._bundle = dataclasses.replace(current, refreshed_at=time.monotonic())
+                    self._bundle = dataclasses.replace(current, refreshed_at=now)
             bundle = self._bundle
         # Cards' product briefs: every anchored product and every product the model may recommend, when
         # those may have changed; otherwise only the briefs held that the catalogue says changed.
@@ -312,10 +315,6 @@ class FeedService:
         trending[:n] = model.sources.popularity.trending[:n]
         _, gated = experience(catalog.shop_score, self.config.rerank)
         eligible = ~gated & (integrity_hook().multipliers(catalog, np.arange(len(catalog))) >= 1.0)
-        cold = cold_pool(
-            catalog, model.item_impressions, model.shop_impressions, int(clock.now().timestamp()),
-            self.config.exploration,
-        )  # fmt: skip
         # Signed-out visitors: what is trending (the model's, fixed per version, so the order is stable
         # across catalogue refreshes and a cursor's position keeps meaning the same), then the newest.
         anonymous_order = np.lexsort((-catalog.created_s, -trending)).astype(np.int64)
@@ -332,9 +331,17 @@ class FeedService:
             or Collaborative(model.sources.als.item_factors, model.n_content, threads=2),
             trending=Trending(catalog, trending),
             trending_scores=trending,
-            cold=cold[eligible[cold]],
+            cold=self._cold_pool(model, catalog, eligible),
             eligible=eligible,
         )
+
+    def _cold_pool(self, model: FeedModel, catalog: Catalog, eligible: np.ndarray) -> np.ndarray:
+        """The exploration pool as of now (it moves with time: what is "new" ages out)."""
+        now_s = int(clock.now().timestamp())
+        cold = cold_pool(
+            catalog, model.item_impressions, model.shop_impressions, now_s, self.config.exploration
+        )
+        return cold[eligible[cold]]
 
     def weights(self, model: FeedModel) -> ObjectiveWeights:
         return self.weights_override or ObjectiveWeights.from_env(model.weights)
