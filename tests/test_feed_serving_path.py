@@ -114,3 +114,40 @@ def test_codes_of_content_ids_by_binary_search_match_the_dict():
     )
     assert not shuffled.ascending
     assert shuffled.codes(asked).tolist() == [shuffled.code_of.get(int(c), -1) for c in asked]
+
+
+def test_when_only_time_moved_a_refresh_recomputes_just_the_exploration_pool(
+    monkeypatch: pytest.MonkeyPatch, db
+):
+    """An unchanged catalogue keeps every derived array, except the exploration pool, whose "new" window
+    moves with time: it is recomputed alone every ``REDERIVE_SECONDS``."""
+    from datetime import UTC, datetime, timedelta
+
+    from zhongcao import clock
+    from zhongcao.feed.catalog import Catalog
+    from zhongcao.feed.service import _Bundle
+
+    catalog = synthetic_catalog(
+        accounts=[1, 2, 3], shops=[10, 10, 11], categories=[0, 0, 1], ages_days=[1, 30, 30]
+    )
+    monkeypatch.setattr(Catalog, "refreshed", lambda self, db, now=None: self)  # nothing changed
+    model = SimpleNamespace(
+        catalog=catalog, item_impressions=np.full(3, 10_000), shop_impressions={10: 10_000, 11: 10_000}
+    )
+    service = FeedService(lambda: model, InMemoryMemory())  # type: ignore[arg-type, return-value]
+    kept = np.arange(3)
+    service._bundle = _Bundle(
+        model=model, version=None, catalog=catalog, collaborative=None, trending=None,  # type: ignore[arg-type]
+        trending_scores=np.zeros(3), cold=np.zeros(0, dtype=np.int64), eligible=np.ones(3, dtype=bool),
+        anonymous_order=kept, anonymous_rank=kept,
+    )  # fmt: skip
+    with clock.travel(datetime.fromtimestamp(NOW_S, tz=UTC)):
+        service.refresh(db)
+        assert service._bundle.cold.size == 0  # not due yet: kept as it was
+        monkeypatch.setattr(feed_service_module, "REDERIVE_SECONDS", 0.0)
+        service.refresh(db)
+        assert service._bundle.cold.tolist() == [0]  # published a day ago: new
+        assert service._bundle.catalog is catalog and service._bundle.anonymous_order is kept
+    with clock.travel(datetime.fromtimestamp(NOW_S, tz=UTC) + timedelta(days=30)):
+        service.refresh(db)
+        assert service._bundle.cold.size == 0  # no longer new
