@@ -69,3 +69,17 @@ def test_sqlite_keeps_every_pooled_connection_and_maps_the_file(tmp_path):
                 assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     finally:
         database.dispose()
+
+
+def test_core_reads_see_what_the_session_holds_unflushed(db):
+    """``core(session)`` runs prebuilt Core statements on the session's connection; like an ORM query
+    it first flushes what the session holds, so a read in the same session sees it."""
+    from sqlalchemy import select
+
+    from zhongcao.db import core
+
+    user = make_user(db)
+    user.display_name = "renamed, not flushed"
+    row = core(db).execute(select(User.display_name).where(User.id == user.id)).one()
+    assert row.display_name == "renamed, not flushed"
+    db.rollback()

@@ -174,7 +174,8 @@ def core(session: Session) -> Connection:
     """The session's connection, for running a prebuilt Core statement on the hottest read paths: it
     skips the ORM's per-query work (about two thirds of a small query's cost). What the session holds
     unflushed is flushed first, as an ORM query would (autoflush); a clean session flushes nothing."""
-    session.flush()
+    if session.autoflush:
+        session.flush()
     return session.connection()
 
 
