@@ -278,3 +278,54 @@ def test_a_store_emptied_by_another_instance_still_closes(tmp_path):
     writer.close()
     cleaner.close()
     assert SegmentEventStore(tmp_path / "ev").query("SELECT count(*) AS n FROM events")["n"][0].as_py() == 0
+
+
+def _ranged(store, since, until) -> list[str]:  # type: ignore[no-untyped-def]
+    table = store.query("SELECT event_id FROM events ORDER BY ts, event_id", since=since, until=until)
+    return table["event_id"].to_pylist()
+
+
+def _check_ranged_reads(store) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    day1 = t0 + timedelta(days=1)
+    # p3..p9 of day 0 and p10..p12 of day 1 (one ms apart each); the bounds are half-open.
+    since, until = t0 + timedelta(milliseconds=3), day1 + timedelta(milliseconds=13)
+    expected = [f"p{i}" for i in range(3, 10)] + [f"p{i}" for i in range(10, 13)]
+    assert _ranged(store, since, until) == expected
+    assert _ranged(store, since.replace(tzinfo=None), until.replace(tzinfo=None)) == expected  # naive = UTC
+    assert _ranged(store, day1 + timedelta(days=1), None) == []  # nothing new: an empty answer
+    assert _ranged(store, None, t0 + timedelta(milliseconds=2)) == ["p0", "p1"]
+    # Without a range, every event as before.
+    assert _count(store) == 20
+    # Both views obey the range; replays inside it are counted once.
+    con = store.connect(since, until)
+    try:
+        assert con.execute("SELECT count(*) FROM events_raw").fetchone()[0] == 10 + 3
+        assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 10
+    finally:
+        con.close()
+
+
+def test_a_time_range_reads_only_its_events_from_parquet_and_live_segments(tmp_path: Path) -> None:
+    store = SegmentEventStore(tmp_path)
+    store.append(plays(10, day=0))
+    store.flush()  # day 0 in Parquet, day 1 in the live segment
+    store.append(plays(10, start=10, day=1))
+    store.append(plays(3, start=10, day=1))  # replays of p10..p12
+    _check_ranged_reads(store)
+    store.close()
+
+
+@pytest.mark.pg_only
+def test_postgres_store_reads_a_time_range(pg_store: PostgresEventStore) -> None:
+    pg_store.append(plays(10, day=0))
+    pg_store.append(plays(10, start=10, day=1))
+    pg_store.append(plays(3, start=10, day=1))  # same ids and ts: dropped on insert
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    since, until = t0 + timedelta(milliseconds=3), t0 + timedelta(days=1, milliseconds=13)
+    assert _ranged(pg_store, since, until) == [f"p{i}" for i in range(3, 13)]
+    assert _ranged(pg_store, t0 + timedelta(days=2), None) == []

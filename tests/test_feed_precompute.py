@@ -85,8 +85,12 @@ def test_a_fresh_list_serves_the_same_page_as_the_full_path(model_and_path, data
         assert int(ranked.follow_hash[row]) == follow_hash(np.asarray(follows, dtype=np.int64))
         a = _page(fast, model, user_id, follows)
         b = _page(full, model, user_id, follows)
-        assert [(i.content_id, i.product_id) for i in a.items] == [(i.content_id, i.product_id) for i in b.items]
-        np.testing.assert_allclose([i.score for i in a.items], [i.score for i in b.items], rtol=1e-5, atol=1e-6)
+        assert [(i.content_id, i.product_id) for i in a.items] == [
+            (i.content_id, i.product_id) for i in b.items
+        ]
+        np.testing.assert_allclose(
+            [i.score for i in a.items], [i.score for i in b.items], rtol=1e-5, atol=1e-6
+        )
         compared += 1
     assert compared > 0
 

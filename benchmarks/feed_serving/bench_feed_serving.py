@@ -2,11 +2,12 @@
 
 Builds (or reuses) the medium world under ``--work`` (a SQLite database and a segment event store),
 trains the feed once (reused), issues API tokens for ``--users`` shoppers, starts the real API server
-(``server.py``: one uvicorn worker) and drives it from this process with asyncio + httpx:
+(``server.py``: ``--workers`` uvicorn worker processes, 2 by default) and drives it from this process
+with raw keep-alive HTTP on asyncio streams:
 
 * **open loop** at each ``--rates`` requests/s for ``--seconds`` (requests leave on schedule whether or
   not earlier ones returned, so queueing shows in the latency, as it would for real clients);
-* a **baseline in the same run**: ``GET /api/health`` at the same rates (the framework's floor).
+* a **baseline in the same run**: ``GET /api/health/live`` at the same rates (the framework's floor).
 
 Each request is a random user's next page (10 items, cursor followed), so every request also writes
 that user's seen memory. Server-side latency is the ``x-server-ms`` header (the app's first look at the
@@ -16,15 +17,22 @@ includes it, the loopback round trip and the load generator's own scheduling, is
 figure and the one to check the target against. Server and load generator share the machine's cores
 (2 here): say so when quoting.
 
+The workers' background refreshers run as in production. ``--catch-up-seconds N`` makes each worker add
+new events to its item-to-item counts every N seconds instead of every 5 minutes, so the runs include
+catch-ups; ``--plays`` makes the load generator log a play of every item it is served (appended to the
+event store once a second, as an app's event batches would arrive), so each catch-up has real work.
+
 Usage:
     python benchmarks/feed_serving/bench_feed_serving.py [--work /tmp/zc-feed-medium] [--days 7]
-        [--rates 100,200,300,400] [--seconds 20] [--users 2000]
+        [--rates 100,200,300,400] [--seconds 20] [--users 2000] [--workers 2]
+        [--catch-up-seconds N] [--plays]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -41,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "benchmarks" / "out"
 
 
-def prepare(work: Path, days: int, users: int, who: str = "active") -> tuple[str, list[str]]:
+def prepare(work: Path, days: int, users: int, who: str = "active") -> tuple[str, list[tuple[int, str]]]:
     from zhongcao import artifacts, migrate
     from zhongcao.db import Database
     from zhongcao.events.store import SegmentEventStore
@@ -81,7 +89,9 @@ def prepare(work: Path, days: int, users: int, who: str = "active") -> tuple[str
         db.commit()
     tokens_file = work / f"tokens-{users}-{who}.json"
     if tokens_file.exists():
-        return url, json.loads(tokens_file.read_text())
+        saved = json.loads(tokens_file.read_text())
+        if saved and isinstance(saved[0], list):  # [user id, token] pairs (older files: tokens alone)
+            return url, [(int(uid), token) for uid, token in saved]
     from sqlalchemy import select
 
     with database.session() as db:
@@ -102,7 +112,7 @@ def prepare(work: Path, days: int, users: int, who: str = "active") -> tuple[str
             secret, _ = users_service.issue_token(
                 db, db.get(User, uid), kind=TokenKind.api, name="bench", commit=False
             )
-            tokens.append(secret)
+            tokens.append((uid, secret))
         db.commit()
     tokens_file.write_text(json.dumps(tokens))
     database.dispose()
@@ -146,7 +156,54 @@ class Connection:
         self.writer.close()
 
 
-async def open_loop(host: str, port: int, path: str, tokens: list[str], rate: float, seconds: float) -> dict:
+class PlayLog:
+    """Plays of the items served, appended to the event store once a second (off the load generator's
+    event loop), as the app's event batches would arrive: what each worker's catch-up then reads."""
+
+    def __init__(self, events_dir: Path) -> None:
+        from zhongcao.events.store import SegmentEventStore
+
+        self.store = SegmentEventStore(events_dir)
+        self.pending: list[tuple[int, int]] = []  # (user id, content id)
+        self.logged = 0
+
+    def add(self, user_id: int, body: dict) -> None:
+        self.pending.extend((user_id, item["content_id"]) for item in body["items"] if item["content_id"])
+
+    def _append(self, pairs: list[tuple[int, int]]) -> None:
+        now_us = time.time_ns() // 1000
+        self.store.append(
+            {
+                "ts": [now_us - len(pairs) + i for i in range(len(pairs))],  # in the order they were served
+                "type": ["play"] * len(pairs),
+                "user_id": [u for u, _ in pairs],
+                "content_id": [c for _, c in pairs],
+                "watch_ms": [3000] * len(pairs),
+            }
+        )
+        self.logged += len(pairs)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+            pairs, self.pending = self.pending, []
+            if pairs:
+                await asyncio.to_thread(self._append, pairs)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+async def open_loop(
+    host: str,
+    port: int,
+    path: str,
+    tokens: list[tuple[int, str]],
+    rate: float,
+    seconds: float,
+    plays: PlayLog | None = None,
+) -> dict:
     """Requests leave on schedule (Poisson arrivals at ``rate``) whether or not earlier ones returned;
     each takes an idle keep-alive connection or opens a new one."""
     idle: list[Connection] = []
@@ -156,7 +213,7 @@ async def open_loop(host: str, port: int, path: str, tokens: list[str], rate: fl
     errors = 0
     kinds: dict[str, int] = {}  # what the errors were: an HTTP status or an exception's name
 
-    async def one(token: str) -> None:
+    async def one(user_id: int, token: str) -> None:
         nonlocal errors
         target = path + "?limit=10"
         if path == "/api/feed" and cursors.get(token):
@@ -187,7 +244,10 @@ async def open_loop(host: str, port: int, path: str, tokens: list[str], rate: fl
             return
         server.append(float(headers.get("x-server-ms", "nan")))
         if path == "/api/feed":
-            cursors[token] = json.loads(body).get("next_cursor")
+            page = json.loads(body)
+            cursors[token] = page.get("next_cursor")
+            if plays is not None:
+                plays.add(user_id, page)
 
     n = int(rate * seconds)
     rng = random.Random(0)
@@ -196,15 +256,20 @@ async def open_loop(host: str, port: int, path: str, tokens: list[str], rate: fl
     for _ in range(n):
         at += rng.expovariate(rate)
         arrivals.append(at)
+    stop = asyncio.Event()
+    logging = asyncio.create_task(plays.run(stop)) if plays is not None else None
     started = time.perf_counter()
     tasks = []
     for at in arrivals:
         delay = started + at - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(rng.choice(tokens))))
+        tasks.append(asyncio.create_task(one(*rng.choice(tokens))))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
+    stop.set()
+    if logging is not None:
+        await logging
     for conn in idle:
         conn.close()
     return {
@@ -238,17 +303,29 @@ def main() -> None:
     )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--catch-up-seconds",
+        type=float,
+        default=None,
+        help="each worker's item-to-item catch-up interval (default: the server's, 300 s)",
+    )
+    parser.add_argument("--plays", action="store_true", help="log a play event for every item served")
     args = parser.parse_args()
     url, tokens = prepare(args.work, args.days, args.users, args.who)
     server = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("server.py")), "--database", url,
          "--models", str(args.work / "models"), "--events", str(args.work / "events"), "--port", str(args.port),
          "--workers", str(args.workers)],
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        env={
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            **({"ZHONGCAO_FEED_CATCH_UP_SECONDS": str(args.catch_up_seconds)} if args.catch_up_seconds else {}),
+        },
         start_new_session=True,  # its own process group: the workers stop with it
     )  # fmt: skip
     base = f"http://127.0.0.1:{args.port}"
     results = []
+    plays = PlayLog(args.work / "events") if args.plays else None
     try:
         import httpx
 
@@ -267,15 +344,20 @@ def main() -> None:
             in_a_row = in_a_row + 1 if ok else 0
             time.sleep(0.05 if ok else 0.5)
         print(f"workers ready (model + catalogue loaded) after {time.perf_counter() - t:.1f} s", flush=True)
-        r = httpx.get(base + "/api/feed", headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=300)
+        r = httpx.get(base + "/api/feed", headers={"Authorization": f"Bearer {tokens[0][1]}"}, timeout=300)
         print(f"first feed request: status {r.status_code}, server {r.headers.get('x-server-ms')} ms")
         asyncio.run(open_loop("127.0.0.1", args.port, "/api/feed", tokens, 50, 5))
         for rate in [float(x) for x in args.rates.split(",")]:
             for path in ("/api/health/live", "/api/feed"):
-                result = asyncio.run(open_loop("127.0.0.1", args.port, path, tokens, rate, args.seconds))
+                result = asyncio.run(
+                    open_loop("127.0.0.1", args.port, path, tokens, rate, args.seconds, plays)
+                )
                 results.append(result)
                 print(json.dumps(result), flush=True)
     finally:
+        if plays is not None:
+            print(f"plays logged: {plays.logged}", flush=True)
+            plays.close()
         os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=30)
@@ -299,6 +381,9 @@ def main() -> None:
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (server and load generator share them), "
                 f"Python {platform.python_version()}",
                 "world": f"medium, seed 42, {args.days} days",
+                "workers": args.workers,
+                "catch_up_seconds": args.catch_up_seconds or 300.0,
+                "plays_logged": plays.logged if plays is not None else 0,
                 "results": results,
             },
             indent=2,

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     # Compass's analytics snapshot (Parquet) and how old it may get before a request refreshes it.
     analytics_dir: Path = Path("var") / "analytics"
     analytics_max_age_minutes: float = Field(default=10.0, gt=0)
+    # Each API worker's feed refresher: how often it re-reads the catalogue (new content, live rooms,
+    # prices) and how often it adds the events logged since to the item-to-item counts (0: only at
+    # training).
+    feed_catalog_refresh_seconds: float = Field(default=10.0, gt=0)
+    feed_catch_up_seconds: float = Field(default=300.0, ge=0)
     data_dir: Path = Path("..") / "shared" / "data"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -62,12 +62,25 @@ class EventStore(abc.ABC):
         """Delete every stored event."""
 
     @abc.abstractmethod
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with views ``events`` (one row per event_id) and ``events_raw``."""
+    def connect(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with views ``events`` (one row per event_id) and ``events_raw``.
 
-    def query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
-        """Run SQL against the ``events`` view and return the result as an Arrow table."""
-        con = self.connect()
+        With ``since`` / ``until``, both views hold only the events with ``since <= ts < until`` and
+        duplicates are removed within that range: an incremental reader (the feed's catch-up) then pays
+        for the new events, not for the whole log."""
+
+    def query(
+        self,
+        sql: str,
+        params: list[Any] | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pa.Table:
+        """Run SQL against the ``events`` view (of ``since <= ts < until`` when given) as an Arrow table."""
+        con = self.connect(since, until)
         try:
             return con.sql(sql, params=params).to_arrow_table()
         finally:
@@ -276,21 +289,39 @@ class SegmentEventStore(EventStore):
             if table.num_rows:
                 yield table
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
+    def connect(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         live = list(self.segment_tables())
-        con.register("events_live", pa.concat_tables(live) if live else SCHEMA.empty_table())
+        table = pa.concat_tables(live) if live else SCHEMA.empty_table()
+        bounds = []  # the range as SQL; on the Parquet scan it skips row groups by their ts statistics
+        if since is not None:
+            table = table.filter(pc.greater_equal(table["ts"], pa.scalar(since, SCHEMA.field("ts").type)))
+            bounds.append(f"ts >= {_timestamp_literal(since)}")
+        if until is not None:
+            table = table.filter(pc.less(table["ts"], pa.scalar(until, SCHEMA.field("ts").type)))
+            bounds.append(f"ts < {_timestamp_literal(until)}")
+        con.register("events_live", table)
         # Segments are read first: one rolled meanwhile is then in both places, never in neither.
         if any(self.parquet_dir.glob("*.parquet")):
             glob = str(self.parquet_dir / "*.parquet").replace("'", "''")
+            where = (" WHERE " + " AND ".join(bounds)) if bounds else ""
             con.execute(
-                f"CREATE VIEW events_raw AS SELECT * FROM read_parquet('{glob}', union_by_name = true) "
+                f"CREATE VIEW events_raw AS SELECT * FROM read_parquet('{glob}', union_by_name = true){where} "
                 "UNION ALL BY NAME SELECT * FROM events_live"
             )
         else:
             con.execute("CREATE VIEW events_raw AS SELECT * FROM events_live")
         con.execute(DEDUP_VIEW)
         return con
+
+
+def _timestamp_literal(value: datetime) -> str:
+    """A DuckDB TIMESTAMPTZ literal (a naive datetime is taken as UTC, as the store's ``ts`` is)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat()}'"
 
 
 # Production: PostgreSQL partitioned by day ---------------------------------------------------------

@@ -101,22 +101,17 @@ class EventLog:
 
 
 def load_events(store: EventStore, since: datetime | None = None, until: datetime | None = None) -> EventLog:
-    clauses, params = [f"type IN ({', '.join(repr(t) for t in TYPES)})"], []
-    if since is not None:
-        clauses.append("ts >= ?")
-        params.append(since)
-    if until is not None:
-        clauses.append("ts < ?")
-        params.append(until)
+    """The feed's events with ``since <= ts < until``. The range is the store's (``EventStore.connect``),
+    so a catch-up over the last few minutes reads those minutes, not the whole log again."""
     table = store.query(
         "SELECT epoch_ms(ts) // 1000 AS ts, type, user_id, coalesce(content_id, -1) AS content_id, "
         "coalesce(product_id, -1) AS product_id, coalesce(account_id, -1) AS account_id, "
-        "coalesce(watch_ms, -1) AS watch_ms FROM events WHERE "
-        + " AND ".join(clauses)
+        f"coalesce(watch_ms, -1) AS watch_ms FROM events WHERE type IN ({', '.join(repr(t) for t in TYPES)})"
         # A total order: events with the same second come back the same way on every read, so the
         # same log always trains the same model.
-        + " ORDER BY epoch_ms(events.ts), user_id, type, content_id, product_id, account_id, watch_ms",
-        params,
+        " ORDER BY epoch_ms(events.ts), user_id, type, content_id, product_id, account_id, watch_ms",
+        since=since,
+        until=until,
     )
     codes = pc.index_in(table["type"], value_set=pa.array(TYPES)).to_numpy(zero_copy_only=False)
 

@@ -30,7 +30,7 @@ from zhongcao.feed.schemas import (
     FeedReasonOut,
 )
 from zhongcao.feed.seen import WriteBehindMemory
-from zhongcao.feed.service import MAX_LIMIT, FeedPage, FeedService
+from zhongcao.feed.service import MAX_LIMIT, FeedConfig, FeedPage, FeedService
 
 router = APIRouter(tags=["feed"])
 
@@ -55,6 +55,10 @@ def start_feed(app: FastAPI) -> FeedService:
         service = FeedService(
             newest.get,
             WriteBehindMemory(database),
+            FeedConfig(
+                catalog_refresh_seconds=settings.feed_catalog_refresh_seconds,
+                catch_up_seconds=settings.feed_catch_up_seconds,
+            ),
             version=lambda: newest.version,
             exists=lambda: artifacts.newest(feed_model.MODEL_NAME, settings.models_dir) is not None,
         )
