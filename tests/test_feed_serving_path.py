@@ -153,62 +153,32 @@ def test_when_only_time_moved_a_refresh_recomputes_just_the_exploration_pool(
         assert service._bundle.cold.size == 0  # no longer new
 
 
-def test_a_worker_catches_the_item_to_item_counts_up_from_new_events_only(database, tmp_path):
-    """The server's refresher (started as the app starts it, intervals from the settings) adds events
-    logged after training to the next-item counts, and reads the event store by time range: the
-    window since the last catch-up, never the whole log again."""
-    from tests.feed_helpers import trained
+def test_a_catch_up_waits_for_events_older_than_its_lag_and_never_reads_a_range_twice(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Events are read up to ``catch_up_lag_seconds`` ago; while nothing is that old the next window
+    still starts where the last one ended, so no event is counted twice or skipped."""
+    from datetime import UTC, datetime, timedelta
+
     from zhongcao import clock
-    from zhongcao.api import create_app
-    from zhongcao.config import Settings
-    from zhongcao.feed.views import start_feed
 
-    model, path, store = trained(database, tmp_path)
-    settings = Settings(
-        database_url=database.engine.url.render_as_string(hide_password=False),
-        models_dir=path.parent.parent,
-        feed_catalog_refresh_seconds=0.05,
-        feed_catch_up_seconds=0.05,
-    )
-    app = create_app(settings=settings, database=database)
-    ranges: list[tuple[object, object]] = []
-    connect = store.connect
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    model = SimpleNamespace(metadata={"window": {"until": t0.isoformat()}})
+    reads: list[tuple[datetime, datetime]] = []
 
-    def spy(since=None, until=None):  # type: ignore[no-untyped-def]
-        ranges.append((since, until))
-        return connect(since, until)
+    def fake_copy(model, store, since=None, until=None):  # type: ignore[no-untyped-def]
+        reads.append((since, until))
+        return None, 0
 
-    store.connect = spy  # type: ignore[method-assign]
-    app.state.event_store = store
-    service = start_feed(app)
-    try:
-        assert service.config.catch_up_seconds == 0.05
-        deadline = time.monotonic() + 60
-        while not ranges and time.monotonic() < deadline:
-            time.sleep(0.05)
-        served = service._model()
-        user = int(served.users.user_ids[0])
-        a, b = (int(c) for c in served.catalog.content_ids[:2])
-        code_a, code_b = served.catalog.code_of[a], served.catalog.code_of[b]
-        before = served.sources.item_to_item.transitions[code_a, code_b]
-        now_us = int(clock.now().timestamp() * 1_000_000)
-        store.append(
-            {
-                "ts": [now_us - 2000, now_us - 1000],
-                "type": ["play", "play"],
-                "user_id": [user, user],
-                "content_id": [a, b],
-                "watch_ms": [5000, 5000],
-            }
-        )
-        while time.monotonic() < deadline:
-            if served.sources.item_to_item.transitions[code_a, code_b] > before:
-                break
-            time.sleep(0.05)
-        assert served.sources.item_to_item.transitions[code_a, code_b] == before + 1
-        assert ranges and all(since is not None for since, _ in ranges)
-        # Each read starts where the one before it ended.
-        assert all(ranges[i + 1][0] == ranges[i][1] for i in range(len(ranges) - 1))
-    finally:
-        service.stop_refresher()
-        time.sleep(0.1)
+    service = FeedService(lambda: model, InMemoryMemory(), FeedConfig(catch_up_lag_seconds=30))
+    monkeypatch.setattr(feed_service_module, "catch_up_copy", fake_copy)
+    with clock.frozen(t0 + timedelta(seconds=10)):  # nothing 30 s old since the window yet
+        assert service.catch_up(object()) == 0  # type: ignore[arg-type]
+    with clock.frozen(t0 + timedelta(seconds=100)):
+        service.catch_up(object())  # type: ignore[arg-type]
+    with clock.frozen(t0 + timedelta(seconds=110)):
+        service.catch_up(object())  # type: ignore[arg-type]
+    assert reads == [
+        (t0, t0 + timedelta(seconds=70)),
+        (t0 + timedelta(seconds=70), t0 + timedelta(seconds=80)),
+    ]

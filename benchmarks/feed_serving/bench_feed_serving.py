@@ -25,7 +25,9 @@ event store once a second, as an app's event batches would arrive), so each catc
 Usage:
     python benchmarks/feed_serving/bench_feed_serving.py [--work /tmp/zc-feed-medium] [--days 7]
         [--rates 100,200,300,400] [--seconds 20] [--users 2000] [--workers 2]
-        [--catch-up-seconds N] [--plays]
+        [--catch-up-seconds N] [--plays] [--baseline-seconds S]
+
+Each result also has the client p99 of every 30 s window of its step (``client_p99_ms_by_window``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "benchmarks" / "out"
+WINDOW_SECONDS = 30
 
 
 def prepare(work: Path, days: int, users: int, who: str = "active") -> tuple[str, list[tuple[int, str]]]:
@@ -207,6 +210,7 @@ async def open_loop(
     """Requests leave on schedule (Poisson arrivals at ``rate``) whether or not earlier ones returned;
     each takes an idle keep-alive connection or opens a new one."""
     idle: list[Connection] = []
+    window_of: list[int] = []  # each client latency's WINDOW_SECONDS window (by when the request left)
     cursors: dict[str, str | None] = {}
     server: list[float] = []
     client: list[float] = []
@@ -238,6 +242,7 @@ async def open_loop(
             return
         idle.append(conn)
         client.append((time.perf_counter() - began) * 1000)
+        window_of.append(int((began - started) // WINDOW_SECONDS))
         if status != 200:
             errors += 1
             kinds[str(status)] = kinds.get(str(status), 0) + 1
@@ -285,6 +290,11 @@ async def open_loop(
         "client_p50_ms": pct(client, 0.50),
         "client_p99_ms": pct(client, 0.99),
         "server_mean_ms": statistics.fmean(server) if server else float("nan"),
+        # Client p99 per window: a background pass (a catch-up, a model swap) shows up as one bad window.
+        "client_p99_ms_by_window": [
+            round(pct([ms for ms, w in zip(client, window_of, strict=True) if w == k], 0.99), 1)
+            for k in range(max(window_of, default=-1) + 1)
+        ],
     }
 
 
@@ -310,6 +320,12 @@ def main() -> None:
         help="each worker's item-to-item catch-up interval (default: the server's, 300 s)",
     )
     parser.add_argument("--plays", action="store_true", help="log a play event for every item served")
+    parser.add_argument(
+        "--baseline-seconds",
+        type=float,
+        default=None,
+        help="length of each baseline step (default: --seconds)",
+    )
     args = parser.parse_args()
     url, tokens = prepare(args.work, args.days, args.users, args.who)
     server = subprocess.Popen(
@@ -348,10 +364,11 @@ def main() -> None:
         print(f"first feed request: status {r.status_code}, server {r.headers.get('x-server-ms')} ms")
         asyncio.run(open_loop("127.0.0.1", args.port, "/api/feed", tokens, 50, 5))
         for rate in [float(x) for x in args.rates.split(",")]:
-            for path in ("/api/health/live", "/api/feed"):
-                result = asyncio.run(
-                    open_loop("127.0.0.1", args.port, path, tokens, rate, args.seconds, plays)
-                )
+            for path, seconds in (
+                ("/api/health/live", args.baseline_seconds or args.seconds),
+                ("/api/feed", args.seconds),
+            ):
+                result = asyncio.run(open_loop("127.0.0.1", args.port, path, tokens, rate, seconds, plays))
                 results.append(result)
                 print(json.dumps(result), flush=True)
     finally:

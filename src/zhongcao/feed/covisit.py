@@ -199,6 +199,10 @@ class ItemToItem:
         self._normalised = {}
         return self
 
+    def set_normalised(self, relations: dict[Relation, sp.csr_matrix]) -> None:
+        """Relations normalised elsewhere (a published catch-up state), used as they are."""
+        self._normalised = dict(relations)
+
     def relation(self, kind: Relation) -> sp.csr_matrix:
         """Row-normalised relation matrix (cached until the next update)."""
         if kind not in self._normalised:

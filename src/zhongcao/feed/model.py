@@ -169,13 +169,8 @@ def save(model: FeedModel, folder: Path) -> None:
         collaborative.save_indexes(model.collaborative, folder)
 
 
-def load(folder: Path, threads: int = 1) -> FeedModel:
-    tables = json.loads((folder / "tables.json").read_text(encoding="utf-8"))
-    metadata_path = folder / "metadata.json"
-    metadata = json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
-    with np.load(folder / "arrays.npz") as data:
-        arrays = {k: data[k] for k in data.files}
-    catalog = Catalog(
+def _catalog(arrays: Any, tables: dict[str, Any]) -> Catalog:
+    return Catalog(
         **{k: arrays[f"catalog_{k}"] for k in _CATALOG_ARRAYS},
         account_followers={int(k): v for k, v in tables["account_followers"].items()},
         account_names={int(k): v for k, v in tables["account_names"].items()},
@@ -185,15 +180,45 @@ def load(folder: Path, threads: int = 1) -> FeedModel:
         campaign_products=frozenset(int(x) for x in tables["campaign_products"]),
         loaded_at_s=float(tables["loaded_at_s"]),
     )
+
+
+def _item_to_item(arrays: Any, tables: dict[str, Any]) -> ItemToItem:
+    i2i = ItemToItem(window=int(tables["i2i_window"]))
+    i2i.n_items = int(arrays["i2i_transitions_shape"][0])
+    i2i.transitions = _unsparse("i2i_transitions", arrays)
+    i2i.forward = _unsparse("i2i_forward", arrays)
+    i2i.tails = arrays["i2i_tails"]
+    return i2i
+
+
+def _tables(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "tables.json").read_text(encoding="utf-8"))
+
+
+def load_item_to_item(folder: Path) -> ItemToItem:
+    """Only the saved model's item-to-item counts (where a catch-up starts), not the whole model."""
+    with np.load(folder / "arrays.npz") as data:
+        return _item_to_item(data, _tables(folder))
+
+
+def load_coding_parts(folder: Path) -> tuple[Catalog, np.ndarray, np.ndarray]:
+    """Only what codes events the way the saved model does: its catalogue, user ids and product ids."""
+    with np.load(folder / "arrays.npz") as data:
+        return _catalog(data, _tables(folder)), data["users_user_ids"], data["product_ids"]
+
+
+def load(folder: Path, threads: int = 1) -> FeedModel:
+    tables = _tables(folder)
+    metadata_path = folder / "metadata.json"
+    metadata = json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
+    with np.load(folder / "arrays.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    catalog = _catalog(arrays, tables)
     als = ALS(factors=arrays["als_item_factors"].shape[1], threads=threads)
     als.user_factors, als.item_factors = arrays["als_user_factors"], arrays["als_item_factors"]
     popularity = Popularity(tables["popularity_half_life"])
     popularity.counts, popularity.trending = arrays["popularity_counts"], arrays["popularity_trending"]
-    i2i = ItemToItem(window=int(tables["i2i_window"]))
-    i2i.n_items = arrays["i2i_transitions_shape"][0]
-    i2i.transitions = _unsparse("i2i_transitions", arrays)
-    i2i.forward = _unsparse("i2i_forward", arrays)
-    i2i.tails = arrays["i2i_tails"]
+    i2i = _item_to_item(arrays, tables)
     transitions = TransitionFactors(factors=arrays["transitions_next"].shape[1], threads=threads)
     transitions.previous, transitions.next = arrays["transitions_previous"], arrays["transitions_next"]
     sources = Sources(popularity, als, i2i, transitions, arrays["item_mean_position"])

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from zhongcao.events.store import EventStore
 from zhongcao.feed.briefs import ProductBriefs
 from zhongcao.feed.campaign_slots import CampaignConfig, campaign_candidates
 from zhongcao.feed.catalog import Catalog, price_band
+from zhongcao.feed.catch_up import SharedCatchUp
 from zhongcao.feed.collaborative import Collaborative
 from zhongcao.feed.exploration import ExplorationConfig, cold_pool, explore, slots
 from zhongcao.feed.features import feed_features
@@ -46,7 +47,7 @@ from zhongcao.feed.precompute import RankedRow, follow_hash
 from zhongcao.feed.rerank import RerankConfig, experience, integrity_hook, rerank
 from zhongcao.feed.seen import FeedMemory, UserMemory
 from zhongcao.feed.sources import Candidates, Source
-from zhongcao.feed.training import catch_up_copy, contexts_from_table
+from zhongcao.feed.training import catch_up_copy, contexts_from_table, window_end
 from zhongcao.feed.trending import Trending
 from zhongcao.pagination import decode_cursor, encode_cursor
 
@@ -71,6 +72,9 @@ class FeedConfig:
     rerank: RerankConfig = field(default_factory=RerankConfig)
     catalog_refresh_seconds: float = 10.0
     catch_up_seconds: float = 300.0  # item-to-item counts from the event log (0: only at training)
+    # A catch-up reads events up to this long ago, so an app's batch that arrives a little after the
+    # events in it happened is still counted (a later one waits for the next training).
+    catch_up_lag_seconds: float = 30.0
     use_ranked: bool = True  # serve from the batch-ranked lists when they still hold (``precompute``)
     ranked_min_left: int = 3  # ... and at least this many pages of them are left unseen
 
@@ -150,10 +154,14 @@ class FeedService:
         version: Callable[[], str | None] | None = None,
         weights: ObjectiveWeights | None = None,
         exists: Callable[[], bool] | None = None,
+        shared_catch_up: SharedCatchUp | None = None,
     ) -> None:
         """``exists``: whether a model is there to load (e.g. an artifact on disk), asked while
-        ``model()`` may still be loading it in another thread."""
+        ``model()`` may still be loading it in another thread. ``shared_catch_up``: the item-to-item
+        counts caught up once per machine in a child process and shared (``catch_up``); without it
+        the refresher catches up in this process (:meth:`catch_up`)."""
         self._exists = exists
+        self.shared_catch_up = shared_catch_up
         self._model = model
         self._version = version or (lambda: None)
         self.memory = memory
@@ -236,8 +244,10 @@ class FeedService:
         model = self._model()
         if model is None:
             return 0
-        since = self._caught_up.get(id(model))
-        until = clock.now()
+        since = self._caught_up.get(id(model)) or window_end(model)
+        until = clock.now() - timedelta(seconds=self.config.catch_up_lag_seconds)
+        if since is not None and until <= since:
+            return 0  # nothing old enough yet: the next window still starts at ``since``
         updated, added = catch_up_copy(model, store, since=since, until=until)
         if updated is not None:
             model.sources = updated  # one reference swap; a running request keeps the old sources
@@ -264,12 +274,15 @@ class FeedService:
                             _settle_heap()
                         self._ready.set()
                     seconds = self.config.catch_up_seconds
-                    if store is not None and seconds > 0 and time.monotonic() - last_catch_up >= seconds:
+                    model = self._bundle.model if self._bundle is not None else None
+                    if self.shared_catch_up is not None and seconds > 0 and model is not None:
+                        self.shared_catch_up.tick(model, seconds, self.config.catch_up_lag_seconds)
+                    elif store is not None and seconds > 0 and time.monotonic() - last_catch_up >= seconds:
                         events = store()
                         if events is not None:
                             self.catch_up(events)
                         last_catch_up = time.monotonic()
-                    self.last_error = None
+                    self.last_error = self.shared_catch_up.last_error if self.shared_catch_up else None
                 except Exception as exc:  # keep serving what we have; say why in /api/health/ready
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("feed refresh failed")
@@ -283,6 +296,8 @@ class FeedService:
 
     def stop_refresher(self) -> None:
         self._stop.set()
+        if self.shared_catch_up is not None:
+            self.shared_catch_up.stop()
         close = getattr(self.memory, "close", None)
         if close is not None:
             close()
@@ -367,8 +382,8 @@ class FeedService:
             since = datetime.fromtimestamp(now_s - PURCHASE_DAYS * 86_400, tz=UTC)
             purchases = self.recent_purchases(db, user_id, since) if db is not None else []
         # What the user did since the model's window, in time order: likes (content) and purchases.
-        until = model.metadata.get("window", {}).get("until")
-        until_s = int(datetime.fromisoformat(until).timestamp()) if until else 0
+        window = window_end(model)
+        until_s = int(window.timestamp()) if window else 0
         done: list[tuple[int, int, int]] = []  # (epoch s, joint code, category)
         for content_id, _account, at in memory.feedback_of("like"):
             code = catalog.code_of.get(content_id, -1)

@@ -626,13 +626,23 @@ def train(
     return path, metadata
 
 
+def window_end(model: FeedModel) -> datetime | None:
+    """The end of the event window the model was trained on (where catching up starts)."""
+    until = model.metadata.get("window", {}).get("until")
+    return datetime.fromisoformat(until) if until else None
+
+
+def read_window_end(folder: Path) -> datetime | None:
+    """:func:`window_end` of a saved model, from its metadata alone."""
+    until = artifacts.read_metadata(folder).get("window", {}).get("until")
+    return datetime.fromisoformat(until) if until else None
+
+
 def catch_up(model: FeedModel, store: EventStore, since: datetime | None = None) -> int:
     """Add the events logged since the model's window to its co-visitation counts (incrementally, with
     ``ItemToItem.update``); returns how many interactions were added. Users the model does not know
     are skipped (their co-visits count from the next training)."""
-    until = model.metadata.get("window", {}).get("until")
-    since = since or (datetime.fromisoformat(until) if until else None)
-    log = load_events(store, since=since)
+    log = load_events(store, since=since or window_end(model))
     if not len(log):
         return 0
     coding = Coding(model.catalog, model.users.user_ids, model.product_ids)
@@ -667,9 +677,7 @@ def catch_up_copy(
     """:func:`catch_up` without touching ``model``: the model's sources with the item-to-item counts of
     a copy brought up to date (``None`` when nothing happened), and how many interactions were added.
     The copy's relations are normalised here, so whoever swaps it in serves at full speed at once."""
-    window_until = model.metadata.get("window", {}).get("until")
-    since = since or (datetime.fromisoformat(window_until) if window_until else None)
-    log = load_events(store, since=since, until=until)
+    log = load_events(store, since=since or window_end(model), until=until)
     if not len(log):
         return None, 0
     coding = Coding(model.catalog, model.users.user_ids, model.product_ids)

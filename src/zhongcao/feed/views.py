@@ -20,6 +20,7 @@ from zhongcao.deps import CurrentUser, DbSession, caller_or_anonymous
 from zhongcao.errors import NotFound
 from zhongcao.events import service as events_service
 from zhongcao.feed import model as feed_model
+from zhongcao.feed.catch_up import SharedCatchUp, catch_up_env
 from zhongcao.feed.schemas import (
     FeedAccountOut,
     FeedAnchorOut,
@@ -61,6 +62,14 @@ def start_feed(app: FastAPI) -> FeedService:
             ),
             version=lambda: newest.version,
             exists=lambda: artifacts.newest(feed_model.MODEL_NAME, settings.models_dir) is not None,
+            shared_catch_up=SharedCatchUp(
+                lambda: (
+                    artifacts.models_root(feed_model.MODEL_NAME, settings.models_dir) / newest.version
+                    if newest.version
+                    else None
+                ),
+                env=catch_up_env(settings),
+            ),
         )
 
         def store() -> events_service.EventStore | None:
