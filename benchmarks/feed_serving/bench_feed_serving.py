@@ -39,6 +39,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -82,7 +83,19 @@ def prepare(work: Path, days: int, users: int, who: str = "active") -> tuple[str
         train(database, store, TrainConfig(), models_root=work / "models")
         print(f"trained in {time.perf_counter() - t:.1f} s", flush=True)
     store.close()
-    # Every run starts from the same state: nobody has been served anything yet.
+    # Every run starts from the same state: the world's own events (not the plays an earlier run
+    # logged), the model as trained (no catch-up states), nobody served anything yet.
+    world_files = work / "world-event-files.json"
+    if not world_files.exists():
+        world_files.write_text(
+            json.dumps(sorted(p.name for p in (work / "events" / "parquet").glob("*.parquet")))
+        )
+    keep = set(json.loads(world_files.read_text()))
+    for path in (work / "events" / "parquet").glob("*.parquet"):
+        if path.name not in keep:
+            path.unlink()
+    for states in (work / "models").glob("*/*/catch_up"):
+        shutil.rmtree(states)
     from sqlalchemy import delete
 
     from zhongcao.feed.models import FeedUserState
