@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -47,6 +48,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "benchmarks" / "out"
@@ -172,43 +175,55 @@ class Connection:
         self.writer.close()
 
 
+def _write_plays(events_dir: str, queue: multiprocessing.Queue) -> None:
+    """The play logger's process: each message is one second's (user id, content id) pairs."""
+    from zhongcao.events.store import SegmentEventStore
+
+    store = SegmentEventStore(events_dir)
+    while (pairs := queue.get()) is not None:
+        now_us = time.time_ns() // 1000
+        store.append(
+            {
+                "ts": now_us - len(pairs) + np.arange(len(pairs)),  # in the order they were served
+                "type": ["play"] * len(pairs),
+                "user_id": pairs[:, 0],
+                "content_id": pairs[:, 1],
+                "watch_ms": np.full(len(pairs), 3000),
+            }
+        )
+    store.close()
+
+
 class PlayLog:
-    """Plays of the items served, appended to the event store once a second (off the load generator's
-    event loop), as the app's event batches would arrive: what each worker's catch-up then reads."""
+    """Plays of the items served, appended to the event store once a second, as the app's event batches
+    would arrive: what the catch-up then reads. The appends run in a process of their own, so their
+    cost does not land in the load generator's latencies."""
 
     def __init__(self, events_dir: Path) -> None:
-        from zhongcao.events.store import SegmentEventStore
-
-        self.store = SegmentEventStore(events_dir)
-        self.pending: list[tuple[int, int]] = []  # (user id, content id)
+        context = multiprocessing.get_context("spawn")
+        self.queue: multiprocessing.Queue = context.Queue()
+        self.process = context.Process(target=_write_plays, args=(str(events_dir), self.queue), daemon=True)
+        self.process.start()
+        self.pending: list[int] = []  # user id, content id, user id, ...
         self.logged = 0
 
     def add(self, user_id: int, body: dict) -> None:
-        self.pending.extend((user_id, item["content_id"]) for item in body["items"] if item["content_id"])
-
-    def _append(self, pairs: list[tuple[int, int]]) -> None:
-        now_us = time.time_ns() // 1000
-        self.store.append(
-            {
-                "ts": [now_us - len(pairs) + i for i in range(len(pairs))],  # in the order they were served
-                "type": ["play"] * len(pairs),
-                "user_id": [u for u, _ in pairs],
-                "content_id": [c for _, c in pairs],
-                "watch_ms": [3000] * len(pairs),
-            }
-        )
-        self.logged += len(pairs)
+        for item in body["items"]:
+            if item["content_id"]:
+                self.pending += (user_id, item["content_id"])
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
-            pairs, self.pending = self.pending, []
-            if pairs:
-                await asyncio.to_thread(self._append, pairs)
+            flat, self.pending = self.pending, []
+            if flat:
+                self.queue.put(np.asarray(flat, dtype=np.int64).reshape(-1, 2))
+                self.logged += len(flat) // 2
 
     def close(self) -> None:
-        self.store.close()
+        self.queue.put(None)
+        self.process.join(timeout=60)
 
 
 async def open_loop(
