@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving clean
+.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ format: install
 	$(BIN)/ruff format src tests benchmarks migrations
 	$(BIN)/ruff check --fix src tests benchmarks migrations
 
-bench: bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving
+bench: bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady
 
 bench-commerce: install
 	$(PY) benchmarks/commerce/bench_checkout.py
@@ -72,6 +72,10 @@ bench-scores: install
 
 bench-feed-serving: install
 	$(PY) benchmarks/feed_serving/bench_feed_serving.py
+
+# Six minutes at 300/s: 20,000 shoppers, a play logged per item served, a catch-up inside.
+bench-feed-steady: install
+	$(PY) benchmarks/feed_serving/bench_feed_serving.py --users 20000 --rates 300 --seconds 360 --baseline-seconds 30 --plays
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
