@@ -139,3 +139,49 @@ def test_a_running_server_catches_up_in_a_child_and_swaps_the_state_in(database,
     finally:
         service.stop_refresher()
         time.sleep(0.1)
+
+
+def test_readiness_reports_a_failed_catch_up_but_keeps_the_worker_in_rotation():
+    from types import SimpleNamespace
+
+    from zhongcao.health import feed_check
+
+    failed = "catch-up exited 1: OSError: disk full"
+    check = feed_check(SimpleNamespace(ready=True, last_error=failed, has_model=True))
+    assert check.ok and failed in check.detail
+    loading = feed_check(SimpleNamespace(ready=False, last_error=None, has_model=True))
+    assert not loading.ok and loading.detail == "feed model loading"
+
+
+def test_a_failing_child_is_reported_and_retried_only_after_the_interval(tmp_path, monkeypatch):
+    """A child that exits with an error is reported in ``last_error`` (readiness shows it) and a worker
+    does not start another before ``interval`` has passed."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    folder = tmp_path / "feed" / "v1"
+    folder.mkdir(parents=True)
+    (folder / "metadata.json").write_text('{"window": {"until": "2026-01-01T00:00:00+00:00"}}')
+    started: list[object] = []
+
+    def failing_start(model_folder, until, env=None, nice=10):  # type: ignore[no-untyped-def]
+        started.append(until)
+        return subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.exit('OSError: disk full')"], stderr=subprocess.PIPE
+        )
+
+    monkeypatch.setattr(catch_up, "start", failing_start)
+    shared = catch_up.SharedCatchUp(lambda: folder)
+    model = SimpleNamespace(sources=None)
+    for _ in range(50):
+        shared.tick(model, interval=0.3, lag=0)  # type: ignore[arg-type]
+        if shared.last_error:
+            break
+        time.sleep(0.05)
+    assert shared.last_error and "disk full" in shared.last_error
+    assert len(started) == 1  # not retried within the interval
+    time.sleep(0.35)
+    shared.tick(model, interval=0.3, lag=0)  # type: ignore[arg-type]
+    assert len(started) == 2
+    shared.stop()

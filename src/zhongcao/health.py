@@ -60,8 +60,9 @@ def live() -> dict[str, str]:
 
 def feed_check(feed) -> CheckResult:  # type: ignore[no-untyped-def]
     """Ready when the feed's model and catalogue are loaded, or when there is no model to load."""
-    if feed.ready:
-        return CheckResult("feed", True, "feed model and catalogue loaded")
+    if feed.ready:  # a failed background pass is reported, but the worker keeps serving what it has
+        problem = f"; last background pass: {feed.last_error}" if feed.last_error else ""
+        return CheckResult("feed", True, "feed model and catalogue loaded" + problem)
     if not feed.has_model:
         return CheckResult("feed", True, "no feed model trained yet (`zhongcao train feed`)")
     return CheckResult("feed", False, feed.last_error or "feed model loading")

@@ -41,6 +41,7 @@ from zhongcao.config import Settings
 from zhongcao.events.store import EventStore
 from zhongcao.feed.covisit import ItemToItem, Relation
 from zhongcao.feed.model import FeedModel, load_coding_parts, load_item_to_item
+from zhongcao.feed.training import Coding, joint_interactions, load_events, read_window_end
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +142,6 @@ def is_running(model_folder: Path) -> bool:
 def advance(model_folder: Path, store: EventStore, until: datetime) -> Path | None:
     """Add the events from the newest state's end (or the model's window end) up to ``until`` and
     publish the result; ``None`` when another process is at it, or there was nothing to add."""
-    from zhongcao.feed.training import Coding, joint_interactions, load_events, read_window_end
-
     with _exclusive(model_folder) as held:
         if held is None:
             return None
@@ -217,8 +216,6 @@ class SharedCatchUp:
         if self._child is not None or now < self._next_start:
             return
         until = clock.now() - timedelta(seconds=lag)
-        from zhongcao.feed.training import read_window_end
-
         since = state[0] if state is not None else read_window_end(folder)
         if since is not None and (until - since).total_seconds() < interval:
             return  # the newest state is recent enough
