@@ -41,7 +41,7 @@ from zhongcao.config import Settings
 from zhongcao.events.store import EventStore
 from zhongcao.feed.covisit import ItemToItem, Relation
 from zhongcao.feed.model import FeedModel, load_coding_parts, load_item_to_item
-from zhongcao.feed.training import Coding, joint_interactions, load_events, read_window_end
+from zhongcao.feed.training import Coding, new_interactions, read_window_end
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,7 @@ def advance(model_folder: Path, store: EventStore, until: datetime) -> Path | No
         since = state[0] if state is not None else read_window_end(model_folder)
         if since is not None and until <= since:
             return None
-        log = load_events(store, since=since, until=until)
-        coding = Coding(*load_coding_parts(model_folder))
-        users, items, _ = joint_interactions(log, coding)
+        users, items = new_interactions(store, Coding(*load_coding_parts(model_folder)), since, until)
         if not len(users):
             return None
         base = load_state(state[1]) if state is not None else load_item_to_item(model_folder)
@@ -197,7 +195,7 @@ class SharedCatchUp:
         self.env = env or {}
         self.last_error: str | None = None
         self._child: subprocess.Popen[bytes] | None = None
-        self._adopted: dict[int, Path] = {}  # served model (by id) -> the state swapped into it
+        self._adopted: tuple[int, Path] | None = None  # (served model's id, the state swapped into it)
         self._next_start: float | None = None
 
     def tick(self, model: FeedModel, interval: float, lag: float) -> None:
@@ -205,10 +203,10 @@ class SharedCatchUp:
         if folder is None:
             return
         state = newest_state(folder)
-        if state is not None and self._adopted.get(id(model)) != state[1]:
+        if state is not None and self._adopted != (id(model), state[1]):
             # One reference swap: a running request keeps the sources it started with.
             model.sources = dataclasses.replace(model.sources, item_to_item=load_state(state[1]))
-            self._adopted = {id(model): state[1]}
+            self._adopted = (id(model), state[1])
         self._reap()
         now = time.monotonic()
         if self._next_start is None:

@@ -638,15 +638,24 @@ def read_window_end(folder: Path) -> datetime | None:
     return datetime.fromisoformat(until) if until else None
 
 
+def new_interactions(
+    store: EventStore, coding: Coding, since: datetime | None, until: datetime | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(user codes, joint item codes) of the interactions logged in ``[since, until)``, in the order
+    ``ItemToItem.update`` takes them. Users the model does not know are skipped (their co-visits
+    count from the next training)."""
+    log = load_events(store, since=since, until=until)
+    if not len(log):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    users, items, _ = joint_interactions(log, coding)
+    return users, items
+
+
 def catch_up(model: FeedModel, store: EventStore, since: datetime | None = None) -> int:
     """Add the events logged since the model's window to its co-visitation counts (incrementally, with
-    ``ItemToItem.update``); returns how many interactions were added. Users the model does not know
-    are skipped (their co-visits count from the next training)."""
-    log = load_events(store, since=since or window_end(model))
-    if not len(log):
-        return 0
+    ``ItemToItem.update``); returns how many interactions were added."""
     coding = Coding(model.catalog, model.users.user_ids, model.product_ids)
-    users, items, _ = joint_interactions(log, coding)
+    users, items = new_interactions(store, coding, since or window_end(model))
     if len(users):
         model.sources.item_to_item.update(users, items)
         model.warm()
@@ -677,11 +686,8 @@ def catch_up_copy(
     """:func:`catch_up` without touching ``model``: the model's sources with the item-to-item counts of
     a copy brought up to date (``None`` when nothing happened), and how many interactions were added.
     The copy's relations are normalised here, so whoever swaps it in serves at full speed at once."""
-    log = load_events(store, since=since or window_end(model), until=until)
-    if not len(log):
-        return None, 0
     coding = Coding(model.catalog, model.users.user_ids, model.product_ids)
-    users, items, _ = joint_interactions(log, coding)
+    users, items = new_interactions(store, coding, since or window_end(model), until)
     if not len(users):
         return None, 0
     item_to_item = model.sources.item_to_item.copy().update(users, items)
