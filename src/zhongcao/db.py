@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -198,6 +198,17 @@ def session_scope(database: Database) -> Iterator[Session]:
 # Rows per multi-row INSERT in bulk writes: large enough to amortise round trips, small enough to
 # stay under parameter limits (SQLite allows 32,766 bound values per statement).
 BULK_INSERT_CHUNK = 1000
+
+
+def rows_changed(result: Result[*tuple[Any, ...]]) -> int:
+    """How many rows an executed UPDATE or DELETE changed (the driver's rowcount).
+
+    `Session.execute` is typed as returning a plain `Result`; for DML it is a `CursorResult`, the only
+    kind that carries `rowcount`, so this narrows to it (and fails loudly if given a SELECT's result).
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"rows_changed needs the result of an UPDATE or DELETE, got {type(result).__name__}")
+    return result.rowcount
 
 
 def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -40,11 +40,11 @@ def net_commission(item: CommissionedItem, refunded_fen: int | None = None) -> i
 
 def _has_accrual(db: Session, item_id: int) -> bool:
     return (
-        db.scalar(
+        db.scalars(
             select(func.count())
             .select_from(CommissionEntry)
             .where(CommissionEntry.order_item_id == item_id, CommissionEntry.kind == CommissionKind.accrual)
-        )
+        ).one()
         > 0
     )
 
@@ -98,11 +98,11 @@ def reverse_for_refund(
 
 def balance_for_account(db: Session, account_id: int) -> int:
     return int(
-        db.scalar(
+        db.scalars(
             select(func.coalesce(func.sum(CommissionEntry.amount_fen), 0)).where(
                 CommissionEntry.account_id == account_id
             )
-        )
+        ).one()
     )
 
 

@@ -46,7 +46,7 @@ from zhongcao.catalog.service import ProductBrief
 from zhongcao.config import get_settings
 from zhongcao.content import service as content_service
 from zhongcao.content.models import AccountKind
-from zhongcao.db import insert_rows_returning_ids
+from zhongcao.db import insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.experience import service as experience_service
 from zhongcao.money import apply_bps
@@ -286,11 +286,13 @@ def end_plan(db: Session, shop_id: int, plan_id: int) -> AffiliatePlan:
     plan = plan_for_shop(db, shop_id, plan_id)
     catalog_service.product_briefs(db, [plan.product_id], lock=True)
     now = clock.now()
-    ended = db.execute(
-        update(AffiliatePlan)
-        .where(AffiliatePlan.id == plan.id, AffiliatePlan.status == PlanStatus.active)
-        .values(status=PlanStatus.ended, ended_at=now)
-    ).rowcount
+    ended = rows_changed(
+        db.execute(
+            update(AffiliatePlan)
+            .where(AffiliatePlan.id == plan.id, AffiliatePlan.status == PlanStatus.active)
+            .values(status=PlanStatus.ended, ended_at=now)
+        )
+    )
     if ended != 1:
         db.rollback()
         raise Conflict("this plan has already ended", code="illegal_transition", details={"status": "ended"})
@@ -335,11 +337,13 @@ def add_plan_creator(db: Session, shop_id: int, plan_id: int, account_id: int) -
 
 def remove_plan_creator(db: Session, shop_id: int, plan_id: int, account_id: int) -> None:
     plan = plan_for_shop(db, shop_id, plan_id)
-    removed = db.execute(
-        delete(AffiliatePlanCreator).where(
-            AffiliatePlanCreator.plan_id == plan.id, AffiliatePlanCreator.account_id == account_id
+    removed = rows_changed(
+        db.execute(
+            delete(AffiliatePlanCreator).where(
+                AffiliatePlanCreator.plan_id == plan.id, AffiliatePlanCreator.account_id == account_id
+            )
         )
-    ).rowcount
+    )
     if not removed:
         raise NotFound("this creator is not listed on the plan", code="plan_creator_not_found")
     db.commit()
@@ -553,13 +557,16 @@ def _decide(
 ) -> CreatorApplication:
     if application.status != ApplicationStatus.pending:
         raise _already_decided(application, to_status)
-    changed = db.execute(
-        update(CreatorApplication)
-        .where(
-            CreatorApplication.id == application.id, CreatorApplication.status == ApplicationStatus.pending
+    changed = rows_changed(
+        db.execute(
+            update(CreatorApplication)
+            .where(
+                CreatorApplication.id == application.id,
+                CreatorApplication.status == ApplicationStatus.pending,
+            )
+            .values(status=to_status, decided_at=clock.now(), decided_by_user_id=decided_by_user_id)
         )
-        .values(status=to_status, decided_at=clock.now(), decided_by_user_id=decided_by_user_id)
-    ).rowcount
+    )
     if changed != 1:  # decided concurrently
         db.rollback()
         db.refresh(application)

@@ -280,7 +280,7 @@ def _lock(db: Session, case_id: int, *, user_id: int | None = None, shop_id: int
     return case
 
 
-def _get(db: Session, stmt: Select[tuple[AfterSale]], field: str | None = None) -> AfterSale:
+def _get(db: Session, stmt: Select[AfterSale], field: str | None = None) -> AfterSale:
     case = db.scalar(stmt)
     if case is None:
         raise NotFound("after-sales case not found", code="after_sale_not_found", field=field)

@@ -31,6 +31,7 @@ from zhongcao.campaigns.models import (
     UserCoupon,
     UserCouponStatus,
 )
+from zhongcao.db import rows_changed
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def reserve_budget(db: Session, campaign_id: int, amount_fen: int) -> bool:
         .values(spent_fen=Campaign.spent_fen + amount_fen)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rows_changed(result) == 1
 
 
 def release_budget(db: Session, campaign_id: int, amount_fen: int) -> None:
@@ -85,7 +86,7 @@ def release_budget(db: Session, campaign_id: int, amount_fen: int) -> None:
         .values(spent_fen=Campaign.spent_fen - amount_fen)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         # Releasing more than was reserved means the books are wrong; refuse rather than hide it.
         raise RuntimeError(f"campaign {campaign_id} has less than {amount_fen} fen reserved")
 
@@ -148,7 +149,7 @@ def reserve_coupon(db: Session, *, user_coupon_id: int, user_id: int, checkout_i
         .values(status=UserCouponStatus.reserved, checkout_id=checkout_id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rows_changed(result) == 1
 
 
 def use_checkout_coupons(db: Session, checkout_id: int, now: datetime) -> int:
@@ -159,7 +160,7 @@ def use_checkout_coupons(db: Session, checkout_id: int, now: datetime) -> int:
         .values(status=UserCouponStatus.used, used_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rows_changed(result)
 
 
 def release_checkout_coupons(db: Session, checkout_id: int) -> int:
@@ -170,4 +171,4 @@ def release_checkout_coupons(db: Session, checkout_id: int) -> int:
         .values(status=UserCouponStatus.unused, checkout_id=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rows_changed(result)

@@ -37,7 +37,7 @@ from zhongcao.campaigns.models import (
 )
 from zhongcao.catalog import service as catalog_service
 from zhongcao.config import get_settings
-from zhongcao.db import insert_rows_returning_ids
+from zhongcao.db import insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 from zhongcao.experience import service as experience_service
 from zhongcao.pagination import PageParams, decode_cursor, encode_cursor, paginate_by_id
@@ -555,7 +555,7 @@ def claim_coupon(db: Session, user_id: int, coupon_id: int, *, at: datetime | No
             .values(claimed_count=Coupon.claimed_count + 1)
             .execution_options(synchronize_session=False)
         )
-        if taken.rowcount != 1:
+        if rows_changed(taken) != 1:
             raise Conflict("this coupon is sold out", code="coupon_sold_out")
         db.expire(coupon, ["claimed_count"])
         user_coupon = UserCoupon(

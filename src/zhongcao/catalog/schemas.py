@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -21,12 +21,9 @@ from zhongcao.catalog.models import Product, ProductStatus, Sku
 from zhongcao.shops.schemas import MAX_ID, multi_line, single_line
 
 
-def _line(max_length: int) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-        AfterValidator(single_line),
-    ]
+def _line_rules(max_length: int) -> StringConstraints:
+    # The rules of a one-line name; each alias below spells out Annotated[str, ...] so that it is a type.
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
 EntityId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
@@ -37,12 +34,12 @@ Slug = Annotated[
     StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
 ]
 Bps = Annotated[int, Field(strict=True, ge=0, le=10_000)]
-CategoryNameZh = _line(40)
-CategoryNameEn = _line(80)
-BrandNameZh = _line(80)
-BrandNameEn = _line(120)
-TitleZh = _line(service.MAX_TITLE_ZH)
-TitleEn = _line(service.MAX_TITLE_EN)
+CategoryNameZh = Annotated[str, _line_rules(40), AfterValidator(single_line)]
+CategoryNameEn = Annotated[str, _line_rules(80), AfterValidator(single_line)]
+BrandNameZh = Annotated[str, _line_rules(80), AfterValidator(single_line)]
+BrandNameEn = Annotated[str, _line_rules(120), AfterValidator(single_line)]
+TitleZh = Annotated[str, _line_rules(service.MAX_TITLE_ZH), AfterValidator(single_line)]
+TitleEn = Annotated[str, _line_rules(service.MAX_TITLE_EN), AfterValidator(single_line)]
 Description = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=service.MAX_DESCRIPTION),
@@ -57,8 +54,8 @@ SkuCode = Annotated[
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
     ),
 ]
-AttributeName = _line(service.MAX_ATTRIBUTE_NAME)
-AttributeValue = _line(service.MAX_ATTRIBUTE_VALUE)
+AttributeName = Annotated[str, _line_rules(service.MAX_ATTRIBUTE_NAME), AfterValidator(single_line)]
+AttributeValue = Annotated[str, _line_rules(service.MAX_ATTRIBUTE_VALUE), AfterValidator(single_line)]
 Attributes = Annotated[dict[AttributeName, AttributeValue], Field(max_length=service.MAX_ATTRIBUTES)]
 PriceFen = Annotated[int, Field(strict=True, ge=1, le=service.MAX_PRICE_FEN)]
 StockQty = Annotated[int, Field(strict=True, ge=0, le=service.MAX_STOCK)]

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from zhongcao import clock
 from zhongcao.catalog.models import Brand, Category, Product, ProductStatus, Sku
 from zhongcao.config import Settings, get_settings
-from zhongcao.db import insert_rows, insert_rows_returning_ids
+from zhongcao.db import insert_rows, insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import service as shops_service
@@ -343,7 +343,7 @@ def product_briefs(db: Session, product_ids: Iterable[int], *, lock: bool = Fals
     }
 
 
-def on_sale_product_ids_query() -> Select[tuple[int]]:
+def on_sale_product_ids_query() -> Select[int]:
     """A sub-select of the ids of products on sale, for other domains' listings (``x.in_(...)``)."""
     return select(Product.id).where(Product.status == ProductStatus.active)
 
@@ -712,7 +712,7 @@ def adjust_stock(
         result = db.execute(
             stmt.where(Sku.stock + delta >= 0, Sku.stock + delta <= MAX_STOCK).values(stock=Sku.stock + delta)
         )
-        if result.rowcount != 1:
+        if rows_changed(result) != 1:
             db.rollback()
             current = db.scalar(select(Sku.stock).where(Sku.id == sku.id)) or 0
             if current + delta < 0:
@@ -1051,9 +1051,9 @@ def products_changed_since(db: Session, since: Any) -> tuple[list[int], Any]:
     for pid, when in db.execute(select(Product.id, Product.updated_at).where(Product.updated_at >= since)):
         changed.add(pid)
         newest = max(newest, when)
-    for pid, when in db.execute(select(Sku.product_id, Sku.updated_at).where(Sku.updated_at >= since)):
+    for pid, sku_written in db.execute(select(Sku.product_id, Sku.updated_at).where(Sku.updated_at >= since)):
         changed.add(pid)
-        newest = max(newest, when)
+        newest = max(newest, sku_written)
     return sorted(changed), newest
 
 
@@ -1086,9 +1086,11 @@ def shop_main_categories(db: Session) -> dict[int, int]:
 def product_shop_pairs(db: Session) -> list[tuple[int, int, int]]:
     """Every product as ``(product id, shop id, category id)`` (analytics joins events to shops)."""
     return [
-        tuple(r)
-        for r in db.execute(select(Product.id, Product.shop_id, Product.category_id).order_by(Product.id))
-    ]  # type: ignore[misc]
+        (product_id, shop_id, category_id)
+        for product_id, shop_id, category_id in db.execute(
+            select(Product.id, Product.shop_id, Product.category_id).order_by(Product.id)
+        )
+    ]
 
 
 def cheapest_active_prices(db: Session, product_ids: Iterable[int]) -> dict[int, int]:

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from zhongcao.catalog.models import Sku
+from zhongcao.db import rows_changed
 
 
 def try_reserve(db: Session, sku_id: int, quantity: int) -> bool:
@@ -23,7 +24,7 @@ def try_reserve(db: Session, sku_id: int, quantity: int) -> bool:
         .values(stock=Sku.stock - quantity)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rows_changed(result) == 1
 
 
 def release(db: Session, sku_id: int, quantity: int) -> None:

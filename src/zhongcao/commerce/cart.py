@@ -111,7 +111,9 @@ def _add(
         .execution_options(populate_existing=True)
     )
     if item is None:
-        lines = db.scalar(select(func.count()).select_from(CartItem).where(CartItem.cart_id == cart.id))
+        lines = db.scalars(
+            select(func.count()).select_from(CartItem).where(CartItem.cart_id == cart.id)
+        ).one()
         if lines >= MAX_CART_LINES:
             raise Conflict(
                 f"a cart holds at most {MAX_CART_LINES} lines",

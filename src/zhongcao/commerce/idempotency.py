@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from zhongcao import clock
 from zhongcao.commerce.models import IdempotencyRecord
 from zhongcao.commerce.tx import keeps_changes
+from zhongcao.db import rows_changed
 from zhongcao.errors import Conflict, DomainError, InvalidInput, error_body
 
 log = logging.getLogger("zhongcao.commerce")
@@ -119,16 +120,18 @@ def _claim(db: Session, user_id: int, scope: str, key: str, digest: str) -> int 
         if clock.now() - started < IN_FLIGHT_LEASE:
             db.rollback()
             raise _in_progress()
-        taken = db.execute(
-            update(IdempotencyRecord)
-            .where(
-                IdempotencyRecord.id == existing.id,
-                IdempotencyRecord.status_code.is_(None),
-                IdempotencyRecord.created_at == started,
+        taken = rows_changed(
+            db.execute(
+                update(IdempotencyRecord)
+                .where(
+                    IdempotencyRecord.id == existing.id,
+                    IdempotencyRecord.status_code.is_(None),
+                    IdempotencyRecord.created_at == started,
+                )
+                .values(created_at=clock.now())
+                .execution_options(synchronize_session=False)
             )
-            .values(created_at=clock.now())
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         db.commit()
         if taken == 1:
             return existing.id

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zhongcao.commerce.models import SimulatedCharge, SimulatedRefund
+from zhongcao.db import rows_changed
 
 DECLINES = {
     "pm_card_declined": "card_declined",
@@ -127,7 +128,7 @@ class SimulatedProvider:
             .values(captured_fen=amount_fen, status="captured")
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if rows_changed(result) != 1:
             raise ProviderRejected("capture_refused", "the charge is not capturable for that amount")
 
     def void(self, db: Session, *, ref: str) -> None:
@@ -156,7 +157,7 @@ class SimulatedProvider:
             .values(refunded_fen=SimulatedCharge.refunded_fen + amount_fen)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if rows_changed(result) != 1:
             raise ProviderRejected("refund_refused", "refund exceeds what is left of the captured amount")
         row = SimulatedRefund(
             ref="re_" + secrets.token_hex(12),

@@ -493,7 +493,7 @@ def fulfilment_rows(
         .join(Shipment, Shipment.order_id == Order.id, isouter=True)
         .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.paid_at < until)
     )
-    return [(s, p, u, d, bool(w), sh) for s, p, u, d, w, sh in db.execute(stmt)]
+    return [(s, p, u, d, bool(w), sh) for s, p, u, d, w, sh in db.execute(stmt) if p is not None]
 
 
 def delivered_order_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
@@ -651,7 +651,11 @@ def content_sales(
         .order_by(OrderItem.id.desc())
         .limit(limit)
     ).all()
-    return [ContentSale(*row) for row in rows]
+    return [
+        ContentSale(item, user, product, title_zh, title_en, quantity, paid_at)
+        for item, user, product, title_zh, title_en, quantity, paid_at in rows
+        if paid_at is not None  # the query's paid filter, said again for the type checker
+    ]
 
 
 # Prebuilt Core statement: every feed request asks (a third of the ORM's cost for the same rows).
@@ -671,4 +675,4 @@ def recent_purchases(
 ) -> list[tuple[int, datetime]]:
     """``(product id, paid at)`` of the user's paid order lines since ``since``, oldest first."""
     rows = core(db).execute(_RECENT_PURCHASES, {"user_id": user_id, "since": since, "limit": limit})
-    return [(int(p), at) for p, at in rows]
+    return [(int(p), at) for p, at in rows if at is not None]

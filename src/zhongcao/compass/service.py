@@ -233,7 +233,7 @@ PRODUCT_SORTS = ("gmv_fen", "orders", "exposures", "clicks", "refunds", "reviews
 
 
 def _product_measures(row: dict[str, Any]) -> dict[str, Any]:
-    m = {k: int(row.get(k) or 0) for k in PRODUCT_COUNTS if k != "exposures"}
+    m: dict[str, Any] = {k: int(row.get(k) or 0) for k in PRODUCT_COUNTS if k != "exposures"}
     m["exposures"] = m["search_exposures"] + m["content_exposures"]
     rating_sum, reviews = int(row.get("rating_sum") or 0), m["reviews"]
     # Half-up average in hundredths of a star, as the reviews service rounds it (4.666… -> 467).
@@ -262,7 +262,7 @@ def product_report(
         for r in engine.rows(queries.products(shop_id, before_first, before_last))
     }
     nothing = _product_measures({})
-    rows = []
+    rows: list[dict[str, Any]] = []
     for product_id in set(now) | set(before):
         current, previous = now.get(product_id, nothing), before.get(product_id, nothing)
         rows.append(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, select, update
+from sqlalchemy import Row, Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -40,7 +40,7 @@ from zhongcao.content.models import (
     Follow,
     LiveProductSet,
 )
-from zhongcao.db import core, insert_rows, insert_rows_returning_ids
+from zhongcao.db import core, insert_rows, insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.users.models import Role
@@ -197,9 +197,9 @@ def follow_account(db: Session, user_id: int, account_id: int) -> Account:
 def unfollow_account(db: Session, user_id: int, account_id: int) -> Account:
     """Stop following ``account_id``; unfollowing an account not followed changes nothing."""
     account = get_account(db, account_id)
-    deleted = db.execute(
-        delete(Follow).where(Follow.user_id == user_id, Follow.account_id == account_id)
-    ).rowcount
+    deleted = rows_changed(
+        db.execute(delete(Follow).where(Follow.user_id == user_id, Follow.account_id == account_id))
+    )
     if deleted:
         _bump_follower_count(db, account_id, -deleted)
     db.commit()
@@ -600,9 +600,11 @@ def _transition(
     content = get_content(db, content_id)
     if content.kind != kind or content.status != from_status:
         raise _illegal(content, action)
-    changed = db.execute(
-        update(Content).where(Content.id == content_id, Content.status == from_status).values(**values)
-    ).rowcount
+    changed = rows_changed(
+        db.execute(
+            update(Content).where(Content.id == content_id, Content.status == from_status).values(**values)
+        )
+    )
     if changed != 1:  # a concurrent request moved it first
         db.rollback()
         db.refresh(content)
@@ -657,11 +659,13 @@ def _not_live(content: Content) -> Conflict:
 
 
 def _set_pin(db: Session, content: Content, product_id: int | None) -> Content:
-    changed = db.execute(
-        update(Content)
-        .where(Content.id == content.id, Content.status == ContentStatus.live)
-        .values(pinned_product_id=product_id)
-    ).rowcount
+    changed = rows_changed(
+        db.execute(
+            update(Content)
+            .where(Content.id == content.id, Content.status == ContentStatus.live)
+            .values(pinned_product_id=product_id)
+        )
+    )
     if changed != 1:  # the session ended meanwhile
         db.rollback()
         db.refresh(content)
@@ -811,6 +815,7 @@ def follow_bulk(db: Session, pairs: Sequence[tuple[int, int]]) -> int:
     for _, account_id in new:
         gained[account_id] = gained.get(account_id, 0) + 1
     table = Account.__table__
+    assert isinstance(table, Table)  # declared as any FromClause; a mapped class's own table is a Table
     if gained:
         db.execute(
             update(table)
@@ -1004,7 +1009,7 @@ _READ_CHUNK = 5000  # ids per IN list (SQLite caps bound parameters per statemen
 
 def content_rows_after(
     db: Session, after_id: int = 0
-) -> Sequence[Row[tuple[int, int, ContentKind, ContentStatus, datetime]]]:
+) -> Sequence[Row[int, int, ContentKind, ContentStatus, datetime]]:
     """``(id, account id, kind, status, created at)`` of every content item with an id above ``after_id``
     (removed ones too), by id."""
     return db.execute(

@@ -457,7 +457,7 @@ class PostgresEventStore(EventStore):
             conn.commit()
         finally:
             conn.close()
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in COLUMNS]
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
         return pa.Table.from_arrays(
             [pa.array(list(col), SCHEMA.field(c).type) for c, col in zip(COLUMNS, columns, strict=True)],
             schema=SCHEMA,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from zhongcao import clock
 from zhongcao.commerce import service as commerce_service
+from zhongcao.db import rows_changed
 from zhongcao.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import service as shops_service
@@ -355,7 +356,7 @@ def resolve_complaint(
         .values(status=new_status, resolution_note=note, resolved_at=at or clock.now())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         db.rollback()
         db.refresh(complaint)
         raise Conflict(
@@ -402,7 +403,7 @@ def first_response_seconds_by_order(db: Session, order_ids: Sequence[int]) -> di
             .order_by(Conversation.id)
         )
         for order_id, started, answered in rows:
-            if order_id in out:
+            if order_id is None or order_id in out:
                 continue
             out[order_id] = None if answered is None else (answered - started).total_seconds()
     return out

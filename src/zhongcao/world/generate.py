@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -130,7 +130,7 @@ class Latent:
     digest: str = ""
 
 
-ProgressHook = Callable[[str, int], Iterator[Callable[[int], None]]]
+ProgressHook = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
 
 
 @contextmanager

@@ -157,7 +157,7 @@ def build_world(
     label = _database_label(database)
     days = spec.days if simulate_days else 0
     reusable = not fresh and manifest is not None and _manifest_matches(manifest, spec, label, days)
-    if reusable and _still_there(database, manifest):  # type: ignore[arg-type]
+    if reusable and manifest is not None and _still_there(database, manifest):
         return _summary(manifest, path, spec, reused=True, seconds=0.0)
     began = time.perf_counter()
     store = store or events_service.get_store(database=database)
@@ -223,7 +223,8 @@ def _write(
     result: SimulationResult | None,
 ) -> dict[str, Any]:
     path.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path / "latent.npz", **latent.arrays)
+    # numpy's stub matches **arrays against its allow_pickle: bool keyword; these keys are array names.
+    np.savez_compressed(path / "latent.npz", **latent.arrays)  # type: ignore[arg-type]
     manifest = {
         "version": MANIFEST_VERSION,
         "spec": {"scale": spec.scale.value, "seed": spec.seed, "days": days},

@@ -257,7 +257,7 @@ class Market:
         first = (
             self.c_anchor_items[np.minimum(self.c_anchor_ptr[:-1], max(len(flat) - 1, 0))]
             if len(flat)
-            else []
+            else np.zeros(0, dtype=np.int64)
         )
         self.c_shop = np.where(has_anchor, self.shop_ids[self.product_shop[first]] if len(flat) else -1, -1)
         fu, fa = content_service.follow_pairs(db)
