@@ -1,23 +1,33 @@
 # zhongcao: two commands on a fresh machine.
 #   make demo   install, migrate and serve the platform (embedded SQLite under ./var/)
-#   make test   run the whole suite on SQLite and PostgreSQL
+#   make test   lint (ruff, mypy), then the whole suite on SQLite and PostgreSQL
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+# The exact versions every install uses (make lock regenerates it from pyproject.toml's ranges).
+LOCK := requirements.lock
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady clean
+.PHONY: install lock demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady clean
 
-$(STAMP): pyproject.toml
+# The locked versions first, then the project itself with --no-deps, so nothing is resolved anew: a
+# fresh machine gets the versions CI tested.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# After changing a dependency in pyproject.toml: resolve requirements.lock again (uv, every platform).
+lock:
+	@test -x $(BIN)/uv || { test -x $(PY) || $(PYTHON) -m venv $(VENV); $(PY) -m pip install --quiet "uv>=0.13,<0.14"; }
+	PY=$(PY) UV=$(BIN)/uv scripts/lock.sh
 
 demo: install
 	$(BIN)/zhongcao demo
@@ -25,16 +35,17 @@ demo: install
 serve: install
 	$(BIN)/zhongcao serve
 
-test: install
-	$(BIN)/ruff check src tests benchmarks migrations
+test: lint
 	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -q
 
+# The core suite, in under two minutes: no long tests, no browser, no Spark (make test runs them all).
 test-fast: install
-	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -q -m "not slow"
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -q -m "not slow and not browser and not spark"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks migrations
 	$(BIN)/ruff format --check src tests benchmarks migrations
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format src tests benchmarks migrations

@@ -68,7 +68,13 @@ def _pg_database() -> Database:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects: the browser mark added here must count
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A test that takes the Chromium fixture is a browser test whether or not its module says so
+    # (make test-fast leaves browser tests out).
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.browser)
     # PostgreSQL allows 100 connections; concurrency tests open ~50 each. Running them all on one
     # xdist worker (with --dist loadgroup) keeps two of them from racing for connections.
     # Their SQLite half is not collected at all: SQLite serialises writers, so there is nothing to race.

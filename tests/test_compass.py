@@ -117,6 +117,7 @@ def test_core_data_and_sources_by_hand_for_the_callers_shop_only(client, db) -> 
     assert bad.status_code == 422 and bad.json()["error"]["details"]["field"] == "days"
 
 
+@pytest.mark.spark
 def test_the_same_sql_gives_the_same_answers_on_duckdb_and_spark(tmp_path: Path) -> None:
     """On two weeks of the small simulated world: every Compass query, the two busiest shops, equal rows."""
     # The engines read the snapshot, not the database: one (embedded) database proves it.

@@ -1,13 +1,13 @@
-"""``zhongcao bench recsys``: the table, the rows, bad input, on a small generated file."""
+"""The recommender benchmark (benchmarks/recsys/bench_recsys.py): the table, the rows, bad input, on a
+small generated file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-import typer
+from benchmarks.recsys.bench_recsys import Row, is_games_file, main, render, run_model
 
-from zhongcao.feed.bench import Row, bench_recsys_command, is_games_file, render, run_model
 from zhongcao.feed.evaluation import Protocol, leave_one_out, planted_chain_sequences
 from zhongcao.feed.interactions import Sequences
 
@@ -45,7 +45,7 @@ def test_render_adds_the_published_row_only_for_the_games_file() -> None:
 
 
 def test_command_prints_a_table_with_every_model(small_file: Path, capsys: pytest.CaptureFixture) -> None:
-    bench_recsys_command(small_file, format="pairs", protocol="sampled100", seed=0)
+    assert main([str(small_file), "--format", "pairs", "--protocol", "sampled100", "--seeds", "0"]) == 0
     out = capsys.readouterr().out
     for label in ("popularity", "ALS", "zhongcao", "HR@10", "NDCG@10"):
         assert label in out
@@ -56,21 +56,23 @@ def test_command_prints_a_table_with_every_model(small_file: Path, capsys: pytes
 @pytest.mark.parametrize(
     ("content", "options"),
     [
-        ("1 2\n1 x\n", {}),
-        ("1 2\n2 3\n", {}),  # nobody has the three interactions leave-one-out needs
-        ("1 2\n1 3\n1 4\n", {"protocol": "everything"}),
-        ("1 2\n1 3\n1 4\n", {"format": "csv"}),
+        ("1 2\n1 x\n", []),
+        ("1 2\n2 3\n", []),  # nobody has the three interactions leave-one-out needs
+        ("1 2\n1 3\n1 4\n", ["--protocol", "everything"]),
+        ("1 2\n1 3\n1 4\n", ["--format", "csv"]),
     ],
 )
-def test_bad_input_is_a_clear_error(tmp_path: Path, content: str, options: dict, capsys) -> None:
+def test_bad_input_is_a_clear_error(tmp_path: Path, content: str, options: list[str], capsys) -> None:
     path = tmp_path / "bad.txt"
     path.write_text(content)
-    with pytest.raises(typer.Exit) as exited:
-        bench_recsys_command(path, **options)
-    assert exited.value.exit_code == 2
+    try:
+        code = main([str(path), *options])
+    except SystemExit as exited:  # argparse refuses an unknown choice itself
+        code = exited.code
+    assert code == 2
     assert "error" in capsys.readouterr().err
 
 
-def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(typer.Exit):
-        bench_recsys_command(tmp_path / "nope.txt")
+def test_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main([str(tmp_path / "nope.txt")]) == 2
+    assert "missing" in capsys.readouterr().err

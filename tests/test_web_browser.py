@@ -30,9 +30,12 @@ from zhongcao.commerce.models import Order, OrderItem
 from zhongcao.users.models import User
 from zhongcao.web.live import live_hub
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+    ),
+]
 
 
 @pytest.fixture

@@ -20,9 +20,12 @@ from tests.web_console_helpers import ConsoleWorld, seed_consoles
 from tests.web_helpers import CHROMIUM, LiveServer, PageProblems, screenshot, sign_in
 from zhongcao.commerce.models import Order, OrderStatus, Shipment
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+    ),
+]
 DESK = {"width": 1440, "height": 900}
 
 

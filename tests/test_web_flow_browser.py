@@ -17,9 +17,12 @@ from zhongcao.commerce import service as commerce_service
 from zhongcao.compass import refresher
 from zhongcao.experience import service as experience_service
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+    ),
+]
 DESK = {"width": 1440, "height": 900}
 
 

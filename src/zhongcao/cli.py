@@ -452,24 +452,6 @@ def bench_search(
     bench_search_command(path=path, format=format, seed=seed)
 
 
-@bench_app.command("recsys")
-def bench_recsys(
-    path: Annotated[Path, typer.Argument(help="Interaction file: 'user item' lines in time order.")],
-    format: Annotated[
-        str, typer.Option("--format", help="pairs: 'user item' per line; sequences: 'user item item ...'.")
-    ] = "pairs",
-    protocol: Annotated[
-        str,
-        typer.Option("--protocol", help="sampled100: rank among 100 sampled items; full: among all items."),
-    ] = "sampled100",
-    seed: Annotated[int, typer.Option(help="Seed for sampling and training.")] = 0,
-) -> None:
-    """Recommendation quality: popularity, implicit ALS and zhongcao's pipeline, leave-one-out."""
-    from zhongcao.feed.bench import bench_recsys_command  # heavy imports only when asked
-
-    bench_recsys_command(path=path, format=format, protocol=protocol, seed=seed)
-
-
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
