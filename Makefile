@@ -89,4 +89,4 @@ bench-feed-steady: install
 	$(PY) benchmarks/feed_serving/bench_feed_serving.py --users 20000 --rates 300 --seconds 360 --baseline-seconds 30 --plays
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
