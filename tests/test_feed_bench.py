@@ -44,6 +44,7 @@ def test_render_adds_the_published_row_only_for_the_games_file() -> None:
     assert render(rows, Protocol.sampled100, reference=False, title="t").row_count == 1
 
 
+@pytest.mark.slow  # trains three models, each in a spawned process
 def test_command_prints_a_table_with_every_model(small_file: Path, capsys: pytest.CaptureFixture) -> None:
     assert main([str(small_file), "--format", "pairs", "--protocol", "sampled100", "--seeds", "0"]) == 0
     out = capsys.readouterr().out

@@ -50,6 +50,7 @@ def model_and_store(database, tmp_path):  # type: ignore[no-untyped-def]
     return model, path, store, user, (a, b), codes
 
 
+@pytest.mark.slow  # trains a feed model first
 def test_states_add_each_event_once_and_workers_map_them(model_and_store):
     model, path, store, user, (a, b), (code_a, code_b) = model_and_store
     base = load_item_to_item(path).transitions[code_a, code_b]
@@ -87,6 +88,7 @@ def test_states_add_each_event_once_and_workers_map_them(model_and_store):
     assert len(list((path / catch_up.STATE_DIR).iterdir())) == catch_up.KEEP_STATES
 
 
+@pytest.mark.slow  # trains a feed model first
 def test_one_catch_up_at_a_time_per_model(model_and_store):
     _model, path, store, user, (a, b), _codes = model_and_store
     now = clock.now()
@@ -99,6 +101,7 @@ def test_one_catch_up_at_a_time_per_model(model_and_store):
     assert catch_up.advance(path, store, until=now) is not None
 
 
+@pytest.mark.slow  # trains a feed model first
 def test_a_running_server_catches_up_in_a_child_and_swaps_the_state_in(database, tmp_path):
     """As the app runs it: the worker's refresher starts ``python -m zhongcao.feed.catch_up`` for its
     model folder, with the server's event store, and swaps the published state into the model."""

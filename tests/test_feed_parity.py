@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.feed_helpers import trained
 from zhongcao import clock
@@ -10,6 +11,9 @@ from zhongcao.feed.features import FEATURE_NAMES, feed_features
 from zhongcao.feed.seen import InMemoryMemory
 from zhongcao.feed.service import FeedService
 from zhongcao.feed.training import contexts_from_table, follows_at
+
+# Trains a feed model on a simulated world first: slow.
+pytestmark = pytest.mark.slow
 
 
 def test_online_features_equal_offline_features(database, db, tmp_path):

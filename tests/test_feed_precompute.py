@@ -13,7 +13,8 @@ from zhongcao.feed.seen import InMemoryMemory, UserMemory
 from zhongcao.feed.service import FeedConfig, FeedService
 from zhongcao.feed.training import TrainConfig
 
-pytestmark = pytest.mark.xdist_group("feed_precompute")
+# Every test trains a feed model on a simulated world first (seconds each): slow.
+pytestmark = [pytest.mark.xdist_group("feed_precompute"), pytest.mark.slow]
 
 
 @pytest.fixture

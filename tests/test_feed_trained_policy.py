@@ -109,6 +109,7 @@ def test_pages_are_asked_long_enough_for_k_content_items_beside_product_cards() 
     assert _limit_for(60, 8) == 50  # capped at the API's limit
 
 
+@pytest.mark.slow  # simulates days of a world, training on schedule
 def test_a_simulation_on_the_trained_feed_trains_on_schedule_and_serves_only_available_content(
     database: Database, tmp_path: Path
 ) -> None:
@@ -150,6 +151,7 @@ def test_a_simulation_on_the_trained_feed_trains_on_schedule_and_serves_only_ava
         assert not set(first[first >= 0].tolist()) & set(second[second >= 0].tolist())
 
 
+@pytest.mark.slow  # simulates days of a world, training on schedule
 def test_the_comparison_runs_the_trained_feed_against_the_baseline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

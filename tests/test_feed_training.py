@@ -16,6 +16,7 @@ from zhongcao.feed.objectives import OBJECTIVES, ObjectiveWeights
 from zhongcao.feed.training import TrainConfig, catch_up, train, train_feed_command
 
 
+@pytest.mark.slow  # trains a feed model
 def test_train_writes_a_versioned_artifact_with_metadata(database, tmp_path):
     model, path, store = trained(database, tmp_path, weights=ObjectiveWeights(purchase=55))
     metadata = json.loads((path / "metadata.json").read_text())

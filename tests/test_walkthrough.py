@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+
+# Starts the real server and runs the whole curl walkthrough against it: slow.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -93,6 +93,7 @@ def test_small_world_is_built_through_the_services(database: Database, tmp_path:
     assert again.reused and again.digest == summary.digest
 
 
+@pytest.mark.slow  # builds the world twice
 def test_same_seed_same_world_and_fresh_rebuild(database: Database, tmp_path: Path) -> None:
     spec = WorldSpec(scale=Scale.tiny, seed=5)
     first = build_world(database, spec, progress=False, world_dir=tmp_path, simulate_days=False)

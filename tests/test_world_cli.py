@@ -12,6 +12,9 @@ from zhongcao.config import get_settings
 from zhongcao.world import cli as world_cli
 from zhongcao.world.generate import DEMO_PASSWORD, demo_logins
 
+# `zhongcao demo` builds, simulates and serves a world: slow.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:

@@ -29,7 +29,8 @@ from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import build_world, load_latent
 
 # The month-long demo fixture is built once per worker that runs a test of this module: keep them on one.
-pytestmark = pytest.mark.xdist_group("world_simulation_demo")
+# Building and simulating that month takes minutes on 2 cores: slow.
+pytestmark = [pytest.mark.xdist_group("world_simulation_demo"), pytest.mark.slow]
 
 
 class Demo:
