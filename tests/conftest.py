@@ -31,7 +31,7 @@ from sqlalchemy import text
 from zhongcao import migrate
 from zhongcao.api import create_app
 from zhongcao.config import Settings
-from zhongcao.db import Database, empty_all_tables, import_all_models
+from zhongcao.db import Base, Database, empty_all_tables, import_all_models
 
 import_all_models()
 
@@ -127,8 +127,57 @@ def database(
     if request.param != "postgresql" and request.node.get_closest_marker("pg_only"):
         pytest.skip("this test exercises PostgreSQL row locking; SQLite serialises writers")
     database = _get_database(request.param, _databases, tmp_path_factory)
-    empty_all_tables(database)
+    if database.dialect == "postgresql":
+        _empty_written_tables(database)
+    else:
+        empty_all_tables(database)
     return database
+
+
+# Between tests on PostgreSQL: delete the rows of only the tables that hold any (children first; a table
+# of more than a thousand rows is truncated instead) and restart only the sequences that were used, in
+# one round trip. A TRUNCATE of all ~60 tables before every test was the largest share of the
+# PostgreSQL half's time (TRUNCATE costs per table, and a table that every other references, like
+# users, cascades to all): about 200 ms a test against about 13 ms; a test writes a handful of rows.
+_EMPTY_WRITTEN_TABLES = """
+DO $$
+DECLARE
+    name text;
+    row_count integer;
+    large text[] := '{}';
+    small text[] := '{}';
+    seq record;
+BEGIN
+    FOREACH name IN ARRAY string_to_array(:tables, ',') LOOP
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %I LIMIT 1001) AS probe', name) INTO row_count;
+        IF row_count > 1000 THEN
+            large := large || quote_ident(name);
+        ELSIF row_count > 0 THEN
+            small := small || quote_ident(name);
+        END IF;
+    END LOOP;
+    -- A generated world's tables: TRUNCATE beats deleting thousands of rows one by one.
+    IF cardinality(large) > 0 THEN
+        EXECUTE 'TRUNCATE ' || array_to_string(large, ', ') || ' CASCADE';
+    END IF;
+    FOREACH name IN ARRAY small LOOP
+        EXECUTE 'DELETE FROM ' || name;
+    END LOOP;
+    FOR seq IN
+        SELECT sequencename FROM pg_sequences
+        WHERE schemaname = current_schema() AND last_value IS NOT NULL
+    LOOP
+        EXECUTE format('ALTER SEQUENCE %I RESTART', seq.sequencename);
+    END LOOP;
+END $$
+"""
+
+
+def _empty_written_tables(database: Database) -> None:
+    names = ",".join(t.name for t in reversed(Base.metadata.sorted_tables))  # children before parents
+    with database.engine.begin() as conn:
+        # DO takes no bind parameters: the table names (ours, from the models) are inlined as a literal.
+        conn.execute(text(_EMPTY_WRITTEN_TABLES.replace(":tables", "'" + names.replace("'", "''") + "'")))
 
 
 @pytest.fixture
