@@ -42,7 +42,7 @@ from zhongcao.catalog.models import Product
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind
 from zhongcao.db import Base
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops.models import StaffRole
 from zhongcao.support import service as support_service
@@ -84,7 +84,7 @@ def build_world(db) -> World:
     victim_creator_user, victim_creator = make_creator(db)
     victim_creator.name = MARKER
     db.commit()
-    experience_service.record_score(db, victim.shop.id, 420, details={"note": MARKER})
+    experience_scores.record_score(db, victim.shop.id, 420, details={"note": MARKER})
 
     shop_video = content_service.publish_content(
         db, victim.account.id, kind=ContentKind.short_video, title_zh=MARKER, title_en=MARKER, anchors=[p1.id]

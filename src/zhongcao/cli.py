@@ -342,7 +342,7 @@ def scores_compute(
     import json
     import statistics
 
-    from zhongcao.experience import service as experience_service
+    from zhongcao.experience import computation as score_computation
     from zhongcao.experience.scoring import ScoreRules
 
     rules = None
@@ -356,7 +356,7 @@ def scores_compute(
     try:
         began = time.perf_counter()
         with database.session() as db:
-            results = experience_service.compute_scores(db, rules=rules)
+            results = score_computation.compute_scores(db, rules=rules)
         seconds = time.perf_counter() - began
     finally:
         database.dispose()
