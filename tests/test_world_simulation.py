@@ -333,6 +333,8 @@ def test_the_experience_score_finds_the_hidden_shop_quality(demo: Demo) -> None:
 def test_the_global_nps_drivers_point_at_what_went_wrong(demo: Demo) -> None:
     from datetime import timedelta
 
+    from zhongcao.experience import surveys as nps_surveys
+
     with demo.database.session(read_only=True) as db:
         newest = db.scalar(select(func.max(Order.paid_at)))
         report = nps_surveys.nps_report(db, newest - timedelta(days=60), newest + timedelta(days=30))
