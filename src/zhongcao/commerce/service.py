@@ -23,7 +23,7 @@ Locks
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -422,9 +422,17 @@ def confirm_receipt(db: Session, user_id: int, order_id: int, *, commit: bool = 
     return tx.run(db, commit, lambda: _confirm(db, user_id, order_id, clock.now()))
 
 
-def complete_due_orders(db: Session, now: datetime | None = None, *, settings: Settings | None = None) -> int:
-    """Complete every order delivered at least ``settings.auto_complete_days`` ago and with no open
-    after-sales case. Commits each."""
+def complete_due_orders(
+    db: Session,
+    now: datetime | None = None,
+    *,
+    held: Callable[[Session, int], bool],
+    settings: Settings | None = None,
+) -> int:
+    """Complete every order delivered at least ``settings.auto_complete_days`` ago that ``held``
+    does not hold (checked under the order's lock). Commits each. The rule that an open after-sales
+    case holds an order is :func:`zhongcao.flows.complete_due_orders`'s: commerce does not read
+    after-sales."""
     now = now or clock.now()
     settings = settings or get_settings()
     cutoff = now - timedelta(days=settings.auto_complete_days)
@@ -435,17 +443,15 @@ def complete_due_orders(db: Session, now: datetime | None = None, *, settings: S
             .order_by(Order.id)
         )
     )
-    # Imported here: aftersales depends on commerce, not the reverse.
-    from zhongcao.aftersales import service as aftersales_service
 
     def complete(order_id: int) -> bool:
         order = _lock_order(db, order_id)
         due_now = (
             order.status is OrderStatus.delivered and order.delivered_at and order.delivered_at <= cutoff
         )
-        # An open after-sales case holds the order (and the creator's commission) until it ends;
-        # the next run completes it.
-        if not due_now or aftersales_service.has_open_case(db, order.id):
+        # A held order (an open after-sales case) keeps its commission pending; the next run
+        # completes it.
+        if not due_now or held(db, order.id):
             return False
         _complete(db, order, now)
         return True
