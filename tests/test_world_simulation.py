@@ -19,11 +19,12 @@ from zhongcao.catalog.models import Sku
 from zhongcao.commerce.models import Carrier, Order, OrderItem, Shipment
 from zhongcao.config import get_settings
 from zhongcao.content.models import Account, AccountKind
-from zhongcao.db import Database, empty_all_tables
+from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.experience.models import NpsResponse
 from zhongcao.reviews.models import Review
 from zhongcao.support.models import Conversation
+from zhongcao.tables import empty_all_tables
 from zhongcao.world import cli as world_cli
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import build_world, load_latent

@@ -45,12 +45,12 @@ def build_records(url: str, shops: int, orders_per_shop: int, rng: np.random.Gen
 
     from zhongcao import clock, migrate
     from zhongcao.catalog import service as catalog_service
-    from zhongcao.db import Base, Database, import_all_models, insert_rows
+    from zhongcao.db import Database, insert_rows
+    from zhongcao.tables import metadata
     from zhongcao.users import security
     from zhongcao.users import service as users_service
 
-    import_all_models()
-    t = Base.metadata.tables
+    t = metadata.tables
     began = time.perf_counter()
     database = Database(url)
     migrate.upgrade(database.engine)
