@@ -1,6 +1,6 @@
 # zhongcao: two commands on a fresh machine.
 #   make demo   install, migrate and serve the platform (embedded SQLite under ./var/)
-#   make test   run the whole suite on SQLite and PostgreSQL
+#   make test   lint (ruff, import contracts), then the whole suite on SQLite and PostgreSQL
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -25,8 +25,7 @@ demo: install
 serve: install
 	$(BIN)/zhongcao serve
 
-test: install
-	$(BIN)/ruff check src tests benchmarks migrations
+test: lint
 	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -q
 
 test-fast: install
@@ -35,6 +34,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks migrations
 	$(BIN)/ruff format --check src tests benchmarks migrations
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format src tests benchmarks migrations

@@ -78,8 +78,9 @@ def _closes_loop(graph: grimp.ImportGraph, importer: str, target: str) -> bool:
     return graph.find_shortest_chain(importer=target, imported=importer) is not None
 
 
-def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan, iterative)."""
+def cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """The import cycles: strongly connected components of more than one module (Tarjan's
+    algorithm, iterative), largest first, each sorted."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()
@@ -128,7 +129,8 @@ def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
     return sorted(components, key=lambda c: (-len(c), c))
 
 
-def _loop(graph: grimp.ImportGraph, component: list[str]) -> list[str]:
+def loop(graph: grimp.ImportGraph, component: list[str]) -> list[str]:
+    """One shortest loop through the component's first module, that module at both ends."""
     first = component[0]
     best: list[str] | None = None
     for nxt in graph.find_modules_directly_imported_by(first):
@@ -152,7 +154,7 @@ def main() -> int:
     spec = __import__(args.package)
     root = Path(spec.__file__).parent
 
-    cycles = _cycles(graph)
+    found = cycles(graph)
     local: list[LocalImport] = []
     for module, path in _module_files(root):
         for line, target in _local_imports(module, path, graph):
@@ -161,14 +163,14 @@ def main() -> int:
     hiding = [li for li in internal if li.hides_cycle]
 
     print(f"modules: {len(graph.modules)}")
-    print(f"import cycles (strongly connected groups of modules): {len(cycles)}")
-    print(f"modules caught in cycles: {sum(len(c) for c in cycles)}")
+    print(f"import cycles (strongly connected groups of modules): {len(found)}")
+    print(f"modules caught in cycles: {sum(len(c) for c in found)}")
     print(f"function-local imports: {len(local)} ({len(internal)} of {args.package} modules)")
     print(f"function-local imports that hide a cycle: {len(hiding)}")
     if args.details:
-        for i, component in enumerate(cycles, 1):
+        for i, component in enumerate(found, 1):
             print(f"\ncycle {i} ({len(component)} modules): {', '.join(component)}")
-            print("  e.g. " + " -> ".join(_loop(graph, component)) + " -> ...")
+            print("  e.g. " + " -> ".join(loop(graph, component)))
         print("\nfunction-local imports (* = hides a cycle):")
         for li in local:
             mark = "*" if li.hides_cycle else " "
