@@ -157,7 +157,8 @@ def main() -> int:
     found = cycles(graph)
     local: list[LocalImport] = []
     for module, path in _module_files(root):
-        for line, target in _local_imports(module, path, graph):
+        # One entry per import statement and module (``from m import a, b`` is one import of m).
+        for line, target in sorted(set(_local_imports(module, path, graph))):
             local.append(LocalImport(module, line, target, _closes_loop(graph, module, target)))
     internal = [li for li in local if li.target.split(".")[0] == args.package]
     hiding = [li for li in internal if li.hides_cycle]

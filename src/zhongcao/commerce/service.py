@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from zhongcao import clock
@@ -472,8 +472,6 @@ get_checkout_for_buyer = checkout_service.get_checkout_for_buyer
 
 def paid_order_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
     """``shop id -> orders paid in [since, until)``."""
-    from sqlalchemy import func
-
     rows = db.execute(
         select(Order.shop_id, func.count())
         .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.paid_at < until)
@@ -504,8 +502,6 @@ def fulfilment_rows(
 
 def delivered_order_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
     """``shop id -> orders delivered in [since, until)``."""
-    from sqlalchemy import func
-
     rows = db.execute(
         select(Order.shop_id, func.count())
         .where(Order.delivered_at.is_not(None), Order.delivered_at >= since, Order.delivered_at < until)
@@ -606,8 +602,6 @@ def sales_rows(db: Session) -> list[tuple]:
 
 def shop_gmv_fen(db: Session, since: datetime, until: datetime) -> dict[int, int]:
     """``shop id -> fen paid for orders paid in [since, until)``."""
-    from sqlalchemy import func
-
     rows = db.execute(
         select(Order.shop_id, func.sum(Order.paid_fen))
         .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.paid_at < until)
@@ -635,8 +629,6 @@ def content_sales(
     """Paid lines attributed to ``content_id`` among the newest ``recent_lines`` order lines, newest
     first. The window keeps the read to a primary-key range however large the table (the ticker
     polls it every few seconds); a line placed earlier than that and paid just now is left out."""
-    from sqlalchemy import func
-
     newest = db.scalar(select(func.max(OrderItem.id))) or 0
     rows = db.execute(
         select(

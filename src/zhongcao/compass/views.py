@@ -6,6 +6,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 
 from zhongcao import clock
+from zhongcao.catalog import service as catalog_service
 from zhongcao.compass import queries, service
 from zhongcao.compass.schemas import (
     AudienceOut,
@@ -169,8 +170,6 @@ def products(
 ) -> ProductsOut:
     """Per product of the caller's shop: exposures (search result slots, content impressions) →
     clicks → add-to-carts → orders, refunds and reviews, against the previous period."""
-    from zhongcao.catalog import service as catalog_service
-
     engine = service.current_engine(request.app.state.database, request.app.state.settings)
     first, today = _window(days)
     rows = service.product_report(engine, ctx.shop_id, today, days, sort=sort, limit=limit)
@@ -192,8 +191,6 @@ def search_insights(
     """Search insights for the caller's shop: the queries that showed, brought clicks to or sold its
     products; and the demand it could serve but does not win (queries in a category it sells in, of
     whose clicks it got less than a tenth)."""
-    from zhongcao.catalog import service as catalog_service
-
     engine = service.current_engine(request.app.state.database, request.app.state.settings)
     report = service.search_report(engine, ctx.shop_id, clock.now().astimezone(UTC).date(), days, limit)
     categories = catalog_service.categories_by_id(db, {r["category_id"] for r in report["missed"]})

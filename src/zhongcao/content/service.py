@@ -43,6 +43,8 @@ from zhongcao.content.models import (
 from zhongcao.db import core, insert_rows, insert_rows_returning_ids
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
+from zhongcao.shops import service as shops_service
+from zhongcao.users import service as users_service
 from zhongcao.users.models import Role
 
 HANDLE_RE = re.compile(r"^[a-z0-9_]{3,40}$")
@@ -132,8 +134,6 @@ def create_shop_account(
 def create_creator_account(
     db: Session, user_id: int, *, handle: str, name: str, niche: str | None = None
 ) -> Account:
-    from zhongcao.users import service as users_service
-
     user = users_service.get_user(db, user_id)
     if user.role != Role.creator:
         raise Forbidden("only creators have a creator account", code="wrong_role")
@@ -730,9 +730,6 @@ class NewAccount:
 def create_accounts_bulk(db: Session, rows: Sequence[NewAccount]) -> list[int]:
     """Create many accounts with the rules of :func:`create_shop_account`, :func:`create_creator_account`
     and :func:`set_top_kol`, all checked before anything is written. Flushes only; ids in input order."""
-    from zhongcao.shops import service as shops_service
-    from zhongcao.users import service as users_service
-
     if not rows:
         return []
     handles: dict[str, int] = {}

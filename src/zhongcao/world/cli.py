@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zhongcao import cli_support
+from zhongcao.events import service as events_service
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import WorldError, WorldSummary, build_world
 
@@ -69,7 +70,6 @@ def _train_search(database: object) -> str:
 
 
 def _train_feed(database: object) -> str:
-    from zhongcao.events import service as events_service
     from zhongcao.feed.training import train
 
     path, metadata = train(database, events_service.get_store(database=database))  # type: ignore[arg-type]
