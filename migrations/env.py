@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from zhongcao.db import Base, import_all_models, make_engine
+from zhongcao.db import make_engine
+from zhongcao.tables import metadata
 
-import_all_models()
-target_metadata = Base.metadata
+target_metadata = metadata
 config = context.config
 
 

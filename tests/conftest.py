@@ -31,9 +31,8 @@ from sqlalchemy import text
 from zhongcao import migrate
 from zhongcao.api import create_app
 from zhongcao.config import Settings
-from zhongcao.db import Base, Database, empty_all_tables, import_all_models
-
-import_all_models()
+from zhongcao.db import Base, Database
+from zhongcao.tables import empty_all_tables  # registers every table
 
 PG_URL = os.environ.get("ZHONGCAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("ZHONGCAO_REQUIRE_PG") == "1"

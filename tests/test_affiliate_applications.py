@@ -246,15 +246,15 @@ def test_commission_statement(client, db):
 
 
 def test_shops_scored_below_the_gate_leave_the_plaza(client, db):
-    from zhongcao.experience import service as experience_service
+    from zhongcao.experience import scores as experience_scores
 
     good, poor, new = make_shop(db), make_shop(db), make_shop(db)
     plans = {}
     for name, bundle in (("good", good), ("poor", poor), ("new", new)):
         plans[name] = make_plan(db, make_product(db, bundle.shop, price_fen=5_000), PlanKind.open, 1000)
-    experience_service.record_score(db, good.shop.id, 330)
-    experience_service.record_score(db, poor.shop.id, 450, computed_at=clock.now() - timedelta(days=2))
-    experience_service.record_score(db, poor.shop.id, 310)  # its current score: below 3.20
+    experience_scores.record_score(db, good.shop.id, 330)
+    experience_scores.record_score(db, poor.shop.id, 450, computed_at=clock.now() - timedelta(days=2))
+    experience_scores.record_score(db, poor.shop.id, 310)  # its current score: below 3.20
     creator, _ = make_creator(db)
     shown = {e["plan_id"] for e in walk_items(client, "/api/creator/plaza", auth(db, creator))}
     assert plans["good"].id in shown and plans["new"].id in shown  # a shop not scored yet stays

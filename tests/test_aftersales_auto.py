@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from tests.aftersales_helpers import money
 from tests.commerce_helpers import delivered_order
+from zhongcao import flows
 from zhongcao.aftersales import service
 from zhongcao.aftersales.models import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
 from zhongcao.commerce import service as order_service
@@ -243,8 +244,8 @@ def test_rejections_not_escalated_close_and_release_the_order(db):
     rejected_at = t0 + timedelta(hours=2)
     service.reject(db, case.shop_id, case.id, note="not a defect", now=rejected_at)
     # While the case can still be escalated the order does not complete.
-    assert order_service.complete_due_orders(db, now=rejected_at + timedelta(days=30)) == 0
+    assert flows.complete_due_orders(db, now=rejected_at + timedelta(days=30)) == 0
     assert service.auto_process_due(db, now=rejected_at + timedelta(days=7, seconds=-1)).closed == 0
     assert service.auto_process_due(db, now=rejected_at + timedelta(days=7)).closed == 1
     assert _status(db, case.id) is AfterSaleStatus.closed
-    assert order_service.complete_due_orders(db, now=rejected_at + timedelta(days=30)) == 1
+    assert flows.complete_due_orders(db, now=rejected_at + timedelta(days=30)) == 1

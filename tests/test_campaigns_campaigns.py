@@ -13,7 +13,7 @@ from zhongcao import clock
 from zhongcao.campaigns import service as campaigns
 from zhongcao.campaigns.models import Campaign
 from zhongcao.catalog.models import Category
-from zhongcao.experience import service as experience
+from zhongcao.experience import scores as experience_scores
 from zhongcao.shops.models import StaffRole
 from zhongcao.users.models import Role
 
@@ -343,17 +343,17 @@ def test_shop_score_gate(client, db):
     )
     assert error["details"]["required"] == 450
     # A computed "too few orders" row (score NULL) still means not scored.
-    experience.record_score(db, bundle.shop.id, None, computed_at=clock.now() - timedelta(days=2))
+    experience_scores.record_score(db, bundle.shop.id, None, computed_at=clock.now() - timedelta(days=2))
     assert_error(client.post(url, json={"product_id": product.id}, headers=owner), 409, "shop_not_scored")
 
-    experience.record_score(db, bundle.shop.id, 420, computed_at=clock.now() - timedelta(days=1))
+    experience_scores.record_score(db, bundle.shop.id, 420, computed_at=clock.now() - timedelta(days=1))
     error = assert_error(
         client.post(url, json={"product_id": product.id}, headers=owner), 409, "shop_score_too_low"
     )
     assert error["details"] == {"score": 420, "required": 450}
     assert snapshot(db, TABLES) == before
 
-    experience.record_score(db, bundle.shop.id, 450)
+    experience_scores.record_score(db, bundle.shop.id, 450)
     r = client.post(url, json={"product_id": product.id}, headers=owner)
     assert r.status_code == 201, r.text
 
@@ -439,7 +439,7 @@ def test_platform_score_gate_applies_to_every_campaign(client, db, monkeypatch):
     # Not scored yet: a new shop may start.
     r = client.post(url, json={"product_id": new_product.id}, headers=auth(db, new_shop.owner))
     assert r.status_code == 201, r.text
-    experience.record_score(db, poor_shop.shop.id, 390)
+    experience_scores.record_score(db, poor_shop.shop.id, 390)
     error = assert_error(
         client.post(url, json={"product_id": poor_product.id}, headers=auth(db, poor_shop.owner)),
         409,

@@ -20,7 +20,7 @@ from tests.commerce_helpers import (
     shipped_order,
 )
 from tests.factories import add_staff, auth, make_product, make_shop, make_user
-from zhongcao import clock
+from zhongcao import clock, flows
 from zhongcao.affiliate import ledger
 from zhongcao.affiliate.models import CommissionEntry, CommissionKind
 from zhongcao.campaigns.models import Campaign, UserCoupon, UserCouponStatus
@@ -248,13 +248,13 @@ def test_complete_due_orders(db):
     order = db.get(Order, due.order.id)
     order.delivered_at = clock.now() - timedelta(days=8)
     db.commit()
-    assert order_service.complete_due_orders(db) == 1
+    assert flows.complete_due_orders(db) == 1
     db.expire_all()
     assert db.get(Order, due.order.id).status == OrderStatus.completed
     assert db.get(Order, fresh.order.id).status == OrderStatus.delivered
     assert _count(db, CommissionEntry, CommissionEntry.order_id == due.order.id) == 1
-    assert order_service.complete_due_orders(db, now=clock.now() + timedelta(days=7, seconds=1)) == 1
-    assert order_service.complete_due_orders(db, now=clock.now() + timedelta(days=30)) == 0
+    assert flows.complete_due_orders(db, now=clock.now() + timedelta(days=7, seconds=1)) == 1
+    assert flows.complete_due_orders(db, now=clock.now() + timedelta(days=30)) == 0
 
 
 # --- cancellation of paid orders -----------------------------------------------------------------

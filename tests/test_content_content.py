@@ -10,7 +10,7 @@ import pytest
 from tests.api_helpers import assert_error, snapshot, walk_items
 from tests.content_helpers import CONTENT_TABLES, future, make_plan
 from tests.factories import add_staff, auth, make_creator, make_product, make_shop, make_user
-from zhongcao import clock
+from zhongcao import clock, flows
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import PlanKind
 from zhongcao.catalog.models import ProductStatus
@@ -320,9 +320,7 @@ def test_merchant_content_roles_and_tenancy(client, db):
     assert snapshot(db, CONTENT_TABLES) == before
     # A creator's content is not a shop's either.
     _, account = make_creator(db)
-    video = content_service.publish_content(
-        db, account.id, kind=ContentKind.short_video, title_zh="x", title_en="x"
-    )
+    video = flows.publish_content(db, account.id, kind=ContentKind.short_video, title_zh="x", title_en="x")
     assert_error(client.get(f"/api/merchant/content/{video.id}", headers=headers), 404, "content_not_found")
 
 
@@ -456,7 +454,7 @@ def test_creator_content_tenancy_and_roles(client, db):
 def test_public_content_views(client, db):
     bundle = make_shop(db)
     product = make_product(db, bundle.shop, price_fen=12_300)
-    live = content_service.publish_content(
+    live = flows.publish_content(
         db,
         bundle.account.id,
         kind=ContentKind.live,
@@ -481,7 +479,7 @@ def test_public_content_views(client, db):
 def test_pinning_a_product_taken_off_sale_is_refused(db):
     bundle = make_shop(db)
     product = make_product(db, bundle.shop)
-    live = content_service.publish_content(
+    live = flows.publish_content(
         db, bundle.account.id, kind=ContentKind.live, title_zh="x", title_en="x", anchors=[product.id]
     )
     content_service.start_live(db, live.id)
@@ -496,9 +494,7 @@ def test_pinning_a_product_taken_off_sale_is_refused(db):
 @pytest.mark.pg_only
 def test_concurrent_starts_only_one_wins(database, db):
     bundle = make_shop(db)
-    live = content_service.publish_content(
-        db, bundle.account.id, kind=ContentKind.live, title_zh="x", title_en="x"
-    )
+    live = flows.publish_content(db, bundle.account.id, kind=ContentKind.live, title_zh="x", title_en="x")
     barrier = threading.Barrier(6)
     outcomes: list[str] = []
 

@@ -14,7 +14,7 @@ from zhongcao import clock
 from zhongcao.aftersales.models import AfterSaleStatus
 from zhongcao.commerce.models import OrderStatus
 from zhongcao.errors import DomainError
-from zhongcao.experience import service as experience
+from zhongcao.experience import surveys as nps_surveys
 from zhongcao.experience.models import NpsTrigger
 from zhongcao.users.models import Role
 
@@ -179,33 +179,35 @@ def test_my_answers_are_mine_and_paged(client, db):
 
 def test_nps_summary(db):
     shop = make_shop(db).shop
-    assert experience.nps_summary(db) == experience.NpsSummary(0, 0, 0, 0, None)
+    assert nps_surveys.nps_summary(db) == nps_surveys.NpsSummary(0, 0, 0, 0, None)
     t0 = clock.now() - timedelta(days=60)
     old_user = make_user(db)
-    experience.submit_nps(db, old_user.id, score=0, trigger="general", at=t0)
+    nps_surveys.submit_nps(db, old_user.id, score=0, trigger="general", at=t0)
     for score in (10, 9, 8, 7, 6, 0, 3):
         buyer = make_user(db)
         order = make_order(db, buyer, shop)
-        experience.submit_nps(db, buyer.id, score=score, trigger=NpsTrigger.after_delivery, order_id=order.id)
-    recent = experience.nps_summary(db, since=t0 + timedelta(days=1))
+        nps_surveys.submit_nps(
+            db, buyer.id, score=score, trigger=NpsTrigger.after_delivery, order_id=order.id
+        )
+    recent = nps_surveys.nps_summary(db, since=t0 + timedelta(days=1))
     # 2 promoters, 2 passives, 3 detractors: (2 - 3) / 7 = -14.2857...% -> -14.3 points.
-    assert recent == experience.NpsSummary(
+    assert recent == nps_surveys.NpsSummary(
         responses=7, promoters=2, passives=2, detractors=3, nps_tenths=-143
     )
-    everything = experience.nps_summary(db)
+    everything = nps_surveys.nps_summary(db)
     assert everything.responses == 8 and everything.detractors == 4 and everything.nps_tenths == -250
-    assert experience.nps_summary(db, shop_id=shop.id).responses == 7
-    assert experience.nps_summary(db, trigger=NpsTrigger.general).nps_tenths == -1000
-    assert experience.nps_summary(db, until=t0 + timedelta(days=1)).responses == 1
+    assert nps_surveys.nps_summary(db, shop_id=shop.id).responses == 7
+    assert nps_surveys.nps_summary(db, trigger=NpsTrigger.general).nps_tenths == -1000
+    assert nps_surveys.nps_summary(db, until=t0 + timedelta(days=1)).responses == 1
 
 
 def test_nps_tenths_rounds_half_away_from_zero():
-    assert experience.nps_tenths(1, 0, 16) == 63  # 62.5
-    assert experience.nps_tenths(0, 1, 16) == -63
-    assert experience.nps_tenths(1, 0, 8) == 125
-    assert experience.nps_tenths(3, 3, 9) == 0
-    assert experience.nps_tenths(5, 0, 5) == 1000
-    assert experience.nps_tenths(0, 0, 0) is None
+    assert nps_surveys.nps_tenths(1, 0, 16) == 63  # 62.5
+    assert nps_surveys.nps_tenths(0, 1, 16) == -63
+    assert nps_surveys.nps_tenths(1, 0, 8) == 125
+    assert nps_surveys.nps_tenths(3, 3, 9) == 0
+    assert nps_surveys.nps_tenths(5, 0, 5) == 1000
+    assert nps_surveys.nps_tenths(0, 0, 0) is None
 
 
 @pytest.mark.pg_only
@@ -215,7 +217,7 @@ def test_concurrent_general_answers_are_limited_to_one(database, db):
     def answer(_: int) -> str:
         session = database.session()
         try:
-            experience.submit_nps(session, user_id, score=8, trigger="general")
+            nps_surveys.submit_nps(session, user_id, score=8, trigger="general")
             return "ok"
         except DomainError as exc:
             return exc.code

@@ -72,7 +72,7 @@ def test_operators_read_the_global_nps(client, db) -> None:
 
 
 def test_survey_invitations_are_a_fixed_uniform_sample() -> None:
-    from zhongcao.experience.service import invite_to_survey
+    from zhongcao.experience.surveys import invite_to_survey
 
     picked = [i for i in range(20_000) if invite_to_survey("after_delivery", i)]
     assert 0.14 < len(picked) / 20_000 < 0.16  # 15%

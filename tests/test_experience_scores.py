@@ -10,32 +10,34 @@ from sqlalchemy import event
 from tests.factories import make_shop
 from zhongcao import clock
 from zhongcao.errors import InvalidInput, NotFound
-from zhongcao.experience import service as experience
+from zhongcao.experience import scores as experience_scores
 
 
 def test_newest_score_is_current(db):
     shop = make_shop(db).shop
-    assert experience.current_score_centi(db, shop.id) is None
-    assert experience.latest_score(db, shop.id) is None
+    assert experience_scores.current_score_centi(db, shop.id) is None
+    assert experience_scores.latest_score(db, shop.id) is None
     now = clock.now()
     # Written out of order: the row computed last wins, not the row inserted last.
-    experience.record_score(db, shop.id, 470, computed_at=now - timedelta(hours=1), source="computed")
-    experience.record_score(db, shop.id, 390, computed_at=now - timedelta(days=3))
-    assert experience.current_score_centi(db, shop.id) == 470
-    row = experience.latest_score(db, shop.id)
+    experience_scores.record_score(db, shop.id, 470, computed_at=now - timedelta(hours=1), source="computed")
+    experience_scores.record_score(db, shop.id, 390, computed_at=now - timedelta(days=3))
+    assert experience_scores.current_score_centi(db, shop.id) == 470
+    row = experience_scores.latest_score(db, shop.id)
     assert row is not None and row.source == "computed"
     # A newer "too few orders" row means the shop is not scored now.
-    experience.record_score(db, shop.id, None, computed_at=now)
-    assert experience.current_score_centi(db, shop.id) is None
+    experience_scores.record_score(db, shop.id, None, computed_at=now)
+    assert experience_scores.current_score_centi(db, shop.id) is None
 
 
 def test_current_scores_reads_many_shops_in_one_query(db):
     a, b, c = (make_shop(db).shop for _ in range(3))
     now = clock.now()
-    experience.record_score(db, a.id, 420, computed_at=now - timedelta(days=1))
-    experience.record_score(db, a.id, 455, computed_at=now)
-    experience.record_score(db, b.id, 300, computed_at=now - timedelta(days=1))
-    experience.record_score(db, b.id, 310, computed_at=now - timedelta(days=1))  # same time: later row wins
+    experience_scores.record_score(db, a.id, 420, computed_at=now - timedelta(days=1))
+    experience_scores.record_score(db, a.id, 455, computed_at=now)
+    experience_scores.record_score(db, b.id, 300, computed_at=now - timedelta(days=1))
+    experience_scores.record_score(
+        db, b.id, 310, computed_at=now - timedelta(days=1)
+    )  # same time: later row wins
     statements: list[str] = []
 
     def _count(*args) -> None:
@@ -44,12 +46,12 @@ def test_current_scores_reads_many_shops_in_one_query(db):
     engine = db.get_bind()
     event.listen(engine, "before_cursor_execute", _count)
     try:
-        scores = experience.current_scores(db, [a.id, b.id, c.id, 999_999, a.id])
+        scores = experience_scores.current_scores(db, [a.id, b.id, c.id, 999_999, a.id])
     finally:
         event.remove(engine, "before_cursor_execute", _count)
     assert scores == {a.id: 455, b.id: 310, c.id: None, 999_999: None}
     assert len([s for s in statements if "shop_scores" in s]) == 1
-    assert experience.current_scores(db, []) == {}
+    assert experience_scores.current_scores(db, []) == {}
 
 
 def test_record_score_rules(db):
@@ -62,14 +64,14 @@ def test_record_score_rules(db):
         ({"score_centi": 400, "source": ""}, "source"),
     ):
         with pytest.raises(InvalidInput) as info:
-            experience.record_score(db, shop.id, **kwargs)
+            experience_scores.record_score(db, shop.id, **kwargs)
         assert info.value.details["field"] == field
     with pytest.raises(NotFound):
-        experience.record_score(db, 999_999, 400)
+        experience_scores.record_score(db, 999_999, 400)
     db.rollback()
-    assert experience.current_score_centi(db, shop.id) is None
-    row = experience.record_score(
+    assert experience_scores.current_score_centi(db, shop.id) is None
+    row = experience_scores.record_score(
         db, shop.id, 480, product_centi=490, logistics_centi=470, service_centi=480, order_count=120
     )
     assert row.source == "manual" and row.details == {}
-    assert experience.current_score_centi(db, shop.id) == 480
+    assert experience_scores.current_score_centi(db, shop.id) == 480

@@ -15,8 +15,9 @@ from zhongcao import clock
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason
 from zhongcao.commerce import service as order_service
+from zhongcao.experience import computation as score_computation
 from zhongcao.experience import indicators
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
 from zhongcao.experience.scoring import ScoreConfig, ScoreRules, ShopInputs, percentile_of, score_shops
 from zhongcao.reviews import service as reviews_service
 from zhongcao.support import service as support_service
@@ -190,12 +191,12 @@ def test_indicators_from_the_records_by_hand(db: Session) -> None:
 
     # Recorded as the shop's current score: too few orders for a score, with the reason kept.
     with clock.frozen(now):
-        experience_service.compute_scores(db, now)
-    row = experience_service.latest_score(db, shop_id)
+        score_computation.compute_scores(db, now)
+    row = experience_scores.latest_score(db, shop_id)
     assert row is not None and row.score_centi is None and row.order_count == 5
     assert row.details["reason"] == "too_few_orders"
-    assert not experience_service.scores_due(db, now + timedelta(hours=23))
-    assert experience_service.scores_due(db, now + timedelta(hours=24))
+    assert not score_computation.scores_due(db, now + timedelta(hours=23))
+    assert score_computation.scores_due(db, now + timedelta(hours=24))
 
 
 def test_merchants_read_their_score_and_operators_recompute_it(client, db: Session) -> None:

@@ -31,7 +31,7 @@ from tests.commerce_helpers import (
 )
 from tests.compass_helpers import refresh_compass
 from tests.factories import add_staff, auth, make_category, make_creator, make_product, make_shop, make_user
-from zhongcao import clock
+from zhongcao import clock, flows
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import CommissionEntry, PlanKind
 from zhongcao.aftersales import service as aftersales_service
@@ -39,10 +39,9 @@ from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason
 from zhongcao.campaigns import service as campaigns_service
 from zhongcao.campaigns.models import CouponFunder
 from zhongcao.catalog.models import Product
-from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind
 from zhongcao.db import Base
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops.models import StaffRole
 from zhongcao.support import service as support_service
@@ -84,12 +83,12 @@ def build_world(db) -> World:
     victim_creator_user, victim_creator = make_creator(db)
     victim_creator.name = MARKER
     db.commit()
-    experience_service.record_score(db, victim.shop.id, 420, details={"note": MARKER})
+    experience_scores.record_score(db, victim.shop.id, 420, details={"note": MARKER})
 
-    shop_video = content_service.publish_content(
+    shop_video = flows.publish_content(
         db, victim.account.id, kind=ContentKind.short_video, title_zh=MARKER, title_en=MARKER, anchors=[p1.id]
     )
-    shop_live = content_service.publish_content(
+    shop_live = flows.publish_content(
         db,
         victim.account.id,
         kind=ContentKind.live,
@@ -113,7 +112,7 @@ def build_world(db) -> World:
         creator_account_ids=[victim_creator.id],
     )
     application = affiliate_service.apply_to_plan(db, victim_creator.id, targeted.id, message=MARKER)
-    creator_live = content_service.publish_content(
+    creator_live = flows.publish_content(
         db,
         victim_creator.id,
         kind=ContentKind.live,

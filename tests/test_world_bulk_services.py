@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import make_category, make_creator, make_product, make_shop, make_user
-from zhongcao import clock
+from zhongcao import clock, flows
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import AffiliatePlan, PlanKind
 from zhongcao.campaigns import service as campaigns_service
@@ -165,7 +165,7 @@ def test_content_bulk_follows_the_anchor_rules(db: Session) -> None:
         db, bundle.shop.id, product_id=planned.id, kind=PlanKind.open, commission_bps=1000
     )
     later = clock.now() + timedelta(days=1)
-    ids = content_service.publish_content_bulk(
+    ids = flows.publish_content_bulk(
         db,
         [
             content_service.NewContent(
@@ -210,7 +210,7 @@ def test_content_bulk_follows_the_anchor_rules(db: Session) -> None:
     ]
     for item, code in cases:
         with pytest.raises(InvalidInput) as caught:
-            content_service.publish_content_bulk(db, [item])
+            flows.publish_content_bulk(db, [item])
         assert caught.value.code == code
         db.rollback()
     assert (_count(db, Content), _count(db, ContentAnchor)) == before

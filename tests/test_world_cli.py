@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from zhongcao import cli
+from zhongcao import cli_support
 from zhongcao.config import get_settings
 from zhongcao.world import cli as world_cli
 from zhongcao.world.generate import DEMO_PASSWORD, demo_logins
@@ -23,7 +23,7 @@ def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, 
     monkeypatch.setenv("ZHONGCAO_EVENTS_DIR", str(tmp_path / "events"))
     get_settings.cache_clear()
     served: list[dict[str, Any]] = []
-    monkeypatch.setattr(cli, "serve", lambda **kwargs: served.append(kwargs))
+    monkeypatch.setattr(cli_support, "serve", lambda **kwargs: served.append(kwargs))
     yield served
     get_settings.cache_clear()
 

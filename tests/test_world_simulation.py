@@ -19,11 +19,12 @@ from zhongcao.catalog.models import Sku
 from zhongcao.commerce.models import Carrier, Order, OrderItem, Shipment
 from zhongcao.config import get_settings
 from zhongcao.content.models import Account, AccountKind
-from zhongcao.db import Database, empty_all_tables
+from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.experience.models import NpsResponse
 from zhongcao.reviews.models import Review
 from zhongcao.support.models import Conversation
+from zhongcao.tables import empty_all_tables
 from zhongcao.world import cli as world_cli
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import build_world, load_latent
@@ -313,14 +314,14 @@ def test_the_experience_score_finds_the_hidden_shop_quality(demo: Demo) -> None:
     """The nightly score, computed from nothing but the platform's records, ranks shops as their
     hidden quality does (small world: the minimum-order rule is lowered so that most shops count)."""
     from zhongcao import clock
-    from zhongcao.experience import service as experience_service
+    from zhongcao.experience import computation as score_computation
     from zhongcao.experience.scoring import ScoreConfig, ScoreRules
 
     rules = ScoreRules(default=ScoreConfig(min_orders=8, min_peers=50))
     with demo.database.session() as db:
         newest = db.scalar(select(func.max(Order.paid_at)))
         with clock.frozen(newest):
-            results = experience_service.compute_scores(db, newest, rules, commit=False)
+            results = score_computation.compute_scores(db, newest, rules, commit=False)
         db.rollback()
     quality = _shop_quality(demo)
     scored = [(quality[r.shop_id], r.score_centi) for r in results if r.score_centi is not None]
@@ -334,11 +335,11 @@ def test_the_experience_score_finds_the_hidden_shop_quality(demo: Demo) -> None:
 def test_the_global_nps_drivers_point_at_what_went_wrong(demo: Demo) -> None:
     from datetime import timedelta
 
-    from zhongcao.experience import service as experience_service
+    from zhongcao.experience import surveys as nps_surveys
 
     with demo.database.session(read_only=True) as db:
         newest = db.scalar(select(func.max(Order.paid_at)))
-        report = experience_service.nps_report(db, newest - timedelta(days=60), newest + timedelta(days=30))
+        report = nps_surveys.nps_report(db, newest - timedelta(days=60), newest + timedelta(days=30))
     assert report.overall.responses >= 50 and report.overall.ci_low is not None
     assert report.by_reason["logistics"].nps < report.by_reason["price"].nps
     drivers = {d.key: d for d in report.drivers}

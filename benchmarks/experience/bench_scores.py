@@ -2,7 +2,7 @@
 
 Part A (always): :func:`zhongcao.experience.scoring.score_shops` on ``--shops`` synthetic shops (7
 categories, random indicator values, 0–300 orders), median of ``--runs``. Part B (with ``--database``):
-:func:`zhongcao.experience.service.compute_scores` on a built world's database — gathering every
+:func:`zhongcao.experience.computation.compute_scores` on a built world's database — gathering every
 indicator from the records, scoring, and writing one row per shop (rolled back afterwards, so the
 database is left as it was); e.g. after ``zhongcao demo --scale medium --days 7``. With
 ``--records N`` it first builds a fresh database of N shops with 40 orders each over 90 days and their
@@ -45,12 +45,12 @@ def build_records(url: str, shops: int, orders_per_shop: int, rng: np.random.Gen
 
     from zhongcao import clock, migrate
     from zhongcao.catalog import service as catalog_service
-    from zhongcao.db import Base, Database, import_all_models, insert_rows
+    from zhongcao.db import Database, insert_rows
+    from zhongcao.tables import metadata
     from zhongcao.users import security
     from zhongcao.users import service as users_service
 
-    import_all_models()
-    t = Base.metadata.tables
+    t = metadata.tables
     began = time.perf_counter()
     database = Database(url)
     migrate.upgrade(database.engine)
@@ -233,13 +233,13 @@ def main() -> None:
         )
     if args.database:
         from zhongcao.db import Database
-        from zhongcao.experience import service
+        from zhongcao.experience import computation
 
         database = Database(args.database)
         try:
             with database.session() as db:
                 began = time.perf_counter()
-                results = service.compute_scores(db, commit=False)
+                results = computation.compute_scores(db, commit=False)
                 db.flush()
                 seconds = time.perf_counter() - began
                 db.rollback()

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from zhongcao.config import Settings, get_settings
+from zhongcao import cli_support
+from zhongcao.config import get_settings
+from zhongcao.imports import import_app
+from zhongcao.world.olist import olist_catalog_command
 
 app = typer.Typer(
     name="zhongcao",
@@ -37,67 +39,24 @@ app.add_typer(bench_app, name="bench")
 
 
 def _register_imports() -> None:
-    from zhongcao.imports import import_app
-    from zhongcao.world.olist import olist_catalog_command
-
     import_app.command("olist-catalog")(olist_catalog_command)
     app.add_typer(import_app, name="import")
 
 
 _register_imports()
 
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except Exception as exc:  # pydantic ValidationError: say which variable is wrong
-        raise _fail(f"configuration is invalid: {exc}", 2) from exc
-
-
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
-    from zhongcao.db import Database
-
-    return Database(settings=settings)
-
-
-def _upgrade(settings: Settings) -> str | None:
-    from zhongcao import migrate
-
-    database = _database(settings)
-    try:
-        migrate.upgrade(database.engine)
-        return migrate.current_revision(database.engine)
-    except Exception as exc:
-        raise _fail(
-            f"could not migrate {_redacted(settings.database_url)}: {str(exc).splitlines()[0]}"
-        ) from exc
-    finally:
-        database.dispose()
-
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable database URL>"
+console = cli_support.console
+err = cli_support.err
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (creates the schema on a new database)."""
-    settings = _settings()
-    revision = _upgrade(settings)
-    console.print(f"[green]✓[/] {_redacted(settings.database_url)} is at revision [bold]{revision}[/]")
+    settings = cli_support.settings()
+    revision = cli_support.upgrade(settings)
+    console.print(
+        f"[green]✓[/] {cli_support.redacted(settings.database_url)} is at revision [bold]{revision}[/]"
+    )
 
 
 @db_app.command("current")
@@ -105,12 +64,14 @@ def db_current() -> None:
     """Show the schema revision of the database and the one the code expects."""
     from zhongcao import migrate
 
-    settings = _settings()
-    database = _database(settings)
+    settings = cli_support.settings()
+    database = cli_support.database(settings)
     try:
         current = migrate.current_revision(database.engine)
     except Exception as exc:
-        raise _fail(f"cannot read {_redacted(settings.database_url)}: {str(exc).splitlines()[0]}") from exc
+        raise cli_support.fail(
+            f"cannot read {cli_support.redacted(settings.database_url)}: {str(exc).splitlines()[0]}"
+        ) from exc
     finally:
         database.dispose()
     console.print(f"database: {current or 'empty'}   code: {migrate.head_revision()}")
@@ -126,34 +87,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the API (and OpenAPI docs at /docs)."""
-    import uvicorn
-
-    from zhongcao import migrate
-    from zhongcao.health import database_checks
-
-    settings = _settings()
-    if migrate_first:
-        _upgrade(settings)
-    database = _database(settings)
-    problems = [c for c in database_checks(database) if not c.ok]
-    database.dispose()
-    if problems:
-        raise _fail("; ".join(p.detail for p in problems))
-    host = host or settings.host
-    port = port or settings.port
-    console.print(
-        f"[bold green]zhongcao[/] serving on [link]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs, "
-        f"schema {migrate.head_revision()})"
-    )
-    uvicorn.run(
-        "zhongcao.api:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        proxy_headers=True,
-    )
+    cli_support.serve(host=host, port=port, workers=workers, migrate_first=migrate_first)
 
 
 @app.command()
@@ -174,7 +108,7 @@ def demo(
 ) -> None:
     """Migrate the embedded database, build (or reuse) the demo world, simulate its days, print its
     logins, and serve."""
-    from zhongcao.world.cli import demo_command
+    from zhongcao.world.cli import demo_command  # heavy imports only when asked
 
     demo_command(scale=scale, days=days, seed=seed, fresh=fresh, host=host, port=port)
 
@@ -207,26 +141,30 @@ def users_create(
     try:
         role_value = Role(role)
     except ValueError:
-        raise _fail(f"unknown role {role!r}: choose one of {', '.join(r.value for r in Role)}", 2) from None
+        raise cli_support.fail(
+            f"unknown role {role!r}: choose one of {', '.join(r.value for r in Role)}", 2
+        ) from None
     try:
         TypeAdapter(EmailStr).validate_python(email)
     except ValidationError:
-        raise _fail(f"{email!r} is not a valid email address", 2) from None
+        raise cli_support.fail(f"{email!r} is not a valid email address", 2) from None
     if shop_id is not None and role_value is not Role.merchant:
-        raise _fail("--shop-id is only for merchant users", 2)
+        raise cli_support.fail("--shop-id is only for merchant users", 2)
     try:
         staff_role = StaffRole(shop_role)
     except ValueError:
-        raise _fail(f"unknown shop role {shop_role!r}: choose owner, operator or service_agent", 2) from None
+        raise cli_support.fail(
+            f"unknown shop role {shop_role!r}: choose owner, operator or service_agent", 2
+        ) from None
     if password is None:
         if not sys.stdin.isatty():
-            raise _fail("no password given: pass --password or set ZHONGCAO_PASSWORD", 2)
+            raise cli_support.fail("no password given: pass --password or set ZHONGCAO_PASSWORD", 2)
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
-        raise _fail("the password must have at least 8 characters", 2)
+        raise cli_support.fail("the password must have at least 8 characters", 2)
 
-    settings = _settings()
-    database = _database(settings)
+    settings = cli_support.settings()
+    database = cli_support.database(settings)
     session = database.session()
     try:
         user = users_service.create_user(
@@ -240,10 +178,10 @@ def users_create(
         session.commit()
     except DomainError as exc:
         session.rollback()
-        raise _fail(exc.message) from exc
+        raise cli_support.fail(exc.message) from exc
     except Exception as exc:
         session.rollback()
-        raise _fail(
+        raise cli_support.fail(
             f"could not create the user: {str(exc).splitlines()[0]} (did you run `zhongcao db upgrade`?)"
         ) from exc
     finally:
@@ -266,8 +204,8 @@ def check() -> None:
     table.add_column("check")
     table.add_column("")
     table.add_column("detail")
-    table.add_row("configuration", "[green]ok[/]", f"database {_redacted(settings.database_url)}")
-    database = _database(settings)
+    table.add_row("configuration", "[green]ok[/]", f"database {cli_support.redacted(settings.database_url)}")
+    database = cli_support.database(settings)
     try:
         results = database_checks(database)
     finally:
@@ -289,8 +227,8 @@ def jobs_run(
     compute the nightly experience scores, and refresh Compass's snapshot when it is stale."""
     from zhongcao import jobs
 
-    settings = _settings()
-    database = _database(settings)
+    settings = cli_support.settings()
+    database = cli_support.database(settings)
     try:
         while True:
             counts = jobs.run_due_jobs(database)
@@ -342,7 +280,7 @@ def scores_compute(
     import json
     import statistics
 
-    from zhongcao.experience import service as experience_service
+    from zhongcao.experience import computation as score_computation
     from zhongcao.experience.scoring import ScoreRules
 
     rules = None
@@ -350,13 +288,13 @@ def scores_compute(
         try:
             rules = ScoreRules.from_dict(json.loads(config.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError) as exc:
-            raise _fail(f"cannot use {config}: {exc}", 2) from exc
-    settings = _settings()
-    database = _database(settings)
+            raise cli_support.fail(f"cannot use {config}: {exc}", 2) from exc
+    settings = cli_support.settings()
+    database = cli_support.database(settings)
     try:
         began = time.perf_counter()
         with database.session() as db:
-            results = experience_service.compute_scores(db, rules=rules)
+            results = score_computation.compute_scores(db, rules=rules)
         seconds = time.perf_counter() - began
     finally:
         database.dispose()

@@ -230,40 +230,6 @@ def insert_rows_returning_ids(session: Session, table: Any, rows: list[dict[str,
     return ids
 
 
-def empty_all_tables(database: Database) -> None:
-    """Delete every row of every table and restart ids (tests between cases; ``demo --fresh``)."""
-    from sqlalchemy import text
-
-    import_all_models()
-    tables = [t.name for t in Base.metadata.sorted_tables]
-    with database.engine.begin() as conn:
-        if database.dialect == "postgresql":
-            conn.execute(
-                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-            )
-        else:
-            for name in reversed(tables):
-                conn.execute(text(f'DELETE FROM "{name}"'))
-            if conn.execute(text("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")).first():
-                conn.execute(text("DELETE FROM sqlite_sequence"))
-
-
-def import_all_models() -> None:
-    """Import every domain's models so that ``Base.metadata`` is complete (Alembic, create_all)."""
-    from zhongcao.affiliate import models as _affiliate  # noqa: F401
-    from zhongcao.aftersales import models as _aftersales  # noqa: F401
-    from zhongcao.campaigns import models as _campaigns  # noqa: F401
-    from zhongcao.catalog import models as _catalog  # noqa: F401
-    from zhongcao.commerce import models as _commerce  # noqa: F401
-    from zhongcao.content import models as _content  # noqa: F401
-    from zhongcao.experience import models as _experience  # noqa: F401
-    from zhongcao.feed import models as _feed  # noqa: F401
-    from zhongcao.reviews import models as _reviews  # noqa: F401
-    from zhongcao.shops import models as _shops  # noqa: F401
-    from zhongcao.support import models as _support  # noqa: F401
-    from zhongcao.users import models as _users  # noqa: F401
-
-
 def str_enum(enum_cls: type, name: str) -> Any:
     """A portable enum column: VARCHAR plus a named CHECK constraint, values stored as written."""
     from sqlalchemy import Enum as SAEnum

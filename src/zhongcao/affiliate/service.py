@@ -48,7 +48,7 @@ from zhongcao.content import service as content_service
 from zhongcao.content.models import AccountKind
 from zhongcao.db import insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
 from zhongcao.money import apply_bps
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import service as shops_service
@@ -439,7 +439,7 @@ def plaza_page(
         stmt = stmt.where(AffiliatePlan.product_id == product_id)
     gate = get_settings().plaza_min_shop_score_centi
     if gate is not None:  # the north star: shops scored below the gate leave the plaza
-        stmt = stmt.where(AffiliatePlan.shop_id.not_in(experience_service.shop_ids_scored_below(db, gate)))
+        stmt = stmt.where(AffiliatePlan.shop_id.not_in(experience_scores.shop_ids_scored_below(db, gate)))
     plans, cursor = paginate_by_id(db, stmt, AffiliatePlan.id, params)
     products = catalog_service.product_briefs(db, [p.product_id for p in plans])
     shops = shops_service.shops_by_ids(db, [p.shop_id for p in plans])

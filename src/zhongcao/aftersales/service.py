@@ -511,8 +511,6 @@ def auto_process_due(db: Session, now: datetime | None = None) -> AutoProcessRes
 
 def quality_refund_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
     """``shop id -> cases for a quality reason refunded in [since, until)``."""
-    from sqlalchemy import func
-
     rows = db.execute(
         select(AfterSale.shop_id, func.count())
         .where(
@@ -528,8 +526,6 @@ def quality_refund_counts(db: Session, since: datetime, until: datetime) -> dict
 
 def merchant_at_fault_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
     """``shop id -> disputes the platform ruled against the merchant in [since, until)``."""
-    from sqlalchemy import func
-
     rows = db.execute(
         select(AfterSale.shop_id, func.count())
         .where(

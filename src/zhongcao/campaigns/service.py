@@ -39,7 +39,7 @@ from zhongcao.catalog import service as catalog_service
 from zhongcao.config import get_settings
 from zhongcao.db import insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
 from zhongcao.pagination import PageParams, decode_cursor, encode_cursor, paginate_by_id
 from zhongcao.shops import service as shops_service
 
@@ -264,7 +264,7 @@ def _platform_score_gate(db: Session, shop_id: int) -> None:
     required = get_settings().campaign_min_shop_score_centi
     if required is None:
         return
-    score = experience_service.current_score_centi(db, shop_id)
+    score = experience_scores.current_score_centi(db, shop_id)
     if score is not None and score < required:
         raise Conflict(
             "the shop's experience score is below what campaigns need",
@@ -298,7 +298,7 @@ def register_product(db: Session, shop_id: int, campaign_id: int, product_id: in
         _platform_score_gate(db, shop_id)
         required = campaign.min_shop_score_centi
         if required is not None:
-            score = experience_service.current_score_centi(db, shop_id)
+            score = experience_scores.current_score_centi(db, shop_id)
             if score is None:
                 raise Conflict(
                     "this campaign needs a shop score and the shop has none yet",
@@ -631,7 +631,7 @@ def register_products_bulk(db: Session, campaign_id: int, entries: Sequence[tupl
     required = campaign.min_shop_score_centi
     if required is not None:
         for shop_id in sorted({shop_id for shop_id, _ in entries}):
-            score = experience_service.current_score_centi(db, shop_id)
+            score = experience_scores.current_score_centi(db, shop_id)
             if score is None or score < required:
                 raise Conflict(
                     "the shop's score is below what this campaign needs",

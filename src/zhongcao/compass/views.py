@@ -6,7 +6,8 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 
 from zhongcao import clock
-from zhongcao.compass import service
+from zhongcao.catalog import service as catalog_service
+from zhongcao.compass import queries, service
 from zhongcao.compass.schemas import (
     AudienceOut,
     ContentOut,
@@ -30,6 +31,8 @@ from zhongcao.compass.schemas import (
     Totals,
 )
 from zhongcao.deps import DbSession, MerchantCtx, OperatorUser
+from zhongcao.experience import scores as experience_scores
+from zhongcao.experience import surveys as nps_surveys
 
 router = APIRouter(tags=["merchant"])
 Days = Query(30, ge=1, le=365, description="The last N days (UTC), today included.")
@@ -107,11 +110,9 @@ def audience(request: Request, ctx: MerchantCtx, db: DbSession, days: int = Days
 def service_and_logistics(ctx: MerchantCtx, db: DbSession, days: int = Days) -> ServiceOut:
     """The experience indicators (logistics, service, product) of the caller's shop over time, one
     point per nightly computation."""
-    from zhongcao.experience import service as experience_service
-
     since = clock.now() - timedelta(days=days)
     points = []
-    for row in experience_service.score_history(db, ctx.shop_id, since):
+    for row in experience_scores.score_history(db, ctx.shop_id, since):
         values = {i["key"]: i["value"] for i in row.details.get("indicators", [])}
         points.append(IndicatorPoint(computed_at=row.computed_at, score_centi=row.score_centi, values=values))
     return ServiceOut(points=points)
@@ -123,9 +124,6 @@ def operator_view(
 ) -> OperatorOut:
     """The whole platform: the global NPS week by week, GMV split between the content field and the
     center field by day, and how shops' experience scores are distributed."""
-    from zhongcao.compass import queries
-    from zhongcao.experience import service as experience_service
-
     engine = service.current_engine(request.app.state.database, request.app.state.settings)
     first, today = _window(days)
     by_day: dict[str, dict[str, int]] = {}
@@ -142,12 +140,10 @@ def operator_view(
     return OperatorOut(
         first_day=first,
         last_day=today,
-        nps_weekly=[
-            NpsPoint(**p) for p in experience_service.nps_trend(db, until - timedelta(days=days), until)
-        ],
+        nps_weekly=[NpsPoint(**p) for p in nps_surveys.nps_trend(db, until - timedelta(days=days), until)],
         gmv_by_field=fields,
         content_share=round(sum(f.content_fen for f in fields) / total, 4) if total else None,
-        score_distribution=experience_service.score_distribution(db),
+        score_distribution=experience_scores.score_distribution(db),
     )
 
 
@@ -174,8 +170,6 @@ def products(
 ) -> ProductsOut:
     """Per product of the caller's shop: exposures (search result slots, content impressions) →
     clicks → add-to-carts → orders, refunds and reviews, against the previous period."""
-    from zhongcao.catalog import service as catalog_service
-
     engine = service.current_engine(request.app.state.database, request.app.state.settings)
     first, today = _window(days)
     rows = service.product_report(engine, ctx.shop_id, today, days, sort=sort, limit=limit)
@@ -197,8 +191,6 @@ def search_insights(
     """Search insights for the caller's shop: the queries that showed, brought clicks to or sold its
     products; and the demand it could serve but does not win (queries in a category it sells in, of
     whose clicks it got less than a tenth)."""
-    from zhongcao.catalog import service as catalog_service
-
     engine = service.current_engine(request.app.state.database, request.app.state.settings)
     report = service.search_report(engine, ctx.shop_id, clock.now().astimezone(UTC).date(), days, limit)
     categories = catalog_service.categories_by_id(db, {r["category_id"] for r in report["missed"]})

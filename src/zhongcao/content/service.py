@@ -17,7 +17,7 @@ Rules kept here:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,6 +43,8 @@ from zhongcao.content.models import (
 from zhongcao.db import core, insert_rows, insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
+from zhongcao.shops import service as shops_service
+from zhongcao.users import service as users_service
 from zhongcao.users.models import Role
 
 HANDLE_RE = re.compile(r"^[a-z0-9_]{3,40}$")
@@ -132,8 +134,6 @@ def create_shop_account(
 def create_creator_account(
     db: Session, user_id: int, *, handle: str, name: str, niche: str | None = None
 ) -> Account:
-    from zhongcao.users import service as users_service
-
     user = users_service.get_user(db, user_id)
     if user.role != Role.creator:
         raise Forbidden("only creators have a creator account", code="wrong_role")
@@ -318,7 +318,19 @@ def _check_anchor_list(anchors: Sequence[int], product_sets: Sequence[ProductSet
     return set_of_product
 
 
-def _check_anchorable(db: Session, account: Account, anchors: Sequence[int]) -> None:
+# Which products a creator account may anchor is affiliate's answer, asked by zhongcao.flows and
+# handed in: affiliate reads content (creator accounts), so content does not import affiliate.
+PromotableProducts = Callable[[Sequence[int]], Collection[int]]
+PromotablePairs = Callable[[Sequence[tuple[int, int]]], Collection[tuple[int, int]]]
+
+
+def _nothing_promotable(asked: Sequence[Any]) -> Collection[Any]:
+    return ()
+
+
+def _check_anchorable(
+    db: Session, account: Account, anchors: Sequence[int], promotable: PromotableProducts
+) -> None:
     if not anchors:
         return
     if account.kind == AccountKind.shop:
@@ -337,11 +349,9 @@ def _check_anchorable(db: Session, account: Account, anchors: Sequence[int]) -> 
                     "this product is not on sale", code="product_not_on_sale", field=f"anchors[{i}]"
                 )
         return
-    from zhongcao.affiliate import service as affiliate_service
-
-    promotable = affiliate_service.promotable_product_ids(db, account.id, anchors)
+    allowed = set(promotable(anchors))
     for i, product_id in enumerate(anchors):
-        if product_id not in promotable:
+        if product_id not in allowed:
             raise InvalidInput(
                 "no active affiliate plan lets this creator promote this product",
                 code="product_not_promotable",
@@ -361,12 +371,16 @@ def publish_content(
     scheduled_at: datetime | None = None,
     anchors: Sequence[int] = (),
     product_sets: Sequence[ProductSetSpec] = (),
+    promotable: PromotableProducts = _nothing_promotable,
 ) -> Content:
-    """Create a short video (published at once) or a live session (scheduled) with its anchors."""
+    """Create a short video (published at once) or a live session (scheduled) with its anchors.
+
+    ``promotable`` answers which of a creator's anchors an active affiliate plan allows (see
+    :func:`zhongcao.flows.publish_content`); without it a creator may anchor nothing."""
     account = get_account(db, account_id)
     _check_kind_fields(kind, duration_seconds, scheduled_at, product_sets)
     set_of_product = _check_anchor_list(anchors, product_sets)
-    _check_anchorable(db, account, anchors)
+    _check_anchorable(db, account, anchors, promotable)
 
     content = Content(
         account_id=account.id,
@@ -720,9 +734,6 @@ class NewAccount:
 def create_accounts_bulk(db: Session, rows: Sequence[NewAccount]) -> list[int]:
     """Create many accounts with the rules of :func:`create_shop_account`, :func:`create_creator_account`
     and :func:`set_top_kol`, all checked before anything is written. Flushes only; ids in input order."""
-    from zhongcao.shops import service as shops_service
-    from zhongcao.users import service as users_service
-
     if not rows:
         return []
     handles: dict[str, int] = {}
@@ -840,12 +851,14 @@ class NewContent:
     anchors: Sequence[int] = ()
 
 
-def publish_content_bulk(db: Session, items: Sequence[NewContent]) -> list[int]:
+def publish_content_bulk(
+    db: Session, items: Sequence[NewContent], *, promotable_pairs: PromotablePairs = _nothing_promotable
+) -> list[int]:
     """Publish many items under :func:`publish_content`'s rules, each checked before anything is
     written: kind fields, anchor lists, and that each account may anchor its products (a shop its own
-    on-sale products; a creator what an active affiliate plan lets it promote). Flushes only."""
-    from zhongcao.affiliate import service as affiliate_service
-
+    on-sale products; a creator what an active affiliate plan lets it promote: ``promotable_pairs``
+    answers for ``(account id, product id)`` pairs, see :func:`zhongcao.flows.publish_content_bulk`).
+    Flushes only."""
     if not items:
         return []
     accounts: dict[int, Account] = {}
@@ -885,7 +898,7 @@ def publish_content_bulk(db: Session, items: Sequence[NewContent]) -> list[int]:
         if accounts[item.account_id].kind == AccountKind.creator
         for pid in item.anchors
     ]
-    allowed = affiliate_service.promotable_pairs(db, [(a, p) for _, a, p in creator_pairs])
+    allowed = set(promotable_pairs([(a, p) for _, a, p in creator_pairs])) if creator_pairs else set()
     for i, account_id, pid in creator_pairs:
         if (account_id, pid) not in allowed:
             raise InvalidInput(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from zhongcao import flows
 from zhongcao.content import service
 from zhongcao.content.models import Content, ContentKind, ContentStatus
 from zhongcao.content.schemas import (
@@ -94,7 +95,7 @@ def _detail(db: DbSession, content: Content) -> ContentDetailOut:
 
 
 def _publish(db: DbSession, account_id: int, body: ContentCreate) -> Content:
-    return service.publish_content(
+    return flows.publish_content(
         db,
         account_id,
         kind=body.kind,

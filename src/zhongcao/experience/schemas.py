@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from zhongcao.experience.models import NpsReason, NpsTrigger
-from zhongcao.experience.service import NPS_TEXT_MAX
+from zhongcao.experience.surveys import NPS_TEXT_MAX
 
 
 class NpsCreate(BaseModel):

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Depends, Query, status
 
+from zhongcao import clock
 from zhongcao.deps import CurrentUser, DbSession, MerchantCtx, OperatorUser
-from zhongcao.experience import service
+from zhongcao.experience import computation, scores, surveys
 from zhongcao.experience.schemas import (
     NpsCreate,
     NpsDriverOut,
@@ -22,7 +25,7 @@ router = APIRouter(tags=["experience"])
 def submit_nps(body: NpsCreate, user: CurrentUser, db: DbSession) -> NpsOut:
     """Answer the NPS survey. Rate limited: one answer per order (after_delivery), per after-sale
     case (after_after_sale), and one general answer per 30 days; more answers get 429."""
-    response = service.submit_nps(
+    response = surveys.submit_nps(
         db,
         user.id,
         score=body.score,
@@ -37,7 +40,7 @@ def submit_nps(body: NpsCreate, user: CurrentUser, db: DbSession) -> NpsOut:
 
 @router.get("/api/me/nps", response_model=Page[NpsOut])
 def my_nps(user: CurrentUser, db: DbSession, params: PageParams = Depends(page_params)) -> Page[NpsOut]:
-    rows, cursor = service.list_user_nps(db, user.id, params)
+    rows, cursor = surveys.list_user_nps(db, user.id, params)
     return Page(items=[NpsOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
@@ -45,7 +48,7 @@ def my_nps(user: CurrentUser, db: DbSession, params: PageParams = Depends(page_p
 def my_shop_score(ctx: MerchantCtx, db: DbSession) -> ShopScoreOut:
     """The caller's shop's current experience score, every indicator explained, and what to improve
     first. Recomputed nightly (``zhongcao jobs run``) and on demand by operators."""
-    row = service.latest_score(db, ctx.shop_id)
+    row = scores.latest_score(db, ctx.shop_id)
     if row is None:
         return ShopScoreOut(
             shop_id=ctx.shop_id,
@@ -74,10 +77,8 @@ def my_shop_score(ctx: MerchantCtx, db: DbSession) -> ShopScoreOut:
 @router.post("/api/operator/experience/scores/compute", response_model=ScoreRunOut, tags=["operator"])
 def compute_scores_now(_: OperatorUser, db: DbSession) -> ScoreRunOut:
     """Recompute every active shop's experience score now (the nightly batch, on demand)."""
-    from zhongcao import clock
-
     now = clock.now()
-    results = service.compute_scores(db, now)
+    results = computation.compute_scores(db, now)
     return ScoreRunOut(
         computed_at=now, shops=len(results), scored=sum(1 for r in results if r.score_centi is not None)
     )
@@ -91,13 +92,9 @@ def global_nps(
 ) -> NpsReportOut:
     """Global NPS with its 95% interval, by reason, category, channel and shop, and the drivers that
     link detractors to what happened to their orders."""
-    from datetime import timedelta
-
-    from zhongcao import clock
-
     until = clock.now()
     since = until - timedelta(days=days)
-    report = service.nps_report(db, since, until)
+    report = surveys.nps_report(db, since, until)
 
     def stats(groups: dict) -> dict:
         return {k: NpsStatOut.model_validate(v) for k, v in groups.items()}

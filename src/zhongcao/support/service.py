@@ -16,7 +16,7 @@ import enum
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
@@ -371,8 +371,6 @@ def resolve_complaint(
 
 def complaint_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
     """``shop id -> complaints filed in [since, until)``."""
-    from sqlalchemy import func
-
     rows = db.execute(
         select(Complaint.shop_id, func.count())
         .where(Complaint.created_at >= since, Complaint.created_at < until)

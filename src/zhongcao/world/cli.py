@@ -8,6 +8,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from zhongcao import cli_support
+from zhongcao.events import service as events_service
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import WorldError, WorldSummary, build_world
 
@@ -68,7 +70,6 @@ def _train_search(database: object) -> str:
 
 
 def _train_feed(database: object) -> str:
-    from zhongcao.events import service as events_service
     from zhongcao.feed.training import train
 
     path, metadata = train(database, events_service.get_store(database=database))  # type: ignore[arg-type]
@@ -82,9 +83,7 @@ ENGINE_TRAINERS: list[tuple[str, object]] = [("search ranking", _train_search), 
 def train_engines(settings: object) -> None:
     """Train every engine that exists on the freshly simulated events; a failure is reported, not
     fatal (the platform serves without a model: BM25 order, the baseline feed)."""
-    from zhongcao import cli
-
-    database = cli._database(settings)
+    database = cli_support.database(settings)
     try:
         for name, trainer in ENGINE_TRAINERS:
             with console.status(f"training {name} …"):
@@ -110,24 +109,24 @@ def demo_command(
 
     ``days`` simulated days end at the last midnight (UTC); ``days=0`` builds the world only.
     """
-    from zhongcao import cli
-
-    settings = cli._settings()
+    settings = cli_support.settings()
     try:
         if not 0 <= days <= 365:
             raise ValueError("days must be between 0 and 365")
         spec = WorldSpec(scale=Scale(scale), seed=seed, days=max(days, 1))
     except ValueError as exc:
-        raise cli._fail(f"invalid demo options: {exc}", 2) from exc
-    revision = cli._upgrade(settings)
-    console.print(f"[green]✓[/] database {cli._redacted(settings.database_url)} ready (revision {revision})")
-    database = cli._database(settings)
+        raise cli_support.fail(f"invalid demo options: {exc}", 2) from exc
+    revision = cli_support.upgrade(settings)
+    console.print(
+        f"[green]✓[/] database {cli_support.redacted(settings.database_url)} ready (revision {revision})"
+    )
+    database = cli_support.database(settings)
     try:
         summary = build_world(
             database, spec, fresh=fresh, progress=True, world_dir=settings.world_dir, simulate_days=days > 0
         )
     except WorldError as exc:
-        raise cli._fail(str(exc)) from exc
+        raise cli_support.fail(str(exc)) from exc
     finally:
         database.dispose()
     how = "reused" if summary.reused else f"built in {summary.seconds:.1f} s"
@@ -139,4 +138,4 @@ def demo_command(
     simulated = simulation_table(summary)
     if simulated is not None:
         console.print(simulated)
-    cli.serve(host=host, port=port, workers=1, migrate_first=False)
+    cli_support.serve(host=host, port=port, workers=1, migrate_first=False)

@@ -27,7 +27,7 @@ from zhongcao import migrate
 from zhongcao.commerce import service as commerce_service
 from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import surveys as nps_surveys
 from zhongcao.feed.policy import get_policy
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import build_world, load_latent
@@ -84,7 +84,7 @@ def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
         start = _utc(datetime.fromisoformat(summary.started_at)) if summary.started_at else None
         with database.session(read_only=True) as db:
             rows = commerce_service.sales_rows(db)
-            nps = experience_service.nps_summary(db)
+            nps = nps_surveys.nps_summary(db)
     finally:
         database.dispose()
         close = getattr(feed, "close", None)

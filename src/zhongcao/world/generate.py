@@ -25,7 +25,7 @@ import numpy as np
 from numpy.random import PCG64, Generator
 from sqlalchemy.orm import Session
 
-from zhongcao import clock
+from zhongcao import clock, flows
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import PlanKind
 from zhongcao.campaigns import service as campaigns_service
@@ -717,7 +717,7 @@ class _Builder:
             chunk = 5000
             ids: list[int] = []
             for start in range(0, total, chunk):
-                ids += content_service.publish_content_bulk(self.db, items[start : start + chunk])
+                ids += flows.publish_content_bulk(self.db, items[start : start + chunk])
                 advance(min(chunk, total - start))
         self.latent.arrays.update(
             {

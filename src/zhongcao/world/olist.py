@@ -38,6 +38,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from zhongcao import cli_support
 from zhongcao.catalog import service as catalog_service
 from zhongcao.catalog.models import ProductStatus
 from zhongcao.db import Database
@@ -409,17 +410,15 @@ def olist_catalog_command(
     path: Annotated[Path, typer.Argument(help="Folder holding the three Olist catalog CSV files.")],
 ) -> None:
     """Load the Olist catalog (real sellers and products) as shops and products."""
-    from zhongcao import cli
-
-    settings = cli._settings()
-    database = cli._database(settings)
+    settings = cli_support.settings()
+    database = cli_support.database(settings)
     console = Console()
     try:
         summary = import_olist_catalog(database, path)
     except BadFile as exc:
-        raise cli._fail(str(exc), 2) from exc
+        raise cli_support.fail(str(exc), 2) from exc
     except DomainError as exc:
-        raise cli._fail(f"import refused, nothing was imported: {exc}", 1) from exc
+        raise cli_support.fail(f"import refused, nothing was imported: {exc}", 1) from exc
     finally:
         database.dispose()
     console.print(

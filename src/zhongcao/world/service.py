@@ -32,11 +32,12 @@ from zhongcao import clock
 from zhongcao.catalog import service as catalog_service
 from zhongcao.config import get_settings
 from zhongcao.content import service as content_service
-from zhongcao.db import Database, empty_all_tables
+from zhongcao.db import Database
 from zhongcao.errors import NotFound
 from zhongcao.events import service as events_service
 from zhongcao.events.store import EventStore
 from zhongcao.feed.policy import FeedPolicy
+from zhongcao.tables import empty_all_tables
 from zhongcao.users import service as users_service
 from zhongcao.world.generate import DemoLogin, Latent, WorldSpec, demo_logins, generate
 from zhongcao.world.simulate import SimulationResult, simulate

@@ -56,7 +56,8 @@ from zhongcao.db import Database
 from zhongcao.errors import DomainError
 from zhongcao.events import service as events_service
 from zhongcao.events.store import EventStore
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
+from zhongcao.experience import surveys as nps_surveys
 from zhongcao.experience.models import NpsTrigger
 from zhongcao.feed.policy import FeedCorpus, FeedPolicy, FeedSignals
 from zhongcao.feed.policy import get_policy as get_feed_policy
@@ -269,7 +270,7 @@ class Market:
     def _shop_signals(self, day_us: int) -> None:
         """The shops' current experience scores and trailing 30-day GMV, as the platform has them."""
         now = self._when(day_us)
-        self.shop_scores = experience_service.current_scores(self.db, self.shop_ids.tolist())
+        self.shop_scores = experience_scores.current_scores(self.db, self.shop_ids.tolist())
         self.shop_gmv = commerce_service.shop_gmv_fen(self.db, now - timedelta(days=30), now)
         self.db.rollback()
 
@@ -776,7 +777,7 @@ class Market:
         p_review = 0.3 + (0.3 if state.bad else 0.0)
         if rng.random() < p_review:
             self._at(when + int(rng.uniform(0.5, 6.0) * DAY_US), "review", order_id)
-        if experience_service.invite_to_survey(NpsTrigger.after_delivery, order_id):
+        if nps_surveys.invite_to_survey(NpsTrigger.after_delivery, order_id):
             self._at(when + int(rng.uniform(1.0, 7.0) * DAY_US), "nps", order_id)
 
     def _do_confirm(self, when: int, order_id: int) -> None:
@@ -876,7 +877,7 @@ class Market:
         self._survey_case(when, state)
 
     def _survey_case(self, when: int, state: _Order) -> None:
-        if state.case_id is not None and experience_service.invite_to_survey(
+        if state.case_id is not None and nps_surveys.invite_to_survey(
             NpsTrigger.after_after_sale, state.case_id
         ):
             self._at(when + int(self.rng.uniform(2.0, 48.0) * HOUR_US), "nps_case", state.order_id)
@@ -884,7 +885,7 @@ class Market:
     def _do_nps_case(self, when: int, order_id: int) -> None:
         state = self.orders[order_id]
         score = self._nps_score(state.user)
-        experience_service.submit_nps(
+        nps_surveys.submit_nps(
             self.db,
             int(self.user_ids[state.user]),
             score=score,
@@ -971,7 +972,7 @@ class Market:
             reasons.append("service")
         if not reasons:
             reasons = [str(self.rng.choice(["product", "price", "content"]))]
-        experience_service.submit_nps(
+        nps_surveys.submit_nps(
             self.db,
             int(self.user_ids[state.user]),
             score=score,
@@ -984,9 +985,7 @@ class Market:
 
     def _do_nps_general(self, when: int, user: int) -> None:
         score = self._nps_score(user)
-        experience_service.submit_nps(
-            self.db, int(self.user_ids[user]), score=score, trigger=NpsTrigger.general
-        )
+        nps_surveys.submit_nps(self.db, int(self.user_ids[user]), score=score, trigger=NpsTrigger.general)
         self._count("nps")
         self._note("nps_general", user, score)
 

@@ -1,0 +1,73 @@
+"""Workflows that span domains, in one place (the Netflix Dispatch way).
+
+A domain's service keeps its own rules and reads only what lies below it; when a step needs two
+domains that would otherwise import each other, the step lives here and hands each domain what it
+needs to know. Views, jobs and the world call these; no domain service imports this module.
+
+* Order completion with after-sales: commerce completes delivered orders after
+  ``auto_complete_days``; an open after-sales case holds the order (and the creator's commission)
+  until the case ends. Commerce does not read after-sales (after-sales reads commerce: refunds).
+* Anchor permission with affiliate: a creator account may anchor a product only under an active
+  affiliate plan. Content does not read affiliate (affiliate reads content: creator accounts); the
+  flow asks affiliate which products may be anchored and gives content the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from zhongcao.affiliate import service as affiliate_service
+from zhongcao.aftersales import service as aftersales_service
+from zhongcao.commerce import service as commerce_service
+from zhongcao.config import Settings
+from zhongcao.content import service as content_service
+from zhongcao.content.models import Content, ContentKind
+
+
+def complete_due_orders(db: Session, now: datetime | None = None, *, settings: Settings | None = None) -> int:
+    """Complete every order delivered at least ``settings.auto_complete_days`` ago with no open
+    after-sales case (checked under the order's lock). Commits each; returns how many completed."""
+    return commerce_service.complete_due_orders(
+        db, now, held=aftersales_service.has_open_case, settings=settings
+    )
+
+
+def publish_content(
+    db: Session,
+    account_id: int,
+    *,
+    kind: ContentKind,
+    title_zh: str,
+    title_en: str,
+    topic: str | None = None,
+    duration_seconds: int | None = None,
+    scheduled_at: datetime | None = None,
+    anchors: Sequence[int] = (),
+    product_sets: Sequence[content_service.ProductSetSpec] = (),
+) -> Content:
+    """Publish a short video or schedule a live session (:func:`content.service.publish_content`),
+    a creator's anchors allowed by its active affiliate plans."""
+    return content_service.publish_content(
+        db,
+        account_id,
+        kind=kind,
+        title_zh=title_zh,
+        title_en=title_en,
+        topic=topic,
+        duration_seconds=duration_seconds,
+        scheduled_at=scheduled_at,
+        anchors=anchors,
+        product_sets=product_sets,
+        promotable=lambda product_ids: affiliate_service.promotable_product_ids(db, account_id, product_ids),
+    )
+
+
+def publish_content_bulk(db: Session, items: Sequence[content_service.NewContent]) -> list[int]:
+    """Publish many items (:func:`content.service.publish_content_bulk`), creators' anchors allowed
+    by their active affiliate plans, decided for all items in a few queries. Flushes only."""
+    return content_service.publish_content_bulk(
+        db, items, promotable_pairs=lambda pairs: affiliate_service.promotable_pairs(db, pairs)
+    )

@@ -1,0 +1,1 @@
+"""The simulated world: a generated platform, the simulator and its comparisons."""
