@@ -19,16 +19,18 @@ log = logging.getLogger("zhongcao")
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Warm the feed before the worker takes traffic (its model and catalogue load in the background;
-    ``/api/health/ready`` says when) and load the chart library; stop the feed's refresher on shutdown."""
+    """Load the feed's model and catalogue before the worker takes traffic, and the chart library; on
+    shutdown, write the feed memory still pending. The worker starts no thread or process of its own:
+    background work is the job worker's (``zhongcao worker``, docs/architecture.md)."""
     from zhongcao.feed.views import start_feed
 
     service = start_feed(app)
+    service.warm(app.state.database)  # before the worker takes traffic: blocking here is the point
     # Import the consoles' chart library now rather than in the first chart page's request (~0.3 s).
     import plotly.graph_objects  # noqa: F401
 
     yield
-    service.stop_refresher()
+    service.close()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
