@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.experience.views import router as experience_router
     from zhongcao.feed.views import router as feed_router
     from zhongcao.health import router as health_router
+    from zhongcao.jobs.views import router as jobs_router
     from zhongcao.reviews.views import router as reviews_router
     from zhongcao.search.views import router as search_router
     from zhongcao.shops.views import router as shops_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         events_router,
         compass_router,
         search_router,
+        jobs_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,7 +24,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 users_app = typer.Typer(help="Create and inspect users.", no_args_is_help=True)
 jobs_app = typer.Typer(
-    help="Background jobs: payment timeouts, auto-completion, after-sales deadlines.", no_args_is_help=True
+    help="Background jobs: run them once now, or see their status (`zhongcao worker` runs them).",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
@@ -284,21 +286,27 @@ def jobs_run(
     every: Annotated[
         float | None, typer.Option(help="Repeat every N seconds (default: run once).", min=1)
     ] = None,
+    only: Annotated[list[str] | None, typer.Option(help="Run only this job (repeatable).")] = None,
 ) -> None:
-    """Cancel unpaid checkouts past their timeout, complete delivered orders, apply after-sales deadlines,
-    compute the nightly experience scores, and refresh Compass's snapshot when it is stale."""
-    from zhongcao import jobs
+    """Run every job once, now, and exit: payment timeouts, after-sales deadlines, auto-completion, the
+    nightly scores (when due), Compass's snapshot (when stale), the feed's catch-up, like counts.
+    ``zhongcao worker`` runs them on their schedules."""
+    from zhongcao.jobs.registry import registered
+    from zhongcao.jobs.runner import JobFailed, run_now
 
+    unknown = sorted(set(only or ()) - set(registered()))
+    if unknown:
+        raise _fail(f"unknown job {', '.join(unknown)}; jobs: {', '.join(sorted(registered()))}", 2)
     settings = _settings()
     database = _database(settings)
+    failed = False
     try:
         while True:
-            counts = jobs.run_due_jobs(database)
-            # Keep Compass's analytics snapshot warm (built only when older than its max age), so
-            # merchants' first request after a quiet spell does not read an old one.
-            from zhongcao.compass.refresher import refresh_snapshot
-
-            counts["compass_snapshot"] = int(refresh_snapshot(database, settings, force=False) is not None)
+            try:
+                counts = run_now(database, settings, only or None, business_only=False)
+            except JobFailed as exc:
+                counts, failed = exc.counts, True
+                console.print(f"[red]{exc}[/]")
             console.print(" ".join(f"{k}={v}" for k, v in counts.items()))
             if every is None:
                 break
@@ -307,6 +315,61 @@ def jobs_run(
         pass
     finally:
         database.dispose()
+    if failed:
+        raise typer.Exit(1)
+
+
+@jobs_app.command("status")
+def jobs_status() -> None:
+    """Every job with its schedule and last run (what GET /api/operator/jobs shows)."""
+    from zhongcao.jobs.status import statuses
+
+    database = _database(_settings())
+    try:
+        with database.session(read_only=True) as db:
+            rows = statuses(db)
+    finally:
+        database.dispose()
+    table = Table(title="jobs")
+    for column in ("job", "every", "status", "last finished", "attempts", "last result / error"):
+        table.add_column(column)
+    for row in rows:
+        finished = row.last_finished_at.isoformat(timespec="seconds") if row.last_finished_at else ""
+        detail = row.last_error or " ".join(f"{k}={v}" for k, v in row.last_result.items())
+        table.add_row(row.name, f"{row.every_s:g} s", row.status, finished, str(row.attempts), detail)
+    console.print(table)
+
+
+@app.command()
+def worker(
+    only: Annotated[list[str] | None, typer.Option(help="Run only this job (repeatable).")] = None,
+    nice: Annotated[int, typer.Option(min=0, max=19, help="Lower the worker's CPU priority by this.")] = 5,
+) -> None:
+    """Run the background jobs on their schedules until Ctrl-C or SIGTERM (one beside the API workers)."""
+    from zhongcao.jobs.registry import registered
+    from zhongcao.jobs.worker import run_worker
+
+    unknown = sorted(set(only or ()) - set(registered()))
+    if unknown:
+        raise _fail(f"unknown job {', '.join(unknown)}; jobs: {', '.join(sorted(registered()))}", 2)
+    settings = _settings()
+    console.print(f"[bold green]zhongcao[/] job worker: {', '.join(only or sorted(registered()))}")
+    run_worker(settings, only or None, nice=nice)
+
+
+def start_worker_process() -> subprocess.Popen[bytes]:
+    """A job worker in a child process (``make demo`` serves with one beside it)."""
+    return subprocess.Popen([sys.executable, "-m", "zhongcao.jobs"])
+
+
+def stop_worker_process(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.terminate()  # the worker finishes the runs under way
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 @app.command()

@@ -122,7 +122,8 @@ def run_now(
     business_only: bool = True,
 ) -> Counts:
     """Run the named jobs (default: the business rules) once, now, whatever their schedule; their
-    counts merged. A job another runner is running now is skipped."""
+    counts merged. A job another runner is running now is skipped. A failed job does not stop the
+    others; the first failure is raised (as :class:`JobFailed`, with the counts so far) once all ran."""
     jobs = registered()
     chosen = (
         [jobs[n] for n in names]
@@ -131,19 +132,23 @@ def run_now(
     )
     context = JobContext(database, settings, now)
     counts: Counts = {}
+    failed: JobFailed | None = None
     for entry in chosen:
         _ran, result, error = execute(entry, context, force=True)
-        if error is not None:
-            raise JobFailed(entry.name, error)
+        if error is not None and failed is None:
+            failed = JobFailed(entry.name, error, counts)
         counts.update(result or {})
+    if failed is not None:
+        raise failed
     return counts
 
 
 class JobFailed(RuntimeError):
-    def __init__(self, name: str, error: str) -> None:
+    def __init__(self, name: str, error: str, counts: Counts) -> None:
         super().__init__(f"job {name} failed: {error}")
         self.name = name
         self.error = error
+        self.counts = counts
 
 
 class Worker:
