@@ -178,3 +178,15 @@ def test_a_catch_up_waits_for_events_older_than_its_lag_and_never_reads_a_range_
         (t0, t0 + timedelta(seconds=70)),
         (t0 + timedelta(seconds=70), t0 + timedelta(seconds=80)),
     ]
+
+
+def test_a_failing_first_load_is_a_503_with_its_reason_for_readiness():
+    from zhongcao.feed.service import ModelNotReady
+
+    def broken() -> None:
+        raise OSError("model folder unreadable")
+
+    service = FeedService(broken, InMemoryMemory(), exists=lambda: True)  # type: ignore[arg-type]
+    with pytest.raises(ModelNotReady):
+        service.anonymous_page(None)
+    assert not service.ready and service.last_error == "OSError: model folder unreadable"

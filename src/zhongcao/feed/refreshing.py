@@ -133,7 +133,7 @@ class Refreshing:
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("feed refresh failed")
             if self._bundle is None:
-                raise
+                return None  # the request answers "not ready" (503); readiness says why
             self._bundle = dataclasses.replace(self._bundle, refreshed_at=time.monotonic())  # retry later
         finally:
             self._lock.release()
