@@ -330,14 +330,16 @@ def jobs_status() -> None:
             rows = statuses(db)
     finally:
         database.dispose()
-    table = Table(title="jobs")
-    for column in ("job", "every", "status", "last finished", "attempts", "last result / error"):
-        table.add_column(column)
+    # One line per job (no table: names and errors stay whole in any terminal width, and grep finds them).
     for row in rows:
-        finished = row.last_finished_at.isoformat(timespec="seconds") if row.last_finished_at else ""
+        finished = row.last_finished_at.isoformat(timespec="seconds") if row.last_finished_at else "-"
         detail = row.last_error or " ".join(f"{k}={v}" for k, v in row.last_result.items())
-        table.add_row(row.name, f"{row.every_s:g} s", row.status, finished, str(row.attempts), detail)
-    console.print(table)
+        console.print(
+            f"{row.name} status={row.status} every={row.every_s:g}s finished={finished} "
+            f"failures_in_a_row={row.attempts} {detail}",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 @app.command()
