@@ -15,8 +15,16 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 
-from zhongcao import clock
+from zhongcao import artifacts, clock
+from zhongcao.aftersales import service as aftersales_service
+from zhongcao.commerce import service as commerce_service
+from zhongcao.compass.refresher import refresh_snapshot
+from zhongcao.experience import service as experience_service
+from zhongcao.feed import catch_up
+from zhongcao.feed import model as feed_model
+from zhongcao.feed.training import read_window_end
 from zhongcao.jobs.registry import Counts, JobContext, job
+from zhongcao.web import likes
 
 # Payment timeouts are minutes long: checking every 30 s keeps a cancelled checkout's stock back on
 # sale within half a minute of its deadline.
@@ -32,8 +40,6 @@ LIKE_COUNTS_EVERY_S = 60.0
 @job("payment_timeouts", every_s=PAYMENT_TIMEOUTS_EVERY_S, business=True)
 def payment_timeouts(context: JobContext) -> Counts:
     """Cancel checkouts not paid within their timeout and release their stock."""
-    from zhongcao.commerce import service as commerce_service
-
     with context.database.session() as db:
         return {"expired_checkouts": commerce_service.expire_unpaid_checkouts(db, context.now)}
 
@@ -41,8 +47,6 @@ def payment_timeouts(context: JobContext) -> Counts:
 @job("after_sales_deadlines", every_s=DEADLINES_EVERY_S, business=True)
 def after_sales_deadlines(context: JobContext) -> Counts:
     """Approve requests a merchant left unanswered past the deadline; close those the shopper left."""
-    from zhongcao.aftersales import service as aftersales_service
-
     with context.database.session() as db:
         result = aftersales_service.auto_process_due(db, context.now)
     return {
@@ -55,8 +59,6 @@ def after_sales_deadlines(context: JobContext) -> Counts:
 @job("auto_completion", every_s=DEADLINES_EVERY_S, business=True)
 def auto_completion(context: JobContext) -> Counts:
     """Complete delivered orders whose confirmation window has passed."""
-    from zhongcao.commerce import service as commerce_service
-
     with context.database.session() as db:
         return {"completed_orders": commerce_service.complete_due_orders(db, context.now)}
 
@@ -64,8 +66,6 @@ def auto_completion(context: JobContext) -> Counts:
 @job("shop_scores", every_s=SCORES_EVERY_S, business=True)
 def shop_scores(context: JobContext) -> Counts:
     """The nightly experience-score batch: every active shop, at most once per 24 h."""
-    from zhongcao.experience import service as experience_service
-
     with context.database.session() as db:
         if not experience_service.scores_due(db, context.now):
             return {"shop_scores": 0}
@@ -75,8 +75,6 @@ def shop_scores(context: JobContext) -> Counts:
 @job("compass_snapshot", every_s=COMPASS_EVERY_S, retry_base_s=30.0)
 def compass_snapshot(context: JobContext) -> Counts:
     """Rebuild Compass's analytics snapshot when it is older than its max age (requests read the newest)."""
-    from zhongcao.compass.refresher import refresh_snapshot
-
     built = refresh_snapshot(context.database, context.settings, force=False, blocking=False)
     return {"compass_snapshot": int(built is not None)}
 
@@ -85,11 +83,6 @@ def compass_snapshot(context: JobContext) -> Counts:
 def feed_catch_up(context: JobContext) -> Counts:
     """Add the events logged since to the served feed model's item-to-item counts and publish the state
     (API workers memory-map it), in a child process at idle CPU priority."""
-    from zhongcao import artifacts
-    from zhongcao.feed import catch_up
-    from zhongcao.feed import model as feed_model
-    from zhongcao.feed.training import read_window_end
-
     interval = context.settings.feed_catch_up_seconds
     folder = artifacts.newest(feed_model.MODEL_NAME, context.settings.models_dir)
     if folder is None or interval <= 0:
@@ -117,7 +110,5 @@ def feed_catch_up(context: JobContext) -> Counts:
 @job("like_counts", every_s=LIKE_COUNTS_EVERY_S)
 def like_counts(context: JobContext) -> Counts:
     """Count likes per content from the behaviour events and publish them for the pages' cards."""
-    from zhongcao.web import likes
-
     counts = likes.publish(context.database, context.settings, context.event_store())
     return {"liked_contents": len(counts)}

@@ -95,8 +95,7 @@ def remove(name: str) -> None:
 
 
 def registered() -> dict[str, Job]:
-    """Every registered job, by name (importing the definitions first)."""
-    from zhongcao.jobs import definitions  # noqa: F401  (registers the jobs on import)
-
+    """Every registered job, by name (``zhongcao.jobs.definitions`` registers the platform's on import;
+    the runner and the status import it)."""
     with _lock:
         return dict(_REGISTRY)

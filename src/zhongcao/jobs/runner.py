@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from zhongcao import clock
 from zhongcao.config import Settings
 from zhongcao.db import Database
+from zhongcao.jobs import definitions  # noqa: F401  (registers the platform's jobs)
 from zhongcao.jobs.models import JobRun
 from zhongcao.jobs.registry import Counts, Job, JobContext, registered
 

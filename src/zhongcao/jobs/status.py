@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zhongcao.jobs import definitions  # noqa: F401  (registers the platform's jobs)
 from zhongcao.jobs.models import JobRun
 from zhongcao.jobs.registry import registered
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zhongcao.compass.refresher import snapshot_root
 from zhongcao.config import Settings
 from zhongcao.db import Database
 from zhongcao.events import service as events_service
@@ -29,8 +30,6 @@ FILE_NAME = "like_counts.json"
 
 
 def counts_path(settings: Settings, database: Database) -> Path:
-    from zhongcao.compass.refresher import snapshot_root
-
     return snapshot_root(settings, database) / FILE_NAME
 
 
