@@ -162,3 +162,45 @@ def test_scores_compute_with_rules_and_a_clean_error_for_bad_rules(sqlite_env, t
     rules.write_text('{"default": {"weights": {"product": 2, "logistics": 0, "service": 0}}}')
     bad = runner.invoke(app, ["scores", "compute", "--config", str(rules)])
     assert bad.exit_code == 2 and "add up to 1" in bad.output and "Traceback" not in bad.output
+
+
+def test_the_job_worker_process_runs_jobs_and_stops_cleanly_on_sigterm(sqlite_env, tmp_path):
+    """``python -m zhongcao.jobs`` (what ``zhongcao worker`` and ``make demo`` run): the business rules
+    run on their schedule, ``jobs status`` shows them, and SIGTERM leaves no claim behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from zhongcao.db import Database
+    from zhongcao.jobs.models import JobRun
+
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    env = {
+        **os.environ,
+        "ZHONGCAO_EVENTS_DIR": str(tmp_path / "events"),
+        "ZHONGCAO_ANALYTICS_DIR": str(tmp_path / "analytics"),
+        "ZHONGCAO_MODELS_DIR": str(tmp_path / "models"),
+    }
+    names = ["payment_timeouts", "auto_completion"]
+    child = subprocess.Popen([sys.executable, "-m", "zhongcao.jobs", *names], env=env)
+    database = Database(sqlite_env)
+    try:
+        deadline = time.monotonic() + 60
+        done: dict[str, str] = {}
+        while time.monotonic() < deadline and len(done) < 2:
+            time.sleep(0.2)
+            with database.session(read_only=True) as db:
+                done = {r.name: r.status for r in db.query(JobRun) if r.status == "ok"}
+        assert sorted(done) == sorted(names)
+        status = runner.invoke(app, ["jobs", "status"])
+        assert status.exit_code == 0 and "payment_timeouts status=ok" in status.output, status.output
+    finally:
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=30) == 0
+    with database.session(read_only=True) as db:
+        assert all(r.status != "running" and r.claim_token is None for r in db.query(JobRun))
+    database.dispose()
+    unknown = runner.invoke(app, ["worker", "--only", "no_such_job"])
+    assert unknown.exit_code == 2 and "unknown job no_such_job" in unknown.output

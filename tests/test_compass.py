@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -14,18 +13,11 @@ from tests.commerce_helpers import paid_order
 from tests.compass_helpers import refresh_compass
 from tests.factories import auth, make_product, make_shop, make_user
 from zhongcao import clock
-from zhongcao.compass import queries, refresher
+from zhongcao.compass import queries
 from zhongcao.compass.engine import DuckDBEngine
 from zhongcao.compass.snapshot import write_snapshot
 from zhongcao.events import service as events_service
 from zhongcao.users.models import Role
-
-
-@pytest.fixture(autouse=True)
-def _stop_refresher_threads() -> Iterator[None]:
-    # Compass requests wake a background build; none outlives the test (its database is emptied next).
-    yield
-    refresher.stop_refreshers()
 
 
 def test_core_data_and_sources_by_hand_for_the_callers_shop_only(client, db) -> None:

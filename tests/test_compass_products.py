@@ -3,19 +3,16 @@ that make it, and each shop sees only its own products and its own share of a qu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
-import pytest
 
 from tests.commerce_helpers import delivered_order, first_sku, make_content, paid_order, pay, place
 from tests.compass_helpers import refresh_compass
 from tests.factories import auth, make_category, make_product, make_shop, make_user
 from zhongcao import clock
 from zhongcao.commerce import service as commerce_service
-from zhongcao.compass import refresher
 from zhongcao.events import service as events_service
 from zhongcao.reviews import service as reviews_service
 
@@ -202,13 +199,6 @@ def _world(client, db) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     paid_order(db, buyer=b[6], shop=theirs, product=p4)
     refresh_compass(client, db)
     return {"mine": mine, "theirs": theirs, "p": [None, p1, p2, p3, p4], "lamps": lamps, "cases": cases}
-
-
-@pytest.fixture(autouse=True)
-def _stop_refresher_threads() -> Iterator[None]:
-    # Compass requests wake a background build; none outlives the test (its database is emptied next).
-    yield
-    refresher.stop_refreshers()
 
 
 def test_product_funnel_refunds_and_reviews_by_hand(client, db) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -163,18 +165,21 @@ def test_write_behind_memory_reads_its_own_writes_and_flushes_them_in_one_batch(
         ids = [u.id for u in users]
     memory = WriteBehindMemory(database, interval=0.05)
     table = TableMemory()
-    try:
+
+    async def serve() -> None:  # as in a worker: writes made on its event loop, flushed on it
         for i, user_id in enumerate(ids):
             memory.write(None, user_id, UserMemory(served=[(100 + i, 1_000)]))
-        # The worker that wrote sees it at once (its next page never repeats) ...
         with database.session(read_only=True) as db:
+            # The worker that wrote sees it at once (its next page never repeats); nothing written yet.
             assert memory.read(db, ids[1]).served == [(101, 1_000)]
-        memory.flush()
+            assert table.read(db, ids[1]).served == []
+        await asyncio.sleep(0.3)  # the flush the first write scheduled, on this loop
         # ... and every worker sees it once flushed: all three rows, written in one transaction.
         with database.session(read_only=True) as db:
             assert [table.read(db, u).served for u in ids] == [[(100, 1_000)], [(101, 1_000)], [(102, 1_000)]]
         memory.write(None, ids[0], UserMemory(served=[(100, 1_000), (200, 2_000)]))
-    finally:
-        memory.close()  # flushes what is pending
+
+    asyncio.run(serve())
+    memory.close()  # flushes what is pending
     with database.session(read_only=True) as db:
         assert table.read(db, ids[0]).served == [(100, 1_000), (200, 2_000)]

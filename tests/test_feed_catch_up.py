@@ -1,10 +1,9 @@
 """The shared item-to-item catch-up: published states that start where the one before ended, read by
-time range, one process at a time, memory-mapped into every worker; and the worker's side of it in a
-running server (a child process does the work)."""
+time range, one process at a time, memory-mapped into every worker; run by the ``feed_catch_up`` job
+(a child process does the work) and swapped in by the API worker's feed."""
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import mmap
 import time
@@ -101,13 +100,16 @@ def test_one_catch_up_at_a_time_per_model(model_and_store):
     assert catch_up.advance(path, store, until=now) is not None
 
 
-@pytest.mark.slow  # trains a feed model first
-def test_a_running_server_catches_up_in_a_child_and_swaps_the_state_in(database, tmp_path):
-    """As the app runs it: the worker's refresher starts ``python -m zhongcao.feed.catch_up`` for its
-    model folder, with the server's event store, and swaps the published state into the model."""
+def test_the_job_catches_up_in_a_child_and_the_server_swaps_the_state_in(database, tmp_path, monkeypatch):
+    """As the processes run it: the ``feed_catch_up`` job (the job worker) starts
+    ``python -m zhongcao.feed.catch_up`` for the newest model folder with the server's event store, and
+    an API worker's feed swaps the published state into its model on its next due check."""
     from zhongcao.api import create_app
     from zhongcao.config import Settings
     from zhongcao.feed.views import start_feed
+    from zhongcao.jobs import definitions
+    from zhongcao.jobs.registry import JobContext, registered
+    from zhongcao.jobs.runner import execute
 
     model, path, store = trained(database, tmp_path)
     user = int(model.users.user_ids[0])
@@ -124,24 +126,23 @@ def test_a_running_server_catches_up_in_a_child_and_swaps_the_state_in(database,
     )
     app = create_app(settings=settings, database=database)
     service = start_feed(app)
-    try:
-        service.config = dataclasses.replace(service.config, catch_up_lag_seconds=0.0)
-        deadline = time.monotonic() + 90
-        served = None
-        while time.monotonic() < deadline:
-            served = service._model()
-            if served is not None and catch_up.newest_state(path) is not None:
-                code_a, code_b = served.catalog.code_of[a], served.catalog.code_of[b]
-                if _mapped(served.sources.item_to_item.forward.data):
-                    break
-            time.sleep(0.1)
-        assert served is not None and catch_up.newest_state(path) is not None, service.last_error
-        assert _mapped(served.sources.item_to_item.forward.data), service.last_error
-        base = load_item_to_item(path).transitions[code_a, code_b]
-        assert served.sources.item_to_item.transitions[code_a, code_b] == base + 1
-    finally:
-        service.stop_refresher()
-        time.sleep(0.1)
+    with database.session(read_only=True) as db:
+        served = service.bundle(db).model  # type: ignore[union-attr]
+    assert not _mapped(served.sources.item_to_item.forward.data)
+    monkeypatch.setattr(definitions, "FEED_CATCH_UP_LAG_S", 0.0)
+    ran, result, error = execute(registered()["feed_catch_up"], JobContext(database, settings), force=True)
+    assert ran and error is None and result == {"feed_catch_up": 1}
+    assert catch_up.newest_state(path) is not None
+    time.sleep(0.06)  # the feed's next check is due
+    with database.session(read_only=True) as db:
+        served = service.bundle(db).model  # type: ignore[union-attr]
+    assert _mapped(served.sources.item_to_item.forward.data)
+    code_a, code_b = served.catalog.code_of[a], served.catalog.code_of[b]
+    base = load_item_to_item(path).transitions[code_a, code_b]
+    assert served.sources.item_to_item.transitions[code_a, code_b] == base + 1
+    # Caught up: the next run within the interval has nothing to do.
+    ran, result, error = execute(registered()["feed_catch_up"], JobContext(database, settings), force=True)
+    assert ran and result == {"feed_catch_up": 0}
 
 
 def test_readiness_reports_a_failed_catch_up_but_keeps_the_worker_in_rotation():
@@ -156,12 +157,17 @@ def test_readiness_reports_a_failed_catch_up_but_keeps_the_worker_in_rotation():
     assert not loading.ok and loading.detail == "feed model loading"
 
 
-def test_a_failing_child_is_reported_and_retried_only_after_the_interval(tmp_path, monkeypatch):
-    """A child that exits with an error is reported in ``last_error`` (readiness shows it) and a worker
-    does not start another before ``interval`` has passed."""
+def test_a_failing_child_fails_the_job_which_is_retried_after_its_backoff(database, tmp_path, monkeypatch):
+    """A child that exits with an error fails the run: operators see the error, and the job is due
+    again only after the retry delay."""
     import subprocess
     import sys
-    from types import SimpleNamespace
+
+    from zhongcao.config import Settings
+    from zhongcao.jobs import definitions
+    from zhongcao.jobs.models import JobRun
+    from zhongcao.jobs.registry import JobContext, registered
+    from zhongcao.jobs.runner import execute
 
     folder = tmp_path / "feed" / "v1"
     folder.mkdir(parents=True)
@@ -171,20 +177,22 @@ def test_a_failing_child_is_reported_and_retried_only_after_the_interval(tmp_pat
     def failing_start(model_folder, until, env=None, nice=10):  # type: ignore[no-untyped-def]
         started.append(until)
         return subprocess.Popen(
-            [sys.executable, "-c", "import sys; sys.exit('OSError: disk full')"], stderr=subprocess.PIPE
+            [sys.executable, "-c", "import sys; sys.exit('OSError: disk full')"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
 
     monkeypatch.setattr(catch_up, "start", failing_start)
-    shared = catch_up.SharedCatchUp(lambda: folder)
-    model = SimpleNamespace(sources=None)
-    for _ in range(50):
-        shared.tick(model, interval=0.3, lag=0)  # type: ignore[arg-type]
-        if shared.last_error:
-            break
-        time.sleep(0.05)
-    assert shared.last_error and "disk full" in shared.last_error
-    assert len(started) == 1  # not retried within the interval
-    time.sleep(0.35)
-    shared.tick(model, interval=0.3, lag=0)  # type: ignore[arg-type]
-    assert len(started) == 2
-    shared.stop()
+    monkeypatch.setattr(definitions, "FEED_CATCH_UP_LAG_S", 0.0)
+    settings = Settings(models_dir=tmp_path, feed_catch_up_seconds=0.3)
+    entry = registered()["feed_catch_up"]
+    context = JobContext(database, settings)
+    ran, _result, error = execute(entry, context)
+    assert ran and error is not None and "disk full" in error
+    with database.session(read_only=True) as db:
+        row = db.get(JobRun, "feed_catch_up")
+        assert row.status == "failed" and row.attempts == 1 and "disk full" in row.last_error
+        delay = (row.next_due_at - row.last_finished_at).total_seconds()
+    assert abs(delay - entry.retry_delay(1)) < 1.0
+    ran, _result, _error = execute(entry, context)  # not due again yet
+    assert not ran and len(started) == 1

@@ -1,11 +1,10 @@
-"""What a feed request and the worker's background refresher do cheaply, checked against the plain way:
+"""What a feed request and the feed's refreshing do cheaply, checked against the plain way:
 exclusion by lookup table, "everything anchored was bought" in one pass, the exploration pool's shop
 lookup, and the heap settled once per model so the collector never walks it under traffic."""
 
 from __future__ import annotations
 
 import gc
-import threading
 import time
 from types import SimpleNamespace
 
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.feed_helpers import NOW_S, synthetic_catalog
-from zhongcao.feed import service as feed_service_module
+from zhongcao.feed import refreshing as feed_refreshing
 from zhongcao.feed.exploration import ExplorationConfig, cold_pool
 from zhongcao.feed.seen import InMemoryMemory
 from zhongcao.feed.service import FeedConfig, FeedService, _all_anchors_in, _member
@@ -60,44 +59,41 @@ def test_exploration_pool_shop_lookup_matches_a_dict_lookup():
     assert cold_pool(catalog, impressions, shown, NOW_S, config).tolist() == expected.tolist()
 
 
-def test_the_refresher_settles_the_heap_once_per_model(monkeypatch: pytest.MonkeyPatch, database):
+def test_the_heap_is_settled_once_per_model_and_the_check_is_rate_limited(
+    monkeypatch: pytest.MonkeyPatch, database
+):
     """A full collection walks every tracked object (150 ms with a medium world's model loaded): the
-    refresher moves what is alive out of the collector's reach after a model loads, not on every
-    catalogue refresh."""
+    refreshing moves what is alive out of the collector's reach after a model loads, not on every
+    catalogue refresh; and between two checks a request only reads the bundle it has."""
     settled: list[object] = []
-    monkeypatch.setattr(feed_service_module, "_settle_heap", lambda: settled.append(current[0]))
+    monkeypatch.setattr(feed_refreshing, "_settle_heap", lambda: settled.append(current[0]))
     current = [object()]
-    refreshed = threading.Event()
+    refreshes: list[object] = []
 
     class Stub(FeedService):
-        def refresh(self, db, model=None):  # type: ignore[no-untyped-def]
-            self._bundle = SimpleNamespace(model=current[0])  # type: ignore[assignment]
-            refreshed.set()
+        def _refresh_locked(self, db, model):  # type: ignore[no-untyped-def]
+            self._bundle = SimpleNamespace(model=model, refreshed_at=time.monotonic())  # type: ignore[assignment]
+            refreshes.append(model)
 
-    def refreshes(n: int) -> None:
-        for _ in range(n):
-            refreshed.clear()
-            assert refreshed.wait(5)
-
-    service = Stub(
-        lambda: None, InMemoryMemory(), FeedConfig(catalog_refresh_seconds=0.01, catch_up_seconds=0)
-    )
-    service.start_refresher(database)
-    try:
-        refreshes(5)
-        assert settled == [current[0]]
+    config = FeedConfig(catalog_refresh_seconds=0.05, catch_up_seconds=0)
+    service = Stub(lambda: current[0], InMemoryMemory(), config)  # type: ignore[arg-type, return-value]
+    with database.session(read_only=True) as db:
+        for _ in range(3):
+            service.bundle(db)
+            service.bundle(db)  # within the interval: no check
+            time.sleep(0.06)
+        assert settled == [current[0]] and len(refreshes) == 3
         current[0] = object()  # a new model version
-        refreshes(5)
-        assert settled[-1] is current[0] and len(settled) == 2
-    finally:
-        service.stop_refresher()
-        time.sleep(0.05)
+        for _ in range(3):
+            service.bundle(db)
+            time.sleep(0.06)
+    assert settled[-1] is current[0] and len(settled) == 2
 
 
 def test_settling_the_heap_freezes_what_is_alive():
     before = gc.get_freeze_count()
     try:
-        feed_service_module._settle_heap()
+        feed_refreshing._settle_heap()
         assert gc.get_freeze_count() >= before and gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()  # the test process keeps collecting as before
@@ -144,7 +140,7 @@ def test_when_only_time_moved_a_refresh_recomputes_just_the_exploration_pool(
     with clock.travel(datetime.fromtimestamp(NOW_S, tz=UTC)):
         service.refresh(db)
         assert service._bundle.cold.size == 0  # not due yet: kept as it was
-        monkeypatch.setattr(feed_service_module, "REDERIVE_SECONDS", 0.0)
+        monkeypatch.setattr(feed_refreshing, "REDERIVE_SECONDS", 0.0)
         service.refresh(db)
         assert service._bundle.cold.tolist() == [0]  # published a day ago: new
         assert service._bundle.catalog is catalog and service._bundle.anonymous_order is kept
@@ -171,7 +167,7 @@ def test_a_catch_up_waits_for_events_older_than_its_lag_and_never_reads_a_range_
         return None, 0
 
     service = FeedService(lambda: model, InMemoryMemory(), FeedConfig(catch_up_lag_seconds=30))
-    monkeypatch.setattr(feed_service_module, "catch_up_copy", fake_copy)
+    monkeypatch.setattr(feed_refreshing, "catch_up_copy", fake_copy)
     with clock.frozen(t0 + timedelta(seconds=10)):  # nothing 30 s old since the window yet
         assert service.catch_up(object()) == 0  # type: ignore[arg-type]
     with clock.frozen(t0 + timedelta(seconds=100)):
@@ -182,3 +178,15 @@ def test_a_catch_up_waits_for_events_older_than_its_lag_and_never_reads_a_range_
         (t0, t0 + timedelta(seconds=70)),
         (t0 + timedelta(seconds=70), t0 + timedelta(seconds=80)),
     ]
+
+
+def test_a_failing_first_load_is_a_503_with_its_reason_for_readiness():
+    from zhongcao.feed.service import ModelNotReady
+
+    def broken() -> None:
+        raise OSError("model folder unreadable")
+
+    service = FeedService(broken, InMemoryMemory(), exists=lambda: True)  # type: ignore[arg-type]
+    with pytest.raises(ModelNotReady):
+        service.anonymous_page(None)
+    assert not service.ready and service.last_error == "OSError: model folder unreadable"

@@ -66,6 +66,7 @@ def operator_pages(world) -> list[str]:
         "/operator/scores",
         "/operator/campaigns",
         f"/operator/campaigns/{world.campaign_id}",
+        "/operator/jobs",
     ]
 
 

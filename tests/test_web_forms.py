@@ -198,7 +198,7 @@ def test_likes_from_events_show_on_cards(client, app, world):
     store.append(
         {"ts": [clock.now()] * 3, "type": ["like"] * 3, "user_id": [1, 2, 3], "content_id": [video] * 3}
     )
-    app.state.web_like_counts = LikeCounts(store)
+    app.state.web_like_counts = LikeCounts(app.state.settings, app.state.database, store)
     app.state.web_like_counts.refresh_now()
     assert app.state.web_like_counts.counts.get(video, 0) >= 3
     html = client.get(f"/videos/{video}").text

@@ -16,21 +16,33 @@ from zhongcao.world.generate import DEMO_PASSWORD, demo_logins
 pytestmark = pytest.mark.slow
 
 
+class Served(list[dict[str, Any]]):
+    """What ``serve`` was called with, and the job worker started and stopped beside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.workers: list[str] = []
+
+
 @pytest.fixture
-def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Served:
     monkeypatch.setenv("ZHONGCAO_DATABASE_URL", f"sqlite:///{tmp_path}/demo.db")
     monkeypatch.setenv("ZHONGCAO_WORLD_DIR", str(tmp_path / "world"))
     monkeypatch.setenv("ZHONGCAO_EVENTS_DIR", str(tmp_path / "events"))
     get_settings.cache_clear()
-    served: list[dict[str, Any]] = []
+    served = Served()
     monkeypatch.setattr(cli_support, "serve", lambda **kwargs: served.append(kwargs))
+    monkeypatch.setattr(
+        cli_support, "start_worker_process", lambda: served.workers.append("started") or "child"
+    )
+    monkeypatch.setattr(
+        cli_support, "stop_worker_process", lambda child: served.workers.append(f"stopped {child}")
+    )
     yield served
     get_settings.cache_clear()
 
 
-def test_demo_builds_prints_logins_then_serves_and_reuses(
-    demo_env: list[dict[str, Any]], capsys, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_demo_builds_prints_logins_then_serves_and_reuses(demo_env: Served, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     world_cli.demo_command(scale="tiny", days=7, seed=3, fresh=False, host="127.0.0.1", port=8123)
     out = capsys.readouterr().out
     assert "world 3-tiny built" in out
@@ -39,6 +51,7 @@ def test_demo_builds_prints_logins_then_serves_and_reuses(
         assert login.email in out
     assert DEMO_PASSWORD in out
     assert demo_env == [{"host": "127.0.0.1", "port": 8123, "workers": 1, "migrate_first": False}]
+    assert demo_env.workers == ["started", "stopped child"]  # a job worker beside the server
     assert (tmp_path / "world" / "3-tiny" / "manifest.json").is_file()
 
     world_cli.demo_command(scale="tiny", days=7, seed=3, fresh=False, host="127.0.0.1", port=8123)
@@ -48,7 +61,7 @@ def test_demo_builds_prints_logins_then_serves_and_reuses(
     assert len(demo_env) == 3
 
 
-def test_demo_rejects_bad_options_and_another_world(demo_env: list[dict[str, Any]], capsys) -> None:  # type: ignore[no-untyped-def]
+def test_demo_rejects_bad_options_and_another_world(demo_env: Served, capsys) -> None:  # type: ignore[no-untyped-def]
     import typer
 
     with pytest.raises(typer.Exit) as caught:

@@ -17,15 +17,22 @@ includes it, the loopback round trip and the load generator's own scheduling, is
 figure and the one to check the target against. Server and load generator share the machine's cores
 (2 here): say so when quoting.
 
-The workers' background refreshers run as in production. ``--catch-up-seconds N`` makes each worker add
-new events to its item-to-item counts every N seconds instead of every 5 minutes, so the runs include
-catch-ups; ``--plays`` makes the load generator log a play of every item it is served (appended to the
-event store once a second, as an app's event batches would arrive), so each catch-up has real work.
+The processes run as in production: the API workers, and one job worker beside them (``zhongcao
+worker``) running the job the feed depends on, ``feed_catch_up``, which publishes catch-up states.
+``--catch-up-seconds N`` makes the catch-up add new events to the item-to-item counts every N seconds
+instead of every 5 minutes, so the runs include catch-ups; ``--plays`` makes the load generator log a
+play of every item it is served (appended to the event store once a second, as an app's event batches
+would arrive), so each catch-up has real work.
+
+``--src DIR`` serves with the code under DIR (a ``src`` folder of another checkout, e.g. a
+``git worktree`` of the commit before) while this script prepares the world with its own: the
+before/after comparison in one script. Code from before the job runner (no ``zhongcao.jobs``
+package) starts no job worker: its API workers catch up themselves, as they did then.
 
 Usage:
     python benchmarks/feed_serving/bench_feed_serving.py [--work /tmp/zc-feed-medium] [--days 7]
         [--rates 100,200,300,400] [--seconds 20] [--users 2000] [--workers 2]
-        [--catch-up-seconds N] [--plays] [--baseline-seconds S]
+        [--catch-up-seconds N] [--plays] [--baseline-seconds S] [--src OTHER_CHECKOUT/src]
 
 Each result also has the client p99 of every 30 s window of its step (``client_p99_ms_by_window``).
 """
@@ -102,9 +109,11 @@ def prepare(work: Path, days: int, users: int, who: str = "active") -> tuple[str
     from sqlalchemy import delete
 
     from zhongcao.feed.models import FeedUserState
+    from zhongcao.jobs.models import JobRun
 
     with database.session() as db:
         db.execute(delete(FeedUserState))
+        db.execute(delete(JobRun))  # the job worker starts with every job due
         db.commit()
     tokens_file = work / f"tokens-{users}-{who}.json"
     if tokens_file.exists():
@@ -136,6 +145,16 @@ def prepare(work: Path, days: int, users: int, who: str = "active") -> tuple[str
     tokens_file.write_text(json.dumps(tokens))
     database.dispose()
     return url, tokens
+
+
+def _feed_ready(response) -> bool:  # type: ignore[no-untyped-def]
+    """The database and the feed are ready. The migrations check is left out: code served with ``--src``
+    from before a migration reads a schema newer than it knows, which changes nothing it serves."""
+    try:
+        checks = response.json()["checks"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return all(c["ok"] for c in checks if c["name"] in ("database", "feed"))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -354,12 +373,20 @@ def main() -> None:
         default=None,
         help="length of each baseline step (default: --seconds)",
     )
+    parser.add_argument(
+        "--src",
+        type=Path,
+        default=None,
+        help="serve with the zhongcao code under this src folder (another checkout: the baseline)",
+    )
     args = parser.parse_args()
     url, tokens = prepare(args.work, args.days, args.users, args.who)
+    src = (args.src or ROOT / "src").resolve()
+    print(f"serving the code under {src}", flush=True)
     server = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("server.py")), "--database", url,
          "--models", str(args.work / "models"), "--events", str(args.work / "events"), "--port", str(args.port),
-         "--workers", str(args.workers)],
+         "--workers", str(args.workers), "--src", str(src)],
         env={
             **os.environ,
             "OMP_NUM_THREADS": "1",
@@ -384,7 +411,7 @@ def main() -> None:
         t = time.perf_counter()
         in_a_row = 0
         while in_a_row < 20 and time.perf_counter() - t < 600:
-            ok = httpx.get(base + "/api/health/ready", timeout=5).status_code == 200
+            ok = _feed_ready(httpx.get(base + "/api/health/ready", timeout=5))
             in_a_row = in_a_row + 1 if ok else 0
             time.sleep(0.05 if ok else 0.5)
         print(f"workers ready (model + catalogue loaded) after {time.perf_counter() - t:.1f} s", flush=True)
@@ -427,6 +454,7 @@ def main() -> None:
                 f"Python {platform.python_version()}",
                 "world": f"medium, seed 42, {args.days} days",
                 "workers": args.workers,
+                "src": str(src),
                 "catch_up_seconds": args.catch_up_seconds or 300.0,
                 "plays_logged": plays.logged if plays is not None else 0,
                 "results": results,

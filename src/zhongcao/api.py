@@ -19,16 +19,18 @@ log = logging.getLogger("zhongcao")
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Warm the feed before the worker takes traffic (its model and catalogue load in the background;
-    ``/api/health/ready`` says when) and load the chart library; stop the feed's refresher on shutdown."""
+    """Load the feed's model and catalogue before the worker takes traffic, and the chart library; on
+    shutdown, write the feed memory still pending. The worker starts no thread or process of its own:
+    background work is the job worker's (``zhongcao worker``, docs/architecture.md)."""
     from zhongcao.feed.views import start_feed
 
     service = start_feed(app)
+    service.warm(app.state.database)  # before the worker takes traffic: blocking here is the point
     # Import the consoles' chart library now rather than in the first chart page's request (~0.3 s).
     import plotly.graph_objects  # noqa: F401
 
     yield
-    service.stop_refresher()
+    service.close()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.experience.views import router as experience_router
     from zhongcao.feed.views import router as feed_router
     from zhongcao.health import router as health_router
+    from zhongcao.jobs.views import router as jobs_router
     from zhongcao.reviews.views import router as reviews_router
     from zhongcao.search.views import router as search_router
     from zhongcao.shops.views import router as shops_router
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         events_router,
         compass_router,
         search_router,
+        jobs_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)

@@ -25,7 +25,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 users_app = typer.Typer(help="Create and inspect users.", no_args_is_help=True)
 jobs_app = typer.Typer(
-    help="Background jobs: payment timeouts, auto-completion, after-sales deadlines.", no_args_is_help=True
+    help="Background jobs: run them once now, or see their status (`zhongcao worker` runs them).",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
@@ -222,21 +223,29 @@ def jobs_run(
     every: Annotated[
         float | None, typer.Option(help="Repeat every N seconds (default: run once).", min=1)
     ] = None,
+    only: Annotated[list[str] | None, typer.Option(help="Run only this job (repeatable).")] = None,
 ) -> None:
-    """Cancel unpaid checkouts past their timeout, complete delivered orders, apply after-sales deadlines,
-    compute the nightly experience scores, and refresh Compass's snapshot when it is stale."""
-    from zhongcao import jobs
+    """Run every job once, now, and exit: payment timeouts, after-sales deadlines, auto-completion, the
+    nightly scores (when due), Compass's snapshot (when stale), the feed's catch-up, like counts.
+    ``zhongcao worker`` runs them on their schedules."""
+    from zhongcao.jobs.registry import registered
+    from zhongcao.jobs.runner import JobFailed, run_now
 
+    unknown = sorted(set(only or ()) - set(registered()))
+    if unknown:
+        raise cli_support.fail(
+            f"unknown job {', '.join(unknown)}; jobs: {', '.join(sorted(registered()))}", 2
+        )
     settings = cli_support.settings()
     database = cli_support.database(settings)
+    failed = False
     try:
         while True:
-            counts = jobs.run_due_jobs(database)
-            # Keep Compass's analytics snapshot warm (built only when older than its max age), so
-            # merchants' first request after a quiet spell does not read an old one.
-            from zhongcao.compass.refresher import refresh_snapshot
-
-            counts["compass_snapshot"] = int(refresh_snapshot(database, settings, force=False) is not None)
+            try:
+                counts = run_now(database, settings, only or None, business_only=False)
+            except JobFailed as exc:
+                counts, failed = exc.counts, True
+                console.print(f"[red]{exc}[/]")
             console.print(" ".join(f"{k}={v}" for k, v in counts.items()))
             if every is None:
                 break
@@ -245,6 +254,50 @@ def jobs_run(
         pass
     finally:
         database.dispose()
+    if failed:
+        raise typer.Exit(1)
+
+
+@jobs_app.command("status")
+def jobs_status() -> None:
+    """Every job with its schedule and last run (what GET /api/operator/jobs shows)."""
+    from zhongcao.jobs.status import statuses
+
+    database = cli_support.database(cli_support.settings())
+    try:
+        with database.session(read_only=True) as db:
+            rows = statuses(db)
+    finally:
+        database.dispose()
+    # One line per job (no table: names and errors stay whole in any terminal width, and grep finds them).
+    for row in rows:
+        finished = row.last_finished_at.isoformat(timespec="seconds") if row.last_finished_at else "-"
+        detail = row.last_error or " ".join(f"{k}={v}" for k, v in row.last_result.items())
+        console.print(
+            f"{row.name} status={row.status} every={row.every_s:g}s finished={finished} "
+            f"failures_in_a_row={row.attempts} {detail}",
+            soft_wrap=True,
+            markup=False,
+        )
+
+
+@app.command()
+def worker(
+    only: Annotated[list[str] | None, typer.Option(help="Run only this job (repeatable).")] = None,
+    nice: Annotated[int, typer.Option(min=0, max=19, help="Lower the worker's CPU priority by this.")] = 5,
+) -> None:
+    """Run the background jobs on their schedules until Ctrl-C or SIGTERM (one beside the API workers)."""
+    from zhongcao.jobs.registry import registered
+    from zhongcao.jobs.worker import run_worker
+
+    unknown = sorted(set(only or ()) - set(registered()))
+    if unknown:
+        raise cli_support.fail(
+            f"unknown job {', '.join(unknown)}; jobs: {', '.join(sorted(registered()))}", 2
+        )
+    settings = cli_support.settings()
+    console.print(f"[bold green]zhongcao[/] job worker: {', '.join(only or sorted(registered()))}")
+    run_worker(settings, only or None, nice=nice)
 
 
 @app.command()

@@ -8,6 +8,8 @@ same helpers as :mod:`zhongcao.cli` without importing the command line itself, w
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import typer
@@ -102,3 +104,18 @@ def serve(host: str | None, port: int | None, workers: int = 1, migrate_first: b
         log_level=current.log_level,
         proxy_headers=True,
     )
+
+
+def start_worker_process() -> subprocess.Popen[bytes]:
+    """A job worker in a child process (``make demo`` serves with one beside it)."""
+    return subprocess.Popen([sys.executable, "-m", "zhongcao.jobs"])
+
+
+def stop_worker_process(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.terminate()  # the worker finishes the runs under way
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

@@ -9,14 +9,13 @@ never read each other's numbers)::
         <generation>/       a complete snapshot (sales.parquet, ..., meta.json), never changed again
         .building-<name>/   a snapshot being written; renamed to <name>/ when complete
 
-A request reads the generation ``LATEST`` names. When that is older than
-``ZHONGCAO_ANALYTICS_MAX_AGE_MINUTES``, it wakes this process's refresher thread (started on first
-use) and answers from the snapshot it has; only when there is no snapshot at all does it build one
+A request reads the generation ``LATEST`` names, whatever its age: API workers build nothing in the
+background. The ``compass_snapshot`` job (``zhongcao worker``) calls :func:`refresh_snapshot` with
+``force=False`` every minute, which rebuilds once the snapshot is older than
+``ZHONGCAO_ANALYTICS_MAX_AGE_MINUTES``. Only when there is no snapshot at all does a request build one
 itself, and concurrent requests then wait for that one build instead of starting their own. Builds in
-several processes (API workers, ``zhongcao jobs run``, the CLI) are serialised by the lock, and a
-build that finds a fresh snapshot once it holds the lock does nothing. Nothing is rebuilt while
-nobody asks: :func:`refresh_snapshot` with ``force=False``, from ``zhongcao jobs run`` or cron, keeps
-the snapshot warm for the first request after a quiet spell.
+several processes (API workers, the job worker, the CLI) are serialised by the lock, and a build that
+finds a fresh snapshot once it holds the lock does nothing.
 """
 
 from __future__ import annotations
@@ -244,106 +243,22 @@ def refresh_snapshot(
 
 
 def newest_snapshot(database: Database, settings: Settings | None = None) -> Snapshot:
-    """What a request reads: the newest complete snapshot, at once. Stale: the refresher is asked for
-    a new one. None at all: built here (one build; concurrent callers wait for it)."""
+    """What a request reads: the newest complete snapshot, at once, however old (the
+    ``compass_snapshot`` job rebuilds it once it is older than its max age). None at all (a fresh
+    install, the tests): built here, one build, concurrent callers in any process wait for it."""
     settings = settings or get_settings()
     root = snapshot_root(settings, database)
     snapshot = current(root)
     if snapshot is None:
         with build_lock(root, blocking=True):
             snapshot = current(root) or build(database, settings, root)
-    elif snapshot.is_stale(settings.analytics_max_age_minutes):
-        refresher_for(root).wake(database, settings)
     return snapshot
-
-
-# -- the background thread ------------------------------------------------------------------------------
-
-
-class Refresher:
-    """One per snapshot folder per process: a daemon thread that rebuilds when a request finds the
-    snapshot stale (many wake-ups during one build make one more build, not many), skipping when
-    another process is building or the snapshot is fresh by then."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._database: Database | None = None
-        self._settings: Settings | None = None
-        self.builds = 0
-        self.failures = 0
-
-    def wake(self, database: Database, settings: Settings) -> None:
-        with self._lock:
-            self._database, self._settings = database, settings
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name=f"compass-refresh-{self.root.name}", daemon=True
-                )
-                self._thread.start()
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait()
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            with self._lock:
-                database, settings = self._database, self._settings
-            if database is None or settings is None:
-                continue
-            try:
-                if refresh_snapshot(database, settings, force=False, blocking=False) is not None:
-                    self.builds += 1
-            except Exception:  # the next wake-up tries again; requests keep the snapshot they have
-                if self._stop.is_set():
-                    return  # interrupted on the way out (BuildInterrupted, or DuckDB's own error)
-                self.failures += 1
-                log.exception("compass snapshot refresh failed for %s", self.root)
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop the thread after the build under way, if any (waiting at most ``timeout`` seconds)."""
-        self._stop.set()
-        self._wake.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-
-
-_refreshers: dict[Path, Refresher] = {}
-_refreshers_lock = threading.Lock()
-
-
-def refresher_for(root: Path) -> Refresher:
-    with _refreshers_lock:
-        refresher = _refreshers.get(root)
-        if refresher is None:
-            refresher = _refreshers[root] = Refresher(root)
-        return refresher
-
-
-def stop_refreshers(timeout: float | None = 10.0) -> None:
-    """Stop this process's refresher threads (a later stale request starts a new one)."""
-    with _refreshers_lock:
-        stopping = list(_refreshers.values())
-        _refreshers.clear()
-    for refresher in stopping:
-        refresher.stop(timeout)
 
 
 @atexit.register
 def _on_exit() -> None:
-    # Before the interpreter finalises: a daemon thread still inside DuckDB then would abort the process.
-    with _refreshers_lock:
-        running = list(_refreshers.values())
-    for refresher in running:
-        refresher._stop.set()  # first, so that the interrupted build is not reported as a failure
+    # Before the interpreter finalises: a build still inside DuckDB in another thread would abort it.
     interrupt_builds()
-    stop_refreshers(timeout=10.0)
 
 
 def refresh_command(force: bool = False) -> None:

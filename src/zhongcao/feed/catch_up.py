@@ -4,14 +4,14 @@ Between trainings, the co-visitation and next-item counts take the events logged
 (``ItemToItem.update``). On a busy server that is seconds of CPU (about 3 s for 900,000 plays on the
 medium world: the read, the sparse sums and re-normalising three relations). Done inside each worker it
 ran N times over, on the cores that serve requests, in the same interpreter as the request path; the
-feed's p99 spiked to seconds every 5 minutes. So it runs here instead, in a child process at low CPU
-priority (``python -m zhongcao.feed.catch_up MODEL_FOLDER``), one at a time per model folder (a file
-lock), and publishes its result as a *state* next to the model:
+feed's p99 spiked to seconds every 5 minutes. So the ``feed_catch_up`` job (``zhongcao worker``) runs
+it, in a child process at idle CPU priority (``python -m zhongcao.feed.catch_up MODEL_FOLDER``), one
+at a time per model folder (a file lock), and publishes its result as a *state* next to the model:
 
     <model version>/catch_up/<until, µs since the epoch>/   one .npy file per array, renamed into place
 
-A worker's refresher memory-maps the newest state (no copy: every worker shares the same pages) and
-swaps it into its model, the way it swaps in a new model version. Each state starts where the one
+An API worker memory-maps the newest state (no copy: every worker shares the same pages) and swaps it
+into its model, the way it swaps in a new model version (``feed.refreshing``). Each state starts where the one
 before it ended, so no event is counted twice; a state is complete counts, not a delta, so a worker
 that missed one loses nothing.
 """
@@ -20,27 +20,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import fcntl
 import logging
 import os
-import random
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from zhongcao import clock
 from zhongcao.config import Settings
 from zhongcao.events.store import EventStore
 from zhongcao.feed.covisit import ItemToItem, Relation
-from zhongcao.feed.model import FeedModel, load_coding_parts, load_item_to_item
+from zhongcao.feed.model import load_coding_parts, load_item_to_item
 from zhongcao.feed.training import Coding, new_interactions, read_window_end
 
 log = logging.getLogger(__name__)
@@ -182,70 +177,6 @@ def catch_up_env(settings: Settings) -> dict[str, str]:
         "ZHONGCAO_EVENTS_DIR": str(Path(settings.events_dir).resolve()),
         "ZHONGCAO_EVENTS_BACKEND": settings.events_backend,
     }
-
-
-class SharedCatchUp:
-    """A worker's side of the shared catch-up, called from its refresher: swap the newest published
-    state into the served model, and start a child to publish the next one when it is due (the state
-    counts events older than ``interval``) and nobody is at it. A worker starts at most one child per
-    ``interval``, at a random phase, so the workers of a machine do not all try at once."""
-
-    def __init__(self, folder: Callable[[], Path | None], env: dict[str, str] | None = None) -> None:
-        self.folder = folder
-        self.env = env or {}
-        self.last_error: str | None = None
-        self._child: subprocess.Popen[bytes] | None = None
-        self._adopted: tuple[int, Path] | None = None  # (served model's id, the state swapped into it)
-        self._next_start: float | None = None
-
-    def tick(self, model: FeedModel, interval: float, lag: float) -> None:
-        folder = self.folder()
-        if folder is None:
-            return
-        state = newest_state(folder)
-        if state is not None and self._adopted != (id(model), state[1]):
-            # One reference swap: a running request keeps the sources it started with.
-            model.sources = dataclasses.replace(model.sources, item_to_item=load_state(state[1]))
-            self._adopted = (id(model), state[1])
-        self._reap()
-        now = time.monotonic()
-        if self._next_start is None:
-            self._next_start = now + random.uniform(0, min(interval, 30.0))
-        if self._child is not None or now < self._next_start:
-            return
-        until = clock.now() - timedelta(seconds=lag)
-        since = state[0] if state is not None else read_window_end(folder)
-        if since is not None and (until - since).total_seconds() < interval:
-            return  # the newest state is recent enough
-        if is_running(folder):
-            return
-        self._child = start(folder, until, self.env)
-        self._next_start = now + interval
-
-    def _reap(self) -> None:
-        child = self._child
-        if child is None or child.poll() is None:
-            return
-        self._child = None
-        errors = child.stderr.read().decode(errors="replace").strip() if child.stderr else ""
-        if child.stderr:
-            child.stderr.close()
-        if child.returncode != 0:
-            self.last_error = (
-                f"catch-up exited {child.returncode}: {errors.splitlines()[-1] if errors else ''}"
-            )
-            log.warning("feed %s", self.last_error)
-        else:
-            self.last_error = None
-
-    def stop(self) -> None:
-        """Stop a running child (what it had written is a temporary folder the next one removes)."""
-        child = self._child
-        if child is not None and child.poll() is None:
-            child.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=5)
-        self._reap()
 
 
 def _lower_priority(nice: int) -> None:

@@ -5,8 +5,8 @@ Implementations of one small interface:
 * :class:`TableMemory`: the ``feed_user_state`` table, one row per user. It works for any number of
   stateless workers on the embedded SQLite default and on PostgreSQL with nothing else to run.
 * :class:`WriteBehindMemory` (the API's): the same table, with each worker's writes gathered for a few
-  milliseconds and upserted in one transaction by a background thread (one write lock per batch
-  instead of one per page; measured in benchmarks/RESULTS.md, "Feed serving").
+  milliseconds and upserted in one transaction, flushed on the worker's event loop (one write lock
+  per batch instead of one per page; measured in benchmarks/RESULTS.md, "Feed serving").
 * :class:`InMemoryMemory`: a dict, for the market simulation and unit tests.
 
 "Recently" is the newest ``SEEN_LIMIT`` items served within ``SEEN_SECONDS``.
@@ -14,6 +14,8 @@ Implementations of one small interface:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -119,8 +121,10 @@ class TableMemory:
 
 
 class WriteBehindMemory:
-    """:class:`TableMemory` with writes gathered for ``interval`` seconds and flushed in one transaction
-    by a background thread: the server's memory.
+    """:class:`TableMemory` with writes gathered for ``interval`` seconds and flushed in one
+    transaction: the server's memory. No thread: the first write of a batch schedules the flush on the
+    running event loop (``call_later``), so it runs between requests on the worker's own loop; a write
+    made where no loop runs (a script, a thread-pool request) is flushed at once.
 
     One write per page, each taking the database's write lock, is what limits a busy server on the
     embedded SQLite default (writers from several worker processes queue for the one lock, and SQLite's
@@ -138,11 +142,8 @@ class WriteBehindMemory:
         self._pending: dict[int, UserMemory] = {}
         self._flushing: dict[int, UserMemory] = {}
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._scheduled = False
         self.last_error: str | None = None
-        self._thread = threading.Thread(target=self._run, name="feed-memory-writer", daemon=True)
-        self._thread.start()
 
     def read(self, db: Session | None, user_id: int) -> UserMemory:
         with self._lock:
@@ -154,15 +155,28 @@ class WriteBehindMemory:
     def write(self, db: Session | None, user_id: int, memory: UserMemory) -> None:
         with self._lock:
             self._pending[user_id] = memory
-        self._wake.set()
+            first = not self._scheduled
+            self._scheduled = True
+        if first:
+            self._schedule(self.interval)
+
+    def _schedule(self, delay: float) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop in this thread: write now
+            self.flush()
+            return
+        loop.call_later(delay, self.flush)
 
     def flush(self) -> None:
-        """Write everything pending now (tests; shutdown)."""
+        """Write everything pending now (the scheduled flush; tests; shutdown)."""
         with self._lock:
             batch, self._pending = self._pending, {}
             self._flushing = {**self._flushing, **batch}
+            self._scheduled = False
         if not batch:
             return
+        failed = False
         try:
             with self.database.session() as db:
                 self.table.write_many(db, batch)
@@ -170,24 +184,22 @@ class WriteBehindMemory:
         except Exception as exc:  # keep the batch for the next try; say why
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("feed memory flush failed")
+            failed = True
             with self._lock:
                 self._pending = {**batch, **self._pending}
         finally:
             with self._lock:
                 for user_id in batch:
                     self._flushing.pop(user_id, None)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait()
-            self._wake.clear()
-            self._stop.wait(self.interval)  # gather what arrives meanwhile
-            self.flush()
+        if failed:
+            with self._lock:
+                retry = not self._scheduled
+                self._scheduled = True
+            if retry:
+                with contextlib.suppress(RuntimeError):  # no loop: the next write tries again
+                    asyncio.get_running_loop().call_later(4 * self.interval, self.flush)
 
     def close(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=5)
         self.flush()
 
 

@@ -1,4 +1,4 @@
-"""The online feed: a page for a user from the trained model and what the platform knows right now.
+"""Serving the feed: a page for a user from the trained model and what the platform knows right now.
 
 ``FeedService.page`` runs: the user's context (the model's user table + what they did since: follows
 and orders from the platform tables, likes and "not interested" from the feed memory) -> candidate
@@ -7,35 +7,31 @@ sources (collaborative ANN, next items, followed, live now, trending) -> feature
 diversity, frequency caps, integrity hook) -> exploration and campaign slots -> reasons. Nothing in
 the user's recently served list comes back. ``record`` then writes what was served (in a write
 session of its own: GET requests read in read-only sessions).
+
+The feed is three modules: this one serves; :mod:`zhongcao.feed.refreshing` keeps the model, its
+catch-up state and the catalogue current (what jobs publish, picked up on the request path when due);
+:mod:`zhongcao.feed.cards` builds the items and their reasons.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import gc
-import logging
 import math
 import secrets
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
 from zhongcao.content import service as content_service
-from zhongcao.db import Database
 from zhongcao.errors import DomainError, InvalidInput
-from zhongcao.events.store import EventStore
-from zhongcao.feed.briefs import ProductBriefs
-from zhongcao.feed.campaign_slots import CampaignConfig, campaign_candidates
-from zhongcao.feed.catalog import Catalog, price_band
-from zhongcao.feed.catch_up import SharedCatchUp
-from zhongcao.feed.collaborative import Collaborative
-from zhongcao.feed.exploration import ExplorationConfig, cold_pool, explore, slots
+from zhongcao.feed.campaign_slots import campaign_candidates
+from zhongcao.feed.cards import SOURCE_OF, FeedItem, item_card, label_sources, product_cards
+from zhongcao.feed.catalog import Catalog
+from zhongcao.feed.exploration import explore, slots
 from zhongcao.feed.features import feed_features
 from zhongcao.feed.followed import followed_candidates
 from zhongcao.feed.interactions import Sequences
@@ -44,52 +40,19 @@ from zhongcao.feed.model import FeedModel
 from zhongcao.feed.next_items import next_item_candidates
 from zhongcao.feed.objectives import ObjectiveWeights
 from zhongcao.feed.precompute import RankedRow, follow_hash
-from zhongcao.feed.rerank import RerankConfig, experience, integrity_hook, rerank
+from zhongcao.feed.refreshing import Bundle, FeedConfig, Refreshing
+from zhongcao.feed.rerank import integrity_hook, rerank
 from zhongcao.feed.seen import FeedMemory, UserMemory
 from zhongcao.feed.sources import Candidates, Source
-from zhongcao.feed.training import catch_up_copy, contexts_from_table, window_end
-from zhongcao.feed.trending import Trending
+from zhongcao.feed.training import contexts_from_table, window_end
 from zhongcao.pagination import decode_cursor, encode_cursor
 
-log = logging.getLogger("zhongcao.feed")
+# Kept importable from here (the service's public names before the split into three modules).
+__all__ = ["MAX_LIMIT", "PURCHASE_DAYS", "FeedConfig", "FeedItem", "FeedPage", "FeedService", "label_sources"]
+_Bundle = Bundle
 
 MAX_LIMIT = 50
-REDERIVE_SECONDS = 300.0  # the exploration pool's "new" window moves with time: recompute it this often
 PURCHASE_DAYS = 30  # a product bought this recently is not advertised back to the buyer
-
-
-@dataclass(frozen=True)
-class FeedConfig:
-    from_collaborative: int = 60
-    from_next_items: int = 30
-    from_followed: int = 20
-    from_live: int = 10
-    from_trending: int = 30
-    followed_min_share: float = 0.2  # of a page, for followed accounts' fresh content when there is some
-    product_card_every: int = 8  # one product card per this many items (0: none)
-    exploration: ExplorationConfig = field(default_factory=ExplorationConfig)
-    campaign: CampaignConfig = field(default_factory=CampaignConfig)
-    rerank: RerankConfig = field(default_factory=RerankConfig)
-    catalog_refresh_seconds: float = 10.0
-    catch_up_seconds: float = 300.0  # item-to-item counts from the event log (0: only at training)
-    # A catch-up reads events up to this long ago, so an app's batch that arrives a little after the
-    # events in it happened is still counted (a later one waits for the next training).
-    catch_up_lag_seconds: float = 30.0
-    use_ranked: bool = True  # serve from the batch-ranked lists when they still hold (``precompute``)
-    ranked_min_left: int = 3  # ... and at least this many pages of them are left unseen
-
-
-@dataclass(frozen=True)
-class FeedItem:
-    code: int  # catalog code (-1 for a product card)
-    content_id: int | None
-    product_id: int | None  # a product card's product
-    kind: str  # short_video | live | product
-    source: Source
-    reason_code: str
-    reason_zh: str
-    reason_en: str
-    score: float
 
 
 @dataclass(frozen=True)
@@ -104,47 +67,9 @@ class FeedPage:
     catalog: Catalog
 
 
-@dataclass
-class _Bundle:
-    """A model with what the server derives from it, rebuilt when the model or the catalog changes."""
+class FeedService(Refreshing):
+    """The feed of one API worker: serving here, refreshing inherited (:class:`Refreshing`)."""
 
-    model: FeedModel
-    version: str | None
-    catalog: Catalog
-    collaborative: Collaborative
-    trending: Trending
-    trending_scores: np.ndarray
-    cold: np.ndarray  # exploration pool (passes the gate and the integrity hook)
-    eligible: np.ndarray  # bool per code: may fill a campaign or exploration slot
-    anonymous_order: np.ndarray  # codes for signed-out visitors: trending first, then newest
-    anonymous_rank: np.ndarray  # per code, its position in ``anonymous_order``
-    refreshed_at: float = field(default_factory=time.monotonic)  # catalogue last checked
-    derived_at: float = field(default_factory=time.monotonic)  # the arrays above last computed
-
-
-def _reason(code: str, zh: str, en: str) -> tuple[str, str, str]:
-    return code, zh, en
-
-
-_SOURCES = {s.value: s for s in Source}
-
-
-def label_sources(sources: list[Candidates], banded: np.ndarray) -> dict[int, tuple[Source, int, bool]]:
-    """The union of the sources' codes; per code (source, "because", in the price band). The first
-    source that proposed a code labels it, except that "because you follow" explains best."""
-    code_source: dict[int, tuple[Source, int, bool]] = {}
-    for cand in sources:
-        for j, code in enumerate(cand.codes.tolist()):
-            if code not in code_source:
-                because = int(cand.because[j]) if cand.because is not None else -1
-                in_band = bool(banded[j]) if cand.source is Source.trending else False
-                code_source[code] = (cand.source, because, in_band)
-            elif cand.source is Source.followed:
-                code_source[code] = (Source.followed, int(cand.because[j]), False)  # type: ignore[index]
-    return code_source
-
-
-class FeedService:
     def __init__(
         self,
         model: Callable[[], FeedModel | None],
@@ -154,209 +79,17 @@ class FeedService:
         version: Callable[[], str | None] | None = None,
         weights: ObjectiveWeights | None = None,
         exists: Callable[[], bool] | None = None,
-        shared_catch_up: SharedCatchUp | None = None,
+        catch_up_folder: Callable[[], Path | None] | None = None,
     ) -> None:
-        """``exists``: whether a model is there to load (e.g. an artifact on disk), asked while
-        ``model()`` may still be loading it in another thread. ``shared_catch_up``: the item-to-item
-        counts caught up once per machine in a child process and shared (``catch_up``); without it
-        the refresher catches up in this process (:meth:`catch_up`)."""
-        self._exists = exists
-        self.shared_catch_up = shared_catch_up
-        self._model = model
-        self._version = version or (lambda: None)
+        super().__init__(model, config, version=version, exists=exists, catch_up_folder=catch_up_folder)
         self.memory = memory
-        self.config = config or FeedConfig()
         self.weights_override = weights
-        self._bundle: _Bundle | None = None
-        self._lock = threading.Lock()
-        self._refresher: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._caught_up: dict[int, datetime] = {}
-        self.briefs = ProductBriefs()
-        self.last_error: str | None = None
 
-    # --- the model and catalog ------------------------------------------------------------------
-
-    def bundle(self, db: Session | None) -> _Bundle | None:
-        """The current model with its catalogue. With a background refresher running (the server), a
-        request only reads what the refresher last swapped in; without one (tests, the simulation),
-        the catalogue is refreshed here when due."""
-        if self._refresher is not None:
-            # The refresher's first pass loads the model; a request that arrives before waits for it.
-            if self._bundle is None and self.has_model:
-                self._ready.wait(timeout=120)
-            if self._bundle is not None:
-                return self._bundle
-        model = self._model()
-        if model is None:
-            return None
-        current = self._bundle
-        stale = current is None or current.model is not model
-        due = (
-            current is not None
-            and time.monotonic() - current.refreshed_at >= self.config.catalog_refresh_seconds
-        )
-        if (stale or due) and db is not None:
-            self.refresh(db, model)
-        elif stale:
-            with self._lock:
-                if self._bundle is None or self._bundle.model is not model:
-                    self._bundle = self._derive(model, model.catalog)
-        return self._bundle
-
-    def refresh(self, db: Session, model: FeedModel | None = None) -> None:
-        """Re-read what changes under a running server (new content, live rooms, removals, shop scores,
-        campaigns) and swap in a new bundle; requests keep reading the old one until then."""
-        model = model or self._model()
-        if model is None:
-            return
-        with self._lock:
-            current = self._bundle
-            if current is None or current.model is not model:
-                self._bundle = self._derive(model, model.catalog.refreshed(db))
-            else:
-                catalog = current.catalog.refreshed(db)
-                now = time.monotonic()
-                if catalog is not current.catalog:
-                    self._bundle = self._derive(model, catalog, current.collaborative)
-                elif now - current.derived_at >= REDERIVE_SECONDS:  # only "new" moved on with time
-                    cold = self._cold_pool(model, catalog, current.eligible)
-                    self._bundle = dataclasses.replace(current, cold=cold, refreshed_at=now, derived_at=now)
-                else:  # nothing changed (the usual case): keep every derived array
-                    self._bundle = dataclasses.replace(current, refreshed_at=now)
-            bundle = self._bundle
-        # Cards' product briefs: every anchored product and every product the model may recommend, when
-        # those may have changed; otherwise only the briefs held that the catalogue says changed.
-        swapped = (
-            current is None or bundle.catalog is not current.catalog or bundle.model is not current.model
-        )
-        wanted = (
-            np.union1d(bundle.catalog.anchor_products, bundle.model.product_ids).tolist() if swapped else ()
-        )
-        self.briefs.refresh(db, wanted)
-
-    def catch_up(self, store: EventStore) -> int:
-        """Add the events logged since the last catch-up to the co-visitation and next-item counts.
-
-        Copy-on-write: the counts are updated in a copy, which is then swapped into the model, so a
-        request never sees them half-updated (or pays for re-normalising them)."""
-        model = self._model()
-        if model is None:
-            return 0
-        since = self._caught_up.get(id(model)) or window_end(model)
-        until = clock.now() - timedelta(seconds=self.config.catch_up_lag_seconds)
-        if since is not None and until <= since:
-            return 0  # nothing old enough yet: the next window still starts at ``since``
-        updated, added = catch_up_copy(model, store, since=since, until=until)
-        if updated is not None:
-            model.sources = updated  # one reference swap; a running request keeps the old sources
-        self._caught_up[id(model)] = until
-        return added
-
-    def start_refresher(
-        self, database: Database, store: Callable[[], EventStore | None] | None = None
-    ) -> threading.Thread:
-        """A daemon thread that loads new model versions, refreshes the catalogue every
-        ``catalog_refresh_seconds`` and catches the item-to-item counts up every
-        ``catch_up_seconds`` (0: never), so no request ever does any of it."""
-
-        def loop() -> None:
-            last_catch_up = time.monotonic()
-            settled = None  # the model whose objects were last moved out of the collector's reach
-            while not self._stop.is_set():
-                try:
-                    with database.session(read_only=True) as db:
-                        self.refresh(db)
-                    if self._bundle is not None:
-                        if self._bundle.model is not settled:
-                            settled = self._bundle.model
-                            _settle_heap()
-                        self._ready.set()
-                    seconds = self.config.catch_up_seconds
-                    model = self._bundle.model if self._bundle is not None else None
-                    if self.shared_catch_up is not None and seconds > 0 and model is not None:
-                        self.shared_catch_up.tick(model, seconds, self.config.catch_up_lag_seconds)
-                    elif store is not None and seconds > 0 and time.monotonic() - last_catch_up >= seconds:
-                        events = store()
-                        if events is not None:
-                            self.catch_up(events)
-                        last_catch_up = time.monotonic()
-                    self.last_error = self.shared_catch_up.last_error if self.shared_catch_up else None
-                except Exception as exc:  # keep serving what we have; say why in /api/health/ready
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    log.exception("feed refresh failed")
-                    self._ready.set()  # waiting requests go on (and report the model as not ready)
-                self._stop.wait(self.config.catalog_refresh_seconds)
-
-        thread = threading.Thread(target=loop, name="feed-refresher", daemon=True)
-        self._refresher = thread
-        thread.start()
-        return thread
-
-    def stop_refresher(self) -> None:
-        self._stop.set()
-        if self.shared_catch_up is not None:
-            self.shared_catch_up.stop()
+    def close(self) -> None:
+        """Write what the memory still holds (a worker's shutdown)."""
         close = getattr(self.memory, "close", None)
         if close is not None:
             close()
-
-    @property
-    def ready(self) -> bool:
-        return self._bundle is not None
-
-    @property
-    def has_model(self) -> bool:
-        return self._exists() if self._exists is not None else self._model() is not None
-
-    def _derive(
-        self, model: FeedModel, catalog: Catalog, collaborative: Collaborative | None = None
-    ) -> _Bundle:
-        # Compute the catalogue's derived arrays here, in the refresher, not in the first request after.
-        for warm in (
-            "code_of",
-            "ascending",
-            "by_account",
-            "live_codes",
-            "available",
-            "shop_score",
-            "in_campaign",
-            "follower_log",
-        ):
-            getattr(catalog, warm)
-        trending = np.zeros(len(catalog), dtype=np.float32)
-        n = min(model.n_content, len(catalog))
-        trending[:n] = model.sources.popularity.trending[:n]
-        _, gated = experience(catalog.shop_score, self.config.rerank)
-        eligible = ~gated & (integrity_hook().multipliers(catalog, np.arange(len(catalog))) >= 1.0)
-        # Signed-out visitors: what is trending (the model's, fixed per version, so the order is stable
-        # across catalogue refreshes and a cursor's position keeps meaning the same), then the newest.
-        anonymous_order = np.lexsort((-catalog.created_s, -trending)).astype(np.int64)
-        anonymous_rank = np.empty(len(anonymous_order), dtype=np.int64)
-        anonymous_rank[anonymous_order] = np.arange(len(anonymous_order))
-        return _Bundle(
-            model=model,
-            anonymous_order=anonymous_order,
-            anonymous_rank=anonymous_rank,
-            version=self._version(),
-            catalog=catalog,
-            collaborative=collaborative
-            or model.collaborative
-            or Collaborative(model.sources.als.item_factors, model.n_content, threads=2),
-            trending=Trending(catalog, trending),
-            trending_scores=trending,
-            cold=self._cold_pool(model, catalog, eligible),
-            eligible=eligible,
-        )
-
-    def _cold_pool(self, model: FeedModel, catalog: Catalog, eligible: np.ndarray) -> np.ndarray:
-        """The exploration pool as of now (it moves with time: what is "new" ages out)."""
-        now_s = int(clock.now().timestamp())
-        cold = cold_pool(
-            catalog, model.item_impressions, model.shop_impressions, now_s, self.config.exploration
-        )
-        return cold[eligible[cold]]
 
     def weights(self, model: FeedModel) -> ObjectiveWeights:
         return self.weights_override or ObjectiveWeights.from_env(model.weights)
@@ -372,7 +105,7 @@ class FeedService:
         return [(p, int(at.timestamp())) for p, at in rows]
 
     def context_inputs(
-        self, db: Session | None, user_id: int, memory: UserMemory, bundle: _Bundle, now_s: int,
+        self, db: Session | None, user_id: int, memory: UserMemory, bundle: Bundle, now_s: int,
         follows: list[int] | None = None, purchases: list[tuple[int, int]] | None = None,
     ) -> dict:  # fmt: skip
         model, catalog = bundle.model, bundle.catalog
@@ -404,7 +137,7 @@ class FeedService:
             "extra_categories": np.asarray([d[2] for d in done], dtype=np.int64),
         }
 
-    def context(self, bundle: _Bundle, user_id: int, inputs: dict, now_s: int):  # type: ignore[no-untyped-def]
+    def context(self, bundle: Bundle, user_id: int, inputs: dict, now_s: int):  # type: ignore[no-untyped-def]
         model = bundle.model
         row = model.users.row(user_id)
         return contexts_from_table(
@@ -523,10 +256,10 @@ class FeedService:
         # Exploration draws only from what the list has not passed yet (what it passed was shown).
         pool = bundle.cold[bundle.anonymous_rank[bundle.cold] >= position]
         exploring = explore(catalog, pool, uniform, n_explore, rng, taken | set(main)).codes.tolist()
-        items = [self._item(catalog, code, Source.trending, -1, False, 0.0, np.zeros(0)) for code in main]
+        items = [item_card(catalog, code, Source.trending, -1, False, 0.0, np.zeros(0)) for code in main]
         for code in exploring:
             spot = int(rng.integers(0, len(items) + 1))
-            items.insert(spot, self._item(catalog, code, Source.exploration, -1, False, 0.0, np.zeros(0)))
+            items.insert(spot, item_card(catalog, code, Source.exploration, -1, False, 0.0, np.zeros(0)))
         explored = (explored + [int(catalog.content_ids[x]) for x in exploring])[-100:]
         more = position < len(order)
         next_cursor = (
@@ -544,7 +277,7 @@ class FeedService:
         )
 
     def ranked_row(
-        self, bundle: _Bundle, user_id: int, inputs: dict, excluded: set[int], limit: int
+        self, bundle: Bundle, user_id: int, inputs: dict, excluded: set[int], limit: int
     ) -> RankedRow | None:
         """The user's batch-ranked list when it still describes them (``precompute``), else None."""
         ranked = bundle.model.ranked
@@ -564,7 +297,7 @@ class FeedService:
 
     def _rank(
         self,
-        bundle: _Bundle,
+        bundle: Bundle,
         contexts,  # type: ignore[no-untyped-def]
         inputs: dict,
         excluded: set[int],
@@ -638,13 +371,13 @@ class FeedService:
         # Assemble: fixed slots first, then the main list fills the rest in order.
         slots_filled: dict[int, FeedItem] = {}
         for pos, code in zip(campaign_positions, campaign.codes.tolist(), strict=False):
-            slots_filled[pos] = self._item(catalog, code, Source.campaign, -1, False, 0.0, follows)
+            slots_filled[pos] = item_card(catalog, code, Source.campaign, -1, False, 0.0, follows)
         free = [p for p in range(limit) if p not in slots_filled and p not in product_positions]
         if len(exploring):
             spots = sorted(rng.choice(free, size=min(len(exploring), len(free)), replace=False).tolist())
             for pos, code in zip(spots, exploring.codes.tolist(), strict=False):
-                slots_filled[pos] = self._item(catalog, code, Source.exploration, -1, False, 0.0, follows)
-        products = self._product_cards(bundle, contexts, inputs, memory, len(product_positions))
+                slots_filled[pos] = item_card(catalog, code, Source.exploration, -1, False, 0.0, follows)
+        products = product_cards(bundle, contexts, inputs, memory, len(product_positions))
         for pos, (product_id, score) in zip(product_positions, products, strict=False):
             slots_filled[pos] = FeedItem(-1, None, product_id, "product", Source.collaborative, "similar_taste",
                                          "和你口味相近的人也买了", "People with your taste bought this", score)  # fmt: skip
@@ -659,17 +392,17 @@ class FeedService:
                 continue
             code, score = nxt
             source, because, in_band = code_source[code]
-            out.append(self._item(catalog, code, source, because, in_band, score, follows))
+            out.append(item_card(catalog, code, source, because, in_band, score, follows))
         for nxt in queue:  # slots that could not be filled leave room for the main list
             if len(out) >= limit:
                 break
             code, score = nxt
             source, because, in_band = code_source[code]
-            out.append(self._item(catalog, code, source, because, in_band, score, follows))
+            out.append(item_card(catalog, code, source, because, in_band, score, follows))
         return out[:limit]
 
     def sourced(
-        self, bundle: _Bundle, contexts, inputs: dict, excluded: set[int], now_s: int
+        self, bundle: Bundle, contexts, inputs: dict, excluded: set[int], now_s: int
     ) -> tuple[list[Candidates], np.ndarray]:  # type: ignore[no-untyped-def]
         """Every candidate source's answer for one user, and the trending source's in-price-band flags."""
         c = self.config
@@ -696,7 +429,7 @@ class FeedService:
 
     def scored_candidates(
         self,
-        bundle: _Bundle,
+        bundle: Bundle,
         contexts,
         inputs: dict,
         excluded: set[int],
@@ -711,7 +444,7 @@ class FeedService:
         codes = codes[self._allowed(bundle.catalog, codes, excluded, hidden_accounts, inputs["purchased"])]
         return codes, self.score(bundle, contexts, codes), code_source
 
-    def score(self, bundle: _Bundle, contexts, codes: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def score(self, bundle: Bundle, contexts, codes: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
         if not len(codes):
             return np.zeros(0)
         model = bundle.model
@@ -720,7 +453,7 @@ class FeedService:
 
     def _from_ranked(
         self,
-        bundle: _Bundle,
+        bundle: Bundle,
         contexts,
         inputs: dict,
         ranked: RankedRow,
@@ -734,7 +467,7 @@ class FeedService:
         catalog = bundle.catalog
         follows = inputs["follows"]
         labels = zip(
-            map(_SOURCES.__getitem__, ranked.sources.tolist()), ranked.because.tolist(), ranked.banded.tolist(),
+            map(SOURCE_OF.__getitem__, ranked.sources.tolist()), ranked.because.tolist(), ranked.banded.tolist(),
             strict=True,
         )  # fmt: skip
         code_source = dict(zip(ranked.codes.tolist(), labels, strict=True))
@@ -775,88 +508,6 @@ class FeedService:
             ok &= ~_all_anchors_in(catalog, codes, np.fromiter(purchased, dtype=np.int64))
         return ok
 
-    def _product_cards(
-        self, bundle: _Bundle, contexts, inputs: dict, memory: UserMemory, n: int
-    ) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]
-        if n <= 0:
-            return []
-        shown = {-cid for cid, _ in memory.served if cid < 0}
-        ranked = inputs.get("ranked")
-        if ranked is not None and len(ranked.product_ids) >= n + len(shown):
-            pids, scores = ranked.product_ids, ranked.product_scores
-        else:
-            ids, scores = bundle.collaborative.products(contexts.state.vectors[0], 4 * n + len(shown) + 4)
-            pids = bundle.model.product_ids[ids]
-        out = []
-        for pid, s in zip(pids.tolist(), scores.tolist(), strict=True):
-            pid = int(pid)
-            if pid in shown or pid in inputs["purchased"]:
-                continue
-            out.append((pid, float(s)))
-            if len(out) == n:
-                break
-        return out
-
-    @staticmethod
-    def _item(
-        catalog: Catalog,
-        code: int,
-        source: Source,
-        because: int,
-        in_band: bool,
-        score: float,
-        follows: np.ndarray,
-    ) -> FeedItem:
-        account = int(catalog.account_ids[code])
-        name = catalog.account_names.get(account, f"#{account}")
-        category = int(catalog.category[code])
-        cat_zh, cat_en = catalog.category_names[category] if category >= 0 else ("", "")
-        if source is Source.followed or (
-            len(follows) and account in follows and source not in (Source.exploration, Source.campaign)
-        ):
-            reason = _reason("followed", f"因为你关注了 {name}", f"Because you follow {name}")
-        elif source is Source.live:
-            reason = _reason(
-                "live_now",
-                f"{cat_zh}直播中" if cat_zh else "正在直播",
-                f"Live now in {cat_en}" if cat_en else "Live now",
-            )
-        elif source is Source.trending and category >= 0:
-            if in_band:
-                band = price_band(int(catalog.price_fen[code]))
-                reason = _reason(
-                    "trending",
-                    f"{cat_zh}热门，{band} 接近你常买的价位",
-                    f"Popular in {cat_en} near your price range ({band})",
-                )
-            else:
-                reason = _reason("trending", f"{cat_zh}热门", f"Popular in {cat_en}")
-        elif source is Source.trending:
-            reason = _reason("trending", "大家都在看", "Popular right now")
-        elif source is Source.next_items:
-            reason = _reason("next_items", "和你刚看过的相关", "Related to what you just watched")
-        elif source is Source.exploration:
-            reason = _reason(
-                "new",
-                f"新发现：{cat_zh}" if cat_zh else "新发现",
-                f"New: {cat_en}" if cat_en else "Something new",
-            )
-        elif source is Source.campaign:
-            reason = _reason("campaign", "大促精选", "Campaign pick")
-        else:
-            reason = _reason("similar_taste", "和你口味相近的人喜欢", "People with your taste liked this")
-        return FeedItem(
-            code=int(code),
-            content_id=int(catalog.content_ids[code]),
-            product_id=None,
-            kind="live" if catalog.is_live[code] else "short_video",
-            source=source,
-            reason_code=reason[0],
-            reason_zh=reason[1],
-            reason_en=reason[2],
-            score=float(score),
-        )
-
     # --- feedback --------------------------------------------------------------------------------
 
     def feedback(self, db: Session | None, user_id: int, content_id: int, action: str, catalog: Catalog | None = None, memory: UserMemory | None = None) -> UserMemory:  # fmt: skip
@@ -896,17 +547,6 @@ def _member(codes: np.ndarray, members: set[int], n_codes: int) -> np.ndarray:
     table = np.zeros(n_codes, dtype=bool)
     table[np.fromiter(members, dtype=np.int64, count=len(members))] = True
     return table[codes]
-
-
-def _settle_heap() -> None:
-    """Move everything alive now (a loaded model, its catalogue, the app's modules) out of the cyclic
-    garbage collector's reach. A full collection walks every tracked object: about 300,000 in a worker
-    with a medium world's model loaded, 150 ms with the GIL held, several times a minute under load;
-    those pauses were the feed's p99 (benchmarks/RESULTS.md, "Feed serving"). Frozen objects are still
-    freed by reference counting when dropped; only reference cycles among them would never be
-    collected, and what is frozen is swept once first."""
-    gc.collect()
-    gc.freeze()
 
 
 class ModelNotReady(DomainError):

@@ -2,7 +2,8 @@
 
 The page is computed in the request's read-only session; what was served is then handed to the
 worker's write-behind memory (``seen.WriteBehindMemory``), which writes many users' pages in one short
-transaction, so requests never hold or wait for the SQLite write lock. Feedback (like, "not interested") is remembered for the next page at once and logged
+transaction (flushed on the event loop a few milliseconds later, no thread), so requests rarely take
+the SQLite write lock. Feedback (like, "not interested") is remembered for the next page at once and logged
 as a behaviour event (the same one ``POST /api/events`` would store) for the next training.
 """
 
@@ -20,7 +21,6 @@ from zhongcao.deps import CurrentUser, DbSession, caller_or_anonymous
 from zhongcao.errors import NotFound
 from zhongcao.events import service as events_service
 from zhongcao.feed import model as feed_model
-from zhongcao.feed.catch_up import SharedCatchUp, catch_up_env
 from zhongcao.feed.schemas import (
     FeedAccountOut,
     FeedAnchorOut,
@@ -43,10 +43,11 @@ def feed_service(request: Request) -> FeedService:
 
 
 def start_feed(app: FastAPI) -> FeedService:
-    """Create the app's feed service and its background refresher: the newest model on disk (checked
-    every few seconds and swapped in without a restart), the catalogue refreshed and the item-to-item
-    counts caught up from the event log, all off the request path. Called at startup (the app's
-    lifespan) so a worker is warm before it takes traffic, or by the first request."""
+    """Create the app's feed service: the newest model on disk (checked every few seconds and swapped in
+    without a restart), the catch-up state the ``feed_catch_up`` job publishes next to it, and the
+    catalogue re-read when due, all picked up on the request path (``feed.refreshing``): the worker
+    runs no thread of its own. The app's lifespan calls it and loads the model (``warm``) before the
+    worker takes traffic."""
     with _start_lock:
         service = getattr(app.state, "feed_service", None)
         if service is not None:
@@ -62,20 +63,12 @@ def start_feed(app: FastAPI) -> FeedService:
             ),
             version=lambda: newest.version,
             exists=lambda: artifacts.newest(feed_model.MODEL_NAME, settings.models_dir) is not None,
-            shared_catch_up=SharedCatchUp(
-                lambda: (
-                    artifacts.models_root(feed_model.MODEL_NAME, settings.models_dir) / newest.version
-                    if newest.version
-                    else None
-                ),
-                env=catch_up_env(settings),
+            catch_up_folder=lambda: (
+                artifacts.models_root(feed_model.MODEL_NAME, settings.models_dir) / newest.version
+                if newest.version
+                else None
             ),
         )
-
-        def store() -> events_service.EventStore | None:
-            return getattr(app.state, "event_store", None) or events_service.get_store(settings, database)
-
-        service.start_refresher(database, store)
         app.state.feed_service = service
         return service
 
@@ -176,7 +169,7 @@ def _feed_page(request: Request, limit: int, cursor: str | None) -> FeedPageOut:
     finally:
         db.close()
     if isinstance(service.memory, WriteBehindMemory):
-        service.record(None, page)  # gathered and flushed by the memory's own writer
+        service.record(None, page)  # gathered, and flushed on this worker's event loop shortly
         return out
     writer = request.app.state.database.session()
     try:

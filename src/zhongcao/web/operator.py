@@ -24,6 +24,7 @@ from zhongcao.compass import service as compass_service
 from zhongcao.errors import DomainError
 from zhongcao.experience import service as experience_service
 from zhongcao.experience.nps import MIN_GROUP
+from zhongcao.jobs import status as jobs_status
 from zhongcao.shops import service as shops_service
 from zhongcao.web import charts
 from zhongcao.web.console import (
@@ -205,6 +206,17 @@ def scores(console: OperatorConsole) -> Response:
         campaign_gate=console.page.request.app.state.settings.campaign_min_shop_score_centi,
         plaza_gate=console.page.request.app.state.settings.plaza_min_shop_score_centi,
     )
+
+
+# --- background jobs -------------------------------------------------------------------------------
+
+
+@router.get("/jobs")
+def jobs(console: OperatorConsole) -> Response:
+    """Every background job with its last run: what ``GET /api/operator/jobs`` answers, as a table."""
+    rows = jobs_status.statuses(console.db)
+    failing = sum(1 for row in rows if row.status == "failed")
+    return console.render("operator/jobs.html", "jobs", rows=rows, failing=failing, tz=DISPLAY_TZ)
 
 
 # --- campaigns -------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""``zhongcao demo``: migrate, build (or reuse) the demo world, simulate its days, print the logins, serve.
+"""``zhongcao demo``: migrate, build (or reuse) the demo world, simulate its days, print the logins, serve
+with a job worker beside the server.
 
 The command function lives here; :mod:`zhongcao.cli` registers it.
 """
@@ -138,4 +139,9 @@ def demo_command(
     simulated = simulation_table(summary)
     if simulated is not None:
         console.print(simulated)
-    cli_support.serve(host=host, port=port, workers=1, migrate_first=False)
+    # The server and a job worker beside it; Ctrl-C stops both (the worker after its runs under way).
+    worker = cli_support.start_worker_process()
+    try:
+        cli_support.serve(host=host, port=port, workers=1, migrate_first=False)
+    finally:
+        cli_support.stop_worker_process(worker)

@@ -1,0 +1,114 @@
+"""Every background job of the platform, registered with its schedule.
+
+The business rules (payment timeouts, after-sales deadlines, auto-completion, the nightly scores)
+run from ``zhongcao worker``, the one-shot ``zhongcao jobs run`` and the market simulation's end of
+day. The rest publish what API workers load, so that no API worker runs anything in the background:
+Compass's analytics snapshot, the feed's item-to-item catch-up state, like counts.
+
+Where later jobs go: carrier deliveries, settlements and flash-sale order writing are registered here
+the same way (``@job("carrier_deliveries", every_s=...)``), calling their domain's service; the search
+index build and follower (``search``) too, with ``every_s=0.5`` for the follower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from zhongcao import artifacts, clock, flows
+from zhongcao.aftersales import service as aftersales_service
+from zhongcao.commerce import service as commerce_service
+from zhongcao.compass.refresher import refresh_snapshot
+from zhongcao.experience import computation as experience_computation
+from zhongcao.feed import catch_up
+from zhongcao.feed import model as feed_model
+from zhongcao.feed.training import read_window_end
+from zhongcao.jobs.registry import Counts, JobContext, job
+from zhongcao.web import likes
+
+# Payment timeouts are minutes long: checking every 30 s keeps a cancelled checkout's stock back on
+# sale within half a minute of its deadline.
+PAYMENT_TIMEOUTS_EVERY_S = 30.0
+DEADLINES_EVERY_S = 300.0  # after-sales deadlines and auto-completion are days long
+SCORES_EVERY_S = 3600.0  # the score batch itself runs at most once per 24 h (``scores_due``)
+COMPASS_EVERY_S = 60.0  # rebuilds only once the snapshot is older than analytics_max_age_minutes
+FEED_CATCH_UP_EVERY_S = 15.0  # publishes only once the newest state is feed_catch_up_seconds old
+FEED_CATCH_UP_LAG_S = 30.0  # events arrive a little late: count only those at least this old
+LIKE_COUNTS_EVERY_S = 60.0
+
+
+@job("payment_timeouts", every_s=PAYMENT_TIMEOUTS_EVERY_S, business=True)
+def payment_timeouts(context: JobContext) -> Counts:
+    """Cancel checkouts not paid within their timeout and release their stock."""
+    with context.database.session() as db:
+        return {"expired_checkouts": commerce_service.expire_unpaid_checkouts(db, context.now)}
+
+
+@job("after_sales_deadlines", every_s=DEADLINES_EVERY_S, business=True)
+def after_sales_deadlines(context: JobContext) -> Counts:
+    """Approve requests a merchant left unanswered past the deadline; close those the shopper left."""
+    with context.database.session() as db:
+        result = aftersales_service.auto_process_due(db, context.now)
+    return {
+        "after_sales_approved": result.approved,
+        "after_sales_closed": result.closed,
+        "after_sales_failed": result.failed,
+    }
+
+
+@job("auto_completion", every_s=DEADLINES_EVERY_S, business=True)
+def auto_completion(context: JobContext) -> Counts:
+    """Complete delivered orders whose confirmation window has passed."""
+    with context.database.session() as db:
+        return {"completed_orders": flows.complete_due_orders(db, context.now)}
+
+
+@job("shop_scores", every_s=SCORES_EVERY_S, business=True)
+def shop_scores(context: JobContext) -> Counts:
+    """The nightly experience-score batch: every active shop, at most once per 24 h."""
+    with context.database.session() as db:
+        if not experience_computation.scores_due(db, context.now):
+            return {"shop_scores": 0}
+        return {"shop_scores": len(experience_computation.compute_scores(db, context.now))}
+
+
+@job("compass_snapshot", every_s=COMPASS_EVERY_S, retry_base_s=30.0)
+def compass_snapshot(context: JobContext) -> Counts:
+    """Rebuild Compass's analytics snapshot when it is older than its max age (requests read the newest)."""
+    built = refresh_snapshot(context.database, context.settings, force=False, blocking=False)
+    return {"compass_snapshot": int(built is not None)}
+
+
+@job("feed_catch_up", every_s=FEED_CATCH_UP_EVERY_S, retry_base_s=30.0, lease_s=1800.0)
+def feed_catch_up(context: JobContext) -> Counts:
+    """Add the events logged since to the served feed model's item-to-item counts and publish the state
+    (API workers memory-map it), in a child process at idle CPU priority."""
+    interval = context.settings.feed_catch_up_seconds
+    folder = artifacts.newest(feed_model.MODEL_NAME, context.settings.models_dir)
+    if folder is None or interval <= 0:
+        return {"feed_catch_up": 0}
+    state = catch_up.newest_state(folder)
+    since = state[0] if state is not None else read_window_end(folder)
+    until = clock.now() - timedelta(seconds=FEED_CATCH_UP_LAG_S)
+    if since is not None and (until - since).total_seconds() < interval:
+        return {"feed_catch_up": 0}  # the newest state is recent enough
+    child = catch_up.start(folder, until, catch_up.catch_up_env(context.settings))
+    try:
+        _, errors = child.communicate()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            with contextlib.suppress(Exception):
+                child.wait(5)
+    if child.returncode != 0:
+        lines = errors.decode(errors="replace").strip().splitlines() if errors else []
+        raise RuntimeError(f"catch-up exited {child.returncode}: {lines[-1] if lines else ''}")
+    published = catch_up.newest_state(folder)
+    return {"feed_catch_up": int(published is not None and published != state)}
+
+
+@job("like_counts", every_s=LIKE_COUNTS_EVERY_S)
+def like_counts(context: JobContext) -> Counts:
+    """Count likes per content from the behaviour events and publish them for the pages' cards."""
+    counts = likes.publish(context.database, context.settings, context.event_store())
+    return {"liked_contents": len(counts)}
