@@ -578,7 +578,9 @@ class ProductIndex:
                 aggregations["in_stock"] = {"range": {"field": "stock", "ranges": [{"to": 1}, {"from": 1}]}}
             counted = searcher.aggregate(query, aggregations)
             for name in names:
-                out[name] = {b["key"]: int(b["doc_count"]) for b in counted[name]["buckets"] if b["doc_count"]}
+                out[name] = {
+                    b["key"]: int(b["doc_count"]) for b in counted[name]["buckets"] if b["doc_count"]
+                }
             if key == everything:
                 buckets = counted["in_stock"]["buckets"]  # [stock < 1, stock >= 1]; none on an empty index
                 sold_out, stocked = (int(b["doc_count"]) for b in buckets) if buckets else (0, 0)

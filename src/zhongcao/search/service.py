@@ -122,7 +122,11 @@ class SearchState:
         top_of_leaf = self.catalogue.top_of_leaf
         return ltr.ProductFacts(
             shop_of={d.product_id: int(d.shop) for d in documents if d.shop},
-            top_of={d.product_id: top_of_leaf.get(int(d.category), int(d.category)) for d in documents if d.category},
+            top_of={
+                d.product_id: top_of_leaf.get(int(d.category), int(d.category))
+                for d in documents
+                if d.category
+            },
             price_of={d.product_id: d.price_fen for d in documents},
             shop_score=self.published.shop_score,
         )
