@@ -34,10 +34,11 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,10 @@ from zhongcao.search.analysis import (
     QueryTerm,
     SynonymDictionary,
     TypoCorrector,
-    analyze_document,
+    analyze_for_index,
     cut_for_search,
     expand_query,
     is_cjk,
-    latin_words,
     normalize,
     pinyin_forms,
     stem,
@@ -111,29 +111,68 @@ class ProductDocument:
         return " ".join(p for p in (self.title_zh, self.title_en, *extra) if p)
 
     def to_json(self) -> bytes:
-        fields = asdict(self)
-        fields["created_at"] = _timestamp(self.created_at)
+        """The stored form: a JSON array of the fields in order (about twice as fast to read back as
+        an object), the creation time as a timestamp."""
+        fields = [getattr(self, name) for name in _DOCUMENT_FIELDS]
+        fields[_CREATED] = _timestamp(self.created_at)
         return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> ProductDocument:
         fields = json.loads(data)
-        fields["campaign_ids"] = tuple(fields["campaign_ids"])
-        return cls(**fields)
+        fields[_CAMPAIGNS] = tuple(fields[_CAMPAIGNS])
+        return cls(*fields)
 
 
-@dataclass(frozen=True)
+_DOCUMENT_FIELDS = tuple(f.name for f in dataclass_fields(ProductDocument))
+_CREATED = _DOCUMENT_FIELDS.index("created_at")
+_CAMPAIGNS = _DOCUMENT_FIELDS.index("campaign_ids")
+
+
 class SearchHit:
-    product_id: int
-    score: float
-    # The title (Chinese, else English), HTML-escaped, with query matches wrapped in <em>...</em>.
-    highlight: str
-    # The English title likewise when the product has both titles, else "".
-    highlight_en: str = ""
-    # Share of the typed query tokens the product's text contains (a text-match feature for ranking).
-    coverage: float = 0.0
-    # The stored product, so a caller needs no second lookup.
-    document: ProductDocument | None = None
+    """One hit. Its stored product, coverage and highlights are read from the index when first asked
+    for: a caller that fetches 100 hits to re-rank them shows (and highlights) only a page."""
+
+    def __init__(
+        self,
+        product_id: int,
+        score: float,
+        stored: Callable[[], tuple[bytes, str]],
+        highlighter: _Highlighter,
+        typed: frozenset[str],
+    ) -> None:
+        self.product_id = product_id
+        self.score = score
+        self._stored = stored
+        self._highlighter = highlighter
+        self._typed = typed
+
+    @cached_property
+    def _document_and_tokens(self) -> tuple[ProductDocument, str]:
+        data, tokens = self._stored()
+        return ProductDocument.from_json(data), tokens
+
+    @property
+    def document(self) -> ProductDocument:
+        """The stored product, so a caller needs no second lookup."""
+        return self._document_and_tokens[0]
+
+    @cached_property
+    def coverage(self) -> float:
+        """Share of the typed query tokens the product's text contains (a text-match feature)."""
+        if not self._typed:
+            return 0.0
+        return len(self._typed.intersection(self._document_and_tokens[1].split())) / len(self._typed)
+
+    @cached_property
+    def highlight(self) -> str:
+        """The title (Chinese, else English), HTML-escaped, query matches wrapped in <em>...</em>."""
+        return self._highlighter.highlight(self.document.title)
+
+    @cached_property
+    def highlight_en(self) -> str:
+        """The English title likewise when the product has both titles, else ""."""
+        return self._highlighter.highlight(self.document.title_en) if self.document.title_zh else ""
 
 
 @dataclass
@@ -176,11 +215,11 @@ def product_schema() -> tantivy.Schema:
 
 
 def _tantivy_document(doc: ProductDocument) -> tantivy.Document:
-    text = doc.text()
+    tokens, words = analyze_for_index(doc.text())
     out = tantivy.Document()
     out.add_unsigned("id", doc.product_id)
-    out.add_text("tokens", " ".join(analyze_document(text)))
-    out.add_text("words", " ".join(set(latin_words(normalize(text)))))
+    out.add_text("tokens", " ".join(tokens))
+    out.add_text("words", " ".join(set(words)))
     for name in FACET_FIELDS:
         value = getattr(doc, name)
         if value:
@@ -193,6 +232,14 @@ def _tantivy_document(doc: ProductDocument) -> tantivy.Document:
         out.add_unsigned("campaign", int(campaign))
     out.add_bytes("doc", doc.to_json())
     return out
+
+
+def _stored_fields(searcher: tantivy.Searcher, address: Any) -> Callable[[], tuple[bytes, str]]:
+    def read() -> tuple[bytes, str]:
+        stored = searcher.doc(address)
+        return stored.get_first("doc"), stored.get_first("tokens")
+
+    return read
 
 
 def _all_of(parts: Sequence[tantivy.Query]) -> tantivy.Query:
@@ -487,54 +534,29 @@ class ProductIndex:
         base = [self._text_query(terms), *other] if terms else other
         matched = _all_of([*base, *field_filters.values()])
         fallback = None
-        if terms and self._count(matched) == 0:
-            # Nothing matched: the filters' best sellers, else the catalogue's.
-            fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
-            if self._count(matched) == 0:
-                fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
-        if sort == "relevance" and (not terms or fallback is not None):
+        if sort == "relevance" and not terms:
             sort = "sales"
+        found = self._page(searcher, matched, sort, k, offset)
+        if terms and found[0] == 0:
+            # Nothing matched: the filters' best sellers, else the catalogue's.
+            sort = "sales" if sort == "relevance" else sort
+            fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
+            found = self._page(searcher, matched, sort, k, offset)
+            if found[0] == 0:
+                fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
+                found = self._page(searcher, matched, sort, k, offset)
+        total, chosen = found
         facet_counts = (
             self._facets(searcher, base, field_filters, matched, facet_limit, every=fallback is not None)
             if facets
             else {}
         )
-        if sort == "relevance":
-            found = searcher.search(matched, offset + k, count=True)
-            addresses = [address for _, address in found.hits]
-            sales = searcher.fast_field_values("sales", addresses)
-            ids = searcher.fast_field_values("id", addresses)
-            # Ties (tantivy's scores are 32-bit floats): more sales, then the lower id.
-            order = sorted(
-                range(len(addresses)), key=lambda i: (-round(found.hits[i][0], 5), -(sales[i] or 0), ids[i])
-            )[offset:]
-            chosen = [(float(found.hits[i][0]), addresses[i]) for i in order]
-        else:
-            field_name, direction = _SORT_FIELDS[sort]
-            found = searcher.search(
-                matched, k, count=True, order_by_field=field_name, offset=offset, order=direction
-            )
-            chosen = [(0.0, address) for _, address in found.hits]
-        total = int(found.count or 0)
         highlighter = _Highlighter(terms)
-        typed = {t.token for t in terms if t.source == "query"}
-        hits = []
-        for score, address in chosen:
-            stored = searcher.doc(address)
-            doc = ProductDocument.from_json(stored.get_first("doc"))
-            covered = 0.0
-            if typed and fallback is None:
-                covered = len(typed.intersection(stored.get_first("tokens").split())) / len(typed)
-            hits.append(
-                SearchHit(
-                    doc.product_id,
-                    score,
-                    highlighter.highlight(doc.title),
-                    highlighter.highlight(doc.title_en) if doc.title_zh else "",
-                    coverage=covered,
-                    document=doc,
-                )
-            )
+        typed = frozenset(t.token for t in terms if t.source == "query") if fallback is None else frozenset()
+        hits = [
+            SearchHit(product_id, score, _stored_fields(searcher, address), highlighter, typed)
+            for product_id, score, address in chosen
+        ]
         suggestion = None
         if corrections:
             words = normalize(query_text).split()
@@ -549,6 +571,32 @@ class ProductIndex:
             truncated=truncated,
             corrections=corrections,
         )
+
+    def _page(
+        self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, k: int, offset: int
+    ) -> tuple[int, list[tuple[int, float, Any]]]:
+        """How many products match and the page: (product id, score, address), best first."""
+        if sort == "relevance":
+            found = searcher.search(query, offset + k, count=True)
+            hits = found.hits  # (a property that builds a new list on every read)
+            addresses = [address for _, address in hits]
+            sales = searcher.fast_field_values("sales", addresses)
+            ids = searcher.fast_field_values("id", addresses)
+            # Ties (tantivy's scores are 32-bit floats): more sales, then the lower id.
+            scores = np.fromiter((score for score, _ in hits), dtype=np.float64, count=len(hits))
+            ranks = np.lexsort(
+                (np.asarray(ids, dtype=np.int64), -np.asarray(sales, dtype=np.int64), -np.round(scores, 5))
+            )[offset:].tolist()
+            chosen = [(int(ids[i]), float(scores[i]), addresses[i]) for i in ranks]  # type: ignore[arg-type]
+        else:
+            field_name, direction = _SORT_FIELDS[sort]
+            found = searcher.search(
+                query, k, count=True, order_by_field=field_name, offset=offset, order=direction
+            )
+            addresses = [address for _, address in found.hits]
+            ids = searcher.fast_field_values("id", addresses)
+            chosen = [(int(pid), 0.0, address) for pid, address in zip(ids, addresses, strict=True)]  # type: ignore[arg-type]
+        return int(found.count or 0), chosen
 
     def _facets(
         self,
@@ -643,28 +691,16 @@ class _Highlighter:
         self.pinyin = {t.token[len(PINYIN_PREFIX) :] for t in terms if t.token.startswith(PINYIN_PREFIX)}
 
     def highlight(self, title: str) -> str:
-        # Normalise character by character, remembering where each normalised character came from.
-        chars: list[str] = []
-        origin: list[int] = []
-        for index, char in enumerate(title):
-            for piece in _fold(char):
-                chars.append(piece)
-                origin.append(index)
-        text = "".join(chars)
-        marked = [False] * len(title)
-
-        def mark(start: int, end: int) -> None:
-            for position in range(start, end):
-                marked[origin[position]] = True
-
+        text, origin = _folded(title)
+        spans: list[tuple[int, int]] = []  # on ``text``
         for match in _HIGHLIGHT_WORD_RE.finditer(text):
             word = match.group()
             if (stem(word) if word.isalpha() else word) in self.stems:
-                mark(match.start(), match.end())
+                spans.append(match.span())
         for token in self.cjk:
             start = text.find(token)
             while start >= 0:
-                mark(start, start + len(token))
+                spans.append((start, start + len(token)))
                 start = text.find(token, start + 1)
         if self.pinyin:
             for run in _CJK_RUN_RE.finditer(text):
@@ -673,14 +709,45 @@ class _Highlighter:
                     if full in self.pinyin or (len(initials) >= 2 and initials in self.pinyin):
                         start = text.find(word, position)
                         if start >= 0:
-                            mark(start, start + len(word))
-        if not any(marked):
+                            spans.append((start, start + len(word)))
+        if not spans:
             return html.escape(title)
+        if origin is not None:  # back onto the title's characters
+            spans = [(origin[start], origin[end - 1] + 1) for start, end in spans]
         out: list[str] = []
-        start = 0
-        for end in range(1, len(title) + 1):  # escape runs of equally marked characters
-            if end == len(title) or marked[end] != marked[start]:
-                piece = html.escape(title[start:end])
-                out.append(f"<em>{piece}</em>" if marked[start] else piece)
-                start = end
+        done = 0
+        for start, end in _merged(spans):
+            out.append(html.escape(title[done:start]))
+            out.append(f"<em>{html.escape(title[start:end])}</em>")
+            done = end
+        out.append(html.escape(title[done:]))
         return "".join(out)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching spans as one, in order."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _folded(title: str) -> tuple[str, list[int] | None]:
+    """The title as the analyser sees it (NFKC, simplified, lower case) and, when that changed its
+    length, the title position of each folded character (None: the same positions). Folding the
+    whole title at once is C work; only a title whose length changes is folded character by character."""
+    folded = to_simplified(unicodedata.normalize("NFKC", title)).lower()
+    if len(folded) == len(title):
+        return folded, None
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(title):
+        for piece in _fold(char):
+            chars.append(piece)
+            origin.append(index)
+    return "".join(chars), origin

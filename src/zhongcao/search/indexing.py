@@ -59,8 +59,9 @@ OVERLAP = timedelta(seconds=5)
 POPULAR_QUERY_DAYS = 30
 # Generations kept besides the current one (a worker may still be reading the previous one).
 KEEP_OLD_GENERATIONS = 1
-BUILD_THREADS = 2
-BUILD_HEAP_BYTES = 400_000_000
+# One indexing thread with a large heap: few segments, so per-segment facet work is paid once or twice.
+BUILD_THREADS = 1
+BUILD_HEAP_BYTES = 1_000_000_000
 _CHUNK = 5000
 
 

@@ -235,13 +235,14 @@ def search_products(
         hits = result.hits
         order = np.arange(len(hits))
         x = None
-        if result.fallback is None and hits:
+        # The features read every hit's stored product: only when a model ranks or someone asks why.
+        if result.fallback is None and hits and (ranker is not None or explain):
             ids = [h.product_id for h in hits]
             x = ltr.features(
                 ids,
                 np.asarray([h.score for h in hits]),
                 np.asarray([h.coverage for h in hits]),
-                state.facts_of([h.document for h in hits if h.document is not None]),
+                state.facts_of([h.document for h in hits]),
                 state.published.behaviour,
                 user_id,
                 followed,
@@ -335,7 +336,7 @@ def search_simple(
     hits = [
         SimpleHit(h.product_id, h.document.title_zh, h.document.title_en, h.highlight, h.score)
         for h in result.hits
-        if h.document is not None and h.product_id not in hidden
+        if h.product_id not in hidden
     ]
     end = offset + len(hits)
     total = max(0, result.total - len(hidden))
