@@ -693,10 +693,13 @@ class _Highlighter:
     def highlight(self, title: str) -> str:
         text, origin = _folded(title)
         spans: list[tuple[int, int]] = []  # on ``text``
-        for match in _HIGHLIGHT_WORD_RE.finditer(text):
-            word = match.group()
-            if (stem(word) if word.isalpha() else word) in self.stems:
-                spans.append(match.span())
+        if self.stems:
+            for match in _HIGHLIGHT_WORD_RE.finditer(text):
+                word = match.group()
+                if (stem(word) if word.isalpha() else word) in self.stems:
+                    spans.append(match.span())
+        if text.isascii():  # an English title: no ideographs to match or read as pinyin
+            return _marked(title, spans, origin)
         for token in self.cjk:
             start = text.find(token)
             while start >= 0:
@@ -710,18 +713,23 @@ class _Highlighter:
                         start = text.find(word, position)
                         if start >= 0:
                             spans.append((start, start + len(word)))
-        if not spans:
-            return html.escape(title)
-        if origin is not None:  # back onto the title's characters
-            spans = [(origin[start], origin[end - 1] + 1) for start, end in spans]
-        out: list[str] = []
-        done = 0
-        for start, end in _merged(spans):
-            out.append(html.escape(title[done:start]))
-            out.append(f"<em>{html.escape(title[start:end])}</em>")
-            done = end
-        out.append(html.escape(title[done:]))
-        return "".join(out)
+        return _marked(title, spans, origin)
+
+
+def _marked(title: str, spans: list[tuple[int, int]], origin: list[int] | None) -> str:
+    """The title HTML-escaped with the spans (on the folded text) wrapped in ``<em>``."""
+    if not spans:
+        return html.escape(title)
+    if origin is not None:  # back onto the title's characters
+        spans = [(origin[start], origin[end - 1] + 1) for start, end in spans]
+    out: list[str] = []
+    done = 0
+    for start, end in _merged(spans):
+        out.append(html.escape(title[done:start]))
+        out.append(f"<em>{html.escape(title[start:end])}</em>")
+        done = end
+    out.append(html.escape(title[done:]))
+    return "".join(out)
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -741,6 +749,8 @@ def _folded(title: str) -> tuple[str, list[int] | None]:
     """The title as the analyser sees it (NFKC, simplified, lower case) and, when that changed its
     length, the title position of each folded character (None: the same positions). Folding the
     whole title at once is C work; only a title whose length changes is folded character by character."""
+    if title.isascii():
+        return title.lower(), None
     folded = to_simplified(unicodedata.normalize("NFKC", title)).lower()
     if len(folded) == len(title):
         return folded, None

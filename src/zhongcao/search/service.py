@@ -39,6 +39,7 @@ from zhongcao.shops import service as shops_service
 # How often a worker looks for a new commit or generation (a few stat calls).
 CHECK_SECONDS = 0.1
 RERANK_DEPTH = 100
+SHOP_NAME_SECONDS = 60.0
 FACET_LIMIT = 20
 
 
@@ -77,6 +78,7 @@ class SearchState:
         self.published = Published()
         self._catalogue_stamp: tuple[int, int] | None = None
         self._checked_at = 0.0
+        self._shop_names: dict[int, tuple[str, float]] = {}
         self.ranker = artifacts.Newest(
             ltr.MODEL_NAME, ltr.SearchRanker.load, root=models_root or settings.models_dir, poll_seconds=30
         )
@@ -116,6 +118,20 @@ class SearchState:
         self.content = ProductIndex.open(generation / "content")
         self.products = ProductIndex.open(generation / "products")
         self.generation = generation
+
+    def shop_names(self, db: Session, shop_ids: list[int]) -> dict[int, str]:
+        """Shop names for facet labels, remembered for ``SHOP_NAME_SECONDS`` (a label may trail a
+        rename by that long; a page of results no longer reads the shops table every time)."""
+        now = time.monotonic()
+        cache = self._shop_names
+        missing = [s for s in shop_ids if s not in cache or now - cache[s][1] >= SHOP_NAME_SECONDS]
+        if missing:
+            if len(cache) > 50_000:
+                cache.clear()
+            found = shops_service.shops_by_ids(db, missing)
+            for shop_id in missing:
+                cache[shop_id] = (found[shop_id].name_zh if shop_id in found else "", now)
+        return {s: cache[s][0] for s in shop_ids}
 
     def facts_of(self, documents: list[ProductDocument]) -> ltr.ProductFacts:
         """Ranking facts of the hits, from their stored documents (shop, top category, price)."""
@@ -304,8 +320,8 @@ def _label_facets(
         elif name == "brand":
             labels = {k: state.catalogue.brand_names.get(int(k), ("", ""))[0] for k, _ in top}
         elif name == "shop":
-            shops = shops_service.shops_by_ids(db, [int(k) for k, _ in top])
-            labels = {k: shops[int(k)].name_zh if int(k) in shops else "" for k, _ in top}
+            names = state.shop_names(db, [int(k) for k, _ in top])
+            labels = {k: names.get(int(k), "") for k, _ in top}
         else:
             labels = {k: k for k, _ in top}
         out[name] = [(k, labels[k], c) for k, c in top]
