@@ -237,9 +237,20 @@ def _tantivy_document(doc: ProductDocument) -> tantivy.Document:
 def _stored_fields(searcher: tantivy.Searcher, address: Any) -> Callable[[], tuple[bytes, str]]:
     def read() -> tuple[bytes, str]:
         stored = searcher.doc(address)
-        return stored.get_first("doc"), stored.get_first("tokens")
+        return _product_bytes(stored), str(stored.get_first("tokens") or "")
 
     return read
+
+
+def _product_bytes(stored: tantivy.Document) -> bytes:
+    data = stored.get_first("doc")
+    assert isinstance(data, bytes)
+    return data
+
+
+def _count_of(found: tantivy.SearchResult) -> int:
+    # The binding's type stubs leave out ``count`` (set when searched with count=True).
+    return int(getattr(found, "count", 0) or 0)
 
 
 def _all_of(parts: Sequence[tantivy.Query]) -> tantivy.Query:
@@ -394,7 +405,7 @@ class ProductIndex:
         return self._searcher
 
     def _count(self, query: tantivy.Query) -> int:
-        return int(self._current().search(query, 1, count=True).count or 0)
+        return _count_of(self._current().search(query, 1, count=True))
 
     def __len__(self) -> int:
         return int(self._current().num_docs)
@@ -407,13 +418,13 @@ class ProductIndex:
         hits = searcher.search(self._id_query(product_id), 1).hits
         if not hits:
             return None
-        return ProductDocument.from_json(searcher.doc(hits[0][1]).get_first("doc"))
+        return ProductDocument.from_json(_product_bytes(searcher.doc(hits[0][1])))
 
     def products(self) -> Iterable[ProductDocument]:
         """The live documents (for small indexes: autocomplete vocabularies and the like)."""
         searcher = self._current()
         hits = searcher.search(tantivy.Query.all_query(), max(1, searcher.num_docs)).hits
-        return [ProductDocument.from_json(searcher.doc(address).get_first("doc")) for _, address in hits]
+        return [ProductDocument.from_json(_product_bytes(searcher.doc(address))) for _, address in hits]
 
     def vocabulary(self) -> Mapping[str, int]:
         """Latin words of the products with document frequencies (for suggestions and typo fixes)."""
@@ -596,7 +607,7 @@ class ProductIndex:
             addresses = [address for _, address in found.hits]
             ids = searcher.fast_field_values("id", addresses)
             chosen = [(int(pid), 0.0, address) for pid, address in zip(ids, addresses, strict=True)]  # type: ignore[arg-type]
-        return int(found.count or 0), chosen
+        return _count_of(found), chosen
 
     def _facets(
         self,
@@ -652,10 +663,11 @@ class ProductIndex:
         position = {int(pid): i for i, pid in enumerate(product_ids)}
         for score, address in found:
             stored = searcher.doc(address)
-            i = position[ProductDocument.from_json(stored.get_first("doc")).product_id]
+            i = position[ProductDocument.from_json(_product_bytes(stored)).product_id]
             scores[i] = score
             if typed:
-                coverage[i] = len(typed.intersection(stored.get_first("tokens").split())) / len(typed)
+                tokens = str(stored.get_first("tokens") or "").split()
+                coverage[i] = len(typed.intersection(tokens)) / len(typed)
         return scores, coverage
 
 
