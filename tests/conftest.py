@@ -21,6 +21,7 @@ os.environ.setdefault("ZHONGCAO_EVENTS_DIR", tempfile.mkdtemp(prefix="zhongcao-t
 os.environ.setdefault("ZHONGCAO_WORLD_DIR", tempfile.mkdtemp(prefix="zhongcao-test-world-"))
 os.environ.setdefault("ZHONGCAO_MODELS_DIR", tempfile.mkdtemp(prefix="zhongcao-test-models-"))
 # Tests empty the tables between cases: Compass's snapshot must be rewritten on every request.
+os.environ.setdefault("ZHONGCAO_SEARCH_INDEX_DIR", tempfile.mkdtemp(prefix="zhongcao-test-search-"))
 os.environ.setdefault("ZHONGCAO_ANALYTICS_DIR", tempfile.mkdtemp(prefix="zhongcao-test-analytics-"))
 os.environ.setdefault("ZHONGCAO_ANALYTICS_MAX_AGE_MINUTES", "0.000001")
 
@@ -188,8 +189,12 @@ def db(database: Database) -> Iterator:
 
 
 @pytest.fixture
-def settings(database: Database) -> Settings:
-    return Settings(database_url=str(database.engine.url.render_as_string(hide_password=False)))
+def settings(database: Database, tmp_path: Path) -> Settings:
+    # A search index per test: tests share a database and empty it between them.
+    return Settings(
+        database_url=str(database.engine.url.render_as_string(hide_password=False)),
+        search_index_dir=tmp_path / "search-index",
+    )
 
 
 @pytest.fixture

@@ -193,7 +193,7 @@ def test_non_text_query_is_a_clean_error(index: ProductIndex) -> None:
 
 
 def test_upsert_and_remove_are_visible_to_the_next_search() -> None:
-    index = ProductIndex(_catalogue(), compact_after=100)
+    index = ProductIndex(_catalogue())
     index.upsert(ProductDocument(7, "白色连衣裙", "White dress", "花语", "女装", "shop-a", 9_900, 4, 1))
     assert index.search("白色连衣裙").ids[0] == 7
     assert 7 in set(index.search("lyq").ids)
@@ -202,16 +202,36 @@ def test_upsert_and_remove_are_visible_to_the_next_search() -> None:
     assert index.search("半身裙").ids == [1]
     assert index.remove(2) and not index.remove(2)
     assert set(index.search("连衣裙").ids) == {7}
-    before = index.search("连衣裙 red").ids
-    index.compact()
-    assert index.search("连衣裙 red").ids == before
-    assert len(index) == 6
+    assert len(index) == 6 and index.get(1) is not None and index.get(1).title_zh == "红色半身裙"  # type: ignore[union-attr]
+    assert index.get(2) is None and 2 not in index
 
 
-def test_delta_segment_compacts_by_itself() -> None:
-    index = ProductIndex([ProductDocument(1, "台灯")], compact_after=3)
+@pytest.mark.parametrize(("query", "expected"), [("射", {8}), ("裙", {1, 2}), ("褲", {3})])
+def test_single_chinese_character_retrieves_by_character(query: str, expected: set[int]) -> None:
+    index = ProductIndex([*_catalogue(), ProductDocument(8, "射灯 LED", "LED spotlight", category="灯具")])
+    result = index.search(query, k=10)
+    assert result.fallback is None and set(result.ids) == expected
+
+
+def test_a_reader_of_the_folder_sees_the_writers_commits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    writer = ProductIndex(_catalogue(), path=tmp_path / "products")
+    reader = ProductIndex.open(tmp_path / "products")
+    assert reader.search("连衣裙").total == 2 and not reader.refresh()
+    writer.upsert(ProductDocument(7, "白色连衣裙", "White dress", "花语", "女装", "shop-a", 9_900, 4, 1))
+    writer.remove(1)
+    assert reader.search("连衣裙").total == 2  # not committed yet
+    assert writer.commit()
+    assert reader.refresh() and set(reader.search("连衣裙").ids) == {2, 7}
+    with pytest.raises(RuntimeError):
+        reader.upsert(ProductDocument(9, "台灯"))
+    writer.close_writer()
+
+
+def test_many_updates_stay_correct() -> None:
+    index = ProductIndex([ProductDocument(1, "台灯")])
     for pid in range(2, 8):
         index.upsert(ProductDocument(pid, f"台灯 {pid} 号"))
+        index.commit()
     assert len(index) == 7
     assert set(index.search("台灯", k=10).ids) == set(range(1, 8))
 

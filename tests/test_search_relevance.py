@@ -10,8 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer
+from benchmarks.search_relevance.relevance_rows import (
+    bench_search_command,
+    char_tokens,
+    jieba_tokens,
+    run_benchmark,
+)
 
-from zhongcao.search.bench import bench_search_command, char_tokens, jieba_tokens, run_benchmark
 from zhongcao.search.relevance import (
     Judgements,
     JudgementsError,
@@ -245,3 +250,33 @@ def test_bench_command_bad_file_exits_cleanly(tmp_path: Path, capsys: pytest.Cap
     one_query = _write_jsonl(tmp_path / "one.jsonl", [{"query": "q", "title": "t", "label": 1}])
     with pytest.raises(typer.Exit):
         bench_search_command(one_query, "jsonl", 0)
+
+
+def test_queries_with_no_tokens_for_a_baseline_do_not_crash_any_row(tmp_path: Path) -> None:
+    """One-character and punctuation-only queries give bm25s' tokenisers (two-character words) no
+    tokens; every row scores them as matching nothing instead of failing, under every split."""
+    pairs = [
+        {"query": query, "title": title, "label": label}
+        for query in ("a", "裙", "!", "x", "red dress", "连衣裙")
+        for title, label in (("a red dress", 3), ("blue skirt", 1), ("连衣裙 red", 2), ("蓝色 裤子", 1))
+    ]
+    judgements = load_judgements(_write_jsonl(tmp_path / "short.jsonl", pairs), "jsonl")
+    for seed in range(4):
+        results = run_benchmark(judgements, seed=seed)
+        assert len(results) == 4 and all(0.0 <= row["ndcg"] <= 1.0 for row in results.values())
+
+
+def test_cli_bench_search_runs_a_one_character_query(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from zhongcao.cli import app
+
+    pairs = [
+        {"query": query, "title": title, "label": label}
+        for query in ("a", "裙", "red dress")
+        for title, label in (("a red dress", 3), ("blue skirt", 1), ("连衣裙 red", 2))
+    ]
+    path = _write_jsonl(tmp_path / "short.jsonl", pairs)
+    result = CliRunner().invoke(app, ["bench", "search", str(path), "--format", "jsonl", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "tantivy default BM25" in result.output

@@ -33,7 +33,8 @@ def main() -> None:
         print(f"no data at {path}; set ZHONGCAO_DATA_DIR or pass --path", file=sys.stderr)
         raise SystemExit(2)
 
-    from zhongcao.search.bench import bench_search_command
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.search_relevance.relevance_rows import bench_search_command
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; data: {path}")

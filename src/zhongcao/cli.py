@@ -438,7 +438,17 @@ def bench_search(
     seed: Annotated[int, typer.Option(help="Seed of the query split (20% of queries held out).")] = 0,
 ) -> None:
     """Search relevance: plain BM25 peers and zhongcao's ranking, side by side on held-out queries."""
-    from zhongcao.search.bench import bench_search_command  # heavy imports only when asked
+    # Benchmark code lives in the source checkout's benchmarks/ (bm25s: the "bench" extra), not in
+    # the installed package.
+    checkout = Path(__file__).resolve().parents[2]
+    if not (checkout / "benchmarks" / "search_relevance").is_dir():
+        cli_support.err.print(
+            "[red]error:[/red] zhongcao bench search runs from a source checkout (benchmarks/)"
+        )
+        raise typer.Exit(2)
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    from benchmarks.search_relevance.relevance_rows import bench_search_command
 
     bench_search_command(path=path, format=format, seed=seed)
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Compass's analytics snapshot (Parquet) and how old it may get before a request refreshes it.
     analytics_dir: Path = Path("var") / "analytics"
     analytics_max_age_minutes: float = Field(default=10.0, gt=0)
+    # The search index (tantivy), one folder per database below this: built and updated by the job
+    # worker (zhongcao.search.indexing), opened read-only by API workers.
+    search_index_dir: Path = Path("var") / "search-index"
     # Each API worker's feed refresher: how often it re-reads the catalogue (new content, live rooms,
     # prices) and how often it adds the events logged since to the item-to-item counts (0: only at
     # training).

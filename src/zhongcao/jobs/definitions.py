@@ -6,8 +6,8 @@ day. The rest publish what API workers load, so that no API worker runs anything
 Compass's analytics snapshot, the feed's item-to-item catch-up state, like counts.
 
 Where later jobs go: carrier deliveries, settlements and flash-sale order writing are registered here
-the same way (``@job("carrier_deliveries", every_s=...)``), calling their domain's service; the search
-index build and follower (``search``) too, with ``every_s=0.5`` for the follower.
+the same way (``@job("carrier_deliveries", every_s=...)``), calling their domain's service. The search
+index follower runs every 0.5 s and its full rebuild every 5 minutes.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from zhongcao.feed import catch_up
 from zhongcao.feed import model as feed_model
 from zhongcao.feed.training import read_window_end
 from zhongcao.jobs.registry import Counts, JobContext, job
+from zhongcao.search import indexing as search_indexing
 from zhongcao.web import likes
 
 # Payment timeouts are minutes long: checking every 30 s keeps a cancelled checkout's stock back on
@@ -32,6 +33,8 @@ PAYMENT_TIMEOUTS_EVERY_S = 30.0
 DEADLINES_EVERY_S = 300.0  # after-sales deadlines and auto-completion are days long
 SCORES_EVERY_S = 3600.0  # the score batch itself runs at most once per 24 h (``scores_due``)
 COMPASS_EVERY_S = 60.0  # rebuilds only once the snapshot is older than analytics_max_age_minutes
+SEARCH_FOLLOW_EVERY_S = 0.5  # the search follower keeps the 1-second freshness promise
+SEARCH_BUILD_EVERY_S = 300.0  # the full rebuild, a safety net
 FEED_CATCH_UP_EVERY_S = 15.0  # publishes only once the newest state is feed_catch_up_seconds old
 FEED_CATCH_UP_LAG_S = 30.0  # events arrive a little late: count only those at least this old
 LIKE_COUNTS_EVERY_S = 60.0
@@ -112,3 +115,16 @@ def like_counts(context: JobContext) -> Counts:
     """Count likes per content from the behaviour events and publish them for the pages' cards."""
     counts = likes.publish(context.database, context.settings, context.event_store())
     return {"liked_contents": len(counts)}
+
+
+@job("search_follow", every_s=SEARCH_FOLLOW_EVERY_S)
+def search_follow(context: JobContext) -> Counts:
+    """Commit the catalogue's changes since the last watermark to the search index (API workers reload
+    within a second of the commit); the one writer, under the index's file lock."""
+    return search_indexing.follow(context.database, context.settings)
+
+
+@job("search_build", every_s=SEARCH_BUILD_EVERY_S, retry_base_s=30.0, lease_s=1800.0)
+def search_build(context: JobContext) -> Counts:
+    """Rebuild the whole search index and publish it (workers switch to it on their next check)."""
+    return search_indexing.build(context.database, context.settings)

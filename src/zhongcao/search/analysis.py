@@ -39,6 +39,9 @@ _CJK_RANGES = (
 _TOKEN_RE = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]+|[a-z]+|\d+(?:\.\d+)?"
 )
+_TOKEN_KIND_RE = re.compile(
+    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]+)|([a-z]+)|(\d+(?:\.\d+)?)"
+)
 _LATIN_WORD_RE = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
 _CJK_CHAR_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 
@@ -149,14 +152,24 @@ def _cjk_query_tokens(run: str) -> list[str]:
 
 def analyze_document(text: str) -> list[str]:
     """Index-side tokens of a title or any product text (already-normalised or raw)."""
+    return analyze_for_index(text)[0]
+
+
+def analyze_for_index(text: str) -> tuple[list[str], list[str]]:
+    """Index-side tokens of a text and its Latin words as typed (the typo corrector's vocabulary),
+    normalising once; the regex's groups say what each piece is, so no character is looked at twice."""
     tokens: list[str] = []
-    for match in _TOKEN_RE.finditer(normalize(text)):
-        piece = match.group()
-        if is_cjk(piece[0]):
-            tokens.extend(_cjk_document_tokens(piece))
+    words: list[str] = []
+    for cjk, letters, number in _TOKEN_KIND_RE.findall(normalize(text)):
+        if cjk:
+            tokens.extend(_cjk_document_tokens(cjk))
+        elif letters:
+            tokens.append(stem(letters))
+            words.append(letters)
         else:
-            tokens.append(stem(piece) if piece.isalpha() else piece)
-    return tokens
+            tokens.append(number)
+            words.append(number)
+    return tokens, words
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ class Bm25Search:
         self._cache: dict[tuple[str, int], np.ndarray] = {}
 
     def fit(self, corpus: ProductCorpus) -> None:
-        from zhongcao.search.index import ProductDocument, ProductIndex  # heavy: analysers, bm25s
+        from zhongcao.search.index import ProductDocument, ProductIndex  # heavy: analysers, tantivy
 
         ids = np.asarray(corpus.product_ids, dtype=np.int64)
         same_text = _same_text(self._indexed, ids, corpus)

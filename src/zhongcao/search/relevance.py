@@ -707,7 +707,7 @@ def train_and_evaluate(
         lgb.Dataset(matrix[train_rows], grades[train_rows], group=group_sizes),
         num_boost_round=rounds,
     )
-    ranker_scores = ranker.predict(matrix[test])
+    ranker_scores = np.asarray(ranker.predict(matrix[test]))
 
     test_labels, test_queries = labels[test], query_ids[test]
     return RelevanceReport(

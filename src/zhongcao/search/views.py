@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from zhongcao.deps import DbSession, OptionalUser
 from zhongcao.errors import InvalidInput
@@ -39,6 +39,12 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 FenQuery = Annotated[int | None, Query(ge=0, le=10**12)]
 
 
+def _json(body: ProductSearchOut | SimpleSearchOut) -> Response:
+    # The body is built from validated models already: serialised once, not validated again against
+    # the response model's union (which cost about as much as the search itself).
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
 def _state(request: Request) -> service.SearchState:
     return service.state_for(request.app)
 
@@ -65,7 +71,7 @@ def search(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     explain: bool = False,
-) -> ProductSearchOut | SimpleSearchOut:
+) -> Response:
     """Products (default), shops or content for ``q``. Products take filters, a sort, and with
     ``explain=true`` each item's top ranking features. Signed-in shoppers get personalised ranking."""
     assert sort in SORTS
@@ -74,11 +80,13 @@ def search(
         hits, total, fallback, next_cursor = service.search_simple(
             db, state, type, q, limit=limit, cursor=cursor
         )
-        return SimpleSearchOut(
-            items=[SimpleHitOut(**h.__dict__) for h in hits],
-            next_cursor=next_cursor,
-            total=total,
-            fallback=fallback,
+        return _json(
+            SimpleSearchOut(
+                items=[SimpleHitOut(**h.__dict__) for h in hits],
+                next_cursor=next_cursor,
+                total=total,
+                fallback=fallback,
+            )
         )
     if price_min_fen is not None and price_max_fen is not None and price_min_fen > price_max_fen:
         raise InvalidInput(
@@ -125,18 +133,20 @@ def search(
                 else [Contribution(feature=f, contribution=c) for f, c in hit.explanation],
             )
         )
-    return ProductSearchOut(
-        items=items,
-        next_cursor=page.next_cursor,
-        total=page.total,
-        facets={
-            name: [FacetValueOut(key=k, label=label, count=c) for k, label, c in values]
-            for name, values in page.facets.items()
-        },
-        suggestion=page.suggestion,
-        fallback=page.fallback,
-        truncated=page.truncated,
-        ranking=page.ranking,
+    return _json(
+        ProductSearchOut(
+            items=items,
+            next_cursor=page.next_cursor,
+            total=page.total,
+            facets={
+                name: [FacetValueOut(key=k, label=label, count=c) for k, label, c in values]
+                for name, values in page.facets.items()
+            },
+            suggestion=page.suggestion,
+            fallback=page.fallback,
+            truncated=page.truncated,
+            ranking=page.ranking,
+        )
     )
 
 

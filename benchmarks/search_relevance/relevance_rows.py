@@ -115,7 +115,10 @@ def _bm25s_row(
 
     def all_scores(query: str) -> np.ndarray:
         if query not in cache:
-            cache[query] = retriever.get_scores(tokenize(query))
+            tokens = tokenize(query)
+            # A query with no tokens for this tokenizer ("a": bm25s' pattern wants two characters)
+            # matches nothing; bm25s itself would fail on the empty list.
+            cache[query] = retriever.get_scores(tokens) if tokens else np.zeros(len(evaluation.corpus))
         return cache[query]
 
     for rows in evaluation.test_groups.values():
