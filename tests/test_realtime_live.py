@@ -1,0 +1,194 @@
+"""Live rooms through the real-time bus: messages leave on commit, a paid sale reaches an open stream
+within a second, and two API worker processes on one Redis show the same live room."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.commerce_helpers import ADDRESS, pay, place
+from tests.factories import PASSWORD
+from tests.realtime_helpers import REDIS_URL, SSEReader
+from tests.web_helpers import LiveServer, free_port, seed_world
+from zhongcao.realtime import outbox
+from zhongcao.realtime.bus import MemoryBus
+from zhongcao.users.models import User
+
+SALE_WITHIN_SECONDS = 1.0
+
+
+def test_messages_queued_on_a_session_leave_when_it_commits_and_never_on_rollback(database):
+    bus = MemoryBus()
+    outbox.attach(database, bus)
+
+    def work() -> None:
+        with database.session() as session:
+            session.execute(text("SELECT 1"))
+            outbox.publish_after_commit(session, "live:1", {"type": "sale", "n": 1})
+            session.rollback()
+            session.execute(text("SELECT 1"))
+            outbox.publish_after_commit(session, "live:1", {"type": "sale", "n": 2})
+            assert bus._subscribers  # still queued: nothing leaves before the commit
+            session.commit()
+
+    async def scenario():
+        async with bus.subscribe(["live:1"]) as sub:
+            await asyncio.to_thread(work)
+            return await sub.get(2), await sub.get(0.2)
+
+    first, second = asyncio.run(scenario())
+    assert first is not None and first.data == {"type": "sale", "n": 2} and second is None
+
+
+def _page_viewers(base_url: str, live_id: int) -> int:
+    html = httpx.get(f"{base_url}/live/{live_id}", timeout=15).text
+    found = re.search(r'class="viewer-count"[^>]*data-count="(\d+)"', html)
+    assert found, "the live page shows a viewer count"
+    return int(found.group(1))
+
+
+def _newest_sale_id(base_url: str, live_id: int) -> int:
+    html = httpx.get(f"{base_url}/live/{live_id}", timeout=15).text
+    found = re.search(r'data-after="(\d+)"', html)
+    assert found
+    return int(found.group(1))
+
+
+def test_a_sale_paid_in_the_service_reaches_an_open_stream_within_a_second(app, db, database):
+    world = seed_world(db)
+    with LiveServer(app) as server:
+        after = _newest_sale_id(server.url, world.live_id)
+        events = f"{server.url}/live/{world.live_id}/events?viewer=viewer-one&after={after}"
+        with SSEReader(events) as stream:
+            assert stream.next("viewers").data == {"count": 1}
+            assert _page_viewers(server.url, world.live_id) == 1
+            with database.session() as session:
+                buyer = session.get(User, world.shopper_id)
+                line = {
+                    "sku_id": world.sku_ids[3],
+                    "quantity": 2,
+                    "attribution": {"channel": "live", "content_id": world.live_id},
+                }
+                checkout = place(session, buyer, [line])
+                paid_at = time.monotonic()
+                pay(session, buyer, checkout)
+            sale = stream.next("sale", timeout=5)
+            assert sale.at - paid_at < SALE_WITHIN_SECONDS
+            assert sale.data["quantity"] == 2 and sale.data["buyer"] == "小**"
+            assert sale.data["product_id"] == world.product_ids[3] and sale.data["item_id"] > after
+
+
+# --- two API worker processes -----------------------------------------------------------------------
+
+
+def _worker_url(database) -> str:
+    """The URL a separate process uses to reach the test's database (its schema, on PostgreSQL)."""
+    url = database.engine.url.render_as_string(hide_password=False)
+    if database.dialect == "postgresql":
+        with database.engine.connect() as conn:
+            schema = conn.execute(text("SHOW search_path")).scalar()
+        url += f"?options=-csearch_path%3D{schema}"
+    return url
+
+
+@contextmanager
+def _api_worker(env: dict[str, str], log: Path) -> Iterator[str]:
+    """``uvicorn --factory zhongcao.api:create_app`` in a process of its own, on a free port."""
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "zhongcao.api:create_app"]
+            + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the API worker exited: {log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/api/health/live", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the API worker did not start: {log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow  # starts two uvicorn processes (a few seconds each)
+def test_two_api_workers_on_one_redis_show_the_same_live_room(db, database, redis_prefix, tmp_path):
+    world = seed_world(db)
+    db.commit()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parent.parent / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+        "ZHONGCAO_DATABASE_URL": _worker_url(database),
+        "ZHONGCAO_REDIS_URL": REDIS_URL,
+        "ZHONGCAO_REDIS_PREFIX": redis_prefix,
+    }
+    with _api_worker(env, tmp_path / "a.log") as a, _api_worker(env, tmp_path / "b.log") as b:
+        token = httpx.post(
+            f"{a}/api/auth/login", json={"email": world.shopper_email, "password": PASSWORD}, timeout=15
+        ).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        after = _newest_sale_id(b, world.live_id)
+        with SSEReader(f"{b}/live/{world.live_id}/events?viewer=viewer-on-b&after={after}") as on_b:
+            assert on_b.next("viewers").data == {"count": 1}
+            assert _page_viewers(a, world.live_id) == _page_viewers(b, world.live_id) == 1
+            # A second viewer, on worker A: both workers count two.
+            with SSEReader(f"{a}/live/{world.live_id}/events?viewer=viewer-on-a&after={after}") as on_a:
+                assert on_a.next("viewers").data == {"count": 2}
+                assert on_b.next("viewers", timeout=3).data == {"count": 2}
+                assert _page_viewers(a, world.live_id) == _page_viewers(b, world.live_id) == 2
+                # An order placed and paid through worker A reaches the stream on worker B.
+                line = {
+                    "sku_id": world.sku_ids[3],
+                    "quantity": 3,
+                    "attribution": {"channel": "live", "content_id": world.live_id},
+                }
+                checkout = httpx.post(
+                    f"{a}/api/checkout",
+                    json={"items": [line], "shipping_address": ADDRESS},
+                    headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+                    timeout=15,
+                )
+                assert checkout.status_code == 201, checkout.text
+                paid_at = time.monotonic()  # from the moment the payment is asked for
+                paid = httpx.post(
+                    f"{a}/api/checkouts/{checkout.json()['id']}/pay",
+                    json={"payment_method": "pm_card_ok"},
+                    headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+                    timeout=15,
+                )
+                assert paid.status_code == 200 and paid.json()["status"] == "paid", paid.text
+                item_id = paid.json()["orders"][0]["items"][0]["id"]
+                sale = on_b.next("sale", timeout=5)
+                assert sale.data["item_id"] == item_id and sale.data["quantity"] == 3
+                assert sale.at - paid_at < SALE_WITHIN_SECONDS, f"{sale.at - paid_at:.3f} s"
+                assert on_a.next("sale", timeout=5).data["item_id"] == item_id
