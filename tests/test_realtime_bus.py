@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.realtime_helpers import redis_settings
+from tests.realtime_helpers import REDIS_URL, redis_settings
 from zhongcao.config import Settings
 from zhongcao.realtime.bus import MemoryBus, RedisBus
 from zhongcao.realtime.service import ChannelKind, Realtime, channel, connect, live_channel, redis_health
@@ -157,3 +157,28 @@ def test_settings_choose_the_bus_and_check_reports_redis(redis_prefix):
     assert ok and "in-process" in detail
     with pytest.raises(ValueError, match="ZHONGCAO_REDIS_URL"):
         Settings(redis_url="http://127.0.0.1:6379")
+
+
+def test_zhongcao_check_reports_the_configured_redis(tmp_path, monkeypatch, redis_prefix):
+    from typer.testing import CliRunner
+
+    from zhongcao.cli import app
+    from zhongcao.config import get_settings
+
+    runner = CliRunner()
+    monkeypatch.setenv("ZHONGCAO_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    get_settings.cache_clear()
+    try:
+        assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+        result = runner.invoke(app, ["check"])
+        assert result.exit_code == 0 and "in-process" in result.output, result.output
+        monkeypatch.setenv("ZHONGCAO_REDIS_URL", REDIS_URL)
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["check"])
+        assert result.exit_code == 0 and "reachable" in result.output, result.output
+        monkeypatch.setenv("ZHONGCAO_REDIS_URL", "redis://127.0.0.1:1/0")
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["check"])
+        assert result.exit_code == 1 and "cannot reach Redis" in result.output, result.output
+    finally:
+        get_settings.cache_clear()
