@@ -192,3 +192,51 @@ def test_two_api_workers_on_one_redis_show_the_same_live_room(db, database, redi
                 assert sale.data["item_id"] == item_id and sale.data["quantity"] == 3
                 assert sale.at - paid_at < SALE_WITHIN_SECONDS, f"{sale.at - paid_at:.3f} s"
                 assert on_a.next("sale", timeout=5).data["item_id"] == item_id
+
+
+class _Recorder:
+    """An event store that keeps what the live rooms record (live_enter / live_exit)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+
+    def append(self, batch: dict) -> None:
+        self.events.extend(zip(batch["type"], batch["user_id"], strict=True))
+
+
+def test_arrivals_and_departures_are_recorded_once_across_two_workers(database, redis_prefix):
+    from tests.realtime_helpers import redis_settings
+    from zhongcao.realtime.service import connect
+    from zhongcao.web.live import LiveHub
+
+    recorder = _Recorder()
+    one, two = connect(redis_settings(redis_prefix)), connect(redis_settings(redis_prefix))
+    hubs = [LiveHub(database, made, recorder) for made in (one, two)]
+    for hub in hubs:
+        hub.tick_seconds, hub.grace_seconds = 0.05, 0.3
+
+    async def scenario():
+        a = await hubs[0].join(77, "viewer-x", 42, 0)
+        b = await hubs[1].join(77, "viewer-x", 42, 0)  # the same viewer reconnected to the other worker
+        c = await hubs[1].join(77, "visitor-y", None, 0)
+        counts = [await hub.count(77) for hub in hubs]
+        entered = list(recorder.events)
+        hubs[0].leave(77, "viewer-x", 42, a)
+        hubs[1].leave(77, "viewer-x", 42, b)
+        hubs[1].leave(77, "visitor-y", None, c)
+        during_grace = await hubs[0].count(77)
+        deadline = asyncio.get_running_loop().time() + 5
+        while (hubs[0].rooms or hubs[1].rooms) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        after = [await hub.count(77) for hub in hubs], [bool(hub.rooms) for hub in hubs]
+        for made in (one, two):
+            await made.aclose()
+        return counts, entered, during_grace, after
+
+    counts, entered, during_grace, (after, rooms_left) = asyncio.run(scenario())
+    assert counts == [2, 2] and entered == [("live_enter", 42)]
+    assert during_grace == 2
+    assert after == [0, 0] and rooms_left == [False, False]
+    assert recorder.events == [("live_enter", 42), ("live_exit", 42)]
+    for made in (one, two):
+        made.close()

@@ -165,8 +165,13 @@ class LiveHub:
         return await self.realtime.presence.count(live_channel(content_id), time.time())
 
     def count_from_thread(self, content_id: int) -> int:
-        """:meth:`count` for a page handler running in a worker thread."""
-        return from_thread.run(self.count, content_id)
+        """:meth:`count` for a page handler running in a worker thread (0 when the count cannot be
+        read: the page still renders, and its stream brings the count once it can)."""
+        try:
+            return from_thread.run(self.count, content_id)
+        except Exception:
+            log.exception("could not read the viewer count of live room %s", content_id)
+            return 0
 
     async def _record(self, kind: str, user_id: int, content_id: int) -> None:
         if self.event_store is None:
