@@ -104,39 +104,47 @@ def _worker_url(database) -> str:
 
 
 @contextmanager
-def _api_worker(env: dict[str, str], log: Path) -> Iterator[str]:
-    """``uvicorn --factory zhongcao.api:create_app`` in a process of its own, on a free port."""
-    port = free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "zhongcao.api:create_app"]
-            + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+def _api_workers(env: dict[str, str], logs: list[Path]) -> Iterator[list[str]]:
+    """``uvicorn --factory zhongcao.api:create_app``, one process per log, each on a free port; started
+    together (their imports overlap), yielded once every one answers."""
+    processes, urls = [], []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the API worker exited: {log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/api/health/live", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the API worker did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield url
+        for log in logs:
+            port = free_port()
+            with log.open("wb") as out:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "uvicorn", "--factory", "zhongcao.api:create_app"]
+                        + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            urls.append(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 90
+        for process, url, log in zip(processes, urls, logs, strict=True):
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"the API worker exited: {log.read_text()[-3000:]}")
+                try:
+                    if httpx.get(f"{url}/api/health/live", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the API worker did not start: {log.read_text()[-3000:]}")
+                time.sleep(0.2)
+        yield urls
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @pytest.mark.slow  # starts two uvicorn processes (a few seconds each)
@@ -152,7 +160,7 @@ def test_two_api_workers_on_one_redis_show_the_same_live_room(db, database, redi
         "ZHONGCAO_REDIS_URL": REDIS_URL,
         "ZHONGCAO_REDIS_PREFIX": redis_prefix,
     }
-    with _api_worker(env, tmp_path / "a.log") as a, _api_worker(env, tmp_path / "b.log") as b:
+    with _api_workers(env, [tmp_path / "a.log", tmp_path / "b.log"]) as (a, b):
         token = httpx.post(
             f"{a}/api/auth/login", json={"email": world.shopper_email, "password": PASSWORD}, timeout=15
         ).json()["token"]
