@@ -248,3 +248,41 @@ def test_arrivals_and_departures_are_recorded_once_across_two_workers(database, 
     assert recorder.events == [("live_enter", 42), ("live_exit", 42)]
     for made in (one, two):
         made.close()
+
+
+def test_a_room_whose_subscription_fails_retries_and_keeps_its_streams(database, monkeypatch):
+    from contextlib import asynccontextmanager
+
+    from zhongcao.config import Settings
+    from zhongcao.realtime.service import Realtime, connect
+    from zhongcao.web import live
+
+    class FlakyBus(MemoryBus):
+        failures = 2
+
+        @asynccontextmanager
+        async def subscribe(self, channels):
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("Redis is restarting")
+            async with super().subscribe(channels) as subscription:
+                yield subscription
+
+    monkeypatch.setattr(live, "RETRY_SECONDS", 0.05)
+    bus = FlakyBus()
+    hub = live.LiveHub(database, Realtime(bus, connect(Settings(redis_url=None)).presence))
+
+    async def scenario():
+        queue = await hub.join(5, "viewer-z", None, 0)  # does not wait for the failing subscription
+        first = await asyncio.wait_for(queue.get(), 2)
+        while bus.failures or not bus._subscribers:
+            await asyncio.sleep(0.02)
+        await bus.apublish("live:5", {"type": "status", "status": "ended"})
+        messages = [await asyncio.wait_for(queue.get(), 2) for _ in range(2)]
+        hub.leave(5, "viewer-z", None, queue)
+        return first, messages
+
+    first, messages = asyncio.run(scenario())
+    assert first == live.sse("viewers", {"count": 1})
+    # Once subscribed the room re-reads its state (room 5 does not exist: "removed"), then hears "ended".
+    assert messages == [live.sse("status", {"status": "removed"}), live.sse("status", {"status": "ended"})]

@@ -52,6 +52,7 @@ TICK_SECONDS = 1.0
 RESYNC_SECONDS = 10.0
 PRESENCE_SECONDS = 15.0
 GRACE_SECONDS = 10.0
+RETRY_SECONDS = 1.0
 STREAM_SECONDS = 30.0
 KEEPALIVE_SECONDS = 10.0
 TICKER_SIZE = 20
@@ -250,7 +251,24 @@ class LiveHub:
             log.error("a live room could not record a departure", exc_info=chore.exception())
 
     async def _run(self, room: Room) -> None:
-        """The room's task in this worker: its subscription, heartbeats and re-reads."""
+        """The room's task in this worker, while the room has viewers here. A lost subscription
+        (Redis restarting) is retried every :data:`RETRY_SECONDS`; the streams stay open meanwhile."""
+        try:
+            while not await self._listen(room):
+                if not room.active(time.time()):
+                    self._drop(room)
+                    return
+                await asyncio.sleep(RETRY_SECONDS)
+        finally:
+            room.ready.set()  # never leave a join waiting
+
+    def _drop(self, room: Room) -> None:
+        if self.rooms.get(room.content_id) is room:
+            del self.rooms[room.content_id]
+
+    async def _listen(self, room: Room) -> bool:
+        """Subscribe, then push, heartbeat and re-read until the room empties (True) or the bus
+        fails (False)."""
         loop = asyncio.get_running_loop()
         try:
             async with self.realtime.bus.subscribe([room.channel]) as subscription:
@@ -260,11 +278,8 @@ class LiveHub:
                 next_resync = loop.time() + self.resync_seconds
                 while True:
                     if not room.active(time.time()):
-                        if self.rooms.get(room.content_id) is room:
-                            del self.rooms[
-                                room.content_id
-                            ]  # no await since the check: a join makes a new room
-                        return
+                        self._drop(room)  # no await since the check: a later join makes a new room
+                        return True
                     message = await subscription.get(timeout=next_tick - loop.time())
                     if message is not None:
                         await self._on_message(room, message)
@@ -277,9 +292,9 @@ class LiveHub:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("live room %s stopped listening", room.content_id)
-        finally:
-            room.ready.set()  # never leave a join waiting
+            log.exception("live room %s lost its subscription", room.content_id)
+            room.ready.set()  # joins go on; the streams get what the room reads once it is back
+            return False
 
     async def _on_message(self, room: Room, message: Message) -> None:
         kind = message.data.get("type")
