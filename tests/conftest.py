@@ -241,3 +241,7 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield chromium
         chromium.close()
+
+
+# Real-time fixtures (Redis prefix per test, both bus implementations): tests/realtime_helpers.py.
+from tests.realtime_helpers import realtime, redis_prefix  # noqa: E402, F401

@@ -31,6 +31,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     yield
     service.close()
+    await app.state.realtime.aclose()
+    app.state.realtime.close()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -47,6 +49,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    # The real-time bus and presence (Redis or in-process); messages that services queue on this
+    # database's sessions go out on this bus when they commit.
+    from zhongcao.realtime import outbox
+    from zhongcao.realtime.service import connect as connect_realtime
+
+    app.state.realtime = connect_realtime(settings)
+    outbox.attach(database, app.state.realtime.bus)
     install_error_handlers(app)
     _mount_api_docs(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)

@@ -193,8 +193,8 @@ def users_create(
 
 @app.command()
 def check() -> None:
-    """Check configuration and database health, in plain words. Exit status 1 when something is wrong."""
-    from zhongcao.health import database_checks
+    """Check configuration, database and Redis health, in plain words. Exit status 1 when something is wrong."""
+    from zhongcao.health import database_checks, realtime_check
 
     try:
         settings = get_settings()
@@ -211,6 +211,7 @@ def check() -> None:
         results = database_checks(database)
     finally:
         database.dispose()
+    results.append(realtime_check(settings))
     for r in results:
         table.add_row(r.name, "[green]ok[/]" if r.ok else "[red]problem[/]", r.detail)
     console.print(table)

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
     log_level: str = "info"
+    # The real-time bus and the live viewer counts (docs/realtime.md). ``none`` (the embedded default):
+    # in-process, right for one server process; several API workers need Redis (redis://host:6379/0)
+    # so that a live room looks the same from every worker.
+    redis_url: str | None = None
+    # Prefix of every Redis channel and key this deployment uses (several deployments may share a server).
+    redis_prefix: str = Field(default="zhongcao", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
     @field_validator("database_url")
     @classmethod
@@ -76,6 +82,13 @@ class Settings(BaseSettings):
             value = "postgresql://" + value[len("postgres://") :]
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("ZHONGCAO_REDIS_URL must start with redis://, rediss:// or unix://")
         return value
 
     @property

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from zhongcao import migrate
+from zhongcao.config import Settings
 from zhongcao.db import Database
 
 router = APIRouter(tags=["health"])
@@ -51,6 +52,14 @@ def database_checks(database: Database) -> list[CheckResult]:
             CheckResult("migrations", False, f"cannot read the schema revision: {exc}".splitlines()[0])
         )
     return results
+
+
+def realtime_check(settings: Settings) -> CheckResult:
+    """The real-time bus: in-process (always fine) or the configured Redis, which must answer."""
+    from zhongcao.realtime.service import redis_health
+
+    ok, detail = redis_health(settings)
+    return CheckResult("redis" if settings.redis_url else "real-time bus", ok, detail)
 
 
 @router.get("/api/health/live")

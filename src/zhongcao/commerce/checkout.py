@@ -46,6 +46,7 @@ from zhongcao.catalog import lookup, stock
 from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce import states, tx
 from zhongcao.commerce.models import (
+    Channel,
     Checkout,
     CheckoutStatus,
     Order,
@@ -60,6 +61,8 @@ from zhongcao.config import Settings, get_settings
 from zhongcao.content import attribution as attribution_rules
 from zhongcao.errors import Conflict, InvalidInput, NotFound
 from zhongcao.money import allocate, apply_bps
+from zhongcao.realtime.outbox import publish_after_commit
+from zhongcao.realtime.service import live_channel
 from zhongcao.shops import service as shops_service
 
 if TYPE_CHECKING:
@@ -714,7 +717,18 @@ def _pay(
         stock.record_sale(db, item.sku_id, item.quantity)
     reservations.use_checkout_coupons(db, checkout.id, now)
     db.flush()
+    _announce_live_sales(db, items)
     return checkout
+
+
+def _announce_live_sales(db: Session, items: Sequence[OrderItem]) -> None:
+    """Tell the live rooms these paid lines are attributed to (their tickers), once the payment commits."""
+    by_room: dict[int, list[int]] = defaultdict(list)
+    for item in items:
+        if item.content_id is not None and item.channel == Channel.live:
+            by_room[item.content_id].append(item.id)
+    for content_id, item_ids in by_room.items():
+        publish_after_commit(db, live_channel(content_id), {"type": "sale", "item_ids": sorted(item_ids)})
 
 
 def pay_checkout(

@@ -43,6 +43,8 @@ from zhongcao.content.models import (
 from zhongcao.db import core, insert_rows, insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
+from zhongcao.realtime.outbox import publish_after_commit
+from zhongcao.realtime.service import live_channel
 from zhongcao.shops import service as shops_service
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role
@@ -623,6 +625,10 @@ def _transition(
         db.rollback()
         db.refresh(content)
         raise _illegal(content, action)
+    if kind is ContentKind.live:  # the room's open pages show it going on air or ending at once
+        publish_after_commit(
+            db, live_channel(content_id), {"type": "status", "status": values["status"].value}
+        )
     db.commit()
     db.refresh(content)
     return content

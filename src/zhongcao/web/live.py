@@ -1,16 +1,25 @@
-"""Live rooms in real time: the purchase ticker and the viewer count, pushed over Server-Sent Events.
+"""Live rooms in real time: the purchase ticker, the viewer count and the on-air status, pushed over
+Server-Sent Events, through the real-time bus (docs/realtime.md).
 
-One :class:`LiveHub` per app keeps a :class:`Room` for every live room someone is watching. A room
-polls the platform every :data:`POLL_SECONDS` while it has viewers, in a worker thread: paid order
-lines attributed to the room (``commerce.service.content_sales``) and whether it is still on air
-(``content.service``); it pushes what is new to every open stream of that room. So a thousand viewers
-of one room cost one small query every couple of seconds, not a thousand.
+Each API worker keeps a :class:`Room` for every live room someone watches through it. The room has one
+asyncio task (only while it has viewers here) subscribed to the room's channel ``live:<id>``:
+
+* ``sale``: a payment with lines attributed to the room committed (in any worker, or the job worker);
+  the room reads the paid lines newer than the last it sent and pushes them to its streams;
+* ``status``: the room went on air or ended;
+* ``viewers``: someone arrived or left somewhere; the room re-reads the shared count.
+
+Pub/sub delivers at most once, so the room also re-reads its sales and status every
+:data:`RESYNC_SECONDS`. So a thousand viewers of one room cost one subscription and a small query per
+sale per worker, not a thousand.
 
 Viewers: each open stream is a viewer, keyed by the page's random viewer id (kept across the stream's
-reconnects) and the signed-in user; a viewer who leaves still counts for :data:`GRACE_SECONDS`, so a
-reconnect does not make the count flicker. A signed-in viewer's arrival and departure are recorded as
-``live_enter`` / ``live_exit`` behaviour events, as the feed's training reads them. The count is this
-process's viewers: with several server processes, each counts its own (docs/web.md).
+reconnects) and the signed-in user, counted in the shared presence (Redis when configured, so every
+worker reports the same count). An open stream's viewer is pushed forward every :data:`TICK_SECONDS`
+and counts for :data:`PRESENCE_SECONDS` more (a crashed worker's viewers age out after that); a viewer
+who leaves still counts for :data:`GRACE_SECONDS`, so a reconnect does not make the count flicker. A
+signed-in viewer's arrival and departure are recorded as ``live_enter`` / ``live_exit`` behaviour
+events, as the feed's training reads them, each exactly once across the workers.
 
 A stream ends itself after :data:`STREAM_SECONDS` (the browser reconnects at once, sending the last
 event id it saw), so a server shutting down never waits long for open streams.
@@ -26,19 +35,24 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from anyio import to_thread
+from anyio import from_thread, to_thread
 
 from zhongcao import clock
 from zhongcao.commerce import service as commerce_service
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentStatus
 from zhongcao.db import Database
+from zhongcao.realtime.bus import Message
+from zhongcao.realtime.service import Realtime, live_channel
 from zhongcao.users import service as users_service
 
 log = logging.getLogger("zhongcao.web")
 
-POLL_SECONDS = 1.5
+TICK_SECONDS = 1.0
+RESYNC_SECONDS = 10.0
+PRESENCE_SECONDS = 15.0
 GRACE_SECONDS = 10.0
+RETRY_SECONDS = 1.0
 STREAM_SECONDS = 30.0
 KEEPALIVE_SECONDS = 10.0
 TICKER_SIZE = 20
@@ -97,40 +111,68 @@ def _status(database: Database, content_id: int) -> str:
         return content.status.value if content is not None else ContentStatus.removed.value
 
 
+def member_key(viewer: str, user_id: int | None) -> str:
+    """A viewer in the shared presence: the page's viewer id and who is signed in (``abc123:42``)."""
+    return f"{viewer}:{user_id if user_id is not None else ''}"
+
+
+def member_user(member: str) -> int | None:
+    user = member.rsplit(":", 1)[-1]
+    return int(user) if user.isdigit() else None
+
+
 @dataclass
 class Room:
     content_id: int
-    hub: LiveHub
     streams: set[asyncio.Queue[str]] = field(default_factory=set)
-    # viewer key -> (user id or None, monotonic time until which the viewer still counts; inf: here)
-    viewers: dict[str, tuple[int | None, float]] = field(default_factory=dict)
+    # member -> how many of this worker's open streams it has
+    local: dict[str, int] = field(default_factory=dict)
+    # members who left through this worker -> the wall-clock time their grace ends (the room's task
+    # stays until then, to report their departure)
+    lingering: dict[str, float] = field(default_factory=dict)
     last_item_id: int = 0
     status: str | None = None
-    task: asyncio.Task[None] | None = None
     last_count: int = -1
+    task: asyncio.Task[None] | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def count(self, now: float) -> int:
-        return sum(1 for _, until in self.viewers.values() if until > now)
+    @property
+    def channel(self) -> str:
+        return live_channel(self.content_id)
+
+    def active(self, now: float) -> bool:
+        return bool(self.streams or self.local or any(until > now for until in self.lingering.values()))
 
     def broadcast(self, message: str) -> None:
         for queue in self.streams:
             queue.put_nowait(message)
 
-    def announce_count(self) -> None:
-        n = self.count(time.monotonic())
-        if n != self.last_count:
-            self.last_count = n
-            self.broadcast(sse("viewers", {"count": n}))
-
 
 class LiveHub:
-    def __init__(self, database: Database, event_store: Any = None) -> None:
+    def __init__(self, database: Database, realtime: Realtime, event_store: Any = None) -> None:
         self.database = database
+        self.realtime = realtime
         self.event_store = event_store
         self.rooms: dict[int, Room] = {}
-        self.poll_seconds = POLL_SECONDS
-        self.stream_seconds = STREAM_SECONDS
+        self.tick_seconds = TICK_SECONDS
+        self.resync_seconds = RESYNC_SECONDS
+        self.presence_seconds = PRESENCE_SECONDS
         self.grace_seconds = GRACE_SECONDS
+        self.stream_seconds = STREAM_SECONDS
+        self._chores: set[asyncio.Task[None]] = set()
+
+    async def count(self, content_id: int) -> int:
+        """Viewers of the room now, across every worker sharing the presence."""
+        return await self.realtime.presence.count(live_channel(content_id), time.time())
+
+    def count_from_thread(self, content_id: int) -> int:
+        """:meth:`count` for a page handler running in a worker thread (0 when the count cannot be
+        read: the page still renders, and its stream brings the count once it can)."""
+        try:
+            return from_thread.run(self.count, content_id)
+        except Exception:
+            log.exception("could not read the viewer count of live room %s", content_id)
+            return 0
 
     async def _record(self, kind: str, user_id: int, content_id: int) -> None:
         if self.event_store is None:
@@ -152,59 +194,156 @@ class LiveHub:
     ) -> asyncio.Queue[str]:
         room = self.rooms.get(content_id)
         if room is None:
-            room = self.rooms[content_id] = Room(content_id=content_id, hub=self, last_item_id=after_item_id)
+            room = self.rooms[content_id] = Room(content_id=content_id, last_item_id=after_item_id)
+        # Registered before the first await, so the room's task never sees it empty meanwhile.
         queue: asyncio.Queue[str] = asyncio.Queue()
         room.streams.add(queue)
-        previous = room.viewers.get(viewer)
-        room.viewers[viewer] = (user_id, float("inf"))
-        if (previous is None or previous[1] <= time.monotonic()) and user_id is not None:
-            await self._record("live_enter", user_id, content_id)
-        room.last_count = -1  # the new stream needs the count too
-        room.announce_count()
+        member = member_key(viewer, user_id)
+        room.local[member] = room.local.get(member, 0) + 1
+        room.lingering.pop(member, None)
         if room.task is None or room.task.done():
-            room.task = asyncio.create_task(self._poll(room), name=f"live-room-{content_id}")
+            room.ready = asyncio.Event()
+            room.task = asyncio.create_task(self._run(room), name=f"live-room-{content_id}")
+        try:
+            now = time.time()
+            arrived = await self.realtime.presence.arrive(
+                room.channel, member, now, now + self.presence_seconds
+            )
+            if arrived and user_id is not None:
+                await self._record("live_enter", user_id, content_id)
+            await room.ready.wait()  # subscribed: nothing published from here on is missed
+            n = await self.count(content_id)
+            if n != room.last_count:
+                room.last_count = n
+                room.broadcast(sse("viewers", {"count": n}))
+            else:
+                queue.put_nowait(sse("viewers", {"count": n}))  # the new stream needs the count too
+            if arrived:
+                await self.realtime.bus.apublish(room.channel, {"type": "viewers"})
+        except BaseException:  # the client went or the bus failed: this stream never opened
+            self.leave(content_id, viewer, user_id, queue)
+            raise
         return queue
 
-    def leave(self, content_id: int, viewer: str, queue: asyncio.Queue[str]) -> None:
+    def leave(self, content_id: int, viewer: str, user_id: int | None, queue: asyncio.Queue[str]) -> None:
+        """Synchronous: it runs as a stream closes, where a cancelled request may not await."""
         room = self.rooms.get(content_id)
         if room is None:
             return
         room.streams.discard(queue)
-        user_id, _ = room.viewers.get(viewer, (None, 0.0))
-        room.viewers[viewer] = (user_id, time.monotonic() + self.grace_seconds)
+        member = member_key(viewer, user_id)
+        left = room.local.get(member, 0) - 1
+        if left > 0:
+            room.local[member] = left
+            return
+        room.local.pop(member, None)
+        until = time.time() + self.grace_seconds
+        room.lingering[member] = until
+        chore = asyncio.get_running_loop().create_task(
+            self.realtime.presence.depart(room.channel, member, until)
+        )
+        self._chores.add(chore)
+        chore.add_done_callback(self._chore_done)
 
-    async def _expire(self, room: Room) -> None:
-        now = time.monotonic()
-        for key, (user_id, until) in list(room.viewers.items()):
-            if until <= now:
-                del room.viewers[key]
-                if user_id is not None:
-                    await self._record("live_exit", user_id, room.content_id)
+    def _chore_done(self, chore: asyncio.Task[None]) -> None:
+        self._chores.discard(chore)
+        if not chore.cancelled() and chore.exception() is not None:
+            log.error("a live room could not record a departure", exc_info=chore.exception())
 
-    async def _poll(self, room: Room) -> None:
+    async def _run(self, room: Room) -> None:
+        """The room's task in this worker, while the room has viewers here. A lost subscription
+        (Redis restarting) is retried every :data:`RETRY_SECONDS`; the streams stay open meanwhile."""
         try:
-            while room.viewers:
-                await asyncio.sleep(self.poll_seconds)
-                await self._expire(room)
-                room.announce_count()
-                if not room.streams:
-                    continue
-                sales, status = await to_thread.run_sync(self._read, room.content_id)
-                fresh = [s for s in sales if s.item_id > room.last_item_id]
-                for sale in reversed(fresh):  # oldest first, so the ticker ends with the newest
-                    room.broadcast(sse("sale", sale.as_dict(), sale.item_id))
-                if fresh:
-                    room.last_item_id = fresh[0].item_id
-                if status != room.status:
-                    room.status = status
-                    room.broadcast(sse("status", {"status": status}))
+            while not await self._listen(room):
+                if not room.active(time.time()):
+                    self._drop(room)
+                    return
+                await asyncio.sleep(RETRY_SECONDS)
+        finally:
+            room.ready.set()  # never leave a join waiting
+
+    def _drop(self, room: Room) -> None:
+        if self.rooms.get(room.content_id) is room:
+            del self.rooms[room.content_id]
+
+    async def _listen(self, room: Room) -> bool:
+        """Subscribe, then push, heartbeat and re-read until the room empties (True) or the bus
+        fails (False)."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with self.realtime.bus.subscribe([room.channel]) as subscription:
+                room.ready.set()
+                await self._resync(room)
+                next_tick = loop.time() + self.tick_seconds
+                next_resync = loop.time() + self.resync_seconds
+                while True:
+                    if not room.active(time.time()):
+                        self._drop(room)  # no await since the check: a later join makes a new room
+                        return True
+                    message = await subscription.get(timeout=next_tick - loop.time())
+                    if message is not None:
+                        await self._on_message(room, message)
+                    if loop.time() >= next_tick:
+                        next_tick = loop.time() + self.tick_seconds
+                        await self._tick(room)
+                    if loop.time() >= next_resync:
+                        next_resync = loop.time() + self.resync_seconds
+                        await self._resync(room)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("live room %s stopped polling", room.content_id)
-        finally:
-            if not room.viewers and self.rooms.get(room.content_id) is room:
-                del self.rooms[room.content_id]
+            log.exception("live room %s lost its subscription", room.content_id)
+            room.ready.set()  # joins go on; the streams get what the room reads once it is back
+            return False
+
+    async def _on_message(self, room: Room, message: Message) -> None:
+        kind = message.data.get("type")
+        if kind == "sale":
+            item_ids = message.data.get("item_ids") or []
+            if not item_ids or max(int(i) for i in item_ids) > room.last_item_id:
+                await self._resync(room)
+        elif kind == "status":
+            status = message.data.get("status")
+            if isinstance(status, str) and status != room.status:
+                room.status = status
+                room.broadcast(sse("status", {"status": status}))
+        elif kind == "viewers":
+            await self._announce_count(room)
+
+    async def _tick(self, room: Room) -> None:
+        now = time.time()
+        presence = self.realtime.presence
+        if room.local:
+            await presence.keep(room.channel, list(room.local), now + self.presence_seconds)
+        gone = await presence.expire(room.channel, now)
+        for member in gone:
+            user_id = member_user(member)
+            if user_id is not None:
+                await self._record("live_exit", user_id, room.content_id)
+        room.lingering = {m: until for m, until in room.lingering.items() if until > now}
+        if gone:
+            await self.realtime.bus.apublish(room.channel, {"type": "viewers"})
+        await self._announce_count(room)
+
+    async def _announce_count(self, room: Room) -> None:
+        n = await self.count(room.content_id)
+        if n != room.last_count:
+            room.last_count = n
+            room.broadcast(sse("viewers", {"count": n}))
+
+    async def _resync(self, room: Room) -> None:
+        """Push the paid lines newer than the last sent, and the status when it changed."""
+        if not room.streams:
+            return
+        sales, status = await to_thread.run_sync(self._read, room.content_id)
+        fresh = [s for s in sales if s.item_id > room.last_item_id]
+        for sale in reversed(fresh):  # oldest first, so the ticker ends with the newest
+            room.broadcast(sse("sale", sale.as_dict(), sale.item_id))
+        if fresh:
+            room.last_item_id = fresh[0].item_id
+        if status != room.status:
+            room.status = status
+            room.broadcast(sse("status", {"status": status}))
 
     def _read(self, content_id: int) -> tuple[list[Sale], str]:
         return read_sales(self.database, content_id), _status(self.database, content_id)
@@ -225,7 +364,7 @@ class LiveHub:
                     message = ": keep-alive\n\n"
                 yield message
         finally:
-            self.leave(content_id, viewer, queue)
+            self.leave(content_id, viewer, user_id, queue)
 
 
 def live_hub(app: Any) -> LiveHub:
@@ -236,6 +375,6 @@ def live_hub(app: Any) -> LiveHub:
         store = getattr(app.state, "event_store", None) or events_service.get_store(
             app.state.settings, app.state.database
         )
-        hub = LiveHub(app.state.database, store)
+        hub = LiveHub(app.state.database, app.state.realtime, store)
         app.state.web_live_hub = hub
     return hub

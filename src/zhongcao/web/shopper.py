@@ -10,7 +10,6 @@ error next to its field; success redirects (303) with a one-shot notice.
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -350,12 +349,11 @@ def live_room(page: Page, content_id: IdPath) -> Response:
     sales = order_service.content_sales(page.db, content_id, limit=10)
     names = users_service.users_by_ids(page.db, {s.user_id for s in sales})
     ticker = [(s, mask_name(names[s.user_id].display_name) if s.user_id in names else "") for s in sales]
-    room = live_hub(page.request.app).rooms.get(content_id)
     return page.render(
         "shopper/live.html",
         ticker=ticker,
         last_sale_id=sales[0].item_id if sales else 0,
-        viewers=room.count(time.monotonic()) if room else 0,
+        viewers=live_hub(page.request.app).count_from_thread(content_id),
         viewer_key=uuid.uuid4().hex,
         **data,
     )
