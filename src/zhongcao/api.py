@@ -47,7 +47,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     install_error_handlers(app)
     _mount_api_docs(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    from zhongcao.media.views import upload_body_limits
+
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        path_limits=upload_body_limits(settings),
+    )
 
     from zhongcao.affiliate.views import router as affiliate_router
     from zhongcao.aftersales.views import router as aftersales_router
@@ -60,6 +66,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.experience.views import router as experience_router
     from zhongcao.feed.views import router as feed_router
     from zhongcao.health import router as health_router
+    from zhongcao.media.views import router as media_router
     from zhongcao.reviews.views import router as reviews_router
     from zhongcao.search.views import router as search_router
     from zhongcao.shops.views import router as shops_router
@@ -85,6 +92,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         events_router,
         compass_router,
         search_router,
+        media_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)
