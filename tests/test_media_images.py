@@ -48,7 +48,12 @@ def test_jpeg_with_exif_becomes_webp_sizes_without_exif(client, db, store):
     response = _upload(client, auth(db, user), exif_jpeg(2000, 1000))
     assert response.status_code == 201, response.text
     body = response.json()
-    assert (body["kind"], body["source_type"], body["width"], body["height"]) == ("image", "image/jpeg", 2000, 1000)
+    assert (body["kind"], body["source_type"], body["width"], body["height"]) == (
+        "image",
+        "image/jpeg",
+        2000,
+        1000,
+    )
     assert body["owner_id"] == user.id and body["shop_id"] is None
     sizes = [(o["variant"], o["width"], o["height"], o["content_type"]) for o in body["objects"]]
     assert sizes == [
@@ -82,7 +87,10 @@ def test_small_png_is_never_upscaled_and_keeps_its_transparency(client, db, stor
     response = _upload(client, auth(db, make_user(db)), png(300, 200), "icon.png", "image/png")
     assert response.status_code == 201, response.text
     objects = response.json()["objects"]
-    assert [(o["variant"], o["width"], o["height"]) for o in objects] == [("w300", 300, 200), ("w240", 240, 160)]
+    assert [(o["variant"], o["width"], o["height"]) for o in objects] == [
+        ("w300", 300, 200),
+        ("w240", 240, 160),
+    ]
     image = Image.open(io.BytesIO(client.get(objects[0]["url"]).content))
     assert image.mode == "RGBA"
 
