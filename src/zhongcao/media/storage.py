@@ -170,3 +170,21 @@ def storage_from_settings(settings: Settings) -> MediaStorage:
             presign_seconds=settings.media_presign_seconds,
         )
     return LocalStorage(settings.media_dir)
+
+
+def storage_check(settings: Settings) -> tuple[bool, str]:
+    """Whether the configured store can be written, in words for ``zhongcao check``."""
+    try:
+        storage = storage_from_settings(settings)
+        if isinstance(storage, S3Storage):
+            storage.client.head_bucket(Bucket=storage.bucket)
+            return True, f"S3 bucket {storage.bucket} reachable"
+        if isinstance(storage, LocalStorage):
+            storage.root.mkdir(parents=True, exist_ok=True)
+            probe = storage.root / ".write-check"
+            probe.write_bytes(b"")
+            probe.unlink()
+            return True, f"folder {storage.root} writable"
+    except Exception as exc:  # report any client or filesystem error in plain words
+        return False, f"cannot use the media store: {type(exc).__name__}: {exc}".splitlines()[0]
+    return True, storage.name
