@@ -31,7 +31,7 @@ def exif_jpeg(width: int, height: int, *, orientation: int = 1) -> bytes:
 
 
 def png(width: int, height: int, mode: str = "RGBA") -> bytes:
-    colour: tuple[int, ...] | int = (10, 200, 10, 128) if mode == "RGBA" else 1
+    colour: tuple[int, ...] | int = (10, 200, 10, 128) if mode == "RGBA" else 1  # "1" or "L"
     out = io.BytesIO()
     Image.new(mode, (width, height), colour).save(out, format="PNG")
     return out.getvalue()

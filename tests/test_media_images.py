@@ -18,6 +18,7 @@ from tests.media_helpers import (
     stored_files,
 )
 from zhongcao.api import create_app
+from zhongcao.errors import InvalidInput
 from zhongcao.media import service
 from zhongcao.media.models import Media, MediaObject
 from zhongcao.media.storage import LocalStorage
@@ -253,3 +254,64 @@ def test_a_database_failure_removes_the_objects_already_written(app, db, tmp_pat
         service.upload_image(db, store, app.state.settings, ghost, exif_jpeg(1200, 600))
     assert stored_files(store.root) == []
     assert _counts(db) == (0, 0)
+
+
+def _encoded(image: Image.Image, fmt: str, **params) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+def _half_transparent_palette() -> Image.Image:
+    image = Image.new("P", (50, 40), 0)
+    image.putpalette([0, 0, 0, 255, 0, 0])
+    image.paste(1, (0, 0, 25, 40))
+    return image
+
+
+@pytest.mark.parametrize(
+    ("data", "mode"),
+    [
+        (_encoded(Image.new("CMYK", (50, 40), (0, 100, 0, 0)), "JPEG"), "RGB"),
+        (_encoded(Image.new("I;16", (50, 40), 300), "PNG"), "RGB"),
+        (_encoded(Image.new("1", (50, 40), 1), "PNG"), "RGB"),
+        (_encoded(Image.new("LA", (50, 40), (3, 4)), "PNG"), "RGBA"),
+        (_encoded(_half_transparent_palette(), "PNG", transparency=0), "RGBA"),
+        (
+            _encoded(
+                Image.new("P", (50, 40), 3), "GIF", save_all=True, append_images=[Image.new("P", (50, 40), 5)]
+            ),
+            "RGB",
+        ),
+    ],
+    ids=[
+        "cmyk-jpeg",
+        "16-bit-grey-png",
+        "1-bit-png",
+        "grey-alpha-png",
+        "palette-transparent-png",
+        "animated-gif",
+    ],
+)
+def test_every_pixel_format_becomes_rgb_or_rgba_webp(app, db, tmp_path, data, mode):
+    store = LocalStorage(tmp_path / "media")
+    media = service.upload_image(db, store, app.state.settings, service.Uploader(make_user(db).id), data)
+    stored = Image.open(store.local_path(media.objects[0].key))
+    assert (stored.format, stored.mode, stored.size) == ("WEBP", mode, (50, 40))
+
+
+def test_a_strip_too_long_for_webp_keeps_its_narrow_sizes_or_is_refused(app, db, tmp_path):
+    store = LocalStorage(tmp_path / "media")
+    uploader = service.Uploader(make_user(db).id)
+    # 600 × 30,000: at 540 wide it would be 27,000 tall (more than WebP holds); at 240 wide, 12,000.
+    media = service.upload_image(db, store, app.state.settings, uploader, png(600, 30_000, mode="L"))
+    assert [(o.variant, o.width, o.height) for o in media.objects] == [("w240", 240, 12_000)]
+    with pytest.raises(InvalidInput) as refused:
+        service.upload_image(db, store, app.state.settings, uploader, png(100, 200_000, mode="L"))
+    assert refused.value.code == "unsupported_dimensions"
+
+
+def test_an_upload_without_a_file_is_a_validation_error(client, db, store):
+    response = client.post("/api/media/images", headers=auth(db, make_user(db)), data={"other": "x"})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["field"] == "file"

@@ -21,6 +21,9 @@ from zhongcao.errors import InvalidInput
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 SOURCE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 VARIANT_WIDTHS = (1080, 540, 240)
+# WebP cannot hold a side longer than this: a strip so long that even its narrowest size would need one
+# is refused rather than distorted.
+WEBP_MAX_SIDE = 16383
 WEBP_QUALITY = 82
 FIELD = "file"
 
@@ -94,9 +97,11 @@ def decode(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
 
 def _clean_copy(image: Image.Image) -> Image.Image:
     """The pixels alone, in a mode WebP can hold: no metadata is carried over."""
-    has_alpha = image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info)
-    mode = "RGBA" if has_alpha else "RGB"
-    converted = image.convert(mode)
+    mode = "RGBA" if image.has_transparency_data else "RGB"
+    try:
+        converted = image.convert(mode)
+    except (ValueError, OSError) as exc:  # a pixel format Pillow decodes but cannot convert
+        raise _not_an_image(f"its pixel format ({image.mode}) is not supported") from exc
     clean = Image.new(mode, converted.size)
     clean.paste(converted)
     return clean
@@ -108,6 +113,15 @@ def encode_variants(image: Image.Image, widths: tuple[int, ...] = VARIANT_WIDTHS
     clean = _clean_copy(image)
     width, height = clean.size
     targets = sorted({min(w, width) for w in widths}, reverse=True)
+    # Only the sizes WebP can hold: a very long strip keeps its narrower sizes, or is refused.
+    targets = [t for t in targets if round(height * t / width) <= WEBP_MAX_SIDE]
+    if not targets:
+        raise InvalidInput(
+            f"the image is {width}×{height} pixels: too long and narrow to show",
+            code="unsupported_dimensions",
+            field=FIELD,
+            details={"width": width, "height": height},
+        )
     variants = []
     for target in targets:
         if target == width:
