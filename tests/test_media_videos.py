@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from tests.factories import auth, make_user
 from tests.media_helpers import CAMERA_MAKE, exif_jpeg, stored_files, tiny_video
+from zhongcao.errors import InvalidInput
 from zhongcao.media import videos
 from zhongcao.media.models import Media, MediaObject
 from zhongcao.media.storage import LocalStorage
@@ -86,8 +87,13 @@ def test_a_video_is_kept_with_a_poster(client, db, store, tmp_path, webm):
         (b"\x00\x00\x00\x18ftypmp42 and then rubbish" * 10, "invalid_video"),
         (b"<html><script>alert(1)</script></html>", "invalid_video"),
         (exif_jpeg(64, 64), "invalid_video"),  # a still image is not a video
+        # A playlist naming a local file: ffprobe must not follow it (only the upload is opened).
+        (
+            b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\n/etc/hostname\n#EXT-X-ENDLIST\n",
+            "invalid_video",
+        ),
     ],
-    ids=["broken-mp4", "html", "jpeg"],
+    ids=["broken-mp4", "html", "jpeg", "hls-playlist"],
 )
 def test_what_is_not_a_video_is_a_422_and_nothing_is_kept(client, db, store, data, code):
     response = _upload(client, auth(db, make_user(db)), data)
@@ -140,3 +146,15 @@ def test_without_ffmpeg_videos_are_a_clear_503(client, db, store, tmp_path, monk
     assert videos.tools_available()[0] is False
     assert "apt-get install ffmpeg" in videos.tools_available()[1]
     assert _counts(db) == (0, 0)
+
+
+def test_a_playlist_posing_as_a_video_is_not_followed(tmp_path):
+    """Without the input guard ffprobe would read this HLS playlist and the real video it names."""
+    real = tmp_path / "real.mp4"
+    tiny_video(real)
+    playlist = tmp_path / "upload"
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\n{real}\n#EXT-X-ENDLIST\n")
+    with pytest.raises(InvalidInput) as refused:
+        videos.probe(playlist)
+    assert refused.value.code == "invalid_video"
+    assert videos.probe(real)["format"]["format_name"].startswith("mov,mp4")

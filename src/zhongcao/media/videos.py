@@ -25,6 +25,9 @@ MP4_VIDEO_CODECS = {"h264", "hevc", "av1"}
 MP4_AUDIO_CODECS = {"aac", "mp3", "opus"}
 WEBM_VIDEO_CODECS = {"vp8", "vp9", "av1"}
 WEBM_AUDIO_CODECS = {"opus", "vorbis"}
+# Untrusted input: ffmpeg may open only the one local file and only the containers we accept. A
+# playlist (HLS, concat) posing as a video would otherwise make it read other files or fetch URLs.
+INPUT_GUARD = ["-protocol_whitelist", "file", "-format_whitelist", "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"]
 
 
 class MediaToolMissing(DomainError):
@@ -85,6 +88,7 @@ def probe(path: Path) -> dict[str, Any]:
                 _tool("ffprobe"),
                 "-v",
                 "error",
+                *INPUT_GUARD,
                 "-print_format",
                 "json",
                 "-show_format",
@@ -181,7 +185,19 @@ def process_video(path: Path, limits: VideoLimits) -> ProcessedVideo:
         )
     with tempfile.TemporaryDirectory(prefix="zhongcao-video-") as tmp:
         cleaned = Path(tmp) / f"clean.{extension}"
-        remux = ["-i", str(path), "-map", "0:v:0", "-map", "0:a?", "-c", "copy", "-map_metadata", "-1"]
+        remux = [
+            *INPUT_GUARD,
+            "-i",
+            str(path),
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a?",
+            "-c",
+            "copy",
+            "-map_metadata",
+            "-1",
+        ]
         if muxer == "mp4":
             remux += ["-movflags", "+faststart"]
         _run_ffmpeg([*remux, "-f", muxer, str(cleaned)], "copying the video")
@@ -192,6 +208,7 @@ def process_video(path: Path, limits: VideoLimits) -> ProcessedVideo:
             [
                 "-ss",
                 f"{at:.3f}",
+                *INPUT_GUARD,
                 "-i",
                 str(cleaned),
                 "-frames:v",
