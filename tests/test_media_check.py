@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from zhongcao import cli
 from zhongcao.cli import app
 from zhongcao.config import get_settings
 from zhongcao.media import videos
@@ -16,7 +17,8 @@ runner = CliRunner()
 def upgraded_env(tmp_path, monkeypatch):
     monkeypatch.setenv("ZHONGCAO_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
     monkeypatch.setenv("ZHONGCAO_MEDIA_DIR", str(tmp_path / "media"))
-    monkeypatch.setenv("COLUMNS", "250")  # one table row per line, whatever the terminal
+    # One table row per line, whatever the terminal (under xdist rich assumes 80 columns and wraps).
+    monkeypatch.setattr(cli.console, "_width", 250)
     get_settings.cache_clear()
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     yield tmp_path
