@@ -82,6 +82,14 @@ def test_orientation_is_applied_before_the_exif_goes(client, db, store):
     body = response.json()
     assert (body["width"], body["height"]) == (200, 400)
     assert [(o["width"], o["height"]) for o in body["objects"]] == [(200, 400)]
+    # A large one is decoded at a reduced scale (JPEG draft): still upright, still full width.
+    response = _upload(client, auth(db, make_user(db)), exif_jpeg(4400, 2200, orientation=6))
+    body = response.json()
+    assert (body["width"], body["height"]) == (2200, 4400)
+    assert [(o["width"], o["height"]) for o in body["objects"]] == [(1080, 2160), (540, 1080), (240, 480)]
+    upright = Image.open(io.BytesIO(client.get(body["url"]).content)).convert("RGB")
+    # The blue left half of the sideways original is the top half once upright.
+    assert upright.getpixel((540, 100))[2] > 150 and upright.getpixel((540, 2000))[0] > 150
 
 
 def test_small_png_is_never_upscaled_and_keeps_its_transparency(client, db, store):

@@ -26,6 +26,7 @@ VARIANT_WIDTHS = (1080, 540, 240)
 WEBP_MAX_SIDE = 16383
 WEBP_QUALITY = 82
 FIELD = "file"
+EXIF_ORIENTATION = 0x0112
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,13 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return image
 
 
-def decode(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
-    """Verify and fully decode ``data``; return the upright first frame and the source type."""
+# EXIF orientations that turn the picture a quarter: the upright width is the stored height.
+QUARTER_TURNS = {5, 6, 7, 8}
+
+
+def decode(data: bytes, max_pixels: int) -> tuple[Image.Image, str, tuple[int, int]]:
+    """Verify and fully decode ``data``; return the upright first frame, the source type and the upright
+    original's size (a large JPEG is decoded at a reduced scale, never below the widest size we keep)."""
     image = _open(data, max_pixels)
     source_type = SOURCE_TYPES[image.format or "PNG"]
     try:
@@ -85,14 +91,23 @@ def decode(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
     except Exception as exc:  # Pillow raises many kinds for a damaged file
         raise _not_an_image("the file is damaged") from exc
     image = _open(data, max_pixels)  # verify() leaves the image unusable: open it again to decode
+    width, height = image.size
     try:
+        if image.getexif().get(EXIF_ORIENTATION) in QUARTER_TURNS:
+            width, height = height, width
+        if image.format == "JPEG":
+            # JPEG decodes at 1/2, 1/4 or 1/8 scale for a fraction of the work (every byte is still read
+            # and checked). A square box keeps both sides at least as wide as our widest size, whichever
+            # way the picture turns.
+            widest = max(VARIANT_WIDTHS)
+            image.draft("RGB", (widest, widest))
         image.load()
         upright = ImageOps.exif_transpose(image) or image
     except Image.DecompressionBombError as exc:
         raise InvalidInput("the image has far too many pixels", code="too_many_pixels", field=FIELD) from exc
     except Exception as exc:  # truncated data, bad Huffman tables, broken chunks...
         raise _not_an_image("the file is damaged or truncated") from exc
-    return upright, source_type
+    return upright, source_type, (width, height)
 
 
 def _clean_copy(image: Image.Image) -> Image.Image:
@@ -136,6 +151,6 @@ def encode_variants(image: Image.Image, widths: tuple[int, ...] = VARIANT_WIDTHS
 
 
 def process_image(data: bytes, *, max_pixels: int) -> ProcessedImage:
-    image, source_type = decode(data, max_pixels)
+    image, source_type, (width, height) = decode(data, max_pixels)
     variants = encode_variants(image)
-    return ProcessedImage(source_type=source_type, width=image.width, height=image.height, variants=variants)
+    return ProcessedImage(source_type=source_type, width=width, height=height, variants=variants)
