@@ -20,6 +20,7 @@ os.environ.setdefault("ZHONGCAO_ARGON2_PARALLELISM", "1")
 os.environ.setdefault("ZHONGCAO_EVENTS_DIR", tempfile.mkdtemp(prefix="zhongcao-test-events-"))
 os.environ.setdefault("ZHONGCAO_WORLD_DIR", tempfile.mkdtemp(prefix="zhongcao-test-world-"))
 os.environ.setdefault("ZHONGCAO_MODELS_DIR", tempfile.mkdtemp(prefix="zhongcao-test-models-"))
+os.environ.setdefault("ZHONGCAO_MEDIA_DIR", tempfile.mkdtemp(prefix="zhongcao-test-media-"))
 # Tests empty the tables between cases: Compass's snapshot must be rewritten on every request.
 os.environ.setdefault("ZHONGCAO_SEARCH_INDEX_DIR", tempfile.mkdtemp(prefix="zhongcao-test-search-"))
 os.environ.setdefault("ZHONGCAO_ANALYTICS_DIR", tempfile.mkdtemp(prefix="zhongcao-test-analytics-"))

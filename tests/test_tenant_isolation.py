@@ -1,8 +1,8 @@
 """Tenant isolation, table-driven: every merchant and creator endpoint, called by a member of another
 shop or by another creator, must neither show nor change the victim's records.
 
-``CASES`` must name every ``/api/merchant/...`` and ``/api/creator/...`` operation in the OpenAPI
-schema: adding an endpoint without an entry here fails ``test_every_endpoint_has_a_case``.
+``CASES`` must name every ``/api/merchant/...``, ``/api/creator/...`` and ``/api/media/...`` operation in
+the OpenAPI schema: adding an endpoint without an entry here fails ``test_every_endpoint_has_a_case``.
 
 Kinds of case:
 * ``foreign_id``  the path names a victim's record: expect 404 (or 403), nothing changed;
@@ -42,6 +42,7 @@ from zhongcao.catalog.models import Product
 from zhongcao.content.models import ContentKind
 from zhongcao.db import Base
 from zhongcao.experience import scores as experience_scores
+from zhongcao.media.models import Media, MediaKind, MediaObject
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops.models import StaffRole
 from zhongcao.support import service as support_service
@@ -170,6 +171,9 @@ def build_world(db) -> World:
     complaint = support_service.file_complaint(
         db, user_id=buyer.id, shop_id=victim.shop.id, reason=ComplaintReason.service, text=MARKER
     )
+    # Uploads: one by the victim shop's staff (the shop's), one by the victim creator (theirs alone).
+    shop_media = _media(db, owner_id=staff.id, shop_id=victim.shop.id, folder="victimshop")
+    creator_media = _media(db, owner_id=victim_creator_user.id, shop_id=None, folder="victimcreator")
     db.commit()
     commission_ids = list(
         db.scalars(select(CommissionEntry.id).where(CommissionEntry.account_id == victim_creator.id))
@@ -218,8 +222,40 @@ def build_world(db) -> World:
         commission_entries=commission_ids,
         attacker_product=attacker_product.id,
         attacker_creator=attacker_creator.id,
+        shop_media=shop_media.id,
+        creator_media=creator_media.id,
     )
     return w
+
+
+def _media(db, *, owner_id: int, shop_id: int | None, folder: str) -> Media:
+    media = Media(
+        owner_id=owner_id, shop_id=shop_id, kind=MediaKind.image, source_type="image/png", width=8, height=8
+    )
+    media.duration_ms, media.size_bytes = None, 10
+    media.objects.append(
+        MediaObject(
+            key=f"image/{folder}/w8-0.webp",
+            variant="w8",
+            content_type="image/webp",
+            width=8,
+            height=8,
+            size_bytes=10,
+        )
+    )
+    db.add(media)
+    db.flush()
+    return media
+
+
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, format="PNG")
+    return out.getvalue()
 
 
 # ----------------------------------------------------------------------------------------- cases
@@ -230,6 +266,7 @@ class Case:
     kind: str  # foreign_id | foreign_body | listing | own_write
     path: Callable[[World], dict[str, Any]] = lambda w: {}
     body: Callable[[World], Any] | None = None
+    files: Callable[[World], Any] | None = None  # a multipart upload instead of a JSON body
     victim_ids: Callable[[World], set[int]] = lambda w: set()
     id_keys: tuple[str, ...] = ("id",)
     expect: frozenset[int] = frozenset()
@@ -265,6 +302,10 @@ def listing(
 
 def own_write(body: Callable[[World], Any]) -> Case:
     return Case("own_write", body=body)
+
+
+def own_upload(files: Callable[[World], Any]) -> Case:
+    return Case("own_write", files=files)
 
 
 LIVE_AT = (clock.now() + timedelta(days=1)).isoformat()
@@ -460,6 +501,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/merchant/complaints/{complaint_id}"): foreign_id(
         lambda w: {"complaint_id": w["complaint"]}
     ),
+    # media uploads (the shop's, and a creator's own)
+    ("POST", "/api/media/images"): own_upload(lambda w: {"file": ("mine.png", _tiny_png(), "image/png")}),
+    ("POST", "/api/media/videos"): own_upload(lambda w: {"file": ("mine.mp4", b"not a video", "video/mp4")}),
+    ("GET", "/api/media/{media_id}"): foreign_id(lambda w: {"media_id": w["shop_media"]}),
+    ("DELETE", "/api/media/{media_id}"): foreign_id(lambda w: {"media_id": w["creator_media"]}),
 }
 
 # ----------------------------------------------------------------------------------------- checks
@@ -510,6 +556,17 @@ def victim_snapshot(db, w: World) -> dict[str, list[tuple]]:
         if table.name == "affiliate_plan_creators":
             plans = Base.metadata.tables["affiliate_plans"]
             conditions.append(cols.plan_id.in_(select(plans.c.id).where(plans.c.shop_id.in_(shop_ids))))
+        if table.name == "media":
+            conditions.append(cols.owner_id.in_(user_ids))
+        if table.name == "media_objects":
+            media = Base.metadata.tables["media"]
+            conditions.append(
+                cols.media_id.in_(
+                    select(media.c.id).where(
+                        or_(media.c.shop_id.in_(shop_ids), media.c.owner_id.in_(user_ids))
+                    )
+                )
+            )
         if table.name == "campaigns":
             conditions.append(cols.id.in_(select(Base.metadata.tables["campaign_products"].c.campaign_id)))
         if not conditions:
@@ -537,7 +594,7 @@ def _ids_in(obj: Any, keys: tuple[str, ...]) -> set[int]:
 def _operations(app) -> set[tuple[str, str]]:
     ops = set()
     for path, methods in app.openapi()["paths"].items():
-        if path.startswith(("/api/merchant", "/api/creator")):
+        if path.startswith(("/api/merchant", "/api/creator", "/api/media")):
             ops |= {(method.upper(), path) for method in methods}
     return ops
 
@@ -562,6 +619,8 @@ def test_no_endpoint_reaches_another_tenant(client, db):
         kwargs: dict[str, Any] = {"headers": headers}
         if case.body is not None:
             kwargs["json"] = case.body(world)
+        if case.files is not None:
+            kwargs["files"] = case.files(world)
         response = client.request(method, path, **kwargs)
         label = f"{method} {template} -> {response.status_code}"
         if case.expect and response.status_code not in case.expect:

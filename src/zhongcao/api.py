@@ -58,7 +58,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     outbox.attach(database, app.state.realtime.bus)
     install_error_handlers(app)
     _mount_api_docs(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    from zhongcao.media.views import upload_body_limits
+
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        path_limits=upload_body_limits(settings),
+    )
 
     from zhongcao.affiliate.views import router as affiliate_router
     from zhongcao.aftersales.views import router as aftersales_router
@@ -72,6 +78,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.feed.views import router as feed_router
     from zhongcao.health import router as health_router
     from zhongcao.jobs.views import router as jobs_router
+    from zhongcao.media.views import router as media_router
     from zhongcao.reviews.views import router as reviews_router
     from zhongcao.search.views import router as search_router
     from zhongcao.shops.views import router as shops_router
@@ -98,6 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         compass_router,
         search_router,
         jobs_router,
+        media_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)

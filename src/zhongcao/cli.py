@@ -214,8 +214,16 @@ def check() -> None:
     results.append(realtime_check(settings))
     for r in results:
         table.add_row(r.name, "[green]ok[/]" if r.ok else "[red]problem[/]", r.detail)
+    from zhongcao.media.storage import storage_check
+    from zhongcao.media.videos import tools_available
+
+    media_ok, media_detail = storage_check(settings)
+    table.add_row("media store", "[green]ok[/]" if media_ok else "[red]problem[/]", media_detail)
+    # Without ffmpeg only video uploads are refused (503); images and everything else work.
+    tools_ok, tools_detail = tools_available()
+    table.add_row("ffmpeg", "[green]ok[/]" if tools_ok else "[yellow]missing[/]", tools_detail)
     console.print(table)
-    if not all(r.ok for r in results):
+    if not all(r.ok for r in results) or not media_ok:
         raise typer.Exit(1)
 
 

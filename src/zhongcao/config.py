@@ -73,6 +73,24 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Prefix of every Redis channel and key this deployment uses (several deployments may share a server).
     redis_prefix: str = Field(default="zhongcao", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    # Uploaded images and videos (docs/media.md): a folder on the embedded default, S3-compatible object
+    # storage in production. S3 credentials come from the usual AWS environment (AWS_ACCESS_KEY_ID,
+    # AWS_SECRET_ACCESS_KEY, AWS_PROFILE...), never from these settings.
+    media_backend: Literal["local", "s3"] = "local"
+    media_dir: Path = Path("var") / "media"
+    media_s3_bucket: str | None = None
+    media_s3_endpoint_url: str | None = None
+    media_s3_region: str | None = None
+    # Where browsers fetch S3 objects: a public URL in front of the bucket (a CDN) when set, else a
+    # presigned URL valid this many seconds.
+    media_public_base_url: str | None = None
+    media_presign_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # Upload limits: bytes of the file, decoded pixels (width × height), video length.
+    media_max_image_bytes: int = Field(default=15 * 1_048_576, ge=1024)
+    media_max_image_pixels: int = Field(default=40_000_000, ge=1)
+    media_max_video_bytes: int = Field(default=200 * 1_048_576, ge=1024)
+    media_max_video_pixels: int = Field(default=3840 * 2160, ge=1)
+    media_max_video_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

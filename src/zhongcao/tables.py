@@ -19,6 +19,7 @@ from zhongcao.db import Base, Database
 from zhongcao.experience import models as _experience  # noqa: F401
 from zhongcao.feed import models as _feed  # noqa: F401
 from zhongcao.jobs import models as _jobs  # noqa: F401
+from zhongcao.media import models as _media  # noqa: F401
 from zhongcao.reviews import models as _reviews  # noqa: F401
 from zhongcao.shops import models as _shops  # noqa: F401
 from zhongcao.support import models as _support  # noqa: F401

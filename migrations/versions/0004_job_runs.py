@@ -3,7 +3,7 @@
 The job runner claims a due job by a conditional UPDATE of its row, and operators read the same row
 (``GET /api/operator/jobs``).
 
-Revision ID: i13jobs01
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-06 13:40:00
 """
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 
 import zhongcao.db
 
-revision: str = "i13jobs01"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

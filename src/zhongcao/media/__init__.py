@@ -1,0 +1,1 @@
+"""Uploaded images and videos: validated, cleaned, re-encoded and kept in object storage (docs/media.md)."""
