@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady clean
+.PHONY: install messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# The pages' gettext catalogs: compiled on every install (a server also recompiles a stale .mo).
 install: $(STAMP)
+	$(PY) scripts/messages.py compile
+
+compile-messages: install
+
+# Extract the msgids the templates and web/*.py use and add the new ones, untranslated, to both
+# catalogs (then fill them in; tests/test_web_i18n.py fails until every entry is translated).
+# Old-style `key: (中文, English)` pairs from a branch: $(PY) scripts/messages.py from-pairs FILE.
+messages: install
+	$(PY) scripts/messages.py update
+	$(PY) scripts/messages.py compile
 
 demo: install
 	$(BIN)/zhongcao demo

@@ -67,7 +67,10 @@ def yuan_input(fen: int | None) -> str:
 
 
 def format_number(
-    value: float | Decimal | None, locale: str = i18n.DEFAULT_LOCALE, digits: int | None = None, sign: bool = False
+    value: float | Decimal | None,
+    locale: str = i18n.DEFAULT_LOCALE,
+    digits: int | None = None,
+    sign: bool = False,
 ) -> str:
     """``1234567`` -> ``1,234,567``; ``digits`` fixes the decimals; ``sign`` shows ``+`` too."""
     if value is None:
@@ -88,7 +91,9 @@ def format_share(value: float | None, locale: str = i18n.DEFAULT_LOCALE, digits:
 
 def compact_number(n: int | None, locale: str = i18n.DEFAULT_LOCALE) -> str:
     """A count in a few characters: 1234 -> 1234, 12345 -> 1.2万 (zh) / 12.3K (en)."""
-    return format_compact_decimal(n or 0, format_type="short", fraction_digits=1, locale=i18n.babel_locale(locale))
+    return format_compact_decimal(
+        n or 0, format_type="short", fraction_digits=1, locale=i18n.babel_locale(locale)
+    )
 
 
 def _aware(value: datetime) -> datetime:
@@ -191,12 +196,16 @@ def render_template(name: str, *, page: WebContext, **context: Any) -> str:
     def csrf_field() -> Markup:
         return Markup('<input type="hidden" name="csrf_token" value="{}">').format(escape(page.csrf_token))
 
-    return ENVS[locale].get_template(name).render(
-        page=page,
-        loc=loc,
-        locale=locale,
-        html_lang=i18n.HTML_LANG[locale],
-        user=page.user,
-        csrf_field=csrf_field,
-        **context,
+    return (
+        ENVS[locale]
+        .get_template(name)
+        .render(
+            page=page,
+            loc=loc,
+            locale=locale,
+            html_lang=i18n.HTML_LANG[locale],
+            user=page.user,
+            csrf_field=csrf_field,
+            **context,
+        )
     )
