@@ -144,9 +144,7 @@ def catalog_problems(catalogs: dict[str, Catalog]) -> list[str]:
                 try:
                     form % dict.fromkeys(FIELD.findall(form), 1)
                 except (ValueError, TypeError, KeyError):
-                    problems.append(
-                        f"{catalog_locale}: {msgid}: not a %-format text (a lone % must be %%)"
-                    )
+                    problems.append(f"{catalog_locale}: {msgid}: not a %-format text (a lone % must be %%)")
         if len({frozenset(found) for found in fields.values()}) > 1:
             problems.append(f"{msgid}: fields differ between locales: {fields}")
         plural = {ids[loc][msgid].pluralizable for loc in catalogs if msgid in ids[loc]}

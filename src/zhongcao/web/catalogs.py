@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -45,6 +46,13 @@ def _mo_bytes(catalog: Catalog) -> bytes:
     return buffer.getvalue()
 
 
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Two workers starting together may both compile; neither may read the other's half-written file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
 def compile_catalogs(root: Path = LOCALE_DIR, out: Path | None = None) -> list[Path]:
     """Compile every ``.po`` under ``root`` into a ``.mo`` beside it (or under ``out``, same layout)."""
     written = []
@@ -54,7 +62,7 @@ def compile_catalogs(root: Path = LOCALE_DIR, out: Path | None = None) -> list[P
             catalog = read_po(handle, locale=catalog_locale, domain=DOMAIN)
         target = (out or root) / catalog_locale / "LC_MESSAGES" / f"{DOMAIN}.mo"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_mo_bytes(catalog))
+        _write_atomically(target, _mo_bytes(catalog))
         written.append(target)
     return written
 
@@ -68,7 +76,7 @@ def load_translations(catalog_locale: str, root: Path = LOCALE_DIR) -> Translati
             return Translations(handle, domain=DOMAIN)
     data = _mo_bytes(read_catalog(catalog_locale, root))
     try:
-        mo.write_bytes(data)
+        _write_atomically(mo, data)
     except OSError:  # a read-only install: the in-memory copy serves this process
         log.info("catalog %s compiled in memory (cannot write %s)", catalog_locale, mo)
     return Translations(io.BytesIO(data), domain=DOMAIN)
