@@ -110,8 +110,8 @@ def extracted(folder: Path = WEB) -> dict[str, str | None]:
 FIELD = re.compile(r"%\((\w+)\)s")
 
 
-def _forms(string: str | tuple[str, ...]) -> tuple[str, ...]:
-    return (string,) if isinstance(string, str) else tuple(string)
+def _forms(string: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    return (string or "",) if isinstance(string, str | None) else tuple(string)
 
 
 def catalog_problems(catalogs: dict[str, Catalog]) -> list[str]:

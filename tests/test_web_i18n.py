@@ -8,6 +8,7 @@ fails here before any page is rendered.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from scripts import messages
 
+from tests.web_console_helpers import seed_consoles
 from tests.web_helpers import form_token, seed_world, web_login
 from zhongcao.web import catalogs, i18n
 from zhongcao.web.templating import (
@@ -255,3 +257,14 @@ def test_the_cart_counts_its_items_with_plural_forms(client, db):
 def test_a_wheel_ships_the_catalogs():
     pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8")
     assert '"web/locale/*/LC_MESSAGES/*.po"' in pyproject and '"web/locale/*/LC_MESSAGES/*.mo"' in pyproject
+
+
+def test_the_inbox_shows_relative_times(client, db, app):
+    world = seed_consoles(db, app)
+    web_login(client, world.merchant_email)
+    client.get("/locale?to=en&next=/merchant")
+    html = client.get("/merchant/inbox").text
+    assert re.search(r'<time datetime="[^"]+" title="[^"]+">\d+ \w+ ago</time>', html), html[-3000:]
+    client.get("/locale?to=zh&next=/merchant")
+    html = client.get("/merchant/inbox").text
+    assert re.search(r'<time datetime="[^"]+" title="[^"]+">\d+\S+前</time>', html)

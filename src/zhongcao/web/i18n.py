@@ -48,8 +48,9 @@ def babel_locale(locale: str) -> Locale:
 
 @cache
 def _msgids() -> frozenset[str]:
-    catalog: dict[object, str] = translations(DEFAULT_LOCALE)._catalog  # type: ignore[attr-defined]
-    return frozenset(key if isinstance(key, str) else key[0] for key in catalog if key)  # type: ignore[index]
+    # gettext's parsed .mo: msgid -> text, and (msgid, form index) -> text for plurals.
+    catalog: dict[str | tuple[str, int], str] = translations(DEFAULT_LOCALE)._catalog
+    return frozenset(key if isinstance(key, str) else key[0] for key in catalog if key)
 
 
 def _accepted(accept_language: str) -> list[str]:

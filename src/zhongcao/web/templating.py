@@ -142,7 +142,8 @@ def duration(
     ``2分钟``; with ``threshold=3``, ``150`` -> ``150 sec`` (minutes from 180 s on)."""
     if seconds is None:
         return "—"
-    return format_timedelta(seconds, threshold=threshold, format="short", locale=i18n.babel_locale(locale))
+    delta = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
+    return format_timedelta(delta, threshold=threshold, format="short", locale=i18n.babel_locale(locale))
 
 
 def _bound(function: Callable[..., str], locale: str) -> Callable[..., str]:
