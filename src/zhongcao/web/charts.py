@@ -22,7 +22,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from zhongcao.web.templating import format_number, format_share, money
+from zhongcao.web.templating import YUAN, format_number, format_share, money
 
 FONT = 'system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif'
 INK, MUTED, GRID = "#1d2129", "#4e5563", "#e6e8ec"
@@ -98,7 +98,7 @@ def _yuan(fen: int) -> float:
     return fen / 100
 
 
-MONEY_AXIS = {"tickprefix": "¥", "separatethousands": True}
+MONEY_AXIS = {"tickprefix": YUAN, "separatethousands": True}
 
 
 # --- builders --------------------------------------------------------------------------------------

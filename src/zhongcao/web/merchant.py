@@ -777,7 +777,7 @@ def score(console: MerchantConsole) -> Response:
             [(i["label"], i["percentile"]) for i in measured],
             label=t("xp.percentiles"),
             horizontal=True,
-            value_texts=[f"{i['percentile']:.0f}" for i in measured],
+            value_texts=[format_number(i["percentile"], console.page.locale, 0) for i in measured],
             colors=[dimension_colors.get(i["dimension"], charts.GREY) for i in measured],
             value_max=100,
         )
