@@ -11,7 +11,7 @@ LOCK := requirements.lock
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install lock demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady clean
+.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady clean
 
 # The locked versions first, then the project itself with --no-deps, so nothing is resolved anew: a
 # fresh machine gets the versions CI tested.
@@ -22,7 +22,18 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
+# The pages' gettext catalogs: compiled on every install (a server also recompiles a stale .mo).
 install: $(STAMP)
+	$(PY) scripts/messages.py compile
+
+compile-messages: install
+
+# Extract the msgids the templates and web/*.py use and add the new ones, untranslated, to both
+# catalogs (then fill them in; tests/test_web_i18n.py fails until every entry is translated).
+# Old-style `key: (中文, English)` pairs from a branch: $(PY) scripts/messages.py from-pairs FILE.
+messages: install
+	$(PY) scripts/messages.py update
+	$(PY) scripts/messages.py compile
 
 # After changing a dependency in pyproject.toml: resolve requirements.lock again (uv, every platform).
 lock:

@@ -109,11 +109,10 @@ def test_negotiate_and_catalog():
     assert i18n.negotiate(None, "de, en;q=0.3, zh;q=0.7") == "zh"
     assert i18n.negotiate("en", "zh-CN") == "en"
     assert i18n.negotiate("xx", "en") == "en"
-    fields = re.compile(r"{(\w+)}")
-    for key, zh in i18n.MESSAGES["zh"].items():
-        en = i18n.MESSAGES["en"][key]
-        assert zh and en, key
-        assert sorted(fields.findall(zh)) == sorted(fields.findall(en)), key
+    assert i18n.negotiate(None, "zh-TW;q=0.9, en;q=0.95") == "en"  # q-values, not order, decide
+    assert i18n.negotiate(None, "zh-Hant-TW, en;q=0.5") == "zh"
+    assert i18n.negotiate(None, "en;q=0, fr") == "zh"  # q=0 refuses a language
+    assert i18n.negotiate(None, "*, ;;q=x, en-US") == "en"  # junk is skipped, not fatal
     assert i18n.translate("en", "common.sold", n=3) == "3 sold"
 
 
@@ -298,6 +297,7 @@ def test_pages_read_in_batches_not_per_item(client, db, database, world):
 
 def test_money_and_yuan_formats():
     assert money(1234) == "¥12.34" and money(5) == "¥0.05" and money(-250) == "-¥2.50" and money(None) == "—"
+    assert money(1102480, "zh") == money(1102480, "en") == "¥11,024.80"
     assert yuan_input(1250) == "12.5" and yuan_input(1200) == "12" and yuan_input(1205) == "12.05"
 
 

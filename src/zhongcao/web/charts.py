@@ -22,7 +22,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from zhongcao.web.templating import money
+from zhongcao.web.templating import YUAN, format_number, format_share, money
 
 FONT = 'system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif'
 INK, MUTED, GRID = "#1d2129", "#4e5563", "#e6e8ec"
@@ -98,7 +98,7 @@ def _yuan(fen: int) -> float:
     return fen / 100
 
 
-MONEY_AXIS = {"tickprefix": "¥", "separatethousands": True}
+MONEY_AXIS = {"tickprefix": YUAN, "separatethousands": True}
 
 
 # --- builders --------------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def trend(
     go = _go()
 
     def texts(values: Sequence[int]) -> list[str]:
-        return [money(v) if is_money else f"{v:,}" for v in values]
+        return [money(v) if is_money else format_number(v) for v in values]
 
     def scale(values: Sequence[int]) -> list[float]:
         return [_yuan(v) for v in values] if is_money else list(values)
@@ -177,7 +177,7 @@ def split(rows: Sequence[tuple[str, int]], *, label: str, is_money: bool = True)
         go.Pie(
             labels=[name for name, _, _ in parts],
             values=[_yuan(v) if is_money else v for _, v, _ in parts],
-            customdata=[money(v) if is_money else f"{v:,}" for _, v, _ in parts],
+            customdata=[money(v) if is_money else format_number(v) for _, v, _ in parts],
             hole=0.55,
             sort=False,
             direction="clockwise",
@@ -213,7 +213,7 @@ def bars(
     if value_texts is not None:
         texts = list(value_texts)
     else:
-        texts = [f"{v:.0%}" if percent else f"{v:,}" for v in values]
+        texts = [format_share(v) if percent else format_number(v) for v in values]
     data = [
         go.Bar(
             x=values if horizontal else names,

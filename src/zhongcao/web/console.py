@@ -118,6 +118,9 @@ class Console:
     def t(self, key: str, **params: object) -> str:
         return self.page.t(key, **params)
 
+    def tn(self, key: str, plural_key: str, num: int, **params: object) -> str:
+        return self.page.tn(key, plural_key, num, **params)
+
     @property
     def nav(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
         return NAV[self.kind]

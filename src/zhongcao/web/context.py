@@ -89,7 +89,12 @@ class WebContext:
             self.user_role = self.user.role.value
 
     def t(self, key: str, **params: object) -> str:
+        """The message ``key`` in the page language, ``%(name)s`` fields filled from ``params``."""
         return i18n.translate(self.locale, key, **params)
+
+    def tn(self, key: str, plural_key: str, num: int, **params: object) -> str:
+        """The plural message ``key`` for the count ``num`` (``tn("cart.count", "cart.count.plural", 3)``)."""
+        return i18n.translate_plural(self.locale, key, plural_key, num, **params)
 
     @property
     def is_shopper(self) -> bool:

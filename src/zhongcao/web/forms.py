@@ -24,9 +24,14 @@ def error_message(t: Callable[..., str], exc: DomainError) -> str:
 
 
 class Form:
-    def __init__(self, data: Mapping[str, Any], t: Callable[..., str]) -> None:
+    def __init__(
+        self, data: Mapping[str, Any], t: Callable[..., str], tn: Callable[..., str] | None = None
+    ) -> None:
+        """``t`` is a page's (or console's) bound ``t``; plurals come from ``tn``, by default the same
+        owner's ``tn``."""
         self.data = data
         self.t = t
+        self.tn: Callable[..., str] = tn or t.__self__.tn  # type: ignore[attr-defined]
         self.values: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
         self.message: str | None = None  # an error about the whole form
@@ -45,7 +50,7 @@ class Form:
         if required and not value:
             self.error(name, self.t("form.required"))
         elif max_length is not None and len(value) > max_length:
-            self.error(name, self.t("form.too_long", n=max_length))
+            self.error(name, self.tn("form.too_long", "form.too_long.plural", max_length))
         return value
 
     def integer(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
+from babel.units import format_unit
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -33,7 +34,7 @@ from zhongcao.experience.scoring import BY_KEY, DIMENSIONS
 from zhongcao.support import service as support_service
 from zhongcao.support.service import InboxFilter
 from zhongcao.users import service as users_service
-from zhongcao.web import charts
+from zhongcao.web import charts, i18n
 from zhongcao.web.console import (
     WINDOWS,
     Console,
@@ -51,7 +52,7 @@ from zhongcao.web.console import (
 from zhongcao.web.context import FormData
 from zhongcao.web.forms import Form, error_message
 from zhongcao.web.shopper import timeline
-from zhongcao.web.templating import DISPLAY_TZ
+from zhongcao.web.templating import DISPLAY_TZ, format_number, format_share, money
 
 router = APIRouter(prefix="/merchant")
 
@@ -646,7 +647,7 @@ def compass_content(console: MerchantConsole, days: DaysQuery = 30) -> Response:
             [(title(r["content_id"])[:24], r["gmv_fen"] / 100) for r in top],
             label=t("compass.content_top"),
             horizontal=True,
-            value_texts=[_money(r["gmv_fen"]) for r in top],
+            value_texts=[money(r["gmv_fen"], console.page.locale) for r in top],
         )
         if top
         else None
@@ -667,12 +668,6 @@ def compass_content(console: MerchantConsole, days: DaysQuery = 30) -> Response:
         chart=chart,
         shop_id=console.shop_id,
     )
-
-
-def _money(fen: int) -> str:
-    from zhongcao.web.templating import money
-
-    return money(fen)
 
 
 @router.get("/compass/audience")
@@ -734,10 +729,10 @@ def indicator_value(unit: str, value: float | None, locale: str) -> str:
     if value is None:
         return "—"
     if unit in ("rate", "share"):
-        return f"{value * 100:.2f}%"
+        return format_share(value, locale, 2)
     if unit == "hours":
-        return f"{value:.1f} 小时" if locale == "zh" else f"{value:.1f} h"
-    return f"{value:.2f}"
+        return format_unit(round(value, 1), "duration-hour", length="short", locale=i18n.babel_locale(locale))
+    return format_number(value, locale, 2)
 
 
 @router.get("/score")
@@ -782,7 +777,7 @@ def score(console: MerchantConsole) -> Response:
             [(i["label"], i["percentile"]) for i in measured],
             label=t("xp.percentiles"),
             horizontal=True,
-            value_texts=[f"{i['percentile']:.0f}" for i in measured],
+            value_texts=[format_number(i["percentile"], console.page.locale, 0) for i in measured],
             colors=[dimension_colors.get(i["dimension"], charts.GREY) for i in measured],
             value_max=100,
         )

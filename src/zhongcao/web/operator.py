@@ -40,7 +40,7 @@ from zhongcao.web.console import (
 )
 from zhongcao.web.context import FormData
 from zhongcao.web.forms import Form, error_message
-from zhongcao.web.templating import DISPLAY_TZ
+from zhongcao.web.templating import DISPLAY_TZ, format_number
 
 router = APIRouter(prefix="/operator")
 
@@ -97,7 +97,7 @@ def nps(console: OperatorConsole, days: Annotated[int, Query(ge=1, le=730)] = 90
             [(t(f"operator.driver.{d.key}"), d.explained_detractors) for d in explaining],
             label=t("operator.nps.drivers"),
             horizontal=True,
-            value_texts=[f"{d.explained_detractors:.1f}" for d in explaining],
+            value_texts=[format_number(d.explained_detractors, console.page.locale, 1) for d in explaining],
         )
         if explaining
         else None
