@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from tests.content_helpers import make_plan
 from tests.factories import make_category, make_creator, make_product, make_shop
-from zhongcao import clock
+from zhongcao import clock, flows
 from zhongcao.catalog.models import Category, Sku
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind
@@ -17,7 +17,7 @@ from zhongcao.feed.catalog import load_catalog
 
 
 def _video(db: Session, account_id: int, anchors: list[int]) -> int:
-    content = content_service.publish_content(
+    content = flows.publish_content(
         db, account_id, kind=ContentKind.short_video, title_zh="视频", title_en="Video", anchors=anchors
     )
     return content.id
@@ -36,7 +36,7 @@ def test_catalog_reads_content_anchors_and_products_then_refreshes(db: Session) 
     shop_video = _video(db, shop.account.id, [scarf.id, bag.id])
     creator_video = _video(db, creator.id, [bag.id])
     plain_video = _video(db, creator.id, [])
-    room = content_service.publish_content(
+    room = flows.publish_content(
         db,
         shop.account.id,
         kind=ContentKind.live,

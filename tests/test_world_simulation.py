@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from zhongcao import cli
+from zhongcao import cli_support
 from zhongcao.aftersales.models import AfterSale
 from zhongcao.catalog.models import Sku
 from zhongcao.commerce.models import Carrier, Order, OrderItem, Shipment
@@ -58,7 +58,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     patch.setenv("ZHONGCAO_EVENTS_DIR", str(root / "events"))
     get_settings.cache_clear()
     served: list[dict[str, Any]] = []
-    patch.setattr(cli, "serve", lambda **kwargs: served.append(kwargs))
+    patch.setattr(cli_support, "serve", lambda **kwargs: served.append(kwargs))
+    # No job worker beside the (replaced) server either.
+    patch.setattr(cli_support, "start_worker_process", lambda: None)
+    patch.setattr(cli_support, "stop_worker_process", lambda child: None)
     from io import StringIO
 
     from rich.console import Console
