@@ -280,6 +280,19 @@ def test_a_store_emptied_by_another_instance_still_closes(tmp_path):
     assert SegmentEventStore(tmp_path / "ev").query("SELECT count(*) AS n FROM events")["n"][0].as_py() == 0
 
 
+def test_a_writer_emptied_by_another_instance_writes_where_readers_look(tmp_path):
+    """After another instance (or a ``demo --fresh`` in another process) empties the store, the next
+    append of a writer whose segment was deleted starts a new segment instead of writing into the
+    deleted file, where no reader would ever see it."""
+    writer, cleaner = SegmentEventStore(tmp_path / "ev"), SegmentEventStore(tmp_path / "ev")
+    assert writer.append(plays(3)) == 3
+    cleaner.clear()
+    assert writer.append(plays(2)) == 2
+    assert cleaner.query("SELECT count(*) AS n FROM events")["n"][0].as_py() == 2
+    writer.close()
+    cleaner.close()
+
+
 def _ranged(store, since, until) -> list[str]:  # type: ignore[no-untyped-def]
     table = store.query("SELECT event_id FROM events ORDER BY ts, event_id", since=since, until=until)
     return table["event_id"].to_pylist()

@@ -184,6 +184,11 @@ class SegmentEventStore(EventStore):
         if self._segment is not None and self._segment.pid != os.getpid():
             # Forked: the parent owns that file. Start one of our own (the parent's stays its).
             self._segment = None
+        if self._segment is not None and os.fstat(self._segment.file.fileno()).st_nlink == 0:
+            # Emptied under us (``clear`` by another instance or process, ``demo --fresh``): what was
+            # in it is meant to be gone, but what comes next must land in a file readers can see.
+            self._segment.close()
+            self._segment = None
         if self._segment is None:
             self._segment = _Segment(self.segments_dir)
             self._written = self._synced = 0
