@@ -20,6 +20,8 @@ log = logging.getLogger("zhongcao")
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"
+    # Response headers that go with the error (``Retry-After`` on a 409 for a request in progress).
+    headers: dict[str, str] | None = None
 
     def __init__(
         self,
@@ -98,7 +100,9 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
