@@ -56,6 +56,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.state.realtime = connect_realtime(settings)
     outbox.attach(database, app.state.realtime.bus)
+    # Purchases that the order service records on this database's sessions go to these settings'
+    # event store once the payment commits (events/purchases.py).
+    import weakref
+
+    from zhongcao.events import purchases
+    from zhongcao.events.views import app_store
+
+    app_ref = weakref.ref(app)
+    purchases.attach(database, lambda: app_store(app_ref()))
     install_error_handlers(app)
     _mount_api_docs(app)
     from zhongcao.media.views import upload_body_limits

@@ -60,6 +60,7 @@ from zhongcao.commerce.schemas import AttributionIn, CheckoutCreate
 from zhongcao.config import Settings, get_settings
 from zhongcao.content import attribution as attribution_rules
 from zhongcao.errors import Conflict, InvalidInput, NotFound
+from zhongcao.events import purchases
 from zhongcao.money import allocate, apply_bps
 from zhongcao.realtime.outbox import publish_after_commit
 from zhongcao.realtime.service import live_channel
@@ -718,6 +719,22 @@ def _pay(
     reservations.use_checkout_coupons(db, checkout.id, now)
     db.flush()
     _announce_live_sales(db, items)
+    purchases.record_after_commit(
+        db,
+        [
+            purchases.Purchase(
+                event_id=f"order:{item.id}",
+                ts=now,
+                user_id=checkout.user_id,
+                product_id=item.product_id,
+                shop_id=item.shop_id,
+                value_fen=item.paid_fen,
+                content_id=item.content_id,
+                channel=item.channel.value,
+            )
+            for item in items
+        ],
+    )
     return checkout
 
 

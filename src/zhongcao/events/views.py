@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, status
 
 from zhongcao import clock
@@ -13,12 +15,17 @@ from zhongcao.events.store import EventStore
 router = APIRouter(tags=["events"])
 
 
-def _store(request: Request) -> EventStore:
-    # Tests (and embedders) may set app.state.event_store; otherwise the configured store.
-    store = getattr(request.app.state, "event_store", None)
+def app_store(app: Any) -> EventStore:
+    """The app's event store: app.state.event_store when tests (or embedders) set one, else the
+    configured store."""
+    store = getattr(app.state, "event_store", None)
     if store is None:
-        store = service.get_store(request.app.state.settings, request.app.state.database)
+        store = service.get_store(app.state.settings, app.state.database)
     return store
+
+
+def _store(request: Request) -> EventStore:
+    return app_store(request.app)
 
 
 @router.post("/api/events", status_code=status.HTTP_202_ACCEPTED, response_model=EventBatchOut)

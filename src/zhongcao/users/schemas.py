@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from zhongcao.fields import Secret, UserLine
 from zhongcao.users.models import Role
 
-Password = Annotated[str, Field(min_length=8, max_length=128)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Password = Annotated[Secret, Field(min_length=8, max_length=128)]
+DisplayName = Annotated[UserLine, Field(min_length=1, max_length=80)]
 
 
 class UserCreate(BaseModel):
@@ -35,14 +36,14 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
-    password: Annotated[str, Field(min_length=1, max_length=128)]
+    password: Annotated[Secret, Field(min_length=1, max_length=128)]
 
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)] = "api"
-    expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = None
+    name: Annotated[UserLine, Field(min_length=1, max_length=80)] = "api"
+    expires_in_days: Annotated[int | None, Field(strict=True, ge=1, le=3650)] = None
 
 
 class TokenOut(BaseModel):

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request, Response, status
 
 from zhongcao.deps import CurrentUser, DbSession, OperatorUser
+from zhongcao.fields import IdPath
 from zhongcao.users import service
 from zhongcao.users.models import Role, TokenKind
 from zhongcao.users.schemas import LoginRequest, LoginResponse, TokenCreate, TokenOut, UserCreate, UserOut
@@ -76,7 +77,7 @@ def create_api_token(
 
 
 @router.delete("/api/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_api_token(token_id: int, user: CurrentUser, db: DbSession) -> None:
+def revoke_api_token(token_id: IdPath, user: CurrentUser, db: DbSession) -> None:
     service.revoke_token_id(db, user, token_id)
 
 
