@@ -5,10 +5,12 @@ bundle: serving (``service``) calls them, nothing here reads the database."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from zhongcao.feed.catalog import Catalog, price_band
+from zhongcao.feed.features import UserContexts
 from zhongcao.feed.refreshing import Bundle
 from zhongcao.feed.seen import UserMemory
 from zhongcao.feed.sources import Candidates, Source
@@ -50,8 +52,8 @@ def label_sources(sources: list[Candidates], banded: np.ndarray) -> dict[int, tu
 
 
 def product_cards(
-    bundle: Bundle, contexts, inputs: dict, memory: UserMemory, n: int
-) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]
+    bundle: Bundle, contexts: UserContexts, inputs: dict[str, Any], memory: UserMemory, n: int
+) -> list[tuple[int, float]]:
     if n <= 0:
         return []
     shown = {-cid for cid, _ in memory.served if cid < 0}

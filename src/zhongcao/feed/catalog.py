@@ -320,7 +320,7 @@ def _build_arrays(db: Session, rows: Sequence[Row], category_names: list[tuple[s
     price = np.zeros(len(content_ids), dtype=np.int64)
     for i, (acc, pid) in enumerate(zip(account_ids.tolist(), first_product.tolist(), strict=True)):
         account = accounts.get(acc)
-        if account is not None and account.is_shop:
+        if account is not None and account.is_shop and account.shop_id is not None:
             shop_ids[i] = account.shop_id
         if pid >= 0 and pid in placement:
             shop, cat = placement[pid]
