@@ -46,8 +46,8 @@ def label_sources(sources: list[Candidates], banded: np.ndarray) -> dict[int, tu
                 because = int(cand.because[j]) if cand.because is not None else -1
                 in_band = bool(banded[j]) if cand.source is Source.trending else False
                 code_source[code] = (cand.source, because, in_band)
-            elif cand.source is Source.followed:
-                code_source[code] = (Source.followed, int(cand.because[j]), False)  # type: ignore[index]
+            elif cand.source is Source.followed and cand.because is not None:
+                code_source[code] = (Source.followed, int(cand.because[j]), False)
     return code_source
 
 
