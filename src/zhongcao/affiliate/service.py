@@ -63,7 +63,9 @@ MAX_PLAN_CREATORS = 200
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _insert_ignoring_duplicate(db: Session, model: type[Base], values: dict[str, Any], keys: list[str]) -> bool:
+def _insert_ignoring_duplicate(
+    db: Session, model: type[Base], values: dict[str, Any], keys: list[str]
+) -> bool:
     """INSERT unless a row with the same ``keys`` exists; True when a row was inserted."""
     dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
     table = model.__table__
