@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -93,7 +94,18 @@ def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def feed_check(feed) -> CheckResult:  # type: ignore[no-untyped-def]
+class FeedStatus(Protocol):
+    """What the readiness check reads of the feed service (the core layer cannot import the feed)."""
+
+    @property
+    def ready(self) -> bool: ...
+    @property
+    def has_model(self) -> bool: ...
+    @property
+    def last_error(self) -> str | None: ...
+
+
+def feed_check(feed: FeedStatus) -> CheckResult:
     """Ready when the feed's model and catalogue are loaded, or when there is no model to load."""
     if feed.ready:  # a failed background pass is reported, but the worker keeps serving what it has
         problem = f"; last background pass: {feed.last_error}" if feed.last_error else ""

@@ -223,6 +223,7 @@ class SkuPublicOut(BaseModel):
     price_fen: int
     stock: int
 
+    # mypy refuses a decorator over @property; pydantic's documented form for a computed field.
     @computed_field  # type: ignore[prop-decorator]
     @property
     def in_stock(self) -> bool:

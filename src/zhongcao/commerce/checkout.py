@@ -357,11 +357,10 @@ def _apply_shop_coupons(orders: list[_ShopOrder]) -> None:
 
 def _reserve_subsidies(db: Session, lines: list[_Line]) -> None:
     # In campaign id order, so concurrent checkouts lock campaign rows in the same order.
-    wanted = [ln for ln in lines if ln.offer is not None and ln.offer.subsidy_per_item_fen > 0]
-    for line in sorted(wanted, key=lambda ln: (ln.offer.campaign_id, ln.info.sku_id)):  # type: ignore[union-attr]
-        assert line.offer is not None
-        amount = min(line.offer.subsidy_per_item_fen * line.spec.quantity, line.left_to_pay)
-        if amount > 0 and reservations.reserve_budget(db, line.offer.campaign_id, amount):
+    wanted = [(ln, ln.offer) for ln in lines if ln.offer is not None and ln.offer.subsidy_per_item_fen > 0]
+    for line, offer in sorted(wanted, key=lambda pair: (pair[1].campaign_id, pair[0].info.sku_id)):
+        amount = min(offer.subsidy_per_item_fen * line.spec.quantity, line.left_to_pay)
+        if amount > 0 and reservations.reserve_budget(db, offer.campaign_id, amount):
             line.campaign_subsidy = amount
 
 

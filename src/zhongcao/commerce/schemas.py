@@ -218,6 +218,7 @@ class MerchantOrderOut(OrderOut):
     platform_fee_fen: int
     commission_fen: int
     shop_settlement_fen: int
+    # Narrower rows than OrderOut's (list is invariant to mypy; pydantic validates the field as declared).
     items: list[MerchantOrderItemOut]  # type: ignore[assignment]
 
 

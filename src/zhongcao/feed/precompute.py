@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zhongcao.feed.features import feed_features
+from zhongcao.feed.features import UserContexts, feed_features
 from zhongcao.feed.sources import Candidates, Source
 
 if TYPE_CHECKING:
+    from zhongcao.feed.ann import InnerProductIndex
     from zhongcao.feed.service import FeedConfig, FeedService
 
 FILE = "ranked.npz"
@@ -99,7 +100,8 @@ class RankedLists:
         )
 
     def save(self, folder: Path) -> None:
-        np.savez(folder / FILE, **{k: np.asarray(v) for k, v in self.__dict__.items()})
+        # No pickles: the load refuses them too (and naming allow_pickle keeps **arrays off it for mypy).
+        np.savez(folder / FILE, allow_pickle=False, **{k: np.asarray(v) for k, v in self.__dict__.items()})
 
     @classmethod
     def load(cls, folder: Path) -> RankedLists | None:
@@ -115,7 +117,7 @@ class RankedLists:
 def _csr(parts: list[np.ndarray], dtype: type) -> tuple[np.ndarray, np.ndarray]:
     ptr = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in parts], out=ptr[1:])
-    flat = np.concatenate(parts).astype(dtype) if ptr[-1] else np.zeros(0, dtype=dtype)
+    flat: np.ndarray = np.concatenate(parts).astype(dtype) if ptr[-1] else np.zeros(0, dtype=dtype)
     return ptr, flat
 
 
@@ -193,19 +195,21 @@ def rank_users(
             progress(len(chunk))
     ptr, codes = _csr(parts["codes"], np.int32)
     _, scores = _csr(parts["scores"], np.float32)
-    _, sources = _csr(parts["sources"], np.int8)
+    _, source_labels = _csr(parts["sources"], np.int8)
     _, because = _csr(parts["because"], np.int64)
     _, banded = _csr(parts["banded"], bool)
     product_ptr, product_ids = _csr(product_parts, np.int64)
     _, product_scores = _csr(product_score_parts, np.float32)
     return RankedLists(
-        user_ids=users, follow_hash=hashes, ptr=ptr, codes=codes, scores=scores, sources=sources,
+        user_ids=users, follow_hash=hashes, ptr=ptr, codes=codes, scores=scores, sources=source_labels,
         because=because, banded=banded, product_ptr=product_ptr, product_ids=product_ids,
         product_scores=product_scores, as_of_s=int(now_s),
     )  # fmt: skip
 
 
-def _batch_search(index, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def _batch_search(
+    index: InnerProductIndex | None, vectors: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Top ``k`` per row of ``vectors`` in one ANN call (rows of zeros — no taste yet — find nothing)."""
     n = len(vectors)
     if index is None or n == 0:
@@ -219,9 +223,9 @@ def _batch_search(index, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     return ids, scores
 
 
-def _stack(contexts: list) -> object:  # type: ignore[type-arg]
+def _stack(contexts: list[UserContexts]) -> UserContexts:
     """One batch of user contexts from one-user contexts (rows in order)."""
-    from zhongcao.feed.features import UserContexts, csr
+    from zhongcao.feed.features import csr
     from zhongcao.feed.interactions import Sequences
     from zhongcao.feed.ranker import UserState
 

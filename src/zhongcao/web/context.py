@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -154,17 +155,16 @@ def _web_context(request: Request, db: Session) -> WebContext:
     token = session_token(request)
     user = users_service.user_for_token(db, token) if token else None
     locale = i18n.negotiate(request.cookies.get(i18n.LOCALE_COOKIE), request.headers.get("accept-language"))
-    csrf = request.cookies.get(CSRF_COOKIE)
-    fresh = not csrf or len(csrf) != 43
-    if fresh:
-        csrf = secrets.token_urlsafe(32)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    fresh = not cookie or len(cookie) != 43
+    csrf = cookie if cookie and not fresh else secrets.token_urlsafe(32)
     flash = request.cookies.get(FLASH_COOKIE)
     context = WebContext(
         request=request,
         db=db,
         user=user,
         locale=locale,
-        csrf_token=csrf,  # type: ignore[arg-type]
+        csrf_token=csrf,
         _set_csrf=fresh,
         flash=flash if flash and i18n.has_message(flash) else None,
     )
@@ -183,7 +183,7 @@ def signed_in(request: Request, db: Annotated[Session, Depends(get_db)]) -> WebC
     return context
 
 
-def require_page_role(*roles: Role):  # type: ignore[no-untyped-def]
+def require_page_role(*roles: Role) -> Callable[[WebContext], WebContext]:
     """A page dependency: signed in with one of ``roles`` (else the login page, or a 403 page)."""
 
     def dependency(context: Annotated[WebContext, Depends(signed_in)]) -> WebContext:

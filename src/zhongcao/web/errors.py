@@ -66,7 +66,7 @@ def install(app: FastAPI) -> None:
 
     async def delegate(kind: Any, request: Request, exc: Exception) -> Response:
         result = json_handlers[kind](request, exc)
-        return await result if isinstance(result, Awaitable) else result  # type: ignore[return-value]
+        return await result if isinstance(result, Awaitable) else result
 
     def page_aware(kind: Any) -> Handler:
         async def handler(request: Request, exc: Exception) -> Response:
@@ -102,10 +102,10 @@ def install(app: FastAPI) -> None:
             return error_page(request, 500)
         # Any other handler (e.g. 503 when the database pool is exhausted): its status, our page.
         answer = await delegate(kind, request, exc)
-        page = error_page(request, answer.status_code)
+        response = error_page(request, answer.status_code)
         if "retry-after" in answer.headers:
-            page.headers["Retry-After"] = answer.headers["retry-after"]
-        return page
+            response.headers["Retry-After"] = answer.headers["retry-after"]
+        return response
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)
