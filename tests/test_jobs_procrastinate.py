@@ -9,6 +9,7 @@ in-process runner with the same job functions.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
@@ -93,7 +95,7 @@ def test_a_periodic_job_runs_once_per_tick_with_two_workers(pg, add_job) -> None
     started = time.monotonic()
     for worker in workers:
         worker.start()
-    time.sleep(4.2)
+    time.sleep(3.2)
     for worker in workers:
         worker.stop()
     elapsed = time.monotonic() - started
@@ -157,7 +159,7 @@ def test_a_failing_job_is_retried_with_backoff_and_operators_see_it(client, db, 
         worker.stop()
     # Retried by Procrastinate after 1 s, then 2 s (the backoff doubles; polled every second).
     gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
-    assert len(attempts) == 3 and 0.9 <= gaps[0] < 3.5 and 1.9 <= gaps[1] < 4.5, gaps
+    assert len(attempts) == 3 and 0.9 <= gaps[0] < 6 and 1.9 <= gaps[1] < 8, gaps
     row = _row(pg, "test_flaky_pg")
     assert row is not None and row.failures == 2 and row.attempts == 0 and row.last_result == {"done": 1}
 
@@ -177,7 +179,29 @@ def test_a_sub_second_job_repeats_inside_its_task_and_stops_with_the_worker(pg, 
     assert len(runs) == count
     assert 5 <= count <= 10, runs  # every 0.2 s, give or take a busy machine
     gaps = [b - a for a, b in zip(runs, runs[1:], strict=False)]
-    assert max(gaps) < 0.6, gaps
+    assert max(gaps) < 1.0, gaps  # never a pause as long as the search freshness promise
+
+
+def test_upkeep_runs_again_the_job_of_a_worker_that_died(pg, add_job) -> None:
+    add_job(Job("test_orphan", lambda c: {}, every_s=60.0))
+    app = build_app(pg, Settings(), [], schedule=False)
+
+    async def scenario() -> str:
+        async with app.open_async():
+            manager = app.job_manager
+            dead = await manager.register_worker()
+            await app.configure_task("zhongcao.test_orphan").defer_async()
+            job = await manager.fetch_job(queues=None, worker_id=dead)
+            assert job is not None and job.task_name == "zhongcao.test_orphan"
+            # The worker is killed mid-run: its heartbeat stops.
+            await app.connector.execute_query_async(
+                query="UPDATE procrastinate_workers SET last_heartbeat = now() - interval '10 minutes'"
+            )
+            await postgres._upkeep(SimpleNamespace(app=app), None)  # type: ignore[arg-type]
+            (again,) = await manager.list_jobs_async(id=job.id)
+            return str(again.status)
+
+    assert asyncio.run(scenario()) == "todo"  # queued again for a live worker
 
 
 def test_the_one_shot_runs_in_process_and_a_worker_never_overlaps_it(pg, add_job) -> None:
@@ -194,6 +218,7 @@ def test_the_one_shot_runs_in_process_and_a_worker_never_overlaps_it(pg, add_job
     assert runs == [1]
 
 
+@pytest.mark.slow  # starts a worker process (imports the platform: several seconds)
 def test_the_worker_process_runs_jobs_and_stops_cleanly_on_sigterm(pg, tmp_path) -> None:
     """``python -m zhongcao.jobs`` on PostgreSQL (what ``zhongcao worker`` runs): a Procrastinate worker."""
     with pg.engine.connect() as conn:

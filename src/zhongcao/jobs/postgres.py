@@ -108,7 +108,7 @@ class Backoff(RetryStrategy):
         return RetryDecision(retry_at=datetime.now(UTC) + delay)
 
 
-def connector_for(database: Database, *, max_size: int = 4) -> procrastinate.PsycopgConnector:
+def connector_for(database: Database, *, max_size: int = 6) -> procrastinate.PsycopgConnector:
     """A Procrastinate connector to the same database and schema as ``database`` (its search_path is
     read from a connection: tests give each run its own schema)."""
     url = database.engine.url.set(drivername="postgresql")
