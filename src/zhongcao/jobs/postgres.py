@@ -167,8 +167,8 @@ def _register(app: procrastinate.App, entry: Job, context: JobContext) -> Any:
         queue=queue_name(entry.name),
         # A sub-second job's minute tasks overlap by a second (no ``lock``): ``job_runs`` keeps their
         # runs apart.
-        lock=None if loop else entry.name,
-        queueing_lock=entry.name,
+        lock=None if loop else task_name(entry.name),
+        queueing_lock=task_name(entry.name),
         retry=Backoff(entry),
         pass_context=True,
     )(run)
