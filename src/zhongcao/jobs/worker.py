@@ -59,6 +59,9 @@ def run_worker(settings: Settings | None = None, names: Iterable[str] | None = N
 def _run_procrastinate(database: Database, settings: Settings, names: Iterable[str] | None) -> None:
     from zhongcao.jobs.postgres import ProcrastinateWorker
 
+    # Procrastinate logs every deferral, start and end at INFO (dozens of lines a minute here); a
+    # failure is logged by the runner (zhongcao.jobs) and the status is in job_runs.
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
     try:
         worker = ProcrastinateWorker(database, settings, names)
         log.info("job worker (Procrastinate): %s", ", ".join(j.name for j in worker.jobs))
