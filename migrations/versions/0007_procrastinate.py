@@ -6,8 +6,8 @@ SQLite, where the jobs run in-process (job_runs). A database where the schema wa
 (``procrastinate schema --apply``) is left as it is. Upgrading procrastinate past a version with
 schema changes takes a new migration that runs its migration scripts.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06 16:30:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
