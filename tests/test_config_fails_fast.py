@@ -52,6 +52,19 @@ def test_a_wrong_setting_is_one_sentence_and_exit_2(name, value, words, command,
     assert f"configuration is invalid: {name}" in text and words in text, text
 
 
+def test_the_job_worker_module_says_it_in_a_sentence_too():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ZHONGCAO_LOG_LEVEL="loud")
+    done = subprocess.run(
+        [sys.executable, "-m", "zhongcao.jobs"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "configuration is invalid: ZHONGCAO_LOG_LEVEL" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_the_postgres_events_backend_needs_postgres():
     with pytest.raises(ValidationError) as caught:
         Settings(database_url="sqlite:///x.db", events_backend="postgres")

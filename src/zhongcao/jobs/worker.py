@@ -19,7 +19,9 @@ import threading
 from collections.abc import Iterable
 from types import FrameType
 
-from zhongcao.config import Settings, get_settings
+from pydantic import ValidationError
+
+from zhongcao.config import Settings, describe_invalid, get_settings
 from zhongcao.db import Database
 from zhongcao.jobs.runner import Worker
 
@@ -73,5 +75,10 @@ def _run_procrastinate(database: Database, settings: Settings, names: Iterable[s
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     names = (argv if argv is not None else sys.argv[1:]) or None
-    run_worker(names=names)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # one sentence naming the variable, as every command says it
+        print(f"error: configuration is invalid: {describe_invalid(exc)}", file=sys.stderr)
+        return 2
+    run_worker(settings, names=names)
     return 0
