@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from zhongcao import __version__
+from zhongcao.api_contract import answer_405_with_allow, document_statuses
 from zhongcao.config import Settings, get_settings
 from zhongcao.db import Database
 from zhongcao.errors import install_error_handlers
@@ -120,6 +121,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao import web  # the server-rendered pages (docs/web.md)
 
     web.install(app)
+    document_statuses(app)
+    answer_405_with_allow(app)
     return app
 
 

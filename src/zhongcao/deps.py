@@ -96,7 +96,7 @@ def caller_or_anonymous(request: Request, db: Session) -> users_service.Caller |
 
 
 def require_role(*roles: Role) -> Callable[[User], User]:
-    def dependency(user: CurrentUser) -> User:
+    def check_role(user: CurrentUser) -> User:
         if user.role not in roles:
             raise Forbidden(
                 f"this needs the role {' or '.join(r.value for r in roles)}",
@@ -105,7 +105,7 @@ def require_role(*roles: Role) -> Callable[[User], User]:
             )
         return user
 
-    return dependency
+    return check_role
 
 
 ShopperUser = Annotated[User, Depends(require_role(Role.shopper))]
@@ -144,11 +144,11 @@ MerchantCtx = Annotated[MerchantContext, Depends(current_merchant)]
 def merchant_with(*roles: StaffRole) -> Callable[[MerchantContext], MerchantContext]:
     """A merchant context that also requires one of the given shop roles."""
 
-    def dependency(ctx: MerchantCtx) -> MerchantContext:
+    def check_staff_role(ctx: MerchantCtx) -> MerchantContext:
         ctx.require(*roles)
         return ctx
 
-    return dependency
+    return check_staff_role
 
 
 @dataclass(frozen=True)
