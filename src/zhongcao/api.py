@@ -55,6 +55,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.realtime.service import connect as connect_realtime
 
     app.state.realtime = connect_realtime(settings)
+    # Login throttling's counters (Redis when configured, else this process's memory).
+    from zhongcao.users.throttle import LoginThrottle
+
+    app.state.login_throttle = LoginThrottle.from_settings(settings)
     outbox.attach(database, app.state.realtime.bus)
     install_error_handlers(app)
     _mount_api_docs(app)
