@@ -93,7 +93,9 @@ def test_backoff_doubles_up_to_the_cap() -> None:
 
 
 def test_refused_attempts_do_not_extend_the_lock() -> None:
-    throttle = LoginThrottle(MemoryStorage(), free_account=1, free_address=100, base_seconds=2, cap_seconds=60)
+    throttle = LoginThrottle(
+        MemoryStorage(), free_account=1, free_address=100, base_seconds=2, cap_seconds=60
+    )
     throttle.failed("a@example.com", "10.0.0.1")
     throttle.failed("a@example.com", "10.0.0.1")  # locked for 2 s
     for _ in range(50):
@@ -133,10 +135,12 @@ def test_an_unreachable_redis_fails_open(caplog: pytest.LogCaptureFixture) -> No
     assert "not being throttled" in caplog.text
 
 
-@pytest.mark.parametrize(("locale", "text"), [("zh", "登录失败次数过多"), ("en", "Too many failed sign-in attempts")])
+@pytest.mark.parametrize(
+    ("locale", "text"), [("zh", "登录失败次数过多"), ("en", "Too many failed sign-in attempts")]
+)
 def test_the_login_page_says_when_to_try_again(client, db, locale: str, text: str) -> None:
     email = make_user(db).email
-    client.cookies.set("zc_locale", locale)
+    client.get(f"/locale?to={locale}")
     token = form_token(client, "/login")
     answers = [
         client.post("/login", data={"email": email, "password": f"wrong {i}", "csrf_token": token})

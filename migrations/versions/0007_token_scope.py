@@ -24,7 +24,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column(
                 "scope",
-                sa.Enum("full", "read", name="token_scope", native_enum=False, create_constraint=True, length=32),
+                sa.Enum(
+                    "full", "read", name="token_scope", native_enum=False, create_constraint=True, length=32
+                ),
                 nullable=False,
                 server_default="full",
             )

@@ -167,9 +167,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _token_days_fit(self) -> Settings:
         if self.api_token_default_days > self.api_token_max_days:
-            raise ValueError(
-                "ZHONGCAO_API_TOKEN_DEFAULT_DAYS must not exceed ZHONGCAO_API_TOKEN_MAX_DAYS"
-            )
+            raise ValueError("ZHONGCAO_API_TOKEN_DEFAULT_DAYS must not exceed ZHONGCAO_API_TOKEN_MAX_DAYS")
         if self.login_backoff_base_seconds > self.login_backoff_cap_seconds:
             raise ValueError(
                 "ZHONGCAO_LOGIN_BACKOFF_BASE_SECONDS must not exceed ZHONGCAO_LOGIN_BACKOFF_CAP_SECONDS"

@@ -57,7 +57,9 @@ def judge_password(password: str, user_inputs: Iterable[str] = ()) -> PasswordVe
     """How guessable ``password`` is, by zxcvbn; ``user_inputs`` (email, name) count as known words."""
     from zxcvbn import zxcvbn
 
-    words = [w for text in user_inputs for w in [text, *text.replace("@", " ").replace(".", " ").split()] if w]
+    words = [
+        w for text in user_inputs for w in [text, *text.replace("@", " ").replace(".", " ").split()] if w
+    ]
     result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=words[:20])
     feedback = result.get("feedback") or {}
     score = int(result["score"])

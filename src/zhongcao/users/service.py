@@ -256,9 +256,7 @@ def change_password(
     throttle.check(user.email, address)
     if not security.verify_password(user.password_hash, current_password):
         throttle.failed(user.email, address)
-        raise InvalidInput(
-            "the current password is wrong", code="wrong_password", field="current_password"
-        )
+        raise InvalidInput("the current password is wrong", code="wrong_password", field="current_password")
     throttle.succeeded(user.email)
     check_new_password(new_password, email=user.email, display_name=user.display_name, field="new_password")
     user.password_hash = security.hash_password(new_password)

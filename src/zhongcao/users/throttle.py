@@ -23,7 +23,7 @@ import math
 import time
 
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage
 
 from zhongcao.config import Settings
 from zhongcao.errors import TooManyRequests
@@ -75,10 +75,8 @@ class LoginThrottle:
     def from_settings(cls, settings: Settings) -> LoginThrottle:
         storage: Storage
         if settings.redis_url:
-            # limits names a Unix socket redis+unix://; the platform's setting says unix:// (redis-py's).
-            url = settings.redis_url
-            storage = storage_from_string(
-                "redis+" + url if url.startswith("unix://") else url,
+            storage = RedisStorage(
+                settings.redis_url,
                 key_prefix=f"{settings.redis_prefix}:login",
                 wrap_exceptions=True,
                 socket_timeout=2,

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response, status
 
@@ -60,7 +59,9 @@ def login(body: LoginRequest, request: Request, response: Response, db: DbSessio
     """Sign in. Throttled per account and per client address: after a few wrong passwords each
     further one locks the account and the address for a backoff that doubles up to 15 minutes; while
     locked the answer is 429 ``too_many_login_attempts`` with ``Retry-After`` (docs/security.md)."""
-    user = service.login(db, request.app.state.login_throttle, body.email, body.password, client_address(request))
+    user = service.login(
+        db, request.app.state.login_throttle, body.email, body.password, client_address(request)
+    )
     token, row = service.issue_token(db, user, kind=TokenKind.session)
     _set_session_cookie(request, response, token)
     return LoginResponse(user=UserOut.model_validate(user), token=token, expires_at=row.expires_at)
@@ -82,7 +83,9 @@ def me(user: CurrentUser) -> UserOut:
 
 
 @router.post("/api/me/password", response_model=PasswordChanged)
-def change_password(body: PasswordChange, request: Request, user: CurrentUser, db: DbSession) -> PasswordChanged:
+def change_password(
+    body: PasswordChange, request: Request, user: CurrentUser, db: DbSession
+) -> PasswordChanged:
     """Change the password (the current one is required, and throttled like a login). The user's other
     sessions are signed out; this one and the API tokens are kept."""
     revoked = service.change_password(
@@ -101,7 +104,9 @@ def change_password(body: PasswordChange, request: Request, user: CurrentUser, d
 def sign_out_everywhere(request: Request, user: CurrentUser, db: DbSession) -> SignedOutEverywhere:
     """Revoke every other session and every API token of the caller; the credential making this
     request stays valid."""
-    return SignedOutEverywhere(revoked=service.sign_out_everywhere(db, user, keep_secret=request_token(request)))
+    return SignedOutEverywhere(
+        revoked=service.sign_out_everywhere(db, user, keep_secret=request_token(request))
+    )
 
 
 @router.get("/api/me/tokens", response_model=list[TokenInfo])

@@ -49,7 +49,11 @@ def login_submit(page: Page, data: FormData) -> Response:
     if form.ok:
         try:
             user = users_service.login(
-                page.db, page.request.app.state.login_throttle, email, str(password), client_address(page.request)
+                page.db,
+                page.request.app.state.login_throttle,
+                email,
+                str(password),
+                client_address(page.request),
             )
         except TooManyRequests as exc:
             retry_after = exc.retry_after
