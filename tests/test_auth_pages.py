@@ -177,3 +177,16 @@ def test_a_person_changes_the_password_and_signs_out_everywhere(app, db, databas
         screenshot(page, f"{kind}-account-signed-out-everywhere")
         with_old_token = page.request.get(server.url + "/api/me", headers=token_headers)
         assert with_old_token.status == 401
+
+
+def test_a_read_only_token_in_the_cookie_cannot_write_through_the_pages(client, db) -> None:
+    user = make_user(db)
+    full = auth(db, user)
+    read = client.post("/api/me/tokens", headers=full, json={"scope": "read"}).json()["token"]
+    client.cookies.set("zc_session", read)
+    assert client.get(PAGE).status_code == 200  # reading is what the token is for
+    token = form_token(client, PAGE)
+    response = client.post("/account/sign-out-everywhere", data={"csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 403
+    assert _change(client, token, PASSWORD, NEW_PASSWORD).status_code == 403
+    assert client.get("/api/me", headers=full).status_code == 200
