@@ -264,3 +264,18 @@ def test_no_account_endpoint_reaches_another_user(client, db) -> None:
             assert response.status_code == 404, response.text
         assert _victim_state(db, victim.id) == before, f"{method} {template} changed the victim's account"
     assert client.get("/api/me", headers=victim_headers).status_code == 200
+
+
+def test_token_and_throttle_settings_are_checked_at_startup() -> None:
+    from pydantic import ValidationError
+
+    from zhongcao.config import Settings, describe_invalid
+
+    for bad, named in [
+        ({"api_token_default_days": 400}, "ZHONGCAO_API_TOKEN_DEFAULT_DAYS must not exceed"),
+        ({"login_backoff_base_seconds": 60, "login_backoff_cap_seconds": 30}, "ZHONGCAO_LOGIN_BACKOFF"),
+        ({"login_free_failures_account": 0}, "ZHONGCAO_LOGIN_FREE_FAILURES_ACCOUNT"),
+    ]:
+        with pytest.raises(ValidationError) as refused:
+            Settings(**bad)
+        assert named in describe_invalid(refused.value)
