@@ -190,3 +190,24 @@ def test_a_read_only_token_in_the_cookie_cannot_write_through_the_pages(client, 
     assert response.status_code == 403
     assert _change(client, token, PASSWORD, NEW_PASSWORD).status_code == 403
     assert client.get("/api/me", headers=full).status_code == 200
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_a_locked_login_says_when_to_try_again_in_the_browser(app, db, database, phone) -> None:
+    email = make_user(db).email
+    db.commit()
+    page, problems = phone
+    with LiveServer(app) as server:
+        page.goto(server.url + "/login")
+        for i in range(7):
+            page.get_by_label("邮箱").fill(email)
+            page.get_by_label("密码").fill(f"wrong {i}")
+            page.locator("form[action='/login'] button[type=submit]").click()
+            page.wait_for_load_state("load")
+        alert = page.get_by_role("alert").inner_text()
+        assert "登录失败次数过多" in alert and "秒后再试" in alert
+        assert page.get_by_label("邮箱").input_value() == email  # what was typed is kept
+        # The refused sign-ins (401, then 429) and nothing else.
+        assert all(re.search(r"\b(401|429)\b", p) for p in problems.take())
+        screenshot(page, f"{database.dialect}-login-throttled")

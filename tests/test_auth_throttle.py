@@ -151,3 +151,25 @@ def test_the_login_page_says_when_to_try_again(client, db, locale: str, text: st
     assert locked.status_code == 429
     assert text in locked.text
     assert int(locked.headers["Retry-After"]) >= 1
+
+
+def test_long_waits_are_said_in_minutes() -> None:
+    from zhongcao.web.account import throttled_message
+
+    class Page:  # the one call throttled_message makes on a page: tn
+        def __init__(self, locale: str) -> None:
+            from zhongcao.web import i18n
+
+            self.tn = lambda key, plural, num: i18n.translate_plural(locale, key, plural, num)
+
+    assert throttled_message(Page("zh"), 30) == "登录失败次数过多，请 30 秒后再试。"
+    assert throttled_message(Page("zh"), 900) == "登录失败次数过多，请 15 分钟后再试。"
+    assert (
+        throttled_message(Page("en"), 61 * 60) == "Too many failed sign-in attempts. Try again in 61 minutes."
+    )
+    throttle = LoginThrottle(MemoryStorage(), free_account=1, base_seconds=600, cap_seconds=600)
+    throttle.failed("a@example.com", "10.0.0.1")
+    throttle.failed("a@example.com", "10.0.0.1")
+    with pytest.raises(Exception) as refused:
+        throttle.check("a@example.com", "10.0.0.2")
+    assert str(refused.value).endswith("try again in 10 minutes")

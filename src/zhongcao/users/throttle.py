@@ -111,9 +111,9 @@ class LoginThrottle:
             return
         if wait > 0:
             seconds = max(1, math.ceil(wait))
+            when = f"{seconds} seconds" if seconds < 120 else f"{-(-seconds // 60)} minutes"
             raise TooManyRequests(
-                f"too many failed sign-in attempts for this account or from this address: "
-                f"try again in {seconds} seconds",
+                f"too many failed sign-in attempts for this account or from this address: try again in {when}",
                 code="too_many_login_attempts",
                 retry_after=seconds,
             )

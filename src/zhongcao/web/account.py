@@ -16,6 +16,14 @@ from zhongcao.web.forms import Form
 
 router = APIRouter(include_in_schema=False)
 
+
+def throttled_message(page: WebContext, seconds: int) -> str:
+    """When a locked sign-in may be tried again, in seconds or, from two minutes on, in minutes."""
+    if seconds < 120:
+        return page.tn("auth.throttled", "auth.throttled.plural", seconds)
+    return page.tn("auth.throttled_minutes", "auth.throttled_minutes.plural", -(-seconds // 60))
+
+
 PATH = "/account/security"
 # The longest password a form takes (the API's limit too): argon2 hashes any length, slowly.
 MAX_PASSWORD = 128
@@ -69,7 +77,7 @@ def change_password(page: SignedInPage, data: FormData) -> Response:
                 keep_secret=session_token(page.request),
             )
         except TooManyRequests as exc:
-            form.message = page.tn("auth.throttled", "auth.throttled.plural", exc.retry_after)
+            form.message = throttled_message(page, exc.retry_after)
             response = _render(page, form, status_code=429)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response

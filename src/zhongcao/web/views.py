@@ -57,7 +57,7 @@ def login_submit(page: Page, data: FormData) -> Response:
             )
         except TooManyRequests as exc:
             retry_after = exc.retry_after
-            form.message = page.tn("auth.throttled", "auth.throttled.plural", retry_after)
+            form.message = account.throttled_message(page, retry_after)
         except Unauthorized as exc:
             form.message = page.t("auth.disabled" if exc.code == "account_disabled" else "auth.invalid")
         else:
