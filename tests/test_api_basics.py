@@ -133,7 +133,7 @@ def test_disabled_user_cannot_log_in(client, db):
 
 
 def test_duplicate_registration_is_a_conflict_and_changes_nothing(client, db):
-    body = {"email": "dup@example.com", "password": "password1", "display_name": "D"}
+    body = {"email": "dup@example.com", "password": "plum orchard 42", "display_name": "D"}
     assert client.post("/api/auth/register", json=body).status_code == 201
     count = db.query(User).count()
     err = assert_error(client.post("/api/auth/register", json=body), 409, "email_taken")
@@ -144,7 +144,7 @@ def test_duplicate_registration_is_a_conflict_and_changes_nothing(client, db):
 def test_operator_creates_users_of_any_role(client, db):
     ops = make_user(db, Role.operator)
     shopper = make_user(db)
-    body = {"email": "m@example.com", "password": "password1", "display_name": "M", "role": "merchant"}
+    body = {"email": "m@example.com", "password": "plum orchard 42", "display_name": "M", "role": "merchant"}
     assert_error(client.post("/api/ops/users", json=body, headers=auth(db, shopper)), 403, "wrong_role")
     r = client.post("/api/ops/users", json=body, headers=auth(db, ops))
     assert r.status_code == 201 and r.json()["role"] == "merchant"

@@ -56,6 +56,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.realtime.service import connect as connect_realtime
 
     app.state.realtime = connect_realtime(settings)
+    # Login throttling's counters (Redis when configured, else this process's memory).
+    from zhongcao.users.throttle import LoginThrottle
+
+    app.state.login_throttle = LoginThrottle.from_settings(settings)
     outbox.attach(database, app.state.realtime.bus)
     # Purchases that the order service records on this database's sessions go to these settings'
     # event store once the payment commits (events/purchases.py).

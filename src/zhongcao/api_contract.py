@@ -122,7 +122,7 @@ def document_statuses(app: FastAPI) -> None:
             if not route.include_in_schema:
                 continue
             operations = schema["paths"].get(route.path_format, {})
-            for method in route.methods:
+            for method in route.methods or ():
                 operation = operations.get(method.lower())
                 if operation is None:
                     continue

@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65_536, ge=8, le=1_048_576)
     argon2_parallelism: int = Field(default=4, ge=1, le=64)
     session_ttl_hours: int = Field(default=24 * 14, ge=1, le=24 * 366)
+    # Login throttling (docs/security.md): wrong passwords allowed per account and per client address
+    # before each further one locks that account or address for a backoff that doubles from the base up
+    # to the cap. An address gets more free tries than an account: many people may share one (NAT).
+    login_free_failures_account: int = Field(default=5, ge=1, le=1000)
+    login_free_failures_address: int = Field(default=20, ge=1, le=100_000)
+    login_backoff_base_seconds: int = Field(default=1, ge=1, le=3600)
+    login_backoff_cap_seconds: int = Field(default=900, ge=1, le=86_400)
+    # API tokens: the lifetime when a client asks for none, and the longest it may ask for.
+    api_token_default_days: int = Field(default=90, ge=1, le=3650)
+    api_token_max_days: int = Field(default=365, ge=1, le=3650)
     session_cookie_name: str = "zc_session"
     # Mark the session cookie Secure; turn off only for plain-HTTP local use.
     cookie_secure: bool = False
@@ -151,6 +161,16 @@ class Settings(BaseSettings):
         if self.events_backend == "postgres" and not self.database_url.startswith("postgresql"):
             raise ValueError(
                 "ZHONGCAO_EVENTS_BACKEND=postgres needs a PostgreSQL database; on SQLite use segments or auto"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _token_days_fit(self) -> Settings:
+        if self.api_token_default_days > self.api_token_max_days:
+            raise ValueError("ZHONGCAO_API_TOKEN_DEFAULT_DAYS must not exceed ZHONGCAO_API_TOKEN_MAX_DAYS")
+        if self.login_backoff_base_seconds > self.login_backoff_cap_seconds:
+            raise ValueError(
+                "ZHONGCAO_LOGIN_BACKOFF_BASE_SECONDS must not exceed ZHONGCAO_LOGIN_BACKOFF_CAP_SECONDS"
             )
         return self
 

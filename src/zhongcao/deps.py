@@ -23,7 +23,7 @@ from zhongcao.db import Database
 from zhongcao.errors import Forbidden, Unauthorized
 from zhongcao.shops.models import StaffRole
 from zhongcao.users import service as users_service
-from zhongcao.users.models import Role, User
+from zhongcao.users.models import AuthToken, Role, TokenScope, User
 
 
 def get_database(request: Request) -> Database:
@@ -60,21 +60,44 @@ def _token_from_request(request: Request) -> str | None:
     return request.cookies.get(request.app.state.settings.session_cookie_name)
 
 
+def _user_allowed(request: Request, found: tuple[User, AuthToken]) -> User:
+    user, token = found
+    # A read-only API token may look but not touch: any method that may write is refused.
+    if token.scope is TokenScope.read and request.method not in READ_METHODS:
+        raise Forbidden(
+            "this API token is read-only: create a full token to make changes",
+            code="read_only_token",
+        )
+    return user
+
+
 def optional_user(request: Request, db: DbSession) -> User | None:
     token = _token_from_request(request)
     if not token:
         return None
-    return users_service.user_for_token(db, token)
+    found = users_service.credentials_for_token(db, token)
+    return _user_allowed(request, found) if found is not None else None
 
 
 def current_user(request: Request, db: DbSession) -> User:
     token = _token_from_request(request)
     if not token:
         raise Unauthorized("sign in first", code="not_authenticated")
-    user = users_service.user_for_token(db, token)
-    if user is None:
+    found = users_service.credentials_for_token(db, token)
+    if found is None:
         raise Unauthorized("the session or token is invalid or has expired", code="invalid_token")
-    return user
+    return _user_allowed(request, found)
+
+
+def request_token(request: Request) -> str | None:
+    """The credential this request was made with (bearer token or session cookie)."""
+    return _token_from_request(request)
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address, as the server sees it (behind a proxy, run uvicorn with
+    ``--proxy-headers`` and ``--forwarded-allow-ips`` so that this is the real client)."""
+    return request.client.host if request.client else None
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -81,6 +81,19 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class TooManyRequests(DomainError):
+    """Too many attempts: the client must wait ``retry_after`` seconds (sent as ``Retry-After``)."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, code=code, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+        self.details.setdefault("retry_after", self.retry_after)
+        self.headers = {"Retry-After": str(self.retry_after)}
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 

@@ -22,10 +22,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData as StarletteFormData
 
-from zhongcao.deps import get_db
+from zhongcao.deps import READ_METHODS, get_db
 from zhongcao.errors import DomainError
 from zhongcao.users import service as users_service
-from zhongcao.users.models import Role, User
+from zhongcao.users.models import Role, TokenScope, User
 from zhongcao.web import i18n
 from zhongcao.web.templating import render_template
 
@@ -46,6 +46,11 @@ class LoginRequired(Exception):
 class WrongRole(DomainError):
     status_code = 403
     code = "wrong_role"
+
+
+class ReadOnlyToken(DomainError):
+    status_code = 403
+    code = "read_only_token"
 
 
 class StaleForm(DomainError):
@@ -153,7 +158,11 @@ class WebContext:
 
 def _web_context(request: Request, db: Session) -> WebContext:
     token = session_token(request)
-    user = users_service.user_for_token(db, token) if token else None
+    found = users_service.credentials_for_token(db, token) if token else None
+    # A read-only API token planted in the session cookie must not write through the pages either.
+    if found is not None and found[1].scope is TokenScope.read and request.method not in READ_METHODS:
+        raise ReadOnlyToken("this API token is read-only: sign in to make changes")
+    user = found[0] if found is not None else None
     locale = i18n.negotiate(request.cookies.get(i18n.LOCALE_COOKIE), request.headers.get("accept-language"))
     cookie = request.cookies.get(CSRF_COOKIE)
     fresh = not cookie or len(cookie) != 43
