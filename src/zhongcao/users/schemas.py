@@ -85,7 +85,7 @@ class TokenInfo(BaseModel):
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    current_password: Annotated[Secret, Field(min_length=1, max_length=128)]
     new_password: Password
 
 
