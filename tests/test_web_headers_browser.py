@@ -70,10 +70,14 @@ def test_the_api_docs_render_under_their_policy(site, tab):
     page.goto(server.url + "/docs")
     page.locator(".swagger-ui .info .title").wait_for()
     page.locator(".opblock").first.wait_for()
+    assert problems.take() == []
     page.goto(server.url + "/redoc")
     page.locator(".api-content h1").first.wait_for()
     page.wait_for_load_state("networkidle")
-    assert problems.take() == []
+    # ReDoc's sidebar asks for Redocly's logo from its CDN, whatever the options: the policy blocks
+    # that (nothing loads from a CDN) and ReDoc hides the image. Nothing else may be blocked.
+    found = problems.take()
+    assert found and all("https://cdn.redoc.ly/redoc/logo-mini.svg" in problem for problem in found), found
     assert problems.documents == 2
 
 

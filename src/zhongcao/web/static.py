@@ -87,6 +87,23 @@ def plotly_css() -> str:
     return "\n".join(reversed(rules)) + "\n"
 
 
+# A <style> element the bundle adds while it loads, unless an element with its id is already there.
+_LOADED_STYLE = re.compile(
+    r'getElementById\("([0-9a-f]{16,})"\)\)\{var ([\w$]+)=document\.createElement\("style"\);\2\.id="\1"'
+)
+
+
+@cache
+def plotly_style_ids() -> tuple[str, ...]:
+    """The ids of the ``<style>`` elements Plotly's bundle inserts as it loads when no element with
+    that id exists (today one: MapLibre's rules, for map traces, which the consoles never draw).
+    ``console/base.html`` puts an empty ``<template>`` with each id before the bundle, so it inserts
+    nothing the Content-Security-Policy would refuse. A console that draws maps would serve those rules
+    as a stylesheet, as :func:`plotly_css` does for the rest."""
+    source = plotly_path().read_text(encoding="utf-8") if plotly_path().is_file() else ""
+    return tuple(dict.fromkeys(match.group(1) for match in _LOADED_STYLE.finditer(source)))
+
+
 def plotly_css_url() -> str:
     return f"{PLOTLY_CSS_URL}?v={hashlib.sha256(plotly_css().encode()).hexdigest()[:10]}"
 

@@ -35,7 +35,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from zhongcao.web import i18n
-from zhongcao.web.static import plotly_css_url, plotly_url, static_url
+from zhongcao.web.static import plotly_css_url, plotly_style_ids, plotly_url, static_url
 
 if TYPE_CHECKING:
     from zhongcao.web.context import WebContext
@@ -180,6 +180,7 @@ def _environment(locale: str) -> Environment:
     env.globals["static_url"] = static_url
     env.globals["plotly_url"] = plotly_url
     env.globals["plotly_css_url"] = plotly_css_url
+    env.globals["plotly_style_ids"] = plotly_style_ids
     env.globals["LOCALES"] = i18n.LOCALES
     env.globals["LOCALE_NAMES"] = i18n.LOCALE_NAMES
     return env
