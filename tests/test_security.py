@@ -118,7 +118,7 @@ def test_templates_have_no_inline_script_style_or_handler():
     found = []
     for path in TEMPLATES.rglob("*.html"):
         text = path.read_text(encoding="utf-8")
-        for pattern in (r"<script(?![^>]*\bsrc=)", r"<style", r"\sstyle=", r"\son[a-z]+\s*="):
+        for pattern in (r"<script(?![^>]*\bsrc=)", r"<style[\s>]", r"\sstyle=", r"\son[a-z]+\s*="):
             found += [f"{path.relative_to(TEMPLATES)}: {m.group(0)!r}" for m in re.finditer(pattern, text)]
     assert found == []
 
