@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from tests.api_helpers import assert_error
 from tests.factories import PASSWORD, auth, make_user
 from zhongcao import clock
+from zhongcao.security import csrf_token
 from zhongcao.users import service as users_service
 from zhongcao.users.models import AuthToken, Role, TokenKind, User
 
@@ -82,7 +83,9 @@ def test_bearer_and_cookie_sessions(client, db):
     assert client.get("/api/me").json()["id"] == user.id  # cookie
     token = r.json()["token"]
     assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    assert client.post("/api/auth/logout").status_code == 204
+    # A write authenticated by the cookie carries the session's token (tests/test_security.py).
+    proof = {"X-CSRF-Token": csrf_token(client.cookies["zc_session"])}
+    assert client.post("/api/auth/logout", headers=proof).status_code == 204
     client.cookies.clear()
     assert_error(client.get("/api/me", headers={"Authorization": f"Bearer {token}"}), 401, "invalid_token")
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from zhongcao.db import Database
 from zhongcao.errors import Forbidden, Unauthorized
+from zhongcao.security import check_cookie_write
 from zhongcao.shops.models import StaffRole
 from zhongcao.users import service as users_service
 from zhongcao.users.models import AuthToken, Role, TokenScope, User
@@ -49,6 +50,10 @@ DbSession = Annotated[Session, Depends(get_db)]
 
 
 def _token_from_request(request: Request) -> str | None:
+    """The caller's token: ``Authorization: Bearer``, else the session cookie. A write (any method
+    but GET, HEAD, OPTIONS) authenticated by the cookie must prove it comes from our own pages, since
+    a browser attaches the cookie to requests that other sites make it send (403 ``csrf_failed``,
+    ``zhongcao.security.check_cookie_write``); a bearer token is never sent by a browser on its own."""
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
@@ -57,7 +62,10 @@ def _token_from_request(request: Request) -> str | None:
                 "Authorization header must be 'Bearer <token>'", code="invalid_authorization_header"
             )
         return value.strip()
-    return request.cookies.get(request.app.state.settings.session_cookie_name)
+    cookie = request.cookies.get(request.app.state.settings.session_cookie_name)
+    if cookie and request.method not in READ_METHODS:
+        check_cookie_write(request.headers, cookie)
+    return cookie
 
 
 def _user_allowed(request: Request, found: tuple[User, AuthToken]) -> User:

@@ -19,8 +19,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zhongcao.errors import DomainError
+from zhongcao.security import csrf_token
 from zhongcao.web import i18n
-from zhongcao.web.context import CSRF_COOKIE, LoginRequired, WebContext
+from zhongcao.web.context import LoginRequired, WebContext, csrf_binding
 from zhongcao.web.forms import error_message
 
 log = logging.getLogger("zhongcao.web")
@@ -44,7 +45,7 @@ def _context(request: Request) -> WebContext:
     if isinstance(existing, WebContext):
         return existing
     locale = i18n.negotiate(request.cookies.get(i18n.LOCALE_COOKIE), request.headers.get("accept-language"))
-    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    csrf = csrf_token(csrf_binding(request) or secrets.token_urlsafe(32))
     return WebContext(request=request, db=None, user=None, locale=locale, csrf_token=csrf)  # type: ignore[arg-type]
 
 

@@ -64,7 +64,8 @@ def login_submit(page: Page, data: FormData) -> Response:
             token, _ = users_service.issue_token(page.db, user, kind=TokenKind.session)
             settings = page.request.app.state.settings
             page.cookies[settings.session_cookie_name] = (token, settings.session_ttl_hours * 3600)
-            # A new form token with the new session: one planted before sign-in is worth nothing after.
+            # Form tokens now follow the new session cookie; the anonymous value they followed before
+            # is replaced too, so a token planted or seen before sign-in is worth nothing after.
             page.cookies[CSRF_COOKIE] = (secrets.token_urlsafe(32), YEAR)
             if i18n.LOCALE_COOKIE not in page.request.cookies:
                 language = (user.locale or "").split("-")[0].lower()
