@@ -142,3 +142,18 @@ def test_clients_may_not_post_orders_or_values(client, db) -> None:  # type: ign
     assert (
         response.status_code == 422 and response.json()["error"]["details"]["field"] == "events[0].value_fen"
     )
+
+
+def test_a_user_posting_too_many_events_gets_429_with_retry_after(client, app, db) -> None:  # type: ignore[no-untyped-def]
+    from zhongcao.config import Settings
+    from zhongcao.events.rate_limit import EventBudget
+
+    app.state.event_budget = EventBudget.from_settings(Settings(events_per_user_per_minute=5, redis_url=None))
+    headers, other = auth(db, make_user(db)), auth(db, make_user(db))
+    db.commit()
+    batch = {"events": [{"type": "like", "content_id": 1}] * 3}
+    assert client.post("/api/events", json=batch, headers=headers).status_code == 202
+    refused = client.post("/api/events", json=batch, headers=headers)  # 6 > 5
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_events"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert client.post("/api/events", json=batch, headers=other).status_code == 202  # per user

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # Login throttling (docs/security.md): wrong passwords allowed per account and per client address
     # before each further one locks that account or address for a backoff that doubles from the base up
     # to the cap. An address gets more free tries than an account: many people may share one (NAT).
+    # Behaviour events one signed-in user may post a minute (POST /api/events answers 429 past it).
+    events_per_user_per_minute: int = Field(default=1200, ge=1, le=1_000_000)
     login_free_failures_account: int = Field(default=5, ge=1, le=1000)
     login_free_failures_address: int = Field(default=20, ge=1, le=100_000)
     login_backoff_base_seconds: int = Field(default=1, ge=1, le=3600)
