@@ -59,7 +59,15 @@ DESCRIPTIONS = {
     "503": "Temporarily unavailable: retry after Retry-After seconds",
 }
 
-SIGNED_IN = {"current_user", "current_merchant", "current_creator", "check_role", "check_staff_role"}
+# optional_user: a malformed Authorization header is 401 even where signing in is optional.
+SIGNED_IN = {
+    "current_user",
+    "optional_user",
+    "current_merchant",
+    "current_creator",
+    "check_role",
+    "check_staff_role",
+}
 ROLE_CHECKS = {"current_merchant", "current_creator", "check_role", "check_staff_role"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Rate-limited operations (path prefixes): sign-in and sign-up, client events, NPS answers.
@@ -84,14 +92,29 @@ def _calls(dependant: Dependant) -> set[str]:
     return names
 
 
+def _all_query_params(dependant: Dependant) -> list[Any]:
+    params = list(dependant.query_params)
+    for sub in dependant.dependencies:
+        params += _all_query_params(sub)
+    return params
+
+
+def _has_body(dependant: Dependant) -> bool:
+    return bool(dependant.body_params) or any(_has_body(sub) for sub in dependant.dependencies)
+
+
 def statuses(route: APIRoute, method: str) -> set[str]:
     calls = _calls(route.dependant)
-    found = {"422"}
-    if calls & SIGNED_IN:
+    # What the route declares itself (responses={...} on its decorator), then what follows from
+    # its dependencies and shape.
+    found = {str(code) for code in route.responses if str(code) in DESCRIPTIONS} | {"422"}
+    if calls & SIGNED_IN or route.path.startswith("/api/auth/"):
         found.add("401")
     if calls & ROLE_CHECKS or (method in UNSAFE and calls & SIGNED_IN):
         found.add("403")
-    if route.param_convertors or "{" in route.path:
+    # Not found: what the path names, an id the query filters by, or an id the body refers to.
+    query_ids = any(p.name.endswith(("_id", "_ids")) for p in _all_query_params(route.dependant))
+    if "{" in route.path or query_ids or (method in UNSAFE and _has_body(route.dependant)):
         found.add("404")
     if method in UNSAFE:
         found |= {"409", "413"}

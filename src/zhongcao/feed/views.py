@@ -129,7 +129,11 @@ def _render(db: DbSession, page: FeedPage, service: FeedService) -> FeedPageOut:
     )
 
 
-@router.get("/api/feed", response_model=FeedPageOut)
+@router.get(
+    "/api/feed",
+    response_model=FeedPageOut,
+    responses={503: {"description": "No feed model trained yet (feed_model_not_ready)"}},
+)
 async def get_feed(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = 10,
