@@ -157,3 +157,58 @@ def test_a_user_posting_too_many_events_gets_429_with_retry_after(client, app, d
     assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_events"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert client.post("/api/events", json=batch, headers=other).status_code == 202  # per user
+
+
+ADDRESS_WITH_NUL = {
+    "name": "张三",
+    "phone": "13800138000",
+    "province": "浙江省",
+    "city": "杭州市",
+    "district": "西湖区",
+    "line": NUL,
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [  # the probe's text fields that ended in 500 on PostgreSQL
+        (
+            "/api/auth/register",
+            {"email": "n@example.com", "password": "Str0ng-pass-42!", "display_name": NUL},
+            "display_name",
+        ),
+        ("/api/support/conversations", {"shop_id": 1, "message": NUL}, "message"),
+        ("/api/orders/1/items/1/reviews", {"rating": 5, "text": NUL}, "text"),
+        ("/api/complaints", {"shop_id": 1, "reason": "other", "text": NUL}, "text"),
+        ("/api/nps", {"score": 9, "trigger": "general", "text": NUL}, "text"),
+        (
+            "/api/checkout",
+            {"items": [{"sku_id": 1, "quantity": 1}], "shipping_address": ADDRESS_WITH_NUL},
+            "shipping_address.line",
+        ),
+        ("/api/merchant/orders/1/cancel", {"reason": NUL}, "reason"),
+        ("/api/merchant/orders/1/ship", {"carrier_name": NUL, "tracking_number": "SF12345"}, "carrier_name"),
+        (
+            "/api/merchant/coupons",
+            {
+                "name": NUL,
+                "threshold_fen": 0,
+                "discount_fen": 100,
+                "starts_at": "2026-01-01T00:00:00Z",
+                "ends_at": "2027-01-01T00:00:00Z",
+            },
+            "name",
+        ),
+        ("/api/me/tokens", {"name": NUL}, "name"),
+    ],
+)
+def test_nul_in_any_text_field_is_a_422_naming_it(client, db, path, body, field) -> None:  # type: ignore[no-untyped-def]
+    shop = make_shop(db)
+    headers = auth(db, shop.owner) if "/merchant/" in path else auth(db, make_user(db))
+    db.commit()
+    if path == "/api/checkout":
+        headers = {**headers, "Idempotency-Key": "nul-test"}
+    response = client.post(path, json=body, headers=headers)
+    assert response.status_code == 422, response.text
+    named = [e["field"] for e in response.json()["error"]["details"].get("errors", [])]
+    assert field in named, response.text
