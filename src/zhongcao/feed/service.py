@@ -31,6 +31,8 @@ from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.feed.campaign_slots import campaign_candidates
 from zhongcao.feed.cards import SOURCE_OF, FeedItem, item_card, label_sources, product_cards
 from zhongcao.feed.catalog import Catalog
+from zhongcao.feed.contexts import contexts_from_table
+from zhongcao.feed.event_log import window_end
 from zhongcao.feed.exploration import explore, slots
 from zhongcao.feed.features import feed_features
 from zhongcao.feed.followed import followed_candidates
@@ -39,12 +41,11 @@ from zhongcao.feed.live import live_candidates
 from zhongcao.feed.model import FeedModel
 from zhongcao.feed.next_items import next_item_candidates
 from zhongcao.feed.objectives import ObjectiveWeights
-from zhongcao.feed.precompute import RankedRow, follow_hash
+from zhongcao.feed.ranked import RankedRow, follow_hash
 from zhongcao.feed.refreshing import Bundle, FeedConfig, Refreshing
 from zhongcao.feed.rerank import integrity_hook, rerank
 from zhongcao.feed.seen import FeedMemory, UserMemory
 from zhongcao.feed.sources import Candidates, Source
-from zhongcao.feed.training import contexts_from_table, window_end
 from zhongcao.pagination import decode_cursor, encode_cursor
 
 # Kept importable from here (the service's public names before the split into three modules).

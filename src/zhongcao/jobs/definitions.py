@@ -22,7 +22,7 @@ from zhongcao.compass.refresher import refresh_snapshot
 from zhongcao.experience import computation as experience_computation
 from zhongcao.feed import catch_up
 from zhongcao.feed import model as feed_model
-from zhongcao.feed.training import read_window_end
+from zhongcao.feed.event_log import read_window_end
 from zhongcao.jobs.registry import Counts, JobContext, job
 from zhongcao.search import indexing as search_indexing
 from zhongcao.web import likes
