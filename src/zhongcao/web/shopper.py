@@ -32,7 +32,8 @@ from zhongcao.commerce.schemas import AttributionIn, CheckoutCreate, CheckoutLin
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind, ContentStatus
 from zhongcao.errors import DomainError, InvalidInput, NotFound
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
+from zhongcao.experience import surveys as experience_surveys
 from zhongcao.experience.models import NpsReason, NpsTrigger
 from zhongcao.pagination import PageParams
 from zhongcao.reviews import service as reviews_service
@@ -556,7 +557,7 @@ def mall(page: Page) -> Response:
 
 
 def _shop_score(page: Any, shop_id: int) -> Any:
-    return experience_service.latest_score(page.db, shop_id)
+    return experience_scores.latest_score(page.db, shop_id)
 
 
 @router.get("/shops/{shop_id}")
@@ -1201,7 +1202,7 @@ def nps_submit(page: ShopperPage, data: FormData) -> Response:
         trigger = NpsTrigger.general
     if form.ok and score is not None:
         try:
-            experience_service.submit_nps(
+            experience_surveys.submit_nps(
                 page.db,
                 page.user.id,
                 score=int(score),

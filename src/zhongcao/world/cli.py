@@ -61,7 +61,7 @@ def simulation_table(summary: WorldSummary) -> Table | None:
 
 
 def _train_search(database: object) -> str:
-    from zhongcao.search.ltr import train_search
+    from zhongcao.search.training import train_search
 
     report, folder = train_search(database)
     return (
