@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
+from zhongcao.commerce import service as commerce_service
 from zhongcao.content import service as content_service
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.feed.campaign_slots import campaign_candidates
@@ -100,8 +101,6 @@ class FeedService(Refreshing):
     @staticmethod
     def recent_purchases(db: Session, user_id: int, since: datetime) -> list[tuple[int, int]]:
         """(product id, epoch s) of the user's paid orders since ``since``, oldest first."""
-        from zhongcao.commerce import service as commerce_service
-
         rows = commerce_service.recent_purchases(db, user_id, since)
         return [(p, int(at.timestamp())) for p, at in rows]
 
