@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from tests.api_helpers import assert_error
 from tests.factories import PASSWORD, auth, make_user
 from zhongcao import clock
+from zhongcao.security import csrf_token
 from zhongcao.users import service as users_service
 from zhongcao.users.models import AuthToken, Role, TokenKind, User
 
@@ -82,7 +83,9 @@ def test_bearer_and_cookie_sessions(client, db):
     assert client.get("/api/me").json()["id"] == user.id  # cookie
     token = r.json()["token"]
     assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    assert client.post("/api/auth/logout").status_code == 204
+    # A write authenticated by the cookie carries the session's token (tests/test_security.py).
+    proof = {"X-CSRF-Token": csrf_token(client.cookies["zc_session"])}
+    assert client.post("/api/auth/logout", headers=proof).status_code == 204
     client.cookies.clear()
     assert_error(client.get("/api/me", headers={"Authorization": f"Bearer {token}"}), 401, "invalid_token")
 
@@ -133,7 +136,7 @@ def test_disabled_user_cannot_log_in(client, db):
 
 
 def test_duplicate_registration_is_a_conflict_and_changes_nothing(client, db):
-    body = {"email": "dup@example.com", "password": "password1", "display_name": "D"}
+    body = {"email": "dup@example.com", "password": "plum orchard 42", "display_name": "D"}
     assert client.post("/api/auth/register", json=body).status_code == 201
     count = db.query(User).count()
     err = assert_error(client.post("/api/auth/register", json=body), 409, "email_taken")
@@ -144,7 +147,7 @@ def test_duplicate_registration_is_a_conflict_and_changes_nothing(client, db):
 def test_operator_creates_users_of_any_role(client, db):
     ops = make_user(db, Role.operator)
     shopper = make_user(db)
-    body = {"email": "m@example.com", "password": "password1", "display_name": "M", "role": "merchant"}
+    body = {"email": "m@example.com", "password": "plum orchard 42", "display_name": "M", "role": "merchant"}
     assert_error(client.post("/api/ops/users", json=body, headers=auth(db, shopper)), 403, "wrong_role")
     r = client.post("/api/ops/users", json=body, headers=auth(db, ops))
     assert r.status_code == 201 and r.json()["role"] == "merchant"

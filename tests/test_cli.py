@@ -62,7 +62,7 @@ def test_users_create_and_clean_errors(sqlite_env):
             "--role",
             "king",
             "--password",
-            "password1",
+            "plum orchard 42",
         ],
     )
     assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
@@ -71,7 +71,7 @@ def test_users_create_and_clean_errors(sqlite_env):
     )
     assert short.exit_code == 2 and "at least 8" in short.output
     bad_email = runner.invoke(
-        app, ["users", "create", "--email", "nope", "--name", "Y", "--password", "password1"]
+        app, ["users", "create", "--email", "nope", "--name", "Y", "--password", "plum orchard 42"]
     )
     assert bad_email.exit_code == 2 and "not a valid email" in bad_email.output
 
@@ -97,7 +97,7 @@ def test_merchant_joins_a_shop_and_jobs_run(sqlite_env, monkeypatch):
     database = Database(sqlite_env)
     db = database.session()
     owner = users_service.create_user(
-        db, email="owner@example.com", password="password1", display_name="O", role=Role.merchant
+        db, email="owner@example.com", password="plum orchard 42", display_name="O", role=Role.merchant
     )
     shop = shops_service.create_shop(db, name_zh="店", name_en="Shop", owner_user_id=owner.id)
     shop_id = shop.id
@@ -112,7 +112,7 @@ def test_merchant_joins_a_shop_and_jobs_run(sqlite_env, monkeypatch):
         "--role",
         "merchant",
         "--password",
-        "password1",
+        "plum orchard 42",
     ]
     result = runner.invoke(app, [*args, "--shop-id", str(shop_id), "--shop-role", "service_agent"])
     assert result.exit_code == 0, result.output
@@ -133,7 +133,7 @@ def test_merchant_joins_a_shop_and_jobs_run(sqlite_env, monkeypatch):
             "--role",
             "merchant",
             "--password",
-            "password1",
+            "plum orchard 42",
             "--shop-id",
             "999",
         ],

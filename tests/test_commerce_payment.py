@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.commerce_helpers import (
     ADDRESS,
@@ -365,3 +365,75 @@ def test_free_checkout_can_be_paid(db):
         )
         == 0
     )
+
+
+def test_a_key_whose_request_died_is_taken_over_at_once(client, db, database):
+    """Issue #14, item 7: a request killed mid-work (kill -9) leaves its key in flight; the client's
+    retry runs it at once instead of getting 409 for the lease's two minutes. Another process claims
+    the key and dies inside the work: on PostgreSQL its advisory lock goes with its connection, on
+    SQLite its pid is gone."""
+    import subprocess
+    import sys
+    import time
+
+    buyer = make_user(db)
+    sku = first_sku(db, make_product(db, make_shop(db).shop))
+    body = _checkout_body(sku.id)
+    db.commit()
+    from zhongcao.commerce.schemas import CheckoutCreate
+
+    canonical = CheckoutCreate.model_validate(body).model_dump(mode="json")
+    url = database.engine.url.render_as_string(hide_password=False)
+    connect_args = {}
+    if database.dialect == "postgresql":  # the test run's own schema
+        connect_args = {"options": f"-csearch_path={db.scalar(text('SHOW search_path'))}"}
+    child = f"""
+import os
+import zhongcao.tables  # every table registered, as in a server
+from zhongcao.commerce import idempotency
+from zhongcao.db import Database
+
+database = Database({url!r}, connect_args={connect_args!r})
+with database.session() as db:
+    def die():
+        os._exit(9)  # killed in the middle of the work, after the claim committed
+    idempotency.execute(db, user_id={buyer.id}, scope="checkout", key="dies", body={canonical!r}, action=die)
+"""
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 9, done.stderr
+    db.expire_all()
+    record = db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "dies"))
+    assert record is not None and record.status_code is None and record.holder
+    # On PostgreSQL the claim is trusted for CLAIM_GRACE after it was made (the claim-to-work gap).
+    wait = (record.created_at + idempotency.CLAIM_GRACE - clock.now()).total_seconds()
+    if database.dialect == "postgresql" and wait > 0:
+        time.sleep(wait + 0.05)
+    headers = {**auth(db, buyer), "Idempotency-Key": "dies"}
+    retry = client.post("/api/checkout", json=body, headers=headers)
+    assert retry.status_code == 201, retry.text
+    assert _count(db, Checkout) == 1
+
+
+def test_a_key_held_by_a_live_request_is_409_with_retry_after_even_past_the_lease(client, db, database):
+    """A long request is not run twice: its key stays in progress while its holder lives."""
+    buyer = make_user(db)
+    sku = first_sku(db, make_product(db, make_shop(db).shop))
+    body = _checkout_body(sku.id)
+    from zhongcao.commerce.schemas import CheckoutCreate
+
+    digest = idempotency.request_hash(CheckoutCreate.model_validate(body).model_dump(mode="json"))
+    record = IdempotencyRecord(
+        user_id=buyer.id, scope="checkout", key="slow", request_hash=digest, holder=idempotency.this_holder()
+    )
+    db.add(record)
+    db.commit()
+    headers = {**auth(db, buyer), "Idempotency-Key": "slow"}
+    with database.engine.connect() as holder:  # the live request's work transaction
+        if database.dialect == "postgresql":
+            holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": idempotency._lock_key(record.id)})
+        with clock.travel(clock.now() + idempotency.IN_FLIGHT_LEASE + timedelta(minutes=1)):
+            r = client.post("/api/checkout", json=body, headers=headers)
+        holder.rollback()
+    assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency_in_progress"
+    assert r.headers["Retry-After"] == "1"
+    assert _count(db, Checkout) == 0

@@ -41,7 +41,7 @@ def test_events_are_stored_for_the_caller(client, db, store: EventStore) -> None
         {"event_id": "e1", "type": "impression", "content_id": 5, "position": 0, "request_id": "r1"},
         {"event_id": "e2", "type": "play", "content_id": 5, "watch_ms": 8000, "request_id": "r1"},
         {"event_id": "e3", "type": "search", "query": "防晒霜", "result_ids": [7, 8, 9], "channel": "search"},
-        {"type": "order", "product_id": 7, "value_fen": 12900, "extra": {"order_id": 3}},
+        {"type": "add_to_cart", "product_id": 7, "extra": {"sku_id": 3}},
     ]
     res = client.post("/api/events", json={"events": events}, headers=auth(db, user))
     assert res.status_code == 202, res.text
@@ -51,8 +51,8 @@ def test_events_are_stored_for_the_caller(client, db, store: EventStore) -> None
     assert {r["user_id"] for r in rows} == {user.id} and other.id != user.id
     by_id = {r["event_id"]: r for r in rows}
     assert by_id["e2"]["watch_ms"] == 8000 and by_id["e3"]["result_ids"] == [7, 8, 9]
-    order = next(r for r in rows if r["type"] == "order")
-    assert order["value_fen"] == 12900 and '"order_id"' in order["extra"]
+    cart = next(r for r in rows if r["type"] == "add_to_cart")
+    assert cart["product_id"] == 7 and '"sku_id"' in cart["extra"]
 
 
 def test_a_replayed_event_is_accepted_and_counted_once(client, db, store: EventStore) -> None:  # type: ignore[no-untyped-def]

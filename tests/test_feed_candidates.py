@@ -96,6 +96,24 @@ def test_item_to_item_finds_the_planted_next_item() -> None:
     assert scores[0, 0] > scores[0, 1]
 
 
+def test_item_to_item_top_of_one_user_matches_a_batch() -> None:
+    # One user's scores come back as RowScores (the serving path); their top must be the batch's row.
+    sequences, _ = planted_chain_sequences(n_users=100, n_items=40, length=6, seed=3)
+    i2i = ItemToItem(window=3).fit(sequences)
+    recent = from_lists([[5, 9, 5, 12], [1, 2, 3]], n_items=40)
+    for relation in (Relation.next, Relation.covisit):
+        batch_ids, batch_scores = i2i.scores(recent, relation, last=3).top(6, exclude=recent)
+        for row in range(2):
+            alone = from_lists([recent.of(row).tolist()], n_items=40)
+            ids, scores = i2i.scores(alone, relation, last=3).top(6, exclude=alone)
+            assert ids.shape == scores.shape == (1, 6)
+            assert set(ids[0].tolist()) == set(batch_ids[row].tolist())
+            assert np.allclose(np.sort(scores[0]), np.sort(batch_scores[row]))
+    empty = from_lists([[45]], n_items=50)  # an item newer than the counts: nothing to propose
+    ids, scores = i2i.scores(empty, Relation.next).top(2)
+    assert ids.tolist() == [[-1, -1]] and np.isneginf(scores).all()
+
+
 def test_item_to_item_update_equals_refit() -> None:
     sequences, _ = planted_chain_sequences(n_users=50, n_items=30, length=6, seed=2)
     whole = ItemToItem(window=3).fit(sequences)

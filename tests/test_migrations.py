@@ -11,8 +11,12 @@ from zhongcao.db import Base
 
 def _managed(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
     # The PostgreSQL event store creates its own day-partitioned table ("events", "events_p<day>") on
-    # demand, outside the ORM's metadata and Alembic's migrations (docs/events.md).
-    return not (type_ == "table" and (name == "events" or name.startswith("events_p")))
+    # demand, outside the ORM's metadata and Alembic's migrations (docs/events.md). Procrastinate's
+    # tables (the job queue on PostgreSQL) come from its own schema script (migration 0007).
+    return not (
+        type_ == "table"
+        and (name == "events" or name.startswith("events_p") or name.startswith("procrastinate_"))
+    )
 
 
 def test_migrations_match_models(database):

@@ -9,7 +9,7 @@ def test_health(client):
 
 def test_register_login_me(client, db):
     r = client.post(
-        "/api/auth/register", json={"email": "A@x.com", "password": "password1", "display_name": "A"}
+        "/api/auth/register", json={"email": "A@x.com", "password": "plum orchard 42", "display_name": "A"}
     )
     assert r.status_code == 201, r.text
     token = r.json()["token"]

@@ -167,11 +167,11 @@ def test_the_live_room_updates_in_real_time(site, app, browser, phone, database)
     live_hub(app).grace_seconds = 0.5  # a viewer who left stops counting half a second later
     page.goto(f"{server.url}/live/{world.live_id}")
     page.wait_for_selector(".live-room[data-connected=true]")
-    page.wait_for_function("document.querySelector('.viewer-count').dataset.count === '1'")
+    page.locator('.viewer-count[data-count="1"]').wait_for(state="attached")
     # A second viewer raises the count for everyone.
     other = browser.new_context(viewport=PHONE, locale="zh-CN")
     other.new_page().goto(f"{server.url}/live/{world.live_id}")
-    page.wait_for_function("document.querySelector('.viewer-count').dataset.count === '2'")
+    page.locator('.viewer-count[data-count="2"]').wait_for(state="attached")
     # A purchase attributed to the room reaches the ticker without a reload.
     with database.session() as session:
         buyer = session.get(User, world.shopper_id)
@@ -185,7 +185,7 @@ def test_the_live_room_updates_in_real_time(site, app, browser, phone, database)
     assert page.locator(".ticker-list li.fresh").first.inner_text() == "小** 买了 3 件 花漾 防晒乳 SPF50"
     screenshot(page, f"{database.dialect}-live-ticker")
     other.close()
-    page.wait_for_function("document.querySelector('.viewer-count').dataset.count === '1'", timeout=10_000)
+    page.locator('.viewer-count[data-count="1"]').wait_for(state="attached", timeout=10_000)
     assert problems.take() == []
 
 

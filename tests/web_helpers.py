@@ -334,20 +334,40 @@ class LiveServer:
 # --- browser pages --------------------------------------------------------------------------------
 
 
+# Reports every Content-Security-Policy violation as a console error (which PageProblems records).
+# Init scripts are injected by the browser itself, so the policy never blocks this one.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")
+    + " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+
+
 class PageProblems:
-    """Console errors, uncaught exceptions and failed requests seen by one browser page."""
+    """Console errors, uncaught exceptions, failed requests, Content-Security-Policy violations and
+    documents served without a CSP, seen by one browser page (docs/security.md, "Headers")."""
 
     def __init__(self, page: Any) -> None:
         self.errors: list[str] = []
+        self.documents = 0  # documents seen, each checked for its CSP
+        page.add_init_script(CSP_LISTENER)
         page.on(
             "console",
             lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
         )
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
         page.on("requestfailed", self._failed)
-        page.on(
-            "response", lambda r: self.errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None
-        )
+        page.on("response", self._response)
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.errors.append(f"HTTP {response.status} {response.url}")
+        if response.request.resource_type == "document" and response.status < 300:
+            self.documents += 1
+            policy = response.headers.get("content-security-policy", "")
+            if "frame-ancestors 'none'" not in policy or "script-src 'self';" not in policy:
+                self.errors.append(f"no strict Content-Security-Policy on {response.url}: {policy!r}")
 
     def _failed(self, request: Any) -> None:
         # Requests cut short by navigating away (an open EventSource, a favicon still loading) are

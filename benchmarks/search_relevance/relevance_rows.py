@@ -90,12 +90,12 @@ class _Evaluation:
         rows = self.test
         return mean_ndcg(self.query_ids[rows], self.judgements.labels[rows], scores[rows])
 
-    def recall(self, top: Callable[[str], Sequence[int]], progress: Callable[[], None]) -> float:
+    def recall(self, top: Callable[[str], Sequence[int]], progress: Callable[[int], None]) -> float:
         labels = self.judgements.labels
         values = []
         for rows in self.test_groups.values():
             good = {int(self.doc_position[r]) for r in rows if labels[r] >= self.good_threshold}
-            progress()
+            progress(1)
             if not good:
                 continue
             found = set(top(self.judgements.queries[rows[0]])[:RECALL_DEPTH])
@@ -104,7 +104,7 @@ class _Evaluation:
 
 
 def _bm25s_row(
-    evaluation: _Evaluation, tokenize: Callable[[str], list[str]], tick: Callable[[], None]
+    evaluation: _Evaluation, tokenize: Callable[[str], list[str]], tick: Callable[[int], None]
 ) -> tuple[float, float]:
     import bm25s
 
@@ -135,7 +135,7 @@ def _bm25s_row(
     return evaluation.ndcg(scores), recall
 
 
-def _tantivy_row(evaluation: _Evaluation, tick: Callable[[], None]) -> tuple[float, float]:
+def _tantivy_row(evaluation: _Evaluation, tick: Callable[[int], None]) -> tuple[float, float]:
     import tantivy
 
     builder = tantivy.SchemaBuilder()
@@ -180,7 +180,7 @@ def _tantivy_row(evaluation: _Evaluation, tick: Callable[[], None]) -> tuple[flo
     return evaluation.ndcg(scores), evaluation.recall(top, tick)
 
 
-def _zhongcao_recall(evaluation: _Evaluation, tick: Callable[[], None]) -> float:
+def _zhongcao_recall(evaluation: _Evaluation, tick: Callable[[int], None]) -> float:
     from zhongcao.search.index import ProductDocument, ProductIndex
 
     index = ProductIndex(
@@ -213,7 +213,7 @@ def run_benchmark(
 
         def step(description: str, total: int) -> Callable[[int], None]:
             task = progress.add_task(description, total=total)
-            return lambda n=1: progress.advance(task, n)
+            return lambda n: progress.advance(task, n)
 
         for name, tokenize in (
             ("bm25s, character tokens", char_tokens),

@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from zhongcao import __version__
+from zhongcao.api_contract import answer_405_with_allow, document_statuses
 from zhongcao.config import Settings, get_settings
 from zhongcao.db import Database
 from zhongcao.errors import install_error_handlers
 from zhongcao.middleware import BodySizeLimitMiddleware
+from zhongcao.security import SecurityHeadersMiddleware
 
 log = logging.getLogger("zhongcao")
 
@@ -55,7 +57,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.realtime.service import connect as connect_realtime
 
     app.state.realtime = connect_realtime(settings)
+    # Login throttling's counters (Redis when configured, else this process's memory).
+    from zhongcao.users.throttle import LoginThrottle
+
+    app.state.login_throttle = LoginThrottle.from_settings(settings)
     outbox.attach(database, app.state.realtime.bus)
+    # Purchases that the order service records on this database's sessions go to these settings'
+    # event store once the payment commits (events/purchases.py).
+    import weakref
+
+    from zhongcao.events import purchases
+    from zhongcao.events.views import app_store
+
+    app_ref = weakref.ref(app)
+    purchases.attach(database, lambda: app_store(app_ref()))
     install_error_handlers(app)
     _mount_api_docs(app)
     from zhongcao.media.views import upload_body_limits
@@ -65,6 +80,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_bytes=settings.max_request_bytes,
         path_limits=upload_body_limits(settings),
     )
+    # Added last, so outermost: even a 413 from the size limit carries the headers.
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
 
     from zhongcao.affiliate.views import router as affiliate_router
     from zhongcao.aftersales.views import router as aftersales_router
@@ -111,37 +128,47 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao import web  # the server-rendered pages (docs/web.md)
 
     web.install(app)
+    document_statuses(app)
+    answer_405_with_allow(app)
     return app
 
 
 def _mount_api_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs and ReDoc at /redoc, with their JavaScript served from this server."""
+    """Swagger UI at /docs and ReDoc at /redoc, with their JavaScript served from this server. The
+    pages are written here rather than by FastAPI's helpers, whose Swagger page starts the UI from an
+    inline script that the Content-Security-Policy forbids: ``js/api-docs.js`` starts it instead."""
     from pathlib import Path
 
     import fastapi_offline
-    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
     from fastapi.responses import HTMLResponse
     from fastapi.staticfiles import StaticFiles
 
+    from zhongcao.web.static import static_url
+
     static_dir = Path(fastapi_offline.__file__).parent / "static"
     app.mount("/static/api-docs", StaticFiles(directory=static_dir), name="api-docs-static")
+    head = (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        "<title>zhongcao API</title>\n"
+        '<link rel="icon" href="/static/api-docs/favicon.png">\n'
+    )
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="zhongcao API",
-            swagger_js_url="/static/api-docs/swagger-ui-bundle.js",
-            swagger_css_url="/static/api-docs/swagger-ui.css",
-            swagger_favicon_url="/static/api-docs/favicon.png",
+        return HTMLResponse(
+            head
+            + '<link rel="stylesheet" href="/static/api-docs/swagger-ui.css">\n</head>\n<body>\n'
+            + '<div id="swagger-ui" data-openapi-url="/openapi.json"></div>\n'
+            + '<script src="/static/api-docs/swagger-ui-bundle.js"></script>\n'
+            + f'<script src="{static_url("js/api-docs.js")}"></script>\n</body>\n</html>\n'
         )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url="/openapi.json",
-            title="zhongcao API",
-            redoc_js_url="/static/api-docs/redoc.standalone.js",
-            redoc_favicon_url="/static/api-docs/favicon.png",
-            with_google_fonts=False,
+        return HTMLResponse(
+            head
+            + "</head>\n<body>\n"
+            + '<redoc spec-url="/openapi.json"></redoc>\n'
+            + '<script src="/static/api-docs/redoc.standalone.js"></script>\n</body>\n</html>\n'
         )

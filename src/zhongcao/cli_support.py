@@ -13,10 +13,11 @@ import sys
 from typing import TYPE_CHECKING
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
-from zhongcao.config import Settings, get_settings
+from zhongcao.config import Settings, describe_invalid, get_settings
 
 if TYPE_CHECKING:
     from zhongcao.db import Database
@@ -39,8 +40,8 @@ def settings() -> Settings:
     """The settings, or exit 2 naming the variable that is wrong."""
     try:
         return get_settings()
-    except Exception as exc:  # pydantic ValidationError: say which variable is wrong
-        raise fail(f"configuration is invalid: {exc}", 2) from exc
+    except ValidationError as exc:  # say which variable is wrong, in a sentence
+        raise fail(f"configuration is invalid: {describe_invalid(exc)}", 2) from None
 
 
 def database(settings: Settings) -> Database:

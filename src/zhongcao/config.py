@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "zhongcao.db"
+
+# The databases the platform runs on, each with the one driver it is tested with.
+SUPPORTED_DATABASES = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# RFC 6265 cookie-name characters (an HTTP token): a ``;`` or space would split the Set-Cookie header.
+COOKIE_NAME_PATTERN = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
+HOUR, DAY = 60, 24
 
 
 class Settings(BaseSettings):
@@ -31,24 +39,24 @@ class Settings(BaseSettings):
     models_dir: Path = Path("var") / "models"
     # Compass's analytics snapshot (Parquet) and how old it may get before a request refreshes it.
     analytics_dir: Path = Path("var") / "analytics"
-    analytics_max_age_minutes: float = Field(default=10.0, gt=0)
+    analytics_max_age_minutes: float = Field(default=10.0, gt=0, le=7 * DAY * HOUR)
     # The search index (tantivy), one folder per database below this: built and updated by the job
     # worker (zhongcao.search.indexing), opened read-only by API workers.
     search_index_dir: Path = Path("var") / "search-index"
     # Each API worker's feed refresher: how often it re-reads the catalogue (new content, live rooms,
     # prices) and how often it adds the events logged since to the item-to-item counts (0: only at
     # training).
-    feed_catalog_refresh_seconds: float = Field(default=10.0, gt=0)
-    feed_catch_up_seconds: float = Field(default=300.0, ge=0)
+    feed_catalog_refresh_seconds: float = Field(default=10.0, gt=0, le=86_400)
+    feed_catch_up_seconds: float = Field(default=300.0, ge=0, le=86_400)
     data_dir: Path = Path("..") / "shared" / "data"
-    host: str = "127.0.0.1"
+    host: str = Field(default="127.0.0.1", min_length=1, max_length=253)
     port: int = Field(default=8000, ge=1, le=65535)
     # Requests whose body is larger than this are refused with 413 before they are parsed.
-    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    max_request_bytes: int = Field(default=1_048_576, ge=1024, le=1 << 30)
     # A created order that is not paid within this many minutes is cancelled and its stock released.
-    payment_timeout_minutes: int = Field(default=30, ge=1)
+    payment_timeout_minutes: int = Field(default=30, ge=1, le=7 * DAY * HOUR)
     # A delivered order completes by itself (and commissions settle) after this many days.
-    auto_complete_days: int = Field(default=7, ge=0)
+    auto_complete_days: int = Field(default=7, ge=0, le=365)
     # Platform fee charged to the shop when a category sets none, in basis points (1/100 of a percent).
     default_platform_fee_bps: int = Field(default=500, ge=0, le=10_000)
     # North-star gates (experience score in hundredths; unscored shops pass, a new shop must be able
@@ -57,16 +65,30 @@ class Settings(BaseSettings):
     campaign_min_shop_score_centi: int | None = Field(default=400, ge=300, le=500)
     plaza_min_shop_score_centi: int | None = Field(default=320, ge=300, le=500)
     # argon2id cost. The defaults are argon2-cffi's (RFC 9106 low-memory profile); tests lower them.
-    argon2_time_cost: int = Field(default=3, ge=1)
-    argon2_memory_kib: int = Field(default=65_536, ge=8)
-    argon2_parallelism: int = Field(default=4, ge=1)
-    session_ttl_hours: int = Field(default=24 * 14, ge=1)
+    # Upper bounds keep one login from costing more than a second or a gigabyte (and keep the values
+    # inside what argon2 and a timestamp can hold).
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=65_536, ge=8, le=1_048_576)
+    argon2_parallelism: int = Field(default=4, ge=1, le=64)
+    session_ttl_hours: int = Field(default=24 * 14, ge=1, le=24 * 366)
+    # Login throttling (docs/security.md): wrong passwords allowed per account and per client address
+    # before each further one locks that account or address for a backoff that doubles from the base up
+    # to the cap. An address gets more free tries than an account: many people may share one (NAT).
+    # Behaviour events one signed-in user may post a minute (POST /api/events answers 429 past it).
+    events_per_user_per_minute: int = Field(default=1200, ge=1, le=1_000_000)
+    login_free_failures_account: int = Field(default=5, ge=1, le=1000)
+    login_free_failures_address: int = Field(default=20, ge=1, le=100_000)
+    login_backoff_base_seconds: int = Field(default=1, ge=1, le=3600)
+    login_backoff_cap_seconds: int = Field(default=900, ge=1, le=86_400)
+    # API tokens: the lifetime when a client asks for none, and the longest it may ask for.
+    api_token_default_days: int = Field(default=90, ge=1, le=3650)
+    api_token_max_days: int = Field(default=365, ge=1, le=3650)
     session_cookie_name: str = "zc_session"
     # Mark the session cookie Secure; turn off only for plain-HTTP local use.
     cookie_secure: bool = False
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=20, ge=0)
-    log_level: str = "info"
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     # The real-time bus and the live viewer counts (docs/realtime.md). ``none`` (the embedded default):
     # in-process, right for one server process; several API workers need Redis (redis://host:6379/0)
     # so that a live room looks the same from every worker.
@@ -94,13 +116,65 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _normalise_pg_driver(cls, value: str) -> str:
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        value = value.strip()
+        if not value:
+            raise ValueError("is empty; use sqlite:///path/to/file.db or postgresql://user@host:5432/db")
         # Users paste libpq-style URLs; SQLAlchemy needs the driver named to pick psycopg 3.
         if value.startswith("postgres://"):
             value = "postgresql://" + value[len("postgres://") :]
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "is not a database URL; use sqlite:///path/to/file.db or postgresql://user@host:5432/db"
+            ) from None
+        drivers = SUPPORTED_DATABASES.get(url.get_backend_name())
+        if drivers is None:
+            raise ValueError(
+                f"names the database {url.get_backend_name()!r}; zhongcao runs on SQLite or PostgreSQL"
+            )
+        if url.get_driver_name() not in drivers:
+            raise ValueError(
+                f"names the driver {url.get_driver_name()!r}; use {url.get_backend_name()}+{drivers[0]}"
+                f" (or plain {url.get_backend_name()}://)"
+            )
         return value
+
+    @field_validator("session_cookie_name")
+    @classmethod
+    def _cookie_name(cls, value: str) -> str:
+        if not 1 <= len(value) <= 64 or not re.fullmatch(COOKIE_NAME_PATTERN, value):
+            raise ValueError("must be 1 to 64 letters, digits or - _ . (no spaces, ';' or '=')")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _events_backend_fits_database(self) -> Settings:
+        if self.events_backend == "postgres" and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                "ZHONGCAO_EVENTS_BACKEND=postgres needs a PostgreSQL database; on SQLite use segments or auto"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _token_days_fit(self) -> Settings:
+        if self.api_token_default_days > self.api_token_max_days:
+            raise ValueError("ZHONGCAO_API_TOKEN_DEFAULT_DAYS must not exceed ZHONGCAO_API_TOKEN_MAX_DAYS")
+        if self.login_backoff_base_seconds > self.login_backoff_cap_seconds:
+            raise ValueError(
+                "ZHONGCAO_LOGIN_BACKOFF_BASE_SECONDS must not exceed ZHONGCAO_LOGIN_BACKOFF_CAP_SECONDS"
+            )
+        return self
 
     @field_validator("redis_url")
     @classmethod
@@ -117,3 +191,20 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """A settings error in one plain sentence per wrong variable, naming it as it is set
+    (``ZHONGCAO_DATABASE_URL is not a database URL; ...``), for startup messages."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = "_".join(str(p) for p in error.get("loc", ()) if isinstance(p, str))
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        if where:
+            name = "ZHONGCAO_" + where.upper()
+            if not message.startswith(("is ", "names ", "must ")):
+                message = "is invalid: " + message[:1].lower() + message[1:]
+            parts.append(f"{name} {message}")
+        else:
+            parts.append(message)
+    return "; ".join(parts) + "."

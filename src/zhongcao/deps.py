@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 from zhongcao.content import service as content_service
 from zhongcao.db import Database
 from zhongcao.errors import Forbidden, Unauthorized
+from zhongcao.security import check_cookie_write
 from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import StaffRole
 from zhongcao.users import service as users_service
-from zhongcao.users.models import Role, User
+from zhongcao.users.models import AuthToken, Role, TokenScope, User
 
 
 def get_database(request: Request) -> Database:
@@ -51,6 +52,10 @@ DbSession = Annotated[Session, Depends(get_db)]
 
 
 def _token_from_request(request: Request) -> str | None:
+    """The caller's token: ``Authorization: Bearer``, else the session cookie. A write (any method
+    but GET, HEAD, OPTIONS) authenticated by the cookie must prove it comes from our own pages, since
+    a browser attaches the cookie to requests that other sites make it send (403 ``csrf_failed``,
+    ``zhongcao.security.check_cookie_write``); a bearer token is never sent by a browser on its own."""
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
@@ -59,24 +64,50 @@ def _token_from_request(request: Request) -> str | None:
                 "Authorization header must be 'Bearer <token>'", code="invalid_authorization_header"
             )
         return value.strip()
-    return request.cookies.get(request.app.state.settings.session_cookie_name)
+    cookie = request.cookies.get(request.app.state.settings.session_cookie_name)
+    if cookie and request.method not in READ_METHODS:
+        check_cookie_write(request.headers, cookie)
+    return cookie
+
+
+def _user_allowed(request: Request, found: tuple[User, AuthToken]) -> User:
+    user, token = found
+    # A read-only API token may look but not touch: any method that may write is refused.
+    if token.scope is TokenScope.read and request.method not in READ_METHODS:
+        raise Forbidden(
+            "this API token is read-only: create a full token to make changes",
+            code="read_only_token",
+        )
+    return user
 
 
 def optional_user(request: Request, db: DbSession) -> User | None:
     token = _token_from_request(request)
     if not token:
         return None
-    return users_service.user_for_token(db, token)
+    found = users_service.credentials_for_token(db, token)
+    return _user_allowed(request, found) if found is not None else None
 
 
 def current_user(request: Request, db: DbSession) -> User:
     token = _token_from_request(request)
     if not token:
         raise Unauthorized("sign in first", code="not_authenticated")
-    user = users_service.user_for_token(db, token)
-    if user is None:
+    found = users_service.credentials_for_token(db, token)
+    if found is None:
         raise Unauthorized("the session or token is invalid or has expired", code="invalid_token")
-    return user
+    return _user_allowed(request, found)
+
+
+def request_token(request: Request) -> str | None:
+    """The credential this request was made with (bearer token or session cookie)."""
+    return _token_from_request(request)
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address, as the server sees it (behind a proxy, run uvicorn with
+    ``--proxy-headers`` and ``--forwarded-allow-ips`` so that this is the real client)."""
+    return request.client.host if request.client else None
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -98,7 +129,7 @@ def caller_or_anonymous(request: Request, db: Session) -> users_service.Caller |
 
 
 def require_role(*roles: Role) -> Callable[[User], User]:
-    def dependency(user: CurrentUser) -> User:
+    def check_role(user: CurrentUser) -> User:
         if user.role not in roles:
             raise Forbidden(
                 f"this needs the role {' or '.join(r.value for r in roles)}",
@@ -107,7 +138,7 @@ def require_role(*roles: Role) -> Callable[[User], User]:
             )
         return user
 
-    return dependency
+    return check_role
 
 
 ShopperUser = Annotated[User, Depends(require_role(Role.shopper))]
@@ -144,11 +175,11 @@ MerchantCtx = Annotated[MerchantContext, Depends(current_merchant)]
 def merchant_with(*roles: StaffRole) -> Callable[[MerchantContext], MerchantContext]:
     """A merchant context that also requires one of the given shop roles."""
 
-    def dependency(ctx: MerchantCtx) -> MerchantContext:
+    def check_staff_role(ctx: MerchantCtx) -> MerchantContext:
         ctx.require(*roles)
         return ctx
 
-    return dependency
+    return check_staff_role
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ log = logging.getLogger("zhongcao")
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"
+    # Response headers that go with the error (``Retry-After`` on a 409 for a request in progress).
+    headers: dict[str, str] | None = None
 
     def __init__(
         self,
@@ -79,6 +81,19 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class TooManyRequests(DomainError):
+    """Too many attempts: the client must wait ``retry_after`` seconds (sent as ``Retry-After``)."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, code=code, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+        self.details.setdefault("retry_after", self.retry_after)
+        self.headers = {"Retry-After": str(self.retry_after)}
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -98,7 +113,9 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

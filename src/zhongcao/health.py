@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -61,12 +64,47 @@ def realtime_check(settings: Settings) -> CheckResult:
     return CheckResult("redis" if settings.redis_url else "real-time bus", ok, detail)
 
 
+def _writable(name: str, folder: Path) -> CheckResult:
+    """``folder`` exists (or can be made) and a file can be created in it, as the process that checks."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".zhongcao-check-"):
+            pass
+    except OSError as exc:
+        return CheckResult(name, False, f"{folder} is not writable: {exc.strerror or exc}")
+    return CheckResult(name, True, f"{folder} is writable")
+
+
+def storage_checks(settings: Settings) -> list[CheckResult]:
+    """The folders this process writes: the embedded event store (events are acknowledged only once
+    they are on disk there) and the analytics snapshots (Compass, like counts)."""
+    results = []
+    segments = settings.events_backend == "segments" or (
+        settings.events_backend == "auto" and settings.is_sqlite
+    )
+    if segments:
+        results.append(_writable("events store", Path(settings.events_dir)))
+    results.append(_writable("analytics", Path(settings.analytics_dir)))
+    return results
+
+
 @router.get("/api/health/live")
 def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def feed_check(feed) -> CheckResult:  # type: ignore[no-untyped-def]
+class FeedStatus(Protocol):
+    """What the readiness check reads of the feed service (the core layer cannot import the feed)."""
+
+    @property
+    def ready(self) -> bool: ...
+    @property
+    def has_model(self) -> bool: ...
+    @property
+    def last_error(self) -> str | None: ...
+
+
+def feed_check(feed: FeedStatus) -> CheckResult:
     """Ready when the feed's model and catalogue are loaded, or when there is no model to load."""
     if feed.ready:  # a failed background pass is reported, but the worker keeps serving what it has
         problem = f"; last background pass: {feed.last_error}" if feed.last_error else ""
@@ -79,6 +117,7 @@ def feed_check(feed) -> CheckResult:  # type: ignore[no-untyped-def]
 @router.get("/api/health/ready")
 def ready(request: Request) -> JSONResponse:
     results = database_checks(request.app.state.database)
+    results.extend(storage_checks(request.app.state.settings))
     feed = getattr(request.app.state, "feed_service", None)
     if feed is not None:
         results.append(feed_check(feed))

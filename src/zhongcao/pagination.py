@@ -55,16 +55,21 @@ def decode_cursor(cursor: str) -> Any:
         raise InvalidInput("cursor is not valid", code="invalid_cursor", field="cursor") from exc
 
 
+def decode_id_cursor(cursor: str) -> int:
+    """The id a keyset cursor carries: an integer id within BIGINT, else 422 ``invalid_cursor``."""
+    last_id = decode_cursor(cursor)
+    # bool is an int subclass, and ids beyond BIGINT would overflow the database driver.
+    if type(last_id) is not int or not 1 <= last_id < 2**63:
+        raise InvalidInput("cursor is not valid", code="invalid_cursor", field="cursor")
+    return last_id
+
+
 def paginate_by_id(
     db: Session, stmt: Select[Any], id_column: Any, params: PageParams
 ) -> tuple[Sequence[Any], str | None]:
     """Run ``stmt`` newest-first by ``id_column``; return rows and the cursor of the next page."""
     if params.cursor:
-        last_id = decode_cursor(params.cursor)
-        # bool is an int subclass, and ids beyond BIGINT would overflow the database driver.
-        if type(last_id) is not int or not 1 <= last_id < 2**63:
-            raise InvalidInput("cursor is not valid", code="invalid_cursor", field="cursor")
-        stmt = stmt.where(id_column < last_id)
+        stmt = stmt.where(id_column < decode_id_cursor(params.cursor))
     rows = db.scalars(stmt.order_by(id_column.desc()).limit(params.limit + 1)).all()
     next_cursor = None
     if len(rows) > params.limit:

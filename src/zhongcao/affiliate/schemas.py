@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from zhongcao.affiliate.models import ApplicationStatus, CommissionKind, PlanKind, PlanStatus
+from zhongcao.fields import Id, multi_line
 from zhongcao.pagination import Page
 
 MAX_PLAN_CREATORS = 200
@@ -16,12 +17,12 @@ MAX_PLAN_CREATORS = 200
 class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: PositiveInt
+    product_id: Id
     kind: PlanKind
     commission_bps: Annotated[
-        int, Field(ge=1, le=9000, description="Share of the paid amount, in basis points")
+        int, Field(strict=True, ge=1, le=9000, description="Share of the paid amount, in basis points")
     ]
-    creator_account_ids: Annotated[list[PositiveInt], Field(max_length=MAX_PLAN_CREATORS)] = Field(
+    creator_account_ids: Annotated[list[Id], Field(max_length=MAX_PLAN_CREATORS)] = Field(
         default_factory=list, description="Targeted and exclusive plans only"
     )
 
@@ -29,7 +30,7 @@ class PlanCreate(BaseModel):
 class PlanCreatorAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_id: PositiveInt
+    account_id: Id
 
 
 class PlanOut(BaseModel):
@@ -68,8 +69,10 @@ class PlazaEntryOut(BaseModel):
 class ApplicationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    plan_id: PositiveInt
-    message: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+    plan_id: Id
+    message: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(multi_line)
+    ] = ""
 
 
 class ApplicantOut(BaseModel):

@@ -46,7 +46,7 @@ from zhongcao.catalog.service import ProductBrief
 from zhongcao.config import get_settings
 from zhongcao.content import service as content_service
 from zhongcao.content.models import AccountKind
-from zhongcao.db import insert_rows_returning_ids, rows_changed
+from zhongcao.db import Base, insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.experience import scores as experience_scores
 from zhongcao.money import apply_bps
@@ -63,10 +63,12 @@ MAX_PLAN_CREATORS = 200
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _insert_ignoring_duplicate(db: Session, model: type, values: dict[str, Any], keys: list[str]) -> bool:
+def _insert_ignoring_duplicate(
+    db: Session, model: type[Base], values: dict[str, Any], keys: list[str]
+) -> bool:
     """INSERT unless a row with the same ``keys`` exists; True when a row was inserted."""
     dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     stmt = (
         dialect.insert(table)
         .values(**values)

@@ -29,6 +29,7 @@ from zhongcao.affiliate.schemas import (
 )
 from zhongcao.content import service as content_service
 from zhongcao.deps import CreatorCtx, DbSession, MerchantContext, merchant_with
+from zhongcao.fields import IdPath, IdQuery
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops.models import StaffRole
 
@@ -78,7 +79,7 @@ def list_plans(
     ctx: AffiliateManager,
     db: DbSession,
     params: Params,
-    product_id: int | None = None,
+    product_id: IdQuery = None,
     kind: PlanKind | None = None,
     status: PlanStatus | None = None,
 ) -> Page[PlanOut]:
@@ -95,24 +96,24 @@ def list_plans(
 
 
 @router.get("/api/merchant/affiliate/plans/{plan_id}", response_model=PlanOut, tags=["merchant"])
-def get_plan(plan_id: int, ctx: AffiliateManager, db: DbSession) -> PlanOut:
+def get_plan(plan_id: IdPath, ctx: AffiliateManager, db: DbSession) -> PlanOut:
     return _plan_out(db, service.plan_for_shop(db, ctx.shop_id, plan_id))
 
 
 @router.post("/api/merchant/affiliate/plans/{plan_id}/end", response_model=PlanOut, tags=["merchant"])
-def end_plan(plan_id: int, ctx: AffiliateManager, db: DbSession) -> PlanOut:
+def end_plan(plan_id: IdPath, ctx: AffiliateManager, db: DbSession) -> PlanOut:
     return _plan_out(db, service.end_plan(db, ctx.shop_id, plan_id))
 
 
 @router.post("/api/merchant/affiliate/plans/{plan_id}/creators", response_model=PlanOut, tags=["merchant"])
-def add_plan_creator(plan_id: int, body: PlanCreatorAdd, ctx: AffiliateManager, db: DbSession) -> PlanOut:
+def add_plan_creator(plan_id: IdPath, body: PlanCreatorAdd, ctx: AffiliateManager, db: DbSession) -> PlanOut:
     return _plan_out(db, service.add_plan_creator(db, ctx.shop_id, plan_id, body.account_id))
 
 
 @router.delete(
     "/api/merchant/affiliate/plans/{plan_id}/creators/{account_id}", status_code=204, tags=["merchant"]
 )
-def remove_plan_creator(plan_id: int, account_id: int, ctx: AffiliateManager, db: DbSession) -> None:
+def remove_plan_creator(plan_id: IdPath, account_id: IdPath, ctx: AffiliateManager, db: DbSession) -> None:
     service.remove_plan_creator(db, ctx.shop_id, plan_id, account_id)
 
 
@@ -124,7 +125,7 @@ def list_shop_applications(
     db: DbSession,
     params: Params,
     status: ApplicationStatus | None = None,
-    plan_id: int | None = None,
+    plan_id: IdQuery = None,
 ) -> Page[MerchantApplicationOut]:
     rows, cursor = service.shop_applications_page(db, ctx.shop_id, params, status=status, plan_id=plan_id)
     return Page[MerchantApplicationOut](items=_merchant_applications(db, rows), next_cursor=cursor)
@@ -135,7 +136,9 @@ def list_shop_applications(
     response_model=MerchantApplicationOut,
     tags=["merchant"],
 )
-def approve_application(application_id: int, ctx: AffiliateManager, db: DbSession) -> MerchantApplicationOut:
+def approve_application(
+    application_id: IdPath, ctx: AffiliateManager, db: DbSession
+) -> MerchantApplicationOut:
     application = service.approve_application(db, ctx.shop_id, application_id, ctx.user.id)
     return _merchant_applications(db, [application])[0]
 
@@ -145,7 +148,9 @@ def approve_application(application_id: int, ctx: AffiliateManager, db: DbSessio
     response_model=MerchantApplicationOut,
     tags=["merchant"],
 )
-def reject_application(application_id: int, ctx: AffiliateManager, db: DbSession) -> MerchantApplicationOut:
+def reject_application(
+    application_id: IdPath, ctx: AffiliateManager, db: DbSession
+) -> MerchantApplicationOut:
     application = service.reject_application(db, ctx.shop_id, application_id, ctx.user.id)
     return _merchant_applications(db, [application])[0]
 
@@ -159,7 +164,7 @@ def plaza(
     db: DbSession,
     params: Params,
     kind: PlanKind | None = None,
-    product_id: int | None = None,
+    product_id: IdQuery = None,
 ) -> Page[PlazaEntryOut]:
     entries, cursor = service.plaza_page(db, ctx.account_id, params, kind=kind, product_id=product_id)
     return Page[PlazaEntryOut](
@@ -203,7 +208,7 @@ def list_my_applications(
 @router.post(
     "/api/creator/applications/{application_id}/withdraw", response_model=ApplicationOut, tags=["creator"]
 )
-def withdraw(application_id: int, ctx: CreatorCtx, db: DbSession) -> ApplicationOut:
+def withdraw(application_id: IdPath, ctx: CreatorCtx, db: DbSession) -> ApplicationOut:
     return ApplicationOut.model_validate(service.withdraw_application(db, ctx.account_id, application_id))
 
 

@@ -3,13 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus
+from zhongcao.fields import multi_line
 
 MAX_ID = 2**63 - 1
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Note = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), AfterValidator(multi_line)
+]
 TrackingNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
 ]
@@ -18,14 +21,17 @@ TrackingNumber = Annotated[
 class AfterSaleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order_item_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    order_item_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
     kind: AfterSaleKind
     reason: AfterSaleReason
-    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
-    quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(multi_line)
+    ] = ""
+    quantity: Annotated[int, Field(strict=True, ge=1, le=10_000)] = 1
     amount_fen: Annotated[
         int | None,
         Field(
+            strict=True,
             ge=1,
             le=MAX_ID,
             description="Refund asked for; defaults to the refundable amount for the quantity.",

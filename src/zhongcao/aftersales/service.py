@@ -547,7 +547,7 @@ def handling_rows(
     stmt = select(AfterSale.shop_id, AfterSale.requested_at, AfterSale.decided_at).where(
         AfterSale.requested_at >= since, AfterSale.requested_at < until
     )
-    return [tuple(row) for row in db.execute(stmt)]  # type: ignore[misc]
+    return [(shop_id, requested, decided) for shop_id, requested, decided in db.execute(stmt)]
 
 
 def case_facts_by_order(

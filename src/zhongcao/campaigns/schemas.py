@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from zhongcao.campaigns import service
 from zhongcao.campaigns.models import (
@@ -14,19 +14,25 @@ from zhongcao.campaigns.models import (
     UserCoupon,
     UserCouponStatus,
 )
+from zhongcao.fields import single_line
 
 # Money and counts live in 32-bit integer columns; bound them so that no input can overflow one.
 MAX_INT32 = 2_147_483_647
 MAX_ID = 9_223_372_036_854_775_807
 
-Fen = Annotated[int, Field(ge=0, le=MAX_INT32)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Fen = Annotated[int, Field(strict=True, ge=0, le=MAX_INT32)]
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Slug = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
-NameZh = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-NameEn = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+NameZh = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), AfterValidator(single_line)
+]
+NameEn = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), AfterValidator(single_line)
+]
 ScoreGate = Annotated[
     int,
     Field(
+        strict=True,
         ge=service.MIN_GATE_SCORE_CENTI,
         le=service.MAX_GATE_SCORE_CENTI,
         description="Shop score needed to register, in hundredths (450 = 4.50)",
@@ -130,11 +136,15 @@ class RegistrationOut(BaseModel):
 class CouponCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    name: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+        AfterValidator(single_line),
+    ]
     threshold_fen: Fen = Field(description="Goods total needed (满); 0 = no threshold")
-    discount_fen: Annotated[int, Field(gt=0, le=MAX_INT32, description="Amount off (减)")]
-    per_user_limit: Annotated[int, Field(ge=1, le=1000)] = 1
-    total_quantity: Annotated[int | None, Field(ge=1, le=MAX_INT32)] = None
+    discount_fen: Annotated[int, Field(strict=True, gt=0, le=MAX_INT32, description="Amount off (减)")]
+    per_user_limit: Annotated[int, Field(strict=True, ge=1, le=1000)] = 1
+    total_quantity: Annotated[int | None, Field(strict=True, ge=1, le=MAX_INT32)] = None
     starts_at: AwareDatetime
     ends_at: AwareDatetime
 

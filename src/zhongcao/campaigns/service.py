@@ -40,7 +40,7 @@ from zhongcao.config import get_settings
 from zhongcao.db import insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 from zhongcao.experience import scores as experience_scores
-from zhongcao.pagination import PageParams, decode_cursor, encode_cursor, paginate_by_id
+from zhongcao.pagination import PageParams, decode_id_cursor, encode_cursor, paginate_by_id
 from zhongcao.shops import service as shops_service
 
 if TYPE_CHECKING:
@@ -578,10 +578,7 @@ def list_user_coupons(
     if status is not None:
         stmt = stmt.where(UserCoupon.status == status)
     if params.cursor:
-        last_id = decode_cursor(params.cursor)
-        if not isinstance(last_id, int):
-            raise InvalidInput("cursor is not valid", code="invalid_cursor", field="cursor")
-        stmt = stmt.where(UserCoupon.id < last_id)
+        stmt = stmt.where(UserCoupon.id < decode_id_cursor(params.cursor))
     rows = [
         (uc, c) for uc, c in db.execute(stmt.order_by(UserCoupon.id.desc()).limit(params.limit + 1)).all()
     ]

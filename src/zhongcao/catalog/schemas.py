@@ -18,7 +18,7 @@ from pydantic import (
 
 from zhongcao.catalog import service
 from zhongcao.catalog.models import Product, ProductStatus, Sku
-from zhongcao.shops.schemas import MAX_ID, multi_line, single_line
+from zhongcao.fields import MAX_ID, multi_line, single_line
 
 
 def _line_rules(max_length: int) -> StringConstraints:
@@ -223,6 +223,7 @@ class SkuPublicOut(BaseModel):
     price_fen: int
     stock: int
 
+    # mypy refuses a decorator over @property; pydantic's documented form for a computed field.
     @computed_field  # type: ignore[prop-decorator]
     @property
     def in_stock(self) -> bool:

@@ -27,9 +27,9 @@ from zhongcao.catalog.schemas import (
     StockAdjust,
 )
 from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OperatorUser, merchant_with
+from zhongcao.fields import MAX_ID
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops.models import StaffRole
-from zhongcao.shops.schemas import MAX_ID
 
 router = APIRouter()
 

@@ -60,6 +60,7 @@ from zhongcao.commerce.schemas import AttributionIn, CheckoutCreate
 from zhongcao.config import Settings, get_settings
 from zhongcao.content import attribution as attribution_rules
 from zhongcao.errors import Conflict, InvalidInput, NotFound
+from zhongcao.events import purchases
 from zhongcao.money import allocate, apply_bps
 from zhongcao.realtime.outbox import publish_after_commit
 from zhongcao.realtime.service import live_channel
@@ -356,11 +357,10 @@ def _apply_shop_coupons(orders: list[_ShopOrder]) -> None:
 
 def _reserve_subsidies(db: Session, lines: list[_Line]) -> None:
     # In campaign id order, so concurrent checkouts lock campaign rows in the same order.
-    wanted = [ln for ln in lines if ln.offer is not None and ln.offer.subsidy_per_item_fen > 0]
-    for line in sorted(wanted, key=lambda ln: (ln.offer.campaign_id, ln.info.sku_id)):  # type: ignore[union-attr]
-        assert line.offer is not None
-        amount = min(line.offer.subsidy_per_item_fen * line.spec.quantity, line.left_to_pay)
-        if amount > 0 and reservations.reserve_budget(db, line.offer.campaign_id, amount):
+    wanted = [(ln, ln.offer) for ln in lines if ln.offer is not None and ln.offer.subsidy_per_item_fen > 0]
+    for line, offer in sorted(wanted, key=lambda pair: (pair[1].campaign_id, pair[0].info.sku_id)):
+        amount = min(offer.subsidy_per_item_fen * line.spec.quantity, line.left_to_pay)
+        if amount > 0 and reservations.reserve_budget(db, offer.campaign_id, amount):
             line.campaign_subsidy = amount
 
 
@@ -718,6 +718,22 @@ def _pay(
     reservations.use_checkout_coupons(db, checkout.id, now)
     db.flush()
     _announce_live_sales(db, items)
+    purchases.record_after_commit(
+        db,
+        [
+            purchases.Purchase(
+                event_id=f"order:{item.id}",
+                ts=now,
+                user_id=checkout.user_id,
+                product_id=item.product_id,
+                shop_id=item.shop_id,
+                value_fen=item.paid_fen,
+                content_id=item.content_id,
+                channel=item.channel.value,
+            )
+            for item in items
+        ],
+    )
     return checkout
 
 

@@ -14,8 +14,20 @@ canonical JSON (sorted keys, no whitespace), so the same logical body always has
    * different body           -> 422 ``idempotency_key_reused``.
 
 2xx and 4xx outcomes are stored (a 4xx is an answer: retrying gives the same answer). On a 5xx
-the record is deleted so that a retry may run again. A record left in flight by a process that
-died is taken over by a retry after :data:`IN_FLIGHT_LEASE`.
+the record is deleted so that a retry may run again.
+
+A record left in flight by a process that died (kill -9, a crash, a lost machine) is taken over by
+the client's retry at once, not after a lease:
+
+* on PostgreSQL the request's work transaction holds an advisory lock on the record, which the
+  server releases the moment the holder's connection goes away; a retry that can take the lock knows
+  nobody is working on the key (after :data:`CLAIM_GRACE`, the gap between the committed claim and
+  the work's first statement);
+* on the embedded SQLite default (one machine) the record names its holder (host, pid and the
+  process's start time), and a retry on that machine checks whether the process still runs.
+
+Only a record from an older version (no holder) or another machine's SQLite process falls back to the
+:data:`IN_FLIGHT_LEASE`. A 409 for a key still in progress carries ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -23,13 +35,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,7 +60,77 @@ HEADER = "Idempotency-Key"
 # Printable ASCII without spaces, as in the IETF Idempotency-Key draft's examples (UUIDs, ULIDs...).
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
 # A record still "in flight" after this long belongs to a request that died; a retry may take over.
+# Only when the holder cannot be asked (see the module's docstring).
 IN_FLIGHT_LEASE = timedelta(minutes=2)
+# PostgreSQL: between the claim's commit and the work's first statement nobody holds the lock; a
+# record younger than this is taken to be in that gap (normally well under a millisecond).
+CLAIM_GRACE = timedelta(seconds=2)
+# What a client is told to wait before retrying a key in progress (seconds).
+RETRY_AFTER_SECONDS = 1
+
+
+def _process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), telling a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "?"
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22 (starttime), counted after the comm field
+
+
+_HOST = socket.gethostname()[:64]
+
+
+def this_holder() -> str:
+    pid = os.getpid()
+    return f"{_HOST}:{pid}:{_process_start(pid)}"
+
+
+def _holder_gone(holder: str | None) -> bool | None:
+    """True when the holding process has certainly exited, False when it runs; None when this
+    process cannot tell (no holder recorded, or a process on another machine)."""
+    if not holder:
+        return None
+    parts = holder.rsplit(":", 2)
+    if len(parts) != 3:
+        return None
+    host, pid_text, started = parts
+    if host != _HOST or not pid_text.isdigit():
+        return None
+    pid = int(pid_text)
+    if started == "?":  # no /proc here: whether the pid exists at all
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    return _process_start(pid) != started  # gone, or the pid now belongs to another process
+
+
+def _lock_key(record_id: int) -> int:
+    """The record's advisory-lock key: a signed 64-bit number of its own namespace."""
+    digest = hashlib.sha256(f"zhongcao:idempotency:{record_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _hold(db: Session, record_id: int) -> None:
+    """PostgreSQL: hold the record's lock for the rest of this transaction (the request's work)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(record_id)})
+
+
+def _holder_alive(db: Session, record: IdempotencyRecord, now: datetime) -> bool:
+    """Whether some request may still be working on an in-flight record."""
+    if db.get_bind().dialect.name == "postgresql":
+        free = db.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(record.id)})
+        # Free: no transaction is working on it, unless the claim has only just been committed.
+        return not free or now - record.created_at < CLAIM_GRACE
+    gone = _holder_gone(record.holder)
+    if gone is None:
+        return now - record.created_at < IN_FLIGHT_LEASE
+    return not gone
 
 
 @dataclass(frozen=True)
@@ -94,7 +179,9 @@ def _claim(db: Session, user_id: int, scope: str, key: str, digest: str) -> int 
         # End whatever the request did so far (the auth lookup) so the claim commits on its own.
         db.commit()
     for _ in range(3):
-        record = IdempotencyRecord(user_id=user_id, scope=scope, key=key, request_hash=digest)
+        record = IdempotencyRecord(
+            user_id=user_id, scope=scope, key=key, request_hash=digest, holder=this_holder()
+        )
         db.add(record)
         try:
             db.commit()
@@ -117,9 +204,11 @@ def _claim(db: Session, user_id: int, scope: str, key: str, digest: str) -> int 
             db.rollback()
             return outcome
         started = existing.created_at
-        if clock.now() - started < IN_FLIGHT_LEASE:
+        now = clock.now()
+        if _holder_alive(db, existing, now):
             db.rollback()
             raise _in_progress()
+        # The holder is gone: take the record over (one retry wins: the update is conditional).
         taken = rows_changed(
             db.execute(
                 update(IdempotencyRecord)
@@ -128,7 +217,7 @@ def _claim(db: Session, user_id: int, scope: str, key: str, digest: str) -> int 
                     IdempotencyRecord.status_code.is_(None),
                     IdempotencyRecord.created_at == started,
                 )
-                .values(created_at=clock.now())
+                .values(created_at=now, holder=this_holder())
                 .execution_options(synchronize_session=False)
             )
         )
@@ -140,9 +229,12 @@ def _claim(db: Session, user_id: int, scope: str, key: str, digest: str) -> int 
 
 
 def _in_progress() -> Conflict:
-    return Conflict(
-        "a request with this Idempotency-Key is still being processed", code="idempotency_in_progress"
+    error = Conflict(
+        "a request with this Idempotency-Key is still being processed: retry shortly",
+        code="idempotency_in_progress",
     )
+    error.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return error
 
 
 def _store(db: Session, record_id: int, status_code: int, body: Any) -> None:
@@ -191,6 +283,7 @@ def execute(
         return claim
     record_id = claim
     try:
+        _hold(db, record_id)
         status_code, payload = action()
     except DomainError as exc:
         if exc.status_code >= 500:

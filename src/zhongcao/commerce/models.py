@@ -283,6 +283,9 @@ class IdempotencyRecord(IdMixin, TimestampMixin, Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None]
     response: Mapped[Any | None] = mapped_column(json_type())
+    # The process running the request while it is in flight ("host:pid:start"): a retry takes over
+    # at once when that process is gone (commerce/idempotency.py).
+    holder: Mapped[str | None] = mapped_column(String(120))
 
 
 class Shipment(IdMixin, TimestampMixin, Base):

@@ -6,16 +6,17 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    PositiveInt,
     StringConstraints,
 )
 
 from zhongcao.content.models import AccountKind, ContentKind, ContentStatus
+from zhongcao.fields import Id, single_line
 
 # Handles appear in URLs and @-mentions: lower-case ASCII, digits and underscores only.
 Handle = Annotated[
@@ -24,8 +25,12 @@ Handle = Annotated[
     # Runs first (it wraps the constrained type): handles are compared trimmed and lower-cased.
     BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
 ]
-AccountName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-Niche = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+AccountName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), AfterValidator(single_line)
+]
+Niche = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), AfterValidator(single_line)
+]
 
 MAX_ANCHORS = 50
 MAX_PRODUCT_SETS = 20
@@ -81,33 +86,52 @@ class FollowOut(BaseModel):
 class ProductSetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    product_ids: Annotated[list[PositiveInt], Field(min_length=1, max_length=MAX_ANCHORS)]
+    name: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+        AfterValidator(single_line),
+    ]
+    product_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_ANCHORS)]
 
 
 class ContentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ContentKind
-    title_zh: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    title_en: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
-    duration_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = None
+    title_zh: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+        AfterValidator(single_line),
+    ]
+    title_en: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+        AfterValidator(single_line),
+    ]
+    topic: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+            AfterValidator(single_line),
+        ]
+        | None
+    ) = None
+    duration_seconds: Annotated[int, Field(strict=True, ge=1, le=86_400)] | None = None
     scheduled_at: AwareDatetime | None = None
-    anchors: Annotated[list[PositiveInt], Field(max_length=MAX_ANCHORS)] = Field(default_factory=list)
+    anchors: Annotated[list[Id], Field(max_length=MAX_ANCHORS)] = Field(default_factory=list)
     product_sets: Annotated[list[ProductSetIn], Field(max_length=MAX_PRODUCT_SETS)] = Field(
         default_factory=list
     )
 
 
 class MerchantContentCreate(ContentCreate):
-    account_id: PositiveInt
+    account_id: Id
 
 
 class PinRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: PositiveInt
+    product_id: Id
 
 
 class ContentOut(BaseModel):

@@ -17,7 +17,7 @@ Rules kept here:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -1065,7 +1065,7 @@ class AccountBrief:
     follower_count: int
 
 
-def account_briefs(db: Session, account_ids: Sequence[int]) -> dict[int, AccountBrief]:
+def account_briefs(db: Session, account_ids: Iterable[int]) -> dict[int, AccountBrief]:
     """Briefs of many accounts (chunked, so any number of ids); unknown ids are simply absent."""
     ids = sorted(set(account_ids))
     out: dict[int, AccountBrief] = {}

@@ -37,6 +37,7 @@ from zhongcao.deps import (
     require_role,
 )
 from zhongcao.errors import InvalidInput, NotFound
+from zhongcao.fields import IdPath, IdQuery
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops.models import StaffRole
 from zhongcao.users.models import Role, User
@@ -130,32 +131,36 @@ def _add_live_controls(prefix: str, tag: str, check_dependency: Callable[..., Co
 
     @router.post(f"{item}/start", response_model=ContentOut, tags=[tag], name=f"{tag}_start_live")
     def start_live(
-        content_id: int, db: DbSession, check: ContentCheck = Depends(check_dependency)
+        content_id: IdPath, db: DbSession, check: ContentCheck = Depends(check_dependency)
     ) -> ContentOut:
         check(content_id)
         return _content_out(db, service.start_live(db, content_id))
 
     @router.post(f"{item}/end", response_model=ContentOut, tags=[tag], name=f"{tag}_end_live")
     def end_live(
-        content_id: int, db: DbSession, check: ContentCheck = Depends(check_dependency)
+        content_id: IdPath, db: DbSession, check: ContentCheck = Depends(check_dependency)
     ) -> ContentOut:
         check(content_id)
         return _content_out(db, service.end_live(db, content_id))
 
     @router.post(f"{item}/pin", response_model=ContentOut, tags=[tag], name=f"{tag}_pin")
     def pin(
-        content_id: int, body: PinRequest, db: DbSession, check: ContentCheck = Depends(check_dependency)
+        content_id: IdPath, body: PinRequest, db: DbSession, check: ContentCheck = Depends(check_dependency)
     ) -> ContentOut:
         check(content_id)
         return _content_out(db, service.pin_product(db, content_id, body.product_id))
 
     @router.delete(f"{item}/pin", response_model=ContentOut, tags=[tag], name=f"{tag}_unpin")
-    def unpin(content_id: int, db: DbSession, check: ContentCheck = Depends(check_dependency)) -> ContentOut:
+    def unpin(
+        content_id: IdPath, db: DbSession, check: ContentCheck = Depends(check_dependency)
+    ) -> ContentOut:
         check(content_id)
         return _content_out(db, service.unpin_product(db, content_id))
 
     @router.post(f"{item}/remove", response_model=ContentOut, tags=[tag], name=f"{tag}_remove")
-    def remove(content_id: int, db: DbSession, check: ContentCheck = Depends(check_dependency)) -> ContentOut:
+    def remove(
+        content_id: IdPath, db: DbSession, check: ContentCheck = Depends(check_dependency)
+    ) -> ContentOut:
         check(content_id)
         return _content_out(db, service.remove_content(db, content_id))
 
@@ -164,7 +169,7 @@ def _add_live_controls(prefix: str, tag: str, check_dependency: Callable[..., Co
 
 
 @router.get("/api/accounts/{account_id}", response_model=PublicAccountOut, tags=["content"])
-def get_account(account_id: int, db: DbSession, user: OptionalUser) -> PublicAccountOut:
+def get_account(account_id: IdPath, db: DbSession, user: OptionalUser) -> PublicAccountOut:
     account = service.get_account(db, account_id)
     following = service.follows(db, user.id, account.id) if user is not None else None
     return PublicAccountOut.model_validate(account).model_copy(update={"following": following})
@@ -172,7 +177,7 @@ def get_account(account_id: int, db: DbSession, user: OptionalUser) -> PublicAcc
 
 @router.get("/api/accounts/{account_id}/content", response_model=Page[ContentOut], tags=["content"])
 def list_account_content(
-    account_id: int, db: DbSession, params: Params, kind: ContentKind | None = None
+    account_id: IdPath, db: DbSession, params: Params, kind: ContentKind | None = None
 ) -> Page[ContentOut]:
     service.get_account(db, account_id)
     rows, cursor = service.public_content_page(db, params, account_ids=[account_id], kind=kind)
@@ -180,18 +185,18 @@ def list_account_content(
 
 
 @router.get("/api/content/{content_id}", response_model=ContentDetailOut, tags=["content"])
-def get_public_content(content_id: int, db: DbSession) -> ContentDetailOut:
+def get_public_content(content_id: IdPath, db: DbSession) -> ContentDetailOut:
     return _detail(db, service.get_public_content(db, content_id))
 
 
 @router.put("/api/accounts/{account_id}/follow", response_model=FollowState, tags=["content"])
-def follow(account_id: int, user: CurrentUser, db: DbSession) -> FollowState:
+def follow(account_id: IdPath, user: CurrentUser, db: DbSession) -> FollowState:
     account = service.follow_account(db, user.id, account_id)
     return FollowState(account_id=account.id, following=True, follower_count=account.follower_count)
 
 
 @router.delete("/api/accounts/{account_id}/follow", response_model=FollowState, tags=["content"])
-def unfollow(account_id: int, user: CurrentUser, db: DbSession) -> FollowState:
+def unfollow(account_id: IdPath, user: CurrentUser, db: DbSession) -> FollowState:
     account = service.unfollow_account(db, user.id, account_id)
     return FollowState(account_id=account.id, following=False, follower_count=account.follower_count)
 
@@ -213,7 +218,7 @@ def my_follows(user: CurrentUser, db: DbSession, params: Params) -> Page[FollowO
 
 @router.patch("/api/ops/accounts/{account_id}", response_model=AccountOut, tags=["ops"])
 def ops_update_account(
-    account_id: int, body: AccountTopKolUpdate, _: OperatorUser, db: DbSession
+    account_id: IdPath, body: AccountTopKolUpdate, _: OperatorUser, db: DbSession
 ) -> AccountOut:
     return AccountOut.model_validate(service.set_top_kol(db, account_id, body.is_top_kol))
 
@@ -247,7 +252,7 @@ def merchant_list_content(
     ctx: MerchantCtx,
     db: DbSession,
     params: Params,
-    account_id: int | None = None,
+    account_id: IdQuery = None,
     kind: ContentKind | None = None,
     status: ContentStatus | None = None,
 ) -> Page[ContentOut]:
@@ -258,7 +263,7 @@ def merchant_list_content(
 
 
 @router.get("/api/merchant/content/{content_id}", response_model=ContentDetailOut, tags=["merchant"])
-def merchant_get_content(content_id: int, ctx: MerchantCtx, db: DbSession) -> ContentDetailOut:
+def merchant_get_content(content_id: IdPath, ctx: MerchantCtx, db: DbSession) -> ContentDetailOut:
     return _detail(db, service.content_for_shop(db, ctx.shop_id, content_id))
 
 
@@ -302,7 +307,7 @@ def creator_list_content(
 
 
 @router.get("/api/creator/content/{content_id}", response_model=ContentDetailOut, tags=["creator"])
-def creator_get_content(content_id: int, ctx: CreatorCtx, db: DbSession) -> ContentDetailOut:
+def creator_get_content(content_id: IdPath, ctx: CreatorCtx, db: DbSession) -> ContentDetailOut:
     return _detail(db, service.content_for_account(db, ctx.account_id, content_id))
 
 

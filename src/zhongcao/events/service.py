@@ -27,6 +27,10 @@ from zhongcao.events.store import EventStore, PostgresEventStore, SegmentEventSt
 # Client clocks drift; an event stamped further from the server's clock than this is refused.
 MAX_CLIENT_PAST = timedelta(days=7)
 MAX_CLIENT_FUTURE = timedelta(minutes=10)
+# What only the platform itself records: a purchase is an order the order service took, never a
+# client's say-so (the feed and search rankers learn from these events, so a client could otherwise
+# buy ranking with invented orders). ``value_fen`` belongs to them alone.
+SERVER_ONLY_TYPES = frozenset({"order"})
 
 _stores: dict[tuple[str, str], EventStore] = {}
 _stores_lock = threading.Lock()
@@ -134,6 +138,20 @@ def ingest_for_user(store: EventStore, user_id: int, events: list[EventIn]) -> i
                 f"event {i}: ts is too far from the server's clock",
                 code="invalid_event",
                 field=f"events[{i}].ts",
+                details={"index": i},
+            )
+        if event.type in SERVER_ONLY_TYPES:
+            raise InvalidInput(
+                f"event {i}: {event.type!r} events are recorded by the platform, not sent by clients",
+                code="event_type_not_allowed",
+                field=f"events[{i}].type",
+                details={"index": i},
+            )
+        if event.value_fen is not None:
+            raise InvalidInput(
+                f"event {i}: value_fen is set by the platform, not by clients",
+                code="invalid_event",
+                field=f"events[{i}].value_fen",
                 details={"index": i},
             )
         ts.append(when)

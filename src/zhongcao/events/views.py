@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, status
 
 from zhongcao import clock
 from zhongcao.deps import CurrentUser
 from zhongcao.events import service
+from zhongcao.events.rate_limit import EventBudget
 from zhongcao.events.schemas import EventBatchIn, EventBatchOut
 from zhongcao.events.store import EventStore
 
 router = APIRouter(tags=["events"])
 
 
-def _store(request: Request) -> EventStore:
-    # Tests (and embedders) may set app.state.event_store; otherwise the configured store.
-    store = getattr(request.app.state, "event_store", None)
+def app_store(app: Any) -> EventStore:
+    """The app's event store: app.state.event_store when tests (or embedders) set one, else the
+    configured store."""
+    store = getattr(app.state, "event_store", None)
     if store is None:
-        store = service.get_store(request.app.state.settings, request.app.state.database)
+        store = service.get_store(app.state.settings, app.state.database)
     return store
+
+
+def _budget(request: Request) -> EventBudget:
+    budget: EventBudget | None = getattr(request.app.state, "event_budget", None)
+    if budget is None:  # made on first use: one per app (and so per worker process)
+        budget = request.app.state.event_budget = EventBudget.from_settings(request.app.state.settings)
+    return budget
+
+
+def _store(request: Request) -> EventStore:
+    return app_store(request.app)
 
 
 @router.post("/api/events", status_code=status.HTTP_202_ACCEPTED, response_model=EventBatchOut)
 def post_events(body: EventBatchIn, request: Request, user: CurrentUser) -> EventBatchOut:
     """Store up to 500 events of the caller. 202 means durable; a replayed event_id is accepted
-    again and still counted once by analytics."""
+    again and still counted once by analytics. Each user may post ``ZHONGCAO_EVENTS_PER_USER_PER_MINUTE``
+    events a minute (429 with Retry-After past it)."""
+    _budget(request).spend(user.id, len(body.events))
     accepted = service.ingest_for_user(_store(request), user.id, body.events)
     return EventBatchOut(accepted=accepted, received_at=clock.now())

@@ -12,6 +12,7 @@ China time, when shops are expected to staff their inbox.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import overload
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -29,6 +30,11 @@ CS_HOURS = range(8, 23)  # 08:00–22:59
 CS_REPLY_SECONDS = 180
 
 
+# Overloaded so that a timestamp that is never NULL stays typed as one after the conversion.
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: datetime | None) -> datetime | None: ...
 def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -102,7 +108,6 @@ def _gather_window(
         if warehouse:
             continue  # the platform's warehouse shipped it: not the merchant's logistics
         paid_at, picked, delivered_at = _aware(paid_at), _aware(picked), _aware(delivered_at)
-        assert paid_at is not None
         pickups.setdefault(shop_id, []).append((paid_at, picked))
         if picked is not None and delivered_at is not None:
             deliveries.setdefault(shop_id, []).append(_hours(picked, delivered_at))
@@ -110,7 +115,6 @@ def _gather_window(
     replies: dict[int, list[bool]] = {}
     for shop_id, started, answered in support_service.conversation_rows(db, since, now):
         started, answered = _aware(started), _aware(answered)
-        assert started is not None
         if started.astimezone(CHINA).hour not in CS_HOURS:
             continue
         fast = answered is not None and (answered - started).total_seconds() <= CS_REPLY_SECONDS
@@ -119,7 +123,6 @@ def _gather_window(
     handling: dict[int, list[float]] = {}
     for shop_id, requested, decided in aftersales_service.handling_rows(db, since, now):
         requested, decided = _aware(requested), _aware(decided)
-        assert requested is not None
         # An undecided case counts for the time it has waited so far.
         handling.setdefault(shop_id, []).append(_hours(requested, decided or now))
 

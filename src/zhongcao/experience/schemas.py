@@ -3,24 +3,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from zhongcao.experience.models import NpsReason, NpsTrigger
 from zhongcao.experience.surveys import NPS_TEXT_MAX
+from zhongcao.fields import MAX_ID, multi_line
 
 
 class NpsCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    score: Annotated[int, Field(ge=0, le=10, description="0 (not at all likely) to 10 (extremely likely)")]
+    score: Annotated[
+        int, Field(strict=True, ge=0, le=10, description="0 (not at all likely) to 10 (extremely likely)")
+    ]
     reasons: Annotated[list[NpsReason], Field(max_length=len(NpsReason))] = []
-    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=NPS_TEXT_MAX)] = ""
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=NPS_TEXT_MAX), AfterValidator(multi_line)
+    ] = ""
     trigger: NpsTrigger
     order_id: Annotated[
-        int | None, Field(ge=1, description="Required for after_delivery: your delivered order")
+        int | None,
+        Field(strict=True, ge=1, le=MAX_ID, description="Required for after_delivery: your delivered order"),
     ] = None
     after_sale_id: Annotated[
-        int | None, Field(ge=1, description="Required for after_after_sale: your finished after-sale case")
+        int | None,
+        Field(
+            strict=True,
+            ge=1,
+            le=MAX_ID,
+            description="Required for after_after_sale: your finished after-sale case",
+        ),
     ] = None
 
     @field_validator("reasons")

@@ -151,10 +151,8 @@ def score_shops(shops: Sequence[ShopInputs], rules: ScoreRules | None = None) ->
     pct: dict[str, np.ndarray] = {}
     top_quartile: dict[str, dict[int, float]] = {}
     for ind in INDICATORS:
-        values = np.asarray(
-            [np.nan if s.values.get(ind.key) is None else float(s.values[ind.key]) for s in shops],
-            dtype=float,
-        )
+        raw = [s.values.get(ind.key) for s in shops]
+        values = np.asarray([np.nan if v is None else float(v) for v in raw], dtype=np.float64)
         values[~eligible] = np.nan
         result = np.full(len(shops), np.nan)
         top_quartile[ind.key] = {}

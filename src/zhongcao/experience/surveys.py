@@ -304,9 +304,9 @@ def nps_report(db: Session, since: datetime, until: datetime) -> Any:
                         fact.picked_up_at,
                         fact.delivered_at,
                         fact.platform_warehouse,
-                        cases.get(order_id, []),
-                        replies.get(order_id),
-                        order_id in replies,
+                        cases.get(fact.order_id, []),
+                        replies.get(fact.order_id),
+                        fact.order_id in replies,
                     )
                     if fact
                     else frozenset()

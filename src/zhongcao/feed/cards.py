@@ -5,10 +5,12 @@ bundle: serving (``service``) calls them, nothing here reads the database."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from zhongcao.feed.catalog import Catalog, price_band
+from zhongcao.feed.features import UserContexts
 from zhongcao.feed.refreshing import Bundle
 from zhongcao.feed.seen import UserMemory
 from zhongcao.feed.sources import Candidates, Source
@@ -44,14 +46,14 @@ def label_sources(sources: list[Candidates], banded: np.ndarray) -> dict[int, tu
                 because = int(cand.because[j]) if cand.because is not None else -1
                 in_band = bool(banded[j]) if cand.source is Source.trending else False
                 code_source[code] = (cand.source, because, in_band)
-            elif cand.source is Source.followed:
-                code_source[code] = (Source.followed, int(cand.because[j]), False)  # type: ignore[index]
+            elif cand.source is Source.followed and cand.because is not None:
+                code_source[code] = (Source.followed, int(cand.because[j]), False)
     return code_source
 
 
 def product_cards(
-    bundle: Bundle, contexts, inputs: dict, memory: UserMemory, n: int
-) -> list[tuple[int, float]]:  # type: ignore[no-untyped-def]
+    bundle: Bundle, contexts: UserContexts, inputs: dict[str, Any], memory: UserMemory, n: int
+) -> list[tuple[int, float]]:
     if n <= 0:
         return []
     shown = {-cid for cid, _ in memory.served if cid < 0}

@@ -13,9 +13,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import Row
@@ -29,6 +30,7 @@ from zhongcao.content.models import ContentKind, ContentStatus  # enums only; ta
 from zhongcao.experience import scores as experience_scores
 
 CHUNK = 5000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Catalog:
 
     # --- derived arrays, computed once per catalog ----------------------------------------------
 
-    def _get(self, key: str, make):  # type: ignore[no-untyped-def]
+    def _get(self, key: str, make: Callable[[], T]) -> T:
         if key not in self._derived:
             self._derived[key] = make()
         return self._derived[key]
@@ -320,7 +322,7 @@ def _build_arrays(db: Session, rows: Sequence[Row], category_names: list[tuple[s
     price = np.zeros(len(content_ids), dtype=np.int64)
     for i, (acc, pid) in enumerate(zip(account_ids.tolist(), first_product.tolist(), strict=True)):
         account = accounts.get(acc)
-        if account is not None and account.is_shop:
+        if account is not None and account.is_shop and account.shop_id is not None:
             shop_ids[i] = account.shop_id
         if pid >= 0 and pid in placement:
             shop, cat = placement[pid]

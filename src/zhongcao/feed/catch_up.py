@@ -26,8 +26,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import scipy.sparse as sp
@@ -117,7 +119,7 @@ def load_state(folder: Path) -> ItemToItem:
 
 
 @contextlib.contextmanager
-def _exclusive(model_folder: Path):  # type: ignore[no-untyped-def]
+def _exclusive(model_folder: Path) -> Iterator[BinaryIO | None]:
     """The model folder's catch-up lock, or ``None`` when another process holds it."""
     with open(model_folder / LOCK_FILE, "a+b") as f:
         try:

@@ -62,6 +62,22 @@ class RowScores:
         pos = np.minimum(np.searchsorted(self.columns, candidates), len(self.columns) - 1)
         return np.where(self.columns[pos] == candidates, self.values[pos], 0.0).astype(np.float32)
 
+    def top(self, k: int, exclude: Sequences | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`SparseScores.top` for this one user (``exclude``: one row): ``[1, k]`` ids and scores.
+
+        A batch of one user gets a RowScores from :meth:`ItemToItem.scores`, so the offline pipeline's
+        candidates need this too. Ties go to the lower column, as on a CSR row with sorted indices."""
+        keep = self.values > 0
+        if exclude is not None and len(exclude.items):
+            keep &= ~np.isin(self.columns, exclude.items)
+        columns, values = self.columns[keep], self.values[keep]
+        order = np.argsort(-values, kind="stable")[:k]
+        ids = np.full((1, k), -1, dtype=np.int32)
+        scores = np.full((1, k), -np.inf, dtype=np.float32)
+        ids[0, : len(order)] = columns[order]
+        scores[0, : len(order)] = values[order]
+        return ids, scores
+
     def plus(self, other: RowScores) -> RowScores:
         columns = np.concatenate([self.columns, other.columns])
         values = np.concatenate([self.values, other.values])

@@ -144,7 +144,8 @@ def save(model: FeedModel, folder: Path) -> None:
     )
     _sparse("i2i_transitions", s.item_to_item.transitions, arrays)
     _sparse("i2i_forward", s.item_to_item.forward, arrays)
-    np.savez(folder / "arrays.npz", **arrays)
+    # No pickles: the loads refuse them too (and naming allow_pickle keeps **arrays off it for mypy).
+    np.savez(folder / "arrays.npz", allow_pickle=False, **arrays)
     c = model.catalog
     tables = {
         "account_followers": {str(k): v for k, v in c.account_followers.items()},

@@ -28,8 +28,9 @@ class Popularity:
 
     def __init__(self, half_life: float | None = 5.0) -> None:
         self.half_life = half_life
-        self.counts = np.zeros(0, dtype=np.float64)
-        self.trending = np.zeros(0, dtype=np.float64)
+        # Plain np.ndarray: numpy's stubs type a weighted bincount (float64 at run time) as intp.
+        self.counts: np.ndarray = np.zeros(0, dtype=np.float64)
+        self.trending: np.ndarray = np.zeros(0, dtype=np.float64)
 
     def fit_items(self, items: np.ndarray, ages: np.ndarray, n_items: int) -> Popularity:
         self.counts = np.bincount(items, minlength=n_items).astype(np.float64)

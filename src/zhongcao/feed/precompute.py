@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from zhongcao.feed.ranker import UserState
 from zhongcao.feed.seen import InMemoryMemory
 from zhongcao.feed.service import FeedConfig, FeedService
 from zhongcao.feed.sources import Candidates, Source
+
+if TYPE_CHECKING:
+    from zhongcao.feed.ann import InnerProductIndex
 
 PRODUCT_CARDS = 24  # product cards kept per user
 CHUNK = 512  # users scored together
@@ -56,7 +60,7 @@ def deeper(config: FeedConfig, depth: float) -> FeedConfig:
 def _csr(parts: list[np.ndarray], dtype: type) -> tuple[np.ndarray, np.ndarray]:
     ptr = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in parts], out=ptr[1:])
-    flat = np.concatenate(parts).astype(dtype) if ptr[-1] else np.zeros(0, dtype=dtype)
+    flat: np.ndarray = np.concatenate(parts).astype(dtype) if ptr[-1] else np.zeros(0, dtype=dtype)
     return ptr, flat
 
 
@@ -132,19 +136,21 @@ def rank_users(
             progress(len(chunk))
     ptr, codes = _csr(parts["codes"], np.int32)
     _, scores = _csr(parts["scores"], np.float32)
-    _, sources = _csr(parts["sources"], np.int8)
+    _, source_labels = _csr(parts["sources"], np.int8)
     _, because = _csr(parts["because"], np.int64)
     _, banded = _csr(parts["banded"], bool)
     product_ptr, product_ids = _csr(product_parts, np.int64)
     _, product_scores = _csr(product_score_parts, np.float32)
     return RankedLists(
-        user_ids=users, follow_hash=hashes, ptr=ptr, codes=codes, scores=scores, sources=sources,
+        user_ids=users, follow_hash=hashes, ptr=ptr, codes=codes, scores=scores, sources=source_labels,
         because=because, banded=banded, product_ptr=product_ptr, product_ids=product_ids,
         product_scores=product_scores, as_of_s=int(now_s),
     )  # fmt: skip
 
 
-def _batch_search(index, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def _batch_search(
+    index: InnerProductIndex | None, vectors: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Top ``k`` per row of ``vectors`` in one ANN call (rows of zeros — no taste yet — find nothing)."""
     n = len(vectors)
     if index is None or n == 0:
@@ -158,7 +164,7 @@ def _batch_search(index, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     return ids, scores
 
 
-def _stack(contexts: list) -> object:  # type: ignore[type-arg]
+def _stack(contexts: list[UserContexts]) -> UserContexts:
     """One batch of user contexts from one-user contexts (rows in order)."""
     histories = [
         c.state.history.items[c.state.history.indptr[0] : c.state.history.indptr[1]] for c in contexts

@@ -63,7 +63,8 @@ class RankedLists:
         )
 
     def save(self, folder: Path) -> None:
-        np.savez(folder / FILE, **{k: np.asarray(v) for k, v in self.__dict__.items()})
+        # No pickles: the load refuses them too (and naming allow_pickle keeps **arrays off it for mypy).
+        np.savez(folder / FILE, allow_pickle=False, **{k: np.asarray(v) for k, v in self.__dict__.items()})
 
     @classmethod
     def load(cls, folder: Path) -> RankedLists | None:

@@ -190,7 +190,8 @@ class Ranker:
     def predict(self, x: np.ndarray) -> np.ndarray:
         if self.booster is None:
             raise RuntimeError("the ranker is not fitted")
-        return self.booster.predict(x, num_threads=self.params["num_threads"])
+        # A dense x gives an ndarray (asarray: no copy); LightGBM's signature also allows sparse/lists.
+        return np.asarray(self.booster.predict(x, num_threads=self.params["num_threads"]))
 
     def importance(self) -> dict[str, float]:
         if self.booster is None:

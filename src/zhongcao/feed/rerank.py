@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -79,7 +80,7 @@ def rerank(
     scores: np.ndarray,
     limit: int,
     config: RerankConfig,
-    recent_served: list[int] | np.ndarray = (),
+    recent_served: Sequence[int] | np.ndarray = (),
     integrity: IntegrityHook | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The page: ``limit`` codes chosen from ``codes`` (and their adjusted scores), best first."""

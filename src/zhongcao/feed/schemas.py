@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from zhongcao.fields import Id, UserLine
 
 
 class FeedAnchorOut(BaseModel):
@@ -47,9 +49,11 @@ class FeedPageOut(BaseModel):
 
 
 class FeedFeedbackIn(BaseModel):
-    content_id: int = Field(ge=1)
+    model_config = ConfigDict(extra="forbid")
+
+    content_id: Id
     action: Literal["like", "not_interested"]
-    request_id: str | None = Field(default=None, max_length=64)
+    request_id: Annotated[UserLine, Field(max_length=64)] | None = None
 
 
 class FeedFeedbackOut(BaseModel):

@@ -107,11 +107,11 @@ class TableMemory:
             }
             for user_id, memory in sorted(memories.items())
         ]
-        if db.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(FeedUserState.__table__).values(values)
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        # Both dialects' INSERT has the same ON CONFLICT DO UPDATE / EXCLUDED API (as content/service.py).
+        dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(FeedUserState.__table__).values(values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[FeedUserState.__table__.c.user_id],
             set_={k: stmt.excluded[k] for k in ("served", "feedback", "updated_at")},

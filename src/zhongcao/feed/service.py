@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ from zhongcao.feed.catalog import Catalog
 from zhongcao.feed.contexts import contexts_from_table
 from zhongcao.feed.event_log import window_end
 from zhongcao.feed.exploration import explore, slots
-from zhongcao.feed.features import feed_features
+from zhongcao.feed.features import UserContexts, feed_features
 from zhongcao.feed.followed import followed_candidates
 from zhongcao.feed.interactions import Sequences
 from zhongcao.feed.live import live_candidates
@@ -122,7 +123,7 @@ class FeedService(Refreshing):
             code = catalog.code_of.get(content_id, -1)
             if 0 <= code < model.n_content:
                 done.append((at, code, int(catalog.category[code])))
-        product_category = {}
+        product_category: dict[int, int] = {}
         for product_id, at in purchases:
             if at < until_s:
                 continue
@@ -137,7 +138,7 @@ class FeedService(Refreshing):
             "extra_categories": np.asarray([d[2] for d in done], dtype=np.int64),
         }
 
-    def context(self, bundle: Bundle, user_id: int, inputs: dict, now_s: int):  # type: ignore[no-untyped-def]
+    def context(self, bundle: Bundle, user_id: int, inputs: dict[str, Any], now_s: int) -> UserContexts:
         model = bundle.model
         row = model.users.row(user_id)
         return contexts_from_table(
@@ -220,7 +221,8 @@ class FeedService(Refreshing):
         the pages of one visit never repeat."""
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-        position, explored, page_no = 0, [], 0
+        position, page_no = 0, 0
+        explored: list[int] = []
         if cursor:
             state = decode_cursor(cursor)
             ok = (
@@ -228,9 +230,10 @@ class FeedService(Refreshing):
                 and isinstance(state.get("p"), int)
                 and isinstance(state.get("a"), int)
             )
-            explored = state.get("x", []) if ok else None
-            if not ok or not isinstance(explored, list) or not all(isinstance(x, int) for x in explored):
+            shown = state.get("x", []) if ok else None
+            if not ok or not isinstance(shown, list) or not all(isinstance(x, int) for x in shown):
                 raise InvalidInput("cursor is not valid", code="invalid_cursor", field="cursor")
+            explored = shown
             page_no, position = int(state["p"]), max(int(state["a"]), 0)
         rng = rng or np.random.default_rng()
         bundle = self.bundle(db)
@@ -298,8 +301,8 @@ class FeedService(Refreshing):
     def _rank(
         self,
         bundle: Bundle,
-        contexts,  # type: ignore[no-untyped-def]
-        inputs: dict,
+        contexts: UserContexts,
+        inputs: dict[str, Any],
         excluded: set[int],
         hidden_accounts: np.ndarray,
         memory: UserMemory,
@@ -402,8 +405,8 @@ class FeedService(Refreshing):
         return out[:limit]
 
     def sourced(
-        self, bundle: Bundle, contexts, inputs: dict, excluded: set[int], now_s: int
-    ) -> tuple[list[Candidates], np.ndarray]:  # type: ignore[no-untyped-def]
+        self, bundle: Bundle, contexts: UserContexts, inputs: dict[str, Any], excluded: set[int], now_s: int
+    ) -> tuple[list[Candidates], np.ndarray]:
         """Every candidate source's answer for one user, and the trending source's in-price-band flags."""
         c = self.config
         catalog, model = bundle.catalog, bundle.model
@@ -430,12 +433,12 @@ class FeedService(Refreshing):
     def scored_candidates(
         self,
         bundle: Bundle,
-        contexts,
-        inputs: dict,
+        contexts: UserContexts,
+        inputs: dict[str, Any],
         excluded: set[int],
         hidden_accounts: np.ndarray,
         now_s: int,
-    ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[Source, int, bool]]]:  # type: ignore[no-untyped-def]
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[Source, int, bool]]]:
         """The union of the sources that may be shown, scored by the model: (codes, scores, per code
         its source label)."""
         sources, banded = self.sourced(bundle, contexts, inputs, excluded, now_s)
@@ -444,7 +447,7 @@ class FeedService(Refreshing):
         codes = codes[self._allowed(bundle.catalog, codes, excluded, hidden_accounts, inputs["purchased"])]
         return codes, self.score(bundle, contexts, codes), code_source
 
-    def score(self, bundle: Bundle, contexts, codes: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def score(self, bundle: Bundle, contexts: UserContexts, codes: np.ndarray) -> np.ndarray:
         if not len(codes):
             return np.zeros(0)
         model = bundle.model
@@ -454,13 +457,13 @@ class FeedService(Refreshing):
     def _from_ranked(
         self,
         bundle: Bundle,
-        contexts,
-        inputs: dict,
+        contexts: UserContexts,
+        inputs: dict[str, Any],
         ranked: RankedRow,
         excluded: set[int],
         hidden_accounts: np.ndarray,
         now_s: int,
-    ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[Source, int, bool]]]:  # type: ignore[no-untyped-def]
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[Source, int, bool]]]:
         """The user's batch-ranked candidates (scored by the same model and features when the batch
         ran), plus live rooms and followed accounts' content that became available since, scored now."""
         c = self.config

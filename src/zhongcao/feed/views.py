@@ -99,7 +99,7 @@ def _render(db: DbSession, page: FeedPage, service: FeedService) -> FeedPageOut:
             product_ids = [it.product_id] if it.product_id is not None else []
         items.append(
             FeedItemOut(
-                kind=it.kind,  # type: ignore[arg-type]
+                kind=it.kind,
                 position=position,
                 tracking_id=f"{page.request_id}.{position}",
                 content_id=it.content_id,

@@ -1,6 +1,7 @@
-"""Background work as jobs: a registry of plain functions (``registry``, ``definitions``), one runner
-(``runner``: ``zhongcao worker``, ``zhongcao jobs run``), and their status for operators (``status``,
-the ``job_runs`` table). See docs/architecture.md."""
+"""Background work as jobs: a registry of plain functions (``registry``, ``definitions``), run by
+Procrastinate on PostgreSQL (``postgres``) and in-process on the embedded SQLite default (``runner``),
+``zhongcao worker`` choosing by the database (``worker``), and their status for operators
+(``status``, the ``job_runs`` table, written by every run on both). See docs/architecture.md."""
 
 from __future__ import annotations
 

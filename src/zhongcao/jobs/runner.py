@@ -2,12 +2,14 @@
 
 The same code path serves every way jobs run:
 
-* ``zhongcao worker`` (:class:`Worker`): every registered job on its schedule, one thread per job so a
-  long snapshot build never delays the short-interval ones; any number of workers may run (a claim is
-  a compare-and-set on the job's row, so each run happens in exactly one of them).
-* ``zhongcao jobs run`` and the market simulation (:func:`run_now`): the named jobs once, now.
-
-Both work on the embedded SQLite default and on PostgreSQL: the only shared state is the table.
+* :func:`execute`, one run: every run on either database goes through it, so ``job_runs`` holds the
+  operators' status on both (on PostgreSQL Procrastinate's task calls it: :mod:`zhongcao.jobs.postgres`).
+* ``zhongcao worker`` on the embedded SQLite default (:class:`Worker`), which Procrastinate cannot
+  use: every registered job on its schedule, one thread per job so a long snapshot build never delays
+  the short-interval ones; any number of workers may run (a claim is a compare-and-set on the job's
+  row, so each run happens in exactly one of them).
+* ``zhongcao jobs run`` and the market simulation (:func:`run_now`), on both databases: the named jobs
+  once, now, in-process.
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ from fastapi.responses import FileResponse, RedirectResponse
 from zhongcao.config import Settings
 from zhongcao.deps import CurrentUser, DbSession
 from zhongcao.errors import NotFound
+from zhongcao.fields import MAX_ID
 from zhongcao.media import service
 from zhongcao.media.schemas import MEDIA_URL_PREFIX, MediaOut
 from zhongcao.media.storage import IMMUTABLE_CACHE, MediaStorage, storage_from_settings, valid_key
 from zhongcao.shops import service as shops_service
-from zhongcao.shops.schemas import MAX_ID
 from zhongcao.users.models import Role
 
 router = APIRouter(tags=["media"])

@@ -3,18 +3,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from zhongcao.fields import multi_line, single_line
 from zhongcao.pagination import Page
 
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), AfterValidator(single_line)
+]
 
 
 class ReviewCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rating: Annotated[int, Field(ge=1, le=5)]
-    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    rating: Annotated[int, Field(strict=True, ge=1, le=5)]
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(multi_line)
+    ] = ""
     tags: Annotated[list[Tag], Field(max_length=10)] = []
 
 

@@ -590,7 +590,7 @@ class ProductIndex:
             ranks = np.lexsort(
                 (np.asarray(ids, dtype=np.int64), -np.asarray(sales, dtype=np.int64), -np.round(scores, 5))
             )[offset:].tolist()
-            chosen = [(int(ids[i]), float(scores[i]), addresses[i]) for i in ranks]  # type: ignore[arg-type]
+            chosen = [(int(ids[i]), float(scores[i]), addresses[i]) for i in ranks]
         else:
             field_name, direction = _SORT_FIELDS[sort]
             found = searcher.search(

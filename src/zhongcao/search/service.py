@@ -277,7 +277,7 @@ def search_products(
                 explanations = [[("bm25", round(float(x[p, 0]), 4))] for p in page_positions]
         ranked = [
             RankedHit(
-                document=hits[p].document,  # type: ignore[arg-type]
+                document=hits[p].document,
                 score=float(hits[p].score),
                 highlight=hits[p].highlight,
                 highlight_en=hits[p].highlight_en,
@@ -287,10 +287,7 @@ def search_products(
         ]
     else:
         result = index.search(q, limit, offset=offset, sort=sort, **kwargs)
-        ranked = [
-            RankedHit(h.document, h.score, h.highlight, h.highlight_en)  # type: ignore[arg-type]
-            for h in result.hits
-        ]
+        ranked = [RankedHit(h.document, h.score, h.highlight, h.highlight_en) for h in result.hits]
         if explain:
             for hit in ranked:
                 hit.explanation = [("bm25", round(hit.score, 4))]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from zhongcao.deps import DbSession, OptionalUser
 from zhongcao.errors import InvalidInput
+from zhongcao.fields import MAX_ID
 from zhongcao.pagination import MAX_LIMIT
 from zhongcao.search import mall, service
 from zhongcao.search.index import SORTS
@@ -28,7 +29,6 @@ from zhongcao.search.schemas import (
     SuggestionOut,
     SuggestOut,
 )
-from zhongcao.shops.schemas import MAX_ID
 from zhongcao.users.models import Role
 
 router = APIRouter()

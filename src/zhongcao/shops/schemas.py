@@ -15,25 +15,12 @@ from pydantic import (
     field_validator,
 )
 
+from zhongcao.fields import MAX_ID, multi_line, single_line
 from zhongcao.shops.models import ShopStatus, StaffRole
 
-MAX_ID = 2**63 - 1
 # A flat shipping fee or a free-shipping threshold above 1,000,000 yuan is a typo, not a policy.
 MAX_FEE_FEN = 100_000_000
 MAX_DESCRIPTION = 5000
-
-
-def single_line(value: str) -> str:
-    # Control characters (NUL above all: PostgreSQL refuses it in text) have no place in names.
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters or line breaks")
-    return value
-
-
-def multi_line(value: str) -> str:
-    if any((ord(ch) < 32 and ch not in "\n\r\t") or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 NameZh = Annotated[

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from zhongcao.catalog import service as catalog_service
 from zhongcao.catalog.schemas import ProductSummaryOut
 from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OperatorUser, merchant_with
+from zhongcao.fields import MAX_ID
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops import service
 from zhongcao.shops.models import ShopStaff, ShopStatus, StaffRole
 from zhongcao.shops.schemas import (
-    MAX_ID,
     ShopCreate,
     ShopOut,
     ShopPublicOut,

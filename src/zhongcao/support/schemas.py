@@ -3,16 +3,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
+from zhongcao.fields import multi_line
 from zhongcao.support import service
 from zhongcao.support.models import ComplaintReason, ComplaintStatus, Conversation, Message, Sender
 
 MAX_ID = 9_223_372_036_854_775_807
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 MessageBody = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=service.MESSAGE_MAX)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=service.MESSAGE_MAX),
+    AfterValidator(multi_line),
 ]
 
 
@@ -86,7 +89,11 @@ class ComplaintCreate(BaseModel):
     shop_id: Id
     order_id: Id | None = Field(default=None, description="One of your orders from this shop")
     reason: ComplaintReason
-    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=service.COMPLAINT_TEXT_MAX)] = ""
+    text: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=service.COMPLAINT_TEXT_MAX),
+        AfterValidator(multi_line),
+    ] = ""
 
 
 class ComplaintResolve(BaseModel):
@@ -94,7 +101,9 @@ class ComplaintResolve(BaseModel):
 
     upheld: StrictBool = Field(description="True: the merchant was at fault")
     note: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=service.RESOLUTION_NOTE_MAX)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=service.RESOLUTION_NOTE_MAX),
+        AfterValidator(multi_line),
     ]
 
 

@@ -386,7 +386,7 @@ def conversation_rows(
     stmt = select(Conversation.shop_id, Conversation.started_at, Conversation.first_human_response_at).where(
         Conversation.started_at >= since, Conversation.started_at < until
     )
-    return [tuple(row) for row in db.execute(stmt)]  # type: ignore[misc]
+    return [(shop_id, started, answered) for shop_id, started, answered in db.execute(stmt)]
 
 
 def first_response_seconds_by_order(db: Session, order_ids: Sequence[int]) -> dict[int, float | None]:

@@ -23,6 +23,11 @@ class TokenKind(enum.StrEnum):
     api = "api"  # bearer token for API clients
 
 
+class TokenScope(enum.StrEnum):
+    full = "full"  # everything the user may do
+    read = "read"  # GET, HEAD and OPTIONS only: any other method is refused with 403
+
+
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
 
@@ -46,3 +51,7 @@ class AuthToken(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Sessions are always full; an API token may be read-only.
+    scope: Mapped[TokenScope] = mapped_column(
+        str_enum(TokenScope, "token_scope"), default=TokenScope.full, server_default=TokenScope.full.value
+    )

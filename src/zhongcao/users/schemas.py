@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from zhongcao.users.models import Role
+from zhongcao.fields import Secret, UserLine
+from zhongcao.users.models import Role, TokenKind, TokenScope
 
-Password = Annotated[str, Field(min_length=8, max_length=128)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Password = Annotated[Secret, Field(min_length=8, max_length=128)]
+DisplayName = Annotated[UserLine, Field(min_length=1, max_length=80)]
 
 
 class UserCreate(BaseModel):
@@ -35,20 +36,65 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
-    password: Annotated[str, Field(min_length=1, max_length=128)]
+    password: Annotated[Secret, Field(min_length=1, max_length=128)]
 
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)] = "api"
-    expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = None
+    name: Annotated[UserLine, Field(min_length=1, max_length=80)] = "api"
+    expires_in_days: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=3650,
+            strict=True,
+            description="Lifetime in days: 90 when left out, at most 365 (ZHONGCAO_API_TOKEN_DEFAULT_DAYS "
+            "and ZHONGCAO_API_TOKEN_MAX_DAYS). A token never lives for ever.",
+        ),
+    ] = None
+    scope: TokenScope = Field(
+        default=TokenScope.full,
+        description="'full', or 'read': a read-only token is refused (403 read_only_token) on any "
+        "request other than GET, HEAD and OPTIONS.",
+    )
 
 
 class TokenOut(BaseModel):
     token: str = Field(description="Shown once. Send as 'Authorization: Bearer <token>'.")
     token_id: int
     expires_at: datetime | None
+    scope: TokenScope
+
+
+class TokenInfo(BaseModel):
+    """A session or API token as its owner sees it (never its secret)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: TokenKind
+    name: str | None
+    scope: TokenScope
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    current: bool = Field(default=False, description="The credential this request was made with.")
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[Secret, Field(min_length=1, max_length=128)]
+    new_password: Password
+
+
+class PasswordChanged(BaseModel):
+    revoked_sessions: int = Field(description="Other sessions signed out (API tokens are kept).")
+
+
+class SignedOutEverywhere(BaseModel):
+    revoked: int = Field(description="Sessions and API tokens revoked; the one making the request is kept.")
 
 
 class LoginResponse(BaseModel):

@@ -6,16 +6,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
 from zhongcao.config import get_settings
 from zhongcao.db import core, insert_rows_returning_ids, is_read_only
-from zhongcao.errors import Conflict, NotFound, Unauthorized
+from zhongcao.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from zhongcao.users import security
-from zhongcao.users.models import AuthToken, Role, TokenKind, User
+from zhongcao.users.models import AuthToken, Role, TokenKind, TokenScope, User
+from zhongcao.users.throttle import LoginThrottle
 
 
 def normalise_email(email: str) -> str:
@@ -51,10 +52,12 @@ def create_user(
     locale: str = "zh-CN",
     commit: bool = True,
 ) -> User:
-    """Create a user. Raises ``Conflict(email_taken)`` when the email is in use."""
+    """Create a user. Raises ``Conflict(email_taken)`` when the email is in use and
+    ``InvalidInput(weak_password)`` when the password is common or guessable."""
     email = normalise_email(email)
     if get_by_email(db, email) is not None:
         raise Conflict("a user with this email already exists", code="email_taken", field="email")
+    check_new_password(password, email=email, display_name=display_name)
     user = User(
         email=email,
         display_name=display_name,
@@ -70,6 +73,40 @@ def create_user(
         raise Conflict("a user with this email already exists", code="email_taken", field="email") from exc
     if commit:
         db.commit()
+    return user
+
+
+def check_new_password(password: str, *, email: str, display_name: str, field: str = "password") -> None:
+    """Refuse a common or guessable password (``password``, ``12345678``, the user's own email or name)
+    with 422 ``weak_password`` naming the field; zxcvbn's advice (English) goes in the details."""
+    verdict = security.judge_password(password, [email, display_name])
+    if not verdict.ok:
+        raise InvalidInput(
+            "this password is too easy to guess: use a longer one, a few uncommon words, not a common "
+            "password or your name or email",
+            code="weak_password",
+            field=field,
+            details={
+                "score": verdict.score,
+                "min_score": security.MIN_PASSWORD_SCORE,
+                "warning": verdict.warning,
+                "suggestions": verdict.suggestions,
+            },
+        )
+
+
+def login(db: Session, throttle: LoginThrottle, email: str, password: str, address: str | None) -> User:
+    """:func:`authenticate`, throttled per account and per client address (``users.throttle``): a
+    locked account or address gets 429 before any hash is computed; a wrong password counts against
+    both; success clears the account's count."""
+    throttle.check(email, address)
+    try:
+        user = authenticate(db, email, password)
+    except Unauthorized as exc:
+        if exc.code == "invalid_credentials":
+            throttle.failed(email, address)
+        raise
+    throttle.succeeded(email)
     return user
 
 
@@ -94,9 +131,13 @@ def issue_token(
     kind: TokenKind,
     name: str | None = None,
     ttl: timedelta | None = None,
+    scope: TokenScope = TokenScope.full,
     commit: bool = True,
 ) -> tuple[str, AuthToken]:
-    """Create a session or API token. Returns the secret (shown once) and its row."""
+    """Create a session or API token. Returns the secret (shown once) and its row. Sessions are
+    always ``full``; an API token may be ``read`` (GET, HEAD and OPTIONS only)."""
+    if kind is TokenKind.session:
+        scope = TokenScope.full
     if kind is TokenKind.session and ttl is None:
         ttl = timedelta(hours=get_settings().session_ttl_hours)
     secret = security.new_token()
@@ -106,6 +147,7 @@ def issue_token(
         token_hash=security.token_digest(secret),
         name=name,
         expires_at=clock.now() + ttl if ttl else None,
+        scope=scope,
     )
     db.add(row)
     db.flush()
@@ -116,6 +158,13 @@ def issue_token(
 
 def user_for_token(db: Session, secret: str) -> User | None:
     """The active user behind a token, or None when it is unknown, expired or revoked."""
+    found = credentials_for_token(db, secret)
+    return found[0] if found is not None else None
+
+
+def credentials_for_token(db: Session, secret: str) -> tuple[User, AuthToken] | None:
+    """The active user behind a token and the token's row (its kind and scope), or None when the
+    token is unknown, expired or revoked, or its user is disabled."""
     if not secret.startswith(security.TOKEN_PREFIX) or len(secret) > 200:
         return None
     # One round trip for the token and its user: every authenticated request pays for this.
@@ -138,7 +187,7 @@ def user_for_token(db: Session, secret: str) -> User | None:
     if stale and not is_read_only(db):
         db.execute(update(AuthToken).where(AuthToken.id == row.id).values(last_used_at=now))
         db.commit()
-    return user
+    return user, row
 
 
 @dataclass(frozen=True)
@@ -190,11 +239,61 @@ def revoke_token_id(db: Session, user: User, token_id: int) -> None:
     db.commit()
 
 
+def change_password(
+    db: Session,
+    throttle: LoginThrottle,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    address: str | None,
+    keep_secret: str | None,
+) -> int:
+    """Set a new password after checking the current one, and sign out the user's other sessions
+    (a stolen session must not outlive the password change). API tokens are kept: "sign out
+    everywhere" revokes those. The current password is throttled like a login (a session must not be
+    a free guessing oracle). Returns how many sessions were revoked."""
+    throttle.check(user.email, address)
+    if not security.verify_password(user.password_hash, current_password):
+        throttle.failed(user.email, address)
+        raise InvalidInput("the current password is wrong", code="wrong_password", field="current_password")
+    throttle.succeeded(user.email)
+    check_new_password(new_password, email=user.email, display_name=user.display_name, field="new_password")
+    user.password_hash = security.hash_password(new_password)
+    revoked = _revoke_all(db, user, keep_secret, kinds=(TokenKind.session,))
+    db.commit()
+    return revoked
+
+
+def sign_out_everywhere(db: Session, user: User, *, keep_secret: str | None) -> int:
+    """Revoke every session and API token of ``user`` except the one making the request; returns how
+    many were revoked."""
+    revoked = _revoke_all(db, user, keep_secret, kinds=(TokenKind.session, TokenKind.api))
+    db.commit()
+    return revoked
+
+
+def _revoke_all(db: Session, user: User, keep_secret: str | None, *, kinds: tuple[TokenKind, ...]) -> int:
+    stmt = update(AuthToken).where(
+        AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None), AuthToken.kind.in_(kinds)
+    )
+    if keep_secret:
+        stmt = stmt.where(AuthToken.token_hash != security.token_digest(keep_secret))
+    result = db.execute(stmt.values(revoked_at=clock.now()))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def list_tokens(db: Session, user: User) -> list[AuthToken]:
+    """The user's live sessions and API tokens (neither revoked nor expired), newest first."""
+    now = clock.now()
     return list(
         db.scalars(
             select(AuthToken)
-            .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+            .where(
+                AuthToken.user_id == user.id,
+                AuthToken.revoked_at.is_(None),
+                or_(AuthToken.expires_at.is_(None), AuthToken.expires_at > now),
+            )
             .order_by(AuthToken.id.desc())
         )
     )

@@ -1,13 +1,27 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response, status
 
-from zhongcao.deps import CurrentUser, DbSession, OperatorUser
-from zhongcao.users import service
+from zhongcao.deps import CurrentUser, DbSession, OperatorUser, client_address, request_token
+from zhongcao.errors import InvalidInput
+from zhongcao.fields import IdPath
+from zhongcao.users import security, service
 from zhongcao.users.models import Role, TokenKind
-from zhongcao.users.schemas import LoginRequest, LoginResponse, TokenCreate, TokenOut, UserCreate, UserOut
+from zhongcao.users.schemas import (
+    LoginRequest,
+    LoginResponse,
+    PasswordChange,
+    PasswordChanged,
+    SignedOutEverywhere,
+    TokenCreate,
+    TokenInfo,
+    TokenOut,
+    UserCreate,
+    UserOut,
+)
 
 router = APIRouter(tags=["auth"])
 
@@ -43,7 +57,12 @@ def register(body: UserCreate, request: Request, response: Response, db: DbSessi
 
 @router.post("/api/auth/login", response_model=LoginResponse)
 def login(body: LoginRequest, request: Request, response: Response, db: DbSession) -> LoginResponse:
-    user = service.authenticate(db, body.email, body.password)
+    """Sign in. Throttled per account and per client address: after a few wrong passwords each
+    further one locks the account and the address for a backoff that doubles up to 15 minutes; while
+    locked the answer is 429 ``too_many_login_attempts`` with ``Retry-After`` (docs/security.md)."""
+    user = service.login(
+        db, request.app.state.login_throttle, body.email, body.password, client_address(request)
+    )
     token, row = service.issue_token(db, user, kind=TokenKind.session)
     _set_session_cookie(request, response, token)
     return LoginResponse(user=UserOut.model_validate(user), token=token, expires_at=row.expires_at)
@@ -64,19 +83,67 @@ def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)
 
 
+@router.post("/api/me/password", response_model=PasswordChanged)
+def change_password(
+    body: PasswordChange, request: Request, user: CurrentUser, db: DbSession
+) -> PasswordChanged:
+    """Change the password (the current one is required, and throttled like a login). The user's other
+    sessions are signed out; this one and the API tokens are kept."""
+    revoked = service.change_password(
+        db,
+        request.app.state.login_throttle,
+        user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        address=client_address(request),
+        keep_secret=request_token(request),
+    )
+    return PasswordChanged(revoked_sessions=revoked)
+
+
+@router.post("/api/me/sign-out-everywhere", response_model=SignedOutEverywhere)
+def sign_out_everywhere(request: Request, user: CurrentUser, db: DbSession) -> SignedOutEverywhere:
+    """Revoke every other session and every API token of the caller; the credential making this
+    request stays valid."""
+    return SignedOutEverywhere(
+        revoked=service.sign_out_everywhere(db, user, keep_secret=request_token(request))
+    )
+
+
+@router.get("/api/me/tokens", response_model=list[TokenInfo])
+def list_api_tokens(request: Request, user: CurrentUser, db: DbSession) -> list[TokenInfo]:
+    """The caller's live sessions and API tokens (never their secrets), newest first."""
+    secret = request_token(request)
+    digest = security.token_digest(secret) if secret else None
+    return [
+        TokenInfo.model_validate(row).model_copy(update={"current": row.token_hash == digest})
+        for row in service.list_tokens(db, user)
+    ]
+
+
 @router.post("/api/me/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
 def create_api_token(
-    user: CurrentUser, db: DbSession, body: Annotated[TokenCreate, Body()] = TokenCreate()
+    request: Request, user: CurrentUser, db: DbSession, body: Annotated[TokenCreate, Body()] = TokenCreate()
 ) -> TokenOut:
-    from datetime import timedelta
-
-    ttl = timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    token, row = service.issue_token(db, user, kind=TokenKind.api, name=body.name, ttl=ttl)
-    return TokenOut(token=token, token_id=row.id, expires_at=row.expires_at)
+    """Mint an API token: it expires after ``expires_in_days`` (default 90, at most 365) and is
+    ``full`` or ``read`` (read-only: 403 on anything but GET, HEAD and OPTIONS)."""
+    settings = request.app.state.settings
+    days = body.expires_in_days or settings.api_token_default_days
+    if days > settings.api_token_max_days:
+        raise InvalidInput(
+            f"an API token may live at most {settings.api_token_max_days} days",
+            code="token_lifetime_too_long",
+            field="expires_in_days",
+            details={"max": settings.api_token_max_days},
+        )
+    token, row = service.issue_token(
+        db, user, kind=TokenKind.api, name=body.name, ttl=timedelta(days=days), scope=body.scope
+    )
+    return TokenOut(token=token, token_id=row.id, expires_at=row.expires_at, scope=row.scope)
 
 
 @router.delete("/api/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_api_token(token_id: int, user: CurrentUser, db: DbSession) -> None:
+def revoke_api_token(token_id: IdPath, user: CurrentUser, db: DbSession) -> None:
     service.revoke_token_id(db, user, token_id)
 
 

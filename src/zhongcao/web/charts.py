@@ -1,9 +1,11 @@
 """The consoles' charts: Plotly figures built here in Python, embedded as an HTML fragment.
 
-Each builder returns :class:`Chart`, whose ``html`` is ``fig.to_html(full_html=False,
-include_plotlyjs=False)``: a ``<div>`` and a short script that calls ``Plotly.newPlot``. The page loads
-Plotly itself once, from the offline bundle the server ships (``plotly_url()``, no CDN), before the
-first chart (``console/base.html`` does it when a page sets ``charts = true``).
+Each builder returns :class:`Chart`, whose ``html`` is an empty ``<div>`` carrying the figure as JSON
+in ``data-figure`` (and Plotly's options in ``data-config``); ``js/charts.js`` draws every such div
+with ``Plotly.newPlot``. No inline script: the Content-Security-Policy allows none, which is why
+Plotly's own ``fig.to_html`` (a ``<script>`` per chart) is not used. The page loads Plotly itself
+once, from the offline bundle the server ships (``plotly_url()``, no CDN), with its stylesheet
+(``console/base.html`` does both when a page sets ``charts = true``).
 
 Speed: a figure is built in one ``go.Figure(data, layout)`` call from a finished layout dict. Every
 ``update_layout`` / ``update_xaxes`` call validates the figure again and costs milliseconds, which
@@ -16,6 +18,7 @@ table on the same page, so nothing is only in the picture.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,8 +93,10 @@ def _layout(
 
 def _render(data: list[Any], layout: dict[str, Any], label: str) -> Chart:
     fig = _go().Figure(data=data, layout=layout)
-    html = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{next(_ids)}", config=CONFIG)
-    return Chart(Markup(html), label)
+    html = Markup(
+        '<div id="chart-{}" class="plotly-graph-div" data-figure="{}" data-config="{}"></div>'
+    ).format(next(_ids), fig.to_json(), json.dumps(CONFIG))
+    return Chart(html, label)
 
 
 def _yuan(fen: int) -> float:

@@ -3,15 +3,18 @@ the form guard, and ``render`` / ``redirect``.
 
 Sessions: the login page issues a session token with ``users.service`` and stores it in the same
 HttpOnly cookie the JSON API reads (``settings.session_cookie_name``), so a signed-in browser can
-use both. Forms are protected by a double-submit token: a random ``zc_csrf`` cookie and the same
-value in each form's hidden ``csrf_token`` field, checked on every POST (``FormData`` dependency).
+use both. Forms carry a token bound to the browser's session (``zhongcao.security.csrf_token``: an
+HMAC keyed by the session cookie, or before sign-in by a random ``zc_csrf`` cookie) in a hidden
+``csrf_token`` field; every POST must come from this site and carry the token of the session it is
+sent with (``FormData`` dependency), so a token from one session is refused in another. The same
+token is in ``<meta name="csrf-token">`` for scripts, which send it as ``X-CSRF-Token``.
 One-shot notices ("Added to your cart") travel in the ``zc_flash`` cookie as a catalog key.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -21,10 +24,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData as StarletteFormData
 
-from zhongcao.deps import get_db
+from zhongcao.deps import READ_METHODS, get_db
 from zhongcao.errors import DomainError
+from zhongcao.security import cross_site, csrf_token, token_matches
 from zhongcao.users import service as users_service
-from zhongcao.users.models import Role, User
+from zhongcao.users.models import Role, TokenScope, User
 from zhongcao.web import i18n
 from zhongcao.web.templating import render_template
 
@@ -47,8 +51,14 @@ class WrongRole(DomainError):
     code = "wrong_role"
 
 
+class ReadOnlyToken(DomainError):
+    status_code = 403
+    code = "read_only_token"
+
+
 class StaleForm(DomainError):
-    """The form's CSRF token is missing or does not match the cookie (an old tab, or a forgery)."""
+    """The form's CSRF token is missing or not this session's, or the form was posted from another
+    site (an old tab from before sign-in, or a forgery)."""
 
     status_code = 403
     code = "csrf_failed"
@@ -66,6 +76,12 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(request.app.state.settings.session_cookie_name)
 
 
+def csrf_binding(request: Request) -> str | None:
+    """What the form token is bound to: the session cookie when there is one (valid or not: the
+    token only has to match the cookie the form is posted with), else the anonymous ``zc_csrf``."""
+    return session_token(request) or request.cookies.get(CSRF_COOKIE)
+
+
 @dataclass
 class WebContext:
     request: Request
@@ -73,6 +89,8 @@ class WebContext:
     user: User | None
     locale: str
     csrf_token: str
+    # The random ``zc_csrf`` value the token is bound to before sign-in (set as a cookie when new).
+    anonymous_csrf: str = ""
     _set_csrf: bool = False
     flash: str | None = None
     cookies: dict[str, tuple[str, int]] = field(default_factory=dict)
@@ -114,7 +132,10 @@ class WebContext:
         """303 See Other (a POST's answer becomes a GET), optionally with a one-shot notice."""
         response = RedirectResponse(url, status_code=303)
         if flash is not None:
-            response.set_cookie(FLASH_COOKIE, flash, max_age=60, httponly=True, samesite="lax", path="/")
+            secure = self.request.app.state.settings.cookie_secure
+            response.set_cookie(
+                FLASH_COOKIE, flash, max_age=60, httponly=True, samesite="lax", secure=secure, path="/"
+            )
         self.finish(response, keep_flash=flash is not None)
         return response
 
@@ -123,7 +144,7 @@ class WebContext:
         if self._set_csrf:
             response.set_cookie(
                 CSRF_COOKIE,
-                self.csrf_token,
+                self.anonymous_csrf,
                 max_age=YEAR,
                 httponly=True,
                 samesite="lax",
@@ -152,19 +173,24 @@ class WebContext:
 
 def _web_context(request: Request, db: Session) -> WebContext:
     token = session_token(request)
-    user = users_service.user_for_token(db, token) if token else None
+    found = users_service.credentials_for_token(db, token) if token else None
+    # A read-only API token planted in the session cookie must not write through the pages either.
+    if found is not None and found[1].scope is TokenScope.read and request.method not in READ_METHODS:
+        raise ReadOnlyToken("this API token is read-only: sign in to make changes")
+    user = found[0] if found is not None else None
     locale = i18n.negotiate(request.cookies.get(i18n.LOCALE_COOKIE), request.headers.get("accept-language"))
-    csrf = request.cookies.get(CSRF_COOKIE)
-    fresh = not csrf or len(csrf) != 43
+    anonymous = request.cookies.get(CSRF_COOKIE)
+    fresh = not anonymous or len(anonymous) != 43
     if fresh:
-        csrf = secrets.token_urlsafe(32)
+        anonymous = secrets.token_urlsafe(32)
     flash = request.cookies.get(FLASH_COOKIE)
     context = WebContext(
         request=request,
         db=db,
         user=user,
         locale=locale,
-        csrf_token=csrf,  # type: ignore[arg-type]
+        csrf_token=csrf_token(token or anonymous or ""),
+        anonymous_csrf=anonymous or "",
         _set_csrf=fresh,
         flash=flash if flash and i18n.has_message(flash) else None,
     )
@@ -183,7 +209,7 @@ def signed_in(request: Request, db: Annotated[Session, Depends(get_db)]) -> WebC
     return context
 
 
-def require_page_role(*roles: Role):  # type: ignore[no-untyped-def]
+def require_page_role(*roles: Role) -> Callable[[WebContext], WebContext]:
     """A page dependency: signed in with one of ``roles`` (else the login page, or a 403 page)."""
 
     def dependency(context: Annotated[WebContext, Depends(signed_in)]) -> WebContext:
@@ -201,11 +227,13 @@ ShopperPage = Annotated[WebContext, Depends(require_page_role(Role.shopper))]
 
 
 async def checked_form(request: Request) -> StarletteFormData:
-    """The POSTed form, once its CSRF token matches the cookie (else a 403 page)."""
+    """The POSTed form, once it is known to come from this site's page for this session: not sent
+    from another site, and its CSRF token is the one bound to the cookie it came with (else a 403
+    page)."""
+    if cross_site(request.headers):
+        raise StaleForm("a form from another site cannot be posted here")
     form = await request.form()
-    sent = form.get(CSRF_FIELD)
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if not isinstance(sent, str) or not cookie or not hmac.compare_digest(sent, cookie):
+    if not token_matches(form.get(CSRF_FIELD), csrf_binding(request)):
         raise StaleForm("the form's security token did not match; reload the page and try again")
     return form
 

@@ -19,8 +19,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zhongcao.errors import DomainError
+from zhongcao.security import csrf_token
 from zhongcao.web import i18n
-from zhongcao.web.context import CSRF_COOKIE, LoginRequired, WebContext
+from zhongcao.web.context import LoginRequired, WebContext, csrf_binding
 from zhongcao.web.forms import error_message
 
 log = logging.getLogger("zhongcao.web")
@@ -44,7 +45,7 @@ def _context(request: Request) -> WebContext:
     if isinstance(existing, WebContext):
         return existing
     locale = i18n.negotiate(request.cookies.get(i18n.LOCALE_COOKIE), request.headers.get("accept-language"))
-    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    csrf = csrf_token(csrf_binding(request) or secrets.token_urlsafe(32))
     return WebContext(request=request, db=None, user=None, locale=locale, csrf_token=csrf)  # type: ignore[arg-type]
 
 
@@ -66,7 +67,7 @@ def install(app: FastAPI) -> None:
 
     async def delegate(kind: Any, request: Request, exc: Exception) -> Response:
         result = json_handlers[kind](request, exc)
-        return await result if isinstance(result, Awaitable) else result  # type: ignore[return-value]
+        return await result if isinstance(result, Awaitable) else result
 
     def page_aware(kind: Any) -> Handler:
         async def handler(request: Request, exc: Exception) -> Response:
@@ -102,10 +103,10 @@ def install(app: FastAPI) -> None:
             return error_page(request, 500)
         # Any other handler (e.g. 503 when the database pool is exhausted): its status, our page.
         answer = await delegate(kind, request, exc)
-        page = error_page(request, answer.status_code)
+        response = error_page(request, answer.status_code)
         if "retry-after" in answer.headers:
-            page.headers["Retry-After"] = answer.headers["retry-after"]
-        return page
+            response.headers["Retry-After"] = answer.headers["retry-after"]
+        return response
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)

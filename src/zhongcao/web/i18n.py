@@ -78,7 +78,7 @@ def _accepted(accept_language: str) -> list[str]:
 def negotiate(cookie: str | None, accept_language: str | None) -> str:
     """The page language: a valid cookie wins, then the best zh/en in Accept-Language, then zh."""
     if cookie in LOCALES:
-        return cookie  # type: ignore[return-value]
+        return cookie
     # negotiate_locale matches zh-CN, zh-TW, en-GB… to their language when no exact locale is offered.
     best = negotiate_locale(_accepted(accept_language or ""), LOCALES, sep="-")
     if best is None:

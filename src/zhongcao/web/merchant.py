@@ -789,11 +789,11 @@ def score(console: MerchantConsole) -> Response:
         if row
         else []
     )
-    scored = [h for h in history if h.score_centi is not None]
+    scored = [(h.computed_at, h.score_centi) for h in history if h.score_centi is not None]
     history_chart = (
         charts.line(
-            [h.computed_at.astimezone(DISPLAY_TZ).isoformat() for h in scored],
-            [(t("xp.score"), [h.score_centi / 100 for h in scored])],
+            [at.astimezone(DISPLAY_TZ).isoformat() for at, _ in scored],
+            [(t("xp.score"), [centi / 100 for _, centi in scored])],
             label=t("xp.history"),
             y_range=(3.0, 5.0),
         )

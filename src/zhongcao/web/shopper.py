@@ -232,6 +232,7 @@ def _model_feed(page: Any, cursor: str | None) -> tuple[list[FeedCard], str | No
     def serve(after: str | None) -> Any:
         if signed_in:
             return service.page(page.db, page.user_id, FEED_PAGE, after)
+        assert anonymous is not None  # a signed-out visitor without it returned None above
         return anonymous(page.db, FEED_PAGE, after)
 
     try:

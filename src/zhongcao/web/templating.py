@@ -7,6 +7,7 @@ a template says:
 * ``ngettext("key", "key.plural", n)``         a count's plural form (``%(num)s`` is ``n``)
 * ``loc(obj, "title")``      ``obj.title_zh`` or ``obj.title_en`` for the page language
 * ``static_url(name)``       a versioned URL under ``/static/web/``; ``plotly_url()`` Plotly's bundle
+  and ``plotly_css_url()`` its stylesheet
 * ``csrf_field()``           the hidden form field every POST form needs
 * ``number(n)``              a compact count: 1.2万 / 12.3K
 
@@ -34,7 +35,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from zhongcao.web import i18n
-from zhongcao.web.static import plotly_url, static_url
+from zhongcao.web.static import plotly_css_url, plotly_style_ids, plotly_url, static_url
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Shoppers are in China: times are shown in China Standard Time (UTC+8, no daylight saving).
@@ -175,6 +176,8 @@ def _environment(locale: str) -> Environment:
     env.globals["number"] = _bound(compact_number, locale)
     env.globals["static_url"] = static_url
     env.globals["plotly_url"] = plotly_url
+    env.globals["plotly_css_url"] = plotly_css_url
+    env.globals["plotly_style_ids"] = plotly_style_ids
     env.globals["LOCALES"] = i18n.LOCALES
     env.globals["LOCALE_NAMES"] = i18n.LOCALE_NAMES
     return env

@@ -13,16 +13,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from zhongcao.errors import Unauthorized
+from zhongcao.deps import client_address
+from zhongcao.errors import TooManyRequests, Unauthorized
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role, TokenKind
-from zhongcao.web import consoles, i18n, shopper
+from zhongcao.web import account, consoles, i18n, shopper
 from zhongcao.web.context import CSRF_COOKIE, YEAR, FormData, Page, safe_next, session_token
 from zhongcao.web.forms import Form
 
 router = APIRouter(include_in_schema=False)
 router.include_router(shopper.router)
 router.include_router(consoles.router)  # merchant, creator and operator consoles
+router.include_router(account.router)  # password change, sign out everywhere (every kind of account)
 
 # Where each kind of account lands after signing in when no page was asked for.
 HOME_BY_ROLE = {Role.shopper: "/", **consoles.HOMES}
@@ -43,22 +45,37 @@ def login_submit(page: Page, data: FormData) -> Response:
     if not password:
         form.error("password", page.t("form.required"))
     next_url = safe_next(form.text("next"), "")
+    retry_after: int | None = None
     if form.ok:
         try:
-            user = users_service.authenticate(page.db, email, str(password))
+            user = users_service.login(
+                page.db,
+                page.request.app.state.login_throttle,
+                email,
+                str(password),
+                client_address(page.request),
+            )
+        except TooManyRequests as exc:
+            retry_after = exc.retry_after
+            form.message = account.throttled_message(page, retry_after)
         except Unauthorized as exc:
             form.message = page.t("auth.disabled" if exc.code == "account_disabled" else "auth.invalid")
         else:
             token, _ = users_service.issue_token(page.db, user, kind=TokenKind.session)
             settings = page.request.app.state.settings
             page.cookies[settings.session_cookie_name] = (token, settings.session_ttl_hours * 3600)
-            # A new form token with the new session: one planted before sign-in is worth nothing after.
+            # Form tokens now follow the new session cookie; the anonymous value they followed before
+            # is replaced too, so a token planted or seen before sign-in is worth nothing after.
             page.cookies[CSRF_COOKIE] = (secrets.token_urlsafe(32), YEAR)
             if i18n.LOCALE_COOKIE not in page.request.cookies:
                 language = (user.locale or "").split("-")[0].lower()
                 if language in i18n.LOCALES:
                     page.cookies[i18n.LOCALE_COOKIE] = (language, YEAR)
             return page.redirect(next_url or HOME_BY_ROLE.get(user.role, "/"), flash="auth.welcome_back")
+    if retry_after is not None:
+        response = page.render("auth/login.html", status_code=429, form=form, next=next_url)
+        response.headers["Retry-After"] = str(retry_after)
+        return response
     return page.render("auth/login.html", status_code=422 if form.errors else 401, form=form, next=next_url)
 
 

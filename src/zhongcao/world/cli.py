@@ -6,6 +6,9 @@ The command function lives here; :mod:`zhongcao.cli` registers it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
@@ -13,6 +16,10 @@ from zhongcao import cli_support
 from zhongcao.events import service as events_service
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import WorldError, WorldSummary, build_world
+
+if TYPE_CHECKING:
+    from zhongcao.config import Settings
+    from zhongcao.db import Database
 
 console = Console()
 
@@ -60,7 +67,7 @@ def simulation_table(summary: WorldSummary) -> Table | None:
     return table
 
 
-def _train_search(database: object) -> str:
+def _train_search(database: Database) -> str:
     from zhongcao.search.training import train_search
 
     report, folder = train_search(database)
@@ -70,18 +77,21 @@ def _train_search(database: object) -> str:
     )
 
 
-def _train_feed(database: object) -> str:
+def _train_feed(database: Database) -> str:
     from zhongcao.feed.training import train
 
-    path, metadata = train(database, events_service.get_store(database=database))  # type: ignore[arg-type]
+    path, metadata = train(database, events_service.get_store(database=database))
     return f"feed model {path.name}: {metadata['metrics']['rows']:,} training rows"
 
 
 # The engines that learn from the simulated month, trained in this order after a (re)build.
-ENGINE_TRAINERS: list[tuple[str, object]] = [("search ranking", _train_search), ("the feed", _train_feed)]
+ENGINE_TRAINERS: list[tuple[str, Callable[[Database], str]]] = [
+    ("search ranking", _train_search),
+    ("the feed", _train_feed),
+]
 
 
-def train_engines(settings: object) -> None:
+def train_engines(settings: Settings) -> None:
     """Train every engine that exists on the freshly simulated events; a failure is reported, not
     fatal (the platform serves without a model: BM25 order, the baseline feed)."""
     database = cli_support.database(settings)
@@ -89,7 +99,7 @@ def train_engines(settings: object) -> None:
         for name, trainer in ENGINE_TRAINERS:
             with console.status(f"training {name} …"):
                 try:
-                    line = trainer(database)  # type: ignore[operator]
+                    line = trainer(database)
                 except ValueError as exc:
                     console.print(f"[yellow]![/] {name} not trained: {exc}")
                     continue

@@ -33,10 +33,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 from zhongcao import cli_support
 from zhongcao.catalog import service as catalog_service
@@ -141,7 +142,7 @@ class ImportSummary:
     sellers_without_products: int
 
 
-def _open_csv(path: Path, columns: tuple[str, ...]) -> tuple[csv.DictReader[str], object]:
+def _open_csv(path: Path, columns: tuple[str, ...]) -> tuple[csv.DictReader[str], TextIO]:
     if not path.is_file():
         raise BadFile(f"{path}: file not found")
     handle = path.open(newline="", encoding="utf-8-sig")
@@ -179,7 +180,7 @@ def read_translation(path: Path) -> dict[str, str]:
             out[pt] = en
         return out
     finally:
-        handle.close()  # type: ignore[attr-defined]
+        handle.close()
 
 
 def read_sellers(path: Path) -> list[OlistSeller]:
@@ -203,7 +204,7 @@ def read_sellers(path: Path) -> list[OlistSeller]:
             raise BadFile(f"{path}: no sellers")
         return sellers
     finally:
-        handle.close()  # type: ignore[attr-defined]
+        handle.close()
 
 
 def read_products(path: Path, translation: dict[str, str]) -> list[OlistProduct]:
@@ -220,11 +221,15 @@ def read_products(path: Path, translation: dict[str, str]) -> list[OlistProduct]
                 raise BadFile(f"{path}:{line}: product_id {product_id} appears twice")
             seen.add(product_id)
             category_pt = (row["product_category_name"] or "").strip()
-            sizes = [
+            length, height, width = (
                 _int_or_none(row[c], path, line, c)
                 for c in ("product_length_cm", "product_height_cm", "product_width_cm")
-            ]
-            volume = sizes[0] * sizes[1] * sizes[2] if None not in sizes else None  # type: ignore[operator]
+            )
+            volume = (
+                length * height * width
+                if length is not None and height is not None and width is not None
+                else None
+            )
             for column in ("product_name_lenght", "product_description_lenght", "product_photos_qty"):
                 _int_or_none(row[column], path, line, column)
             products.append(
@@ -237,7 +242,7 @@ def read_products(path: Path, translation: dict[str, str]) -> list[OlistProduct]
             )
         return products
     finally:
-        handle.close()  # type: ignore[attr-defined]
+        handle.close()
 
 
 def seller_index(product_id: str, n_sellers: int) -> int:
@@ -283,7 +288,7 @@ def _leaf_vocab() -> dict[str, tuple[vocab.TopCategory, vocab.Leaf]]:
     return {f"{top.slug}-{leaf.slug}": (top, leaf) for top in vocab.CATEGORIES for leaf in top.leaves}
 
 
-def _ensure_categories(db, needed: set[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _ensure_categories(db: Session, needed: set[str]) -> dict[str, int]:
     """Ids of the leaves named by slug, creating them (and their top categories) when absent."""
     leaves = _leaf_vocab()
     ids: dict[str, int] = {}
