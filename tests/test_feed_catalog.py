@@ -126,15 +126,15 @@ def test_versions_move_with_what_they_stand_for(db: Session) -> None:
     from tests.commerce_helpers import make_campaign
     from zhongcao.campaigns import service as campaigns_service
     from zhongcao.campaigns.models import CampaignProduct
-    from zhongcao.experience import service as experience_service
+    from zhongcao.experience import scores as experience_scores
     from zhongcao.experience.models import ShopScore
 
     shop = make_shop(db)
     bag = make_product(db, shop.shop, category=make_category(db), price_fen=9900)
-    scores = experience_service.scores_version(db)
+    scores = experience_scores.scores_version(db)
     db.add(ShopScore(shop_id=shop.shop.id, computed_at=clock.now(), score_centi=420, order_count=30))
     db.commit()
-    assert experience_service.scores_version(db) != scores
+    assert experience_scores.scores_version(db) != scores
 
     before = campaigns_service.running_campaigns_version(db)
     campaign = make_campaign(db, [bag], starts_at=clock.now() + timedelta(hours=1))

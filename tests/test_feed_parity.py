@@ -7,10 +7,11 @@ import pytest
 
 from tests.feed_helpers import trained
 from zhongcao import clock
+from zhongcao.feed.contexts import contexts_from_table
 from zhongcao.feed.features import FEATURE_NAMES, feed_features
 from zhongcao.feed.seen import InMemoryMemory
 from zhongcao.feed.service import FeedService
-from zhongcao.feed.training import contexts_from_table, follows_at
+from zhongcao.feed.training import follows_at
 
 # Trains a feed model on a simulated world first: slow.
 pytestmark = pytest.mark.slow

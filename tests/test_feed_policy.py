@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zhongcao.feed.policy import FeedCorpus, FeedPolicy, FeedSignals, PopularFollowedFeed, get_policy
+from zhongcao.feed.policy import FeedCorpus, FeedPolicy, FeedSignals, PopularFollowedFeed
+from zhongcao.feed.policy_registry import get_policy
 
 
 def _corpus(n: int = 60, accounts: int = 6) -> FeedCorpus:

@@ -8,7 +8,8 @@ import pytest
 
 from tests.feed_helpers import trained
 from zhongcao.feed import model as feed_model
-from zhongcao.feed.precompute import RankedLists, deeper, follow_hash, rank_users
+from zhongcao.feed.precompute import deeper, rank_users
+from zhongcao.feed.ranked import RankedLists, follow_hash
 from zhongcao.feed.seen import InMemoryMemory, UserMemory
 from zhongcao.feed.service import FeedConfig, FeedService
 from zhongcao.feed.training import TrainConfig
@@ -156,7 +157,8 @@ def test_rank_users_ranks_only_the_users_asked(model_and_path):
 def test_deeper_batch_lists_last_longer(model_and_path, database):
     """The batch sources each ranked source ``rank_depth`` times as deep as a request can afford, so a
     user's list covers more pages before the request falls back to the full path."""
-    from zhongcao.feed.training import follows_at, rank_model_users
+    from zhongcao.feed.precompute import rank_model_users
+    from zhongcao.feed.training import follows_at
 
     model, _ = model_and_path
     users = model.ranked.user_ids[:20]

@@ -10,8 +10,9 @@ import pytest
 
 from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
-from zhongcao.feed import policy as feed_policy
-from zhongcao.feed.policy import FeedCorpus, FeedPolicy, FeedSignals, PopularFollowedFeed, get_policy
+from zhongcao.feed import policy_registry as feed_policy
+from zhongcao.feed.policy import FeedCorpus, FeedPolicy, FeedSignals, PopularFollowedFeed
+from zhongcao.feed.policy_registry import get_policy
 from zhongcao.feed.trained_policy import TrainedFeed, _limit_for
 from zhongcao.feed.training import TrainConfig
 from zhongcao.world.generate import Scale, WorldSpec

@@ -12,8 +12,9 @@ import typer
 from tests.feed_helpers import trained
 from zhongcao import artifacts
 from zhongcao.feed import model as feed_model
+from zhongcao.feed.event_log import catch_up
 from zhongcao.feed.objectives import OBJECTIVES, ObjectiveWeights
-from zhongcao.feed.training import TrainConfig, catch_up, train, train_feed_command
+from zhongcao.feed.training import TrainConfig, train, train_feed_command
 
 
 @pytest.mark.slow  # trains a feed model

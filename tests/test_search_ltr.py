@@ -15,6 +15,7 @@ from zhongcao.config import Settings
 from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.search import ltr
+from zhongcao.search import training as search_training
 from zhongcao.search.service import state_for
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import build_world
@@ -36,7 +37,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, SegmentEv
 
 def test_training_beats_bm25_order_on_held_out_searches(world) -> None:
     database, store, root = world
-    report, folder = ltr.train_search(database, store=store, root=root / "models")
+    report, folder = search_training.train_search(database, store=store, root=root / "models")
     # Tiny world: ~240 searches, ~70 held out with a click. The shoppers click by position and by their
     # category interests, and buy by price and appeal: features BM25 alone cannot see.
     assert report.test_searches >= 30
@@ -51,7 +52,7 @@ def test_training_beats_bm25_order_on_held_out_searches(world) -> None:
 
 def test_api_serves_the_newest_model_with_explanations(world) -> None:
     database, store, root = world
-    ltr.train_search(database, store=store, root=root / "models")
+    search_training.train_search(database, store=store, root=root / "models")
     app = create_app(settings=Settings(database_url=str(database.engine.url)), database=database)
     state = state_for(app)
     state.ranker = artifacts.Newest(ltr.MODEL_NAME, ltr.SearchRanker.load, root=root / "models")

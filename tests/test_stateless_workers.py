@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from tests.factories import auth, make_shop
 from tests.feed_helpers import token_for, trained
 from zhongcao.api import create_app
+from zhongcao.compass.likes import counts_path
 from zhongcao.config import Settings
 from zhongcao.feed.seen import TableMemory
-from zhongcao.web.likes import counts_path
 
 
 def _children() -> set[int]:

@@ -15,7 +15,7 @@ from tests.web_console_helpers import ConsoleWorld, seed_consoles
 from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, screenshot, sign_in
 from zhongcao.commerce import service as commerce_service
 from zhongcao.compass import refresher
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import computation as experience_computation
 
 pytestmark = [
     pytest.mark.browser,
@@ -65,7 +65,7 @@ def test_buy_ship_deliver_review_and_the_merchant_sees_it(site, browser, app, db
     try:
         sign_in(shop, server.url, world.merchant_email)
         orders_before = _orders_tile(shop, server.url)
-        experience_service.compute_scores(db)  # tonight's batch, from the records as they are
+        experience_computation.compute_scores(db)  # tonight's batch, from the records as they are
         db.commit()
         scored_before = _score_orders(shop, server.url)
 
@@ -121,7 +121,7 @@ def test_buy_ship_deliver_review_and_the_merchant_sees_it(site, browser, app, db
         refresher.refresh_snapshot(database, settings)
         assert _orders_tile(shop, server.url) == orders_before + 1
         screenshot(shop, f"{kind}-flow-merchant-compass")
-        experience_service.compute_scores(db)
+        experience_computation.compute_scores(db)
         db.commit()
         assert _score_orders(shop, server.url) == scored_before + 1
         screenshot(shop, f"{kind}-flow-merchant-score")

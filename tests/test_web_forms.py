@@ -190,8 +190,8 @@ def test_confirm_receipt(client, db, world):
 
 def test_likes_from_events_show_on_cards(client, app, world):
     from zhongcao import clock
+    from zhongcao.compass.likes import LikeCounts
     from zhongcao.events import service as events_service
-    from zhongcao.web.likes import LikeCounts
 
     store = events_service.get_store(app.state.settings, app.state.database)
     video = world.video_ids[1]

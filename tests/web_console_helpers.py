@@ -30,7 +30,8 @@ from zhongcao.campaigns import service as campaigns_service
 from zhongcao.catalog.models import Product, Sku
 from zhongcao.compass import refresher
 from zhongcao.content.models import Account
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
+from zhongcao.experience import surveys as experience_surveys
 from zhongcao.experience.models import NpsTrigger
 from zhongcao.experience.scoring import ShopInputs, score_shops
 from zhongcao.support import service as support_service
@@ -95,7 +96,7 @@ def _explained_score(db: Session, shop_id: int, category_id: int) -> None:
     result = score_shops([ours, *peers])[0]
     now = clock.now()
     for computed_at, shift in ((now - timedelta(days=7), -12), (now, 0)):
-        experience_service.record_score(
+        experience_scores.record_score(
             db,
             shop_id,
             (result.score_centi or 0) + shift,
@@ -105,7 +106,7 @@ def _explained_score(db: Session, shop_id: int, category_id: int) -> None:
             order_count=result.orders,
             details={"category_id": category_id, **result.details},
             computed_at=computed_at,
-            source=experience_service.COMPUTED,
+            source=experience_scores.COMPUTED,
         )
 
 
@@ -146,7 +147,7 @@ def seed_consoles(db: Session, app: Any) -> ConsoleWorld:
         db, web.shop_id, product_id=serum.id, kind=PlanKind.targeted, commission_bps=2500
     )
     # NPS answers (one tied to a delivered order) and a running campaign.
-    experience_service.submit_nps(
+    experience_surveys.submit_nps(
         db,
         web.shopper_id,
         score=4,
@@ -156,7 +157,7 @@ def seed_consoles(db: Session, app: Any) -> ConsoleWorld:
     )
     reviewer = users_service.get_by_email(db, "reviewer@example.com")
     assert reviewer is not None
-    experience_service.submit_nps(db, reviewer.id, score=10, reasons=["product"])
+    experience_surveys.submit_nps(db, reviewer.id, score=10, reasons=["product"])
     category_id = serum.category_id
     now = clock.now()
     campaign = campaigns_service.create_campaign(

@@ -36,7 +36,7 @@ from zhongcao.content.models import (
     ContentStatus,
     LiveProductSet,
 )
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops.models import Shop, ShopStaff, StaffRole
 from zhongcao.users import service as users_service
@@ -259,7 +259,7 @@ def seed_world(db: Session) -> WebWorld:
         anchor.product_set_id = deals.id
     live.pinned_product_id = products[0].id
     db.commit()
-    experience_service.record_score(
+    experience_scores.record_score(
         db, shop.id, 468, product_centi=472, logistics_centi=455, service_centi=480, order_count=120
     )
     bundle = delivered_order(db, buyer=shopper, shop=bloom, product=products[1])

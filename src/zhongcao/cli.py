@@ -429,7 +429,7 @@ def train_search(
     seed: Annotated[int, typer.Option(help="Seed of the held-out split and the model.")] = 7,
 ) -> None:
     """Learn search ranking (LightGBM lambdarank) from the search logs; servers swap the new model in."""
-    from zhongcao.search.ltr import train_search_command  # heavy imports only when asked
+    from zhongcao.search.training import train_search_command  # heavy imports only when asked
 
     train_search_command(seed=seed)
 

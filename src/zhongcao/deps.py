@@ -19,9 +19,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from zhongcao.content import service as content_service
 from zhongcao.db import Database
 from zhongcao.errors import Forbidden, Unauthorized
 from zhongcao.security import check_cookie_write
+from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import StaffRole
 from zhongcao.users import service as users_service
 from zhongcao.users.models import AuthToken, Role, TokenScope, User
@@ -161,8 +163,6 @@ class MerchantContext:
 def current_merchant(
     user: Annotated[User, Depends(require_role(Role.merchant))], db: DbSession
 ) -> MerchantContext:
-    from zhongcao.shops import service as shops_service
-
     membership = shops_service.membership_for_user(db, user.id)
     if membership is None:
         raise Forbidden("this merchant account belongs to no shop", code="no_shop")
@@ -191,8 +191,6 @@ class CreatorContext:
 def current_creator(
     user: Annotated[User, Depends(require_role(Role.creator))], db: DbSession
 ) -> CreatorContext:
-    from zhongcao.content import service as content_service
-
     account = content_service.creator_account_for_user(db, user.id)
     if account is None:
         raise Forbidden("this creator has no publishing account yet", code="no_creator_account")

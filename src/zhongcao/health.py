@@ -14,6 +14,7 @@ from sqlalchemy import text
 from zhongcao import migrate
 from zhongcao.config import Settings
 from zhongcao.db import Database
+from zhongcao.realtime.service import redis_health
 
 router = APIRouter(tags=["health"])
 
@@ -59,8 +60,6 @@ def database_checks(database: Database) -> list[CheckResult]:
 
 def realtime_check(settings: Settings) -> CheckResult:
     """The real-time bus: in-process (always fine) or the configured Redis, which must answer."""
-    from zhongcao.realtime.service import redis_health
-
     ok, detail = redis_health(settings)
     return CheckResult("redis" if settings.redis_url else "real-time bus", ok, detail)
 

@@ -426,19 +426,13 @@ def complete_due_orders(
     db: Session,
     now: datetime | None = None,
     *,
-    held: Callable[[Session, int], bool] | None = None,
+    held: Callable[[Session, int], bool],
     settings: Settings | None = None,
 ) -> int:
     """Complete every order delivered at least ``settings.auto_complete_days`` ago that ``held``
     does not hold (checked under the order's lock). Commits each. The rule that an open after-sales
-    case holds an order is :func:`zhongcao.flows.complete_due_orders`'s: call that."""
-    if held is None:
-        # ISSUE 13 MERGE: only for zhongcao.jobs, rewritten in parallel, which still calls this
-        # without ``held``. Once it calls flows.complete_due_orders, ``held`` becomes required and
-        # this import (the last commerce -> aftersales edge, excused in .importlinter) goes.
-        from zhongcao.aftersales import service as aftersales_service
-
-        held = aftersales_service.has_open_case
+    case holds an order is :func:`zhongcao.flows.complete_due_orders`'s (after-sales reads commerce,
+    so commerce cannot ask it): call that."""
     now = now or clock.now()
     settings = settings or get_settings()
     cutoff = now - timedelta(days=settings.auto_complete_days)

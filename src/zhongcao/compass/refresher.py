@@ -41,6 +41,7 @@ from zhongcao import clock
 from zhongcao.compass.snapshot import interrupt_builds, read_meta, write_snapshot
 from zhongcao.config import Settings, get_settings
 from zhongcao.db import Database
+from zhongcao.events import service as events_service
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +199,6 @@ def _prune(root: Path, keep_name: str) -> None:
 
 def build(database: Database, settings: Settings, root: Path) -> Snapshot:
     """Write a new generation and publish it. The caller holds :func:`build_lock`."""
-    from zhongcao.events import service as events_service
-
     # Names sort in build order, even if the wall clock steps back: never below the newest one's.
     newest = _generations(root)
     stamp = time.time_ns()

@@ -46,6 +46,7 @@ from zhongcao.content import service as content_service
 from zhongcao.db import Database
 from zhongcao.events.store import EventStore
 from zhongcao.reviews import service as reviews_service
+from zhongcao.search.analysis import normalize
 
 T = TypeVar("T")
 
@@ -401,8 +402,6 @@ def behaviour_tables(
     Chinese, lower case, single spaces); an empty one is left out. Content exposures are the
     impressions (from ``content_daily``) of every content item anchoring the product.
     """
-    from zhongcao.search.analysis import normalize
-
     con = _connect(store)
     try:
         con.register(

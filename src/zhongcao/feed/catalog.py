@@ -27,7 +27,7 @@ from zhongcao.campaigns import service as campaigns_service
 from zhongcao.catalog import service as catalog_service
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind, ContentStatus  # enums only; tables via content_service
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
 
 CHUNK = 5000
 T = TypeVar("T")
@@ -52,7 +52,7 @@ class Catalog:
     shop_score_centi: dict[int, int | None] = field(default_factory=dict)  # None: not scored yet
     campaign_products: frozenset[int] = frozenset()
     loaded_at_s: float = 0.0
-    # What the scores and campaign products were read at (``experience_service.scores_version``,
+    # What the scores and campaign products were read at (``experience_scores.scores_version``,
     # ``campaigns_service.running_campaigns_version``): a refresh re-reads them only when these move.
     scores_version: tuple | None = None
     campaigns_version: tuple | None = None
@@ -214,7 +214,7 @@ class Catalog:
         status[np.asarray(on_air, dtype=np.int64)] = 1
         removed = [lookup[c] for c in content_service.removed_content_ids(db) if c in lookup]
         status[np.asarray(removed, dtype=np.int64)] = 3
-        scores_version = experience_service.scores_version(db)
+        scores_version = experience_scores.scores_version(db)
         campaigns_version = campaigns_service.running_campaigns_version(db, now)
         same_scores = extra is None and scores_version == self.scores_version
         same_campaigns = campaigns_version == self.campaigns_version
@@ -247,7 +247,7 @@ class Catalog:
             changes["account_is_shop"] = {**self.account_is_shop, **extra["account_is_shop"]}
         if not same_scores:
             shops = np.unique(changes.get("shop_ids", self.shop_ids))
-            changes["shop_score_centi"] = experience_service.current_scores(
+            changes["shop_score_centi"] = experience_scores.current_scores(
                 db, [int(s) for s in shops if s >= 0]
             )
         if not same_campaigns:
@@ -362,8 +362,8 @@ def load_catalog(db: Session, now: datetime | None = None) -> Catalog:
         loaded_at_s=(now or clock.now()).timestamp(),
     )
     shops = [int(s) for s in np.unique(empty.shop_ids) if s >= 0]
-    scores_version = experience_service.scores_version(db)
-    scores = experience_service.current_scores(db, shops)
+    scores_version = experience_scores.scores_version(db)
+    scores = experience_scores.current_scores(db, shops)
     campaigns_version = campaigns_service.running_campaigns_version(db, now)
     campaign = _campaign_products(db, now)
     db.rollback()

@@ -37,8 +37,8 @@ import scipy.sparse as sp
 from zhongcao.config import Settings
 from zhongcao.events.store import EventStore
 from zhongcao.feed.covisit import ItemToItem, Relation
+from zhongcao.feed.event_log import Coding, new_interactions, read_window_end
 from zhongcao.feed.model import load_coding_parts, load_item_to_item
-from zhongcao.feed.training import Coding, new_interactions, read_window_end
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 from usearch ANN indexes (one over content factors, one over product factors for product cards).
 
 The ALS model is fitted on one joint item space, content codes first then products
-(``training.joint_sequences``), so a purchase or a product view shapes the user's vector as much as a
+(``event_log.joint_interactions``), so a purchase or a product view shapes the user's vector as much as a
 play does. A user the model has no row for (new since training) gets the mean factor of what they
 did since (fold-in by averaging), so a new user's second page is already personal.
 """

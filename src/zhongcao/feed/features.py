@@ -4,7 +4,7 @@
 ``zhongcao.feed.ranker.features`` (ALS, transitions, co-visitation, popularity over the joint
 content + product item space) followed by the platform's own: what the item is, its shop and
 creator, how it did so far, how it fits the user's categories and price range, and context. Training
-calls it on contexts built from the event log (``training.contexts_from_log``), the server on
+calls it on contexts built from the event log (``contexts.contexts_from_table``), the server on
 contexts built per request (``service.FeedService.context``); ``tests/test_feed_parity.py`` proves
 the two agree. Unknown values are NaN (LightGBM routes them on their own branch).
 """

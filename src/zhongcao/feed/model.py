@@ -27,7 +27,7 @@ from zhongcao.feed.covisit import ItemToItem, Relation
 from zhongcao.feed.features import ItemStats
 from zhongcao.feed.objectives import OBJECTIVES, MultiObjective, ObjectiveWeights
 from zhongcao.feed.popularity import Popularity
-from zhongcao.feed.precompute import RankedLists
+from zhongcao.feed.ranked import RankedLists
 from zhongcao.feed.ranker import Sources
 
 MODEL_NAME = "feed"

@@ -1,7 +1,7 @@
 """Item-to-item candidates: co-visitation and next-item transitions from the user's latest items.
 
 The counts are ``covisit.ItemToItem`` over the joint content + product space, fitted at training
-time and kept current from the event stream by ``ItemToItem.update`` (``training.catch_up`` feeds it
+time and kept current from the event stream by ``ItemToItem.update`` (``event_log.catch_up`` feeds it
 the events logged since the model's data window). A user's candidates are the content items with the
 highest recency-weighted P(next | recent) + P(co-visited | recent).
 """

@@ -3,14 +3,15 @@
 A feed policy turns what the platform knows (the content it may show, who follows whom, recent
 engagement) into a page of content ids per user. The market simulation and the feed service call
 policies only through :class:`FeedPolicy`, in batch (many users at once), so a better engine is a
-one-line change: register it in :data:`POLICIES` and name it (``simulate(..., feed_policy="als")``).
+one-line change: register it in :data:`zhongcao.feed.policy_registry.POLICIES` and name it
+(``simulate(..., feed_policy="als")``).
 
 Everything here works on integer arrays; nothing reads tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -183,26 +184,3 @@ class ExperienceAwareFeed(PopularFollowedFeed):
                 continue
             out[i] = self.capped if score < self.gate_centi else (score / 400.0) ** self.power
         return out
-
-
-def _trained_feed() -> FeedPolicy:
-    # Imported when asked for: the trained feed brings the serving stack (LightGBM, the ANN index).
-    from zhongcao.feed.trained_policy import TrainedFeed
-
-    return TrainedFeed()
-
-
-POLICIES: dict[str, Callable[[], FeedPolicy]] = {
-    PopularFollowedFeed.name: PopularFollowedFeed,
-    GmvFeed.name: GmvFeed,
-    ExperienceAwareFeed.name: ExperienceAwareFeed,
-    "trained": _trained_feed,  # the real feed model (feed/trained_policy.py)
-}
-
-
-def get_policy(name: str) -> FeedPolicy:
-    """A new feed policy by its registered name."""
-    try:
-        return POLICIES[name]()
-    except KeyError:
-        raise ValueError(f"unknown feed policy {name!r}; known: {', '.join(sorted(POLICIES))}") from None

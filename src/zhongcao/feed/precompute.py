@@ -14,26 +14,33 @@ of the list is left after removing what was served. Then only live rooms and fol
 content that became available since are scored online; the experience gate, diversity, frequency caps,
 exploration, campaign slots and the no-repeat rule apply as on the full path. Otherwise the request
 runs the full path. ``tests/test_feed_precompute.py`` checks both paths agree on a fresh list.
+
+This module runs the server's own code (``FeedService``), so it sits above :mod:`zhongcao.feed.service`
+and below the trainer that calls it; the lists it makes (:mod:`zhongcao.feed.ranked`) are what the
+model and the server read.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zhongcao.feed.features import UserContexts, feed_features
+from zhongcao.feed.cards import label_sources
+from zhongcao.feed.features import UserContexts, csr, feed_features
+from zhongcao.feed.interactions import Sequences
+from zhongcao.feed.model import FeedModel
+from zhongcao.feed.ranked import RankedLists, follow_hash
+from zhongcao.feed.ranker import UserState
+from zhongcao.feed.seen import InMemoryMemory
+from zhongcao.feed.service import FeedConfig, FeedService
 from zhongcao.feed.sources import Candidates, Source
 
 if TYPE_CHECKING:
     from zhongcao.feed.ann import InnerProductIndex
-    from zhongcao.feed.service import FeedConfig, FeedService
 
-FILE = "ranked.npz"
 PRODUCT_CARDS = 24  # product cards kept per user
 CHUNK = 512  # users scored together
 
@@ -48,70 +55,6 @@ def deeper(config: FeedConfig, depth: float) -> FeedConfig:
         from_next_items=round(config.from_next_items * depth),
         from_trending=round(config.from_trending * depth),
     )
-
-
-def follow_hash(follows: np.ndarray) -> int:
-    """A stable 63-bit hash of a set of followed account ids (order does not matter)."""
-    data = np.unique(np.asarray(follows, dtype=np.int64)).tobytes()
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") >> 1
-
-
-@dataclass(frozen=True)
-class RankedRow:
-    codes: np.ndarray  # int64 catalog codes, best first
-    scores: np.ndarray  # float32, the model's combined score
-    sources: np.ndarray  # int8, Source values
-    because: np.ndarray  # int64, the source's "because" (account, category; -1 none)
-    banded: np.ndarray  # bool, a trending item in the user's price band
-    product_ids: np.ndarray  # int64, product cards, best first
-    product_scores: np.ndarray  # float32
-
-
-@dataclass(frozen=True)
-class RankedLists:
-    user_ids: np.ndarray  # int64, sorted
-    follow_hash: np.ndarray  # int64 per user: the follows the list was made with
-    ptr: np.ndarray  # int64 CSR over the candidate arrays
-    codes: np.ndarray  # int32
-    scores: np.ndarray  # float32
-    sources: np.ndarray  # int8
-    because: np.ndarray  # int64
-    banded: np.ndarray  # bool
-    product_ptr: np.ndarray  # int64 CSR over the product arrays
-    product_ids: np.ndarray  # int64
-    product_scores: np.ndarray  # float32
-    as_of_s: int
-
-    def row(self, user_id: int) -> int:
-        pos = int(np.searchsorted(self.user_ids, user_id))
-        return pos if pos < len(self.user_ids) and self.user_ids[pos] == user_id else -1
-
-    def ranked(self, row: int) -> RankedRow:
-        a, b = self.ptr[row], self.ptr[row + 1]
-        pa, pb = self.product_ptr[row], self.product_ptr[row + 1]
-        return RankedRow(
-            self.codes[a:b].astype(np.int64),
-            self.scores[a:b],
-            self.sources[a:b],
-            self.because[a:b],
-            self.banded[a:b],
-            self.product_ids[pa:pb],
-            self.product_scores[pa:pb],
-        )
-
-    def save(self, folder: Path) -> None:
-        # No pickles: the load refuses them too (and naming allow_pickle keeps **arrays off it for mypy).
-        np.savez(folder / FILE, allow_pickle=False, **{k: np.asarray(v) for k, v in self.__dict__.items()})
-
-    @classmethod
-    def load(cls, folder: Path) -> RankedLists | None:
-        path = folder / FILE
-        if not path.exists():
-            return None
-        with np.load(path) as data:
-            arrays = {k: data[k] for k in data.files}
-        arrays["as_of_s"] = int(arrays["as_of_s"])
-        return cls(**arrays)
 
 
 def _csr(parts: list[np.ndarray], dtype: type) -> tuple[np.ndarray, np.ndarray]:
@@ -132,8 +75,6 @@ def rank_users(
 ) -> RankedLists:
     """Rank the candidates of ``user_ids`` (default: every user the model knows) as of ``now_s``, with
     the service's current model and catalogue (``service.bundle`` must be loaded)."""
-    from zhongcao.feed.service import label_sources
-
     bundle = service.bundle(None)
     if bundle is None:
         raise ValueError("the feed service has no model to rank with")
@@ -225,10 +166,6 @@ def _batch_search(
 
 def _stack(contexts: list[UserContexts]) -> UserContexts:
     """One batch of user contexts from one-user contexts (rows in order)."""
-    from zhongcao.feed.features import csr
-    from zhongcao.feed.interactions import Sequences
-    from zhongcao.feed.ranker import UserState
-
     histories = [
         c.state.history.items[c.state.history.indptr[0] : c.state.history.indptr[1]] for c in contexts
     ]
@@ -247,3 +184,17 @@ def _stack(contexts: list[UserContexts]) -> UserContexts:
         click_rate=np.concatenate([c.click_rate for c in contexts]),
         now_s=np.concatenate([c.now_s for c in contexts]),
     )
+
+
+def rank_model_users(
+    model: FeedModel,
+    follows: dict[int, np.ndarray],
+    now_s: int,
+    progress: Callable[[int], object] | None = None,
+    user_ids: np.ndarray | None = None,
+    depth: float = 1.0,
+) -> RankedLists:
+    """Users' candidates ranked by ``model`` with the serving code (``precompute``; default: all), the
+    ranked sources ``depth`` times as deep as a request's."""
+    service = FeedService(lambda: model, InMemoryMemory(), deeper(FeedConfig(), depth))
+    return rank_users(service, follows, now_s, user_ids=user_ids, progress=progress)

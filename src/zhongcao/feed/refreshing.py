@@ -37,10 +37,10 @@ from zhongcao.feed.briefs import ProductBriefs
 from zhongcao.feed.campaign_slots import CampaignConfig
 from zhongcao.feed.catalog import Catalog
 from zhongcao.feed.collaborative import Collaborative
+from zhongcao.feed.event_log import catch_up_copy, window_end
 from zhongcao.feed.exploration import ExplorationConfig, cold_pool
 from zhongcao.feed.model import FeedModel
 from zhongcao.feed.rerank import RerankConfig, experience, integrity_hook
-from zhongcao.feed.training import catch_up_copy, window_end
 from zhongcao.feed.trending import Trending
 
 log = logging.getLogger("zhongcao.feed")

@@ -1,6 +1,6 @@
 """Re-ranking with the north star: experience gate and boost, diversity, frequency caps, integrity.
 
-* **Experience gate and boost.** The shop experience score (0-5, ``experience.service.current_scores``;
+* **Experience gate and boost.** The shop experience score (0-5, ``experience.scores.current_scores``;
   ``None`` = not scored yet) multiplies an item's score: below ``gate`` no boost and at most
   ``gated_per_page`` such items per page (capped exposure); at or above it ``1 + boost x (score -
   gate)``. An unscored shop is neutral: multiplier 1 and no cap, so new shops are not punished for

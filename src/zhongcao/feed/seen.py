@@ -24,6 +24,7 @@ from typing import Protocol
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
+from zhongcao import clock
 from zhongcao.db import Database, core
 from zhongcao.feed.models import FeedUserState
 
@@ -95,7 +96,6 @@ class TableMemory:
         """Upsert many users' memories in one statement and commit."""
         if not memories:
             return
-        from zhongcao import clock
 
         now = clock.now()
         values = [

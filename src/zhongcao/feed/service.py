@@ -27,11 +27,14 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
+from zhongcao.commerce import service as commerce_service
 from zhongcao.content import service as content_service
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.feed.campaign_slots import campaign_candidates
 from zhongcao.feed.cards import SOURCE_OF, FeedItem, item_card, label_sources, product_cards
 from zhongcao.feed.catalog import Catalog
+from zhongcao.feed.contexts import contexts_from_table
+from zhongcao.feed.event_log import window_end
 from zhongcao.feed.exploration import explore, slots
 from zhongcao.feed.features import UserContexts, feed_features
 from zhongcao.feed.followed import followed_candidates
@@ -40,12 +43,11 @@ from zhongcao.feed.live import live_candidates
 from zhongcao.feed.model import FeedModel
 from zhongcao.feed.next_items import next_item_candidates
 from zhongcao.feed.objectives import ObjectiveWeights
-from zhongcao.feed.precompute import RankedRow, follow_hash
+from zhongcao.feed.ranked import RankedRow, follow_hash
 from zhongcao.feed.refreshing import Bundle, FeedConfig, Refreshing
 from zhongcao.feed.rerank import integrity_hook, rerank
 from zhongcao.feed.seen import FeedMemory, UserMemory
 from zhongcao.feed.sources import Candidates, Source
-from zhongcao.feed.training import contexts_from_table, window_end
 from zhongcao.pagination import decode_cursor, encode_cursor
 
 # Kept importable from here (the service's public names before the split into three modules).
@@ -100,8 +102,6 @@ class FeedService(Refreshing):
     @staticmethod
     def recent_purchases(db: Session, user_id: int, since: datetime) -> list[tuple[int, int]]:
         """(product id, epoch s) of the user's paid orders since ``since``, oldest first."""
-        from zhongcao.commerce import service as commerce_service
-
         rows = commerce_service.recent_purchases(db, user_id, since)
         return [(p, int(at.timestamp())) for p, at in rows]
 

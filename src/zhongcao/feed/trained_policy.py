@@ -10,7 +10,7 @@ for the first ``warmup_days`` simulated days the policy serves popular + followe
 those days are the same in both runs of a comparison). At the start of day ``warmup_days`` it trains
 on every event so far (:func:`~zhongcao.feed.training.train`, the job ``zhongcao train feed`` runs,
 with the simulated time frozen), then retrains every ``retrain_days`` days. Between trainings the
-co-visitation counts catch up with each day's events (:func:`~zhongcao.feed.training.catch_up`), as
+co-visitation counts catch up with each day's events (:func:`~zhongcao.feed.event_log.catch_up`), as
 the design says they should be kept current. A training that fails (too few events in the window)
 leaves the policy on what it served before and is retried the next day (so ``warmup_days=1`` trains
 on day 2: the first simulated day's events span less than the 24-hour label window).
@@ -53,10 +53,11 @@ from zhongcao import artifacts, clock
 from zhongcao.db import Database
 from zhongcao.events.store import EventStore
 from zhongcao.feed import model as feed_model
+from zhongcao.feed.event_log import catch_up
 from zhongcao.feed.policy import FeedCorpus, FeedPolicy, FeedSignals, PopularFollowedFeed
 from zhongcao.feed.seen import InMemoryMemory
 from zhongcao.feed.service import MAX_LIMIT, PURCHASE_DAYS, FeedConfig, FeedService
-from zhongcao.feed.training import TrainConfig, catch_up, train
+from zhongcao.feed.training import TrainConfig, train
 
 __all__ = ["Training", "TrainedFeed"]
 

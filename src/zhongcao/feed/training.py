@@ -11,7 +11,6 @@ timings and the time of training.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,41 +20,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from zhongcao import artifacts
 from zhongcao.content import service as content_service
 from zhongcao.db import Database
 from zhongcao.events.store import EventStore
 from zhongcao.feed import candidate_sources
-from zhongcao.feed.catalog import Catalog, load_catalog
-from zhongcao.feed.collaborative import Collaborative, fold_in
-from zhongcao.feed.covisit import Relation
-from zhongcao.feed.features import ItemStats, UserContexts, csr, feed_features
+from zhongcao.feed.catalog import load_catalog
+from zhongcao.feed.collaborative import Collaborative
+from zhongcao.feed.contexts import contexts_from_table
+from zhongcao.feed.event_log import Coding, EventLog, T, joint_interactions, load_events
+from zhongcao.feed.features import ItemStats, feed_features
 from zhongcao.feed.interactions import Sequences
-from zhongcao.feed.model import MODEL_NAME, TAIL, FeedModel, UserTable
+from zhongcao.feed.model import MODEL_NAME, TAIL, FeedModel, UserTable, save
 from zhongcao.feed.objectives import COMPLETE_MS, OBJECTIVES, MultiObjective, ObjectiveWeights, auc
-from zhongcao.feed.precompute import RankedLists
-from zhongcao.feed.ranker import Sources, UserState
+from zhongcao.feed.precompute import rank_model_users
+from zhongcao.feed.ranker import Sources
 
-TYPES = (
-    "impression",
-    "play",
-    "like",
-    "comment",
-    "share",
-    "follow",
-    "anchor_click",
-    "product_view",
-    "add_to_cart",
-    "order",
-    "live_enter",
-    "not_interested",
-)
-T = {name: i for i, name in enumerate(TYPES)}
-CONTENT_INTERACTIONS = [T[t] for t in ("play", "like", "comment", "share", "anchor_click", "live_enter")]
-PRODUCT_INTERACTIONS = [T[t] for t in ("product_view", "add_to_cart", "order")]
 PRIOR_STRENGTH = 20.0  # impressions' worth of the global rate mixed into every item's rates
 
 Say = Callable[[str, int], Any]  # (step name, total) -> context manager yielding advance(n)
@@ -81,100 +62,7 @@ class TrainConfig:
     rank_depth: float = 2.0  # ... each ranked source this many times as deep as a request's (``deeper``)
 
 
-@dataclass(frozen=True)
-class EventLog:
-    """Events as numpy columns in time order (-1 where a column is empty)."""
-
-    ts: np.ndarray  # int64 epoch seconds
-    type: np.ndarray  # int8 index into TYPES
-    user: np.ndarray  # int64
-    content: np.ndarray
-    product: np.ndarray
-    account: np.ndarray
-    watch_ms: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.ts)
-
-    def where(self, mask: np.ndarray) -> EventLog:
-        return EventLog(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
-
-
-def load_events(store: EventStore, since: datetime | None = None, until: datetime | None = None) -> EventLog:
-    """The feed's events with ``since <= ts < until``. The range is the store's (``EventStore.connect``),
-    so a catch-up over the last few minutes reads those minutes, not the whole log again."""
-    table = store.query(
-        "SELECT epoch_ms(ts) // 1000 AS ts, type, user_id, coalesce(content_id, -1) AS content_id, "
-        "coalesce(product_id, -1) AS product_id, coalesce(account_id, -1) AS account_id, "
-        f"coalesce(watch_ms, -1) AS watch_ms FROM events WHERE type IN ({', '.join(repr(t) for t in TYPES)})"
-        # A total order: events with the same second come back the same way on every read, so the
-        # same log always trains the same model.
-        " ORDER BY epoch_ms(events.ts), user_id, type, content_id, product_id, account_id, watch_ms",
-        since=since,
-        until=until,
-    )
-    codes = pc.index_in(table["type"], value_set=pa.array(TYPES)).to_numpy(zero_copy_only=False)
-
-    def col(name: str) -> np.ndarray:
-        return table[name].to_numpy().astype(np.int64)
-
-    return EventLog(
-        col("ts"), codes.astype(np.int8), col("user_id"), col("content_id"), col("product_id"),
-        col("account_id"), col("watch_ms"),
-    )  # fmt: skip
-
-
 # --- coding -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Coding:
-    """Dense codes: users by ascending id; items = content codes, then products (the joint space)."""
-
-    catalog: Catalog
-    user_ids: np.ndarray
-    product_ids: np.ndarray
-
-    @property
-    def n_content(self) -> int:
-        return len(self.catalog)
-
-    @property
-    def n_items(self) -> int:
-        return self.n_content + len(self.product_ids)
-
-    def users(self, ids: np.ndarray) -> np.ndarray:
-        pos = np.minimum(np.searchsorted(self.user_ids, ids), max(len(self.user_ids) - 1, 0))
-        return np.where(self.user_ids[pos] == ids, pos, -1) if len(self.user_ids) else np.full(len(ids), -1)
-
-    def content(self, ids: np.ndarray) -> np.ndarray:
-        known = self.catalog.content_ids
-        pos = np.minimum(np.searchsorted(known, ids), max(len(known) - 1, 0))
-        return np.where((known[pos] == ids) & (ids >= 0), pos, -1) if len(known) else np.full(len(ids), -1)
-
-    def products(self, ids: np.ndarray) -> np.ndarray:
-        known = self.product_ids
-        pos = np.minimum(np.searchsorted(known, ids), max(len(known) - 1, 0))
-        ok = (known[pos] == ids) & (ids >= 0) if len(known) else np.zeros(len(ids), dtype=bool)
-        return np.where(ok, self.n_content + pos, -1)
-
-
-def joint_interactions(log: EventLog, coding: Coding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(user codes, joint item codes, ts) of every interaction, sorted by user then time; a repeat of
-    the same item straight after itself (play then like) counts once."""
-    is_content = np.isin(log.type, CONTENT_INTERACTIONS)
-    is_product = np.isin(log.type, PRODUCT_INTERACTIONS)
-    items = np.full(len(log), -1, dtype=np.int64)
-    items[is_content] = coding.content(log.content[is_content])
-    items[is_product] = coding.products(log.product[is_product])
-    users = coding.users(log.user)
-    ok = (items >= 0) & (users >= 0)
-    users, items, ts = users[ok], items[ok], log.ts[ok]
-    order = np.lexsort((ts, users))
-    users, items, ts = users[order], items[order], ts[order]
-    repeat = np.zeros(len(users), dtype=bool)
-    repeat[1:] = (users[1:] == users[:-1]) & (items[1:] == items[:-1])
-    return users[~repeat], items[~repeat], ts[~repeat]
 
 
 def to_sequences(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int) -> Sequences:
@@ -302,75 +190,6 @@ def user_table(log: EventLog, coding: Coding, users: np.ndarray, items: np.ndarr
         log_impressions=np.log1p(impressions).astype(np.float32),
         click_rate=((clicks + PRIOR_STRENGTH * prior) / (impressions + PRIOR_STRENGTH)).astype(np.float32),
         als_row=np.arange(n_users, dtype=np.int64),
-    )
-
-
-def contexts_from_table(
-    sources: Sources,
-    table: UserTable,
-    rows: np.ndarray,
-    follows: list[np.ndarray],
-    now_s: np.ndarray,
-    n_categories: int,
-    extra: list[np.ndarray] | None = None,
-    extra_categories: list[np.ndarray] | None = None,
-) -> UserContexts:
-    """The one way user contexts are made, offline (training, parity) and online (the server).
-
-    ``rows`` index ``table`` (-1: a user the model does not know). ``extra`` are joint codes of what
-    each user did since the table was made (likes, purchases), appended to their recent items;
-    ``extra_categories`` are those items' categories, which shift the user's category interest."""
-    n = len(rows)
-    histories = []
-    interest = np.zeros((n, max(n_categories, 1)), dtype=np.float32)
-    price_ref = np.full(n, np.nan, dtype=np.float32)
-    log_impressions = np.zeros(n, dtype=np.float32)
-    click_rate = np.full(n, table.median_click_rate, np.float32)
-    vectors = np.zeros((n, sources.als.item_factors.shape[1]), dtype=np.float32)
-    for i, row in enumerate(rows.tolist()):
-        tail = table.tail(row) if row >= 0 else np.zeros(0, dtype=np.int32)
-        added = extra[i] if extra is not None else np.zeros(0, dtype=np.int32)
-        if len(added):
-            tail = np.concatenate([tail, np.asarray(added, dtype=np.int32)])[-TAIL:]
-        histories.append(tail)
-        if row >= 0:
-            interest[i] = table.category_interest[row]
-            price_ref[i] = table.price_ref[row]
-            log_impressions[i] = table.log_impressions[row]
-            click_rate[i] = table.click_rate[row]
-        if extra_categories is not None and len(extra_categories[i]):
-            cats = np.asarray(extra_categories[i], dtype=np.int64)
-            cats = cats[(cats >= 0) & (cats < interest.shape[1])]
-            if len(cats):
-                bump = np.bincount(cats, minlength=interest.shape[1]).astype(np.float32)
-                interest[i] = (
-                    0.7 * interest[i] + 0.3 * bump / bump.sum() if interest[i].sum() else bump / bump.sum()
-                )
-        als_row = table.als_row[row] if row >= 0 else -1
-        if als_row >= 0 and not len(added):
-            vectors[i] = sources.als.user_factors[als_row]
-        elif als_row >= 0:
-            # What the user just did moves their vector toward it (as a fold-in step would).
-            vectors[i] = sources.als.user_factors[als_row] + fold_in(
-                sources.als.item_factors, np.asarray(added)
-            )
-        else:
-            vectors[i] = fold_in(sources.als.item_factors, tail)
-    lengths = np.asarray([len(h) for h in histories], dtype=np.int64)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    items = np.concatenate(histories).astype(np.int32) if lengths.sum() else np.zeros(0, dtype=np.int32)
-    history = Sequences(indptr, items, len(sources.als.item_factors))
-    follow_ptr, follow_accounts = csr([np.sort(np.asarray(f, dtype=np.int64)) for f in follows])
-    return UserContexts(
-        state=UserState(history, vectors),
-        follow_ptr=follow_ptr,
-        follow_accounts=follow_accounts,
-        category_interest=interest,
-        price_ref=price_ref,
-        log_impressions=log_impressions,
-        click_rate=click_rate,
-        now_s=np.asarray(now_s, dtype=np.int64),
     )
 
 
@@ -611,8 +430,6 @@ def train(
         "trained_at": datetime.now(UTC).isoformat(),
     }  # fmt: skip
     t = time.perf_counter()
-    from zhongcao.feed.model import save
-
     with (
         step("writing the artifact", 1) as advance,
         artifacts.new_version(MODEL_NAME, metadata, models_root) as folder,
@@ -624,76 +441,6 @@ def train(
     path = artifacts.newest(MODEL_NAME, models_root)
     assert path is not None
     return path, metadata
-
-
-def window_end(model: FeedModel) -> datetime | None:
-    """The end of the event window the model was trained on (where catching up starts)."""
-    until = model.metadata.get("window", {}).get("until")
-    return datetime.fromisoformat(until) if until else None
-
-
-def read_window_end(folder: Path) -> datetime | None:
-    """:func:`window_end` of a saved model, from its metadata alone."""
-    until = artifacts.read_metadata(folder).get("window", {}).get("until")
-    return datetime.fromisoformat(until) if until else None
-
-
-def new_interactions(
-    store: EventStore, coding: Coding, since: datetime | None, until: datetime | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(user codes, joint item codes) of the interactions logged in ``[since, until)``, in the order
-    ``ItemToItem.update`` takes them. Users the model does not know are skipped (their co-visits
-    count from the next training)."""
-    log = load_events(store, since=since, until=until)
-    if not len(log):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    users, items, _ = joint_interactions(log, coding)
-    return users, items
-
-
-def catch_up(model: FeedModel, store: EventStore, since: datetime | None = None) -> int:
-    """Add the events logged since the model's window to its co-visitation counts (incrementally, with
-    ``ItemToItem.update``); returns how many interactions were added."""
-    coding = Coding(model.catalog, model.users.user_ids, model.product_ids)
-    users, items = new_interactions(store, coding, since or window_end(model))
-    if len(users):
-        model.sources.item_to_item.update(users, items)
-        model.warm()
-    return int(len(users))
-
-
-def rank_model_users(
-    model: FeedModel,
-    follows: dict[int, np.ndarray],
-    now_s: int,
-    progress: Callable[[int], object] | None = None,
-    user_ids: np.ndarray | None = None,
-    depth: float = 1.0,
-) -> RankedLists:
-    """Users' candidates ranked by ``model`` with the serving code (``precompute``; default: all), the
-    ranked sources ``depth`` times as deep as a request's."""
-    from zhongcao.feed.precompute import deeper, rank_users
-    from zhongcao.feed.seen import InMemoryMemory
-    from zhongcao.feed.service import FeedConfig, FeedService
-
-    service = FeedService(lambda: model, InMemoryMemory(), deeper(FeedConfig(), depth))
-    return rank_users(service, follows, now_s, user_ids=user_ids, progress=progress)
-
-
-def catch_up_copy(
-    model: FeedModel, store: EventStore, since: datetime | None = None, until: datetime | None = None
-) -> tuple[Sources | None, int]:
-    """:func:`catch_up` without touching ``model``: the model's sources with the item-to-item counts of
-    a copy brought up to date (``None`` when nothing happened), and how many interactions were added.
-    The copy's relations are normalised here, so whoever swaps it in serves at full speed at once."""
-    coding = Coding(model.catalog, model.users.user_ids, model.product_ids)
-    users, items = new_interactions(store, coding, since or window_end(model), until)
-    if not len(users):
-        return None, 0
-    item_to_item = model.sources.item_to_item.copy().update(users, items)
-    for relation in Relation:
-        item_to_item.relation(relation)
-    return dataclasses.replace(model.sources, item_to_item=item_to_item), int(len(users))
 
 
 def train_feed_command(

@@ -18,14 +18,14 @@ from datetime import timedelta
 from zhongcao import artifacts, clock, flows
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.commerce import service as commerce_service
+from zhongcao.compass import likes as compass_likes
 from zhongcao.compass.refresher import refresh_snapshot
 from zhongcao.experience import computation as experience_computation
 from zhongcao.feed import catch_up
 from zhongcao.feed import model as feed_model
-from zhongcao.feed.training import read_window_end
+from zhongcao.feed.event_log import read_window_end
 from zhongcao.jobs.registry import Counts, JobContext, job
 from zhongcao.search import indexing as search_indexing
-from zhongcao.web import likes
 
 # Payment timeouts are minutes long: checking every 30 s keeps a cancelled checkout's stock back on
 # sale within half a minute of its deadline.
@@ -113,7 +113,7 @@ def feed_catch_up(context: JobContext) -> Counts:
 @job("like_counts", every_s=LIKE_COUNTS_EVERY_S)
 def like_counts(context: JobContext) -> Counts:
     """Count likes per content from the behaviour events and publish them for the pages' cards."""
-    counts = likes.publish(context.database, context.settings, context.event_store())
+    counts = compass_likes.publish(context.database, context.settings, context.event_store())
     return {"liked_contents": len(counts)}
 
 

@@ -6,7 +6,7 @@ user did with those products soon after: a ``product_view`` from search is a cli
 
 Features (:data:`FEATURES`) are text match (BM25 of the product index, its share of the list's best,
 the BM25 rank, the share of typed query tokens matched), popularity and conversion (views and orders
-counted from events), the shop's experience score (``experience.service.current_scores``; not scored
+counted from events), the shop's experience score (``experience.scores.current_scores``; not scored
 yet = neutral 0.5), price (against the category's median and the user's usual spend), and
 personalisation: the user's share of activity in the product's top category, whether they bought from
 or follow the shop, and whether they bought or viewed this product before.
@@ -17,13 +17,13 @@ report compares nDCG@10 of the model's order with BM25-only order (ties by id) a
 on held-out searches that got at least one click.
 
 LightGBM lambdarank, 2 threads. ``SearchRanker.explain`` gives each feature's contribution (SHAP values
-from ``pred_contrib``) to one result's score.
+from ``pred_contrib``) to one result's score. The job that reads the logs and the catalogue and publishes
+the artifact is :mod:`zhongcao.search.training` (the search service loads the ranker from here).
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -381,92 +381,3 @@ def train_ranker(
         importance={name: round(float(g) / total, 4) for name, g in zip(FEATURES, gains, strict=True)},
     )
     return ranker, report
-
-
-# -- the training job ------------------------------------------------------------------------------------
-
-
-def train_search(
-    database: Any,
-    *,
-    store: Any = None,
-    root: Path | None = None,
-    seed: int = 7,
-    progress: Any = None,
-) -> tuple[TrainingReport, Path]:
-    """Train on the event log of ``store`` (default: the configured one) and the catalogue of
-    ``database``; publish a ``search_ranker`` artifact. Returns the report and the version folder.
-
-    ``progress(step_name)`` is called before each step, for the command's progress display."""
-    from zhongcao import artifacts
-    from zhongcao.events import service as events_service
-    from zhongcao.search import service as search_service
-
-    step = progress or (lambda _name: None)
-    began = time.perf_counter()
-    step("reading the catalogue")
-    with database.session(read_only=True) as db:
-        index, facts, follows = search_service.training_inputs(db)
-    step("reading the search logs")
-    store = store or events_service.get_store(database=database)
-    con = store.connect()
-    try:
-        searches = logged_searches(con)
-        events = behaviour_events(con)
-    finally:
-        con.close()
-    step("computing features")
-    data = training_set(searches, events, facts, index, follows)
-    step("training lambdarank")
-    ranker, report = train_ranker(data, seed=seed)
-    step("publishing the model")
-    metadata = {
-        "features": list(FEATURES),
-        "data_window": {"first_search": report.window[0], "last_search": report.window[1]},
-        "searches": report.searches,
-        "train_searches": report.train_searches,
-        "test_searches": report.test_searches,
-        "metrics": {
-            "ndcg@10_ltr": round(report.ndcg_ltr, 4),
-            "ndcg@10_bm25": round(report.ndcg_bm25, 4),
-            "ndcg@10_logged_order": round(report.ndcg_logged, 4),
-        },
-        "feature_importance_gain": report.importance,
-        "training_seconds": round(time.perf_counter() - began, 2),
-        "seed": seed,
-    }
-    with artifacts.new_version(MODEL_NAME, metadata, root=root) as folder:
-        ranker.save(folder)
-    published = artifacts.newest(MODEL_NAME, root)
-    assert published is not None
-    return report, published
-
-
-def train_search_command(seed: int = 7) -> None:
-    """``zhongcao train search``: learn the search ranker from the search logs of the event store."""
-    import typer
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from zhongcao.db import Database
-
-    console = Console()
-    database = Database()
-    try:
-        with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-        ) as bar:
-            task = bar.add_task("starting", total=None)
-            report, folder = train_search(
-                database, seed=seed, progress=lambda name: bar.update(task, description=name)
-            )
-    except ValueError as exc:
-        console.print(f"[red]cannot train the search ranker:[/red] {exc}")
-        raise typer.Exit(1) from None
-    finally:
-        database.dispose()
-    console.print(
-        f"search ranker {folder.name}: nDCG@10 on {report.test_searches} held-out searches "
-        f"LTR {report.ndcg_ltr:.4f} vs BM25 {report.ndcg_bm25:.4f} (logged order {report.ndcg_logged:.4f}); "
-        f"{report.train_searches} training searches from {report.window[0]} to {report.window[1]}"
-    )

@@ -26,8 +26,11 @@ from fastapi import Depends, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from zhongcao import clock
+from zhongcao.compass import service as compass_service
+from zhongcao.content import service as content_service
 from zhongcao.errors import Forbidden, InvalidInput
 from zhongcao.pagination import PageParams
+from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import StaffRole
 from zhongcao.users.models import Role
 from zhongcao.web.context import WebContext, require_page_role
@@ -142,8 +145,6 @@ class Console:
 
 
 def _merchant(page: Annotated[WebContext, Depends(require_page_role(Role.merchant))]) -> Console:
-    from zhongcao.shops import service as shops_service
-
     assert page.user is not None
     membership = shops_service.membership_for_user(page.db, page.user.id)
     if membership is None:
@@ -154,8 +155,6 @@ def _merchant(page: Annotated[WebContext, Depends(require_page_role(Role.merchan
 
 
 def _creator(page: Annotated[WebContext, Depends(require_page_role(Role.creator))]) -> Console:
-    from zhongcao.content import service as content_service
-
     assert page.user is not None
     account = content_service.creator_account_for_user(page.db, page.user.id)
     if account is None:
@@ -227,8 +226,6 @@ def window(days: int) -> Window:
 
 def compass_engine(console: Console) -> Any:
     """The DuckDB engine over the newest analytics snapshot (built now only when there is none)."""
-    from zhongcao.compass import service as compass_service
-
     state = console.page.request.app.state
     return compass_service.current_engine(state.database, state.settings)
 

@@ -42,6 +42,7 @@ from zhongcao.commerce import service as commerce_service
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentStatus
 from zhongcao.db import Database
+from zhongcao.events import service as events_service
 from zhongcao.realtime.bus import Message
 from zhongcao.realtime.service import Realtime, live_channel
 from zhongcao.users import service as users_service
@@ -370,8 +371,6 @@ class LiveHub:
 def live_hub(app: Any) -> LiveHub:
     hub: LiveHub | None = getattr(app.state, "web_live_hub", None)
     if hub is None:
-        from zhongcao.events import service as events_service
-
         store = getattr(app.state, "event_store", None) or events_service.get_store(
             app.state.settings, app.state.database
         )

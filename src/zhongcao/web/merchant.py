@@ -29,7 +29,7 @@ from zhongcao.commerce.schemas import ShipRequest
 from zhongcao.compass import service as compass_service
 from zhongcao.content import service as content_service
 from zhongcao.errors import DomainError, NotFound
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
 from zhongcao.experience.scoring import BY_KEY, DIMENSIONS
 from zhongcao.support import service as support_service
 from zhongcao.support.service import InboxFilter
@@ -102,7 +102,7 @@ def home(console: MerchantConsole) -> Response:
         "merchant/home.html",
         "home",
         todos=todos,
-        score=experience_service.latest_score(db, shop_id),
+        score=experience_scores.latest_score(db, shop_id),
         kpis=_kpis(core),
         chart=chart,
         span=span,
@@ -739,7 +739,7 @@ def indicator_value(unit: str, value: float | None, locale: str) -> str:
 def score(console: MerchantConsole) -> Response:
     assert console.shop_id is not None
     t = console.t
-    row = experience_service.latest_score(console.db, console.shop_id)
+    row = experience_scores.latest_score(console.db, console.shop_id)
     details = dict(row.details or {}) if row is not None else {}
     indicators = []
     for entry in details.get("indicators", []):
@@ -785,7 +785,7 @@ def score(console: MerchantConsole) -> Response:
         else None
     )
     history = (
-        experience_service.score_history(console.db, console.shop_id, row.computed_at - timedelta(days=90))
+        experience_scores.score_history(console.db, console.shop_id, row.computed_at - timedelta(days=90))
         if row
         else []
     )

@@ -22,7 +22,8 @@ from zhongcao.campaigns.schemas import CampaignCreate
 from zhongcao.catalog import service as catalog_service
 from zhongcao.compass import service as compass_service
 from zhongcao.errors import DomainError
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
+from zhongcao.experience import surveys as experience_surveys
 from zhongcao.experience.nps import MIN_GROUP
 from zhongcao.jobs import status as jobs_status
 from zhongcao.shops import service as shops_service
@@ -66,8 +67,8 @@ def nps(console: OperatorConsole, days: Annotated[int, Query(ge=1, le=730)] = 90
         console,
         ("nps", days),
         lambda: (
-            experience_service.nps_report(db, since, until),
-            experience_service.nps_trend(db, since, until),
+            experience_surveys.nps_report(db, since, until),
+            experience_surveys.nps_trend(db, since, until),
         ),
     )
     categories = catalog_service.categories_by_id(db, [k for k in report.by_category if k is not None])
@@ -179,7 +180,7 @@ def gmv(console: OperatorConsole, days: Annotated[int, Query(ge=1, le=365)] = 30
 def scores(console: OperatorConsole) -> Response:
     t = console.t
     bands = dict(
-        memo(console, ("score_distribution",), lambda: experience_service.score_distribution(console.db))
+        memo(console, ("score_distribution",), lambda: experience_scores.score_distribution(console.db))
     )
     unscored = bands.pop("not scored", 0)
     scored = sum(bands.values())

@@ -32,8 +32,11 @@ from zhongcao.commerce.schemas import AttributionIn, CheckoutCreate, CheckoutLin
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind, ContentStatus
 from zhongcao.errors import DomainError, InvalidInput, NotFound
-from zhongcao.experience import service as experience_service
+from zhongcao.experience import scores as experience_scores
+from zhongcao.experience import surveys as experience_surveys
 from zhongcao.experience.models import NpsReason, NpsTrigger
+from zhongcao.feed.service import ModelNotReady
+from zhongcao.feed.views import feed_service
 from zhongcao.pagination import PageParams
 from zhongcao.reviews import service as reviews_service
 from zhongcao.search import mall as mall_service
@@ -220,9 +223,6 @@ def _cards_for_content(
 def _model_feed(page: Any, cursor: str | None) -> tuple[list[FeedCard], str | None] | None:
     """The feed model's page: the signed-in user's, or what is trending for a signed-out visitor
     (when the feed service offers it). None when no model is trained yet."""
-    from zhongcao.feed.service import ModelNotReady
-    from zhongcao.feed.views import feed_service
-
     service = feed_service(page.request)
     signed_in = page.user_id is not None
     anonymous = getattr(service, "anonymous_page", None)
@@ -521,7 +521,6 @@ def _feed_products(page: Any) -> list[int] | None:
     the mall's "recommended" zone, as GET /api/mall computes it."""
     if page.shopper_id is None:
         return None
-    from zhongcao.feed.views import feed_service
 
     try:
         served = feed_service(page.request).page(page.db, page.shopper_id, limit=20)
@@ -557,7 +556,7 @@ def mall(page: Page) -> Response:
 
 
 def _shop_score(page: Any, shop_id: int) -> Any:
-    return experience_service.latest_score(page.db, shop_id)
+    return experience_scores.latest_score(page.db, shop_id)
 
 
 @router.get("/shops/{shop_id}")
@@ -1202,7 +1201,7 @@ def nps_submit(page: ShopperPage, data: FormData) -> Response:
         trigger = NpsTrigger.general
     if form.ok and score is not None:
         try:
-            experience_service.submit_nps(
+            experience_surveys.submit_nps(
                 page.db,
                 page.user.id,
                 score=int(score),

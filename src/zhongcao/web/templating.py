@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from babel.dates import format_date, format_time, format_timedelta
 from babel.numbers import format_compact_decimal, format_decimal, format_percent, get_currency_symbol
@@ -36,9 +36,6 @@ from markupsafe import Markup, escape
 
 from zhongcao.web import i18n
 from zhongcao.web.static import plotly_css_url, plotly_style_ids, plotly_url, static_url
-
-if TYPE_CHECKING:
-    from zhongcao.web.context import WebContext
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Shoppers are in China: times are shown in China Standard Time (UTC+8, no daylight saving).
@@ -189,7 +186,22 @@ def _environment(locale: str) -> Environment:
 ENVS = {locale: _environment(locale) for locale in i18n.LOCALES}
 
 
-def render_template(name: str, *, page: WebContext, **context: Any) -> str:
+class Page(Protocol):
+    """What rendering itself reads of the page (:class:`zhongcao.web.context.WebContext`, which renders
+    through here; templates read more of it as ``page``). A protocol, so this module does not import
+    the context back."""
+
+    @property
+    def locale(self) -> str: ...
+
+    @property
+    def csrf_token(self) -> str: ...
+
+    @property
+    def user(self) -> object: ...
+
+
+def render_template(name: str, *, page: Page, **context: Any) -> str:
     locale = page.locale
 
     def loc(obj: Any, attr: str) -> str:

@@ -68,7 +68,7 @@ def simulation_table(summary: WorldSummary) -> Table | None:
 
 
 def _train_search(database: Database) -> str:
-    from zhongcao.search.ltr import train_search
+    from zhongcao.search.training import train_search
 
     report, folder = train_search(database)
     return (

@@ -28,7 +28,7 @@ from zhongcao.commerce import service as commerce_service
 from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.experience import surveys as nps_surveys
-from zhongcao.feed.policy import get_policy
+from zhongcao.feed.policy_registry import POLICIES, get_policy
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import build_world, load_latent
 
@@ -163,8 +163,6 @@ def simulate_command(
     import typer
     from rich.console import Console
     from rich.table import Table
-
-    from zhongcao.feed.policy import POLICIES
 
     console = Console(width=160)  # a wide table: months side by side
     chosen = [p.strip() for p in policy.split(",") if p.strip()]

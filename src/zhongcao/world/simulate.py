@@ -60,7 +60,7 @@ from zhongcao.experience import scores as experience_scores
 from zhongcao.experience import surveys as nps_surveys
 from zhongcao.experience.models import NpsTrigger
 from zhongcao.feed.policy import FeedCorpus, FeedPolicy, FeedSignals
-from zhongcao.feed.policy import get_policy as get_feed_policy
+from zhongcao.feed.policy_registry import get_policy as get_feed_policy
 from zhongcao.jobs import run_due_jobs
 from zhongcao.reviews import service as reviews_service
 from zhongcao.search.policy import ProductCorpus
