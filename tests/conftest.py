@@ -91,6 +91,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    _keep_xdist_groups_together(config, items)
+
+
+def _keep_xdist_groups_together(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """What ``--dist loadgroup`` should do: suffix each grouped test's node id with ``@<group>``, which
+    is how the xdist scheduler knows to send the group to one worker.
+
+    pytest-xdist 3.8 writes the suffix to ``Item._nodeid``, which pytest 9.2 no longer reads (the id
+    lives in ``Item._id``), so every group was silently spread over the workers: the PostgreSQL
+    concurrency tests raced one another for connections and module-scoped worlds were built once per
+    worker. Only on an xdist worker with ``--dist loadgroup``; a test already suffixed is left alone.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        if names and "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(sorted(names))}")  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.world_snapshots import built_once
 from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.feed import model as feed_model
@@ -56,24 +57,43 @@ def synthetic_catalog(
     )
 
 
-def tiny_world(database: Database, tmp_path: Path, days: int = 5) -> SegmentEventStore:
-    store = SegmentEventStore(tmp_path / "events")
+def _build_tiny_world(database: Database, root: Path, days: int) -> SegmentEventStore:
+    store = SegmentEventStore(root / "events")
     build_world(
         database,
         WorldSpec(scale="tiny", days=days),
         store=store,
-        world_dir=tmp_path / "w",
+        world_dir=root / "w",
         progress=False,
     )
     return store
 
 
+def tiny_world(database: Database, tmp_path: Path, days: int = 5) -> SegmentEventStore:
+    """The tiny world simulated for ``days`` days; its events in ``tmp_path / "events"`` (built once per
+    test process and backend, then restored: tests/world_snapshots.py)."""
+
+    def build(root: Path) -> None:
+        _build_tiny_world(database, root, days).close()
+
+    built_once(database, tmp_path, f"tiny-{days}", build)
+    return SegmentEventStore(tmp_path / "events")
+
+
 def trained(
     database: Database, tmp_path: Path, **config: object
 ) -> tuple[feed_model.FeedModel, Path, SegmentEventStore]:
-    store = tiny_world(database, tmp_path)
-    path, _ = train(database, store, TrainConfig(rounds=20, **config), models_root=tmp_path / "models")  # type: ignore[arg-type]
-    return feed_model.load(path), path, store
+    """The tiny world and a feed model trained on it (built once per test process, backend and
+    ``config``, then restored: tests/world_snapshots.py)."""
+
+    def build(root: Path) -> Path:
+        store = _build_tiny_world(database, root, 5)
+        path, _ = train(database, store, TrainConfig(rounds=20, **config), models_root=root / "models")  # type: ignore[arg-type]
+        store.close()
+        return path.relative_to(root)
+
+    path = tmp_path / built_once(database, tmp_path, f"trained-{sorted(config.items())!r}", build)
+    return feed_model.load(path), path, SegmentEventStore(tmp_path / "events")
 
 
 def token_for(database: Database, user_id: int) -> str:

@@ -164,6 +164,7 @@ def test_scores_compute_with_rules_and_a_clean_error_for_bad_rules(sqlite_env, t
     assert bad.exit_code == 2 and "add up to 1" in bad.output and "Traceback" not in bad.output
 
 
+@pytest.mark.slow  # spawns `python -m zhongcao.jobs` and polls until two jobs have run
 def test_the_job_worker_process_runs_jobs_and_stops_cleanly_on_sigterm(sqlite_env, tmp_path):
     """``python -m zhongcao.jobs`` (what ``zhongcao worker`` and ``make demo`` run): the business rules
     run on their schedule, ``jobs status`` shows them, and SIGTERM leaves no claim behind."""

@@ -107,6 +107,7 @@ def _child(root: str, start: int) -> None:
     # exits without closing: the segment stays behind and is recovered by the next store
 
 
+@pytest.mark.slow  # spawns several writer processes
 def test_many_processes_ingest_at_once(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_child, args=(str(tmp_path), 1000 * i)) for i in range(3)]

@@ -12,6 +12,10 @@ from zhongcao.events.store import SegmentEventStore
 from zhongcao.feed.seen import InMemoryMemory, TableMemory
 from zhongcao.feed.service import FeedService
 
+# The tiny world and its model are built once per worker and backend (tests/world_snapshots.py):
+# one worker runs every test that uses them, so they are built once per backend.
+pytestmark = pytest.mark.xdist_group("tiny_feed_world")
+
 
 @pytest.fixture
 def feed(app, database, db, tmp_path):

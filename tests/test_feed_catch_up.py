@@ -100,6 +100,7 @@ def test_one_catch_up_at_a_time_per_model(model_and_store):
     assert catch_up.advance(path, store, until=now) is not None
 
 
+@pytest.mark.slow  # the job spawns `python -m zhongcao.feed.catch_up`, which imports and maps the model
 def test_the_job_catches_up_in_a_child_and_the_server_swaps_the_state_in(database, tmp_path, monkeypatch):
     """As the processes run it: the ``feed_catch_up`` job (the job worker) starts
     ``python -m zhongcao.feed.catch_up`` for the newest model folder with the server's event store, and

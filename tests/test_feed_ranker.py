@@ -11,6 +11,9 @@ from zhongcao.feed.pipeline import Pipeline, PipelineConfig
 from zhongcao.feed.popularity import Popularity
 from zhongcao.feed.ranker import FEATURE_NAMES, UserState, features
 
+# One worker runs the module, so the module-scoped pipeline is fitted once, not per worker.
+pytestmark = pytest.mark.xdist_group("feed_ranker")
+
 
 def _small_config(**overrides: object) -> PipelineConfig:
     settings: dict = {

@@ -20,6 +20,9 @@ from zhongcao.search.service import state_for
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import build_world
 
+# One worker runs the whole module, so the simulated month and the model are made once, not per worker.
+pytestmark = pytest.mark.xdist_group("search_ltr")
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, SegmentEventStore, Path]:
@@ -35,9 +38,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, SegmentEv
     database.dispose()
 
 
-def test_training_beats_bm25_order_on_held_out_searches(world) -> None:
+@pytest.fixture(scope="module")
+def trained(world) -> tuple[ltr.TrainingReport, Path]:
+    # Training is the slow part: once, shared by the tests that only read the report or serve the model.
     database, store, root = world
-    report, folder = search_training.train_search(database, store=store, root=root / "models")
+    return search_training.train_search(database, store=store, root=root / "models")
+
+
+def test_training_beats_bm25_order_on_held_out_searches(trained) -> None:
+    report, folder = trained
     # Tiny world: ~240 searches, ~70 held out with a click. The shoppers click by position and by their
     # category interests, and buy by price and appeal: features BM25 alone cannot see.
     assert report.test_searches >= 30
@@ -50,9 +59,8 @@ def test_training_beats_bm25_order_on_held_out_searches(world) -> None:
     assert len(ranker.explain(x)[0]) == 3
 
 
-def test_api_serves_the_newest_model_with_explanations(world) -> None:
-    database, store, root = world
-    search_training.train_search(database, store=store, root=root / "models")
+def test_api_serves_the_newest_model_with_explanations(world, trained) -> None:
+    database, _store, root = world
     app = create_app(settings=Settings(database_url=str(database.engine.url)), database=database)
     state = state_for(app)
     state.ranker = artifacts.Newest(ltr.MODEL_NAME, ltr.SearchRanker.load, root=root / "models")

@@ -208,6 +208,7 @@ def test_models_beat_the_mean_on_held_out_queries() -> None:
     assert len(report.ranker_scores) == report.test_pairs
 
 
+@pytest.mark.slow  # the whole relevance benchmark: three BM25 baselines and a trained model
 def test_run_benchmark_rows(tmp_path: Path) -> None:
     judgements = load_judgements(_write_jsonl(tmp_path / "pairs.jsonl", _pairs(queries=60)), "jsonl")
     results = run_benchmark(judgements, seed=0)
@@ -223,6 +224,7 @@ def test_run_benchmark_rows(tmp_path: Path) -> None:
     assert results["zhongcao"]["rmse"] < results["zhongcao"]["rmse_mean"]
 
 
+@pytest.mark.slow  # runs the whole relevance benchmark, as above
 def test_bench_command_prints_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write_jsonl(tmp_path / "pairs.jsonl", _pairs(queries=40))
     bench_search_command(path, "jsonl", 1)

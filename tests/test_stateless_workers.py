@@ -12,6 +12,7 @@ import re
 import threading
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import auth, make_shop
@@ -20,6 +21,9 @@ from zhongcao.api import create_app
 from zhongcao.compass.likes import counts_path
 from zhongcao.config import Settings
 from zhongcao.feed.seen import TableMemory
+
+# Shares the tiny world and its model with test_feed_api.py on one worker (tests/world_snapshots.py).
+pytestmark = pytest.mark.xdist_group("tiny_feed_world")
 
 
 def _children() -> set[int]:
