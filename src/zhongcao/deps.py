@@ -60,6 +60,14 @@ def _token_from_request(request: Request) -> str | None:
     return request.cookies.get(request.app.state.settings.session_cookie_name)
 
 
+def has_credentials(request: Request) -> bool:
+    """Whether the request carries a token (header or session cookie), valid or not: an endpoint
+    that serves anonymous callers without the database opens a session only then."""
+    return "authorization" in request.headers or (
+        request.app.state.settings.session_cookie_name in request.cookies
+    )
+
+
 def optional_user(request: Request, db: DbSession) -> User | None:
     token = _token_from_request(request)
     if not token:
