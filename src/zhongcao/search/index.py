@@ -111,12 +111,18 @@ class ProductDocument:
 
     @classmethod
     def from_json(cls, data: bytes) -> ProductDocument:
-        fields = json.loads(data)
+        # A page reads 20 of these per search: the decoder's scanner on the decoded text skips
+        # json.loads' encoding detection, and filling the instance's dict skips the frozen dataclass's
+        # per-field object.__setattr__ (together about half the cost; the fields are ours, in order).
+        fields = _scan_json(data.decode(), 0)[0]
         fields[_CAMPAIGNS] = tuple(fields[_CAMPAIGNS])
-        return cls(*fields)
+        document = object.__new__(cls)
+        document.__dict__.update(zip(_DOCUMENT_FIELDS, fields, strict=True))
+        return document
 
 
 _DOCUMENT_FIELDS = tuple(f.name for f in dataclass_fields(ProductDocument))
+_scan_json = json.JSONDecoder().scan_once
 _CREATED = _DOCUMENT_FIELDS.index("created_at")
 _CAMPAIGNS = _DOCUMENT_FIELDS.index("campaign_ids")
 
