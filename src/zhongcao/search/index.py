@@ -545,21 +545,27 @@ class ProductIndex:
         fallback = None
         if sort == "relevance" and not terms:
             sort = "sales"
-        found = self._page(searcher, matched, sort, k, offset)
+        # With facets the total is counted by their aggregation over the same matches, so the page's
+        # search need not count them: tantivy then skips blocks that cannot reach the top k (block-max
+        # WAND) instead of scoring every match.
+        count = not facets
+        found = self._page(searcher, matched, sort, k, offset, count)
         if terms and found[0] == 0:
             # Nothing matched: the filters' best sellers, else the catalogue's.
             sort = "sales" if sort == "relevance" else sort
             fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
-            found = self._page(searcher, matched, sort, k, offset)
+            found = self._page(searcher, matched, sort, k, offset, count)
             if found[0] == 0:
                 fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
-                found = self._page(searcher, matched, sort, k, offset)
+                found = self._page(searcher, matched, sort, k, offset, count)
         total, chosen = found
         facet_counts = (
             self._facets(searcher, base, field_filters, matched, facet_limit, every=fallback is not None)
             if facets
             else {}
         )
+        if total is None:  # the in-stock ranges cover every product once
+            total = facet_counts["in_stock"]["true"] + facet_counts["in_stock"]["false"]
         highlighter = Highlighter(terms)
         typed = frozenset(t.token for t in terms if t.source == "query") if fallback is None else frozenset()
         hits = [
@@ -582,12 +588,14 @@ class ProductIndex:
         )
 
     def _page(
-        self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, k: int, offset: int
-    ) -> tuple[int, list[tuple[int, float, Any]]]:
-        """How many products match and the page: (product id, score, address), best first."""
+        self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, k: int, offset: int, count: bool
+    ) -> tuple[int | None, list[tuple[int, float, Any]]]:
+        """How many products match and the page: (product id, score, address), best first. Without
+        ``count``, a relevance page's count is None when something matched, else 0."""
         if sort == "relevance":
-            found = searcher.search(query, offset + k, count=True)
+            found = searcher.search(query, offset + k, count=count)
             hits = found.hits  # (a property that builds a new list on every read)
+            total = _count_of(found) if count or not hits else None
             addresses = [address for _, address in hits]
             sales = searcher.fast_field_values("sales", addresses)
             ids = searcher.fast_field_values("id", addresses)
@@ -598,14 +606,16 @@ class ProductIndex:
             )[offset:].tolist()
             chosen = [(int(ids[i]), float(scores[i]), addresses[i]) for i in ranks]  # type: ignore[arg-type]
         else:
+            # Counted always: a page past the end is empty although products match.
             field_name, direction = _SORT_FIELDS[sort]
             found = searcher.search(
                 query, k, count=True, order_by_field=field_name, offset=offset, order=direction
             )
+            total = _count_of(found)
             addresses = [address for _, address in found.hits]
             ids = searcher.fast_field_values("id", addresses)
             chosen = [(int(pid), 0.0, address) for pid, address in zip(ids, addresses, strict=True)]  # type: ignore[arg-type]
-        return _count_of(found), chosen
+        return total, chosen
 
     def _facets(
         self,
