@@ -227,6 +227,30 @@ def test_a_reader_of_the_folder_sees_the_writers_commits(tmp_path) -> None:  # t
     writer.close_writer()
 
 
+def test_a_readers_facet_cache_serves_repeats_until_the_next_commit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    writer = ProductIndex(_catalogue(), path=tmp_path / "products")
+    reader = ProductIndex.open(tmp_path / "products", facet_cache=2)
+    uncached = ProductIndex.open(tmp_path / "products")
+    first = reader.search("连衣裙", category=["女装", "数码"])
+    assert reader.facet_cache.misses == 1 and reader.facet_cache.hits == 0
+    first.facets["brand"]["花语"] = 99  # a caller's change stays its own
+    again = reader.search("连衣裙", k=1, sort="price_asc", category=["数码", "女装"])  # same counts
+    assert reader.facet_cache.hits == 1
+    assert again.facets == uncached.search("连衣裙", category=["女装", "数码"]).facets
+    assert again.facets["brand"] == {"花语": 2} and again.total == 2
+    reader.search("连衣裙", in_stock=True)  # other filters: other counts
+    reader.search("手机")
+    reader.search("连衣裙", category=["女装", "数码"])  # pushed out of the two entries
+    assert reader.facet_cache.hits == 1 and uncached.facet_cache.hits == uncached.facet_cache.misses == 0
+    writer.upsert(ProductDocument(7, "白色连衣裙", "White dress", "Jack", "女装", "shop-a", 9_900, 4, 1))
+    writer.commit()
+    assert reader.refresh()
+    fresh = reader.search("连衣裙", category=["女装", "数码"])
+    assert fresh.facets["brand"] == {"花语": 2, "Jack": 1} and fresh.total == 3
+    assert reader.facet_cache.hits == 1  # the commit emptied the cache
+    writer.close_writer()
+
+
 def test_many_updates_stay_correct() -> None:
     index = ProductIndex([ProductDocument(1, "台灯")])
     for pid in range(2, 8):

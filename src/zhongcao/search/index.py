@@ -52,6 +52,7 @@ from zhongcao.search.analysis import (
     expand_query,
     normalize,
 )
+from zhongcao.search.facet_cache import FacetCache
 from zhongcao.search.highlight import Highlighter
 
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest")
@@ -288,25 +289,32 @@ class ProductIndex:
 
     @classmethod
     def open(
-        cls, path: Path | str, *, synonyms: SynonymDictionary | None = None, writable: bool = False
+        cls,
+        path: Path | str,
+        *,
+        synonyms: SynonymDictionary | None = None,
+        writable: bool = False,
+        facet_cache: int = 0,
     ) -> ProductIndex:
         """An index a folder holds: read-only (an API worker; :meth:`refresh` picks up commits), or
-        ``writable`` by this process alone (the job that follows the catalogue)."""
+        ``writable`` by this process alone (the job that follows the catalogue). ``facet_cache``: how
+        many searches' facet counts to remember until the next reload (0: none)."""
         index = cls.__new__(cls)
         index.synonyms = synonyms
         index.path = Path(path)
         index._index = tantivy.Index.open(str(index.path))
         index._schema = index._index.schema
-        index._setup(writable=writable, threads=1, heap_bytes=WRITER_HEAP_BYTES)
+        index._setup(writable=writable, threads=1, heap_bytes=WRITER_HEAP_BYTES, facet_cache=facet_cache)
         return index
 
     @staticmethod
     def exists(path: Path | str) -> bool:
         return (Path(path) / "meta.json").exists()
 
-    def _setup(self, *, writable: bool, threads: int, heap_bytes: int) -> None:
-        # Manual reloads: no watcher thread; readers call refresh(), the writer reloads on commit.
+    def _setup(self, *, writable: bool, threads: int, heap_bytes: int, facet_cache: int = 0) -> None:
+        # Manual reloads: readers call refresh(), the writer reloads on commit.
         self._index.config_reader("manual", 0)
+        self.facet_cache = FacetCache(facet_cache)
         self._writable = writable
         self._threads = threads
         self._heap_bytes = heap_bytes
@@ -387,6 +395,7 @@ class ProductIndex:
         self._index.reload()
         self._searcher = self._index.searcher()
         self._generation += 1
+        self.facet_cache.clear()
 
     def refresh(self) -> bool:
         """Reload when another process committed since (one ``stat``); whether it did."""
@@ -559,11 +568,25 @@ class ProductIndex:
                 fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
                 found = self._page(searcher, matched, sort, k, offset, count)
         total, chosen = found
-        facet_counts = (
-            self._facets(searcher, base, field_filters, matched, facet_limit, every=fallback is not None)
-            if facets
-            else {}
-        )
+        facet_counts: dict[str, dict[str, int]] = {}
+        if facets:
+            # The counts follow from the search's inputs on this reader (the fallback too).
+            key = (
+                tuple((t.token, t.weight) for t in terms),
+                *(_filter_key(v) for v in (category, brand, shop)),
+                price_min_fen,
+                price_max_fen,
+                in_stock,
+                campaign,
+                facet_limit,
+            )
+            cached = self.facet_cache.get(key)
+            if cached is None:
+                cached = self._facets(
+                    searcher, base, field_filters, matched, facet_limit, every=fallback is not None
+                )
+                self.facet_cache.put(key, cached)
+            facet_counts = {name: dict(counts) for name, counts in cached.items()}  # the caller's own
         if total is None:  # the in-stock ranges cover every product once
             total = facet_counts["in_stock"]["true"] + facet_counts["in_stock"]["false"]
         highlighter = Highlighter(terms)
@@ -677,6 +700,10 @@ class ProductIndex:
                 tokens = str(stored.get_first("tokens") or "").split()
                 coverage[i] = len(typed.intersection(tokens)) / len(typed)
         return scores, coverage
+
+
+def _filter_key(value: str | Sequence[str] | None) -> object:
+    return value if value is None or isinstance(value, str) else tuple(sorted(value))
 
 
 def _check_int(value: object, name: str, low: int, high: int) -> None:

@@ -122,7 +122,9 @@ class SearchState:
         self.catalogue = indexing.load_catalogue(generation)
         self.shops = ProductIndex.open(generation / "shops")
         self.content = ProductIndex.open(generation / "content")
-        self.products = ProductIndex.open(generation / "products")
+        self.products = ProductIndex.open(
+            generation / "products", facet_cache=self.settings.search_facet_cache
+        )
         self.generation = generation
 
     def shop_names(self, db: Session | None, shop_ids: list[int]) -> dict[int, str]:
