@@ -103,11 +103,12 @@ async def search(
     )
     state = _state(request)
     # Answered on the event loop's own thread, as the feed is (see ``feed.views.get_feed``): a search
-    # is one to a few milliseconds of CPU-bound work on the mapped index, and an anonymous product
-    # search opens no database session at all (the index stores every field it shows; shop names are
-    # remembered). A sync endpoint with session and user dependencies cost about as much again in
-    # thread hops, one per dependency and one for the call. Only a worker's first search, which opens
-    # the index or builds it on a fresh install (seconds), waits in a thread so the loop stays free.
+    # is one to a few milliseconds of CPU-bound work on the mapped index, which a thread would not
+    # overlap with anything (the interpreter lock) but would add hops to, one per sync dependency and
+    # one for the call. An anonymous product search opens no database session at all (the index stores
+    # every field it shows; shop names are remembered). Only a worker's first search, which opens the
+    # index or builds it on a fresh install (seconds), waits in a thread so the loop stays free; a new
+    # generation published later is opened here (its pickled state: milliseconds).
     if not state.ready:
         return await run_in_threadpool(_search, request, state, params)
     return _search(request, state, params)
