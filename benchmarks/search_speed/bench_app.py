@@ -1,5 +1,5 @@
 """The app the HTTP rows of ``bench_search_speed.py`` serve: ``zhongcao.api:create_app`` unchanged, plus,
-at each worker's shutdown, its product index's facet-cache counts written to ``$ZC_BENCH_STATS_DIR``
+at each worker's shutdown, its product index's result-cache counts written to ``$ZC_BENCH_STATS_DIR``
 (one JSON file per worker process), so the benchmark reports the hit rate it measured."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def create_app() -> FastAPI:
         state = getattr(app.state, "search", None)
         folder = os.environ.get("ZC_BENCH_STATS_DIR")
         if folder and state is not None and state.products is not None:
-            cache = state.products.facet_cache
+            cache = state.products.result_cache
             stats = {"size": cache.size, "hits": cache.hits, "misses": cache.misses}
             (Path(folder) / f"{os.getpid()}.json").write_text(json.dumps(stats))
 

@@ -13,15 +13,16 @@ One script, one machine, one run, in this order:
    generation folder with the product index, the catalogue names and the ranking state), timed.
 2. **In process, one thread, closed loop** (one core's throughput): the engine call the API makes
    (``ProductIndex.search`` with filters, facets (top 20 values), the page of 20 read and highlighted),
-   without the API workers' facet cache, then with it (its hit rate over the query list); the same with
+   without the API workers' result cache, then with it (its hit rate over the query list); the same with
    every facet value; a follow-style update (20 upserts, commit, a reader's refresh).
 3. **Plain tantivy**: the same query texts on tantivy's default tokenizer, top 20, no filters or facets
    (its default tokenizer does not segment Chinese: not like for like, as before).
 4. **Over HTTP, 2 API workers**: the real app (``zhongcao.api:create_app``, through
-   ``bench_app.py``, which only records the facet cache's hits at shutdown) under uvicorn with
+   ``bench_app.py``, which only records the result cache's hits at shutdown) under uvicorn with
    ``--workers 2``, an empty migrated SQLite database and the published index, loaded by wrk with a Lua
    script of query URLs (``/api/search?q=…&category_id=…``): unpaced, then paced near the target rate.
-   Twice: with the facet cache off (``ZHONGCAO_SEARCH_FACET_CACHE=0``: every search counts its facets),
+   Twice: with the result cache off (``ZHONGCAO_SEARCH_RESULT_CACHE=0``: every search counts its facets
+   and finds its matches),
    then on (the default; wrk cycles through the same URLs, so after the first pass most are repeats:
    its measured hit rate is printed). Resident and proportional memory of each worker after the load.
 5. **The old hand-written index** (``benchmarks/search_speed/old_index.py``, the baseline kept out of
@@ -297,10 +298,10 @@ def wrk(port: int, paths: Path, seconds: int, connections: int, delay_ms: float,
 
 
 def http_rows(
-    root: Path, queries: list[tuple[str, dict]], seconds: int, rate: int, facet_cache: int | None
+    root: Path, queries: list[tuple[str, dict]], seconds: int, rate: int, result_cache: int | None
 ) -> tuple[list[str], list[str]]:
     """The real app under uvicorn with 2 workers, loaded by wrk; table rows and memory lines.
-    ``facet_cache``: the workers' facet cache entries (None: the default setting)."""
+    ``result_cache``: the workers' result cache entries (None: the default setting)."""
     from sqlalchemy import create_engine
 
     from zhongcao import migrate
@@ -329,9 +330,9 @@ def http_rows(
         "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
         "ZC_BENCH_STATS_DIR": str(work),
     }
-    if facet_cache is not None:
-        env["ZHONGCAO_SEARCH_FACET_CACHE"] = str(facet_cache)
-    label = "facet cache off" if facet_cache == 0 else "facet cache on"
+    if result_cache is not None:
+        env["ZHONGCAO_SEARCH_RESULT_CACHE"] = str(result_cache)
+    label = "result cache off" if result_cache == 0 else "result cache on"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -407,7 +408,7 @@ def http_rows(
             f"server's run (warm-up included): hit rate {hits / max(1, hits + misses):.0%}"
         )
     elif not stats:
-        notes.append(f"{label}: no worker reported its facet cache counts")
+        notes.append(f"{label}: no worker reported its result cache counts")
     return rows, notes
 
 
@@ -437,15 +438,15 @@ def zhongcao_rows(
     ms, cpu, wall = time_queries(engine, queries)
     rows.append(summary("zhongcao on tantivy: query + filters + facets (top 20)", ms, wall, cpu))
     print(rows[-1], flush=True)
-    # The same with the API workers' facet cache, from empty: its hits are the list's own repeats.
+    # The same with the API workers' result cache, from empty: its hits are the list's own repeats.
     from zhongcao.config import Settings
 
-    size = Settings().search_facet_cache
-    cached = ProductIndex.open(generation / "products", facet_cache=size)
+    size = Settings().search_result_cache
+    cached = ProductIndex.open(generation / "products", result_cache=size)
     ms, cpu, wall = time_queries(lambda t, f: engine(t, f, index=cached), queries)
-    hit_rate = cached.facet_cache.hits / max(1, cached.facet_cache.hits + cached.facet_cache.misses)
+    hit_rate = cached.result_cache.hits / max(1, cached.result_cache.hits + cached.result_cache.misses)
     rows.append(
-        summary(f"same, facet cache ({size} entries, from empty): {hit_rate:.0%} hits", ms, wall, cpu)
+        summary(f"same, result cache ({size} entries, from empty): {hit_rate:.0%} hits", ms, wall, cpu)
     )
     print(rows[-1], flush=True)
     ms, cpu, wall = time_queries(lambda t, f: engine(t, f, None), queries[:1000])
@@ -548,8 +549,8 @@ def main() -> None:
         notes.extend(plain_notes)
         gc.collect()
         if not args.skip_http:
-            for facet_cache in (0, None):
-                http, memory = http_rows(root, queries, args.http_seconds, args.rate, facet_cache)
+            for result_cache in (0, None):
+                http, memory = http_rows(root, queries, args.http_seconds, args.rate, result_cache)
                 rows.extend(http)
                 notes.extend(memory)
                 print("\n".join(http + memory), flush=True)

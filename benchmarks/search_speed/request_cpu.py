@@ -2,7 +2,7 @@
 
 The bench's products and query mix (``bench_search_speed.py``) are published once into ``--index-dir``
 (reused by later runs with the same ``--products``); the real app (``zhongcao.api:create_app``, an
-empty migrated SQLite database, the facet cache off unless ``--facet-cache``) is called as an ASGI
+empty migrated SQLite database, the result cache off unless ``--result-cache``) is called as an ASGI
 application on one event loop, one request at a time, and the process's CPU time is taken around each
 call. The same queries go straight to the engine (``ProductIndex.search`` as the service calls it) for
 the engine's share. ``--profile`` prints the top of a cProfile of the app calls. CPU time, unlike
@@ -45,7 +45,7 @@ def published(products: int, index_dir: Path) -> Path:
     return root
 
 
-def make_app(root: Path, work: Path, facet_cache: int):  # type: ignore[no-untyped-def]
+def make_app(root: Path, work: Path, result_cache: int):  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine
 
     from zhongcao import migrate
@@ -62,7 +62,7 @@ def make_app(root: Path, work: Path, facet_cache: int):  # type: ignore[no-untyp
         search_index_dir=work / "index",
         models_dir=work / "models",
         events_dir=work / "events",
-        search_facet_cache=facet_cache,
+        search_result_cache=result_cache,
     )
     target = indexing.index_root(settings)
     target.parent.mkdir(parents=True)
@@ -119,14 +119,14 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=3_000)
     parser.add_argument("--index-dir", type=Path, default=Path(tempfile.gettempdir()) / "zc-search-cpu")
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--facet-cache", type=int, default=0, help="the workers' facet cache entries")
+    parser.add_argument("--result-cache", type=int, default=0, help="the workers' result cache entries")
     parser.add_argument("--skip-engine", action="store_true")
     args = parser.parse_args()
     root = published(args.products, args.index_dir)
     queries = query_mix(args.queries)
     paths = [url_of(text, filters) for text, filters in queries]
     work = Path(tempfile.mkdtemp(prefix="zc-search-cpu-"))
-    app = make_app(root, work, args.facet_cache)
+    app = make_app(root, work, args.result_cache)
 
     try:
         import uvloop
@@ -149,11 +149,13 @@ def main() -> None:
         return out
 
     loop.run_until_complete(run(paths[:300]))  # open the index, warm the pages
-    app.state.search.products.facet_cache.clear()
+    app.state.search.products.result_cache.clear()
     report(f"app, {args.products:,} products", loop.run_until_complete(run(paths)))
-    cache = app.state.search.products.facet_cache
+    cache = app.state.search.products.result_cache
     if cache.size:
-        print(f"facet cache: {cache.size} entries, {cache.hits / max(1, cache.hits + cache.misses):.0%} hits")
+        print(
+            f"result cache: {cache.size} entries, {cache.hits / max(1, cache.hits + cache.misses):.0%} hits"
+        )
     if not args.skip_engine:
         from zhongcao.search import service
 

@@ -52,8 +52,8 @@ from zhongcao.search.analysis import (
     expand_query,
     normalize,
 )
-from zhongcao.search.facet_cache import FacetCache
 from zhongcao.search.highlight import Highlighter
+from zhongcao.search.result_cache import Answer, FacetCounts, ResultCache
 
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest")
 FACET_FIELDS = ("category", "brand", "shop")
@@ -294,27 +294,27 @@ class ProductIndex:
         *,
         synonyms: SynonymDictionary | None = None,
         writable: bool = False,
-        facet_cache: int = 0,
+        result_cache: int = 0,
     ) -> ProductIndex:
         """An index a folder holds: read-only (an API worker; :meth:`refresh` picks up commits), or
-        ``writable`` by this process alone (the job that follows the catalogue). ``facet_cache``: how
-        many searches' facet counts to remember until the next reload (0: none)."""
+        ``writable`` by this process alone (the job that follows the catalogue). ``result_cache``: how
+        many searches' answers (facet counts and matches) to remember until the next reload (0: none)."""
         index = cls.__new__(cls)
         index.synonyms = synonyms
         index.path = Path(path)
         index._index = tantivy.Index.open(str(index.path))
         index._schema = index._index.schema
-        index._setup(writable=writable, threads=1, heap_bytes=WRITER_HEAP_BYTES, facet_cache=facet_cache)
+        index._setup(writable=writable, threads=1, heap_bytes=WRITER_HEAP_BYTES, result_cache=result_cache)
         return index
 
     @staticmethod
     def exists(path: Path | str) -> bool:
         return (Path(path) / "meta.json").exists()
 
-    def _setup(self, *, writable: bool, threads: int, heap_bytes: int, facet_cache: int = 0) -> None:
+    def _setup(self, *, writable: bool, threads: int, heap_bytes: int, result_cache: int = 0) -> None:
         # Manual reloads: readers call refresh(), the writer reloads on commit.
         self._index.config_reader("manual", 0)
-        self.facet_cache = FacetCache(facet_cache)
+        self.result_cache = ResultCache(result_cache)
         self._writable = writable
         self._threads = threads
         self._heap_bytes = heap_bytes
@@ -395,7 +395,7 @@ class ProductIndex:
         self._index.reload()
         self._searcher = self._index.searcher()
         self._generation += 1
-        self.facet_cache.clear()
+        self.result_cache.clear()
 
     def refresh(self) -> bool:
         """Reload when another process committed since (one ``stat``); whether it did."""
@@ -545,50 +545,31 @@ class ProductIndex:
         }
         other = self._other_filters(price_min_fen, price_max_fen, in_stock, campaign)
 
-        searcher = self._current()
         truncated = len(query) > MAX_QUERY_CHARS
         query_text = query[:MAX_QUERY_CHARS]
         terms, corrections = expand_query(query_text, corrector=self.corrector(), synonyms=self.synonyms)
-        base = [self._text_query(terms), *other] if terms else other
-        matched = _all_of([*base, *field_filters.values()])
-        fallback = None
-        if sort == "relevance" and not terms:
-            sort = "sales"
-        # With facets the total is counted by their aggregation over the same matches, so the page's
-        # search need not count them: tantivy then skips blocks that cannot reach the top k (block-max
-        # WAND) instead of scoring every match.
-        count = not facets
-        found = self._page(searcher, matched, sort, k, offset, count)
-        if terms and found[0] == 0:
-            # Nothing matched: the filters' best sellers, else the catalogue's.
-            sort = "sales" if sort == "relevance" else sort
-            fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
-            found = self._page(searcher, matched, sort, k, offset, count)
-            if found[0] == 0:
-                fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
-                found = self._page(searcher, matched, sort, k, offset, count)
-        total, chosen = found
-        facet_counts: dict[str, dict[str, int]] = {}
-        if facets:
-            # The counts follow from the search's inputs on this reader (the fallback too).
-            key = (
-                tuple((t.token, t.weight) for t in terms),
-                *(_filter_key(v) for v in (category, brand, shop)),
-                price_min_fen,
-                price_max_fen,
-                in_stock,
-                campaign,
-                facet_limit,
+        key = (
+            tuple((t.token, t.weight) for t in terms),
+            *(_filter_key(v) for v in (category, brand, shop)),
+            price_min_fen,
+            price_max_fen,
+            in_stock,
+            campaign,
+            sort,
+            k,
+            offset,
+            facets,
+            facet_limit,
+        )
+        # The answer follows from these inputs on one reader (the fallback too); a reload empties the cache.
+        answer = self.result_cache.get(key)
+        if answer is None:
+            answer = self._answer(
+                self._current(), terms, other, field_filters, sort, k, offset, facets, facet_limit
             )
-            cached = self.facet_cache.get(key)
-            if cached is None:
-                cached = self._facets(
-                    searcher, base, field_filters, matched, facet_limit, every=fallback is not None
-                )
-                self.facet_cache.put(key, cached)
-            facet_counts = {name: dict(counts) for name, counts in cached.items()}  # the caller's own
-        if total is None:  # the in-stock ranges cover every product once
-            total = facet_counts["in_stock"]["true"] + facet_counts["in_stock"]["false"]
+            self.result_cache.put(key, answer)
+        searcher, total, chosen, fallback, cached_facets = answer
+        facet_counts = {name: dict(counts) for name, counts in cached_facets.items()}  # the caller's own
         highlighter = Highlighter(terms)
         typed = frozenset(t.token for t in terms if t.source == "query") if fallback is None else frozenset()
         hits = [
@@ -609,6 +590,47 @@ class ProductIndex:
             truncated=truncated,
             corrections=corrections,
         )
+
+    def _answer(
+        self,
+        searcher: tantivy.Searcher,
+        terms: list[QueryTerm],
+        other: list[tantivy.Query],
+        field_filters: dict[str, tantivy.Query],
+        sort: str,
+        k: int,
+        offset: int,
+        facets: bool,
+        facet_limit: int | None,
+    ) -> Answer:
+        """The matches' count, the page (product id, score, address), the fallback and the facets."""
+        base = [self._text_query(terms), *other] if terms else other
+        matched = _all_of([*base, *field_filters.values()])
+        fallback = None
+        if sort == "relevance" and not terms:
+            sort = "sales"
+        # With facets the total is counted by their aggregation over the same matches, so the page's
+        # search need not count them: tantivy then skips blocks that cannot reach the top k (block-max
+        # WAND) instead of scoring every match.
+        count = not facets
+        found = self._page(searcher, matched, sort, k, offset, count)
+        if terms and found[0] == 0:
+            # Nothing matched: the filters' best sellers, else the catalogue's.
+            sort = "sales" if sort == "relevance" else sort
+            fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
+            found = self._page(searcher, matched, sort, k, offset, count)
+            if found[0] == 0:
+                fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
+                found = self._page(searcher, matched, sort, k, offset, count)
+        total, chosen = found
+        facet_counts: FacetCounts = {}
+        if facets:
+            facet_counts = self._facets(
+                searcher, base, field_filters, matched, facet_limit, every=fallback is not None
+            )
+        if total is None:  # the in-stock ranges cover every product once
+            total = facet_counts["in_stock"]["true"] + facet_counts["in_stock"]["false"]
+        return Answer(searcher, total, chosen, fallback, facet_counts)
 
     def _page(
         self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, k: int, offset: int, count: bool
@@ -649,7 +671,7 @@ class ProductIndex:
         limit: int | None,
         *,
         every: bool,
-    ) -> dict[str, dict[str, int]]:
+    ) -> FacetCounts:
         """Facet counts: each field counted with every filter except its own (``every``: after a
         fallback, every field over the fallback's products). One terms aggregation per distinct set of
         filters, so a search without field filters is one aggregation call."""

@@ -123,7 +123,7 @@ class SearchState:
         self.shops = ProductIndex.open(generation / "shops")
         self.content = ProductIndex.open(generation / "content")
         self.products = ProductIndex.open(
-            generation / "products", facet_cache=self.settings.search_facet_cache
+            generation / "products", result_cache=self.settings.search_result_cache
         )
         self.generation = generation
 
