@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -568,13 +569,13 @@ class ProductIndex:
                 self._current(), terms, other, field_filters, sort, k, offset, facets, facet_limit
             )
             self.result_cache.put(key, answer)
-        searcher, total, chosen, fallback, cached_facets = answer
+        searcher, total, ids, scores, addresses, fallback, cached_facets = answer
         facet_counts = {name: dict(counts) for name, counts in cached_facets.items()}  # the caller's own
         highlighter = Highlighter(terms)
         typed = frozenset(t.token for t in terms if t.source == "query") if fallback is None else frozenset()
         hits = [
             SearchHit(product_id, score, _stored_fields(searcher, address), highlighter, typed)
-            for product_id, score, address in chosen
+            for product_id, score, address in zip(ids, scores, addresses, strict=True)
         ]
         suggestion = None
         if corrections:
@@ -630,7 +631,16 @@ class ProductIndex:
             )
         if total is None:  # the in-stock ranges cover every product once
             total = facet_counts["in_stock"]["true"] + facet_counts["in_stock"]["false"]
-        return Answer(searcher, total, chosen, fallback, facet_counts)
+        # Kept compact: the cache holds thousands of answers of 100 matches each.
+        return Answer(
+            searcher,
+            total,
+            array("q", [c[0] for c in chosen]),
+            array("d", [c[1] for c in chosen]),
+            [c[2] for c in chosen],
+            fallback,
+            facet_counts,
+        )
 
     def _page(
         self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, k: int, offset: int, count: bool

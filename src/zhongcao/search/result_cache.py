@@ -11,6 +11,7 @@ as another thread reloads still reads its products from the reader that found th
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
@@ -20,7 +21,10 @@ FacetCounts = dict[str, dict[str, int]]
 class Answer(NamedTuple):
     searcher: Any  # the tantivy.Searcher the addresses belong to
     total: int
-    chosen: list[tuple[int, float, Any]]  # (product id, score, address), best first
+    # The matches in order, best first: product ids, scores and tantivy addresses.
+    ids: array[int]
+    scores: array[float]
+    addresses: list[Any]
     fallback: str | None
     facets: FacetCounts  # the cache's own: copy before changing
 
