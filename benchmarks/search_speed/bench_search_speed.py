@@ -332,7 +332,7 @@ def http_rows(
     }
     if result_cache is not None:
         env["ZHONGCAO_SEARCH_RESULT_CACHE"] = str(result_cache)
-    label = "result cache off" if result_cache == 0 else "result cache on"
+    label = "cache off" if result_cache == 0 else "cache on"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -404,11 +404,11 @@ def http_rows(
     hits, misses = sum(s["hits"] for s in stats), sum(s["misses"] for s in stats)
     if stats and stats[0]["size"]:
         notes.append(
-            f"{label}: {stats[0]['size']} entries a worker; {hits:,} hits, {misses:,} misses over the "
+            f"result {label}: {stats[0]['size']} entries a worker; {hits:,} hits, {misses:,} misses over the "
             f"server's run (warm-up included): hit rate {hits / max(1, hits + misses):.0%}"
         )
     elif not stats:
-        notes.append(f"{label}: no worker reported its result cache counts")
+        notes.append(f"result {label}: no worker reported its result cache counts")
     return rows, notes
 
 
