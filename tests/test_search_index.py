@@ -227,6 +227,34 @@ def test_a_reader_of_the_folder_sees_the_writers_commits(tmp_path) -> None:  # t
     writer.close_writer()
 
 
+def test_a_readers_result_cache_serves_repeats_until_the_next_commit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    writer = ProductIndex(_catalogue(), path=tmp_path / "products")
+    reader = ProductIndex.open(tmp_path / "products", result_cache=2)
+    uncached = ProductIndex.open(tmp_path / "products")
+    cache = reader.result_cache
+    first = reader.search("连衣裙", category=["女装", "数码"])
+    assert (cache.hits, cache.misses) == (0, 1)
+    first.facets["brand"]["花语"] = 99  # a caller's change stays its own
+    again = reader.search("连衣裙", category=["数码", "女装"])  # the same search
+    assert (cache.hits, cache.misses) == (1, 1)
+    expected = uncached.search("连衣裙", category=["女装", "数码"])
+    assert again.ids == expected.ids and again.facets == expected.facets and again.total == 2
+    assert again.facets["brand"] == {"花语": 2} and again.hits[0].document.product_id == expected.ids[0]
+    cheapest = reader.search("连衣裙", k=1, sort="price_asc", category=["女装", "数码"])  # another page
+    assert cheapest.ids == [1] and (cache.hits, cache.misses) == (1, 2)
+    reader.search("手机")  # pushes out the first of the two entries
+    reader.search("连衣裙", category=["女装", "数码"])
+    assert (cache.hits, cache.misses) == (1, 4)
+    assert uncached.result_cache.hits == uncached.result_cache.misses == 0
+    writer.upsert(ProductDocument(7, "白色连衣裙", "White dress", "Jack", "女装", "shop-a", 9_900, 4, 1))
+    writer.commit()
+    assert reader.refresh()
+    fresh = reader.search("连衣裙", category=["女装", "数码"])
+    assert fresh.facets["brand"] == {"花语": 2, "Jack": 1} and fresh.total == 3 and 7 in fresh.ids
+    assert (cache.hits, cache.misses) == (1, 5)  # the commit emptied the cache
+    writer.close_writer()
+
+
 def test_many_updates_stay_correct() -> None:
     index = ProductIndex([ProductDocument(1, "台灯")])
     for pid in range(2, 8):

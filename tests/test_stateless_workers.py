@@ -1,9 +1,12 @@
 """An API worker holds no background machinery of its own: started with its lifespan and serving the
-feed, pages with like counts and Compass, it runs no thread and no child process besides those of the
-server that hosts it (here the test client's anyio portal and anyio's worker-thread pool).
+feed, pages with like counts, search (the API and the page) and Compass, it runs no thread and no child
+process besides those of the server that hosts it (here the test client's anyio portal and anyio's
+worker-thread pool). The search index is built by the job worker (``search.indexing.build``, run here
+before the app starts, as the job would); the API worker only opens it and follows its commits.
 
-Search pages are left out for now: the search index still rebuilds in a thread of its own until it
-moves to the job worker (issue #13, the tantivy index)."""
+Python threads are counted, not libraries' native ones: opening a tantivy index from Python starts
+tantivy's meta.json watcher thread (the binding's first reader has the on-commit reload policy; ours,
+set right after, is manual), which polls the file every 0.5 s and does none of the worker's work."""
 
 from __future__ import annotations
 
@@ -15,12 +18,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import auth, make_shop
+from tests.factories import auth, make_product, make_shop
 from tests.feed_helpers import token_for, trained
 from zhongcao.api import create_app
 from zhongcao.compass.likes import counts_path
 from zhongcao.config import Settings
 from zhongcao.feed.seen import TableMemory
+from zhongcao.search import indexing
 
 # Shares the tiny world and its model with test_feed_api.py on one worker (tests/world_snapshots.py).
 pytestmark = pytest.mark.xdist_group("tiny_feed_world")
@@ -48,13 +52,16 @@ def test_an_api_worker_runs_no_thread_or_process_of_its_own(database, tmp_path: 
         events_dir=tmp_path / "events",
         events_backend="segments",
         analytics_dir=tmp_path / "analytics",
+        search_index_dir=tmp_path / "search",
     )
     user = int(model.users.user_ids[0])
     video = int(model.catalog.content_ids[0])
     with database.session() as db:
         shop = make_shop(db)
         merchant_headers = auth(db, shop.owner)
+        product = make_product(db, shop.shop)
         db.commit()
+    indexing.build(database, settings)  # the job worker's work, in its own process in production
     before = set(threading.enumerate())
     children_before = _children()
     app = create_app(settings=settings, database=database)
@@ -67,6 +74,16 @@ def test_an_api_worker_runs_no_thread_or_process_of_its_own(database, tmp_path: 
         assert client.get("/api/feed", params={"limit": 5}).status_code == 200  # signed out
         for url in ("/", "/mall", f"/videos/{video}"):  # cards with like counts
             assert client.get(url).status_code == 200, url
+        # Search, signed out and in: the API (products, shops) and the page.
+        for params in ({"q": product.title_zh}, {"q": product.title_zh, "in_stock": "true"}):
+            found = client.get("/api/search", params=params)
+            assert found.status_code == 200, found.text
+            assert product.id in [item["id"] for item in found.json()["items"]]
+        found = client.get("/api/search", params={"q": product.title_en}, headers=headers)
+        assert found.status_code == 200, found.text
+        assert client.get("/api/search", params={"q": "店", "type": "shop"}).status_code == 200
+        page = client.get("/search", params={"q": product.title_zh})
+        assert page.status_code == 200 and f"/products/{product.id}" in page.text
         compass = client.get("/api/merchant/compass/core?days=7", headers=merchant_headers)
         assert compass.status_code == 200, compass.text
         assert client.get("/api/health/ready").status_code == 200

@@ -12,14 +12,19 @@ One script, one machine, one run, in this order:
 1. **Build** the zhongcao index as the job worker publishes it (``search.indexing``'s layout: a
    generation folder with the product index, the catalogue names and the ranking state), timed.
 2. **In process, one thread, closed loop** (one core's throughput): the engine call the API makes
-   (``ProductIndex.search`` with filters, facets (top 20 values), the page of 20 read and highlighted);
-   the same with every facet value; a follow-style update (20 upserts, commit, a reader's refresh).
+   (``ProductIndex.search`` with filters, facets (top 20 values), the page of 20 read and highlighted),
+   without the API workers' result cache, then with it (its hit rate over the query list); the same with
+   every facet value; a follow-style update (20 upserts, commit, a reader's refresh).
 3. **Plain tantivy**: the same query texts on tantivy's default tokenizer, top 20, no filters or facets
    (its default tokenizer does not segment Chinese: not like for like, as before).
-4. **Over HTTP, 2 API workers**: the real app (``zhongcao.api:create_app``) under uvicorn with
+4. **Over HTTP, 2 API workers**: the real app (``zhongcao.api:create_app``, through
+   ``bench_app.py``, which only records the result cache's hits at shutdown) under uvicorn with
    ``--workers 2``, an empty migrated SQLite database and the published index, loaded by wrk with a Lua
-   script of query URLs (``/api/search?q=…&category_id=…``): paced near the target rate, then unpaced.
-   Resident and proportional memory of each worker after the load.
+   script of query URLs (``/api/search?q=…&category_id=…``): unpaced, then paced near the target rate.
+   Twice: with the result cache off (``ZHONGCAO_SEARCH_RESULT_CACHE=0``: every search counts its facets
+   and finds its matches),
+   then on (the default; wrk cycles through the same URLs, so after the first pass most are repeats:
+   its measured hit rate is printed). Resident and proportional memory of each worker after the load.
 5. **The old hand-written index** (``benchmarks/search_speed/old_index.py``, the baseline kept out of
    ``src``): build and the same in-process query mix.
 
@@ -293,9 +298,10 @@ def wrk(port: int, paths: Path, seconds: int, connections: int, delay_ms: float,
 
 
 def http_rows(
-    root: Path, queries: list[tuple[str, dict]], seconds: int, rate: int
+    root: Path, queries: list[tuple[str, dict]], seconds: int, rate: int, result_cache: int | None
 ) -> tuple[list[str], list[str]]:
-    """The real app under uvicorn with 2 workers, loaded by wrk; table rows and memory lines."""
+    """The real app under uvicorn with 2 workers, loaded by wrk; table rows and memory lines.
+    ``result_cache``: the workers' result cache entries (None: the default setting)."""
     from sqlalchemy import create_engine
 
     from zhongcao import migrate
@@ -321,15 +327,19 @@ def http_rows(
         "ZHONGCAO_SEARCH_INDEX_DIR": str(work / "index"),
         "ZHONGCAO_MODELS_DIR": str(work / "models"),
         "ZHONGCAO_EVENTS_DIR": str(work / "events"),
-        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+        "ZC_BENCH_STATS_DIR": str(work),
     }
+    if result_cache is not None:
+        env["ZHONGCAO_SEARCH_RESULT_CACHE"] = str(result_cache)
+    label = "cache off" if result_cache == 0 else "cache on"
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
             "--factory",
-            "zhongcao.api:create_app",
+            "benchmarks.search_speed.bench_app:create_app",
             "--workers",
             "2",
             "--port",
@@ -368,9 +378,9 @@ def http_rows(
             for r in (rate, int(rate * 1.2))
         ]
         for name, result in (
-            (f"HTTP, 2 workers, paced for {rate}/s (8 connections)", paced[0]),
-            (f"HTTP, 2 workers, paced for {int(rate * 1.2)}/s (8 connections)", paced[1]),
-            ("HTTP, 2 workers, unpaced (4 connections)", unpaced),
+            (f"HTTP, 2 workers, {label}, paced for {rate}/s (8 conn.)", paced[0]),
+            (f"HTTP, 2 workers, {label}, paced for {int(rate * 1.2)}/s (8 conn.)", paced[1]),
+            (f"HTTP, 2 workers, {label}, unpaced (4 connections)", unpaced),
         ):
             rows.append(
                 f"| {name:<58} | {result['p50']:7.2f} | {result['p99']:7.2f} | {result['max']:7.2f} "
@@ -378,16 +388,27 @@ def http_rows(
             )
         for pid in workers:
             rss, pss = memory_of(pid)
-            notes.append(f"process {pid}: RSS {rss:.0f} MiB, PSS {pss:.0f} MiB")
+            notes.append(f"{label}: process {pid}: RSS {rss:.0f} MiB, PSS {pss:.0f} MiB")
         errors = sum(r["errors"] for r in (unpaced, *paced))
-        notes.append(f"HTTP errors: {errors}; server cpu = the workers' CPU ms per request (all cores)")
+        notes.append(
+            f"{label}: HTTP errors: {errors}; server cpu = the workers' CPU ms per request (all cores)"
+        )
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+        stats = [json.loads(p.read_text()) for p in work.glob("*.json")]
         shutil.rmtree(work, ignore_errors=True)
+    hits, misses = sum(s["hits"] for s in stats), sum(s["misses"] for s in stats)
+    if stats and stats[0]["size"]:
+        notes.append(
+            f"result {label}: {stats[0]['size']} entries a worker; {hits:,} hits, {misses:,} misses over the "
+            f"server's run (warm-up included): hit rate {hits / max(1, hits + misses):.0%}"
+        )
+    elif not stats:
+        notes.append(f"result {label}: no worker reported its result cache counts")
     return rows, notes
 
 
@@ -405,9 +426,9 @@ def zhongcao_rows(
     before = rss_mib()
     reader = ProductIndex.open(generation / "products")
 
-    def engine(text: str, filters: dict, facet_limit: int | None = 20) -> None:
+    def engine(text: str, filters: dict, facet_limit: int | None = 20, index: ProductIndex = reader) -> None:
         # As the API asks: 100 hits (the re-rank depth) for relevance, the page of 20 shown.
-        result = reader.search(text, 100, facet_limit=facet_limit, **filters)
+        result = index.search(text, 100, facet_limit=facet_limit, **filters)
         for hit in result.hits[:20]:
             shown.append((hit.document.product_id, hit.highlight, hit.highlight_en))
         shown.clear()
@@ -416,6 +437,17 @@ def zhongcao_rows(
         engine(text, filters)
     ms, cpu, wall = time_queries(engine, queries)
     rows.append(summary("zhongcao on tantivy: query + filters + facets (top 20)", ms, wall, cpu))
+    print(rows[-1], flush=True)
+    # The same with the API workers' result cache, from empty: its hits are the list's own repeats.
+    from zhongcao.config import Settings
+
+    size = Settings().search_result_cache
+    cached = ProductIndex.open(generation / "products", result_cache=size)
+    ms, cpu, wall = time_queries(lambda t, f: engine(t, f, index=cached), queries)
+    hit_rate = cached.result_cache.hits / max(1, cached.result_cache.hits + cached.result_cache.misses)
+    rows.append(
+        summary(f"same, result cache ({size} entries, from empty): {hit_rate:.0%} hits", ms, wall, cpu)
+    )
     print(rows[-1], flush=True)
     ms, cpu, wall = time_queries(lambda t, f: engine(t, f, None), queries[:1000])
     rows.append(summary("zhongcao on tantivy: same, every facet value", ms, wall, cpu))
@@ -517,10 +549,11 @@ def main() -> None:
         notes.extend(plain_notes)
         gc.collect()
         if not args.skip_http:
-            http, memory = http_rows(root, queries, args.http_seconds, args.rate)
-            rows.extend(http)
-            notes.extend(memory)
-            print("\n".join(http + memory), flush=True)
+            for result_cache in (0, None):
+                http, memory = http_rows(root, queries, args.http_seconds, args.rate, result_cache)
+                rows.extend(http)
+                notes.extend(memory)
+                print("\n".join(http + memory), flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # The search index (tantivy), one folder per database below this: built and updated by the job
     # worker (zhongcao.search.indexing), opened read-only by API workers.
     search_index_dir: Path = Path("var") / "search-index"
+    # Each API worker remembers the answers (facet counts and the page's matches) of this many recent
+    # product searches until the index's next commit (0: off; about 9 KiB an entry).
+    search_result_cache: int = Field(default=2048, ge=0)
     # Each API worker's feed refresher: how often it re-reads the catalogue (new content, live rooms,
     # prices) and how often it adds the events logged since to the item-to-item counts (0: only at
     # training).

@@ -81,6 +81,14 @@ def _user_allowed(request: Request, found: tuple[User, AuthToken]) -> User:
     return user
 
 
+def has_credentials(request: Request) -> bool:
+    """Whether the request carries a token (header or session cookie), valid or not: an endpoint
+    that serves anonymous callers without the database opens a session only then."""
+    return "authorization" in request.headers or (
+        request.app.state.settings.session_cookie_name in request.cookies
+    )
+
+
 def optional_user(request: Request, db: DbSession) -> User | None:
     token = _token_from_request(request)
     if not token:

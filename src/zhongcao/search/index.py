@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -53,6 +54,7 @@ from zhongcao.search.analysis import (
     normalize,
 )
 from zhongcao.search.highlight import Highlighter
+from zhongcao.search.result_cache import Answer, FacetCounts, ResultCache
 
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest")
 FACET_FIELDS = ("category", "brand", "shop")
@@ -111,12 +113,18 @@ class ProductDocument:
 
     @classmethod
     def from_json(cls, data: bytes) -> ProductDocument:
-        fields = json.loads(data)
+        # A page reads 20 of these per search: the decoder on the decoded text skips
+        # json.loads' encoding detection, and filling the instance's dict skips the frozen dataclass's
+        # per-field object.__setattr__ (together about half the cost; the fields are ours, in order).
+        fields = _decode_json(data.decode())[0]
         fields[_CAMPAIGNS] = tuple(fields[_CAMPAIGNS])
-        return cls(*fields)
+        document = object.__new__(cls)
+        document.__dict__.update(zip(_DOCUMENT_FIELDS, fields, strict=True))
+        return document
 
 
 _DOCUMENT_FIELDS = tuple(f.name for f in dataclass_fields(ProductDocument))
+_decode_json = json.JSONDecoder().raw_decode
 _CREATED = _DOCUMENT_FIELDS.index("created_at")
 _CAMPAIGNS = _DOCUMENT_FIELDS.index("campaign_ids")
 
@@ -282,25 +290,32 @@ class ProductIndex:
 
     @classmethod
     def open(
-        cls, path: Path | str, *, synonyms: SynonymDictionary | None = None, writable: bool = False
+        cls,
+        path: Path | str,
+        *,
+        synonyms: SynonymDictionary | None = None,
+        writable: bool = False,
+        result_cache: int = 0,
     ) -> ProductIndex:
         """An index a folder holds: read-only (an API worker; :meth:`refresh` picks up commits), or
-        ``writable`` by this process alone (the job that follows the catalogue)."""
+        ``writable`` by this process alone (the job that follows the catalogue). ``result_cache``: how
+        many searches' answers (facet counts and matches) to remember until the next reload (0: none)."""
         index = cls.__new__(cls)
         index.synonyms = synonyms
         index.path = Path(path)
         index._index = tantivy.Index.open(str(index.path))
         index._schema = index._index.schema
-        index._setup(writable=writable, threads=1, heap_bytes=WRITER_HEAP_BYTES)
+        index._setup(writable=writable, threads=1, heap_bytes=WRITER_HEAP_BYTES, result_cache=result_cache)
         return index
 
     @staticmethod
     def exists(path: Path | str) -> bool:
         return (Path(path) / "meta.json").exists()
 
-    def _setup(self, *, writable: bool, threads: int, heap_bytes: int) -> None:
-        # Manual reloads: no watcher thread; readers call refresh(), the writer reloads on commit.
+    def _setup(self, *, writable: bool, threads: int, heap_bytes: int, result_cache: int = 0) -> None:
+        # Manual reloads: readers call refresh(), the writer reloads on commit.
         self._index.config_reader("manual", 0)
+        self.result_cache = ResultCache(result_cache)
         self._writable = writable
         self._threads = threads
         self._heap_bytes = heap_bytes
@@ -381,6 +396,7 @@ class ProductIndex:
         self._index.reload()
         self._searcher = self._index.searcher()
         self._generation += 1
+        self.result_cache.clear()
 
     def refresh(self) -> bool:
         """Reload when another process committed since (one ``stat``); whether it did."""
@@ -530,35 +546,36 @@ class ProductIndex:
         }
         other = self._other_filters(price_min_fen, price_max_fen, in_stock, campaign)
 
-        searcher = self._current()
         truncated = len(query) > MAX_QUERY_CHARS
         query_text = query[:MAX_QUERY_CHARS]
         terms, corrections = expand_query(query_text, corrector=self.corrector(), synonyms=self.synonyms)
-        base = [self._text_query(terms), *other] if terms else other
-        matched = _all_of([*base, *field_filters.values()])
-        fallback = None
-        if sort == "relevance" and not terms:
-            sort = "sales"
-        found = self._page(searcher, matched, sort, k, offset)
-        if terms and found[0] == 0:
-            # Nothing matched: the filters' best sellers, else the catalogue's.
-            sort = "sales" if sort == "relevance" else sort
-            fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
-            found = self._page(searcher, matched, sort, k, offset)
-            if found[0] == 0:
-                fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
-                found = self._page(searcher, matched, sort, k, offset)
-        total, chosen = found
-        facet_counts = (
-            self._facets(searcher, base, field_filters, matched, facet_limit, every=fallback is not None)
-            if facets
-            else {}
+        key = (
+            tuple((t.token, t.weight) for t in terms),
+            *(_filter_key(v) for v in (category, brand, shop)),
+            price_min_fen,
+            price_max_fen,
+            in_stock,
+            campaign,
+            sort,
+            k,
+            offset,
+            facets,
+            facet_limit,
         )
+        # The answer follows from these inputs on one reader (the fallback too); a reload empties the cache.
+        answer = self.result_cache.get(key)
+        if answer is None:
+            answer = self._answer(
+                self._current(), terms, other, field_filters, sort, k, offset, facets, facet_limit
+            )
+            self.result_cache.put(key, answer)
+        searcher, total, ids, scores, addresses, fallback, cached_facets = answer
+        facet_counts = {name: dict(counts) for name, counts in cached_facets.items()}  # the caller's own
         highlighter = Highlighter(terms)
         typed = frozenset(t.token for t in terms if t.source == "query") if fallback is None else frozenset()
         hits = [
             SearchHit(product_id, score, _stored_fields(searcher, address), highlighter, typed)
-            for product_id, score, address in chosen
+            for product_id, score, address in zip(ids, scores, addresses, strict=True)
         ]
         suggestion = None
         if corrections:
@@ -575,13 +592,65 @@ class ProductIndex:
             corrections=corrections,
         )
 
+    def _answer(
+        self,
+        searcher: tantivy.Searcher,
+        terms: list[QueryTerm],
+        other: list[tantivy.Query],
+        field_filters: dict[str, tantivy.Query],
+        sort: str,
+        k: int,
+        offset: int,
+        facets: bool,
+        facet_limit: int | None,
+    ) -> Answer:
+        """The matches' count, the page (product id, score, address), the fallback and the facets."""
+        base = [self._text_query(terms), *other] if terms else other
+        matched = _all_of([*base, *field_filters.values()])
+        fallback = None
+        if sort == "relevance" and not terms:
+            sort = "sales"
+        # With facets the total is counted by their aggregation over the same matches, so the page's
+        # search need not count them: tantivy then skips blocks that cannot reach the top k (block-max
+        # WAND) instead of scoring every match.
+        count = not facets
+        found = self._page(searcher, matched, sort, k, offset, count)
+        if terms and found[0] == 0:
+            # Nothing matched: the filters' best sellers, else the catalogue's.
+            sort = "sales" if sort == "relevance" else sort
+            fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
+            found = self._page(searcher, matched, sort, k, offset, count)
+            if found[0] == 0:
+                fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
+                found = self._page(searcher, matched, sort, k, offset, count)
+        total, chosen = found
+        facet_counts: FacetCounts = {}
+        if facets:
+            facet_counts = self._facets(
+                searcher, base, field_filters, matched, facet_limit, every=fallback is not None
+            )
+        if total is None:  # the in-stock ranges cover every product once
+            total = facet_counts["in_stock"]["true"] + facet_counts["in_stock"]["false"]
+        # Kept compact: the cache holds thousands of answers of 100 matches each.
+        return Answer(
+            searcher,
+            total,
+            array("q", [c[0] for c in chosen]),
+            array("d", [c[1] for c in chosen]),
+            [c[2] for c in chosen],
+            fallback,
+            facet_counts,
+        )
+
     def _page(
-        self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, k: int, offset: int
-    ) -> tuple[int, list[tuple[int, float, Any]]]:
-        """How many products match and the page: (product id, score, address), best first."""
+        self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, k: int, offset: int, count: bool
+    ) -> tuple[int | None, list[tuple[int, float, Any]]]:
+        """How many products match and the page: (product id, score, address), best first. Without
+        ``count``, a relevance page's count is None when something matched, else 0."""
         if sort == "relevance":
-            found = searcher.search(query, offset + k, count=True)
+            found = searcher.search(query, offset + k, count=count)
             hits = found.hits  # (a property that builds a new list on every read)
+            total = _count_of(found) if count or not hits else None
             addresses = [address for _, address in hits]
             sales = searcher.fast_field_values("sales", addresses)
             ids = searcher.fast_field_values("id", addresses)
@@ -592,14 +661,16 @@ class ProductIndex:
             )[offset:].tolist()
             chosen = [(int(ids[i]), float(scores[i]), addresses[i]) for i in ranks]
         else:
+            # Counted always: a page past the end is empty although products match.
             field_name, direction = _SORT_FIELDS[sort]
             found = searcher.search(
                 query, k, count=True, order_by_field=field_name, offset=offset, order=direction
             )
+            total = _count_of(found)
             addresses = [address for _, address in found.hits]
             ids = searcher.fast_field_values("id", addresses)
             chosen = [(int(pid), 0.0, address) for pid, address in zip(ids, addresses, strict=True)]  # type: ignore[arg-type]
-        return _count_of(found), chosen
+        return total, chosen
 
     def _facets(
         self,
@@ -610,7 +681,7 @@ class ProductIndex:
         limit: int | None,
         *,
         every: bool,
-    ) -> dict[str, dict[str, int]]:
+    ) -> FacetCounts:
         """Facet counts: each field counted with every filter except its own (``every``: after a
         fallback, every field over the fallback's products). One terms aggregation per distinct set of
         filters, so a search without field filters is one aggregation call."""
@@ -661,6 +732,10 @@ class ProductIndex:
                 tokens = str(stored.get_first("tokens") or "").split()
                 coverage[i] = len(typed.intersection(tokens)) / len(typed)
         return scores, coverage
+
+
+def _filter_key(value: str | Sequence[str] | None) -> object:
+    return value if value is None or isinstance(value, str) else tuple(sorted(value))
 
 
 def _check_int(value: object, name: str, low: int, high: int) -> None:

@@ -84,6 +84,12 @@ class SearchState:
         )
 
     @property
+    def ready(self) -> bool:
+        """Whether an index is open: a search then runs in microseconds of stat calls plus the query,
+        never a build (a fresh worker's first search may build the index, or open it)."""
+        return self.products is not None
+
+    @property
     def autocomplete(self) -> Autocomplete:
         return self.published.autocomplete
 
@@ -116,19 +122,26 @@ class SearchState:
         self.catalogue = indexing.load_catalogue(generation)
         self.shops = ProductIndex.open(generation / "shops")
         self.content = ProductIndex.open(generation / "content")
-        self.products = ProductIndex.open(generation / "products")
+        self.products = ProductIndex.open(
+            generation / "products", result_cache=self.settings.search_result_cache
+        )
         self.generation = generation
 
-    def shop_names(self, db: Session, shop_ids: list[int]) -> dict[int, str]:
+    def shop_names(self, db: Session | None, shop_ids: list[int]) -> dict[int, str]:
         """Shop names for facet labels, remembered for ``SHOP_NAME_SECONDS`` (a label may trail a
-        rename by that long; a page of results no longer reads the shops table every time)."""
+        rename by that long; a page of results no longer reads the shops table every time). Without
+        ``db`` (an anonymous API search) a session is opened only when a name is missing."""
         now = time.monotonic()
         cache = self._shop_names
         missing = [s for s in shop_ids if s not in cache or now - cache[s][1] >= SHOP_NAME_SECONDS]
         if missing:
             if len(cache) > 50_000:
                 cache.clear()
-            found = shops_service.shops_by_ids(db, missing)
+            if db is None:
+                with self.database.session(read_only=True) as session:
+                    found = shops_service.shops_by_ids(session, missing)
+            else:
+                found = shops_service.shops_by_ids(db, missing)
             for shop_id in missing:
                 cache[shop_id] = (found[shop_id].name_zh if shop_id in found else "", now)
         return {s: cache[s][0] for s in shop_ids}
@@ -206,15 +219,16 @@ def _offset(cursor: str | None) -> int:
     return int(value["o"])
 
 
-def _user_followed_shops(db: Session, user_id: int | None) -> set[int]:
+def _user_followed_shops(db: Session | None, user_id: int | None) -> set[int]:
     if user_id is None:
         return set()
+    assert db is not None, "a signed-in shopper's search reads their follows"
     accounts = content_service.followed_account_ids(db, user_id)
     return {s for s in content_service.account_shop_ids(db, accounts).values() if s}
 
 
 def search_products(
-    db: Session,
+    db: Session | None,
     state: SearchState,
     q: str,
     filters: ProductFilters,
@@ -225,7 +239,9 @@ def search_products(
     user_id: int | None = None,
     explain: bool = False,
 ) -> ProductSearchPage:
-    state.ensure_fresh(db)
+    """A page of products for ``q``. ``db`` may be None for an anonymous shopper (``user_id`` None):
+    the index answers alone, and a session is opened only for a facet's shop names not yet known."""
+    state.ensure_fresh()
     offset = _offset(cursor)
     followed = _user_followed_shops(db, user_id)
     index = state.products
@@ -307,7 +323,7 @@ def search_products(
 
 
 def _label_facets(
-    db: Session, state: SearchState, result: SearchResult
+    db: Session | None, state: SearchState, result: SearchResult
 ) -> dict[str, list[tuple[str, str, int]]]:
     out: dict[str, list[tuple[str, str, int]]] = {}
     for name, counts in result.facets.items():

@@ -8,11 +8,13 @@ browses. Parameters out of range are ``422 validation_error`` / ``invalid_search
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from zhongcao.deps import DbSession, OptionalUser
+from zhongcao.deps import DbSession, OptionalUser, has_credentials, optional_user
 from zhongcao.errors import InvalidInput
 from zhongcao.fields import MAX_ID
 from zhongcao.pagination import MAX_LIMIT
@@ -54,10 +56,8 @@ def _shopper_id(user: object) -> int | None:
 
 
 @router.get("/api/search", response_model=ProductSearchOut | SimpleSearchOut, tags=["search"])
-def search(
+async def search(
     request: Request,
-    db: DbSession,
-    user: OptionalUser,
     q: Annotated[str, Query(max_length=MAX_QUERY_PARAM)] = "",
     type: Literal["product", "shop", "content"] = "product",
     category_id: IdQuery = None,
@@ -75,27 +75,18 @@ def search(
     """Products (default), shops or content for ``q``. Products take filters, a sort, and with
     ``explain=true`` each item's top ranking features. Signed-in shoppers get personalised ranking."""
     assert sort in SORTS
-    state = _state(request)
-    if type != "product":
-        hits, total, fallback, next_cursor = service.search_simple(
-            db, state, type, q, limit=limit, cursor=cursor
-        )
-        return _json(
-            SimpleSearchOut(
-                items=[SimpleHitOut(**h.__dict__) for h in hits],
-                next_cursor=next_cursor,
-                total=total,
-                fallback=fallback,
-            )
-        )
-    if price_min_fen is not None and price_max_fen is not None and price_min_fen > price_max_fen:
+    if (
+        type == "product"
+        and price_min_fen is not None
+        and price_max_fen is not None
+        and price_min_fen > price_max_fen
+    ):
         raise InvalidInput(
             "price_min_fen is above price_max_fen", code="invalid_search", field="price_min_fen"
         )
-    page = service.search_products(
-        db,
-        state,
+    params = _Params(
         q,
+        type,
         service.ProductFilters(
             category_id=category_id,
             brand_id=brand_id,
@@ -105,12 +96,75 @@ def search(
             in_stock=in_stock,
             campaign_id=campaign_id,
         ),
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
-        user_id=_shopper_id(user),
-        explain=explain,
+        sort,
+        limit,
+        cursor,
+        explain,
     )
+    state = _state(request)
+    # Answered on the event loop's own thread, as the feed is (see ``feed.views.get_feed``): a search
+    # is one to a few milliseconds of CPU-bound work on the mapped index, which a thread would not
+    # overlap with anything (the interpreter lock) but would add hops to, one per sync dependency and
+    # one for the call. An anonymous product search opens no database session at all (the index stores
+    # every field it shows; shop names are remembered). Only a worker's first search, which opens the
+    # index or builds it on a fresh install (seconds), waits in a thread so the loop stays free; a new
+    # generation published later is opened here (its pickled state: milliseconds).
+    if not state.ready:
+        return await run_in_threadpool(_search, request, state, params)
+    return _search(request, state, params)
+
+
+@dataclass(frozen=True)
+class _Params:
+    q: str
+    type: str
+    filters: service.ProductFilters
+    sort: str
+    limit: int
+    cursor: str | None
+    explain: bool
+
+
+def _search(request: Request, state: service.SearchState, p: _Params) -> Response:
+    # A session only when something needs one: who a token belongs to, or which shops and content
+    # left the site since the index was built. Reads on SQLite take microseconds; on PostgreSQL, run
+    # more workers than cores (as for the feed).
+    db = None
+    if p.type != "product" or has_credentials(request):
+        db = request.app.state.database.session(read_only=True)
+    try:
+        if p.type != "product":
+            assert db is not None
+            hits, total, fallback, next_cursor = service.search_simple(
+                db, state, p.type, p.q, limit=p.limit, cursor=p.cursor
+            )
+            return _json(
+                SimpleSearchOut(
+                    items=[SimpleHitOut(**h.__dict__) for h in hits],
+                    next_cursor=next_cursor,
+                    total=total,
+                    fallback=fallback,
+                )
+            )
+        user = optional_user(request, db) if db is not None else None
+        page = service.search_products(
+            db,
+            state,
+            p.q,
+            p.filters,
+            sort=p.sort,
+            limit=p.limit,
+            cursor=p.cursor,
+            user_id=_shopper_id(user),
+            explain=p.explain,
+        )
+    finally:
+        if db is not None:
+            db.close()
+    return _json(_product_page(page))
+
+
+def _product_page(page: service.ProductSearchPage) -> ProductSearchOut:
     items = []
     for hit in page.hits:
         doc = hit.document
@@ -133,20 +187,18 @@ def search(
                 else [Contribution(feature=f, contribution=c) for f, c in hit.explanation],
             )
         )
-    return _json(
-        ProductSearchOut(
-            items=items,
-            next_cursor=page.next_cursor,
-            total=page.total,
-            facets={
-                name: [FacetValueOut(key=k, label=label, count=c) for k, label, c in values]
-                for name, values in page.facets.items()
-            },
-            suggestion=page.suggestion,
-            fallback=page.fallback,
-            truncated=page.truncated,
-            ranking=page.ranking,
-        )
+    return ProductSearchOut(
+        items=items,
+        next_cursor=page.next_cursor,
+        total=page.total,
+        facets={
+            name: [FacetValueOut(key=k, label=label, count=c) for k, label, c in values]
+            for name, values in page.facets.items()
+        },
+        suggestion=page.suggestion,
+        fallback=page.fallback,
+        truncated=page.truncated,
+        ranking=page.ranking,
     )
 
 
