@@ -18,10 +18,11 @@ import time
 
 from limits import RateLimitItemPerMinute
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
 
 from zhongcao.config import Settings
+from zhongcao.counters import counter_storage
 from zhongcao.errors import TooManyRequests
 
 log = logging.getLogger("zhongcao.events")
@@ -34,18 +35,7 @@ class EventBudget:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EventBudget:
-        storage: Storage
-        if settings.redis_url:
-            storage = RedisStorage(
-                settings.redis_url,
-                key_prefix=f"{settings.redis_prefix}:events",
-                wrap_exceptions=True,
-                socket_timeout=2,
-                socket_connect_timeout=2,
-            )
-        else:
-            storage = MemoryStorage()
-        return cls(storage, settings.events_per_user_per_minute)
+        return cls(counter_storage(settings, "events"), settings.events_per_user_per_minute)
 
     def spend(self, user_id: int, count: int) -> None:
         """Take ``count`` events from the user's budget, or raise 429 saying when to send again."""

@@ -23,9 +23,10 @@ import math
 import time
 
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage import Storage
 
 from zhongcao.config import Settings
+from zhongcao.counters import counter_storage
 from zhongcao.errors import TooManyRequests
 
 log = logging.getLogger("zhongcao.users.throttle")
@@ -73,19 +74,8 @@ class LoginThrottle:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoginThrottle:
-        storage: Storage
-        if settings.redis_url:
-            storage = RedisStorage(
-                settings.redis_url,
-                key_prefix=f"{settings.redis_prefix}:login",
-                wrap_exceptions=True,
-                socket_timeout=2,
-                socket_connect_timeout=2,
-            )
-        else:
-            storage = MemoryStorage()
         return cls(
-            storage,
+            counter_storage(settings, "login"),
             free_account=settings.login_free_failures_account,
             free_address=settings.login_free_failures_address,
             base_seconds=settings.login_backoff_base_seconds,
