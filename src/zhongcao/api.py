@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.events.views import router as events_router
     from zhongcao.experience.views import router as experience_router
     from zhongcao.feed.views import router as feed_router
+    from zhongcao.finance.views import router as finance_router
     from zhongcao.health import router as health_router
     from zhongcao.jobs.views import router as jobs_router
     from zhongcao.media.views import router as media_router
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         campaigns_router,
         support_router,
         experience_router,
+        finance_router,
         events_router,
         compass_router,
         jobs_router,

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     payment_timeout_minutes: int = Field(default=30, ge=1, le=7 * DAY * HOUR)
     # A delivered order completes by itself (and commissions settle) after this many days.
     auto_complete_days: int = Field(default=7, ge=0, le=365)
+    # A completed order's settlement is paid out to the shop this many days after completion (the
+    # window for late refunds); the ``settlements`` job settles it.
+    settlement_days: int = Field(default=7, ge=0, le=365)
     # Platform fee charged to the shop when a category sets none, in basis points (1/100 of a percent).
     default_platform_fee_bps: int = Field(default=500, ge=0, le=10_000)
     # North-star gates (experience score in hundredths; unscored shops pass, a new shop must be able

@@ -10,11 +10,15 @@ needs to know. Views, jobs and the world call these; no domain service imports t
 * Anchor permission with affiliate: a creator account may anchor a product only under an active
   affiliate plan. Content does not read affiliate (affiliate reads content: creator accounts); the
   flow asks affiliate which products may be anchored and gives content the answer.
+* Creator earnings with finance: a creator's commission is pending until its order is settled to the
+  shop. Affiliate holds the ledger, finance the settlements (finance reads commerce, which reads the
+  ledger), so the flow joins the two.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -25,6 +29,7 @@ from zhongcao.commerce import service as commerce_service
 from zhongcao.config import Settings
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind
+from zhongcao.finance import service as finance_service
 
 
 def complete_due_orders(db: Session, now: datetime | None = None, *, settings: Settings | None = None) -> int:
@@ -70,4 +75,28 @@ def publish_content_bulk(db: Session, items: Sequence[content_service.NewContent
     by their active affiliate plans, decided for all items in a few queries. Flushes only."""
     return content_service.publish_content_bulk(
         db, items, promotable_pairs=lambda pairs: affiliate_service.promotable_pairs(db, pairs)
+    )
+
+
+@dataclass(frozen=True)
+class CreatorEarnings:
+    pending_fen: int  # net commission of orders whose settlement is not settled yet
+    settled_fen: int
+    reversed_fen: int  # taken back by refunds after completion
+
+
+EARNINGS_CHUNK = 1000  # order ids per IN list
+
+
+def creator_earnings(db: Session, account_id: int) -> CreatorEarnings:
+    """A creator account's commission split by its orders' settlement (pending + settled = balance)."""
+    by_order = affiliate_service.commission_by_order(db, account_id)
+    ids = sorted(by_order)
+    settled_ids: set[int] = set()
+    for i in range(0, len(ids), EARNINGS_CHUNK):
+        settled_ids |= finance_service.settled_order_ids(db, ids[i : i + EARNINGS_CHUNK])
+    settled = sum(net for order_id, (net, _) in by_order.items() if order_id in settled_ids)
+    pending = sum(net for order_id, (net, _) in by_order.items() if order_id not in settled_ids)
+    return CreatorEarnings(
+        pending_fen=pending, settled_fen=settled, reversed_fen=sum(back for _, back in by_order.values())
     )

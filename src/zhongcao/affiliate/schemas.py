@@ -120,4 +120,7 @@ class CommissionEntryOut(BaseModel):
 
 class CommissionsOut(BaseModel):
     balance_fen: int = Field(description="Sum of every entry: accruals minus reversals")
+    pending_fen: int = Field(0, description="Net commission of orders not yet settled to their shop")
+    settled_fen: int = Field(0, description="Net commission of settled orders (pending + settled = balance)")
+    reversed_fen: int = Field(0, description="Taken back by refunds after completion (positive)")
     entries: Page[CommissionEntryOut]

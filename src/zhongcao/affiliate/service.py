@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -649,6 +649,17 @@ def plans_by_ids(db: Session, plan_ids: Sequence[int]) -> dict[int, AffiliatePla
 
 def commission_balance(db: Session, account_id: int) -> int:
     return ledger.balance_for_account(db, account_id)
+
+
+def commission_by_order(db: Session, account_id: int) -> dict[int, tuple[int, int]]:
+    """``order id -> (net commission, reversed)`` of a creator account; reversed is positive."""
+    reversed_fen = func.sum(case((CommissionEntry.amount_fen < 0, -CommissionEntry.amount_fen), else_=0))
+    rows = db.execute(
+        select(CommissionEntry.order_id, func.sum(CommissionEntry.amount_fen), reversed_fen)
+        .where(CommissionEntry.account_id == account_id)
+        .group_by(CommissionEntry.order_id)
+    ).all()
+    return {order_id: (int(net or 0), int(back or 0)) for order_id, net, back in rows}
 
 
 def commission_entries_page(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from zhongcao import flows
 from zhongcao.affiliate import service
 from zhongcao.affiliate.models import (
     AffiliatePlan,
@@ -215,8 +216,12 @@ def withdraw(application_id: IdPath, ctx: CreatorCtx, db: DbSession) -> Applicat
 @router.get("/api/creator/commissions", response_model=CommissionsOut, tags=["creator"])
 def my_commissions(ctx: CreatorCtx, db: DbSession, params: Params) -> CommissionsOut:
     rows, cursor = service.commission_entries_page(db, ctx.account_id, params)
+    earnings = flows.creator_earnings(db, ctx.account_id)
     return CommissionsOut(
         balance_fen=service.commission_balance(db, ctx.account_id),
+        pending_fen=earnings.pending_fen,
+        settled_fen=earnings.settled_fen,
+        reversed_fen=earnings.reversed_fen,
         entries=Page[CommissionEntryOut](
             items=[CommissionEntryOut.model_validate(e) for e in rows], next_cursor=cursor
         ),

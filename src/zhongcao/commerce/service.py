@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, selectinload
 from zhongcao import clock
 from zhongcao.affiliate import ledger
 from zhongcao.commerce import checkout as checkout_service
-from zhongcao.commerce import states, tx
+from zhongcao.commerce import money_facts, states, tx
 from zhongcao.commerce.models import (
     Order,
     OrderItem,
@@ -465,6 +465,9 @@ place_checkout = checkout_service.place_checkout
 pay_checkout = checkout_service.pay_checkout
 expire_unpaid_checkouts = checkout_service.expire_unpaid_checkouts
 get_checkout_for_buyer = checkout_service.get_checkout_for_buyer
+OrderMoney = money_facts.OrderMoney  # settlements (zhongcao.finance)
+completed_order_money = money_facts.completed_order_money
+order_money = money_facts.order_money
 
 
 # --- facts for the shop experience score (read by zhongcao.experience) -------------------------------

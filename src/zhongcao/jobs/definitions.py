@@ -5,7 +5,7 @@ run from ``zhongcao worker``, the one-shot ``zhongcao jobs run`` and the market 
 day. The rest publish what API workers load, so that no API worker runs anything in the background:
 Compass's analytics snapshot, the feed's item-to-item catch-up state, like counts.
 
-Where later jobs go: carrier deliveries, settlements and flash-sale order writing are registered here
+Where later jobs go: carrier deliveries and flash-sale order writing are registered here
 the same way (``@job("carrier_deliveries", every_s=...)``), calling their domain's service. The search
 index follower runs every 0.5 s and its full rebuild every 5 minutes.
 """
@@ -24,6 +24,7 @@ from zhongcao.experience import computation as experience_computation
 from zhongcao.feed import catch_up
 from zhongcao.feed import model as feed_model
 from zhongcao.feed.event_log import read_window_end
+from zhongcao.finance import service as finance_service
 from zhongcao.jobs.registry import Counts, JobContext, job
 from zhongcao.search import indexing as search_indexing
 
@@ -64,6 +65,14 @@ def auto_completion(context: JobContext) -> Counts:
     """Complete delivered orders whose confirmation window has passed."""
     with context.database.session() as db:
         return {"completed_orders": flows.complete_due_orders(db, context.now)}
+
+
+@job("settlements", every_s=DEADLINES_EVERY_S, business=True)
+def settlements(context: JobContext) -> Counts:
+    """Record completed orders' settlements, refresh pending ones and settle those completed
+    ``settlement_days`` ago (idempotent: a settled row never changes)."""
+    with context.database.session() as db:
+        return finance_service.run_settlements(db, context.now, settings=context.settings)
 
 
 @job("shop_scores", every_s=SCORES_EVERY_S, business=True)

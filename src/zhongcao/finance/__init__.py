@@ -1,0 +1,1 @@
+"""Finance: per-order settlements of completed orders, shop statements (docs/money.md, Settlement)."""
