@@ -127,6 +127,9 @@ def test_run_now_runs_the_business_rules_whatever_their_schedule(database, flaky
         "after_sales_closed",
         "after_sales_failed",
         "completed_orders",
+        "settlements_recorded",
+        "settlements_refreshed",
+        "settlements_settled",
         "shop_scores",
     }
     assert flaky["runs"] == 0  # not a business rule: only the worker runs it
@@ -142,7 +145,7 @@ def test_operators_see_every_job_and_nobody_else_does(client, db, flaky):
     response = client.get("/api/operator/jobs", headers=auth(db, operator))
     assert response.status_code == 200, response.text
     jobs = {j["name"]: j for j in response.json()}
-    expected = {"payment_timeouts", "after_sales_deadlines", "auto_completion", "shop_scores"}
+    expected = {"payment_timeouts", "after_sales_deadlines", "auto_completion", "settlements", "shop_scores"}
     expected |= {"compass_snapshot", "feed_catch_up", "like_counts", "test_flaky"}
     assert expected <= set(jobs)
     assert jobs["payment_timeouts"]["status"] == "never_run" and jobs["payment_timeouts"]["every_s"] > 0

@@ -15,6 +15,7 @@ def test_jobs_expire_checkouts_and_complete_orders(database, db):
     counts = run_due_jobs(database, now=later)
     assert counts["expired_checkouts"] == 1 and counts["completed_orders"] == 1
     assert counts["shop_scores"] == 2  # the nightly score batch: every active shop, once a day
+    assert counts["settlements_recorded"] == 1 and counts["settlements_settled"] == 0  # settled in 7 days
     db.expire_all()
     assert db.get(Order, unpaid.order.id).checkout.status is CheckoutStatus.cancelled
     assert db.get(Order, delivered.order.id).status is OrderStatus.completed
@@ -25,5 +26,8 @@ def test_jobs_expire_checkouts_and_complete_orders(database, db):
         "after_sales_closed": 0,
         "after_sales_failed": 0,
         "completed_orders": 0,
+        "settlements_recorded": 0,
+        "settlements_refreshed": 1,  # still pending: a refund could still lower it
+        "settlements_settled": 0,
         "shop_scores": 0,  # already computed within the last 24 h
     }

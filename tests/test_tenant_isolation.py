@@ -42,6 +42,8 @@ from zhongcao.catalog.models import Product
 from zhongcao.content.models import ContentKind
 from zhongcao.db import Base
 from zhongcao.experience import scores as experience_scores
+from zhongcao.finance import service as finance_service
+from zhongcao.finance.models import Settlement
 from zhongcao.media.models import Media, MediaKind, MediaObject
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops.models import StaffRole
@@ -179,6 +181,10 @@ def build_world(db) -> World:
         db.scalars(select(CommissionEntry.id).where(CommissionEntry.account_id == victim_creator.id))
     )
     assert commission_ids, "the world needs a commission entry to protect"
+    # The completed order's settlement (pending: completed just now).
+    finance_service.run_settlements(db)
+    settlement_ids = list(db.scalars(select(Settlement.id).where(Settlement.shop_id == victim.shop.id)))
+    assert settlement_ids, "the world needs a settlement to protect"
 
     # The attacker: the owner of another shop (every shop role) and another creator.
     attacker = make_shop(db, "攻击者店")
@@ -220,6 +226,7 @@ def build_world(db) -> World:
         conversation=conversation.id,
         complaint=complaint.id,
         commission_entries=commission_ids,
+        settlements=settlement_ids,
         attacker_product=attacker_product.id,
         attacker_creator=attacker_creator.id,
         shop_media=shop_media.id,
@@ -263,7 +270,7 @@ def _tiny_png() -> bytes:
 
 @dataclass(frozen=True)
 class Case:
-    kind: str  # foreign_id | foreign_body | listing | own_write
+    kind: str  # foreign_id | foreign_body | listing | csv | own_write
     path: Callable[[World], dict[str, Any]] = lambda w: {}
     body: Callable[[World], Any] | None = None
     files: Callable[[World], Any] | None = None  # a multipart upload instead of a JSON body
@@ -455,6 +462,15 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/api/creator/commissions"): listing(lambda w: set(w["commission_entries"])),
     # after-sales and reviews
+    # finance: settlements by id and by order; the statement's totals and the CSV's lines are the
+    # attacker's own (test_finance checks that another shop's totals stay empty)
+    ("GET", "/api/merchant/finance/settlements"): listing(
+        lambda w: set(w["settlements"]) | {w["completed_order"]}, ("id", "order_id")
+    ),
+    ("GET", "/api/merchant/finance/statement"): listing(lambda w: set()),
+    ("GET", "/api/merchant/finance/statement.csv"): Case(
+        "csv", victim_ids=lambda w: {w["completed_order"]}, expect=frozenset({200})
+    ),
     ("GET", "/api/merchant/after-sales"): listing(lambda w: {w["after_sale"]}),
     ("GET", "/api/merchant/after-sales/{case_id}"): foreign_id(lambda w: {"case_id": w["after_sale"]}),
     ("POST", "/api/merchant/after-sales/{case_id}/approve"): foreign_id(
@@ -633,6 +649,11 @@ def test_no_endpoint_reaches_another_tenant(client, db):
                 failures.append(f"{label}: shows the victim's ids {sorted(leaked)}")
             if MARKER in response.text and not case.marker_may_appear:
                 failures.append(f"{label}: shows the victim's text")
+        if case.kind == "csv" and response.status_code == 200:
+            first_column = {line.split(",")[0] for line in response.text.splitlines()[1:]}
+            leaked = {i for i in case.victim_ids(world) if str(i) in first_column}
+            if leaked or MARKER in response.text:
+                failures.append(f"{label}: shows the victim's orders {sorted(leaked)}")
         if case.kind == "foreign_id" and MARKER in response.text:
             failures.append(f"{label}: error mentions the victim's data")
         after = victim_snapshot(db, world)
