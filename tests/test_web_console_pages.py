@@ -51,6 +51,8 @@ def merchant_pages(world) -> list[str]:
         "/merchant/compass/audience",
         "/merchant/compass/search",
         "/merchant/score",
+        "/merchant/finance",
+        "/merchant/finance?status=settled&from=2026-01-01&to=2026-01-31",
     ]
 
 
@@ -264,6 +266,7 @@ def test_every_message_built_from_a_value_exists():
     from zhongcao.content.models import ContentKind, ContentStatus
     from zhongcao.experience.nps import DRIVERS
     from zhongcao.experience.scoring import DIMENSIONS, INDICATORS
+    from zhongcao.finance.models import SettlementStatus
     from zhongcao.support.service import InboxFilter
     from zhongcao.web import merchant
     from zhongcao.web.console import NAV
@@ -278,6 +281,8 @@ def test_every_message_built_from_a_value_exists():
         "merchant.case.status.": [s.value for s in AfterSaleStatus],
         "merchant.product.status.": [s.value for s in ProductStatus],
         "merchant.inbox.filter.": [f.value for f in InboxFilter],
+        "merchant.finance.status.": [s.value for s in SettlementStatus],
+        "merchant.finance.part.": ["pending", "settled", "total"],
         "creator.kind.": [k.value for k in ContentKind],
         "creator.content_status.": [s.value for s in ContentStatus],
         "creator.plan_kind.": [k.value for k in PlanKind],

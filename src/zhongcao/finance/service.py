@@ -80,6 +80,7 @@ def _refresh_and_settle(db: Session, cutoff: datetime, now: datetime) -> tuple[i
             .with_for_update()
         ).all()
         if not rows:
+            db.commit()  # ends the read, so that no lock outlives the run
             return refreshed, settled
         money = commerce_service.order_money(db, [r.order_id for r in rows])
         for row in rows:

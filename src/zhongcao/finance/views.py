@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Annotated
 
@@ -12,8 +10,8 @@ from fastapi.responses import Response
 
 from zhongcao.config import get_settings
 from zhongcao.deps import DbSession, MerchantContext, merchant_with
-from zhongcao.finance import service
-from zhongcao.finance.models import Settlement, SettlementStatus
+from zhongcao.finance import export, service
+from zhongcao.finance.models import SettlementStatus
 from zhongcao.finance.schemas import SettlementOut, StatementOut
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops.models import StaffRole
@@ -28,19 +26,6 @@ From = Annotated[
 ]
 To = Annotated[date | None, Query(alias="to", description="Last day (UTC), inclusive; default: today")]
 StatusFilter = Annotated[SettlementStatus | None, Query(alias="status")]
-
-CSV_COLUMNS = (
-    "order_id",
-    "status",
-    "completed_at",
-    "settled_at",
-    "paid_fen",
-    "subsidy_fen",
-    "platform_fee_fen",
-    "commission_fen",
-    "refunded_fen",
-    "settlement_fen",
-)
 
 
 def statement_out(db: DbSession, shop_id: int, start: date | None, end: date | None) -> StatementOut:
@@ -77,32 +62,14 @@ def get_statement(ctx: FinanceViewer, db: DbSession, start: From = None, end: To
     return statement_out(db, ctx.shop_id, start, end)
 
 
-def _csv_row(row: Settlement) -> list[object]:
-    return [
-        row.order_id,
-        row.status.value,
-        row.completed_at.isoformat(),
-        row.settled_at.isoformat() if row.settled_at else "",
-        *(getattr(row, name) for name in service.AMOUNTS),
-    ]
-
-
 def statement_csv(db: DbSession, shop_id: int, start: date | None, end: date | None) -> Response:
-    """One line per settlement, then a ``total`` line equal to the statement's totals."""
     first, last = service.period_bounds(start, end)
     rows = service.settlements_in_period(db, shop_id, first, last)
     totals = service.statement(db, shop_id, first, last).total
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(_csv_row(r) for r in rows)
-    writer.writerow(["total", "", "", "", *(getattr(totals, name) for name in service.AMOUNTS)])
-    filename = f"statement-{shop_id}-{first.isoformat()}-{last.isoformat()}.csv"
     return Response(
-        # A BOM, so that spreadsheet programs open the UTF-8 file as UTF-8.
-        content="\ufeff" + out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        content=export.statement_csv(rows, totals),
+        media_type=export.MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{export.filename(shop_id, first, last)}"'},
     )
 
 

@@ -58,6 +58,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/merchant/orders", "orders", "console.nav.orders"),
                 ("/merchant/after-sales", "after_sales", "console.nav.after_sales"),
                 ("/merchant/inbox", "inbox", "console.nav.inbox"),
+                ("/merchant/finance", "finance", "console.nav.finance"),
             ],
         ),
         (
@@ -77,7 +78,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
             "console.group.creator",
             [
                 ("/creator", "home", "console.nav.my_content"),
-                ("/creator/commissions", "commissions", "console.nav.commissions"),
+                ("/creator/commissions", "commissions", "console.nav.earnings"),
                 ("/creator/plans", "plans", "console.nav.plans"),
             ],
         )
