@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from zhongcao.errors import InvalidInput
 from zhongcao.finance.models import Settlement, SettlementStatus
 from zhongcao.pagination import PageParams, paginate_by_id
 
+_S = TypeVar("_S", bound=Select[*tuple[Any, ...]])  # a select of any columns
 BATCH = 500  # orders per transaction: bounds a run's memory and lock time
 MAX_PERIOD_DAYS = 366  # a statement covers at most a year
 
@@ -132,7 +133,7 @@ def _window(start: date, end: date) -> tuple[datetime, datetime]:
     return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
 
 
-def _in_period(stmt: Select[Any], shop_id: int, start: date, end: date) -> Select[Any]:
+def _in_period(stmt: _S, shop_id: int, start: date, end: date) -> _S:
     since, until = _window(start, end)
     return stmt.where(
         Settlement.shop_id == shop_id, Settlement.completed_at >= since, Settlement.completed_at < until
@@ -193,7 +194,8 @@ def statement(db: Session, shop_id: int, start: date, end: date) -> Statement:
         )
     ).all()
     result = Statement(start=start, end=end)
-    for status, count, *amounts in rows:
+    for row in rows:
+        status, count, amounts = row[0], row[1], row[2:]
         part = result.pending if SettlementStatus(status) is SettlementStatus.pending else result.settled
         part.orders = int(count)
         for name, value in zip(AMOUNTS, amounts, strict=True):
