@@ -232,6 +232,8 @@ def test_commission_statement(client, db):
     rest = client.get(f"/api/creator/commissions?limit=2&cursor={cursor}", headers=h).json()
     assert [e["amount_fen"] for e in rest["entries"]["items"]] == [250, 1_000]
     assert rest["entries"]["next_cursor"] is None and rest["balance_fen"] == body["balance_fen"]
+    # No settlement yet: all of it is pending; the refund took 500 back.
+    assert (body["pending_fen"], body["settled_fen"], body["reversed_fen"]) == (body["balance_fen"], 0, 500)
     assert all(
         e["order_item_id"] in {i.id for i in items}
         for e in body["entries"]["items"] + rest["entries"]["items"]
@@ -240,6 +242,9 @@ def test_commission_statement(client, db):
     fresh, _ = make_creator(db)
     assert client.get("/api/creator/commissions", headers=auth(db, fresh)).json() == {
         "balance_fen": 0,
+        "pending_fen": 0,
+        "settled_fen": 0,
+        "reversed_fen": 0,
         "entries": {"items": [], "next_cursor": None},
     }
     assert_error(client.get("/api/creator/commissions", headers=auth(db, bundle.owner)), 403, "wrong_role")
