@@ -187,7 +187,10 @@ def test_a_service_agent_can_read_but_not_change_the_catalog_or_ship(client, db,
         data={"carrier_name": "顺丰", "tracking_number": "SF0001", "csrf_token": token},
     )
     _html(shipped, 403)
-    _html(client.get(f"/merchant/inbox/{world.conversation_id}"))  # customer service is their job
+    inbox = _html(client.get(f"/merchant/inbox/{world.conversation_id}"))  # customer service is their job
+    # The shop's money is for owners and operators: no Finance link, and the page is a 403.
+    assert 'href="/merchant/finance"' not in inbox
+    _html(client.get("/merchant/finance"), 403)
 
 
 # --- content of the pages ------------------------------------------------------------------------

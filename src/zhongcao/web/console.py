@@ -97,6 +97,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
     ],
 }
 MANAGERS = (StaffRole.owner, StaffRole.operator)
+MANAGER_PAGES = {"finance"}  # the shop's money: not in a service agent's navigation (the page is a 403)
 
 
 @dataclass
@@ -127,7 +128,12 @@ class Console:
 
     @property
     def nav(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
-        return NAV[self.kind]
+        if self.kind != "merchant" or self.can_manage:
+            return NAV[self.kind]
+        return [
+            (group, [link for link in links if link[1] not in MANAGER_PAGES])
+            for group, links in NAV[self.kind]
+        ]
 
     @property
     def can_manage(self) -> bool:
