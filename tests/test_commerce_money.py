@@ -9,12 +9,15 @@ from sqlalchemy import func, select
 
 from tests.commerce_helpers import first_sku, give_coupon, make_campaign, make_content, make_plan, pay, place
 from tests.factories import make_category, make_creator, make_product, make_shop, make_user
-from zhongcao.affiliate.models import PlanKind
+from zhongcao import clock
+from zhongcao.affiliate.models import CommissionEntry, PlanKind
 from zhongcao.campaigns.models import Campaign
 from zhongcao.commerce import service as order_service
 from zhongcao.commerce.checkout import allocate_capped
 from zhongcao.commerce.models import Order, OrderItem, OrderStatus
 from zhongcao.errors import DomainError
+from zhongcao.finance import service as finance_service
+from zhongcao.finance.models import Settlement
 from zhongcao.money import apply_bps
 
 
@@ -192,3 +195,53 @@ def test_randomised_checkouts_reconcile(db):
         )
         spent = db.get(Campaign, campaign.id).spent_fen
         assert spent == live and spent <= campaign.budget_fen
+
+    # Settlements (docs/money.md, Settlement): complete the paid orders, refund part of some lines
+    # before or after completion; every settlement holds its identity, its commission is what the
+    # ledger holds for the order, and each shop's statement totals are the sum of its settlements.
+    paid = [o for o in orders if o.status is OrderStatus.paid]
+    for order in paid:
+        order_service.ship_order(
+            db, order.shop_id, order.id, carrier_name="顺丰", tracking_number="SF1234567890"
+        )
+        order_service.record_delivery(db, order.id)
+        item = order.items[0]
+        if item.paid_fen > 0 and rng.random() < 0.3:
+            order_service.refund_order_item(
+                db, item, amount_fen=rng.randint(1, item.paid_fen), reason="goodwill"
+            )
+            db.commit()
+        order_service.confirm_receipt(db, order.user_id, order.id)
+        if rng.random() < 0.3:
+            item = order.items[-1]
+            if item.paid_fen > item.refunded_fen:
+                left = item.paid_fen - item.refunded_fen
+                order_service.refund_order_item(db, item, amount_fen=rng.randint(1, left), reason="goodwill")
+                db.commit()
+    finance_service.run_settlements(db)
+    db.expire_all()
+    settlements = {s.order_id: s for s in db.scalars(select(Settlement))}
+    assert set(settlements) == {o.id for o in paid}
+    assert any(s.refunded_fen for s in settlements.values()) and any(
+        s.commission_fen for s in settlements.values()
+    )
+    assert any(s.subsidy_fen for s in settlements.values())
+    for order in paid:
+        row = settlements[order.id]
+        ledger = db.scalar(
+            select(func.coalesce(func.sum(CommissionEntry.amount_fen), 0)).where(
+                CommissionEntry.order_id == order.id
+            )
+        )
+        assert row.commission_fen == ledger
+        assert (row.paid_fen, row.refunded_fen) == (order.paid_fen, order.refunded_fen)
+        assert row.settlement_fen == (
+            order.paid_fen + order.platform_subsidy_fen - order.platform_fee_fen - ledger - order.refunded_fen
+        )
+    today = clock.now().date()
+    for shop in shops:
+        totals = finance_service.statement(db, shop.shop.id, today, today).total
+        mine = [s for s in settlements.values() if s.shop_id == shop.shop.id]
+        assert totals.orders == len(mine)
+        for name in finance_service.AMOUNTS:
+            assert getattr(totals, name) == sum(getattr(s, name) for s in mine)
