@@ -190,7 +190,7 @@ def test_service_same_rules(db):
         contact_phone="13800138000",
     )
     assert row.credit_code == GOOD_CODE
-    applications.reject(db, row.id, operator, reason="no licence")
+    applications.reject(db, row.id, operator.id, reason="no licence")
     with pytest.raises(Conflict):
-        applications.approve(db, row.id, operator)
+        applications.approve(db, row.id, operator.id)
     assert applications.get_application(db, row.id).status is ApplicationStatus.rejected

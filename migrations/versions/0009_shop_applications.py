@@ -13,7 +13,6 @@ from alembic import op
 
 import zhongcao.db
 
-
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None

@@ -77,7 +77,7 @@ def apply_for_shop(
     catalog_service.get_category(db, category_id, field="category_id")
     return shop_applications.apply(
         db,
-        applicant,
+        applicant.id,
         name_zh=name_zh,
         name_en=name_en,
         category_id=category_id,

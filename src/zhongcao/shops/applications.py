@@ -22,7 +22,7 @@ from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import credit_code, service
 from zhongcao.shops.models import ApplicationStatus, ShopApplication
 from zhongcao.users import service as users_service
-from zhongcao.users.models import Role, User
+from zhongcao.users.models import Role
 
 # Digits with an optional leading + and spaces or hyphens between groups: 010-8888 6666, +86 138...
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,30}[0-9]$")
@@ -54,7 +54,7 @@ def pending_for(db: Session, applicant_id: int) -> ShopApplication | None:
 
 def apply(
     db: Session,
-    applicant: User,
+    applicant_id: int,
     *,
     name_zh: str,
     name_en: str,
@@ -66,6 +66,7 @@ def apply(
     """File an application (the category already checked by the caller). A shopper only: merchants
     already work for a shop, creators and operators would lose their role (403 ``wrong_role``); a
     second pending application is refused (409 ``application_pending``)."""
+    applicant = users_service.get_user(db, applicant_id)
     if applicant.role is not Role.shopper:
         raise Forbidden("only a shopper account can apply to open a shop", code="wrong_role")
     code = check_credit_code(credit_code)
@@ -141,7 +142,7 @@ def _lock_pending(db: Session, application_id: int) -> ShopApplication:
     return row
 
 
-def approve(db: Session, application_id: int, reviewer: User) -> ShopApplication:
+def approve(db: Session, application_id: int, reviewer_id: int) -> ShopApplication:
     """Open the shop with the applicant as owner (the applicant becomes a merchant); 409
     ``application_decided`` when it was decided before, 409 ``applicant_changed`` when the applicant
     is no longer a shopper (their role changed since they applied)."""
@@ -156,13 +157,13 @@ def approve(db: Session, application_id: int, reviewer: User) -> ShopApplication
     )
     row.status = ApplicationStatus.approved
     row.shop_id = shop.id
-    row.reviewer_id = reviewer.id
+    row.reviewer_id = reviewer_id
     row.decided_at = clock.now()
     db.commit()
     return row
 
 
-def reject(db: Session, application_id: int, reviewer: User, *, reason: str) -> ShopApplication:
+def reject(db: Session, application_id: int, reviewer_id: int, *, reason: str) -> ShopApplication:
     """Refuse with a reason the applicant reads (422 naming ``reason`` when it is blank)."""
     reason = reason.strip()
     if not reason:
@@ -172,7 +173,7 @@ def reject(db: Session, application_id: int, reviewer: User, *, reason: str) -> 
     row = _lock_pending(db, application_id)
     row.status = ApplicationStatus.rejected
     row.reason = reason
-    row.reviewer_id = reviewer.id
+    row.reviewer_id = reviewer_id
     row.decided_at = clock.now()
     db.commit()
     return row

@@ -184,7 +184,7 @@ def ops_approve_application(
 ) -> ShopApplicationOut:
     """Open the shop with the applicant as owner (their role becomes merchant). 409
     ``application_decided`` when already decided."""
-    return ShopApplicationOut.model_validate(applications.approve(db, application_id, operator))
+    return ShopApplicationOut.model_validate(applications.approve(db, application_id, operator.id))
 
 
 @router.post(
@@ -195,5 +195,5 @@ def ops_reject_application(
 ) -> ShopApplicationOut:
     """Refuse with a reason the applicant sees. 409 ``application_decided`` when already decided."""
     return ShopApplicationOut.model_validate(
-        applications.reject(db, application_id, operator, reason=body.reason)
+        applications.reject(db, application_id, operator.id, reason=body.reason)
     )

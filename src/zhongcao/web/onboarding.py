@@ -231,9 +231,9 @@ def ops_decide(console: OperatorConsole, application_id: IdPath, data: FormData)
         return _render_review(console, application_id, form, status_code=422)
     try:
         if action == "approve":
-            applications.approve(console.db, application_id, console.page.user)
+            applications.approve(console.db, application_id, console.user_id)
         else:
-            applications.reject(console.db, application_id, console.page.user, reason=reason)
+            applications.reject(console.db, application_id, console.user_id, reason=reason)
     except DomainError as exc:
         console.db.rollback()
         if exc.status_code == 404:
