@@ -11,7 +11,7 @@ ZHONGCAO_PASSWORD=shop-password $ZC users create --role merchant --email owner@e
 OPS=$(curl -sf $API/api/auth/login -H 'content-type: application/json' \
   -d '{"email":"ops@example.com","password":"ops-password"}' | json '["token"]')
 SHOPPER=$(curl -sf $API/api/auth/register -H 'content-type: application/json' \
-  -d '{"email":"me@example.com","password":"my-password","display_name":"小红"}' | json '["token"]')
+  -d '{"email":"me@example.com","password":"my plum orchard 42","display_name":"小红"}' | json '["token"]')
 
 # 2. The operator sets up categories and opens a shop for the merchant.
 TOP=$(curl -sf $API/api/ops/categories -H "Authorization: Bearer $OPS" -H 'content-type: application/json' \
