@@ -31,6 +31,7 @@ from zhongcao.users.models import Role
 
 GOOD_CODE = "91440300708461136T"
 GOOD_PASSWORD = "plum orchard 42 lanterns"
+DESK = {"width": 1280, "height": 900}
 
 
 def _register(client, **fields: str):  # type: ignore[no-untyped-def]
@@ -45,6 +46,8 @@ def test_login_links_to_register_and_the_rule_is_explained(client) -> None:
     page = client.get("/register")
     assert page.status_code == 200
     assert "常见密码" in page.text and 'name="role"' in page.text
+    english = client.get("/register", headers={"accept-language": "en"})
+    assert "Common passwords" in english.text and "Sign up" in english.text
 
 
 @pytest.mark.parametrize("role", ["shopper", "creator"])
@@ -199,6 +202,7 @@ def test_register_apply_approve_and_open_the_console(app, db, database, phone) -
         problems.take()  # the 422s above were meant
 
         page.context.clear_cookies()
+        page.set_viewport_size(DESK)  # the operator console is desk-first
         sign_in(page, server.url, operator_email)
         page.goto(f"{server.url}/operator/shop-applications?status=pending")
         screenshot(page, f"{kind}-operator-shop-applications")
@@ -208,6 +212,7 @@ def test_register_apply_approve_and_open_the_console(app, db, database, phone) -
         page.wait_for_selector("text=已通过，店铺已开通")
 
         page.context.clear_cookies()
+        page.set_viewport_size(PHONE)
         sign_in(page, server.url, "seller@x.com", GOOD_PASSWORD)
         page.goto(f"{server.url}/open-shop")
         page.wait_for_selector("li.application[data-status=approved]")

@@ -4,6 +4,9 @@ open a shop with a unified social credit code checked by its check character; an
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
 import pytest
 
 from tests.api_helpers import assert_error
@@ -194,3 +197,47 @@ def test_service_same_rules(db):
     with pytest.raises(Conflict):
         applications.approve(db, row.id, operator.id)
     assert applications.get_application(db, row.id).status is ApplicationStatus.rejected
+
+
+def test_two_operators_deciding_at_once_one_wins(db, database):
+    category = make_category(db)
+    shopper = make_user(db)
+    operators = [make_user(db, Role.operator).id for _ in range(2)]
+    row = flows.apply_for_shop(
+        db,
+        shopper,
+        name_zh="店",
+        name_en="Shop",
+        category_id=category.id,
+        credit_code=GOOD_CODE,
+        contact_name="A",
+        contact_phone="13800138000",
+    )
+    app_id = row.id
+    db.rollback()
+    barrier = Barrier(2)
+
+    def decide(args: tuple[int, str]) -> str:
+        operator_id, action = args
+        session = database.session()
+        try:
+            barrier.wait(timeout=10)
+            if action == "approve":
+                applications.approve(session, app_id, operator_id)
+            else:
+                applications.reject(session, app_id, operator_id, reason="no")
+            return "ok"
+        except Conflict as exc:
+            return exc.code
+        finally:
+            session.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(decide, zip(operators, ["approve", "reject"], strict=True)))
+    assert outcomes == ["application_decided", "ok"]
+    db.expire_all()
+    decided = applications.get_application(db, app_id)
+    # Approved exactly when a shop opened for the applicant.
+    assert (decided.status is ApplicationStatus.approved) == (
+        shops_service.membership_for_user(db, shopper.id) is not None
+    )
