@@ -71,7 +71,7 @@ def test_register_signs_in(client, db, role: str) -> None:
         ({"password": "short"}, "password", "至少需要 8 个字符"),
         ({"email": "nope"}, "email", "有效的邮箱"),
         ({"display_name": ""}, "display_name", "请填写此项"),
-        ({"role": "operator"}, "role", ""),
+        ({"role": "operator"}, "role", "请选择购物者或创作者"),
     ],
 )
 def test_a_refused_sign_up_says_why_and_keeps_what_was_typed(client, db, fields, field, text) -> None:

@@ -70,7 +70,7 @@ def register_submit(page: Page, data: FormData) -> Response:
     form = Form(data, page.t)
     email = form.text("email", required=True, max_length=320)
     display_name = form.text("display_name", required=True, max_length=80)
-    role = form.choice("role", SIGN_UP_ROLES)
+    role = form.choice("role", SIGN_UP_ROLES, message=page.t("err.invalid_role"))
     raw = data.get("password")
     password = raw if isinstance(raw, str) else ""
     if not password:
