@@ -6,12 +6,12 @@ ZC=${ZC:-.venv/bin/zhongcao}
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 # 1. An operator (CLI), a merchant and a shopper.
-ZHONGCAO_PASSWORD=ops-password $ZC users create --role operator --email ops@example.com --name 运营
-ZHONGCAO_PASSWORD=shop-password $ZC users create --role merchant --email owner@example.com --name 店主
+ZHONGCAO_PASSWORD=ops-harbor-maple-77 $ZC users create --role operator --email ops@example.com --name 运营
+ZHONGCAO_PASSWORD=shop-cedar-window-19 $ZC users create --role merchant --email owner@example.com --name 店主
 OPS=$(curl -sf $API/api/auth/login -H 'content-type: application/json' \
-  -d '{"email":"ops@example.com","password":"ops-password"}' | json '["token"]')
+  -d '{"email":"ops@example.com","password":"ops-harbor-maple-77"}' | json '["token"]')
 SHOPPER=$(curl -sf $API/api/auth/register -H 'content-type: application/json' \
-  -d '{"email":"me@example.com","password":"my-password","display_name":"小红"}' | json '["token"]')
+  -d '{"email":"me@example.com","password":"tea-lantern-river-42","display_name":"小红"}' | json '["token"]')
 
 # 2. The operator sets up categories and opens a shop for the merchant.
 TOP=$(curl -sf $API/api/ops/categories -H "Authorization: Bearer $OPS" -H 'content-type: application/json' \
@@ -19,13 +19,13 @@ TOP=$(curl -sf $API/api/ops/categories -H "Authorization: Bearer $OPS" -H 'conte
 LEAF=$(curl -sf $API/api/ops/categories -H "Authorization: Bearer $OPS" -H 'content-type: application/json' \
   -d "{\"slug\":\"dresses\",\"name_zh\":\"连衣裙\",\"name_en\":\"Dresses\",\"parent_id\":$TOP,\"platform_fee_bps\":500}" | json '["id"]')
 OWNER_ID=$(curl -sf "$API/api/auth/login" -H 'content-type: application/json' \
-  -d '{"email":"owner@example.com","password":"shop-password"}' | json '["user"]["id"]')
+  -d '{"email":"owner@example.com","password":"shop-cedar-window-19"}' | json '["user"]["id"]')
 curl -sf $API/api/ops/shops -H "Authorization: Bearer $OPS" -H 'content-type: application/json' \
   -d "{\"name_zh\":\"小雅的衣橱\",\"name_en\":\"Xiaoya's Wardrobe\",\"owner_user_id\":$OWNER_ID,\"shipping_fee_fen\":800,\"free_shipping_threshold_fen\":9900}" >/dev/null
 
 # 3. The merchant lists a dress with two sizes.
 OWNER=$(curl -sf $API/api/auth/login -H 'content-type: application/json' \
-  -d '{"email":"owner@example.com","password":"shop-password"}' | json '["token"]')
+  -d '{"email":"owner@example.com","password":"shop-cedar-window-19"}' | json '["token"]')
 PRODUCT=$(curl -sf $API/api/merchant/products -H "Authorization: Bearer $OWNER" -H 'content-type: application/json' \
   -d "{\"category_id\":$LEAF,\"title_zh\":\"法式碎花连衣裙\",\"title_en\":\"French floral dress\",\"status\":\"active\",
        \"skus\":[{\"code\":\"DRESS-S\",\"attributes\":{\"size\":\"S\"},\"price_fen\":15900,\"stock\":20},

@@ -214,10 +214,12 @@ def db(database: Database) -> Iterator:
 
 @pytest.fixture
 def settings(database: Database, tmp_path: Path) -> Settings:
-    # A search index per test: tests share a database and empty it between them.
+    # A search index and a models folder per test: tests share a database and empty it between them,
+    # and a model another test trained in this worker must not change what this test's app serves.
     return Settings(
         database_url=str(database.engine.url.render_as_string(hide_password=False)),
         search_index_dir=tmp_path / "search-index",
+        models_dir=tmp_path / "models",
     )
 
 

@@ -7,6 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from tests.async_helpers import run_async
 from tests.feed_helpers import token_for, trained
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.feed.seen import InMemoryMemory, TableMemory
@@ -183,7 +184,7 @@ def test_write_behind_memory_reads_its_own_writes_and_flushes_them_in_one_batch(
             assert [table.read(db, u).served for u in ids] == [[(100, 1_000)], [(101, 1_000)], [(102, 1_000)]]
         memory.write(None, ids[0], UserMemory(served=[(100, 1_000), (200, 2_000)]))
 
-    asyncio.run(serve())
+    run_async(serve())
     memory.close()  # flushes what is pending
     with database.session(read_only=True) as db:
         assert table.read(db, ids[0]).served == [(100, 1_000), (200, 2_000)]

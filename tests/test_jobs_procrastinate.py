@@ -9,7 +9,6 @@ in-process runner with the same job functions.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import text
 
+from tests.async_helpers import run_async
 from tests.factories import auth, make_user
 from zhongcao import clock
 from zhongcao.config import Settings
@@ -202,7 +202,7 @@ def test_upkeep_runs_again_the_job_of_a_worker_that_died(pg, add_job) -> None:
             (again,) = await manager.list_jobs_async(id=job.id)
             return str(again.status)
 
-    assert asyncio.run(scenario()) == "todo"  # queued again for a live worker
+    assert run_async(scenario()) == "todo"  # queued again for a live worker
 
 
 def test_the_one_shot_runs_in_process_and_a_worker_never_overlaps_it(pg, add_job) -> None:

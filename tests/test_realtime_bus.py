@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from tests.async_helpers import run_async
 from tests.realtime_helpers import REDIS_URL, redis_settings
 from zhongcao.config import Settings
 from zhongcao.realtime.bus import MemoryBus, RedisBus
@@ -15,7 +16,7 @@ from zhongcao.realtime.service import ChannelKind, Realtime, channel, connect, l
 
 
 def run(coro):
-    return asyncio.run(coro)
+    return run_async(coro)
 
 
 def test_a_message_reaches_the_subscribers_of_its_channel_only(realtime: Realtime):

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from tests.async_helpers import run_async
 from tests.commerce_helpers import ADDRESS, pay, place
 from tests.factories import PASSWORD
 from tests.realtime_helpers import REDIS_URL, SSEReader
@@ -48,7 +49,7 @@ def test_messages_queued_on_a_session_leave_when_it_commits_and_never_on_rollbac
             await asyncio.to_thread(work)
             return await sub.get(2), await sub.get(0.2)
 
-    first, second = asyncio.run(scenario())
+    first, second = run_async(scenario())
     assert first is not None and first.data == {"type": "sale", "n": 2} and second is None
 
 
@@ -241,7 +242,7 @@ def test_arrivals_and_departures_are_recorded_once_across_two_workers(database, 
             await made.aclose()
         return counts, entered, during_grace, after
 
-    counts, entered, during_grace, (after, rooms_left) = asyncio.run(scenario())
+    counts, entered, during_grace, (after, rooms_left) = run_async(scenario())
     assert counts == [2, 2] and entered == [("live_enter", 42)]
     assert during_grace == 2
     assert after == [0, 0] and rooms_left == [False, False]
@@ -282,7 +283,7 @@ def test_a_room_whose_subscription_fails_retries_and_keeps_its_streams(database,
         hub.leave(5, "viewer-z", None, queue)
         return first, messages
 
-    first, messages = asyncio.run(scenario())
+    first, messages = run_async(scenario())
     assert first == live.sse("viewers", {"count": 1})
     # Once subscribed the room re-reads its state (room 5 does not exist: "removed"), then hears "ended".
     assert messages == [live.sse("status", {"status": "removed"}), live.sse("status", {"status": "ended"})]

@@ -13,6 +13,9 @@ needs to know. Views, jobs and the world call these; no domain service imports t
 * Creator earnings with finance: a creator's commission is pending until its order is settled to the
   shop. Affiliate holds the ledger, finance the settlements (finance reads commerce, which reads the
   ledger), so the flow joins the two.
+* Sign-up with content: a person who signs up as a creator gets a creator account (users does not
+  read content).
+* Shop applications with the catalog: the main category is checked here (the catalog reads shops).
 """
 
 from __future__ import annotations
@@ -25,11 +28,68 @@ from sqlalchemy.orm import Session
 
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.aftersales import service as aftersales_service
+from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.config import Settings
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind
+from zhongcao.errors import InvalidInput
 from zhongcao.finance import service as finance_service
+from zhongcao.shops import applications as shop_applications
+from zhongcao.shops.models import ShopApplication
+from zhongcao.users import service as users_service
+from zhongcao.users.models import Role, User
+
+# Who may sign themselves up: merchants come through shop applications, operators from operators.
+SIGN_UP_ROLES = (Role.shopper, Role.creator)
+
+
+def register(
+    db: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    role: Role = Role.shopper,
+    locale: str = "zh-CN",
+) -> User:
+    """Self sign-up as a shopper or a creator, flushed only (the caller issues the session and
+    commits). A creator also gets a creator account (handle ``creator<id>``), as operators' do."""
+    if role not in SIGN_UP_ROLES:
+        raise InvalidInput("sign up as a shopper or a creator", code="invalid_role", field="role")
+    user = users_service.create_user(
+        db, email=email, password=password, display_name=display_name, role=role, locale=locale, commit=False
+    )
+    if role is Role.creator:
+        content_service.create_creator_account(
+            db, user.id, handle=f"creator{user.id}", name=display_name[:80], commit=False
+        )
+    return user
+
+
+def apply_for_shop(
+    db: Session,
+    applicant: User,
+    *,
+    name_zh: str,
+    name_en: str,
+    category_id: int,
+    credit_code: str,
+    contact_name: str,
+    contact_phone: str,
+) -> ShopApplication:
+    """:func:`shops.applications.apply` with the main category checked (404 naming ``category_id``)."""
+    catalog_service.get_category(db, category_id, field="category_id")
+    return shop_applications.apply(
+        db,
+        applicant.id,
+        name_zh=name_zh,
+        name_en=name_en,
+        category_id=category_id,
+        credit_code=credit_code,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+    )
 
 
 def complete_due_orders(db: Session, now: datetime | None = None, *, settings: Settings | None = None) -> int:

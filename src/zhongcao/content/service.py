@@ -134,7 +134,7 @@ def create_shop_account(
 
 
 def create_creator_account(
-    db: Session, user_id: int, *, handle: str, name: str, niche: str | None = None
+    db: Session, user_id: int, *, handle: str, name: str, niche: str | None = None, commit: bool = True
 ) -> Account:
     user = users_service.get_user(db, user_id)
     if user.role != Role.creator:
@@ -144,7 +144,8 @@ def create_creator_account(
     account = _insert_account(
         db, Account(kind=AccountKind.creator, user_id=user_id, handle=handle, name=name, niche=niche)
     )
-    db.commit()
+    if commit:
+        db.commit()
     return account
 
 

@@ -58,7 +58,19 @@ def attach(database: Database, resolve: Callable[[], EventStore]) -> None:
     _resolvers[database.engine] = _resolvers[database.read_engine] = resolve
 
 
+_RECORDED_ELSEWHERE = "purchases_recorded_elsewhere"
+
+
+def recorded_elsewhere(db: Session) -> None:
+    """This session's purchases are logged by its owner, not here: the market simulation writes its
+    own ``order`` events, at the simulated moment each purchase happens (the order service's clock is
+    the wall clock), so recording them here too would count every purchase twice."""
+    db.info[_RECORDED_ELSEWHERE] = True
+
+
 def record_after_commit(db: Session, purchases: list[Purchase]) -> None:
+    if db.info.get(_RECORDED_ELSEWHERE):
+        return
     db.info.setdefault(_PENDING, []).extend(purchases)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -46,3 +47,33 @@ class ShopStaff(IdMixin, TimestampMixin, Base):
     shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     role: Mapped[StaffRole] = mapped_column(str_enum(StaffRole, "staff_role"))
+
+
+class ApplicationStatus(enum.StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class ShopApplication(IdMixin, TimestampMixin, Base):
+    """A person's request to open a shop, decided by an operator. On approval ``shop_id`` is the shop
+    that opened (the applicant its owner); on rejection ``reason`` says why (shown to the applicant)."""
+
+    __tablename__ = "shop_applications"
+
+    applicant_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(120))
+    # A leaf or top category of the catalog (checked by the flow that files the application).
+    category_id: Mapped[int] = mapped_column(BigId, ForeignKey("categories.id"))
+    # 统一社会信用代码 (GB 32100-2015), 18 characters, check digit verified on the way in.
+    credit_code: Mapped[str] = mapped_column(String(18))
+    contact_name: Mapped[str] = mapped_column(String(80))
+    contact_phone: Mapped[str] = mapped_column(String(32))
+    status: Mapped[ApplicationStatus] = mapped_column(
+        str_enum(ApplicationStatus, "shop_application_status"), default=ApplicationStatus.pending, index=True
+    )
+    reason: Mapped[str | None] = mapped_column(Text)
+    reviewer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    shop_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("shops.id"))

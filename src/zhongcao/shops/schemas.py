@@ -15,8 +15,9 @@ from pydantic import (
     field_validator,
 )
 
-from zhongcao.fields import MAX_ID, multi_line, single_line
-from zhongcao.shops.models import ShopStatus, StaffRole
+from zhongcao.fields import MAX_ID, UserLine, UserText, multi_line, single_line
+from zhongcao.shops import credit_code
+from zhongcao.shops.models import ApplicationStatus, ShopStatus, StaffRole
 
 # A flat shipping fee or a free-shipping threshold above 1,000,000 yuan is a typo, not a policy.
 MAX_FEE_FEN = 100_000_000
@@ -120,3 +121,57 @@ class StaffOut(BaseModel):
     display_name: str
     role: StaffRole
     created_at: datetime
+
+
+# --- shop applications ----------------------------------------------------------------------------
+
+
+def _credit_code(value: str) -> str:
+    code = credit_code.normalise(value)
+    problem = credit_code.problem(code)
+    if problem is not None:
+        raise ValueError(problem)
+    return code
+
+
+CreditCode = Annotated[UserLine, Field(max_length=40), AfterValidator(_credit_code)]
+
+
+class ShopApplicationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name_zh: NameZh
+    name_en: NameEn
+    category_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ID, description="A top or leaf category.")]
+    credit_code: CreditCode = Field(
+        description="统一社会信用代码 (GB 32100-2015): 18 characters of 0-9 and A-Y without I, O, S, V, Z, "
+        "the last a check character; a wrong length, character or check is 422 naming the field."
+    )
+    contact_name: Annotated[UserLine, Field(min_length=1, max_length=80)]
+    contact_phone: Annotated[
+        UserLine, Field(min_length=5, max_length=32, pattern=r"^\+?[0-9][0-9 \-]{3,30}[0-9]$")
+    ]
+
+
+class ShopApplicationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    applicant_id: int
+    name_zh: str
+    name_en: str
+    category_id: int
+    credit_code: str
+    contact_name: str
+    contact_phone: str
+    status: ApplicationStatus
+    reason: str | None = Field(description="Why it was rejected (rejections only).")
+    decided_at: datetime | None
+    shop_id: int | None = Field(description="The shop that opened (approvals only).")
+    created_at: datetime
+
+
+class ShopApplicationReject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[UserText, Field(min_length=1, max_length=1000)]

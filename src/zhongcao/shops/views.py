@@ -6,14 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
+from zhongcao import flows
 from zhongcao.catalog import service as catalog_service
 from zhongcao.catalog.schemas import ProductSummaryOut
-from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OperatorUser, merchant_with
+from zhongcao.deps import CurrentUser, DbSession, MerchantContext, MerchantCtx, OperatorUser, merchant_with
 from zhongcao.fields import MAX_ID
 from zhongcao.pagination import Page, PageParams, page_params
-from zhongcao.shops import service
-from zhongcao.shops.models import ShopStaff, ShopStatus, StaffRole
+from zhongcao.shops import applications, service
+from zhongcao.shops.models import ApplicationStatus, ShopStaff, ShopStatus, StaffRole
 from zhongcao.shops.schemas import (
+    ShopApplicationCreate,
+    ShopApplicationOut,
+    ShopApplicationReject,
     ShopCreate,
     ShopOut,
     ShopPublicOut,
@@ -125,3 +129,71 @@ def merchant_change_staff_role(staff_id: IdPath, body: StaffUpdate, ctx: OwnerCt
 @router.delete("/api/merchant/staff/{staff_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["merchant"])
 def merchant_remove_staff(staff_id: IdPath, ctx: OwnerCtx, db: DbSession) -> None:
     service.remove_staff(db, ctx.shop_id, staff_id)
+
+
+# Shop applications -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/api/shop-applications",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ShopApplicationOut,
+    tags=["shops"],
+)
+def apply_for_shop(body: ShopApplicationCreate, user: CurrentUser, db: DbSession) -> ShopApplicationOut:
+    """A signed-in shopper applies to open a shop; an operator decides. 403 ``wrong_role`` for any
+    other role, 409 ``application_pending`` while one waits, 404 naming ``category_id``, 422 naming
+    ``credit_code`` when the code's length, characters or check character are wrong."""
+    row = flows.apply_for_shop(db, user, **body.model_dump())
+    return ShopApplicationOut.model_validate(row)
+
+
+@router.get("/api/shop-applications", response_model=list[ShopApplicationOut], tags=["shops"])
+def my_applications(user: CurrentUser, db: DbSession) -> list[ShopApplicationOut]:
+    """The caller's applications, newest first, with their status and any rejection reason."""
+    return [ShopApplicationOut.model_validate(row) for row in applications.applications_of(db, user.id)]
+
+
+@router.get("/api/shop-applications/{application_id}", response_model=ShopApplicationOut, tags=["shops"])
+def my_application(application_id: IdPath, user: CurrentUser, db: DbSession) -> ShopApplicationOut:
+    return ShopApplicationOut.model_validate(applications.application_of(db, user.id, application_id))
+
+
+@router.get("/api/ops/shop-applications", response_model=Page[ShopApplicationOut], tags=["ops"])
+def ops_list_applications(
+    _: OperatorUser,
+    db: DbSession,
+    params: PageParams = Depends(page_params),
+    status_filter: Annotated[ApplicationStatus | None, Query(alias="status")] = None,
+) -> Page[ShopApplicationOut]:
+    """Shop applications, newest first, optionally of one status (``pending`` to review)."""
+    rows, next_cursor = applications.list_applications(db, params, status=status_filter)
+    return Page(items=[ShopApplicationOut.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/api/ops/shop-applications/{application_id}", response_model=ShopApplicationOut, tags=["ops"])
+def ops_get_application(application_id: IdPath, _: OperatorUser, db: DbSession) -> ShopApplicationOut:
+    return ShopApplicationOut.model_validate(applications.get_application(db, application_id))
+
+
+@router.post(
+    "/api/ops/shop-applications/{application_id}/approve", response_model=ShopApplicationOut, tags=["ops"]
+)
+def ops_approve_application(
+    application_id: IdPath, operator: OperatorUser, db: DbSession
+) -> ShopApplicationOut:
+    """Open the shop with the applicant as owner (their role becomes merchant). 409
+    ``application_decided`` when already decided."""
+    return ShopApplicationOut.model_validate(applications.approve(db, application_id, operator.id))
+
+
+@router.post(
+    "/api/ops/shop-applications/{application_id}/reject", response_model=ShopApplicationOut, tags=["ops"]
+)
+def ops_reject_application(
+    application_id: IdPath, body: ShopApplicationReject, operator: OperatorUser, db: DbSession
+) -> ShopApplicationOut:
+    """Refuse with a reason the applicant sees. 409 ``application_decided`` when already decided."""
+    return ShopApplicationOut.model_validate(
+        applications.reject(db, application_id, operator.id, reason=body.reason)
+    )

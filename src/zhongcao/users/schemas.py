@@ -19,6 +19,11 @@ class UserCreate(BaseModel):
     password: Password
     display_name: DisplayName
     locale: Annotated[str, Field(pattern=r"^(zh-CN|en)$")] = "zh-CN"
+    role: Role = Field(
+        default=Role.shopper,
+        description="'shopper' or 'creator' (a creator also gets a creator account); merchants come "
+        "through shop applications, and any other role is refused with 422 invalid_role.",
+    )
 
 
 class UserOut(BaseModel):

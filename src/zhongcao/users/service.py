@@ -398,3 +398,11 @@ def create_import_users(
     ids = create_users_bulk(db, missing, UNUSABLE_PASSWORD_HASH)
     found.update(zip((row.email for row in missing), ids, strict=True))
     return {ext: found[email] for ext, email in wanted.items()}
+
+
+def set_role(db: Session, user: User, role: Role) -> User:
+    """Change a user's role (a shopper whose shop application is approved becomes a merchant); flushes
+    only, so the change commits with whatever made it."""
+    user.role = role
+    db.flush()
+    return user

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response, status
 
+from zhongcao import flows
 from zhongcao.deps import CurrentUser, DbSession, OperatorUser, client_address, request_token
 from zhongcao.errors import InvalidInput
 from zhongcao.fields import IdPath
@@ -41,14 +42,16 @@ def _set_session_cookie(request: Request, response: Response, token: str) -> Non
 
 @router.post("/api/auth/register", status_code=status.HTTP_201_CREATED, response_model=LoginResponse)
 def register(body: UserCreate, request: Request, response: Response, db: DbSession) -> LoginResponse:
-    """Shopper self sign-up. Merchant staff, creators and operators are created by operators or the CLI."""
-    user = service.create_user(
+    """Self sign-up as a shopper or a creator (``role``; a creator gets a creator account too). The
+    password must not be easy to guess (422 ``weak_password`` with advice; docs/security.md). Merchants
+    come through shop applications (/api/shop-applications); operators are created by operators."""
+    user = flows.register(
         db,
         email=body.email,
         password=body.password,
         display_name=body.display_name,
+        role=body.role,
         locale=body.locale,
-        commit=False,
     )
     token, row = service.issue_token(db, user, kind=TokenKind.session)
     _set_session_cookie(request, response, token)

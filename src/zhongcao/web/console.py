@@ -91,6 +91,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/operator/gmv", "gmv", "console.nav.gmv"),
                 ("/operator/scores", "scores", "console.nav.scores"),
                 ("/operator/campaigns", "campaigns", "console.nav.campaigns"),
+                ("/operator/shop-applications", "shop_applications", "console.nav.shop_applications"),
                 ("/operator/jobs", "jobs", "console.nav.jobs"),
             ],
         )

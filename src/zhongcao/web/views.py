@@ -17,7 +17,7 @@ from zhongcao.deps import client_address
 from zhongcao.errors import TooManyRequests, Unauthorized
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role, TokenKind
-from zhongcao.web import account, consoles, i18n, shopper
+from zhongcao.web import account, consoles, i18n, onboarding, shopper
 from zhongcao.web.context import CSRF_COOKIE, YEAR, FormData, Page, safe_next, session_token
 from zhongcao.web.forms import Form
 
@@ -25,6 +25,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(shopper.router)
 router.include_router(consoles.router)  # merchant, creator and operator consoles
 router.include_router(account.router)  # password change, sign out everywhere (every kind of account)
+router.include_router(onboarding.router)  # sign-up, shop applications and their review
 
 # Where each kind of account lands after signing in when no page was asked for.
 HOME_BY_ROLE = {Role.shopper: "/", **consoles.HOMES}

@@ -54,6 +54,7 @@ from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind, ContentStatus
 from zhongcao.db import Database
 from zhongcao.errors import DomainError
+from zhongcao.events import purchases
 from zhongcao.events import service as events_service
 from zhongcao.events.store import EventStore
 from zhongcao.experience import scores as experience_scores
@@ -168,6 +169,7 @@ class Market:
     ) -> None:
         self.database = database
         self.db = database.session()
+        purchases.recorded_elsewhere(self.db)  # the simulation logs its orders at simulated times
         self.store = store
         self.rng = Generator(PCG64([seed, 0x5EED]))
         self.intensity = float(intensity)

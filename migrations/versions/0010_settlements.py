@@ -3,8 +3,8 @@
 What the shop receives for an order after refunds; ``settlement_fen = paid + subsidy - platform fee -
 commission - refunded`` is a CHECK. The ``settlements`` job fills the table from completed orders.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 17:48:47.849162
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import zhongcao.db
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
