@@ -6,9 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus
-from zhongcao.fields import multi_line
-
-MAX_ID = 2**63 - 1
+from zhongcao.fields import MAX_ID, multi_line
 
 Note = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), AfterValidator(multi_line)

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from zhongcao.aftersales import service
 from zhongcao.aftersales.models import AfterSale, AfterSaleStatus
 from zhongcao.aftersales.schemas import (
-    MAX_ID,
     AfterSaleCreate,
     AfterSaleOut,
     ArbitrateRequest,
@@ -16,12 +14,13 @@ from zhongcao.aftersales.schemas import (
     ReturnShipped,
 )
 from zhongcao.deps import DbSession, MerchantCtx, OperatorUser, ShopperUser
+from zhongcao.fields import IdPath
 from zhongcao.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["after-sales"])
 
 # Ids are BIGINT: anything outside is refused as input rather than overflowing in the database.
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PathId = IdPath
 
 
 def _page(rows: Sequence[AfterSale], next_cursor: str | None) -> Page[AfterSaleOut]:

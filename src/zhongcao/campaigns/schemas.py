@@ -14,14 +14,12 @@ from zhongcao.campaigns.models import (
     UserCoupon,
     UserCouponStatus,
 )
-from zhongcao.fields import single_line
+from zhongcao.fields import Id, single_line
 
 # Money and counts live in 32-bit integer columns; bound them so that no input can overflow one.
 MAX_INT32 = 2_147_483_647
-MAX_ID = 9_223_372_036_854_775_807
 
 Fen = Annotated[int, Field(strict=True, ge=0, le=MAX_INT32)]
-Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Slug = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
 NameZh = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), AfterValidator(single_line)

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
 from zhongcao.campaigns import service
 from zhongcao.campaigns.models import CampaignStatus, CouponFunder, UserCouponStatus
 from zhongcao.campaigns.schemas import (
-    MAX_ID,
     CampaignCreate,
     CampaignDetailOut,
     CampaignOut,
@@ -29,12 +28,12 @@ from zhongcao.deps import (
     ShopperUser,
     merchant_with,
 )
+from zhongcao.fields import MAX_ID, IdPath
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops.models import StaffRole
 
 router = APIRouter(tags=["campaigns"])
 
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 # Campaign registrations and coupons are commercial decisions: owners and shop operators only.
 ShopManager = Annotated[MerchantContext, Depends(merchant_with(StaffRole.owner, StaffRole.operator))]
 

@@ -14,13 +14,11 @@ from zhongcao.commerce.models import (
     OrderStatus,
     PaymentStatus,
 )
-from zhongcao.fields import single_line
+from zhongcao.fields import Id, single_line
 
-MAX_ID = 2**63 - 1
 MAX_LINE_QUANTITY = 999
 MAX_CHECKOUT_LINES = 50
 
-Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_LINE_QUANTITY)]
 Text40 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), AfterValidator(single_line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -17,7 +17,6 @@ from zhongcao.commerce import idempotency
 from zhongcao.commerce import service as order_service
 from zhongcao.commerce.models import CartItem, Checkout, Order, OrderItem, OrderStatus, Shipment
 from zhongcao.commerce.schemas import (
-    MAX_ID,
     AttributionOut,
     BuyerCancel,
     CarrierEvent,
@@ -40,12 +39,13 @@ from zhongcao.commerce.schemas import (
     TimelineEvent,
 )
 from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OperatorUser, ShopperUser, merchant_with
+from zhongcao.fields import IdPath
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops.models import StaffRole
 
 router = APIRouter()
 
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PathId = IdPath
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from zhongcao.deps import DbSession, MerchantCtx, ShopperUser
+from zhongcao.fields import MAX_ID
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.reviews import service
 from zhongcao.reviews.schemas import (
@@ -17,7 +18,6 @@ from zhongcao.reviews.schemas import (
 
 router = APIRouter(tags=["reviews"])
 
-MAX_ID = 2**63 - 1
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

@@ -5,13 +5,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from zhongcao.fields import multi_line
+from zhongcao.fields import Id, multi_line
 from zhongcao.support import service
 from zhongcao.support.models import ComplaintReason, ComplaintStatus, Conversation, Message, Sender
 
-MAX_ID = 9_223_372_036_854_775_807
-
-Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 MessageBody = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=service.MESSAGE_MAX),

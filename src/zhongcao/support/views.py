@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
 from zhongcao.deps import DbSession, MerchantCtx, OperatorUser, ShopperUser
+from zhongcao.fields import MAX_ID, IdPath
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.support import service
 from zhongcao.support.models import ComplaintStatus, Conversation
 from zhongcao.support.schemas import (
-    MAX_ID,
     ComplaintCreate,
     ComplaintOut,
     ComplaintResolve,
@@ -22,8 +22,6 @@ from zhongcao.support.schemas import (
 )
 
 router = APIRouter(tags=["support"])
-
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _detail(db: Session, conversation: Conversation) -> ConversationDetailOut:

@@ -29,6 +29,7 @@ from zhongcao import clock
 from zhongcao.compass import service as compass_service
 from zhongcao.content import service as content_service
 from zhongcao.errors import Forbidden, InvalidInput
+from zhongcao.fields import MAX_ID
 from zhongcao.pagination import PageParams
 from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import StaffRole
@@ -36,7 +37,6 @@ from zhongcao.users.models import Role
 from zhongcao.web.context import WebContext, require_page_role
 from zhongcao.web.forms import Form
 
-MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 CursorQuery = Annotated[str | None, Query(max_length=200)]
 LIST_PAGE = 20

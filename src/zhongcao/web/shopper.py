@@ -37,6 +37,7 @@ from zhongcao.experience import surveys as experience_surveys
 from zhongcao.experience.models import NpsReason, NpsTrigger
 from zhongcao.feed.service import ModelNotReady
 from zhongcao.feed.views import feed_service
+from zhongcao.fields import MAX_ID
 from zhongcao.pagination import PageParams
 from zhongcao.reviews import service as reviews_service
 from zhongcao.search import mall as mall_service
@@ -51,7 +52,6 @@ from zhongcao.web.live import live_hub, mask_name
 
 router = APIRouter()
 
-MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 CursorQuery = Annotated[str | None, Query(max_length=200)]
 FEED_PAGE = 10
