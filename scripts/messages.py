@@ -1,6 +1,6 @@
 """Maintain the pages' gettext catalogs (src/zhongcao/web/locale/*/LC_MESSAGES/messages.po).
 
-    python scripts/messages.py update            extract the msgids the templates and web/*.py use;
+    python scripts/messages.py update            extract the msgids the templates and web/**/*.py use;
                                                  add the missing ones, untranslated, to both catalogs
                                                  (`make messages`; the catalog test then fails until
                                                  both are filled in). Nothing is ever removed: keys a
@@ -79,7 +79,7 @@ def _strings(node: ast.AST) -> list[str]:
 
 def python_msgids(folder: Path = WEB) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
-    for path in sorted(folder.glob("*.py")):
+    for path in sorted(folder.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.keyword) and node.arg == "flash":
                 found.update(dict.fromkeys(_strings(node.value)))

@@ -275,12 +275,12 @@ def test_every_message_built_from_a_value_exists():
     from zhongcao.web.console import NAV
 
     families = {
-        "compass.kpi.": merchant.KPI_NAMES,
+        "compass.kpi.": merchant.compass.KPI_NAMES,
         "compass.channel.": [c.value for c in Channel],
         "compass.carrier.": [c.name for c in Carrier],
         "compass.segment.": [*RFM_SEGMENTS, *(f"{k}.help" for k in RFM_SEGMENTS)],
         "merchant.order.status.": [s.value for s in OrderStatus],
-        "merchant.orders.empty_": ["all", *merchant.ORDER_FILTERS],
+        "merchant.orders.empty_": ["all", *merchant.orders.ORDER_FILTERS],
         "merchant.case.status.": [s.value for s in AfterSaleStatus],
         "merchant.product.status.": [s.value for s in ProductStatus],
         "merchant.inbox.filter.": [f.value for f in InboxFilter],

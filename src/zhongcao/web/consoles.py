@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web import creator, finance, merchant, operator
+from zhongcao.web import creator, merchant, operator
 from zhongcao.web.console import HOMES
 
 __all__ = ["HOMES", "router"]
 
 router = APIRouter()
 router.include_router(merchant.router)
-router.include_router(finance.router)
 router.include_router(creator.router)
 router.include_router(operator.router)

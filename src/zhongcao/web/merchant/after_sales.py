@@ -1,0 +1,116 @@
+"""After-sales cases: the list and the decision page."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from zhongcao.aftersales import service as aftersales_service
+from zhongcao.aftersales.models import AfterSaleStatus
+from zhongcao.commerce import checkout as checkout_service
+from zhongcao.commerce import service as order_service
+from zhongcao.errors import DomainError, NotFound
+from zhongcao.web.console import (
+    Console,
+    CursorQuery,
+    IdPath,
+    MerchantConsole,
+    page_of,
+)
+from zhongcao.web.context import FormData
+from zhongcao.web.forms import Form
+
+router = APIRouter(prefix="/merchant")
+
+CASE_FLASH = {
+    "approve": "merchant.case.approved",
+    "reject": "merchant.case.rejected",
+    "receive": "merchant.case.received",
+}
+CASE_FILTERS = (
+    "requested",
+    "return_shipped",
+    "awaiting_return",
+    "rejected",
+    "arbitrating",
+    "refunded",
+    "closed",
+)
+
+
+@router.get("/after-sales")
+def after_sales(
+    console: MerchantConsole,
+    status: Annotated[AfterSaleStatus | None, Query()] = None,
+    cursor: CursorQuery = None,
+) -> Response:
+    db, shop_id = console.db, console.shop_id
+    assert shop_id is not None
+    rows, next_cursor = page_of(
+        lambda p: aftersales_service.list_for_shop(db, shop_id, p, status=status), cursor
+    )
+    items = {i.id: i for i in checkout_service.items_of(db, sorted({c.order_id for c in rows}))}
+    return console.render(
+        "merchant/after_sales.html",
+        "after_sales",
+        cases=[(c, items.get(c.order_item_id)) for c in rows],
+        status=status.value if status else "",
+        filters=CASE_FILTERS,
+        next_cursor=next_cursor,
+    )
+
+
+def _render_case(console: Console, case_id: int, form: Form | None, status_code: int = 200) -> Response:
+    assert console.shop_id is not None
+    case = aftersales_service.get_for_shop(console.db, console.shop_id, case_id)
+    item = order_service.get_order_item(console.db, case.order_id, case.order_item_id)
+    return console.render(
+        "merchant/after_sale.html",
+        "after_sales",
+        status_code=status_code,
+        case=case,
+        item=item,
+        respond_by=case.requested_at + aftersales_service.AUTO_APPROVE_AFTER,
+        form=form,
+        typed=form.values if form is not None else {},
+    )
+
+
+@router.get("/after-sales/{case_id}")
+def after_sale(console: MerchantConsole, case_id: IdPath) -> Response:
+    return _render_case(console, case_id, None)
+
+
+@router.post("/after-sales/{case_id}/{action}")
+def after_sale_decide(console: MerchantConsole, case_id: IdPath, action: str, data: FormData) -> Response:
+    """approve | reject (with a note the buyer sees) | receive (the returned parcel arrived)."""
+    assert console.shop_id is not None
+    db, shop_id = console.db, console.shop_id
+    form = Form(data, console.t)
+    note = form.text("note", required=action == "reject", max_length=1000)
+    if action not in CASE_FLASH:
+        raise NotFound("page not found", code="not_found")
+    if not form.ok:
+        return _render_case(console, case_id, form, status_code=422)
+    try:
+        if action == "approve":
+            aftersales_service.approve(db, shop_id, case_id)
+        elif action == "reject":
+            aftersales_service.reject(db, shop_id, case_id, note=note)
+        else:
+            aftersales_service.receive_return(db, shop_id, case_id)
+    except DomainError as exc:
+        db.rollback()
+        if exc.status_code == 404:
+            raise
+        if exc.code == "illegal_transition":
+            form.message = console.t("merchant.case.already_decided")
+        else:
+            form.add_domain_error(exc)
+        return _render_case(
+            console, case_id, form, status_code=exc.status_code if exc.status_code < 500 else 503
+        )
+    return console.redirect(f"/merchant/after-sales/{case_id}", flash=CASE_FLASH[action])
+
+
+# --- the customer-service inbox ----------------------------------------------------------------------

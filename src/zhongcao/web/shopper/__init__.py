@@ -1,0 +1,20 @@
+"""Shopper pages (mobile first): the feed, live rooms and videos, search, the mall, shops, products,
+the cart, checkout and payment, orders, after-sales, reviews and the NPS survey.
+
+One module per page group. Each view reads through the domain services (never the JSON API, never
+another domain's tables), turns what it read into small view models (``common.ProductTile``,
+``common.FeedCard``), and renders a template. Lists are read in batches (``*_by_ids``) so a page costs
+a handful of queries whatever its length. Forms post back to the same URL; a refusal re-renders the
+form with what was typed and the error next to its field; success redirects (303) with a one-shot
+notice.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from zhongcao.web.shopper import browse, checkout, feed, orders, products
+
+router = APIRouter()
+for module in (feed, browse, products, checkout, orders):
+    router.include_router(module.router)

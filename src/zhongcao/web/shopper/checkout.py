@@ -1,0 +1,324 @@
+"""The cart, checkout and payment."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from zhongcao.catalog import lookup
+from zhongcao.commerce import cart as cart_service
+from zhongcao.commerce import checkout as checkout_service
+from zhongcao.commerce import idempotency
+from zhongcao.commerce import service as order_service
+from zhongcao.commerce.schemas import CheckoutCreate, CheckoutLineIn, ShippingAddress
+from zhongcao.errors import DomainError, InvalidInput
+from zhongcao.fields import MAX_ID
+from zhongcao.pagination import PageParams
+from zhongcao.shops import service as shops_service
+from zhongcao.web.context import FormData, ShopperPage
+from zhongcao.web.forms import Form, error_message
+from zhongcao.web.shopper.common import (
+    ADDRESS_FIELDS,
+    MAX_QUANTITY,
+    PAYMENT_METHODS,
+    IdPath,
+    ProductTile,
+    checked_attribution,
+    parse_source,
+)
+
+router = APIRouter()
+
+
+# --- the cart ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    item_id: int | None
+    sku_id: int
+    product_id: int
+    shop_id: int
+    title_zh: str
+    title_en: str
+    attributes: dict[str, Any]
+    unit_price_fen: int
+    quantity: int
+    available: bool
+
+    @property
+    def total_fen(self) -> int:
+        return self.unit_price_fen * self.quantity
+
+    @property
+    def tile(self) -> ProductTile:
+        return ProductTile(self.product_id, self.title_zh, self.title_en, self.unit_price_fen)
+
+
+def _cart_lines(page: Any) -> list[Line]:
+    items = cart_service.cart_items(page.db, page.user.id)
+    infos = lookup.skus_by_ids(page.db, [i.sku_id for i in items])
+    lines = []
+    for item in items:
+        info = infos.get(item.sku_id)
+        if info is None:
+            continue
+        lines.append(
+            Line(
+                item_id=item.id,
+                sku_id=item.sku_id,
+                product_id=info.product_id,
+                shop_id=info.shop_id,
+                title_zh=info.title_zh,
+                title_en=info.title_en,
+                attributes=info.attributes,
+                unit_price_fen=info.price_fen,
+                quantity=item.quantity,
+                available=info.for_sale and info.stock >= item.quantity,
+            )
+        )
+    return lines
+
+
+@router.get("/cart")
+def cart(page: ShopperPage) -> Response:
+    lines = _cart_lines(page)
+    return page.render(
+        "shopper/cart.html",
+        lines=lines,
+        total_fen=sum(line.total_fen for line in lines if line.available),
+        can_check_out=any(line.available for line in lines),
+        error=None,
+    )
+
+
+@router.post("/cart/items/{item_id}")
+def cart_update(page: ShopperPage, item_id: IdPath, data: FormData) -> Response:
+    assert page.user is not None
+    try:
+        if data.get("action") == "remove":
+            cart_service.remove_cart_item(page.db, page.user.id, item_id)
+            return page.redirect("/cart", flash="cart.removed")
+        form = Form(data, page.t)
+        quantity = form.integer("quantity", required=True, minimum=1, maximum=MAX_QUANTITY)
+        if quantity is None:
+            raise InvalidInput(page.t("form.invalid_number"), field="quantity")
+        cart_service.update_cart_item(page.db, page.user.id, item_id, quantity=quantity)
+    except DomainError as exc:
+        lines = _cart_lines(page)
+        return page.render(
+            "shopper/cart.html",
+            status_code=exc.status_code if exc.status_code < 500 else 409,
+            lines=lines,
+            total_fen=sum(line.total_fen for line in lines if line.available),
+            can_check_out=any(line.available for line in lines),
+            error=(item_id, error_message(page.t, exc)),
+        )
+    return page.redirect("/cart", flash="cart.updated")
+
+
+# --- checkout and payment ----------------------------------------------------------------------
+
+
+@dataclass
+class CheckoutPlan:
+    lines: list[Line]
+    from_cart: bool
+    source: str = ""
+
+    @property
+    def item_total_fen(self) -> int:
+        return sum(line.total_fen for line in self.lines)
+
+
+def _plan(page: Any, params: Any) -> CheckoutPlan:
+    if params.get("from_cart"):
+        return CheckoutPlan(lines=[line for line in _cart_lines(page) if line.available], from_cart=True)
+    form = Form(params, page.t)
+    sku_id = form.integer("sku", minimum=1, maximum=MAX_ID)
+    quantity = form.integer("qty", minimum=1, maximum=MAX_QUANTITY) or 1
+    info = lookup.skus_by_ids(page.db, [sku_id]).get(sku_id) if sku_id else None
+    if info is None or not info.for_sale:
+        return CheckoutPlan(lines=[], from_cart=False)
+    line = Line(
+        None,
+        info.sku_id,
+        info.product_id,
+        info.shop_id,
+        info.title_zh,
+        info.title_en,
+        info.attributes,
+        info.price_fen,
+        quantity,
+        info.stock >= quantity,
+    )
+    return CheckoutPlan(lines=[line], from_cart=False, source=form.text("from", max_length=40))
+
+
+def _shipping_preview(page: Any, plan: CheckoutPlan) -> dict[int, tuple[Any, int, int]]:
+    """shop id -> (shop, item total, shipping fee) as checkout will charge it (one order per shop)."""
+    shops = shops_service.shops_by_ids(page.db, {line.shop_id for line in plan.lines})
+    out: dict[int, tuple[Any, int, int]] = {}
+    for shop_id, shop in shops.items():
+        total = sum(line.total_fen for line in plan.lines if line.shop_id == shop_id)
+        free = shop.free_shipping_threshold_fen > 0 and total >= shop.free_shipping_threshold_fen
+        out[shop_id] = (shop, total, 0 if free else shop.shipping_fee_fen)
+    return out
+
+
+def _last_address(page: Any) -> dict[str, str]:
+    orders, _ = order_service.list_buyer_orders(page.db, page.user.id, PageParams(limit=1))
+    return {k: str(v) for k, v in (orders[0].shipping_address or {}).items()} if orders else {}
+
+
+def _render_checkout(page: Any, plan: CheckoutPlan, form: Form | None, status_code: int = 200) -> Response:
+    values = form.values if form is not None else _last_address(page)
+    preview = _shipping_preview(page, plan)
+    return page.render(
+        "shopper/checkout.html",
+        status_code=status_code,
+        plan=plan,
+        shops=preview,
+        shipping_fen=sum(fee for _, _, fee in preview.values()),
+        values=values,
+        form=form,
+        idempotency_key=uuid.uuid4().hex,
+        address_fields=ADDRESS_FIELDS,
+    )
+
+
+@router.get("/checkout")
+def checkout(page: ShopperPage, request: Request) -> Response:
+    return _render_checkout(page, _plan(page, request.query_params), None)
+
+
+@router.post("/checkout")
+def place_order(page: ShopperPage, request: Request, data: FormData) -> Response:
+    assert page.user is not None
+    plan = _plan(page, data)
+    form = Form(data, page.t)
+    address = {
+        name: form.text(name, required=True, max_length=200 if name == "line" else 40)
+        for name in ADDRESS_FIELDS
+    }
+    key = form.text("idempotency_key", max_length=128)
+    if not plan.lines:
+        form.message = page.t("checkout.nothing")
+    shipping = None
+    try:
+        shipping = ShippingAddress.model_validate(address)
+    except ValidationError as exc:  # every bad field at once, not one per submit
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err.get("loc") else ""
+            form.error(name, page.t("form.invalid_phone") if name == "phone" else page.t("form.required"))
+    if not form.ok or shipping is None:
+        return _render_checkout(page, plan, form, status_code=422)
+    if plan.from_cart:
+        body = CheckoutCreate(from_cart=True, shipping_address=shipping)
+    else:
+        line = plan.lines[0]
+        attribution = checked_attribution(page.db, line.product_id, parse_source(plan.source))
+        body = CheckoutCreate(
+            items=[CheckoutLineIn(sku_id=line.sku_id, quantity=line.quantity, attribution=attribution)],
+            shipping_address=shipping,
+        )
+    settings = request.app.state.settings
+    user_id = page.user.id
+
+    def action() -> tuple[int, Any]:
+        placed = checkout_service.place_checkout(page.db, user_id, body, settings=settings, commit=False)
+        return 201, {"checkout_id": placed.id}
+
+    try:
+        outcome = idempotency.execute(
+            page.db,
+            user_id=user_id,
+            scope="web-checkout",
+            key=key or None,
+            body=body.model_dump(mode="json"),
+            action=action,
+        )
+    except DomainError as exc:
+        form.add_domain_error(exc, {f"shipping_address.{n}": n for n in ADDRESS_FIELDS})
+        return _render_checkout(
+            page, plan, form, status_code=exc.status_code if exc.status_code < 500 else 503
+        )
+    if outcome.status_code >= 400:  # the same form sent twice after a refusal: the same answer
+        form.message = (outcome.body or {}).get("error", {}).get("message") or page.t("error.other.body")
+        return _render_checkout(page, plan, form, status_code=outcome.status_code)
+    return page.redirect(f"/checkouts/{outcome.body['checkout_id']}/pay")
+
+
+def _render_pay(
+    page: Any,
+    checkout_id: int,
+    error: str | None = None,
+    status_code: int = 200,
+    method: str = PAYMENT_METHODS[0],
+) -> Response:
+    placed = checkout_service.get_checkout_for_buyer(page.db, page.user.id, checkout_id)
+    orders = list(placed.orders)
+    items = checkout_service.items_of(page.db, [o.id for o in orders])
+    shops = shops_service.shops_by_ids(page.db, {o.shop_id for o in orders})
+    return page.render(
+        "shopper/pay.html",
+        status_code=status_code,
+        checkout=placed,
+        orders=[(o, shops.get(o.shop_id), [i for i in items if i.order_id == o.id]) for o in orders],
+        payable=placed.status.value == "pending_payment",
+        error=error,
+        method=method,
+        methods=PAYMENT_METHODS,
+        idempotency_key=uuid.uuid4().hex,
+    )
+
+
+@router.get("/checkouts/{checkout_id}/pay")
+def pay_page(page: ShopperPage, checkout_id: IdPath) -> Response:
+    return _render_pay(page, checkout_id)
+
+
+@router.post("/checkouts/{checkout_id}/pay")
+def pay(page: ShopperPage, checkout_id: IdPath, data: FormData) -> Response:
+    assert page.user is not None
+    form = Form(data, page.t)
+    method = form.choice("payment_method", list(PAYMENT_METHODS)) or PAYMENT_METHODS[0]
+    key = form.text("idempotency_key", max_length=128)
+    user_id = page.user.id
+
+    def action() -> tuple[int, Any]:
+        paid = checkout_service.pay_checkout(
+            page.db, user_id, checkout_id, payment_method=method, client_key=key, commit=False
+        )
+        return 200, {"order_ids": [o.id for o in paid.orders]}
+
+    try:
+        outcome = idempotency.execute(
+            page.db,
+            user_id=user_id,
+            scope=f"web-pay:{checkout_id}",
+            key=key or None,
+            body={"payment_method": method},
+            action=action,
+        )
+    except DomainError as exc:
+        if exc.code == "payment_failed":
+            message = page.t("checkout.declined", code=exc.details.get("decline_code") or exc.code)
+        else:
+            message = error_message(page.t, exc)
+        return _render_pay(
+            page, checkout_id, message, exc.status_code if exc.status_code < 500 else 503, method
+        )
+    if outcome.status_code >= 400:
+        return _render_pay(page, checkout_id, page.t("checkout.not_payable"), outcome.status_code, method)
+    order_ids = outcome.body["order_ids"]
+    target = f"/orders/{order_ids[0]}" if len(order_ids) == 1 else "/orders"
+    return page.redirect(target, flash="checkout.paid")
+
+
+# --- orders ------------------------------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""What the shopper pages share: URL parameter types, page sizes, the view models (:class:`ProductTile`,
+:class:`FeedCard`) and the attribution a buy button carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Path, Query
+
+from zhongcao.catalog import service as catalog_service
+from zhongcao.commerce.models import Channel
+from zhongcao.commerce.schemas import AttributionIn
+from zhongcao.content import service as content_service
+from zhongcao.experience import scores as experience_scores
+from zhongcao.fields import MAX_ID
+from zhongcao.web.context import safe_next
+from zhongcao.web.cover import cover_svg
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+CursorQuery = Annotated[str | None, Query(max_length=200)]
+FEED_PAGE = 10
+LIST_PAGE = 20
+MAX_QUANTITY = 999
+SEARCH_SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest")
+FACETS = ("category", "brand", "shop")
+ADDRESS_FIELDS = ("name", "phone", "province", "city", "district", "line")
+PAYMENT_METHODS = ("pm_card_ok", "pm_card_declined")
+
+
+# --- view models -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductTile:
+    id: int
+    title_zh: str
+    title_en: str
+    price_fen: int | None
+    in_stock: bool | None = None
+    sales: int | None = None
+
+    def cover(self, locale: str, *, wide: bool = False) -> Any:
+        # The palette follows the product (its Chinese title), so it looks the same in both languages.
+        title = self.title_zh if locale == "zh" else self.title_en
+        return cover_svg(title, self.title_zh, width=400 if wide else 300, height=300)
+
+
+@dataclass
+class FeedCard:
+    content_id: int | None
+    kind: str  # short_video | live | product
+    title_zh: str
+    title_en: str
+    topic: str
+    account_id: int | None = None
+    account_name: str = ""
+    account_is_top_kol: bool = False
+    followers: int = 0
+    likes: int | None = None
+    live_now: bool = False
+    products: list[ProductTile] = field(default_factory=list)
+    reason_zh: str = ""
+    reason_en: str = ""
+    source: str = ""  # attribution for the buy button: "short_video:12", "live:5", "product_page"
+
+    @property
+    def product(self) -> ProductTile | None:
+        return self.products[0] if self.products else None
+
+    def cover(self, locale: str, *, stage: bool = False) -> Any:
+        title = self.title_zh if locale == "zh" else self.title_en
+        if stage:  # a live room's stage: the art alone, the page draws over it
+            return cover_svg(title, self.topic or self.title_zh, width=300, height=400, show_title=False)
+        return cover_svg(title, self.topic or self.title_zh, width=300, height=375, label=self.topic)
+
+    @property
+    def url(self) -> str:
+        if self.kind == "product" and self.product is not None:
+            return f"/products/{self.product.id}"
+        return f"/live/{self.content_id}" if self.kind == "live" else f"/videos/{self.content_id}"
+
+
+def tiles_from_briefs(briefs: dict[int, catalog_service.ProductBrief], ids: list[int]) -> list[ProductTile]:
+    return [
+        ProductTile(
+            id=b.id,
+            title_zh=b.title_zh,
+            title_en=b.title_en,
+            price_fen=b.price_fen,
+            in_stock=None if b.on_sale else False,
+        )
+        for pid in ids
+        if (b := briefs.get(pid)) is not None
+    ]
+
+
+def tiles_from_cards(cards: list[Any]) -> list[ProductTile]:
+    return [ProductTile(c.id, c.title_zh, c.title_en, c.price_fen, c.in_stock, c.sales) for c in cards]
+
+
+def tile_from_product(product: Any) -> ProductTile:
+    active = [s for s in product.skus if s.is_active]
+    return ProductTile(
+        id=product.id,
+        title_zh=product.title_zh,
+        title_en=product.title_en,
+        price_fen=min((s.price_fen for s in active), default=None),
+        in_stock=any(s.stock > 0 for s in active),
+        sales=sum(s.sold_count for s in product.skus),
+    )
+
+
+def parse_source(value: str | None) -> AttributionIn | None:
+    """``short_video:12`` / ``live:5`` / ``search`` / ``mall`` ... (the ``from`` of product links)."""
+    if not value:
+        return None
+    channel, _, content = value.partition(":")
+    try:
+        parsed = Channel(channel)
+    except ValueError:
+        return None
+    if parsed in (Channel.short_video, Channel.live):
+        if not content.isdigit() or not 0 < int(content) <= MAX_ID:
+            return None
+        return AttributionIn(channel=parsed, content_id=int(content))
+    return AttributionIn(channel=parsed)
+
+
+def source_of(attribution: AttributionIn | None) -> str:
+    if attribution is None:
+        return ""
+    if attribution.content_id is not None:
+        return f"{attribution.channel.value}:{attribution.content_id}"
+    return attribution.channel.value
+
+
+def checked_attribution(db: Any, product_id: int, attribution: AttributionIn | None) -> AttributionIn:
+    """The link's attribution when its content really anchors the product; else the product page.
+    (A stale or edited link must not make the purchase fail.)"""
+    if attribution is None:
+        return AttributionIn(channel=Channel.product_page)
+    if attribution.content_id is not None and product_id not in content_service.anchored_product_ids(
+        db, attribution.content_id
+    ):
+        return AttributionIn(channel=Channel.product_page)
+    return attribution
+
+
+# --- the feed ----------------------------------------------------------------------------------
+
+
+def shop_score(page: Any, shop_id: int) -> Any:
+    return experience_scores.latest_score(page.db, shop_id)
+
+
+def back_to(data: Any, default: str) -> str:
+    value = data.get("next")
+    return safe_next(value if isinstance(value, str) else None, default)

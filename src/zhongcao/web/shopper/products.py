@@ -1,0 +1,121 @@
+"""The product page: SKU choice, add to cart, buy now."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from zhongcao.catalog import lookup
+from zhongcao.catalog import service as catalog_service
+from zhongcao.commerce import cart as cart_service
+from zhongcao.commerce.schemas import AttributionIn
+from zhongcao.errors import DomainError
+from zhongcao.fields import MAX_ID
+from zhongcao.pagination import PageParams
+from zhongcao.reviews import service as reviews_service
+from zhongcao.shops import service as shops_service
+from zhongcao.web.context import FormData, Page, ShopperPage
+from zhongcao.web.forms import Form
+from zhongcao.web.shopper.common import (
+    MAX_QUANTITY,
+    IdPath,
+    checked_attribution,
+    parse_source,
+    shop_score,
+    source_of,
+    tile_from_product,
+)
+
+router = APIRouter()
+
+
+def _product_page(
+    page: Any, product_id: int, source: str | None, form: Form | None = None, status_code: int = 200
+) -> Response:
+    product = catalog_service.get_active_product(page.db, product_id)
+    shop = shops_service.get_shop(page.db, product.shop_id)
+    skus = [s for s in product.skus if s.is_active]
+    summary = reviews_service.rating_summary(page.db, product_id)
+    reviews, _ = reviews_service.list_for_product(page.db, product_id, PageParams(limit=10))
+    category = catalog_service.categories_by_id(page.db, [product.category_id]).get(product.category_id)
+    brand = (
+        catalog_service.brands_by_ids(page.db, [product.brand_id]).get(product.brand_id)
+        if product.brand_id
+        else None
+    )
+    attribution = parse_source(source)
+    tile = tile_from_product(product)
+    selected = None
+    if form is not None:
+        selected = form.values.get("sku_id")
+    if selected is None:
+        selected = next((str(s.id) for s in skus if s.stock > 0), str(skus[0].id) if skus else None)
+    return page.render(
+        "shopper/product.html",
+        status_code=status_code,
+        product=product,
+        tile=tile,
+        shop=shop,
+        score=shop_score(page, shop.id),
+        skus=skus,
+        selected_sku=selected,
+        summary=summary,
+        reviews=reviews,
+        category=category,
+        brand=brand,
+        source=source_of(attribution),
+        form=form,
+    )
+
+
+@router.get("/products/{product_id}")
+def product(
+    page: Page, product_id: IdPath, source: Annotated[str | None, Query(alias="from", max_length=40)] = None
+) -> Response:
+    return _product_page(page, product_id, source)
+
+
+def _read_line(page: Any, data: Any) -> tuple[Form, int | None, int | None, AttributionIn | None]:
+    form = Form(data, page.t)
+    sku_id = form.integer("sku_id", required=True, minimum=1, maximum=MAX_ID)
+    quantity = form.integer("quantity", required=True, minimum=1, maximum=MAX_QUANTITY)
+    source = form.text("from", max_length=40)
+    return form, sku_id, quantity, parse_source(source)
+
+
+@router.post("/products/{product_id}")
+def product_action(page: ShopperPage, product_id: IdPath, data: FormData) -> Response:
+    """The product form's two buttons: add to cart, or buy now (straight to checkout)."""
+    assert page.user is not None
+    form, sku_id, quantity, attribution = _read_line(page, data)
+    source = source_of(attribution)
+    if form.ok and sku_id is not None and quantity is not None:
+        info = lookup.skus_by_ids(page.db, [sku_id]).get(sku_id)
+        if info is None or info.product_id != product_id:
+            form.error("sku_id", page.t("product.sku_unavailable"))
+        elif data.get("action") == "buy":
+            if not info.for_sale or info.stock < quantity:
+                form.error(
+                    "quantity",
+                    page.t("err.insufficient_stock") if info.for_sale else page.t("product.sku_unavailable"),
+                )
+            else:
+                line = f"sku={sku_id}&qty={quantity}" + (f"&from={source}" if source else "")
+                return page.redirect(f"/checkout?{line}")
+        else:
+            try:
+                cart_service.add_to_cart(
+                    page.db,
+                    page.user.id,
+                    sku_id=sku_id,
+                    quantity=quantity,
+                    attribution=checked_attribution(page.db, product_id, attribution),
+                )
+            except DomainError as exc:
+                form.add_domain_error(exc, {"sku_id": "sku_id", "quantity": "quantity"})
+            else:
+                back = f"/products/{product_id}" + (f"?from={source}" if source else "")
+                return page.redirect(back, flash="product.added")
+    return _product_page(page, product_id, source, form, status_code=422)
