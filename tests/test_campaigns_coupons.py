@@ -12,7 +12,7 @@ from sqlalchemy import update
 from tests.api_helpers import assert_error, count, snapshot, walk
 from tests.factories import add_staff, auth, make_shop, make_user
 from zhongcao import clock
-from zhongcao.campaigns import service as campaigns
+from zhongcao.campaigns import coupons as campaigns
 from zhongcao.campaigns.models import CouponFunder, UserCoupon, UserCouponStatus
 from zhongcao.errors import DomainError
 from zhongcao.shops.models import Shop, ShopStatus, StaffRole

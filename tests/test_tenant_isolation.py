@@ -36,6 +36,7 @@ from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import CommissionEntry, PlanKind
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason
+from zhongcao.campaigns import coupons as coupons_service
 from zhongcao.campaigns import service as campaigns_service
 from zhongcao.campaigns.models import CouponFunder
 from zhongcao.catalog.models import Product
@@ -145,7 +146,7 @@ def build_world(db) -> World:
     review = reviews_service.create_review(
         db, buyer.id, delivered.order.id, delivered.item.id, rating=2, text=MARKER
     )
-    coupon = campaigns_service.create_coupon(
+    coupon = coupons_service.create_coupon(
         db,
         funded_by=CouponFunder.shop,
         shop_id=victim.shop.id,
@@ -502,6 +503,17 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/api/merchant/coupons"): listing(lambda w: {w["coupon"]}),
     ("GET", "/api/merchant/coupons/{coupon_id}"): foreign_id(lambda w: {"coupon_id": w["coupon"]}),
+    ("PUT", "/api/merchant/coupons/{coupon_id}"): foreign_id(
+        lambda w: {"coupon_id": w["coupon"]},
+        lambda w: {
+            "name": "taken over",
+            "threshold_fen": 0,
+            "discount_fen": 100,
+            "starts_at": clock.now().isoformat(),
+            "ends_at": LIVE_AT,
+        },
+    ),
+    ("POST", "/api/merchant/coupons/{coupon_id}/end"): foreign_id(lambda w: {"coupon_id": w["coupon"]}),
     # customer service and complaints
     ("GET", "/api/merchant/support/conversations"): listing(lambda w: {w["conversation"]}),
     ("GET", "/api/merchant/support/conversations/{conversation_id}"): foreign_id(

@@ -86,18 +86,27 @@ class Coupon(IdMixin, TimestampMixin, Base):
             name="funder_matches_shop",
         ),
         CheckConstraint("ends_at > starts_at", name="window_order"),
+        CheckConstraint(
+            "percent_off IS NULL OR (percent_off >= 1 AND percent_off <= 99)", name="percent_range"
+        ),
     )
 
     funded_by: Mapped[CouponFunder] = mapped_column(str_enum(CouponFunder, "coupon_funder"))
     shop_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("shops.id"), index=True)
     name: Mapped[str] = mapped_column(String(80))
     threshold_fen: Mapped[int]  # goods total needed (满 X)
-    discount_fen: Mapped[int]  # amount off (减 Y)
+    # Amount off (减 Y); for a percentage coupon the most it takes off (the cap).
+    discount_fen: Mapped[int]
+    # A percentage coupon takes this share of the goods total off (10 = 10% off, 九折), capped at
+    # discount_fen; NULL = a plain amount-off coupon.
+    percent_off: Mapped[int | None]
     per_user_limit: Mapped[int] = mapped_column(default=1)
     total_quantity: Mapped[int | None]
     claimed_count: Mapped[int] = mapped_column(default=0)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
+    # Ended by the shop: nobody can claim it any more; copies already claimed stay usable until ends_at.
+    ended_at: Mapped[datetime | None]
 
 
 class UserCoupon(IdMixin, Base):

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from zhongcao.campaigns import service
+from zhongcao.campaigns import coupons, service
 from zhongcao.campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -104,6 +104,11 @@ class UserCouponInfo:
     discount_fen: int
     starts_at: datetime
     ends_at: datetime
+    percent_off: int | None = None
+
+    def discount_on(self, goods_fen: int) -> int:
+        """What this coupon takes off ``goods_fen`` of goods (0 below its threshold)."""
+        return coupons.discount_for(self.threshold_fen, self.discount_fen, self.percent_off, goods_fen)
 
     def usable_at(self, now: datetime) -> bool:
         return self.status is UserCouponStatus.unused and self.starts_at <= now < self.ends_at
@@ -132,6 +137,7 @@ def user_coupons(db: Session, user_id: int, user_coupon_ids: Iterable[int]) -> d
             discount_fen=c.discount_fen,
             starts_at=c.starts_at,
             ends_at=c.ends_at,
+            percent_off=c.percent_off,
         )
         for uc, c in rows
     }

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from zhongcao.campaigns import service
+from zhongcao.campaigns import coupons, service
 from zhongcao.campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -140,8 +140,17 @@ class CouponCreate(BaseModel):
         AfterValidator(single_line),
     ]
     threshold_fen: Fen = Field(description="Goods total needed (满); 0 = no threshold")
-    discount_fen: Annotated[int, Field(strict=True, gt=0, le=MAX_INT32, description="Amount off (减)")]
-    per_user_limit: Annotated[int, Field(strict=True, ge=1, le=1000)] = 1
+    discount_fen: Annotated[
+        int,
+        Field(strict=True, gt=0, le=MAX_INT32, description="Amount off (减); with percent_off, the most off"),
+    ]
+    percent_off: Annotated[
+        int | None,
+        Field(
+            strict=True, ge=1, le=99, description="Percentage off the goods (10 = 10% off); null = amount off"
+        ),
+    ] = None
+    per_user_limit: Annotated[int, Field(strict=True, ge=1, le=coupons.MAX_PER_USER_LIMIT)] = 1
     total_quantity: Annotated[int | None, Field(strict=True, ge=1, le=MAX_INT32)] = None
     starts_at: AwareDatetime
     ends_at: AwareDatetime
@@ -154,17 +163,33 @@ class CouponOut(BaseModel):
     name: str
     threshold_fen: int
     discount_fen: int
+    percent_off: int | None
     per_user_limit: int
     total_quantity: int | None
     claimed_count: int
     remaining_quantity: int | None
+    state: coupons.CouponState
     starts_at: datetime
     ends_at: datetime
+    ended_at: datetime | None
     created_at: datetime
 
     @classmethod
     def of(cls, coupon: Coupon) -> CouponOut:
-        return _from_row(cls, coupon, remaining_quantity=service.remaining_quantity(coupon))
+        return _from_row(
+            cls,
+            coupon,
+            remaining_quantity=coupons.remaining_quantity(coupon),
+            state=coupons.coupon_state(coupon),
+        )
+
+
+class ShopCouponOut(CouponOut):
+    used_count: int = Field(description="Claimed copies spent on a paid order")
+
+    @classmethod
+    def with_usage(cls, coupon: Coupon, used_count: int) -> ShopCouponOut:
+        return cls(**CouponOut.of(coupon).model_dump(), used_count=used_count)
 
 
 class UserCouponOut(BaseModel):

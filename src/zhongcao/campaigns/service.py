@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,18 +30,13 @@ from zhongcao.campaigns.models import (
     CampaignCategory,
     CampaignProduct,
     CampaignStatus,
-    Coupon,
-    CouponFunder,
-    UserCoupon,
-    UserCouponStatus,
 )
 from zhongcao.catalog import service as catalog_service
 from zhongcao.config import get_settings
-from zhongcao.db import insert_rows_returning_ids, rows_changed
+from zhongcao.db import insert_rows_returning_ids
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 from zhongcao.experience import scores as experience_scores
-from zhongcao.pagination import PageParams, decode_id_cursor, encode_cursor, paginate_by_id
-from zhongcao.shops import service as shops_service
+from zhongcao.pagination import PageParams, paginate_by_id
 
 if TYPE_CHECKING:
     from zhongcao.catalog.models import Category
@@ -405,188 +400,6 @@ def open_campaigns_for_products(
 def registered_campaign_ids(db: Session, product_id: int, now: datetime | None = None) -> list[int]:
     """Ids of the running campaigns the product is registered for (not withdrawn), ascending."""
     return [c.id for c in open_campaigns_for_products(db, [product_id], now)[product_id]]
-
-
-# --- coupons -------------------------------------------------------------------------------------
-
-
-def create_coupon(
-    db: Session,
-    *,
-    funded_by: CouponFunder,
-    shop_id: int | None,
-    name: str,
-    threshold_fen: int,
-    discount_fen: int,
-    per_user_limit: int = 1,
-    total_quantity: int | None = None,
-    starts_at: datetime,
-    ends_at: datetime,
-) -> Coupon:
-    """A shop-funded coupon (``shop_id`` set) or a platform-funded one (``shop_id`` None)."""
-    if (funded_by == CouponFunder.shop) != (shop_id is not None):
-        raise InvalidInput("shop coupons need a shop; platform coupons have none", code="funder_mismatch")
-    if shop_id is not None:
-        shops_service.get_shop(db, shop_id)
-    name = name.strip()
-    if not 1 <= len(name) <= 80:
-        raise InvalidInput("name must be 1 to 80 characters", code="invalid_name", field="name")
-    if threshold_fen < 0:
-        raise InvalidInput("threshold cannot be negative", code="invalid_amount", field="threshold_fen")
-    if discount_fen <= 0:
-        raise InvalidInput("discount must be positive", code="invalid_amount", field="discount_fen")
-    if threshold_fen > 0 and discount_fen >= threshold_fen:
-        raise InvalidInput(
-            "the discount must be smaller than the threshold",
-            code="discount_not_below_threshold",
-            field="discount_fen",
-            details={"threshold_fen": threshold_fen, "discount_fen": discount_fen},
-        )
-    if per_user_limit < 1:
-        raise InvalidInput("per_user_limit must be at least 1", code="invalid_limit", field="per_user_limit")
-    if total_quantity is not None and total_quantity < 1:
-        raise InvalidInput(
-            "total_quantity must be at least 1", code="invalid_quantity", field="total_quantity"
-        )
-    _check_window(starts_at, ends_at)
-    coupon = Coupon(
-        funded_by=funded_by,
-        shop_id=shop_id,
-        name=name,
-        threshold_fen=threshold_fen,
-        discount_fen=discount_fen,
-        per_user_limit=per_user_limit,
-        total_quantity=total_quantity,
-        claimed_count=0,
-        starts_at=starts_at,
-        ends_at=ends_at,
-    )
-    db.add(coupon)
-    db.commit()
-    return coupon
-
-
-def get_coupon(db: Session, coupon_id: int) -> Coupon:
-    coupon = db.get(Coupon, coupon_id)
-    if coupon is None:
-        raise NotFound("coupon not found", code="coupon_not_found")
-    return coupon
-
-
-def get_shop_coupon(db: Session, shop_id: int, coupon_id: int) -> Coupon:
-    coupon = db.get(Coupon, coupon_id)
-    if coupon is None or coupon.shop_id != shop_id:
-        raise NotFound("coupon not found", code="coupon_not_found")
-    return coupon
-
-
-def remaining_quantity(coupon: Coupon) -> int | None:
-    return None if coupon.total_quantity is None else coupon.total_quantity - coupon.claimed_count
-
-
-def list_shop_coupons(db: Session, shop_id: int, params: PageParams) -> tuple[Sequence[Coupon], str | None]:
-    return paginate_by_id(db, select(Coupon).where(Coupon.shop_id == shop_id), Coupon.id, params)
-
-
-def list_platform_coupons(db: Session, params: PageParams) -> tuple[Sequence[Coupon], str | None]:
-    return paginate_by_id(db, select(Coupon).where(Coupon.shop_id.is_(None)), Coupon.id, params)
-
-
-def list_claimable_coupons(
-    db: Session, params: PageParams, *, shop_id: int | None = None, now: datetime | None = None
-) -> tuple[Sequence[Coupon], str | None]:
-    """Coupons inside their window and not sold out: the shop's, or with no shop the platform's."""
-    now = now or clock.now()
-    if shop_id is not None:
-        shops_service.get_shop(db, shop_id)  # an unknown shop is not found
-        if not shops_service.is_shop_active(db, shop_id):
-            return [], None  # a suspended shop hands out nothing
-    stmt = select(Coupon).where(
-        Coupon.starts_at <= now,
-        Coupon.ends_at > now,
-        or_(Coupon.total_quantity.is_(None), Coupon.claimed_count < Coupon.total_quantity),
-        Coupon.shop_id == shop_id if shop_id is not None else Coupon.shop_id.is_(None),
-    )
-    return paginate_by_id(db, stmt, Coupon.id, params)
-
-
-def _funder_active(db: Session, coupon: Coupon) -> bool:
-    """Platform coupons always; a shop's coupons only while the shop is not suspended."""
-    return coupon.shop_id is None or shops_service.is_shop_active(db, coupon.shop_id)
-
-
-def claim_coupon(db: Session, user_id: int, coupon_id: int, *, at: datetime | None = None) -> UserCoupon:
-    """Give the user one copy of the coupon, within its window, per-user limit and total quantity."""
-    now = at or clock.now()
-    try:
-        coupon = db.scalar(
-            select(Coupon)
-            .where(Coupon.id == coupon_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if coupon is None:
-            raise NotFound("coupon not found", code="coupon_not_found")
-        if not coupon.starts_at <= now < coupon.ends_at or not _funder_active(db, coupon):
-            raise Conflict(
-                "this coupon cannot be claimed now",
-                code="coupon_not_active",
-                details={"starts_at": coupon.starts_at.isoformat(), "ends_at": coupon.ends_at.isoformat()},
-            )
-        held = db.scalar(
-            select(func.count())
-            .select_from(UserCoupon)
-            .where(UserCoupon.coupon_id == coupon_id, UserCoupon.user_id == user_id)
-        )
-        if (held or 0) >= coupon.per_user_limit:
-            raise Conflict(
-                "you have claimed this coupon as often as allowed",
-                code="coupon_limit_reached",
-                details={"per_user_limit": coupon.per_user_limit},
-            )
-        # Conditional: the row lock above already serialises claims; the WHERE keeps the rule
-        # in the statement that changes the count, so it holds whatever path reaches it.
-        taken = db.execute(
-            update(Coupon)
-            .where(
-                Coupon.id == coupon_id,
-                or_(Coupon.total_quantity.is_(None), Coupon.claimed_count < Coupon.total_quantity),
-            )
-            .values(claimed_count=Coupon.claimed_count + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if rows_changed(taken) != 1:
-            raise Conflict("this coupon is sold out", code="coupon_sold_out")
-        db.expire(coupon, ["claimed_count"])
-        user_coupon = UserCoupon(
-            coupon_id=coupon_id, user_id=user_id, status=UserCouponStatus.unused, claimed_at=now
-        )
-        db.add(user_coupon)
-        db.commit()
-    except DomainError:
-        db.rollback()
-        raise
-    return user_coupon
-
-
-def list_user_coupons(
-    db: Session, user_id: int, params: PageParams, *, status: UserCouponStatus | None = None
-) -> tuple[list[tuple[UserCoupon, Coupon]], str | None]:
-    """The user's claimed coupons, newest claim first, each with its coupon."""
-    stmt = select(UserCoupon, Coupon).join(Coupon, Coupon.id == UserCoupon.coupon_id)
-    stmt = stmt.where(UserCoupon.user_id == user_id)
-    if status is not None:
-        stmt = stmt.where(UserCoupon.status == status)
-    if params.cursor:
-        stmt = stmt.where(UserCoupon.id < decode_id_cursor(params.cursor))
-    rows = [
-        (uc, c) for uc, c in db.execute(stmt.order_by(UserCoupon.id.desc()).limit(params.limit + 1)).all()
-    ]
-    next_cursor = None
-    if len(rows) > params.limit:
-        rows = rows[: params.limit]
-        next_cursor = encode_cursor(rows[-1][0].id)
-    return rows, next_cursor
 
 
 # --- bulk registration (demo world, imports) -----------------------------------------------------

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
-from zhongcao.campaigns import service
+from zhongcao.campaigns import coupons, service
 from zhongcao.campaigns.models import CampaignStatus, CouponFunder, UserCouponStatus
 from zhongcao.campaigns.schemas import (
     CampaignCreate,
@@ -17,6 +17,7 @@ from zhongcao.campaigns.schemas import (
     CouponOut,
     RegistrationCreate,
     RegistrationOut,
+    ShopCouponOut,
     UserCouponOut,
 )
 from zhongcao.deps import (
@@ -93,7 +94,7 @@ def ops_update_campaign(
 @router.post("/api/ops/coupons", status_code=status.HTTP_201_CREATED, response_model=CouponOut, tags=["ops"])
 def ops_create_coupon(body: CouponCreate, _: OperatorUser, db: DbSession) -> CouponOut:
     """A platform-funded coupon, usable in any shop."""
-    coupon = service.create_coupon(db, funded_by=CouponFunder.platform, shop_id=None, **body.model_dump())
+    coupon = coupons.create_coupon(db, funded_by=CouponFunder.platform, shop_id=None, **body.model_dump())
     return CouponOut.of(coupon)
 
 
@@ -101,7 +102,7 @@ def ops_create_coupon(body: CouponCreate, _: OperatorUser, db: DbSession) -> Cou
 def ops_list_coupons(
     _: OperatorUser, db: DbSession, params: PageParams = Depends(page_params)
 ) -> Page[CouponOut]:
-    rows, cursor = service.list_platform_coupons(db, params)
+    rows, cursor = coupons.list_platform_coupons(db, params)
     return Page(items=[CouponOut.of(c) for c in rows], next_cursor=cursor)
 
 
@@ -129,7 +130,7 @@ def list_claimable_coupons(
     params: PageParams = Depends(page_params),
 ) -> Page[CouponOut]:
     """Coupons that can be claimed now (inside their window, not sold out)."""
-    rows, cursor = service.list_claimable_coupons(db, params, shop_id=shop_id)
+    rows, cursor = coupons.list_claimable_coupons(db, params, shop_id=shop_id)
     return Page(items=[CouponOut.of(c) for c in rows], next_cursor=cursor)
 
 
@@ -137,8 +138,8 @@ def list_claimable_coupons(
     "/api/coupons/{coupon_id}/claim", status_code=status.HTTP_201_CREATED, response_model=UserCouponOut
 )
 def claim_coupon(coupon_id: IdPath, user: ShopperUser, db: DbSession) -> UserCouponOut:
-    user_coupon = service.claim_coupon(db, user.id, coupon_id)
-    return UserCouponOut.of(user_coupon, service.get_coupon(db, user_coupon.coupon_id))
+    user_coupon = coupons.claim_coupon(db, user.id, coupon_id)
+    return UserCouponOut.of(user_coupon, coupons.get_coupon(db, user_coupon.coupon_id))
 
 
 @router.get("/api/me/coupons", response_model=Page[UserCouponOut])
@@ -148,7 +149,7 @@ def my_coupons(
     status_: Annotated[UserCouponStatus | None, Query(alias="status")] = None,
     params: PageParams = Depends(page_params),
 ) -> Page[UserCouponOut]:
-    rows, cursor = service.list_user_coupons(db, user.id, params, status=status_)
+    rows, cursor = coupons.list_user_coupons(db, user.id, params, status=status_)
     return Page(items=[UserCouponOut.of(uc, c) for uc, c in rows], next_cursor=cursor)
 
 
@@ -199,18 +200,41 @@ def withdraw_registration(
 )
 def merchant_create_coupon(body: CouponCreate, ctx: ShopManager, db: DbSession) -> CouponOut:
     """A coupon funded by the caller's shop."""
-    coupon = service.create_coupon(db, funded_by=CouponFunder.shop, shop_id=ctx.shop_id, **body.model_dump())
+    coupon = coupons.create_coupon(db, funded_by=CouponFunder.shop, shop_id=ctx.shop_id, **body.model_dump())
     return CouponOut.of(coupon)
 
 
-@router.get("/api/merchant/coupons", response_model=Page[CouponOut], tags=["merchant"])
+@router.get("/api/merchant/coupons", response_model=Page[ShopCouponOut], tags=["merchant"])
 def merchant_list_coupons(
-    ctx: MerchantCtx, db: DbSession, params: PageParams = Depends(page_params)
-) -> Page[CouponOut]:
-    rows, cursor = service.list_shop_coupons(db, ctx.shop_id, params)
-    return Page(items=[CouponOut.of(c) for c in rows], next_cursor=cursor)
+    ctx: MerchantCtx,
+    db: DbSession,
+    state: Annotated[coupons.CouponState | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=80, description="Part of the coupon's name")] = None,
+    params: PageParams = Depends(page_params),
+) -> Page[ShopCouponOut]:
+    rows, cursor = coupons.list_shop_coupons(db, ctx.shop_id, params, state=state, query=(q or "").strip())
+    used = coupons.used_counts(db, [c.id for c in rows])
+    return Page(items=[ShopCouponOut.with_usage(c, used[c.id]) for c in rows], next_cursor=cursor)
 
 
-@router.get("/api/merchant/coupons/{coupon_id}", response_model=CouponOut, tags=["merchant"])
-def merchant_get_coupon(coupon_id: IdPath, ctx: MerchantCtx, db: DbSession) -> CouponOut:
-    return CouponOut.of(service.get_shop_coupon(db, ctx.shop_id, coupon_id))
+@router.get("/api/merchant/coupons/{coupon_id}", response_model=ShopCouponOut, tags=["merchant"])
+def merchant_get_coupon(coupon_id: IdPath, ctx: MerchantCtx, db: DbSession) -> ShopCouponOut:
+    coupon = coupons.get_shop_coupon(db, ctx.shop_id, coupon_id)
+    return ShopCouponOut.with_usage(coupon, coupons.used_counts(db, [coupon.id])[coupon.id])
+
+
+@router.put("/api/merchant/coupons/{coupon_id}", response_model=ShopCouponOut, tags=["merchant"])
+def merchant_update_coupon(
+    coupon_id: IdPath, body: CouponCreate, ctx: ShopManager, db: DbSession
+) -> ShopCouponOut:
+    """Replace the coupon's terms. Once claimed, threshold, amount, percentage and start are fixed
+    (409 ``coupon_terms_locked``) and the quantity cannot go below what is claimed."""
+    coupon = coupons.update_shop_coupon(db, ctx.shop_id, coupon_id, **body.model_dump())
+    return ShopCouponOut.with_usage(coupon, coupons.used_counts(db, [coupon.id])[coupon.id])
+
+
+@router.post("/api/merchant/coupons/{coupon_id}/end", response_model=ShopCouponOut, tags=["merchant"])
+def merchant_end_coupon(coupon_id: IdPath, ctx: ShopManager, db: DbSession) -> ShopCouponOut:
+    """Stop handing the coupon out; copies already claimed stay usable until they expire."""
+    coupon = coupons.end_shop_coupon(db, ctx.shop_id, coupon_id)
+    return ShopCouponOut.with_usage(coupon, coupons.used_counts(db, [coupon.id])[coupon.id])

@@ -347,7 +347,7 @@ def _apply_shop_coupons(orders: list[_ShopOrder]) -> None:
     for order in orders:
         if order.shop_coupon is None:
             continue
-        amount = min(order.shop_coupon.discount_fen, order.left_to_pay)
+        amount = min(order.shop_coupon.discount_on(order.item_total), order.left_to_pay)
         parts = allocate_capped(
             amount, [ln.line_total for ln in order.lines], [ln.left_to_pay for ln in order.lines]
         )
@@ -367,7 +367,7 @@ def _reserve_subsidies(db: Session, lines: list[_Line]) -> None:
 def _apply_platform_coupon(orders: list[_ShopOrder], coupon: reservations.UserCouponInfo | None) -> None:
     if coupon is None:
         return
-    amount = min(coupon.discount_fen, sum(o.left_to_pay for o in orders))
+    amount = min(coupon.discount_on(sum(o.item_total for o in orders)), sum(o.left_to_pay for o in orders))
     if amount <= 0:
         raise _coupon_error("platform_coupon_id", "nothing_to_discount", "nothing is left to pay to discount")
     shares = allocate_capped(amount, [o.item_total for o in orders], [o.left_to_pay for o in orders])

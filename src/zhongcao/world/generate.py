@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from zhongcao import clock, flows
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import PlanKind
+from zhongcao.campaigns import coupons as coupons_service
 from zhongcao.campaigns import service as campaigns_service
 from zhongcao.campaigns.models import CouponFunder
 from zhongcao.catalog import service as catalog_service
@@ -622,7 +623,7 @@ class _Builder:
                 ]
                 campaigns_service.register_products_bulk(self.db, campaign.id, entries)
                 self._commit()
-                campaigns_service.create_coupon(
+                coupons_service.create_coupon(
                     self.db,
                     funded_by=CouponFunder.platform,
                     shop_id=None,
@@ -637,7 +638,7 @@ class _Builder:
             # Shop coupons for some shops (each create_coupon commits: there are few).
             coupon_shops = np.flatnonzero(rng.random(size=len(self.shop_ids)) < 0.2)
             for s in coupon_shops.tolist():
-                campaigns_service.create_coupon(
+                coupons_service.create_coupon(
                     self.db,
                     funded_by=CouponFunder.shop,
                     shop_id=self.shop_ids[s],
