@@ -350,7 +350,7 @@ def test_shop_score_gate(client, db):
     error = assert_error(
         client.post(url, json={"product_id": product.id}, headers=owner), 409, "shop_score_too_low"
     )
-    assert error["details"] == {"score": 420, "required": 450}
+    assert error["details"] == {"score": 420, "required": 450, "gate": "campaign"}
     assert snapshot(db, TABLES) == before
 
     experience_scores.record_score(db, bundle.shop.id, 450)

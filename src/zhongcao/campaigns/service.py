@@ -268,6 +268,41 @@ def _platform_score_gate(db: Session, shop_id: int) -> None:
         )
 
 
+def score_refusal(db: Session, shop_id: int, campaign: Campaign) -> Conflict | None:
+    """Why the shop's experience score keeps it out of ``campaign`` (the platform's gate first, then
+    the campaign's), or None when it may register. ``details`` carries ``score`` and ``required``."""
+    try:
+        _platform_score_gate(db, shop_id)
+    except Conflict as exc:
+        return exc
+    required = campaign.min_shop_score_centi
+    if required is None:
+        return None
+    score = experience_scores.current_score_centi(db, shop_id)
+    if score is None:
+        return Conflict(
+            "this campaign needs a shop score and the shop has none yet",
+            code="shop_not_scored",
+            details={"required": required, "gate": "campaign"},
+        )
+    if score < required:
+        return Conflict(
+            "the shop's score is below what this campaign needs",
+            code="shop_score_too_low",
+            details={"score": score, "required": required, "gate": "campaign"},
+        )
+    return None
+
+
+def list_registrable_campaigns(
+    db: Session, params: PageParams, now: datetime | None = None
+) -> tuple[Sequence[Campaign], str | None]:
+    """Campaigns a shop may still register for: not cancelled and not ended (running or upcoming)."""
+    now = now or clock.now()
+    stmt = select(Campaign).where(Campaign.status == CampaignStatus.active, Campaign.ends_at > now)
+    return paginate_by_id(db, stmt, Campaign.id, params)
+
+
 def register_product(db: Session, shop_id: int, campaign_id: int, product_id: int) -> CampaignProduct:
     """Register a product of ``shop_id`` for a campaign, through its category and score gates.
 
@@ -290,22 +325,9 @@ def register_product(db: Session, shop_id: int, campaign_id: int, product_id: in
                 field="product_id",
                 details={"category_id": product.category_id},
             )
-        _platform_score_gate(db, shop_id)
-        required = campaign.min_shop_score_centi
-        if required is not None:
-            score = experience_scores.current_score_centi(db, shop_id)
-            if score is None:
-                raise Conflict(
-                    "this campaign needs a shop score and the shop has none yet",
-                    code="shop_not_scored",
-                    details={"required": required},
-                )
-            if score < required:
-                raise Conflict(
-                    "the shop's score is below what this campaign needs",
-                    code="shop_score_too_low",
-                    details={"score": score, "required": required},
-                )
+        refusal = score_refusal(db, shop_id, campaign)
+        if refusal is not None:
+            raise refusal
         existing = db.scalar(
             select(CampaignProduct)
             .where(CampaignProduct.campaign_id == campaign_id, CampaignProduct.product_id == product_id)
@@ -514,3 +536,38 @@ def products_in_running_campaigns(db: Session, now: datetime | None = None) -> f
         )
     ).all()
     return frozenset(int(r[0]) for r in rows)
+
+
+def shop_registrations_for_products(
+    db: Session, shop_id: int, campaign_id: int, product_ids: Iterable[int]
+) -> dict[int, CampaignProduct]:
+    """The shop's registration rows (withdrawn ones too) for these products in one campaign, by product."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows = db.scalars(
+        select(CampaignProduct).where(
+            CampaignProduct.shop_id == shop_id,
+            CampaignProduct.campaign_id == campaign_id,
+            CampaignProduct.product_id.in_(ids),
+        )
+    )
+    return {r.product_id: r for r in rows}
+
+
+def shop_registration_counts(db: Session, shop_id: int, campaign_ids: Iterable[int]) -> dict[int, int]:
+    """How many of the shop's products are registered (not withdrawn) in each campaign."""
+    ids = sorted(set(campaign_ids))
+    counts = dict.fromkeys(ids, 0)
+    if ids:
+        rows = db.execute(
+            select(CampaignProduct.campaign_id, func.count())
+            .where(
+                CampaignProduct.shop_id == shop_id,
+                CampaignProduct.campaign_id.in_(ids),
+                CampaignProduct.withdrawn_at.is_(None),
+            )
+            .group_by(CampaignProduct.campaign_id)
+        ).all()
+        counts.update({int(cid): int(n) for cid, n in rows})
+    return counts

@@ -62,6 +62,13 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
             ],
         ),
         (
+            "console.group.marketing",
+            [
+                ("/merchant/coupons", "coupons", "console.nav.coupons"),
+                ("/merchant/campaigns", "campaigns", "console.nav.campaigns"),
+            ],
+        ),
+        (
             "console.group.compass",
             [
                 ("/merchant/compass", "compass", "console.nav.trends"),

@@ -1,5 +1,5 @@
 """The merchant console (desk first): the shop's to-dos, products and stock, orders and shipping,
-after-sales, the customer-service inbox, Compass (trends, funnels, content, audience, search), the
+after-sales, the customer-service inbox, coupons and campaign registration, Compass (trends, funnels, content, audience, search), the
 experience score explained, and finance. One module per page group.
 
 Every page is scoped to the caller's own shop (:data:`~zhongcao.web.console.MerchantConsole`): lists
@@ -12,8 +12,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.merchant import after_sales, compass, finance, home, inbox, orders, products, score
+from zhongcao.web.merchant import (
+    after_sales,
+    campaigns,
+    compass,
+    coupons,
+    finance,
+    home,
+    inbox,
+    orders,
+    products,
+    score,
+)
 
 router = APIRouter()
-for module in (home, products, orders, after_sales, inbox, compass, score, finance):
+for module in (home, products, orders, after_sales, inbox, coupons, campaigns, compass, score, finance):
     router.include_router(module.router)

@@ -1,5 +1,5 @@
 """Shopper pages (mobile first): the feed, live rooms and videos, search, the mall, shops, products,
-the cart, checkout and payment, orders, after-sales, reviews and the NPS survey.
+coupons (claiming, "my coupons"), the cart, checkout and payment, orders, after-sales, reviews and the NPS survey.
 
 One module per page group. Each view reads through the domain services (never the JSON API, never
 another domain's tables), turns what it read into small view models (``common.ProductTile``,
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.shopper import browse, checkout, feed, orders, products
+from zhongcao.web.shopper import browse, checkout, coupons, feed, orders, products
 
 router = APIRouter()
-for module in (feed, browse, products, checkout, orders):
+for module in (feed, browse, products, coupons, checkout, orders):
     router.include_router(module.router)

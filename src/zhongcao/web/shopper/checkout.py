@@ -1,4 +1,10 @@
-"""The cart, checkout and payment."""
+"""The cart, checkout and payment.
+
+Checkout shows the coupons the shopper holds that apply (a shop coupon per shop, one platform coupon
+for everything) and preselects the one that takes the most off; the shopper may pick another or none.
+The amounts shown are what ``commerce.checkout`` will take off (the same ``discount_on`` rule), before
+campaign subsidies, which the payment page then shows.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from zhongcao.campaigns import coupons as coupons_service
 from zhongcao.catalog import lookup
 from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce import checkout as checkout_service
@@ -171,20 +178,91 @@ def _shipping_preview(page: Any, plan: CheckoutPlan) -> dict[int, tuple[Any, int
     return out
 
 
+@dataclass(frozen=True)
+class CouponChoice:
+    user_coupon_id: int
+    coupon: Any
+    amount_fen: int  # what it takes off this order (shop) or this checkout (platform)
+
+
+@dataclass
+class CouponPlan:
+    shop_choices: dict[int, list[CouponChoice]]  # shop id -> the coupons that apply, best first
+    platform_choices: list[CouponChoice]
+    shop_selected: dict[int, int | None]  # shop id -> user coupon id (None = no coupon)
+    platform_selected: int | None
+
+    def shop_discount_fen(self, shop_id: int) -> int:
+        chosen = self.shop_selected.get(shop_id)
+        return next(
+            (c.amount_fen for c in self.shop_choices.get(shop_id, []) if c.user_coupon_id == chosen), 0
+        )
+
+    def platform_discount_fen(self, item_total_fen: int) -> int:
+        """The platform coupon never takes off more than what is left after the shop coupons."""
+        chosen = next((c for c in self.platform_choices if c.user_coupon_id == self.platform_selected), None)
+        left = item_total_fen - sum(self.shop_discount_fen(shop_id) for shop_id in self.shop_choices)
+        return min(chosen.amount_fen, left) if chosen is not None else 0
+
+
+def _choices(held: list[Any], goods_fen: int) -> list[CouponChoice]:
+    out = [
+        CouponChoice(h.user_coupon_id, h.coupon, coupons_service.coupon_discount(h.coupon, goods_fen))
+        for h in held
+    ]
+    return sorted(
+        (c for c in out if c.amount_fen > 0),
+        key=lambda c: (-c.amount_fen, c.coupon.ends_at, c.user_coupon_id),
+    )
+
+
+def _picked(values: Any, name: str, choices: list[CouponChoice]) -> int | None:
+    raw = values.get(name)
+    wanted = int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    return wanted if any(c.user_coupon_id == wanted for c in choices) else None
+
+
+def _coupon_plan(page: Any, plan: CheckoutPlan, chosen: Any = None) -> CouponPlan:
+    """The coupons that apply; the best preselected, or what the shopper ``chosen`` (a posted form)."""
+    held = coupons_service.usable_user_coupons(page.db, page.user.id) if plan.lines else []
+    shop_choices: dict[int, list[CouponChoice]] = {}
+    for shop_id in sorted({line.shop_id for line in plan.lines}):
+        goods = sum(line.total_fen for line in plan.lines if line.shop_id == shop_id)
+        shop_choices[shop_id] = _choices([h for h in held if h.coupon.shop_id == shop_id], goods)
+    platform_choices = _choices([h for h in held if h.coupon.shop_id is None], plan.item_total_fen)
+    if chosen is None:
+        shop_selected = {sid: (cs[0].user_coupon_id if cs else None) for sid, cs in shop_choices.items()}
+        platform_selected = platform_choices[0].user_coupon_id if platform_choices else None
+    else:
+        shop_selected = {sid: _picked(chosen, f"shop_coupon_{sid}", cs) for sid, cs in shop_choices.items()}
+        platform_selected = _picked(chosen, "platform_coupon", platform_choices)
+    return CouponPlan(shop_choices, platform_choices, shop_selected, platform_selected)
+
+
 def _last_address(page: Any) -> dict[str, str]:
     orders, _ = order_service.list_buyer_orders(page.db, page.user.id, PageParams(limit=1))
     return {k: str(v) for k, v in (orders[0].shipping_address or {}).items()} if orders else {}
 
 
-def _render_checkout(page: Any, plan: CheckoutPlan, form: Form | None, status_code: int = 200) -> Response:
+def _render_checkout(
+    page: Any, plan: CheckoutPlan, form: Form | None, status_code: int = 200, chosen: Any = None
+) -> Response:
     values = form.values if form is not None else _last_address(page)
     preview = _shipping_preview(page, plan)
+    coupons = _coupon_plan(page, plan, chosen)
+    shop_discount = sum(coupons.shop_discount_fen(shop_id) for shop_id in preview)
+    platform_discount = coupons.platform_discount_fen(plan.item_total_fen)
+    shipping = sum(fee for _, _, fee in preview.values())
     return page.render(
         "shopper/checkout.html",
         status_code=status_code,
         plan=plan,
         shops=preview,
-        shipping_fen=sum(fee for _, _, fee in preview.values()),
+        coupons=coupons,
+        shop_discount_fen=shop_discount,
+        platform_discount_fen=platform_discount,
+        total_fen=plan.item_total_fen - shop_discount - platform_discount + shipping,
+        shipping_fen=shipping,
         values=values,
         form=form,
         idempotency_key=uuid.uuid4().hex,
@@ -217,15 +295,21 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
             name = str(err["loc"][0]) if err.get("loc") else ""
             form.error(name, page.t("form.invalid_phone") if name == "phone" else page.t("form.required"))
     if not form.ok or shipping is None:
-        return _render_checkout(page, plan, form, status_code=422)
+        return _render_checkout(page, plan, form, status_code=422, chosen=data)
+    coupons = _coupon_plan(page, plan, data)
+    chosen_coupons: dict[str, Any] = {
+        "shop_coupon_ids": [uc for uc in coupons.shop_selected.values() if uc is not None],
+        "platform_coupon_id": coupons.platform_selected,
+    }
     if plan.from_cart:
-        body = CheckoutCreate(from_cart=True, shipping_address=shipping)
+        body = CheckoutCreate(from_cart=True, shipping_address=shipping, **chosen_coupons)
     else:
         line = plan.lines[0]
         attribution = checked_attribution(page.db, line.product_id, parse_source(plan.source))
         body = CheckoutCreate(
             items=[CheckoutLineIn(sku_id=line.sku_id, quantity=line.quantity, attribution=attribution)],
             shipping_address=shipping,
+            **chosen_coupons,
         )
     settings = request.app.state.settings
     user_id = page.user.id
@@ -246,11 +330,11 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
     except DomainError as exc:
         form.add_domain_error(exc, {f"shipping_address.{n}": n for n in ADDRESS_FIELDS})
         return _render_checkout(
-            page, plan, form, status_code=exc.status_code if exc.status_code < 500 else 503
+            page, plan, form, status_code=exc.status_code if exc.status_code < 500 else 503, chosen=data
         )
     if outcome.status_code >= 400:  # the same form sent twice after a refusal: the same answer
         form.message = (outcome.body or {}).get("error", {}).get("message") or page.t("error.other.body")
-        return _render_checkout(page, plan, form, status_code=outcome.status_code)
+        return _render_checkout(page, plan, form, status_code=outcome.status_code, chosen=data)
     return page.redirect(f"/checkouts/{outcome.body['checkout_id']}/pay")
 
 

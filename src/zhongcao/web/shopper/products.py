@@ -1,4 +1,4 @@
-"""The product page: SKU choice, add to cart, buy now."""
+"""The product page: SKU choice, add to cart, buy now, and the coupons that apply (shop and platform)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from zhongcao.campaigns import coupons as coupons_service
 from zhongcao.catalog import lookup
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import cart as cart_service
@@ -54,6 +55,8 @@ def _product_page(
         selected = next((str(s.id) for s in skus if s.stock > 0), str(skus[0].id) if skus else None)
     return page.render(
         "shopper/product.html",
+        offers=coupons_service.offers_for_shop(page.db, page.shopper_id, shop.id),
+        here=str(page.request.url.path) + (f"?from={source}" if source else ""),
         status_code=status_code,
         product=product,
         tile=tile,
