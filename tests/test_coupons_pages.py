@@ -48,10 +48,6 @@ def _flash(client, response) -> str:
     return found.group(1)
 
 
-def _local(delta: timedelta) -> str:
-    return (clock.now() + delta).astimezone(clock.now().tzinfo).strftime("%Y-%m-%dT%H:%M")
-
-
 def _china(delta: timedelta) -> str:
     from zhongcao.web.templating import DISPLAY_TZ
 
