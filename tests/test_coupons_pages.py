@@ -261,6 +261,8 @@ def test_product_strip_claim_and_checkout_preselects_the_best(client, db, world)
 
     anonymous = client.get(f"/products/{serum}").text
     assert "满99减10" in anonymous and "九折券" in anonymous and "平台无门槛" in anonymous
+    # Nobody signed in: the claim button leads to sign-in and back to this product.
+    assert f'href="/login?next=%2Fproducts%2F{serum}"' in anonymous
 
     web_login(client, world.shopper_email)
     page = f"/products/{serum}"
