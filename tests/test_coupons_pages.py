@@ -358,6 +358,33 @@ def test_checkout_keeps_the_chosen_coupon_when_the_address_is_wrong(client, db, 
     assert 'value="none" data-amount="0" checked' in r.text
 
 
+def test_ending_soon_note_and_read_only_staff(client, db, world):
+    from tests.factories import add_staff
+    from zhongcao.shops.models import Shop, StaffRole
+
+    now = clock.now()
+    coupons_service.create_coupon(
+        db,
+        funded_by=CouponFunder.shop,
+        shop_id=world.shop_id,
+        name="今晚截止券",
+        threshold_fen=0,
+        discount_fen=300,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(hours=20),
+    )
+    web_login(client, MERCHANT)
+    html = client.get("/merchant/coupons").text
+    assert "1 张优惠券将在 3 天内结束" in html and "今晚截止券" in html
+    client.post("/logout", data={"csrf_token": form_token(client, "/merchant/coupons")})
+    agent = add_staff(db, db.get(Shop, world.shop_id), StaffRole.service_agent)
+    web_login(client, agent.email)
+    html = client.get("/merchant/coupons").text
+    assert "今晚截止券" in html and 'href="/merchant/coupons/new"' not in html
+    assert client.get("/merchant/coupons/new").status_code == 403
+    assert ">查看<" in html  # a service agent opens coupons to read them, not to edit
+
+
 def test_my_coupons_empty_state(client, db, world):
     web_login(client, world.shopper_email)
     html = client.get("/me/coupons").text

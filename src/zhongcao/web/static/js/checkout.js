@@ -19,8 +19,10 @@
   function update() {
     var shop = picked("shop");
     var platform = Math.min(picked("platform"), items - shop);
-    sums.querySelector('[data-sum="shop"]').textContent = "−" + yuan(shop);
-    sums.querySelector('[data-sum="platform"]').textContent = "−" + yuan(platform);
+    var shopSum = sums.querySelector('[data-sum="shop"]');
+    var platformSum = sums.querySelector('[data-sum="platform"]');
+    if (shopSum) shopSum.textContent = "−" + yuan(shop);
+    if (platformSum) platformSum.textContent = "−" + yuan(platform);
     var total = document.querySelector('[data-sum="total"]');
     if (total) total.textContent = yuan(items - shop - platform + shipping);
   }
