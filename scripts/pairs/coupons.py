@@ -74,7 +74,7 @@ PAIRS = {
     "coupons.mine": ("我的优惠券", "My coupons"),
     "coupons.all": ("全部", "All"),
     "coupons.held.unused": ("可使用", "Ready to use"),
-    "coupons.held.reserved": ("待支付订单占用", "Held by an unpaid order"),
+    "coupons.held.reserved": ("待支付", "In an unpaid order"),
     "coupons.held.used": ("已使用", "Used"),
     "coupons.held.expired": ("已过期", "Expired"),
     "coupons.mine_empty": ("还没有优惠券。在商品页领取优惠券，下单更省钱。", "No coupons yet. Claim them on product pages to save at checkout."),
