@@ -311,3 +311,61 @@ def test_best_coupon_and_money_identities_with_percentage_coupons(db):
     assert {h.user_coupon_id for h in coupons.usable_user_coupons(db, buyer.id)} == {flat} | {
         h.user_coupon_id for h in held if h.user_coupon_id not in (flat, percent, platform)
     }
+
+
+def test_settlement_of_an_order_with_coupons(db):
+    """The shop pays for its own coupon and the platform for its coupon: the settlement holds its
+    identity, the shop receives what the order says, and the platform coupon counts as subsidy."""
+    from sqlalchemy import select
+
+    from zhongcao.commerce import service as order_service
+    from zhongcao.finance import service as finance_service
+    from zhongcao.finance.models import Settlement
+
+    bundle = make_shop(db, shipping_fee_fen=800)
+    product = make_product(db, bundle.shop, price_fen=20_000)
+    buyer = make_user(db)
+    now = clock.now()
+
+    def claim(shop_id: int | None, **terms: Any) -> int:
+        coupon = coupons.create_coupon(
+            db,
+            funded_by=CouponFunder.shop if shop_id else CouponFunder.platform,
+            shop_id=shop_id,
+            name="券",
+            threshold_fen=0,
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(days=1),
+            **terms,
+        )
+        return coupons.claim_coupon(db, buyer.id, coupon.id).id
+
+    shop_coupon = claim(bundle.shop.id, discount_fen=3_000, percent_off=12)  # 12% of ¥200 = ¥24
+    platform_coupon = claim(None, discount_fen=1_500)
+    checkout = place(
+        db,
+        buyer,
+        [{"sku_id": first_sku(db, product).id, "quantity": 1}],
+        shop_coupon_ids=[shop_coupon],
+        platform_coupon_id=platform_coupon,
+    )
+    order = pay(db, buyer, checkout).orders[0]
+    assert (order.shop_discount_fen, order.platform_discount_fen) == (2_400, 1_500)
+    order_service.ship_order(
+        db, bundle.shop.id, order.id, carrier_name="顺丰", tracking_number="SF1234567890"
+    )
+    order_service.record_delivery(db, order.id)
+    order_service.confirm_receipt(db, buyer.id, order.id)
+    finance_service.run_settlements(db, clock.now())
+    db.expire_all()
+    settlement = db.scalars(select(Settlement).where(Settlement.order_id == order.id)).one()
+    assert settlement.paid_fen == 20_000 - 2_400 - 1_500 + 800 == order.paid_fen
+    assert settlement.subsidy_fen == order.platform_discount_fen + order.campaign_subsidy_fen == 1_500
+    assert settlement.settlement_fen == order.shop_settlement_fen
+    assert (
+        settlement.settlement_fen
+        == settlement.paid_fen
+        + settlement.subsidy_fen
+        - settlement.platform_fee_fen
+        - settlement.commission_fen
+    )
