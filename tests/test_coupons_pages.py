@@ -138,6 +138,36 @@ def test_create_edit_and_end_a_coupon(client, db, world):
     assert "已结束，不能再修改" in client.get(url).text
 
 
+def test_saving_a_claimed_coupon_as_shown_keeps_its_times(client, db, world):
+    """Times are shown to the minute; a coupon made through the API has seconds. Saving the editor
+    with only the name changed must not count as moving the start of a coupon shoppers hold."""
+    now = clock.now().replace(second=37, microsecond=123456)
+    coupon = coupons_service.create_coupon(
+        db,
+        funded_by=CouponFunder.shop,
+        shop_id=world.shop_id,
+        name="接口建的券",
+        threshold_fen=0,
+        discount_fen=800,
+        starts_at=now - timedelta(hours=2),
+        ends_at=now + timedelta(days=2),
+    )
+    coupons_service.claim_coupon(db, world.shopper_id, coupon.id)
+    starts, ends = coupon.starts_at, coupon.ends_at
+    web_login(client, MERCHANT)
+    url = f"/merchant/coupons/{coupon.id}"
+    html = client.get(url).text
+    shown = {
+        name: re.search(rf'name="{name}" type="datetime-local" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+        for name in ("starts_at", "ends_at")
+    }
+    form = _coupon_form(name="改了名字", threshold="0", discount="8", total_quantity="", **shown)
+    assert _flash(client, _post(client, url, form, url)) == "已保存。"
+    db.expire_all()
+    saved = db.get(Coupon, coupon.id)
+    assert (saved.name, saved.starts_at, saved.ends_at) == ("改了名字", starts, ends)
+
+
 def test_coupon_pages_are_the_shops_own(client, db, world):
     now = clock.now()
     theirs = coupons_service.create_coupon(

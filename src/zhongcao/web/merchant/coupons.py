@@ -195,6 +195,11 @@ def update_coupon(console: MerchantConsole, coupon_id: IdPath, data: FormData) -
     terms = _read_coupon(console, form)
     if terms is None:
         return _render_editor(console, found, form, status_code=422)
+    # The boxes show times to the minute: a time left as shown keeps its stored value (seconds and
+    # all), so saving a coupon without touching its start is not a change to what shoppers hold.
+    for name in ("starts_at", "ends_at"):
+        if form.values.get(name) == _local_input(getattr(found, name)):
+            terms[name] = getattr(found, name)
     try:
         coupons_service.update_shop_coupon(console.db, console.shop_id, coupon_id, **terms)
     except DomainError as exc:
