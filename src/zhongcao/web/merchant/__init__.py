@@ -12,8 +12,32 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.merchant import after_sales, compass, finance, home, inbox, orders, products, score
+from zhongcao.web.merchant import (
+    after_sales,
+    compass,
+    finance,
+    home,
+    inbox,
+    orders,
+    product_csv,
+    product_editor,
+    products,
+    score,
+)
 
 router = APIRouter()
-for module in (home, products, orders, after_sales, inbox, compass, score, finance):
+# The editor's and the CSV page's fixed paths (/products/new, /products/save, /products/csv) come
+# before the product pages' /products/{id}.
+for module in (
+    home,
+    product_csv,
+    product_editor,
+    products,
+    orders,
+    after_sales,
+    inbox,
+    compass,
+    score,
+    finance,
+):
     router.include_router(module.router)
