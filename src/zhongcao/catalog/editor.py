@@ -299,12 +299,30 @@ def save_product(
 
 
 def options_of(product: Product) -> list[Option]:
-    """The product's axes; for a product made before the editor, none."""
+    """The product's axes. A product made before the editor has none stored: its axes are read from
+    its active SKUs' attributes when they form a matrix of at most two (none otherwise)."""
     out = []
     for item in product.options or []:
         if isinstance(item, dict) and isinstance(item.get("name"), str):
             out.append(Option(name=item["name"], values=tuple(str(v) for v in item.get("values", []))))
-    return out
+    if out:
+        return out
+    return infer_options([dict(s.attributes or {}) for s in product.skus if s.is_active]) or []
+
+
+def infer_options(attributes: Sequence[Mapping[str, object]]) -> list[Option] | None:
+    """The axes implied by SKUs' attributes (names and values in order of first use), or None when
+    they are not a matrix of at most two axes that every SKU has, each combination once."""
+    names = list(dict.fromkeys(name for attrs in attributes for name in attrs))
+    if len(names) > MAX_OPTIONS or any(set(attrs) != set(names) for attrs in attributes):
+        return None
+    combos = [tuple(str(attrs[n]) for n in names) for attrs in attributes]
+    if len(set(combos)) != len(combos):
+        return None
+    options = [Option(n, tuple(dict.fromkeys(str(attrs[n]) for attrs in attributes))) for n in names]
+    if any(len(o.values) > MAX_OPTION_VALUES for o in options):
+        return None
+    return options
 
 
 def draft_of(product: Product) -> ProductDraft:

@@ -189,6 +189,17 @@ class SkuIn(BaseModel):
         )
 
 
+class ProductSkuIn(BaseModel):
+    """A SKU of a new product. ``code`` may be left out (``SKU-<n>``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: SkuCode | None = Field(default=None, description="Unique within the product")
+    attributes: Attributes = Field(default_factory=dict, description='e.g. {"颜色": "黑色", "尺码": "M"}')
+    price_fen: PriceFen
+    stock: StockQty = 0
+
+
 class ProductCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -199,7 +210,7 @@ class ProductCreate(BaseModel):
     description_zh: Description = ""
     description_en: Description = ""
     status: Literal["draft", "active"] = "draft"
-    skus: Annotated[list[SkuIn], Field(min_length=1, max_length=service.MAX_SKUS_PER_PRODUCT)]
+    skus: Annotated[list[ProductSkuIn], Field(min_length=1, max_length=service.MAX_SKUS_PER_PRODUCT)]
     attributes: Attributes = Field(default_factory=dict, description='e.g. {"材质": "棉"}')
     options: OptionList | None = Field(
         default=None, description="The SKU matrix's axes; omitted, they are read from the SKUs' attributes"
@@ -366,18 +377,12 @@ def _values_of(attributes: dict[str, str], options: list[OptionIn], field: str) 
     return tuple(attributes[o.name] for o in options)
 
 
-def infer_options(skus: list[SkuIn]) -> list[OptionIn] | None:
-    """The axes implied by SKUs' attributes (names and values in order of first use), or None when
-    they do not form a matrix of at most two axes that every SKU has."""
-    names = list(dict.fromkeys(name for sku in skus for name in sku.attributes))
-    if len(names) > editor.MAX_OPTIONS or any(set(sku.attributes) != set(names) for sku in skus):
+def infer_options(skus: list[ProductSkuIn]) -> list[OptionIn] | None:
+    """The axes implied by SKUs' attributes (:func:`editor.infer_options`), or None."""
+    options = editor.infer_options([dict(sku.attributes) for sku in skus])
+    if options is None:
         return None
-    if not names and len(skus) > 1:
-        return None
-    values = {n: list(dict.fromkeys(sku.attributes[n] for sku in skus)) for n in names}
-    if any(len(v) > editor.MAX_OPTION_VALUES for v in values.values()):
-        return None
-    return [OptionIn(name=n, values=values[n]) for n in names]
+    return [OptionIn(name=o.name, values=list(o.values)) for o in options]
 
 
 class ProductEdit(BaseModel):

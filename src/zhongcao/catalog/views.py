@@ -158,7 +158,7 @@ def merchant_create_product(body: ProductCreate, ctx: CatalogWriter, db: DbSessi
     options = body.options if body.options is not None else infer_options(body.skus)
     if options is None:
         # SKUs whose attributes form no matrix of at most two axes: the plain create, as before.
-        if body.attributes or body.image_ids:
+        if body.attributes or body.image_ids or any(sku.code is None for sku in body.skus):
             options = []  # the editor then reports which SKU does not fit
         else:
             product = service.create_product(
@@ -171,7 +171,15 @@ def merchant_create_product(body: ProductCreate, ctx: CatalogWriter, db: DbSessi
                 description_zh=body.description_zh,
                 description_en=body.description_en,
                 status=ProductStatus(body.status),
-                skus=[sku.to_new_sku() for sku in body.skus],
+                skus=[
+                    service.NewSku(
+                        code=sku.code or "",
+                        attributes=dict(sku.attributes),
+                        price_fen=sku.price_fen,
+                        stock=sku.stock,
+                    )
+                    for sku in body.skus
+                ],
             )
             return _merchant_out(db, [product])[0]
     edit = ProductEdit(
@@ -288,7 +296,7 @@ def merchant_import_products(
         )
     result = csv_io.import_csv(db, ctx.shop_id, data)
     if not result.ok:
-        response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+        response.status_code = 422
     return ImportOut(
         created=result.created,
         updated=result.updated,
