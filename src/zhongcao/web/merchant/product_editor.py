@@ -249,10 +249,14 @@ def product_save(console: MerchantConsole, request: Request, data: FormData) -> 
     if len(image_ids) > editor.MAX_IMAGES:
         form.error("new_images", console.t("err.too_many_images"))
     typed = {**form.values, "rows": rows, "image_ids": image_ids}
-    generate_only = data.get("action") == "generate"
-    if generate_only or not form.ok:
-        code = 200 if generate_only and form.ok else int(form.values.get("upload_status") or 422)
-        return _render(console, typed, None if generate_only and form.ok else form, product, code)
+    if data.get("action") == "generate":
+        # Only the options matter for making the rows; prices are typed next.
+        for name in [n for n in form.errors if n.startswith("sku_")]:
+            del form.errors[name]
+        if form.ok:
+            return _render(console, typed, None, product)
+    if not form.ok:
+        return _render(console, typed, form, product, int(form.values.get("upload_status") or 422))
     assert category_id is not None
     status = None
     if product is None:

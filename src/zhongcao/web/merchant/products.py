@@ -74,7 +74,7 @@ def _list(
     query: ListQuery,
     *,
     form: Form | None = None,
-    refusals: dict[int, str] | None = None,
+    refusals: dict[int, dict[str, str]] | None = None,
     status_code: int = 200,
 ) -> Response:
     db, shop_id = console.db, console.shop_id
@@ -165,8 +165,13 @@ def products_bulk(console: MerchantConsole, data: FormData) -> Response:
         return _list(console, query, form=form, status_code=exc.status_code)
     if not result.ok:
         form.message = console.t("merchant.bulk.refused")
+        briefs = catalog_service.product_briefs(console.db, [r.product_id for r in result.refusals])
+        english = console.page.locale == "en"
         refusals = {
-            r.product_id: error_message(console.t, DomainError(r.message, code=r.code))
+            r.product_id: {
+                "title": briefs[r.product_id].title_en if english else briefs[r.product_id].title_zh,
+                "message": error_message(console.t, DomainError(r.message, code=r.code)),
+            }
             for r in result.refusals
         }
         return _list(console, query, form=form, refusals=refusals, status_code=409)
