@@ -109,4 +109,5 @@ PAIRS = {
     "err.media_not_found": ("图片不存在", "Picture not found"),
     "err.category_not_leaf": ("请选择二级类目", "Choose a second-level category"),
     "product.pictures": ("商品图片", "Product pictures"),
+    "product.pictures_count": ("共 {n} 张图，左右滑动查看", "{n} pictures: swipe to see them all"),
 }

@@ -54,6 +54,7 @@ def _product_page(
     description_html = Markup(render_markdown(description or product.description_zh))
     options = editor.options_of(product)
     groups: list[tuple[str, list[Any]]] = []
+    short: dict[int, str] = {}
     if len(options) == 2:
         # Two axes: the SKUs under each value of the first (colour), in the order of the second (size).
         order = {v: i for i, v in enumerate(options[1].values)}
@@ -62,6 +63,8 @@ def _product_page(
             members.sort(key=lambda s: order.get((s.attributes or {}).get(options[1].name), 99))
             if members:
                 groups.append((f"{options[0].name}: {value}", members))
+        # Under "颜色: 黑色" each choice needs only its size.
+        short = {s.id: str((s.attributes or {}).get(options[1].name, "")) for s in skus}
         grouped = {s.id for _, members in groups for s in members}
         if len(grouped) != len(skus):
             groups = []
@@ -81,6 +84,7 @@ def _product_page(
         score=shop_score(page, shop.id),
         skus=skus,
         sku_groups=groups,
+        sku_short=short if len(groups) > 1 or (groups and groups[0][0]) else {},
         pictures=editor.pictures(page.db, [product.id]).get(product.id, []),
         description_html=description_html,
         attributes=dict(product.attributes or {}),
