@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -146,13 +146,14 @@ def search_shop_products(
         low = select(Sku.product_id).where(Sku.is_active.is_(True), Sku.stock < low_stock_below)
         stmt = stmt.where(Product.id.in_(low))
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = {
+    orders: dict[str, list[Any]] = {
         "new": [Product.id.desc()],
         "updated": [Product.updated_at.desc(), Product.id.desc()],
         "title": [Product.title_zh, Product.id],
         "price": [stock.c.price.is_(None), stock.c.price, Product.id],
         "stock": [stock.c.stock.is_(None), stock.c.stock, Product.id],
-    }[sort if sort in SORTS else "new"]
+    }
+    order = orders[sort if sort in SORTS else "new"]
     rows = db.scalars(
         stmt.order_by(*order)
         .options(selectinload(Product.skus))

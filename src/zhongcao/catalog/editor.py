@@ -190,11 +190,7 @@ def _apply_skus(db: Session, product: Product, draft: ProductDraft, prefix: str)
         # Two old SKUs with one combination (made through the SKU API): the active, then older, one wins.
         if combo is not None and (combo not in by_combo or (sku.is_active and not by_combo[combo].is_active)):
             by_combo[combo] = sku
-    kept: set[int] = set()
-    for row in draft.skus:
-        sku = by_combo.get(row.values)
-        if sku is not None:
-            kept.add(sku.id)
+    kept = {by_combo[row.values].id for row in draft.skus if row.values in by_combo}
     # A typed code must not belong to another SKU of the product (kept or switched off).
     owner = {sku.code: sku for sku in existing}
     for i, row in enumerate(draft.skus):
@@ -210,8 +206,8 @@ def _apply_skus(db: Session, product: Product, draft: ProductDraft, prefix: str)
         if sku.id not in kept:
             sku.is_active = False
     for row in draft.skus:
-        sku = by_combo.get(row.values)
-        if sku is None:
+        match = by_combo.get(row.values)
+        if match is None:
             product.skus.append(
                 Sku(
                     code=row.code or _next_code(taken),
@@ -222,16 +218,16 @@ def _apply_skus(db: Session, product: Product, draft: ProductDraft, prefix: str)
                 )
             )
             continue
-        sku.is_active = True
-        sku.price_fen = row.price_fen
-        sku.attributes = _attributes_of(draft.options, row.values)
+        match.is_active = True
+        match.price_fen = row.price_fen
+        match.attributes = _attributes_of(draft.options, row.values)
         if row.code:
-            sku.code = row.code
+            match.code = row.code
         if row.stock_was is None:
-            sku.stock = row.stock
+            match.stock = row.stock
         else:
             # Relative to what the merchant saw; sales since then stay subtracted.
-            sku.stock = min(service.MAX_STOCK, max(0, sku.stock + row.stock - row.stock_was))
+            match.stock = min(service.MAX_STOCK, max(0, match.stock + row.stock - row.stock_was))
 
 
 def _apply_images(db: Session, product: Product, image_ids: Sequence[int]) -> None:

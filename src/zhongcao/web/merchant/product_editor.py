@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from zhongcao.catalog import csv_io, editor
 from zhongcao.catalog import service as catalog_service
@@ -165,7 +166,7 @@ def _read_rows(form: Form, options: list[editor.Option]) -> tuple[list[dict[str,
 
 def _upload(console: Console, request: Request, data: FormData, form: Form) -> list[int]:
     """Store the form's new pictures, all or none: a bad one removes those stored before it."""
-    files = [f for f in data.getlist("new_images") if hasattr(f, "read") and getattr(f, "filename", "")]
+    files = [f for f in data.getlist("new_images") if isinstance(f, UploadFile) and f.filename]
     if not files:
         return []
     settings: Settings = request.app.state.settings

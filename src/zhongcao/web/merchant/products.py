@@ -95,7 +95,7 @@ def _list(
         "merchant/products.html",
         "products",
         status_code=status_code,
-        rows=[{**_product_row(p), "thumb": (thumbs.get(p.id) or [None])[0]} for p in rows],
+        rows=[{**_product_row(p), "thumb": next(iter(thumbs.get(p.id, [])), None)} for p in rows],
         query=query,
         total=total,
         pages=max(1, -(-total // PER_PAGE)),

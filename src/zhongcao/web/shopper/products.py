@@ -60,7 +60,7 @@ def _product_page(
         order = {v: i for i, v in enumerate(options[1].values)}
         for value in options[0].values:
             members = [s for s in skus if (s.attributes or {}).get(options[0].name) == value]
-            members.sort(key=lambda s: order.get((s.attributes or {}).get(options[1].name), 99))
+            members.sort(key=lambda s: order.get(str((s.attributes or {}).get(options[1].name)), 99))
             if members:
                 groups.append((f"{options[0].name}: {value}", members))
         # Under "颜色: 黑色" each choice needs only its size.
