@@ -236,12 +236,12 @@ def merchant_adjust_stock(sku_id: IdPath, body: StockAdjust, ctx: CatalogWriter,
     return SkuOut.model_validate(sku)
 
 
-@router.get("/api/merchant/products/{product_id}", response_model=MerchantProductOut, tags=["merchant"])
+@router.get("/api/merchant/products/{product_id:int}", response_model=MerchantProductOut, tags=["merchant"])
 def merchant_get_product(product_id: IdPath, ctx: MerchantCtx, db: DbSession) -> MerchantProductOut:
     return _merchant_out(db, [service.get_shop_product(db, ctx.shop_id, product_id)])[0]
 
 
-@router.patch("/api/merchant/products/{product_id}", response_model=MerchantProductOut, tags=["merchant"])
+@router.patch("/api/merchant/products/{product_id:int}", response_model=MerchantProductOut, tags=["merchant"])
 def merchant_update_product(
     product_id: IdPath, body: ProductUpdate, ctx: CatalogWriter, db: DbSession
 ) -> MerchantProductOut:
@@ -249,7 +249,7 @@ def merchant_update_product(
     return _merchant_out(db, [product])[0]
 
 
-@router.put("/api/merchant/products/{product_id}", response_model=MerchantProductOut, tags=["merchant"])
+@router.put("/api/merchant/products/{product_id:int}", response_model=MerchantProductOut, tags=["merchant"])
 def merchant_replace_product(
     product_id: IdPath, body: ProductEdit, ctx: CatalogWriter, db: DbSession
 ) -> MerchantProductOut:
