@@ -51,7 +51,9 @@ def make_photo(megapixels: float, megabytes: float, seed: int = 7) -> bytes:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--megabytes", type=float, default=5.0)
     parser.add_argument("--megapixels", type=float, default=12.0)
