@@ -417,7 +417,23 @@ def test_api_bulk_import_and_export(client, db, world):
         headers=world.owner,
         json={"product_ids": [a.id, b.id], "price_fen": 777},
     )
-    assert response.status_code == 200 and response.json() == {"changed": 2, "refusals": []}
+    assert response.status_code == 200 and response.json() == {"changed": 2}
+    # A draft cannot go off sale: 409 in the error shape naming it, and nothing changed.
+    b.status = ProductStatus.draft
+    db.commit()
+    refused_bulk = client.post(
+        "/api/merchant/products/bulk",
+        headers=world.owner,
+        json={"product_ids": [a.id, b.id], "status": "delisted", "stock": 3},
+    )
+    assert refused_bulk.status_code == 409
+    error = refused_bulk.json()["error"]
+    assert error["code"] == "bulk_refused"
+    assert [(r["product_id"], r["code"]) for r in error["details"]["refusals"]] == [
+        (b.id, "illegal_transition")
+    ]
+    db.expire_all()
+    assert db.get(Product, a.id).status is ProductStatus.active and db.get(Product, a.id).skus[0].stock == 100
     exported = client.get("/api/merchant/products/export", headers=world.owner)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     text = exported.content.decode("utf-8-sig")
@@ -429,8 +445,10 @@ def test_api_bulk_import_and_export(client, db, world):
         files={"file": ("p.csv", bad.encode(), "text/csv")},
     )
     assert refused.status_code == 422
-    assert refused.json()["errors"] == [
-        {"line": 2, "column": "price", "code": "bad_price", "message": refused.json()["errors"][0]["message"]}
+    error = refused.json()["error"]
+    assert error["code"] == "csv_invalid" and error["details"]["field"] == "file"
+    assert [(e["line"], e["column"], e["code"]) for e in error["details"]["errors"]] == [
+        (2, "price", "bad_price")
     ]
     good = text.replace(",7.77,", ",8.88,")
     done = client.post(

@@ -441,25 +441,10 @@ class BulkEditIn(BaseModel):
     status: Literal["active", "delisted"] | None = None
 
 
-class BulkRefusalOut(BaseModel):
-    product_id: int
-    code: str
-    message: str
-
-
 class BulkEditOut(BaseModel):
-    changed: int
-    refusals: list[BulkRefusalOut]
-
-
-class CsvErrorOut(BaseModel):
-    line: int = Field(description="1 is the header")
-    column: str
-    code: str
-    message: str
+    changed: int = Field(description="Products that changed (already as asked: not counted)")
 
 
 class ImportOut(BaseModel):
     created: int
     updated: int
-    errors: list[CsvErrorOut]

@@ -16,12 +16,10 @@ from zhongcao.catalog.schemas import (
     BrandUpdate,
     BulkEditIn,
     BulkEditOut,
-    BulkRefusalOut,
     CategoryCreate,
     CategoryNode,
     CategoryOut,
     CategoryUpdate,
-    CsvErrorOut,
     ImportOut,
     MerchantProductOut,
     ProductCreate,
@@ -38,7 +36,7 @@ from zhongcao.catalog.schemas import (
     infer_options,
 )
 from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OperatorUser, merchant_with
-from zhongcao.errors import PayloadTooLarge
+from zhongcao.errors import Conflict, InvalidInput, PayloadTooLarge
 from zhongcao.fields import MAX_ID
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops.models import StaffRole
@@ -260,11 +258,10 @@ def merchant_replace_product(
 
 
 @router.post("/api/merchant/products/bulk", response_model=BulkEditOut, tags=["merchant"])
-def merchant_bulk_edit(
-    body: BulkEditIn, ctx: CatalogWriter, db: DbSession, response: Response
-) -> BulkEditOut:
-    """One price, stock count or on/off sale for many products, all or nothing: with any refusal
-    (409) nothing is changed and each refused product is listed."""
+def merchant_bulk_edit(body: BulkEditIn, ctx: CatalogWriter, db: DbSession) -> BulkEditOut:
+    """One price, stock count or on/off sale for many products, all or nothing: when any product
+    cannot take it, nothing is changed and the 409 (``bulk_refused``) lists each refused product in
+    ``details.refusals``."""
     result = bulk.bulk_edit(
         db,
         ctx.shop_id,
@@ -274,21 +271,20 @@ def merchant_bulk_edit(
         status=ProductStatus(body.status) if body.status else None,
     )
     if not result.ok:
-        response.status_code = status.HTTP_409_CONFLICT
-    return BulkEditOut(
-        changed=result.changed,
-        refusals=[
-            BulkRefusalOut(product_id=r.product_id, code=r.code, message=r.message) for r in result.refusals
-        ],
-    )
+        raise Conflict(
+            "some products cannot take this change; nothing was changed",
+            code="bulk_refused",
+            field="product_ids",
+            details={"refusals": [vars(r) for r in result.refusals]},
+        )
+    return BulkEditOut(changed=result.changed)
 
 
 @router.post("/api/merchant/products/import", response_model=ImportOut, tags=["merchant"])
-def merchant_import_products(
-    ctx: CatalogWriter, db: DbSession, response: Response, file: UploadFile = File(...)
-) -> ImportOut:
+def merchant_import_products(ctx: CatalogWriter, db: DbSession, file: UploadFile = File(...)) -> ImportOut:
     """Products and SKUs from CSV (columns in docs/catalog-csv.md), all or nothing: with any error
-    (422) nothing is saved and each error names its line and column."""
+    nothing is saved, and the 422 (``csv_invalid``) lists each error's line (the header is line 1),
+    column, code and message in ``details.errors``."""
     data = file.file.read(csv_io.MAX_BYTES + 1)
     if len(data) > csv_io.MAX_BYTES:
         raise PayloadTooLarge(
@@ -296,9 +292,10 @@ def merchant_import_products(
         )
     result = csv_io.import_csv(db, ctx.shop_id, data)
     if not result.ok:
-        response.status_code = 422
-    return ImportOut(
-        created=result.created,
-        updated=result.updated,
-        errors=[CsvErrorOut(**vars(e)) for e in result.errors],
-    )
+        raise InvalidInput(
+            "the CSV has errors; nothing was imported",
+            code="csv_invalid",
+            field="file",
+            details={"errors": [vars(e) for e in result.errors]},
+        )
+    return ImportOut(created=result.created, updated=result.updated)
