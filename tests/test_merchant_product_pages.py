@@ -290,3 +290,14 @@ def test_csv_page_import_errors_and_export(client, db, world):
     exported = client.get("/merchant/products/csv/export")
     assert exported.status_code == 200 and "杯子,Cup" in exported.content.decode("utf-8-sig")
     assert db.scalars(select(Sku.price_fen)).one() == 1250
+
+
+def test_the_pages_speak_english_too(client, db, world):
+    make_product(db, db.get(Shop, world.shop_id))
+    web_login(client, world.email)
+    client.get("/locale?to=en&next=/merchant/products")
+    listing = client.get("/merchant/products").text
+    assert "New product" in listing and "Change the ticked products" in listing and "1 product" in listing
+    editor = client.get("/merchant/products/new").text
+    assert "Generate rows" in editor and "Save and put on sale" in editor and "Option 1 name" in editor
+    assert "Import and export" in client.get("/merchant/products/csv").text
