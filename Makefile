@@ -11,7 +11,7 @@ LOCK := requirements.lock
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady clean
+.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media clean
 
 # The locked versions first, then the project itself with --no-deps, so nothing is resolved anew: a
 # fresh machine gets the versions CI tested.
@@ -96,6 +96,10 @@ bench-compass: install
 
 bench-scores: install
 	$(PY) benchmarks/experience/bench_scores.py --records 10000
+
+# One ~5 MB camera photo through the media service (median of 15 runs).
+bench-media: install
+	$(PY) benchmarks/bench_media_photo.py --runs 15
 
 bench-feed-serving: install
 	$(PY) benchmarks/feed_serving/bench_feed_serving.py

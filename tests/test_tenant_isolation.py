@@ -202,6 +202,7 @@ def build_world(db) -> World:
         staff=db.scalar(text("SELECT id FROM shop_staff WHERE user_id = :u"), {"u": staff.id}),
         staff_email=staff.email,
         category=category.id,
+        category_slug=category.slug,
         p1=p1.id,
         p2=p2.id,
         p3=p3.id,
@@ -341,6 +342,31 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/merchant/products/{product_id}"): foreign_id(lambda w: {"product_id": w["p1"]}),
     ("PATCH", "/api/merchant/products/{product_id}"): foreign_id(
         lambda w: {"product_id": w["p1"]}, lambda w: {"title_en": "Stolen"}
+    ),
+    ("PUT", "/api/merchant/products/{product_id}"): foreign_id(
+        lambda w: {"product_id": w["p1"]},
+        lambda w: {
+            "category_id": w["category"],
+            "title_zh": "偷",
+            "title_en": "Stolen",
+            "skus": [{"price_fen": 1, "stock": 1}],
+        },
+    ),
+    # the body names the victim's product, or the victim shop's picture, on a product of one's own
+    ("POST", "/api/merchant/products/bulk"): foreign_body(lambda w: {"product_ids": [w["p1"]], "stock": 0}),
+    ("POST", "/api/merchant/products/import"): Case(
+        "foreign_body",
+        files=lambda w: {
+            "file": (
+                "p.csv",
+                f"product,title_zh,title_en,category,price,stock\n{w['p1']},偷,Stolen,{w['category_slug']},1,1\n".encode(),
+                "text/csv",
+            )
+        },
+        expect=frozenset({404, 422}),
+    ),
+    ("GET", "/api/merchant/products/export"): Case(
+        "csv", victim_ids=lambda w: {w["p1"], w["p2"], w["p3"]}, expect=frozenset({200})
     ),
     ("POST", "/api/merchant/products/{product_id}/skus"): foreign_id(
         lambda w: {"product_id": w["p1"]}, lambda w: {"code": "X", "price_fen": 100, "stock": 1}
@@ -565,7 +591,7 @@ def victim_snapshot(db, w: World) -> dict[str, list[tuple]]:
             conditions.append(cols.user_id.in_(user_ids))
         if table.name == "users":
             conditions.append(cols.id.in_(user_ids))
-        if table.name in {"skus"}:
+        if table.name in {"skus", "product_images"}:
             conditions.append(
                 cols.product_id.in_(
                     select(Base.metadata.tables["products"].c.id).where(

@@ -54,6 +54,11 @@ class Product(IdMixin, TimestampMixin, Base):
     title_en: Mapped[str] = mapped_column(String(200))
     description_zh: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
+    # Facts about the product as a whole, shown on its page: {"材质": "棉", "产地": "杭州"}.
+    attributes: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
+    # The SKU matrix's axes, at most two, in the order the picker shows them:
+    # [{"name": "颜色", "values": ["黑色", "白色"]}, {"name": "尺码", "values": ["S", "M", "L"]}].
+    options: Mapped[list[Any]] = mapped_column(json_type(), default=list)
     status: Mapped[ProductStatus] = mapped_column(
         str_enum(ProductStatus, "product_status"), default=ProductStatus.active, index=True
     )
@@ -62,6 +67,24 @@ class Product(IdMixin, TimestampMixin, Base):
     )
 
     skus: Mapped[list[Sku]] = relationship(back_populates="product", order_by="Sku.id")
+    images: Mapped[list[ProductImage]] = relationship(
+        order_by="ProductImage.position", cascade="all, delete-orphan"
+    )
+
+
+class ProductImage(IdMixin, Base):
+    """One of a product's pictures: an image upload (media domain), in the order shown; position 0 is
+    the main image. The row only points at the upload; the media domain owns the stored files."""
+
+    __tablename__ = "product_images"
+    __table_args__ = (
+        UniqueConstraint("product_id", "position", name="uq_product_images_position"),
+        CheckConstraint("position >= 0", name="position_nonneg"),
+    )
+
+    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    media_id: Mapped[int] = mapped_column(BigId, ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
 
 
 class Sku(IdMixin, Base):

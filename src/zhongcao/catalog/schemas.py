@@ -16,8 +16,9 @@ from pydantic import (
     field_validator,
 )
 
-from zhongcao.catalog import service
+from zhongcao.catalog import editor, service
 from zhongcao.catalog.models import Product, ProductStatus, Sku
+from zhongcao.errors import InvalidInput
 from zhongcao.fields import MAX_ID, multi_line, single_line
 
 
@@ -141,6 +142,39 @@ class BrandOut(BaseModel):
 # Products and SKUs: merchant requests ------------------------------------------------------------
 
 
+class OptionIn(BaseModel):
+    """One axis of the SKU matrix (at most two), e.g. ``{"name": "颜色", "values": ["黑色", "白色"]}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: AttributeName
+    values: Annotated[list[AttributeValue], Field(min_length=1, max_length=editor.MAX_OPTION_VALUES)]
+
+
+class SkuEditIn(BaseModel):
+    """A SKU in a whole-product save. ``attributes`` name one value of every option; a SKU whose
+    values are unchanged keeps its id. ``code`` may be left out (kept, or ``SKU-<n>`` for a new one);
+    ``stock_was`` (the stock the client last saw) makes ``stock`` a change by the difference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: SkuCode | None = None
+    attributes: Attributes = Field(default_factory=dict)
+    price_fen: PriceFen
+    stock: StockQty = 0
+    stock_was: StockQty | None = None
+
+
+ImageIds = Annotated[list[EntityId], Field(max_length=editor.MAX_IMAGES)]
+OptionList = Annotated[list[OptionIn], Field(max_length=editor.MAX_OPTIONS)]
+
+
+class ProductImageOut(BaseModel):
+    media_id: int
+    url: str
+    thumb_url: str
+
+
 class SkuIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -155,6 +189,17 @@ class SkuIn(BaseModel):
         )
 
 
+class ProductSkuIn(BaseModel):
+    """A SKU of a new product. ``code`` may be left out (``SKU-<n>``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: SkuCode | None = Field(default=None, description="Unique within the product")
+    attributes: Attributes = Field(default_factory=dict, description='e.g. {"颜色": "黑色", "尺码": "M"}')
+    price_fen: PriceFen
+    stock: StockQty = 0
+
+
 class ProductCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -165,7 +210,14 @@ class ProductCreate(BaseModel):
     description_zh: Description = ""
     description_en: Description = ""
     status: Literal["draft", "active"] = "draft"
-    skus: Annotated[list[SkuIn], Field(min_length=1, max_length=service.MAX_SKUS_PER_PRODUCT)]
+    skus: Annotated[list[ProductSkuIn], Field(min_length=1, max_length=service.MAX_SKUS_PER_PRODUCT)]
+    attributes: Attributes = Field(default_factory=dict, description='e.g. {"材质": "棉"}')
+    options: OptionList | None = Field(
+        default=None, description="The SKU matrix's axes; omitted, they are read from the SKUs' attributes"
+    )
+    image_ids: ImageIds = Field(
+        default_factory=list, description="Image uploads in order; the first is the main"
+    )
 
 
 class ProductUpdate(BaseModel):
@@ -307,3 +359,92 @@ class MerchantProductOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     skus: list[SkuOut]
+    attributes: dict[str, str] = {}
+    options: list[dict[str, object]] = []
+    pictures: list[ProductImageOut] = Field(default=[], description="Main first")
+
+
+# The product editor (catalog.editor): a whole product at once ------------------------------------
+
+
+def _values_of(attributes: dict[str, str], options: list[OptionIn], field: str) -> tuple[str, ...]:
+    if set(attributes) != {o.name for o in options}:
+        raise InvalidInput(
+            "each SKU takes one value of every option, and nothing else",
+            code="sku_not_in_options",
+            field=field,
+        )
+    return tuple(attributes[o.name] for o in options)
+
+
+def infer_options(skus: list[ProductSkuIn]) -> list[OptionIn] | None:
+    """The axes implied by SKUs' attributes (:func:`editor.infer_options`), or None."""
+    options = editor.infer_options([dict(sku.attributes) for sku in skus])
+    if options is None:
+        return None
+    return [OptionIn(name=o.name, values=list(o.values)) for o in options]
+
+
+class ProductEdit(BaseModel):
+    """A whole product: ``PUT /api/merchant/products/{id}`` replaces every field with these."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category_id: EntityId = Field(description="A leaf category")
+    brand_id: EntityId | None = None
+    title_zh: TitleZh
+    title_en: TitleEn
+    description_zh: Description = Field(default="", description="Markdown; shown as sanitised HTML")
+    description_en: Description = Field(default="", description="Markdown; shown as sanitised HTML")
+    attributes: Attributes = Field(default_factory=dict, description='e.g. {"材质": "棉"}')
+    options: OptionList = Field(default_factory=list)
+    skus: Annotated[list[SkuEditIn], Field(min_length=1, max_length=service.MAX_SKUS_PER_PRODUCT)]
+    image_ids: ImageIds = Field(
+        default_factory=list, description="Image uploads in order; the first is the main"
+    )
+    status: ProductStatus | None = Field(default=None, description="Omit to keep the status")
+
+    def to_draft(self) -> editor.ProductDraft:
+        return editor.ProductDraft(
+            category_id=self.category_id,
+            brand_id=self.brand_id,
+            title_zh=self.title_zh,
+            title_en=self.title_en,
+            description_zh=self.description_zh,
+            description_en=self.description_en,
+            attributes=dict(self.attributes),
+            options=[editor.Option(o.name, tuple(o.values)) for o in self.options],
+            skus=[
+                editor.SkuRow(
+                    values=_values_of(dict(s.attributes), self.options, f"skus[{i}].attributes"),
+                    price_fen=s.price_fen,
+                    stock=s.stock,
+                    code=s.code or "",
+                    stock_was=s.stock_was,
+                )
+                for i, s in enumerate(self.skus)
+            ],
+            image_ids=list(self.image_ids),
+            status=self.status,
+        )
+
+
+class BulkEditIn(BaseModel):
+    """The same change for every selected product: any of price (every active SKU), stock (every
+    active SKU) and on/off sale. All or nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product_ids: Annotated[list[EntityId], Field(min_length=1, max_length=200)]
+    price_fen: PriceFen | None = None
+    stock: StockQty | None = None
+    status: Literal["active", "delisted"] | None = None
+
+
+class BulkEditOut(BaseModel):
+    changed: int = Field(description="Products that changed (already as asked: not counted)")
+
+
+class ImportOut(BaseModel):
+    created: int
+    updated: int

@@ -4,29 +4,39 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, File, Path, Query, UploadFile, status
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from zhongcao.catalog import service
-from zhongcao.catalog.models import ProductStatus
+from zhongcao.catalog import bulk, csv_io, editor, service
+from zhongcao.catalog.models import Product, ProductStatus
 from zhongcao.catalog.schemas import (
     BrandCreate,
     BrandOut,
     BrandUpdate,
+    BulkEditIn,
+    BulkEditOut,
     CategoryCreate,
     CategoryNode,
     CategoryOut,
     CategoryUpdate,
+    ImportOut,
     MerchantProductOut,
     ProductCreate,
+    ProductEdit,
+    ProductImageOut,
     ProductPublicOut,
     ProductSummaryOut,
     ProductUpdate,
+    SkuEditIn,
     SkuIn,
     SkuOut,
     SkuUpdate,
     StockAdjust,
+    infer_options,
 )
 from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OperatorUser, merchant_with
+from zhongcao.errors import Conflict, InvalidInput, PayloadTooLarge
 from zhongcao.fields import MAX_ID
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops.models import StaffRole
@@ -37,6 +47,19 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 # Owners and operators run the catalogue; service agents may look but not touch.
 CatalogWriter = Annotated[MerchantContext, Depends(merchant_with(StaffRole.owner, StaffRole.operator))]
+
+
+def _merchant_out(db: Session, products: list[Product]) -> list[MerchantProductOut]:
+    pictures = editor.pictures(db, [p.id for p in products])
+    out = []
+    for product in products:
+        item = MerchantProductOut.model_validate(product)
+        item.pictures = [
+            ProductImageOut(media_id=p.media_id, url=p.url, thumb_url=p.thumb_url)
+            for p in pictures.get(product.id, [])
+        ]
+        out.append(item)
+    return out
 
 
 # Public ------------------------------------------------------------------------------------------
@@ -118,7 +141,7 @@ def merchant_list_products(
     status_filter: Annotated[ProductStatus | None, Query(alias="status")] = None,
 ) -> Page[MerchantProductOut]:
     rows, next_cursor = service.list_shop_products(db, ctx.shop_id, params, status=status_filter)
-    return Page(items=[MerchantProductOut.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return Page(items=_merchant_out(db, list(rows)), next_cursor=next_cursor)
 
 
 @router.post(
@@ -128,32 +151,64 @@ def merchant_list_products(
     tags=["merchant"],
 )
 def merchant_create_product(body: ProductCreate, ctx: CatalogWriter, db: DbSession) -> MerchantProductOut:
-    product = service.create_product(
-        db,
-        ctx.shop_id,
+    """A product with its SKUs, attributes and pictures (the editor's rules). Without ``options``
+    the SKU matrix's axes are read from the SKUs' attributes."""
+    options = body.options if body.options is not None else infer_options(body.skus)
+    if options is None:
+        # SKUs whose attributes form no matrix of at most two axes: the plain create, as before.
+        if body.attributes or body.image_ids or any(sku.code is None for sku in body.skus):
+            options = []  # the editor then reports which SKU does not fit
+        else:
+            product = service.create_product(
+                db,
+                ctx.shop_id,
+                category_id=body.category_id,
+                brand_id=body.brand_id,
+                title_zh=body.title_zh,
+                title_en=body.title_en,
+                description_zh=body.description_zh,
+                description_en=body.description_en,
+                status=ProductStatus(body.status),
+                skus=[
+                    service.NewSku(
+                        code=sku.code or "",
+                        attributes=dict(sku.attributes),
+                        price_fen=sku.price_fen,
+                        stock=sku.stock,
+                    )
+                    for sku in body.skus
+                ],
+            )
+            return _merchant_out(db, [product])[0]
+    edit = ProductEdit(
         category_id=body.category_id,
         brand_id=body.brand_id,
         title_zh=body.title_zh,
         title_en=body.title_en,
         description_zh=body.description_zh,
         description_en=body.description_en,
+        attributes=body.attributes,
+        options=options,
+        skus=[
+            SkuEditIn(code=s.code, attributes=s.attributes, price_fen=s.price_fen, stock=s.stock)
+            for s in body.skus
+        ],
+        image_ids=body.image_ids,
         status=ProductStatus(body.status),
-        skus=[sku.to_new_sku() for sku in body.skus],
     )
-    return MerchantProductOut.model_validate(product)
+    product = editor.save_product(db, ctx.shop_id, edit.to_draft())
+    return _merchant_out(db, [product])[0]
 
 
-@router.get("/api/merchant/products/{product_id}", response_model=MerchantProductOut, tags=["merchant"])
-def merchant_get_product(product_id: IdPath, ctx: MerchantCtx, db: DbSession) -> MerchantProductOut:
-    return MerchantProductOut.model_validate(service.get_shop_product(db, ctx.shop_id, product_id))
-
-
-@router.patch("/api/merchant/products/{product_id}", response_model=MerchantProductOut, tags=["merchant"])
-def merchant_update_product(
-    product_id: IdPath, body: ProductUpdate, ctx: CatalogWriter, db: DbSession
-) -> MerchantProductOut:
-    product = service.update_product(db, ctx.shop_id, product_id, **body.model_dump(exclude_unset=True))
-    return MerchantProductOut.model_validate(product)
+@router.get("/api/merchant/products/export", tags=["merchant"], response_class=Response)
+def merchant_export_products(ctx: MerchantCtx, db: DbSession) -> Response:
+    """Every product of the shop as CSV, one row per active SKU (the import's columns)."""
+    body = "\ufeff" + csv_io.export_csv(db, ctx.shop_id)
+    return Response(
+        body.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="products.csv"'},
+    )
 
 
 @router.post(
@@ -177,3 +232,70 @@ def merchant_adjust_stock(sku_id: IdPath, body: StockAdjust, ctx: CatalogWriter,
     """``{"delta": n}`` adds (or, negative, takes) units; ``{"set": n}`` sets the count outright."""
     sku = service.adjust_stock(db, ctx.shop_id, sku_id, delta=body.delta, set_to=body.set_to)
     return SkuOut.model_validate(sku)
+
+
+@router.get("/api/merchant/products/{product_id:int}", response_model=MerchantProductOut, tags=["merchant"])
+def merchant_get_product(product_id: IdPath, ctx: MerchantCtx, db: DbSession) -> MerchantProductOut:
+    return _merchant_out(db, [service.get_shop_product(db, ctx.shop_id, product_id)])[0]
+
+
+@router.patch("/api/merchant/products/{product_id:int}", response_model=MerchantProductOut, tags=["merchant"])
+def merchant_update_product(
+    product_id: IdPath, body: ProductUpdate, ctx: CatalogWriter, db: DbSession
+) -> MerchantProductOut:
+    product = service.update_product(db, ctx.shop_id, product_id, **body.model_dump(exclude_unset=True))
+    return _merchant_out(db, [product])[0]
+
+
+@router.put("/api/merchant/products/{product_id:int}", response_model=MerchantProductOut, tags=["merchant"])
+def merchant_replace_product(
+    product_id: IdPath, body: ProductEdit, ctx: CatalogWriter, db: DbSession
+) -> MerchantProductOut:
+    """Save a whole product, as the editor page does: SKUs whose option values are unchanged keep
+    their ids, dropped ones are switched off, and ``image_ids`` replaces the pictures."""
+    product = editor.save_product(db, ctx.shop_id, body.to_draft(), product_id=product_id)
+    return _merchant_out(db, [product])[0]
+
+
+@router.post("/api/merchant/products/bulk", response_model=BulkEditOut, tags=["merchant"])
+def merchant_bulk_edit(body: BulkEditIn, ctx: CatalogWriter, db: DbSession) -> BulkEditOut:
+    """One price, stock count or on/off sale for many products, all or nothing: when any product
+    cannot take it, nothing is changed and the 409 (``bulk_refused``) lists each refused product in
+    ``details.refusals``."""
+    result = bulk.bulk_edit(
+        db,
+        ctx.shop_id,
+        body.product_ids,
+        price_fen=body.price_fen,
+        stock=body.stock,
+        status=ProductStatus(body.status) if body.status else None,
+    )
+    if not result.ok:
+        raise Conflict(
+            "some products cannot take this change; nothing was changed",
+            code="bulk_refused",
+            field="product_ids",
+            details={"refusals": [vars(r) for r in result.refusals]},
+        )
+    return BulkEditOut(changed=result.changed)
+
+
+@router.post("/api/merchant/products/import", response_model=ImportOut, tags=["merchant"])
+def merchant_import_products(ctx: CatalogWriter, db: DbSession, file: UploadFile = File(...)) -> ImportOut:
+    """Products and SKUs from CSV (columns in docs/catalog-csv.md), all or nothing: with any error
+    nothing is saved, and the 422 (``csv_invalid``) lists each error's line (the header is line 1),
+    column, code and message in ``details.errors``."""
+    data = file.file.read(csv_io.MAX_BYTES + 1)
+    if len(data) > csv_io.MAX_BYTES:
+        raise PayloadTooLarge(
+            "the file is too large", field="file", details={"limit": "file", "max_bytes": csv_io.MAX_BYTES}
+        )
+    result = csv_io.import_csv(db, ctx.shop_id, data)
+    if not result.ok:
+        raise InvalidInput(
+            "the CSV has errors; nothing was imported",
+            code="csv_invalid",
+            field="file",
+            details={"errors": [vars(e) for e in result.errors]},
+        )
+    return ImportOut(created=result.created, updated=result.updated)

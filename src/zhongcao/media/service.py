@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from zhongcao.config import Settings
 from zhongcao.errors import DomainError, Forbidden, NotFound, PayloadTooLarge
 from zhongcao.media import images, videos
 from zhongcao.media.models import Media, MediaKind, MediaObject
+from zhongcao.media.schemas import media_url
 from zhongcao.media.storage import MediaStorage
 from zhongcao.shops.models import StaffRole
 
@@ -201,3 +203,31 @@ def delete_media(db: Session, storage: MediaStorage, media_id: int, uploader: Up
 def object_for_key(db: Session, key: str) -> MediaObject | None:
     obj: MediaObject | None = db.scalar(select(MediaObject).where(MediaObject.key == key))
     return obj
+
+
+def shop_image_ids(db: Session, shop_id: int, media_ids: Iterable[int]) -> set[int]:
+    """Which of ``media_ids`` are image uploads of ``shop_id`` (a product may show only its shop's)."""
+    ids = sorted(set(media_ids))
+    if not ids:
+        return set()
+    return set(
+        db.scalars(
+            select(Media.id).where(Media.id.in_(ids), Media.shop_id == shop_id, Media.kind == MediaKind.image)
+        )
+    )
+
+
+def image_urls(db: Session, media_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """``media id -> {variant: url}`` ("w1080", "w540", "w240", as far as the upload was wide
+    enough) for many images in one query; unknown ids are simply absent."""
+    ids = sorted(set(media_ids))
+    if not ids:
+        return {}
+    out: dict[int, dict[str, str]] = {}
+    for media_id, variant, key in db.execute(
+        select(MediaObject.media_id, MediaObject.variant, MediaObject.key)
+        .where(MediaObject.media_id.in_(ids))
+        .order_by(MediaObject.id)
+    ):
+        out.setdefault(media_id, {})[variant] = media_url(key)
+    return out

@@ -21,10 +21,27 @@ from zhongcao.web.merchant import (
     home,
     inbox,
     orders,
+    product_csv,
+    product_editor,
     products,
     score,
 )
 
 router = APIRouter()
-for module in (home, products, orders, after_sales, inbox, coupons, campaigns, compass, score, finance):
+# The editor's and the CSV page's fixed paths (/products/new, /products/save, /products/csv) come
+# before the product pages' /products/{id}.
+for module in (
+    home,
+    product_csv,
+    product_editor,
+    products,
+    orders,
+    after_sales,
+    inbox,
+    coupons,
+    campaigns,
+    compass,
+    score,
+    finance,
+):
     router.include_router(module.router)

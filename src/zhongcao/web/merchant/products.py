@@ -1,19 +1,21 @@
 """Products and stock: the list, the edit page, listing and delisting."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from zhongcao.catalog import bulk, editor
 from zhongcao.catalog import service as catalog_service
 from zhongcao.catalog.models import ProductStatus
 from zhongcao.errors import DomainError
+from zhongcao.fields import MAX_ID, IdQuery
 from zhongcao.web.console import (
     Console,
-    CursorQuery,
     IdPath,
     MerchantConsole,
-    page_of,
     yuan_to_fen,
 )
 from zhongcao.web.context import FormData
@@ -40,25 +42,154 @@ def _product_row(product: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/products")
-def products(
-    console: MerchantConsole,
-    status: Annotated[ProductStatus | None, Query()] = None,
-    cursor: CursorQuery = None,
+PER_PAGE = 20
+SORTS = bulk.SORTS
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    q: str
+    status: str
+    category_id: int | None
+    low: bool
+    sort: str
+    page: int
+
+    def url(self, **change: Any) -> str:
+        values = {
+            "q": self.q,
+            "status": self.status,
+            "category": self.category_id or "",
+            "low": "1" if self.low else "",
+            "sort": "" if self.sort == "new" else self.sort,
+            "page": "" if self.page == 1 else self.page,
+        }
+        values.update(change)
+        query = urlencode({k: v for k, v in values.items() if v not in ("", None)})
+        return "/merchant/products" + ("?" + query if query else "")
+
+
+def _list(
+    console: Console,
+    query: ListQuery,
+    *,
+    form: Form | None = None,
+    refusals: dict[int, dict[str, str]] | None = None,
+    status_code: int = 200,
 ) -> Response:
     db, shop_id = console.db, console.shop_id
     assert shop_id is not None
-    rows, next_cursor = page_of(
-        lambda p: catalog_service.list_shop_products(db, shop_id, p, status=status), cursor
+    rows, total = bulk.search_shop_products(
+        db,
+        shop_id,
+        q=query.q,
+        status=ProductStatus(query.status) if query.status else None,
+        category_id=query.category_id,
+        low_stock_below=LOW_STOCK if query.low else None,
+        sort=query.sort,
+        page=query.page,
+        per_page=PER_PAGE,
     )
+    thumbs = editor.pictures(db, [p.id for p in rows])
     return console.render(
         "merchant/products.html",
         "products",
-        rows=[_product_row(p) for p in rows],
-        status=status.value if status else "",
+        status_code=status_code,
+        rows=[{**_product_row(p), "thumb": next(iter(thumbs.get(p.id, [])), None)} for p in rows],
+        query=query,
+        total=total,
+        pages=max(1, -(-total // PER_PAGE)),
         statuses=[s.value for s in ProductStatus],
-        next_cursor=next_cursor,
+        sorts=SORTS,
+        tree=catalog_service.category_tree(db),
         low_stock=LOW_STOCK,
+        form=form,
+        typed=form.values if form is not None else {},
+        refusals=refusals or {},
+    )
+
+
+@router.get("/products")
+def products(
+    console: MerchantConsole,
+    q: Annotated[str, Query(max_length=100)] = "",
+    status: Annotated[ProductStatus | None, Query()] = None,
+    category: IdQuery = None,
+    low: Annotated[str, Query(max_length=1)] = "",
+    sort: Annotated[str, Query(max_length=10)] = "new",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    query = ListQuery(
+        q=q.strip(),
+        status=status.value if status else "",
+        category_id=category,
+        low=low == "1",
+        sort=sort if sort in SORTS else "new",
+        page=page,
+    )
+    return _list(console, query)
+
+
+@router.post("/products/bulk")
+def products_bulk(console: MerchantConsole, data: FormData) -> Response:
+    """The same price, stock or on/off sale for the ticked products: all or nothing."""
+    console.require_manager()
+    assert console.shop_id is not None
+    form = Form(data, console.t)
+    ids = [
+        int(v) for v in data.getlist("product_ids") if isinstance(v, str) and v.isdigit() and int(v) <= MAX_ID
+    ]
+    back = form.text("back", max_length=500)
+    query = _query_of(back)
+    action = form.choice("bulk_action", ["price", "stock", "on", "off"])
+    price = stock = None
+    if not ids:
+        form.message = console.t("merchant.bulk.none_selected")
+    if action == "price":
+        price = yuan_to_fen(form, "bulk_value", required=True, minimum_fen=1)
+        if price is not None and price > catalog_service.MAX_PRICE_FEN:
+            form.error("bulk_value", console.t("console.form.bad_amount"))
+    elif action == "stock":
+        stock = form.integer("bulk_value", required=True, minimum=0, maximum=catalog_service.MAX_STOCK)
+    elif action is None:
+        form.error("bulk_action", console.t("form.required"))
+    form.values["product_ids"] = {str(i) for i in ids}
+    if not form.ok:
+        return _list(console, query, form=form, status_code=422)
+    status = {"on": ProductStatus.active, "off": ProductStatus.delisted}.get(action or "")
+    try:
+        result = bulk.bulk_edit(console.db, console.shop_id, ids, price_fen=price, stock=stock, status=status)
+    except DomainError as exc:
+        console.db.rollback()
+        form.message = error_message(console.t, exc)
+        return _list(console, query, form=form, status_code=exc.status_code)
+    if not result.ok:
+        form.message = console.t("merchant.bulk.refused")
+        briefs = catalog_service.product_briefs(console.db, [r.product_id for r in result.refusals])
+        english = console.page.locale == "en"
+        refusals = {
+            r.product_id: {
+                "title": briefs[r.product_id].title_en if english else briefs[r.product_id].title_zh,
+                "message": error_message(console.t, DomainError(r.message, code=r.code)),
+            }
+            for r in result.refusals
+        }
+        return _list(console, query, form=form, refusals=refusals, status_code=409)
+    return console.redirect(query.url(), flash="merchant.bulk.done")
+
+
+def _query_of(url: str) -> ListQuery:
+    """The list the bulk form was sent from, so the merchant lands back on it."""
+    params = dict(parse_qsl(urlsplit(url).query)) if url.startswith("/merchant/products") else {}
+    category = params.get("category", "")
+    page = params.get("page", "")
+    return ListQuery(
+        q=params.get("q", "")[:100],
+        status=params.get("status", "") if params.get("status") in {s.value for s in ProductStatus} else "",
+        category_id=int(category) if category.isdigit() and 0 < int(category) <= MAX_ID else None,
+        low=params.get("low") == "1",
+        sort=params.get("sort", "new") if params.get("sort") in SORTS else "new",
+        page=int(page) if page.isdigit() and 0 < int(page) <= 10_000 else 1,
     )
 
 
@@ -78,8 +209,9 @@ def _render_product(console: Console, product_id: int, form: Form | None, status
     )
 
 
-@router.get("/products/{product_id}")
+@router.get("/products/{product_id}/skus")
 def product(console: MerchantConsole, product_id: IdPath) -> Response:
+    """Quick edits of the SKUs' price, stock and sale (the editor is at /merchant/products/{id})."""
     return _render_product(console, product_id, None)
 
 

@@ -6,10 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from zhongcao.campaigns import coupons as coupons_service
-from zhongcao.catalog import lookup
+from zhongcao.catalog import editor, lookup
 from zhongcao.catalog import service as catalog_service
+from zhongcao.catalog.description import render_markdown
 from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce.schemas import AttributionIn
 from zhongcao.errors import DomainError
@@ -48,6 +50,27 @@ def _product_page(
     )
     attribution = parse_source(source)
     tile = tile_from_product(product)
+    description = product.description_en if page.locale == "en" else product.description_zh
+    # Markdown rendered with raw HTML off (catalog.description): nothing the merchant typed is markup.
+    description_html = Markup(render_markdown(description or product.description_zh))
+    options = editor.options_of(product)
+    groups: list[tuple[str, list[Any]]] = []
+    short: dict[int, str] = {}
+    if len(options) == 2:
+        # Two axes: the SKUs under each value of the first (colour), in the order of the second (size).
+        order = {v: i for i, v in enumerate(options[1].values)}
+        for value in options[0].values:
+            members = [s for s in skus if (s.attributes or {}).get(options[0].name) == value]
+            members.sort(key=lambda s: order.get(str((s.attributes or {}).get(options[1].name)), 99))
+            if members:
+                groups.append((f"{options[0].name}: {value}", members))
+        # Under "颜色: 黑色" each choice needs only its size.
+        short = {s.id: str((s.attributes or {}).get(options[1].name, "")) for s in skus}
+        grouped = {s.id for _, members in groups for s in members}
+        if len(grouped) != len(skus):
+            groups = []
+    if not groups:
+        groups = [("", skus)]
     selected = None
     if form is not None:
         selected = form.values.get("sku_id")
@@ -63,6 +86,11 @@ def _product_page(
         shop=shop,
         score=shop_score(page, shop.id),
         skus=skus,
+        sku_groups=groups,
+        sku_short=short if len(groups) > 1 or (groups and groups[0][0]) else {},
+        pictures=editor.pictures(page.db, [product.id]).get(product.id, []),
+        description_html=description_html,
+        attributes=dict(product.attributes or {}),
         selected_sku=selected,
         summary=summary,
         reviews=reviews,
