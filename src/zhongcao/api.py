@@ -74,11 +74,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     _mount_api_docs(app)
     from zhongcao.media.views import upload_body_limits
+    from zhongcao.web.merchant.content import page_upload_limits
 
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_bytes,
-        path_limits=upload_body_limits(settings),
+        path_limits={**upload_body_limits(settings), **page_upload_limits(settings)},
     )
     # Added last, so outermost: even a 413 from the size limit carries the headers.
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.catalog.views import router as catalog_router
     from zhongcao.commerce.views import router as commerce_router
     from zhongcao.compass.views import router as compass_router
+    from zhongcao.content.live_views import router as live_router
     from zhongcao.content.views import router as content_router
     from zhongcao.events.views import router as events_router
     from zhongcao.experience.views import router as experience_router
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         shops_router,
         catalog_router,
         content_router,
+        live_router,
         commerce_router,
         affiliate_router,
         aftersales_router,

@@ -24,6 +24,7 @@ from zhongcao.content.schemas import (
     PinRequest,
     ProductSetOut,
     PublicAccountOut,
+    VideoOut,
 )
 from zhongcao.deps import (
     CreatorCtx,
@@ -50,11 +51,28 @@ CreatorUser = Annotated[User, Depends(require_role(Role.creator))]
 Params = Annotated[PageParams, Depends(page_params)]
 
 
+def _video_outs(db: DbSession, content_ids: Sequence[int]) -> dict[int, VideoOut]:
+    return {
+        content_id: VideoOut(
+            media_id=v.media_id,
+            url=v.url,
+            content_type=v.content_type,
+            poster_url=v.poster_url,
+            width=v.width,
+            height=v.height,
+        )
+        for content_id, v in flows.content_videos(db, content_ids).items()
+    }
+
+
 def _content_page(db: DbSession, rows: Sequence[Content], cursor: str | None) -> Page[ContentOut]:
     anchors = service.anchored_product_ids_by_content(db, [c.id for c in rows])
+    videos = _video_outs(db, [c.id for c in rows])
     return Page[ContentOut](
         items=[
-            ContentOut.model_validate(c).model_copy(update={"anchor_product_ids": anchors[c.id]})
+            ContentOut.model_validate(c).model_copy(
+                update={"anchor_product_ids": anchors[c.id], "video": videos.get(c.id)}
+            )
             for c in rows
         ],
         next_cursor=cursor,
@@ -63,7 +81,12 @@ def _content_page(db: DbSession, rows: Sequence[Content], cursor: str | None) ->
 
 def _content_out(db: DbSession, content: Content) -> ContentOut:
     out = ContentOut.model_validate(content)
-    return out.model_copy(update={"anchor_product_ids": service.anchored_product_ids(db, content.id)})
+    return out.model_copy(
+        update={
+            "anchor_product_ids": service.anchored_product_ids(db, content.id),
+            "video": _video_outs(db, [content.id]).get(content.id),
+        }
+    )
 
 
 def _detail(db: DbSession, content: Content) -> ContentDetailOut:
@@ -83,6 +106,7 @@ def _detail(db: DbSession, content: Content) -> ContentDetailOut:
     pinned = next((a for a in anchors if a.product_id == content.pinned_product_id), None)
     base = ContentOut.model_validate(content).model_dump()
     base["anchor_product_ids"] = [a.product_id for a in anchors]
+    base["video"] = _video_outs(db, [content.id]).get(content.id)
     return ContentDetailOut(
         **base,
         account=AccountOut.model_validate(view.account),
@@ -109,6 +133,8 @@ def _publish(db: DbSession, account_id: int, body: ContentCreate) -> Content:
         product_sets=[
             service.ProductSetSpec(name=s.name, product_ids=s.product_ids) for s in body.product_sets
         ],
+        video_media_id=body.video_media_id,
+        poster_media_id=body.poster_media_id,
     )
 
 
