@@ -168,7 +168,7 @@ async def _save_upload(upload: UploadFile, path: Path, limit: int) -> bool:
     return True
 
 
-@router.post(PUBLISH_PATH)
+@router.post(PUBLISH_PATH.removeprefix("/merchant"))
 async def publish(request: Request, console: MerchantConsole, data: FormData) -> Response:
     console.require_manager()
     return await to_thread.run_sync(_check_form, console, data) or await _publish_upload(
