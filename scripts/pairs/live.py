@@ -54,7 +54,7 @@ PAIRS = {
         "Upload an MP4 or WebM video and anchor the shop's products; shoppers play it right in the feed.",
     ),
     "studio.video": ("视频文件", "Video file"),
-    "studio.video_hint": ("MP4 或 WebM，最大 {mb} MB，最长 5 分钟。封面自动取自视频。", "MP4 or WebM, up to {mb} MB and 5 minutes. The poster is taken from the video."),
+    "studio.video_hint": ("MP4 或 WebM，最大 {mb} MB，最长 {minutes} 分钟。封面自动取自视频。", "MP4 or WebM, up to {mb} MB and {minutes} minutes. The poster is taken from the video."),
     "studio.choose_again": ("出于安全原因，请重新选择文件。", "For safety, choose the file again."),
     "studio.video_required": ("请选择要上传的视频", "Choose a video to upload"),
     "studio.too_large": ("视频太大了：最大 {mb} MB", "The video is too large: {mb} MB at most"),

@@ -131,6 +131,7 @@ def _render_publish(
         accounts=_accounts(console),
         products=_products(console),
         max_mb=console.page.request.app.state.settings.media_max_video_bytes // (1024 * 1024),
+        max_minutes=max(1, console.page.request.app.state.settings.media_max_video_seconds // 60),
     )
 
 
