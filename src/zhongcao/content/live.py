@@ -177,7 +177,9 @@ def attach_videos_bulk(db: Session, pairs: Sequence[tuple[int, int]]) -> int:
     if not pairs:
         return 0
     ids = [c for c, _ in pairs]
-    kinds = dict(db.execute(select(Content.id, Content.kind).where(Content.id.in_(ids))).tuples().all())
+    kinds = {
+        cid: kind for cid, kind in db.execute(select(Content.id, Content.kind).where(Content.id.in_(ids)))
+    }
     taken = set(videos_by_content(db, ids))
     rows = [
         ContentVideo(content_id=c, media_id=m)
