@@ -326,3 +326,47 @@ def test_pins_comments_and_likes_are_published_to_the_room_after_commit(db, worl
     assert [m["type"] for _, m in sent] == ["pin", "comment", "likes"]
     assert {c for c, _ in sent} == {f"live:{live_id}"}
     assert sent[0][1]["product_id"] == product and sent[1][1]["body"] == "hello" and sent[2][1]["total"] == 2
+
+
+def test_every_content_page_renders_in_both_languages(client, world):
+    web_login(client, world.merchant_email)
+    pages = [
+        "/merchant/content",
+        *(f"/merchant/content?show={s}" for s in ("videos", "scheduled", "live", "ended")),
+        "/merchant/content?show=nonsense&cursor=garbage",
+        "/merchant/content/videos/new",
+        "/merchant/content/live/new",
+        f"/merchant/live/{world.web.live_id}",
+    ]
+    for locale in ("zh", "en"):
+        client.get(f"/locale?to={locale}&next=/merchant")
+        for url in pages:
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.text[:1000])
+            assert "Traceback" not in response.text and not re.search(r">studio\.[a-z_.]+<", response.text), url
+    stats = client.get(f"/merchant/live/{world.web.live_id}/stats").json()
+    assert stats["status"] == "live" and stats["gmv"].startswith("¥")
+    empty = client.get("/merchant/content?show=ended").text
+    assert "No ended sessions yet." in empty
+
+
+def test_a_service_agent_reads_but_cannot_publish_or_host(client, db, world, store, mp4):
+    from tests.factories import make_user
+    from zhongcao.shops.models import ShopStaff, StaffRole
+    from zhongcao.users.models import Role
+
+    agent = make_user(db, Role.merchant)
+    db.add(ShopStaff(shop_id=world.web.shop_id, user_id=agent.id, role=StaffRole.service_agent))
+    db.commit()
+    web_login(client, agent.email)
+    listing = client.get("/merchant/content").text
+    assert "/merchant/content/videos/new" not in listing
+    token = form_token(client, f"/merchant/live/{world.web.live_id}")
+    before = _counts(db)
+    assert _publish(client, token, mp4).status_code == 403
+    for action in ("end", "unpin"):
+        response = client.post(f"/merchant/live/{world.web.live_id}/{action}", data={"csrf_token": token})
+        assert response.status_code == 403
+    db.expire_all()
+    assert db.get(Content, world.web.live_id).status is ContentStatus.live
+    assert _counts(db) == before
