@@ -343,7 +343,9 @@ def test_every_content_page_renders_in_both_languages(client, world):
         for url in pages:
             response = client.get(url)
             assert response.status_code == 200, (url, response.text[:1000])
-            assert "Traceback" not in response.text and not re.search(r">studio\.[a-z_.]+<", response.text), url
+            assert "Traceback" not in response.text and not re.search(r">studio\.[a-z_.]+<", response.text), (
+                url
+            )
     stats = client.get(f"/merchant/live/{world.web.live_id}/stats").json()
     assert stats["status"] == "live" and stats["gmv"].startswith("¥")
     empty = client.get("/merchant/content?show=ended").text
@@ -370,3 +372,36 @@ def test_a_service_agent_reads_but_cannot_publish_or_host(client, db, world, sto
     db.expire_all()
     assert db.get(Content, world.web.live_id).status is ContentStatus.live
     assert _counts(db) == before
+
+
+def test_a_shop_without_an_account_opens_one_before_publishing(client, db, world):
+    from tests.factories import make_user
+    from zhongcao.shops.models import Shop, ShopStaff, StaffRole
+    from zhongcao.users.models import Role
+
+    shop = Shop(name_zh="新店", name_en="New shop")
+    db.add(shop)
+    db.flush()
+    owner = make_user(db, Role.merchant)
+    db.add(ShopStaff(shop_id=shop.id, user_id=owner.id, role=StaffRole.owner))
+    db.commit()
+    web_login(client, owner.email)
+    page = client.get("/merchant/content").text
+    assert "先开通店铺账号" in page and "/merchant/content/videos/new" not in page
+    token = form_token(client, "/merchant/content")
+    bad = client.post(
+        "/merchant/content/account", data={"csrf_token": token, "handle": "No Spaces!", "name": "新店官方"}
+    )
+    assert bad.status_code == 422 and 'value="新店官方"' in bad.text and "账号 ID 为" in bad.text
+    taken = client.post(
+        "/merchant/content/account", data={"csrf_token": token, "handle": "bloom_beauty", "name": "x"}
+    )
+    assert taken.status_code == 422 and "已被使用" in taken.text
+    made = client.post(
+        "/merchant/content/account",
+        data={"csrf_token": token, "handle": "new_shop", "name": "新店官方"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    assert "/merchant/content/videos/new" in client.get("/merchant/content").text
+    assert "发布账号：新店官方" in client.get("/merchant/content/videos/new").text
