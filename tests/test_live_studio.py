@@ -9,12 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.commerce_helpers import pay, place
 from tests.factories import auth as token_headers
 from tests.media_helpers import tiny_video
 from tests.web_console_helpers import seed_consoles
 from tests.web_helpers import form_token, web_login
 from zhongcao import clock
+from zhongcao.catalog.models import Product
 from zhongcao.commerce.models import Order, OrderItem
+from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind, ContentStatus, ContentVideo, LiveComment
 from zhongcao.media.models import Media
 from zhongcao.media.storage import LocalStorage
@@ -248,6 +251,15 @@ def test_viewers_comment_and_like_and_the_host_sees_the_numbers(client, db, worl
             client.post(f"/api/live/{live_id}/likes", headers=shopper, json={"count": bad}).status_code == 422
         )
 
+    # Two paid orders bought in the room (one of two units), and one only placed: the host counts the paid.
+    buyer = db.get(User, world.web.shopper_id)
+    anchored = content_service.anchored_product_ids(db, live_id)
+    skus = {p.id: p.skus[0].id for p in db.scalars(select(Product).where(Product.id.in_(anchored)))}
+    line = {"attribution": {"channel": "live", "content_id": live_id}}
+    pay(db, buyer, place(db, buyer, [{"sku_id": skus[anchored[0]], "quantity": 2, **line}]))
+    pay(db, buyer, place(db, buyer, [{"sku_id": skus[anchored[-1]], "quantity": 1, **line}]))
+    place(db, buyer, [{"sku_id": skus[anchored[0]], "quantity": 5, **line}])
+
     # The room's page escapes the comment; the host's numbers count it.
     room = client.get(f"/live/{live_id}").text
     assert "&lt;b&gt;x&lt;/b&gt;" in room and "<b>x</b>" not in room
@@ -260,8 +272,11 @@ def test_viewers_comment_and_like_and_the_host_sees_the_numbers(client, db, worl
         .join(Order, Order.id == OrderItem.order_id)
         .where(OrderItem.content_id == live_id, Order.paid_at.is_not(None))
     ).one()
+    assert paid[0] >= 2
     assert (stats["orders"], stats["gmv_fen"]) == (paid[0], paid[1])
-    assert sum(p["gmv_fen"] for p in stats["top_products"]) <= stats["gmv_fen"]
+    assert sum(p["gmv_fen"] for p in stats["top_products"]) == stats["gmv_fen"]
+    assert stats["top_products"] == sorted(stats["top_products"], key=lambda p: -p["gmv_fen"])
+    assert sum(p["units"] for p in stats["top_products"]) == stats["units"]
 
     # Another shop's host cannot read them.
     other = auth(client, world.other_merchant_email)
