@@ -1,6 +1,6 @@
 """Publishing a video and hosting a live session in a real browser (Debian's headless Chromium against
 uvicorn on the test database): the video plays on the video page and in the feed; a product the host
-pins shows on a shopper's live page within a second; a shopper's comment and like reach the host's
+pins shows on a shopper's live page within a second; a shopper's comment, like and purchase reach the host's
 dashboard. Screenshots of the publish page, the host dashboard and the shopper's live room, zh and en."""
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from tests.commerce_helpers import pay, place
 from tests.media_helpers import tiny_video
 from tests.web_console_helpers import ConsoleWorld, seed_consoles
 from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, screenshot, sign_in
 from zhongcao import clock
+from zhongcao.catalog.models import Sku
 from zhongcao.media.storage import LocalStorage
+from zhongcao.users.models import User
 from zhongcao.web.templating import DISPLAY_TZ
 
 pytestmark = [
@@ -100,7 +104,7 @@ def test_publish_a_video_anchoring_a_product_and_it_plays(site, browser, databas
     context.close()
 
 
-def test_schedule_start_pin_comment_like_live(site, browser, database):
+def test_schedule_start_pin_comment_like_live(site, browser, database, db):
     server, world = site
     base, kind = server.url, database.dialect
     host_context, host, host_problems = _page(browser, DESK)
@@ -146,6 +150,15 @@ def test_schedule_start_pin_comment_like_live(site, browser, database):
     host.wait_for_function("() => document.querySelector('[data-stat=likes]').textContent.trim() === '1'")
     host.wait_for_function("() => document.querySelector('[data-stat=comments]').textContent.trim() === '1'")
     host.wait_for_function("() => document.querySelector('[data-stat=viewers]').textContent.trim() === '1'")
+    # A purchase in the room: the host's orders and GMV change as it is paid.
+    sku_id = db.scalar(select(Sku.id).where(Sku.product_id == int(product_ids[0])).order_by(Sku.id))
+    buyer = db.get(User, world.web.shopper_id)
+    line = {"sku_id": sku_id, "quantity": 1, "attribution": {"channel": "live", "content_id": int(live_id)}}
+    pay(db, buyer, place(db, buyer, [line]))
+    db.commit()  # SQLite: hold no transaction while the server works
+    host.wait_for_function("() => document.querySelector('[data-stat=orders]').textContent.trim() === '1'")
+    assert host.locator("[data-stat=gmv]").inner_text() != "¥0.00"
+    host.locator("[data-top] tr").first.wait_for()
     screenshot(host, f"live-host-zh-{kind}")
     screenshot(shopper, f"live-room-zh-{kind}")
     assert shopper.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
