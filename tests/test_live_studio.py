@@ -318,6 +318,12 @@ def test_the_room_page_forms_comment_and_like(client, db, world):
     )
     assert liked.json() == {"total": 2}
     assert "来了" in client.get(f"/live/{live_id}").text
+    # Without script the forms post normally and come back to the room, saying what went wrong.
+    plain = client.post(
+        f"/live/{live_id}/comments", data={"csrf_token": token, "body": ""}, follow_redirects=False
+    )
+    assert plain.status_code == 303 and plain.headers["location"] == f"/live/{live_id}"
+    assert "请先写点内容" in client.get(f"/live/{live_id}").text
     # Without the token: refused.
     assert client.post(f"/live/{live_id}/comments", data={"body": "x"}).status_code == 403
 

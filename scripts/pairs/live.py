@@ -108,6 +108,8 @@ PAIRS = {
     "studio.refused.content_not_live": ("开播后才能置顶商品", "Products can be pinned only while on air"),
     "studio.refused.product_not_anchored": ("只能置顶本场直播的商品", "Only the session's products can be pinned"),
     "studio.refused.product_not_on_sale": ("这件商品未在售，不能置顶", "This product is not on sale and cannot be pinned"),
+    "studio.refused": ("操作未能完成，请刷新页面后再试", "That did not work; reload the page and try again"),
+    "live.refused": ("没能发送，请刷新页面后再试", "That could not be sent; reload the page and try again"),
     "live.comments": ("评论", "Comments"),
     "live.comment_label": ("说点什么", "Say something"),
     "live.comment_placeholder": ("说点什么…", "Say something…"),

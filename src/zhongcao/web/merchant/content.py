@@ -30,6 +30,7 @@ from zhongcao.errors import DomainError, NotFound
 from zhongcao.media import service as media_service
 from zhongcao.media.views import MULTIPART_ALLOWANCE, get_storage
 from zhongcao.pagination import PageParams
+from zhongcao.web import i18n
 from zhongcao.web.console import Console, CursorQuery, IdPath, MerchantConsole, page_of
 from zhongcao.web.context import FormData
 from zhongcao.web.forms import Form, error_message
@@ -404,7 +405,11 @@ def _control(console: Console, content_id: int, act: Any, flash: str) -> Respons
         console.db.rollback()
         if exc.status_code == 404:
             raise
-        return console.redirect(f"/merchant/live/{content_id}", flash="studio.refused." + exc.code)
+        flash_key = "studio.refused." + exc.code
+        return console.redirect(
+            f"/merchant/live/{content_id}",
+            flash=flash_key if i18n.has_message(flash_key) else "studio.refused",
+        )
     return console.redirect(f"/merchant/live/{content_id}", flash=flash)
 
 

@@ -17,6 +17,7 @@ from zhongcao.content import live as content_live
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind
 from zhongcao.errors import DomainError
+from zhongcao.web import i18n
 from zhongcao.web.context import FormData, Page, SignedInPage
 from zhongcao.web.forms import error_message
 from zhongcao.web.shopper.common import IdPath, ProductTile
@@ -34,7 +35,10 @@ def _refused(page: Any, content_id: int, exc: DomainError) -> Response:
         return JSONResponse(
             {"error": {"code": exc.code, "message": error_message(page.t, exc)}}, status_code=exc.status_code
         )
-    return page.redirect(f"/live/{content_id}", flash="err." + exc.code)
+    flash_key = "err." + exc.code
+    return page.redirect(
+        f"/live/{content_id}", flash=flash_key if i18n.has_message(flash_key) else "live.refused"
+    )
 
 
 @router.post("/live/{content_id}/comments")
