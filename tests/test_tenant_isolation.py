@@ -401,6 +401,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "/api/merchant/content/{content_id}/pin"): foreign_id(
         lambda w: {"content_id": w["shop_live"]}
     ),
+    ("GET", "/api/merchant/content/{content_id}/live-stats"): foreign_id(
+        lambda w: {"content_id": w["shop_live"]}
+    ),
     ("POST", "/api/merchant/content/{content_id}/remove"): foreign_id(
         lambda w: {"content_id": w["shop_video"]}
     ),

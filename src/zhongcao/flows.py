@@ -16,6 +16,10 @@ needs to know. Views, jobs and the world call these; no domain service imports t
 * Sign-up with content: a person who signs up as a creator gets a creator account (users does not
   read content).
 * Shop applications with the catalog: the main category is checked here (the catalog reads shops).
+* Short videos with media: the uploaded video (and chosen poster) must be the publisher's own upload
+  (the shop's, or the creator's); media knows uploads, content knows publishers.
+* Live rooms with commerce: the host dashboard's orders, GMV and top products are commerce's numbers
+  of the lines attributed to the room.
 """
 
 from __future__ import annotations
@@ -29,12 +33,16 @@ from sqlalchemy.orm import Session
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.catalog import service as catalog_service
+from zhongcao.commerce import content_stats
 from zhongcao.commerce import service as commerce_service
 from zhongcao.config import Settings
+from zhongcao.content import live as content_live
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind
-from zhongcao.errors import InvalidInput
+from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.finance import service as finance_service
+from zhongcao.media import service as media_service
+from zhongcao.media.models import MediaKind
 from zhongcao.shops import applications as shop_applications
 from zhongcao.shops.models import ShopApplication
 from zhongcao.users import service as users_service
@@ -112,9 +120,28 @@ def publish_content(
     scheduled_at: datetime | None = None,
     anchors: Sequence[int] = (),
     product_sets: Sequence[content_service.ProductSetSpec] = (),
+    video_media_id: int | None = None,
+    poster_media_id: int | None = None,
 ) -> Content:
     """Publish a short video or schedule a live session (:func:`content.service.publish_content`),
-    a creator's anchors allowed by its active affiliate plans."""
+    a creator's anchors allowed by its active affiliate plans; a short video may play an uploaded
+    video (with a chosen poster image) that is the publisher's own upload."""
+    video = None
+    if video_media_id is not None or poster_media_id is not None:
+        if video_media_id is None:
+            raise InvalidInput("a poster needs a video", code="video_required", field="video_media_id")
+        account = content_service.get_account(db, account_id)
+        owner = {"shop_id": account.shop_id, "user_id": account.user_id}
+        try:
+            media_service.shop_media(db, video_media_id, kind=MediaKind.video, **owner)
+        except DomainError as exc:
+            raise InvalidInput(exc.message, code=exc.code, field="video_media_id") from exc
+        if poster_media_id is not None:
+            try:
+                media_service.shop_media(db, poster_media_id, kind=MediaKind.image, **owner)
+            except DomainError as exc:
+                raise InvalidInput(exc.message, code=exc.code, field="poster_media_id") from exc
+        video = content_service.VideoSpec(video_media_id, poster_media_id)
     return content_service.publish_content(
         db,
         account_id,
@@ -127,6 +154,7 @@ def publish_content(
         anchors=anchors,
         product_sets=product_sets,
         promotable=lambda product_ids: affiliate_service.promotable_product_ids(db, account_id, product_ids),
+        video=video,
     )
 
 
@@ -160,3 +188,67 @@ def creator_earnings(db: Session, account_id: int) -> CreatorEarnings:
     return CreatorEarnings(
         pending_fen=pending, settled_fen=settled, reversed_fen=sum(back for _, back in by_order.values())
     )
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """What a live room's host watches: viewers come from the presence (the page adds them)."""
+
+    status: str
+    comments: int
+    likes: int
+    orders: int
+    units: int
+    gmv_fen: int
+    top_products: list[content_stats.ProductTakings]
+
+
+def live_stats(db: Session, content_id: int) -> LiveStats:
+    """The room's comments and likes (content) with its orders, GMV and best sellers (commerce)."""
+    content = content_service.get_content(db, content_id)
+    takings = content_stats.content_takings(db, content_id)
+    return LiveStats(
+        status=content.status.value,
+        comments=content_live.comment_count(db, content_id),
+        likes=content_live.like_count(db, content_id),
+        orders=takings.orders,
+        units=takings.units,
+        gmv_fen=takings.gmv_fen,
+        top_products=takings.top_products,
+    )
+
+
+@dataclass(frozen=True)
+class ContentVideoSource:
+    """A short video's playable upload (media) as linked by content, with the poster to show: the
+    chosen image when there is one, else the frame ffmpeg took."""
+
+    media_id: int
+    url: str
+    content_type: str
+    poster_url: str | None
+    width: int
+    height: int
+
+
+def content_videos(db: Session, content_ids: Sequence[int]) -> dict[int, ContentVideoSource]:
+    links = content_live.videos_by_content(db, content_ids)
+    media_ids = {v.media_id for v in links.values()} | {
+        v.poster_media_id for v in links.values() if v.poster_media_id is not None
+    }
+    sources = media_service.video_sources(db, media_ids)
+    out: dict[int, ContentVideoSource] = {}
+    for content_id, link in links.items():
+        video = sources.get(link.media_id)
+        if video is None:
+            continue
+        chosen = sources.get(link.poster_media_id) if link.poster_media_id is not None else None
+        out[content_id] = ContentVideoSource(
+            media_id=link.media_id,
+            url=video.url,
+            content_type=video.content_type,
+            poster_url=chosen.url if chosen is not None else video.poster_url,
+            width=video.width,
+            height=video.height,
+        )
+    return out

@@ -102,3 +102,42 @@ class ContentAnchor(IdMixin, Base):
     product_set_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("live_product_sets.id", ondelete="SET NULL")
     )
+
+
+class ContentVideo(Base):
+    """The uploaded video a short video plays (a ``media`` row of kind video), and a poster image
+    chosen instead of the frame ffmpeg took from it. Content without a row shows its cover art."""
+
+    __tablename__ = "content_videos"
+
+    content_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("content.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Deleting the upload takes the link with it: the video then shows its cover art, never a 404.
+    media_id: Mapped[int] = mapped_column(BigId, ForeignKey("media.id", ondelete="CASCADE"), index=True)
+    poster_media_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("media.id", ondelete="SET NULL"), index=True
+    )
+
+
+class LiveComment(IdMixin, TimestampMixin, Base):
+    """A viewer's comment in a live room, shown to every viewer as it is written."""
+
+    __tablename__ = "live_comments"
+
+    content_id: Mapped[int] = mapped_column(BigId, ForeignKey("content.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    body: Mapped[str] = mapped_column(String(200))
+
+
+class LiveLikes(Base):
+    """A live room's like count: viewers tap as often as they like, so it is a counter, not rows.
+    It only changes by an atomic ``UPDATE ... SET like_count = like_count + n``."""
+
+    __tablename__ = "live_likes"
+    __table_args__ = (CheckConstraint("like_count >= 0", name="like_count_nonneg"),)
+
+    content_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("content.id", ondelete="CASCADE"), primary_key=True
+    )
+    like_count: Mapped[int] = mapped_column(default=0)

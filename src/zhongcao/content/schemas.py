@@ -122,6 +122,10 @@ class ContentCreate(BaseModel):
     product_sets: Annotated[list[ProductSetIn], Field(max_length=MAX_PRODUCT_SETS)] = Field(
         default_factory=list
     )
+    # Short videos: an upload of POST /api/media/videos (and one of /api/media/images as the poster,
+    # instead of the frame taken from the video), the publisher's own.
+    video_media_id: Id | None = None
+    poster_media_id: Id | None = None
 
 
 class MerchantContentCreate(ContentCreate):
@@ -132,6 +136,15 @@ class PinRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product_id: Id
+
+
+class VideoOut(BaseModel):
+    media_id: int
+    url: str
+    content_type: str
+    poster_url: str | None
+    width: int
+    height: int
 
 
 class ContentOut(BaseModel):
@@ -151,6 +164,7 @@ class ContentOut(BaseModel):
     pinned_product_id: int | None
     created_at: datetime
     anchor_product_ids: list[int] = Field(default_factory=list, description="In display order")
+    video: VideoOut | None = Field(default=None, description="Short videos with an uploaded video")
 
 
 class AnchorOut(BaseModel):
@@ -176,3 +190,55 @@ class ContentDetailOut(ContentOut):
     anchors: list[AnchorOut]
     product_sets: list[ProductSetOut]
     pinned_product: AnchorOut | None = None
+
+
+# --- live rooms: comments, likes, the host's numbers -----------------------------------------------
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+        AfterValidator(single_line),
+    ]
+
+
+class CommentOut(BaseModel):
+    id: int
+    content_id: int
+    who: str = Field(description="The commenter's masked name (张**)")
+    body: str
+    created_at: datetime
+
+
+class LikesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: Annotated[int, Field(strict=True, ge=1, le=50)] = 1
+
+
+class LikesOut(BaseModel):
+    content_id: int
+    total: int
+
+
+class TopProductOut(BaseModel):
+    product_id: int
+    title_zh: str
+    title_en: str
+    units: int
+    gmv_fen: int
+
+
+class LiveStatsOut(BaseModel):
+    content_id: int
+    status: ContentStatus
+    viewers: int | None = Field(description="Viewers now; null where the count cannot be read")
+    comments: int
+    likes: int
+    orders: int
+    units: int
+    gmv_fen: int
+    top_products: list[TopProductOut]

@@ -37,6 +37,7 @@ from zhongcao.content.models import (
     ContentAnchor,
     ContentKind,
     ContentStatus,
+    ContentVideo,
     Follow,
     LiveProductSet,
 )
@@ -243,6 +244,15 @@ def follows_page(
 
 
 @dataclass(frozen=True)
+class VideoSpec:
+    """A short video's uploaded video and chosen poster (``media`` ids the caller has checked are the
+    publisher's own: :func:`zhongcao.flows.publish_content`)."""
+
+    media_id: int
+    poster_media_id: int | None = None
+
+
+@dataclass(frozen=True)
 class ProductSetSpec:
     name: str
     product_ids: Sequence[int]
@@ -375,6 +385,7 @@ def publish_content(
     anchors: Sequence[int] = (),
     product_sets: Sequence[ProductSetSpec] = (),
     promotable: PromotableProducts = _nothing_promotable,
+    video: VideoSpec | None = None,
 ) -> Content:
     """Create a short video (published at once) or a live session (scheduled) with its anchors.
 
@@ -384,6 +395,10 @@ def publish_content(
     _check_kind_fields(kind, duration_seconds, scheduled_at, product_sets)
     set_of_product = _check_anchor_list(anchors, product_sets)
     _check_anchorable(db, account, anchors, promotable)
+    if video is not None and kind is not ContentKind.short_video:
+        raise InvalidInput(
+            "only a short video plays an uploaded video", code="video_not_allowed", field="video"
+        )
 
     content = Content(
         account_id=account.id,
@@ -411,6 +426,12 @@ def publish_content(
         )
         for position, product_id in enumerate(anchors)
     )
+    if video is not None:
+        db.add(
+            ContentVideo(
+                content_id=content.id, media_id=video.media_id, poster_media_id=video.poster_media_id
+            )
+        )
     db.commit()
     return content
 
@@ -691,6 +712,8 @@ def _set_pin(db: Session, content: Content, product_id: int | None) -> Content:
         db.rollback()
         db.refresh(content)
         raise _not_live(content)
+    # Every open room shows the pinned card at once (web/live.py reads the product's card).
+    publish_after_commit(db, live_channel(content.id), {"type": "pin", "product_id": product_id})
     db.commit()
     db.refresh(content)
     return content

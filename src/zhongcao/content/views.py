@@ -1,29 +1,39 @@
-"""Accounts, follows and content: public, shopper, merchant, creator and operator endpoints."""
+"""Accounts, follows and content: public, shopper, merchant, creator and operator endpoints; live
+rooms' comments, likes and the host's numbers."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+import anyio
+from fastapi import APIRouter, Depends, Request
 
 from zhongcao import flows
-from zhongcao.content import service
+from zhongcao.content import live, service
 from zhongcao.content.models import Content, ContentKind, ContentStatus
 from zhongcao.content.schemas import (
     AccountCreate,
     AccountOut,
     AccountTopKolUpdate,
     AnchorOut,
+    CommentIn,
+    CommentOut,
     ContentCreate,
     ContentDetailOut,
     ContentOut,
     FollowOut,
     FollowState,
+    LikesIn,
+    LikesOut,
+    LiveStatsOut,
     MerchantContentCreate,
     PinRequest,
     ProductSetOut,
     PublicAccountOut,
+    TopProductOut,
+    VideoOut,
 )
 from zhongcao.deps import (
     CreatorCtx,
@@ -39,6 +49,7 @@ from zhongcao.deps import (
 from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.fields import IdPath, IdQuery
 from zhongcao.pagination import Page, PageParams, page_params
+from zhongcao.realtime.service import live_channel
 from zhongcao.shops.models import StaffRole
 from zhongcao.users.models import Role, User
 
@@ -50,11 +61,28 @@ CreatorUser = Annotated[User, Depends(require_role(Role.creator))]
 Params = Annotated[PageParams, Depends(page_params)]
 
 
+def _video_outs(db: DbSession, content_ids: Sequence[int]) -> dict[int, VideoOut]:
+    return {
+        content_id: VideoOut(
+            media_id=v.media_id,
+            url=v.url,
+            content_type=v.content_type,
+            poster_url=v.poster_url,
+            width=v.width,
+            height=v.height,
+        )
+        for content_id, v in flows.content_videos(db, content_ids).items()
+    }
+
+
 def _content_page(db: DbSession, rows: Sequence[Content], cursor: str | None) -> Page[ContentOut]:
     anchors = service.anchored_product_ids_by_content(db, [c.id for c in rows])
+    videos = _video_outs(db, [c.id for c in rows])
     return Page[ContentOut](
         items=[
-            ContentOut.model_validate(c).model_copy(update={"anchor_product_ids": anchors[c.id]})
+            ContentOut.model_validate(c).model_copy(
+                update={"anchor_product_ids": anchors[c.id], "video": videos.get(c.id)}
+            )
             for c in rows
         ],
         next_cursor=cursor,
@@ -63,7 +91,12 @@ def _content_page(db: DbSession, rows: Sequence[Content], cursor: str | None) ->
 
 def _content_out(db: DbSession, content: Content) -> ContentOut:
     out = ContentOut.model_validate(content)
-    return out.model_copy(update={"anchor_product_ids": service.anchored_product_ids(db, content.id)})
+    return out.model_copy(
+        update={
+            "anchor_product_ids": service.anchored_product_ids(db, content.id),
+            "video": _video_outs(db, [content.id]).get(content.id),
+        }
+    )
 
 
 def _detail(db: DbSession, content: Content) -> ContentDetailOut:
@@ -83,6 +116,7 @@ def _detail(db: DbSession, content: Content) -> ContentDetailOut:
     pinned = next((a for a in anchors if a.product_id == content.pinned_product_id), None)
     base = ContentOut.model_validate(content).model_dump()
     base["anchor_product_ids"] = [a.product_id for a in anchors]
+    base["video"] = _video_outs(db, [content.id]).get(content.id)
     return ContentDetailOut(
         **base,
         account=AccountOut.model_validate(view.account),
@@ -109,6 +143,8 @@ def _publish(db: DbSession, account_id: int, body: ContentCreate) -> Content:
         product_sets=[
             service.ProductSetSpec(name=s.name, product_ids=s.product_ids) for s in body.product_sets
         ],
+        video_media_id=body.video_media_id,
+        poster_media_id=body.poster_media_id,
     )
 
 
@@ -312,3 +348,92 @@ def creator_get_content(content_id: IdPath, ctx: CreatorCtx, db: DbSession) -> C
 
 
 _add_live_controls("/api/creator/content", "creator", _creator_content_check)
+
+
+# --- live rooms: viewers' comments and likes, the host's numbers ----------------------------------
+# The same code as the live room page and the host dashboard (web/shopper/live_room.py,
+# web/merchant/content.py).
+
+
+@router.get("/api/live/{content_id}/comments", response_model=Page[CommentOut], tags=["content"])
+def list_comments(content_id: IdPath, db: DbSession, params: Params) -> Page[CommentOut]:
+    """A live room's comments, newest first."""
+    service.get_public_content(db, content_id)
+    rows, cursor = live.comments_page(db, content_id, params)
+    names = live.authors(db, [r.user_id for r in rows])
+    return Page[CommentOut](
+        items=[
+            CommentOut(
+                id=r.id,
+                content_id=r.content_id,
+                who=names.get(r.user_id, ""),
+                body=r.body,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ],
+        next_cursor=cursor,
+    )
+
+
+@router.post("/api/live/{content_id}/comments", status_code=201, response_model=CommentOut, tags=["content"])
+def post_comment(content_id: IdPath, body: CommentIn, user: CurrentUser, db: DbSession) -> CommentOut:
+    """Comment in a room on air; every viewer's page shows it at once (409 ``content_not_live`` else)."""
+    view = live.post_comment(db, content_id, user.id, body.body)
+    return CommentOut(
+        id=view.id,
+        content_id=content_id,
+        who=live.authors(db, [user.id]).get(user.id, ""),
+        body=view.body,
+        created_at=view.created_at,
+    )
+
+
+@router.post("/api/live/{content_id}/likes", response_model=LikesOut, tags=["content"])
+def like(content_id: IdPath, body: LikesIn, _: CurrentUser, db: DbSession) -> LikesOut:
+    """Like a room on air, ``count`` taps at once (1–50); answers the room's total."""
+    return LikesOut(content_id=content_id, total=live.add_likes(db, content_id, body.count))
+
+
+def viewer_count(request: Request, content_id: int) -> int | None:
+    """Viewers now from the shared presence (None when it cannot be read)."""
+    realtime = getattr(request.app.state, "realtime", None)
+    if realtime is None:
+        return None
+    try:
+        return anyio.from_thread.run(realtime.presence.count, live_channel(content_id), time.time())
+    except Exception:
+        return None
+
+
+def stats_out(content_id: int, stats: flows.LiveStats, viewers: int | None) -> LiveStatsOut:
+    return LiveStatsOut(
+        content_id=content_id,
+        status=stats.status,
+        viewers=viewers,
+        comments=stats.comments,
+        likes=stats.likes,
+        orders=stats.orders,
+        units=stats.units,
+        gmv_fen=stats.gmv_fen,
+        top_products=[
+            TopProductOut(
+                product_id=p.product_id,
+                title_zh=p.title_zh,
+                title_en=p.title_en,
+                units=p.units,
+                gmv_fen=p.gmv_fen,
+            )
+            for p in stats.top_products
+        ],
+    )
+
+
+@router.get("/api/merchant/content/{content_id}/live-stats", response_model=LiveStatsOut, tags=["merchant"])
+def merchant_live_stats(
+    content_id: IdPath, request: Request, ctx: MerchantCtx, db: DbSession
+) -> LiveStatsOut:
+    """The host's numbers of the shop's own live room: viewers now, comments, likes, orders, GMV
+    (fen, paid for goods) and the best sellers."""
+    service.content_for_shop(db, ctx.shop_id, content_id)
+    return stats_out(content_id, flows.live_stats(db, content_id), viewer_count(request, content_id))

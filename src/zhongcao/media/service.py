@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from zhongcao.config import Settings
-from zhongcao.errors import DomainError, Forbidden, NotFound, PayloadTooLarge
+from zhongcao.errors import DomainError, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from zhongcao.media import images, videos
 from zhongcao.media.models import Media, MediaKind, MediaObject
-from zhongcao.media.schemas import media_url
+from zhongcao.media.schemas import MEDIA_URL_PREFIX, media_url
 from zhongcao.media.storage import MediaStorage
 from zhongcao.shops.models import StaffRole
 
@@ -230,4 +230,59 @@ def image_urls(db: Session, media_ids: Iterable[int]) -> dict[int, dict[str, str
         .order_by(MediaObject.id)
     ):
         out.setdefault(media_id, {})[variant] = media_url(key)
+    return out
+
+
+def shop_media(
+    db: Session, media_id: int, *, shop_id: int | None, user_id: int | None, kind: MediaKind
+) -> Media:
+    """An upload of ``kind`` that belongs to the shop (a shop account publishing) or to the user (a
+    creator publishing); anyone else's is ``media_not_found``, a wrong kind ``wrong_media_kind``."""
+    media = db.get(Media, media_id)
+    owned = media is not None and (
+        (shop_id is not None and media.shop_id == shop_id)
+        or (user_id is not None and media.owner_id == user_id)
+    )
+    if media is None or not owned:
+        raise NotFound("media not found", code="media_not_found")
+    if media.kind is not kind:
+        raise InvalidInput(
+            f"this upload is not a {kind.value}", code="wrong_media_kind", details={"expected": kind.value}
+        )
+    return media
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """What a ``<video>`` element needs: the file, its type, and a poster frame (WebP)."""
+
+    url: str
+    content_type: str
+    poster_url: str | None
+    width: int
+    height: int
+
+
+def video_sources(db: Session, media_ids: Iterable[int]) -> dict[int, VideoSource]:
+    """Playable videos and the widest poster of each, by media id (images among the ids give their
+    widest size as ``url``, for a chosen poster)."""
+    ids = sorted(set(media_ids))
+    if not ids:
+        return {}
+    objects = db.scalars(select(MediaObject).where(MediaObject.media_id.in_(ids)).order_by(MediaObject.id))
+    by_media: dict[int, list[MediaObject]] = {}
+    for obj in objects:
+        by_media.setdefault(obj.media_id, []).append(obj)
+    out: dict[int, VideoSource] = {}
+    for media_id, objs in by_media.items():
+        main = next((o for o in objs if o.variant == "video"), None) or max(objs, key=lambda o: o.width)
+        posters = [o for o in objs if o.variant.startswith("poster-")]
+        poster = max(posters, key=lambda o: o.width) if posters else None
+        out[media_id] = VideoSource(
+            url=MEDIA_URL_PREFIX + main.key,
+            content_type=main.content_type,
+            poster_url=MEDIA_URL_PREFIX + poster.key if poster else None,
+            width=main.width,
+            height=main.height,
+        )
     return out

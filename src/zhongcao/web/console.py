@@ -58,6 +58,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/merchant/orders", "orders", "console.nav.orders"),
                 ("/merchant/after-sales", "after_sales", "console.nav.after_sales"),
                 ("/merchant/inbox", "inbox", "console.nav.inbox"),
+                ("/merchant/content", "studio", "console.nav.studio"),
                 ("/merchant/finance", "finance", "console.nav.finance"),
             ],
         ),

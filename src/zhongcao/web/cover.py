@@ -86,6 +86,11 @@ def wrap(text: str, max_em: float, max_lines: int) -> list[str]:
     return lines
 
 
+def palette_index(key: str) -> int:
+    """Which of :data:`PALETTES` a cover keyed by ``key`` (its topic, else its title) is drawn in."""
+    return _digest(key)[0] % len(PALETTES)
+
+
 @lru_cache(maxsize=4096)
 def cover_svg(
     title: str, key: str, *, width: int = 300, height: int = 400, label: str = "", show_title: bool = True
@@ -93,7 +98,7 @@ def cover_svg(
     """An SVG cover for ``title``; ``key`` (topic, category) picks the palette, ``label`` is an
     optional small caption above the title (the topic). Without ``show_title`` the art has no text
     (a live stage, where the page draws its own overlay)."""
-    palette = PALETTES[_digest(key or title)[0] % len(PALETTES)]
+    palette = PALETTES[palette_index(key or title)]
     shape = _digest(title)
     uid = shape[:5].hex()
     cx1, cy1 = 40 + shape[1] % (width - 80), 30 + shape[2] % (height // 2)

@@ -7,7 +7,10 @@ asyncio task (only while it has viewers here) subscribed to the room's channel `
 * ``sale``: a payment with lines attributed to the room committed (in any worker, or the job worker);
   the room reads the paid lines newer than the last it sent and pushes them to its streams;
 * ``status``: the room went on air or ended;
-* ``viewers``: someone arrived or left somewhere; the room re-reads the shared count.
+* ``viewers``: someone arrived or left somewhere; the room re-reads the shared count;
+* ``pin``: the host pinned a product (or unpinned: ``product_id`` null); the room reads the product's
+  card once and pushes it (the shopper's page shows it within a second);
+* ``comment`` and ``likes``: a viewer commented or liked; the message carries what to show, pushed as is.
 
 Pub/sub delivers at most once, so the room also re-reads its sales and status every
 :data:`RESYNC_SECONDS`. So a thousand viewers of one room cost one subscription and a small query per
@@ -38,14 +41,18 @@ from typing import Any
 from anyio import from_thread, to_thread
 
 from zhongcao import clock
+from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.content import service as content_service
+from zhongcao.content.live import mask_name as mask_name  # re-exported: pages and tests use it here
 from zhongcao.content.models import ContentStatus
 from zhongcao.db import Database
 from zhongcao.events import service as events_service
 from zhongcao.realtime.bus import Message
 from zhongcao.realtime.service import Realtime, live_channel
 from zhongcao.users import service as users_service
+from zhongcao.web import i18n
+from zhongcao.web.templating import money
 
 log = logging.getLogger("zhongcao.web")
 
@@ -62,14 +69,6 @@ TICKER_SIZE = 20
 def sse(event: str, data: Any, event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
-
-
-def mask_name(name: str) -> str:
-    """Buyers in a public ticker are shown by a masked name: 张** / A***."""
-    name = name.strip()
-    if not name:
-        return ""
-    return name[0] + "*" * min(max(len(name) - 1, 2), 3)
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,25 @@ def read_sales(database: Database, content_id: int, limit: int = TICKER_SIZE) ->
             )
             for r in rows
         ]
+
+
+def pinned_card(database: Database, content_id: int) -> dict[str, Any] | None:
+    """The room's pinned product as its card shows it, read now (the pin may have changed since the
+    message was sent: what the database holds wins). None when nothing is pinned."""
+    with database.session(read_only=True) as db:
+        content = content_service.content_by_ids(db, [content_id]).get(content_id)
+        if content is None or content.pinned_product_id is None:
+            return None
+        product_id = content.pinned_product_id
+        brief = catalog_service.product_briefs(db, [product_id]).get(product_id)
+        if brief is None:
+            return None
+        return {
+            "product_id": product_id,
+            "title_zh": brief.title_zh,
+            "title_en": brief.title_en,
+            "price": {locale: money(brief.price_fen, locale) for locale in i18n.LOCALES},
+        }
 
 
 def _status(database: Database, content_id: int) -> str:
@@ -310,6 +328,17 @@ class LiveHub:
                 room.broadcast(sse("status", {"status": status}))
         elif kind == "viewers":
             await self._announce_count(room)
+        elif kind == "pin":
+            product_id = message.data.get("product_id")
+            card = (
+                await to_thread.run_sync(pinned_card, self.database, room.content_id) if product_id else None
+            )
+            room.broadcast(sse("pin", card or {"product_id": None}))
+        elif kind == "comment":
+            comment = {k: message.data.get(k) for k in ("id", "who", "body", "at")}
+            room.broadcast(sse("comment", comment))
+        elif kind == "likes":
+            room.broadcast(sse("likes", {"total": message.data.get("total")}))
 
     async def _tick(self, room: Room) -> None:
         now = time.time()
@@ -366,6 +395,31 @@ class LiveHub:
                 yield message
         finally:
             self.leave(content_id, viewer, user_id, queue)
+
+    async def host_stream(self, content_id: int) -> AsyncIterator[str]:
+        """The SSE messages of a host's dashboard: everything the room's viewers get, without the
+        host counting as a viewer (no presence, no behaviour events)."""
+        room = self.rooms.get(content_id)
+        if room is None:
+            room = self.rooms[content_id] = Room(content_id=content_id)
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        room.streams.add(queue)
+        if room.task is None or room.task.done():
+            room.ready = asyncio.Event()
+            room.task = asyncio.create_task(self._run(room), name=f"live-room-{content_id}")
+        deadline = time.monotonic() + self.stream_seconds
+        try:
+            await room.ready.wait()
+            yield "retry: 1000\n\n"
+            yield sse("viewers", {"count": await self.count(content_id)})
+            while time.monotonic() < deadline:
+                try:
+                    message = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    message = ": keep-alive\n\n"
+                yield message
+        finally:
+            room.streams.discard(queue)
 
 
 def live_hub(app: Any) -> LiveHub:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from zhongcao import cli_support
 from zhongcao.events import service as events_service
+from zhongcao.world.clips import add_demo_clips
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import WorldError, WorldSummary, build_world
 
@@ -108,6 +109,20 @@ def train_engines(settings: Settings) -> None:
         database.dispose()
 
 
+def _demo_clips(settings: Settings) -> None:
+    """Short clips made by ffmpeg, so the world's short videos play (once per world)."""
+    database = cli_support.database(settings)
+    try:
+        with console.status("making demo clips …"):
+            result = add_demo_clips(database, settings)
+    finally:
+        database.dispose()
+    if result.made:
+        console.print(f"[green]✓[/] {result.made} demo clips made; {result.linked} short videos play them")
+    elif result.note:
+        console.print(f"[yellow]![/] no demo clips: {result.note}")
+
+
 def demo_command(
     scale: str = Scale.small.value,
     days: int = 30,
@@ -142,6 +157,7 @@ def demo_command(
         database.dispose()
     how = "reused" if summary.reused else f"built in {summary.seconds:.1f} s"
     console.print(f"[green]✓[/] world {spec.key} {how}")
+    _demo_clips(settings)
     if not summary.reused and days > 0:
         train_engines(settings)
     base_url = f"http://{host or settings.host}:{port or settings.port}"

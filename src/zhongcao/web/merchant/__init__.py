@@ -1,6 +1,7 @@
 """The merchant console (desk first): the shop's to-dos, products and stock, orders and shipping,
-after-sales, the customer-service inbox, coupons and campaign registration, Compass (trends, funnels, content, audience, search), the
-experience score explained, and finance. One module per page group.
+after-sales, the customer-service inbox, coupons and campaign registration, the shop's own videos and
+live sessions (content), Compass (trends, funnels, content, audience, search), the experience score
+explained, and finance. One module per page group.
 
 Every page is scoped to the caller's own shop (:data:`~zhongcao.web.console.MerchantConsole`): lists
 come from ``list_shop_*`` / ``*_for_shop`` service calls and single records from ``get_*_for_shop``,
@@ -16,6 +17,7 @@ from zhongcao.web.merchant import (
     after_sales,
     campaigns,
     compass,
+    content,
     coupons,
     finance,
     home,
@@ -38,6 +40,7 @@ for module in (
     orders,
     after_sales,
     inbox,
+    content,
     coupons,
     campaigns,
     compass,

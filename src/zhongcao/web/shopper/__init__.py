@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.shopper import browse, checkout, coupons, feed, orders, products
+from zhongcao.web.shopper import browse, checkout, coupons, feed, live_room, orders, products
 
 router = APIRouter()
-for module in (feed, browse, products, coupons, checkout, orders):
+for module in (feed, live_room, browse, products, coupons, checkout, orders):
     router.include_router(module.router)

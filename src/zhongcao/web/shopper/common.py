@@ -63,6 +63,8 @@ class FeedCard:
     reason_zh: str = ""
     reason_en: str = ""
     source: str = ""  # attribution for the buy button: "short_video:12", "live:5", "product_page"
+    # A short video's uploaded video (url, content_type, poster_url); None shows the cover art.
+    video: Any = None
 
     @property
     def product(self) -> ProductTile | None:

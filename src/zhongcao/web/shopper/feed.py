@@ -9,8 +9,10 @@ from anyio import to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from zhongcao import flows
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as order_service
+from zhongcao.content import live as content_live
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind, ContentStatus
 from zhongcao.errors import InvalidInput
@@ -32,6 +34,7 @@ from zhongcao.web.shopper.common import (
 )
 
 router = APIRouter()
+COMMENTS_SHOWN = 20  # the room's newest comments on the page; later ones arrive over its stream
 
 
 def _cards_for_content(
@@ -42,6 +45,7 @@ def _cards_for_content(
     anchors = content_service.anchored_product_ids_by_content(db, [c.id for c in contents])
     briefs = catalog_service.product_briefs(db, {p for c in contents for p in anchors.get(c.id, [])[:3]})
     likes = like_counts(page.request.app)
+    videos = flows.content_videos(db, [c.id for c in contents if c.kind is ContentKind.short_video])
     cards = []
     for content in contents:
         account = accounts.get(content.account_id)
@@ -64,6 +68,7 @@ def _cards_for_content(
                 reason_zh=reason[0],
                 reason_en=reason[1],
                 source=f"{'live' if live else 'short_video'}:{content.id}",
+                video=videos.get(content.id),
             )
         )
     return cards
@@ -197,11 +202,15 @@ def live_room(page: Page, content_id: IdPath) -> Response:
         return page.redirect(f"/videos/{content_id}")
     data = _content_page_data(page, content)
     sales = order_service.content_sales(page.db, content_id, limit=10)
+    comments = content_live.recent_comments(page.db, content_id, limit=COMMENTS_SHOWN)
+    commenters = content_live.authors(page.db, [c.user_id for c in comments])
     names = users_service.users_by_ids(page.db, {s.user_id for s in sales})
     ticker = [(s, mask_name(names[s.user_id].display_name) if s.user_id in names else "") for s in sales]
     return page.render(
         "shopper/live.html",
         ticker=ticker,
+        comments=[(c, commenters.get(c.user_id, "")) for c in comments],
+        likes=content_live.like_count(page.db, content_id),
         last_sale_id=sales[0].item_id if sales else 0,
         viewers=live_hub(page.request.app).count_from_thread(content_id),
         viewer_key=uuid.uuid4().hex,

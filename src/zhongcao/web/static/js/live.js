@@ -53,5 +53,67 @@
       source.close();
     }
   });
+  // The host pinned (or unpinned) a product: the card is drawn by the server, as on a first load.
+  var pinnedSlot = room.querySelector("[data-pinned]");
+  source.addEventListener("pin", function () {
+    fetch("/live/" + id + "/pinned", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        pinnedSlot.innerHTML = html;
+        room.setAttribute("data-pinned-at", String(Date.now()));
+      });
+  });
+
+  // Comments and likes: everyone's arrive over the stream (the sender's own too).
+  var comments = room.querySelector("[data-comments]");
+  var commenter = comments.getAttribute("data-someone");
+  source.addEventListener("comment", function (event) {
+    var c = JSON.parse(event.data);
+    if (comments.querySelector('[data-comment-id="' + c.id + '"]')) return;
+    var li = document.createElement("li");
+    li.setAttribute("data-comment-id", c.id);
+    var who = document.createElement("span");
+    who.className = "comment-who";
+    who.textContent = c.who || commenter;
+    li.appendChild(who);
+    li.appendChild(document.createTextNode(" " + c.body));
+    comments.appendChild(li);
+    while (comments.children.length > 20) comments.removeChild(comments.firstChild);
+  });
+  var likeCounts = room.querySelectorAll("[data-likes]");
+  function showLikes(total) {
+    likeCounts.forEach(function (el) { el.textContent = Number(total).toLocaleString(document.documentElement.lang); });
+  }
+  source.addEventListener("likes", function (event) { showLikes(JSON.parse(event.data).total); });
+
+  var problem = room.querySelector("[data-comment-error]");
+  function post(form, done) {
+    fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" }
+    }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+    }).then(function (answer) {
+      if (problem) { problem.hidden = answer.ok; problem.textContent = answer.ok ? "" : answer.body.error.message; }
+      if (answer.ok) done(answer.body);
+    }).catch(function () { form.submit(); });
+  }
+  var commentForm = room.querySelector("[data-comment-form]");
+  if (commentForm) {
+    commentForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var input = commentForm.querySelector("input[name=body]");
+      if (!input.value.trim()) return;
+      post(commentForm, function () { input.value = ""; });
+    });
+  }
+  var likeForm = room.querySelector("[data-like-form]");
+  if (likeForm) {
+    likeForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      post(likeForm, function (body) { showLikes(body.total); });
+    });
+  }
   source.addEventListener("open", function () { room.setAttribute("data-connected", "true"); });
 })();
