@@ -14,13 +14,15 @@ single-use link, signs in or registers with that email, accepts, and is staff of
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhongcao import clock, security
+from zhongcao import clock
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import service
@@ -32,6 +34,14 @@ INVITATION_TTL = timedelta(days=7)
 ACCEPT_PATH = "/invitations/"
 # Who may accept: a shopper becomes a merchant on accepting; a merchant must belong to no shop.
 JOINING_ROLES = (Role.shopper, Role.merchant)
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def is_expired(row: StaffInvitation, now: datetime | None = None) -> bool:
@@ -57,7 +67,7 @@ def invite(
         membership = service.membership_for_user(db, existing.id)
         if membership is not None and membership.shop_id == shop_id:
             raise Conflict("this person already works for this shop", code="already_staff", field="email")
-    secret = security.new_token()
+    secret = _new_secret()
     row = db.scalar(
         select(StaffInvitation)
         .where(
@@ -71,7 +81,7 @@ def invite(
         row = StaffInvitation(shop_id=shop_id, email=email, status=InvitationStatus.pending)
         db.add(row)
     row.role = role
-    row.token_hash = security.token_digest(secret)
+    row.token_hash = _digest(secret)
     row.invited_by = invited_by
     row.expires_at = clock.now() + INVITATION_TTL
     db.commit()
@@ -83,8 +93,8 @@ def renew(db: Session, shop_id: int, invitation_id: int, *, invited_by: int) -> 
     row = get_for_shop(db, shop_id, invitation_id)
     if row.status is not InvitationStatus.pending:
         raise Conflict("this invitation is no longer pending", code="invitation_closed")
-    secret = security.new_token()
-    row.token_hash = security.token_digest(secret)
+    secret = _new_secret()
+    row.token_hash = _digest(secret)
     row.invited_by = invited_by
     row.expires_at = clock.now() + INVITATION_TTL
     db.commit()
@@ -126,7 +136,7 @@ def by_secret(db: Session, secret: str, *, lock: bool = False) -> StaffInvitatio
     """The invitation a link names, whatever its state; an unknown link is not found."""
     if not secret or len(secret) > 200:
         raise NotFound("invitation not found", code="invitation_not_found")
-    stmt = select(StaffInvitation).where(StaffInvitation.token_hash == security.token_digest(secret))
+    stmt = select(StaffInvitation).where(StaffInvitation.token_hash == _digest(secret))
     row = db.scalar(stmt.with_for_update() if lock else stmt)
     if row is None:
         raise NotFound("invitation not found", code="invitation_not_found")
