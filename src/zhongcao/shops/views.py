@@ -146,7 +146,7 @@ def _invitation_out(row: StaffInvitation) -> InvitationOut:
         email=row.email,
         role=row.role,
         status=row.status,
-        state=invitations.state(row),  # type: ignore[arg-type]
+        state=invitations.state(row),
         expires_at=row.expires_at,
         created_at=row.created_at,
     )

@@ -1,6 +1,6 @@
 """The merchant console (desk first): the shop's to-dos, products and stock, orders and shipping,
 after-sales, the customer-service inbox, Compass (trends, funnels, content, audience, search), the
-experience score explained, and finance. One module per page group.
+experience score explained, finance, and staff with their invitations (owners only). One module per page group.
 
 Every page is scoped to the caller's own shop (:data:`~zhongcao.web.console.MerchantConsole`): lists
 come from ``list_shop_*`` / ``*_for_shop`` service calls and single records from ``get_*_for_shop``,
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.merchant import after_sales, compass, finance, home, inbox, orders, products, score
+from zhongcao.web.merchant import after_sales, compass, finance, home, inbox, orders, products, score, staff
 
 router = APIRouter()
-for module in (home, products, orders, after_sales, inbox, compass, score, finance):
+for module in (home, products, orders, after_sales, inbox, compass, score, finance, staff):
     router.include_router(module.router)
