@@ -125,4 +125,34 @@ PAIRS = {
         "请打开店主发给你的邀请链接来接受邀请。",
         "To accept, open the invitation link the shop owner sent you.",
     ),
+    "operator.jobs.about.payment_timeouts": (
+        "取消超时未支付的订单并释放库存", "Cancel checkouts not paid in time and release their stock"
+    ),
+    "operator.jobs.about.after_sales_deadlines": (
+        "商家逾期未处理的售后自动同意；买家逾期未寄回的关闭",
+        "Approve after-sales requests a merchant left past the deadline; close those the buyer left",
+    ),
+    "operator.jobs.about.auto_completion": (
+        "确认收货期已过的订单自动完成", "Complete delivered orders whose confirmation window has passed"
+    ),
+    "operator.jobs.about.settlements": (
+        "记录已完成订单的结算，到期后结算给店铺", "Record completed orders' settlements and settle them when due"
+    ),
+    "operator.jobs.about.shop_scores": ("每晚计算各店铺的体验分", "The nightly experience score of every active shop"),
+    "operator.jobs.about.compass_snapshot": (
+        "电商罗盘数据快照过旧时重建", "Rebuild Compass's analytics snapshot when it is too old"
+    ),
+    "operator.jobs.about.feed_catch_up": (
+        "把新的行为数据计入推荐模型并发布", "Add new behaviour events to the feed model and publish it"
+    ),
+    "operator.jobs.about.like_counts": ("统计每条内容的点赞数", "Count the likes of every piece of content"),
+    "operator.jobs.about.search_follow": (
+        "把商品库的最新变化写入搜索索引", "Write the catalogue's latest changes to the search index"
+    ),
+    "operator.jobs.about.search_build": ("重建整个搜索索引", "Rebuild the whole search index"),
+    "creator.commissions.filter": ("按类型筛选", "Filter by kind"),
+    "creator.commissions.empty_filtered": (
+        "没有这一类的佣金记录。点「全部」查看所有记录。",
+        "No commission entries of this kind. Choose “All” to see every entry.",
+    ),
 }

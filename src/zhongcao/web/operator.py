@@ -27,7 +27,7 @@ from zhongcao.experience import surveys as experience_surveys
 from zhongcao.experience.nps import MIN_GROUP
 from zhongcao.jobs import status as jobs_status
 from zhongcao.shops import service as shops_service
-from zhongcao.web import charts
+from zhongcao.web import charts, i18n
 from zhongcao.web.console import (
     Console,
     CursorQuery,
@@ -217,7 +217,16 @@ def jobs(console: OperatorConsole) -> Response:
     """Every background job with its last run: what ``GET /api/operator/jobs`` answers, as a table."""
     rows = jobs_status.statuses(console.db)
     failing = sum(1 for row in rows if row.status == "failed")
-    return console.render("operator/jobs.html", "jobs", rows=rows, failing=failing, tz=DISPLAY_TZ)
+    # What each job does, in the page's language (the registry's description is the code's English).
+    about = {
+        row.name: console.t(f"operator.jobs.about.{row.name}")
+        if i18n.has_message(f"operator.jobs.about.{row.name}")
+        else row.description
+        for row in rows
+    }
+    return console.render(
+        "operator/jobs.html", "jobs", rows=rows, about=about, failing=failing, tz=DISPLAY_TZ
+    )
 
 
 # --- campaigns -------------------------------------------------------------------------------------
