@@ -188,3 +188,31 @@ def test_the_pages_read_in_english(client, db):
     web_login(client, shop.owner.email)
     english = client.get("/locale?to=en&next=/merchant/staff")
     assert "Staff and invitations" in english.text and "No email is sent" in english.text
+
+
+def test_another_shops_staff_and_invitations_are_not_found(client, db):
+    victim, attacker = make_shop(db, "受害店"), make_shop(db, "攻击店")
+    member = add_staff(db, victim.shop, StaffRole.operator)
+    row, _ = invitations.invite(
+        db,
+        victim.shop.id,
+        email="victim-new@example.com",
+        role=StaffRole.operator,
+        invited_by=victim.owner.id,
+    )
+    staff_id = db.query(ShopStaff).filter_by(user_id=member.id).one().id
+    web_login(client, attacker.owner.email)
+    page = client.get("/merchant/staff")
+    assert member.email not in page.text and "victim-new@example.com" not in page.text
+    token = _csrf(page.text)
+    for url, data in (
+        (f"/merchant/staff/{staff_id}/role", {"role": "service_agent"}),
+        (f"/merchant/staff/{staff_id}/remove", {}),
+        (f"/merchant/staff/invitations/{row.id}/renew", {}),
+        (f"/merchant/staff/invitations/{row.id}/revoke", {}),
+    ):
+        response = client.post(url, data={**data, "csrf_token": token})
+        assert response.status_code == 404, url
+    db.expire_all()
+    assert db.get(ShopStaff, staff_id).role is StaffRole.operator
+    assert db.get(StaffInvitation, row.id).status.value == "pending"
