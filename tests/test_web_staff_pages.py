@@ -102,6 +102,8 @@ def test_the_link_refuses_another_account_and_lists_show_waiting_invitations(cli
 
     client.cookies.clear()
     web_login(client, invitee.email)
+    account = client.get("/account/security")
+    assert 'href="/invitations"' in account.text and "<section" not in account.text.split("</title>")[0]
     mine = client.get("/invitations")
     assert "山野户外" in mine.text and "运营" in mine.text and secret not in mine.text
     assert client.get("/invitations/not-a-real-token").status_code == 404

@@ -155,4 +155,9 @@ PAIRS = {
         "没有这一类的佣金记录。点「全部」查看所有记录。",
         "No commission entries of this kind. Choose “All” to see every entry.",
     ),
+    "invitations.account_hint": (
+        "店主邀请你加入店铺后台时，会把邀请链接发给你；这里能看到发给你邮箱的邀请。",
+        "When a shop owner invites you to their console they send you a link; here you see the invitations for your email.",
+    ),
+    "invitations.link": ("查看店铺邀请", "See shop invitations"),
 }
