@@ -74,7 +74,7 @@ def test_invite_accept_and_the_agent_sees_only_allowed_navigation(app, db, datab
 
         page.get_by_role("link", name="用这个邮箱注册").click()
         page.wait_for_url("**/register?next=*")
-        page.get_by_label("邮箱").fill("xiaomei@example.com")
+        assert page.get_by_label("邮箱").input_value() == "xiaomei@example.com"
         page.get_by_label("昵称").fill("小美")
         page.get_by_label("密码").fill(GOOD_PASSWORD)
         page.locator("form[action='/register'] button[type=submit]").click()

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
@@ -50,7 +50,7 @@ def _render(page: WebContext, token: str, *, refusal: str | None = None, status_
         state=invitations.state(row),
         problem=refusal or problem,
         login_url="/login?next=" + quote(here, safe=""),
-        register_url="/register?next=" + quote(here, safe=""),
+        register_url="/register?" + urlencode({"next": here, "email": row.email}),
         here=here,
     )
 

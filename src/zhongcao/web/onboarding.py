@@ -55,20 +55,29 @@ def _validation_errors(form: Form, exc: ValidationError, message_key: str = "for
 
 
 def _render_register(
-    page: WebContext, form: Form | None, status_code: int = 200, next_url: str = ""
+    page: WebContext, form: Form | None, status_code: int = 200, next_url: str = "", email: str = ""
 ) -> Response:
     return page.render(
-        "auth/register.html", status_code=status_code, form=form, roles=SIGN_UP_ROLES, next=next_url
+        "auth/register.html",
+        status_code=status_code,
+        form=form,
+        roles=SIGN_UP_ROLES,
+        next=next_url,
+        prefill_email=email,
     )
 
 
 @router.get("/register")
-def register_page(page: Page, next: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
-    """``next`` (a path on this site) is where the new account goes afterwards: a staff invitation's
-    link sends people here and back."""
+def register_page(
+    page: Page,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+    email: Annotated[str | None, Query(max_length=254)] = None,
+) -> Response:
+    """``next`` (a path on this site) is where the new account goes afterwards and ``email`` fills the
+    field: a staff invitation's link sends people here with both, and back."""
     if page.user is not None:
         return page.redirect(safe_next(next, "/"))
-    return _render_register(page, None, next_url=safe_next(next, ""))
+    return _render_register(page, None, next_url=safe_next(next, ""), email=email or "")
 
 
 @router.post("/register")
