@@ -141,3 +141,11 @@ def test_filtered_lists_say_when_the_filter_left_nothing(client, db):
         "还没有" in client.get("/creator/commissions").text
         or 'class="empty"' in client.get("/creator/commissions").text
     )
+
+
+def test_operator_campaigns_filter_by_status(client, db):
+    operator = make_user(db, Role.operator)
+    web_login(client, operator.email)
+    page = client.get("/operator/campaigns?status=cancelled")
+    assert page.status_code == 200 and "没有这个状态的活动" in page.text
+    assert "没有这个状态的活动" not in client.get("/operator/campaigns").text

@@ -160,4 +160,11 @@ PAIRS = {
         "When a shop owner invites you to their console they send you a link; here you see the invitations for your email.",
     ),
     "invitations.link": ("查看店铺邀请", "See shop invitations"),
+    "operator.campaigns.filter": ("按状态筛选", "Filter by status"),
+    "operator.campaigns.status.active": ("有效", "Active"),
+    "operator.campaigns.status.cancelled": ("已取消", "Cancelled"),
+    "operator.campaigns.empty_filtered": (
+        "没有这个状态的活动。点「全部」查看所有活动。",
+        "No campaigns have this status. Choose “All” to see every campaign.",
+    ),
 }

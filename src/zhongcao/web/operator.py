@@ -263,11 +263,15 @@ def _parse_local(form: Form, name: str, *, required: bool) -> datetime | None:
         return None
 
 
+CAMPAIGN_STATUSES = [s.value for s in CampaignStatus]
+
+
 def _render_campaigns(
-    console: Console, cursor: str | None, form: Form | None, status_code: int = 200
+    console: Console, cursor: str | None, form: Form | None, status_code: int = 200, status: str = ""
 ) -> Response:
     db = console.db
-    rows, next_cursor = page_of(lambda p: campaigns_service.list_campaigns(db, p), cursor)
+    wanted = CampaignStatus(status) if status in CAMPAIGN_STATUSES else None
+    rows, next_cursor = page_of(lambda p: campaigns_service.list_campaigns(db, p, status=wanted), cursor)
     now = clock.now()
     if form is None:
         midnight = now.astimezone(DISPLAY_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -290,12 +294,18 @@ def _render_campaigns(
         tree=catalog_service.category_tree(db),
         form=form,
         typed=typed,
+        status=wanted.value if wanted else "",
+        statuses=CAMPAIGN_STATUSES,
     )
 
 
 @router.get("/campaigns")
-def campaigns(console: OperatorConsole, cursor: CursorQuery = None) -> Response:
-    return _render_campaigns(console, cursor, None)
+def campaigns(
+    console: OperatorConsole,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: CursorQuery = None,
+) -> Response:
+    return _render_campaigns(console, cursor, None, status=status or "")
 
 
 def _fen_or_error(form: Form, name: str) -> int:
