@@ -34,6 +34,8 @@ LISTS = {
     "/operator/jobs",
     "/operator/scores",
 }
+# Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
+FIXED_LISTS = {"/operator/jobs", "/operator/scores"}
 # Dashboards and reports: KPIs and charts with zeros, not lists of records.
 NOT_LISTS = {
     "/merchant",
@@ -111,6 +113,9 @@ def test_every_console_page_of_an_empty_world_reads_clean(client, db, app, local
                 problems.append(f"{path}: shows {raw}")
             if path in LISTS and 'class="empty"' not in response.text:
                 problems.append(f"{path}: an empty list without an empty state")
+            filtered = "filter-chips" in response.text or re.search(r'<form method="get"', response.text)
+            if path in LISTS - FIXED_LISTS and not filtered:
+                problems.append(f"{path}: a list without search or filters")
             nav = response.text.split('class="console-nav"', 1)[-1].split("</nav>", 1)[0]
             for href in re.findall(r'href="([^"]+)"', nav):
                 if href.split("?")[0] not in console_pages(app, prefix):
