@@ -55,6 +55,8 @@ def test_invite_accept_and_the_agent_sees_only_allowed_navigation(app, db, datab
         page.get_by_role("button", name="生成邀请链接").click()
         link = page.locator("#invite-url").input_value()
         assert "/invitations/" in link
+        page.get_by_role("button", name="复制链接").click()
+        page.wait_for_selector("button:has-text('已复制')")
         screenshot(page, f"{kind}-merchant-staff-zh")
         page.goto(f"{server.url}/locale?to=en&next=/merchant/staff")
         page.wait_for_selector("text=Staff and invitations")

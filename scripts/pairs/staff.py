@@ -167,4 +167,6 @@ PAIRS = {
         "没有这个状态的活动。点「全部」查看所有活动。",
         "No campaigns have this status. Choose “All” to see every campaign.",
     ),
+    "merchant.staff.copy": ("复制链接", "Copy link"),
+    "merchant.staff.copied": ("已复制", "Copied"),
 }
