@@ -242,3 +242,16 @@ def test_navigation_shows_each_role_what_it_may_open(client, db, world):
     for role in StaffRole:
         plain = {path for (method, path), allowed in PAGES.items() if method == "GET" and "{" not in path}
         assert {p for p in plain if role in PAGES[("GET", p)]} <= seen[role], role
+
+
+def test_a_service_agent_reads_after_sales_without_decide_buttons(client, db, world):
+    web_login(client, _member(db, world.web.shop_id, StaffRole.service_agent).email)
+    listed = client.get("/merchant/after-sales").text
+    assert f'href="/merchant/after-sales/{world.case_id}"' in listed and ">处理<span" not in listed
+    case = client.get(f"/merchant/after-sales/{world.case_id}").text
+    assert "售后由店主或运营处理" in case and f'action="/merchant/after-sales/{world.case_id}/' not in case
+    client.cookies.clear()
+    web_login(client, world.merchant_email)  # the owner decides
+    assert ">处理<span" in client.get("/merchant/after-sales").text
+    case = client.get(f"/merchant/after-sales/{world.case_id}").text
+    assert f'action="/merchant/after-sales/{world.case_id}/approve"' in case
