@@ -204,7 +204,9 @@ def test_buyer_withdraws(client, db):
 
 
 @pytest.mark.parametrize("role", [StaffRole.owner, StaffRole.operator, StaffRole.service_agent])
-def test_every_shop_role_handles_after_sales(client, db, role):
+def test_every_shop_role_reads_after_sales_and_managers_decide(client, db, role):
+    """Owners and operators decide after-sales; a service agent reads the case (to answer the buyer in
+    the inbox) but may not decide it (docs/security.md, "Shop roles")."""
     bundle = delivered_order(db, quantity=1)
     staff = bundle.shop.owner if role is StaffRole.owner else add_staff(db, bundle.shop.shop, role)
     headers = auth(db, staff)
@@ -212,7 +214,12 @@ def test_every_shop_role_handles_after_sales(client, db, role):
     listed = client.get("/api/merchant/after-sales", headers=headers).json()
     assert [c["id"] for c in listed["items"]] == [cid]
     assert client.get(f"/api/merchant/after-sales/{cid}", headers=headers).status_code == 200
-    assert _post(client, f"/api/merchant/after-sales/{cid}/approve", headers).json()["status"] == "refunded"
+    decided = _post(client, f"/api/merchant/after-sales/{cid}/approve", headers)
+    if role is StaffRole.service_agent:
+        assert decided.status_code == 403 and error(decided)["code"] == "wrong_shop_role"
+        assert client.get(f"/api/merchant/after-sales/{cid}", headers=headers).json()["status"] == "requested"
+    else:
+        assert decided.json()["status"] == "refunded"
 
 
 def test_another_shop_sees_nothing(client, db):
@@ -221,7 +228,10 @@ def test_another_shop_sees_nothing(client, db):
     cid = open_case(client, buyer_headers(db, bundle), bundle, kind="return_and_refund")["id"]
     own_cid = open_case(client, buyer_headers(db, mine), mine)["id"]
     other = make_shop(db)
-    for headers in (auth(db, other.owner), auth(db, add_staff(db, other.shop, StaffRole.service_agent))):
+    for role, headers in (
+        (StaffRole.owner, auth(db, other.owner)),
+        (StaffRole.service_agent, auth(db, add_staff(db, other.shop, StaffRole.service_agent))),
+    ):
         assert client.get("/api/merchant/after-sales", headers=headers).json()["items"] == []
         for method, path, body in (
             ("get", f"/api/merchant/after-sales/{cid}", None),
@@ -230,7 +240,11 @@ def test_another_shop_sees_nothing(client, db):
             ("post", f"/api/merchant/after-sales/{cid}/receive-return", None),
         ):
             r = client.request(method, path, headers=headers, json=body)
-            assert r.status_code == 404 and error(r)["code"] == "after_sale_not_found"
+            if role is StaffRole.service_agent and method == "post":
+                # A service agent may not decide any case: refused for the role before any lookup.
+                assert r.status_code == 403 and error(r)["code"] == "wrong_shop_role"
+            else:
+                assert r.status_code == 404 and error(r)["code"] == "after_sale_not_found"
     # The case's own shop lists only its own case.
     listed = client.get("/api/merchant/after-sales", headers=owner_headers(db, mine)).json()
     assert [c["id"] for c in listed["items"]] == [own_cid]

@@ -47,6 +47,7 @@ from zhongcao.finance import service as finance_service
 from zhongcao.finance.models import Settlement
 from zhongcao.media.models import Media, MediaKind, MediaObject
 from zhongcao.reviews import service as reviews_service
+from zhongcao.shops import invitations
 from zhongcao.shops.models import StaffRole
 from zhongcao.support import service as support_service
 from zhongcao.support.models import ComplaintReason
@@ -88,6 +89,13 @@ def build_world(db) -> World:
     victim_creator.name = MARKER
     db.commit()
     experience_scores.record_score(db, victim.shop.id, 420, details={"note": MARKER})
+    invitation, _ = invitations.invite(
+        db,
+        victim.shop.id,
+        email="victim-invitee@example.com",
+        role=StaffRole.operator,
+        invited_by=victim.owner.id,
+    )
 
     shop_video = flows.publish_content(
         db, victim.account.id, kind=ContentKind.short_video, title_zh=MARKER, title_en=MARKER, anchors=[p1.id]
@@ -201,6 +209,7 @@ def build_world(db) -> World:
         shop=victim.shop.id,
         staff=db.scalar(text("SELECT id FROM shop_staff WHERE user_id = :u"), {"u": staff.id}),
         staff_email=staff.email,
+        invitation=invitation.id,
         category=category.id,
         category_slug=category.slug,
         p1=p1.id,
@@ -329,6 +338,17 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: {"staff_id": w["staff"]}, lambda w: {"role": "service_agent"}
     ),
     ("DELETE", "/api/merchant/staff/{staff_id}"): foreign_id(lambda w: {"staff_id": w["staff"]}),
+    ("GET", "/api/merchant/staff/invitations"): listing(lambda w: {w["invitation"]}),
+    # Inviting the victim's staff member only writes the attacker's own invitation.
+    ("POST", "/api/merchant/staff/invitations"): own_write(
+        lambda w: {"email": w["staff_email"], "role": "operator"}
+    ),
+    ("POST", "/api/merchant/staff/invitations/{invitation_id}/renew"): foreign_id(
+        lambda w: {"invitation_id": w["invitation"]}
+    ),
+    ("DELETE", "/api/merchant/staff/invitations/{invitation_id}"): foreign_id(
+        lambda w: {"invitation_id": w["invitation"]}
+    ),
     # catalog
     ("GET", "/api/merchant/products"): listing(lambda w: {w["p1"], w["p2"], w["p3"]}),
     ("POST", "/api/merchant/products"): own_write(

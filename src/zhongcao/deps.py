@@ -190,6 +190,14 @@ def merchant_with(*roles: StaffRole) -> Callable[[MerchantContext], MerchantCont
     return check_staff_role
 
 
+# Who may do what in a shop (docs/security.md, "Shop roles"): owners and operators run the shop
+# (catalog, prices and stock, shipping, after-sales decisions, finance, coupons, content); only owners
+# manage staff and ownership; service agents read orders and serve customers in the inbox.
+SHOP_MANAGERS = (StaffRole.owner, StaffRole.operator)
+ShopManagerCtx = Annotated[MerchantContext, Depends(merchant_with(*SHOP_MANAGERS))]
+ShopOwnerCtx = Annotated[MerchantContext, Depends(merchant_with(StaffRole.owner))]
+
+
 @dataclass(frozen=True)
 class CreatorContext:
     user: User

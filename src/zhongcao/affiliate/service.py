@@ -37,6 +37,7 @@ from zhongcao.affiliate.models import (
     AffiliatePlanCreator,
     ApplicationStatus,
     CommissionEntry,
+    CommissionKind,
     CreatorApplication,
     PlanKind,
     PlanStatus,
@@ -663,9 +664,12 @@ def commission_by_order(db: Session, account_id: int) -> dict[int, tuple[int, in
 
 
 def commission_entries_page(
-    db: Session, account_id: int, params: PageParams
+    db: Session, account_id: int, params: PageParams, *, kind: CommissionKind | None = None
 ) -> tuple[Sequence[CommissionEntry], str | None]:
+    """The account's commission entries, newest first, optionally of one kind (accruals or reversals)."""
     stmt = select(CommissionEntry).where(CommissionEntry.account_id == account_id)
+    if kind is not None:
+        stmt = stmt.where(CommissionEntry.kind == kind)
     return paginate_by_id(db, stmt, CommissionEntry.id, params)
 
 

@@ -13,7 +13,7 @@ from zhongcao.aftersales.schemas import (
     RejectRequest,
     ReturnShipped,
 )
-from zhongcao.deps import DbSession, MerchantCtx, OperatorUser, ShopperUser
+from zhongcao.deps import DbSession, MerchantCtx, OperatorUser, ShopManagerCtx, ShopperUser
 from zhongcao.fields import IdPath
 from zhongcao.pagination import Page, PageParams, page_params
 
@@ -96,19 +96,19 @@ def shop_case(case_id: PathId, ctx: MerchantCtx, db: DbSession) -> AfterSaleOut:
 
 
 @router.post("/api/merchant/after-sales/{case_id}/approve", response_model=AfterSaleOut, tags=["merchant"])
-def approve(case_id: PathId, ctx: MerchantCtx, db: DbSession) -> AfterSaleOut:
+def approve(case_id: PathId, ctx: ShopManagerCtx, db: DbSession) -> AfterSaleOut:
     return AfterSaleOut.model_validate(service.approve(db, ctx.shop_id, case_id))
 
 
 @router.post("/api/merchant/after-sales/{case_id}/reject", response_model=AfterSaleOut, tags=["merchant"])
-def reject(case_id: PathId, body: RejectRequest, ctx: MerchantCtx, db: DbSession) -> AfterSaleOut:
+def reject(case_id: PathId, body: RejectRequest, ctx: ShopManagerCtx, db: DbSession) -> AfterSaleOut:
     return AfterSaleOut.model_validate(service.reject(db, ctx.shop_id, case_id, note=body.note))
 
 
 @router.post(
     "/api/merchant/after-sales/{case_id}/receive-return", response_model=AfterSaleOut, tags=["merchant"]
 )
-def receive_return(case_id: PathId, ctx: MerchantCtx, db: DbSession) -> AfterSaleOut:
+def receive_return(case_id: PathId, ctx: ShopManagerCtx, db: DbSession) -> AfterSaleOut:
     return AfterSaleOut.model_validate(service.receive_return(db, ctx.shop_id, case_id))
 
 

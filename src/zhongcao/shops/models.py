@@ -77,3 +77,29 @@ class ShopApplication(IdMixin, TimestampMixin, Base):
     reviewer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     shop_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("shops.id"))
+
+
+class InvitationStatus(enum.StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    revoked = "revoked"
+
+
+class StaffInvitation(IdMixin, TimestampMixin, Base):
+    """An owner's invitation for a person (by email) to join the shop with a role. Only the digest of
+    the single-use link's secret is kept; the link itself is shown to the owner once, to send on.
+    A pending invitation past ``expires_at`` is expired (it is never accepted)."""
+
+    __tablename__ = "staff_invitations"
+
+    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[StaffRole] = mapped_column(str_enum(StaffRole, "staff_invitation_role"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[InvitationStatus] = mapped_column(
+        str_enum(InvitationStatus, "staff_invitation_status"), default=InvitationStatus.pending
+    )
+    invited_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime]
+    accepted_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]

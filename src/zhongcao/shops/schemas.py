@@ -17,7 +17,7 @@ from pydantic import (
 
 from zhongcao.fields import MAX_ID, UserLine, UserText, multi_line, single_line
 from zhongcao.shops import credit_code
-from zhongcao.shops.models import ApplicationStatus, ShopStatus, StaffRole
+from zhongcao.shops.models import ApplicationStatus, InvitationStatus, ShopStatus, StaffRole
 
 # A flat shipping fee or a free-shipping threshold above 1,000,000 yuan is a typo, not a policy.
 MAX_FEE_FEN = 100_000_000
@@ -121,6 +121,46 @@ class StaffOut(BaseModel):
     display_name: str
     role: StaffRole
     created_at: datetime
+
+
+class InvitationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    role: StaffRole
+
+
+class InvitationOut(BaseModel):
+    id: int
+    shop_id: int
+    email: str
+    role: StaffRole
+    status: InvitationStatus
+    # ``pending`` past its expiry reads ``expired`` here (never stored).
+    state: Literal["pending", "expired", "accepted", "revoked"]
+    expires_at: datetime
+    created_at: datetime
+
+
+class InvitationIssued(InvitationOut):
+    """An invitation as just issued: the only time its link is shown (only its digest is kept)."""
+
+    accept_url: str
+
+
+class MyInvitationOut(BaseModel):
+    id: int
+    shop_id: int
+    shop_name_zh: str
+    shop_name_en: str
+    role: StaffRole
+    expires_at: datetime
+
+
+class InvitationAccept(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 # --- shop applications ----------------------------------------------------------------------------

@@ -233,12 +233,13 @@ def staff_user_ids(db: Session, shop_id: int, roles: Sequence[StaffRole] | None 
 
 
 def list_staff(
-    db: Session, shop_id: int, params: PageParams
+    db: Session, shop_id: int, params: PageParams, *, role: StaffRole | None = None
 ) -> tuple[list[tuple[ShopStaff, User]], str | None]:
-    """A page of a shop's staff, each with its user."""
-    rows, next_cursor = paginate_by_id(
-        db, select(ShopStaff).where(ShopStaff.shop_id == shop_id), ShopStaff.id, params
-    )
+    """A page of a shop's staff, each with its user, optionally only those with ``role``."""
+    stmt = select(ShopStaff).where(ShopStaff.shop_id == shop_id)
+    if role is not None:
+        stmt = stmt.where(ShopStaff.role == role)
+    rows, next_cursor = paginate_by_id(db, stmt, ShopStaff.id, params)
     users = users_service.users_by_ids(db, [row.user_id for row in rows])
     return [(row, users[row.user_id]) for row in rows], next_cursor
 

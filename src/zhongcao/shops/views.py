@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from zhongcao import flows
 from zhongcao.catalog import service as catalog_service
@@ -12,9 +12,14 @@ from zhongcao.catalog.schemas import ProductSummaryOut
 from zhongcao.deps import CurrentUser, DbSession, MerchantContext, MerchantCtx, OperatorUser, merchant_with
 from zhongcao.fields import MAX_ID
 from zhongcao.pagination import Page, PageParams, page_params
-from zhongcao.shops import applications, service
-from zhongcao.shops.models import ApplicationStatus, ShopStaff, ShopStatus, StaffRole
+from zhongcao.shops import applications, invitations, service
+from zhongcao.shops.models import ApplicationStatus, ShopStaff, ShopStatus, StaffInvitation, StaffRole
 from zhongcao.shops.schemas import (
+    InvitationAccept,
+    InvitationCreate,
+    InvitationIssued,
+    InvitationOut,
+    MyInvitationOut,
     ShopApplicationCreate,
     ShopApplicationOut,
     ShopApplicationReject,
@@ -129,6 +134,104 @@ def merchant_change_staff_role(staff_id: IdPath, body: StaffUpdate, ctx: OwnerCt
 @router.delete("/api/merchant/staff/{staff_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["merchant"])
 def merchant_remove_staff(staff_id: IdPath, ctx: OwnerCtx, db: DbSession) -> None:
     service.remove_staff(db, ctx.shop_id, staff_id)
+
+
+# Staff invitations (shops/invitations.py): owners invite, the invitee accepts with the link -------
+
+
+def _invitation_out(row: StaffInvitation) -> InvitationOut:
+    return InvitationOut(
+        id=row.id,
+        shop_id=row.shop_id,
+        email=row.email,
+        role=row.role,
+        status=row.status,
+        state=invitations.state(row),
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
+def _issued(request: Request, row: StaffInvitation, secret: str) -> InvitationIssued:
+    url = str(request.base_url).rstrip("/") + invitations.ACCEPT_PATH + secret
+    return InvitationIssued(**_invitation_out(row).model_dump(), accept_url=url)
+
+
+@router.get("/api/merchant/staff/invitations", response_model=Page[InvitationOut], tags=["merchant"])
+def merchant_list_invitations(
+    ctx: OwnerCtx,
+    db: DbSession,
+    params: PageParams = Depends(page_params),
+    include_closed: bool = False,
+) -> Page[InvitationOut]:
+    """The shop's waiting invitations (expired ones too), newest first; ``include_closed`` adds the
+    accepted and revoked ones."""
+    rows, next_cursor = invitations.list_for_shop(db, ctx.shop_id, params, pending_only=not include_closed)
+    return Page(items=[_invitation_out(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/api/merchant/staff/invitations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InvitationIssued,
+    tags=["merchant"],
+)
+def merchant_invite(
+    body: InvitationCreate, request: Request, ctx: OwnerCtx, db: DbSession
+) -> InvitationIssued:
+    """Invite a person by email with a shop role. No email is sent: ``accept_url`` (shown only in this
+    answer) is for the owner to send on. Inviting a waiting email again replaces its link."""
+    row, secret = invitations.invite(
+        db, ctx.shop_id, email=body.email, role=body.role, invited_by=ctx.user.id
+    )
+    return _issued(request, row, secret)
+
+
+@router.post(
+    "/api/merchant/staff/invitations/{invitation_id}/renew",
+    response_model=InvitationIssued,
+    tags=["merchant"],
+)
+def merchant_renew_invitation(
+    invitation_id: IdPath, request: Request, ctx: OwnerCtx, db: DbSession
+) -> InvitationIssued:
+    """A fresh link and expiry for a waiting (or expired) invitation; the old link stops working."""
+    row, secret = invitations.renew(db, ctx.shop_id, invitation_id, invited_by=ctx.user.id)
+    return _issued(request, row, secret)
+
+
+@router.delete(
+    "/api/merchant/staff/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["merchant"],
+)
+def merchant_revoke_invitation(invitation_id: IdPath, ctx: OwnerCtx, db: DbSession) -> None:
+    invitations.revoke(db, ctx.shop_id, invitation_id)
+
+
+@router.get("/api/invitations", response_model=list[MyInvitationOut], tags=["shops"])
+def my_invitations(user: CurrentUser, db: DbSession) -> list[MyInvitationOut]:
+    """Invitations waiting for the caller's email. Accepting still needs the link the owner sent."""
+    return [
+        MyInvitationOut(
+            id=row.id,
+            shop_id=shop.id,
+            shop_name_zh=shop.name_zh,
+            shop_name_en=shop.name_en,
+            role=row.role,
+            expires_at=row.expires_at,
+        )
+        for row, shop in invitations.pending_for_email(db, user.email)
+    ]
+
+
+@router.post("/api/invitations/accept", response_model=StaffOut, tags=["shops"])
+def accept_invitation(body: InvitationAccept, user: CurrentUser, db: DbSession) -> StaffOut:
+    """Join the shop the link's ``token`` names. 404 ``invitation_not_found``; 409
+    ``invitation_used`` / ``invitation_revoked`` / ``invitation_expired``; 403 ``invitation_other_email``
+    when signed in with another email; 409 ``already_staff`` or ``cannot_join_shop``."""
+    _, staff = invitations.accept(db, body.token, user)
+    return _staff_out(staff, user)
 
 
 # Shop applications -------------------------------------------------------------------------------

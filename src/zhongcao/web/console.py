@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from zhongcao import clock
 from zhongcao.compass import service as compass_service
 from zhongcao.content import service as content_service
+from zhongcao.deps import SHOP_MANAGERS
 from zhongcao.errors import Forbidden, InvalidInput
 from zhongcao.fields import MAX_ID
 from zhongcao.pagination import PageParams
@@ -60,6 +61,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/merchant/inbox", "inbox", "console.nav.inbox"),
                 ("/merchant/content", "studio", "console.nav.studio"),
                 ("/merchant/finance", "finance", "console.nav.finance"),
+                ("/merchant/staff", "staff", "console.nav.staff"),
             ],
         ),
         (
@@ -105,8 +107,9 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
         )
     ],
 }
-MANAGERS = (StaffRole.owner, StaffRole.operator)
+MANAGERS = SHOP_MANAGERS
 MANAGER_PAGES = {"finance"}  # the shop's money: not in a service agent's navigation (the page is a 403)
+OWNER_PAGES = {"staff"}  # staff and invitations: owners only (a 403 page for the other roles)
 
 
 @dataclass
@@ -137,17 +140,24 @@ class Console:
 
     @property
     def nav(self) -> list[tuple[str, list[tuple[str, str, str]]]]:
-        if self.kind != "merchant" or self.can_manage:
+        if self.kind != "merchant" or self.is_owner:
             return NAV[self.kind]
-        return [
-            (group, [link for link in links if link[1] not in MANAGER_PAGES])
-            for group, links in NAV[self.kind]
-        ]
+        hidden = OWNER_PAGES if self.can_manage else OWNER_PAGES | MANAGER_PAGES
+        return [(group, [link for link in links if link[1] not in hidden]) for group, links in NAV[self.kind]]
 
     @property
     def can_manage(self) -> bool:
         """Whether the merchant may change the catalog and ship (shop owner or operator)."""
         return self.staff_role in MANAGERS
+
+    @property
+    def is_owner(self) -> bool:
+        """Whether the merchant may manage the shop's staff and invitations."""
+        return self.staff_role is StaffRole.owner
+
+    def require_owner(self) -> None:
+        if not self.is_owner:
+            raise Forbidden("this needs the shop role owner", code="wrong_shop_role")
 
     def require_manager(self) -> None:
         if not self.can_manage:

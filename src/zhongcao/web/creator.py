@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from zhongcao import flows
 from zhongcao.affiliate import service as affiliate_service
-from zhongcao.affiliate.models import ApplicationStatus, PlanKind
+from zhongcao.affiliate.models import ApplicationStatus, CommissionKind, PlanKind
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import checkout as checkout_service
 from zhongcao.compass import service as compass_service
@@ -100,13 +100,20 @@ def home(
 
 # --- commissions ----------------------------------------------------------------------------------
 
+COMMISSION_KINDS = [k.value for k in CommissionKind]
+
 
 @router.get("/commissions")
-def commissions(console: CreatorConsole, cursor: CursorQuery = None) -> Response:
+def commissions(
+    console: CreatorConsole,
+    kind: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: CursorQuery = None,
+) -> Response:
     assert console.account_id is not None
     db, account_id = console.db, console.account_id
+    wanted = CommissionKind(kind) if kind in COMMISSION_KINDS else None
     entries, next_cursor = page_of(
-        lambda p: affiliate_service.commission_entries_page(db, account_id, p), cursor
+        lambda p: affiliate_service.commission_entries_page(db, account_id, p, kind=wanted), cursor
     )
     items = {i.id: i for i in checkout_service.items_of(db, sorted({e.order_id for e in entries}))}
     shops = shops_service.shops_by_ids(db, {e.shop_id for e in entries})
@@ -117,6 +124,8 @@ def commissions(console: CreatorConsole, cursor: CursorQuery = None) -> Response
         earnings=flows.creator_earnings(db, account_id),
         entries=[(e, items.get(e.order_item_id), shops.get(e.shop_id)) for e in entries],
         next_cursor=next_cursor,
+        kind=wanted.value if wanted else "",
+        kinds=COMMISSION_KINDS,
     )
 
 

@@ -28,7 +28,7 @@ from zhongcao.users.models import Role, TokenKind
 from zhongcao.users.schemas import UserCreate
 from zhongcao.web import i18n
 from zhongcao.web.console import HOMES, Console, CursorQuery, IdPath, OperatorConsole, page_of
-from zhongcao.web.context import CSRF_COOKIE, YEAR, FormData, Page, SignedInPage, WebContext
+from zhongcao.web.context import CSRF_COOKIE, YEAR, FormData, Page, SignedInPage, WebContext, safe_next
 from zhongcao.web.forms import Form, error_message
 
 router = APIRouter(include_in_schema=False)
@@ -54,20 +54,36 @@ def _validation_errors(form: Form, exc: ValidationError, message_key: str = "for
 # --- sign-up ---------------------------------------------------------------------------------------
 
 
-def _render_register(page: WebContext, form: Form | None, status_code: int = 200) -> Response:
-    return page.render("auth/register.html", status_code=status_code, form=form, roles=SIGN_UP_ROLES)
+def _render_register(
+    page: WebContext, form: Form | None, status_code: int = 200, next_url: str = "", email: str = ""
+) -> Response:
+    return page.render(
+        "auth/register.html",
+        status_code=status_code,
+        form=form,
+        roles=SIGN_UP_ROLES,
+        next=next_url,
+        prefill_email=email,
+    )
 
 
 @router.get("/register")
-def register_page(page: Page) -> Response:
+def register_page(
+    page: Page,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+    email: Annotated[str | None, Query(max_length=254)] = None,
+) -> Response:
+    """``next`` (a path on this site) is where the new account goes afterwards and ``email`` fills the
+    field: a staff invitation's link sends people here with both, and back."""
     if page.user is not None:
-        return page.redirect("/")
-    return _render_register(page, None)
+        return page.redirect(safe_next(next, "/"))
+    return _render_register(page, None, next_url=safe_next(next, ""), email=email or "")
 
 
 @router.post("/register")
 def register_submit(page: Page, data: FormData) -> Response:
     form = Form(data, page.t)
+    next_url = safe_next(form.text("next", max_length=2000), "")
     email = form.text("email", required=True, max_length=320)
     display_name = form.text("display_name", required=True, max_length=80)
     role = form.choice("role", SIGN_UP_ROLES, message=page.t("err.invalid_role"))
@@ -92,7 +108,7 @@ def register_submit(page: Page, data: FormData) -> Response:
         except ValidationError as exc:
             _validation_errors(form, exc)
     if body is None or not form.ok:
-        return _render_register(page, form, status_code=422)
+        return _render_register(page, form, status_code=422, next_url=next_url)
     try:
         user = flows.register(
             page.db,
@@ -109,12 +125,12 @@ def register_submit(page: Page, data: FormData) -> Response:
             form.error("password", page.t("account.weak_password"))
         else:
             form.add_domain_error(exc)
-        return _render_register(page, form, status_code=exc.status_code)
+        return _render_register(page, form, status_code=exc.status_code, next_url=next_url)
     settings = page.request.app.state.settings
     page.cookies[settings.session_cookie_name] = (token, settings.session_ttl_hours * 3600)
     # As at sign-in: form tokens follow the new session, so a token seen before is worth nothing now.
     page.cookies[CSRF_COOKIE] = (secrets.token_urlsafe(32), YEAR)
-    return page.redirect(HOMES.get(user.role, "/"), flash="onboarding.welcome")
+    return page.redirect(next_url or HOMES.get(user.role, "/"), flash="onboarding.welcome")
 
 
 # --- shop applications (applicant) -----------------------------------------------------------------

@@ -27,7 +27,7 @@ from zhongcao.experience import surveys as experience_surveys
 from zhongcao.experience.nps import MIN_GROUP
 from zhongcao.jobs import status as jobs_status
 from zhongcao.shops import service as shops_service
-from zhongcao.web import charts
+from zhongcao.web import charts, i18n
 from zhongcao.web.console import (
     Console,
     CursorQuery,
@@ -217,7 +217,16 @@ def jobs(console: OperatorConsole) -> Response:
     """Every background job with its last run: what ``GET /api/operator/jobs`` answers, as a table."""
     rows = jobs_status.statuses(console.db)
     failing = sum(1 for row in rows if row.status == "failed")
-    return console.render("operator/jobs.html", "jobs", rows=rows, failing=failing, tz=DISPLAY_TZ)
+    # What each job does, in the page's language (the registry's description is the code's English).
+    about = {
+        row.name: console.t(f"operator.jobs.about.{row.name}")
+        if i18n.has_message(f"operator.jobs.about.{row.name}")
+        else row.description
+        for row in rows
+    }
+    return console.render(
+        "operator/jobs.html", "jobs", rows=rows, about=about, failing=failing, tz=DISPLAY_TZ
+    )
 
 
 # --- campaigns -------------------------------------------------------------------------------------
@@ -254,11 +263,15 @@ def _parse_local(form: Form, name: str, *, required: bool) -> datetime | None:
         return None
 
 
+CAMPAIGN_STATUSES = [s.value for s in CampaignStatus]
+
+
 def _render_campaigns(
-    console: Console, cursor: str | None, form: Form | None, status_code: int = 200
+    console: Console, cursor: str | None, form: Form | None, status_code: int = 200, status: str = ""
 ) -> Response:
     db = console.db
-    rows, next_cursor = page_of(lambda p: campaigns_service.list_campaigns(db, p), cursor)
+    wanted = CampaignStatus(status) if status in CAMPAIGN_STATUSES else None
+    rows, next_cursor = page_of(lambda p: campaigns_service.list_campaigns(db, p, status=wanted), cursor)
     now = clock.now()
     if form is None:
         midnight = now.astimezone(DISPLAY_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -281,12 +294,18 @@ def _render_campaigns(
         tree=catalog_service.category_tree(db),
         form=form,
         typed=typed,
+        status=wanted.value if wanted else "",
+        statuses=CAMPAIGN_STATUSES,
     )
 
 
 @router.get("/campaigns")
-def campaigns(console: OperatorConsole, cursor: CursorQuery = None) -> Response:
-    return _render_campaigns(console, cursor, None)
+def campaigns(
+    console: OperatorConsole,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: CursorQuery = None,
+) -> Response:
+    return _render_campaigns(console, cursor, None, status=status or "")
 
 
 def _fen_or_error(form: Form, name: str) -> int:

@@ -17,7 +17,7 @@ from zhongcao.deps import client_address
 from zhongcao.errors import TooManyRequests, Unauthorized
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role, TokenKind
-from zhongcao.web import account, consoles, i18n, onboarding, shopper
+from zhongcao.web import account, consoles, i18n, invitations, onboarding, shopper
 from zhongcao.web.context import CSRF_COOKIE, YEAR, FormData, Page, safe_next, session_token
 from zhongcao.web.forms import Form
 
@@ -26,6 +26,7 @@ router.include_router(shopper.router)
 router.include_router(consoles.router)  # merchant, creator and operator consoles
 router.include_router(account.router)  # password change, sign out everywhere (every kind of account)
 router.include_router(onboarding.router)  # sign-up, shop applications and their review
+router.include_router(invitations.router)  # a staff invitation's link, and the invitations waiting for me
 
 # Where each kind of account lands after signing in when no page was asked for.
 HOME_BY_ROLE = {Role.shopper: "/", **consoles.HOMES}
@@ -81,11 +82,14 @@ def login_submit(page: Page, data: FormData) -> Response:
 
 
 @router.post("/logout")
-def logout(page: Page, _: FormData) -> Response:
+def logout(page: Page, data: FormData) -> Response:
+    """Sign out; a ``next`` field (a path here) is where to go afterwards (an invitation's page
+    offers to switch accounts this way)."""
     token = session_token(page.request)
     if token:
         users_service.revoke_token(page.db, token)
-    response = page.redirect("/", flash="auth.logged_out")
+    raw = data.get("next")
+    response = page.redirect(safe_next(raw if isinstance(raw, str) else None, "/"), flash="auth.logged_out")
     response.delete_cookie(page.request.app.state.settings.session_cookie_name, path="/")
     return response
 

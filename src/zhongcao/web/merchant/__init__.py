@@ -1,7 +1,7 @@
 """The merchant console (desk first): the shop's to-dos, products and stock, orders and shipping,
 after-sales, the customer-service inbox, coupons and campaign registration, the shop's own videos and
 live sessions (content), Compass (trends, funnels, content, audience, search), the experience score
-explained, and finance. One module per page group.
+explained, finance, and staff with their invitations (owners only). One module per page group.
 
 Every page is scoped to the caller's own shop (:data:`~zhongcao.web.console.MerchantConsole`): lists
 come from ``list_shop_*`` / ``*_for_shop`` service calls and single records from ``get_*_for_shop``,
@@ -27,6 +27,7 @@ from zhongcao.web.merchant import (
     product_editor,
     products,
     score,
+    staff,
 )
 
 router = APIRouter()
@@ -46,5 +47,6 @@ for module in (
     compass,
     score,
     finance,
+    staff,
 ):
     router.include_router(module.router)

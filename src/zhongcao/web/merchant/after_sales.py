@@ -83,7 +83,9 @@ def after_sale(console: MerchantConsole, case_id: IdPath) -> Response:
 
 @router.post("/after-sales/{case_id}/{action}")
 def after_sale_decide(console: MerchantConsole, case_id: IdPath, action: str, data: FormData) -> Response:
-    """approve | reject (with a note the buyer sees) | receive (the returned parcel arrived)."""
+    """approve | reject (with a note the buyer sees) | receive (the returned parcel arrived).
+    Owners and operators only: a service agent reads the case but does not decide it."""
+    console.require_manager()
     assert console.shop_id is not None
     db, shop_id = console.db, console.shop_id
     form = Form(data, console.t)

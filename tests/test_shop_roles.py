@@ -1,0 +1,257 @@
+"""Each shop role sees and does only what it may (docs/security.md, "Shop roles").
+
+Two explicit tables, one per surface, name every merchant console route and every JSON API write of a
+merchant: a console page or an endpoint added without an entry fails these tests. Each is called as
+an operator and as a service agent of the shop whose records it names, and the outcome must match the
+table: 403 where the role may not, anything but 403 (and never a 5xx) where it may.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.factories import auth, make_user
+from tests.web_console_helpers import seed_consoles
+from tests.web_helpers import web_login
+from zhongcao.api_contract import api_routes
+from zhongcao.shops import invitations
+from zhongcao.shops.models import ShopStaff, StaffRole
+from zhongcao.users.models import Role
+
+OWNER = frozenset({StaffRole.owner})
+MANAGERS = frozenset({StaffRole.owner, StaffRole.operator})
+EVERYONE = frozenset(StaffRole)
+
+# Every merchant console route: who may use it. Service agents read orders, products, Compass and the
+# score and answer customers in the inbox; owners and operators run the shop; only owners manage staff.
+PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
+    ("GET", "/merchant"): EVERYONE,
+    ("GET", "/merchant/products"): EVERYONE,
+    ("GET", "/merchant/products/{product_id}"): EVERYONE,  # read-only for agents (fields disabled)
+    ("POST", "/merchant/products/{product_id}"): MANAGERS,  # prices, stock, SKUs on/off
+    ("POST", "/merchant/products/{product_id}/status"): MANAGERS,  # list / delist
+    ("GET", "/merchant/orders"): EVERYONE,
+    ("GET", "/merchant/orders/{order_id}"): EVERYONE,
+    ("POST", "/merchant/orders/{order_id}/ship"): MANAGERS,
+    ("GET", "/merchant/after-sales"): EVERYONE,
+    ("GET", "/merchant/after-sales/{case_id}"): EVERYONE,
+    ("POST", "/merchant/after-sales/{case_id}/{action}"): MANAGERS,  # approve, reject, receive
+    ("GET", "/merchant/inbox"): EVERYONE,
+    ("GET", "/merchant/inbox/{conversation_id}"): EVERYONE,
+    ("POST", "/merchant/inbox/{conversation_id}"): EVERYONE,  # a reply
+    ("POST", "/merchant/inbox/{conversation_id}/close"): EVERYONE,
+    ("GET", "/merchant/compass"): EVERYONE,
+    ("GET", "/merchant/compass/funnels"): EVERYONE,
+    ("GET", "/merchant/compass/content"): EVERYONE,
+    ("GET", "/merchant/compass/audience"): EVERYONE,
+    ("GET", "/merchant/compass/search"): EVERYONE,
+    ("GET", "/merchant/score"): EVERYONE,
+    ("GET", "/merchant/finance"): MANAGERS,
+    ("GET", "/merchant/staff"): OWNER,
+    ("POST", "/merchant/staff/invite"): OWNER,
+    ("POST", "/merchant/staff/invitations/{invitation_id}/renew"): OWNER,
+    ("POST", "/merchant/staff/invitations/{invitation_id}/revoke"): OWNER,
+    ("POST", "/merchant/staff/{staff_id}/role"): OWNER,
+    ("POST", "/merchant/staff/{staff_id}/remove"): OWNER,
+}
+
+# Every JSON API write of a merchant (and of shop media): who may call it.
+API_WRITES: dict[tuple[str, str], frozenset[StaffRole]] = {
+    ("PATCH", "/api/merchant/shop"): OWNER,
+    ("POST", "/api/merchant/staff"): OWNER,
+    ("PATCH", "/api/merchant/staff/{staff_id}"): OWNER,
+    ("DELETE", "/api/merchant/staff/{staff_id}"): OWNER,
+    ("POST", "/api/merchant/staff/invitations"): OWNER,
+    ("POST", "/api/merchant/staff/invitations/{invitation_id}/renew"): OWNER,
+    ("DELETE", "/api/merchant/staff/invitations/{invitation_id}"): OWNER,
+    ("POST", "/api/merchant/products"): MANAGERS,
+    ("PATCH", "/api/merchant/products/{product_id}"): MANAGERS,  # list / delist, titles
+    ("POST", "/api/merchant/products/{product_id}/skus"): MANAGERS,
+    ("PATCH", "/api/merchant/skus/{sku_id}"): MANAGERS,  # prices
+    ("POST", "/api/merchant/skus/{sku_id}/stock"): MANAGERS,  # stock
+    ("POST", "/api/merchant/accounts"): MANAGERS,
+    ("POST", "/api/merchant/content"): MANAGERS,
+    ("POST", "/api/merchant/content/{content_id}/start"): MANAGERS,
+    ("POST", "/api/merchant/content/{content_id}/end"): MANAGERS,
+    ("POST", "/api/merchant/content/{content_id}/pin"): MANAGERS,
+    ("DELETE", "/api/merchant/content/{content_id}/pin"): MANAGERS,
+    ("POST", "/api/merchant/content/{content_id}/remove"): MANAGERS,
+    ("POST", "/api/merchant/orders/{order_id}/ship"): MANAGERS,
+    ("POST", "/api/merchant/orders/{order_id}/cancel"): MANAGERS,
+    ("POST", "/api/merchant/affiliate/plans"): MANAGERS,
+    ("POST", "/api/merchant/affiliate/plans/{plan_id}/end"): MANAGERS,
+    ("POST", "/api/merchant/affiliate/plans/{plan_id}/creators"): MANAGERS,
+    ("DELETE", "/api/merchant/affiliate/plans/{plan_id}/creators/{account_id}"): MANAGERS,
+    ("POST", "/api/merchant/affiliate/applications/{application_id}/approve"): MANAGERS,
+    ("POST", "/api/merchant/affiliate/applications/{application_id}/reject"): MANAGERS,
+    ("POST", "/api/merchant/after-sales/{case_id}/approve"): MANAGERS,
+    ("POST", "/api/merchant/after-sales/{case_id}/reject"): MANAGERS,
+    ("POST", "/api/merchant/after-sales/{case_id}/receive-return"): MANAGERS,
+    ("POST", "/api/merchant/campaigns/{campaign_id}/registrations"): MANAGERS,
+    ("DELETE", "/api/merchant/campaigns/{campaign_id}/registrations/{product_id}"): MANAGERS,
+    ("POST", "/api/merchant/coupons"): MANAGERS,
+    ("POST", "/api/merchant/support/conversations/{conversation_id}/messages"): EVERYONE,
+    ("POST", "/api/merchant/support/conversations/{conversation_id}/close"): EVERYONE,
+}
+
+READS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _page_routes(app) -> set[tuple[str, str]]:
+    found = set()
+    for route in api_routes(app.routes):
+        if route.path == "/merchant" or route.path.startswith("/merchant/"):
+            found |= {(method, route.path) for method in route.methods if method in {"GET", "POST"}}
+    return found
+
+
+def _api_writes(app) -> set[tuple[str, str]]:
+    found = set()
+    for path, methods in app.openapi()["paths"].items():
+        if path.startswith("/api/merchant"):
+            found |= {(m.upper(), path) for m in methods if m.upper() not in READS}
+    return found
+
+
+def test_every_console_route_and_api_write_has_a_permission_entry(app):
+    pages = _page_routes(app)
+    assert not sorted(pages - PAGES.keys()), (
+        f"console routes without a permission entry: {sorted(pages - PAGES.keys())}"
+    )
+    assert not sorted(PAGES.keys() - pages), (
+        f"entries for routes that are gone: {sorted(PAGES.keys() - pages)}"
+    )
+    writes = _api_writes(app)
+    assert not sorted(writes - API_WRITES.keys()), (
+        f"API writes without an entry: {sorted(writes - API_WRITES.keys())}"
+    )
+    assert not sorted(API_WRITES.keys() - writes), (
+        f"entries for gone endpoints: {sorted(API_WRITES.keys() - writes)}"
+    )
+
+
+@pytest.fixture
+def world(db, app):
+    return seed_consoles(db, app)
+
+
+def _member(db, shop_id: int, role: StaffRole):
+    user = make_user(db, Role.merchant)
+    db.add(ShopStaff(shop_id=shop_id, user_id=user.id, role=role))
+    db.commit()
+    return user
+
+
+def _values(db, world) -> dict[str, Any]:
+    """A record of the member's own shop for every path parameter, so that only the role decides."""
+    shop_id = world.web.shop_id
+    owner_staff = db.query(ShopStaff).filter_by(shop_id=shop_id, role=StaffRole.owner).first()
+    invitation, _ = invitations.invite(
+        db,
+        shop_id,
+        email="new-colleague@example.com",
+        role=StaffRole.operator,
+        invited_by=owner_staff.user_id,
+    )
+    return {
+        "product_id": world.web.product_ids[0],
+        "order_id": world.to_ship_order_id,
+        "case_id": world.case_id,
+        "conversation_id": world.conversation_id,
+        "staff_id": owner_staff.id,  # were a refusal to fail, the last owner still could not go
+        "invitation_id": invitation.id,
+        "action": "approve",
+        "campaign_id": world.campaign_id,
+        "plan_id": world.targeted_plan_id,
+    }
+
+
+def _fill(template: str, values: dict[str, Any]) -> str:
+    names = re.findall(r"{(\w+)}", template)
+    missing = [n for n in names if n not in values]
+    assert not missing, f"{template}: give the test a value for {missing}"
+    return template.format(**{n: values[n] for n in names})
+
+
+@pytest.mark.parametrize("role", [StaffRole.operator, StaffRole.service_agent])
+def test_console_routes_follow_the_permission_table(client, db, world, role):
+    member = _member(db, world.web.shop_id, role)
+    values = _values(db, world)
+    web_login(client, member.email)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/merchant/inbox").text).group(1)
+    wrong = []
+    for (method, template), allowed in sorted(PAGES.items(), key=lambda item: item[0][0]):  # GETs first
+        url = _fill(template, values)
+        if method == "GET":
+            response = client.get(url, follow_redirects=False)
+        else:
+            response = client.post(url, data={"csrf_token": token}, follow_redirects=False)
+        may = role in allowed
+        if response.status_code >= 500 or (response.status_code == 403) == may:
+            wrong.append(f"{method} {template}: {response.status_code} (may: {may})")
+        if response.status_code == 403:
+            assert "无权访问" in response.text and "wrong_shop_role" not in response.text
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", [StaffRole.operator, StaffRole.service_agent])
+def test_api_writes_follow_the_permission_table(client, db, world, role):
+    headers = auth(db, _member(db, world.web.shop_id, role))
+    values = _values(db, world)
+    values |= {"sku_id": 1, "content_id": 1, "account_id": 1, "application_id": 1}
+    wrong = []
+    for (method, template), allowed in sorted(API_WRITES.items()):
+        response = client.request(method, _fill(template, values), json={}, headers=headers)
+        may = role in allowed
+        if response.status_code >= 500 or (response.status_code == 403) == may:
+            wrong.append(f"{method} {template}: {response.status_code} (may: {may})")
+        if response.status_code == 403 and not may:
+            assert response.json()["error"]["code"] == "wrong_shop_role", template
+    assert not wrong, "\n".join(wrong)
+
+
+def _nav(html: str) -> set[str]:
+    nav = html.split('class="console-nav"', 1)[1].split("</nav>", 1)[0]
+    return set(re.findall(r'href="(/merchant[^"]*)"', nav))
+
+
+def test_navigation_shows_each_role_what_it_may_open(client, db, world):
+    shop_id = world.web.shop_id
+    seen = {}
+    for role in StaffRole:
+        member = _member(db, shop_id, role)
+        client.cookies.clear()
+        web_login(client, member.email)
+        seen[role] = _nav(client.get("/merchant").text)
+        for href in seen[role]:
+            path = href.split("?")[0]
+            assert role in PAGES[("GET", path)], f"{role}: nav links to {path} it may not open"
+    assert {"/merchant/finance", "/merchant/staff"} <= seen[StaffRole.owner]
+    assert (
+        "/merchant/finance" in seen[StaffRole.operator] and "/merchant/staff" not in seen[StaffRole.operator]
+    )
+    assert not {"/merchant/finance", "/merchant/staff"} & seen[StaffRole.service_agent]
+    assert (
+        "/merchant/inbox" in seen[StaffRole.service_agent]
+        and "/merchant/orders" in seen[StaffRole.service_agent]
+    )
+    # Every GET page a role may open is in its navigation or reached from a list (ids in the path).
+    for role in StaffRole:
+        plain = {path for (method, path), allowed in PAGES.items() if method == "GET" and "{" not in path}
+        assert {p for p in plain if role in PAGES[("GET", p)]} <= seen[role], role
+
+
+def test_a_service_agent_reads_after_sales_without_decide_buttons(client, db, world):
+    web_login(client, _member(db, world.web.shop_id, StaffRole.service_agent).email)
+    listed = client.get("/merchant/after-sales").text
+    assert f'href="/merchant/after-sales/{world.case_id}"' in listed and ">处理<span" not in listed
+    case = client.get(f"/merchant/after-sales/{world.case_id}").text
+    assert "售后由店主或运营处理" in case and f'action="/merchant/after-sales/{world.case_id}/' not in case
+    client.cookies.clear()
+    web_login(client, world.merchant_email)  # the owner decides
+    assert ">处理<span" in client.get("/merchant/after-sales").text
+    case = client.get(f"/merchant/after-sales/{world.case_id}").text
+    assert f'action="/merchant/after-sales/{world.case_id}/approve"' in case

@@ -1,0 +1,156 @@
+"""Console consistency (issue #15, item 9), walked over every console page of every kind of account:
+
+* every GET page without an id in its path renders for its console (a new page is walked without
+  being listed here), in zh and en, with no raw error code or untranslated message key in its text;
+* on an empty shop / account / platform, every list says what to do instead of showing an empty table
+  (``LISTS`` names each list page: a page whose path is not in ``LISTS`` or ``NOT_LISTS`` fails);
+* the navigation shows every section of the console (each nav link opens without an error).
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+import pytest
+
+from tests.factories import make_creator, make_shop, make_user
+from tests.web_helpers import web_login
+from zhongcao.api_contract import api_routes
+from zhongcao.users.models import Role
+
+# List pages: on an empty shop/account/platform each shows its empty state.
+LISTS = {
+    "/merchant/products",
+    "/merchant/orders",
+    "/merchant/after-sales",
+    "/merchant/inbox",
+    "/merchant/finance",
+    "/creator",
+    "/creator/commissions",
+    "/creator/plans",
+    "/operator/campaigns",
+    "/operator/shop-applications",
+    "/operator/jobs",
+    "/operator/scores",
+}
+# Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
+FIXED_LISTS = {"/operator/jobs", "/operator/scores"}
+# Dashboards and reports: KPIs and charts with zeros, not lists of records.
+NOT_LISTS = {
+    "/merchant",
+    "/merchant/compass",
+    "/merchant/compass/funnels",
+    "/merchant/compass/content",
+    "/merchant/compass/audience",
+    "/merchant/compass/search",
+    "/merchant/score",
+    "/merchant/staff",  # never empty: the owner is a member (its invitations list has its own empty state)
+    "/operator",
+    "/operator/gmv",
+}
+
+# A service's error code (``wrong_shop_role``) or a message key (``merchant.staff.title``) in what a
+# person reads means a string was not translated or an error was shown raw.
+RAW_CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+MESSAGE_KEY = re.compile(
+    r"\b(?:console|merchant|creator|operator|compass|err|form|common|onboarding|staff|invitation)\.[a-z_]+"
+)
+
+
+def visible_text(page_html: str) -> str:
+    """The words a person reads: no scripts, styles, tags or attribute values; emails removed."""
+    # <code> holds identifiers shown on purpose (a job's name for the CLI), not messages.
+    text = re.sub(r"<(script|style|svg|code)\b.*?</\1>", " ", page_html, flags=re.S | re.I)
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = html_lib.unescape(text)
+    return re.sub(r"\S+@\S+", " ", text)
+
+
+def console_pages(app, prefix: str) -> list[str]:
+    paths = {
+        route.path
+        for route in api_routes(app.routes)
+        if "GET" in route.methods
+        and (route.path == prefix or route.path.startswith(prefix + "/"))
+        and "{" not in route.path
+    }
+    return sorted(paths)
+
+
+def _accounts(db):
+    shop = make_shop(db, "空空小店")
+    creator_user, _ = make_creator(db)
+    operator = make_user(db, Role.operator)
+    return {"/merchant": shop.owner.email, "/creator": creator_user.email, "/operator": operator.email}
+
+
+def test_every_console_page_is_classified(app):
+    pages = {p for prefix in ("/merchant", "/creator", "/operator") for p in console_pages(app, prefix)}
+    unclassified = pages - LISTS - NOT_LISTS
+    assert not unclassified, (
+        f"say whether these console pages are lists (LISTS) or not (NOT_LISTS): {unclassified}"
+    )
+    assert not (LISTS | NOT_LISTS) - pages, f"gone: {(LISTS | NOT_LISTS) - pages}"
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_every_console_page_of_an_empty_world_reads_clean(client, db, app, locale):
+    accounts = _accounts(db)
+    problems = []
+    for prefix, email in accounts.items():
+        client.cookies.clear()
+        web_login(client, email)
+        client.get(f"/locale?to={locale}&next=/")
+        for path in console_pages(app, prefix):
+            response = client.get(path)
+            if response.status_code != 200:
+                problems.append(f"{path}: {response.status_code}")
+                continue
+            text = visible_text(response.text)
+            raw = sorted(set(RAW_CODE.findall(text)) | set(MESSAGE_KEY.findall(text)))
+            if raw:
+                problems.append(f"{path}: shows {raw}")
+            if path in LISTS and 'class="empty"' not in response.text:
+                problems.append(f"{path}: an empty list without an empty state")
+            filtered = "filter-chips" in response.text or re.search(r'<form method="get"', response.text)
+            if path in LISTS - FIXED_LISTS and not filtered:
+                problems.append(f"{path}: a list without search or filters")
+            nav = response.text.split('class="console-nav"', 1)[-1].split("</nav>", 1)[0]
+            for href in re.findall(r'href="([^"]+)"', nav):
+                if href.split("?")[0] not in console_pages(app, prefix):
+                    problems.append(f"{path}: navigation links to {href}, not a page of this console")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_navigation_shows_every_section_of_each_console(client, db, app):
+    """Every console page without an id is reachable from its console's navigation (for the account
+    that may open it: the shop owner here)."""
+    for prefix, email in _accounts(db).items():
+        client.cookies.clear()
+        web_login(client, email)
+        html = client.get(prefix).text
+        nav = html.split('class="console-nav"', 1)[1].split("</nav>", 1)[0]
+        linked = {href.split("?")[0] for href in re.findall(r'href="([^"]+)"', nav)}
+        missing = set(console_pages(app, prefix)) - linked
+        assert not missing, f"{prefix}: pages missing from the navigation: {sorted(missing)}"
+
+
+def test_filtered_lists_say_when_the_filter_left_nothing(client, db):
+    creator_user, _ = make_creator(db)
+    web_login(client, creator_user.email)
+    page = client.get("/creator/commissions?kind=reversal")
+    assert page.status_code == 200 and "没有这一类的佣金记录" in page.text
+    assert 'aria-current="true"' in page.text.split("filter-chips", 1)[1].split("</nav>", 1)[0]
+    assert (
+        "还没有" in client.get("/creator/commissions").text
+        or 'class="empty"' in client.get("/creator/commissions").text
+    )
+
+
+def test_operator_campaigns_filter_by_status(client, db):
+    operator = make_user(db, Role.operator)
+    web_login(client, operator.email)
+    page = client.get("/operator/campaigns?status=cancelled")
+    assert page.status_code == 200 and "没有这个状态的活动" in page.text
+    assert "没有这个状态的活动" not in client.get("/operator/campaigns").text
