@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
@@ -111,7 +111,7 @@ def mark_read_by_shop(db: Session, conversation: Conversation) -> int:
     return conversation.shop_read_id
 
 
-def _unread_for_customer():  # type: ignore[no-untyped-def]
+def _unread_for_customer() -> Select[int, int]:
     return (
         select(Message.conversation_id, func.count())
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -120,7 +120,7 @@ def _unread_for_customer():  # type: ignore[no-untyped-def]
     )
 
 
-def _unread_for_shop():  # type: ignore[no-untyped-def]
+def _unread_for_shop() -> Select[int, int]:
     return (
         select(Message.conversation_id, func.count())
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -134,7 +134,7 @@ def customer_unread(db: Session, conversation_ids: Iterable[int]) -> dict[int, i
     ids = list(set(conversation_ids))
     if not ids:
         return {}
-    return dict(db.execute(_unread_for_customer().where(Conversation.id.in_(ids))).all())  # type: ignore[arg-type]
+    return dict(db.execute(_unread_for_customer().where(Conversation.id.in_(ids))).all())
 
 
 def shop_unread(db: Session, conversation_ids: Iterable[int]) -> dict[int, int]:
@@ -142,7 +142,7 @@ def shop_unread(db: Session, conversation_ids: Iterable[int]) -> dict[int, int]:
     ids = list(set(conversation_ids))
     if not ids:
         return {}
-    return dict(db.execute(_unread_for_shop().where(Conversation.id.in_(ids))).all())  # type: ignore[arg-type]
+    return dict(db.execute(_unread_for_shop().where(Conversation.id.in_(ids))).all())
 
 
 def customer_unread_total(db: Session, user_id: int) -> int:

@@ -139,19 +139,23 @@ def card_of(message: Message) -> dict[str, object] | None:
     return {"kind": message.card_kind.value, "id": message.card_ref_id}
 
 
-def _announce(db: Session, conversation: Conversation, message: Message) -> None:
-    """After commit: the message to the conversation's streams; a nudge to the shop's inbox and to the
-    shopper's badge (they re-read their unread counts)."""
-    data = {
+def message_data(message: Message) -> dict[str, object]:
+    """A message as the ``chat:<id>`` channel and the chat streams carry it."""
+    return {
         "type": "message",
-        "conversation_id": conversation.id,
+        "conversation_id": message.conversation_id,
         "id": message.id,
         "sender": message.sender.value,
         "body": message.body,
         "card": card_of(message),
         "sent_at": message.sent_at.isoformat(),
     }
-    publish_after_commit(db, chat_channel(conversation.id), data)
+
+
+def _announce(db: Session, conversation: Conversation, message: Message) -> None:
+    """After commit: the message to the conversation's streams; a nudge to the shop's inbox and to the
+    shopper's badge (they re-read their unread counts)."""
+    publish_after_commit(db, chat_channel(conversation.id), message_data(message))
     nudge = {"type": "chat", "conversation_id": conversation.id, "id": message.id}
     publish_after_commit(db, shop_channel(conversation.shop_id), nudge)
     publish_after_commit(db, user_channel(conversation.user_id), nudge)
@@ -336,9 +340,14 @@ def conversation_messages(db: Session, conversation_id: int) -> list[Message]:
 
 
 def list_user_conversations(
-    db: Session, user_id: int, params: PageParams
+    db: Session, user_id: int, params: PageParams, *, status: InboxFilter | None = None
 ) -> tuple[Sequence[Conversation], str | None]:
+    """The shopper's conversations, newest first, optionally only the open or the closed ones."""
     stmt = select(Conversation).where(Conversation.user_id == user_id)
+    if status == InboxFilter.open:
+        stmt = stmt.where(Conversation.closed_at.is_(None))
+    elif status == InboxFilter.closed:
+        stmt = stmt.where(Conversation.closed_at.is_not(None))
     return paginate_by_id(db, stmt, Conversation.id, params)
 
 

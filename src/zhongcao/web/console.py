@@ -33,6 +33,7 @@ from zhongcao.fields import MAX_ID
 from zhongcao.pagination import PageParams
 from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import StaffRole
+from zhongcao.support import chat as support_chat
 from zhongcao.users.models import Role
 from zhongcao.web.context import WebContext, require_page_role
 from zhongcao.web.forms import Form
@@ -135,6 +136,12 @@ class Console:
             (group, [link for link in links if link[1] not in MANAGER_PAGES])
             for group, links in NAV[self.kind]
         ]
+
+    def inbox_unread(self) -> int:
+        """Unread customer messages in the shop's open conversations (the Inbox link's badge)."""
+        if self.shop_id is None:
+            return 0
+        return support_chat.shop_unread_total(self.db, self.shop_id)
 
     @property
     def can_manage(self) -> bool:

@@ -27,6 +27,7 @@ from starlette.datastructures import FormData as StarletteFormData
 from zhongcao.deps import READ_METHODS, get_db
 from zhongcao.errors import DomainError
 from zhongcao.security import cross_site, csrf_token, token_matches
+from zhongcao.support import chat as support_chat
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role, TokenScope, User
 from zhongcao.web import i18n
@@ -121,6 +122,12 @@ class WebContext:
     @property
     def shopper_id(self) -> int | None:
         return self.user_id if self.is_shopper else None
+
+    def chat_unread(self) -> int:
+        """The shopper's unread messages from shops (the header badge)."""
+        if self.user_id is None:
+            return 0
+        return support_chat.customer_unread_total(self.db, self.user_id)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         html = render_template(template, page=self, **context)

@@ -12,8 +12,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.merchant import after_sales, compass, finance, home, inbox, orders, products, score
+from zhongcao.web.merchant import (
+    after_sales,
+    compass,
+    finance,
+    home,
+    inbox,
+    orders,
+    products,
+    quick_replies,
+    score,
+)
 
 router = APIRouter()
-for module in (home, products, orders, after_sales, inbox, compass, score, finance):
+# quick_replies before inbox: /merchant/inbox/quick-replies is not a conversation id.
+for module in (home, products, orders, after_sales, quick_replies, inbox, compass, score, finance):
     router.include_router(module.router)

@@ -1,5 +1,5 @@
 """Shopper pages (mobile first): the feed, live rooms and videos, search, the mall, shops, products,
-the cart, checkout and payment, orders, after-sales, reviews and the NPS survey.
+the cart, checkout and payment, orders, after-sales, reviews, the NPS survey and messages with shops.
 
 One module per page group. Each view reads through the domain services (never the JSON API, never
 another domain's tables), turns what it read into small view models (``common.ProductTile``,
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.shopper import browse, checkout, feed, orders, products
+from zhongcao.web.shopper import browse, checkout, feed, messages, orders, products
 
 router = APIRouter()
-for module in (feed, browse, products, checkout, orders):
+for module in (feed, browse, products, checkout, orders, messages):
     router.include_router(module.router)
