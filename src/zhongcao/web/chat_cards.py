@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
+from zhongcao.db import Database
 from zhongcao.errors import NotFound
+from zhongcao.support import chat as support_chat
 from zhongcao.support.models import CardKind, Conversation, Message
 
 
@@ -80,3 +82,23 @@ def message_names(
         else:
             names[m.id] = agent_names.get(m.agent_user_id or 0, t("chat.agent"))
     return names
+
+
+def mark_read(db: Session, database: Database, conversation: Conversation, side: str) -> None:
+    """Mark the conversation read by ``side`` ("customer" or "shop") from a page view. A GET runs
+    on a read-only session, so there the marker is written in a short session of its own; a POST
+    (a refused form shown again) writes on its own session."""
+
+    def write(session: Session, target: Conversation) -> None:
+        if side == "customer":
+            support_chat.mark_read_by_customer(session, target)
+        else:
+            support_chat.mark_read_by_shop(session, target)
+
+    if not db.info.get("read_only"):
+        write(db, conversation)
+        return
+    with database.session() as own:
+        fresh = own.get(Conversation, conversation.id)
+        if fresh is not None:
+            write(own, fresh)

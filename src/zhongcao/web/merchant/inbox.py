@@ -27,7 +27,7 @@ from zhongcao.support.models import CardKind, Conversation, Message
 from zhongcao.support.service import AssigneeFilter, InboxFilter
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role
-from zhongcao.web.chat_cards import load_cards, message_names
+from zhongcao.web.chat_cards import load_cards, mark_read, message_names
 from zhongcao.web.chat_stream import catch_up_reader, chat_events, event_stream, last_event_id
 from zhongcao.web.console import Console, CursorQuery, IdPath, MerchantConsole, page_of
 from zhongcao.web.context import FormData, session_token
@@ -118,7 +118,7 @@ def _render_conversation(
     assert console.shop_id is not None
     db = console.db
     conversation = support_service.get_shop_conversation(db, console.shop_id, conversation_id)
-    chat_service.mark_read_by_shop(db, conversation)
+    mark_read(console.db, console.page.request.app.state.database, conversation, "shop")
     messages = support_service.conversation_messages(db, conversation.id)
     staff_ids = shops_service.staff_user_ids(db, console.shop_id)
     staff = users_service.users_by_ids(db, staff_ids)
@@ -252,7 +252,7 @@ def thread_after(
     assert console.shop_id is not None
     conversation = support_service.get_shop_conversation(console.db, console.shop_id, conversation_id)
     messages = chat_service.messages_after(console.db, conversation.id, after)
-    chat_service.mark_read_by_shop(console.db, conversation)
+    mark_read(console.db, console.page.request.app.state.database, conversation, "shop")
     html = render_template(
         "chat/_fragment.html",
         page=console.page,

@@ -23,7 +23,7 @@ from zhongcao.support import service as support_service
 from zhongcao.support.models import CardKind, Conversation, Message
 from zhongcao.support.service import InboxFilter
 from zhongcao.users import service as users_service
-from zhongcao.web.chat_cards import load_cards, message_names
+from zhongcao.web.chat_cards import load_cards, mark_read, message_names
 from zhongcao.web.chat_stream import catch_up_reader, chat_events, event_stream, last_event_id
 from zhongcao.web.context import FormData, ShopperPage, WebContext, session_token
 from zhongcao.web.forms import Form
@@ -199,7 +199,7 @@ def _render_chat(
 ) -> Response:
     assert page.user is not None
     conversation = support_service.get_user_conversation(page.db, page.user.id, conversation_id)
-    chat_service.mark_read_by_customer(page.db, conversation)
+    mark_read(page.db, page.request.app.state.database, conversation, "customer")
     messages = support_service.conversation_messages(page.db, conversation.id)
     thread = _thread(page, conversation, messages, [card] if card else [])
     return page.render(
@@ -260,7 +260,7 @@ def thread_after(
     assert page.user is not None
     conversation = support_service.get_user_conversation(page.db, page.user.id, conversation_id)
     messages = chat_service.messages_after(page.db, conversation.id, after)
-    chat_service.mark_read_by_customer(page.db, conversation)
+    mark_read(page.db, page.request.app.state.database, conversation, "customer")
     html = render_template(
         "chat/_fragment.html",
         page=page,
