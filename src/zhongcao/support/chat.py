@@ -68,7 +68,10 @@ def contact_shop(
             at=at,
         )
         return conversation
-    service._clean_body(message, field="message")  # refuse before posting any card
+    # Refuse before posting anything: a bad card must not leave half a question behind.
+    service._clean_body(message, field="message")
+    service._check_product(db, product_id, shop_id=shop_id)
+    service._check_order(db, order_id, user_id=user_id, shop_id=shop_id)
     cards = [(CardKind.product, product_id), (CardKind.order, order_id)]
     for kind, ref in cards:
         if ref is not None:
