@@ -25,6 +25,7 @@ PAIRS = {
     "chat.send": ("发送", "Send"),
     "chat.closed_note": ("这个对话已结束。", "This conversation has ended."),
     "chat.ask_again": ("发起新的咨询", "Ask something new"),
+    "chat.unsent": ("没有发出的消息：", "Your message was not sent:"),
     "chat.me": ("我", "Me"),
     "chat.bot": ("自动回复", "Auto-reply"),
     "chat.agent": ("客服", "Agent"),
