@@ -20,6 +20,7 @@ No thread or task outlives its request.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -36,6 +37,44 @@ from zhongcao.web.live import sse
 
 STREAM_SECONDS = 30.0
 KEEPALIVE_SECONDS = 10.0
+# A badge total is shared by every stream of this worker that shows it, for this long: a busy
+# shop's inbox nudges all its agents' streams at once, and one query answers them all.
+BADGE_SECONDS = 1.0
+
+
+class BadgeCache:
+    """Per-worker memo of unread totals (``key -> (read started at, total)``), one reader per key at
+    a time.
+    It lives in the app (``app.state``) and holds no task or thread."""
+
+    def __init__(self, ttl: float = BADGE_SECONDS) -> None:
+        self.ttl = ttl
+        self.values: dict[str, tuple[float, int]] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+
+    async def total(self, key: str, read: Callable[[], int], *, fresh: bool = False) -> int:
+        lock = self.locks.setdefault(key, asyncio.Lock())
+        asked = time.monotonic()
+        async with lock:
+            cached = self.values.get(key)
+            # Fresh: read after the nudge that asked (a value read before it may miss the change).
+            if cached is not None and (cached[0] >= asked if fresh else asked - cached[0] < self.ttl):
+                return cached[1]
+            started = time.monotonic()  # a read that starts after the nudge sees its change
+            value = await to_thread.run_sync(read)
+            self.values[key] = (started, value)
+            if len(self.values) > 10_000:  # forget the oldest half rather than grow without end
+                for old in sorted(self.values, key=lambda k: self.values[k][0])[:5_000]:
+                    self.values.pop(old, None)
+                    self.locks.pop(old, None)
+            return value
+
+
+def badge_cache(app: Any) -> BadgeCache:
+    cache: BadgeCache | None = getattr(app.state, "chat_badge_cache", None)
+    if cache is None:
+        cache = app.state.chat_badge_cache = BadgeCache()
+    return cache
 
 
 def last_event_id(request: Request, after: int) -> int:
@@ -68,10 +107,13 @@ async def chat_events(
     after: int,
     catch_up: Callable[[int], list[dict[str, Any]]] | None,
     unread_total: Callable[[], int],
+    badges: BadgeCache,
+    badge_key: str,
     stream_seconds: float = STREAM_SECONDS,
 ) -> AsyncIterator[str]:
     """The SSE text of one stream. ``catch_up(after)`` reads the conversation's messages newer than
-    ``after`` (as bus-message dicts); ``unread_total()`` the viewer's badge. Both run in a thread."""
+    ``after`` (as bus-message dicts); ``unread_total()`` the viewer's badge, shared through
+    ``badges`` under ``badge_key`` by the streams of the same viewer. Both run in a thread."""
     last = after
     deadline = time.monotonic() + stream_seconds
     async with realtime.bus.subscribe(list(channels)) as subscription:
@@ -80,7 +122,7 @@ async def chat_events(
             for data in await to_thread.run_sync(catch_up, after):
                 last = max(last, int(data["id"]))
                 yield message_event(data)
-        yield sse("unread", {"total": await to_thread.run_sync(unread_total)})
+        yield sse("unread", {"total": await badges.total(badge_key, unread_total)})
         while (left := deadline - time.monotonic()) > 0:
             message = await subscription.get(min(left, KEEPALIVE_SECONDS))
             if message is None:

@@ -28,7 +28,7 @@ from zhongcao.support.service import AssigneeFilter, InboxFilter
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role
 from zhongcao.web.chat_cards import load_cards, mark_read, message_names
-from zhongcao.web.chat_stream import catch_up_reader, chat_events, event_stream, last_event_id
+from zhongcao.web.chat_stream import badge_cache, catch_up_reader, chat_events, event_stream, last_event_id
 from zhongcao.web.console import Console, CursorQuery, IdPath, MerchantConsole, page_of
 from zhongcao.web.context import FormData, session_token
 from zhongcao.web.forms import Form, error_message
@@ -158,6 +158,8 @@ async def inbox_events(request: Request) -> StreamingResponse:
         after=0,
         catch_up=None,
         unread_total=_unread(request, shop_id),
+        badges=badge_cache(request.app),
+        badge_key=f"shop:{shop_id}",
     )
     return event_stream(body)
 
@@ -303,5 +305,7 @@ async def conversation_events(
         after=last_event_id(request, after),
         catch_up=catch_up_reader(request.app.state.database, conversation_id),
         unread_total=_unread(request, shop_id),
+        badges=badge_cache(request.app),
+        badge_key=f"shop:{shop_id}",
     )
     return event_stream(body)

@@ -24,7 +24,7 @@ from zhongcao.support.models import CardKind, Conversation, Message
 from zhongcao.support.service import InboxFilter
 from zhongcao.users import service as users_service
 from zhongcao.web.chat_cards import load_cards, mark_read, message_names
-from zhongcao.web.chat_stream import catch_up_reader, chat_events, event_stream, last_event_id
+from zhongcao.web.chat_stream import badge_cache, catch_up_reader, chat_events, event_stream, last_event_id
 from zhongcao.web.context import FormData, ShopperPage, WebContext, session_token
 from zhongcao.web.forms import Form
 from zhongcao.web.shopper.common import LIST_PAGE, CursorQuery, IdPath
@@ -91,6 +91,8 @@ async def badge_events(request: Request) -> StreamingResponse:
         after=0,
         catch_up=None,
         unread_total=_unread(request, user_id),
+        badges=badge_cache(request.app),
+        badge_key=f"user:{user_id}",
     )
     return event_stream(body)
 
@@ -310,5 +312,7 @@ async def conversation_events(
         after=last_event_id(request, after),
         catch_up=catch_up_reader(request.app.state.database, conversation_id),
         unread_total=_unread(request, user_id),
+        badges=badge_cache(request.app),
+        badge_key=f"user:{user_id}",
     )
     return event_stream(body)
