@@ -35,7 +35,7 @@ from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import StaffRole
 from zhongcao.support import chat as support_chat
 from zhongcao.users.models import Role
-from zhongcao.web.context import WebContext, require_page_role
+from zhongcao.web.context import WebContext, require_page_role, unread_badge
 from zhongcao.web.forms import Form
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -141,7 +141,8 @@ class Console:
         """Unread customer messages in the shop's open conversations (the Inbox link's badge)."""
         if self.shop_id is None:
             return 0
-        return support_chat.shop_unread_total(self.db, self.shop_id)
+        shop_id = self.shop_id
+        return unread_badge(self.page.request, lambda db: support_chat.shop_unread_total(db, shop_id))
 
     @property
     def can_manage(self) -> bool:
