@@ -106,6 +106,8 @@ def test_shopper_and_agent_chat_in_real_time(site, browser, database):
         shopper.locator(".chat-theirs .chat-bubble", has_text="亲，48 小时内发货哦～").wait_for(timeout=5_000)
         assert agent.url == url_before
         agent.locator(".chat-mine .chat-bubble", has_text="亲，48 小时内发货哦～").wait_for(timeout=5_000)
+        # The first response time appears in the header as soon as the answer is in.
+        agent.locator("[data-first-response]", has_text="首次人工回复用时").wait_for(timeout=5_000)
         assert box.input_value() == ""
 
         # The shopper answers; it reaches the agent in real time, and the agent sees "read".

@@ -44,6 +44,16 @@
             }
           });
           scroll();
+          // The shop's first answer: show the response time it just set (the server's words).
+          var pending = document.querySelector("[data-first-response][data-unanswered]");
+          if (pending && thread.querySelector(".chat-mine")) {
+            fetch(window.location.pathname, { credentials: "same-origin" })
+              .then(function (r) { return r.text(); })
+              .then(function (page) {
+                var fresh = new DOMParser().parseFromString(page, "text/html").querySelector("[data-first-response]");
+                if (fresh) pending.replaceWith(fresh);
+              });
+          }
         })
         .finally(function () { fetching = false; if (again) { again = false; pull(); } });
     };
