@@ -111,6 +111,7 @@ def test_shopper_contacts_the_shop_from_a_product_and_the_merchant_answers(clien
     # The shopper: a badge of two, the list says so, the chat shows the answers and clears it.
     listing = client.get("/messages").text
     assert _badge(listing) == "2" and 'aria-label="2 条未读"' in listing
+    assert "[商品]" in listing  # the newest message's preview: the agent's product card
     chat_page = client.get(f"/messages/{conversation.id}").text
     assert "48 小时内发货" in chat_page and XSS not in chat_page
     assert _badge(client.get("/messages").text) == "hidden"

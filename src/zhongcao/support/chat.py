@@ -179,6 +179,17 @@ def shop_unread_total(db: Session, shop_id: int) -> int:
     return db.scalar(stmt) or 0
 
 
+def last_messages(db: Session, conversation_ids: Iterable[int]) -> dict[int, Message]:
+    """``conversation id -> its newest message``, in one query (a list's previews)."""
+    ids = list(set(conversation_ids))
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(Message.id)).where(Message.conversation_id.in_(ids)).group_by(Message.conversation_id)
+    )
+    return {m.conversation_id: m for m in db.scalars(select(Message).where(Message.id.in_(newest)))}
+
+
 def messages_after(db: Session, conversation_id: int, after_id: int) -> list[Message]:
     """The conversation's messages newer than ``after_id`` (what a stream or page has not shown yet)."""
     return list(

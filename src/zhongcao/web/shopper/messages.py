@@ -62,7 +62,8 @@ def messages(
         )
     shops = shops_service.shops_by_ids(page.db, {c.shop_id for c in rows})
     unread = chat_service.customer_unread(page.db, [c.id for c in rows])
-    last = {c.id: support_service.conversation_messages(page.db, c.id)[-1:] for c in rows}
+    newest = chat_service.last_messages(page.db, [c.id for c in rows])
+    last = {c.id: [newest[c.id]] if c.id in newest else [] for c in rows}
     return page.render(
         "shopper/messages.html",
         conversations=[
