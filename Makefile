@@ -11,7 +11,7 @@ LOCK := requirements.lock
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media clean
+.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media bench-chat clean
 
 # The locked versions first, then the project itself with --no-deps, so nothing is resolved anew: a
 # fresh machine gets the versions CI tested.
@@ -67,7 +67,7 @@ format: install
 	$(BIN)/ruff format src tests benchmarks migrations
 	$(BIN)/ruff check --fix src tests benchmarks migrations
 
-bench: bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady
+bench: bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-chat
 
 bench-commerce: install
 	$(PY) benchmarks/commerce/bench_checkout.py
@@ -80,6 +80,9 @@ bench-world: install
 
 bench-simulate: install
 	$(PY) benchmarks/world/bench_simulate.py
+
+bench-chat: install
+	$(PY) benchmarks/chat/bench_chat.py --conversations 500 --workers 2
 
 bench-recsys: install
 	$(PY) benchmarks/recsys/bench_recsys.py --protocol both

@@ -36,7 +36,11 @@ def test_conversation_round_trip(client, db):
     convo = _start(client, shopper, bundle.shop.id, order_id=order.id)
     assert convo["status"] == "open" and convo["order_id"] == order.id
     assert convo["first_human_response_at"] is None and convo["first_response_seconds"] is None
-    assert [(m["sender"], m["body"]) for m in convo["messages"]] == [("customer", "在吗？尺码偏大吗")]
+    # The order goes first as a card, then the question.
+    assert [(m["sender"], m["body"], m["card"]) for m in convo["messages"]] == [
+        ("customer", "", {"kind": "order", "id": order.id}),
+        ("customer", "在吗？尺码偏大吗", None),
+    ]
     cid = convo["id"]
 
     more = client.post(f"{START}/{cid}/messages", json={"body": "  我平时穿M  "}, headers=shopper)
@@ -52,7 +56,7 @@ def test_conversation_round_trip(client, db):
     client.post(f"{INBOX}/{cid}/messages", json={"body": "还有别的问题吗"}, headers=auth(db, bundle.owner))
     again = client.get(f"{START}/{cid}", headers=shopper).json()
     assert again["first_human_response_at"] == first  # only the first answer counts
-    assert [m["sender"] for m in again["messages"]] == ["customer", "customer", "agent", "agent"]
+    assert [m["sender"] for m in again["messages"]] == ["customer", "customer", "customer", "agent", "agent"]
     assert [c["id"] for c in client.get(START, headers=shopper).json()["items"]] == [cid]
 
     closed = client.post(f"{INBOX}/{cid}/close", headers=agent)
@@ -171,7 +175,7 @@ def test_conversation_input_rules(client, db):
     assert_error(
         client.post(f"{START}/{convo['id']}/messages", json={}, headers=shopper),
         422,
-        "validation_error",
+        "invalid_message",  # neither text nor a card
         "body",
     )
 

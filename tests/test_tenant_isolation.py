@@ -49,6 +49,7 @@ from zhongcao.media.models import Media, MediaKind, MediaObject
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops import invitations
 from zhongcao.shops.models import StaffRole
+from zhongcao.support import chat as support_chat
 from zhongcao.support import service as support_service
 from zhongcao.support.models import ComplaintReason
 from zhongcao.users.models import Role
@@ -182,6 +183,7 @@ def build_world(db) -> World:
     complaint = support_service.file_complaint(
         db, user_id=buyer.id, shop_id=victim.shop.id, reason=ComplaintReason.service, text=MARKER
     )
+    quick_reply = support_chat.create_quick_reply(db, victim.shop.id, title=MARKER, body=MARKER)
     # Uploads: one by the victim shop's staff (the shop's), one by the victim creator (theirs alone).
     shop_media = _media(db, owner_id=staff.id, shop_id=victim.shop.id, folder="victimshop")
     creator_media = _media(db, owner_id=victim_creator_user.id, shop_id=None, folder="victimcreator")
@@ -236,6 +238,7 @@ def build_world(db) -> World:
         registration=registration.id,
         conversation=conversation.id,
         complaint=complaint.id,
+        quick_reply=quick_reply.id,
         commission_entries=commission_ids,
         settlements=settlement_ids,
         attacker_product=attacker_product.id,
@@ -573,6 +576,21 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/api/merchant/support/conversations/{conversation_id}/close"): foreign_id(
         lambda w: {"conversation_id": w["conversation"]}
+    ),
+    ("POST", "/api/merchant/support/conversations/{conversation_id}/read"): foreign_id(
+        lambda w: {"conversation_id": w["conversation"]}
+    ),
+    ("POST", "/api/merchant/support/conversations/{conversation_id}/assign"): foreign_id(
+        lambda w: {"conversation_id": w["conversation"]}, lambda w: {"assignee_user_id": None}
+    ),
+    ("GET", "/api/merchant/support/unread"): listing(lambda w: set()),
+    ("GET", "/api/merchant/support/quick-replies"): listing(lambda w: {w["quick_reply"]}),
+    ("POST", "/api/merchant/support/quick-replies"): own_write(lambda w: {"title": "mine", "body": "hello"}),
+    ("PUT", "/api/merchant/support/quick-replies/{quick_reply_id}"): foreign_id(
+        lambda w: {"quick_reply_id": w["quick_reply"]}, lambda w: {"title": "x", "body": "y"}
+    ),
+    ("DELETE", "/api/merchant/support/quick-replies/{quick_reply_id}"): foreign_id(
+        lambda w: {"quick_reply_id": w["quick_reply"]}
     ),
     ("GET", "/api/merchant/complaints"): listing(lambda w: {w["complaint"]}),
     ("GET", "/api/merchant/complaints/{complaint_id}"): foreign_id(

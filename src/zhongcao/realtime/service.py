@@ -4,8 +4,9 @@ Channels are named ``<kind>:<id>`` (docs/realtime.md lists them and their messag
 
 * ``live:<content id>``: one live room (sales for the ticker, on-air status, viewer changes; live
   comments next);
-* ``chat:<conversation id>``: one conversation's messages and typing (next);
-* ``user:<user id>``: one person's notifications (next).
+* ``chat:<conversation id>``: one customer-service conversation's messages, reads and assignment;
+* ``user:<user id>``: one person's notifications (chat unread badge);
+* ``shop:<shop id>``: one shop's inbox (a conversation of the shop changed).
 
 Each message is a JSON object with a ``type``.
 """
@@ -24,6 +25,7 @@ class ChannelKind(enum.StrEnum):
     live = "live"
     chat = "chat"
     user = "user"
+    shop = "shop"
 
 
 def channel(kind: ChannelKind, ident: int) -> str:
@@ -32,6 +34,18 @@ def channel(kind: ChannelKind, ident: int) -> str:
 
 def live_channel(content_id: int) -> str:
     return channel(ChannelKind.live, content_id)
+
+
+def chat_channel(conversation_id: int) -> str:
+    return channel(ChannelKind.chat, conversation_id)
+
+
+def user_channel(user_id: int) -> str:
+    return channel(ChannelKind.user, user_id)
+
+
+def shop_channel(shop_id: int) -> str:
+    return channel(ChannelKind.shop, shop_id)
 
 
 @dataclass

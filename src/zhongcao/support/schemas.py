@@ -7,7 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 
 from zhongcao.fields import Id, multi_line
 from zhongcao.support import service
-from zhongcao.support.models import ComplaintReason, ComplaintStatus, Conversation, Message, Sender
+from zhongcao.support.models import CardKind, ComplaintReason, ComplaintStatus, Conversation, Message, Sender
 
 MessageBody = Annotated[
     str,
@@ -21,7 +21,19 @@ class ConversationCreate(BaseModel):
 
     shop_id: Id
     order_id: Id | None = Field(default=None, description="One of your orders from this shop")
+    product_id: Id | None = Field(default=None, description="A product of this shop (sent as a card)")
     message: MessageBody
+
+
+class ContactCreate(ConversationCreate):
+    """Contact the shop: continue your open conversation with it, or start one."""
+
+
+class CardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: CardKind
+    id: Id
 
 
 class MessageCreate(BaseModel):
@@ -30,15 +42,46 @@ class MessageCreate(BaseModel):
     body: MessageBody
 
 
-class MessageOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class MessageWithCardCreate(BaseModel):
+    """Text, a card (a product of the shop, an order of the customer's from the shop), or both."""
 
+    model_config = ConfigDict(extra="forbid")
+
+    body: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=service.MESSAGE_MAX),
+        AfterValidator(multi_line),
+    ] = ""
+    card: CardIn | None = None
+
+
+class CardOut(BaseModel):
+    kind: CardKind
+    id: int
+
+
+class MessageOut(BaseModel):
     id: int
     conversation_id: int
     sender: Sender
     agent_user_id: int | None
     body: str
+    card: CardOut | None
     sent_at: datetime
+
+    @classmethod
+    def of(cls, message: Message) -> MessageOut:
+        return cls(
+            id=message.id,
+            conversation_id=message.conversation_id,
+            sender=message.sender,
+            agent_user_id=message.agent_user_id,
+            body=message.body,
+            card=CardOut(kind=message.card_kind, id=message.card_ref_id)
+            if message.card_kind is not None and message.card_ref_id is not None
+            else None,
+            sent_at=message.sent_at,
+        )
 
 
 class ConversationOut(BaseModel):
@@ -46,6 +89,9 @@ class ConversationOut(BaseModel):
     shop_id: int
     user_id: int
     order_id: int | None
+    product_id: int | None
+    assignee_user_id: int | None
+    unread: int | None = Field(default=None, description="Messages from the other side you have not read")
     status: str = Field(description="open or closed")
     started_at: datetime
     last_message_at: datetime
@@ -54,12 +100,15 @@ class ConversationOut(BaseModel):
     closed_at: datetime | None
 
     @classmethod
-    def of(cls, conversation: Conversation) -> ConversationOut:
+    def of(cls, conversation: Conversation, unread: int | None = None) -> ConversationOut:
         return cls(
             id=conversation.id,
             shop_id=conversation.shop_id,
             user_id=conversation.user_id,
             order_id=conversation.order_id,
+            product_id=conversation.product_id,
+            assignee_user_id=conversation.assignee_user_id,
+            unread=unread,
             status="closed" if conversation.closed_at is not None else "open",
             started_at=conversation.started_at,
             last_message_at=conversation.last_message_at,
@@ -76,8 +125,34 @@ class ConversationDetailOut(ConversationOut):
     def with_messages(cls, conversation: Conversation, messages: list[Message]) -> ConversationDetailOut:
         return cls(
             **ConversationOut.of(conversation).model_dump(),
-            messages=[MessageOut.model_validate(m) for m in messages],
+            messages=[MessageOut.of(m) for m in messages],
         )
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee_user_id: Id | None = Field(description="One of the shop's staff; null: unassigned")
+
+
+class QuickReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+    body: MessageBody
+
+
+class QuickReplyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    body: str
+    created_at: datetime
+
+
+class UnreadOut(BaseModel):
+    unread: int
 
 
 class ComplaintCreate(BaseModel):

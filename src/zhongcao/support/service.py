@@ -20,12 +20,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
+from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.db import rows_changed
 from zhongcao.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
+from zhongcao.realtime.outbox import publish_after_commit
+from zhongcao.realtime.service import chat_channel, shop_channel, user_channel
 from zhongcao.shops import service as shops_service
 from zhongcao.support.models import (
+    CardKind,
     Complaint,
     ComplaintReason,
     ComplaintStatus,
@@ -56,8 +60,12 @@ def _check_order(db: Session, order_id: int | None, *, user_id: int, shop_id: in
         raise InvalidInput("this order is from another shop", code="order_shop_mismatch", field="order_id")
 
 
-def _clean_body(body: str, *, field: str = "body", limit: int = MESSAGE_MAX) -> str:
+def _clean_body(
+    body: str, *, field: str = "body", limit: int = MESSAGE_MAX, allow_empty: bool = False
+) -> str:
     body = (body or "").strip()
+    if allow_empty and not body:
+        return body
     if not 1 <= len(body) <= limit:
         raise InvalidInput(f"{field} must be 1 to {limit} characters", code="invalid_message", field=field)
     return body
@@ -73,22 +81,84 @@ def start_conversation(
     shop_id: int,
     message: str,
     order_id: int | None = None,
+    product_id: int | None = None,
     at: datetime | None = None,
 ) -> tuple[Conversation, Message]:
-    """A shopper writes to a shop, optionally about one of their orders from that shop."""
+    """A shopper writes to a shop, optionally about one of their orders from that shop or one of its
+    products (each then goes first as a card). ``started_at`` is the customer's first message: the
+    clock of the shop's first response starts there (docs/experience.md)."""
     now = at or clock.now()
     body = _clean_body(message, field="message")
     shops_service.get_shop(db, shop_id)
     _check_order(db, order_id, user_id=user_id, shop_id=shop_id)
+    _check_product(db, product_id, shop_id=shop_id)
     conversation = Conversation(
-        shop_id=shop_id, user_id=user_id, order_id=order_id, started_at=now, last_message_at=now
+        shop_id=shop_id,
+        user_id=user_id,
+        order_id=order_id,
+        product_id=product_id,
+        started_at=now,
+        last_message_at=now,
     )
     db.add(conversation)
     db.flush()
+    rows = [
+        Message(
+            conversation_id=conversation.id, sender=Sender.customer, body="", card_kind=kind, card_ref_id=ref
+        )
+        for kind, ref in ((CardKind.product, product_id), (CardKind.order, order_id))
+        if ref is not None
+    ]
     message_row = Message(conversation_id=conversation.id, sender=Sender.customer, body=body, sent_at=now)
-    db.add(message_row)
+    for row in [*rows, message_row]:
+        row.sent_at = now
+        db.add(row)
+        db.flush()  # ids in order: the cards come before the text
+        _announce(db, conversation, row)
+    conversation.customer_read_id = message_row.id
     db.commit()
     return conversation, message_row
+
+
+def _check_product(db: Session, product_id: int | None, *, shop_id: int) -> None:
+    if product_id is None:
+        return
+    try:
+        product = catalog_service.get_product(db, product_id)
+    except NotFound as exc:
+        raise InvalidInput("no such product", code="product_not_found", field="product_id") from exc
+    if product.shop_id != shop_id:
+        raise InvalidInput(
+            "this product is from another shop", code="product_shop_mismatch", field="product_id"
+        )
+
+
+def card_of(message: Message) -> dict[str, object] | None:
+    if message.card_kind is None:
+        return None
+    return {"kind": message.card_kind.value, "id": message.card_ref_id}
+
+
+def message_data(message: Message) -> dict[str, object]:
+    """A message as the ``chat:<id>`` channel and the chat streams carry it."""
+    return {
+        "type": "message",
+        "conversation_id": message.conversation_id,
+        "id": message.id,
+        "sender": message.sender.value,
+        "body": message.body,
+        "card": card_of(message),
+        "sent_at": message.sent_at.isoformat(),
+    }
+
+
+def _announce(db: Session, conversation: Conversation, message: Message) -> None:
+    """After commit: the message to the conversation's streams; a nudge to the shop's inbox and to the
+    shopper's badge (they re-read their unread counts)."""
+    publish_after_commit(db, chat_channel(conversation.id), message_data(message))
+    nudge = {"type": "chat", "conversation_id": conversation.id, "id": message.id}
+    publish_after_commit(db, shop_channel(conversation.shop_id), nudge)
+    publish_after_commit(db, user_channel(conversation.user_id), nudge)
 
 
 def _lock_conversation(db: Session, conversation_id: int) -> Conversation:
@@ -108,9 +178,10 @@ def _post(
     owner_user_id: int | None = None,
     shop_id: int | None = None,
     agent_user_id: int | None = None,
+    card: tuple[CardKind, int] | None = None,
 ) -> Message:
     now = at or clock.now()
-    body = _clean_body(body)
+    body = _clean_body(body, allow_empty=card is not None)
     try:
         conversation = _lock_conversation(db, conversation_id)
         if owner_user_id is not None and conversation.user_id != owner_user_id:
@@ -121,17 +192,30 @@ def _post(
             raise Conflict("this conversation is closed", code="conversation_closed")
         if now < conversation.started_at:
             raise InvalidInput("a message cannot predate its conversation", code="invalid_time", field="at")
+        if card is not None:
+            _check_card(db, conversation, card)
         message = Message(
             conversation_id=conversation.id,
             sender=sender,
             agent_user_id=agent_user_id,
             body=body,
+            card_kind=card[0] if card else None,
+            card_ref_id=card[1] if card else None,
             sent_at=now,
         )
         db.add(message)
+        db.flush()
         conversation.last_message_at = max(conversation.last_message_at, now)
+        # Whoever writes has read everything before their own message.
+        if sender == Sender.customer:
+            conversation.customer_read_id = message.id
+        elif sender == Sender.agent:
+            conversation.shop_read_id = message.id
+        # A human agent's message (text, quick reply or card alike) is the shop's first response;
+        # a bot's never is.
         if sender == Sender.agent and conversation.first_human_response_at is None:
             conversation.first_human_response_at = now
+        _announce(db, conversation, message)
         db.commit()
     except DomainError:
         db.rollback()
@@ -139,11 +223,30 @@ def _post(
     return message
 
 
+def _check_card(db: Session, conversation: Conversation, card: tuple[CardKind, int]) -> None:
+    kind, ref = card
+    if kind == CardKind.product:
+        _check_product(db, ref, shop_id=conversation.shop_id)
+    else:
+        try:
+            _check_order(db, ref, user_id=conversation.user_id, shop_id=conversation.shop_id)
+        except NotFound as exc:
+            raise InvalidInput("no such order", code="order_not_found", field="order_id") from exc
+
+
 def post_customer_message(
-    db: Session, conversation_id: int, *, user_id: int, body: str, at: datetime | None = None
+    db: Session,
+    conversation_id: int,
+    *,
+    user_id: int,
+    body: str,
+    at: datetime | None = None,
+    card: tuple[CardKind, int] | None = None,
 ) -> Message:
     """The shopper writes in their own conversation (someone else's: 404)."""
-    return _post(db, conversation_id, sender=Sender.customer, body=body, at=at, owner_user_id=user_id)
+    return _post(
+        db, conversation_id, sender=Sender.customer, body=body, at=at, owner_user_id=user_id, card=card
+    )
 
 
 def post_agent_message(
@@ -154,6 +257,7 @@ def post_agent_message(
     agent_user_id: int,
     body: str,
     at: datetime | None = None,
+    card: tuple[CardKind, int] | None = None,
 ) -> Message:
     """A human agent of ``shop_id`` answers; the first such answer sets ``first_human_response_at``."""
     membership = shops_service.membership_for_user(db, agent_user_id)
@@ -167,6 +271,7 @@ def post_agent_message(
         at=at,
         shop_id=shop_id,
         agent_user_id=agent_user_id,
+        card=card,
     )
 
 
@@ -192,6 +297,10 @@ def close_conversation(
                 "a conversation cannot close before its last message", code="invalid_time", field="at"
             )
         conversation.closed_at = now
+        publish_after_commit(db, chat_channel(conversation.id), {"type": "closed"})
+        publish_after_commit(
+            db, shop_channel(conversation.shop_id), {"type": "chat", "conversation_id": conversation.id}
+        )
         db.commit()
     except DomainError:
         db.rollback()
@@ -231,17 +340,45 @@ def conversation_messages(db: Session, conversation_id: int) -> list[Message]:
 
 
 def list_user_conversations(
-    db: Session, user_id: int, params: PageParams
+    db: Session, user_id: int, params: PageParams, *, status: InboxFilter | None = None
 ) -> tuple[Sequence[Conversation], str | None]:
+    """The shopper's conversations, newest first, optionally only the open or the closed ones."""
     stmt = select(Conversation).where(Conversation.user_id == user_id)
+    if status == InboxFilter.open:
+        stmt = stmt.where(Conversation.closed_at.is_(None))
+    elif status == InboxFilter.closed:
+        stmt = stmt.where(Conversation.closed_at.is_not(None))
     return paginate_by_id(db, stmt, Conversation.id, params)
 
 
+class AssigneeFilter(enum.StrEnum):
+    """``mine``: assigned to the agent asking; ``unassigned``: nobody's yet."""
+
+    mine = "mine"
+    unassigned = "unassigned"
+
+
 def list_shop_conversations(
-    db: Session, shop_id: int, params: PageParams, *, status: InboxFilter | str | None = None
+    db: Session,
+    shop_id: int,
+    params: PageParams,
+    *,
+    status: InboxFilter | str | None = None,
+    assignee: AssigneeFilter | str | None = None,
+    agent_user_id: int | None = None,
 ) -> tuple[Sequence[Conversation], str | None]:
-    """The shop's inbox, newest conversation first, optionally open / closed / unanswered."""
+    """The shop's inbox, newest conversation first, optionally open / closed / unanswered, and
+    ``mine`` (assigned to ``agent_user_id``) / ``unassigned``."""
     stmt = select(Conversation).where(Conversation.shop_id == shop_id)
+    if assignee is not None:
+        try:
+            assignee = AssigneeFilter(assignee)
+        except ValueError as exc:
+            raise InvalidInput("unknown assignee filter", code="invalid_filter", field="assignee") from exc
+        if assignee == AssigneeFilter.unassigned:
+            stmt = stmt.where(Conversation.assignee_user_id.is_(None))
+        else:
+            stmt = stmt.where(Conversation.assignee_user_id == agent_user_id)
     if status is not None:
         try:
             status = InboxFilter(status)

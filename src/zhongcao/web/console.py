@@ -34,8 +34,9 @@ from zhongcao.fields import MAX_ID
 from zhongcao.pagination import PageParams
 from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import StaffRole
+from zhongcao.support import chat as support_chat
 from zhongcao.users.models import Role
-from zhongcao.web.context import WebContext, require_page_role
+from zhongcao.web.context import WebContext, require_page_role, unread_badge
 from zhongcao.web.forms import Form
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -144,6 +145,13 @@ class Console:
             return NAV[self.kind]
         hidden = OWNER_PAGES if self.can_manage else OWNER_PAGES | MANAGER_PAGES
         return [(group, [link for link in links if link[1] not in hidden]) for group, links in NAV[self.kind]]
+
+    def inbox_unread(self) -> int:
+        """Unread customer messages in the shop's open conversations (the Inbox link's badge)."""
+        if self.shop_id is None:
+            return 0
+        shop_id = self.shop_id
+        return unread_badge(self.page.request, lambda db: support_chat.shop_unread_total(db, shop_id))
 
     @property
     def can_manage(self) -> bool:

@@ -21,12 +21,14 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData as StarletteFormData
 
 from zhongcao.deps import READ_METHODS, get_db
 from zhongcao.errors import DomainError
 from zhongcao.security import cross_site, csrf_token, token_matches
+from zhongcao.support import chat as support_chat
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role, TokenScope, User
 from zhongcao.web import i18n
@@ -82,6 +84,17 @@ def csrf_binding(request: Request) -> str | None:
     return session_token(request) or request.cookies.get(CSRF_COOKIE)
 
 
+def unread_badge(request: Request, count: Callable[[Session], int]) -> int:
+    """A badge count read on a short read-only session of its own: the layout may be rendered for
+    an error page after the request's session has been closed (a query there would open a
+    transaction nobody ends), and an error page still renders when the database does not answer."""
+    try:
+        with request.app.state.database.session(read_only=True) as db:
+            return count(db)
+    except SQLAlchemyError:
+        return 0
+
+
 @dataclass
 class WebContext:
     request: Request
@@ -121,6 +134,14 @@ class WebContext:
     @property
     def shopper_id(self) -> int | None:
         return self.user_id if self.is_shopper else None
+
+    def chat_unread(self) -> int:
+        """The shopper's unread messages from shops (the header badge)."""
+        if self.user_id is None:
+            return 0
+        return unread_badge(
+            self.request, lambda db: support_chat.customer_unread_total(db, self.user_id or 0)
+        )
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         html = render_template(template, page=self, **context)

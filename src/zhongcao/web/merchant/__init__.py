@@ -26,13 +26,15 @@ from zhongcao.web.merchant import (
     product_csv,
     product_editor,
     products,
+    quick_replies,
     score,
     staff,
 )
 
 router = APIRouter()
-# The editor's and the CSV page's fixed paths (/products/new, /products/save, /products/csv) come
-# before the product pages' /products/{id}.
+# Fixed paths before the ids they would otherwise be taken for: the editor's and the CSV page's
+# (/products/new, /products/save, /products/csv) before /products/{id}; quick replies
+# (/inbox/quick-replies) before a conversation's /inbox/{id}.
 for module in (
     home,
     product_csv,
@@ -40,6 +42,7 @@ for module in (
     products,
     orders,
     after_sales,
+    quick_replies,
     inbox,
     content,
     coupons,

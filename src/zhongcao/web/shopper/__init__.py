@@ -1,5 +1,6 @@
 """Shopper pages (mobile first): the feed, live rooms and videos, search, the mall, shops, products,
-coupons (claiming, "my coupons"), the cart, checkout and payment, orders, after-sales, reviews and the NPS survey.
+the cart, checkout and payment, coupons, orders, after-sales, reviews, the NPS survey and messages
+with shops.
 
 One module per page group. Each view reads through the domain services (never the JSON API, never
 another domain's tables), turns what it read into small view models (``common.ProductTile``,
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.shopper import browse, checkout, coupons, feed, live_room, orders, products
+from zhongcao.web.shopper import browse, checkout, coupons, feed, live_room, messages, orders, products
 
 router = APIRouter()
-for module in (feed, live_room, browse, products, coupons, checkout, orders):
+for module in (feed, live_room, browse, products, coupons, checkout, orders, messages):
     router.include_router(module.router)

@@ -1,0 +1,351 @@
+"""Customer-service chat latency: a message posted on one side, received on the other side's
+Server-Sent Events stream, with many conversations open at once on two API workers.
+
+What runs where:
+* this script seeds a fresh database through the platform's own services and migrations: ``--shops``
+  shops, each with one service agent, and ``--conversations`` shoppers, one open conversation each
+  (spread over the shops);
+* the server is ``zhongcao serve --workers 2`` (uvicorn, two worker processes behind one port) on
+  one Redis, so a message posted through one worker must reach a stream held by the other;
+* a separate client process (httpx, asyncio) opens, for every conversation, the shopper's stream
+  (``GET /messages/<id>/events``) and the agent's (``GET /merchant/inbox/<id>/events``): two streams
+  per conversation, reconnecting with the last event id when the server ends one (every 30 s), as a
+  browser does;
+* then it posts ``--messages`` messages at ``--rate`` per second through the JSON API, alternating the
+  side (shopper → agent, agent → shopper) over the conversations, and times each from just before
+  the POST to the moment the other side's stream delivers it.
+
+Reported: p50 / p90 / p99 / max latency, messages delivered and lost (not seen within 10 s), for
+the target ≤ 1 s p99.
+
+Usage:
+    python benchmarks/chat/bench_chat.py [--conversations 500] [--shops 50] [--messages 2000]
+        [--rate 50] [--backend postgresql|sqlite]
+Environment: ZHONGCAO_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/test),
+ZHONGCAO_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0).
+Results: printed as a Markdown table and written to benchmarks/out/chat.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "benchmarks" / "out"
+PG_URL = os.environ.get("ZHONGCAO_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ZHONGCAO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+PG_SCHEMA = "zc_bench_chat"
+LOST_AFTER = 10.0  # seconds: a message not delivered by then counts as lost
+
+
+# ----------------------------------------------------------------------------- seeding
+def seed(url: str, *, conversations: int, shops: int, connect_args: dict | None = None) -> dict:
+    """Shops with an agent each, and one shopper with an open conversation per conversation."""
+    from zhongcao import migrate
+    from zhongcao.db import Database
+    from zhongcao.shops import service as shops_service
+    from zhongcao.shops.models import StaffRole
+    from zhongcao.support import service as support_service
+    from zhongcao.users import service as users_service
+    from zhongcao.users.models import Role, TokenKind
+
+    database = Database(url, connect_args=connect_args or {})
+    migrate.upgrade(database.engine)
+    db = database.session()
+
+    def person(email: str, role: Role) -> Any:
+        return users_service.create_user(
+            db,
+            email=email,
+            password="bench-password",
+            display_name=email.split("@")[0],
+            role=role,
+            commit=False,
+        )
+
+    def tokens(user: Any) -> dict[str, str]:
+        session, _ = users_service.issue_token(db, user, kind=TokenKind.session, name="bench", commit=False)
+        api, _ = users_service.issue_token(db, user, kind=TokenKind.api, name="bench", commit=False)
+        return {"session": session, "api": api}
+
+    agents = []
+    for s in range(shops):
+        owner = person(f"owner{s}@bench.local", Role.merchant)
+        shop = shops_service.create_shop(
+            db, name_zh=f"基准店{s}", name_en=f"Bench shop {s}", owner_user_id=owner.id, commit=False
+        )
+        agent = person(f"agent{s}@bench.local", Role.merchant)
+        shops_service.add_staff(db, shop.id, user_id=agent.id, role=StaffRole.service_agent, commit=False)
+        agents.append((shop.id, tokens(agent)))
+    db.commit()
+    rows = []
+    for c in range(conversations):
+        shop_id, agent_tokens = agents[c % shops]
+        shopper = person(f"shopper{c}@bench.local", Role.shopper)
+        shopper_tokens = tokens(shopper)
+        db.commit()
+        conversation, _ = support_service.start_conversation(
+            db, user_id=shopper.id, shop_id=shop_id, message="你好，在吗？"
+        )
+        rows.append({"id": conversation.id, "shopper": shopper_tokens, "agent": agent_tokens})
+    db.close()
+    database.dispose()
+    return {"conversations": rows}
+
+
+def reset_pg_schema() -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{PG_SCHEMA}"')
+
+
+# ----------------------------------------------------------------------------- server
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env_url: str, port: int, workers: int, extra_env: dict[str, str]) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        ZHONGCAO_DATABASE_URL=env_url,
+        ZHONGCAO_LOG_LEVEL="warning",
+        ZHONGCAO_REDIS_URL=REDIS_URL,
+        ZHONGCAO_REDIS_PREFIX=f"bench-chat-{uuid.uuid4().hex[:8]}",
+        **extra_env,
+    )
+    command = [sys.executable, "-m", "zhongcao.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--workers", str(workers), "--no-migrate"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    import httpx
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited: " + proc.stderr.read().decode(errors="replace")[-2000:])
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health/live", timeout=1).status_code == 200:
+                time.sleep(2.0)  # the second worker may answer a moment after the first
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start in 90 s")
+
+
+# ----------------------------------------------------------------------------- client (own process)
+async def _stream(
+    client: Any, url: str, cookie: str, seen: dict[str, float], ready: asyncio.Event, stop: asyncio.Event
+) -> None:
+    """Follow one SSE stream for as long as the run lasts, reconnecting from the last event id."""
+    last = "0"
+    while not stop.is_set():
+        try:
+            headers = {"Cookie": f"zc_session={cookie}", "Last-Event-ID": last, "Accept": "text/event-stream"}
+            async with client.stream("GET", url, headers=headers, timeout=None) as response:
+                if response.status_code != 200:
+                    raise RuntimeError(f"{url}: HTTP {response.status_code}")
+                event, data = "", ""
+                async for line in response.aiter_lines():
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: "):
+                        data = line[6:]
+                    elif line.startswith("id: "):
+                        last = line[4:]
+                    elif line == "":
+                        if event == "unread":
+                            ready.set()  # subscribed: the first thing a stream sends after it
+                        elif event == "message":
+                            body = json.loads(data).get("body", "")
+                            if body.startswith("bench-"):
+                                seen.setdefault(body, time.perf_counter())
+                        event, data = "", ""
+                    if stop.is_set():
+                        return
+        except (OSError, RuntimeError, Exception) as exc:  # a dropped stream reconnects, as a browser does
+            if stop.is_set():
+                return
+            print(f"stream {url} reconnecting after {type(exc).__name__}: {exc}", file=sys.stderr)
+            await asyncio.sleep(0.5)
+
+
+async def _run(port: int, conversations: list[dict], messages: int, rate: float) -> dict:
+    import httpx
+
+    base = f"http://127.0.0.1:{port}"
+    limits = httpx.Limits(max_connections=len(conversations) * 2 + 200, max_keepalive_connections=200)
+    seen: dict[str, float] = {}
+    stop = asyncio.Event()
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        readies, tasks = [], []
+        for c in conversations:
+            for url, cookie in (
+                (f"/messages/{c['id']}/events", c["shopper"]["session"]),
+                (f"/merchant/inbox/{c['id']}/events", c["agent"]["session"]),
+            ):
+                ready = asyncio.Event()
+                readies.append(ready)
+                tasks.append(asyncio.create_task(_stream(client, url, cookie, seen, ready, stop)))
+        opened = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=120)
+        open_seconds = time.perf_counter() - opened
+
+        sent: dict[str, float] = {}
+        failures: dict[str, int] = {}
+        post_latencies: list[float] = []
+
+        async def post(i: int) -> None:
+            c = conversations[i % len(conversations)]
+            from_shopper = (i // len(conversations)) % 2 == 0
+            body = f"bench-{i}-{uuid.uuid4().hex[:6]}"
+            if from_shopper:
+                url, token = f"/api/support/conversations/{c['id']}/messages", c["shopper"]["api"]
+            else:
+                url, token = f"/api/merchant/support/conversations/{c['id']}/messages", c["agent"]["api"]
+            started = time.perf_counter()
+            sent[body] = started
+            try:
+                r = await client.post(url, json={"body": body}, headers={"Authorization": f"Bearer {token}"})
+                if r.status_code != 201:
+                    failures[str(r.status_code)] = failures.get(str(r.status_code), 0) + 1
+                    sent.pop(body)
+            except httpx.HTTPError as exc:
+                failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
+                sent.pop(body)
+            post_latencies.append(time.perf_counter() - started)
+
+        posts = []
+        begin = time.perf_counter()
+        for i in range(messages):
+            delay = begin + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            posts.append(asyncio.create_task(post(i)))
+        await asyncio.gather(*posts)
+        deadline = time.perf_counter() + LOST_AFTER
+        while time.perf_counter() < deadline and any(b not in seen for b in sent):
+            await asyncio.sleep(0.05)
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    latencies = sorted(seen[b] - t for b, t in sent.items() if b in seen)
+    post_latencies.sort()
+
+    def pct(values: list[float], q: float) -> float | None:
+        return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1) if values else None
+
+    return {
+        "streams": len(conversations) * 2,
+        "streams_open_seconds": round(open_seconds, 2),
+        "messages_sent": len(sent),
+        "delivered": len(latencies),
+        "lost": len(sent) - len(latencies),
+        "post_failures": failures,
+        "latency_ms": {
+            q: pct(latencies, v) for q, v in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
+        },
+        "post_ms": {q: pct(post_latencies, v) for q, v in (("p50", 0.5), ("p99", 0.99))},
+    }
+
+
+def _client_main(port: int, conversations: list[dict], messages: int, rate: float, queue: Any) -> None:
+    queue.put(asyncio.run(_run(port, conversations, messages, rate)))
+
+
+# ----------------------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--conversations", type=int, default=500)
+    parser.add_argument("--shops", type=int, default=50)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=50.0, help="messages posted per second")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
+    args = parser.parse_args()
+    shops = max(1, min(args.shops, args.conversations))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.backend == "postgresql":
+            reset_pg_schema()
+            url = PG_URL if "+psycopg" in PG_URL else PG_URL.replace("postgresql://", "postgresql+psycopg://")
+            options = f"-csearch_path={PG_SCHEMA}"
+            data = seed(url, conversations=args.conversations, shops=shops, connect_args={"options": options})
+            extra = {"PGOPTIONS": options}
+        else:
+            url = f"sqlite:///{tmp}/chat.db"
+            data = seed(url, conversations=args.conversations, shops=shops)
+            extra = {}
+        port = free_port()
+        server = start_server(url, port, args.workers, extra)
+        try:
+            queue: Any = mp.get_context("spawn").Queue()
+            client = mp.get_context("spawn").Process(
+                target=_client_main, args=(port, data["conversations"], args.messages, args.rate, queue)
+            )
+            client.start()
+            result = queue.get(timeout=900)
+            client.join(timeout=30)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "backend": args.backend,
+        "workers": args.workers,
+        "conversations": args.conversations,
+        "shops": shops,
+        "rate_per_second": args.rate,
+        **result,
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "chat.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    lat = result["latency_ms"]
+    print(
+        "| backend | workers | conversations (streams) | messages | delivered | lost | p50 ms | p90 ms | p99 ms | max ms |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
+        f"| {args.backend} | {args.workers} | {args.conversations} ({result['streams']}) | {result['messages_sent']} "
+        f"| {result['delivered']} | {result['lost']} | {lat['p50']} | {lat['p90']} | {lat['p99']} | {lat['max']} |"
+    )
+    if result["post_failures"]:
+        print("post failures:", result["post_failures"])
+    target = lat["p99"] is not None and lat["p99"] <= 1000 and result["lost"] == 0
+    print("target (p99 ≤ 1 s, nothing lost):", "met" if target else "NOT met")
+
+
+if __name__ == "__main__":
+    main()

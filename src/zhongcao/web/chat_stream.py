@@ -1,0 +1,153 @@
+"""Customer-service chat in real time: the Server-Sent Events of a conversation and of a badge.
+
+A stream subscribes to bus channels (docs/realtime.md) for as long as it is open: a conversation's
+``chat:<id>`` plus its viewer's ``user:<shopper>`` or ``shop:<shop>`` channel, or only the latter
+for the unread badge. It sends
+
+* ``message`` ``{"id", "sender", ...}`` (SSE id = the message id): a new message; the page fetches
+  the rendered messages after the last one it shows (so the HTML is the server's, escaped by the
+  template, and a card looks the same as on a reload);
+* ``read`` ``{"side", "id"}``: the other side has read up to ``id``;
+* ``assigned`` / ``closed``: the conversation changed;
+* ``unread`` ``{"total"}``: the viewer's unread total after any change in their inbox.
+
+Pub/sub delivers at most once and only while subscribed, so a stream first sends the messages
+newer than the last one the page has (``after``, or the browser's ``Last-Event-ID`` on reconnect),
+read from the database after subscribing: nothing falls between the two. Each stream ends after
+:data:`STREAM_SECONDS` (the browser reconnects at once), so a server stopping never waits long.
+No thread or task outlives its request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from anyio import to_thread
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+
+from zhongcao.db import Database
+from zhongcao.realtime.service import Realtime
+from zhongcao.support import chat as support_chat
+from zhongcao.support import service as support_service
+from zhongcao.web.live import sse
+
+STREAM_SECONDS = 30.0
+KEEPALIVE_SECONDS = 10.0
+# A badge total is shared by every stream of this worker that shows it, for this long: a busy
+# shop's inbox nudges all its agents' streams at once, and one query answers them all.
+BADGE_SECONDS = 1.0
+
+
+class BadgeCache:
+    """Per-worker memo of unread totals (``key -> (read started at, total)``), one reader per key at
+    a time.
+    It lives in the app (``app.state``) and holds no task or thread."""
+
+    def __init__(self, ttl: float = BADGE_SECONDS) -> None:
+        self.ttl = ttl
+        self.values: dict[str, tuple[float, int]] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+
+    async def total(self, key: str, read: Callable[[], int], *, fresh: bool = False) -> int:
+        lock = self.locks.setdefault(key, asyncio.Lock())
+        asked = time.monotonic()
+        async with lock:
+            cached = self.values.get(key)
+            # Fresh: read after the nudge that asked (a value read before it may miss the change).
+            if cached is not None and (cached[0] >= asked if fresh else asked - cached[0] < self.ttl):
+                return cached[1]
+            started = time.monotonic()  # a read that starts after the nudge sees its change
+            value = await to_thread.run_sync(read)
+            self.values[key] = (started, value)
+            if len(self.values) > 10_000:  # forget the oldest half rather than grow without end
+                for old in sorted(self.values, key=lambda k: self.values[k][0])[:5_000]:
+                    self.values.pop(old, None)
+                    self.locks.pop(old, None)
+            return value
+
+
+def badge_cache(app: Any) -> BadgeCache:
+    cache: BadgeCache | None = getattr(app.state, "chat_badge_cache", None)
+    if cache is None:
+        cache = app.state.chat_badge_cache = BadgeCache()
+    return cache
+
+
+def last_event_id(request: Request, after: int) -> int:
+    seen = request.headers.get("last-event-id", "")
+    return max(after, int(seen)) if seen.isdigit() and len(seen) < 20 else after
+
+
+def catch_up_reader(database: Database, conversation_id: int) -> Callable[[int], list[dict[str, Any]]]:
+    """Reads the conversation's messages newer than a given id, in a session of its own."""
+
+    def read(after: int) -> list[dict[str, Any]]:
+        with database.session(read_only=True) as db:
+            return [
+                support_service.message_data(m)
+                for m in support_chat.messages_after(db, conversation_id, after)
+            ]
+
+    return read
+
+
+def message_event(data: dict[str, Any]) -> str:
+    event = {key: data.get(key) for key in ("id", "conversation_id", "sender", "body", "card", "sent_at")}
+    return sse("message", event, int(data["id"]))
+
+
+async def chat_events(
+    realtime: Realtime,
+    channels: Sequence[str],
+    *,
+    after: int,
+    catch_up: Callable[[int], list[dict[str, Any]]] | None,
+    unread_total: Callable[[], int],
+    badges: BadgeCache,
+    badge_key: str,
+    stream_seconds: float = STREAM_SECONDS,
+) -> AsyncIterator[str]:
+    """The SSE text of one stream. ``catch_up(after)`` reads the conversation's messages newer than
+    ``after`` (as bus-message dicts); ``unread_total()`` the viewer's badge, shared through
+    ``badges`` under ``badge_key`` by the streams of the same viewer. Both run in a thread."""
+    last = after
+    deadline = time.monotonic() + stream_seconds
+    async with realtime.bus.subscribe(list(channels)) as subscription:
+        yield "retry: 1000\n\n"
+        if catch_up is not None:
+            for data in await to_thread.run_sync(catch_up, after):
+                last = max(last, int(data["id"]))
+                yield message_event(data)
+        yield sse("unread", {"total": await badges.total(badge_key, unread_total)})
+        while (left := deadline - time.monotonic()) > 0:
+            message = await subscription.get(min(left, KEEPALIVE_SECONDS))
+            if message is None:
+                yield ": keep-alive\n\n"
+                continue
+            data, kind = message.data, message.data.get("type")
+            if message.channel.startswith("chat:"):
+                if kind == "message" and int(data.get("id", 0)) > last:
+                    last = int(data["id"])
+                    yield message_event(data)
+                elif kind in ("read", "assigned", "closed"):
+                    yield sse(str(kind), {k: v for k, v in data.items() if k != "type"})
+            else:  # the viewer's inbox changed somewhere: a new badge total
+                yield sse(
+                    "unread",
+                    {
+                        "total": await to_thread.run_sync(unread_total),
+                        "conversation_id": data.get("conversation_id"),
+                    },
+                )
+
+
+def event_stream(body: AsyncIterator[str]) -> StreamingResponse:
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
