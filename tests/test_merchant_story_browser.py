@@ -3,7 +3,7 @@ uvicorn, on SQLite and on PostgreSQL: a new person registers and applies for a s
 approves it; the owner lists a product with two pictures and a 2×3 SKU matrix, publishes a video
 anchoring it, schedules a live, goes on air and pins it, and creates a coupon; a shopper watches the
 live room, sees the pinned card, comments, claims the coupon and buys with it preselected; contacts
-the shop and gets a reply in real time; the merchant ships; once the order completes, the settlements
+the shop from the order and gets a reply in real time; the merchant ships; once the order completes, the settlements
 job records it and the order's settlement appears on the merchant's statement.
 
 Two steps are done the way the running platform does them without a person: the carrier's delivery
@@ -249,6 +249,23 @@ def test_a_new_merchant_opens_lists_goes_live_sells_and_sees_the_settlement(
             "() => document.querySelector('[data-stat=orders]').textContent.trim() === '1'"
         )
         screenshot(merchant, f"{kind}-story-live-host")
+
+        # The shopper asks the shop from the order page; the merchant answers in the inbox, and the
+        # answer reaches the shopper's open chat without a reload.
+        shopper.get_by_role("link", name="联系客服").first.click()
+        shopper.wait_for_url(re.compile(r"/messages/"))
+        shopper.get_by_label("消息").fill("今天能发货吗？")
+        shopper.get_by_role("button", name="发送").click()
+        shopper.wait_for_url(re.compile(r"/messages/\d+"))
+        conversation_id = int(re.search(r"/messages/(\d+)", shopper.url).group(1))
+        merchant.goto(f"{base}/merchant/inbox/{conversation_id}")
+        assert merchant.locator(".chat-theirs .chat-bubble").last.inner_text() == "今天能发货吗？"
+        merchant.get_by_label("回复", exact=True).fill("亲，今天下午就发顺丰～")
+        merchant.locator("form.chat-composer").get_by_role("button", name="发送").click()
+        shopper.locator(".chat-theirs .chat-bubble", has_text="亲，今天下午就发顺丰～").wait_for(
+            timeout=5_000
+        )
+        screenshot(shopper, f"{kind}-story-chat")
 
         # The merchant ships it from the order page.
         merchant.goto(f"{base}/merchant/orders/{order_id}")
