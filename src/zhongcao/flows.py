@@ -16,18 +16,24 @@ needs to know. Views, jobs and the world call these; no domain service imports t
 * Sign-up with content: a person who signs up as a creator gets a creator account (users does not
   read content).
 * Shop applications with the catalog: the main category is checked here (the catalog reads shops).
+* Notifications: domains emit signals (:mod:`zhongcao.signals`) inside their transactions; the
+  handlers here decide who hears (a shop's staff from shops, operators from users) and write the
+  notifications in the same transaction. The coupon-ending job asks campaigns for coupons ending soon.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from zhongcao import clock, signals
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.aftersales import service as aftersales_service
+from zhongcao.campaigns import service as campaigns_service
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.config import Settings
@@ -35,7 +41,10 @@ from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind
 from zhongcao.errors import InvalidInput
 from zhongcao.finance import service as finance_service
+from zhongcao.notifications import service as notifications_service
+from zhongcao.notifications.models import NotificationKind
 from zhongcao.shops import applications as shop_applications
+from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import ShopApplication
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role, User
@@ -160,3 +169,132 @@ def creator_earnings(db: Session, account_id: int) -> CreatorEarnings:
     return CreatorEarnings(
         pending_fen=pending, settled_fen=settled, reversed_fen=sum(back for _, back in by_order.values())
     )
+
+
+# --- notifications ---------------------------------------------------------------------------------
+# Each handler runs inside the transaction of the change it reports (zhongcao.signals), so a
+# notification commits or rolls back with it. Params carry what the reader's page words in its own
+# language (docs/notifications.md); never a sentence.
+
+Kind = NotificationKind
+COUPON_ENDING_WITHIN = timedelta(days=3)
+
+
+def _staff(db: Session, shop_id: int) -> list[int]:
+    return shops_service.staff_user_ids(db, shop_id)
+
+
+def _on_order_paid(db: Session, data: dict[str, Any]) -> None:
+    order_id = data["order_id"]
+    params = {"order_id": order_id, "paid_fen": data["paid_fen"]}
+    notifications_service.notify(
+        db, _staff(db, data["shop_id"]), Kind.order_paid, params, f"/merchant/orders/{order_id}"
+    )
+
+
+def _case_params(data: dict[str, Any]) -> dict[str, Any]:
+    return {"case_id": data["case_id"], "order_id": data["order_id"], "amount_fen": data["amount_fen"]}
+
+
+def _on_after_sale_opened(db: Session, data: dict[str, Any]) -> None:
+    link = f"/merchant/after-sales/{data['case_id']}"
+    notifications_service.notify(
+        db, _staff(db, data["shop_id"]), Kind.after_sale_opened, _case_params(data), link
+    )
+
+
+def _on_after_sale_escalated(db: Session, data: dict[str, Any]) -> None:
+    params = _case_params(data)
+    link = f"/merchant/after-sales/{data['case_id']}"
+    notifications_service.notify(db, _staff(db, data["shop_id"]), Kind.after_sale_escalated, params, link)
+    operators = users_service.active_user_ids_with_role(db, Role.operator)
+    notifications_service.notify(db, operators, Kind.after_sale_escalated, params, "/operator")
+
+
+def _on_application_decided(db: Session, data: dict[str, Any]) -> None:
+    approved = data["status"] == "approved"
+    params = {
+        "application_id": data["application_id"],
+        "name_zh": data["name_zh"],
+        "name_en": data["name_en"],
+    }
+    notifications_service.notify(
+        db,
+        [data["applicant_id"]],
+        Kind.application_approved if approved else Kind.application_rejected,
+        params,
+        "/merchant" if approved else "/open-shop",
+    )
+
+
+PREVIEW_CHARS = 60
+
+
+def _on_support_message(db: Session, data: dict[str, Any]) -> None:
+    body = " ".join(data["body"].split())
+    preview = body if len(body) <= PREVIEW_CHARS else body[: PREVIEW_CHARS - 1] + "…"
+    conversation_id = data["conversation_id"]
+    if data["sender"] == "customer":
+        shopper = users_service.get_user(db, data["user_id"])
+        params = {"conversation_id": conversation_id, "sender": shopper.display_name, "preview": preview}
+        link = f"/merchant/inbox/{conversation_id}"
+        recipients = _staff(db, data["shop_id"])
+    else:
+        shop = shops_service.get_shop(db, data["shop_id"])
+        params = {
+            "conversation_id": conversation_id,
+            "name_zh": shop.name_zh,
+            "name_en": shop.name_en,
+            "preview": preview,
+        }
+        link = f"/shops/{shop.id}"
+        recipients = [data["user_id"]]
+    notifications_service.notify(db, recipients, Kind.chat_message, params, link)
+
+
+def _on_stock_low(db: Session, data: dict[str, Any]) -> None:
+    sku = catalog_service.get_sku(db, data["sku_id"])
+    product = catalog_service.get_product(db, sku.product_id)
+    params = {
+        "sku_id": sku.id,
+        "product_id": product.id,
+        "title_zh": product.title_zh,
+        "title_en": product.title_en,
+        "stock": data["stock"],
+    }
+    notifications_service.notify(
+        db, _staff(db, product.shop_id), Kind.low_stock, params, f"/merchant/products/{product.id}"
+    )
+
+
+def notify_coupons_ending(db: Session, now: datetime | None = None) -> int:
+    """Tell each shop's staff of its coupons ending within :data:`COUPON_ENDING_WITHIN` (the
+    ``coupon_ending`` job). Once per coupon and person however often it runs (``dedupe_key``).
+    Commits; returns how many notifications were written."""
+    now = now or clock.now()
+    written = 0
+    for coupon in campaigns_service.shop_coupons_ending(db, now, COUPON_ENDING_WITHIN):
+        assert coupon.shop_id is not None
+        params = {"coupon_id": coupon.id, "name": coupon.name, "ends_at": coupon.ends_at.isoformat()}
+        written += notifications_service.notify(
+            db,
+            _staff(db, coupon.shop_id),
+            Kind.coupon_ending,
+            params,
+            "/merchant/notifications",
+            dedupe_key=f"coupon_ending:{coupon.id}",
+            now=now,
+        )
+    db.commit()
+    return written
+
+
+for _name, _handler in (
+    ("order_paid", _on_order_paid),
+    ("after_sale_opened", _on_after_sale_opened),
+    ("after_sale_escalated", _on_after_sale_escalated),
+    ("shop_application_decided", _on_application_decided),
+    ("support_message", _on_support_message),
+    ("stock_low", _on_stock_low),
+):
+    signals.connect(_name, _handler)

@@ -17,7 +17,7 @@ can be exceeded by concurrent claims.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, or_, select, update
@@ -486,6 +486,22 @@ def remaining_quantity(coupon: Coupon) -> int | None:
 
 def list_shop_coupons(db: Session, shop_id: int, params: PageParams) -> tuple[Sequence[Coupon], str | None]:
     return paginate_by_id(db, select(Coupon).where(Coupon.shop_id == shop_id), Coupon.id, params)
+
+
+def shop_coupons_ending(db: Session, now: datetime, within: timedelta) -> list[Coupon]:
+    """Shop-funded coupons that have started and end within ``within`` from ``now`` (not yet ended)."""
+    return list(
+        db.scalars(
+            select(Coupon)
+            .where(
+                Coupon.shop_id.is_not(None),
+                Coupon.starts_at <= now,
+                Coupon.ends_at > now,
+                Coupon.ends_at <= now + within,
+            )
+            .order_by(Coupon.id)
+        )
+    )
 
 
 def list_platform_coupons(db: Session, params: PageParams) -> tuple[Sequence[Coupon], str | None]:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhongcao import clock
+from zhongcao import clock, signals
 from zhongcao.affiliate import resolution
 from zhongcao.campaigns import reservations
 from zhongcao.campaigns.models import CouponFunder
@@ -718,6 +718,15 @@ def _pay(
     reservations.use_checkout_coupons(db, checkout.id, now)
     db.flush()
     _announce_live_sales(db, items)
+    for order in orders:  # the shop's staff hear of it (flows: notifications), committed with the payment
+        signals.emit(
+            db,
+            "order_paid",
+            order_id=order.id,
+            shop_id=order.shop_id,
+            user_id=order.user_id,
+            paid_fen=order.paid_fen,
+        )
     purchases.record_after_commit(
         db,
         [

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from zhongcao import clock
+from zhongcao import clock, signals
 from zhongcao.commerce import service as commerce_service
 from zhongcao.db import rows_changed
 from zhongcao.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -87,8 +87,26 @@ def start_conversation(
     db.flush()
     message_row = Message(conversation_id=conversation.id, sender=Sender.customer, body=body, sent_at=now)
     db.add(message_row)
+    _announce(db, conversation, message_row)
     db.commit()
     return conversation, message_row
+
+
+def _announce(db: Session, conversation: Conversation, message: Message) -> None:
+    """Tell the other side (flows: notifications); a bot's automatic reply tells nobody."""
+    if message.sender is Sender.bot:
+        return
+    db.flush()
+    signals.emit(
+        db,
+        "support_message",
+        conversation_id=conversation.id,
+        message_id=message.id,
+        shop_id=conversation.shop_id,
+        user_id=conversation.user_id,
+        sender=message.sender.value,
+        body=message.body,
+    )
 
 
 def _lock_conversation(db: Session, conversation_id: int) -> Conversation:
@@ -132,6 +150,7 @@ def _post(
         conversation.last_message_at = max(conversation.last_message_at, now)
         if sender == Sender.agent and conversation.first_human_response_at is None:
             conversation.first_human_response_at = now
+        _announce(db, conversation, message)
         db.commit()
     except DomainError:
         db.rollback()
