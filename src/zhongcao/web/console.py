@@ -59,6 +59,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/merchant/after-sales", "after_sales", "console.nav.after_sales"),
                 ("/merchant/inbox", "inbox", "console.nav.inbox"),
                 ("/merchant/finance", "finance", "console.nav.finance"),
+                ("/merchant/notifications", "notifications", "console.nav.notifications"),
             ],
         ),
         (
@@ -80,6 +81,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/creator", "home", "console.nav.my_content"),
                 ("/creator/commissions", "commissions", "console.nav.earnings"),
                 ("/creator/plans", "plans", "console.nav.plans"),
+                ("/creator/notifications", "notifications", "console.nav.notifications"),
             ],
         )
     ],
@@ -93,6 +95,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/operator/campaigns", "campaigns", "console.nav.campaigns"),
                 ("/operator/shop-applications", "shop_applications", "console.nav.shop_applications"),
                 ("/operator/jobs", "jobs", "console.nav.jobs"),
+                ("/operator/notifications", "notifications", "console.nav.notifications"),
             ],
         )
     ],
