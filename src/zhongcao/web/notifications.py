@@ -206,17 +206,15 @@ class _Reader:
         self.user_id = user_id
         self.locale = locale
 
-    def state(self, after_id: int) -> tuple[int, list[dict[str, Any]], int]:
-        """(newest id, notifications newer than ``after_id`` oldest first, unread count)."""
+    def state(self, after_id: int | None) -> tuple[int, list[dict[str, Any]], int]:
+        """(newest id, notifications newer than ``after_id`` oldest first, unread count); none are
+        new on the first read (``after_id`` None): the page already shows those."""
         with self.database.session(read_only=True) as db:
             rows, _ = notifications_service.list_for_user(db, self.user_id, PageParams(limit=LIST_PAGE))
-            fresh = [r for r in rows if r.id > after_id] if after_id else []
-            newest = max((r.id for r in rows), default=after_id)
-            return (
-                newest,
-                [_item(r, self.locale) for r in reversed(fresh)],
-                notifications_service.unread_count(db, self.user_id),
-            )
+            fresh = [r for r in rows if r.id > after_id] if after_id is not None else []
+            newest = max((r.id for r in rows), default=after_id or 0)
+            items = [_item(r, self.locale) for r in reversed(fresh)]
+            return newest, items, notifications_service.unread_count(db, self.user_id)
 
 
 @router.get("/notifications/events")
@@ -240,7 +238,7 @@ async def notification_events(request: Request) -> Response:
     async def stream() -> AsyncIterator[str]:
         async with bus.subscribe([channel]) as subscription:
             yield "retry: 2000\n\n"
-            last_id, _, count = await to_thread.run_sync(reader.state, 0)
+            last_id, _, count = await to_thread.run_sync(reader.state, None)
             yield sse("unread", {"count": count})
             deadline = time.monotonic() + STREAM_SECONDS
             while time.monotonic() < deadline:
