@@ -26,6 +26,7 @@
       badge.textContent = text;
       badge.hidden = n === 0;
     });
+    document.querySelectorAll("[data-read-all]").forEach(function (form) { form.hidden = n === 0; });
     document.documentElement.setAttribute("data-unread", String(n));
   });
 
