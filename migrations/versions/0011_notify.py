@@ -54,9 +54,41 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.create_index("ix_notifications_user_read", ["user_id", "read_at", "id"], unique=False)
+    op.create_table(
+        "membership_programs",
+        sa.Column("shop_id", BIG, nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("tiers", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False),
+        sa.Column("updated_at", zhongcao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", BIG, autoincrement=True, nullable=False),
+        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_membership_programs_shop_id_shops")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_membership_programs")),
+        sa.UniqueConstraint("shop_id", name=op.f("uq_membership_programs_shop_id")),
+    )
+    op.create_table(
+        "shop_members",
+        sa.Column("shop_id", BIG, nullable=False),
+        sa.Column("user_id", BIG, nullable=False),
+        sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.Column("consented_at", zhongcao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("joined_at", zhongcao.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", BIG, autoincrement=True, nullable=False),
+        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_shop_members_shop_id_shops")),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_shop_members_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_members")),
+        sa.UniqueConstraint("shop_id", "user_id", name="uq_shop_members_shop_user"),
+    )
+    with op.batch_alter_table("shop_members", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_shop_members_shop_id"), ["shop_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_shop_members_user_id"), ["user_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("shop_members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shop_members_user_id"))
+        batch_op.drop_index(batch_op.f("ix_shop_members_shop_id"))
+    op.drop_table("shop_members")
+    op.drop_table("membership_programs")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index("ix_notifications_user_read")
     op.drop_table("notifications")

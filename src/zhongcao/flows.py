@@ -16,6 +16,8 @@ needs to know. Views, jobs and the world call these; no domain service imports t
 * Sign-up with content: a person who signs up as a creator gets a creator account (users does not
   read content).
 * Shop applications with the catalog: the main category is checked here (the catalog reads shops).
+* Membership with commerce: a member's tier follows their spend in the shop (commerce's orders), and
+  the merchant's member analytics compare members with the shop's other buyers.
 * Notifications: domains emit signals (:mod:`zhongcao.signals`) inside their transactions; the
   handlers here decide who hears (a shop's staff from shops, operators from users) and write the
   notifications in the same transaction. The coupon-ending job asks campaigns for coupons ending soon.
@@ -41,6 +43,8 @@ from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind
 from zhongcao.errors import InvalidInput
 from zhongcao.finance import service as finance_service
+from zhongcao.membership import service as membership_service
+from zhongcao.membership.models import MembershipProgram, ShopMember
 from zhongcao.notifications import service as notifications_service
 from zhongcao.notifications.models import NotificationKind
 from zhongcao.shops import applications as shop_applications
@@ -298,3 +302,68 @@ for _name, _handler in (
     ("stock_low", _on_stock_low),
 ):
     signals.connect(_name, _handler)
+
+
+# --- membership ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    program: MembershipProgram | None
+    member: ShopMember | None
+    spend_fen: int
+    tier: membership_service.Tier
+    next_tier: membership_service.Tier | None
+
+
+def member_status(db: Session, shop_id: int, user_id: int | None) -> MemberStatus:
+    """The shop's programme and, for a signed-in shopper, whether they joined and their tier by spend."""
+    program = membership_service.get_program(db, shop_id)
+    member = membership_service.membership_of(db, shop_id, user_id) if user_id is not None else None
+    spend = 0
+    if user_id is not None:
+        spend = commerce_service.buyer_totals_for_shop(db, shop_id, [user_id]).get(user_id, (0, 0))[1]
+    tier = membership_service.tier_for(program, spend)
+    later = [t for t in membership_service.tiers_of(program) if t.index > tier.index]
+    return MemberStatus(program, member, spend, tier, later[0] if later else None)
+
+
+@dataclass(frozen=True)
+class MemberAnalytics:
+    members: int
+    member_buyers: int
+    member_gmv_fen: int
+    gmv_fen: int
+    member_repurchase: float | None  # share of buying members with two or more orders
+    other_repurchase: float | None
+    tier_counts: list[tuple[membership_service.Tier, int]]
+
+    @property
+    def member_share(self) -> float | None:
+        return self.member_gmv_fen / self.gmv_fen if self.gmv_fen else None
+
+
+def _repurchase(totals: list[tuple[int, int]]) -> float | None:
+    buyers = [t for t in totals if t[0] > 0]
+    return sum(1 for n, _ in buyers if n >= 2) / len(buyers) if buyers else None
+
+
+def member_analytics(db: Session, shop_id: int) -> MemberAnalytics:
+    """Members, their share of the shop's GMV (paid, net of refunds) and repurchase rate vs non-members."""
+    program = membership_service.get_program(db, shop_id)
+    members = membership_service.member_user_ids(db, shop_id)
+    totals = commerce_service.buyer_totals_for_shop(db, shop_id)
+    mine = [totals.get(u, (0, 0)) for u in members]
+    others = [t for u, t in totals.items() if u not in members]
+    counts = dict.fromkeys(range(len(membership_service.tiers_of(program))), 0)
+    for _, spend in mine:
+        counts[membership_service.tier_for(program, spend).index] += 1
+    return MemberAnalytics(
+        members=len(members),
+        member_buyers=sum(1 for n, _ in mine if n > 0),
+        member_gmv_fen=sum(fen for _, fen in mine),
+        gmv_fen=sum(fen for _, fen in totals.values()),
+        member_repurchase=_repurchase(mine),
+        other_repurchase=_repurchase(others),
+        tier_counts=[(t, counts[t.index]) for t in membership_service.tiers_of(program)],
+    )
