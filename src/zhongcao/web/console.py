@@ -70,6 +70,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/merchant/compass/content", "content", "console.nav.content"),
                 ("/merchant/compass/audience", "audience", "console.nav.audience"),
                 ("/merchant/compass/search", "search", "console.nav.search"),
+                ("/merchant/members", "members", "console.nav.members"),
                 ("/merchant/score", "score", "console.nav.score"),
             ],
         ),

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.merchant import after_sales, compass, finance, home, inbox, orders, products, score
+from zhongcao.web.merchant import after_sales, compass, finance, home, inbox, members, orders, products, score
 
 router = APIRouter()
-for module in (home, products, orders, after_sales, inbox, compass, score, finance):
+for module in (home, products, orders, after_sales, inbox, compass, score, finance, members):
     router.include_router(module.router)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.shopper import browse, checkout, feed, orders, products
+from zhongcao.web.shopper import browse, checkout, feed, membership, orders, products
 
 router = APIRouter()
-for module in (feed, browse, products, checkout, orders):
+for module in (feed, browse, products, checkout, orders, membership):
     router.include_router(module.router)
