@@ -150,3 +150,39 @@ def test_membership_pages(client, db):
     html = client.get("/merchant/members").text
     assert bundle.buyer.display_name in html, html[html.find("members-title") :][:1500]
     assert "100.0%" in html
+
+
+def test_members_pay_the_member_price_at_checkout_and_money_adds_up(client, db):
+    from tests.commerce_helpers import ADDRESS, first_sku
+    from tests.factories import make_product
+
+    shop = make_shop(db)
+    product = make_product(db, shop.shop, price_fen=3_333, stock=20)
+    member, stranger = make_user(db), make_user(db)
+    db.commit()
+    service.configure(db, shop.shop.id, enabled=True, tiers=TIERS, discount_bps=500)
+    service.join(db, shop.shop.id, member.id, consent=True)
+    sku = first_sku(db, product)
+    body = {"items": [{"sku_id": sku.id, "quantity": 3}], "shipping_address": ADDRESS}
+    orders = {}
+    for who in (member, stranger):
+        r = client.post("/api/checkout", json=body, headers={**auth(db, who), "Idempotency-Key": f"m{who.id}"})
+        assert r.status_code == 201, r.text
+        orders[who.id] = r.json()["orders"][0]
+    paid = orders[member.id]
+    assert paid["item_total_fen"] == 9_999 and paid["shop_discount_fen"] == 499  # 5% of 9,999, rounded down
+    assert paid["paid_fen"] == 9_999 - 499 + paid["shipping_fen"]
+    assert orders[stranger.id]["shop_discount_fen"] == 0
+    from zhongcao.commerce.models import Order
+
+    order = db.get(Order, paid["id"])
+    assert sum(i.shop_discount_fen for i in order.items) == 499
+    assert order.paid_fen + order.platform_discount_fen + order.campaign_subsidy_fen == (
+        order.shop_settlement_fen + order.platform_fee_fen + order.commission_fen
+    )
+    # A programme switched off gives no member price.
+    service.configure(db, shop.shop.id, enabled=False, tiers=TIERS, discount_bps=500)
+    r = client.post("/api/checkout", json=body, headers={**auth(db, member), "Idempotency-Key": "again"})
+    assert r.json()["orders"][0]["shop_discount_fen"] == 0
+    with pytest.raises(InvalidInput):
+        service.configure(db, shop.shop.id, enabled=True, tiers=TIERS, discount_bps=3_001)

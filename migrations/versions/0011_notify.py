@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("shop_id", BIG, nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("tiers", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False),
+        sa.Column("member_discount_bps", sa.Integer(), nullable=False),
         sa.Column("updated_at", zhongcao.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("id", BIG, autoincrement=True, nullable=False),
         sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_membership_programs_shop_id_shops")),

@@ -89,4 +89,9 @@ PAIRS = {
     "err.tier_threshold": ("门槛金额不正确。", "This threshold is not valid."),
     "err.tier_name": ("每个等级都需要中英文名称。", "Every tier needs a Chinese and an English name."),
     "err.invalid_tiers": ("会员等级为 1 至 5 级。", "A programme has 1 to 5 tiers."),
+    "members.discount": ("会员折扣", "Member discount"),
+    "members.discount.hint": ("会员购买本店商品立减的百分比（0–30），由店铺承担，结算时计入店铺优惠。如填 5 即会员 95 折。", "How much less members pay on your goods, in percent (0–30), funded by the shop as a shop discount at checkout. 5 means members pay 95%."),
+    "membership.perk": ("会员专享：全店商品立减 {pct}%，结算时自动生效", "Members pay {pct}% less on everything in this shop, applied at checkout"),
+    "checkout.member_price": ("会员价 · 已减 {pct}%", "Member price · {pct}% off"),
+    "err.invalid_discount": ("会员折扣为 0 到 30 之间的整数。", "A member discount is a whole number from 0 to 30."),
 }

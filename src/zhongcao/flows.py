@@ -25,7 +25,7 @@ needs to know. Views, jobs and the world call these; no domain service imports t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -367,3 +367,8 @@ def member_analytics(db: Session, shop_id: int) -> MemberAnalytics:
         other_repurchase=_repurchase(others),
         tier_counts=[(t, counts[t.index]) for t in membership_service.tiers_of(program)],
     )
+
+
+def member_rates(db: Session, user_id: int) -> Callable[[Sequence[int]], dict[int, int]]:
+    """What checkout asks (``place_checkout(member_rates=...)``): the buyer's member discounts by shop."""
+    return lambda shop_ids: membership_service.member_discount_rates(db, user_id, shop_ids)

@@ -19,6 +19,9 @@ class MembershipProgram(IdMixin, Base):
     enabled: Mapped[bool] = mapped_column(default=False)
     # [{"name_zh": "普通会员", "name_en": "Member", "threshold_fen": 0}, ...], thresholds ascending
     tiers: Mapped[list[dict[str, Any]]] = mapped_column(json_type())
+    # Members pay this much less on the shop's goods (500 = 5% off, 95折), a shop-funded discount
+    # taken at checkout like a shop coupon (in the order's shop_discount_fen).
+    member_discount_bps: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]
 
 

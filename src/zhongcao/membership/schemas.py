@@ -21,6 +21,7 @@ class ProgramIn(BaseModel):
 
     enabled: StrictBool
     tiers: Annotated[list[TierIn], Field(min_length=1, max_length=5)]
+    member_discount_bps: Annotated[StrictInt, Field(ge=0, le=3000)] = 0  # 500 = members pay 5% less
 
 
 class TierOut(BaseModel):
@@ -33,6 +34,7 @@ class ProgramOut(BaseModel):
     shop_id: int
     enabled: bool
     tiers: list[TierOut]
+    member_discount_bps: int = 0
 
 
 class JoinIn(BaseModel):
@@ -46,6 +48,7 @@ class MyMembershipOut(BaseModel):
     shop_id: int
     enabled: bool
     tiers: list[TierOut]
+    member_discount_bps: int = 0
     member: bool
     joined_at: datetime | None = None
     spend_fen: int = 0

@@ -19,6 +19,7 @@ from zhongcao.membership.models import MembershipProgram, ShopMember
 from zhongcao.pagination import PageParams, paginate_by_id
 
 MAX_TIERS = 5
+MAX_DISCOUNT_BPS = 3000  # at most 30% off (7折)
 MAX_THRESHOLD_FEN = 100_000_000  # ¥1,000,000
 PHONE = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number
 DEFAULT_TIERS: list[dict[str, Any]] = [
@@ -77,16 +78,26 @@ def _check_tiers(tiers: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def configure(
-    db: Session, shop_id: int, *, enabled: bool, tiers: Sequence[dict[str, Any]]
+    db: Session, shop_id: int, *, enabled: bool, tiers: Sequence[dict[str, Any]], discount_bps: int = 0
 ) -> MembershipProgram:
-    """Turn the shop's programme on or off and set its tiers (validated: 422 naming the tier). Commits."""
+    """Turn the shop's programme on or off, set its tiers and the members' discount (validated: 422
+    naming the tier or ``discount_bps``). Commits."""
     clean = _check_tiers(tiers)
+    if type(discount_bps) is not int or not 0 <= discount_bps <= MAX_DISCOUNT_BPS:
+        raise InvalidInput("a member discount is 0 to 30%", code="invalid_discount", field="discount_bps")
     program = get_program(db, shop_id)
     if program is None:
-        program = MembershipProgram(shop_id=shop_id, enabled=enabled, tiers=clean, updated_at=clock.now())
+        program = MembershipProgram(
+            shop_id=shop_id,
+            enabled=enabled,
+            tiers=clean,
+            member_discount_bps=discount_bps,
+            updated_at=clock.now(),
+        )
         db.add(program)
     else:
         program.enabled, program.tiers, program.updated_at = enabled, clean, clock.now()
+        program.member_discount_bps = discount_bps
     db.commit()
     return program
 
@@ -129,6 +140,24 @@ def join(db: Session, shop_id: int, user_id: int, *, consent: bool, phone: str |
 
 def membership_of(db: Session, shop_id: int, user_id: int) -> ShopMember | None:
     return db.scalar(select(ShopMember).where(ShopMember.shop_id == shop_id, ShopMember.user_id == user_id))
+
+
+def member_discount_rates(db: Session, user_id: int, shop_ids: Sequence[int]) -> dict[int, int]:
+    """Of these shops, those where the user is a member of a running programme with a member
+    discount: shop id -> discount in basis points (checkout applies them)."""
+    if not shop_ids:
+        return {}
+    rows = db.execute(
+        select(MembershipProgram.shop_id, MembershipProgram.member_discount_bps)
+        .join(ShopMember, ShopMember.shop_id == MembershipProgram.shop_id)
+        .where(
+            ShopMember.user_id == user_id,
+            MembershipProgram.shop_id.in_(list(shop_ids)),
+            MembershipProgram.enabled.is_(True),
+            MembershipProgram.member_discount_bps > 0,
+        )
+    )
+    return {int(shop): int(bps) for shop, bps in rows}
 
 
 def member_user_ids(db: Session, shop_id: int) -> set[int]:

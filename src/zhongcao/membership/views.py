@@ -39,6 +39,7 @@ def _program(db: Any, shop_id: int) -> ProgramOut:
         shop_id=shop_id,
         enabled=bool(program and program.enabled),
         tiers=[_tier(t) for t in service.tiers_of(program)],
+        member_discount_bps=program.member_discount_bps if program else 0,
     )
 
 
@@ -50,7 +51,13 @@ def get_program(merchant: MerchantCtx, db: DbSession) -> ProgramOut:
 
 @router.put("/api/merchant/membership", response_model=ProgramOut, tags=["merchant"])
 def put_program(body: ProgramIn, merchant: ProgramManager, db: DbSession) -> ProgramOut:
-    service.configure(db, merchant.shop_id, enabled=body.enabled, tiers=[t.model_dump() for t in body.tiers])
+    service.configure(
+        db,
+        merchant.shop_id,
+        enabled=body.enabled,
+        tiers=[t.model_dump() for t in body.tiers],
+        discount_bps=body.member_discount_bps,
+    )
     return _program(db, merchant.shop_id)
 
 
@@ -94,6 +101,7 @@ def _mine(db: Any, shop_id: int, user_id: int | None) -> MyMembershipOut:
         shop_id=shop_id,
         enabled=bool(status.program and status.program.enabled),
         tiers=[_tier(t) for t in service.tiers_of(status.program)],
+        member_discount_bps=status.program.member_discount_bps if status.program else 0,
         member=member is not None,
         joined_at=member.joined_at if member else None,
         spend_fen=status.spend_fen if member else 0,

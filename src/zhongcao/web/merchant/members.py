@@ -62,6 +62,7 @@ def save_programme(console: MerchantConsole, data: FormData) -> Response:
     form = Form(data, console.t)
     enabled = data.get("enabled") == "on"
     form.values["enabled"] = enabled
+    off = form.integer("discount_pct", minimum=0, maximum=30)
     tiers = []
     for i in range(TIER_ROWS):
         name_zh = form.text(f"tier{i}_zh", max_length=20)
@@ -80,7 +81,9 @@ def save_programme(console: MerchantConsole, data: FormData) -> Response:
         tiers.append({"name_zh": name_zh, "name_en": name_en, "threshold_fen": fen or 0})
     if form.ok:
         try:
-            membership_service.configure(console.db, console.shop_id, enabled=enabled, tiers=tiers)
+            membership_service.configure(
+                console.db, console.shop_id, enabled=enabled, tiers=tiers, discount_bps=(off or 0) * 100
+            )
             return console.redirect("/merchant/members", flash="members.saved")
         except DomainError as exc:
             console.db.rollback()

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from zhongcao import flows
 from zhongcao.catalog import lookup
 from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce import checkout as checkout_service
@@ -231,7 +232,14 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
     user_id = page.user.id
 
     def action() -> tuple[int, Any]:
-        placed = checkout_service.place_checkout(page.db, user_id, body, settings=settings, commit=False)
+        placed = checkout_service.place_checkout(
+            page.db,
+            user_id,
+            body,
+            settings=settings,
+            commit=False,
+            member_rates=flows.member_rates(page.db, user_id),
+        )
         return 201, {"checkout_id": placed.id}
 
     try:
@@ -265,8 +273,11 @@ def _render_pay(
     orders = list(placed.orders)
     items = checkout_service.items_of(page.db, [o.id for o in orders])
     shops = shops_service.shops_by_ids(page.db, {o.shop_id for o in orders})
+    # Which orders carry a member's price (taken into the shop discount when the checkout was placed).
+    member_rates = flows.member_rates(page.db, page.user.id)(sorted(shops))
     return page.render(
         "shopper/pay.html",
+        member_rates=member_rates,
         status_code=status_code,
         checkout=placed,
         orders=[(o, shops.get(o.shop_id), [i for i in items if i.order_id == o.id]) for o in orders],
