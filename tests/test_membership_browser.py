@@ -21,6 +21,7 @@ def test_a_merchant_opens_a_membership_and_a_shopper_joins(app, db, database, br
     bundle = paid_order(db, price_fen=26_000)
     db.commit()
     owner_email, buyer_email, shop_id = bundle.shop.owner.email, bundle.buyer.email, bundle.shop.shop.id
+    product_id = bundle.product.id
     db.close()
     with LiveServer(app) as server:
         desk = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
@@ -39,6 +40,7 @@ def test_a_merchant_opens_a_membership_and_a_shopper_joins(app, db, database, br
             assert page.get_by_role("alert").count() >= 1
             assert page.get_by_label("累计消费门槛 3").input_value() == "100"
             page.get_by_label("累计消费门槛 3").fill("1000")
+            page.get_by_label("会员折扣").fill("5")
             page.get_by_role("button", name="保存会员计划").click()
             page.wait_for_load_state("load")
             assert "会员计划已保存" in page.locator(".flash").inner_text()
@@ -68,7 +70,21 @@ def test_a_merchant_opens_a_membership_and_a_shopper_joins(app, db, database, br
             assert "再消费 ¥740.00 升级为金卡会员" in card.inner_text()
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], f"the page overflows: {width}px"
+            assert "全店商品立减 5%" in page.locator(".member-perk").inner_text()
             screenshot(page, f"{database.dialect}-phone-membership")
+            # At checkout the member price is taken: 5% of ¥260.00.
+            page.goto(f"{server.url}/products/{product_id}")
+            page.get_by_role("button", name="立即购买").click()
+            page.wait_for_url(re.compile(r"/checkout\?"))
+            for label, value in (("收货人", "王小明"), ("手机号", "13800138000"), ("省份", "浙江省"),
+                                 ("城市", "杭州市"), ("区县", "西湖区"), ("详细地址", "文三路 100 号")):  # fmt: skip
+                page.get_by_label(label).fill(value)
+            page.get_by_role("button", name="提交订单").click()
+            page.wait_for_url(re.compile(r"/checkouts/\d+/pay"))
+            assert page.locator("[data-member-price]").inner_text() == "会员价 · 已减 5%"
+            assert "优惠 -¥13.00" in page.locator("main").inner_text()
+            screenshot(page, f"{database.dialect}-phone-member-price")
+            page.goto(f"{server.url}/shops/{shop_id}/membership")
             page.get_by_role("link", name="English").click()
             page.wait_for_load_state("load")
             assert page.locator(".member-tier").inner_text() == "Silver"
