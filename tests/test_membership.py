@@ -150,6 +150,11 @@ def test_membership_pages(client, db):
     html = client.get("/merchant/members").text
     assert bundle.buyer.display_name in html, html[html.find("members-title") :][:1500]
     assert "100.0%" in html
+    # The tier filter: ¥250 spent is silver (from ¥100), not gold (from ¥500).
+    assert bundle.buyer.display_name in client.get("/merchant/members?tier=1").text
+    gold = client.get("/merchant/members?tier=2").text
+    assert bundle.buyer.display_name not in gold and "这个等级还没有会员" in gold
+    assert bundle.buyer.display_name in client.get("/merchant/members?tier=7").text  # unknown: everyone
 
 
 def test_members_pay_the_member_price_at_checkout_and_money_adds_up(client, db):
@@ -166,7 +171,9 @@ def test_members_pay_the_member_price_at_checkout_and_money_adds_up(client, db):
     body = {"items": [{"sku_id": sku.id, "quantity": 3}], "shipping_address": ADDRESS}
     orders = {}
     for who in (member, stranger):
-        r = client.post("/api/checkout", json=body, headers={**auth(db, who), "Idempotency-Key": f"m{who.id}"})
+        r = client.post(
+            "/api/checkout", json=body, headers={**auth(db, who), "Idempotency-Key": f"m{who.id}"}
+        )
         assert r.status_code == 201, r.text
         orders[who.id] = r.json()["orders"][0]
     paid = orders[member.id]

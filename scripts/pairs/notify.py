@@ -94,4 +94,6 @@ PAIRS = {
     "membership.perk": ("会员专享：全店商品立减 {pct}%，结算时自动生效", "Members pay {pct}% less on everything in this shop, applied at checkout"),
     "checkout.member_price": ("会员价 · 已减 {pct}%", "Member price · {pct}% off"),
     "err.invalid_discount": ("会员折扣为 0 到 30 之间的整数。", "A member discount is a whole number from 0 to 30."),
+    "members.filter": ("按等级筛选", "Filter by tier"),
+    "members.empty.tier": ("这个等级还没有会员。", "No members at this tier yet."),
 }

@@ -164,5 +164,11 @@ def member_user_ids(db: Session, shop_id: int) -> set[int]:
     return set(db.scalars(select(ShopMember.user_id).where(ShopMember.shop_id == shop_id)))
 
 
-def list_members(db: Session, shop_id: int, params: PageParams) -> tuple[Sequence[ShopMember], str | None]:
-    return paginate_by_id(db, select(ShopMember).where(ShopMember.shop_id == shop_id), ShopMember.id, params)
+def list_members(
+    db: Session, shop_id: int, params: PageParams, *, user_ids: Sequence[int] | None = None
+) -> tuple[Sequence[ShopMember], str | None]:
+    """The shop's members, newest first (only ``user_ids`` when given: a tier's members)."""
+    stmt = select(ShopMember).where(ShopMember.shop_id == shop_id)
+    if user_ids is not None:
+        stmt = stmt.where(ShopMember.user_id.in_(list(user_ids)))
+    return paginate_by_id(db, stmt, ShopMember.id, params)

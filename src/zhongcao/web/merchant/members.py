@@ -3,9 +3,9 @@ other buyers (GMV share, repurchase rate), and the member list with each one's t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from zhongcao import flows
@@ -21,12 +21,26 @@ router = APIRouter(prefix="/merchant")
 TIER_ROWS = 3  # the form offers three tiers (普通 / 银卡 / 金卡); the API takes up to five
 
 
-def _render(console: Console, cursor: str | None, form: Form | None, status_code: int = 200) -> Response:
+def _render(
+    console: Console, cursor: str | None, form: Form | None, status_code: int = 200, tier: int | None = None
+) -> Response:
     db, shop_id = console.db, console.shop_id
     assert shop_id is not None
     program = membership_service.get_program(db, shop_id)
     tiers = membership_service.tiers_of(program)
-    rows, next_cursor = page_of(lambda p: membership_service.list_members(db, shop_id, p), cursor)
+    if tier is not None and not 0 <= tier < len(tiers):
+        tier = None  # an unknown tier shows everyone
+    if tier is None:
+        rows, next_cursor = page_of(lambda p: membership_service.list_members(db, shop_id, p), cursor)
+    else:
+        # A tier follows spend, which is not stored: keep the members at that tier, then page.
+        wanted = tiers[tier]
+        rows, next_cursor = page_of(
+            lambda p: membership_service.list_members(
+                db, shop_id, p, user_ids=_at_tier(db, shop_id, program, wanted.index)
+            ),
+            cursor,
+        )
     totals = commerce_service.buyer_totals_for_shop(db, shop_id, [m.user_id for m in rows])
     people = users_service.users_by_ids(db, {m.user_id for m in rows})
     members: list[tuple[Any, Any, int, int, Any]] = []
@@ -45,14 +59,27 @@ def _render(console: Console, cursor: str | None, form: Form | None, status_code
         analytics=flows.member_analytics(db, shop_id),
         members=members,
         next_cursor=next_cursor,
+        tier=tier,
         form=form,
         typed=typed,
     )
 
 
+def _at_tier(db: Any, shop_id: int, program: Any, index: int) -> list[int]:
+    members = membership_service.member_user_ids(db, shop_id)
+    totals = commerce_service.buyer_totals_for_shop(db, shop_id, sorted(members))
+    return [
+        u for u in members if membership_service.tier_for(program, totals.get(u, (0, 0))[1]).index == index
+    ]
+
+
 @router.get("/members")
-def members(console: MerchantConsole, cursor: CursorQuery = None) -> Response:
-    return _render(console, cursor, None)
+def members(
+    console: MerchantConsole,
+    cursor: CursorQuery = None,
+    tier: Annotated[int | None, Query(ge=0, le=9)] = None,
+) -> Response:
+    return _render(console, cursor, None, tier=tier)
 
 
 @router.post("/members")
