@@ -180,11 +180,20 @@ def _last_address(page: Any) -> dict[str, str]:
 def _render_checkout(page: Any, plan: CheckoutPlan, form: Form | None, status_code: int = 200) -> Response:
     values = form.values if form is not None else _last_address(page)
     preview = _shipping_preview(page, plan)
+    # The member price, as checkout will take it (this page has no coupons to take first).
+    rates = flows.member_rates(page.db, page.user.id)(sorted(preview))
+    member_off = {
+        shop_id: (rates[shop_id], total * rates[shop_id] // 10_000)
+        for shop_id, (_, total, _) in preview.items()
+        if shop_id in rates
+    }
     return page.render(
         "shopper/checkout.html",
         status_code=status_code,
         plan=plan,
         shops=preview,
+        member_off=member_off,
+        member_off_fen=sum(off for _, off in member_off.values()),
         shipping_fen=sum(fee for _, _, fee in preview.values()),
         values=values,
         form=form,
