@@ -37,6 +37,7 @@ from zhongcao.affiliate import service as affiliate_service
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.campaigns import service as campaigns_service
 from zhongcao.catalog import service as catalog_service
+from zhongcao.commerce import buyers as commerce_buyers
 from zhongcao.commerce import service as commerce_service
 from zhongcao.config import Settings
 from zhongcao.content import service as content_service
@@ -322,7 +323,7 @@ def member_status(db: Session, shop_id: int, user_id: int | None) -> MemberStatu
     member = membership_service.membership_of(db, shop_id, user_id) if user_id is not None else None
     spend = 0
     if user_id is not None:
-        spend = commerce_service.buyer_totals_for_shop(db, shop_id, [user_id]).get(user_id, (0, 0))[1]
+        spend = commerce_buyers.buyer_totals_for_shop(db, shop_id, [user_id]).get(user_id, (0, 0))[1]
     tier = membership_service.tier_for(program, spend)
     later = [t for t in membership_service.tiers_of(program) if t.index > tier.index]
     return MemberStatus(program, member, spend, tier, later[0] if later else None)
@@ -352,7 +353,7 @@ def member_analytics(db: Session, shop_id: int) -> MemberAnalytics:
     """Members, their share of the shop's GMV (paid, net of refunds) and repurchase rate vs non-members."""
     program = membership_service.get_program(db, shop_id)
     members = membership_service.member_user_ids(db, shop_id)
-    totals = commerce_service.buyer_totals_for_shop(db, shop_id)
+    totals = commerce_buyers.buyer_totals_for_shop(db, shop_id)
     mine = [totals.get(u, (0, 0)) for u in members]
     others = [t for u, t in totals.items() if u not in members]
     counts = dict.fromkeys(range(len(membership_service.tiers_of(program))), 0)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from zhongcao import flows
-from zhongcao.commerce import service as commerce_service
+from zhongcao.commerce import buyers as commerce_buyers
 from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OptionalUser, ShopperUser, merchant_with
 from zhongcao.fields import IdPath
 from zhongcao.membership import service
@@ -66,7 +66,7 @@ def list_members(
     merchant: MerchantCtx, db: DbSession, params: Annotated[PageParams, Depends(page_params)]
 ) -> Page[MemberOut]:
     rows, next_cursor = service.list_members(db, merchant.shop_id, params)
-    totals = commerce_service.buyer_totals_for_shop(db, merchant.shop_id, [m.user_id for m in rows])
+    totals = commerce_buyers.buyer_totals_for_shop(db, merchant.shop_id, [m.user_id for m in rows])
     program = service.get_program(db, merchant.shop_id)
     items = []
     for m in rows:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from zhongcao import flows
-from zhongcao.commerce import service as commerce_service
+from zhongcao.commerce import buyers as commerce_buyers
 from zhongcao.errors import DomainError
 from zhongcao.membership import service as membership_service
 from zhongcao.users import service as users_service
@@ -41,7 +41,7 @@ def _render(
             ),
             cursor,
         )
-    totals = commerce_service.buyer_totals_for_shop(db, shop_id, [m.user_id for m in rows])
+    totals = commerce_buyers.buyer_totals_for_shop(db, shop_id, [m.user_id for m in rows])
     people = users_service.users_by_ids(db, {m.user_id for m in rows})
     members: list[tuple[Any, Any, int, int, Any]] = []
     for m in rows:
@@ -67,7 +67,7 @@ def _render(
 
 def _at_tier(db: Any, shop_id: int, program: Any, index: int) -> list[int]:
     members = membership_service.member_user_ids(db, shop_id)
-    totals = commerce_service.buyer_totals_for_shop(db, shop_id, sorted(members))
+    totals = commerce_buyers.buyer_totals_for_shop(db, shop_id, sorted(members))
     return [
         u for u in members if membership_service.tier_for(program, totals.get(u, (0, 0))[1]).index == index
     ]
