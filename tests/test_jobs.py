@@ -29,5 +29,6 @@ def test_jobs_expire_checkouts_and_complete_orders(database, db):
         "settlements_recorded": 0,
         "settlements_refreshed": 1,  # still pending: a refund could still lower it
         "settlements_settled": 0,
+        "coupon_ending_notifications": 0,
         "shop_scores": 0,  # already computed within the last 24 h
     }

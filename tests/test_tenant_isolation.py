@@ -334,6 +334,12 @@ LIVE_AT = (clock.now() + timedelta(days=1)).isoformat()
 CASES: dict[tuple[str, str], Case] = {
     # shops and staff
     ("GET", "/api/merchant/shop"): listing(lambda w: {w["shop"]}),
+    ("GET", "/api/merchant/membership"): listing(lambda w: set(), id_keys=("shop_id",)),
+    ("PUT", "/api/merchant/membership"): own_write(
+        lambda w: {"enabled": True, "tiers": [{"name_zh": "会员", "name_en": "Member", "threshold_fen": 0}]}
+    ),
+    ("GET", "/api/merchant/members"): listing(lambda w: set(), id_keys=("user_id",)),
+    ("GET", "/api/merchant/members/analytics"): listing(lambda w: set()),
     ("PATCH", "/api/merchant/shop"): own_write(lambda w: {"name_en": "Mine"}),
     ("GET", "/api/merchant/staff"): listing(lambda w: {w["staff"]}),
     ("POST", "/api/merchant/staff"): foreign_body(lambda w: {"email": w["staff_email"], "role": "operator"}),

@@ -103,6 +103,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.health import router as health_router
     from zhongcao.jobs.views import router as jobs_router
     from zhongcao.media.views import router as media_router
+    from zhongcao.membership.views import router as membership_router
+    from zhongcao.notifications.views import router as notifications_router
     from zhongcao.reviews.views import router as reviews_router
     from zhongcao.search.views import router as search_router
     from zhongcao.shops.views import router as shops_router
@@ -132,6 +134,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         compass_router,
         jobs_router,
         media_router,
+        notifications_router,
+        membership_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)

@@ -20,19 +20,28 @@ needs to know. Views, jobs and the world call these; no domain service imports t
   (the shop's, or the creator's); media knows uploads, content knows publishers.
 * Live rooms with commerce: the host dashboard's orders, GMV and top products are commerce's numbers
   of the lines attributed to the room.
+* Membership with commerce: a member's tier follows their spend in the shop (commerce's orders), and
+  the merchant's member analytics compare members with the shop's other buyers.
+* Notifications: domains emit signals (:mod:`zhongcao.signals`) inside their transactions; the
+  handlers here decide who hears (a shop's staff from shops, operators from users) and write the
+  notifications in the same transaction. The coupon-ending job asks campaigns for coupons ending soon.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from zhongcao import clock, signals
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.aftersales import service as aftersales_service
+from zhongcao.campaigns import coupons as campaigns_coupons
 from zhongcao.catalog import service as catalog_service
+from zhongcao.commerce import buyers as commerce_buyers
 from zhongcao.commerce import content_stats
 from zhongcao.commerce import service as commerce_service
 from zhongcao.config import Settings
@@ -43,7 +52,12 @@ from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.finance import service as finance_service
 from zhongcao.media import service as media_service
 from zhongcao.media.models import MediaKind
+from zhongcao.membership import service as membership_service
+from zhongcao.membership.models import MembershipProgram, ShopMember
+from zhongcao.notifications import service as notifications_service
+from zhongcao.notifications.models import NotificationKind
 from zhongcao.shops import applications as shop_applications
+from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import ShopApplication
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role, User
@@ -252,3 +266,202 @@ def content_videos(db: Session, content_ids: Sequence[int]) -> dict[int, Content
             height=video.height,
         )
     return out
+
+
+# --- notifications ---------------------------------------------------------------------------------
+# Each handler runs inside the transaction of the change it reports (zhongcao.signals), so a
+# notification commits or rolls back with it. Params carry what the reader's page words in its own
+# language (docs/notifications.md); never a sentence.
+
+Kind = NotificationKind
+COUPON_ENDING_WITHIN = timedelta(days=3)
+
+
+def _staff(db: Session, shop_id: int) -> list[int]:
+    return shops_service.staff_user_ids(db, shop_id)
+
+
+def _on_order_paid(db: Session, data: dict[str, Any]) -> None:
+    order_id = data["order_id"]
+    params = {"order_id": order_id, "paid_fen": data["paid_fen"]}
+    notifications_service.notify(
+        db, _staff(db, data["shop_id"]), Kind.order_paid, params, f"/merchant/orders/{order_id}"
+    )
+
+
+def _case_params(data: dict[str, Any]) -> dict[str, Any]:
+    return {"case_id": data["case_id"], "order_id": data["order_id"], "amount_fen": data["amount_fen"]}
+
+
+def _on_after_sale_opened(db: Session, data: dict[str, Any]) -> None:
+    link = f"/merchant/after-sales/{data['case_id']}"
+    notifications_service.notify(
+        db, _staff(db, data["shop_id"]), Kind.after_sale_opened, _case_params(data), link
+    )
+
+
+def _on_after_sale_escalated(db: Session, data: dict[str, Any]) -> None:
+    params = _case_params(data)
+    link = f"/merchant/after-sales/{data['case_id']}"
+    notifications_service.notify(db, _staff(db, data["shop_id"]), Kind.after_sale_escalated, params, link)
+    operators = users_service.active_user_ids_with_role(db, Role.operator)
+    notifications_service.notify(db, operators, Kind.after_sale_escalated, params, "/operator")
+
+
+def _on_application_decided(db: Session, data: dict[str, Any]) -> None:
+    approved = data["status"] == "approved"
+    params = {
+        "application_id": data["application_id"],
+        "name_zh": data["name_zh"],
+        "name_en": data["name_en"],
+    }
+    notifications_service.notify(
+        db,
+        [data["applicant_id"]],
+        Kind.application_approved if approved else Kind.application_rejected,
+        params,
+        "/merchant" if approved else "/open-shop",
+    )
+
+
+PREVIEW_CHARS = 60
+
+
+def _on_support_message(db: Session, data: dict[str, Any]) -> None:
+    body = " ".join(data["body"].split())
+    preview = body if len(body) <= PREVIEW_CHARS else body[: PREVIEW_CHARS - 1] + "…"
+    conversation_id = data["conversation_id"]
+    if data["sender"] == "customer":
+        shopper = users_service.get_user(db, data["user_id"])
+        params = {"conversation_id": conversation_id, "sender": shopper.display_name, "preview": preview}
+        link = f"/merchant/inbox/{conversation_id}"
+        recipients = _staff(db, data["shop_id"])
+    else:
+        shop = shops_service.get_shop(db, data["shop_id"])
+        params = {
+            "conversation_id": conversation_id,
+            "name_zh": shop.name_zh,
+            "name_en": shop.name_en,
+            "preview": preview,
+        }
+        link = f"/shops/{shop.id}"
+        recipients = [data["user_id"]]
+    notifications_service.notify(db, recipients, Kind.chat_message, params, link)
+
+
+def _on_stock_low(db: Session, data: dict[str, Any]) -> None:
+    sku = catalog_service.get_sku(db, data["sku_id"])
+    product = catalog_service.get_product(db, sku.product_id)
+    params = {
+        "sku_id": sku.id,
+        "product_id": product.id,
+        "title_zh": product.title_zh,
+        "title_en": product.title_en,
+        "stock": data["stock"],
+    }
+    notifications_service.notify(
+        db, _staff(db, product.shop_id), Kind.low_stock, params, f"/merchant/products/{product.id}"
+    )
+
+
+def notify_coupons_ending(db: Session, now: datetime | None = None) -> int:
+    """Tell each shop's staff of its coupons ending within :data:`COUPON_ENDING_WITHIN` (the
+    ``coupon_ending`` job). Once per coupon and person however often it runs (``dedupe_key``).
+    Commits; returns how many notifications were written."""
+    now = now or clock.now()
+    written = 0
+    for coupon in campaigns_coupons.shop_coupons_ending(db, now, COUPON_ENDING_WITHIN):
+        assert coupon.shop_id is not None
+        params = {"coupon_id": coupon.id, "name": coupon.name, "ends_at": coupon.ends_at.isoformat()}
+        written += notifications_service.notify(
+            db,
+            _staff(db, coupon.shop_id),
+            Kind.coupon_ending,
+            params,
+            "/merchant/notifications",
+            dedupe_key=f"coupon_ending:{coupon.id}",
+            now=now,
+        )
+    db.commit()
+    return written
+
+
+for _name, _handler in (
+    ("order_paid", _on_order_paid),
+    ("after_sale_opened", _on_after_sale_opened),
+    ("after_sale_escalated", _on_after_sale_escalated),
+    ("shop_application_decided", _on_application_decided),
+    ("support_message", _on_support_message),
+    ("stock_low", _on_stock_low),
+):
+    signals.connect(_name, _handler)
+
+
+# --- membership ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    program: MembershipProgram | None
+    member: ShopMember | None
+    spend_fen: int
+    tier: membership_service.Tier
+    next_tier: membership_service.Tier | None
+
+
+def member_status(db: Session, shop_id: int, user_id: int | None) -> MemberStatus:
+    """The shop's programme and, for a signed-in shopper, whether they joined and their tier by spend."""
+    program = membership_service.get_program(db, shop_id)
+    member = membership_service.membership_of(db, shop_id, user_id) if user_id is not None else None
+    spend = 0
+    if user_id is not None:
+        spend = commerce_buyers.buyer_totals_for_shop(db, shop_id, [user_id]).get(user_id, (0, 0))[1]
+    tier = membership_service.tier_for(program, spend)
+    later = [t for t in membership_service.tiers_of(program) if t.index > tier.index]
+    return MemberStatus(program, member, spend, tier, later[0] if later else None)
+
+
+@dataclass(frozen=True)
+class MemberAnalytics:
+    members: int
+    member_buyers: int
+    member_gmv_fen: int
+    gmv_fen: int
+    member_repurchase: float | None  # share of buying members with two or more orders
+    other_repurchase: float | None
+    tier_counts: list[tuple[membership_service.Tier, int]]
+
+    @property
+    def member_share(self) -> float | None:
+        return self.member_gmv_fen / self.gmv_fen if self.gmv_fen else None
+
+
+def _repurchase(totals: list[tuple[int, int]]) -> float | None:
+    buyers = [t for t in totals if t[0] > 0]
+    return sum(1 for n, _ in buyers if n >= 2) / len(buyers) if buyers else None
+
+
+def member_analytics(db: Session, shop_id: int) -> MemberAnalytics:
+    """Members, their share of the shop's GMV (paid, net of refunds) and repurchase rate vs non-members."""
+    program = membership_service.get_program(db, shop_id)
+    members = membership_service.member_user_ids(db, shop_id)
+    totals = commerce_buyers.buyer_totals_for_shop(db, shop_id)
+    mine = [totals.get(u, (0, 0)) for u in members]
+    others = [t for u, t in totals.items() if u not in members]
+    counts = dict.fromkeys(range(len(membership_service.tiers_of(program))), 0)
+    for _, spend in mine:
+        counts[membership_service.tier_for(program, spend).index] += 1
+    return MemberAnalytics(
+        members=len(members),
+        member_buyers=sum(1 for n, _ in mine if n > 0),
+        member_gmv_fen=sum(fen for _, fen in mine),
+        gmv_fen=sum(fen for _, fen in totals.values()),
+        member_repurchase=_repurchase(mine),
+        other_repurchase=_repurchase(others),
+        tier_counts=[(t, counts[t.index]) for t in membership_service.tiers_of(program)],
+    )
+
+
+def member_rates(db: Session, user_id: int) -> Callable[[Sequence[int]], dict[int, int]]:
+    """What checkout asks (``place_checkout(member_rates=...)``): the buyer's member discounts by shop."""
+    return lambda shop_ids: membership_service.member_discount_rates(db, user_id, shop_ids)

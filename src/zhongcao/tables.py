@@ -21,6 +21,8 @@ from zhongcao.feed import models as _feed  # noqa: F401
 from zhongcao.finance import models as _finance  # noqa: F401
 from zhongcao.jobs import models as _jobs  # noqa: F401
 from zhongcao.media import models as _media  # noqa: F401
+from zhongcao.membership import models as _membership  # noqa: F401
+from zhongcao.notifications import models as _notifications  # noqa: F401
 from zhongcao.reviews import models as _reviews  # noqa: F401
 from zhongcao.shops import models as _shops  # noqa: F401
 from zhongcao.support import models as _support  # noqa: F401

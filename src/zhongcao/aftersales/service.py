@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from zhongcao import clock
+from zhongcao import clock, signals
 from zhongcao.aftersales.models import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
 from zhongcao.catalog import stock
 from zhongcao.commerce import service as commerce_service
@@ -258,6 +258,15 @@ def open_case(
         requested_at=now,
     )
     db.add(case)
+    db.flush()
+    signals.emit(
+        db,
+        "after_sale_opened",
+        case_id=case.id,
+        shop_id=case.shop_id,
+        order_id=case.order_id,
+        amount_fen=case.amount_fen,
+    )
     db.commit()
     return case
 
@@ -374,6 +383,14 @@ def mark_return_shipped(
 def escalate(db: Session, user_id: int, case_id: int, *, now: datetime | None = None) -> AfterSale:
     case = _lock(db, case_id, user_id=user_id)
     _apply(db, case, Action.escalate, now or clock.now())
+    signals.emit(
+        db,
+        "after_sale_escalated",
+        case_id=case.id,
+        shop_id=case.shop_id,
+        order_id=case.order_id,
+        amount_fen=case.amount_fen,
+    )
     db.commit()
     return case
 

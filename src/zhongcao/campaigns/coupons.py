@@ -523,3 +523,21 @@ def best_coupon(held: Iterable[HeldCoupon], goods_fen: int) -> HeldCoupon | None
     if not scored:
         return None
     return min(scored, key=lambda pair: (-pair[0], pair[1].coupon.ends_at, pair[1].user_coupon_id))[1]
+
+
+def shop_coupons_ending(db: Session, now: datetime, within: timedelta) -> list[Coupon]:
+    """Every shop's coupons that have started, were not ended early, and end within ``within`` of
+    ``now`` (the ``coupon_endings`` job's reminders)."""
+    return list(
+        db.scalars(
+            select(Coupon)
+            .where(
+                Coupon.shop_id.is_not(None),
+                Coupon.ended_at.is_(None),
+                Coupon.starts_at <= now,
+                Coupon.ends_at > now,
+                Coupon.ends_at <= now + within,
+            )
+            .order_by(Coupon.id)
+        )
+    )

@@ -10,21 +10,29 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from zhongcao import signals
 from zhongcao.catalog.models import Sku
-from zhongcao.db import rows_changed
+
+# Below this many units a SKU is low on stock: the shop's staff are told when a sale crosses it.
+LOW_STOCK = 10
 
 
 def try_reserve(db: Session, sku_id: int, quantity: int) -> bool:
     """Take ``quantity`` units from available stock. False (and nothing changed) if not enough."""
     if quantity <= 0:
         raise ValueError("quantity must be positive")
-    result = db.execute(
+    left = db.scalar(
         update(Sku)
         .where(Sku.id == sku_id, Sku.stock >= quantity, Sku.is_active.is_(True))
         .values(stock=Sku.stock - quantity)
+        .returning(Sku.stock)
         .execution_options(synchronize_session=False)
     )
-    return rows_changed(result) == 1
+    if left is None:
+        return False
+    if left < LOW_STOCK <= left + quantity:  # crossed below the line just now: once per crossing
+        signals.emit(db, "stock_low", sku_id=sku_id, stock=left)
+    return True
 
 
 def release(db: Session, sku_id: int, quantity: int) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhongcao import clock
+from zhongcao import clock, signals
 from zhongcao.affiliate import resolution
 from zhongcao.campaigns import reservations
 from zhongcao.campaigns.models import CouponFunder
@@ -355,6 +355,24 @@ def _apply_shop_coupons(orders: list[_ShopOrder]) -> None:
             line.shop_discount += part
 
 
+MemberRates = Callable[[Sequence[int]], dict[int, int]]
+
+
+def _apply_member_prices(orders: list[_ShopOrder], rates: dict[int, int]) -> None:
+    """A member's discount in a shop (basis points of the goods, rounded down), shop-funded like a
+    shop coupon and taken after it: it lowers the lines' ``shop_discount`` (so the fee base too)."""
+    for order in orders:
+        bps = rates.get(order.shop.id, 0)
+        amount = min(order.item_total * bps // 10_000, order.left_to_pay)
+        if amount <= 0:
+            continue
+        parts = allocate_capped(
+            amount, [ln.line_total for ln in order.lines], [ln.left_to_pay for ln in order.lines]
+        )
+        for line, part in zip(order.lines, parts, strict=True):
+            line.shop_discount += part
+
+
 def _reserve_subsidies(db: Session, lines: list[_Line]) -> None:
     # In campaign id order, so concurrent checkouts lock campaign rows in the same order.
     wanted = [(ln, ln.offer) for ln in lines if ln.offer is not None and ln.offer.subsidy_per_item_fen > 0]
@@ -454,7 +472,14 @@ def _build_order(checkout: Checkout, user_id: int, shop_order: _ShopOrder, addre
     )
 
 
-def _place(db: Session, user_id: int, request: CheckoutCreate, settings: Settings, now: datetime) -> Checkout:
+def _place(
+    db: Session,
+    user_id: int,
+    request: CheckoutCreate,
+    settings: Settings,
+    now: datetime,
+    member_rates: MemberRates | None = None,
+) -> Checkout:
     specs = _line_specs(db, user_id, request)
     lines = _resolve_lines(db, specs, settings, now)
     orders = _group_by_shop(db, lines)
@@ -462,6 +487,8 @@ def _place(db: Session, user_id: int, request: CheckoutCreate, settings: Setting
 
     _reserve_stock(db, lines)
     _apply_shop_coupons(orders)
+    if member_rates is not None:
+        _apply_member_prices(orders, member_rates([o.shop.id for o in orders]))
     _reserve_subsidies(db, lines)
     _apply_platform_coupon(orders, platform_coupon)
 
@@ -504,13 +531,16 @@ def place_checkout(
     *,
     settings: Settings | None = None,
     commit: bool = True,
+    member_rates: MemberRates | None = None,
 ) -> Checkout:
     """Create a checkout and its orders (one per shop), holding stock, budget and coupons.
+    ``member_rates(shop_ids)`` says in which shops the buyer is a member and at what discount (bps):
+    the workflow layer reads memberships (``flows.member_rates``); commerce does not.
 
     With ``commit=False`` the work is only flushed (the idempotency layer commits it together
     with the stored response)."""
     settings = settings or get_settings()
-    return tx.run(db, commit, lambda: _place(db, user_id, request, settings, clock.now()))
+    return tx.run(db, commit, lambda: _place(db, user_id, request, settings, clock.now(), member_rates))
 
 
 # --- reading and locking -------------------------------------------------------------------------
@@ -718,6 +748,15 @@ def _pay(
     reservations.use_checkout_coupons(db, checkout.id, now)
     db.flush()
     _announce_live_sales(db, items)
+    for order in orders:  # the shop's staff hear of it (flows: notifications), committed with the payment
+        signals.emit(
+            db,
+            "order_paid",
+            order_id=order.id,
+            shop_id=order.shop_id,
+            user_id=order.user_id,
+            paid_fen=order.paid_fen,
+        )
     purchases.record_after_commit(
         db,
         [

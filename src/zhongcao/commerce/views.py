@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from zhongcao import flows
 from zhongcao.catalog import lookup
 from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce import checkout as checkout_service
@@ -282,7 +283,9 @@ def create_checkout(
     settings = request.app.state.settings
 
     def action() -> tuple[int, Any]:
-        checkout = checkout_service.place_checkout(db, user_id, body, settings=settings, commit=False)
+        checkout = checkout_service.place_checkout(
+            db, user_id, body, settings=settings, commit=False, member_rates=flows.member_rates(db, user_id)
+        )
         return status.HTTP_201_CREATED, checkout_out(db, checkout).model_dump(mode="json")
 
     return _idempotent(db, user_id, "checkout", idempotency_key, body, action)

@@ -75,6 +75,13 @@ def settlements(context: JobContext) -> Counts:
         return finance_service.run_settlements(db, context.now, settings=context.settings)
 
 
+@job("coupon_endings", every_s=DEADLINES_EVERY_S, business=True)
+def coupon_endings(context: JobContext) -> Counts:
+    """Tell shops' staff of their coupons ending within 3 days (once per coupon and person)."""
+    with context.database.session() as db:
+        return {"coupon_ending_notifications": flows.notify_coupons_ending(db, context.now)}
+
+
 @job("shop_scores", every_s=SCORES_EVERY_S, business=True)
 def shop_scores(context: JobContext) -> Counts:
     """The nightly experience-score batch: every active shop, at most once per 24 h."""

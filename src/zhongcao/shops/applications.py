@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhongcao import clock
+from zhongcao import clock, signals
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import credit_code, service
@@ -159,8 +159,22 @@ def approve(db: Session, application_id: int, reviewer_id: int) -> ShopApplicati
     row.shop_id = shop.id
     row.reviewer_id = reviewer_id
     row.decided_at = clock.now()
+    _decided(db, row)
     db.commit()
     return row
+
+
+def _decided(db: Session, row: ShopApplication) -> None:
+    signals.emit(
+        db,
+        "shop_application_decided",
+        application_id=row.id,
+        applicant_id=row.applicant_id,
+        status=row.status.value,
+        shop_id=row.shop_id,
+        name_zh=row.name_zh,
+        name_en=row.name_en,
+    )
 
 
 def reject(db: Session, application_id: int, reviewer_id: int, *, reason: str) -> ShopApplication:
@@ -175,5 +189,6 @@ def reject(db: Session, application_id: int, reviewer_id: int, *, reason: str) -
     row.reason = reason
     row.reviewer_id = reviewer_id
     row.decided_at = clock.now()
+    _decided(db, row)
     db.commit()
     return row

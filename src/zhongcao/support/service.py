@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from zhongcao import clock
+from zhongcao import clock, signals
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.db import rows_changed
@@ -116,6 +116,7 @@ def start_conversation(
         db.flush()  # ids in order: the cards come before the text
         _announce(db, conversation, row)
     conversation.customer_read_id = message_row.id
+    _signal(db, conversation, message_row)
     db.commit()
     return conversation, message_row
 
@@ -159,6 +160,23 @@ def _announce(db: Session, conversation: Conversation, message: Message) -> None
     nudge = {"type": "chat", "conversation_id": conversation.id, "id": message.id}
     publish_after_commit(db, shop_channel(conversation.shop_id), nudge)
     publish_after_commit(db, user_channel(conversation.user_id), nudge)
+
+
+def _signal(db: Session, conversation: Conversation, message: Message) -> None:
+    """Tell the other side's notification centre (flows); a bot's automatic reply tells nobody."""
+    if message.sender is Sender.bot:
+        return
+    db.flush()
+    signals.emit(
+        db,
+        "support_message",
+        conversation_id=conversation.id,
+        message_id=message.id,
+        shop_id=conversation.shop_id,
+        user_id=conversation.user_id,
+        sender=message.sender.value,
+        body=message.body,
+    )
 
 
 def _lock_conversation(db: Session, conversation_id: int) -> Conversation:
@@ -216,6 +234,7 @@ def _post(
         if sender == Sender.agent and conversation.first_human_response_at is None:
             conversation.first_human_response_at = now
         _announce(db, conversation, message)
+        _signal(db, conversation, message)
         db.commit()
     except DomainError:
         db.rollback()

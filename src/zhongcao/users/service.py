@@ -38,6 +38,13 @@ def users_by_ids(db: Session, user_ids: Iterable[int]) -> dict[int, User]:
     return {user.id: user for user in db.scalars(select(User).where(User.id.in_(ids)))}
 
 
+def active_user_ids_with_role(db: Session, role: Role) -> list[int]:
+    """Ids of the active accounts of one role (the operators, who hear of escalated after-sales)."""
+    return list(
+        db.scalars(select(User.id).where(User.role == role, User.is_active.is_(True)).order_by(User.id))
+    )
+
+
 def get_by_email(db: Session, email: str) -> User | None:
     return db.scalar(select(User).where(User.email == normalise_email(email)))
 

@@ -63,6 +63,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/merchant/content", "studio", "console.nav.studio"),
                 ("/merchant/finance", "finance", "console.nav.finance"),
                 ("/merchant/staff", "staff", "console.nav.staff"),
+                ("/merchant/notifications", "notifications", "console.nav.notifications"),
             ],
         ),
         (
@@ -80,6 +81,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/merchant/compass/content", "content", "console.nav.content"),
                 ("/merchant/compass/audience", "audience", "console.nav.audience"),
                 ("/merchant/compass/search", "search", "console.nav.search"),
+                ("/merchant/members", "members", "console.nav.members"),
                 ("/merchant/score", "score", "console.nav.score"),
             ],
         ),
@@ -91,6 +93,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/creator", "home", "console.nav.my_content"),
                 ("/creator/commissions", "commissions", "console.nav.earnings"),
                 ("/creator/plans", "plans", "console.nav.plans"),
+                ("/creator/notifications", "notifications", "console.nav.notifications"),
             ],
         )
     ],
@@ -104,6 +107,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/operator/campaigns", "campaigns", "console.nav.campaigns"),
                 ("/operator/shop-applications", "shop_applications", "console.nav.shop_applications"),
                 ("/operator/jobs", "jobs", "console.nav.jobs"),
+                ("/operator/notifications", "notifications", "console.nav.notifications"),
             ],
         )
     ],

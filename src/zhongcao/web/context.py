@@ -27,6 +27,7 @@ from starlette.datastructures import FormData as StarletteFormData
 
 from zhongcao.deps import READ_METHODS, get_db
 from zhongcao.errors import DomainError
+from zhongcao.notifications import service as notifications_service
 from zhongcao.security import cross_site, csrf_token, token_matches
 from zhongcao.support import chat as support_chat
 from zhongcao.users import service as users_service
@@ -112,6 +113,7 @@ class WebContext:
     user_id: int | None = None
     user_name: str | None = None
     user_role: str | None = None
+    _unread: int | None = None
 
     def __post_init__(self) -> None:
         if self.user is not None:
@@ -126,6 +128,18 @@ class WebContext:
     def tn(self, key: str, plural_key: str, num: int, **params: object) -> str:
         """The plural message ``key`` for the count ``num`` (``tn("cart.count", "cart.count.plural", 3)``)."""
         return i18n.translate_plural(self.locale, key, plural_key, num, **params)
+
+    @property
+    def unread_notifications(self) -> int:
+        """The badge's count (read once per page; the page's stream keeps it current)."""
+        if self.user_id is None:
+            return 0
+        if self._unread is None:
+            try:
+                self._unread = notifications_service.unread_count(self.db, self.user_id)
+            except Exception:  # an error page after a failed database must still render
+                self._unread = 0
+        return self._unread
 
     @property
     def is_shopper(self) -> bool:

@@ -52,6 +52,8 @@ def _context(request: Request) -> WebContext:
 def error_page(request: Request, status_code: int, message: str | None = None) -> HTMLResponse:
     """The error page: a title for the status, and ``message`` or the status's usual explanation."""
     page = _context(request)
+    if page._unread is None:  # no database read here (on the event loop, maybe after a failure): the
+        page._unread = 0  # badge starts hidden and the page's notification stream fills it in
     key = TITLES.get(status_code)
     title = page.t(f"{key}.title") if key else page.t("error.title")
     body = message or (page.t(f"{key}.body") if key else page.t("error.other.body"))

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.random import PCG64, Generator
 
-from zhongcao import clock
+from zhongcao import clock, signals
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus
 from zhongcao.catalog import service as catalog_service
@@ -170,6 +170,9 @@ class Market:
         self.database = database
         self.db = database.session()
         purchases.recorded_elsewhere(self.db)  # the simulation logs its orders at simulated times
+        # Simulated days pass in seconds: notifications stamped with the wall clock would flood every
+        # inbox with months of orders at once (and cost the simulation a write per order).
+        signals.quiet(self.db)
         self.store = store
         self.rng = Generator(PCG64([seed, 0x5EED]))
         self.intensity = float(intensity)

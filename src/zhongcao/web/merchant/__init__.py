@@ -22,6 +22,7 @@ from zhongcao.web.merchant import (
     finance,
     home,
     inbox,
+    members,
     orders,
     product_csv,
     product_editor,
@@ -50,6 +51,7 @@ for module in (
     compass,
     score,
     finance,
+    members,
     staff,
 ):
     router.include_router(module.router)

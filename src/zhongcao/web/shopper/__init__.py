@@ -14,8 +14,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.shopper import browse, checkout, coupons, feed, live_room, messages, orders, products
+from zhongcao.web.shopper import (
+    browse,
+    checkout,
+    coupons,
+    feed,
+    live_room,
+    membership,
+    messages,
+    orders,
+    products,
+)
 
 router = APIRouter()
-for module in (feed, live_room, browse, products, coupons, checkout, orders, messages):
+for module in (feed, live_room, browse, products, coupons, checkout, orders, messages, membership):
     router.include_router(module.router)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from zhongcao import flows
 from zhongcao.campaigns import coupons as coupons_service
 from zhongcao.catalog import lookup
 from zhongcao.commerce import cart as cart_service
@@ -253,6 +254,17 @@ def _render_checkout(
     shop_discount = sum(coupons.shop_discount_fen(shop_id) for shop_id in preview)
     platform_discount = coupons.platform_discount_fen(plan.item_total_fen)
     shipping = sum(fee for _, _, fee in preview.values())
+    # The member price, as checkout takes it: after the shop's coupon, on what is left of the goods.
+    rates = flows.member_rates(page.db, page.user.id)(sorted(preview))
+    member_off = {
+        shop_id: (
+            rates[shop_id],
+            min(total * rates[shop_id] // 10_000, total - coupons.shop_discount_fen(shop_id)),
+        )
+        for shop_id, (_, total, _) in preview.items()
+        if shop_id in rates
+    }
+    member_off_fen = sum(off for _, off in member_off.values())
     return page.render(
         "shopper/checkout.html",
         status_code=status_code,
@@ -261,7 +273,9 @@ def _render_checkout(
         coupons=coupons,
         shop_discount_fen=shop_discount,
         platform_discount_fen=platform_discount,
-        total_fen=plan.item_total_fen - shop_discount - platform_discount + shipping,
+        member_off=member_off,
+        member_off_fen=member_off_fen,
+        total_fen=plan.item_total_fen - shop_discount - platform_discount - member_off_fen + shipping,
         shipping_fen=shipping,
         values=values,
         form=form,
@@ -315,7 +329,14 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
     user_id = page.user.id
 
     def action() -> tuple[int, Any]:
-        placed = checkout_service.place_checkout(page.db, user_id, body, settings=settings, commit=False)
+        placed = checkout_service.place_checkout(
+            page.db,
+            user_id,
+            body,
+            settings=settings,
+            commit=False,
+            member_rates=flows.member_rates(page.db, user_id),
+        )
         return 201, {"checkout_id": placed.id}
 
     try:
@@ -349,8 +370,11 @@ def _render_pay(
     orders = list(placed.orders)
     items = checkout_service.items_of(page.db, [o.id for o in orders])
     shops = shops_service.shops_by_ids(page.db, {o.shop_id for o in orders})
+    # Which orders carry a member's price (taken into the shop discount when the checkout was placed).
+    member_rates = flows.member_rates(page.db, page.user.id)(sorted(shops))
     return page.render(
         "shopper/pay.html",
+        member_rates=member_rates,
         status_code=status_code,
         checkout=placed,
         orders=[(o, shops.get(o.shop_id), [i for i in items if i.order_id == o.id]) for o in orders],

@@ -5,6 +5,7 @@
   if (!sums) return;
   var items = parseInt(sums.getAttribute("data-items"), 10) || 0;
   var shipping = parseInt(sums.getAttribute("data-shipping"), 10) || 0;
+  var member = parseInt(sums.getAttribute("data-member"), 10) || 0; // a member's price, after coupons
   function yuan(fen) {
     var whole = Math.floor(fen / 100), cents = fen % 100;
     return "¥" + whole.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",") + "." + (cents < 10 ? "0" : "") + cents;
@@ -24,7 +25,7 @@
     if (shopSum) shopSum.textContent = "−" + yuan(shop);
     if (platformSum) platformSum.textContent = "−" + yuan(platform);
     var total = document.querySelector('[data-sum="total"]');
-    if (total) total.textContent = yuan(items - shop - platform + shipping);
+    if (total) total.textContent = yuan(Math.max(items - shop - platform - member, 0) + shipping);
   }
   document.querySelectorAll(".coupon-picker input[type=radio]").forEach(function (r) {
     r.addEventListener("change", update);

@@ -1,0 +1,3 @@
+PAIRS = {
+    "checkout.member_sum": ("会员价优惠", "Member price"),
+}

@@ -1,0 +1,1 @@
+"""In-app notifications: one inbox per person, whatever their role (docs/notifications.md)."""
