@@ -12,7 +12,7 @@ import pytest
 from tests.api_helpers import assert_error
 from tests.factories import add_staff, auth, make_product, make_shop, make_user
 from tests.support_helpers import make_order
-from zhongcao import clock
+from zhongcao import clock, flows
 from zhongcao.errors import InvalidInput
 from zhongcao.experience import indicators
 from zhongcao.realtime import outbox
@@ -208,6 +208,7 @@ def test_quick_replies_crud_and_rules(client, db):
 
 
 def test_messages_reach_the_conversation_shop_and_shopper_channels_after_commit(db, database):
+    assert flows.notify_coupons_ending  # flows connects the notification handlers, as in the app
     bus = MemoryBus()
     outbox.attach(database, bus)
     bundle = make_shop(db)
@@ -230,12 +231,15 @@ def test_messages_reach_the_conversation_shop_and_shopper_channels_after_commit(
     async def scenario():
         async with bus.subscribe(channels) as sub:
             message_id = await asyncio.to_thread(work)
-            got = [await sub.get(2) for _ in range(3)]
+            # The message on each channel, and the shopper's notification of it (notifications.md).
+            got = [await sub.get(2) for _ in range(4)]
             return message_id, got, await sub.get(0.2)
 
     message_id, got, extra = asyncio.run(scenario())
     assert extra is None
-    by_channel = {m.channel: m.data for m in got if m is not None}
+    notices = [m for m in got if m is not None and m.data.get("type") == "notification"]
+    assert [(m.channel, m.data["kind"]) for m in notices] == [(f"user:{buyer.id}", "chat_message")]
+    by_channel = {m.channel: m.data for m in got if m is not None and m not in notices}
     assert by_channel[f"chat:{convo.id}"]["body"] == "<b>在的</b>"  # carried as text, escaped when shown
     assert by_channel[f"chat:{convo.id}"]["id"] == message_id
     assert by_channel[f"chat:{convo.id}"]["sender"] == "agent"
