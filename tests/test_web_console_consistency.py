@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from datetime import timedelta
 
 import pytest
 
-from tests.factories import make_creator, make_shop, make_user
+from tests.factories import make_category, make_creator, make_shop, make_user
 from tests.web_helpers import web_login
+from zhongcao import clock
 from zhongcao.api_contract import api_routes
+from zhongcao.campaigns import service as campaigns_service
 from zhongcao.users.models import Role
 
 # List pages: on an empty shop/account/platform each shows its empty state.
@@ -184,3 +187,28 @@ def test_operator_campaigns_filter_by_status(client, db):
     page = client.get("/operator/campaigns?status=cancelled")
     assert page.status_code == 200 and "没有这个状态的活动" in page.text
     assert "没有这个状态的活动" not in client.get("/operator/campaigns").text
+
+
+def test_merchant_campaigns_filter_by_state(client, db):
+    shop = make_shop(db, "活动小店")
+    category = make_category(db)
+    now = clock.now()
+    for slug, name, starts in (("now-on", "正在进行的大促", -1), ("soon", "下周的大促", 7)):
+        campaigns_service.create_campaign(
+            db,
+            slug=slug,
+            name_zh=name,
+            name_en=slug,
+            starts_at=now + timedelta(days=starts),
+            ends_at=now + timedelta(days=starts + 10),
+            category_ids=[category.id],
+        )
+    web_login(client, shop.owner.email)
+    every = client.get("/merchant/campaigns").text
+    assert "正在进行的大促" in every and "下周的大促" in every
+    running = client.get("/merchant/campaigns?state=running").text
+    assert "正在进行的大促" in running and "下周的大促" not in running
+    upcoming = client.get("/merchant/campaigns?state=upcoming").text
+    assert "下周的大促" in upcoming and "正在进行的大促" not in upcoming
+    assert 'aria-current="true"' in upcoming.split("filter-chips", 1)[1].split("</nav>", 1)[0]
+    assert 400 <= client.get("/merchant/campaigns?state=ended").status_code < 500  # a page, never a 500
