@@ -9,30 +9,48 @@ table: 403 where the role may not, anything but 403 (and never a 5xx) where it m
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from tests.factories import auth, make_user
+from tests.test_web_console_consistency import SUB_PAGES
 from tests.web_console_helpers import seed_consoles
 from tests.web_helpers import web_login
+from zhongcao import clock
 from zhongcao.api_contract import api_routes
+from zhongcao.campaigns import coupons
+from zhongcao.campaigns.models import CouponFunder
 from zhongcao.shops import invitations
 from zhongcao.shops.models import ShopStaff, StaffRole
 from zhongcao.users.models import Role
+from zhongcao.web.live import live_hub
 
 OWNER = frozenset({StaffRole.owner})
 MANAGERS = frozenset({StaffRole.owner, StaffRole.operator})
 EVERYONE = frozenset(StaffRole)
 
-# Every merchant console route: who may use it. Service agents read orders, products, Compass and the
-# score and answer customers in the inbox; owners and operators run the shop; only owners manage staff.
+# Every merchant console route: who may use it. Service agents read orders, products, coupons,
+# campaigns, the shop's content and lives, Compass and the score, and answer customers in the inbox;
+# owners and operators run the shop; only owners manage staff. A page an agent may read shows no form
+# or button it may not use (read-only fields, "read only" note).
 PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("GET", "/merchant"): EVERYONE,
-    ("GET", "/merchant/products"): EVERYONE,
-    ("GET", "/merchant/products/{product_id}"): EVERYONE,  # read-only for agents (fields disabled)
+    ("GET", "/merchant/products"): EVERYONE,  # no bulk bar, no "new product" for agents
+    ("POST", "/merchant/products/bulk"): MANAGERS,
+    ("GET", "/merchant/products/new"): MANAGERS,  # a form only
+    ("POST", "/merchant/products/save"): MANAGERS,  # the editor's save (new and existing products)
+    (
+        "GET",
+        "/merchant/products/{product_id}",
+    ): EVERYONE,  # the editor, read-only for agents (fields disabled)
+    ("GET", "/merchant/products/{product_id}/skus"): EVERYONE,  # prices and stock, read-only for agents
     ("POST", "/merchant/products/{product_id}"): MANAGERS,  # prices, stock, SKUs on/off
     ("POST", "/merchant/products/{product_id}/status"): MANAGERS,  # list / delist
+    ("GET", "/merchant/products/csv"): EVERYONE,  # export for everyone; the import form for managers
+    ("GET", "/merchant/products/csv/export"): EVERYONE,
+    ("POST", "/merchant/products/csv"): MANAGERS,  # import
     ("GET", "/merchant/orders"): EVERYONE,
     ("GET", "/merchant/orders/{order_id}"): EVERYONE,
     ("POST", "/merchant/orders/{order_id}/ship"): MANAGERS,
@@ -50,6 +68,28 @@ PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("GET", "/merchant/compass/search"): EVERYONE,
     ("GET", "/merchant/score"): EVERYONE,
     ("GET", "/merchant/finance"): MANAGERS,
+    ("GET", "/merchant/coupons"): EVERYONE,  # agents tell customers which coupons there are
+    ("GET", "/merchant/coupons/{coupon_id}"): EVERYONE,  # read-only for agents
+    ("GET", "/merchant/coupons/new"): MANAGERS,
+    ("POST", "/merchant/coupons/new"): MANAGERS,
+    ("POST", "/merchant/coupons/{coupon_id}"): MANAGERS,
+    ("POST", "/merchant/coupons/{coupon_id}/end"): MANAGERS,
+    ("GET", "/merchant/campaigns"): EVERYONE,
+    ("GET", "/merchant/campaigns/{campaign_id}"): EVERYONE,  # without the register buttons for agents
+    ("POST", "/merchant/campaigns/{campaign_id}/registrations"): MANAGERS,
+    ("GET", "/merchant/content"): EVERYONE,  # the studio's list of videos and lives
+    ("POST", "/merchant/content/account"): MANAGERS,
+    ("GET", "/merchant/content/videos/new"): MANAGERS,  # a form only
+    ("POST", "/merchant/content/videos"): MANAGERS,
+    ("GET", "/merchant/content/live/new"): MANAGERS,  # a form only
+    ("POST", "/merchant/content/live"): MANAGERS,
+    ("GET", "/merchant/live/{content_id}"): EVERYONE,  # agents watch the room's comments; no controls
+    ("GET", "/merchant/live/{content_id}/stats"): EVERYONE,
+    ("GET", "/merchant/live/{content_id}/events"): EVERYONE,
+    ("POST", "/merchant/live/{content_id}/start"): MANAGERS,
+    ("POST", "/merchant/live/{content_id}/end"): MANAGERS,
+    ("POST", "/merchant/live/{content_id}/pin"): MANAGERS,
+    ("POST", "/merchant/live/{content_id}/unpin"): MANAGERS,
     ("GET", "/merchant/staff"): OWNER,
     ("POST", "/merchant/staff/invite"): OWNER,
     ("POST", "/merchant/staff/invitations/{invitation_id}/renew"): OWNER,
@@ -69,6 +109,9 @@ API_WRITES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("DELETE", "/api/merchant/staff/invitations/{invitation_id}"): OWNER,
     ("POST", "/api/merchant/products"): MANAGERS,
     ("PATCH", "/api/merchant/products/{product_id}"): MANAGERS,  # list / delist, titles
+    ("PUT", "/api/merchant/products/{product_id}"): MANAGERS,  # the whole product (the editor)
+    ("POST", "/api/merchant/products/bulk"): MANAGERS,
+    ("POST", "/api/merchant/products/import"): MANAGERS,  # CSV
     ("POST", "/api/merchant/products/{product_id}/skus"): MANAGERS,
     ("PATCH", "/api/merchant/skus/{sku_id}"): MANAGERS,  # prices
     ("POST", "/api/merchant/skus/{sku_id}/stock"): MANAGERS,  # stock
@@ -93,6 +136,8 @@ API_WRITES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("POST", "/api/merchant/campaigns/{campaign_id}/registrations"): MANAGERS,
     ("DELETE", "/api/merchant/campaigns/{campaign_id}/registrations/{product_id}"): MANAGERS,
     ("POST", "/api/merchant/coupons"): MANAGERS,
+    ("PUT", "/api/merchant/coupons/{coupon_id}"): MANAGERS,
+    ("POST", "/api/merchant/coupons/{coupon_id}/end"): MANAGERS,
     ("POST", "/api/merchant/support/conversations/{conversation_id}/messages"): EVERYONE,
     ("POST", "/api/merchant/support/conversations/{conversation_id}/close"): EVERYONE,
 }
@@ -156,6 +201,17 @@ def _values(db, world) -> dict[str, Any]:
         role=StaffRole.operator,
         invited_by=owner_staff.user_id,
     )
+    now = clock.now()
+    coupon = coupons.create_coupon(
+        db,
+        funded_by=CouponFunder.shop,
+        shop_id=shop_id,
+        name="新客立减",
+        threshold_fen=0,
+        discount_fen=100,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=10),
+    )
     return {
         "product_id": world.web.product_ids[0],
         "order_id": world.to_ship_order_id,
@@ -166,6 +222,8 @@ def _values(db, world) -> dict[str, Any]:
         "action": "approve",
         "campaign_id": world.campaign_id,
         "plan_id": world.targeted_plan_id,
+        "coupon_id": coupon.id,
+        "content_id": world.web.live_id,  # the shop's live room, on air
     }
 
 
@@ -180,6 +238,7 @@ def _fill(template: str, values: dict[str, Any]) -> str:
 def test_console_routes_follow_the_permission_table(client, db, world, role):
     member = _member(db, world.web.shop_id, role)
     values = _values(db, world)
+    live_hub(client.app).stream_seconds = 0  # the host's event stream answers, then ends
     web_login(client, member.email)
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/merchant/inbox").text).group(1)
     wrong = []
@@ -194,7 +253,30 @@ def test_console_routes_follow_the_permission_table(client, db, world, role):
             wrong.append(f"{method} {template}: {response.status_code} (may: {may})")
         if response.status_code == 403:
             assert "无权访问" in response.text and "wrong_shop_role" not in response.text
+        elif method == "GET" and response.headers["content-type"].startswith("text/html"):
+            wrong += [f"GET {template}: {form}" for form in _forms_it_may_not_send(response.text, role)]
     assert not wrong, "\n".join(wrong)
+
+
+POST_FORM = re.compile(r'<form\b[^>]*method="post"[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)
+SUBMIT = re.compile(r'<button\b(?![^>]*type="button")|<input\b[^>]*type="submit"')
+
+
+def _forms_it_may_not_send(page_html: str, role: StaffRole) -> list[str]:
+    """A page shows a role no form with a submit button that it may not send."""
+    refused = []
+    for action, body in POST_FORM.findall(page_html):
+        if not action.startswith("/merchant") or not SUBMIT.search(body):
+            continue
+        entries = [
+            allowed
+            for (method, template), allowed in PAGES.items()
+            if method == "POST" and re.fullmatch(re.sub(r"{\w+}", "[^/]+", template), action)
+        ]
+        assert entries, f"a form sends {action}, a route without a permission entry"
+        if not any(role in allowed for allowed in entries):
+            refused.append(f"a form for {action}")
+    return refused
 
 
 @pytest.mark.parametrize("role", [StaffRole.operator, StaffRole.service_agent])
@@ -238,10 +320,26 @@ def test_navigation_shows_each_role_what_it_may_open(client, db, world):
         "/merchant/inbox" in seen[StaffRole.service_agent]
         and "/merchant/orders" in seen[StaffRole.service_agent]
     )
-    # Every GET page a role may open is in its navigation or reached from a list (ids in the path).
+    # Every GET page a role may open is in its navigation, reached from a list (ids in the path) or
+    # linked from its section's page (SUB_PAGES).
+    plain = {path for (method, path) in PAGES if method == "GET" and "{" not in path} - SUB_PAGES.keys()
     for role in StaffRole:
-        plain = {path for (method, path), allowed in PAGES.items() if method == "GET" and "{" not in path}
         assert {p for p in plain if role in PAGES[("GET", p)]} <= seen[role], role
+
+
+@pytest.mark.parametrize("role", list(StaffRole))
+def test_section_pages_link_a_sub_page_only_for_the_roles_that_may_open_it(client, db, world, role):
+    web_login(client, _member(db, world.web.shop_id, role).email)
+    wrong = []
+    for page, parent in sorted(SUB_PAGES.items()):
+        if role not in PAGES[("GET", parent)]:
+            continue
+        links = set(re.findall(r'href="([^"?]+)', client.get(parent).text))
+        if (page in links) != (role in PAGES[("GET", page)]):
+            wrong.append(
+                f"{parent} -> {page}: linked {page in links}, may open {role in PAGES[('GET', page)]}"
+            )
+    assert not wrong, "\n".join(wrong)
 
 
 def test_a_service_agent_reads_after_sales_without_decide_buttons(client, db, world):

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from datetime import timedelta
 
 import pytest
 
-from tests.factories import make_creator, make_shop, make_user
+from tests.factories import make_category, make_creator, make_shop, make_user
 from tests.web_helpers import web_login
+from zhongcao import clock
 from zhongcao.api_contract import api_routes
+from zhongcao.campaigns import service as campaigns_service
 from zhongcao.users.models import Role
 
 # List pages: on an empty shop/account/platform each shows its empty state.
@@ -26,6 +29,9 @@ LISTS = {
     "/merchant/after-sales",
     "/merchant/inbox",
     "/merchant/finance",
+    "/merchant/coupons",
+    "/merchant/campaigns",
+    "/merchant/content",
     "/creator",
     "/creator/commissions",
     "/creator/plans",
@@ -46,8 +52,26 @@ NOT_LISTS = {
     "/merchant/compass/search",
     "/merchant/score",
     "/merchant/staff",  # never empty: the owner is a member (its invitations list has its own empty state)
+    "/merchant/products/new",  # forms
+    "/merchant/products/csv",
+    "/merchant/coupons/new",
+    "/merchant/content/videos/new",
+    "/merchant/content/live/new",
     "/operator",
     "/operator/gmv",
+}
+# Files to download, not pages to read: checked for their type only.
+DOWNLOADS = {"/merchant/products/csv/export": "text/csv"}
+# Pages reached from a section's page (a "New" button, a tool) rather than from the navigation: the
+# page that links to each. tests/test_shop_roles.py checks that the link is there for each role that
+# may open the page, and only for those.
+SUB_PAGES = {
+    "/merchant/products/new": "/merchant/products",
+    "/merchant/products/csv": "/merchant/products",
+    "/merchant/products/csv/export": "/merchant/products/csv",
+    "/merchant/coupons/new": "/merchant/coupons",
+    "/merchant/content/videos/new": "/merchant/content",
+    "/merchant/content/live/new": "/merchant/content",
 }
 
 # A service's error code (``wrong_shop_role``) or a message key (``merchant.staff.title``) in what a
@@ -87,11 +111,14 @@ def _accounts(db):
 
 def test_every_console_page_is_classified(app):
     pages = {p for prefix in ("/merchant", "/creator", "/operator") for p in console_pages(app, prefix)}
-    unclassified = pages - LISTS - NOT_LISTS
+    unclassified = pages - LISTS - NOT_LISTS - DOWNLOADS.keys()
     assert not unclassified, (
         f"say whether these console pages are lists (LISTS) or not (NOT_LISTS): {unclassified}"
     )
-    assert not (LISTS | NOT_LISTS) - pages, f"gone: {(LISTS | NOT_LISTS) - pages}"
+    assert not (LISTS | NOT_LISTS | DOWNLOADS.keys()) - pages, (
+        f"gone: {(LISTS | NOT_LISTS | DOWNLOADS.keys()) - pages}"
+    )
+    assert not SUB_PAGES.keys() - pages, f"gone: {SUB_PAGES.keys() - pages}"
 
 
 @pytest.mark.parametrize("locale", ["zh", "en"])
@@ -106,6 +133,10 @@ def test_every_console_page_of_an_empty_world_reads_clean(client, db, app, local
             response = client.get(path)
             if response.status_code != 200:
                 problems.append(f"{path}: {response.status_code}")
+                continue
+            if path in DOWNLOADS:
+                if not response.headers["content-type"].startswith(DOWNLOADS[path]):
+                    problems.append(f"{path}: {response.headers['content-type']}")
                 continue
             text = visible_text(response.text)
             raw = sorted(set(RAW_CODE.findall(text)) | set(MESSAGE_KEY.findall(text)))
@@ -125,13 +156,15 @@ def test_every_console_page_of_an_empty_world_reads_clean(client, db, app, local
 
 def test_the_navigation_shows_every_section_of_each_console(client, db, app):
     """Every console page without an id is reachable from its console's navigation (for the account
-    that may open it: the shop owner here)."""
+    that may open it: the shop owner here), directly or through the pages in ``SUB_PAGES``."""
     for prefix, email in _accounts(db).items():
         client.cookies.clear()
         web_login(client, email)
         html = client.get(prefix).text
         nav = html.split('class="console-nav"', 1)[1].split("</nav>", 1)[0]
         linked = {href.split("?")[0] for href in re.findall(r'href="([^"]+)"', nav)}
+        for _ in SUB_PAGES:  # a sub-page of a sub-page is reached too
+            linked |= {page for page, parent in SUB_PAGES.items() if parent in linked}
         missing = set(console_pages(app, prefix)) - linked
         assert not missing, f"{prefix}: pages missing from the navigation: {sorted(missing)}"
 
@@ -154,3 +187,28 @@ def test_operator_campaigns_filter_by_status(client, db):
     page = client.get("/operator/campaigns?status=cancelled")
     assert page.status_code == 200 and "没有这个状态的活动" in page.text
     assert "没有这个状态的活动" not in client.get("/operator/campaigns").text
+
+
+def test_merchant_campaigns_filter_by_state(client, db):
+    shop = make_shop(db, "活动小店")
+    category = make_category(db)
+    now = clock.now()
+    for slug, name, starts in (("now-on", "正在进行的大促", -1), ("soon", "下周的大促", 7)):
+        campaigns_service.create_campaign(
+            db,
+            slug=slug,
+            name_zh=name,
+            name_en=slug,
+            starts_at=now + timedelta(days=starts),
+            ends_at=now + timedelta(days=starts + 10),
+            category_ids=[category.id],
+        )
+    web_login(client, shop.owner.email)
+    every = client.get("/merchant/campaigns").text
+    assert "正在进行的大促" in every and "下周的大促" in every
+    running = client.get("/merchant/campaigns?state=running").text
+    assert "正在进行的大促" in running and "下周的大促" not in running
+    upcoming = client.get("/merchant/campaigns?state=upcoming").text
+    assert "下周的大促" in upcoming and "正在进行的大促" not in upcoming
+    assert 'aria-current="true"' in upcoming.split("filter-chips", 1)[1].split("</nav>", 1)[0]
+    assert 400 <= client.get("/merchant/campaigns?state=ended").status_code < 500  # a page, never a 500

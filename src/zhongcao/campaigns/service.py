@@ -295,11 +295,16 @@ def score_refusal(db: Session, shop_id: int, campaign: Campaign) -> Conflict | N
 
 
 def list_registrable_campaigns(
-    db: Session, params: PageParams, now: datetime | None = None
+    db: Session, params: PageParams, now: datetime | None = None, *, state: str | None = None
 ) -> tuple[Sequence[Campaign], str | None]:
-    """Campaigns a shop may still register for: not cancelled and not ended (running or upcoming)."""
+    """Campaigns a shop may still register for: not cancelled and not ended (running or upcoming;
+    ``state`` "running" or "upcoming" keeps one of the two)."""
     now = now or clock.now()
     stmt = select(Campaign).where(Campaign.status == CampaignStatus.active, Campaign.ends_at > now)
+    if state == "running":
+        stmt = stmt.where(Campaign.starts_at <= now)
+    elif state == "upcoming":
+        stmt = stmt.where(Campaign.starts_at > now)
     return paginate_by_id(db, stmt, Campaign.id, params)
 
 

@@ -4,9 +4,9 @@ JSON API (``register_product`` applies every gate; the page only explains them).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from zhongcao import clock
@@ -43,11 +43,20 @@ def _state(campaign: Any, now: Any) -> str:
     return "running" if campaigns_service.is_open(campaign, now) else "upcoming"
 
 
+STATES = ("running", "upcoming")
+
+
 @router.get("/campaigns")
-def campaigns(console: MerchantConsole, cursor: CursorQuery = None) -> Response:
+def campaigns(
+    console: MerchantConsole,
+    state: Annotated[Literal["running", "upcoming"] | None, Query()] = None,
+    cursor: CursorQuery = None,
+) -> Response:
     db, shop_id = console.db, console.shop_id
     assert shop_id is not None
-    rows, next_cursor = page_of(lambda p: campaigns_service.list_registrable_campaigns(db, p), cursor)
+    rows, next_cursor = page_of(
+        lambda p: campaigns_service.list_registrable_campaigns(db, p, state=state), cursor
+    )
     now = clock.now()
     counts = campaigns_service.shop_registration_counts(db, shop_id, [c.id for c in rows])
     items = []
@@ -65,6 +74,9 @@ def campaigns(console: MerchantConsole, cursor: CursorQuery = None) -> Response:
         "merchant/campaigns.html",
         "campaigns",
         items=items,
+        state=state or "",
+        states=STATES,
+        base="/merchant/campaigns" + (f"?state={state}" if state else ""),
         next_cursor=next_cursor,
         score=_score_text(experience_scores.current_score_centi(db, shop_id)),
     )

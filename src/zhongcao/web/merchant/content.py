@@ -138,6 +138,7 @@ def _render_publish(
 
 @router.get("/content/videos/new")
 def publish_page(console: MerchantConsole) -> Response:
+    console.require_manager()  # a form only: a service agent reads the studio's list
     return _render_publish(console, None)
 
 
@@ -276,6 +277,7 @@ def _render_schedule(console: Console, form: Form | None, status_code: int = 200
 
 @router.get("/content/live/new")
 def schedule_page(console: MerchantConsole) -> Response:
+    console.require_manager()
     return _render_schedule(console, None)
 
 
