@@ -24,6 +24,7 @@ from zhongcao.campaigns import coupons
 from zhongcao.campaigns.models import CouponFunder
 from zhongcao.shops import invitations
 from zhongcao.shops.models import ShopStaff, StaffRole
+from zhongcao.support import chat as support_chat
 from zhongcao.users.models import Role
 from zhongcao.web.live import live_hub
 
@@ -67,6 +68,18 @@ PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("GET", "/merchant/compass/audience"): EVERYONE,
     ("GET", "/merchant/compass/search"): EVERYONE,
     ("GET", "/merchant/score"): EVERYONE,
+    # Customer service: agents answer, assign to themselves and keep the shop's quick replies.
+    ("GET", "/merchant/inbox/events"): EVERYONE,
+    ("GET", "/merchant/inbox/{conversation_id}/events"): EVERYONE,
+    ("GET", "/merchant/inbox/{conversation_id}/thread"): EVERYONE,
+    ("POST", "/merchant/inbox/{conversation_id}/assign"): EVERYONE,
+    ("GET", "/merchant/inbox/quick-replies"): EVERYONE,
+    ("POST", "/merchant/inbox/quick-replies"): EVERYONE,
+    ("POST", "/merchant/inbox/quick-replies/{quick_reply_id}"): EVERYONE,
+    ("POST", "/merchant/inbox/quick-replies/{quick_reply_id}/delete"): EVERYONE,
+    ("GET", "/merchant/notifications"): EVERYONE,
+    ("GET", "/merchant/members"): EVERYONE,  # read-only for agents
+    ("POST", "/merchant/members"): MANAGERS,  # the programme: tiers and the member price
     ("GET", "/merchant/finance"): MANAGERS,
     ("GET", "/merchant/coupons"): EVERYONE,  # agents tell customers which coupons there are
     ("GET", "/merchant/coupons/{coupon_id}"): EVERYONE,  # read-only for agents
@@ -140,6 +153,12 @@ API_WRITES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("POST", "/api/merchant/coupons/{coupon_id}/end"): MANAGERS,
     ("POST", "/api/merchant/support/conversations/{conversation_id}/messages"): EVERYONE,
     ("POST", "/api/merchant/support/conversations/{conversation_id}/close"): EVERYONE,
+    ("POST", "/api/merchant/support/conversations/{conversation_id}/assign"): EVERYONE,
+    ("POST", "/api/merchant/support/conversations/{conversation_id}/read"): EVERYONE,
+    ("POST", "/api/merchant/support/quick-replies"): EVERYONE,
+    ("PUT", "/api/merchant/support/quick-replies/{quick_reply_id}"): EVERYONE,
+    ("DELETE", "/api/merchant/support/quick-replies/{quick_reply_id}"): EVERYONE,
+    ("PUT", "/api/merchant/membership"): MANAGERS,
 }
 
 READS = {"GET", "HEAD", "OPTIONS"}
@@ -212,7 +231,9 @@ def _values(db, world) -> dict[str, Any]:
         starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=10),
     )
+    quick_reply = support_chat.create_quick_reply(db, shop_id, title="发货时间", body="48 小时内发货")
     return {
+        "quick_reply_id": quick_reply.id,
         "product_id": world.web.product_ids[0],
         "order_id": world.to_ship_order_id,
         "case_id": world.case_id,
@@ -321,8 +342,12 @@ def test_navigation_shows_each_role_what_it_may_open(client, db, world):
         and "/merchant/orders" in seen[StaffRole.service_agent]
     )
     # Every GET page a role may open is in its navigation, reached from a list (ids in the path) or
-    # linked from its section's page (SUB_PAGES).
-    plain = {path for (method, path) in PAGES if method == "GET" and "{" not in path} - SUB_PAGES.keys()
+    # linked from its section's page (SUB_PAGES); event streams are opened by the pages themselves.
+    plain = {
+        path
+        for (method, path) in PAGES
+        if method == "GET" and "{" not in path and not path.endswith("/events")
+    } - SUB_PAGES.keys()
     for role in StaffRole:
         assert {p for p in plain if role in PAGES[("GET", p)]} <= seen[role], role
 

@@ -32,13 +32,18 @@ LISTS = {
     "/merchant/coupons",
     "/merchant/campaigns",
     "/merchant/content",
+    "/merchant/inbox/quick-replies",
+    "/merchant/notifications",
+    "/merchant/members",
     "/creator",
+    "/creator/notifications",
     "/creator/commissions",
     "/creator/plans",
     "/operator/campaigns",
     "/operator/shop-applications",
     "/operator/jobs",
     "/operator/scores",
+    "/operator/notifications",
 }
 # Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
 FIXED_LISTS = {"/operator/jobs", "/operator/scores"}
@@ -72,6 +77,7 @@ SUB_PAGES = {
     "/merchant/coupons/new": "/merchant/coupons",
     "/merchant/content/videos/new": "/merchant/content",
     "/merchant/content/live/new": "/merchant/content",
+    "/merchant/inbox/quick-replies": "/merchant/inbox",
 }
 
 # A service's error code (``wrong_shop_role``) or a message key (``merchant.staff.title``) in what a
@@ -98,6 +104,7 @@ def console_pages(app, prefix: str) -> list[str]:
         if "GET" in route.methods
         and (route.path == prefix or route.path.startswith(prefix + "/"))
         and "{" not in route.path
+        and not route.path.endswith("/events")  # Server-Sent Event streams the pages open, not pages
     }
     return sorted(paths)
 
