@@ -57,12 +57,31 @@ def merchant_pages(client: httpx.Client) -> list[str]:
         "/merchant/compass/audience",
         "/merchant/compass/search",
         "/merchant/score",
+        # The merchant workplace (issue #15): editor, CSV, coupons, campaigns, content and live,
+        # customer service's quick replies, membership, finance, staff, notifications.
+        "/merchant/products/new",
+        "/merchant/products/csv",
+        "/merchant/products?low=1",
+        "/merchant/coupons",
+        "/merchant/coupons/new",
+        "/merchant/campaigns",
+        "/merchant/content",
+        "/merchant/content/videos/new",
+        "/merchant/content/live/new",
+        "/merchant/inbox/quick-replies",
+        "/merchant/members",
+        "/merchant/finance",
+        "/merchant/staff",
+        "/merchant/notifications",
     ]
     for listing, pattern in (
         ("/merchant/products", r'href="(/merchant/products/\d+)"'),
         ("/merchant/orders", r'href="(/merchant/orders/\d+)"'),
         ("/merchant/after-sales", r'href="(/merchant/after-sales/\d+)"'),
         ("/merchant/inbox", r'href="(/merchant/inbox/\d+)"'),
+        ("/merchant/coupons", r'href="(/merchant/coupons/\d+)"'),
+        ("/merchant/campaigns", r'href="(/merchant/campaigns/\d+)"'),
+        ("/merchant/content", r'href="(/merchant/live/\d+)"'),
     ):
         found = first(pattern, client.get(listing).text)
         if found:
@@ -71,7 +90,15 @@ def merchant_pages(client: httpx.Client) -> list[str]:
 
 
 def operator_pages(client: httpx.Client) -> list[str]:
-    urls = ["/operator", "/operator?days=365", "/operator/gmv", "/operator/scores", "/operator/campaigns"]
+    urls = [
+        "/operator",
+        "/operator?days=365",
+        "/operator/gmv",
+        "/operator/scores",
+        "/operator/campaigns",
+        "/operator/shop-applications",
+        "/operator/notifications",
+    ]
     campaign = first(r'href="(/operator/campaigns/\d+)"', client.get("/operator/campaigns").text)
     return urls + ([campaign] if campaign else [])
 
@@ -106,7 +133,7 @@ def main() -> None:
     print(f"{'page':42s} {'(ms)':>13s}")
     for email, pages in (
         (args.merchant, merchant_pages),
-        (CREATOR, lambda _: ["/creator", "/creator/commissions", "/creator/plans"]),
+        (CREATOR, lambda _: ["/creator", "/creator/commissions", "/creator/plans", "/creator/notifications"]),
         (OPERATOR, operator_pages),
     ):
         with httpx.Client(base_url=args.base, timeout=60) as client:

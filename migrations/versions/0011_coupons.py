@@ -26,7 +26,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("percent_off", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("ended_at", zhongcao.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_check_constraint(
-            op.f("ck_coupons_percent_range"), "percent_off IS NULL OR (percent_off >= 1 AND percent_off <= 99)"
+            op.f("ck_coupons_percent_range"),
+            "percent_off IS NULL OR (percent_off >= 1 AND percent_off <= 99)",
         )
 
 

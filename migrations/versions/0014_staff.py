@@ -67,7 +67,10 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["invited_by"], ["users.id"], name=op.f("fk_staff_invitations_invited_by_users"), ondelete="SET NULL"
+            ["invited_by"],
+            ["users.id"],
+            name=op.f("fk_staff_invitations_invited_by_users"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["shop_id"], ["shops.id"], name=op.f("fk_staff_invitations_shop_id_shops"), ondelete="CASCADE"

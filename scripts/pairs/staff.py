@@ -52,7 +52,10 @@ PAIRS = {
     "merchant.staff.remove": ("移除", "Remove"),
     "merchant.staff.revoked": ("邀请已撤回，链接已失效。", "Invitation withdrawn; its link no longer works."),
     "merchant.staff.role_changed": ("角色已更新。", "Role updated."),
-    "merchant.staff.removed": ("成员已移出店铺，其账号仍保留。", "Member removed from the shop; their account stays."),
+    "merchant.staff.removed": (
+        "成员已移出店铺，其账号仍保留。",
+        "Member removed from the shop; their account stays.",
+    ),
     "staff.role_help.owner": (
         "店铺的一切，包括管理员工和邀请",
         "everything in the shop, including staff and invitations",
@@ -114,7 +117,10 @@ PAIRS = {
         "Sign in with {email} first, or register with this email if you have no account yet.",
     ),
     "invitation.register": ("用这个邮箱注册", "Register with this email"),
-    "invitation.joined": ("欢迎加入！这里是店铺的商家后台。", "Welcome aboard! This is the shop's merchant console."),
+    "invitation.joined": (
+        "欢迎加入！这里是店铺的商家后台。",
+        "Welcome aboard! This is the shop's merchant console.",
+    ),
     "invitations.title": ("店铺邀请", "Shop invitations"),
     "invitations.empty": (
         "目前没有发给你的店铺邀请。店主邀请你后，会把链接发给你，打开链接即可加入。",
@@ -126,28 +132,37 @@ PAIRS = {
         "To accept, open the invitation link the shop owner sent you.",
     ),
     "operator.jobs.about.payment_timeouts": (
-        "取消超时未支付的订单并释放库存", "Cancel checkouts not paid in time and release their stock"
+        "取消超时未支付的订单并释放库存",
+        "Cancel checkouts not paid in time and release their stock",
     ),
     "operator.jobs.about.after_sales_deadlines": (
         "商家逾期未处理的售后自动同意；买家逾期未寄回的关闭",
         "Approve after-sales requests a merchant left past the deadline; close those the buyer left",
     ),
     "operator.jobs.about.auto_completion": (
-        "确认收货期已过的订单自动完成", "Complete delivered orders whose confirmation window has passed"
+        "确认收货期已过的订单自动完成",
+        "Complete delivered orders whose confirmation window has passed",
     ),
     "operator.jobs.about.settlements": (
-        "记录已完成订单的结算，到期后结算给店铺", "Record completed orders' settlements and settle them when due"
+        "记录已完成订单的结算，到期后结算给店铺",
+        "Record completed orders' settlements and settle them when due",
     ),
-    "operator.jobs.about.shop_scores": ("每晚计算各店铺的体验分", "The nightly experience score of every active shop"),
+    "operator.jobs.about.shop_scores": (
+        "每晚计算各店铺的体验分",
+        "The nightly experience score of every active shop",
+    ),
     "operator.jobs.about.compass_snapshot": (
-        "电商罗盘数据快照过旧时重建", "Rebuild Compass's analytics snapshot when it is too old"
+        "电商罗盘数据快照过旧时重建",
+        "Rebuild Compass's analytics snapshot when it is too old",
     ),
     "operator.jobs.about.feed_catch_up": (
-        "把新的行为数据计入推荐模型并发布", "Add new behaviour events to the feed model and publish it"
+        "把新的行为数据计入推荐模型并发布",
+        "Add new behaviour events to the feed model and publish it",
     ),
     "operator.jobs.about.like_counts": ("统计每条内容的点赞数", "Count the likes of every piece of content"),
     "operator.jobs.about.search_follow": (
-        "把商品库的最新变化写入搜索索引", "Write the catalogue's latest changes to the search index"
+        "把商品库的最新变化写入搜索索引",
+        "Write the catalogue's latest changes to the search index",
     ),
     "operator.jobs.about.search_build": ("重建整个搜索索引", "Rebuild the whole search index"),
     "creator.commissions.filter": ("按类型筛选", "Filter by kind"),
