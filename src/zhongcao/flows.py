@@ -22,6 +22,8 @@ needs to know. Views, jobs and the world call these; no domain service imports t
   of the lines attributed to the room.
 * Membership with commerce: a member's tier follows their spend in the shop (commerce's orders), and
   the merchant's member analytics compare members with the shop's other buyers.
+* Member coupons with membership: a members-only shop coupon is claimed through
+  :func:`claim_coupon`, which hands campaigns membership's answer (campaigns does not read membership).
 * Notifications: domains emit signals (:mod:`zhongcao.signals`) inside their transactions; the
   handlers here decide who hears (a shop's staff from shops, operators from users) and write the
   notifications in the same transaction. The coupon-ending job asks campaigns for coupons ending soon.
@@ -40,6 +42,7 @@ from zhongcao import clock, signals
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.campaigns import coupons as campaigns_coupons
+from zhongcao.campaigns.models import UserCoupon
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import buyers as commerce_buyers
 from zhongcao.commerce import content_stats
@@ -459,6 +462,14 @@ def member_analytics(db: Session, shop_id: int) -> MemberAnalytics:
         member_repurchase=_repurchase(mine),
         other_repurchase=_repurchase(others),
         tier_counts=[(t, counts[t.index]) for t in membership_service.tiers_of(program)],
+    )
+
+
+def claim_coupon(db: Session, user_id: int, coupon_id: int) -> UserCoupon:
+    """Claim a coupon; a members-only one only for members of the shop's running programme (403
+    ``members_only``, with ``join_url`` in the details). Every claim (page and API) comes here."""
+    return campaigns_coupons.claim_coupon(
+        db, user_id, coupon_id, is_member=lambda shop_id: membership_service.is_member(db, shop_id, user_id)
     )
 
 

@@ -9,6 +9,9 @@ Coupon claims lock the coupon row, count the user's claims under that lock and t
 ``claimed_count`` with a conditional UPDATE, so neither ``total_quantity`` nor ``per_user_limit``
 can be exceeded by concurrent claims.
 
+A *members-only* shop coupon (``members_only``) can be claimed only by members of the shop's
+membership programme; campaigns does not read membership, so ``flows.claim_coupon`` asks it first.
+
 Edits: a coupon nobody has claimed yet may change everything; once claimed, what a shopper
 holds (threshold, amount, percentage, window start) stays, and only the name, limits, quantity
 (never below what is claimed) and the end (never in the past) change.
@@ -17,7 +20,7 @@ holds (threshold, amount, percentage, window start) stays, and only the name, li
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,7 +30,7 @@ from sqlalchemy.orm import Session
 from zhongcao import clock
 from zhongcao.campaigns.models import Coupon, CouponFunder, UserCoupon, UserCouponStatus
 from zhongcao.db import rows_changed
-from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
+from zhongcao.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, decode_id_cursor, encode_cursor, paginate_by_id
 from zhongcao.shops import service as shops_service
 
@@ -123,10 +126,17 @@ def create_coupon(
     total_quantity: int | None = None,
     starts_at: datetime,
     ends_at: datetime,
+    members_only: bool = False,
 ) -> Coupon:
     """A shop-funded coupon (``shop_id`` set) or a platform-funded one (``shop_id`` None)."""
     if (funded_by == CouponFunder.shop) != (shop_id is not None):
         raise InvalidInput("shop coupons need a shop; platform coupons have none", code="funder_mismatch")
+    if members_only and shop_id is None:
+        raise InvalidInput(
+            "only a shop's coupons can be for its members",
+            code="members_only_needs_shop",
+            field="members_only",
+        )
     if shop_id is not None:
         shops_service.get_shop(db, shop_id)
     name = _check_terms(name, threshold_fen, discount_fen, percent_off, per_user_limit, total_quantity)
@@ -143,6 +153,7 @@ def create_coupon(
         claimed_count=0,
         starts_at=starts_at,
         ends_at=ends_at,
+        members_only=members_only,
     )
     db.add(coupon)
     db.commit()
@@ -174,8 +185,11 @@ def update_shop_coupon(
     total_quantity: int | None,
     starts_at: datetime,
     ends_at: datetime,
+    members_only: bool = False,
 ) -> Coupon:
-    """Replace the terms of one of the shop's coupons (the rules are in the module docstring)."""
+    """Replace the terms of one of the shop's coupons (the rules are in the module docstring).
+    ``members_only`` may change at any time: it decides who can claim from now on, and copies
+    already claimed stay with their holders."""
     try:
         coupon = _lock_shop_coupon(db, shop_id, coupon_id)
         if coupon_state(coupon) is CouponState.ended:
@@ -215,6 +229,7 @@ def update_shop_coupon(
         coupon.total_quantity = total_quantity
         coupon.starts_at = starts_at
         coupon.ends_at = ends_at
+        coupon.members_only = members_only
         db.commit()
     except DomainError:
         db.rollback()
@@ -356,8 +371,20 @@ def _funder_active(db: Session, coupon: Coupon) -> bool:
     return coupon.shop_id is None or shops_service.is_shop_active(db, coupon.shop_id)
 
 
-def claim_coupon(db: Session, user_id: int, coupon_id: int, *, at: datetime | None = None) -> UserCoupon:
-    """Give the user one copy of the coupon, within its window, per-user limit and total quantity."""
+def claim_coupon(
+    db: Session,
+    user_id: int,
+    coupon_id: int,
+    *,
+    at: datetime | None = None,
+    is_member: Callable[[int], bool] | None = None,
+) -> UserCoupon:
+    """Give the user one copy of the coupon, within its window, per-user limit and total quantity.
+
+    A members-only coupon also needs ``is_member(shop_id)`` to say the user is a member of the
+    shop's programme (``flows.claim_coupon`` passes membership's answer); without it, 403
+    ``members_only``. It is asked under the coupon's row lock, so a coupon switched to members-only
+    meanwhile is checked as it is now."""
     now = at or clock.now()
     try:
         coupon = db.scalar(
@@ -377,6 +404,13 @@ def claim_coupon(db: Session, user_id: int, coupon_id: int, *, at: datetime | No
                 "this coupon cannot be claimed now",
                 code="coupon_not_active",
                 details={"starts_at": coupon.starts_at.isoformat(), "ends_at": coupon.ends_at.isoformat()},
+            )
+        shop_id = coupon.shop_id
+        if coupon.members_only and shop_id is not None and (is_member is None or not is_member(shop_id)):
+            raise Forbidden(
+                "only the shop's members can claim this coupon",
+                code="members_only",
+                details={"shop_id": shop_id, "join_url": f"/shops/{shop_id}/membership"},
             )
         held = db.scalar(
             select(func.count())

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhongcao.db import Base, BigId, IdMixin, TimestampMixin, str_enum
@@ -107,6 +108,9 @@ class Coupon(IdMixin, TimestampMixin, Base):
     ends_at: Mapped[datetime]
     # Ended by the shop: nobody can claim it any more; copies already claimed stay usable until ends_at.
     ended_at: Mapped[datetime | None]
+    # Only members of the shop's membership programme may claim it (shop coupons only). Campaigns
+    # does not read membership: the check lives in ``flows.claim_coupon``.
+    members_only: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
 
 class UserCoupon(IdMixin, Base):

@@ -154,6 +154,13 @@ class CouponCreate(BaseModel):
     total_quantity: Annotated[int | None, Field(strict=True, ge=1, le=MAX_INT32)] = None
     starts_at: AwareDatetime
     ends_at: AwareDatetime
+    members_only: Annotated[
+        bool,
+        Field(
+            strict=True,
+            description="Only members of the shop's membership programme may claim it (shop coupons only)",
+        ),
+    ] = False
 
 
 class CouponOut(BaseModel):
@@ -172,6 +179,7 @@ class CouponOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     ended_at: datetime | None
+    members_only: bool
     created_at: datetime
 
     @classmethod

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
+from zhongcao import flows
 from zhongcao.campaigns import coupons, service
 from zhongcao.campaigns.models import CampaignStatus, CouponFunder, UserCouponStatus
 from zhongcao.campaigns.schemas import (
@@ -138,7 +139,9 @@ def list_claimable_coupons(
     "/api/coupons/{coupon_id}/claim", status_code=status.HTTP_201_CREATED, response_model=UserCouponOut
 )
 def claim_coupon(coupon_id: IdPath, user: ShopperUser, db: DbSession) -> UserCouponOut:
-    user_coupon = coupons.claim_coupon(db, user.id, coupon_id)
+    """Claim one copy. A members-only coupon needs membership of the shop's programme: 403
+    ``members_only`` otherwise, with ``join_url`` (the shop's membership page) in the details."""
+    user_coupon = flows.claim_coupon(db, user.id, coupon_id)
     return UserCouponOut.of(user_coupon, coupons.get_coupon(db, user_coupon.coupon_id))
 
 

@@ -142,6 +142,23 @@ def membership_of(db: Session, shop_id: int, user_id: int) -> ShopMember | None:
     return db.scalar(select(ShopMember).where(ShopMember.shop_id == shop_id, ShopMember.user_id == user_id))
 
 
+def is_member(db: Session, shop_id: int, user_id: int) -> bool:
+    """Whether the user is a member of the shop's programme while it runs (what members-only
+    coupons ask; a paused programme's members keep their membership but not its perks)."""
+    return (
+        db.scalar(
+            select(ShopMember.id)
+            .join(MembershipProgram, MembershipProgram.shop_id == ShopMember.shop_id)
+            .where(
+                ShopMember.shop_id == shop_id,
+                ShopMember.user_id == user_id,
+                MembershipProgram.enabled.is_(True),
+            )
+        )
+        is not None
+    )
+
+
 def member_discount_rates(db: Session, user_id: int, shop_ids: Sequence[int]) -> dict[int, int]:
     """Of these shops, those where the user is a member of a running programme with a member
     discount: shop id -> discount in basis points (checkout applies them)."""

@@ -14,6 +14,7 @@ from zhongcao.campaigns import coupons as coupons_service
 from zhongcao.campaigns.coupons import CouponState
 from zhongcao.campaigns.models import Coupon, CouponFunder
 from zhongcao.errors import DomainError
+from zhongcao.membership import service as membership_service
 from zhongcao.web.console import Console, CursorQuery, IdPath, MerchantConsole, page_of, yuan_to_fen
 from zhongcao.web.context import FormData
 from zhongcao.web.forms import Form
@@ -32,6 +33,7 @@ FORM_FIELDS = {
     "total_quantity": "total_quantity",
     "starts_at": "starts_at",
     "ends_at": "ends_at",
+    "members_only": "members_only",
 }
 MAX_QUANTITY = 10_000_000
 
@@ -80,6 +82,7 @@ def coupons(
         q=query,
         base="/merchant/coupons" + ("?" + "&".join(params) if params else ""),
         next_cursor=next_cursor,
+        membership_on=membership_on(console),
         ending_soon=coupons_service.coupons_ending_within(db, shop_id, 3, now),
     )
 
@@ -93,6 +96,7 @@ def _typed_from(coupon: Coupon | None) -> dict[str, Any]:
             "threshold": "0",
             "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
             "ends_at": (start + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
+            "members_only": False,
         }
     return {
         "name": coupon.name,
@@ -104,6 +108,7 @@ def _typed_from(coupon: Coupon | None) -> dict[str, Any]:
         "total_quantity": str(coupon.total_quantity or ""),
         "starts_at": _local_input(coupon.starts_at),
         "ends_at": _local_input(coupon.ends_at),
+        "members_only": coupon.members_only,
     }
 
 
@@ -122,6 +127,8 @@ def _render_editor(
         terms_locked=coupon is not None and coupon.claimed_count > 0,
         form=form,
         typed=form.values if form is not None else _typed_from(coupon),
+        # A members-only coupon is claimable only while the shop runs a membership (the hint says so).
+        membership_on=membership_on(console),
     )
 
 
@@ -141,6 +148,8 @@ def _read_coupon(console: Console, form: Form) -> dict[str, Any] | None:
     total_quantity = form.integer("total_quantity", minimum=1, maximum=MAX_QUANTITY)
     starts_at = _parse_local(form, "starts_at")
     ends_at = _parse_local(form, "ends_at")
+    members_only = form.data.get("members_only") == "on"
+    form.values["members_only"] = members_only
     if not form.ok:
         return None
     return {
@@ -152,7 +161,15 @@ def _read_coupon(console: Console, form: Form) -> dict[str, Any] | None:
         "total_quantity": total_quantity,
         "starts_at": starts_at,
         "ends_at": ends_at,
+        "members_only": members_only,
     }
+
+
+def membership_on(console: Console) -> bool:
+    """Whether the shop runs a membership programme now (its members-only coupons can be claimed)."""
+    assert console.shop_id is not None
+    program = membership_service.get_program(console.db, console.shop_id)
+    return program is not None and program.enabled
 
 
 @router.get("/coupons/new")

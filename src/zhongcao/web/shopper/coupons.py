@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from zhongcao import clock
+from zhongcao import clock, flows
 from zhongcao.campaigns import coupons as coupons_service
 from zhongcao.campaigns.models import UserCouponStatus
 from zhongcao.errors import DomainError
@@ -27,9 +27,11 @@ def claim(page: ShopperPage, coupon_id: IdPath, data: FormData) -> Response:
     form = Form(data, page.t)
     back = safe_next(form.text("next", max_length=300), "/me/coupons")
     try:
-        coupons_service.claim_coupon(page.db, page.user.id, coupon_id)
+        flows.claim_coupon(page.db, page.user.id, coupon_id)
     except DomainError as exc:
         page.db.rollback()
+        if exc.code == "members_only":  # the way in: the shop's membership page
+            return page.redirect(exc.details["join_url"], flash="memcoupons.members_only_join")
         key = f"err.{exc.code}"
         return page.redirect(back, flash=key if i18n.has_message(key) else "coupons.claim_failed")
     return page.redirect(back, flash="coupons.claimed")

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from zhongcao import flows
+from zhongcao.campaigns import coupons as coupons_service
 from zhongcao.errors import DomainError
 from zhongcao.membership import service as membership_service
 from zhongcao.shops import service as shops_service
@@ -20,12 +21,26 @@ router = APIRouter()
 def _render(page: WebContext, shop_id: int, form: Form | None, status_code: int = 200) -> Response:
     shop = shops_service.get_active_shop(page.db, shop_id)
     status = flows.member_status(page.db, shop_id, page.shopper_id)
+    enabled = bool(status.program and status.program.enabled)
+    # The shop's members-only coupons, shown while the programme runs (the reason to join).
+    member_offers = (
+        [
+            o
+            for o in coupons_service.offers_for_shop(page.db, page.shopper_id, shop_id)
+            if o.coupon.members_only
+        ]
+        if enabled
+        else []
+    )
     return page.render(
         "shopper/membership.html",
         status_code=status_code,
         shop=shop,
         status=status,
-        enabled=bool(status.program and status.program.enabled),
+        enabled=enabled,
+        member_offers=member_offers,
+        is_member=enabled and status.member is not None,
+        here=f"/shops/{shop_id}/membership",
         tiers=membership_service.tiers_of(status.program),
         form=form,
         typed=form.values if form is not None else {},

@@ -16,6 +16,7 @@ from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce.schemas import AttributionIn
 from zhongcao.errors import DomainError
 from zhongcao.fields import MAX_ID
+from zhongcao.membership import service as membership_service
 from zhongcao.pagination import PageParams
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops import service as shops_service
@@ -76,9 +77,14 @@ def _product_page(
         selected = form.values.get("sku_id")
     if selected is None:
         selected = next((str(s.id) for s in skus if s.stock > 0), str(skus[0].id) if skus else None)
+    offers = coupons_service.offers_for_shop(page.db, page.shopper_id, shop.id)
     return page.render(
         "shopper/product.html",
-        offers=coupons_service.offers_for_shop(page.db, page.shopper_id, shop.id),
+        offers=offers,
+        # Members-only coupons: a member claims them here, anyone else is offered to join first.
+        is_member=page.shopper_id is not None
+        and any(o.coupon.members_only for o in offers)
+        and membership_service.is_member(page.db, shop.id, page.shopper_id),
         here=str(page.request.url.path) + (f"?from={source}" if source else ""),
         status_code=status_code,
         product=product,
