@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.api_helpers import assert_error
+from tests.async_helpers import run_async
 from tests.factories import add_staff, auth, make_product, make_shop, make_user
 from tests.support_helpers import make_order
 from zhongcao import clock, flows
@@ -235,7 +236,7 @@ def test_messages_reach_the_conversation_shop_and_shopper_channels_after_commit(
             got = [await sub.get(2) for _ in range(4)]
             return message_id, got, await sub.get(0.2)
 
-    message_id, got, extra = asyncio.run(scenario())
+    message_id, got, extra = run_async(scenario())
     assert extra is None
     notices = [m for m in got if m is not None and m.data.get("type") == "notification"]
     assert [(m.channel, m.data["kind"]) for m in notices] == [(f"user:{buyer.id}", "chat_message")]

@@ -126,6 +126,7 @@ def test_run_now_runs_the_business_rules_whatever_their_schedule(database, flaky
         "after_sales_approved",
         "after_sales_closed",
         "after_sales_failed",
+        "coupon_ending_notifications",
         "completed_orders",
         "settlements_recorded",
         "settlements_refreshed",

@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 
-from zhongcao.fields import MAX_ID, UserLine, UserText, multi_line, single_line
+from zhongcao.fields import MAX_ID, Secret, UserLine, UserText, multi_line, single_line
 from zhongcao.shops import credit_code
 from zhongcao.shops.models import ApplicationStatus, InvitationStatus, ShopStatus, StaffRole
 
@@ -160,7 +160,7 @@ class MyInvitationOut(BaseModel):
 class InvitationAccept(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    token: Annotated[Secret, StringConstraints(min_length=1, max_length=200)]
 
 
 # --- shop applications ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from zhongcao.fields import Id, multi_line
+from zhongcao.fields import Id, UserLine, multi_line
 from zhongcao.support import service
 from zhongcao.support.models import CardKind, ComplaintReason, ComplaintStatus, Conversation, Message, Sender
 
@@ -138,7 +138,7 @@ class AssignIn(BaseModel):
 class QuickReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+    title: Annotated[UserLine, StringConstraints(min_length=1, max_length=60)]
     body: MessageBody
 
 

@@ -11,7 +11,7 @@
   var template = document.querySelector("[data-notification-template]");
   var empty = document.querySelector("[data-notifications-empty]");
   var namesEl = document.querySelector("[data-kind-names]");
-  var names = namesEl ? JSON.parse(namesEl.textContent) : {};
+  var names = namesEl ? JSON.parse(namesEl.getAttribute("data-kind-names")) : {};
   var source = new EventSource("/notifications/events");
 
   source.addEventListener("unread", function (event) {
