@@ -122,6 +122,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVER_LOG = Path(tempfile.gettempdir()) / "zhongcao-bench-chat-server.log"
+
+
 def start_server(env_url: str, port: int, workers: int, extra_env: dict[str, str]) -> subprocess.Popen:
     env = dict(
         os.environ,
@@ -132,18 +135,21 @@ def start_server(env_url: str, port: int, workers: int, extra_env: dict[str, str
         **extra_env,
     )
     command = [sys.executable, "-m", "zhongcao.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    # The server's log goes to a file: a pipe nobody reads fills up (64 KiB) and then blocks the
+    # server's next write, which stalls every stream.
+    log = open(SERVER_LOG, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [*command, "--workers", str(workers), "--no-migrate"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     import httpx
 
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("server exited: " + proc.stderr.read().decode(errors="replace")[-2000:])
+            raise RuntimeError("server exited: " + SERVER_LOG.read_text(errors="replace")[-2000:])
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/health/live", timeout=1).status_code == 200:
                 time.sleep(2.0)  # the second worker may answer a moment after the first
@@ -277,6 +283,23 @@ def _client_main(port: int, conversations: list[dict], messages: int, rate: floa
 
 
 # ----------------------------------------------------------------------------- main
+def _result_or_exit(queue: Any, client: Any, limit_s: float = 900) -> Any:
+    """The client's result; a client that died (killed, out of memory) ends the run with its exit code
+    instead of leaving it waiting for the whole limit."""
+    import queue as queue_module
+
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            return queue.get(timeout=5)
+        except queue_module.Empty:
+            if not client.is_alive():
+                raise SystemExit(
+                    f"the client process exited with code {client.exitcode} before reporting"
+                ) from None
+    raise SystemExit(f"no result from the client within {limit_s:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -309,7 +332,7 @@ def main() -> None:
                 target=_client_main, args=(port, data["conversations"], args.messages, args.rate, queue)
             )
             client.start()
-            result = queue.get(timeout=900)
+            result = _result_or_exit(queue, client)
             client.join(timeout=30)
         finally:
             server.terminate()

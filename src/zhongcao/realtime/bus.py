@@ -34,6 +34,12 @@ import redis.asyncio
 log = logging.getLogger("zhongcao.realtime")
 
 
+# Each open stream (a live room, a chat, the notification badge) holds its own pub/sub connection, so
+# a worker needs one per open page: redis-py's default pool of 100 would refuse the 101st viewer.
+# Redis itself allows 10,000 clients by default; a per-worker fan-out hub is the next step past that.
+MAX_REDIS_CONNECTIONS = 5_000
+
+
 @dataclass(frozen=True)
 class Message:
     channel: str  # as published, without the deployment's Redis prefix
@@ -201,7 +207,9 @@ class RedisBus(Bus):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(self.url, socket_connect_timeout=5)
+            client = redis.asyncio.Redis.from_url(
+                self.url, socket_connect_timeout=5, max_connections=MAX_REDIS_CONNECTIONS
+            )
             self._clients[loop] = client
         return client
 
