@@ -112,9 +112,14 @@ def test_create_a_product_with_two_pictures_and_a_matrix_and_see_it_as_a_shopper
             gallery = shopper.locator(".product-gallery img")
             assert gallery.count() == 2
             assert gallery.first.get_attribute("data-main") == "true"
-            assert shopper.evaluate(
-                "() => [...document.querySelectorAll('.product-gallery img')].every(i => i.complete && i.naturalWidth > 0)"
-            )
+            # The main picture loads at once; the others are lazy, so each is brought into view first.
+            for i in range(gallery.count()):
+                gallery.nth(i).scroll_into_view_if_needed()
+                shopper.wait_for_function(
+                    "i => { const img = document.querySelectorAll('.product-gallery img')[i];"
+                    " return img.complete && img.naturalWidth > 0; }",
+                    arg=i,
+                )
             description = shopper.locator(".description")
             assert description.locator("strong").inner_text() == strong
             assert "<script>" in description.inner_text()  # shown as text, never run
