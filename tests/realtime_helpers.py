@@ -88,8 +88,9 @@ class Event:
 class SSEReader:
     """Reads one SSE stream in a thread; ``next(kind, until)`` waits for the next event of a kind."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.url = url
+        self.headers = headers or {}
         self.events: queue.Queue[Event] = queue.Queue()
         self._stop = threading.Event()
         self._open = threading.Event()
@@ -115,7 +116,7 @@ class SSEReader:
         self.thread.join(timeout=10)
 
     def _read(self) -> None:
-        self._client = httpx.Client(timeout=httpx.Timeout(15, read=60))
+        self._client = httpx.Client(timeout=httpx.Timeout(15, read=60), headers=self.headers)
         try:
             with self._client.stream("GET", self.url) as response:
                 response.raise_for_status()

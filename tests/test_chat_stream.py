@@ -4,7 +4,6 @@ missed (Last-Event-ID), and the badge stream tells the shopper their new unread 
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.factories import add_staff, make_shop, make_user
-from tests.realtime_helpers import REDIS_URL, Event, SSEReader
+from tests.realtime_helpers import REDIS_URL, SSEReader
 from tests.test_realtime_live import _api_workers, _worker_url
 from zhongcao.shops.models import StaffRole
 from zhongcao.support import service as support
@@ -27,30 +26,10 @@ class CookieSSEReader(SSEReader):
     """An ``SSEReader`` signed in with a session cookie, sending ``Last-Event-ID``."""
 
     def __init__(self, url: str, session: str, last_event_id: str = "") -> None:
-        super().__init__(url)
-        self.headers = {"Cookie": f"zc_session={session}"}
+        headers = {"Cookie": f"zc_session={session}"}
         if last_event_id:
-            self.headers["Last-Event-ID"] = last_event_id
-
-    def _read(self) -> None:
-        self._client = httpx.Client(timeout=httpx.Timeout(15, read=60), headers=self.headers)
-        try:
-            with self._client.stream("GET", self.url) as response:
-                response.raise_for_status()
-                self._socket = response.extensions["network_stream"].get_extra_info("socket")
-                self._open.set()
-                kind, data = "message", ""
-                for line in response.iter_lines():
-                    if line.startswith("event:"):
-                        kind = line[6:].strip()
-                    elif line.startswith("data:"):
-                        data = line[5:].strip()
-                    elif line == "" and data:
-                        self.events.put(Event(time.monotonic(), kind, json.loads(data)))
-                        kind, data = "message", ""
-        except Exception:
-            if not self._stop.is_set():
-                raise
+            headers["Last-Event-ID"] = last_event_id
+        super().__init__(url, headers)
 
     def none_of(self, kind: str, wait: float) -> bool:
         deadline = time.monotonic() + wait
