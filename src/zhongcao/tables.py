@@ -11,6 +11,7 @@ from sqlalchemy import MetaData, text
 
 from zhongcao.affiliate import models as _affiliate  # noqa: F401
 from zhongcao.aftersales import models as _aftersales  # noqa: F401
+from zhongcao.audit import models as _audit
 from zhongcao.campaigns import models as _campaigns  # noqa: F401
 from zhongcao.catalog import models as _catalog  # noqa: F401
 from zhongcao.commerce import models as _commerce  # noqa: F401
@@ -40,7 +41,17 @@ def empty_all_tables(database: Database) -> None:
                 text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
             )
         else:
+            # The audit log refuses DELETE (append-only triggers): lift them for the emptying only.
+            present = {
+                row[0] for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            }
+            lifted = [name for name in _audit.SQLITE_TRIGGERS if name in present]
+            for name in lifted:
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
             for name in reversed(tables):
                 conn.execute(text(f'DELETE FROM "{name}"'))
+            if lifted:
+                for statement in _audit.append_only_ddl("sqlite"):
+                    conn.execute(text(statement))
             if conn.execute(text("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")).first():
                 conn.execute(text("DELETE FROM sqlite_sequence"))
