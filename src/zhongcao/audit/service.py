@@ -78,7 +78,7 @@ def _filtered(
     actor_user_ids: Sequence[int] | None,
     since: datetime | None,
     until: datetime | None,
-) -> Select[tuple[AuditEntry]]:
+) -> Select[AuditEntry]:
     stmt = select(AuditEntry)
     if q:
         like = f"%{q.strip()}%"
