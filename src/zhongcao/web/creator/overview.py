@@ -1,5 +1,5 @@
-"""The creator console: my content and the sales it carried, my commissions, and the affiliate plans
-open to me (the plaza) with applications.
+"""The creator console's first pages: my content and the sales it carried, my commissions, and the
+affiliate plans open to me (the plaza) with applications.
 
 Scoped to the caller's own publishing account (:data:`~zhongcao.web.console.CreatorConsole`). What my
 content sold is read from Compass's analytics snapshot (the same ``sales`` and ``content_daily`` facts

@@ -1,0 +1,15 @@
+"""The operator console: the platform's numbers (NPS, GMV, shop scores), the job runner's status,
+and platform campaigns. One module per page group; shop applications are reviewed in
+:mod:`zhongcao.web.onboarding`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from zhongcao.web.operator import dashboards
+
+router = APIRouter()
+# Fixed paths before the ids they would otherwise be taken for.
+for module in (dashboards,):
+    router.include_router(module.router)
