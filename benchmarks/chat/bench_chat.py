@@ -161,47 +161,84 @@ def start_server(env_url: str, port: int, workers: int, extra_env: dict[str, str
 
 
 # ----------------------------------------------------------------------------- client (own process)
+async def _sse_lines(reader: asyncio.StreamReader) -> Any:
+    """The lines of an HTTP/1.1 chunked body (what uvicorn sends for a streaming response)."""
+    pending = b""
+    while True:
+        size_line = await reader.readline()
+        if not size_line:
+            return
+        size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            return
+        pending += await reader.readexactly(size)
+        await reader.readexactly(2)  # the CRLF after the chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line.rstrip(b"\r").decode()
+
+
 async def _stream(
-    client: Any, url: str, cookie: str, seen: dict[str, float], ready: asyncio.Event, stop: asyncio.Event
+    port: int, url: str, cookie: str, seen: dict[str, float], ready: asyncio.Event, stop: asyncio.Event
 ) -> None:
-    """Follow one SSE stream for as long as the run lasts, reconnecting from the last event id."""
+    """Follow one SSE stream for as long as the run lasts, reconnecting from the last event id.
+
+    A plain asyncio connection, not httpx: a thousand httpx streams cost the client process a whole
+    core, and its own queueing then showed up as delivery latency."""
     last = "0"
     while not stop.is_set():
+        writer = None
         try:
-            headers = {"Cookie": f"zc_session={cookie}", "Last-Event-ID": last, "Accept": "text/event-stream"}
-            async with client.stream("GET", url, headers=headers, timeout=None) as response:
-                if response.status_code != 200:
-                    raise RuntimeError(f"{url}: HTTP {response.status_code}")
-                event, data = "", ""
-                async for line in response.aiter_lines():
-                    if line.startswith("event: "):
-                        event = line[7:]
-                    elif line.startswith("data: "):
-                        data = line[6:]
-                    elif line.startswith("id: "):
-                        last = line[4:]
-                    elif line == "":
-                        if event == "unread":
-                            ready.set()  # subscribed: the first thing a stream sends after it
-                        elif event == "message":
-                            body = json.loads(data).get("body", "")
-                            if body.startswith("bench-"):
-                                seen.setdefault(body, time.perf_counter())
-                        event, data = "", ""
-                    if stop.is_set():
-                        return
-        except (OSError, RuntimeError, Exception) as exc:  # a dropped stream reconnects, as a browser does
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                (
+                    f"GET {url} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: zc_session={cookie}\r\n"
+                    f"Last-Event-ID: {last}\r\nAccept: text/event-stream\r\n\r\n"
+                ).encode()
+            )
+            status = await reader.readline()
+            if b" 200 " not in status:
+                raise RuntimeError(f"{url}: {status.decode().strip()}")
+            headers = b""
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                headers += line.lower()
+            if b"transfer-encoding: chunked" not in headers:
+                raise RuntimeError(f"{url}: expected a chunked stream")
+            event, data = "", ""
+            async for text in _sse_lines(reader):
+                if text.startswith("event: "):
+                    event = text[7:]
+                elif text.startswith("data: "):
+                    data = text[6:]
+                elif text.startswith("id: "):
+                    last = text[4:]
+                elif text == "":
+                    if event == "unread":
+                        ready.set()  # subscribed: the first thing a stream sends after it
+                    elif event == "message":
+                        body = json.loads(data).get("body", "")
+                        if body.startswith("bench-"):
+                            seen.setdefault(body, time.perf_counter())
+                    event, data = "", ""
+                if stop.is_set():
+                    return
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:  # a dropped stream reconnects, as a browser does
             if stop.is_set():
                 return
             print(f"stream {url} reconnecting after {type(exc).__name__}: {exc}", file=sys.stderr)
             await asyncio.sleep(0.5)
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 async def _run(port: int, conversations: list[dict], messages: int, rate: float) -> dict:
     import httpx
 
     base = f"http://127.0.0.1:{port}"
-    limits = httpx.Limits(max_connections=len(conversations) * 2 + 200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     seen: dict[str, float] = {}
     stop = asyncio.Event()
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
@@ -213,7 +250,7 @@ async def _run(port: int, conversations: list[dict], messages: int, rate: float)
             ):
                 ready = asyncio.Event()
                 readies.append(ready)
-                tasks.append(asyncio.create_task(_stream(client, url, cookie, seen, ready, stop)))
+                tasks.append(asyncio.create_task(_stream(port, url, cookie, seen, ready, stop)))
         opened = time.perf_counter()
         # Opening 1,000 streams on 2 workers takes a while (each first sends what it missed): allow
         # two minutes plus a tenth of a second per stream.

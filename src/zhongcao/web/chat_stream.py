@@ -28,6 +28,7 @@ from typing import Any
 from anyio import to_thread
 from fastapi import Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from zhongcao.db import Database
 from zhongcao.realtime.service import Realtime
@@ -118,11 +119,18 @@ async def chat_events(
     deadline = time.monotonic() + stream_seconds
     async with realtime.bus.subscribe(list(channels)) as subscription:
         yield "retry: 1000\n\n"
-        if catch_up is not None:
-            for data in await to_thread.run_sync(catch_up, after):
-                last = max(last, int(data["id"]))
-                yield message_event(data)
-        yield sse("unread", {"total": await badges.total(badge_key, unread_total)})
+        try:
+            backlog = await to_thread.run_sync(catch_up, after) if catch_up is not None else []
+            total = await badges.total(badge_key, unread_total)
+        except PoolTimeout:
+            # Every database connection is busy (a burst of streams opening at once): the response has
+            # started, so no 503 can be sent; end the stream and let the browser reconnect after
+            # ``retry``, from the same last event id, instead of failing it with a server error.
+            return
+        for data in backlog:
+            last = max(last, int(data["id"]))
+            yield message_event(data)
+        yield sse("unread", {"total": total})
         while (left := deadline - time.monotonic()) > 0:
             message = await subscription.get(min(left, KEEPALIVE_SECONDS))
             if message is None:
@@ -136,13 +144,13 @@ async def chat_events(
                 elif kind in ("read", "assigned", "closed"):
                     yield sse(str(kind), {k: v for k, v in data.items() if k != "type"})
             else:  # the viewer's inbox changed somewhere: a new badge total
-                yield sse(
-                    "unread",
-                    {
-                        "total": await to_thread.run_sync(unread_total),
-                        "conversation_id": data.get("conversation_id"),
-                    },
-                )
+                # One read answers every stream of this viewer nudged by the same change (an agent's
+                # inbox, the shopper's open tabs), read after the nudge so it includes the change.
+                try:
+                    total = await badges.total(badge_key, unread_total, fresh=True)
+                except PoolTimeout:
+                    return  # as above: the browser reconnects and reads the badge then
+                yield sse("unread", {"total": total, "conversation_id": data.get("conversation_id")})
 
 
 def event_stream(body: AsyncIterator[str]) -> StreamingResponse:
