@@ -5,6 +5,8 @@ PAIRS = {
     # creator console navigation
     "console.nav.plaza": ("选品广场", "Selection plaza"),
     "console.nav.showcase": ("商品橱窗", "My showcase"),
+    # the older plans page keeps the applications; the plaza is its own page now
+    "console.nav.plans": ("计划与申请", "Plans and applications"),
     # the plaza
     "creator.plaza.title": ("选品广场", "Selection plaza"),
     "creator.plaza.sub": (
