@@ -33,6 +33,7 @@ from tests.compass_helpers import refresh_compass
 from tests.factories import add_staff, auth, make_category, make_creator, make_product, make_shop, make_user
 from zhongcao import clock, flows
 from zhongcao.affiliate import service as affiliate_service
+from zhongcao.affiliate import showcase as showcase_service
 from zhongcao.affiliate.models import CommissionEntry, PlanKind
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason
@@ -125,6 +126,9 @@ def build_world(db) -> World:
         creator_account_ids=[victim_creator.id],
     )
     application = affiliate_service.apply_to_plan(db, victim_creator.id, targeted.id, message=MARKER)
+    # The victim creator's showcase: an open plan's product and the exclusive plan's (theirs alone).
+    showcase_service.add(db, victim_creator.id, p1.id)
+    showcase_service.add(db, victim_creator.id, p3.id)
     creator_live = flows.publish_content(
         db,
         victim_creator.id,
@@ -520,6 +524,13 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: {"application_id": w["application"]}
     ),
     ("GET", "/api/creator/commissions"): listing(lambda w: set(w["commission_entries"])),
+    # the showcase: the attacker's own; the victim's exclusive product is neither movable nor removable
+    ("GET", "/api/creator/showcase"): listing(lambda w: {w["p1"], w["p3"]}, id_keys=("product_id",)),
+    ("POST", "/api/creator/showcase"): own_write(lambda w: {"product_id": w["p1"]}),
+    ("DELETE", "/api/creator/showcase/{product_id}"): foreign_id(lambda w: {"product_id": w["p3"]}),
+    ("POST", "/api/creator/showcase/{product_id}/move"): foreign_id(
+        lambda w: {"product_id": w["p3"]}, lambda w: {"position": 1}
+    ),
     # after-sales and reviews
     # finance: settlements by id and by order; the statement's totals and the CSV's lines are the
     # attacker's own (test_finance checks that another shop's totals stay empty)

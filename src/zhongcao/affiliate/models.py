@@ -94,3 +94,20 @@ class CommissionEntry(IdMixin, TimestampMixin, Base):
     amount_fen: Mapped[int]
     refund_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("refunds.id"))
     note: Mapped[str | None] = mapped_column(String(80))
+
+
+class ShowcaseItem(IdMixin, TimestampMixin, Base):
+    """A product in a creator account's showcase (商品橱窗), at ``position`` (1 first) in the creator's order.
+
+    Rows are never dropped when the product goes off sale or its plan ends: shoppers stop seeing
+    the product, and the creator sees it as unavailable with the reason (``affiliate.showcase``)."""
+
+    __tablename__ = "showcase_items"
+    __table_args__ = (
+        UniqueConstraint("account_id", "product_id", name="uq_showcase_items_account_product"),
+        CheckConstraint("position >= 1", name="position_positive"),
+    )
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
+    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"), index=True)
+    position: Mapped[int]

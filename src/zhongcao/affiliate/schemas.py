@@ -64,6 +64,11 @@ class PlazaEntryOut(BaseModel):
     can_promote: bool
     # The caller's latest application to this plan, if any.
     application_status: ApplicationStatus | None = None
+    # Added with the plaza's search (issue #16): the product's facts and whether it is in my showcase.
+    category_id: int | None = None
+    sales: int | None = Field(None, description="Units sold, every SKU")
+    shop_score_centi: int | None = Field(None, description="The shop's current experience score (450 = 4.50)")
+    in_showcase: bool = False
 
 
 class ApplicationCreate(BaseModel):
@@ -124,3 +129,51 @@ class CommissionsOut(BaseModel):
     settled_fen: int = Field(0, description="Net commission of settled orders (pending + settled = balance)")
     reversed_fen: int = Field(0, description="Taken back by refunds after completion (positive)")
     entries: Page[CommissionEntryOut]
+
+
+# --- the showcase (商品橱窗) ------------------------------------------------------------------------
+
+
+class ShowcaseAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Id
+
+
+class ShowcaseMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    position: Annotated[int, Field(strict=True, ge=1, le=500, description="1 is first; past the end is last")]
+
+
+class ShowcaseItemOut(BaseModel):
+    position: int
+    product_id: int
+    product_title_zh: str
+    product_title_en: str
+    price_fen: int | None
+    added_at: datetime
+    available: bool = Field(description="Whether shoppers see it now")
+    unavailable_reason: str | None = Field(
+        None,
+        description="Why shoppers do not see it: product_off_sale, no_active_plan, exclusive_to_others, "
+        "targeted_not_listed",
+    )
+    commission_bps: int | None = Field(None, description="The best rate the creator may earn on it now")
+    estimated_commission_fen: int | None = None
+
+
+class ShowcaseOut(BaseModel):
+    items: list[ShowcaseItemOut]
+
+
+class PublicShowcaseItemOut(BaseModel):
+    product_id: int
+    title_zh: str
+    title_en: str
+    price_fen: int | None
+
+
+class PublicShowcaseOut(BaseModel):
+    account_id: int
+    items: list[PublicShowcaseItemOut]

@@ -398,6 +398,11 @@ def promotable_product_ids(db: Session, account_id: int, product_ids: Sequence[i
     return set(_usable_plans(db, account_id, product_ids))
 
 
+def usable_plans(db: Session, account_id: int, product_ids: Sequence[int]) -> dict[int, list[AffiliatePlan]]:
+    """For each of ``product_ids`` the creator may promote now, the active plans that allow it."""
+    return _usable_plans(db, account_id, product_ids)
+
+
 # --- the plaza -----------------------------------------------------------------------------------
 
 
@@ -473,6 +478,18 @@ def _latest_application_status(
         .order_by(CreatorApplication.id)
     )
     return {plan_id: status for plan_id, status in rows}  # later rows overwrite: the latest wins
+
+
+def listed_plan_ids(db: Session, account_id: int, plan_ids: Sequence[int]) -> set[int]:
+    """Those of ``plan_ids`` that name the creator account (targeted and exclusive plans)."""
+    return _listed_plan_ids(db, account_id, plan_ids)
+
+
+def latest_application_status(
+    db: Session, account_id: int, plan_ids: Sequence[int]
+) -> dict[int, ApplicationStatus]:
+    """The creator's latest application status per plan, for those of ``plan_ids`` applied to."""
+    return _latest_application_status(db, account_id, plan_ids)
 
 
 # --- applications --------------------------------------------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Request
 
 from zhongcao import flows
+from zhongcao.affiliate import plaza as plaza_service
 from zhongcao.affiliate import service
+from zhongcao.affiliate import showcase as showcase_service
 from zhongcao.affiliate.models import (
     AffiliatePlan,
     ApplicationStatus,
@@ -27,11 +29,19 @@ from zhongcao.affiliate.schemas import (
     PlanCreatorAdd,
     PlanOut,
     PlazaEntryOut,
+    PublicShowcaseItemOut,
+    PublicShowcaseOut,
+    ShowcaseAdd,
+    ShowcaseItemOut,
+    ShowcaseMove,
+    ShowcaseOut,
 )
+from zhongcao.catalog import service as catalog_service
 from zhongcao.content import service as content_service
 from zhongcao.deps import CreatorCtx, DbSession, MerchantContext, merchant_with
 from zhongcao.fields import IdPath, IdQuery
 from zhongcao.pagination import Page, PageParams, page_params
+from zhongcao.search import service as search_service
 from zhongcao.shops.models import StaffRole
 
 router = APIRouter()
@@ -159,15 +169,55 @@ def reject_application(
 # --- creators ------------------------------------------------------------------------------------
 
 
+PlazaSort = Literal[
+    "relevance",
+    "newest",
+    "commission_rate",
+    "commission_per_sale",
+    "sales",
+    "price_asc",
+    "price_desc",
+    "shop_score",
+]
+
+
 @router.get("/api/creator/plaza", response_model=Page[PlazaEntryOut], tags=["creator"])
 def plaza(
+    request: Request,
     ctx: CreatorCtx,
     db: DbSession,
     params: Params,
     kind: PlanKind | None = None,
     product_id: IdQuery = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Product search text: Chinese, pinyin, initials")
+    ] = None,
+    category_id: IdQuery = None,
+    min_commission_bps: Annotated[int | None, Query(ge=1, le=9000)] = None,
+    max_commission_bps: Annotated[int | None, Query(ge=1, le=9000)] = None,
+    min_price_fen: Annotated[int | None, Query(ge=0, le=10**12)] = None,
+    max_price_fen: Annotated[int | None, Query(ge=0, le=10**12)] = None,
+    min_shop_score_centi: Annotated[int | None, Query(ge=0, le=500)] = None,
+    min_sales: Annotated[int | None, Query(ge=0, le=10**12)] = None,
+    sort: Annotated[
+        PlazaSort | None, Query(description="Default: relevance with q, else newest plan first")
+    ] = None,
 ) -> Page[PlazaEntryOut]:
-    entries, cursor = service.plaza_page(db, ctx.account_id, params, kind=kind, product_id=product_id)
+    query = plaza_service.PlazaQuery(
+        q=q or "",
+        kind=kind,
+        product_id=product_id,
+        category_id=category_id,
+        min_commission_bps=min_commission_bps,
+        max_commission_bps=max_commission_bps,
+        min_price_fen=min_price_fen,
+        max_price_fen=max_price_fen,
+        min_shop_score_centi=min_shop_score_centi,
+        min_sales=min_sales,
+        sort=sort,
+    )
+    state = search_service.state_for(request.app) if query.q.strip() else None
+    result = plaza_service.search(db, state, ctx.account_id, query, params)
     return Page[PlazaEntryOut](
         items=[
             PlazaEntryOut(
@@ -184,10 +234,78 @@ def plaza(
                 shop_name_en=e.shop_name_en,
                 can_promote=e.can_promote,
                 application_status=e.application_status,
+                category_id=e.category_id,
+                sales=e.sales,
+                shop_score_centi=e.shop_score_centi,
+                in_showcase=e.in_showcase,
             )
-            for e in entries
+            for e in result.rows
         ],
-        next_cursor=cursor,
+        next_cursor=result.next_cursor,
+    )
+
+
+# --- the showcase ----------------------------------------------------------------------------------
+
+
+def _showcase_out(db: DbSession, account_id: int) -> ShowcaseOut:
+    return ShowcaseOut(
+        items=[
+            ShowcaseItemOut(
+                position=e.position,
+                product_id=e.product_id,
+                product_title_zh=e.product.title_zh if e.product else "",
+                product_title_en=e.product.title_en if e.product else "",
+                price_fen=e.product.price_fen if e.product else None,
+                added_at=e.added_at,
+                available=e.available,
+                unavailable_reason=e.reason,
+                commission_bps=e.commission_bps,
+                estimated_commission_fen=e.estimated_commission_fen,
+            )
+            for e in showcase_service.entries(db, account_id)
+        ]
+    )
+
+
+@router.get("/api/creator/showcase", response_model=ShowcaseOut, tags=["creator"])
+def my_showcase(ctx: CreatorCtx, db: DbSession) -> ShowcaseOut:
+    return _showcase_out(db, ctx.account_id)
+
+
+@router.post("/api/creator/showcase", status_code=201, response_model=ShowcaseOut, tags=["creator"])
+def add_to_showcase(body: ShowcaseAdd, ctx: CreatorCtx, db: DbSession) -> ShowcaseOut:
+    showcase_service.add(db, ctx.account_id, body.product_id)
+    return _showcase_out(db, ctx.account_id)
+
+
+@router.post("/api/creator/showcase/{product_id}/move", response_model=ShowcaseOut, tags=["creator"])
+def move_in_showcase(product_id: IdPath, body: ShowcaseMove, ctx: CreatorCtx, db: DbSession) -> ShowcaseOut:
+    showcase_service.move(db, ctx.account_id, product_id, body.position)
+    return _showcase_out(db, ctx.account_id)
+
+
+@router.delete("/api/creator/showcase/{product_id}", status_code=204, tags=["creator"])
+def remove_from_showcase(product_id: IdPath, ctx: CreatorCtx, db: DbSession) -> None:
+    showcase_service.remove(db, ctx.account_id, product_id)
+
+
+@router.get("/api/accounts/{account_id}/showcase", response_model=PublicShowcaseOut, tags=["content"])
+def public_showcase(account_id: IdPath, db: DbSession) -> PublicShowcaseOut:
+    """What shoppers see of a creator's showcase: the products on sale that the creator may promote
+    now, in the creator's order. Buying from it: ``attribution = {"channel": "showcase", "account_id"}``."""
+    content_service.get_account(db, account_id)
+    ids = showcase_service.showcase_product_ids(db, account_id)
+    briefs = catalog_service.product_briefs(db, ids)
+    return PublicShowcaseOut(
+        account_id=account_id,
+        items=[
+            PublicShowcaseItemOut(
+                product_id=pid, title_zh=b.title_zh, title_en=b.title_en, price_fen=b.price_fen
+            )
+            for pid in ids
+            if (b := briefs.get(pid)) is not None
+        ],
     )
 
 

@@ -348,6 +348,32 @@ def on_sale_product_ids_query() -> Select[int]:
     return select(Product.id).where(Product.status == ProductStatus.active)
 
 
+def on_sale_product_facts_query() -> Select[Any]:
+    """A query of the products on sale with an active SKU, for other domains' listings that filter
+    and sort on them in SQL (the affiliate plaza): ``product_id``, ``category_id``, ``created_at``,
+    ``price_fen`` (the lowest active SKU price) and ``sales`` (units sold, every SKU)."""
+    skus = (
+        select(
+            Sku.product_id,
+            func.min(Sku.price_fen).filter(Sku.is_active.is_(True)).label("price_fen"),
+            func.sum(Sku.sold_count).label("sales"),
+        )
+        .group_by(Sku.product_id)
+        .subquery()
+    )
+    return (
+        select(
+            Product.id.label("product_id"),
+            Product.category_id,
+            Product.created_at,
+            skus.c.price_fen,
+            skus.c.sales,
+        )
+        .join(skus, skus.c.product_id == Product.id)
+        .where(Product.status == ProductStatus.active, skus.c.price_fen.is_not(None))
+    )
+
+
 def get_sku(db: Session, sku_id: int) -> Sku:
     """Any SKU (``sku_not_found`` if none). ``sku.product`` gives its product."""
     sku = db.get(Sku, sku_id)

@@ -26,6 +26,7 @@ class Channel(enum.StrEnum):
     shop_page = "shop_page"
     product_page = "product_page"
     other = "other"
+    showcase = "showcase"  # a creator's showcase (商品橱窗): the account is the creator, no content
 
 
 class Carrier(enum.StrEnum):

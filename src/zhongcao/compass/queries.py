@@ -106,7 +106,7 @@ ORDER BY p.user_id
 
 
 FIELD_OF_CHANNEL = """CASE WHEN channel IN ('short_video', 'live') THEN 'content'
-            WHEN channel IN ('search', 'mall', 'shop_page', 'product_page') THEN 'center'
+            WHEN channel IN ('search', 'mall', 'shop_page', 'product_page', 'showcase') THEN 'center'
             ELSE 'other' END"""
 
 

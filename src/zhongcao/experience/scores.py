@@ -173,3 +173,18 @@ def score_distribution(db: Session, width_centi: int = 25) -> dict[str, int]:
             key = f"{low / 100:.2f}–{(low + width_centi) / 100:.2f}"
         bands[key] = bands.get(key, 0) + 1
     return dict(sorted(bands.items()))
+
+
+def current_scores_query() -> Select[tuple[int, int]]:
+    """A query of ``(shop_id, score_centi)``, each scored shop's current score, for other domains'
+    listings that filter or sort on it in SQL (the affiliate plaza); unscored shops are not in it."""
+    ranked = select(
+        ShopScore.shop_id,
+        ShopScore.score_centi,
+        func.row_number()
+        .over(partition_by=ShopScore.shop_id, order_by=(ShopScore.computed_at.desc(), ShopScore.id.desc()))
+        .label("rank"),
+    ).subquery()
+    return select(ranked.c.shop_id, ranked.c.score_centi).where(
+        ranked.c.rank == 1, ranked.c.score_centi.is_not(None)
+    )

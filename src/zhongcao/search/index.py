@@ -59,6 +59,7 @@ from zhongcao.search.result_cache import Answer, FacetCounts, ResultCache
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest")
 FACET_FIELDS = ("category", "brand", "shop")
 MAX_K = 200
+MAX_MATCH_IDS = 10_000
 MAX_OFFSET = 10_000
 # Terms aggregation buckets when a caller wants every facet value (tantivy's default bucket limit).
 ALL_FACET_VALUES = 65_000
@@ -708,6 +709,20 @@ class ProductIndex:
                 sold_out, stocked = (int(b["doc_count"]) for b in buckets) if buckets else (0, 0)
                 out["in_stock"] = {"true": stocked, "false": sold_out}
         return {name: out[name] for name in (*FACET_FIELDS, "in_stock")}
+
+    def match_ids(self, query: str, k: int) -> list[int]:
+        """Ids of the (at most ``k``) products whose text matches ``query`` under the same analysis as
+        :meth:`search` (words, sub-words, pinyin, typos, synonyms), best BM25 match first; no
+        fallback: nothing matching is an empty list. For other listings that keep only some of them."""
+        _check_int(k, "k", 1, MAX_MATCH_IDS)
+        terms, _corrections = expand_query(
+            query[:MAX_QUERY_CHARS], corrector=self.corrector(), synonyms=self.synonyms
+        )
+        if not terms:
+            return []
+        searcher = self._current()
+        addresses = [address for _, address in searcher.search(self._text_query(terms), k).hits]
+        return [int(pid) for pid in searcher.fast_field_values("id", addresses)]  # type: ignore[arg-type]
 
     def score_products(self, query: str, product_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """BM25 score and coverage (share of typed query tokens present) of given products for

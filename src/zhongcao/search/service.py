@@ -322,6 +322,15 @@ def search_products(
     )
 
 
+def matching_product_ids(state: SearchState, q: str, *, limit: int = 2000) -> list[int]:
+    """Ids of the products on sale whose text matches ``q`` (the product search's analysis: Chinese
+    words and sub-words, pinyin and initials, typos, synonyms), best match first, at most ``limit``.
+    For listings that keep some of them (the affiliate plaza): nothing matching is an empty list."""
+    state.ensure_fresh()
+    assert state.products is not None
+    return state.products.match_ids(q, limit)
+
+
 def _label_facets(
     db: Session | None, state: SearchState, result: SearchResult
 ) -> dict[str, list[tuple[str, str, int]]]:

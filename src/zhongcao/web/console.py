@@ -94,6 +94,8 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/creator/commissions", "commissions", "console.nav.earnings"),
                 ("/creator/plans", "plans", "console.nav.plans"),
                 ("/creator/notifications", "notifications", "console.nav.notifications"),
+                ("/creator/plaza", "plaza", "console.nav.plaza"),
+                ("/creator/showcase", "showcase", "console.nav.showcase"),
             ],
         )
     ],

@@ -15,6 +15,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from zhongcao.web.shopper import (
+    accounts,
     browse,
     checkout,
     coupons,
@@ -27,5 +28,5 @@ from zhongcao.web.shopper import (
 )
 
 router = APIRouter()
-for module in (feed, live_room, browse, products, coupons, checkout, orders, messages, membership):
+for module in (feed, live_room, browse, products, coupons, checkout, orders, messages, membership, accounts):
     router.include_router(module.router)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Path, Query
 
+from zhongcao.affiliate import showcase as showcase_service
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce.models import Channel
 from zhongcao.commerce.schemas import AttributionIn
@@ -126,6 +127,10 @@ def parse_source(value: str | None) -> AttributionIn | None:
         if not content.isdigit() or not 0 < int(content) <= MAX_ID:
             return None
         return AttributionIn(channel=parsed, content_id=int(content))
+    if parsed is Channel.showcase:  # showcase:<creator account id>
+        if not content.isdigit() or not 0 < int(content) <= MAX_ID:
+            return None
+        return AttributionIn(channel=parsed, account_id=int(content))
     return AttributionIn(channel=parsed)
 
 
@@ -134,16 +139,24 @@ def source_of(attribution: AttributionIn | None) -> str:
         return ""
     if attribution.content_id is not None:
         return f"{attribution.channel.value}:{attribution.content_id}"
+    if attribution.channel is Channel.showcase and attribution.account_id is not None:
+        return f"{attribution.channel.value}:{attribution.account_id}"
     return attribution.channel.value
 
 
 def checked_attribution(db: Any, product_id: int, attribution: AttributionIn | None) -> AttributionIn:
-    """The link's attribution when its content really anchors the product; else the product page.
+    """The link's attribution when its content really anchors the product (or the creator's showcase
+    really shows it); else the product page.
     (A stale or edited link must not make the purchase fail.)"""
     if attribution is None:
         return AttributionIn(channel=Channel.product_page)
     if attribution.content_id is not None and product_id not in content_service.anchored_product_ids(
         db, attribution.content_id
+    ):
+        return AttributionIn(channel=Channel.product_page)
+    if attribution.channel is Channel.showcase and (
+        attribution.account_id is None
+        or product_id not in showcase_service.showcase_product_ids(db, attribution.account_id)
     ):
         return AttributionIn(channel=Channel.product_page)
     return attribution
