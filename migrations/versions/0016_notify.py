@@ -28,6 +28,10 @@ KINDS = (
     "chat_message",
     "low_stock",
     "coupon_ending",
+    "sample_requested",
+    "sample_approved",
+    "sample_rejected",
+    "sample_shipped",
 )
 
 
