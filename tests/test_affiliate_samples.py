@@ -51,7 +51,9 @@ def test_a_sample_from_request_to_receipt(client, db):
     assert [s["id"] for s in queue] == [sample["id"]]
     assert queue[0]["creator"]["id"] == creator.id and queue[0]["recipient"] == "小鹿"
     counts = client.get(f"{QUEUE}/counts", headers=m).json()["counts"]
-    assert counts["requested"] == 1 and counts["shipped"] == 0 and set(counts) == {s.value for s in SampleStatus}
+    assert (
+        counts["requested"] == 1 and counts["shipped"] == 0 and set(counts) == {s.value for s in SampleStatus}
+    )
 
     # Shipping before approving, and receiving before shipping, are refused.
     ship = {"carrier_name": "顺丰", "tracking_number": "SF1234567890"}
@@ -97,10 +99,14 @@ def test_reject_with_a_reason_and_cancel(client, db):
     first = _ask(client, c, product.id).json()
     assert_error(client.post(f"{QUEUE}/{first['id']}/reject", json={}, headers=m), 422, "validation_error")
     assert_error(
-        client.post(f"{QUEUE}/{first['id']}/reject", json={"reason": "   "}, headers=m), 422, "validation_error"
+        client.post(f"{QUEUE}/{first['id']}/reject", json={"reason": "   "}, headers=m),
+        422,
+        "validation_error",
     )
     rejected = client.post(f"{QUEUE}/{first['id']}/reject", json={"reason": "粉丝画像与商品不符"}, headers=m)
-    assert rejected.json()["status"] == "rejected" and rejected.json()["decision_note"] == "粉丝画像与商品不符"
+    assert (
+        rejected.json()["status"] == "rejected" and rejected.json()["decision_note"] == "粉丝画像与商品不符"
+    )
     seen = walk_items(client, MINE, c)[0]
     assert seen["status"] == "rejected" and seen["decision_note"] == "粉丝画像与商品不符"
     notes = db.scalars(select(Notification).where(Notification.user_id == creator_user.id)).all()
@@ -134,8 +140,8 @@ def test_bad_requests(client, db):
     assert_error(_ask(client, c, exclusive.id), 422, "product_not_in_alliance", "product_id")
     assert_error(_ask(client, c, delisted.id), 422, "product_not_on_sale", "product_id")
     assert_error(_ask(client, c, 999_999), 422, "product_not_in_alliance", "product_id")
-    assert_error(_ask(client, c, product.id, phone="call me"), 422, "invalid_phone", "phone")
-    assert_error(_ask(client, c, product.id, phone="123"), 422, "invalid_phone", "phone")
+    assert_error(_ask(client, c, product.id, phone="call me"), 422, "invalid_contact_phone", "phone")
+    assert_error(_ask(client, c, product.id, phone="123"), 422, "invalid_contact_phone", "phone")
     assert_error(_ask(client, c, product.id, recipient=""), 422, "validation_error")
     assert_error(_ask(client, c, product.id, address="第一行\n第二行"), 422, "validation_error")
     assert_error(_ask(client, c, product.id, address="x" * 201), 422, "validation_error")
@@ -145,7 +151,9 @@ def test_bad_requests(client, db):
     assert_error(_ask(client, auth(db, make_user(db, Role.creator)), product.id), 403, "no_creator_account")
     # The service says the same to the pages.
     try:
-        samples.request_sample(db, creator.id, product.id, recipient="a", phone="+86 138-0013-8000", address="")
+        samples.request_sample(
+            db, creator.id, product.id, recipient="a", phone="+86 138-0013-8000", address=""
+        )
     except Exception as exc:  # noqa: BLE001
         assert getattr(exc, "code", None) == "required" and exc.details["field"] == "address"
     else:
@@ -164,8 +172,14 @@ def test_isolation_and_roles(client, db):
     o, r = auth(db, other.owner), auth(db, rival_user)
     assert walk_items(client, QUEUE, o) == []
     assert client.get(f"{QUEUE}/counts", headers=o).json()["counts"]["requested"] == 0
-    for action, body in (("approve", {}), ("reject", {"reason": "no"}), ("ship", {"carrier_name": "SF", "tracking_number": "SF123456"})):
-        assert_error(client.post(f"{QUEUE}/{sample['id']}/{action}", json=body, headers=o), 404, "sample_not_found")
+    for action, body in (
+        ("approve", {}),
+        ("reject", {"reason": "no"}),
+        ("ship", {"carrier_name": "SF", "tracking_number": "SF123456"}),
+    ):
+        assert_error(
+            client.post(f"{QUEUE}/{sample['id']}/{action}", json=body, headers=o), 404, "sample_not_found"
+        )
     assert walk_items(client, MINE, r) == []
     assert_error(client.post(f"{MINE}/{sample['id']}/cancel", headers=r), 404, "sample_not_found")
     assert_error(client.post(f"{MINE}/{sample['id']}/received", headers=r), 404, "sample_not_found")
@@ -228,10 +242,16 @@ def test_creator_partners(client, db):
     assert report["last_day"] >= report["first_day"]
     other = make_shop(db)
     assert client.get("/api/merchant/affiliate/creators", headers=auth(db, other.owner)).json()["items"] == []
-    assert_error(client.get("/api/merchant/affiliate/creators?days=0", headers=auth(db, bundle.owner)), 422, "validation_error")
+    assert_error(
+        client.get("/api/merchant/affiliate/creators?days=0", headers=auth(db, bundle.owner)),
+        422,
+        "validation_error",
+    )
     found = client.get(
         f"/api/merchant/affiliate/creator-accounts?q={big.handle[:6].upper()}", headers=auth(db, bundle.owner)
     ).json()
     assert big.id in [a["id"] for a in found]
-    assert_error(client.get("/api/merchant/affiliate/creator-accounts?q=", headers=auth(db, bundle.owner)), 422, "validation_error")
+    assert (
+        client.get("/api/merchant/affiliate/creator-accounts?q=", headers=auth(db, bundle.owner)).json() == []
+    )
     assert small_user and big_user

@@ -57,9 +57,7 @@ def _samples_out(db: DbSession, rows: Sequence[SampleRequest]) -> list[SampleOut
 def _merchant_samples_out(db: DbSession, rows: Sequence[SampleRequest]) -> list[MerchantSampleOut]:
     accounts = content_service.accounts_by_ids(db, [s.account_id for s in rows])
     return [
-        MerchantSampleOut(
-            **out.model_dump(), creator=ApplicantOut.model_validate(accounts[out.account_id])
-        )
+        MerchantSampleOut(**out.model_dump(), creator=ApplicantOut.model_validate(accounts[out.account_id]))
         for out in _samples_out(db, rows)
     ]
 
@@ -143,7 +141,9 @@ def reject_sample(
 @router.post(
     "/api/merchant/affiliate/samples/{sample_id}/ship", response_model=MerchantSampleOut, tags=["merchant"]
 )
-def ship_sample(sample_id: IdPath, body: SampleShip, ctx: AffiliateManager, db: DbSession) -> MerchantSampleOut:
+def ship_sample(
+    sample_id: IdPath, body: SampleShip, ctx: AffiliateManager, db: DbSession
+) -> MerchantSampleOut:
     sample = samples.ship_sample(db, ctx.shop_id, sample_id, body.carrier_name, body.tracking_number)
     return _merchant_samples_out(db, [sample])[0]
 
@@ -174,7 +174,8 @@ def shop_creators(
 
 @router.get("/api/merchant/affiliate/creator-accounts", response_model=list[ApplicantOut], tags=["merchant"])
 def find_creator_accounts(
-    ctx: MerchantCtx, db: DbSession, q: Annotated[str, Query(min_length=1, max_length=80)]
+    ctx: MerchantCtx, db: DbSession, q: Annotated[str, Query(max_length=80)] = ""
 ) -> list[ApplicantOut]:
-    """Creator accounts by name or handle, most followed first (to invite to a plan)."""
+    """Creator accounts by name or handle, most followed first (to invite to a plan); none for an
+    empty ``q``."""
     return [ApplicantOut.model_validate(a) for a in partners.find_creators(db, q)]

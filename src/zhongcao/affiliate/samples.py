@@ -86,7 +86,7 @@ def check_phone(phone: str) -> str:
     if not PHONE.fullmatch(phone):
         raise InvalidInput(
             "a phone number is digits, spaces and dashes, 5 to 20 characters",
-            code="invalid_phone",
+            code="invalid_contact_phone",
             field="phone",
         )
     return phone
@@ -105,9 +105,7 @@ def _requestable(db: Session, account_id: int, product_id: int) -> tuple[int, bo
     plans = plans_service.active_plans_for_product(db, product_id)
     listed = plans_service.plan_creator_ids_by_plan(db, [p.id for p in plans if p.kind != PlanKind.open])
     visible = [
-        p
-        for p in plans
-        if p.kind in (PlanKind.open, PlanKind.targeted) or account_id in listed.get(p.id, [])
+        p for p in plans if p.kind in (PlanKind.open, PlanKind.targeted) or account_id in listed.get(p.id, [])
     ]
     if not visible:
         raise not_listed

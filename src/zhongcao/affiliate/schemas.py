@@ -181,7 +181,9 @@ class SampleOut(BaseModel):
     recipient: str
     phone: str
     address: str
-    decision_note: str = Field(description="The merchant's note with an approval, or the reason of a rejection")
+    decision_note: str = Field(
+        description="The merchant's note with an approval, or the reason of a rejection"
+    )
     carrier_name: str | None
     tracking_number: str | None
     created_at: datetime

@@ -691,7 +691,9 @@ class CreatorSales:
     commission_fen: int  # the commission the lines carry (before refunds)
 
 
-def shop_creator_sales(db: Session, shop_id: int, since: datetime, until: datetime) -> dict[int, CreatorSales]:
+def shop_creator_sales(
+    db: Session, shop_id: int, since: datetime, until: datetime
+) -> dict[int, CreatorSales]:
     """``creator account id -> CreatorSales`` over the shop's lines sold under an affiliate plan and
     paid in ``[since, until)``."""
     rows = db.execute(
