@@ -19,7 +19,16 @@ from zhongcao.affiliate.models import ApplicationStatus, PlanKind, PlanStatus
 from zhongcao.catalog import service as catalog_service
 from zhongcao.content import service as content_service
 from zhongcao.errors import DomainError
-from zhongcao.web.console import WINDOWS, Console, CursorQuery, DaysQuery, IdPath, MerchantConsole, page_of
+from zhongcao.web.console import (
+    WINDOWS,
+    Console,
+    CursorQuery,
+    DaysQuery,
+    IdPath,
+    MerchantConsole,
+    page_of,
+    window,
+)
 from zhongcao.web.context import FormData
 from zhongcao.web.forms import Form
 
@@ -300,15 +309,14 @@ def decide_application(console: MerchantConsole, application_id: IdPath, data: F
 @router.get("/alliance/creators")
 def creators(console: MerchantConsole, days: DaysQuery = 30) -> Response:
     assert console.shop_id is not None
-    days = days if days in WINDOWS else 30
-    span = partners.last_days(days)
-    rows = partners.shop_creators(console.db, console.shop_id, span.since, span.until)
+    span = window(days)
+    bounds = partners.Span(span.first, span.last)
+    rows = partners.shop_creators(console.db, console.shop_id, bounds.since, bounds.until)
     return console.render(
         "merchant/alliance_creators.html",
         "alliance_creators",
         rows=rows,
         span=span,
-        days=days,
         windows=WINDOWS,
         totals={
             "gmv_fen": sum(r.gmv_fen for r in rows),
