@@ -717,8 +717,9 @@ def shop_creator_sales(
         .group_by(OrderItem.account_id)
     )
     return {
-        int(account_id): CreatorSales(
-            int(account_id), int(orders), int(items or 0), int(gmv or 0), int(back or 0), int(fee or 0)
+        account_id: CreatorSales(
+            account_id, int(orders), int(items or 0), int(gmv or 0), int(back or 0), int(fee or 0)
         )
         for account_id, orders, items, gmv, back, fee in rows
+        if account_id is not None  # the query's filter, said again for the type checker
     }

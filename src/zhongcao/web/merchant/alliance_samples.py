@@ -99,4 +99,8 @@ def act(console: MerchantConsole, sample_id: IdPath, action: str, data: FormData
         return _render(console, back, None, form, sample_id, status_code=exc.status_code)
     if not form.ok:
         return _render(console, back, None, form, sample_id, status_code=422)
-    return console.redirect(f"/merchant/alliance/samples?status={back.value}", flash=f"samples.done.{action}")
+    # An approval leads to the approved list, where the parcel is shipped next; otherwise back.
+    after = SampleStatus.approved if action == "approve" else back
+    return console.redirect(
+        f"/merchant/alliance/samples?status={after.value}#sample-{sample_id}", flash=f"samples.done.{action}"
+    )
