@@ -19,9 +19,12 @@ from tests.test_web_console_consistency import SUB_PAGES
 from tests.web_console_helpers import seed_consoles
 from tests.web_helpers import web_login
 from zhongcao import clock
+from zhongcao.affiliate import samples as affiliate_samples
+from zhongcao.affiliate import service as affiliate_service
 from zhongcao.api_contract import api_routes
 from zhongcao.campaigns import coupons
 from zhongcao.campaigns.models import CouponFunder
+from zhongcao.content.models import Account
 from zhongcao.shops import invitations
 from zhongcao.shops.models import ShopStaff, StaffRole
 from zhongcao.support import chat as support_chat
@@ -109,6 +112,18 @@ PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("POST", "/merchant/staff/invitations/{invitation_id}/revoke"): OWNER,
     ("POST", "/merchant/staff/{staff_id}/role"): OWNER,
     ("POST", "/merchant/staff/{staff_id}/remove"): OWNER,
+    # Creator partners: every role sees plans, applications, samples and the creators selling;
+    # owners and operators create and end plans, invite, decide and ship samples.
+    ("GET", "/merchant/alliance"): EVERYONE,  # without the new-plan form for agents
+    ("POST", "/merchant/alliance/plans"): MANAGERS,
+    ("GET", "/merchant/alliance/plans/{plan_id}"): EVERYONE,  # without end / invite for agents
+    ("POST", "/merchant/alliance/plans/{plan_id}/end"): MANAGERS,
+    ("POST", "/merchant/alliance/plans/{plan_id}/invite"): MANAGERS,
+    ("GET", "/merchant/alliance/applications"): EVERYONE,
+    ("POST", "/merchant/alliance/applications/{application_id}/decide"): MANAGERS,
+    ("GET", "/merchant/alliance/samples"): EVERYONE,
+    ("POST", "/merchant/alliance/samples/{sample_id}/{action}"): MANAGERS,  # approve, reject, ship
+    ("GET", "/merchant/alliance/creators"): EVERYONE,
 }
 
 # Every JSON API write of a merchant (and of shop media): who may call it.
@@ -159,6 +174,9 @@ API_WRITES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("PUT", "/api/merchant/support/quick-replies/{quick_reply_id}"): EVERYONE,
     ("DELETE", "/api/merchant/support/quick-replies/{quick_reply_id}"): EVERYONE,
     ("PUT", "/api/merchant/membership"): MANAGERS,
+    ("POST", "/api/merchant/affiliate/samples/{sample_id}/approve"): MANAGERS,
+    ("POST", "/api/merchant/affiliate/samples/{sample_id}/reject"): MANAGERS,
+    ("POST", "/api/merchant/affiliate/samples/{sample_id}/ship"): MANAGERS,
 }
 
 READS = {"GET", "HEAD", "OPTIONS"}
@@ -232,7 +250,19 @@ def _values(db, world) -> dict[str, Any]:
         ends_at=now + timedelta(days=10),
     )
     quick_reply = support_chat.create_quick_reply(db, shop_id, title="发货时间", body="48 小时内发货")
+    creator = db.get(Account, world.web.creator_account_id)
+    application = affiliate_service.apply_to_plan(db, creator.id, world.targeted_plan_id, "想合作")
+    sample = affiliate_samples.request_sample(
+        db,
+        creator.id,
+        world.web.product_ids[0],
+        recipient="小鹿",
+        phone="13800138000",
+        address="上海市徐汇区",
+    )
     return {
+        "application_id": application.id,
+        "sample_id": sample.id,
         "quick_reply_id": quick_reply.id,
         "product_id": world.web.product_ids[0],
         "order_id": world.to_ship_order_id,
@@ -357,7 +387,7 @@ def test_section_pages_link_a_sub_page_only_for_the_roles_that_may_open_it(clien
     web_login(client, _member(db, world.web.shop_id, role).email)
     wrong = []
     for page, parent in sorted(SUB_PAGES.items()):
-        if role not in PAGES[("GET", parent)]:
+        if not parent.startswith("/merchant") or role not in PAGES[("GET", parent)]:
             continue
         links = set(re.findall(r'href="([^"?]+)', client.get(parent).text))
         if (page in links) != (role in PAGES[("GET", page)]):

@@ -32,6 +32,7 @@ from tests.commerce_helpers import (
 from tests.compass_helpers import refresh_compass
 from tests.factories import add_staff, auth, make_category, make_creator, make_product, make_shop, make_user
 from zhongcao import clock, flows
+from zhongcao.affiliate import samples as affiliate_samples
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate import showcase as showcase_service
 from zhongcao.affiliate.models import CommissionEntry, PlanKind
@@ -129,6 +130,9 @@ def build_world(db) -> World:
     # The victim creator's showcase: an open plan's product and the exclusive plan's (theirs alone).
     showcase_service.add(db, victim_creator.id, p1.id)
     showcase_service.add(db, victim_creator.id, p3.id)
+    sample = affiliate_samples.request_sample(
+        db, victim_creator.id, p1.id, recipient=MARKER, phone="13800138000", address=MARKER, message=MARKER
+    )
     creator_live = flows.publish_content(
         db,
         victim_creator.id,
@@ -232,6 +236,7 @@ def build_world(db) -> World:
         targeted_plan=targeted.id,
         exclusive_plan=exclusive.id,
         application=application.id,
+        sample=sample.id,
         paid_order=paid.order.id,
         delivered_order=delivered.order.id,
         completed_order=completed.order.id,
@@ -531,6 +536,26 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/creator/showcase/{product_id}/move"): foreign_id(
         lambda w: {"product_id": w["p3"]}, lambda w: {"position": 1}
     ),
+    # sample requests and creator partners
+    ("POST", "/api/creator/samples"): foreign_body(  # the victim's exclusive product: not in the Alliance
+        lambda w: {"product_id": w["p3"], "recipient": "me", "phone": "13800138000", "address": "here"}
+    ),
+    ("GET", "/api/creator/samples"): listing(lambda w: {w["sample"]}),
+    ("POST", "/api/creator/samples/{sample_id}/cancel"): foreign_id(lambda w: {"sample_id": w["sample"]}),
+    ("POST", "/api/creator/samples/{sample_id}/received"): foreign_id(lambda w: {"sample_id": w["sample"]}),
+    ("GET", "/api/merchant/affiliate/samples"): listing(lambda w: {w["sample"]}),
+    ("GET", "/api/merchant/affiliate/samples/counts"): listing(lambda w: set()),
+    ("POST", "/api/merchant/affiliate/samples/{sample_id}/approve"): foreign_id(
+        lambda w: {"sample_id": w["sample"]}
+    ),
+    ("POST", "/api/merchant/affiliate/samples/{sample_id}/reject"): foreign_id(
+        lambda w: {"sample_id": w["sample"]}, lambda w: {"reason": "taken over"}
+    ),
+    ("POST", "/api/merchant/affiliate/samples/{sample_id}/ship"): foreign_id(
+        lambda w: {"sample_id": w["sample"]}, lambda w: {"carrier_name": "SF", "tracking_number": "SF123456"}
+    ),
+    ("GET", "/api/merchant/affiliate/creators"): listing(lambda w: {w["creator_account"]}),
+    ("GET", "/api/merchant/affiliate/creator-accounts"): listing(lambda w: set()),
     # after-sales and reviews
     # finance: settlements by id and by order; the statement's totals and the CSV's lines are the
     # attacker's own (test_finance checks that another shop's totals stay empty)

@@ -46,6 +46,10 @@ LISTS = {
     "/operator/notifications",
     "/creator/plaza",
     "/creator/showcase",
+    "/merchant/alliance",
+    "/merchant/alliance/applications",
+    "/merchant/alliance/samples",
+    "/creator/samples",
 }
 # Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
 FIXED_LISTS = {"/operator/jobs", "/operator/scores"}
@@ -66,6 +70,8 @@ NOT_LISTS = {
     "/merchant/content/live/new",
     "/operator",
     "/operator/gmv",
+    "/merchant/alliance/creators",  # a report over a window, like Compass
+    "/creator/samples/new",  # a form (or, without a product, the plaza's products to pick from)
 }
 # Files to download, not pages to read: checked for their type only.
 DOWNLOADS = {"/merchant/products/csv/export": "text/csv"}
@@ -80,6 +86,7 @@ SUB_PAGES = {
     "/merchant/content/videos/new": "/merchant/content",
     "/merchant/content/live/new": "/merchant/content",
     "/merchant/inbox/quick-replies": "/merchant/inbox",
+    "/creator/samples/new": "/creator/samples",
 }
 
 # A service's error code (``wrong_shop_role``) or a message key (``merchant.staff.title``) in what a

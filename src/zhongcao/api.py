@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # Added last, so outermost: even a 413 from the size limit carries the headers.
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
 
+    from zhongcao.affiliate.sample_views import router as samples_router
     from zhongcao.affiliate.views import router as affiliate_router
     from zhongcao.aftersales.views import router as aftersales_router
     from zhongcao.campaigns.views import router as campaigns_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         media_router,
         notifications_router,
         membership_router,
+        samples_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)

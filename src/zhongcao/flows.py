@@ -476,3 +476,42 @@ def claim_coupon(db: Session, user_id: int, coupon_id: int) -> UserCoupon:
 def member_rates(db: Session, user_id: int) -> Callable[[Sequence[int]], dict[int, int]]:
     """What checkout asks (``place_checkout(member_rates=...)``): the buyer's member discounts by shop."""
     return lambda shop_ids: membership_service.member_discount_rates(db, user_id, shop_ids)
+
+
+# --- sample requests (寄样): tell the other side ------------------------------------------------------
+
+_SAMPLE_KINDS = {
+    "requested": Kind.sample_requested,
+    "approved": Kind.sample_approved,
+    "rejected": Kind.sample_rejected,
+    "shipped": Kind.sample_shipped,
+}
+
+
+def _on_sample_changed(db: Session, data: dict[str, Any]) -> None:
+    """A new request tells the shop's staff; an approval, a rejection (with its reason) or the parcel
+    leaving tells the creator. Cancellations and receipts are seen in the queue, not notified."""
+    kind = _SAMPLE_KINDS.get(data["status"])
+    if kind is None:
+        return
+    product = catalog_service.product_briefs(db, [data["product_id"]]).get(data["product_id"])
+    account = content_service.accounts_by_ids(db, [data["account_id"]]).get(data["account_id"])
+    params: dict[str, Any] = {
+        "sample_id": data["sample_id"],
+        "title_zh": product.title_zh if product else "",
+        "title_en": product.title_en if product else "",
+        "sender": account.name if account else "",
+    }
+    if kind is Kind.sample_requested:
+        link = "/merchant/alliance/samples?status=requested"
+        notifications_service.notify(db, _staff(db, data["shop_id"]), kind, params, link)
+        return
+    if account is None or account.user_id is None:
+        return
+    if kind is Kind.sample_rejected:
+        reason = " ".join(str(data.get("note") or "").split())
+        params["preview"] = reason if len(reason) <= PREVIEW_CHARS else reason[: PREVIEW_CHARS - 1] + "…"
+    notifications_service.notify(db, [account.user_id], kind, params, "/creator/samples")
+
+
+signals.connect("sample_changed", _on_sample_changed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhongcao.db import Base, BigId, IdMixin, TimestampMixin, str_enum
@@ -76,6 +76,8 @@ class CreatorApplication(IdMixin, TimestampMixin, Base):
     message: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime | None]
     decided_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    # The merchant's note to the creator with the decision (optional; empty when none).
+    decision_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class CommissionEntry(IdMixin, TimestampMixin, Base):
@@ -111,3 +113,58 @@ class ShowcaseItem(IdMixin, TimestampMixin, Base):
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
     product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"), index=True)
     position: Mapped[int]
+
+
+class SampleStatus(enum.StrEnum):
+    """requested -> approved -> shipped -> received; or requested -> rejected; or, before the
+    parcel ships, cancelled by the creator."""
+
+    requested = "requested"
+    approved = "approved"
+    shipped = "shipped"
+    received = "received"
+    rejected = "rejected"
+    cancelled = "cancelled"
+
+
+# Still under way: a creator has at most one of these per product (the partial unique index below).
+OPEN_SAMPLE_STATUSES = (SampleStatus.requested, SampleStatus.approved, SampleStatus.shipped)
+_OPEN_SAMPLE_SQL = "status IN ('requested', 'approved', 'shipped')"
+
+
+class SampleRequest(IdMixin, TimestampMixin, Base):
+    """A creator asks a shop for a sample of a product (寄样) before promoting it."""
+
+    __tablename__ = "sample_requests"
+    __table_args__ = (
+        Index(
+            "uq_sample_requests_open",
+            "account_id",
+            "product_id",
+            unique=True,
+            postgresql_where=text(_OPEN_SAMPLE_SQL),
+            sqlite_where=text(_OPEN_SAMPLE_SQL),
+        ),
+        Index("ix_sample_requests_shop_status", "shop_id", "status", "id"),
+    )
+
+    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id"))
+    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"), index=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
+    status: Mapped[SampleStatus] = mapped_column(
+        str_enum(SampleStatus, "sample_status"), default=SampleStatus.requested
+    )
+    message: Mapped[str] = mapped_column(Text, default="")
+    # Where the parcel goes.
+    recipient: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(200))
+    # The merchant's word with the decision: a note with an approval, the reason for a rejection.
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    carrier_name: Mapped[str | None] = mapped_column(String(40))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    decided_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    shipped_at: Mapped[datetime | None]
+    received_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]

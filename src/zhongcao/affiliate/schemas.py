@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from zhongcao.affiliate.models import ApplicationStatus, CommissionKind, PlanKind, PlanStatus
-from zhongcao.fields import Id, multi_line
+from zhongcao.affiliate.models import ApplicationStatus, CommissionKind, PlanKind, PlanStatus, SampleStatus
+from zhongcao.fields import Id, UserLine, UserText, multi_line
 from zhongcao.pagination import Page
 
 MAX_PLAN_CREATORS = 200
@@ -102,6 +102,7 @@ class ApplicationOut(BaseModel):
     message: str
     created_at: datetime
     decided_at: datetime | None
+    decision_note: str = Field("", description="The merchant's note with the decision (may be empty)")
 
 
 class MerchantApplicationOut(ApplicationOut):
@@ -177,3 +178,95 @@ class PublicShowcaseItemOut(BaseModel):
 class PublicShowcaseOut(BaseModel):
     account_id: int
     items: list[PublicShowcaseItemOut]
+
+
+class ApplicationDecision(BaseModel):
+    """Optional body of an approval or a rejection: a note the creator reads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[UserText, Field(max_length=500)] = ""
+
+
+# --- sample requests (寄样) ------------------------------------------------------------------------
+
+
+class SampleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Id
+    recipient: Annotated[UserLine, Field(min_length=1, max_length=40)]
+    phone: Annotated[
+        UserLine, Field(max_length=20, description="Digits, spaces and dashes, an optional leading +")
+    ]
+    address: Annotated[UserLine, Field(min_length=1, max_length=200)]
+    message: Annotated[UserText, Field(max_length=1000)] = ""
+
+
+class SampleApprove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[UserText, Field(max_length=500)] = ""
+
+
+class SampleReject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[UserText, Field(min_length=1, max_length=500, description="The creator reads it")]
+
+
+class SampleShip(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    carrier_name: Annotated[UserLine, Field(min_length=1, max_length=40)]
+    tracking_number: Annotated[UserLine, Field(min_length=4, max_length=64)]
+
+
+class SampleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    shop_id: int
+    product_id: int
+    account_id: int
+    status: SampleStatus
+    message: str
+    recipient: str
+    phone: str
+    address: str
+    decision_note: str = Field(
+        description="The merchant's note with an approval, or the reason of a rejection"
+    )
+    carrier_name: str | None
+    tracking_number: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    shipped_at: datetime | None
+    received_at: datetime | None
+    cancelled_at: datetime | None
+    product_title_zh: str = ""
+    product_title_en: str = ""
+
+
+class MerchantSampleOut(SampleOut):
+    creator: ApplicantOut
+
+
+class SampleCountsOut(BaseModel):
+    counts: dict[SampleStatus, int]
+
+
+class CreatorPartnerOut(BaseModel):
+    creator: ApplicantOut
+    orders: int
+    items: int
+    gmv_fen: int = Field(description="Paid for the lines sold under the shop's plans in the window")
+    refunded_fen: int
+    commission_fen: int = Field(description="Commission the lines carry, before refunds")
+    booked_fen: int = Field(description="Net commission the ledger booked in the window")
+
+
+class CreatorPartnersOut(BaseModel):
+    first_day: date
+    last_day: date
+    items: list[CreatorPartnerOut]

@@ -574,6 +574,7 @@ def _decide(
     application: CreatorApplication,
     to_status: ApplicationStatus,
     decided_by_user_id: int | None,
+    note: str = "",
 ) -> CreatorApplication:
     if application.status != ApplicationStatus.pending:
         raise _already_decided(application, to_status)
@@ -584,7 +585,12 @@ def _decide(
                 CreatorApplication.id == application.id,
                 CreatorApplication.status == ApplicationStatus.pending,
             )
-            .values(status=to_status, decided_at=clock.now(), decided_by_user_id=decided_by_user_id)
+            .values(
+                status=to_status,
+                decided_at=clock.now(),
+                decided_by_user_id=decided_by_user_id,
+                decision_note=note,
+            )
         )
     )
     if changed != 1:  # decided concurrently
@@ -594,10 +600,23 @@ def _decide(
     return application
 
 
+MAX_DECISION_NOTE = 500
+
+
+def _decision_note(note: str) -> str:
+    note = (note or "").strip()
+    if len(note) > MAX_DECISION_NOTE:
+        raise InvalidInput(
+            f"the note is at most {MAX_DECISION_NOTE} characters", code="too_long", field="note"
+        )
+    return note
+
+
 def approve_application(
-    db: Session, shop_id: int, application_id: int, decided_by_user_id: int
+    db: Session, shop_id: int, application_id: int, decided_by_user_id: int, note: str = ""
 ) -> CreatorApplication:
-    """pending -> approved, and the creator is listed on the plan."""
+    """pending -> approved, and the creator is listed on the plan. ``note``: optional, to the creator."""
+    note = _decision_note(note)
     application = application_for_shop(db, shop_id, application_id)
     plan = get_plan(db, application.plan_id, lock=True)
     db.refresh(application)  # read after taking the plan's lock: a concurrent decision is visible
@@ -605,7 +624,7 @@ def approve_application(
         raise _already_decided(application, ApplicationStatus.approved)
     if plan.status != PlanStatus.active:
         raise Conflict("this plan has ended", code="plan_ended")
-    _decide(db, application, ApplicationStatus.approved, decided_by_user_id)
+    _decide(db, application, ApplicationStatus.approved, decided_by_user_id, note)
     _add_creator(db, plan.id, application.account_id)
     db.commit()
     db.refresh(application)
@@ -613,10 +632,11 @@ def approve_application(
 
 
 def reject_application(
-    db: Session, shop_id: int, application_id: int, decided_by_user_id: int
+    db: Session, shop_id: int, application_id: int, decided_by_user_id: int, note: str = ""
 ) -> CreatorApplication:
+    note = _decision_note(note)
     application = application_for_shop(db, shop_id, application_id)
-    _decide(db, application, ApplicationStatus.rejected, decided_by_user_id)
+    _decide(db, application, ApplicationStatus.rejected, decided_by_user_id, note)
     db.commit()
     db.refresh(application)
     return application

@@ -21,6 +21,7 @@ from zhongcao.affiliate.models import (
 from zhongcao.affiliate.schemas import (
     ApplicantOut,
     ApplicationCreate,
+    ApplicationDecision,
     ApplicationOut,
     CommissionEntryOut,
     CommissionsOut,
@@ -38,7 +39,7 @@ from zhongcao.affiliate.schemas import (
 )
 from zhongcao.catalog import service as catalog_service
 from zhongcao.content import service as content_service
-from zhongcao.deps import CreatorCtx, DbSession, MerchantContext, merchant_with
+from zhongcao.deps import CreatorCtx, DbSession, MerchantContext, MerchantCtx, merchant_with
 from zhongcao.fields import IdPath, IdQuery
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.search import service as search_service
@@ -46,7 +47,8 @@ from zhongcao.shops.models import StaffRole
 
 router = APIRouter()
 
-# Commission terms are commercial decisions: shop owners and operators only, reads included.
+# Commission terms are commercial decisions: shop owners and operators change them; every shop role
+# (service agents too) may read the plans and applications.
 AffiliateManager = Annotated[MerchantContext, Depends(merchant_with(StaffRole.owner, StaffRole.operator))]
 Params = Annotated[PageParams, Depends(page_params)]
 
@@ -87,7 +89,7 @@ def create_plan(body: PlanCreate, ctx: AffiliateManager, db: DbSession) -> PlanO
 
 @router.get("/api/merchant/affiliate/plans", response_model=Page[PlanOut], tags=["merchant"])
 def list_plans(
-    ctx: AffiliateManager,
+    ctx: MerchantCtx,
     db: DbSession,
     params: Params,
     product_id: IdQuery = None,
@@ -107,7 +109,7 @@ def list_plans(
 
 
 @router.get("/api/merchant/affiliate/plans/{plan_id}", response_model=PlanOut, tags=["merchant"])
-def get_plan(plan_id: IdPath, ctx: AffiliateManager, db: DbSession) -> PlanOut:
+def get_plan(plan_id: IdPath, ctx: MerchantCtx, db: DbSession) -> PlanOut:
     return _plan_out(db, service.plan_for_shop(db, ctx.shop_id, plan_id))
 
 
@@ -132,7 +134,7 @@ def remove_plan_creator(plan_id: IdPath, account_id: IdPath, ctx: AffiliateManag
     "/api/merchant/affiliate/applications", response_model=Page[MerchantApplicationOut], tags=["merchant"]
 )
 def list_shop_applications(
-    ctx: AffiliateManager,
+    ctx: MerchantCtx,
     db: DbSession,
     params: Params,
     status: ApplicationStatus | None = None,
@@ -148,9 +150,10 @@ def list_shop_applications(
     tags=["merchant"],
 )
 def approve_application(
-    application_id: IdPath, ctx: AffiliateManager, db: DbSession
+    application_id: IdPath, ctx: AffiliateManager, db: DbSession, body: ApplicationDecision | None = None
 ) -> MerchantApplicationOut:
-    application = service.approve_application(db, ctx.shop_id, application_id, ctx.user.id)
+    note = body.note if body is not None else ""
+    application = service.approve_application(db, ctx.shop_id, application_id, ctx.user.id, note)
     return _merchant_applications(db, [application])[0]
 
 
@@ -160,9 +163,10 @@ def approve_application(
     tags=["merchant"],
 )
 def reject_application(
-    application_id: IdPath, ctx: AffiliateManager, db: DbSession
+    application_id: IdPath, ctx: AffiliateManager, db: DbSession, body: ApplicationDecision | None = None
 ) -> MerchantApplicationOut:
-    application = service.reject_application(db, ctx.shop_id, application_id, ctx.user.id)
+    note = body.note if body is not None else ""
+    application = service.reject_application(db, ctx.shop_id, application_id, ctx.user.id, note)
     return _merchant_applications(db, [application])[0]
 
 

@@ -677,3 +677,49 @@ def recent_purchases(
     """``(product id, paid at)`` of the user's paid order lines since ``since``, oldest first."""
     rows = core(db).execute(_RECENT_PURCHASES, {"user_id": user_id, "since": since, "limit": limit})
     return [(int(p), at) for p, at in rows if at is not None]
+
+
+@dataclass(frozen=True)
+class CreatorSales:
+    """What one creator sold of a shop's goods under affiliate plans (paid order lines)."""
+
+    account_id: int
+    orders: int
+    items: int
+    gmv_fen: int  # paid for the lines
+    refunded_fen: int
+    commission_fen: int  # the commission the lines carry (before refunds)
+
+
+def shop_creator_sales(
+    db: Session, shop_id: int, since: datetime, until: datetime
+) -> dict[int, CreatorSales]:
+    """``creator account id -> CreatorSales`` over the shop's lines sold under an affiliate plan and
+    paid in ``[since, until)``."""
+    rows = db.execute(
+        select(
+            OrderItem.account_id,
+            func.count(func.distinct(OrderItem.order_id)),
+            func.sum(OrderItem.quantity),
+            func.sum(OrderItem.paid_fen),
+            func.sum(OrderItem.refunded_fen),
+            func.sum(OrderItem.commission_fen),
+        )
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(
+            OrderItem.shop_id == shop_id,
+            OrderItem.affiliate_plan_id.is_not(None),
+            OrderItem.account_id.is_not(None),
+            Order.paid_at.is_not(None),
+            Order.paid_at >= since,
+            Order.paid_at < until,
+        )
+        .group_by(OrderItem.account_id)
+    )
+    return {
+        account_id: CreatorSales(
+            account_id, int(orders), int(items or 0), int(gmv or 0), int(back or 0), int(fee or 0)
+        )
+        for account_id, orders, items, gmv, back, fee in rows
+        if account_id is not None  # the query's filter, said again for the type checker
+    }

@@ -1102,3 +1102,26 @@ def account_briefs(db: Session, account_ids: Iterable[int]) -> dict[int, Account
         for aid, kind, shop_id, name, followers in rows:
             out[aid] = AccountBrief(aid, kind is AccountKind.shop, shop_id, name, followers)
     return out
+
+
+def find_creator_accounts(db: Session, query: str, *, limit: int = 20) -> list[Account]:
+    """Creator accounts whose handle or name contains ``query`` (any case), most followed first: how
+    a merchant picks the creators to invite to a plan."""
+    from sqlalchemy import func, or_
+
+    needle = (query or "").strip().lower()
+    if not needle:
+        return []
+    stmt = (
+        select(Account)
+        .where(
+            Account.kind == AccountKind.creator,
+            or_(
+                func.lower(Account.handle).contains(needle, autoescape=True),
+                func.lower(Account.name).contains(needle, autoescape=True),
+            ),
+        )
+        .order_by(Account.follower_count.desc(), Account.id)
+        .limit(limit)
+    )
+    return list(db.scalars(stmt))

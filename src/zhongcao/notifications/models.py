@@ -22,6 +22,10 @@ class NotificationKind(enum.StrEnum):
     chat_message = "chat_message"  # the other side of a support conversation
     low_stock = "low_stock"  # shop staff: a SKU's stock fell below the threshold
     coupon_ending = "coupon_ending"  # shop staff: a shop coupon ends within days
+    sample_requested = "sample_requested"  # shop staff: a creator asks for a sample
+    sample_approved = "sample_approved"  # the creator
+    sample_rejected = "sample_rejected"  # the creator, with the merchant's reason
+    sample_shipped = "sample_shipped"  # the creator
 
 
 class Notification(IdMixin, Base):

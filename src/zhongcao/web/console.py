@@ -85,6 +85,19 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/merchant/score", "score", "console.nav.score"),
             ],
         ),
+        (
+            "console.group.alliance",
+            [
+                ("/merchant/alliance", "alliance", "console.nav.alliance_plans"),
+                (
+                    "/merchant/alliance/applications",
+                    "alliance_applications",
+                    "console.nav.alliance_applications",
+                ),
+                ("/merchant/alliance/samples", "alliance_samples", "console.nav.alliance_samples"),
+                ("/merchant/alliance/creators", "alliance_creators", "console.nav.alliance_creators"),
+            ],
+        ),
     ],
     "creator": [
         (
@@ -96,6 +109,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/creator/notifications", "notifications", "console.nav.notifications"),
                 ("/creator/plaza", "plaza", "console.nav.plaza"),
                 ("/creator/showcase", "showcase", "console.nav.showcase"),
+                ("/creator/samples", "samples", "console.nav.samples"),
             ],
         )
     ],

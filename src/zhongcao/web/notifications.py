@@ -46,7 +46,7 @@ CENTRE = {
 SHOWS = ("unread", "all")
 KINDS = [k.value for k in NotificationKind]
 K = NotificationKind
-# The kinds each role can receive (its filter chips); a creator has none yet but sees the centre.
+# The kinds each role can receive (its filter chips).
 ROLE_KINDS = {
     Role.shopper: [K.chat_message, K.application_approved, K.application_rejected],
     Role.merchant: [
@@ -56,8 +56,9 @@ ROLE_KINDS = {
         K.chat_message,
         K.low_stock,
         K.coupon_ending,
+        K.sample_requested,
     ],
-    Role.creator: [],
+    Role.creator: [K.sample_approved, K.sample_rejected, K.sample_shipped],
     Role.operator: [K.after_sale_escalated],
 }
 ShowQuery = Annotated[str, Query(max_length=10)]

@@ -1,5 +1,5 @@
 """The creator console (百应): my content and the sales it carried, my commissions, and the affiliate
-plans open to me (the plaza) with applications. One module per page group.
+plans open to me (the plaza) with applications, and my sample requests. One module per page group.
 
 Every page is scoped to the caller's own publishing account
 (:data:`~zhongcao.web.console.CreatorConsole`); there is no account id in any URL to change.
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.creator import overview, plaza, showcase
+from zhongcao.web.creator import overview, plaza, samples, showcase
 
 router = APIRouter()
-# Fixed paths before the ids they would otherwise be taken for.
-for module in (overview, plaza, showcase):
+# Fixed paths before the ids they would otherwise be taken for: /creator/samples/new before any id.
+for module in (overview, plaza, showcase, samples):
     router.include_router(module.router)

@@ -1,5 +1,6 @@
 """The merchant console (desk first): the shop's to-dos, products and stock, orders and shipping,
-after-sales, the customer-service inbox, coupons and campaign registration, the shop's own videos and
+after-sales, the customer-service inbox, coupons and campaign registration, creator partners (affiliate plans, applications, sample
+requests, the creators selling the shop's goods), the shop's own videos and
 live sessions (content), Compass (trends, funnels, content, audience, search), the experience score
 explained, finance, and staff with their invitations (owners only). One module per page group.
 
@@ -15,6 +16,8 @@ from fastapi import APIRouter
 
 from zhongcao.web.merchant import (
     after_sales,
+    alliance,
+    alliance_samples,
     campaigns,
     compass,
     content,
@@ -53,5 +56,7 @@ for module in (
     finance,
     members,
     staff,
+    alliance,
+    alliance_samples,
 ):
     router.include_router(module.router)
