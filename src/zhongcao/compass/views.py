@@ -5,10 +5,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
-from zhongcao import clock
+from zhongcao import clock, flows
 from zhongcao.catalog import service as catalog_service
 from zhongcao.compass import queries, service
 from zhongcao.compass.schemas import (
+    CreatorDataOut,
+    CreatorDataRowOut,
     AudienceOut,
     ContentOut,
     ContentRow,
@@ -30,7 +32,7 @@ from zhongcao.compass.schemas import (
     SourcesOut,
     Totals,
 )
-from zhongcao.deps import DbSession, MerchantCtx, OperatorUser
+from zhongcao.deps import CreatorCtx, DbSession, MerchantCtx, OperatorUser
 from zhongcao.experience import scores as experience_scores
 from zhongcao.experience import surveys as nps_surveys
 
@@ -205,4 +207,28 @@ def search_insights(
         queries=[QueryRow(**r) for r in report["queries"]],
         missed=missed,
         missed_below_share=service.MISSED_BELOW_PERCENT / 100,
+    )
+
+
+# --- a creator's own data (issue #16, item 1b) ------------------------------------------------------
+
+
+@router.get("/api/creator/data", response_model=CreatorDataOut, tags=["creator"])
+def creator_data(
+    request: Request, ctx: CreatorCtx, db: DbSession, days: Literal[7, 30, 90] = Query(30)
+) -> CreatorDataOut:
+    """Per content item (impressions, plays, orders, GMV, commission) and per product (orders, GMV,
+    commission) of the caller's own sales over the last 7, 30 or 90 days (UTC, today included), best
+    sellers first. From the analytics snapshot, as the creator's pages read it."""
+    engine = service.current_engine(request.app.state.database, request.app.state.settings)
+    last = clock.now().astimezone(UTC).date()
+    data = flows.creator_data(engine, db, ctx.account_id, last - timedelta(days=days - 1), last)
+    return CreatorDataOut(
+        first_day=data.first,
+        last_day=data.last,
+        orders=data.orders,
+        gmv_fen=data.gmv_fen,
+        commission_fen=data.commission_fen,
+        content=[CreatorDataRowOut.model_validate(r, from_attributes=True) for r in data.content],
+        products=[CreatorDataRowOut.model_validate(r, from_attributes=True) for r in data.products],
     )
