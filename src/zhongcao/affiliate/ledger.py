@@ -117,7 +117,9 @@ def entries_for_item(db: Session, item_id: int) -> list[CommissionEntry]:
     )
 
 
-def entries_in_period(db: Session, account_id: int, since: datetime, until: datetime) -> list[CommissionEntry]:
+def entries_in_period(
+    db: Session, account_id: int, since: datetime, until: datetime
+) -> list[CommissionEntry]:
     """The account's entries posted in ``[since, until)``, oldest first (a statement's lines)."""
     return list(
         db.scalars(

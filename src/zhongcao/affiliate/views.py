@@ -237,7 +237,9 @@ def my_commissions(ctx: CreatorCtx, db: DbSession, params: Params) -> Commission
 StatementFrom = Annotated[
     date | None, Query(alias="from", description="First day (UTC); default: the 1st of the month")
 ]
-StatementTo = Annotated[date | None, Query(alias="to", description="Last day (UTC), inclusive; default: today")]
+StatementTo = Annotated[
+    date | None, Query(alias="to", description="Last day (UTC), inclusive; default: today")
+]
 
 
 @router.get("/api/creator/statement", response_model=CreatorStatementOut, tags=["creator"])
@@ -282,4 +284,6 @@ def my_statement_csv(
 ) -> Response:
     """One line per entry: date, order, product, content, kind, state, amount in yuan (2 decimals) and
     in fen; then a ``total`` line of the net."""
-    return statement_csv_response(flows.creator_statement(db, ctx.account_id, start, end), ctx.account_id, lang)
+    return statement_csv_response(
+        flows.creator_statement(db, ctx.account_id, start, end), ctx.account_id, lang
+    )

@@ -9,12 +9,12 @@ from zhongcao import clock, flows
 from zhongcao.catalog import service as catalog_service
 from zhongcao.compass import queries, service
 from zhongcao.compass.schemas import (
-    CreatorDataOut,
-    CreatorDataRowOut,
     AudienceOut,
     ContentOut,
     ContentRow,
     CoreDataOut,
+    CreatorDataOut,
+    CreatorDataRowOut,
     CreatorRow,
     CreatorsOut,
     DayRow,

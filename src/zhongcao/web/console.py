@@ -94,6 +94,8 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/creator/commissions", "commissions", "console.nav.earnings"),
                 ("/creator/plans", "plans", "console.nav.plans"),
                 ("/creator/notifications", "notifications", "console.nav.notifications"),
+                ("/creator/data", "data", "console.nav.creator_data"),
+                ("/creator/statement", "statement", "console.nav.statement"),
             ],
         )
     ],

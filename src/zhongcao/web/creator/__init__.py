@@ -1,5 +1,6 @@
 """The creator console (百应): my content and the sales it carried, my commissions, and the affiliate
-plans open to me (the plaza) with applications. One module per page group.
+plans open to me (the plaza) with applications; publishing videos and hosting live sessions (studio);
+my data and my commission statement (earnings). One module per page group.
 
 Every page is scoped to the caller's own publishing account
 (:data:`~zhongcao.web.console.CreatorConsole`); there is no account id in any URL to change.
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.creator import overview
+from zhongcao.web.creator import earnings, overview, studio
 
 router = APIRouter()
 # Fixed paths before the ids they would otherwise be taken for.
-for module in (overview,):
+for module in (overview, studio, earnings):
     router.include_router(module.router)
