@@ -86,4 +86,11 @@ PAIRS = {
     "creator.entry_state.pending": ("待结算", "Pending"),
     "creator.entry_state.settled": ("已结算", "Settled"),
     "creator.entry_state.reversed": ("已冲回", "Reversed"),
+    # refusals in the page's language (services speak English)
+    "err.product_not_promotable": (
+        "你还不能推广这件商品：它没有对你开放的带货计划。",
+        "You may not promote this product: no plan open to you covers it.",
+    ),
+    "err.invalid_period": ("开始日期不能晚于结束日期。", "The period starts after it ends."),
+    "err.period_too_long": ("账单期间最长一年。", "A statement covers at most a year."),
 }
