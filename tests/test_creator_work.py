@@ -270,7 +270,9 @@ def test_the_statement_shows_pending_then_settled_then_reversed(client, db, worl
     assert (line["content_id"], line["product_id"]) == (video.id, world.web.product_ids[0])
     assert body["pending_fen"] == item.commission_fen and body["settled_fen"] == 0
     page = client.get("/creator/statement").text
-    assert f'data-entry="{entry.id}" data-state="pending"' in page and "待结算" in page
+    assert (
+        f'data-entry="{entry.id}" data-order="{order_id}" data-state="pending"' in page and "待结算" in page
+    )
 
     # The finance job settles the order once its settlement days have passed: so is the commission.
     later = clock.now() + timedelta(days=get_settings().settlement_days + 1)
@@ -282,7 +284,10 @@ def test_the_statement_shows_pending_then_settled_then_reversed(client, db, worl
         item.commission_fen,
         item.commission_fen,
     )
-    assert f'data-entry="{entry.id}" data-state="settled"' in client.get("/creator/statement").text
+    assert (
+        f'data-entry="{entry.id}" data-order="{order_id}" data-state="settled"'
+        in client.get("/creator/statement").text
+    )
 
     # A refund after completion takes the commission back: a reversal, shown as reversed.
     case = aftersales_service.open_case(
