@@ -467,6 +467,18 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/creator/content/{content_id}/remove"): foreign_id(
         lambda w: {"content_id": w["creator_video"]}
     ),
+    ("GET", "/api/creator/content/{content_id}/live-stats"): foreign_id(
+        lambda w: {"content_id": w["creator_live"]}
+    ),
+    # the creator's data and commission statement: the attacker's own (none of the victim's sales)
+    ("GET", "/api/creator/data"): listing(lambda w: {w["creator_video"], w["creator_live"], w["p2"]}),
+    ("GET", "/api/creator/statement"): listing(
+        lambda w: set(w["commission_entries"]) | {w["completed_order"], w["creator_video"]},
+        ("entry_id", "order_id", "content_id"),
+    ),
+    ("GET", "/api/creator/statement.csv"): Case(
+        "csv", victim_ids=lambda w: {w["completed_order"]}, expect=frozenset({200})
+    ),
     # compass
     ("GET", "/api/merchant/compass/core"): listing(lambda w: set(), ("shop_id",)),
     ("GET", "/api/merchant/compass/sources"): listing(lambda w: set(), ("shop_id",)),

@@ -50,6 +50,7 @@ LISTS = {
     "/merchant/alliance/applications",
     "/merchant/alliance/samples",
     "/creator/samples",
+    "/creator/statement",
 }
 # Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
 FIXED_LISTS = {"/operator/jobs", "/operator/scores"}
@@ -72,9 +73,12 @@ NOT_LISTS = {
     "/operator/gmv",
     "/merchant/alliance/creators",  # a report over a window, like Compass
     "/creator/samples/new",  # a form (or, without a product, the plaza's products to pick from)
+    "/creator/data",  # a report over a window: by content and by product
+    "/creator/content/videos/new",  # the creator's studio forms
+    "/creator/content/live/new",
 }
 # Files to download, not pages to read: checked for their type only.
-DOWNLOADS = {"/merchant/products/csv/export": "text/csv"}
+DOWNLOADS = {"/merchant/products/csv/export": "text/csv", "/creator/statement.csv": "text/csv"}
 # Pages reached from a section's page (a "New" button, a tool) rather than from the navigation: the
 # page that links to each. tests/test_shop_roles.py checks that the link is there for each role that
 # may open the page, and only for those.
@@ -87,6 +91,9 @@ SUB_PAGES = {
     "/merchant/content/live/new": "/merchant/content",
     "/merchant/inbox/quick-replies": "/merchant/inbox",
     "/creator/samples/new": "/creator/samples",
+    "/creator/content/videos/new": "/creator",
+    "/creator/content/live/new": "/creator",
+    "/creator/statement.csv": "/creator/statement",
 }
 
 # A service's error code (``wrong_shop_role``) or a message key (``merchant.staff.title``) in what a

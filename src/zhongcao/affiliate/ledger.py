@@ -12,6 +12,7 @@ whatever the order of refunds and completion.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import func, select
@@ -112,5 +113,22 @@ def entries_for_item(db: Session, item_id: int) -> list[CommissionEntry]:
             select(CommissionEntry)
             .where(CommissionEntry.order_item_id == item_id)
             .order_by(CommissionEntry.id)
+        )
+    )
+
+
+def entries_in_period(
+    db: Session, account_id: int, since: datetime, until: datetime
+) -> list[CommissionEntry]:
+    """The account's entries posted in ``[since, until)``, oldest first (a statement's lines)."""
+    return list(
+        db.scalars(
+            select(CommissionEntry)
+            .where(
+                CommissionEntry.account_id == account_id,
+                CommissionEntry.created_at >= since,
+                CommissionEntry.created_at < until,
+            )
+            .order_by(CommissionEntry.created_at, CommissionEntry.id)
         )
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -270,3 +271,36 @@ class CreatorPartnersOut(BaseModel):
     first_day: date
     last_day: date
     items: list[CreatorPartnerOut]
+
+
+class StatementLineOut(BaseModel):
+    """One commission entry on a creator's statement."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    entry_id: int
+    created_at: datetime
+    order_id: int
+    order_item_id: int
+    product_id: int | None
+    product_title_zh: str
+    product_title_en: str
+    content_id: int | None = Field(description="The video or live session the order was bought through")
+    content_title_zh: str
+    content_title_en: str
+    kind: CommissionKind
+    state: Literal["pending", "settled", "reversed"] = Field(
+        description="pending: the order is not settled yet; settled: settled with the order's "
+        "settlement by the finance job; reversed: taken back by a refund after completion"
+    )
+    amount_fen: int = Field(description="Signed: a reversal is negative")
+
+
+class CreatorStatementOut(BaseModel):
+    start: date
+    end: date
+    pending_fen: int = Field(description="Accrued on orders not yet settled")
+    settled_fen: int = Field(description="Accrued on settled orders")
+    reversed_fen: int = Field(description="Taken back by refunds after completion (positive)")
+    net_fen: int = Field(description="pending + settled - reversed")
+    lines: list[StatementLineOut]

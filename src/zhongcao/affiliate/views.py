@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
 from zhongcao import flows
 from zhongcao.affiliate import plaza as plaza_service
@@ -25,6 +27,7 @@ from zhongcao.affiliate.schemas import (
     ApplicationOut,
     CommissionEntryOut,
     CommissionsOut,
+    CreatorStatementOut,
     MerchantApplicationOut,
     PlanCreate,
     PlanCreatorAdd,
@@ -36,6 +39,7 @@ from zhongcao.affiliate.schemas import (
     ShowcaseItemOut,
     ShowcaseMove,
     ShowcaseOut,
+    StatementLineOut,
 )
 from zhongcao.catalog import service as catalog_service
 from zhongcao.content import service as content_service
@@ -347,4 +351,61 @@ def my_commissions(ctx: CreatorCtx, db: DbSession, params: Params) -> Commission
         entries=Page[CommissionEntryOut](
             items=[CommissionEntryOut.model_validate(e) for e in rows], next_cursor=cursor
         ),
+    )
+
+
+# --- the creator's commission statement (issue #16, item 5) ---------------------------------------
+
+StatementFrom = Annotated[
+    date | None, Query(alias="from", description="First day (UTC); default: the 1st of the month")
+]
+StatementTo = Annotated[
+    date | None, Query(alias="to", description="Last day (UTC), inclusive; default: today")
+]
+
+
+@router.get("/api/creator/statement", response_model=CreatorStatementOut, tags=["creator"])
+def my_statement(
+    ctx: CreatorCtx, db: DbSession, start: StatementFrom = None, end: StatementTo = None
+) -> CreatorStatementOut:
+    """Every commission entry posted in the period with its state (pending, settled, reversed), the
+    order, product and content it came from, and the period's totals by state."""
+    statement = flows.creator_statement(db, ctx.account_id, start, end)
+    return CreatorStatementOut(
+        start=statement.start,
+        end=statement.end,
+        pending_fen=statement.pending_fen,
+        settled_fen=statement.settled_fen,
+        reversed_fen=statement.reversed_fen,
+        net_fen=statement.net_fen,
+        lines=[StatementLineOut.model_validate(line) for line in statement.lines],
+    )
+
+
+def statement_csv_response(statement: flows.CreatorStatement, account_id: int, locale: str) -> Response:
+    name = f"commission-statement-{account_id}-{statement.start.isoformat()}-{statement.end.isoformat()}.csv"
+    return Response(
+        content=flows.creator_statement_csv(statement, locale),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/api/creator/statement.csv",
+    response_class=Response,
+    tags=["creator"],
+    responses={200: {"content": {"text/csv": {}}, "description": "The statement's entries as CSV"}},
+)
+def my_statement_csv(
+    ctx: CreatorCtx,
+    db: DbSession,
+    start: StatementFrom = None,
+    end: StatementTo = None,
+    lang: Annotated[Literal["zh", "en"], Query(description="The titles' language")] = "zh",
+) -> Response:
+    """One line per entry: date, order, product, content, kind, state, amount in yuan (2 decimals) and
+    in fen; then a ``total`` line of the net."""
+    return statement_csv_response(
+        flows.creator_statement(db, ctx.account_id, start, end), ctx.account_id, lang
     )

@@ -318,3 +318,15 @@ SELECT COALESCE(s.content_id, o.content_id) AS content_id,
        COALESCE(o.gmv_fen, 0) AS gmv_fen, COALESCE(o.commission_fen, 0) AS commission_fen
 FROM shown s FULL OUTER JOIN sold o ON s.content_id = o.content_id
 """
+
+
+def account_products(account_id: int, first: date, last: date) -> str:
+    """Per product an account sold in [first, last]: orders, units, GMV (paid) and commission of the
+    sales attributed to it (a creator's own view of each product it promoted)."""
+    return f"""
+SELECT product_id, COUNT(DISTINCT order_id) AS orders, SUM(quantity) AS units,
+       SUM(paid_fen) AS gmv_fen, SUM(commission_fen) AS commission_fen
+FROM sales
+WHERE account_id = {int(account_id)} AND paid_day BETWEEN {_day(first)} AND {_day(last)}
+GROUP BY product_id
+"""

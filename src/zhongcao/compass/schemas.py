@@ -203,3 +203,25 @@ class SearchInsightsOut(BaseModel):
         "missed_below_share (or nobody clicked), most searched first"
     )
     missed_below_share: float
+
+
+class CreatorDataRowOut(BaseModel):
+    id: int = Field(description="The content item's or the product's id")
+    title_zh: str
+    title_en: str
+    kind: str | None = Field(description="short_video or live for content; null for a product")
+    impressions: int = Field(description="content: times shown in feeds (0 for products)")
+    plays: int = Field(description="content: plays (0 for products)")
+    orders: int
+    gmv_fen: int = Field(description="paid for goods bought through the creator")
+    commission_fen: int = Field(description="the creator's commission on those lines (before refunds)")
+
+
+class CreatorDataOut(BaseModel):
+    first_day: date
+    last_day: date
+    orders: int
+    gmv_fen: int
+    commission_fen: int
+    content: list[CreatorDataRowOut]
+    products: list[CreatorDataRowOut]

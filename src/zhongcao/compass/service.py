@@ -354,3 +354,9 @@ def account_content(
 def gmv_by_field(engine: Engine, first: date, last: date) -> list[dict[str, Any]]:
     """Platform GMV and orders per day and field (content, center, other)."""
     return engine.rows(queries.gmv_by_field(first, last))
+
+
+def account_products(engine: Engine, account_id: int, first: date, last: date) -> dict[int, dict[str, int]]:
+    """Per product an account sold in the period: orders, units, GMV and commission."""
+    rows = engine.rows(queries.account_products(account_id, first, last))
+    return {int(r["product_id"]): {k: int(v or 0) for k, v in r.items() if k != "product_id"} for r in rows}

@@ -5,7 +5,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
-from zhongcao import clock
+from zhongcao import clock, flows
 from zhongcao.catalog import service as catalog_service
 from zhongcao.compass import queries, service
 from zhongcao.compass.schemas import (
@@ -13,6 +13,8 @@ from zhongcao.compass.schemas import (
     ContentOut,
     ContentRow,
     CoreDataOut,
+    CreatorDataOut,
+    CreatorDataRowOut,
     CreatorRow,
     CreatorsOut,
     DayRow,
@@ -30,7 +32,8 @@ from zhongcao.compass.schemas import (
     SourcesOut,
     Totals,
 )
-from zhongcao.deps import DbSession, MerchantCtx, OperatorUser
+from zhongcao.deps import CreatorCtx, DbSession, MerchantCtx, OperatorUser
+from zhongcao.errors import InvalidInput
 from zhongcao.experience import scores as experience_scores
 from zhongcao.experience import surveys as nps_surveys
 
@@ -205,4 +208,36 @@ def search_insights(
         queries=[QueryRow(**r) for r in report["queries"]],
         missed=missed,
         missed_below_share=service.MISSED_BELOW_PERCENT / 100,
+    )
+
+
+# --- a creator's own data (issue #16, item 1b) ------------------------------------------------------
+
+
+CREATOR_WINDOWS = (7, 30, 90)  # the windows the creator's pages offer
+
+
+@router.get("/api/creator/data", response_model=CreatorDataOut, tags=["creator"])
+def creator_data(
+    request: Request,
+    ctx: CreatorCtx,
+    db: DbSession,
+    days: int = Query(30, ge=1, le=365, description="7, 30 or 90: the last N days (UTC), today included."),
+) -> CreatorDataOut:
+    """Per content item (impressions, plays, orders, GMV, commission) and per product (orders, GMV,
+    commission) of the caller's own sales over the last 7, 30 or 90 days (UTC, today included), best
+    sellers first. From the analytics snapshot, as the creator's pages read it."""
+    if days not in CREATOR_WINDOWS:
+        raise InvalidInput("the window is 7, 30 or 90 days", code="invalid_days", field="days")
+    engine = service.current_engine(request.app.state.database, request.app.state.settings)
+    last = clock.now().astimezone(UTC).date()
+    data = flows.creator_data(engine, db, ctx.account_id, last - timedelta(days=days - 1), last)
+    return CreatorDataOut(
+        first_day=data.first,
+        last_day=data.last,
+        orders=data.orders,
+        gmv_fen=data.gmv_fen,
+        commission_fen=data.commission_fen,
+        content=[CreatorDataRowOut.model_validate(r, from_attributes=True) for r in data.content],
+        products=[CreatorDataRowOut.model_validate(r, from_attributes=True) for r in data.products],
     )

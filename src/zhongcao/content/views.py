@@ -437,3 +437,11 @@ def merchant_live_stats(
     (fen, paid for goods) and the best sellers."""
     service.content_for_shop(db, ctx.shop_id, content_id)
     return stats_out(content_id, flows.live_stats(db, content_id), viewer_count(request, content_id))
+
+
+@router.get("/api/creator/content/{content_id}/live-stats", response_model=LiveStatsOut, tags=["creator"])
+def creator_live_stats(content_id: IdPath, request: Request, ctx: CreatorCtx, db: DbSession) -> LiveStatsOut:
+    """The host's numbers of the creator's own live room (as the shop's: viewers now, comments, likes,
+    orders, GMV and the best sellers)."""
+    service.content_for_account(db, ctx.account_id, content_id)
+    return stats_out(content_id, flows.live_stats(db, content_id), viewer_count(request, content_id))

@@ -110,6 +110,8 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/creator/plaza", "plaza", "console.nav.plaza"),
                 ("/creator/showcase", "showcase", "console.nav.showcase"),
                 ("/creator/samples", "samples", "console.nav.samples"),
+                ("/creator/data", "data", "console.nav.creator_data"),
+                ("/creator/statement", "statement", "console.nav.statement"),
             ],
         )
     ],

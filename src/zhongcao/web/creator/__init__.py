@@ -1,5 +1,7 @@
 """The creator console (百应): my content and the sales it carried, my commissions, and the affiliate
-plans open to me (the plaza) with applications, and my sample requests. One module per page group.
+plans open to me (the plaza) with applications, my showcase and sample requests; publishing videos
+and hosting live sessions (studio); my data and my commission statement (earnings). One module per
+page group.
 
 Every page is scoped to the caller's own publishing account
 (:data:`~zhongcao.web.console.CreatorConsole`); there is no account id in any URL to change.
@@ -9,9 +11,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.creator import overview, plaza, samples, showcase
+from zhongcao.web.creator import earnings, overview, plaza, samples, showcase, studio
 
 router = APIRouter()
 # Fixed paths before the ids they would otherwise be taken for: /creator/samples/new before any id.
-for module in (overview, plaza, showcase, samples):
+for module in (overview, plaza, showcase, samples, studio, earnings):
     router.include_router(module.router)

@@ -1,6 +1,6 @@
 // The host dashboard of a live session: viewers, comments, likes, orders, GMV and the best sellers
 // change as they happen. The room's events arrive over Server-Sent Events (the same live hub as the
-// shoppers' pages, /merchant/live/<id>/events); a sale fetches the numbers again (/stats).
+// shoppers' pages, /merchant/live/<id>/events or /creator/live/<id>/events); a sale fetches the numbers again (/stats).
 (function () {
   "use strict";
   var head = document.querySelector("[data-host]");
@@ -8,6 +8,7 @@
   var status = head.getAttribute("data-status");
   if (status === "ended") return;
   var id = head.getAttribute("data-host");
+  var base = head.getAttribute("data-host-base") || "/merchant/live";  // the shop's or the creator's studio
   var comments = document.querySelector("[data-comments]");
   var emptyComments = document.querySelector("[data-comments-empty]");
   var someone = document.querySelector("[data-someone]").textContent;
@@ -17,7 +18,7 @@
     if (el) el.textContent = typeof value === "number" ? value.toLocaleString(document.documentElement.lang) : value;
   }
   function refresh() {
-    fetch("/merchant/live/" + id + "/stats", { credentials: "same-origin" })
+    fetch(base + "/" + id + "/stats", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (s) {
         if (!s) return;
@@ -41,7 +42,7 @@
     return parseInt((el.textContent || "0").replace(/[^0-9]/g, ""), 10) || 0;
   };
 
-  var source = new EventSource("/merchant/live/" + id + "/events");
+  var source = new EventSource(base + "/" + id + "/events");
   source.addEventListener("viewers", function (e) { stat("viewers", JSON.parse(e.data).count); });
   source.addEventListener("likes", function (e) { stat("likes", JSON.parse(e.data).total); });
   source.addEventListener("sale", refresh);
