@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     from zhongcao.affiliate.views import router as affiliate_router
     from zhongcao.aftersales.views import router as aftersales_router
+    from zhongcao.audit.views import router as audit_router
     from zhongcao.campaigns.views import router as campaigns_router
     from zhongcao.catalog.views import router as catalog_router
     from zhongcao.commerce.views import router as commerce_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         media_router,
         notifications_router,
         membership_router,
+        audit_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)
