@@ -121,6 +121,9 @@ def notices_for(db: Session, shop_id: int, *, limit: int = 5) -> list[Notice]:
     return [Notice(e.action, e.reason, e.created_at) for e in picked]
 
 
+_SANCTIONED = or_(Shop.status == ShopStatus.suspended, Shop.campaign_registration_suspended.is_(True))
+
+
 def search_shops(
     db: Session,
     params: PageParams,
@@ -128,6 +131,7 @@ def search_shops(
     q: str | None = None,
     status: ShopStatus | None = None,
     campaigns_suspended: bool | None = None,
+    sanctioned: bool | None = None,
 ) -> tuple[Sequence[Shop], str | None]:
     """Shops by name (either language) or id, newest first, optionally by status."""
     stmt = select(Shop)
@@ -142,6 +146,8 @@ def search_shops(
         stmt = stmt.where(Shop.status == status)
     if campaigns_suspended is not None:
         stmt = stmt.where(Shop.campaign_registration_suspended.is_(campaigns_suspended))
+    if sanctioned:
+        stmt = stmt.where(_SANCTIONED)
     return paginate_by_id(db, stmt, Shop.id, params)
 
 
@@ -151,7 +157,7 @@ def sanctioned_count(db: Session) -> int:
         db.scalar(
             select(func.count())
             .select_from(Shop)
-            .where(or_(Shop.status == ShopStatus.suspended, Shop.campaign_registration_suspended.is_(True)))
+            .where(_SANCTIONED)
         )
         or 0
     )
