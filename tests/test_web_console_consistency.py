@@ -44,6 +44,9 @@ LISTS = {
     "/operator/jobs",
     "/operator/scores",
     "/operator/notifications",
+    "/operator/after-sales",
+    "/operator/complaints",
+    "/operator/audit",
 }
 # Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
 FIXED_LISTS = {"/operator/jobs", "/operator/scores"}
@@ -64,6 +67,9 @@ NOT_LISTS = {
     "/merchant/content/live/new",
     "/operator",
     "/operator/gmv",
+    "/operator/workbench",
+    "/operator/users",  # never empty: the operator looking is a user (its filtered empty state is tested)
+    "/operator/shops",  # never empty here: the merchant's shop (its filtered empty state is tested)
 }
 # Files to download, not pages to read: checked for their type only.
 DOWNLOADS = {"/merchant/products/csv/export": "text/csv"}
