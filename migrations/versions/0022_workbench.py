@@ -32,7 +32,12 @@ def upgrade() -> None:
         sa.Column(
             "side",
             sa.Enum(
-                "buyer", "merchant", name="evidence_side", native_enum=False, create_constraint=True, length=32
+                "buyer",
+                "merchant",
+                name="evidence_side",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
             ),
             nullable=False,
         ),
@@ -49,7 +54,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["media_id"], ["media.id"], name=op.f("fk_after_sale_evidence_media_id_media"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(["added_by"], ["users.id"], name=op.f("fk_after_sale_evidence_added_by_users")),
+        sa.ForeignKeyConstraint(
+            ["added_by"], ["users.id"], name=op.f("fk_after_sale_evidence_added_by_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_after_sale_evidence")),
     )
     with op.batch_alter_table("after_sale_evidence", schema=None) as batch_op:
@@ -58,7 +65,9 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("shops", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("campaign_registration_suspended", sa.Boolean(), server_default=sa.false(), nullable=False)
+            sa.Column(
+                "campaign_registration_suspended", sa.Boolean(), server_default=sa.false(), nullable=False
+            )
         )
 
 

@@ -92,6 +92,7 @@ class Catalog:
     @property
     def available(self) -> np.ndarray:
         """May be shown now: a published short video, or a live room on air."""
+
         def make() -> np.ndarray:
             shown = np.where(self.is_live, self.status == 1, self.status == 0)
             if self.suspended_shops:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhongcao.audit import service as audit_service
@@ -138,7 +138,7 @@ def search_shops(
     text = (q or "").strip()
     if text:
         like = f"%{text}%"
-        conditions = [Shop.name_zh.ilike(like), Shop.name_en.ilike(like)]
+        conditions: list[ColumnElement[bool]] = [Shop.name_zh.ilike(like), Shop.name_en.ilike(like)]
         if text.isdigit() and len(text) < 19:
             conditions.append(Shop.id == int(text))
         stmt = stmt.where(or_(*conditions))
@@ -153,11 +153,4 @@ def search_shops(
 
 def sanctioned_count(db: Session) -> int:
     """Shops under a suspension of either kind (the workbench shows it)."""
-    return (
-        db.scalar(
-            select(func.count())
-            .select_from(Shop)
-            .where(_SANCTIONED)
-        )
-        or 0
-    )
+    return db.scalar(select(func.count()).select_from(Shop).where(_SANCTIONED)) or 0

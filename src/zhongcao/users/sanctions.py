@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhongcao.audit import service as audit_service
@@ -68,7 +68,10 @@ def search_users(
     text = (q or "").strip()
     if text:
         like = f"%{text.lower()}%"
-        conditions = [func.lower(User.email).like(like), User.display_name.ilike(f"%{text}%")]
+        conditions: list[ColumnElement[bool]] = [
+            func.lower(User.email).like(like),
+            User.display_name.ilike(f"%{text}%"),
+        ]
         if text.isdigit() and len(text) < 19:
             conditions.append(User.id == int(text))
         stmt = stmt.where(or_(*conditions))

@@ -165,7 +165,8 @@ def users(
         roles=ROLES,
         state="disabled" if disabled else "",
         filtered=bool(text or wanted or disabled),
-        base=USERS + _query(q=text, role=wanted.value if wanted else "", state="disabled" if disabled else ""),
+        base=USERS
+        + _query(q=text, role=wanted.value if wanted else "", state="disabled" if disabled else ""),
     )
 
 

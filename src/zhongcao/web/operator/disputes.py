@@ -104,7 +104,16 @@ def cases(
 def _case_events(case: Any, order: Any, shipment: Any) -> list[tuple[str, Any]]:
     """The order's steps and the case's, in time order (message keys under ``timeline.``)."""
     events = timeline(order, shipment)
-    for name in ("requested", "decided", "return_shipped", "returned", "escalated", "arbitrated", "refunded", "closed"):
+    for name in (
+        "requested",
+        "decided",
+        "return_shipped",
+        "returned",
+        "escalated",
+        "arbitrated",
+        "refunded",
+        "closed",
+    ):
         at = getattr(case, f"{name}_at")
         if at is not None:
             events.append((f"case_{name}", at))

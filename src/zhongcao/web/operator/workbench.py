@@ -81,7 +81,9 @@ def audit(
     text = (q or "").strip()
     picked_action = action if action in ACTIONS else ""
     picked_target = target if target in TARGETS else ""
-    tid = int(target_id) if target_id and target_id.strip().isdigit() and len(target_id.strip()) < 19 else None
+    tid = (
+        int(target_id) if target_id and target_id.strip().isdigit() and len(target_id.strip()) < 19 else None
+    )
     actor_text = (actor or "").strip()
     actor_ids = _actor_ids(db, actor_text)
     first, last = _day(since), _day(until)
