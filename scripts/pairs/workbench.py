@@ -74,6 +74,8 @@ PAIRS = {
     "workbench.cases.empty": ("没有等待仲裁的售后单。", "No case is waiting for arbitration."),
     "workbench.cases.empty_filtered": ("没有符合条件的售后单，换个筛选条件试试。", "No case matches: try other filters."),
     "workbench.case.facts": ("售后信息", "The case"),
+    "workbench.case.amount": ("申请退款金额", "Refund asked"),
+    "workbench.case.timeline": ("订单与售后进度", "Order and case timeline"),
     "workbench.case.paid": ("实付", "paid"),
     "workbench.case.ruling": ("平台裁决", "Ruling"),
     "workbench.case.at_fault": ("商家有责", "Merchant at fault"),
