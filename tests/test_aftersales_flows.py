@@ -138,7 +138,8 @@ def test_reject_needs_a_note_then_escalation_and_arbitration(client, db):
     assert [c["id"] for c in queue["items"]] == [cid]
 
     r = _post(client, f"/api/ops/after-sales/{cid}/arbitrate", operator, {"merchant_at_fault": True})
-    assert r.status_code == 422 and error(r)["details"]["field"] == "note"
+    assert r.status_code == 422 and error(r)["details"]["field"] == "reason"
+    assert error(r)["code"] == "reason_required"
     ruled = _post(
         client,
         f"/api/ops/after-sales/{cid}/arbitrate",

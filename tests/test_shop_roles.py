@@ -161,6 +161,7 @@ API_WRITES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("POST", "/api/merchant/after-sales/{case_id}/approve"): MANAGERS,
     ("POST", "/api/merchant/after-sales/{case_id}/reject"): MANAGERS,
     ("POST", "/api/merchant/after-sales/{case_id}/receive-return"): MANAGERS,
+    ("POST", "/api/merchant/after-sales/{case_id}/evidence"): MANAGERS,
     ("POST", "/api/merchant/campaigns/{campaign_id}/registrations"): MANAGERS,
     ("DELETE", "/api/merchant/campaigns/{campaign_id}/registrations/{product_id}"): MANAGERS,
     ("POST", "/api/merchant/coupons"): MANAGERS,

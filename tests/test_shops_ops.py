@@ -109,7 +109,9 @@ def test_create_shop_bad_input(client, db, ops):
 def test_suspend_and_reinstate(client, db, ops):
     bundle = make_shop(db)
     product = make_product(db, bundle.shop)
-    r = client.patch(f"/api/ops/shops/{bundle.shop.id}", json={"status": "suspended"}, headers=ops)
+    r = client.patch(
+        f"/api/ops/shops/{bundle.shop.id}", json={"status": "suspended", "reason": "售假"}, headers=ops
+    )
     assert r.status_code == 200 and r.json()["status"] == "suspended"
     assert_error(client.get(f"/api/shops/{bundle.shop.id}"), 404, "shop_not_found")
     assert_error(client.get(f"/api/shops/{bundle.shop.id}/products"), 404, "shop_not_found")
@@ -117,7 +119,9 @@ def test_suspend_and_reinstate(client, db, ops):
     assert_error(client.get(f"/api/products/{product.id}"), 404, "product_not_found")
     # Its staff still see their shop, with its status.
     assert client.get("/api/merchant/shop", headers=auth(db, bundle.owner)).json()["status"] == "suspended"
-    r = client.patch(f"/api/ops/shops/{bundle.shop.id}", json={"status": "active"}, headers=ops)
+    r = client.patch(
+        f"/api/ops/shops/{bundle.shop.id}", json={"status": "active", "reason": "整改完成"}, headers=ops
+    )
     assert r.status_code == 200 and r.json()["status"] == "active"
     assert client.get(f"/api/products/{product.id}").status_code == 200
 
@@ -126,13 +130,15 @@ def test_suspend_and_reinstate(client, db, ops):
     assert_error(client.patch(url, json={"status": "closed"}, headers=ops), 422, "validation_error", "status")
     assert_error(client.patch(url, json={}, headers=ops), 422, "validation_error", "status")
     assert_error(
-        client.patch(url, json={"status": "active", "name_zh": "x"}, headers=ops),
+        client.patch(url, json={"status": "active", "reason": "x", "name_zh": "x"}, headers=ops),
         422,
         "validation_error",
         "name_zh",
     )
     assert_error(
-        client.patch("/api/ops/shops/999999", json={"status": "active"}, headers=ops), 404, "shop_not_found"
+        client.patch("/api/ops/shops/999999", json={"status": "active", "reason": "x"}, headers=ops),
+        404,
+        "shop_not_found",
     )
     assert snapshot(db, CATALOG_TABLES) == before
 

@@ -115,9 +115,9 @@ def test_complaint_input_rules(client, db):
     filed = post().json()
     url = f"/api/ops/complaints/{filed['id']}/resolve"
     before = snapshot(db, TABLES)
-    assert_error(client.post(url, json={"upheld": True}, headers=ops), 422, "validation_error", "note")
+    assert_error(client.post(url, json={"upheld": True}, headers=ops), 422, "reason_required", "reason")
     assert_error(
-        client.post(url, json={"upheld": True, "note": "  "}, headers=ops), 422, "validation_error", "note"
+        client.post(url, json={"upheld": True, "note": "  "}, headers=ops), 422, "reason_required", "reason"
     )
     assert_error(
         client.post(url, json={"upheld": "yes", "note": "x"}, headers=ops), 422, "validation_error", "upheld"

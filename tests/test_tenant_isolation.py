@@ -589,6 +589,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/merchant/after-sales/{case_id}/receive-return"): foreign_id(
         lambda w: {"case_id": w["after_sale"]}
     ),
+    ("POST", "/api/merchant/after-sales/{case_id}/evidence"): foreign_id(
+        lambda w: {"case_id": w["after_sale"]}, lambda w: {"media_id": 1}
+    ),
+    # The platform's warnings and suspensions: of the caller's shop only (no ids; the victim's
+    # reasons carry its marker).
+    ("GET", "/api/merchant/shop/notices"): listing(lambda w: set()),
     ("GET", "/api/merchant/reviews"): listing(lambda w: {w["review"]}),
     # campaigns and coupons
     ("POST", "/api/merchant/campaigns/{campaign_id}/registrations"): foreign_body(

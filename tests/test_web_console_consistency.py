@@ -51,6 +51,9 @@ LISTS = {
     "/merchant/alliance/samples",
     "/creator/samples",
     "/creator/statement",
+    "/operator/after-sales",
+    "/operator/complaints",
+    "/operator/audit",
 }
 # Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
 FIXED_LISTS = {"/operator/jobs", "/operator/scores"}
@@ -76,6 +79,9 @@ NOT_LISTS = {
     "/creator/data",  # a report over a window: by content and by product
     "/creator/content/videos/new",  # the creator's studio forms
     "/creator/content/live/new",
+    "/operator/workbench",
+    "/operator/users",  # never empty: the operator looking is a user (its filtered empty state is tested)
+    "/operator/shops",  # never empty here: the merchant's shop (its filtered empty state is tested)
 }
 # Files to download, not pages to read: checked for their type only.
 DOWNLOADS = {"/merchant/products/csv/export": "text/csv", "/creator/statement.csv": "text/csv"}

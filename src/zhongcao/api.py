@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.affiliate.sample_views import router as samples_router
     from zhongcao.affiliate.views import router as affiliate_router
     from zhongcao.aftersales.views import router as aftersales_router
+    from zhongcao.audit.views import router as audit_router
     from zhongcao.campaigns.views import router as campaigns_router
     from zhongcao.catalog.views import router as catalog_router
     from zhongcao.commerce.views import router as commerce_router
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         notifications_router,
         membership_router,
         samples_router,
+        audit_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)

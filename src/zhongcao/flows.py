@@ -68,8 +68,10 @@ from zhongcao.notifications import service as notifications_service
 from zhongcao.notifications.models import NotificationKind
 from zhongcao.pagination import MAX_LIMIT, PageParams
 from zhongcao.shops import applications as shop_applications
+from zhongcao.shops import sanctions as shop_sanctions
 from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import ShopApplication
+from zhongcao.support import service as support_service
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role, User
 
@@ -760,3 +762,32 @@ def creator_data(engine: Any, db: Session, account_id: int, first: date, last: d
         content=sorted(content, key=_by_sales),
         products=sorted(products, key=_by_sales),
     )
+
+
+# --- the operator's workbench (issue #16, item 4) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkbenchQueue:
+    """One of the operator's queues: its name (``workbench.queue.<key>`` in the catalogs), the
+    console page that works it, and how many items wait in it."""
+
+    key: str
+    href: str
+    count: Callable[[Session], int]
+
+
+# Every queue the workbench (/operator/workbench, GET /api/ops/workbench) shows, in order. A domain
+# with a queue for operators adds its entry here (content moderation appeals add theirs).
+WORKBENCH_QUEUES: list[WorkbenchQueue] = [
+    WorkbenchQueue(
+        "shop_applications", "/operator/shop-applications?status=pending", shop_applications.pending_count
+    ),
+    WorkbenchQueue("after_sales", "/operator/after-sales", aftersales_service.escalated_count),
+    WorkbenchQueue("complaints", "/operator/complaints?status=open", support_service.open_complaint_count),
+    WorkbenchQueue("shops", "/operator/shops?sanction=any", shop_sanctions.sanctioned_count),
+]
+
+
+def workbench_counts(db: Session) -> list[tuple[WorkbenchQueue, int]]:
+    return [(queue, queue.count(db)) for queue in WORKBENCH_QUEUES]

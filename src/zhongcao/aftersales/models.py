@@ -33,6 +33,11 @@ class AfterSaleStatus(enum.StrEnum):
     cancelled = "cancelled"  # withdrawn by the buyer
 
 
+class EvidenceSide(enum.StrEnum):
+    buyer = "buyer"
+    merchant = "merchant"
+
+
 class AfterSale(IdMixin, Base):
     __tablename__ = "after_sales"
     __table_args__ = (
@@ -66,3 +71,18 @@ class AfterSale(IdMixin, Base):
     arbitrated_at: Mapped[datetime | None]
     refunded_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+
+
+class AfterSaleEvidence(IdMixin, Base):
+    """An image one side attached to a case (an uploaded ``media`` image of the person who attached
+    it): what an operator weighs beside both sides' statements when arbitrating."""
+
+    __tablename__ = "after_sale_evidence"
+
+    after_sale_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("after_sales.id", ondelete="CASCADE"), index=True
+    )
+    side: Mapped[EvidenceSide] = mapped_column(str_enum(EvidenceSide, "evidence_side"))
+    media_id: Mapped[int] = mapped_column(BigId, ForeignKey("media.id", ondelete="CASCADE"))
+    added_by: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    added_at: Mapped[datetime]

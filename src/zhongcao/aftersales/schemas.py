@@ -3,10 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus
-from zhongcao.fields import MAX_ID, multi_line
+from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus, EvidenceSide
+from zhongcao.fields import MAX_ID, Id, multi_line
+
+
+def _maybe_multi_line(value: str | None) -> str | None:
+    return None if value is None else multi_line(value)
+
 
 Note = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), AfterValidator(multi_line)
@@ -49,11 +54,36 @@ class RejectRequest(BaseModel):
     note: Note
 
 
+OptionalReason = Annotated[
+    str | None, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_maybe_multi_line)
+]
+
+
 class ArbitrateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    merchant_at_fault: bool
-    note: Note
+    merchant_at_fault: StrictBool = Field(description="True: the merchant was at fault (counts in its score)")
+    refund: StrictBool | None = Field(
+        default=None, description="Refund the buyer (a return first for return-and-refund); default: at fault"
+    )
+    reason: OptionalReason = Field(default=None, description="Why; both sides see it. Required.")
+    note: OptionalReason = Field(default=None, description="Deprecated name of ``reason``")
+
+
+class EvidenceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    media_id: Id = Field(description="An image you uploaded (POST /api/media/images)")
+
+
+class EvidenceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    after_sale_id: int
+    side: EvidenceSide
+    media_id: int
+    added_at: datetime
 
 
 class AfterSaleOut(BaseModel):

@@ -32,12 +32,22 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhongcao import clock, signals
-from zhongcao.aftersales.models import AfterSale, AfterSaleKind, AfterSaleReason, AfterSaleStatus
+from zhongcao.aftersales.models import (
+    AfterSale,
+    AfterSaleEvidence,
+    AfterSaleKind,
+    AfterSaleReason,
+    AfterSaleStatus,
+    EvidenceSide,
+)
+from zhongcao.audit import service as audit_service
 from zhongcao.catalog import stock
 from zhongcao.commerce import service as commerce_service
 from zhongcao.commerce.models import OrderItem, OrderStatus
 from zhongcao.commerce.payments import ProviderRejected, ProviderUnavailable
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
+from zhongcao.media import service as media_service
+from zhongcao.media.service import Uploader
 from zhongcao.money import proportional
 from zhongcao.pagination import PageParams, paginate_by_id
 
@@ -439,17 +449,149 @@ def receive_return(db: Session, shop_id: int, case_id: int, *, now: datetime | N
 
 
 def arbitrate(
-    db: Session, case_id: int, *, merchant_at_fault: bool, note: str, now: datetime | None = None
+    db: Session,
+    case_id: int,
+    *,
+    merchant_at_fault: bool,
+    note: str | None,
+    refund: bool | None = None,
+    actor_user_id: int | None = None,
+    now: datetime | None = None,
 ) -> AfterSale:
-    """An operator settles a dispute. Only arbitration sets ``merchant_at_fault``."""
-    note = note.strip()
-    if not note:
-        raise InvalidInput("say how the dispute was settled", code="note_required", field="note")
+    """An operator settles a dispute. Only arbitration sets ``merchant_at_fault``.
+
+    ``note`` is the reason, shown to both sides (``reason_required`` when blank). ``refund`` says
+    whether the buyer is refunded (a return first, for a return-and-refund case); it defaults to
+    ``merchant_at_fault``. A refund may be granted without blaming the merchant (a carrier lost the
+    parcel), but the merchant is never blamed for a case closed without a refund
+    (``fault_without_refund``). A ruling against the merchant counts in the shop's experience score
+    (``merchant_at_fault_counts``) at its next computation. The audit entry is written in the same
+    transaction."""
+    reason = audit_service.require_reason(note)
+    refund = merchant_at_fault if refund is None else refund
+    if merchant_at_fault and not refund:
+        raise InvalidInput(
+            "a merchant at fault owes the buyer a refund: rule for the buyer or clear the fault",
+            code="fault_without_refund",
+            field="merchant_at_fault",
+        )
     case = _lock(db, case_id)
-    action = Action.rule_for_buyer if merchant_at_fault else Action.rule_for_merchant
-    _apply(db, case, action, now or clock.now(), merchant_at_fault=merchant_at_fault, arbitration_note=note)
+    before = {"status": case.status, "merchant_at_fault": case.merchant_at_fault}
+    action = Action.rule_for_buyer if refund else Action.rule_for_merchant
+    _apply(db, case, action, now or clock.now(), merchant_at_fault=merchant_at_fault, arbitration_note=reason)
+    audit_service.record(
+        db,
+        actor_user_id=actor_user_id,
+        action="after_sale.arbitrate",
+        target_kind="after_sale",
+        target_id=case.id,
+        reason=reason,
+        before=before,
+        after={"status": case.status, "merchant_at_fault": merchant_at_fault, "refund": refund},
+    )
     db.commit()
     return case
+
+
+# --- the operators' queue of escalated cases -------------------------------------------------------
+
+
+def escalated_queue(
+    db: Session,
+    params: PageParams,
+    *,
+    reason: AfterSaleReason | None = None,
+    shop_id: int | None = None,
+    older_than: timedelta | None = None,
+    now: datetime | None = None,
+) -> tuple[Sequence[AfterSale], str | None]:
+    """Cases waiting for arbitration, newest first, optionally of one reason, one shop, or escalated
+    longer than ``older_than`` ago."""
+    stmt = select(AfterSale).where(AfterSale.status == S.arbitrating)
+    if reason is not None:
+        stmt = stmt.where(AfterSale.reason == reason)
+    if shop_id is not None:
+        stmt = stmt.where(AfterSale.shop_id == shop_id)
+    if older_than is not None:
+        stmt = stmt.where(AfterSale.escalated_at <= (now or clock.now()) - older_than)
+    return paginate_by_id(db, stmt, AfterSale.id, params)
+
+
+def escalated_count(db: Session) -> int:
+    """How many cases wait for an operator (the workbench's counter)."""
+    return (
+        db.scalar(select(func.count()).select_from(AfterSale).where(AfterSale.status == S.arbitrating)) or 0
+    )
+
+
+# --- evidence images -------------------------------------------------------------------------------
+
+MAX_EVIDENCE_PER_SIDE = 9
+
+
+def _add_evidence(
+    db: Session, case: AfterSale, side: EvidenceSide, media_id: int, uploader: Uploader, now: datetime
+) -> AfterSaleEvidence:
+    if not is_open(case):
+        raise Conflict(
+            "evidence can be added while the case is open",
+            code="case_closed",
+            details={"status": case.status.value},
+        )
+    # The image must be the caller's own upload (or their shop's): anyone else's is not found.
+    try:
+        media = media_service.get_media(db, media_id, uploader)
+    except NotFound:
+        raise NotFound("media not found", code="media_not_found", field="media_id") from None
+    if media.kind.value != "image":
+        raise InvalidInput("evidence must be an image", code="wrong_media_kind", field="media_id")
+    count = db.scalar(
+        select(func.count())
+        .select_from(AfterSaleEvidence)
+        .where(AfterSaleEvidence.after_sale_id == case.id, AfterSaleEvidence.side == side)
+    )
+    if (count or 0) >= MAX_EVIDENCE_PER_SIDE:
+        raise Conflict(
+            f"at most {MAX_EVIDENCE_PER_SIDE} images per side",
+            code="too_much_evidence",
+            field="media_id",
+            details={"max": MAX_EVIDENCE_PER_SIDE},
+        )
+    row = AfterSaleEvidence(
+        after_sale_id=case.id, side=side, media_id=media.id, added_by=uploader.user_id, added_at=now
+    )
+    db.add(row)
+    db.commit()
+    return row
+
+
+def add_buyer_evidence(
+    db: Session, user_id: int, case_id: int, media_id: int, *, now: datetime | None = None
+) -> AfterSaleEvidence:
+    """The buyer attaches one of their uploaded images to their open case."""
+    case = get_for_buyer(db, user_id, case_id)
+    uploader = Uploader(user_id=user_id, shop_id=None, shop_role=None)
+    return _add_evidence(db, case, EvidenceSide.buyer, media_id, uploader, now or clock.now())
+
+
+def add_merchant_evidence(
+    db: Session, uploader: Uploader, case_id: int, media_id: int, *, now: datetime | None = None
+) -> AfterSaleEvidence:
+    """The shop attaches one of its uploaded images to a case about it."""
+    assert uploader.shop_id is not None
+    case = get_for_shop(db, uploader.shop_id, case_id)
+    return _add_evidence(db, case, EvidenceSide.merchant, media_id, uploader, now or clock.now())
+
+
+def evidence_for(db: Session, case_id: int) -> list[AfterSaleEvidence]:
+    """The case's evidence images, oldest first."""
+    return list(
+        db.scalars(
+            select(AfterSaleEvidence)
+            .where(AfterSaleEvidence.after_sale_id == case_id)
+            .order_by(AfterSaleEvidence.id)
+        )
+    )
 
 
 @dataclass

@@ -10,11 +10,14 @@ from zhongcao.aftersales.schemas import (
     AfterSaleCreate,
     AfterSaleOut,
     ArbitrateRequest,
+    EvidenceCreate,
+    EvidenceOut,
     RejectRequest,
     ReturnShipped,
 )
 from zhongcao.deps import DbSession, MerchantCtx, OperatorUser, ShopManagerCtx, ShopperUser
 from zhongcao.fields import IdPath
+from zhongcao.media.service import Uploader
 from zhongcao.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["after-sales"])
@@ -131,6 +134,44 @@ def ops_case(case_id: PathId, _: OperatorUser, db: DbSession) -> AfterSaleOut:
 
 
 @router.post("/api/ops/after-sales/{case_id}/arbitrate", response_model=AfterSaleOut, tags=["ops"])
-def arbitrate(case_id: PathId, body: ArbitrateRequest, _: OperatorUser, db: DbSession) -> AfterSaleOut:
-    case = service.arbitrate(db, case_id, merchant_at_fault=body.merchant_at_fault, note=body.note)
+def arbitrate(case_id: PathId, body: ArbitrateRequest, user: OperatorUser, db: DbSession) -> AfterSaleOut:
+    """Refund or not, the reason (required: ``reason_required``), and whether the merchant was at
+    fault (it then counts in the shop's experience score); written to the audit log."""
+    case = service.arbitrate(
+        db,
+        case_id,
+        merchant_at_fault=body.merchant_at_fault,
+        refund=body.refund,
+        note=body.reason if body.reason is not None else body.note,
+        actor_user_id=user.id,
+    )
     return AfterSaleOut.model_validate(case)
+
+
+@router.get("/api/ops/after-sales/{case_id}/evidence", response_model=list[EvidenceOut], tags=["ops"])
+def ops_evidence(case_id: PathId, _: OperatorUser, db: DbSession) -> list[EvidenceOut]:
+    service.get_case(db, case_id)
+    return [EvidenceOut.model_validate(row) for row in service.evidence_for(db, case_id)]
+
+
+# --- evidence images, one side each ------------------------------------------------------------
+
+
+@router.post("/api/after-sales/{case_id}/evidence", status_code=201, response_model=EvidenceOut)
+def buyer_evidence(case_id: PathId, body: EvidenceCreate, user: ShopperUser, db: DbSession) -> EvidenceOut:
+    """Attach one of your uploaded images to your open case (at most 9)."""
+    return EvidenceOut.model_validate(service.add_buyer_evidence(db, user.id, case_id, body.media_id))
+
+
+@router.post(
+    "/api/merchant/after-sales/{case_id}/evidence",
+    status_code=201,
+    response_model=EvidenceOut,
+    tags=["merchant"],
+)
+def merchant_evidence(
+    case_id: PathId, body: EvidenceCreate, ctx: ShopManagerCtx, db: DbSession
+) -> EvidenceOut:
+    """Attach one of the shop's uploaded images to an open case about the shop (at most 9)."""
+    uploader = Uploader(user_id=ctx.user.id, shop_id=ctx.shop_id, shop_role=ctx.staff_role)
+    return EvidenceOut.model_validate(service.add_merchant_evidence(db, uploader, case_id, body.media_id))

@@ -37,6 +37,7 @@ from zhongcao.db import insert_rows_returning_ids
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 from zhongcao.experience import scores as experience_scores
 from zhongcao.pagination import PageParams, paginate_by_id
+from zhongcao.shops import sanctions as shop_sanctions
 
 if TYPE_CHECKING:
     from zhongcao.catalog.models import Category
@@ -333,6 +334,9 @@ def register_product(db: Session, shop_id: int, campaign_id: int, product_id: in
         refusal = score_refusal(db, shop_id, campaign)
         if refusal is not None:
             raise refusal
+        suspended = shop_sanctions.campaign_registration_refusal(db, shop_id)
+        if suspended is not None:
+            raise suspended
         existing = db.scalar(
             select(CampaignProduct)
             .where(CampaignProduct.campaign_id == campaign_id, CampaignProduct.product_id == product_id)

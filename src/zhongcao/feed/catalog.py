@@ -28,6 +28,7 @@ from zhongcao.catalog import service as catalog_service
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind, ContentStatus  # enums only; tables via content_service
 from zhongcao.experience import scores as experience_scores
+from zhongcao.shops import service as shops_service
 
 CHUNK = 5000
 T = TypeVar("T")
@@ -56,6 +57,9 @@ class Catalog:
     # ``campaigns_service.running_campaigns_version``): a refresh re-reads them only when these move.
     scores_version: tuple | None = None
     campaigns_version: tuple | None = None
+    # Shops an operator suspended: their content (their own, or anchoring their products first) is
+    # not shown until the shop is restored.
+    suspended_shops: frozenset[int] = frozenset()
     _derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
@@ -88,7 +92,14 @@ class Catalog:
     @property
     def available(self) -> np.ndarray:
         """May be shown now: a published short video, or a live room on air."""
-        return self._get("available", lambda: np.where(self.is_live, self.status == 1, self.status == 0))
+
+        def make() -> np.ndarray:
+            shown = np.where(self.is_live, self.status == 1, self.status == 0)
+            if self.suspended_shops:
+                shown &= ~np.isin(self.shop_ids, np.fromiter(self.suspended_shops, dtype=np.int64))
+            return shown
+
+        return self._get("available", make)
 
     @property
     def code_of(self) -> dict[int, int]:
@@ -218,7 +229,14 @@ class Catalog:
         campaigns_version = campaigns_service.running_campaigns_version(db, now)
         same_scores = extra is None and scores_version == self.scores_version
         same_campaigns = campaigns_version == self.campaigns_version
-        if same_scores and same_campaigns and extra is None and np.array_equal(status, self.status):
+        suspended = shops_service.suspended_shop_ids(db)
+        if (
+            same_scores
+            and same_campaigns
+            and extra is None
+            and np.array_equal(status, self.status)
+            and suspended == self.suspended_shops
+        ):
             db.rollback()
             return self
         changes: dict = {
@@ -226,6 +244,7 @@ class Catalog:
             "loaded_at_s": clock.now().timestamp(),
             "scores_version": scores_version,
             "campaigns_version": campaigns_version,
+            "suspended_shops": suspended,
         }
         if extra is not None:
             for key in (
@@ -366,9 +385,11 @@ def load_catalog(db: Session, now: datetime | None = None) -> Catalog:
     scores = experience_scores.current_scores(db, shops)
     campaigns_version = campaigns_service.running_campaigns_version(db, now)
     campaign = _campaign_products(db, now)
+    suspended = shops_service.suspended_shop_ids(db)
     db.rollback()
     return dataclasses.replace(
         empty,
+        suspended_shops=suspended,
         shop_score_centi=scores,
         campaign_products=campaign,
         scores_version=scores_version,

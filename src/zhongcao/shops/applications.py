@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhongcao import clock, signals
@@ -125,6 +125,18 @@ def list_applications(
     if status is not None:
         stmt = stmt.where(ShopApplication.status == status)
     return paginate_by_id(db, stmt, ShopApplication.id, params)
+
+
+def pending_count(db: Session) -> int:
+    """Applications waiting for an operator (the workbench's counter)."""
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(ShopApplication)
+            .where(ShopApplication.status == ApplicationStatus.pending)
+        )
+        or 0
+    )
 
 
 def _lock_pending(db: Session, application_id: int) -> ShopApplication:

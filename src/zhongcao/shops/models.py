@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhongcao.db import Base, BigId, IdMixin, TimestampMixin, str_enum
@@ -37,6 +38,9 @@ class Shop(IdMixin, TimestampMixin, Base):
     # Flat shipping fee per order, waived when the order's goods reach the threshold (0 = never free).
     shipping_fee_fen: Mapped[int] = mapped_column(default=0)
     free_shipping_threshold_fen: Mapped[int] = mapped_column(default=0)
+    # Set by an operator (with a reason, in the audit log): the shop may not register products in
+    # campaigns until restored (``campaigns.service.register_product`` refuses them).
+    campaign_registration_suspended: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
 
 class ShopStaff(IdMixin, TimestampMixin, Base):

@@ -15,6 +15,7 @@ from pydantic import (
     field_validator,
 )
 
+from zhongcao.audit.schemas import Reason
 from zhongcao.fields import MAX_ID, Secret, UserLine, UserText, multi_line, single_line
 from zhongcao.shops import credit_code
 from zhongcao.shops.models import ApplicationStatus, InvitationStatus, ShopStatus, StaffRole
@@ -78,6 +79,24 @@ class ShopStatusUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: ShopStatus
+    reason: Reason = Field(default=None, description="Why; the merchant sees it. Required.")
+
+
+class ShopAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["warn", "suspend_campaigns", "suspend", "restore"]
+    reason: Reason = Field(default=None, description="Why; the merchant sees it. Required.")
+
+
+class ShopNoticeOut(BaseModel):
+    """An operator's decision about the shop, as its merchant sees it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    action: str
+    reason: str
+    at: datetime
 
 
 class ShopPublicOut(BaseModel):
@@ -97,6 +116,7 @@ class ShopOut(ShopPublicOut):
     """The shop as its staff and platform operators see it."""
 
     status: ShopStatus
+    campaign_registration_suspended: bool = False
 
 
 class StaffCreate(BaseModel):

@@ -64,6 +64,11 @@ def active_shop_ids(db: Session, shop_ids: Iterable[int]) -> set[int]:
     return set(db.scalars(select(Shop.id).where(Shop.id.in_(ids), Shop.status == ShopStatus.active)))
 
 
+def suspended_shop_ids(db: Session) -> frozenset[int]:
+    """Every suspended shop (few: the feed's catalogue hides their content)."""
+    return frozenset(db.scalars(select(Shop.id).where(Shop.status == ShopStatus.suspended)))
+
+
 def active_shop_ids_query() -> Select[int]:
     """A sub-select of the ids of active shops, for other domains' listings (``x.in_(...)``)."""
     return select(Shop.id).where(Shop.status == ShopStatus.active)

@@ -12,7 +12,7 @@ from zhongcao.catalog.schemas import ProductSummaryOut
 from zhongcao.deps import CurrentUser, DbSession, MerchantContext, MerchantCtx, OperatorUser, merchant_with
 from zhongcao.fields import MAX_ID
 from zhongcao.pagination import Page, PageParams, page_params
-from zhongcao.shops import applications, invitations, service
+from zhongcao.shops import applications, invitations, sanctions, service
 from zhongcao.shops.models import ApplicationStatus, ShopStaff, ShopStatus, StaffInvitation, StaffRole
 from zhongcao.shops.schemas import (
     InvitationAccept,
@@ -20,10 +20,12 @@ from zhongcao.shops.schemas import (
     InvitationIssued,
     InvitationOut,
     MyInvitationOut,
+    ShopAction,
     ShopApplicationCreate,
     ShopApplicationOut,
     ShopApplicationReject,
     ShopCreate,
+    ShopNoticeOut,
     ShopOut,
     ShopPublicOut,
     ShopStatusUpdate,
@@ -78,8 +80,12 @@ def ops_list_shops(
     db: DbSession,
     params: PageParams = Depends(page_params),
     status_filter: Annotated[ShopStatus | None, Query(alias="status")] = None,
+    q: Annotated[str | None, Query(max_length=80, description="A name (either language) or an id")] = None,
+    campaigns_suspended: bool | None = None,
 ) -> Page[ShopOut]:
-    rows, next_cursor = service.list_shops(db, params, status=status_filter)
+    rows, next_cursor = sanctions.search_shops(
+        db, params, q=q, status=status_filter, campaigns_suspended=campaigns_suspended
+    )
     return Page(items=[ShopOut.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -90,9 +96,20 @@ def ops_create_shop(body: ShopCreate, _: OperatorUser, db: DbSession) -> ShopOut
 
 
 @router.patch("/api/ops/shops/{shop_id}", response_model=ShopOut, tags=["ops"])
-def ops_set_shop_status(shop_id: IdPath, body: ShopStatusUpdate, _: OperatorUser, db: DbSession) -> ShopOut:
-    """Suspend or reinstate a shop."""
-    return ShopOut.model_validate(service.set_shop_status(db, shop_id, body.status))
+def ops_set_shop_status(
+    shop_id: IdPath, body: ShopStatusUpdate, user: OperatorUser, db: DbSession
+) -> ShopOut:
+    """Suspend or reinstate a shop, with the reason the merchant sees (``reason_required``)."""
+    shop = sanctions.set_status(db, shop_id, body.status, reason=body.reason, actor_user_id=user.id)
+    return ShopOut.model_validate(shop)
+
+
+@router.post("/api/ops/shops/{shop_id}/actions", response_model=ShopOut, tags=["ops"])
+def ops_shop_action(shop_id: IdPath, body: ShopAction, user: OperatorUser, db: DbSession) -> ShopOut:
+    """Warn the shop, suspend its campaign registration, suspend it, or restore it; the reason is
+    required and the merchant sees it; written to the audit log with the status before and after."""
+    shop = sanctions.act(db, shop_id, body.action, reason=body.reason, actor_user_id=user.id)
+    return ShopOut.model_validate(shop)
 
 
 # Merchants: the shop is always the caller's own --------------------------------------------------
@@ -101,6 +118,12 @@ def ops_set_shop_status(shop_id: IdPath, body: ShopStatusUpdate, _: OperatorUser
 @router.get("/api/merchant/shop", response_model=ShopOut, tags=["merchant"])
 def merchant_get_shop(ctx: MerchantCtx, db: DbSession) -> ShopOut:
     return ShopOut.model_validate(service.get_shop(db, ctx.shop_id))
+
+
+@router.get("/api/merchant/shop/notices", response_model=list[ShopNoticeOut], tags=["merchant"])
+def merchant_shop_notices(ctx: MerchantCtx, db: DbSession) -> list[ShopNoticeOut]:
+    """The platform's newest warnings, suspensions and restorations of the caller's shop, with why."""
+    return [ShopNoticeOut.model_validate(n) for n in sanctions.notices_for(db, ctx.shop_id)]
 
 
 @router.patch("/api/merchant/shop", response_model=ShopOut, tags=["merchant"])

@@ -168,15 +168,21 @@ class ComplaintCreate(BaseModel):
     ] = ""
 
 
+ResolutionText = Annotated[
+    str | None,
+    StringConstraints(strip_whitespace=True, max_length=service.RESOLUTION_NOTE_MAX),
+    AfterValidator(lambda v: None if v is None else multi_line(v)),
+]
+
+
 class ComplaintResolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    upheld: StrictBool = Field(description="True: the merchant was at fault")
-    note: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=service.RESOLUTION_NOTE_MAX),
-        AfterValidator(multi_line),
-    ]
+    upheld: StrictBool = Field(description="True: upheld, the merchant was at fault; false: not upheld")
+    reason: ResolutionText = Field(
+        default=None, description="The outcome in words; the shopper sees it. Required."
+    )
+    note: ResolutionText = Field(default=None, description="Deprecated name of ``reason``")
 
 
 class ComplaintOut(BaseModel):

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from zhongcao import clock, signals
+from zhongcao.audit import service as audit_service
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.db import rows_changed
@@ -487,22 +488,46 @@ def get_complaint(db: Session, complaint_id: int) -> Complaint:
 
 
 def list_complaints(
-    db: Session, params: PageParams, *, status: ComplaintStatus | None = None, shop_id: int | None = None
+    db: Session,
+    params: PageParams,
+    *,
+    status: ComplaintStatus | None = None,
+    shop_id: int | None = None,
+    reason: ComplaintReason | None = None,
 ) -> tuple[Sequence[Complaint], str | None]:
-    """Every complaint (operators)."""
+    """Every complaint (operators), newest first, optionally by status, shop and reason."""
     stmt = select(Complaint)
     if status is not None:
         stmt = stmt.where(Complaint.status == status)
     if shop_id is not None:
         stmt = stmt.where(Complaint.shop_id == shop_id)
+    if reason is not None:
+        stmt = stmt.where(Complaint.reason == reason)
     return paginate_by_id(db, stmt, Complaint.id, params)
 
 
+def open_complaint_count(db: Session) -> int:
+    """Complaints waiting for an operator (the workbench's counter)."""
+    return (
+        db.scalar(select(func.count()).select_from(Complaint).where(Complaint.status == ComplaintStatus.open))
+        or 0
+    )
+
+
 def resolve_complaint(
-    db: Session, complaint_id: int, *, upheld: bool, note: str, at: datetime | None = None
+    db: Session,
+    complaint_id: int,
+    *,
+    upheld: bool,
+    note: str | None,
+    actor_user_id: int | None = None,
+    at: datetime | None = None,
 ) -> Complaint:
-    """``open -> upheld`` (the merchant was at fault) or ``open -> dismissed``; once only."""
-    note = _clean_body(note, field="note", limit=RESOLUTION_NOTE_MAX)
+    """``open -> upheld`` (the merchant was at fault) or ``open -> dismissed``; once only. ``note``
+    is the reason the shopper sees (``reason_required`` when blank); the decision goes to the audit
+    log in the same transaction."""
+    note = audit_service.require_reason(note)
+    note = _clean_body(note, field="reason", limit=RESOLUTION_NOTE_MAX)
     complaint = get_complaint(db, complaint_id)
     new_status = ComplaintStatus.upheld if upheld else ComplaintStatus.dismissed
     # One conditional UPDATE: of two operators deciding at once, exactly one moves it.
@@ -520,6 +545,16 @@ def resolve_complaint(
             code="illegal_transition",
             details={"status": complaint.status.value},
         )
+    audit_service.record(
+        db,
+        actor_user_id=actor_user_id,
+        action="complaint.resolve",
+        target_kind="complaint",
+        target_id=complaint_id,
+        reason=note,
+        before={"status": ComplaintStatus.open},
+        after={"status": new_status},
+    )
     db.commit()
     db.refresh(complaint)
     return complaint

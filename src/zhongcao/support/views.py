@@ -9,7 +9,7 @@ from zhongcao.deps import DbSession, MerchantCtx, OperatorUser, ShopperUser
 from zhongcao.fields import MAX_ID, IdPath
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.support import chat, service
-from zhongcao.support.models import CardKind, ComplaintStatus, Conversation
+from zhongcao.support.models import CardKind, ComplaintReason, ComplaintStatus, Conversation
 from zhongcao.support.schemas import (
     AssignIn,
     ComplaintCreate,
@@ -276,16 +276,24 @@ def ops_complaints(
     db: DbSession,
     status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
     shop_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    reason: ComplaintReason | None = None,
     params: PageParams = Depends(page_params),
 ) -> Page[ComplaintOut]:
-    rows, cursor = service.list_complaints(db, params, status=status_, shop_id=shop_id)
+    rows, cursor = service.list_complaints(db, params, status=status_, shop_id=shop_id, reason=reason)
     return Page(items=[ComplaintOut.model_validate(c) for c in rows], next_cursor=cursor)
 
 
 @router.post("/api/ops/complaints/{complaint_id}/resolve", response_model=ComplaintOut, tags=["ops"])
 def ops_resolve_complaint(
-    complaint_id: IdPath, body: ComplaintResolve, _: OperatorUser, db: DbSession
+    complaint_id: IdPath, body: ComplaintResolve, user: OperatorUser, db: DbSession
 ) -> ComplaintOut:
-    """open -> upheld (merchant at fault) or dismissed; anything else is 409 illegal_transition."""
-    complaint = service.resolve_complaint(db, complaint_id, upheld=body.upheld, note=body.note)
+    """open -> upheld (merchant at fault) or dismissed, with the reason the shopper sees (required:
+    ``reason_required``); anything else is 409 illegal_transition. Written to the audit log."""
+    complaint = service.resolve_complaint(
+        db,
+        complaint_id,
+        upheld=body.upheld,
+        note=body.reason if body.reason is not None else body.note,
+        actor_user_id=user.id,
+    )
     return ComplaintOut.model_validate(complaint)

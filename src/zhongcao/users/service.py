@@ -280,6 +280,11 @@ def sign_out_everywhere(db: Session, user: User, *, keep_secret: str | None) -> 
     return revoked
 
 
+def revoke_every_token(db: Session, user: User) -> int:
+    """Revoke all of ``user``'s sessions and API tokens (flushed, not committed); returns how many."""
+    return _revoke_all(db, user, None, kinds=(TokenKind.session, TokenKind.api))
+
+
 def _revoke_all(db: Session, user: User, keep_secret: str | None, *, kinds: tuple[TokenKind, ...]) -> int:
     stmt = update(AuthToken).where(
         AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None), AuthToken.kind.in_(kinds)

@@ -3,13 +3,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
 from zhongcao import flows
+from zhongcao.audit.schemas import ReasonIn
 from zhongcao.deps import CurrentUser, DbSession, OperatorUser, client_address, request_token
 from zhongcao.errors import InvalidInput
 from zhongcao.fields import IdPath
-from zhongcao.users import security, service
+from zhongcao.pagination import Page, PageParams, page_params
+from zhongcao.users import sanctions, security, service
 from zhongcao.users.models import Role, TokenKind
 from zhongcao.users.schemas import (
     LoginRequest,
@@ -166,3 +168,41 @@ def ops_create_user(body: OperatorUserCreate, _: OperatorUser, db: DbSession) ->
         locale=body.locale,
     )
     return UserOut.model_validate(user)
+
+
+class OpsUserOut(UserOut):
+    is_active: bool
+
+
+class UserDisabled(OpsUserOut):
+    sessions_revoked: int
+
+
+@router.get("/api/ops/users", response_model=Page[OpsUserOut], tags=["ops"])
+def ops_search_users(
+    _: OperatorUser,
+    db: DbSession,
+    q: Annotated[str | None, Query(max_length=254, description="Email, display name or id")] = None,
+    role: Role | None = None,
+    disabled: bool | None = None,
+    params: PageParams = Depends(page_params),
+) -> Page[OpsUserOut]:
+    rows, cursor = sanctions.search_users(db, params, q=q, role=role, disabled=disabled)
+    return Page(items=[OpsUserOut.model_validate(u) for u in rows], next_cursor=cursor)
+
+
+@router.post("/api/ops/users/{user_id}/disable", response_model=UserDisabled, tags=["ops"])
+def ops_disable_user(user_id: IdPath, body: ReasonIn, operator: OperatorUser, db: DbSession) -> UserDisabled:
+    """Disable an account: its sessions and tokens end now and sign-in is refused (``account_disabled``).
+    The reason is required (``reason_required``) and goes to the audit log."""
+    user, revoked = sanctions.set_active(db, user_id, False, reason=body.reason, actor_user_id=operator.id)
+    return UserDisabled.model_validate(
+        {**OpsUserOut.model_validate(user).model_dump(), "sessions_revoked": revoked}
+    )
+
+
+@router.post("/api/ops/users/{user_id}/restore", response_model=OpsUserOut, tags=["ops"])
+def ops_restore_user(user_id: IdPath, body: ReasonIn, operator: OperatorUser, db: DbSession) -> OpsUserOut:
+    """Let a disabled account sign in again (with a reason, in the audit log)."""
+    user, _ = sanctions.set_active(db, user_id, True, reason=body.reason, actor_user_id=operator.id)
+    return OpsUserOut.model_validate(user)

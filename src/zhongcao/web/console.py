@@ -117,6 +117,17 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
     ],
     "operator": [
         (
+            "console.group.workbench",
+            [
+                ("/operator/workbench", "workbench", "console.nav.workbench"),
+                ("/operator/after-sales", "after_sales", "console.nav.escalated"),
+                ("/operator/complaints", "complaints", "console.nav.complaints"),
+                ("/operator/shops", "shops", "console.nav.shops"),
+                ("/operator/users", "users", "console.nav.users"),
+                ("/operator/audit", "audit", "console.nav.audit"),
+            ],
+        ),
+        (
             "console.group.platform",
             [
                 ("/operator", "home", "console.nav.nps"),
@@ -127,7 +138,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/operator/jobs", "jobs", "console.nav.jobs"),
                 ("/operator/notifications", "notifications", "console.nav.notifications"),
             ],
-        )
+        ),
     ],
 }
 MANAGERS = SHOP_MANAGERS

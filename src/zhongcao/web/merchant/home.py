@@ -11,6 +11,8 @@ from zhongcao.commerce import service as order_service
 from zhongcao.commerce.models import OrderStatus
 from zhongcao.compass import service as compass_service
 from zhongcao.experience import scores as experience_scores
+from zhongcao.shops import sanctions as shop_sanctions
+from zhongcao.shops import service as shops_service
 from zhongcao.support import service as support_service
 from zhongcao.support.service import InboxFilter
 from zhongcao.web.console import (
@@ -65,6 +67,8 @@ def home(console: MerchantConsole) -> Response:
         kpis=kpis(core),
         chart=chart,
         span=span,
+        shop=shops_service.get_shop(db, shop_id),
+        notices=shop_sanctions.notices_for(db, shop_id, limit=3),
     )
 
 

@@ -1,4 +1,5 @@
-"""The operator console: the platform's numbers (NPS, GMV, shop scores), the job runner's status,
+"""The operator console: the workbench (queues, escalated after-sales cases, complaints, shops,
+users, the audit log), the platform's numbers (NPS, GMV, shop scores), the job runner's status,
 and platform campaigns. One module per page group; shop applications are reviewed in
 :mod:`zhongcao.web.onboarding`.
 """
@@ -7,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.operator import dashboards
+from zhongcao.web.operator import accounts, dashboards, disputes, workbench
 
 router = APIRouter()
 # Fixed paths before the ids they would otherwise be taken for.
-for module in (dashboards,):
+for module in (workbench, disputes, accounts, dashboards):
     router.include_router(module.router)
