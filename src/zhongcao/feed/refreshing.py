@@ -143,7 +143,7 @@ class Refreshing:
         """Have the next request re-read the catalogue (a page found content removed since the last read)."""
         current = self._bundle
         if current is not None:
-            self._bundle = dataclasses.replace(current, refreshed_at=0.0)
+            self._bundle = dataclasses.replace(current, refreshed_at=float("-inf"))
 
     def warm(self, database: Database) -> None:
         """Load the model and catalogue now (a worker's startup), so the first request finds them."""
