@@ -108,6 +108,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/operator/shop-applications", "shop_applications", "console.nav.shop_applications"),
                 ("/operator/jobs", "jobs", "console.nav.jobs"),
                 ("/operator/notifications", "notifications", "console.nav.notifications"),
+                ("/operator/moderation", "moderation", "console.nav.moderation"),
             ],
         )
     ],

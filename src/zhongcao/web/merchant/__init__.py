@@ -23,6 +23,7 @@ from zhongcao.web.merchant import (
     home,
     inbox,
     members,
+    moderation,
     orders,
     product_csv,
     product_editor,
@@ -53,5 +54,6 @@ for module in (
     finance,
     members,
     staff,
+    moderation,
 ):
     router.include_router(module.router)

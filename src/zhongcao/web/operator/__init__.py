@@ -1,5 +1,5 @@
 """The operator console: the platform's numbers (NPS, GMV, shop scores), the job runner's status,
-and platform campaigns. One module per page group; shop applications are reviewed in
+platform campaigns, and content moderation with its appeals queue. One module per page group; shop applications are reviewed in
 :mod:`zhongcao.web.onboarding`.
 """
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.operator import dashboards
+from zhongcao.web.operator import dashboards, moderation
 
 router = APIRouter()
 # Fixed paths before the ids they would otherwise be taken for.
-for module in (dashboards,):
+for module in (dashboards, moderation):
     router.include_router(module.router)
