@@ -44,6 +44,8 @@ LISTS = {
     "/operator/jobs",
     "/operator/scores",
     "/operator/notifications",
+    "/operator/moderation",
+    "/operator/moderation/appeals",
 }
 # Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
 FIXED_LISTS = {"/operator/jobs", "/operator/scores"}

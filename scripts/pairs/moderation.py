@@ -3,6 +3,7 @@ owners see why and appeal once."""
 
 PAIRS = {
     "console.nav.moderation": ("内容治理", "Moderation"),
+    "console.nav.content_appeals": ("内容申诉", "Content appeals"),
     "moderation.title": ("内容治理", "Content moderation"),
     "moderation.sub": (
         "查找短视频和直播，违规的填写原因后下架（直播中的会立即关播）。作者会看到原因，并可申诉一次。",

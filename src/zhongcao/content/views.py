@@ -538,7 +538,7 @@ def ops_decide_appeal(
 
 
 @router.get("/api/merchant/content/{content_id}/takedown", response_model=TakedownOut, tags=["merchant"])
-def merchant_takedown(content_id: IdPath, ctx: MerchantEditor, db: DbSession) -> TakedownOut:
+def merchant_takedown(content_id: IdPath, ctx: MerchantCtx, db: DbSession) -> TakedownOut:
     """Why the shop's content was taken down, and its appeal (404 ``takedown_not_found`` if never)."""
     service.content_for_shop(db, ctx.shop_id, content_id)
     return _owners_takedown(moderation.latest_takedown(db, content_id))

@@ -109,6 +109,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/operator/jobs", "jobs", "console.nav.jobs"),
                 ("/operator/notifications", "notifications", "console.nav.notifications"),
                 ("/operator/moderation", "moderation", "console.nav.moderation"),
+                ("/operator/moderation/appeals", "moderation_appeals", "console.nav.content_appeals"),
             ],
         )
     ],

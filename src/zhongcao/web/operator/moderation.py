@@ -65,7 +65,7 @@ def appeals(
     rows, next_cursor = page_of(lambda p: moderation.appeals_page(console.db, p, status=wanted), cursor)
     return console.render(
         "operator/moderation_appeals.html",
-        "moderation",
+        "moderation_appeals",
         rows=rows,
         status=wanted.value,
         filters=APPEAL_FILTERS,
