@@ -106,6 +106,9 @@ PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("POST", "/merchant/live/{content_id}/end"): MANAGERS,
     ("POST", "/merchant/live/{content_id}/pin"): MANAGERS,
     ("POST", "/merchant/live/{content_id}/unpin"): MANAGERS,
+    # why an operator took content down: everyone reads it; the one appeal is the managers'
+    ("GET", "/merchant/content/{content_id}/takedown"): EVERYONE,
+    ("POST", "/merchant/content/{content_id}/appeal"): MANAGERS,
     ("GET", "/merchant/staff"): OWNER,
     ("POST", "/merchant/staff/invite"): OWNER,
     ("POST", "/merchant/staff/invitations/{invitation_id}/renew"): OWNER,
@@ -150,6 +153,7 @@ API_WRITES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("POST", "/api/merchant/content/{content_id}/pin"): MANAGERS,
     ("DELETE", "/api/merchant/content/{content_id}/pin"): MANAGERS,
     ("POST", "/api/merchant/content/{content_id}/remove"): MANAGERS,
+    ("POST", "/api/merchant/content/{content_id}/appeal"): MANAGERS,
     ("POST", "/api/merchant/orders/{order_id}/ship"): MANAGERS,
     ("POST", "/api/merchant/orders/{order_id}/cancel"): MANAGERS,
     ("POST", "/api/merchant/affiliate/plans"): MANAGERS,

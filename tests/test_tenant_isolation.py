@@ -42,6 +42,7 @@ from zhongcao.campaigns import coupons as coupons_service
 from zhongcao.campaigns import service as campaigns_service
 from zhongcao.campaigns.models import CouponFunder
 from zhongcao.catalog.models import Product
+from zhongcao.content import moderation
 from zhongcao.content.models import ContentKind
 from zhongcao.db import Base
 from zhongcao.experience import scores as experience_scores
@@ -143,6 +144,17 @@ def build_world(db) -> World:
         scheduled_at=now + timedelta(hours=3),
     )
 
+    # Content an operator took down: its take-down and its one appeal are its owner's alone.
+    moderator = make_user(db, Role.operator)
+    shop_removed = flows.publish_content(
+        db, victim.account.id, kind=ContentKind.short_video, title_zh=MARKER, title_en=MARKER
+    )
+    creator_removed = flows.publish_content(
+        db, victim_creator.id, kind=ContentKind.short_video, title_zh=MARKER, title_en=MARKER
+    )
+    for removed in (shop_removed, creator_removed):
+        moderation.take_down(db, removed.id, operator_user_id=moderator.id, reason=MARKER)
+
     # Orders: one paid (to ship or cancel), one delivered (after-sales, review), one completed through
     # the victim creator's video (a commission entry).
     buyer = make_user(db, Role.shopper)
@@ -228,6 +240,8 @@ def build_world(db) -> World:
         sku=first_sku(db, p1).id,
         shop_account=victim.account.id,
         shop_video=shop_video.id,
+        shop_removed=shop_removed.id,
+        creator_removed=creator_removed.id,
         shop_live=shop_live.id,
         creator_account=victim_creator.id,
         creator_video=creator_video.id,
@@ -661,6 +675,19 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/media/videos"): own_upload(lambda w: {"file": ("mine.mp4", b"not a video", "video/mp4")}),
     ("GET", "/api/media/{media_id}"): foreign_id(lambda w: {"media_id": w["shop_media"]}),
     ("DELETE", "/api/media/{media_id}"): foreign_id(lambda w: {"media_id": w["creator_media"]}),
+    # content moderation: the owner's take-down page and appeal
+    ("GET", "/api/merchant/content/{content_id}/takedown"): foreign_id(
+        lambda w: {"content_id": w["shop_removed"]}
+    ),
+    ("POST", "/api/merchant/content/{content_id}/appeal"): foreign_id(
+        lambda w: {"content_id": w["shop_removed"]}, body=lambda w: {"statement": "mine"}
+    ),
+    ("GET", "/api/creator/content/{content_id}/takedown"): foreign_id(
+        lambda w: {"content_id": w["creator_removed"]}
+    ),
+    ("POST", "/api/creator/content/{content_id}/appeal"): foreign_id(
+        lambda w: {"content_id": w["creator_removed"]}, body=lambda w: {"statement": "mine"}
+    ),
 }
 
 # ----------------------------------------------------------------------------------------- checks

@@ -54,6 +54,8 @@ LISTS = {
     "/operator/after-sales",
     "/operator/complaints",
     "/operator/audit",
+    "/operator/moderation",
+    "/operator/moderation/appeals",
 }
 # Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
 FIXED_LISTS = {"/operator/jobs", "/operator/scores"}

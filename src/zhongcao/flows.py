@@ -56,6 +56,7 @@ from zhongcao.commerce import service as commerce_service
 from zhongcao.compass import service as compass_service
 from zhongcao.config import Settings
 from zhongcao.content import live as content_live
+from zhongcao.content import moderation as content_moderation
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind
 from zhongcao.errors import DomainError, InvalidInput
@@ -786,6 +787,11 @@ WORKBENCH_QUEUES: list[WorkbenchQueue] = [
     WorkbenchQueue("after_sales", "/operator/after-sales", aftersales_service.escalated_count),
     WorkbenchQueue("complaints", "/operator/complaints?status=open", support_service.open_complaint_count),
     WorkbenchQueue("shops", "/operator/shops?sanction=any", shop_sanctions.sanctioned_count),
+    WorkbenchQueue(
+        "content_appeals",
+        "/operator/moderation/appeals?status=pending",
+        content_moderation.pending_appeal_count,
+    ),
 ]
 
 

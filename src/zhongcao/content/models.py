@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhongcao.db import Base, BigId, IdMixin, TimestampMixin, str_enum
@@ -141,3 +141,35 @@ class LiveLikes(Base):
         BigId, ForeignKey("content.id", ondelete="CASCADE"), primary_key=True
     )
     like_count: Mapped[int] = mapped_column(default=0)
+
+
+class AppealStatus(enum.StrEnum):
+    none = "none"  # the owner has not appealed (yet)
+    pending = "pending"  # waiting for an operator
+    restored = "restored"  # the operator restored the content
+    upheld = "upheld"  # the operator kept it down
+
+
+class ContentTakedown(IdMixin, TimestampMixin, Base):
+    """An operator took a short video down or ended a live (content moderation): who, why, when, what
+    the content was before, and the owner's one appeal with the operator's decision on it."""
+
+    __tablename__ = "content_takedowns"
+    __table_args__ = (
+        Index("ix_content_takedowns_content", "content_id", "id"),
+        Index("ix_content_takedowns_appeal", "appeal_status", "appealed_at"),
+    )
+
+    content_id: Mapped[int] = mapped_column(BigId, ForeignKey("content.id", ondelete="CASCADE"))
+    operator_user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    previous_status: Mapped[ContentStatus] = mapped_column(str_enum(ContentStatus, "content_status"))
+    appeal_status: Mapped[AppealStatus] = mapped_column(
+        str_enum(AppealStatus, "appeal_status"), default=AppealStatus.none
+    )
+    appeal_statement: Mapped[str | None] = mapped_column(Text)
+    appealed_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    appealed_at: Mapped[datetime | None]
+    decided_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]

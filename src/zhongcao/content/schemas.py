@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -15,8 +15,8 @@ from pydantic import (
     StringConstraints,
 )
 
-from zhongcao.content.models import AccountKind, ContentKind, ContentStatus
-from zhongcao.fields import Id, single_line
+from zhongcao.content.models import AccountKind, AppealStatus, ContentKind, ContentStatus
+from zhongcao.fields import Id, UserText, single_line
 
 # Handles appear in URLs and @-mentions: lower-case ASCII, digits and underscores only.
 Handle = Annotated[
@@ -242,3 +242,72 @@ class LiveStatsOut(BaseModel):
     units: int
     gmv_fen: int
     top_products: list[TopProductOut]
+
+
+# --- moderation (content.moderation) ----------------------------------------------------------------
+
+ModerationText = Annotated[UserText, Field(max_length=2000)]
+
+
+class TakeDownIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ModerationText | None = Field(
+        default=None, description="Why, shown to the owner (required: 422 reason_required without it)"
+    )
+
+
+class AppealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    statement: ModerationText | None = Field(
+        default=None, description="Why the content should come back, 1–1000 characters"
+    )
+
+
+class AppealDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["restore", "uphold"]
+    reason: ModerationText | None = Field(default=None, description="Shown to the owner (required)")
+
+
+class TakedownOut(BaseModel):
+    """A take-down as its owner sees it: why, when, and the appeal with its outcome."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    content_id: int
+    reason: str
+    previous_status: ContentStatus
+    created_at: datetime
+    appeal_status: AppealStatus
+    appeal_statement: str | None
+    appealed_at: datetime | None
+    decision_reason: str | None
+    decided_at: datetime | None
+
+
+class OpsTakedownOut(TakedownOut):
+    """The same with the operators who acted and the owner's user who appealed."""
+
+    operator_user_id: int
+    appealed_by_user_id: int | None
+    decided_by_user_id: int | None
+
+
+class ModerationItemOut(BaseModel):
+    """A content item in the operators' moderation list, with its newest take-down if any."""
+
+    id: int
+    kind: ContentKind
+    status: ContentStatus
+    title_zh: str
+    title_en: str
+    created_at: datetime
+    account_id: int
+    account_name: str
+    account_handle: str
+    account_kind: AccountKind
+    takedown: OpsTakedownOut | None

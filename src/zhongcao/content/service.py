@@ -1078,6 +1078,19 @@ def removed_content_ids(db: Session) -> list[int]:
     return list(core(db).execute(_REMOVED).scalars())
 
 
+_REMOVED_AMONG = select(Content.id).where(
+    Content.id.in_(bindparam("ids", expanding=True)), Content.status == ContentStatus.removed
+)
+
+
+def removed_among(db: Session, content_ids: Collection[int]) -> set[int]:
+    """Which of a page's content ids are removed now: one primary-key read of at most a page, so a
+    page served from a catalogue read a few seconds ago never shows what was taken down since."""
+    if not content_ids:
+        return set()
+    return set(core(db).execute(_REMOVED_AMONG, {"ids": sorted(set(content_ids))}).scalars())
+
+
 @dataclass(frozen=True, slots=True)
 class AccountBrief:
     """What other domains show of a publishing account beside its content."""

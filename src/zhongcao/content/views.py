@@ -8,16 +8,18 @@ from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from zhongcao import flows
-from zhongcao.content import live, service
-from zhongcao.content.models import Content, ContentKind, ContentStatus
+from zhongcao.content import live, moderation, service
+from zhongcao.content.models import AppealStatus, Content, ContentKind, ContentStatus, ContentTakedown
 from zhongcao.content.schemas import (
     AccountCreate,
     AccountOut,
     AccountTopKolUpdate,
     AnchorOut,
+    AppealDecisionIn,
+    AppealIn,
     CommentIn,
     CommentOut,
     ContentCreate,
@@ -29,9 +31,13 @@ from zhongcao.content.schemas import (
     LikesOut,
     LiveStatsOut,
     MerchantContentCreate,
+    ModerationItemOut,
+    OpsTakedownOut,
     PinRequest,
     ProductSetOut,
     PublicAccountOut,
+    TakeDownIn,
+    TakedownOut,
     TopProductOut,
     VideoOut,
 )
@@ -445,3 +451,127 @@ def creator_live_stats(content_id: IdPath, request: Request, ctx: CreatorCtx, db
     orders, GMV and the best sellers)."""
     service.content_for_account(db, ctx.account_id, content_id)
     return stats_out(content_id, flows.live_stats(db, content_id), viewer_count(request, content_id))
+
+
+# --- moderation: operators take content down and decide appeals; owners see why and appeal once -----
+# The console pages (web/operator/moderation.py, web/merchant/moderation.py, web/creator/moderation.py)
+# call the same ``content.moderation`` functions.
+
+
+def _item(row: moderation.ModerationRow) -> ModerationItemOut:
+    c, a = row.content, row.account
+    return ModerationItemOut(
+        id=c.id,
+        kind=c.kind,
+        status=c.status,
+        title_zh=c.title_zh,
+        title_en=c.title_en,
+        created_at=c.created_at,
+        account_id=a.id,
+        account_name=a.name,
+        account_handle=a.handle,
+        account_kind=a.kind,
+        takedown=OpsTakedownOut.model_validate(row.takedown) if row.takedown is not None else None,
+    )
+
+
+def _owners_takedown(row: ContentTakedown | None) -> TakedownOut:
+    if row is None:
+        raise NotFound("this content was not taken down by an operator", code="takedown_not_found")
+    return TakedownOut.model_validate(row)
+
+
+# --- operators ---------------------------------------------------------------------------------------
+
+
+@router.get("/api/ops/content", response_model=Page[ModerationItemOut], tags=["ops"])
+def ops_list_content(
+    _: OperatorUser,
+    db: DbSession,
+    params: Params,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Content id, title, account name, handle or id")
+    ] = None,
+    show: Annotated[str, Query(pattern="^(all|videos|lives|removed)$")] = "all",
+) -> Page[ModerationItemOut]:
+    """Content newest first with its newest take-down, to find what to moderate."""
+    rows, cursor = moderation.content_page(db, params, q=q, show=show)
+    return Page(items=[_item(r) for r in rows], next_cursor=cursor)
+
+
+@router.get("/api/ops/content/{content_id}/takedowns", response_model=list[OpsTakedownOut], tags=["ops"])
+def ops_content_takedowns(content_id: IdPath, _: OperatorUser, db: DbSession) -> list[OpsTakedownOut]:
+    """Every take-down of one content item, oldest first (404 ``content_not_found``)."""
+    service.get_content(db, content_id)
+    return [OpsTakedownOut.model_validate(r) for r in moderation.history(db, content_id)]
+
+
+@router.post("/api/ops/content/{content_id}/take-down", response_model=OpsTakedownOut, tags=["ops"])
+def ops_take_down(
+    content_id: IdPath, body: TakeDownIn, operator: OperatorUser, db: DbSession
+) -> OpsTakedownOut:
+    """Take a short video down or end a live, with a reason its owner sees. It leaves every feed,
+    search result and account page within a second; an open live room closes for its viewers.
+    422 ``reason_required``; 409 ``already_removed``."""
+    row = moderation.take_down(db, content_id, operator_user_id=operator.id, reason=body.reason)
+    return OpsTakedownOut.model_validate(row)
+
+
+@router.get("/api/ops/content-appeals", response_model=Page[OpsTakedownOut], tags=["ops"])
+def ops_list_appeals(
+    _: OperatorUser,
+    db: DbSession,
+    params: Params,
+    status: AppealStatus | None = AppealStatus.pending,
+) -> Page[OpsTakedownOut]:
+    """Appeals against take-downs, newest first: ``pending`` (the queue) unless another status is asked."""
+    wanted = None if status is AppealStatus.none else status
+    rows, cursor = moderation.appeals_page(db, params, status=wanted)
+    return Page(items=[OpsTakedownOut.model_validate(r) for r, _ in rows], next_cursor=cursor)
+
+
+@router.post("/api/ops/content-appeals/{takedown_id}/decide", response_model=OpsTakedownOut, tags=["ops"])
+def ops_decide_appeal(
+    takedown_id: IdPath, body: AppealDecisionIn, operator: OperatorUser, db: DbSession
+) -> OpsTakedownOut:
+    """Restore the content (it is back in feeds and search) or uphold the take-down, with a reason the
+    owner sees. 422 ``reason_required``; 409 ``appeal_not_pending``."""
+    row = moderation.decide_appeal(
+        db, takedown_id, operator_user_id=operator.id, outcome=body.outcome, reason=body.reason
+    )
+    return OpsTakedownOut.model_validate(row)
+
+
+# --- owners --------------------------------------------------------------------------------------------
+
+
+@router.get("/api/merchant/content/{content_id}/takedown", response_model=TakedownOut, tags=["merchant"])
+def merchant_takedown(content_id: IdPath, ctx: MerchantCtx, db: DbSession) -> TakedownOut:
+    """Why the shop's content was taken down, and its appeal (404 ``takedown_not_found`` if never)."""
+    service.content_for_shop(db, ctx.shop_id, content_id)
+    return _owners_takedown(moderation.latest_takedown(db, content_id))
+
+
+@router.post("/api/merchant/content/{content_id}/appeal", response_model=TakedownOut, tags=["merchant"])
+def merchant_appeal(content_id: IdPath, body: AppealIn, ctx: MerchantEditor, db: DbSession) -> TakedownOut:
+    """Appeal the take-down once, with a statement. 409 ``appeal_already_made``, ``not_taken_down``."""
+    service.content_for_shop(db, ctx.shop_id, content_id)
+    return TakedownOut.model_validate(
+        moderation.appeal(db, content_id, user_id=ctx.user.id, statement=body.statement)
+    )
+
+
+@router.get("/api/creator/content/{content_id}/takedown", response_model=TakedownOut, tags=["creator"])
+def creator_takedown(content_id: IdPath, ctx: CreatorCtx, db: DbSession) -> TakedownOut:
+    """Why the creator's content was taken down, and its appeal (404 ``takedown_not_found`` if never)."""
+    service.content_for_account(db, ctx.account_id, content_id)
+    return _owners_takedown(moderation.latest_takedown(db, content_id))
+
+
+@router.post("/api/creator/content/{content_id}/appeal", response_model=TakedownOut, tags=["creator"])
+def creator_appeal(content_id: IdPath, body: AppealIn, ctx: CreatorCtx, db: DbSession) -> TakedownOut:
+    """Appeal the take-down once, with a statement. 409 ``appeal_already_made``, ``not_taken_down``."""
+    service.content_for_account(db, ctx.account_id, content_id)
+    return TakedownOut.model_validate(
+        moderation.appeal(db, content_id, user_id=ctx.user.id, statement=body.statement)
+    )

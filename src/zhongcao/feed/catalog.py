@@ -223,8 +223,13 @@ class Catalog:
         status[is_live & (status == 1)] = 2
         on_air = [lookup[c] for c in content_service.live_rooms_on_air(db) if c in lookup]
         status[np.asarray(on_air, dtype=np.int64)] = 1
-        removed = [lookup[c] for c in content_service.removed_content_ids(db) if c in lookup]
-        status[np.asarray(removed, dtype=np.int64)] = 3
+        removed = np.asarray(
+            [lookup[c] for c in content_service.removed_content_ids(db) if c in lookup], dtype=np.int64
+        )
+        # Restored by an operator (an upheld appeal): a short video is published again, a live is over.
+        restored = np.setdiff1d(np.flatnonzero(status == 3), removed)
+        status[restored] = np.where(is_live[restored], 2, 0)
+        status[removed] = 3
         scores_version = experience_scores.scores_version(db)
         campaigns_version = campaigns_service.running_campaigns_version(db, now)
         same_scores = extra is None and scores_version == self.scores_version

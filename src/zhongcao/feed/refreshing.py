@@ -139,6 +139,12 @@ class Refreshing:
             self._lock.release()
         return self._bundle
 
+    def expire(self) -> None:
+        """Have the next request re-read the catalogue (a page found content removed since the last read)."""
+        current = self._bundle
+        if current is not None:
+            self._bundle = dataclasses.replace(current, refreshed_at=float("-inf"))
+
     def warm(self, database: Database) -> None:
         """Load the model and catalogue now (a worker's startup), so the first request finds them."""
         if not self.has_model:

@@ -192,6 +192,13 @@ class FeedService(Refreshing):
         excluded = set(excluded_codes[excluded_codes >= 0].tolist())
         inputs["ranked"] = self.ranked_row(bundle, user_id, inputs, excluded, limit)
         items = self._rank(bundle, contexts, inputs, excluded, hidden_accounts, memory, now_s, limit, rng)
+        gone = self.taken_down(db, items)
+        if gone:  # removed since the catalogue was read: rank again without them
+            gone_codes = catalog.codes(np.fromiter(gone, dtype=np.int64, count=len(gone)))
+            excluded |= set(gone_codes[gone_codes >= 0].tolist())
+            inputs["ranked"] = self.ranked_row(bundle, user_id, inputs, excluded, limit)
+            items = self._rank(bundle, contexts, inputs, excluded, hidden_accounts, memory, now_s, limit, rng)
+            items = [it for it in items if it.content_id not in gone]
         served_ids = [
             it.content_id if it.content_id is not None else -int(it.product_id or 0) for it in items
         ]
@@ -263,6 +270,8 @@ class FeedService(Refreshing):
         for code in exploring:
             spot = int(rng.integers(0, len(items) + 1))
             items.insert(spot, item_card(catalog, code, Source.exploration, -1, False, 0.0, np.zeros(0)))
+        gone = self.taken_down(db, items)
+        items = [it for it in items if it.content_id not in gone]
         explored = (explored + [int(catalog.content_ids[x]) for x in exploring])[-100:]
         more = position < len(order)
         next_cursor = (
@@ -278,6 +287,17 @@ class FeedService(Refreshing):
             model_version=bundle.version,
             catalog=catalog,
         )
+
+    def taken_down(self, db: Session | None, items: list[FeedItem]) -> set[int]:
+        """Of a page's content, what was removed (an operator's take-down, the owner's removal) after
+        the catalogue was read: one primary-key read per page, so removed content leaves the feed at
+        once rather than at the next catalogue refresh, which is then due at the next request."""
+        if db is None:
+            return set()
+        gone = content_service.removed_among(db, [it.content_id for it in items if it.content_id is not None])
+        if gone:
+            self.expire()
+        return gone
 
     def ranked_row(
         self, bundle: Bundle, user_id: int, inputs: dict, excluded: set[int], limit: int

@@ -137,6 +137,8 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/operator/shop-applications", "shop_applications", "console.nav.shop_applications"),
                 ("/operator/jobs", "jobs", "console.nav.jobs"),
                 ("/operator/notifications", "notifications", "console.nav.notifications"),
+                ("/operator/moderation", "moderation", "console.nav.moderation"),
+                ("/operator/moderation/appeals", "moderation_appeals", "console.nav.content_appeals"),
             ],
         ),
     ],

@@ -21,8 +21,9 @@ from zhongcao.affiliate.models import ApplicationStatus, CommissionKind, PlanKin
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import checkout as checkout_service
 from zhongcao.compass import service as compass_service
+from zhongcao.content import moderation
 from zhongcao.content import service as content_service
-from zhongcao.content.models import ContentKind
+from zhongcao.content.models import ContentKind, ContentStatus
 from zhongcao.errors import DomainError
 from zhongcao.shops import service as shops_service
 from zhongcao.web import charts
@@ -92,6 +93,7 @@ def home(
         balance=affiliate_service.commission_balance(db, account_id),
         chart=chart,
         items=[(c, performance.get(c.id)) for c in items],
+        takedowns=moderation.latest_takedowns(db, [c.id for c in items if c.status is ContentStatus.removed]),
         kind=kind.value if kind else "",
         kinds=[k.value for k in ContentKind],
         next_cursor=next_cursor,

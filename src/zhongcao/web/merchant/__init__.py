@@ -26,6 +26,7 @@ from zhongcao.web.merchant import (
     home,
     inbox,
     members,
+    moderation,
     orders,
     product_csv,
     product_editor,
@@ -58,5 +59,6 @@ for module in (
     staff,
     alliance,
     alliance_samples,
+    moderation,
 ):
     router.include_router(module.router)

@@ -24,6 +24,7 @@ from zhongcao import flows
 from zhongcao.catalog import service as catalog_service
 from zhongcao.config import Settings
 from zhongcao.content import live as content_live
+from zhongcao.content import moderation
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Account, Content, ContentKind, ContentStatus
 from zhongcao.errors import DomainError, NotFound
@@ -81,6 +82,7 @@ def content_list(
         accounts={a.id: a for a in _accounts(console)},
         anchors=content_service.anchored_product_ids_by_content(db, ids),
         videos=flows.content_videos(db, ids),
+        takedowns=moderation.latest_takedowns(db, [c.id for c in rows if c.status is ContentStatus.removed]),
         show=show or "",
         filters=SHOW_FILTERS,
         next_cursor=next_cursor,

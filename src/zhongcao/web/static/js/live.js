@@ -46,7 +46,16 @@
     if (now === "live" && room.getAttribute("data-status") === "scheduled") {
       window.location.reload();  // the room just went on air: show it live
     } else if (now === "ended" || now === "removed") {
-      status.textContent = room.querySelector("[data-ended-text]").textContent;
+      // An operator's take-down closes the room with its own words, the comment box and cart with it.
+      var said = room.querySelector(now === "removed" ? "[data-removed-text]" : "[data-ended-text]");
+      status.textContent = said.textContent;
+      if (now === "removed") {
+        room.setAttribute("data-status", "removed");
+        var actions = room.querySelector(".live-actions");
+        if (actions) actions.hidden = true;
+        var pinned = room.querySelector("[data-pinned]");
+        if (pinned) pinned.innerHTML = "";
+      }
       var badge = room.querySelector(".live-badge");
       if (badge) badge.hidden = true;
       count.hidden = true;
