@@ -1102,3 +1102,12 @@ def account_briefs(db: Session, account_ids: Iterable[int]) -> dict[int, Account
         for aid, kind, shop_id, name, followers in rows:
             out[aid] = AccountBrief(aid, kind is AccountKind.shop, shop_id, name, followers)
     return out
+
+
+def creator_account_rows(db: Session) -> list[tuple[int, int]]:
+    """Every creator account as ``(account id, follower count)``, in id order (the matching engine's
+    creators)."""
+    rows = db.execute(
+        select(Account.id, Account.follower_count).where(Account.kind == AccountKind.creator).order_by(Account.id)
+    )
+    return [(int(a), int(n)) for a, n in rows]

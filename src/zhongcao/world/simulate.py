@@ -69,6 +69,7 @@ from zhongcao.search.policy import get_policy as get_search_policy
 from zhongcao.shops import service as shops_service
 from zhongcao.support import service as support_service
 from zhongcao.world import vocab
+from zhongcao.world.creators import SimulatedCreators
 from zhongcao.world.generate import LEAVES, TOPIC_KEYS
 
 __all__ = ["SimulationResult", "simulate"]
@@ -166,6 +167,7 @@ class Market:
         feed_policy: str | FeedPolicy,
         search_policy: str,
         intensity: float = 1.0,
+        creator_policy: str | None = None,
     ) -> None:
         self.database = database
         self.db = database.session()
@@ -229,6 +231,13 @@ class Market:
         self.orders: dict[int, _Order] = {}
         self.order_events: list[tuple[int, int, int, int, int, int, str]] = []
         self.owner_of_shop: dict[int, int] = {}
+        # Creators who publish new videos during the simulation, choosing products through a creator
+        # policy (zhongcao.world.creators); None keeps the world's content as generated.
+        self.creators = (
+            SimulatedCreators(latent, creator_policy, Generator(PCG64([seed, 0xC0DE])))
+            if creator_policy
+            else None
+        )
         self._load_platform()
 
     # --- reading the platform -------------------------------------------------------------------
@@ -338,6 +347,9 @@ class Market:
         with self._timed("catalogue and search index"):
             self._catalogue()
             self._shop_signals(day_us)
+        if self.creators is not None:
+            with self._timed("creators publish"):
+                self._creators_publish(day_us)
         with self._timed("behaviour (feed, search)"):
             self._schedule_lives(day_us)
             self._behave(day_us)
@@ -345,6 +357,20 @@ class Market:
             self._drain(day_us + DAY_US)
         with self._timed("end of day (jobs, churn)"):
             self._end_of_day(day_us + DAY_US)
+
+    def _creators_publish(self, day_us: int) -> None:
+        assert self.creators is not None
+        published = self.creators.publish(self.db, self._when(day_us + 8 * HOUR_US))
+        n = len(published.content_ids)
+        if not n:
+            return
+        self._count("creator_videos", n)
+        self._note("creator_videos", published.content_ids)
+        self.content_ids = np.concatenate([self.content_ids, np.asarray(published.content_ids, dtype=np.int64)])
+        self.content_quality = np.concatenate([self.content_quality, published.quality])
+        self.content_topic = np.concatenate([self.content_topic, published.topics])
+        self.engagement = np.concatenate([self.engagement, np.zeros(n)])
+        self._load_platform()
 
     def _log(self, batch: Any) -> None:
         with self._timed("events ingestion"):
@@ -1073,6 +1099,8 @@ def simulate(
     search_policy: str = "substring",
     progress: ProgressHook | None = None,
     intensity: float = 1.0,
+    creator_policy: str | None = None,
+    day_hook: Callable[[int, Database], None] | None = None,
 ) -> SimulationResult:
     """Run ``days`` simulated days from ``start`` against ``database`` (which holds the world)."""
     began = time.perf_counter()
@@ -1085,12 +1113,16 @@ def simulate(
         feed_policy=feed_policy,
         search_policy=search_policy,
         intensity=intensity,
+        creator_policy=creator_policy,
     )
     phase = progress or _no_progress
     try:
         with phase("simulated days", days) as advance:
             for d in range(days):
                 market.day(d)
+                if day_hook is not None:  # e.g. the matching benchmark ranks at its split day
+                    market.db.commit()
+                    day_hook(d + 1, database)
                 advance(1)
         market.store.flush()
     finally:
