@@ -37,7 +37,7 @@ from zhongcao.errors import DomainError
 from zhongcao.world import vocab
 from zhongcao.world.generate import LEAVES, TOPIC_CATEGORY, TOPIC_KEYS
 
-POST_PROBABILITY = 0.3
+POST_PROBABILITY = 0.5
 SHOWN = 20
 MAX_ANCHORS = 2
 

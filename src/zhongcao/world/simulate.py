@@ -83,6 +83,8 @@ BASELINE_SATISFACTION = 0.75
 LATE_AFTER_DAYS = 6.0  # a parcel delivered later than this after payment is late
 LIVE_HOURS = 2.0
 CAMPAIGN_BOOST = 1.3
+FRESH_DAYS = 3  # a creator's new video reaches its followers for this many days
+FRESH_SLOTS = 3  # at most this many such videos at the top of a session's page
 
 REVIEW_TEXT: dict[int, tuple[str, str]] = {
     1: ("质量太差了，非常失望", "Very poor quality, really disappointed"),
@@ -238,6 +240,7 @@ class Market:
             if creator_policy
             else None
         )
+        self.fresh: list[tuple[int, int, int]] = []  # (day, account id, content id) of new videos
         self._load_platform()
 
     # --- reading the platform -------------------------------------------------------------------
@@ -371,6 +374,32 @@ class Market:
         self.content_topic = np.concatenate([self.content_topic, published.topics])
         self.engagement = np.concatenate([self.engagement, np.zeros(n)])
         self._load_platform()
+        for account_id, content_id in zip(published.account_ids, published.content_ids, strict=True):
+            self.fresh.append((day_us, account_id, content_id))
+
+    def _fresh_for_followers(self, users: np.ndarray, page: np.ndarray, day_us: int) -> np.ndarray:
+        """The following tab: a creator's videos of the last :data:`FRESH_DAYS` days reach its
+        followers' sessions (up to :data:`FRESH_SLOTS` at the top of a page), as new work is pushed to
+        fans. Only content the simulated creators published during the run is pushed."""
+        self.fresh = [f for f in self.fresh if f[0] > day_us - FRESH_DAYS * DAY_US]
+        if not self.fresh:
+            return page
+        by_account: dict[int, list[int]] = {}
+        for _, account_id, content_id in self.fresh:
+            by_account.setdefault(account_id, []).append(content_id)
+        mask = np.isin(self.follow_a, np.fromiter(by_account, dtype=np.int64))
+        position = {u: i for i, u in enumerate(self.user_ids[users].tolist())}
+        filled = np.zeros(len(users), dtype=np.int64)
+        page = page.copy()
+        draws = self.rng.random(int(mask.sum()))
+        for k, (u, a) in enumerate(zip(self.follow_u[mask].tolist(), self.follow_a[mask].tolist(), strict=True)):
+            i = position.get(u)
+            if i is None or filled[i] >= FRESH_SLOTS:
+                continue
+            items = by_account[a]
+            page[i, filled[i]] = items[int(draws[k] * len(items))]
+            filled[i] += 1
+        return page
 
     def _log(self, batch: Any) -> None:
         with self._timed("events ingestion"):
@@ -428,6 +457,8 @@ class Market:
             ),
         )
         page = self.feed.recommend(self.user_ids[users], FEED_PAGE, rng)
+        if self.creators is not None:
+            page = self._fresh_for_followers(users, page, self.day_us)
         # Within "behaviour": what the feed policy itself costs (a trained one trains and ranks here).
         self.seconds["feed policy"] = self.seconds.get("feed policy", 0.0) + time.perf_counter() - feed_began
         want = np.minimum(4 + rng.poisson(6.0 * np.minimum(self.activity[users], 3.0)), FEED_PAGE)
