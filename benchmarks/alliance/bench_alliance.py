@@ -35,8 +35,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from zhongcao.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 K = 20
@@ -92,7 +96,7 @@ class _Rankings:
     creators: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # method -> product -> creators
 
 
-def _rank_at_split(database, out: _Rankings) -> None:  # noqa: ANN001 - a zhongcao Database
+def _rank_at_split(database: Database, out: _Rankings) -> None:
     from zhongcao.affiliate import matching, matching_service
 
     out.ranked = True
@@ -108,7 +112,9 @@ def _rank_at_split(database, out: _Rankings) -> None:  # noqa: ANN001 - a zhongc
     # Products for each creator.
     creators = np.arange(data.n_creators)
     matched = matching.recommend_products(data, creators, K, explain=False)
-    out.products["matching"] = {int(cid[c]): [int(pid[p]) for p in r.indexes] for c, r in zip(creators, matched)}
+    out.products["matching"] = {
+        int(cid[c]): [int(pid[p]) for p in r.indexes] for c, r in zip(creators, matched, strict=True)
+    }
     by_sales = promotable[np.argsort(-data.product_sales[promotable], kind="stable")]
     out.products["popularity"] = {
         int(cid[c]): [int(pid[p]) for p in by_sales if p not in known_rows[c]][:K] for c in creators
@@ -121,7 +127,11 @@ def _rank_at_split(database, out: _Rankings) -> None:  # noqa: ANN001 - a zhongc
         order = sorted(
             by_sales.tolist(),
             key=lambda p: (
-                0 if data.product_category[p] == leaf else 1 if leaf >= 0 and top_of[data.product_category[p]] == top_of[leaf] else 2
+                0
+                if data.product_category[p] == leaf
+                else 1
+                if leaf >= 0 and top_of[data.product_category[p]] == top_of[leaf]
+                else 2
             ),
         )
         same[int(cid[c])] = [int(pid[p]) for p in order if p not in known_rows[c]][:K]
@@ -129,7 +139,9 @@ def _rank_at_split(database, out: _Rankings) -> None:  # noqa: ANN001 - a zhongc
 
     # Creators for each product with an open plan.
     ranked = matching.recommend_creators(data, promotable, K, explain=False)
-    out.creators["matching"] = {int(pid[p]): [int(cid[c]) for c in r.indexes] for p, r in zip(promotable, ranked)}
+    out.creators["matching"] = {
+        int(pid[p]): [int(cid[c]) for c in r.indexes] for p, r in zip(promotable, ranked, strict=True)
+    }
     gmv = data.creator_category_gmv_fen.sum(axis=1)
     biggest = np.lexsort((-data.creator_followers, -gmv))
     known_cols = data.known.T.tocsr()
@@ -139,8 +151,8 @@ def _rank_at_split(database, out: _Rankings) -> None:  # noqa: ANN001 - a zhongc
         pop[int(pid[p])] = [int(cid[c]) for c in biggest if c not in taken][:K]
         leaf = int(data.product_category[p])
         top_gmv = data.creator_category_gmv_fen[:, top_of == top_of[leaf]].sum(axis=1)
-        order = np.lexsort((-gmv, -data.content_category[:, leaf], -top_gmv))
-        same_c[int(pid[p])] = [int(cid[c]) for c in order if c not in taken][:K]
+        by_fit = np.lexsort((-gmv, -data.content_category[:, leaf], -top_gmv))
+        same_c[int(pid[p])] = [int(cid[c]) for c in by_fit if c not in taken][:K]
     out.creators["popularity"] = pop
     out.creators["same category"] = same_c
 
@@ -213,7 +225,9 @@ def run_alliance(scale: str = "small", seed: int = 1, days: int = 30, split_day:
         products_evaluated=len(by_product),
         seconds=0.0,
         counts={
-            k: int(v) for k, v in summary.simulation.get("counts", {}).items() if k in ("orders_paid", "creator_videos")
+            k: int(v)
+            for k, v in summary.simulation.get("counts", {}).items()
+            if k in ("orders_paid", "creator_videos")
         },
     )
     for method, ranked in rankings.products.items():
@@ -272,7 +286,6 @@ def main() -> None:
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     for seed in args.seed or [1, 2]:
         bench_alliance_command(args.scale, seed, args.days, args.split_day)
-
 
 
 if __name__ == "__main__":

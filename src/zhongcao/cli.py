@@ -475,7 +475,9 @@ def bench_alliance(
     scale: Annotated[str, typer.Option(help="World size: tiny, small, medium or large.")] = "small",
     seed: Annotated[int, typer.Option(help="World seed.")] = 1,
     days: Annotated[int, typer.Option(min=2, max=365, help="Days to simulate.")] = 30,
-    split_day: Annotated[int, typer.Option(min=1, help="Rank at the end of this day; score what sold after.")] = 15,
+    split_day: Annotated[
+        int, typer.Option(min=1, help="Rank at the end of this day; score what sold after.")
+    ] = 15,
 ) -> None:
     """Creator–product matching on the simulated world: recall@20 and NDCG@20 in both directions,
     against popularity and same-category baselines (benchmarks/alliance)."""

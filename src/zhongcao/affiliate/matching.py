@@ -262,7 +262,9 @@ def _reason_value(
     if code == "category_gmv":
         return Reason(code, float(data.creator_category_gmv_fen[creator, category]), category)
     if code == "conversion":
-        return Reason(code, round(float(data.creator_orders[creator] / max(data.creator_content[creator], 1)), 3))
+        return Reason(
+            code, round(float(data.creator_orders[creator] / max(data.creator_content[creator], 1)), 3)
+        )
     raise ValueError(code)
 
 
@@ -280,7 +282,9 @@ def _explain(
             reverse=True,
         )
         reasons = [
-            _reason_value(data, name, creator, product, features, i, j) for value, name in parts if value > 0.05
+            _reason_value(data, name, creator, product, features, i, j)
+            for value, name in parts
+            if value > 0.05
         ]
         # A reason with nothing to show (no anchors in the category, no similar creator sold it) is
         # smoothing speaking, not evidence.

@@ -80,10 +80,10 @@ def match_data(db: Session) -> Platform:
         price = np.where(price > 0, price, int(np.median(known_price)) if len(known_price) else 1)
     shop_ids = np.asarray(snap.shop_ids, dtype=np.int64)
     plans = affiliate_service.active_plans_for_products(db, snap.product_ids)
-    open_plans = {
-        pid: plan for pid, rows in plans.items() for plan in rows if plan.kind == PlanKind.open
-    }
-    commission = np.asarray([open_plans[p].commission_bps if p in open_plans else 0 for p in snap.product_ids])
+    open_plans = {pid: plan for pid, rows in plans.items() for plan in rows if plan.kind == PlanKind.open}
+    commission = np.asarray(
+        [open_plans[p].commission_bps if p in open_plans else 0 for p in snap.product_ids]
+    )
     scores = experience_scores.current_scores(db, sorted(set(snap.shop_ids)))
     shop_score = np.asarray(
         [np.nan if scores.get(s) is None else float(scores[s] or 0) / 100.0 for s in snap.shop_ids],
@@ -123,8 +123,10 @@ def match_data(db: Session) -> Platform:
 
     # Orders: by buyer (their category and price interests) and by the account they came through.
     users: dict[int, int] = {}
-    buy_user, buy_product, buy_log_price = [], [], []
-    sold_rows, sold_cols, sold_fen = [], [], []
+    buy_user: list[int] = []
+    buy_product: list[int] = []
+    sold_rows: list[int] = []
+    sold_cols: list[int] = []
     category_gmv = np.zeros((n_creators, n_cat))
     creator_orders = np.zeros(n_creators)
     seen_orders: set[tuple[int, int]] = set()
@@ -137,32 +139,26 @@ def match_data(db: Session) -> Platform:
         ui = users.setdefault(user_id, len(users))
         buy_user.append(ui)
         buy_product.append(pi)
-        buy_log_price.append(np.log(max(int(price[pi]), 1)))
         ci = creator_index.get(account_id) if account_id is not None else None
         if ci is not None:
             sold_rows.append(ci)
             sold_cols.append(pi)
-            sold_fen.append(paid_fen)
             category_gmv[ci, product_category[pi]] += paid_fen
             if (ci, order_id) not in seen_orders:
                 seen_orders.add((ci, order_id))
                 creator_orders[ci] += 1
     n_users = len(users)
-    purchases = sp.csr_matrix(
-        (np.ones(len(buy_user)), (buy_user, buy_product)), shape=(n_users, n_products)
-    )
-    through = sp.csr_matrix(
-        (np.ones(len(sold_rows)), (sold_rows, sold_cols)), shape=(n_creators, n_products)
-    )
+    purchases = sp.csr_matrix((np.ones(len(buy_user)), (buy_user, buy_product)), shape=(n_users, n_products))
+    through = sp.csr_matrix((np.ones(len(sold_rows)), (sold_rows, sold_cols)), shape=(n_creators, n_products))
     # Followers (of creators) among the buyers, as a creators × users matrix.
     fu, fa = content_service.follow_pairs(db)
     f_rows, f_cols = [], []
     for user_id, account_id in zip(fu, fa, strict=True):
-        ci = creator_index.get(account_id)
-        ui = users.get(user_id)
-        if ci is not None and ui is not None:
-            f_rows.append(ci)
-            f_cols.append(ui)
+        fi = creator_index.get(account_id)
+        fu_index = users.get(user_id)
+        if fi is not None and fu_index is not None:
+            f_rows.append(fi)
+            f_cols.append(fu_index)
     follows = sp.csr_matrix((np.ones(len(f_rows)), (f_rows, f_cols)), shape=(n_creators, n_users))
     buyers_following = (follows @ purchases).tocsr()
     # The audience's purchases per category: followers' purchases plus purchases through the creator.
@@ -230,9 +226,7 @@ class ProductMatch:
 
 def _reasons(platform: Platform, reasons: list[Reason]) -> list[ReasonOut]:
     return [
-        ReasonOut(
-            r.code, r.value, platform.category_ids[r.category] if r.category is not None else None
-        )
+        ReasonOut(r.code, r.value, platform.category_ids[r.category] if r.category is not None else None)
         for r in reasons
     ]
 
@@ -258,7 +252,9 @@ def recommended_products(
             continue
         best = max(plans, key=lambda p: (p.commission_bps, p.id))
         targeted = [
-            p for p in active.get(pid, []) if p.kind == PlanKind.targeted and p.commission_bps > best.commission_bps
+            p
+            for p in active.get(pid, [])
+            if p.kind == PlanKind.targeted and p.commission_bps > best.commission_bps
         ]
         out.append(
             ProductMatch(
@@ -276,7 +272,9 @@ def recommended_product_ids(db: Session, account_ids: Sequence[int], limit: int)
     """The same ranking for many creator accounts at once, ids only (the simulated creators)."""
     platform = match_data(db)
     rows = [platform.creator_index[a] for a in account_ids if a in platform.creator_index]
-    ranked = matching.recommend_products(platform.data, np.asarray(rows, dtype=np.int64), limit, explain=False)
+    ranked = matching.recommend_products(
+        platform.data, np.asarray(rows, dtype=np.int64), limit, explain=False
+    )
     ids = platform.data.product_ids
     return {
         int(platform.data.creator_ids[c]): [int(ids[p]) for p in r.indexes]
@@ -289,9 +287,7 @@ def plaza_product_ids(db: Session, account_ids: Sequence[int], limit: int) -> di
     first, newest plan first among equals; a creator's already anchored or sold products left out."""
     platform = match_data(db)
     data = platform.data
-    plans = sorted(
-        platform.open_plans.values(), key=lambda p: (-p.commission_bps, -p.id)
-    )
+    plans = sorted(platform.open_plans.values(), key=lambda p: (-p.commission_bps, -p.id))
     order = np.asarray([platform.product_index[p.product_id] for p in plans], dtype=np.int64)
     out: dict[int, list[int]] = {}
     for account_id in account_ids:
@@ -332,15 +328,14 @@ def recommended_creators(
     pi = platform.product_index.get(product_id)
     if pi is None:
         raise InvalidInput(
-            "the product is not on sale, so no creator can promote it", code="product_not_on_sale",
+            "the product is not on sale, so no creator can promote it",
+            code="product_not_on_sale",
             field="product_id",
         )
     ranked = matching.recommend_creators(platform.data, np.asarray([pi]), limit)[0]
     account_ids = [int(platform.data.creator_ids[c]) for c in ranked.indexes]
     accounts = content_service.accounts_by_ids(db, account_ids)
-    plans = [
-        p for p in affiliate_service.active_plans_for_product(db, product_id) if p.kind != PlanKind.open
-    ]
+    plans = [p for p in affiliate_service.active_plans_for_product(db, product_id) if p.kind != PlanKind.open]
     listed = affiliate_service.plan_creator_ids_by_plan(db, [p.id for p in plans])
     out = []
     for account_id, score, reasons in zip(account_ids, ranked.scores.tolist(), ranked.reasons, strict=True):

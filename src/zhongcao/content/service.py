@@ -1108,6 +1108,8 @@ def creator_account_rows(db: Session) -> list[tuple[int, int]]:
     """Every creator account as ``(account id, follower count)``, in id order (the matching engine's
     creators)."""
     rows = db.execute(
-        select(Account.id, Account.follower_count).where(Account.kind == AccountKind.creator).order_by(Account.id)
+        select(Account.id, Account.follower_count)
+        .where(Account.kind == AccountKind.creator)
+        .order_by(Account.id)
     )
     return [(int(a), int(n)) for a, n in rows]

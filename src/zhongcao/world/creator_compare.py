@@ -65,7 +65,13 @@ def run_creator_policy(policy: str, spec: WorldSpec, workdir: Path) -> CreatorPo
             orders: set[int] = set()
             selling: set[int] = set()
             for row in rows:
-                order_id, content_id, account_id, paid_fen, commission_fen = row[0], row[7], row[8], row[11], row[13]
+                order_id, content_id, account_id, paid_fen, commission_fen = (
+                    row[0],
+                    row[7],
+                    row[8],
+                    row[11],
+                    row[13],
+                )
                 out.gmv_fen += int(paid_fen or 0)
                 orders.add(order_id)
                 if content_id is not None and content_id not in generated and account_id in creator_accounts:
@@ -88,7 +94,9 @@ def _publishers(db: object, generated: set[int], creators: set[int]) -> set[int]
 
     snap = content_service.content_snapshot(db)  # type: ignore[arg-type]
     return {
-        a for c, a in zip(snap.content_ids, snap.account_ids, strict=True) if c not in generated and a in creators
+        a
+        for c, a in zip(snap.content_ids, snap.account_ids, strict=True)
+        if c not in generated and a in creators
     }
 
 
@@ -123,9 +131,13 @@ def creator_compare_command(policy: str, days: int = 30, seed: int = 42, scale: 
         raise typer.Exit(2) from None
     outcomes = []
     for name in chosen:
-        with console.status(f"simulating {days} days, creators choosing by {name} (scale {scale}, seed {seed}) …"):
+        with console.status(
+            f"simulating {days} days, creators choosing by {name} (scale {scale}, seed {seed}) …"
+        ):
             outcomes.append(compare_creator_policies([name], scale=spec_scale, days=days, seed=seed)[0])
-    table = Table(title=f"{days} simulated days, scale {scale}, seed {seed}: the same world under each creator policy")
+    table = Table(
+        title=f"{days} simulated days, scale {scale}, seed {seed}: the same world under each creator policy"
+    )
     for name in (
         "creator policy",
         "GMV (yuan)",

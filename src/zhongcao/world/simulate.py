@@ -369,7 +369,9 @@ class Market:
             return
         self._count("creator_videos", n)
         self._note("creator_videos", published.content_ids)
-        self.content_ids = np.concatenate([self.content_ids, np.asarray(published.content_ids, dtype=np.int64)])
+        self.content_ids = np.concatenate(
+            [self.content_ids, np.asarray(published.content_ids, dtype=np.int64)]
+        )
         self.content_quality = np.concatenate([self.content_quality, published.quality])
         self.content_topic = np.concatenate([self.content_topic, published.topics])
         self.engagement = np.concatenate([self.engagement, np.zeros(n)])
@@ -392,7 +394,9 @@ class Market:
         filled = np.zeros(len(users), dtype=np.int64)
         page = page.copy()
         draws = self.rng.random(int(mask.sum()))
-        for k, (u, a) in enumerate(zip(self.follow_u[mask].tolist(), self.follow_a[mask].tolist(), strict=True)):
+        for k, (u, a) in enumerate(
+            zip(self.follow_u[mask].tolist(), self.follow_a[mask].tolist(), strict=True)
+        ):
             i = position.get(u)
             if i is None or filled[i] >= FRESH_SLOTS:
                 continue
