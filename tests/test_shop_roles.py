@@ -109,6 +109,9 @@ PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("POST", "/merchant/staff/invitations/{invitation_id}/revoke"): OWNER,
     ("POST", "/merchant/staff/{staff_id}/role"): OWNER,
     ("POST", "/merchant/staff/{staff_id}/remove"): OWNER,
+    # Creator matching: commission terms are the shop's commercial decisions (as on the API).
+    ("GET", "/merchant/creator-match"): MANAGERS,
+    ("POST", "/merchant/creator-match/invite"): MANAGERS,
 }
 
 # Every JSON API write of a merchant (and of shop media): who may call it.

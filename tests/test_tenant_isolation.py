@@ -607,6 +607,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/media/videos"): own_upload(lambda w: {"file": ("mine.mp4", b"not a video", "video/mp4")}),
     ("GET", "/api/media/{media_id}"): foreign_id(lambda w: {"media_id": w["shop_media"]}),
     ("DELETE", "/api/media/{media_id}"): foreign_id(lambda w: {"media_id": w["creator_media"]}),
+    # matching: the victim's open-plan products are public (plaza), its exclusive plan is not; another
+    # shop's product has no recommended creators for the attacker
+    ("GET", "/api/creator/recommendations"): listing(
+        lambda w: {w["exclusive_plan"]}, id_keys=("plan_id",), marker_may_appear=True
+    ),
+    ("GET", "/api/merchant/affiliate/products/{product_id}/recommended-creators"): foreign_id(
+        lambda w: {"product_id": w["p1"]}
+    ),
 }
 
 # ----------------------------------------------------------------------------------------- checks

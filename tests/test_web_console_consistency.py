@@ -44,9 +44,12 @@ LISTS = {
     "/operator/jobs",
     "/operator/scores",
     "/operator/notifications",
+    "/creator/recommended",
+    "/merchant/creator-match",
 }
-# Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
-FIXED_LISTS = {"/operator/jobs", "/operator/scores"}
+# Lists of a fixed, small set (every job; five score bands; the top 20 recommendations): nothing to
+# filter or page through.
+FIXED_LISTS = {"/operator/jobs", "/operator/scores", "/creator/recommended", "/merchant/creator-match"}
 # Dashboards and reports: KPIs and charts with zeros, not lists of records.
 NOT_LISTS = {
     "/merchant",

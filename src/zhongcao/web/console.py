@@ -71,6 +71,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
             [
                 ("/merchant/coupons", "coupons", "console.nav.coupons"),
                 ("/merchant/campaigns", "campaigns", "console.nav.campaigns"),
+                ("/merchant/creator-match", "creator_match", "console.nav.creator_match"),
             ],
         ),
         (
@@ -94,6 +95,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/creator/commissions", "commissions", "console.nav.earnings"),
                 ("/creator/plans", "plans", "console.nav.plans"),
                 ("/creator/notifications", "notifications", "console.nav.notifications"),
+                ("/creator/recommended", "recommended", "console.nav.recommended"),
             ],
         )
     ],
@@ -113,7 +115,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
     ],
 }
 MANAGERS = SHOP_MANAGERS
-MANAGER_PAGES = {"finance"}  # the shop's money: not in a service agent's navigation (the page is a 403)
+MANAGER_PAGES = {"finance", "creator_match"}  # the shop's money: not in a service agent's navigation (the page is a 403)
 OWNER_PAGES = {"staff"}  # staff and invitations: owners only (a 403 page for the other roles)
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.creator import overview
+from zhongcao.web.creator import overview, recommended
 
 router = APIRouter()
 # Fixed paths before the ids they would otherwise be taken for.
-for module in (overview,):
+for module in (overview, recommended):
     router.include_router(module.router)

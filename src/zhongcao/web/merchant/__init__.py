@@ -19,6 +19,7 @@ from zhongcao.web.merchant import (
     compass,
     content,
     coupons,
+    creator_match,
     finance,
     home,
     inbox,
@@ -53,5 +54,6 @@ for module in (
     finance,
     members,
     staff,
+    creator_match,
 ):
     router.include_router(module.router)
