@@ -24,7 +24,7 @@ PAIRS = {
         "你的受众有 {share} 的购买在「{category}」",
         "{share} of your audience's purchases are in {category}",
     ),
-    "match.creator.content_topic": ("你推广过 {n} 件「{category}」商品", "You have promoted {n} products in {category}"),
+    "match.creator.content_topic": ("你推广过 {n} 件「{category}」商品", "{category} products you have promoted: {n}"),
     "match.creator.buyers_follow": ("{n} 位买过它的用户关注了你", "{n} of its buyers follow you"),
     "match.creator.similar_creators": ("{n} 位和你相似的达人卖出过它", "{n} creators like you have sold it"),
     "match.creator.price_fit": (
@@ -73,7 +73,7 @@ PAIRS = {
         "TA 的受众有 {share} 的购买在「{category}」",
         "{share} of their audience's purchases are in {category}",
     ),
-    "match.merchant.content_topic": ("TA 推广过 {n} 件「{category}」商品", "They have promoted {n} products in {category}"),
+    "match.merchant.content_topic": ("TA 推广过 {n} 件「{category}」商品", "{category} products they have promoted: {n}"),
     "match.merchant.buyers_follow": ("{n} 位买过这件商品的用户关注了 TA", "{n} of this product's buyers follow them"),
     "match.merchant.similar_creators": ("{n} 位相似的达人卖出过它", "{n} similar creators have sold it"),
     "match.merchant.price_fit": (

@@ -115,7 +115,8 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
     ],
 }
 MANAGERS = SHOP_MANAGERS
-MANAGER_PAGES = {"finance", "creator_match"}  # the shop's money: not in a service agent's navigation (the page is a 403)
+# The shop's money and its commission terms: not in a service agent's navigation (the page is a 403).
+MANAGER_PAGES = {"finance", "creator_match"}
 OWNER_PAGES = {"staff"}  # staff and invitations: owners only (a 403 page for the other roles)
 
 

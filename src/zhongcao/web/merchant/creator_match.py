@@ -66,7 +66,8 @@ def _render(
             matches, problem = [], error_message(console.t, exc)
         names = category_names(console.db, [m.reasons for m in matches], console.page.locale)
         rows = [
-            {"match": m, "reasons": [sentence(console, "merchant", r, names) for r in m.reasons]} for m in matches
+            {"match": m, "reasons": [sentence(console, "merchant", r, names) for r in m.reasons]}
+            for m in matches
         ]
     suggested = (open_plan.commission_bps + 500) if open_plan is not None else 1000
     return console.render(
@@ -132,4 +133,6 @@ def invite(console: MerchantConsole, data: FormData) -> Response:
             form.add_domain_error(exc, {"commission_bps": "rate"})
     if not form.ok:
         return _render(console, product_id, form, account_id, status_code=422)
-    return console.redirect(f"/merchant/creator-match?product_id={product_id}", flash="match.merchant.invited")
+    return console.redirect(
+        f"/merchant/creator-match?product_id={product_id}", flash="match.merchant.invited"
+    )
