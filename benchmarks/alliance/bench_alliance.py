@@ -183,7 +183,7 @@ def run_alliance(scale: str = "small", seed: int = 1, days: int = 30, split_day:
             store = SegmentEventStore(folder / "events")
             summary = build_world(
                 database,
-                WorldSpec(scale=Scale(scale), seed=seed, days=days),
+                WorldSpec(scale=Scale(scale), seed=seed, days=days, topic_audiences=True),
                 fresh=True,
                 progress=False,
                 world_dir=folder / "world",

@@ -103,7 +103,7 @@ def _publishers(db: object, generated: set[int], creators: set[int]) -> set[int]
 def compare_creator_policies(
     policies: list[str], *, scale: Scale = Scale.small, days: int = 30, seed: int = 42
 ) -> list[CreatorPolicyOutcome]:
-    spec = WorldSpec(scale=scale, seed=seed, days=days)
+    spec = WorldSpec(scale=scale, seed=seed, days=days, topic_audiences=True)
     with tempfile.TemporaryDirectory(prefix="zhongcao-creators-") as tmp:
         return [run_creator_policy(p, spec, Path(tmp)) for p in policies]
 

@@ -85,6 +85,10 @@ class WorldSpec:
     scale: Scale = Scale.small
     seed: int = 42
     days: int = 30
+    # Shoppers' category interests follow their topic interests (60%), so creators' audiences buy in
+    # their topics' categories: the alliance worlds (``zhongcao bench alliance``, ``zhongcao simulate
+    # --creator-policy``). Off by default, which keeps the demo world and its recorded figures as they were.
+    topic_audiences: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", Scale(self.scale))
@@ -99,7 +103,7 @@ class WorldSpec:
 
     @property
     def key(self) -> str:
-        return f"{self.seed}-{self.scale.value}"
+        return f"{self.seed}-{self.scale.value}" + ("-topics" if self.topic_audiences else "")
 
 
 @dataclass(frozen=True)
@@ -534,11 +538,16 @@ class _Builder:
         n = len(self.shopper_ids)
         rng = self.rng
         topic_interest = rng.dirichlet(np.full(len(TOPIC_KEYS), 0.3), size=n)
-        # What people watch and what they buy go together: 60% of a shopper's category interest follows
-        # their topic interests (a topic's categories are those of its leaves: parenting -> 母婴), the
-        # rest is their own. So a creator's audience, who follow it for its topic, buys in its categories.
+        # With topic audiences, what people watch and what they buy go together: 60% of a shopper's
+        # category interest follows their topic interests (a topic's categories are those of its
+        # leaves: parenting -> 母婴), the rest is their own. So a creator's audience, who follow it for
+        # its topic, buys in its categories.
         own_interest = rng.dirichlet(np.full(len(vocab.CATEGORIES), 0.5), size=n)
-        category_interest = 0.4 * own_interest + 0.6 * topic_interest @ TOPIC_CATEGORY
+        category_interest = (
+            0.4 * own_interest + 0.6 * topic_interest @ TOPIC_CATEGORY
+            if self.spec.topic_audiences
+            else own_interest
+        )
         price_sensitivity = rng.beta(2.0, 2.0, size=n)
         activity = rng.lognormal(0.0, 0.8, size=n)
         satisfaction = np.full(n, 0.75)
