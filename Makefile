@@ -11,7 +11,7 @@ LOCK := requirements.lock
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media bench-chat clean
+.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media bench-chat bench-alliance clean
 
 # The locked versions first, then the project itself with --no-deps, so nothing is resolved anew: a
 # fresh machine gets the versions CI tested.
@@ -80,6 +80,11 @@ bench-world: install
 
 bench-simulate: install
 	$(PY) benchmarks/world/bench_simulate.py
+
+bench-alliance: install
+	$(PY) benchmarks/alliance/bench_alliance.py --scale small --seed 1 --seed 2 --seed 3
+	$(BIN)/zhongcao simulate --creator-policy plaza,matching --days 30 --seed 1
+	$(BIN)/zhongcao simulate --creator-policy plaza,matching --days 30 --seed 2
 
 bench-chat: install
 	$(PY) benchmarks/chat/bench_chat.py --conversations 500 --workers 2

@@ -127,6 +127,9 @@ PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("GET", "/merchant/alliance/samples"): EVERYONE,
     ("POST", "/merchant/alliance/samples/{sample_id}/{action}"): MANAGERS,  # approve, reject, ship
     ("GET", "/merchant/alliance/creators"): EVERYONE,
+    # Creator matching: commission terms are the shop's commercial decisions (as on the API).
+    ("GET", "/merchant/creator-match"): MANAGERS,
+    ("POST", "/merchant/creator-match/invite"): MANAGERS,
 }
 
 # Every JSON API write of a merchant (and of shop media): who may call it.

@@ -688,6 +688,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/api/creator/content/{content_id}/appeal"): foreign_id(
         lambda w: {"content_id": w["creator_removed"]}, body=lambda w: {"statement": "mine"}
     ),
+    # matching: the victim's open-plan products are public (plaza), its exclusive plan is not; another
+    # shop's product has no recommended creators for the attacker
+    ("GET", "/api/creator/recommendations"): listing(
+        lambda w: {w["exclusive_plan"]}, id_keys=("plan_id",), marker_may_appear=True
+    ),
+    ("GET", "/api/merchant/affiliate/products/{product_id}/recommended-creators"): foreign_id(
+        lambda w: {"product_id": w["p1"]}
+    ),
 }
 
 # ----------------------------------------------------------------------------------------- checks

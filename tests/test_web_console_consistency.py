@@ -56,9 +56,12 @@ LISTS = {
     "/operator/audit",
     "/operator/moderation",
     "/operator/moderation/appeals",
+    "/creator/recommended",
+    "/merchant/creator-match",
 }
-# Lists of a fixed, small set (every job; five score bands): nothing to filter or page through.
-FIXED_LISTS = {"/operator/jobs", "/operator/scores"}
+# Lists of a fixed, small set (every job; five score bands; the top 20 recommendations): nothing to
+# filter or page through.
+FIXED_LISTS = {"/operator/jobs", "/operator/scores", "/creator/recommended", "/merchant/creator-match"}
 # Dashboards and reports: KPIs and charts with zeros, not lists of records.
 NOT_LISTS = {
     "/merchant",

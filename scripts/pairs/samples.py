@@ -331,4 +331,5 @@ PAIRS = {
         "「{product}」的样品已发货，收到后记得确认。",
         "Your sample of “{product}” has shipped. Confirm when it arrives.",
     ),
+    "alliance.find_creators": ("为这个商品找合适的达人（推荐及理由）", "Find creators who fit this product (recommendations with reasons)"),
 }

@@ -316,9 +316,21 @@ def simulate(
     days: Annotated[int, typer.Option(min=1, max=365, help="Days to simulate under each policy.")] = 90,
     seed: Annotated[int, typer.Option(help="World seed (the same world for every policy).")] = 42,
     scale: Annotated[str, typer.Option(help="World size: tiny, small, medium or large.")] = "small",
+    creator_policy: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare how simulated creators choose what to promote instead, comma-separated: plaza (highest commission first), matching (the recommender), browse."
+        ),
+    ] = None,
 ) -> None:
     """Run the same demo world under each feed policy (in temporary databases) and print, per policy,
-    GMV by month, global NPS, buyer retention, repurchase rate and churn."""
+    GMV by month, global NPS, buyer retention, repurchase rate and churn. With ``--creator-policy``,
+    compare the creators' policies instead (GMV, what their new videos sold, their commissions)."""
+    if creator_policy is not None:
+        from zhongcao.world.creator_compare import creator_compare_command
+
+        creator_compare_command(policy=creator_policy, days=days, seed=seed, scale=scale)
+        return
     from zhongcao.world.compare import simulate_command
 
     simulate_command(policy=policy, days=days, seed=seed, scale=scale)
@@ -456,6 +468,27 @@ def bench_search(
     from benchmarks.search_relevance.relevance_rows import bench_search_command
 
     bench_search_command(path=path, format=format, seed=seed)
+
+
+@bench_app.command("alliance")
+def bench_alliance(
+    scale: Annotated[str, typer.Option(help="World size: tiny, small, medium or large.")] = "small",
+    seed: Annotated[int, typer.Option(help="World seed.")] = 1,
+    days: Annotated[int, typer.Option(min=2, max=365, help="Days to simulate.")] = 30,
+    split_day: Annotated[
+        int, typer.Option(min=1, help="Rank at the end of this day; score what sold after.")
+    ] = 15,
+) -> None:
+    """Creator–product matching on the simulated world: recall@20 and NDCG@20 in both directions,
+    against popularity and same-category baselines (benchmarks/alliance)."""
+    checkout = Path(__file__).resolve().parents[2]
+    if not (checkout / "benchmarks" / "alliance").is_dir():
+        raise cli_support.fail("zhongcao bench alliance runs from a source checkout (benchmarks/)", 2)
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    from benchmarks.alliance.bench_alliance import bench_alliance_command
+
+    bench_alliance_command(scale=scale, seed=seed, days=days, split_day=split_day)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -303,3 +303,60 @@ class CreatorStatementOut(BaseModel):
     reversed_fen: int = Field(description="Taken back by refunds after completion (positive)")
     net_fen: int = Field(description="pending + settled - reversed")
     lines: list[StatementLineOut]
+
+
+# --- matching ------------------------------------------------------------------------------------
+
+
+class MatchReasonOut(BaseModel):
+    """One reason for a recommendation. ``code``: audience_category (share of the audience's purchases
+    in ``category_id``), content_topic (products promoted in ``category_id``), buyers_follow (the
+    product's buyers among the creator's followers), similar_creators (similar creators who sold it),
+    price_fit (typical price the audience pays, fen), commission (basis points), shop_score (0–100),
+    category_gmv (fen sold in ``category_id``), conversion (orders per content item)."""
+
+    code: str
+    value: float
+    category_id: int | None = None
+
+
+class RecommendedPlanOut(BaseModel):
+    plan_id: int
+    kind: PlanKind
+    commission_bps: int
+    estimated_commission_fen: int | None
+
+
+class ProductRecommendationOut(BaseModel):
+    product_id: int
+    product_title_zh: str
+    product_title_en: str
+    price_fen: int | None
+    shop_id: int
+    score: float
+    reasons: list[MatchReasonOut]
+    plan: RecommendedPlanOut = Field(description="The best plan the creator may promote under now")
+    targeted_plan: RecommendedPlanOut | None = Field(
+        None, description="A better-paying targeted plan the creator is not listed on (apply to it)"
+    )
+
+
+class ProductRecommendationsOut(BaseModel):
+    items: list[ProductRecommendationOut]
+
+
+class CreatorRecommendationOut(BaseModel):
+    account_id: int
+    handle: str
+    name: str
+    niche: str | None
+    is_top_kol: bool
+    follower_count: int
+    score: float
+    reasons: list[MatchReasonOut]
+    on_plan_ids: list[int] = Field(description="The product's targeted/exclusive plans that list the creator")
+
+
+class CreatorRecommendationsOut(BaseModel):
+    product_id: int
+    items: list[CreatorRecommendationOut]

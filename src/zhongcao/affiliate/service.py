@@ -393,14 +393,14 @@ def _usable_plans(db: Session, account_id: int, product_ids: Sequence[int]) -> d
     return usable
 
 
+def usable_plans(db: Session, account_id: int, product_ids: Sequence[int]) -> dict[int, list[AffiliatePlan]]:
+    """For each of ``product_ids`` the creator may anchor now, the active plans it may promote under."""
+    return _usable_plans(db, account_id, product_ids)
+
+
 def promotable_product_ids(db: Session, account_id: int, product_ids: Sequence[int]) -> set[int]:
     """Those of ``product_ids`` the creator account may anchor now (see the module docstring)."""
     return set(_usable_plans(db, account_id, product_ids))
-
-
-def usable_plans(db: Session, account_id: int, product_ids: Sequence[int]) -> dict[int, list[AffiliatePlan]]:
-    """For each of ``product_ids`` the creator may promote now, the active plans that allow it."""
-    return _usable_plans(db, account_id, product_ids)
 
 
 # --- the plaza -----------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from zhongcao import flows
+from zhongcao.affiliate import matching_service, service
 from zhongcao.affiliate import plaza as plaza_service
-from zhongcao.affiliate import service
 from zhongcao.affiliate import showcase as showcase_service
 from zhongcao.affiliate.models import (
     AffiliatePlan,
@@ -27,14 +27,20 @@ from zhongcao.affiliate.schemas import (
     ApplicationOut,
     CommissionEntryOut,
     CommissionsOut,
+    CreatorRecommendationOut,
+    CreatorRecommendationsOut,
     CreatorStatementOut,
+    MatchReasonOut,
     MerchantApplicationOut,
     PlanCreate,
     PlanCreatorAdd,
     PlanOut,
     PlazaEntryOut,
+    ProductRecommendationOut,
+    ProductRecommendationsOut,
     PublicShowcaseItemOut,
     PublicShowcaseOut,
+    RecommendedPlanOut,
     ShowcaseAdd,
     ShowcaseItemOut,
     ShowcaseMove,
@@ -45,6 +51,7 @@ from zhongcao.catalog import service as catalog_service
 from zhongcao.content import service as content_service
 from zhongcao.deps import CreatorCtx, DbSession, MerchantContext, MerchantCtx, merchant_with
 from zhongcao.fields import IdPath, IdQuery
+from zhongcao.money import apply_bps
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.search import service as search_service
 from zhongcao.shops.models import StaffRole
@@ -391,6 +398,46 @@ def statement_csv_response(statement: flows.CreatorStatement, account_id: int, l
     )
 
 
+# --- matching ------------------------------------------------------------------------------------
+
+MatchLimit = Annotated[int, Query(ge=1, le=matching_service.MAX_LIMIT)]
+
+
+def _plan_brief(plan: AffiliatePlan, price_fen: int | None) -> RecommendedPlanOut:
+    return RecommendedPlanOut(
+        plan_id=plan.id,
+        kind=plan.kind,
+        commission_bps=plan.commission_bps,
+        estimated_commission_fen=None if price_fen is None else apply_bps(price_fen, plan.commission_bps),
+    )
+
+
+def _reasons_out(reasons: Sequence[matching_service.ReasonOut]) -> list[MatchReasonOut]:
+    return [MatchReasonOut(code=r.code, value=r.value, category_id=r.category_id) for r in reasons]
+
+
+@router.get("/api/creator/recommendations", response_model=ProductRecommendationsOut, tags=["creator"])
+def recommended_products(ctx: CreatorCtx, db: DbSession, limit: MatchLimit = 20) -> ProductRecommendationsOut:
+    """Products for me to promote next, best first, each with its reasons and the plan to use."""
+    matches = matching_service.recommended_products(db, ctx.account_id, limit)
+    return ProductRecommendationsOut(
+        items=[
+            ProductRecommendationOut(
+                product_id=m.product.id,
+                product_title_zh=m.product.title_zh,
+                product_title_en=m.product.title_en,
+                price_fen=m.product.price_fen,
+                shop_id=m.product.shop_id,
+                score=m.score,
+                reasons=_reasons_out(m.reasons),
+                plan=_plan_brief(m.plan, m.product.price_fen),
+                targeted_plan=_plan_brief(m.targeted_plan, m.product.price_fen) if m.targeted_plan else None,
+            )
+            for m in matches
+        ]
+    )
+
+
 @router.get(
     "/api/creator/statement.csv",
     response_class=Response,
@@ -408,4 +455,33 @@ def my_statement_csv(
     in fen; then a ``total`` line of the net."""
     return statement_csv_response(
         flows.creator_statement(db, ctx.account_id, start, end), ctx.account_id, lang
+    )
+
+
+@router.get(
+    "/api/merchant/affiliate/products/{product_id}/recommended-creators",
+    response_model=CreatorRecommendationsOut,
+    tags=["merchant"],
+)
+def recommended_creators(
+    product_id: IdPath, ctx: AffiliateManager, db: DbSession, limit: MatchLimit = 20
+) -> CreatorRecommendationsOut:
+    """Creators whose audience fits the shop's product, best first, each with its reasons."""
+    matches = matching_service.recommended_creators(db, ctx.shop_id, product_id, limit)
+    return CreatorRecommendationsOut(
+        product_id=product_id,
+        items=[
+            CreatorRecommendationOut(
+                account_id=m.account_id,
+                handle=m.handle,
+                name=m.name,
+                niche=m.niche,
+                is_top_kol=m.is_top_kol,
+                follower_count=m.follower_count,
+                score=m.score,
+                reasons=_reasons_out(m.reasons),
+                on_plan_ids=m.on_plan_ids,
+            )
+            for m in matches
+        ],
     )

@@ -1138,3 +1138,14 @@ def find_creator_accounts(db: Session, query: str, *, limit: int = 20) -> list[A
         .limit(limit)
     )
     return list(db.scalars(stmt))
+
+
+def creator_account_rows(db: Session) -> list[tuple[int, int]]:
+    """Every creator account as ``(account id, follower count)``, in id order (the matching engine's
+    creators)."""
+    rows = db.execute(
+        select(Account.id, Account.follower_count)
+        .where(Account.kind == AccountKind.creator)
+        .order_by(Account.id)
+    )
+    return [(int(a), int(n)) for a, n in rows]

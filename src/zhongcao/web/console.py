@@ -71,6 +71,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
             [
                 ("/merchant/coupons", "coupons", "console.nav.coupons"),
                 ("/merchant/campaigns", "campaigns", "console.nav.campaigns"),
+                ("/merchant/creator-match", "creator_match", "console.nav.creator_match"),
             ],
         ),
         (
@@ -112,6 +113,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/creator/samples", "samples", "console.nav.samples"),
                 ("/creator/data", "data", "console.nav.creator_data"),
                 ("/creator/statement", "statement", "console.nav.statement"),
+                ("/creator/recommended", "recommended", "console.nav.recommended"),
             ],
         )
     ],
@@ -144,7 +146,8 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
     ],
 }
 MANAGERS = SHOP_MANAGERS
-MANAGER_PAGES = {"finance"}  # the shop's money: not in a service agent's navigation (the page is a 403)
+# The shop's money and its commission terms: not in a service agent's navigation (the page is a 403).
+MANAGER_PAGES = {"finance", "creator_match"}
 OWNER_PAGES = {"staff"}  # staff and invitations: owners only (a 403 page for the other roles)
 
 

@@ -85,6 +85,10 @@ class WorldSpec:
     scale: Scale = Scale.small
     seed: int = 42
     days: int = 30
+    # Shoppers' category interests follow their topic interests (60%), so creators' audiences buy in
+    # their topics' categories: the alliance worlds (``zhongcao bench alliance``, ``zhongcao simulate
+    # --creator-policy``). Off by default, which keeps the demo world and its recorded figures as they were.
+    topic_audiences: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", Scale(self.scale))
@@ -99,7 +103,7 @@ class WorldSpec:
 
     @property
     def key(self) -> str:
-        return f"{self.seed}-{self.scale.value}"
+        return f"{self.seed}-{self.scale.value}" + ("-topics" if self.topic_audiences else "")
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,11 @@ def _no_progress(_name: str, _total: int) -> Iterator[Callable[[int], None]]:
 
 TOPIC_KEYS = list(vocab.TOPICS)
 LEAVES = [(top, leaf) for top in vocab.CATEGORIES for leaf in top.leaves]
+# Each topic's share of each top category (from its leaves), rows sum to 1.
+TOPIC_CATEGORY = np.zeros((len(TOPIC_KEYS), len(vocab.CATEGORIES)))
+for _top, _leaf in LEAVES:
+    TOPIC_CATEGORY[TOPIC_KEYS.index(_leaf.topic), vocab.CATEGORIES.index(_top)] += 1.0
+TOPIC_CATEGORY /= np.maximum(TOPIC_CATEGORY.sum(axis=1, keepdims=True), 1.0)
 # Index in LEAVES of the first leaf of each top category.
 LEAF_OFFSETS = np.cumsum([0] + [len(top.leaves) for top in vocab.CATEGORIES])[:-1].tolist()
 
@@ -529,7 +538,16 @@ class _Builder:
         n = len(self.shopper_ids)
         rng = self.rng
         topic_interest = rng.dirichlet(np.full(len(TOPIC_KEYS), 0.3), size=n)
-        category_interest = rng.dirichlet(np.full(len(vocab.CATEGORIES), 0.5), size=n)
+        # With topic audiences, what people watch and what they buy go together: 60% of a shopper's
+        # category interest follows their topic interests (a topic's categories are those of its
+        # leaves: parenting -> 母婴), the rest is their own. So a creator's audience, who follow it for
+        # its topic, buys in its categories.
+        own_interest = rng.dirichlet(np.full(len(vocab.CATEGORIES), 0.5), size=n)
+        category_interest = (
+            0.4 * own_interest + 0.6 * topic_interest @ TOPIC_CATEGORY
+            if self.spec.topic_audiences
+            else own_interest
+        )
         price_sensitivity = rng.beta(2.0, 2.0, size=n)
         activity = rng.lognormal(0.0, 0.8, size=n)
         satisfaction = np.full(n, 0.75)

@@ -149,6 +149,8 @@ def build_world(
     simulate_days: bool = True,
     feed_policy: str | FeedPolicy = "popular_followed",
     search_policy: str = "substring",
+    creator_policy: str | None = None,
+    day_hook: Callable[[int, Database], None] | None = None,
 ) -> WorldSummary:
     """Build the world for ``spec`` into ``database`` (migrated) and simulate ``spec.days`` days,
     or reuse the one already there. Behaviour events go to ``store`` (default: the configured one).
@@ -198,6 +200,8 @@ def build_world(
                 search_policy=search_policy,
                 progress=phase,
                 intensity=spec.sizes.purchase_intensity,
+                creator_policy=creator_policy,
+                day_hook=day_hook,
             )
             latent.arrays.update(result.user_arrays)
     seconds = time.perf_counter() - began

@@ -69,6 +69,7 @@ from zhongcao.search.policy import get_policy as get_search_policy
 from zhongcao.shops import service as shops_service
 from zhongcao.support import service as support_service
 from zhongcao.world import vocab
+from zhongcao.world.creators import SimulatedCreators
 from zhongcao.world.generate import LEAVES, TOPIC_KEYS
 
 __all__ = ["SimulationResult", "simulate"]
@@ -82,6 +83,8 @@ BASELINE_SATISFACTION = 0.75
 LATE_AFTER_DAYS = 6.0  # a parcel delivered later than this after payment is late
 LIVE_HOURS = 2.0
 CAMPAIGN_BOOST = 1.3
+FRESH_DAYS = 3  # a creator's new video reaches its followers for this many days
+FRESH_SLOTS = 3  # at most this many such videos at the top of a session's page
 
 REVIEW_TEXT: dict[int, tuple[str, str]] = {
     1: ("质量太差了，非常失望", "Very poor quality, really disappointed"),
@@ -166,6 +169,7 @@ class Market:
         feed_policy: str | FeedPolicy,
         search_policy: str,
         intensity: float = 1.0,
+        creator_policy: str | None = None,
     ) -> None:
         self.database = database
         self.db = database.session()
@@ -229,6 +233,14 @@ class Market:
         self.orders: dict[int, _Order] = {}
         self.order_events: list[tuple[int, int, int, int, int, int, str]] = []
         self.owner_of_shop: dict[int, int] = {}
+        # Creators who publish new videos during the simulation, choosing products through a creator
+        # policy (zhongcao.world.creators); None keeps the world's content as generated.
+        self.creators = (
+            SimulatedCreators(latent, creator_policy, Generator(PCG64([seed, 0xC0DE])))
+            if creator_policy
+            else None
+        )
+        self.fresh: list[tuple[int, int, int]] = []  # (day, account id, content id) of new videos
         self._load_platform()
 
     # --- reading the platform -------------------------------------------------------------------
@@ -338,6 +350,9 @@ class Market:
         with self._timed("catalogue and search index"):
             self._catalogue()
             self._shop_signals(day_us)
+        if self.creators is not None:
+            with self._timed("creators publish"):
+                self._creators_publish(day_us)
         with self._timed("behaviour (feed, search)"):
             self._schedule_lives(day_us)
             self._behave(day_us)
@@ -345,6 +360,50 @@ class Market:
             self._drain(day_us + DAY_US)
         with self._timed("end of day (jobs, churn)"):
             self._end_of_day(day_us + DAY_US)
+
+    def _creators_publish(self, day_us: int) -> None:
+        assert self.creators is not None
+        published = self.creators.publish(self.db, self._when(day_us + 8 * HOUR_US))
+        n = len(published.content_ids)
+        if not n:
+            return
+        self._count("creator_videos", n)
+        self._note("creator_videos", published.content_ids)
+        self.content_ids = np.concatenate(
+            [self.content_ids, np.asarray(published.content_ids, dtype=np.int64)]
+        )
+        self.content_quality = np.concatenate([self.content_quality, published.quality])
+        self.content_topic = np.concatenate([self.content_topic, published.topics])
+        self.engagement = np.concatenate([self.engagement, np.zeros(n)])
+        self._load_platform()
+        for account_id, content_id in zip(published.account_ids, published.content_ids, strict=True):
+            self.fresh.append((day_us, account_id, content_id))
+
+    def _fresh_for_followers(self, users: np.ndarray, page: np.ndarray, day_us: int) -> np.ndarray:
+        """The following tab: a creator's videos of the last :data:`FRESH_DAYS` days reach its
+        followers' sessions (up to :data:`FRESH_SLOTS` at the top of a page), as new work is pushed to
+        fans. Only content the simulated creators published during the run is pushed."""
+        self.fresh = [f for f in self.fresh if f[0] > day_us - FRESH_DAYS * DAY_US]
+        if not self.fresh:
+            return page
+        by_account: dict[int, list[int]] = {}
+        for _, account_id, content_id in self.fresh:
+            by_account.setdefault(account_id, []).append(content_id)
+        mask = np.isin(self.follow_a, np.fromiter(by_account, dtype=np.int64))
+        position = {u: i for i, u in enumerate(self.user_ids[users].tolist())}
+        filled = np.zeros(len(users), dtype=np.int64)
+        page = page.copy()
+        draws = self.rng.random(int(mask.sum()))
+        for k, (u, a) in enumerate(
+            zip(self.follow_u[mask].tolist(), self.follow_a[mask].tolist(), strict=True)
+        ):
+            i = position.get(u)
+            if i is None or filled[i] >= FRESH_SLOTS:
+                continue
+            items = by_account[a]
+            page[i, filled[i]] = items[int(draws[k] * len(items))]
+            filled[i] += 1
+        return page
 
     def _log(self, batch: Any) -> None:
         with self._timed("events ingestion"):
@@ -402,6 +461,8 @@ class Market:
             ),
         )
         page = self.feed.recommend(self.user_ids[users], FEED_PAGE, rng)
+        if self.creators is not None:
+            page = self._fresh_for_followers(users, page, self.day_us)
         # Within "behaviour": what the feed policy itself costs (a trained one trains and ranks here).
         self.seconds["feed policy"] = self.seconds.get("feed policy", 0.0) + time.perf_counter() - feed_began
         want = np.minimum(4 + rng.poisson(6.0 * np.minimum(self.activity[users], 3.0)), FEED_PAGE)
@@ -1073,6 +1134,8 @@ def simulate(
     search_policy: str = "substring",
     progress: ProgressHook | None = None,
     intensity: float = 1.0,
+    creator_policy: str | None = None,
+    day_hook: Callable[[int, Database], None] | None = None,
 ) -> SimulationResult:
     """Run ``days`` simulated days from ``start`` against ``database`` (which holds the world)."""
     began = time.perf_counter()
@@ -1085,12 +1148,16 @@ def simulate(
         feed_policy=feed_policy,
         search_policy=search_policy,
         intensity=intensity,
+        creator_policy=creator_policy,
     )
     phase = progress or _no_progress
     try:
         with phase("simulated days", days) as advance:
             for d in range(days):
                 market.day(d)
+                if day_hook is not None:  # e.g. the matching benchmark ranks at its split day
+                    market.db.commit()
+                    day_hook(d + 1, database)
                 advance(1)
         market.store.flush()
     finally:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.creator import earnings, moderation, overview, plaza, samples, showcase, studio
+from zhongcao.web.creator import earnings, moderation, overview, plaza, recommended, samples, showcase, studio
 
 router = APIRouter()
 # Fixed paths before the ids they would otherwise be taken for: /creator/samples/new before any id.
-for module in (overview, plaza, showcase, samples, studio, earnings, moderation):
+for module in (overview, plaza, recommended, showcase, samples, studio, earnings, moderation):
     router.include_router(module.router)

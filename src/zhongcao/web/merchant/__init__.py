@@ -22,6 +22,7 @@ from zhongcao.web.merchant import (
     compass,
     content,
     coupons,
+    creator_match,
     finance,
     home,
     inbox,
@@ -60,5 +61,6 @@ for module in (
     alliance,
     alliance_samples,
     moderation,
+    creator_match,
 ):
     router.include_router(module.router)
