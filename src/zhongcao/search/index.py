@@ -9,8 +9,10 @@ the whole query. A single Chinese character is a query term and every document c
 so 射 or 裙 retrieves by character.
 
 Filters, sorts and facets run on tantivy's fast fields: category, brand and shop are raw-tokenised text
-(term filters, terms aggregations), price and stock integers (range filters; the in-stock facet is a
-range aggregation), sales and creation time the browse sorts, campaign ids a multi-valued integer.
+(term filters) and, when they are decimal ids, integer columns too (the facets' terms aggregations,
+:mod:`zhongcao.search.facets`), price an integer (range filter), a 0/1 in-stock column (filter and
+facet), sales and creation time the browse sorts (a page sorted by them tries the products past a
+threshold first, :mod:`zhongcao.search.browse`), campaign ids a multi-valued integer.
 Each facet field is counted with every filter except its own, so choosing a category still shows the
 other categories' counts. The whole product is stored (JSON) beside its tokens: a hit needs no database.
 
@@ -53,24 +55,18 @@ from zhongcao.search.analysis import (
     expand_query,
     normalize,
 )
+from zhongcao.search import browse
+from zhongcao.search import facets as facet_engine
 from zhongcao.search.highlight import Highlighter
 from zhongcao.search.result_cache import Answer, FacetCounts, ResultCache
 
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest")
-FACET_FIELDS = ("category", "brand", "shop")
+FACET_FIELDS = facet_engine.FACET_FIELDS
 MAX_K = 200
 MAX_OFFSET = 10_000
-# Terms aggregation buckets when a caller wants every facet value (tantivy's default bucket limit).
-ALL_FACET_VALUES = 65_000
 # A reader rebuilds its typo corrector's vocabulary from the index at most this often.
 CORRECTOR_SECONDS = 5.0
 WRITER_HEAP_BYTES = 64_000_000
-_SORT_FIELDS = {
-    "sales": ("sales", tantivy.Order.Desc),
-    "price_asc": ("price", tantivy.Order.Asc),
-    "price_desc": ("price", tantivy.Order.Desc),
-    "newest": ("created", tantivy.Order.Desc),
-}
 
 
 class SearchQueryError(InvalidInput):
@@ -211,6 +207,15 @@ def product_schema() -> tantivy.Schema:
     builder.add_float_field("created", fast=True)
     builder.add_unsigned_field("campaign", indexed=True)
     builder.add_bytes_field("doc", stored=True)
+    # For the facets (search/facets.py): a facet value that is a decimal id (as the catalogue's are)
+    # also as an integer column, which tantivy counts about twice as fast as a text column's terms;
+    # a document with any other value is marked, and its index counts the text columns instead.
+    for name in FACET_FIELDS:
+        builder.add_unsigned_field(name + facet_engine.NUMERIC_SUFFIX, fast=True)
+    builder.add_unsigned_field(facet_engine.TEXT_KEYS, indexed=True)
+    # 1 in stock, 0 sold out: the in-stock filter is one term and its facet a terms count, where a
+    # range over ``stock`` walks a posting list for every stock level.
+    builder.add_unsigned_field(facet_engine.IN_STOCK, indexed=True, fast=True)
     return builder.build()
 
 
@@ -220,12 +225,21 @@ def _tantivy_document(doc: ProductDocument) -> tantivy.Document:
     out.add_unsigned("id", doc.product_id)
     out.add_text("tokens", " ".join(tokens))
     out.add_text("words", " ".join(set(words)))
+    text_keys = False
     for name in FACET_FIELDS:
         value = getattr(doc, name)
         if value:
             out.add_text(name, value)
+            number = facet_engine.numeric_key(value)
+            if number is None:
+                text_keys = True
+            else:
+                out.add_unsigned(name + facet_engine.NUMERIC_SUFFIX, number)
+    if text_keys:
+        out.add_unsigned(facet_engine.TEXT_KEYS, 1)
     out.add_integer("price", int(doc.price_fen))
     out.add_integer("stock", int(doc.stock))
+    out.add_unsigned(facet_engine.IN_STOCK, 1 if doc.stock > 0 else 0)
     out.add_integer("sales", int(doc.sales))
     out.add_float("created", _timestamp(doc.created_at))
     for campaign in doc.campaign_ids:
@@ -254,11 +268,7 @@ def _count_of(found: tantivy.SearchResult) -> int:
 
 
 def _all_of(parts: Sequence[tantivy.Query]) -> tantivy.Query:
-    if not parts:
-        return tantivy.Query.all_query()
-    if len(parts) == 1:
-        return parts[0]
-    return tantivy.Query.boolean_query([(tantivy.Occur.Must, part) for part in parts])
+    return facet_engine.all_of(list(parts))
 
 
 class ProductIndex:
@@ -315,6 +325,9 @@ class ProductIndex:
     def _setup(self, *, writable: bool, threads: int, heap_bytes: int, result_cache: int = 0) -> None:
         # Manual reloads: readers call refresh(), the writer reloads on commit.
         self._index.config_reader("manual", 0)
+        # False for an index written before the 0/1 in-stock column existed: a stock range instead.
+        self._in_stock_column = facet_engine.has_field(self._schema, facet_engine.IN_STOCK)
+        self.browse_rank, self.browse_min_products = browse.RANK, browse.MIN_PRODUCTS
         self.result_cache = ResultCache(result_cache)
         self._writable = writable
         self._threads = threads
@@ -394,9 +407,20 @@ class ProductIndex:
 
     def _reload(self) -> None:
         self._index.reload()
-        self._searcher = self._index.searcher()
+        searcher = self._index.searcher()
+        self._numeric = facet_engine.numeric_columns(searcher, self._schema)
+        self._thresholds = browse.Thresholds(
+            searcher, self._schema, rank=self.browse_rank, min_products=self.browse_min_products
+        )
+        self._searcher = searcher
         self._generation += 1
         self.result_cache.clear()
+
+    @property
+    def outdated(self) -> bool:
+        """Whether the folder's index was written with another schema (an older release's): the
+        writer then rebuilds rather than adding documents of the new shape to it."""
+        return bool(self._schema != product_schema())
 
     def refresh(self) -> bool:
         """Reload when another process committed since (one ``stat``); whether it did."""
@@ -496,8 +520,7 @@ class ProductIndex:
                 )
             )
         if in_stock is not None:
-            low, high = (1, None) if in_stock else (None, 0)
-            out.append(tantivy.Query.range_query(self._schema, "stock", tantivy.FieldType.Integer, low, high))
+            out.append(facet_engine.in_stock_filter(self._schema, in_stock, numeric=self._in_stock_column))
         if campaign is not None:
             out.append(tantivy.Query.term_query(self._schema, "campaign", int(campaign)))
         return out
@@ -626,8 +649,14 @@ class ProductIndex:
         total, chosen = found
         facet_counts: FacetCounts = {}
         if facets:
-            facet_counts = self._facets(
-                searcher, base, field_filters, matched, facet_limit, every=fallback is not None
+            facet_counts = facet_engine.count(
+                searcher,
+                base,
+                field_filters,
+                matched,
+                facet_limit,
+                every=fallback is not None,
+                numeric=self._numeric,
             )
         if total is None:  # the in-stock ranges cover every product once
             total = facet_counts["in_stock"]["true"] + facet_counts["in_stock"]["false"]
@@ -661,53 +690,21 @@ class ProductIndex:
             )[offset:].tolist()
             chosen = [(int(ids[i]), float(scores[i]), addresses[i]) for i in ranks]
         else:
-            # Counted always: a page past the end is empty although products match.
-            field_name, direction = _SORT_FIELDS[sort]
-            found = searcher.search(
-                query, k, count=True, order_by_field=field_name, offset=offset, order=direction
-            )
-            total = _count_of(found)
-            addresses = [address for _, address in found.hits]
+            if count:
+                field_name, direction, _type = browse.SORT_FIELDS[sort]
+                found = searcher.search(
+                    query, k, count=True, order_by_field=field_name, offset=offset, order=direction
+                )
+                total = _count_of(found)
+                hits = found.hits
+            else:  # the facets count the matches: the page alone, past the sort's threshold first
+                hits = browse.page(searcher, query, sort, k, offset, self._thresholds.restriction(sort))
+                # A page past the end is empty although products match: then they are counted.
+                total = None if hits else 0 if offset == 0 else _count_of(searcher.search(query, 1))
+            addresses = [address for _, address in hits]
             ids = searcher.fast_field_values("id", addresses)
             chosen = [(int(pid), 0.0, address) for pid, address in zip(ids, addresses, strict=True)]  # type: ignore[arg-type]
         return total, chosen
-
-    def _facets(
-        self,
-        searcher: tantivy.Searcher,
-        base: list[tantivy.Query],
-        field_filters: dict[str, tantivy.Query],
-        matched: tantivy.Query,
-        limit: int | None,
-        *,
-        every: bool,
-    ) -> FacetCounts:
-        """Facet counts: each field counted with every filter except its own (``every``: after a
-        fallback, every field over the fallback's products). One terms aggregation per distinct set of
-        filters, so a search without field filters is one aggregation call."""
-        size = min(limit or ALL_FACET_VALUES, ALL_FACET_VALUES)
-        everything = tuple(field_filters)
-        groups: dict[tuple[str, ...], list[str]] = {}
-        for name in FACET_FIELDS:
-            key = everything if every else tuple(n for n in field_filters if n != name)
-            groups.setdefault(key, []).append(name)
-        groups.setdefault(everything, [])
-        out: dict[str, dict[str, int]] = {}
-        for key, names in groups.items():
-            query = matched if key == everything else _all_of([*base, *(field_filters[n] for n in key)])
-            aggregations: dict[str, Any] = {name: {"terms": {"field": name, "size": size}} for name in names}
-            if key == everything:
-                aggregations["in_stock"] = {"range": {"field": "stock", "ranges": [{"to": 1}, {"from": 1}]}}
-            counted = searcher.aggregate(query, aggregations)
-            for name in names:
-                out[name] = {
-                    b["key"]: int(b["doc_count"]) for b in counted[name]["buckets"] if b["doc_count"]
-                }
-            if key == everything:
-                buckets = counted["in_stock"]["buckets"]  # [stock < 1, stock >= 1]; none on an empty index
-                sold_out, stocked = (int(b["doc_count"]) for b in buckets) if buckets else (0, 0)
-                out["in_stock"] = {"true": stocked, "false": sold_out}
-        return {name: out[name] for name in (*FACET_FIELDS, "in_stock")}
 
     def score_products(self, query: str, product_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """BM25 score and coverage (share of typed query tokens present) of given products for

@@ -360,7 +360,12 @@ def follow(database: Database, settings: Settings) -> dict[str, int]:
         since = datetime.fromisoformat(marks["since"])
         db = database.session(read_only=True)
         try:
-            products, newest, catalogue = _follow_products(db, generation, since)
+            try:
+                products, newest, catalogue = _follow_products(db, generation, since)
+            except _OutdatedIndex:  # written by an older release: rebuilt in today's shape instead
+                db.rollback()
+                db.close()
+                return _build(database, root)
             shops, newest_shop = _follow_shops(db, generation, int(marks["newest_shop"]))
             content, newest_content = _follow_content(db, generation, int(marks["newest_content"]))
         finally:
@@ -380,6 +385,8 @@ def _follow_products(
     if not ids:
         return 0, since, None
     index = ProductIndex.open(generation / "products", writable=True)
+    if index.outdated:
+        raise _OutdatedIndex(generation)
     rows = catalog_service.searchable_products(db, ids)
     catalogue = load_catalogue(generation)
     missing = {r.brand_id for r in rows if r.brand_id and r.brand_id not in catalogue.brand_names}
@@ -400,6 +407,10 @@ def _follow_products(
     finally:
         index.close_writer()
     return changed, max(since, newest), catalogue if new_brands else None
+
+
+class _OutdatedIndex(Exception):
+    """The generation's product index has another schema than this release writes."""
 
 
 def _follow_shops(db: Session, generation: Path, newest: int) -> tuple[int, int]:
