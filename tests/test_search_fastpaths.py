@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import tantivy
 
-from zhongcao.search import browse, facets, index as index_module
+from zhongcao.search import browse, facets
+from zhongcao.search import index as index_module
 from zhongcao.search.index import ProductDocument, ProductIndex
 
 WORDS = ["连衣裙", "手机壳", "耳机", "dress", "drill", "蓝色", "red", "phone"]
@@ -67,7 +68,9 @@ def test_an_index_of_ids_counts_integer_columns(numeric_index: ProductIndex) -> 
         assert facets.numeric_key(text) is None
 
 
-@pytest.mark.parametrize(("query", "filters"), list(itertools.product(["", "连衣裙", "dress", "蓝"], FILTERS)))
+@pytest.mark.parametrize(
+    ("query", "filters"), list(itertools.product(["", "连衣裙", "dress", "蓝"], FILTERS))
+)
 def test_integer_and_text_columns_count_the_same_facets(
     numeric_index: ProductIndex, query: str, filters: dict[str, object]
 ) -> None:
@@ -85,7 +88,9 @@ def test_integer_and_text_columns_count_the_same_facets(
     for name, counts in top.facets.items():
         every = plain.facets[name]
         assert len(counts) == min(3, len(every)) and all(every[key] == n for key, n in counts.items())
-        assert min(counts.values(), default=0) >= max((n for k, n in every.items() if k not in counts), default=0)
+        assert min(counts.values(), default=0) >= max(
+            (n for k, n in every.items() if k not in counts), default=0
+        )
         ranked = sorted(every.items(), key=facets.rank)[:3]
         assert sorted(counts.items(), key=facets.rank) == ranked
 

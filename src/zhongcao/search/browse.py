@@ -64,7 +64,12 @@ class Thresholds:
     def _find(self, sort: str) -> tantivy.Query | None:
         field_name, order, field_type = SORT_FIELDS[sort]
         found = self._searcher.search(
-            tantivy.Query.all_query(), 1, count=False, order_by_field=field_name, offset=self._rank - 1, order=order
+            tantivy.Query.all_query(),
+            1,
+            count=False,
+            order_by_field=field_name,
+            offset=self._rank - 1,
+            order=order,
         ).hits
         if not found:
             return None
@@ -87,7 +92,9 @@ def page(
     the threshold, then, when that does not fill the page, among all matches."""
     field_name, order, _type = SORT_FIELDS[sort]
     if restriction is not None:
-        narrowed = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, restriction)])
+        narrowed = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, query), (tantivy.Occur.Must, restriction)]
+        )
         hits = searcher.search(
             narrowed, k, count=False, order_by_field=field_name, offset=offset, order=order
         ).hits

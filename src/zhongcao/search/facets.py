@@ -115,7 +115,9 @@ def count(
             )
         counted = searcher.aggregate(query, aggregations)
         for name in names:
-            out[name] = {str(b["key"]): int(b["doc_count"]) for b in counted[name]["buckets"] if b["doc_count"]}
+            out[name] = {
+                str(b["key"]): int(b["doc_count"]) for b in counted[name]["buckets"] if b["doc_count"]
+            }
         if key == everything:
             out[IN_STOCK] = _in_stock(counted[IN_STOCK]["buckets"], numeric=numeric)
     return {name: out[name] for name in (*FACET_FIELDS, IN_STOCK)}

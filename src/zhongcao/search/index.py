@@ -46,6 +46,8 @@ import numpy as np
 import tantivy
 
 from zhongcao.errors import InvalidInput
+from zhongcao.search import browse
+from zhongcao.search import facets as facet_engine
 from zhongcao.search.analysis import (
     MAX_QUERY_CHARS,
     QueryTerm,
@@ -55,8 +57,6 @@ from zhongcao.search.analysis import (
     expand_query,
     normalize,
 )
-from zhongcao.search import browse
-from zhongcao.search import facets as facet_engine
 from zhongcao.search.highlight import Highlighter
 from zhongcao.search.result_cache import Answer, FacetCounts, ResultCache
 
