@@ -172,3 +172,68 @@ def test_an_index_of_an_older_schema_is_outdated(tmp_path: Path, monkeypatch: py
     fresh = ProductIndex.open(tmp_path / "p")
     result = fresh.search("", 5, sort="sales", in_stock=True)  # served from the old columns
     assert result.total == sum(1 for d in _documents(50) if d.stock > 0)
+
+
+BROWSE_FILTERS: list[dict[str, object]] = [
+    {},
+    {"in_stock": True},
+    {"in_stock": False},
+    {"category": ["10", "11"]},
+    {"category": "20", "in_stock": True},
+    {"brand": "3", "in_stock": False},
+    {"shop": "7"},
+    {"brand": "999"},
+    {"price_min_fen": 1990},  # not from the table: counted
+    {"campaign": 7},
+]
+
+
+def _plain_facets(index: ProductIndex, filters: dict[str, object], limit: int | None) -> object:
+    table = index._table
+    index._table = facets.TableReader(None, None)
+    try:
+        result = index.search("", 10, sort="sales", facet_limit=limit, **filters)  # type: ignore[arg-type]
+    finally:
+        index._table = table
+    return result.facets, result.total, result.ids
+
+
+def test_browse_facets_from_the_published_table_equal_the_counted_ones(tmp_path: Path) -> None:
+    path = tmp_path / "p"
+    writer = ProductIndex(_documents(300), path=path)
+    assert writer.publish_facet_table()
+    reader = ProductIndex.open(path)
+    assert reader.facet_table_current()
+    counted: list[object] = []
+    real = reader._current().aggregate
+    spy = type("Spy", (), {"__getattr__": lambda _, n: getattr(real.__self__, n)})()
+    spy.aggregate = lambda query, aggs: counted.append(aggs) or real(query, aggs)  # type: ignore[attr-defined]
+    searcher, reader._searcher = reader._searcher, spy  # type: ignore[assignment]
+    reader.search("", 10, sort="sales", in_stock=True)
+    reader.search("", 10, sort="newest", category="10")
+    reader._searcher = searcher
+    assert len(counted) == 1 and "category" not in str(counted[0])  # the category's brands and shops only
+    for filters in BROWSE_FILTERS:
+        for limit in (None, 2):
+            result = reader.search("", 10, sort="sales", facet_limit=limit, **filters)  # type: ignore[arg-type]
+            assert (result.facets, result.total, result.ids) == _plain_facets(reader, filters, limit), filters
+    # A commit after the table: the reader's commit has no table, so it counts (and is right) ...
+    writer.upsert(ProductDocument(5000, "红色连衣裙", "red dress", "3", "20", "7", 990, 4, 10_000))
+    writer.remove(1)
+    writer.commit()
+    assert reader.refresh() and not reader.facet_table_current()
+    fresh = reader.search("", 10, sort="sales", in_stock=True)
+    assert fresh.ids[0] == 5000 and (fresh.facets, fresh.total, fresh.ids) == _plain_facets(reader, {"in_stock": True}, None)
+    # ... until the job publishes the table of that commit.
+    assert writer.publish_facet_table()
+    assert reader.facet_table_current()
+    for filters in BROWSE_FILTERS:
+        result = reader.search("", 10, sort="sales", facet_limit=3, **filters)  # type: ignore[arg-type]
+        assert (result.facets, result.total, result.ids) == _plain_facets(reader, filters, 3), filters
+
+
+def test_an_index_with_named_facet_values_publishes_no_table(tmp_path: Path) -> None:
+    docs = [ProductDocument(1, "红色连衣裙", "red dress", "花语", "女装", "shop-a", 100, 1, 1)]
+    index = ProductIndex(docs, path=tmp_path / "p")
+    assert not index.publish_facet_table() and not index.facet_table_current()
+    assert index.search("", 5).facets["brand"] == {"花语": 1}

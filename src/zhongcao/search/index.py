@@ -406,8 +406,13 @@ class ProductIndex:
         return (info.st_ino, info.st_mtime_ns)
 
     def _reload(self) -> None:
+        # The commit this reader is at, when meta.json names the same one before and after the reload
+        # (the published facet table is used only for it).
+        before = facet_engine.opstamp(self.path) if self.path is not None else None
         self._index.reload()
         searcher = self._index.searcher()
+        after = facet_engine.opstamp(self.path) if self.path is not None else None
+        self._table = facet_engine.TableReader(self.path, before if before == after else None)
         self._numeric = facet_engine.numeric_columns(searcher, self._schema)
         self._thresholds = browse.Thresholds(
             searcher, self._schema, rank=self.browse_rank, min_products=self.browse_min_products
@@ -415,6 +420,22 @@ class ProductIndex:
         self._searcher = searcher
         self._generation += 1
         self.result_cache.clear()
+
+    def publish_facet_table(self) -> bool:
+        """Count every facet value of the committed index and publish the counts beside it, for
+        readers to answer browse queries' facets from (the job worker, after each build and follow).
+        Whether a table was published (see :func:`zhongcao.search.facets.publish_table`)."""
+        if self.path is None:
+            return False
+        searcher = self._current()
+        commit = facet_engine.opstamp(self.path)
+        if commit is None:
+            return False
+        return facet_engine.publish_table(searcher, self._schema, self.path, commit)
+
+    def facet_table_current(self) -> bool:
+        """Whether the published facet table is of this reader's commit (and so used)."""
+        return self._table.get() is not None
 
     @property
     def outdated(self) -> bool:
@@ -588,8 +609,13 @@ class ProductIndex:
         # The answer follows from these inputs on one reader (the fallback too); a reload empties the cache.
         answer = self.result_cache.get(key)
         if answer is None:
+            searcher = self._current()
+            # Browsing with no filter but field filters and in-stock: facets from the published table.
+            table = None
+            if facets and not terms and price_min_fen is None and price_max_fen is None and campaign is None:
+                table = self._table.get()
             answer = self._answer(
-                self._current(), terms, other, field_filters, sort, k, offset, facets, facet_limit
+                searcher, terms, other, field_filters, sort, k, offset, facets, facet_limit, (table, in_stock)
             )
             self.result_cache.put(key, answer)
         searcher, total, ids, scores, addresses, fallback, cached_facets = answer
@@ -626,6 +652,7 @@ class ProductIndex:
         offset: int,
         facets: bool,
         facet_limit: int | None,
+        table: tuple[facet_engine.Table | None, bool | None] = (None, None),
     ) -> Answer:
         """The matches' count, the page (product id, score, address), the fallback and the facets."""
         base = [self._text_query(terms), *other] if terms else other
@@ -657,6 +684,8 @@ class ProductIndex:
                 facet_limit,
                 every=fallback is not None,
                 numeric=self._numeric,
+                table=table[0] if fallback is None else None,
+                table_in_stock=table[1],
             )
         if total is None:  # the in-stock ranges cover every product once
             total = facet_counts["in_stock"]["true"] + facet_counts["in_stock"]["false"]

@@ -48,6 +48,7 @@ from zhongcao.events import service as events_service
 from zhongcao.experience import scores as experience_scores
 from zhongcao.search import ltr
 from zhongcao.search.autocomplete import Autocomplete
+from zhongcao.search.facets import TABLE_SECONDS, table_age
 from zhongcao.search.index import ProductDocument, ProductIndex
 from zhongcao.shops import service as shops_service
 
@@ -260,6 +261,7 @@ def _build(database: Database, root: Path) -> dict[str, int]:
             heap_bytes=BUILD_HEAP_BYTES,
         )
         products.close_writer()
+        products.publish_facet_table()
         facts = product_facts(db, rows, catalogue)
         newest_shop, newest_content, counts = _build_shops_and_content(db, facts, generation)
         behaviour, autocomplete = _behaviour_and_autocomplete(database, rows, facts)
@@ -404,6 +406,10 @@ def _follow_products(
                 index.upsert(document)
                 changed += 1
         index.commit()
+        # Browse queries' facet counts, republished at most every TABLE_SECONDS (readers count them
+        # with aggregations while the table is of an older commit).
+        if not index.facet_table_current() and table_age(generation / "products") >= TABLE_SECONDS:
+            index.publish_facet_table()
     finally:
         index.close_writer()
     return changed, max(since, newest), catalogue if new_brands else None
