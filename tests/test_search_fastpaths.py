@@ -223,7 +223,9 @@ def test_browse_facets_from_the_published_table_equal_the_counted_ones(tmp_path:
     writer.commit()
     assert reader.refresh() and not reader.facet_table_current()
     fresh = reader.search("", 10, sort="sales", in_stock=True)
-    assert fresh.ids[0] == 5000 and (fresh.facets, fresh.total, fresh.ids) == _plain_facets(reader, {"in_stock": True}, None)
+    assert fresh.ids[0] == 5000 and (fresh.facets, fresh.total, fresh.ids) == _plain_facets(
+        reader, {"in_stock": True}, None
+    )
     # ... until the job publishes the table of that commit.
     assert writer.publish_facet_table()
     assert reader.facet_table_current()

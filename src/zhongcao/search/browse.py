@@ -18,7 +18,9 @@ try suffices, never what the page holds, so a reader whose threshold trails a co
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+import numpy as np
 import tantivy
 
 # The threshold is the value of the RANK-th product in the sort's order over the whole index.
@@ -101,3 +103,48 @@ def page(
         if len(hits) == k:
             return hits
     return searcher.search(query, k, count=False, order_by_field=field_name, offset=offset, order=order).hits
+
+
+def _count_of(found: tantivy.SearchResult) -> int:
+    # The binding's type stubs leave out ``count`` (set when searched with count=True).
+    return int(getattr(found, "count", 0) or 0)
+
+
+def page_of(
+    searcher: tantivy.Searcher,
+    query: tantivy.Query,
+    sort: str,
+    k: int,
+    offset: int,
+    count: bool,
+    thresholds: Thresholds,
+) -> tuple[int | None, list[tuple[int, float, Any]]]:
+    """How many products match and the page: (product id, score, address), best first. Without
+    ``count`` (the facets count the matches) the count is None when something matched, else 0 (a
+    sorted page past the end is empty although products match: they are counted then)."""
+    if sort == "relevance":
+        found = searcher.search(query, offset + k, count=count)
+        hits = found.hits  # (a property that builds a new list on every read)
+        total = _count_of(found) if count or not hits else None
+        addresses = [address for _, address in hits]
+        sales = searcher.fast_field_values("sales", addresses)
+        ids = searcher.fast_field_values("id", addresses)
+        # Ties (tantivy's scores are 32-bit floats): more sales, then the lower id.
+        scores = np.fromiter((score for score, _ in hits), dtype=np.float64, count=len(hits))
+        ranks = np.lexsort(
+            (np.asarray(ids, dtype=np.int64), -np.asarray(sales, dtype=np.int64), -np.round(scores, 5))
+        )[offset:].tolist()
+        return total, [(int(ids[i]), float(scores[i]), addresses[i]) for i in ranks]
+    if count:
+        field_name, direction, _type = SORT_FIELDS[sort]
+        found = searcher.search(
+            query, k, count=True, order_by_field=field_name, offset=offset, order=direction
+        )
+        total = _count_of(found)
+        sorted_hits = found.hits
+    else:  # the page alone, past the sort's threshold first
+        sorted_hits = page(searcher, query, sort, k, offset, thresholds.restriction(sort))
+        total = None if sorted_hits else 0 if offset == 0 else _count_of(searcher.search(query, 1))
+    addresses = [address for _, address in sorted_hits]
+    ids = searcher.fast_field_values("id", addresses)
+    return total, [(int(pid), 0.0, address) for pid, address in zip(ids, addresses, strict=True)]  # type: ignore[arg-type]

@@ -185,7 +185,9 @@ def publish_table(searcher: tantivy.Searcher, schema: tantivy.Schema, index_path
     if not numeric_columns(searcher, schema):
         target.unlink(missing_ok=True)
         return False
-    sub = {name: {"terms": {"field": name + NUMERIC_SUFFIX, "size": ALL_FACET_VALUES}} for name in FACET_FIELDS}
+    sub = {
+        name: {"terms": {"field": name + NUMERIC_SUFFIX, "size": ALL_FACET_VALUES}} for name in FACET_FIELDS
+    }
     counted = searcher.aggregate(
         tantivy.Query.all_query(), {IN_STOCK: {"terms": {"field": IN_STOCK, "size": 2}, "aggs": sub}}
     )
@@ -214,7 +216,7 @@ def publish_table(searcher: tantivy.Searcher, schema: tantivy.Schema, index_path
             arrays[f"{name}_{label}_counts"] = counts[order]
     temporary = index_path / f".{TABLE_FILE}.{os.getpid()}.tmp"
     with open(temporary, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
     os.replace(temporary, target)
     return True
 

@@ -664,15 +664,15 @@ class ProductIndex:
         # search need not count them: tantivy then skips blocks that cannot reach the top k (block-max
         # WAND) instead of scoring every match.
         count = not facets
-        found = self._page(searcher, matched, sort, k, offset, count)
+        found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
         if terms and found[0] == 0:
             # Nothing matched: the filters' best sellers, else the catalogue's.
             sort = "sales" if sort == "relevance" else sort
             fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
-            found = self._page(searcher, matched, sort, k, offset, count)
+            found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
             if found[0] == 0:
                 fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
-                found = self._page(searcher, matched, sort, k, offset, count)
+                found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
         total, chosen = found
         facet_counts: FacetCounts = {}
         if facets:
@@ -699,41 +699,6 @@ class ProductIndex:
             fallback,
             facet_counts,
         )
-
-    def _page(
-        self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, k: int, offset: int, count: bool
-    ) -> tuple[int | None, list[tuple[int, float, Any]]]:
-        """How many products match and the page: (product id, score, address), best first. Without
-        ``count``, a relevance page's count is None when something matched, else 0."""
-        if sort == "relevance":
-            found = searcher.search(query, offset + k, count=count)
-            hits = found.hits  # (a property that builds a new list on every read)
-            total = _count_of(found) if count or not hits else None
-            addresses = [address for _, address in hits]
-            sales = searcher.fast_field_values("sales", addresses)
-            ids = searcher.fast_field_values("id", addresses)
-            # Ties (tantivy's scores are 32-bit floats): more sales, then the lower id.
-            scores = np.fromiter((score for score, _ in hits), dtype=np.float64, count=len(hits))
-            ranks = np.lexsort(
-                (np.asarray(ids, dtype=np.int64), -np.asarray(sales, dtype=np.int64), -np.round(scores, 5))
-            )[offset:].tolist()
-            chosen = [(int(ids[i]), float(scores[i]), addresses[i]) for i in ranks]
-        else:
-            if count:
-                field_name, direction, _type = browse.SORT_FIELDS[sort]
-                found = searcher.search(
-                    query, k, count=True, order_by_field=field_name, offset=offset, order=direction
-                )
-                total = _count_of(found)
-                hits = found.hits
-            else:  # the facets count the matches: the page alone, past the sort's threshold first
-                hits = browse.page(searcher, query, sort, k, offset, self._thresholds.restriction(sort))
-                # A page past the end is empty although products match: then they are counted.
-                total = None if hits else 0 if offset == 0 else _count_of(searcher.search(query, 1))
-            addresses = [address for _, address in hits]
-            ids = searcher.fast_field_values("id", addresses)
-            chosen = [(int(pid), 0.0, address) for pid, address in zip(ids, addresses, strict=True)]  # type: ignore[arg-type]
-        return total, chosen
 
     def score_products(self, query: str, product_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """BM25 score and coverage (share of typed query tokens present) of given products for
