@@ -239,16 +239,3 @@ def test_an_index_with_named_facet_values_publishes_no_table(tmp_path: Path) -> 
     index = ProductIndex(docs, path=tmp_path / "p")
     assert not index.publish_facet_table() and not index.facet_table_current()
     assert index.search("", 5).facets["brand"] == {"花语": 1}
-
-
-@pytest.mark.parametrize("query", ["连衣裙", "dress", "red phone", "蓝色 耳机", "drill"])
-def test_a_relevance_page_fetched_alone_is_the_start_of_the_deep_ranking(
-    numeric_index: ProductIndex, query: str
-) -> None:
-    for filters in FILTERS[:6]:
-        deep = numeric_index.search(query, 100, **filters)  # type: ignore[arg-type]
-        for shown in (1, 3, 10, 20, 100):
-            page = numeric_index.search(query, 100, shown=shown, **filters)  # type: ignore[arg-type]
-            assert page.ids == deep.ids[:shown], (filters, shown)
-            assert [h.score for h in page.hits] == [h.score for h in deep.hits[:shown]]
-            assert page.total == deep.total and page.facets == deep.facets

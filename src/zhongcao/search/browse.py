@@ -118,25 +118,13 @@ def page_of(
     offset: int,
     count: bool,
     thresholds: Thresholds,
-    shown: int | None = None,
 ) -> tuple[int | None, list[tuple[int, float, Any]]]:
     """How many products match and the page: (product id, score, address), best first. Without
     ``count`` (the facets count the matches) the count is None when something matched, else 0 (a
     sorted page past the end is empty although products match: they are counted then)."""
     if sort == "relevance":
-        found = None
-        if shown is not None and offset == 0 and shown < k:
-            # One more than shown: when its score (rounded, as ranked below) is below the shown-th's,
-            # every hit past it is too, so the k-deep ranking starts with these; a tie: k deep.
-            found = searcher.search(query, shown + 1, count=count)
-            hits = found.hits
-            if len(hits) > shown and np.round(hits[shown][0], 5) >= np.round(hits[shown - 1][0], 5):
-                found = None
-            else:
-                del hits[shown:]
-        if found is None:
-            found = searcher.search(query, offset + k, count=count)
-            hits = found.hits  # (a property that builds a new list on every read)
+        found = searcher.search(query, offset + k, count=count)
+        hits = found.hits  # (a property that builds a new list on every read)
         total = _count_of(found) if count or not hits else None
         addresses = [address for _, address in hits]
         sales = searcher.fast_field_values("sales", addresses)
@@ -146,8 +134,6 @@ def page_of(
         ranks = np.lexsort(
             (np.asarray(ids, dtype=np.int64), -np.asarray(sales, dtype=np.int64), -np.round(scores, 5))
         )[offset:].tolist()
-        if shown is not None and offset == 0:
-            del ranks[shown:]
         return total, [(int(ids[i]), float(scores[i]), addresses[i]) for i in ranks]
     if count:
         field_name, direction, _type = SORT_FIELDS[sort]

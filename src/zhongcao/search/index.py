@@ -562,17 +562,12 @@ class ProductIndex:
         campaign: int | None = None,
         facets: bool = True,
         facet_limit: int | None = None,
-        shown: int | None = None,
     ) -> SearchResult:
         """Products for ``query``, best first (``result.ids``), with facets, highlights and a suggestion.
 
         ``facet_limit``: per field, only the values with the ``facet_limit`` highest counts instead of
         every value; a page shows a few, and a shop facet over a million products has tens of
-        thousands of values.
-
-        ``shown``: a relevance search of which only the first ``shown`` hits will be read (no re-rank):
-        those hits alone, as the ``k`` best would rank them (fetched ``k`` deep only when a tie in
-        score crosses the ``shown``-th hit)."""
+        thousands of values."""
         if not isinstance(query, str):
             raise SearchQueryError("query must be text", field="q")
         _check_int(k, "k", 1, MAX_K)
@@ -588,8 +583,6 @@ class ProductIndex:
             _check_int(campaign, "campaign", 0, 2**63 - 1)
         if facet_limit is not None:
             _check_int(facet_limit, "facet_limit", 1, 10**9)
-        if shown is not None:
-            _check_int(shown, "shown", 1, k)
         field_filters = {
             name: q
             for name, value in (("category", category), ("brand", brand), ("shop", shop))
@@ -612,7 +605,6 @@ class ProductIndex:
             offset,
             facets,
             facet_limit,
-            shown,
         )
         # The answer follows from these inputs on one reader (the fallback too); a reload empties the cache.
         answer = self.result_cache.get(key)
@@ -623,17 +615,7 @@ class ProductIndex:
             if facets and not terms and price_min_fen is None and price_max_fen is None and campaign is None:
                 table = self._table.get()
             answer = self._answer(
-                searcher,
-                terms,
-                other,
-                field_filters,
-                sort,
-                k,
-                offset,
-                facets,
-                facet_limit,
-                (table, in_stock),
-                shown,
+                searcher, terms, other, field_filters, sort, k, offset, facets, facet_limit, (table, in_stock)
             )
             self.result_cache.put(key, answer)
         searcher, total, ids, scores, addresses, fallback, cached_facets = answer
@@ -671,7 +653,6 @@ class ProductIndex:
         facets: bool,
         facet_limit: int | None,
         table: tuple[facet_engine.Table | None, bool | None] = (None, None),
-        shown: int | None = None,
     ) -> Answer:
         """The matches' count, the page (product id, score, address), the fallback and the facets."""
         base = [self._text_query(terms), *other] if terms else other
@@ -683,15 +664,15 @@ class ProductIndex:
         # search need not count them: tantivy then skips blocks that cannot reach the top k (block-max
         # WAND) instead of scoring every match.
         count = not facets
-        found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds, shown)
+        found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
         if terms and found[0] == 0:
             # Nothing matched: the filters' best sellers, else the catalogue's.
             sort = "sales" if sort == "relevance" else sort
             fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
-            found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds, shown)
+            found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
             if found[0] == 0:
                 fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
-                found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds, shown)
+                found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
         total, chosen = found
         facet_counts: FacetCounts = {}
         if facets:

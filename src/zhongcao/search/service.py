@@ -263,9 +263,7 @@ def search_products(
     ranker = state.ranker.get()
     ranking = "bm25"
     if sort == "relevance" and offset < RERANK_DEPTH:
-        # Without a model or an explanation only the page is read: fetched alone, ranked as in the 100.
-        shown = None if ranker is not None or explain else min(offset + limit, RERANK_DEPTH)
-        result = index.search(q, RERANK_DEPTH, sort=sort, shown=shown, **kwargs)
+        result = index.search(q, RERANK_DEPTH, sort=sort, **kwargs)
         hits = result.hits
         order = np.arange(len(hits))
         x = None
