@@ -133,7 +133,7 @@ class SearchHit:
         self,
         product_id: int,
         score: float,
-        stored: Callable[[], tuple[bytes, str]],
+        stored: Callable[[], tantivy.Document],
         highlighter: Highlighter,
         typed: frozenset[str],
     ) -> None:
@@ -144,21 +144,22 @@ class SearchHit:
         self._typed = typed
 
     @cached_property
-    def _document_and_tokens(self) -> tuple[ProductDocument, str]:
-        data, tokens = self._stored()
-        return ProductDocument.from_json(data), tokens
+    def _stored_fields(self) -> tantivy.Document:
+        return self._stored()
 
-    @property
+    @cached_property
     def document(self) -> ProductDocument:
         """The stored product, so a caller needs no second lookup."""
-        return self._document_and_tokens[0]
+        return ProductDocument.from_json(_product_bytes(self._stored_fields))
 
     @cached_property
     def coverage(self) -> float:
         """Share of the typed query tokens the product's text contains (a text-match feature)."""
         if not self._typed:
             return 0.0
-        return len(self._typed.intersection(self._document_and_tokens[1].split())) / len(self._typed)
+        # The stored tokens (a long text) are read only here: a page that is not re-ranked never asks.
+        tokens = str(self._stored_fields.get_first("tokens") or "").split()
+        return len(self._typed.intersection(tokens)) / len(self._typed)
 
     @cached_property
     def highlight(self) -> str:
@@ -248,12 +249,8 @@ def _tantivy_document(doc: ProductDocument) -> tantivy.Document:
     return out
 
 
-def _stored_fields(searcher: tantivy.Searcher, address: Any) -> Callable[[], tuple[bytes, str]]:
-    def read() -> tuple[bytes, str]:
-        stored = searcher.doc(address)
-        return _product_bytes(stored), str(stored.get_first("tokens") or "")
-
-    return read
+def _stored_fields(searcher: tantivy.Searcher, address: Any) -> Callable[[], tantivy.Document]:
+    return lambda: searcher.doc(address)
 
 
 def _product_bytes(stored: tantivy.Document) -> bytes:
