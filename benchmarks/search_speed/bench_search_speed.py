@@ -211,6 +211,7 @@ def publish(docs: list, root: Path) -> tuple[Path, float]:
         heap_bytes=indexing.BUILD_HEAP_BYTES,
     )
     index.close_writer()
+    index.publish_facet_table()  # as indexing.build does
     build_s = time.perf_counter() - began
     del index
     ProductIndex([], path=generation / "shops").close_writer()

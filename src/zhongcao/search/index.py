@@ -9,8 +9,10 @@ the whole query. A single Chinese character is a query term and every document c
 so 射 or 裙 retrieves by character.
 
 Filters, sorts and facets run on tantivy's fast fields: category, brand and shop are raw-tokenised text
-(term filters, terms aggregations), price and stock integers (range filters; the in-stock facet is a
-range aggregation), sales and creation time the browse sorts, campaign ids a multi-valued integer.
+(term filters) and, when they are decimal ids, integer columns too (the facets' terms aggregations,
+:mod:`zhongcao.search.facets`), price an integer (range filter), a 0/1 in-stock column (filter and
+facet), sales and creation time the browse sorts (a page sorted by them tries the products past a
+threshold first, :mod:`zhongcao.search.browse`), campaign ids a multi-valued integer.
 Each facet field is counted with every filter except its own, so choosing a category still shows the
 other categories' counts. The whole product is stored (JSON) beside its tokens: a hit needs no database.
 
@@ -44,6 +46,8 @@ import numpy as np
 import tantivy
 
 from zhongcao.errors import InvalidInput
+from zhongcao.search import browse
+from zhongcao.search import facets as facet_engine
 from zhongcao.search.analysis import (
     MAX_QUERY_CHARS,
     QueryTerm,
@@ -57,21 +61,13 @@ from zhongcao.search.highlight import Highlighter
 from zhongcao.search.result_cache import Answer, FacetCounts, ResultCache
 
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest")
-FACET_FIELDS = ("category", "brand", "shop")
+FACET_FIELDS = facet_engine.FACET_FIELDS
 MAX_K = 200
 MAX_MATCH_IDS = 10_000
 MAX_OFFSET = 10_000
-# Terms aggregation buckets when a caller wants every facet value (tantivy's default bucket limit).
-ALL_FACET_VALUES = 65_000
 # A reader rebuilds its typo corrector's vocabulary from the index at most this often.
 CORRECTOR_SECONDS = 5.0
 WRITER_HEAP_BYTES = 64_000_000
-_SORT_FIELDS = {
-    "sales": ("sales", tantivy.Order.Desc),
-    "price_asc": ("price", tantivy.Order.Asc),
-    "price_desc": ("price", tantivy.Order.Desc),
-    "newest": ("created", tantivy.Order.Desc),
-}
 
 
 class SearchQueryError(InvalidInput):
@@ -138,7 +134,7 @@ class SearchHit:
         self,
         product_id: int,
         score: float,
-        stored: Callable[[], tuple[bytes, str]],
+        stored: Callable[[], tantivy.Document],
         highlighter: Highlighter,
         typed: frozenset[str],
     ) -> None:
@@ -149,21 +145,22 @@ class SearchHit:
         self._typed = typed
 
     @cached_property
-    def _document_and_tokens(self) -> tuple[ProductDocument, str]:
-        data, tokens = self._stored()
-        return ProductDocument.from_json(data), tokens
+    def _stored_fields(self) -> tantivy.Document:
+        return self._stored()
 
-    @property
+    @cached_property
     def document(self) -> ProductDocument:
         """The stored product, so a caller needs no second lookup."""
-        return self._document_and_tokens[0]
+        return ProductDocument.from_json(_product_bytes(self._stored_fields))
 
     @cached_property
     def coverage(self) -> float:
         """Share of the typed query tokens the product's text contains (a text-match feature)."""
         if not self._typed:
             return 0.0
-        return len(self._typed.intersection(self._document_and_tokens[1].split())) / len(self._typed)
+        # The stored tokens (a long text) are read only here: a page that is not re-ranked never asks.
+        tokens = str(self._stored_fields.get_first("tokens") or "").split()
+        return len(self._typed.intersection(tokens)) / len(self._typed)
 
     @cached_property
     def highlight(self) -> str:
@@ -212,6 +209,15 @@ def product_schema() -> tantivy.Schema:
     builder.add_float_field("created", fast=True)
     builder.add_unsigned_field("campaign", indexed=True)
     builder.add_bytes_field("doc", stored=True)
+    # For the facets (search/facets.py): a facet value that is a decimal id (as the catalogue's are)
+    # also as an integer column, which tantivy counts about twice as fast as a text column's terms;
+    # a document with any other value is marked, and its index counts the text columns instead.
+    for name in FACET_FIELDS:
+        builder.add_unsigned_field(name + facet_engine.NUMERIC_SUFFIX, fast=True)
+    builder.add_unsigned_field(facet_engine.TEXT_KEYS, indexed=True)
+    # 1 in stock, 0 sold out: the in-stock filter is one term and its facet a terms count, where a
+    # range over ``stock`` walks a posting list for every stock level.
+    builder.add_unsigned_field(facet_engine.IN_STOCK, indexed=True, fast=True)
     return builder.build()
 
 
@@ -221,12 +227,21 @@ def _tantivy_document(doc: ProductDocument) -> tantivy.Document:
     out.add_unsigned("id", doc.product_id)
     out.add_text("tokens", " ".join(tokens))
     out.add_text("words", " ".join(set(words)))
+    text_keys = False
     for name in FACET_FIELDS:
         value = getattr(doc, name)
         if value:
             out.add_text(name, value)
+            number = facet_engine.numeric_key(value)
+            if number is None:
+                text_keys = True
+            else:
+                out.add_unsigned(name + facet_engine.NUMERIC_SUFFIX, number)
+    if text_keys:
+        out.add_unsigned(facet_engine.TEXT_KEYS, 1)
     out.add_integer("price", int(doc.price_fen))
     out.add_integer("stock", int(doc.stock))
+    out.add_unsigned(facet_engine.IN_STOCK, 1 if doc.stock > 0 else 0)
     out.add_integer("sales", int(doc.sales))
     out.add_float("created", _timestamp(doc.created_at))
     for campaign in doc.campaign_ids:
@@ -235,12 +250,8 @@ def _tantivy_document(doc: ProductDocument) -> tantivy.Document:
     return out
 
 
-def _stored_fields(searcher: tantivy.Searcher, address: Any) -> Callable[[], tuple[bytes, str]]:
-    def read() -> tuple[bytes, str]:
-        stored = searcher.doc(address)
-        return _product_bytes(stored), str(stored.get_first("tokens") or "")
-
-    return read
+def _stored_fields(searcher: tantivy.Searcher, address: Any) -> Callable[[], tantivy.Document]:
+    return lambda: searcher.doc(address)
 
 
 def _product_bytes(stored: tantivy.Document) -> bytes:
@@ -255,11 +266,7 @@ def _count_of(found: tantivy.SearchResult) -> int:
 
 
 def _all_of(parts: Sequence[tantivy.Query]) -> tantivy.Query:
-    if not parts:
-        return tantivy.Query.all_query()
-    if len(parts) == 1:
-        return parts[0]
-    return tantivy.Query.boolean_query([(tantivy.Occur.Must, part) for part in parts])
+    return facet_engine.all_of(list(parts))
 
 
 class ProductIndex:
@@ -316,6 +323,9 @@ class ProductIndex:
     def _setup(self, *, writable: bool, threads: int, heap_bytes: int, result_cache: int = 0) -> None:
         # Manual reloads: readers call refresh(), the writer reloads on commit.
         self._index.config_reader("manual", 0)
+        # False for an index written before the 0/1 in-stock column existed: a stock range instead.
+        self._in_stock_column = facet_engine.has_field(self._schema, facet_engine.IN_STOCK)
+        self.browse_rank, self.browse_min_products = browse.RANK, browse.MIN_PRODUCTS
         self.result_cache = ResultCache(result_cache)
         self._writable = writable
         self._threads = threads
@@ -394,10 +404,42 @@ class ProductIndex:
         return (info.st_ino, info.st_mtime_ns)
 
     def _reload(self) -> None:
+        # The commit this reader is at, when meta.json names the same one before and after the reload
+        # (the published facet table is used only for it).
+        before = facet_engine.opstamp(self.path) if self.path is not None else None
         self._index.reload()
-        self._searcher = self._index.searcher()
+        searcher = self._index.searcher()
+        after = facet_engine.opstamp(self.path) if self.path is not None else None
+        self._table = facet_engine.TableReader(self.path, before if before == after else None)
+        self._numeric = facet_engine.numeric_columns(searcher, self._schema)
+        self._thresholds = browse.Thresholds(
+            searcher, self._schema, rank=self.browse_rank, min_products=self.browse_min_products
+        )
+        self._searcher = searcher
         self._generation += 1
         self.result_cache.clear()
+
+    def publish_facet_table(self) -> bool:
+        """Count every facet value of the committed index and publish the counts beside it, for
+        readers to answer browse queries' facets from (the job worker, after each build and follow).
+        Whether a table was published (see :func:`zhongcao.search.facets.publish_table`)."""
+        if self.path is None:
+            return False
+        searcher = self._current()
+        commit = facet_engine.opstamp(self.path)
+        if commit is None:
+            return False
+        return facet_engine.publish_table(searcher, self._schema, self.path, commit)
+
+    def facet_table_current(self) -> bool:
+        """Whether the published facet table is of this reader's commit (and so used)."""
+        return self._table.get() is not None
+
+    @property
+    def outdated(self) -> bool:
+        """Whether the folder's index was written with another schema (an older release's): the
+        writer then rebuilds rather than adding documents of the new shape to it."""
+        return bool(self._schema != product_schema())
 
     def refresh(self) -> bool:
         """Reload when another process committed since (one ``stat``); whether it did."""
@@ -497,8 +539,7 @@ class ProductIndex:
                 )
             )
         if in_stock is not None:
-            low, high = (1, None) if in_stock else (None, 0)
-            out.append(tantivy.Query.range_query(self._schema, "stock", tantivy.FieldType.Integer, low, high))
+            out.append(facet_engine.in_stock_filter(self._schema, in_stock, numeric=self._in_stock_column))
         if campaign is not None:
             out.append(tantivy.Query.term_query(self._schema, "campaign", int(campaign)))
         return out
@@ -566,8 +607,13 @@ class ProductIndex:
         # The answer follows from these inputs on one reader (the fallback too); a reload empties the cache.
         answer = self.result_cache.get(key)
         if answer is None:
+            searcher = self._current()
+            # Browsing with no filter but field filters and in-stock: facets from the published table.
+            table = None
+            if facets and not terms and price_min_fen is None and price_max_fen is None and campaign is None:
+                table = self._table.get()
             answer = self._answer(
-                self._current(), terms, other, field_filters, sort, k, offset, facets, facet_limit
+                searcher, terms, other, field_filters, sort, k, offset, facets, facet_limit, (table, in_stock)
             )
             self.result_cache.put(key, answer)
         searcher, total, ids, scores, addresses, fallback, cached_facets = answer
@@ -604,6 +650,7 @@ class ProductIndex:
         offset: int,
         facets: bool,
         facet_limit: int | None,
+        table: tuple[facet_engine.Table | None, bool | None] = (None, None),
     ) -> Answer:
         """The matches' count, the page (product id, score, address), the fallback and the facets."""
         base = [self._text_query(terms), *other] if terms else other
@@ -615,20 +662,28 @@ class ProductIndex:
         # search need not count them: tantivy then skips blocks that cannot reach the top k (block-max
         # WAND) instead of scoring every match.
         count = not facets
-        found = self._page(searcher, matched, sort, k, offset, count)
+        found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
         if terms and found[0] == 0:
             # Nothing matched: the filters' best sellers, else the catalogue's.
             sort = "sales" if sort == "relevance" else sort
             fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
-            found = self._page(searcher, matched, sort, k, offset, count)
+            found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
             if found[0] == 0:
                 fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
-                found = self._page(searcher, matched, sort, k, offset, count)
+                found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
         total, chosen = found
         facet_counts: FacetCounts = {}
         if facets:
-            facet_counts = self._facets(
-                searcher, base, field_filters, matched, facet_limit, every=fallback is not None
+            facet_counts = facet_engine.count(
+                searcher,
+                base,
+                field_filters,
+                matched,
+                facet_limit,
+                every=fallback is not None,
+                numeric=self._numeric,
+                table=table[0] if fallback is None else None,
+                table_in_stock=table[1],
             )
         if total is None:  # the in-stock ranges cover every product once
             total = facet_counts["in_stock"]["true"] + facet_counts["in_stock"]["false"]
@@ -642,73 +697,6 @@ class ProductIndex:
             fallback,
             facet_counts,
         )
-
-    def _page(
-        self, searcher: tantivy.Searcher, query: tantivy.Query, sort: str, k: int, offset: int, count: bool
-    ) -> tuple[int | None, list[tuple[int, float, Any]]]:
-        """How many products match and the page: (product id, score, address), best first. Without
-        ``count``, a relevance page's count is None when something matched, else 0."""
-        if sort == "relevance":
-            found = searcher.search(query, offset + k, count=count)
-            hits = found.hits  # (a property that builds a new list on every read)
-            total = _count_of(found) if count or not hits else None
-            addresses = [address for _, address in hits]
-            sales = searcher.fast_field_values("sales", addresses)
-            ids = searcher.fast_field_values("id", addresses)
-            # Ties (tantivy's scores are 32-bit floats): more sales, then the lower id.
-            scores = np.fromiter((score for score, _ in hits), dtype=np.float64, count=len(hits))
-            ranks = np.lexsort(
-                (np.asarray(ids, dtype=np.int64), -np.asarray(sales, dtype=np.int64), -np.round(scores, 5))
-            )[offset:].tolist()
-            chosen = [(int(ids[i]), float(scores[i]), addresses[i]) for i in ranks]
-        else:
-            # Counted always: a page past the end is empty although products match.
-            field_name, direction = _SORT_FIELDS[sort]
-            found = searcher.search(
-                query, k, count=True, order_by_field=field_name, offset=offset, order=direction
-            )
-            total = _count_of(found)
-            addresses = [address for _, address in found.hits]
-            ids = searcher.fast_field_values("id", addresses)
-            chosen = [(int(pid), 0.0, address) for pid, address in zip(ids, addresses, strict=True)]  # type: ignore[arg-type]
-        return total, chosen
-
-    def _facets(
-        self,
-        searcher: tantivy.Searcher,
-        base: list[tantivy.Query],
-        field_filters: dict[str, tantivy.Query],
-        matched: tantivy.Query,
-        limit: int | None,
-        *,
-        every: bool,
-    ) -> FacetCounts:
-        """Facet counts: each field counted with every filter except its own (``every``: after a
-        fallback, every field over the fallback's products). One terms aggregation per distinct set of
-        filters, so a search without field filters is one aggregation call."""
-        size = min(limit or ALL_FACET_VALUES, ALL_FACET_VALUES)
-        everything = tuple(field_filters)
-        groups: dict[tuple[str, ...], list[str]] = {}
-        for name in FACET_FIELDS:
-            key = everything if every else tuple(n for n in field_filters if n != name)
-            groups.setdefault(key, []).append(name)
-        groups.setdefault(everything, [])
-        out: dict[str, dict[str, int]] = {}
-        for key, names in groups.items():
-            query = matched if key == everything else _all_of([*base, *(field_filters[n] for n in key)])
-            aggregations: dict[str, Any] = {name: {"terms": {"field": name, "size": size}} for name in names}
-            if key == everything:
-                aggregations["in_stock"] = {"range": {"field": "stock", "ranges": [{"to": 1}, {"from": 1}]}}
-            counted = searcher.aggregate(query, aggregations)
-            for name in names:
-                out[name] = {
-                    b["key"]: int(b["doc_count"]) for b in counted[name]["buckets"] if b["doc_count"]
-                }
-            if key == everything:
-                buckets = counted["in_stock"]["buckets"]  # [stock < 1, stock >= 1]; none on an empty index
-                sold_out, stocked = (int(b["doc_count"]) for b in buckets) if buckets else (0, 0)
-                out["in_stock"] = {"true": stocked, "false": sold_out}
-        return {name: out[name] for name in (*FACET_FIELDS, "in_stock")}
 
     def match_ids(self, query: str, k: int) -> list[int]:
         """Ids of the (at most ``k``) products whose text matches ``query`` under the same analysis as

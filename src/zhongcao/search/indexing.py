@@ -48,6 +48,7 @@ from zhongcao.events import service as events_service
 from zhongcao.experience import scores as experience_scores
 from zhongcao.search import ltr
 from zhongcao.search.autocomplete import Autocomplete
+from zhongcao.search.facets import TABLE_SECONDS, table_age
 from zhongcao.search.index import ProductDocument, ProductIndex
 from zhongcao.shops import service as shops_service
 
@@ -260,6 +261,7 @@ def _build(database: Database, root: Path) -> dict[str, int]:
             heap_bytes=BUILD_HEAP_BYTES,
         )
         products.close_writer()
+        products.publish_facet_table()
         facts = product_facts(db, rows, catalogue)
         newest_shop, newest_content, counts = _build_shops_and_content(db, facts, generation)
         behaviour, autocomplete = _behaviour_and_autocomplete(database, rows, facts)
@@ -360,7 +362,12 @@ def follow(database: Database, settings: Settings) -> dict[str, int]:
         since = datetime.fromisoformat(marks["since"])
         db = database.session(read_only=True)
         try:
-            products, newest, catalogue = _follow_products(db, generation, since)
+            try:
+                products, newest, catalogue = _follow_products(db, generation, since)
+            except _OutdatedIndex:  # written by an older release: rebuilt in today's shape instead
+                db.rollback()
+                db.close()
+                return _build(database, root)
             shops, newest_shop = _follow_shops(db, generation, int(marks["newest_shop"]))
             content, newest_content = _follow_content(db, generation, int(marks["newest_content"]))
         finally:
@@ -380,6 +387,8 @@ def _follow_products(
     if not ids:
         return 0, since, None
     index = ProductIndex.open(generation / "products", writable=True)
+    if index.outdated:
+        raise _OutdatedIndex(generation)
     rows = catalog_service.searchable_products(db, ids)
     catalogue = load_catalogue(generation)
     missing = {r.brand_id for r in rows if r.brand_id and r.brand_id not in catalogue.brand_names}
@@ -397,9 +406,17 @@ def _follow_products(
                 index.upsert(document)
                 changed += 1
         index.commit()
+        # Browse queries' facet counts, republished at most every TABLE_SECONDS (readers count them
+        # with aggregations while the table is of an older commit).
+        if not index.facet_table_current() and table_age(generation / "products") >= TABLE_SECONDS:
+            index.publish_facet_table()
     finally:
         index.close_writer()
     return changed, max(since, newest), catalogue if new_brands else None
+
+
+class _OutdatedIndex(Exception):
+    """The generation's product index has another schema than this release writes."""
 
 
 def _follow_shops(db: Session, generation: Path, newest: int) -> tuple[int, int]:

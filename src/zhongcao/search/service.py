@@ -30,7 +30,7 @@ from zhongcao.content.models import ContentStatus
 from zhongcao.db import Database
 from zhongcao.errors import InvalidInput
 from zhongcao.pagination import decode_cursor, encode_cursor
-from zhongcao.search import indexing, ltr
+from zhongcao.search import facets, indexing, ltr
 from zhongcao.search.autocomplete import Autocomplete, Suggestion
 from zhongcao.search.index import MAX_OFFSET, ProductDocument, ProductIndex, SearchResult
 from zhongcao.search.indexing import Catalogue, Published
@@ -336,7 +336,7 @@ def _label_facets(
 ) -> dict[str, list[tuple[str, str, int]]]:
     out: dict[str, list[tuple[str, str, int]]] = {}
     for name, counts in result.facets.items():
-        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
+        top = sorted(counts.items(), key=facets.rank)[:FACET_LIMIT]
         if name == "category":
             labels = {k: state.catalogue.category_names.get(int(k), ("", ""))[0] for k, _ in top}
         elif name == "brand":
