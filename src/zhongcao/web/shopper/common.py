@@ -166,13 +166,12 @@ def account_names(db: Any, accounts: Any, locale: str) -> dict[int, str]:
     """Each account's name as the page shows it: a shop's own account, named after the shop, reads as
     the shop's name in the page language (the shop has an English name; the account has one name)."""
     accounts = list(accounts)
+    out = {account.id: account.name for account in accounts}
+    if locale != "en":  # accounts are named in Chinese: nothing to look up
+        return out
     shops = shops_service.shops_by_ids(db, [a.shop_id for a in accounts if a.shop_id is not None])
-    out = {}
     for account in accounts:
         shop = shops.get(account.shop_id) if account.shop_id is not None else None
-        named_after_shop = shop is not None and account.name in (shop.name_zh, shop.name_en)
-        if named_after_shop and shop is not None:
-            out[account.id] = (shop.name_en if locale == "en" else "") or shop.name_zh
-        else:
-            out[account.id] = account.name
+        if shop is not None and shop.name_en and account.name == shop.name_zh:
+            out[account.id] = shop.name_en
     return out
