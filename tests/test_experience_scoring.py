@@ -25,12 +25,15 @@ from zhongcao.support import service as support_service
 T0 = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)  # 08:00 in China
 
 
-def test_percentiles_turn_direction_into_better_is_higher_and_share_ties() -> None:
+def test_percentiles_turn_direction_into_better_is_higher_and_ties_take_the_best_rank() -> None:
     values = np.asarray([0.10, 0.02, 0.02, np.nan, 0.05])
     pct = percentile_of(values, lower_is_better=True)
     assert np.isnan(pct[3])
     assert pct[0] == 0.0  # the worst rate
-    assert pct[1] == pct[2] == pytest.approx((2 + 3) / 2 / 3 * 100)  # tied best share ranks 2 and 3
+    assert pct[1] == pct[2] == 100.0  # tied at the best value: both at the top
+    assert pct[4] == pytest.approx(1 / 3 * 100)  # better than one of the three others
+    higher = percentile_of(np.asarray([0.5, 0.9, 0.9, 0.1]), lower_is_better=False)
+    assert higher.tolist() == pytest.approx([100 / 3, 100.0, 100.0, 0.0])
     assert percentile_of(np.asarray([7.0]), lower_is_better=False)[0] == 50.0
 
 
@@ -70,9 +73,11 @@ def test_scores_rank_within_the_category_with_the_floor_and_explanation() -> Non
     explained = results[2].details
     assert {i["key"] for i in explained["indicators"]} >= {"bad_review_rate", "pickup_timeliness"}
     worst = explained["improve_first"]
-    # Moving product (50% of the score, one measured indicator) to the top quartile gains the most.
-    assert worst["key"] == "bad_review_rate"
-    assert worst["score_gain_points"] == pytest.approx(0.5 * 0.75 * 2, abs=1e-3)
+    # Moving product (50% of the score, one measured indicator) to the top quarter gains the most:
+    # with one peer, the top quarter is the peer's value, at the 100th percentile.
+    assert worst["key"] == "bad_review_rate" and worst["direction"] == "lower"
+    assert worst["from_value"] == 0.05 and worst["to_value"] == 0.01
+    assert worst["score_gain_points"] == pytest.approx(0.5 * 1.0 * 2, abs=1e-3)
     contributions = sum(i["contribution_points"] for i in results[1].details["indicators"])
     assert 3.0 + contributions == pytest.approx(5.0)
 

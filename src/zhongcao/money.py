@@ -55,6 +55,8 @@ def proportional(amount_fen: int, part: int, whole: int) -> int:
 
 
 def format_yuan(amount_fen: int) -> str:
+    """``-17972950`` -> ``-¥179,729.50``: plain text outside the pages (which use the Babel formatter,
+    ``web.templating.money``), grouped in thousands as well."""
     sign = "-" if amount_fen < 0 else ""
     amount_fen = abs(amount_fen)
-    return f"{sign}¥{amount_fen // 100}.{amount_fen % 100:02d}"
+    return f"{sign}¥{amount_fen // 100:,}.{amount_fen % 100:02d}"

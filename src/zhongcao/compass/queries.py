@@ -42,6 +42,17 @@ ORDER BY day
 """
 
 
+def first_day(shop_id: int) -> str:
+    """The first day the shop has any record of (a sale or a visitor): NULL when none."""
+    return f"""
+SELECT MIN(day) AS first_day FROM (
+    SELECT MIN(paid_day) AS day FROM sales WHERE shop_id = {_shop(shop_id)}
+    UNION ALL
+    SELECT MIN(day) AS day FROM visitors WHERE shop_id = {_shop(shop_id)}
+) AS firsts
+"""
+
+
 def totals(shop_id: int, first: date, last: date) -> str:
     """The period as a whole (buyers and visitors counted once each, not summed over days)."""
     return f"""

@@ -29,7 +29,10 @@ class CoreDataOut(BaseModel):
     last_day: date
     current: Totals
     previous: Totals = Field(description="the same number of days just before")
-    change: dict[str, float | None] = Field(description="(current − previous) ÷ previous per measure")
+    change: dict[str, float | None] = Field(
+        description="(current − previous) ÷ previous per measure; null when the previous period is 0 "
+        "or the shop's records do not cover all of it (no base to compare with)"
+    )
     daily: list[DayRow]
 
 
@@ -149,7 +152,10 @@ class ProductRow(BaseModel):
     on_sale: bool | None = None
     current: ProductMeasures
     previous: ProductMeasures = Field(description="the same number of days just before")
-    change: dict[str, float | None] = Field(description="(current − previous) ÷ previous per count")
+    change: dict[str, float | None] = Field(
+        description="(current − previous) ÷ previous per count; null when the previous period is 0 "
+        "or the shop's records do not cover all of it"
+    )
 
 
 class ProductsOut(BaseModel):

@@ -40,12 +40,29 @@ class CoreData:
     current: PeriodTotals
     previous: PeriodTotals
     daily: list[dict[str, Any]] = field(default_factory=list)
+    # The first day the shop has records of; the previous period counts only when it covers it all.
+    history_from: date | None = None
+
+    @property
+    def previous_complete(self) -> bool:
+        """Whether the shop's records cover the previous period (at least its second half: see
+        :func:`covers`). A period the shop (or the data) had not started yet is no base to compare
+        with: a month against its last few hours reads as +3,500%."""
+        days = (self.last_day - self.first_day).days + 1
+        return covers(self.history_from, self.first_day - timedelta(days=days), days)
 
     def change(self, name: str) -> float | None:
         now, before = getattr(self.current, name), getattr(self.previous, name)
-        if now is None or not before:
+        if now is None or not before or not self.previous_complete:
             return None
         return round((now - before) / before, 4)
+
+
+def first_day(engine: Engine, shop_id: int) -> date | None:
+    """The first day of the shop's records in the snapshot (sales or visitors), ``None`` if none."""
+    (row,) = engine.rows(queries.first_day(shop_id))
+    value = row.get("first_day")
+    return date.fromisoformat(str(value)) if value else None
 
 
 def _totals(engine: Engine, shop_id: int, first: date, last: date) -> PeriodTotals:
@@ -78,6 +95,7 @@ def core_data(engine: Engine, shop_id: int, today: date, days: int = 30) -> Core
         current=_totals(engine, shop_id, first, today),
         previous=_totals(engine, shop_id, before_first, before_last),
         daily=daily,
+        history_from=first_day(engine, shop_id),
     )
 
 
@@ -203,8 +221,20 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _change(now: int, before: int) -> float | None:
-    return round((now - before) / before, 4) if before else None
+def _change(now: int, before: int, complete: bool = True) -> float | None:
+    """The relative change; ``None`` when there is no base: nothing before, or a previous period
+    the shop's records do not cover (see :attr:`CoreData.previous_complete`)."""
+    return round((now - before) / before, 4) if before and complete else None
+
+
+def covers(history_from: date | None, before_first: date, days: int) -> bool:
+    """Whether records starting on ``history_from`` cover enough of the previous period (``days``
+    days from ``before_first``) to compare with: they start by its middle day."""
+    return history_from is not None and history_from <= before_first + timedelta(days=days // 2)
+
+
+def _covers(engine: Engine, shop_id: int, before_first: date, days: int) -> bool:
+    return covers(first_day(engine, shop_id), before_first, days)
 
 
 def _periods(today: date, days: int) -> tuple[date, date, date]:
@@ -262,6 +292,7 @@ def product_report(
         for r in engine.rows(queries.products(shop_id, before_first, before_last))
     }
     nothing = _product_measures({})
+    complete = _covers(engine, shop_id, before_first, days)
     rows: list[dict[str, Any]] = []
     for product_id in set(now) | set(before):
         current, previous = now.get(product_id, nothing), before.get(product_id, nothing)
@@ -270,7 +301,7 @@ def product_report(
                 "product_id": product_id,
                 "current": current,
                 "previous": previous,
-                "change": {k: _change(current[k], previous[k]) for k in PRODUCT_COUNTS},
+                "change": {k: _change(current[k], previous[k], complete) for k in PRODUCT_COUNTS},
             }
         )
     rows.sort(key=lambda r: (-r["current"][sort], -r["current"]["exposures"], r["product_id"]))
@@ -293,6 +324,7 @@ def search_report(
         for r in engine.rows(queries.shop_queries(shop_id, before_first, before_last))
     }
     led = []
+    complete = _covers(engine, shop_id, before_first, days)
     for r in engine.rows(queries.shop_queries(shop_id, first, today, limit)):
         current = {k: int(r[k] or 0) for k in SEARCH_COUNTS}
         previous = before.get(r["query"], dict.fromkeys(SEARCH_COUNTS, 0))
@@ -304,7 +336,7 @@ def search_report(
                 "exposure_share": _ratio(current["exposures"], int(r["query_exposures"] or 0)),
                 "click_share": _ratio(current["clicks"], int(r["query_clicks"] or 0)),
                 "previous": previous,
-                "change": {k: _change(current[k], previous[k]) for k in SEARCH_COUNTS},
+                "change": {k: _change(current[k], previous[k], complete) for k in SEARCH_COUNTS},
             }
         )
     missed = []

@@ -1,12 +1,15 @@
 """The shop experience score, as a pure computation over per-shop indicator values.
 
 Each indicator is scored by its percentile among the eligible shops of the same category (higher =
-better for the buyer, whatever the indicator's direction); a dimension is the mean of its indicators'
+better for the buyer, whatever the indicator's direction; shops tied on a value share the best rank of
+the tie, so when most shops of a category have no complaints at all, a 0% complaint rate is at the
+100th percentile, not in the middle); a dimension is the mean of its indicators'
 percentiles; the score is the weighted sum of the dimensions, mapped onto a 5-point scale with a floor
 of 3 (``3 + 2 × weighted percentile``). A shop with fewer than ``min_orders`` paid orders in the window
 gets no score, and does not count in its category's percentiles either. Every score carries its
 explanation: each indicator's value, percentile and contribution, and the single change that would
-raise the score most (the indicator whose move to the category's top quartile adds the most points).
+raise the score most (the indicator whose move to the category's top quarter adds the most points:
+a value a peer actually reached, better than the shop's own, with the direction to move in).
 
 Nothing here reads the database: :mod:`zhongcao.experience.indicators` gathers the values.
 """
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 
 
 @dataclass(frozen=True)
@@ -29,17 +33,55 @@ class Indicator:
     label_zh: str
     label_en: str
     unit: str  # how the value reads: "rate", "hours", "share", "points"
+    # Why a shop can have no value (what is missing from the window): the page says it in words.
+    no_data: str
 
 
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator("bad_review_rate", "product", True, "差评率", "bad-review rate", "rate"),
-    Indicator("quality_refund_rate", "product", True, "品质退款率", "quality-refund rate", "rate"),
-    Indicator("pickup_timeliness", "logistics", False, "揽收及时性", "pickup timeliness", "points"),
-    Indicator("delivery_hours", "logistics", True, "配送时长", "delivery duration", "hours"),
-    Indicator("complaint_rate", "service", True, "投诉率", "complaint rate", "rate"),
-    Indicator("dispute_rate", "service", True, "纠纷商责率", "merchant-at-fault dispute rate", "rate"),
-    Indicator("cs_3min_share", "service", False, "3分钟人工回复率", "3-minute human reply share", "share"),
-    Indicator("aftersales_hours", "service", True, "售后处理时长", "after-sales handling time", "hours"),
+    Indicator("bad_review_rate", "product", True, "差评率", "bad-review rate", "rate", "no_deliveries"),
+    Indicator(
+        "quality_refund_rate",
+        "product",
+        True,
+        "品质退款率",
+        "quality-refund rate",
+        "rate",
+        "no_lagged_orders",
+    ),
+    Indicator(
+        "pickup_timeliness",
+        "logistics",
+        False,
+        "揽收及时性",
+        "pickup timeliness",
+        "points",
+        "no_own_shipments",
+    ),
+    Indicator(
+        "delivery_hours", "logistics", True, "配送时长", "delivery duration", "hours", "no_own_deliveries"
+    ),
+    Indicator("complaint_rate", "service", True, "投诉率", "complaint rate", "rate", "no_orders"),
+    Indicator(
+        "dispute_rate", "service", True, "纠纷商责率", "merchant-at-fault dispute rate", "rate", "no_orders"
+    ),
+    Indicator(
+        "cs_3min_share",
+        "service",
+        False,
+        "3分钟人工回复率",
+        "3-minute human reply share",
+        "share",
+        "no_conversations",
+    ),
+    Indicator(
+        "aftersales_hours",
+        "service",
+        True,
+        "售后处理时长",
+        "after-sales handling time",
+        "hours",
+        "no_aftersales",
+    ),
 )
 BY_KEY = {i.key: i for i in INDICATORS}
 DIMENSIONS = ("product", "logistics", "service")
@@ -121,25 +163,53 @@ class ShopResult:
 
 
 def percentile_of(values: np.ndarray, lower_is_better: bool) -> np.ndarray:
-    """Percentile (0–100, higher = better) of each finite value among the finite values; ties share
-    the mean rank. A lone value is at the 50th percentile."""
+    """Percentile (0–100, higher = better) of each finite value among the finite values: the share of
+    the other values it is at least as good as. Ties share the best rank of the tie
+    (``rankdata(method="max")`` on the goodness, the value turned around when lower is better), so
+    a value most shops share at the best end (no complaints) ranks at 100, not at the tie's middle.
+    A lone value is at the 50th percentile."""
     out = np.full(len(values), np.nan)
     ok = np.isfinite(values)
     n = int(ok.sum())
     if n == 0:
         return out
+    if n == 1:
+        out[ok] = 50.0
+        return out
     v = values[ok]
     goodness = -v if lower_is_better else v
-    order = np.argsort(goodness, kind="stable")
-    ranks = np.empty(n)
-    ranks[order] = np.arange(n, dtype=float)
-    # Average ranks of ties.
-    _, inverse, counts = np.unique(goodness, return_inverse=True, return_counts=True)
-    sums = np.zeros(len(counts))
-    np.add.at(sums, inverse, ranks)
-    ranks = sums[inverse] / counts[inverse]
-    out[ok] = 50.0 if n == 1 else ranks / (n - 1) * 100.0
+    ranks = rankdata(goodness, method="max")  # 1..n; a tie takes its highest rank
+    out[ok] = (ranks - 1.0) / (n - 1) * 100.0
     return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """The value to reach among a set of peers: the least good value a peer reached that ranks in
+    the top quarter (percentile ≥ :data:`TOP_QUARTER`), and the percentile a shop reaching it gets."""
+
+    value: float
+    percentile: float
+
+
+TOP_QUARTER = 75.0
+
+
+def top_quarter_target(values: np.ndarray, lower_is_better: bool) -> Target | None:
+    """The :class:`Target` of finite ``values`` (``None`` with fewer than two). Every shop below the
+    top quarter is worse than it, so moving there is a real change in the right direction, and
+    reachable: a peer did it."""
+    finite = values[np.isfinite(values)]
+    n = len(finite)
+    if n < 2:
+        return None
+    goodness = np.sort(-finite if lower_is_better else finite)
+    # A shop moving to goodness g ranks above the (count of peers at most as good as g) − 1 others:
+    # the K-th least good value is the first to reach the top quarter.
+    k = min(n, int(math.ceil(TOP_QUARTER / 100.0 * (n - 1) - 1e-9)) + 1)
+    g = float(goodness[k - 1])
+    at_most = int(np.searchsorted(goodness, g, side="right"))
+    return Target(-g if lower_is_better else g, (at_most - 1) / (n - 1) * 100.0)
 
 
 def score_shops(shops: Sequence[ShopInputs], rules: ScoreRules | None = None) -> list[ShopResult]:
@@ -149,7 +219,7 @@ def score_shops(shops: Sequence[ShopInputs], rules: ScoreRules | None = None) ->
     eligible = np.asarray([s.orders >= c.min_orders for s, c in zip(shops, configs, strict=True)], dtype=bool)
     categories = np.asarray([s.category_id if s.category_id is not None else -1 for s in shops])
     pct: dict[str, np.ndarray] = {}
-    top_quartile: dict[str, dict[int, float]] = {}
+    top_quartile: dict[str, dict[int, Target]] = {}
     for ind in INDICATORS:
         raw = [s.values.get(ind.key) for s in shops]
         values = np.asarray([np.nan if v is None else float(v) for v in raw], dtype=np.float64)
@@ -167,8 +237,9 @@ def score_shops(shops: Sequence[ShopInputs], rules: ScoreRules | None = None) ->
             lookup = dict(zip(peers.tolist(), ranked.tolist(), strict=True))
             for i in members.tolist():
                 result[i] = lookup[i]
-            q = 25 if ind.lower_is_better else 75
-            top_quartile[ind.key][int(category)] = float(np.percentile(values[peers], q))
+            target = top_quarter_target(values[peers], ind.lower_is_better)
+            if target is not None:
+                top_quartile[ind.key][int(category)] = target
         pct[ind.key] = result
     out: list[ShopResult] = []
     for i, shop in enumerate(shops):
@@ -194,7 +265,7 @@ def _explain(
     i: int,
     config: ScoreConfig,
     pct: dict[str, np.ndarray],
-    top_quartile: dict[str, dict[int, float]],
+    top_quartile: dict[str, dict[int, Target]],
     category: int,
 ) -> ShopResult:
     per_dimension: dict[str, list[str]] = {d: [] for d in DIMENSIONS}
@@ -207,28 +278,44 @@ def _explain(
     }
     total = sum(config.weights[d] * dimension_pct[d] for d in DIMENSIONS)
     indicators = []
-    best: tuple[float, str] | None = None
+    best: tuple[float, dict[str, Any]] | None = None
     for ind in INDICATORS:
         p = pct[ind.key][i]
         keys = per_dimension[ind.dimension]
         share = config.weights[ind.dimension] / len(keys) if ind.key in keys else 0.0
         contribution = share * (p if np.isfinite(p) else 0.0) / 100.0 * 2.0
-        entry = {
+        value = shop.values.get(ind.key)
+        entry: dict[str, Any] = {
             "key": ind.key,
             "dimension": ind.dimension,
             "label_zh": ind.label_zh,
             "label_en": ind.label_en,
-            "value": shop.values.get(ind.key),
+            "value": value,
             "percentile": None if not np.isfinite(p) else round(float(p), 1),
             "contribution_points": round(contribution, 3),
             "lower_is_better": ind.lower_is_better,
         }
+        if value is None:
+            entry["no_data"] = ind.no_data
         target = top_quartile[ind.key].get(int(category))
-        if np.isfinite(p) and target is not None and p < 75.0:
-            gain = share * (75.0 - p) / 100.0 * 2.0
-            entry["top_quartile_value"] = target
-            if best is None or gain > best[0]:
-                best = (gain, ind.key)
+        # Advice only below the top quarter, towards a value strictly better than the shop's own.
+        if value is not None and np.isfinite(p) and target is not None and p < TOP_QUARTER:
+            better = target.value < value if ind.lower_is_better else target.value > value
+            if better:
+                gain = share * (target.percentile - p) / 100.0 * 2.0
+                entry["top_quartile_value"] = target.value
+                move = {
+                    "key": ind.key,
+                    "label_zh": ind.label_zh,
+                    "label_en": ind.label_en,
+                    "direction": "lower" if ind.lower_is_better else "raise",
+                    "from_value": value,
+                    "to_value": target.value,
+                    "to_percentile": round(target.percentile, 1),
+                    "score_gain_points": round(gain, 3),
+                }
+                if gain > 0 and (best is None or gain > best[0]):
+                    best = (gain, move)
         indicators.append(entry)
     score = 3.0 + 2.0 * total / 100.0
     details: dict[str, Any] = {
@@ -240,14 +327,7 @@ def _explain(
         "dimension_percentiles": {d: round(v, 1) for d, v in dimension_pct.items()},
     }
     if best is not None:
-        ind = BY_KEY[best[1]]
-        details["improve_first"] = {
-            "key": ind.key,
-            "label_zh": ind.label_zh,
-            "label_en": ind.label_en,
-            "to_value": top_quartile[ind.key][int(category)],
-            "score_gain_points": round(best[0], 3),
-        }
+        details["improve_first"] = best[1]
     return ShopResult(
         shop.shop_id,
         shop.category_id,

@@ -188,6 +188,28 @@ def list_user_nps(db: Session, user_id: int, params: PageParams) -> tuple[Sequen
     return paginate_by_id(db, stmt, NpsResponse.id, params)
 
 
+def answer_for(
+    db: Session,
+    user_id: int,
+    *,
+    order_id: int | None = None,
+    after_sale_id: int | None = None,
+    now: datetime | None = None,
+) -> NpsResponse | None:
+    """The user's answer that the rate limits count against the survey a page would offer: the
+    after-sales case's, else the delivered order's, else a general answer of the last 30 days. ``None``
+    when the survey may be answered (the page offers the form)."""
+    stmt = select(NpsResponse).where(NpsResponse.user_id == user_id)
+    if after_sale_id is not None:
+        stmt = stmt.where(NpsResponse.after_sale_id == after_sale_id)
+    elif order_id is not None:
+        stmt = stmt.where(NpsResponse.trigger == NpsTrigger.after_delivery, NpsResponse.order_id == order_id)
+    else:
+        since = (now or clock.now()) - GENERAL_SURVEY_INTERVAL
+        stmt = stmt.where(NpsResponse.trigger == NpsTrigger.general, NpsResponse.created_at > since)
+    return db.scalars(stmt.order_by(NpsResponse.id.desc()).limit(1)).first()
+
+
 @dataclass(frozen=True)
 class NpsSummary:
     responses: int

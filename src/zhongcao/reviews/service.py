@@ -201,3 +201,14 @@ def first_review_rows(db: Session) -> list[tuple[int, int, int, datetime]]:
         .order_by(Review.id)
     )
     return [(int(s), int(p), int(r), at) for s, p, r, at in db.execute(stmt)]
+
+
+def first_reviews_of_order(db: Session, user_id: int, order_id: int) -> dict[int, Review]:
+    """The buyer's counting review of each line of their order that has one: ``order item id ->
+    review`` (the pages show the answer instead of offering the form again)."""
+    rows = db.scalars(
+        select(Review).where(
+            Review.order_id == order_id, Review.user_id == user_id, Review.is_first.is_(True)
+        )
+    )
+    return {r.order_item_id: r for r in rows}

@@ -34,10 +34,21 @@ KPI_NAMES = ("gmv_fen", "orders", "buyers", "aov_fen", "conversion", "visitors",
 
 
 def kpis(core: compass_service.CoreData) -> list[dict[str, Any]]:
+    """Each KPI against the previous period. No percentage against nothing: where the previous value
+    is 0, or the shop's records do not cover the previous period, a value reads "new" (or "—")."""
+    covered = core.previous_complete
     out = []
     for name in KPI_NAMES:
         now, before = getattr(core.current, name), getattr(core.previous, name)
-        out.append({"name": name, "value": now, "previous": before, "change": change(now, before)})
+        out.append(
+            {
+                "name": name,
+                "value": now,
+                "previous": before,
+                "change": change(now, before) if covered else None,
+                "new": bool(now) and (not before or not covered),
+            }
+        )
     return out
 
 

@@ -93,16 +93,44 @@ def _cart_lines(page: Any) -> list[Line]:
     return lines
 
 
-@router.get("/cart")
-def cart(page: ShopperPage) -> Response:
+@dataclass(frozen=True)
+class ShopGroup:
+    """The cart's lines of one shop (checkout places one order per shop)."""
+
+    shop_id: int
+    shop: Any
+    lines: list[Line]
+
+    @property
+    def subtotal_fen(self) -> int:
+        return sum(line.total_fen for line in self.lines if line.available)
+
+
+def _by_shop(page: Any, lines: list[Line]) -> list[ShopGroup]:
+    """The lines grouped by shop, shops in the order their first line was added."""
+    shops = shops_service.shops_by_ids(page.db, {line.shop_id for line in lines})
+    groups: dict[int, list[Line]] = {}
+    for line in lines:
+        groups.setdefault(line.shop_id, []).append(line)
+    return [ShopGroup(shop_id, shops.get(shop_id), members) for shop_id, members in groups.items()]
+
+
+def _render_cart(page: Any, error: tuple[int, str] | None = None, status_code: int = 200) -> Response:
     lines = _cart_lines(page)
     return page.render(
         "shopper/cart.html",
+        status_code=status_code,
         lines=lines,
+        groups=_by_shop(page, lines),
         total_fen=sum(line.total_fen for line in lines if line.available),
         can_check_out=any(line.available for line in lines),
-        error=None,
+        error=error,
     )
+
+
+@router.get("/cart")
+def cart(page: ShopperPage) -> Response:
+    return _render_cart(page)
 
 
 @router.post("/cart/items/{item_id}")
@@ -118,14 +146,10 @@ def cart_update(page: ShopperPage, item_id: IdPath, data: FormData) -> Response:
             raise InvalidInput(page.t("form.invalid_number"), field="quantity")
         cart_service.update_cart_item(page.db, page.user.id, item_id, quantity=quantity)
     except DomainError as exc:
-        lines = _cart_lines(page)
-        return page.render(
-            "shopper/cart.html",
-            status_code=exc.status_code if exc.status_code < 500 else 409,
-            lines=lines,
-            total_fen=sum(line.total_fen for line in lines if line.available),
-            can_check_out=any(line.available for line in lines),
-            error=(item_id, error_message(page.t, exc)),
+        return _render_cart(
+            page,
+            (item_id, error_message(page.t, exc)),
+            exc.status_code if exc.status_code < 500 else 409,
         )
     return page.redirect("/cart", flash="cart.updated")
 
@@ -359,6 +383,16 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
     return page.redirect(f"/checkouts/{outcome.body['checkout_id']}/pay")
 
 
+# What a shopper reads for each of the payment provider's decline codes (never the code itself).
+DECLINE_CODES = ("card_declined", "insufficient_funds", "expired_card")
+
+
+def decline_message(t: Any, code: str | None) -> str:
+    """A sentence in the page language for a declined payment: one per known code, a general one
+    for any other (a capture the provider refused)."""
+    return t(f"checkout.decline.{code}" if code in DECLINE_CODES else "checkout.decline.other")
+
+
 def _render_pay(
     page: Any,
     checkout_id: int,
@@ -379,6 +413,7 @@ def _render_pay(
         checkout=placed,
         orders=[(o, shops.get(o.shop_id), [i for i in items if i.order_id == o.id]) for o in orders],
         payable=placed.status.value == "pending_payment",
+        paid=placed.status.value == "paid",
         error=error,
         method=method,
         methods=PAYMENT_METHODS,
@@ -416,7 +451,7 @@ def pay(page: ShopperPage, checkout_id: IdPath, data: FormData) -> Response:
         )
     except DomainError as exc:
         if exc.code == "payment_failed":
-            message = page.t("checkout.declined", code=exc.details.get("decline_code") or exc.code)
+            message = decline_message(page.t, exc.details.get("decline_code"))
         else:
             message = error_message(page.t, exc)
         return _render_pay(

@@ -15,6 +15,7 @@ from zhongcao.commerce.schemas import AttributionIn
 from zhongcao.content import service as content_service
 from zhongcao.experience import scores as experience_scores
 from zhongcao.fields import MAX_ID
+from zhongcao.shops import service as shops_service
 from zhongcao.web.context import safe_next
 from zhongcao.web.cover import cover_svg
 
@@ -172,3 +173,18 @@ def shop_score(page: Any, shop_id: int) -> Any:
 def back_to(data: Any, default: str) -> str:
     value = data.get("next")
     return safe_next(value if isinstance(value, str) else None, default)
+
+
+def account_names(db: Any, accounts: Any, locale: str) -> dict[int, str]:
+    """Each account's name as the page shows it: a shop's own account, named after the shop, reads as
+    the shop's name in the page language (the shop has an English name; the account has one name)."""
+    accounts = list(accounts)
+    out = {account.id: account.name for account in accounts}
+    if locale != "en":  # accounts are named in Chinese: nothing to look up
+        return out
+    shops = shops_service.shops_by_ids(db, [a.shop_id for a in accounts if a.shop_id is not None])
+    for account in accounts:
+        shop = shops.get(account.shop_id) if account.shop_id is not None else None
+        if shop is not None and shop.name_en and account.name == shop.name_zh:
+            out[account.id] = shop.name_en
+    return out

@@ -29,6 +29,7 @@ from zhongcao.web.shopper.common import (
     FeedCard,
     IdPath,
     ProductTile,
+    account_names,
     back_to,
     tiles_from_briefs,
 )
@@ -42,6 +43,7 @@ def _cards_for_content(
 ) -> list[FeedCard]:
     db = page.db
     accounts = content_service.accounts_by_ids(db, [c.account_id for c in contents])
+    names = account_names(db, accounts.values(), page.locale)
     anchors = content_service.anchored_product_ids_by_content(db, [c.id for c in contents])
     briefs = catalog_service.product_briefs(db, {p for c in contents for p in anchors.get(c.id, [])[:3]})
     likes = like_counts(page.request.app)
@@ -59,7 +61,7 @@ def _cards_for_content(
                 title_en=content.title_en,
                 topic=content.topic or "",
                 account_id=content.account_id,
-                account_name=account.name if account else "",
+                account_name=names.get(content.account_id, ""),
                 account_is_top_kol=bool(account and account.is_top_kol),
                 followers=account.follower_count if account else 0,
                 likes=likes.get(content.id),
@@ -179,6 +181,7 @@ def _content_page_data(page: Any, content: Content) -> dict[str, Any]:
         "content": content,
         "card": card,
         "account": view.account,
+        "account_name": card.account_name,
         "products": list(tiles.values()),
         "product_sets": [(s.name, [tiles[p] for p in ids if p in tiles]) for s, ids in view.product_sets],
         "pinned": tiles.get(content.pinned_product_id or 0),

@@ -78,8 +78,15 @@ def order_detail(page: ShopperPage, order_id: IdPath) -> Response:
     shop = shops_service.get_shop(page.db, order.shop_id)
     cases = aftersales_service.cases_for_order(page.db, order.id)
     delivered = order.status in (OrderStatus.delivered, OrderStatus.completed)
+    # What was answered already is shown, not offered again.
+    reviews = reviews_service.first_reviews_of_order(page.db, page.user.id, order.id) if delivered else {}
+    nps_answer = (
+        experience_surveys.answer_for(page.db, page.user.id, order_id=order.id) if delivered else None
+    )
     return page.render(
         "shopper/order.html",
+        reviews=reviews,
+        nps_answer=nps_answer,
         order=order,
         items=list(order.items),
         shipment=shipment,
@@ -175,11 +182,14 @@ def after_sale_submit(page: ShopperPage, order_id: IdPath, item_id: IdPath, data
 
 
 def _render_review(page: Any, order: Order, item: Any, form: Form | None, status_code: int = 200) -> Response:
+    # A line reviewed already shows its review instead of the form.
+    review = reviews_service.first_reviews_of_order(page.db, page.user.id, order.id).get(item.id)
     return page.render(
         "shopper/review.html",
         status_code=status_code,
         order=order,
         item=item,
+        review=review if form is None else None,
         values=form.values if form else {},
         form=form,
     )
@@ -225,9 +235,18 @@ def _render_nps(
     status_code: int = 200,
     done: bool = False,
 ) -> Response:
+    # An answered survey shows the answer (the rate limits refuse a second one).
+    answer = (
+        None
+        if done
+        else experience_surveys.answer_for(
+            page.db, page.user.id, order_id=order_id, after_sale_id=after_sale_id
+        )
+    )
     return page.render(
         "shopper/nps.html",
         status_code=status_code,
+        answer=answer,
         order_id=order_id,
         after_sale_id=after_sale_id,
         reasons=[r.value for r in NpsReason],

@@ -36,7 +36,12 @@ router = APIRouter()
 
 
 def _product_page(
-    page: Any, product_id: int, source: str | None, form: Form | None = None, status_code: int = 200
+    page: Any,
+    product_id: int,
+    source: str | None,
+    form: Form | None = None,
+    status_code: int = 200,
+    chosen_sku: int | None = None,
 ) -> Response:
     product = catalog_service.get_active_product(page.db, product_id)
     shop = shops_service.get_shop(page.db, product.shop_id)
@@ -75,6 +80,9 @@ def _product_page(
     selected = None
     if form is not None:
         selected = form.values.get("sku_id")
+    if selected is None and chosen_sku is not None:
+        # Back from "add to cart": the SKU the shopper chose stays chosen (if it can still be bought).
+        selected = next((str(s.id) for s in skus if s.id == chosen_sku and s.stock > 0), None)
     if selected is None:
         selected = next((str(s.id) for s in skus if s.stock > 0), str(skus[0].id) if skus else None)
     offers = coupons_service.offers_for_shop(page.db, page.shopper_id, shop.id)
@@ -109,9 +117,12 @@ def _product_page(
 
 @router.get("/products/{product_id}")
 def product(
-    page: Page, product_id: IdPath, source: Annotated[str | None, Query(alias="from", max_length=40)] = None
+    page: Page,
+    product_id: IdPath,
+    source: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    sku: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    return _product_page(page, product_id, source)
+    return _product_page(page, product_id, source, chosen_sku=sku)
 
 
 def _read_line(page: Any, data: Any) -> tuple[Form, int | None, int | None, AttributionIn | None]:
@@ -153,6 +164,6 @@ def product_action(page: ShopperPage, product_id: IdPath, data: FormData) -> Res
             except DomainError as exc:
                 form.add_domain_error(exc, {"sku_id": "sku_id", "quantity": "quantity"})
             else:
-                back = f"/products/{product_id}" + (f"?from={source}" if source else "")
+                back = f"/products/{product_id}?sku={sku_id}" + (f"&from={source}" if source else "")
                 return page.redirect(back, flash="product.added")
     return _product_page(page, product_id, source, form, status_code=422)
