@@ -245,7 +245,9 @@ def test_the_alliance_and_the_operator_in_the_browser(site, browser, db, databas
         ops.get_by_label("原因").fill("视频夸大功效，违反广告规范")
         ops.get_by_role("button", name="下架").click()
         ops.get_by_text("已下架，作者会看到原因").wait_for()
-        assert _gone_within(shopper, f"{server.url}/?mode=latest", f"a[href^='/videos/{video_id}']", 1.0) < 1.0
+        assert (
+            _gone_within(shopper, f"{server.url}/?mode=latest", f"a[href^='/videos/{video_id}']", 1.0) < 1.0
+        )
         assert (
             _gone_within(shopper, f"{server.url}/search?q=保湿精华", f"a[href^='/videos/{video_id}']", 1.0)
             < 1.0

@@ -113,4 +113,5 @@ PAIRS = {
     "account.kind.short_video": ("视频", "Video"),
     "account.kind.live": ("直播", "Live"),
     "compass.channel.showcase": ("橱窗", "Showcase"),
+    "console.group.selection": ("选品带货", "Products to promote"),
 }

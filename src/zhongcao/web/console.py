@@ -71,7 +71,6 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
             [
                 ("/merchant/coupons", "coupons", "console.nav.coupons"),
                 ("/merchant/campaigns", "campaigns", "console.nav.campaigns"),
-                ("/merchant/creator-match", "creator_match", "console.nav.creator_match"),
             ],
         ),
         (
@@ -90,6 +89,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
             "console.group.alliance",
             [
                 ("/merchant/alliance", "alliance", "console.nav.alliance_plans"),
+                ("/merchant/creator-match", "creator_match", "console.nav.creator_match"),
                 (
                     "/merchant/alliance/applications",
                     "alliance_applications",
@@ -105,17 +105,22 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
             "console.group.creator",
             [
                 ("/creator", "home", "console.nav.my_content"),
-                ("/creator/commissions", "commissions", "console.nav.earnings"),
-                ("/creator/plans", "plans", "console.nav.plans"),
-                ("/creator/notifications", "notifications", "console.nav.notifications"),
-                ("/creator/plaza", "plaza", "console.nav.plaza"),
-                ("/creator/showcase", "showcase", "console.nav.showcase"),
-                ("/creator/samples", "samples", "console.nav.samples"),
                 ("/creator/data", "data", "console.nav.creator_data"),
+                ("/creator/commissions", "commissions", "console.nav.earnings"),
                 ("/creator/statement", "statement", "console.nav.statement"),
-                ("/creator/recommended", "recommended", "console.nav.recommended"),
+                ("/creator/notifications", "notifications", "console.nav.notifications"),
             ],
-        )
+        ),
+        (
+            "console.group.selection",
+            [
+                ("/creator/plaza", "plaza", "console.nav.plaza"),
+                ("/creator/recommended", "recommended", "console.nav.recommended"),
+                ("/creator/showcase", "showcase", "console.nav.showcase"),
+                ("/creator/plans", "plans", "console.nav.plans"),
+                ("/creator/samples", "samples", "console.nav.samples"),
+            ],
+        ),
     ],
     "operator": [
         (
