@@ -125,6 +125,12 @@ def test_reject_needs_a_reason_the_applicant_sees(client, db):
     assert r.status_code == 200 and r.json()["status"] == "rejected"
     mine = client.get("/api/shop-applications", headers=auth(db, shopper)).json()
     assert mine[0]["reason"] == "营业执照模糊"
+    # The decision is in the operators' audit log, with its reason and the change.
+    entry = client.get(f"/api/ops/audit?target_kind=shop_application&target_id={app_id}", headers=ops).json()
+    assert [(e["action"], e["reason"]) for e in entry["items"]] == [
+        ("shop_application.reject", "营业执照模糊")
+    ]
+    assert entry["items"][0]["after"]["status"] == "rejected"
     # Another person's application is not found.
     assert_error(
         client.get(f"/api/shop-applications/{app_id}", headers=auth(db, other)), 404, "application_not_found"

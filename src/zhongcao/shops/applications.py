@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhongcao import clock, signals
+from zhongcao.audit import service as audit_service
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import credit_code, service
@@ -171,9 +172,24 @@ def approve(db: Session, application_id: int, reviewer_id: int) -> ShopApplicati
     row.shop_id = shop.id
     row.reviewer_id = reviewer_id
     row.decided_at = clock.now()
+    _audit(db, row, reviewer_id, "shop_application.approve", "the application meets the rules: shop opened")
     _decided(db, row)
     db.commit()
     return row
+
+
+def _audit(db: Session, row: ShopApplication, reviewer_id: int, action: str, reason: str) -> None:
+    """The operator's decision in the audit log, with the change it made (docs/operators.md)."""
+    audit_service.record(
+        db,
+        actor_user_id=reviewer_id,
+        action=action,
+        target_kind="shop_application",
+        target_id=row.id,
+        reason=reason,
+        before={"status": ApplicationStatus.pending.value},
+        after={"status": row.status.value, "shop_id": row.shop_id},
+    )
 
 
 def _decided(db: Session, row: ShopApplication) -> None:
@@ -201,6 +217,7 @@ def reject(db: Session, application_id: int, reviewer_id: int, *, reason: str) -
     row.reason = reason
     row.reviewer_id = reviewer_id
     row.decided_at = clock.now()
+    _audit(db, row, reviewer_id, "shop_application.reject", reason)
     _decided(db, row)
     db.commit()
     return row
