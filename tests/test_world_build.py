@@ -8,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 from sqlalchemy import func, select
 
 from zhongcao.catalog.models import Product, Sku
-from zhongcao.content.models import Account, AccountKind, Content, ContentAnchor, ContentKind
+from zhongcao.content.models import Account, AccountKind, Content, ContentAnchor, ContentKind, Follow
 from zhongcao.db import Database
 from zhongcao.shops.models import Shop, ShopStaff
 from zhongcao.users.models import User
+from zhongcao.world.cli import summary_table
 from zhongcao.world.generate import DEMO_PASSWORD, SIZES, Scale, WorldSpec, demo_logins
 from zhongcao.world.service import WorldError, build_world, load_latent
 
@@ -91,6 +93,17 @@ def test_small_world_is_built_through_the_services(database: Database, tmp_path:
 
     again = build_world(database, spec, progress=False, world_dir=tmp_path, simulate_days=False)
     assert again.reused and again.digest == summary.digest
+
+    # The demo's printout: the web app first, the follows it made, counts in words (not keys).
+    with database.session(read_only=True) as db:
+        follows = db.scalar(select(func.count()).select_from(Follow))
+    assert summary.counts["follows"] == follows
+    out = Console(width=400, record=True)
+    out.print(summary_table(summary, "http://127.0.0.1:8000"))
+    text = " ".join(out.export_text().split())
+    assert text.index("http://127.0.0.1:8000/ ") < text.index("http://127.0.0.1:8000/api")
+    assert "open affiliate plans" in text and f"shoppers {sizes.users:,}" in text
+    assert not re.search(r"\b[a-z]+_[a-z_]+ \d", text), text
 
 
 @pytest.mark.slow  # builds the world twice

@@ -25,17 +25,24 @@ if TYPE_CHECKING:
 console = Console()
 
 
+# What the world's counts are called in the summary (a key not named here is printed with spaces).
+COUNT_WORDS = {"users": "shoppers", "affiliate_open_plans": "open affiliate plans"}
+
+
 def summary_table(summary: WorldSummary, base_url: str) -> Table:
     """The URLs and the demo logins of a built world, as a Rich table."""
     table = Table(title=f"zhongcao demo world: scale {summary.spec.scale.value}, seed {summary.spec.seed}")
     table.add_column("what")
     table.add_column("where / login")
     table.add_column("password")
+    table.add_row("web app (shop, sign in, consoles)", f"{base_url}/", "")
     table.add_row("API", f"{base_url}/api", "")
     table.add_row("API docs", f"{base_url}/docs", "")
     for login in summary.logins:
         table.add_row(login.role, login.email, login.password)
-    counts = ", ".join(f"{name} {count:,}" for name, count in summary.counts.items())
+    counts = ", ".join(
+        f"{COUNT_WORDS.get(name, name.replace('_', ' '))} {count:,}" for name, count in summary.counts.items()
+    )
     table.caption = f"{counts}. World state: {summary.path}"
     return table
 
@@ -142,6 +149,8 @@ def demo_command(
         spec = WorldSpec(scale=Scale(scale), seed=seed, days=max(days, 1))
     except ValueError as exc:
         raise cli_support.fail(f"invalid demo options: {exc}", 2) from exc
+    base_url = f"http://{host or settings.host}:{port or settings.port}"
+    console.print(f"zhongcao demo: the web app will be at [bold]{base_url}/[/] once the world below is ready")
     revision = cli_support.upgrade(settings)
     console.print(
         f"[green]✓[/] database {cli_support.redacted(settings.database_url)} ready (revision {revision})"
@@ -160,7 +169,6 @@ def demo_command(
     _demo_clips(settings)
     if not summary.reused and days > 0:
         train_engines(settings)
-    base_url = f"http://{host or settings.host}:{port or settings.port}"
     console.print(summary_table(summary, base_url))
     simulated = simulation_table(summary)
     if simulated is not None:

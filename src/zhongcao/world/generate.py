@@ -183,7 +183,9 @@ class _Builder:
 
     def people(self) -> None:
         s = self.sizes
-        with self._phase("people", s.users + s.shops + s.creators + 5) as advance:
+        # Every sign-in account: shoppers, shop owners, creators and the demo logins (the summary
+        # counts shoppers, shops and creators apart).
+        with self._phase("accounts", s.users + s.shops + s.creators + 5) as advance:
             demo = {login.role: login for login in demo_logins()}
             self.operator_id = users_service.create_user(
                 self.db,
@@ -596,7 +598,8 @@ class _Builder:
             target[picks] = members[np.minimum(np.searchsorted(cw, u[picks] * cw[-1]), len(members) - 1)]
         keep = target >= 0
         users = np.asarray(self.shopper_ids, dtype=np.int64)[user_of[keep]]
-        pairs = list(zip(users.tolist(), account_ids[target[keep]].tolist(), strict=True))
+        # A person drawn twice for the same account follows it once: count (and show) distinct follows.
+        pairs = list(dict.fromkeys(zip(users.tolist(), account_ids[target[keep]].tolist(), strict=True)))
         with self._phase("follows", len(pairs)) as advance:
             made = content_service.follow_bulk(self.db, pairs)
             advance(len(pairs))
