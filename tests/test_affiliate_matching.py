@@ -110,6 +110,25 @@ def test_creators_for_a_product_put_the_fitting_audience_first():
     assert any(r.code == "category_gmv" for r in richer.reasons[list(richer.indexes).index(1)])
 
 
+def test_creators_for_a_product_who_fit_alike_rank_by_what_they_have_sold():
+    content = np.zeros((3, 5))
+    content[0, 1] = content[2, 1] = 3  # creators 0 and 2 both promoted three diapers products
+    content[1, 4] = 2
+    sold = sp.csr_matrix(([1.0, 2.0, 1.0], ([2, 2, 2], [0, 1, 4])), shape=(3, 5))  # 2 sold three products
+    known = sp.csr_matrix(([1.0, 1.0, 1.0], ([2, 2, 2], [0, 1, 4])), shape=(3, 5))
+    data = _world(content_category=content, creator_product_orders=sold, known=known)
+    ranked = matching.recommend_creators(data, np.asarray([3]), 3)[0]
+    assert ranked.indexes.tolist() == [2, 0, 1]
+    scores = matching.creator_scores(data, np.asarray([3]))[:, 0]
+    assert scores[2] > scores[0] > scores[1]
+    # Nothing sold yet: the same fit gives the same score, and the fitness creator stays last.
+    none_sold = sp.csr_matrix((3, 5))
+    even = matching.creator_scores(
+        _world(content_category=content, creator_product_orders=none_sold), np.asarray([3])
+    )[:, 0]
+    assert even[0] == pytest.approx(even[2]) and even[1] < even[0]
+
+
 def test_products_without_an_open_plan_are_not_recommended_to_creators():
     data = _world(product_commission_bps=np.asarray([1000, 1000, 0, 1000, 1500]))
     ranked = matching.recommend_products(data, np.asarray([1]), 5)[0]
