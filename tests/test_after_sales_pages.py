@@ -63,7 +63,7 @@ def test_a_return_through_both_sides_pages(client, merchant, db, world):
     case_id = _open(client, world)
     page = client.get(f"/after-sales/{case_id}").text
     assert "等待商家处理" in page and 'action="/after-sales/evidence"' in page
-    assert 'action="/after-sales/%d/return-shipped"' % case_id not in page  # not approved yet
+    assert f'action="/after-sales/{case_id}/return-shipped"' not in page  # not approved yet
 
     # A photo, stored by the media pipeline; a file that is no image is refused at the field.
     assert _photo(client, case_id, png(640, 480)).status_code == 303

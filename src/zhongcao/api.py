@@ -74,10 +74,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     _mount_api_docs(app)
     from zhongcao.media.views import upload_body_limits
+    from zhongcao.web.after_sale_case import evidence_upload_limits
     from zhongcao.web.creator.studio import creator_upload_limits
     from zhongcao.web.merchant.content import page_upload_limits
     from zhongcao.web.merchant.product_editor import editor_body_limits
-    from zhongcao.web.after_sale_case import evidence_upload_limits
 
     app.add_middleware(
         BodySizeLimitMiddleware,

@@ -26,7 +26,16 @@ SHOPPER_EVIDENCE_PATH = "/after-sales/evidence"
 MERCHANT_EVIDENCE_PATH = "/merchant/after-sales/evidence"
 # The carriers a returned parcel can be handed to (as the merchant's ship form lists them).
 RETURN_CARRIERS = ("顺丰速运", "中通快递", "圆通速递", "韵达快递", "申通快递", "京东物流", "EMS")
-CASE_STEPS = ("requested", "decided", "return_shipped", "returned", "escalated", "arbitrated", "refunded", "closed")
+CASE_STEPS = (
+    "requested",
+    "decided",
+    "return_shipped",
+    "returned",
+    "escalated",
+    "arbitrated",
+    "refunded",
+    "closed",
+)
 
 
 def evidence_upload_limits(settings: Settings) -> dict[str, int]:

@@ -45,6 +45,8 @@ def _render(page: ShopperPage, case_id: int, form: Form | None = None, status_co
     assert page.user is not None
     case = aftersales_service.get_for_buyer(page.db, page.user.id, case_id)
     item = order_service.get_order_item(page.db, case.order_id, case.order_item_id)
+    # A return waits from the shop's approval, or from the ruling that ordered it.
+    return_from = case.arbitrated_at or case.decided_at
     return page.render(
         "shopper/after_sale_case.html",
         status_code=status_code,
@@ -58,11 +60,7 @@ def _render(page: ShopperPage, case_id: int, form: Form | None = None, status_co
         can_escalate=aftersales_service.can(case, A.escalate),
         can_add_evidence=aftersales_service.is_open(case),
         escalate_by=(case.decided_at + aftersales_service.ESCALATION_WINDOW) if case.decided_at else None,
-        ship_by=(
-            (case.arbitrated_at or case.decided_at) + aftersales_service.RETURN_SHIP_WINDOW
-            if (case.arbitrated_at or case.decided_at)
-            else None
-        ),
+        ship_by=return_from + aftersales_service.RETURN_SHIP_WINDOW if return_from else None,
         form=form,
         values=form.values if form is not None else {},
     )
@@ -113,7 +111,9 @@ def case_page(page: ShopperPage, case_id: IdPath) -> Response:
 def return_shipped(page: ShopperPage, case_id: IdPath, data: FormData) -> Response:
     assert page.user is not None
     form = Form(data, page.t)
-    carrier = form.choice("carrier_name", list(RETURN_CARRIERS), message=page.t("aftersale.return.pick_carrier"))
+    carrier = form.choice(
+        "carrier_name", list(RETURN_CARRIERS), message=page.t("aftersale.return.pick_carrier")
+    )
     tracking = form.text("tracking_number", required=True, max_length=64)
     if tracking and not _tracking_ok(tracking):
         form.error("tracking_number", page.t("aftersale.return.bad_tracking"))
