@@ -61,6 +61,7 @@ PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("GET", "/merchant/after-sales"): EVERYONE,
     ("GET", "/merchant/after-sales/{case_id}"): EVERYONE,
     ("POST", "/merchant/after-sales/{case_id}/{action}"): MANAGERS,  # approve, reject, receive
+    ("POST", "/merchant/after-sales/evidence"): MANAGERS,  # the shop's evidence image (multipart)
     ("GET", "/merchant/inbox"): EVERYONE,
     ("GET", "/merchant/inbox/{conversation_id}"): EVERYONE,
     ("POST", "/merchant/inbox/{conversation_id}"): EVERYONE,  # a reply
@@ -413,6 +414,7 @@ def test_a_service_agent_reads_after_sales_without_decide_buttons(client, db, wo
     assert f'href="/merchant/after-sales/{world.case_id}"' in listed and ">处理<span" not in listed
     case = client.get(f"/merchant/after-sales/{world.case_id}").text
     assert "售后由店主或运营处理" in case and f'action="/merchant/after-sales/{world.case_id}/' not in case
+    assert 'action="/merchant/after-sales/evidence"' not in case  # no upload form for agents
     client.cookies.clear()
     web_login(client, world.merchant_email)  # the owner decides
     assert ">处理<span" in client.get("/merchant/after-sales").text

@@ -132,11 +132,12 @@ def test_after_sale_request(client, db, world):
     response = _post(
         client, url, {"kind": "refund_only", "reason": "quality", "quantity": "1", "description": "瓶子漏了"}
     )
-    assert response.status_code == 303 and response.headers["location"] == f"/orders/{world.order_id}"
     case = db.scalars(select(AfterSale)).one()
+    assert response.status_code == 303 and response.headers["location"] == f"/after-sales/{case.id}"
     assert case.kind.value == "refund_only" and case.description == "瓶子漏了" and case.amount_fen > 0
+    assert "售后申请已提交" in client.get(f"/after-sales/{case.id}").text
     html = client.get(f"/orders/{world.order_id}").text
-    assert "售后申请已提交" in html and "等待商家处理" in html and url not in html
+    assert "等待商家处理" in html and url not in html and f'href="/after-sales/{case.id}"' in html
     # A second request for the same line is refused with the service's reason.
     html = _post(client, url, {"kind": "refund_only", "reason": "quality", "quantity": "1"}).text
     assert "该商品已有进行中的售后" in html

@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     _mount_api_docs(app)
     from zhongcao.media.views import upload_body_limits
+    from zhongcao.web.after_sale_case import evidence_upload_limits
     from zhongcao.web.creator.studio import creator_upload_limits
     from zhongcao.web.merchant.content import page_upload_limits
     from zhongcao.web.merchant.product_editor import editor_body_limits
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             **editor_body_limits(settings),
             **page_upload_limits(settings),
             **creator_upload_limits(settings),
+            **evidence_upload_limits(settings),
         },
     )
     # Added last, so outermost: even a 413 from the size limit carries the headers.

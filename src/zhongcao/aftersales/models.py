@@ -63,6 +63,7 @@ class AfterSale(IdMixin, Base):
     merchant_note: Mapped[str | None] = mapped_column(Text)
     arbitration_note: Mapped[str | None] = mapped_column(Text)
     return_tracking_number: Mapped[str | None] = mapped_column(String(64))
+    return_carrier_name: Mapped[str | None] = mapped_column(String(40))  # who carries the return
     requested_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]  # merchant approved or rejected
     return_shipped_at: Mapped[datetime | None]

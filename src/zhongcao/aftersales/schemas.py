@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus, EvidenceSide
-from zhongcao.fields import MAX_ID, Id, multi_line
+from zhongcao.fields import MAX_ID, Id, UserLine, multi_line
 
 
 def _maybe_multi_line(value: str | None) -> str | None:
@@ -46,6 +46,9 @@ class ReturnShipped(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tracking_number: TrackingNumber
+    carrier_name: Annotated[UserLine | None, Field(min_length=1, max_length=40)] = Field(
+        default=None, description="The carrier the parcel was handed to (顺丰速运, 中通快递...)"
+    )
 
 
 class RejectRequest(BaseModel):
@@ -104,6 +107,7 @@ class AfterSaleOut(BaseModel):
     merchant_note: str | None
     arbitration_note: str | None
     return_tracking_number: str | None
+    return_carrier_name: str | None
     requested_at: datetime
     decided_at: datetime | None
     return_shipped_at: datetime | None

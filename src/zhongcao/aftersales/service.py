@@ -366,6 +366,12 @@ def is_open(case: AfterSale) -> bool:
     return case.status in OPEN_STATUSES
 
 
+def can(case: AfterSale, action: Action) -> bool:
+    """Whether ``action`` is a legal move for the case now (what the pages offer)."""
+    transition = TRANSITIONS[action]
+    return case.status in transition.sources and case.kind in transition.targets
+
+
 def has_open_case(db: Session, order_id: int) -> bool:
     """Whether any line of the order has a case still in progress."""
     count = db.scalar(
@@ -382,10 +388,24 @@ def has_open_case(db: Session, order_id: int) -> bool:
 
 
 def mark_return_shipped(
-    db: Session, user_id: int, case_id: int, *, tracking_number: str, now: datetime | None = None
+    db: Session,
+    user_id: int,
+    case_id: int,
+    *,
+    tracking_number: str,
+    carrier_name: str | None = None,
+    now: datetime | None = None,
 ) -> AfterSale:
+    """The buyer handed the returned parcel to a carrier: its tracking number (and carrier)."""
     case = _lock(db, case_id, user_id=user_id)
-    _apply(db, case, Action.ship_return, now or clock.now(), return_tracking_number=tracking_number)
+    _apply(
+        db,
+        case,
+        Action.ship_return,
+        now or clock.now(),
+        return_tracking_number=tracking_number,
+        return_carrier_name=carrier_name or None,
+    )
     db.commit()
     return case
 

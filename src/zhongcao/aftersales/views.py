@@ -66,7 +66,9 @@ def my_case(case_id: PathId, user: ShopperUser, db: DbSession) -> AfterSaleOut:
 
 @router.post("/api/after-sales/{case_id}/return-shipped", response_model=AfterSaleOut)
 def return_shipped(case_id: PathId, body: ReturnShipped, user: ShopperUser, db: DbSession) -> AfterSaleOut:
-    case = service.mark_return_shipped(db, user.id, case_id, tracking_number=body.tracking_number)
+    case = service.mark_return_shipped(
+        db, user.id, case_id, tracking_number=body.tracking_number, carrier_name=body.carrier_name
+    )
     return AfterSaleOut.model_validate(case)
 
 

@@ -1,8 +1,10 @@
-"""After-sales cases: the list and the decision page."""
+"""After-sales cases: the list and the case page (the whole timeline, both sides' evidence images,
+the decision: approve, reject with a reason, confirm the returned parcel's receipt; add the shop's
+own evidence images). The same service calls as ``/api/merchant/after-sales/...``."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from zhongcao.aftersales import service as aftersales_service
@@ -10,6 +12,15 @@ from zhongcao.aftersales.models import AfterSaleStatus
 from zhongcao.commerce import checkout as checkout_service
 from zhongcao.commerce import service as order_service
 from zhongcao.errors import DomainError, NotFound
+from zhongcao.fields import MAX_ID
+from zhongcao.media.service import Uploader
+from zhongcao.web.after_sale_case import (
+    MERCHANT_EVIDENCE_PATH,
+    case_events,
+    discard_image,
+    evidence_by_side,
+    store_image,
+)
 from zhongcao.web.console import (
     Console,
     CursorQuery,
@@ -71,9 +82,39 @@ def _render_case(console: Console, case_id: int, form: Form | None, status_code:
         case=case,
         item=item,
         respond_by=case.requested_at + aftersales_service.AUTO_APPROVE_AFTER,
+        events=case_events(case),
+        evidence=evidence_by_side(console.db, case.id),
+        can_add_evidence=aftersales_service.is_open(case),
         form=form,
         typed=form.values if form is not None else {},
     )
+
+
+@router.post(MERCHANT_EVIDENCE_PATH.removeprefix("/merchant"))
+def after_sale_evidence(console: MerchantConsole, request: Request, data: FormData) -> Response:
+    """One image for an open case about the shop (multipart: ``case_id`` and ``image``); managers only,
+    as ``POST /api/merchant/after-sales/{id}/evidence``."""
+    console.require_manager()
+    assert console.shop_id is not None
+    form = Form(data, console.t)
+    case_id = form.integer("case_id", required=True, minimum=1, maximum=MAX_ID)
+    if case_id is None:
+        return console.redirect("/merchant/after-sales")
+    case = aftersales_service.get_for_shop(console.db, console.shop_id, case_id)
+    if not aftersales_service.is_open(case):
+        form.message = console.t("aftersale.evidence.closed")
+        return _render_case(console, case_id, form, status_code=409)
+    uploader = Uploader(user_id=console.user_id, shop_id=console.shop_id, shop_role=console.staff_role)
+    media_id = store_image(request, console.db, data, form, uploader)
+    if media_id is None:
+        return _render_case(console, case_id, form, status_code=422)
+    try:
+        aftersales_service.add_merchant_evidence(console.db, uploader, case_id, media_id)
+    except DomainError as exc:
+        discard_image(request, console.db, media_id, uploader)
+        form.add_domain_error(exc)
+        return _render_case(console, case_id, form, status_code=exc.status_code)
+    return console.redirect(f"/merchant/after-sales/{case_id}", flash="aftersale.evidence.added")
 
 
 @router.get("/after-sales/{case_id}")

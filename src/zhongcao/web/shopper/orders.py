@@ -159,7 +159,7 @@ def after_sale_submit(page: ShopperPage, order_id: IdPath, item_id: IdPath, data
     description = form.text("description", max_length=1000)
     if form.ok and kind and reason and quantity:
         try:
-            aftersales_service.open_case(
+            case = aftersales_service.open_case(
                 page.db,
                 page.user.id,
                 order_id,
@@ -173,7 +173,8 @@ def after_sale_submit(page: ShopperPage, order_id: IdPath, item_id: IdPath, data
             page.db.rollback()
             form.add_domain_error(exc)
         else:
-            return page.redirect(f"/orders/{order_id}", flash="aftersale.sent")
+            # The case page next: photos can be added there straight away.
+            return page.redirect(f"/after-sales/{case.id}", flash="aftersale.sent")
     order, item = _order_item(page, order_id, item_id)
     return _render_after_sale(page, order, item, form, status_code=422)
 
