@@ -16,6 +16,7 @@ from fastapi import APIRouter
 
 from zhongcao.web.shopper import (
     accounts,
+    addresses,
     browse,
     checkout,
     coupons,
@@ -28,5 +29,5 @@ from zhongcao.web.shopper import (
 )
 
 router = APIRouter()
-for module in (feed, live_room, browse, products, coupons, checkout, orders, messages, membership, accounts):
+for module in (feed, live_room, browse, products, coupons, checkout, orders, messages, membership, accounts, addresses):
     router.include_router(module.router)
