@@ -22,7 +22,6 @@ from zhongcao.catalog import lookup
 from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce import checkout as checkout_service
 from zhongcao.commerce import idempotency
-from zhongcao.commerce import service as order_service
 from zhongcao.commerce.schemas import CheckoutCreate, CheckoutLineIn, ShippingAddress
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.fields import MAX_ID
