@@ -38,7 +38,15 @@ SPECIAL = {"省直辖县级行政区划": "County-level divisions", "自治区�
 
 
 # Place names read differently from the everyday reading of their first character.
-READINGS = {"朝": "chao", "长": "chang", "六": "lu", "单": "shan", "蔚": "yu", "乐亭": "laoting", "番禺": "panyu"}
+READINGS = {
+    "朝": "chao",
+    "长": "chang",
+    "六": "lu",
+    "单": "shan",
+    "蔚": "yu",
+    "乐亭": "laoting",
+    "番禺": "panyu",
+}
 
 
 def pinyin(stem: str) -> str:

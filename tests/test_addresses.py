@@ -69,7 +69,9 @@ def test_check_names_the_level_at_fault(codes, field, code) -> None:
 def test_address_book_api(client) -> None:
     me = _register(client, "addr-a@example.com")
     provinces = client.get("/api/divisions").json()
-    assert len(provinces) == 31 and {"code": "330000", "name_zh": "浙江省", "name_en": "Zhejiang"} in provinces
+    assert (
+        len(provinces) == 31 and {"code": "330000", "name_zh": "浙江省", "name_en": "Zhejiang"} in provinces
+    )
     cities = client.get("/api/divisions", params={"parent": "330000"}).json()
     assert {"code": "330100", "name_zh": "杭州市", "name_en": "Hangzhou"} in cities
     assert client.get("/api/divisions", params={"parent": "x"}).status_code == 422
@@ -215,7 +217,8 @@ def test_checkout_with_a_new_address_saves_it(client, db) -> None:
     base = {"address_id": "new", "name": "韩梅梅", "phone": "13700137000", "line": "南山大道 1 号",
             "sku": world.sku_ids[0], "qty": 1, "csrf_token": token, "save_address": "on"}  # fmt: skip
     mismatch = client.post(
-        "/checkout", data={**base, "province_code": "440000", "city_code": "330100", "district_code": "330106"}
+        "/checkout",
+        data={**base, "province_code": "440000", "city_code": "330100", "district_code": "330106"},
     )
     assert mismatch.status_code == 422
     assert re.search(r'id="f-city_code"[^>]*aria-invalid="true"', mismatch.text)

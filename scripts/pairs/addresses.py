@@ -26,8 +26,8 @@ PAIRS = {
     "address.city": ("城市", "City"),
     "address.district": ("区县", "District"),
     "address.pick_province": ("请选择省份", "Choose a province"),
-    "address.pick_city": ("请选择城市", "Choose a city"),
-    "address.pick_district": ("请选择区县", "Choose a district"),
+    "address.pick_city": ("请选择城市", "Choose…"),
+    "address.pick_district": ("请选择区县", "Choose…"),
     "address.refresh_lists": ("更新城市和区县列表", "Update the city and district lists"),
     "address.refresh_hint": ("选好省份或城市后点这里", "after choosing a province or a city"),
     "address.division_mismatch": (

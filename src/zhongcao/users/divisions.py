@@ -85,7 +85,9 @@ def check(province: str, city: str, district: str) -> tuple[Division, Division, 
     if d is None:
         raise InvalidInput("unknown district", code="unknown_division", field="district_code")
     if d.parent != c.code:
-        raise InvalidInput("the district is not in that city", code="division_mismatch", field="district_code")
+        raise InvalidInput(
+            "the district is not in that city", code="division_mismatch", field="district_code"
+        )
     return p, c, d
 
 

@@ -255,9 +255,7 @@ def set_my_default_address(address_id: IdPath, user: CurrentUser, db: DbSession)
     return addresses.to_out(addresses.set_default(db, user.id, address_id))
 
 
-@router.delete(
-    "/api/me/addresses/{address_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["addresses"]
-)
+@router.delete("/api/me/addresses/{address_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["addresses"])
 def delete_my_address(address_id: IdPath, user: CurrentUser, db: DbSession) -> Response:
     """Delete an address; if it was the default, the newest remaining one becomes the default."""
     addresses.delete_address(db, user.id, address_id)

@@ -94,6 +94,8 @@ REVIEW_TEXT: dict[int, tuple[str, str]] = {
     4: ("不错，挺满意的", "Good, quite satisfied"),
     5: ("非常好用，物流也快，推荐！", "Works great and arrived fast, recommended!"),
 }
+
+
 @dataclass
 class SimulationResult:
     days: int

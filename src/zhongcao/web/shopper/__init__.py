@@ -29,5 +29,17 @@ from zhongcao.web.shopper import (
 )
 
 router = APIRouter()
-for module in (feed, live_room, browse, products, coupons, checkout, orders, messages, membership, accounts, addresses):
+for module in (
+    feed,
+    live_room,
+    browse,
+    products,
+    coupons,
+    checkout,
+    orders,
+    messages,
+    membership,
+    accounts,
+    addresses,
+):
     router.include_router(module.router)

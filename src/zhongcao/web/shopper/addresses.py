@@ -47,7 +47,9 @@ def picker(values: dict[str, Any]) -> Picker:
     city = str(values.get("city_code") or "")
     cities = divisions.children(province) if divisions.get("province", province) else []
     districts = divisions.children(city) if any(c.code == city for c in cities) else []
-    return Picker(divisions.provinces(), cities, districts, {n: str(values.get(n) or "") for n in PICKER_FIELDS})
+    return Picker(
+        divisions.provinces(), cities, districts, {n: str(values.get(n) or "") for n in PICKER_FIELDS}
+    )
 
 
 def read_picker(form: Form) -> tuple[str, str, str]:

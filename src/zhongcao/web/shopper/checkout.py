@@ -409,7 +409,9 @@ def _read_address(page: Any, form: Form, data: Any) -> tuple[ShippingAddress | N
     codes = read_picker(form)
     line = form.text("line", required=True, max_length=200)
     picked = not any(n in form.errors for n in ("province_code", "city_code", "district_code"))
-    names = address_service.shipping_fields(*codes) if picked else {"province": "-", "city": "-", "district": "-"}
+    names = (
+        address_service.shipping_fields(*codes) if picked else {"province": "-", "city": "-", "district": "-"}
+    )
     shipping = None
     try:
         shipping = ShippingAddress.model_validate({"name": name, "phone": phone, "line": line, **names})
