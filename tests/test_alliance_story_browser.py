@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from tests.media_helpers import tiny_video
 from tests.web_console_helpers import seed_consoles
-from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, screenshot, sign_in
+from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, fill_field, screenshot, sign_in
 from zhongcao import clock
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus
@@ -185,9 +185,8 @@ def test_the_alliance_and_the_operator_in_the_browser(site, browser, db, databas
             ("区县", "西湖区"),
             ("详细地址", "文三路 90 号"),
         ):
-            field = shopper.get_by_label(name)
-            if not field.input_value():
-                field.fill(value)
+            if not shopper.get_by_label(name, exact=True).input_value():
+                fill_field(shopper, name, value)
         shopper.get_by_role("button", name="提交订单").click()
         shopper.wait_for_url(re.compile(r"/pay$"))
         shopper.locator("form button[type=submit]").last.click()

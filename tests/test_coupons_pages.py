@@ -23,9 +23,9 @@ OTHER_MERCHANT = "owner-wild_outdoors@example.com"
 ADDRESS = {
     "name": "小王",
     "phone": "13800138000",
-    "province": "浙江",
-    "city": "杭州",
-    "district": "西湖区",
+    "province_code": "330000",
+    "city_code": "330100",
+    "district_code": "330106",
     "line": "文三路 1 号",
 }
 

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 
 from tests.factories import make_category, make_user
 from tests.media_helpers import tiny_video
-from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, screenshot, sign_in
+from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, fill_field, screenshot, sign_in
 from zhongcao import clock
 from zhongcao.commerce import service as order_service
 from zhongcao.finance import service as finance_service
@@ -236,9 +236,8 @@ def test_a_new_merchant_opens_lists_goes_live_sells_and_sees_the_settlement(
             ("区县", "西湖区"),
             ("详细地址", "文三路 90 号"),
         ):
-            field = shopper.get_by_label(name)
-            if not field.input_value():
-                field.fill(value)
+            if not shopper.get_by_label(name, exact=True).input_value():
+                fill_field(shopper, name, value)
         shopper.get_by_role("button", name="提交订单").click()
         shopper.wait_for_url(re.compile(r"/pay$"))
         shopper.locator("form button[type=submit]").last.click()

@@ -22,6 +22,7 @@ from tests.web_helpers import (
     LiveServer,
     PageProblems,
     WebWorld,
+    fill_field,
     screenshot,
     seed_world,
     sign_in,
@@ -126,9 +127,9 @@ def test_a_shopper_buys_from_a_feed_card_and_pays(site, phone, db, database):
     # A wrong phone number: the error is next to the field and nothing typed is lost.
     page.get_by_label("收货人").fill("王小明")
     page.get_by_label("手机号").fill("12")
-    page.get_by_label("省份").fill("浙江省")
-    page.get_by_label("城市").fill("杭州市")
-    page.get_by_label("区县").fill("西湖区")
+    fill_field(page, "省份", "浙江省")
+    fill_field(page, "城市", "杭州市")
+    fill_field(page, "区县", "西湖区")
     page.get_by_label("详细地址").fill("文三路 100 号")
     page.get_by_role("button", name="提交订单").click()
     page.wait_for_load_state("load")

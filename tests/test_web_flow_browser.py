@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.web_console_helpers import ConsoleWorld, seed_consoles
-from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, screenshot, sign_in
+from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, fill_field, screenshot, sign_in
 from zhongcao.commerce import service as commerce_service
 from zhongcao.compass import refresher
 from zhongcao.experience import computation as experience_computation
@@ -81,7 +81,7 @@ def test_buy_ship_deliver_review_and_the_merchant_sees_it(site, browser, app, db
         phone.wait_for_url(re.compile(r"/checkout\?"))
         for label, value in (("收货人", "王小明"), ("手机号", "13800138000"), ("省份", "浙江省"),
                              ("城市", "杭州市"), ("区县", "西湖区"), ("详细地址", "文三路 100 号")):  # fmt: skip
-            phone.get_by_label(label).fill(value)
+            fill_field(phone, label, value)
         phone.get_by_role("button", name="提交订单").click()
         phone.wait_for_url(re.compile(r"/checkouts/\d+/pay"))
         phone.get_by_role("button", name=re.compile("确认支付")).click()

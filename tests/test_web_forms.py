@@ -85,9 +85,9 @@ def test_checkout_from_the_cart_splits_by_shop_and_a_declined_card_can_be_retrie
     address = {
         "name": "王小明",
         "phone": "13800138000",
-        "province": "浙江省",
-        "city": "杭州市",
-        "district": "西湖区",
+        "province_code": "330000",
+        "city_code": "330100",
+        "district_code": "330106",
         "line": "文三路 1 号",
     }
     response = _post(

@@ -173,9 +173,9 @@ def test_checkout_keeps_what_was_typed_and_marks_the_bad_field(client, db, world
     address = {
         "name": "王小明",
         "phone": "12",
-        "province": "浙江省",
-        "city": "杭州市",
-        "district": "",
+        "province_code": "330000",
+        "city_code": "330100",
+        "district_code": "",
         "line": "文三路 1 号",
     }
     response = client.post(
@@ -185,13 +185,13 @@ def test_checkout_keeps_what_was_typed_and_marks_the_bad_field(client, db, world
     html = _html(response, 422)
     assert 'value="王小明"' in html and 'value="文三路 1 号"' in html and 'value="12"' in html
     assert re.search(r'id="f-phone"[^>]*aria-invalid="true"', html)
-    assert re.search(r'id="f-district"[^>]*aria-invalid="true"', html)
+    assert re.search(r'id="f-district_code"[^>]*aria-invalid="true"', html)
     assert 'id="phone-error"' in html and "请输入有效的手机号" in html
     assert (
         db.scalar(select(Order).where(Order.user_id == world.shopper_id, Order.id != world.order_id)) is None
     )
     # Fixed, the same form places one order; sending it twice still places one.
-    address.update(phone="13800138000", district="西湖区")
+    address.update(phone="13800138000", district_code="330106")
     token = form_token(client, "/cart")
     body = {**address, "sku": world.sku_ids[0], "qty": 2, "csrf_token": token, "idempotency_key": "k2"}
     first = client.post("/checkout", data=body, follow_redirects=False)

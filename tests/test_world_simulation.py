@@ -394,3 +394,22 @@ def test_the_operator_view_of_the_simulated_month(demo: Demo) -> None:
     assert sum(d["center_fen"] for d in body["gmv_by_field"]) > 0
     assert sum(p["responses"] for p in body["nps_weekly"]) >= 50
     assert sum(body["score_distribution"].values()) == 40  # every active shop, scored or not
+
+
+def test_every_buyer_ships_to_their_own_address(demo: Demo) -> None:
+    """Issue #17: the month's orders no longer all ship to one buyer; each buyer's orders go to the
+    address in their address book (drawn from the shipped divisions)."""
+    from zhongcao.users.models import UserAddress
+
+    by_buyer: dict[int, set[str]] = {}
+    for user_id, address in demo.rows(select(Order.user_id, Order.shipping_address)):
+        by_buyer.setdefault(user_id, set()).add(repr(sorted(address.items())))
+    assert len(by_buyer) >= 50
+    assert all(len(addresses) == 1 for addresses in by_buyer.values())
+    distinct = {next(iter(a)) for a in by_buyer.values()}
+    assert len(distinct) >= 0.95 * len(by_buyer)
+    names = {user_id: a for user_id, a in demo.rows(select(Order.user_id, Order.shipping_address))}
+    assert len({a["name"] for a in names.values()}) >= 0.5 * len(names)
+    assert len({a["province"] for a in names.values()}) >= 20
+    saved = dict(demo.rows(select(UserAddress.user_id, UserAddress.detail).where(UserAddress.is_default)))
+    assert all(saved[user_id] == a["line"] for user_id, a in names.items())

@@ -421,3 +421,13 @@ def web_login(client: Any, email: str, password: str = PASSWORD) -> None:
         "/login", data={"email": email, "password": password, "csrf_token": token}, follow_redirects=False
     )
     assert response.status_code == 303, response.text
+
+
+def fill_field(page: Any, label: str, value: str) -> None:
+    """Fill a form field by its label: a text box is typed into, a list (the address picker's
+    province, city and district) has the option with that text chosen."""
+    field = page.get_by_label(label, exact=True)
+    if field.evaluate("e => e.tagName") == "SELECT":
+        field.select_option(label=value)
+    else:
+        field.fill(value)

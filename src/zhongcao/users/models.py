@@ -55,3 +55,19 @@ class AuthToken(IdMixin, TimestampMixin, Base):
     scope: Mapped[TokenScope] = mapped_column(
         str_enum(TokenScope, "token_scope"), default=TokenScope.full, server_default=TokenScope.full.value
     )
+
+
+class UserAddress(IdMixin, TimestampMixin, Base):
+    """A saved shipping address (the address book). Divisions are GB/T 2260 codes (users.divisions);
+    at most one address of a user is the default."""
+
+    __tablename__ = "user_addresses"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(20))
+    province_code: Mapped[str] = mapped_column(String(12))
+    city_code: Mapped[str] = mapped_column(String(12))
+    district_code: Mapped[str] = mapped_column(String(12))
+    detail: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(default=False)

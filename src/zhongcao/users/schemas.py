@@ -106,3 +106,42 @@ class LoginResponse(BaseModel):
     user: UserOut
     token: str = Field(description="Bearer token for this session; the same session is also set as a cookie.")
     expires_at: datetime | None
+
+
+# --- the address book ----------------------------------------------------------------------------
+
+MOBILE_PATTERN = r"^1[3-9][0-9]{9}$"  # a mainland mobile number, 11 digits
+DivisionCode = Annotated[str, Field(pattern=r"^[1-9][0-9]{5}$", description="GB/T 2260 code, 6 digits")]
+
+
+class AddressIn(BaseModel):
+    """A saved address. The district must be in the city and the city in the province (422
+    ``division_mismatch`` naming the field); codes from ``GET /api/divisions``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    recipient: Annotated[UserLine, Field(min_length=1, max_length=40)]
+    phone: Annotated[str, Field(pattern=MOBILE_PATTERN, description="mainland mobile, 11 digits")]
+    province_code: DivisionCode
+    city_code: DivisionCode
+    district_code: DivisionCode
+    detail: Annotated[UserLine, Field(min_length=1, max_length=200)]
+    is_default: bool = False
+
+
+class DivisionOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class AddressOut(BaseModel):
+    id: int
+    recipient: str
+    phone: str
+    province: DivisionOut
+    city: DivisionOut
+    district: DivisionOut
+    detail: str
+    is_default: bool
+    created_at: datetime

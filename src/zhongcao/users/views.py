@@ -11,9 +11,12 @@ from zhongcao.deps import CurrentUser, DbSession, OperatorUser, client_address, 
 from zhongcao.errors import InvalidInput
 from zhongcao.fields import IdPath
 from zhongcao.pagination import Page, PageParams, page_params
-from zhongcao.users import sanctions, security, service
+from zhongcao.users import addresses, divisions, sanctions, security, service
 from zhongcao.users.models import Role, TokenKind
 from zhongcao.users.schemas import (
+    AddressIn,
+    AddressOut,
+    DivisionOut,
     LoginRequest,
     LoginResponse,
     PasswordChange,
@@ -206,3 +209,54 @@ def ops_restore_user(user_id: IdPath, body: ReasonIn, operator: OperatorUser, db
     """Let a disabled account sign in again (with a reason, in the audit log)."""
     user, _ = sanctions.set_active(db, user_id, True, reason=body.reason, actor_user_id=operator.id)
     return OpsUserOut.model_validate(user)
+
+
+# --- the address book (docs/web.md, "Address book") -----------------------------------------------
+
+
+@router.get("/api/divisions", response_model=list[DivisionOut], tags=["addresses"])
+def list_divisions(
+    parent: Annotated[str | None, Query(pattern=r"^[0-9]{6}$", description="a province or city code")] = None,
+) -> list[DivisionOut]:
+    """Mainland China's provinces (no ``parent``), a province's cities or a city's districts (GB/T 2260
+    codes; an unknown parent gives an empty list)."""
+    rows = divisions.children(parent) if parent else divisions.provinces()
+    return [DivisionOut(code=d.code, name_zh=d.name_zh, name_en=d.name_en) for d in rows]
+
+
+@router.get("/api/me/addresses", response_model=list[AddressOut], tags=["addresses"])
+def list_my_addresses(user: CurrentUser, db: DbSession) -> list[AddressOut]:
+    """The signed-in user's saved addresses, the default first."""
+    return [addresses.to_out(a) for a in addresses.list_addresses(db, user.id)]
+
+
+@router.post(
+    "/api/me/addresses", response_model=AddressOut, status_code=status.HTTP_201_CREATED, tags=["addresses"]
+)
+def create_my_address(body: AddressIn, user: CurrentUser, db: DbSession) -> AddressOut:
+    """Save an address (the first one becomes the default). 422 ``unknown_division`` or
+    ``division_mismatch`` with the field; 409 ``too_many_addresses`` past 20."""
+    return addresses.to_out(addresses.create_address(db, user.id, body))
+
+
+@router.get("/api/me/addresses/{address_id}", response_model=AddressOut, tags=["addresses"])
+def get_my_address(address_id: IdPath, user: CurrentUser, db: DbSession) -> AddressOut:
+    return addresses.to_out(addresses.get_address(db, user.id, address_id))
+
+
+@router.put("/api/me/addresses/{address_id}", response_model=AddressOut, tags=["addresses"])
+def update_my_address(address_id: IdPath, body: AddressIn, user: CurrentUser, db: DbSession) -> AddressOut:
+    """Replace an address (``is_default: true`` makes it the default; false leaves the default as is)."""
+    return addresses.to_out(addresses.update_address(db, user.id, address_id, body))
+
+
+@router.post("/api/me/addresses/{address_id}/default", response_model=AddressOut, tags=["addresses"])
+def set_my_default_address(address_id: IdPath, user: CurrentUser, db: DbSession) -> AddressOut:
+    return addresses.to_out(addresses.set_default(db, user.id, address_id))
+
+
+@router.delete("/api/me/addresses/{address_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["addresses"])
+def delete_my_address(address_id: IdPath, user: CurrentUser, db: DbSession) -> Response:
+    """Delete an address; if it was the default, the newest remaining one becomes the default."""
+    addresses.delete_address(db, user.id, address_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

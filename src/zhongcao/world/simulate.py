@@ -68,7 +68,8 @@ from zhongcao.search.policy import ProductCorpus
 from zhongcao.search.policy import get_policy as get_search_policy
 from zhongcao.shops import service as shops_service
 from zhongcao.support import service as support_service
-from zhongcao.world import vocab
+from zhongcao.users import addresses as address_service
+from zhongcao.world import buyers, vocab
 from zhongcao.world.creators import SimulatedCreators
 from zhongcao.world.generate import LEAVES, TOPIC_KEYS
 
@@ -93,14 +94,6 @@ REVIEW_TEXT: dict[int, tuple[str, str]] = {
     4: ("不错，挺满意的", "Good, quite satisfied"),
     5: ("非常好用，物流也快，推荐！", "Works great and arrived fast, recommended!"),
 }
-ADDRESS = ShippingAddress(
-    name="演示买家",
-    phone="13800000000",
-    province="浙江省",
-    city="杭州市",
-    district="西湖区",
-    line="文三路 1 号",
-)
 
 
 @dataclass
@@ -179,6 +172,8 @@ class Market:
         signals.quiet(self.db)
         self.store = store
         self.rng = Generator(PCG64([seed, 0x5EED]))
+        self.seed = seed
+        self.addresses: dict[int, ShippingAddress] = {}  # user id -> their address (world.buyers)
         self.intensity = float(intensity)
         self.start_us = _us(start)
         self.tz = start.tzinfo
@@ -740,6 +735,15 @@ class Market:
     def _do_live_end(self, when: int, content_id: int) -> None:
         content_service.end_live(self.db, content_id)
 
+    def _address(self, user_id: int) -> ShippingAddress:
+        """The buyer's own address, saved to their address book before their first order."""
+        if user_id not in self.addresses:
+            entry = buyers.buyer(self.seed, user_id)
+            if not address_service.list_addresses(self.db, user_id):
+                address_service.create_address(self.db, user_id, entry)
+            self.addresses[user_id] = buyers.shipping(entry)
+        return self.addresses[user_id]
+
     def _do_place(self, when: int, user: int, product: int, qty: int, channel: str, content_id: int) -> None:
         rng = self.rng
         user_id = int(self.user_ids[user])
@@ -749,7 +753,7 @@ class Market:
         )
         request = CheckoutCreate(
             items=[CheckoutLineIn(sku_id=sku, quantity=qty, attribution=attribution)],
-            shipping_address=ADDRESS,
+            shipping_address=self._address(user_id),
         )
         # Place and pay in one transaction (a refusal rolls back both), as a one-tap purchase does.
         checkout = checkout_service.place_checkout(self.db, user_id, request, commit=False)

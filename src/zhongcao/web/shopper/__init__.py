@@ -16,6 +16,7 @@ from fastapi import APIRouter
 
 from zhongcao.web.shopper import (
     accounts,
+    addresses,
     after_sales,
     browse,
     checkout,
@@ -41,5 +42,6 @@ for module in (
     membership,
     accounts,
     after_sales,
+    addresses,
 ):
     router.include_router(module.router)

@@ -22,14 +22,15 @@ from zhongcao.catalog import lookup
 from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce import checkout as checkout_service
 from zhongcao.commerce import idempotency
-from zhongcao.commerce import service as order_service
 from zhongcao.commerce.schemas import CheckoutCreate, CheckoutLineIn, ShippingAddress
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.fields import MAX_ID
-from zhongcao.pagination import PageParams
 from zhongcao.shops import service as shops_service
+from zhongcao.users import addresses as address_service
+from zhongcao.users.schemas import AddressIn
 from zhongcao.web.context import FormData, ShopperPage
 from zhongcao.web.forms import Form, error_message
+from zhongcao.web.shopper.addresses import picker, read_picker
 from zhongcao.web.shopper.common import (
     ADDRESS_FIELDS,
     MAX_QUANTITY,
@@ -264,15 +265,18 @@ def _coupon_plan(page: Any, plan: CheckoutPlan, chosen: Any = None) -> CouponPla
     return CouponPlan(shop_choices, platform_choices, shop_selected, platform_selected)
 
 
-def _last_address(page: Any) -> dict[str, str]:
-    orders, _ = order_service.list_buyer_orders(page.db, page.user.id, PageParams(limit=1))
-    return {k: str(v) for k, v in (orders[0].shipping_address or {}).items()} if orders else {}
+def _saved(page: Any) -> list[address_service.Named]:
+    return [address_service.named(a) for a in address_service.list_addresses(page.db, page.user.id)]
 
 
 def _render_checkout(
     page: Any, plan: CheckoutPlan, form: Form | None, status_code: int = 200, chosen: Any = None
 ) -> Response:
-    values = form.values if form is not None else _last_address(page)
+    saved = _saved(page)
+    if form is not None:
+        values = form.values
+    else:  # the default saved address preselected; a new one offered to be saved when there is none
+        values = {"address_id": str(saved[0].row.id) if saved else "new", "save_address": not saved}
     preview = _shipping_preview(page, plan)
     coupons = _coupon_plan(page, plan, chosen)
     shop_discount = sum(coupons.shop_discount_fen(shop_id) for shop_id in preview)
@@ -305,6 +309,8 @@ def _render_checkout(
         form=form,
         idempotency_key=uuid.uuid4().hex,
         address_fields=ADDRESS_FIELDS,
+        saved_addresses=saved,
+        picker=picker(values),
     )
 
 
@@ -318,20 +324,15 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
     assert page.user is not None
     plan = _plan(page, data)
     form = Form(data, page.t)
-    address = {
-        name: form.text(name, required=True, max_length=200 if name == "line" else 40)
-        for name in ADDRESS_FIELDS
-    }
+    if data.get("pick"):  # no JavaScript: refill the province/city/district lists, nothing placed
+        for name in ("address_id", "name", "phone", "province_code", "city_code", "district_code", "line"):
+            form.text(name)
+        form.values["save_address"] = data.get("save_address") == "on"
+        return _render_checkout(page, plan, form, chosen=data)
+    shipping, new_address = _read_address(page, form, data)
     key = form.text("idempotency_key", max_length=128)
     if not plan.lines:
         form.message = page.t("checkout.nothing")
-    shipping = None
-    try:
-        shipping = ShippingAddress.model_validate(address)
-    except ValidationError as exc:  # every bad field at once, not one per submit
-        for err in exc.errors():
-            name = str(err["loc"][0]) if err.get("loc") else ""
-            form.error(name, page.t("form.invalid_phone") if name == "phone" else page.t("form.required"))
     if not form.ok or shipping is None:
         return _render_checkout(page, plan, form, status_code=422, chosen=data)
     coupons = _coupon_plan(page, plan, data)
@@ -380,7 +381,62 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
     if outcome.status_code >= 400:  # the same form sent twice after a refusal: the same answer
         form.message = (outcome.body or {}).get("error", {}).get("message") or page.t("error.other.body")
         return _render_checkout(page, plan, form, status_code=outcome.status_code, chosen=data)
+    if new_address is not None:  # "save to my address book" (a full book is not worth refusing the order)
+        try:
+            address_service.create_address(page.db, user_id, new_address)
+        except DomainError:
+            page.db.rollback()
     return page.redirect(f"/checkouts/{outcome.body['checkout_id']}/pay")
+
+
+def _read_address(page: Any, form: Form, data: Any) -> tuple[ShippingAddress | None, AddressIn | None]:
+    """The address to ship to: a saved one (``address_id``) or the one typed with the picker, checked
+    (division codes turned into names); with the one typed, what to save when ``save_address`` is on."""
+    chosen = form.text("address_id") or "new"
+    form.values["save_address"] = data.get("save_address") == "on"
+    if chosen != "new":
+        try:
+            row = address_service.get_address(page.db, page.user.id, int(chosen) if chosen.isdigit() else 0)
+        except DomainError:
+            form.error("address_id", page.t("form.required"))
+            return None, None
+        n = address_service.named(row)
+        fields = {"name": row.recipient, "phone": row.phone, "line": row.detail}
+        fields |= {"province": n.province.name_zh, "city": n.city.name_zh, "district": n.district.name_zh}
+        return ShippingAddress.model_validate(fields), None
+    name = form.text("name", required=True, max_length=40)
+    phone = form.text("phone", required=True, max_length=20)
+    codes = read_picker(form)
+    line = form.text("line", required=True, max_length=200)
+    picked = not any(n in form.errors for n in ("province_code", "city_code", "district_code"))
+    names = (
+        address_service.shipping_fields(*codes) if picked else {"province": "-", "city": "-", "district": "-"}
+    )
+    shipping = None
+    try:
+        shipping = ShippingAddress.model_validate({"name": name, "phone": phone, "line": line, **names})
+    except ValidationError as exc:  # every bad field at once, not one per submit
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err.get("loc") else ""
+            form.error(field, page.t("form.invalid_phone") if field == "phone" else page.t("form.required"))
+    if not form.ok or shipping is None:
+        return None, None
+    if not form.values["save_address"]:
+        return shipping, None
+    try:
+        saved = AddressIn(
+            recipient=name,
+            phone=phone,
+            province_code=codes[0],
+            city_code=codes[1],
+            district_code=codes[2],
+            detail=line,
+            is_default=not address_service.list_addresses(page.db, page.user.id),
+        )
+    except ValidationError:  # a phone checkout takes but the address book does not (not a mobile)
+        form.error("phone", page.t("address.mobile_only"))
+        return None, None
+    return shipping, saved
 
 
 # What a shopper reads for each of the payment provider's decline codes (never the code itself).

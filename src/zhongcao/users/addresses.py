@@ -1,0 +1,157 @@
+"""The address book: a user's saved shipping addresses (issue #17, item 3).
+
+Every address names its province, city and district by GB/T 2260 code and is checked against
+:mod:`zhongcao.users.divisions` (the district in the city, the city in the province). A user's first
+address is their default; making another the default unsets the old one; deleting the default makes
+the newest remaining address the default. Checkout takes a saved address as names
+(:func:`shipping_fields`), so orders keep what was shipped to even if the address is later edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from zhongcao.errors import Conflict, NotFound
+from zhongcao.users import divisions
+from zhongcao.users.models import UserAddress
+from zhongcao.users.schemas import AddressIn, AddressOut, DivisionOut
+
+MAX_ADDRESSES = 20
+
+
+def list_addresses(db: Session, user_id: int) -> list[UserAddress]:
+    """The default first, then the newest."""
+    return list(
+        db.scalars(
+            select(UserAddress)
+            .where(UserAddress.user_id == user_id)
+            .order_by(UserAddress.is_default.desc(), UserAddress.id.desc())
+        )
+    )
+
+
+def get_address(db: Session, user_id: int, address_id: int) -> UserAddress:
+    row = db.get(UserAddress, address_id)
+    if row is None or row.user_id != user_id:  # another user's address does not exist for you
+        raise NotFound("address not found", code="address_not_found")
+    return row
+
+
+def default_address(db: Session, user_id: int) -> UserAddress | None:
+    rows = list_addresses(db, user_id)
+    return rows[0] if rows else None
+
+
+def _unset_default(db: Session, user_id: int, keep: int | None = None) -> None:
+    query = update(UserAddress).where(UserAddress.user_id == user_id, UserAddress.is_default.is_(True))
+    if keep is not None:
+        query = query.where(UserAddress.id != keep)
+    db.execute(query.values(is_default=False))
+
+
+def create_address(db: Session, user_id: int, data: AddressIn, *, commit: bool = True) -> UserAddress:
+    divisions.check(data.province_code, data.city_code, data.district_code)
+    count = db.scalar(select(func.count()).select_from(UserAddress).where(UserAddress.user_id == user_id))
+    if (count or 0) >= MAX_ADDRESSES:
+        raise Conflict(f"at most {MAX_ADDRESSES} saved addresses", code="too_many_addresses")
+    row = UserAddress(user_id=user_id, **data.model_dump(exclude={"is_default"}), is_default=False)
+    db.add(row)
+    db.flush()
+    if data.is_default or not count:
+        _unset_default(db, user_id, keep=row.id)
+        row.is_default = True
+    if commit:
+        db.commit()
+    return row
+
+
+def update_address(
+    db: Session, user_id: int, address_id: int, data: AddressIn, *, commit: bool = True
+) -> UserAddress:
+    row = get_address(db, user_id, address_id)
+    divisions.check(data.province_code, data.city_code, data.district_code)
+    for name, value in data.model_dump(exclude={"is_default"}).items():
+        setattr(row, name, value)
+    if data.is_default and not row.is_default:
+        _unset_default(db, user_id, keep=row.id)
+        row.is_default = True
+    if commit:
+        db.commit()
+    return row
+
+
+def set_default(db: Session, user_id: int, address_id: int, *, commit: bool = True) -> UserAddress:
+    row = get_address(db, user_id, address_id)
+    _unset_default(db, user_id, keep=row.id)
+    row.is_default = True
+    if commit:
+        db.commit()
+    return row
+
+
+def delete_address(db: Session, user_id: int, address_id: int, *, commit: bool = True) -> None:
+    row = get_address(db, user_id, address_id)
+    was_default = row.is_default
+    db.delete(row)
+    db.flush()
+    if was_default:
+        newest = db.scalar(
+            select(UserAddress).where(UserAddress.user_id == user_id).order_by(UserAddress.id.desc()).limit(1)
+        )
+        if newest is not None:
+            newest.is_default = True
+    if commit:
+        db.commit()
+
+
+@dataclass(frozen=True)
+class Named:
+    """An address with its divisions looked up (for pages and the API)."""
+
+    row: UserAddress
+    province: divisions.Division
+    city: divisions.Division
+    district: divisions.Division
+
+    def line(self, locale: str) -> str:
+        parts = [d.name(locale) for d in (self.province, self.city, self.district)]
+        if self.city.name_zh == self.province.name_zh:  # 北京市 北京市 东城区
+            parts.pop(1)
+        if self.district.code == self.city.code:  # 东莞市 has no districts
+            parts.pop()
+        sep = ", " if locale.startswith("en") else " "
+        return sep.join(parts) + sep + self.row.detail
+
+
+def named(row: UserAddress) -> Named:
+    p, c, d = divisions.check(row.province_code, row.city_code, row.district_code)
+    return Named(row, p, c, d)
+
+
+def to_out(row: UserAddress) -> AddressOut:
+    n = named(row)
+
+    def div(d: divisions.Division) -> DivisionOut:
+        return DivisionOut(code=d.code, name_zh=d.name_zh, name_en=d.name_en)
+
+    return AddressOut(
+        id=row.id,
+        recipient=row.recipient,
+        phone=row.phone,
+        province=div(n.province),
+        city=div(n.city),
+        district=div(n.district),
+        detail=row.detail,
+        is_default=row.is_default,
+        created_at=row.created_at,
+    )
+
+
+def shipping_fields(province_code: str, city_code: str, district_code: str) -> dict[str, Any]:
+    """The Chinese names checkout stores on an order for three checked codes."""
+    p, c, d = divisions.check(province_code, city_code, district_code)
+    return {"province": p.name_zh, "city": c.name_zh, "district": d.name_zh}
