@@ -14,7 +14,9 @@ from sqlalchemy import select, update
 
 from tests.factories import PASSWORD, auth, make_user
 from zhongcao import clock
-from zhongcao.users.models import AuthToken, Role, User
+from zhongcao.users import addresses as addresses_service
+from zhongcao.users.models import AuthToken, Role, User, UserAddress
+from zhongcao.users.schemas import AddressIn
 
 NEW_PASSWORD = "violet lantern harbour"
 
@@ -214,6 +216,26 @@ CASES: dict[tuple[str, str], Case] = {
         body=lambda w: {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
     ),
     ("POST", "/api/me/sign-out-everywhere"): Case(),
+    # The address book: the attacker naming the victim's address gets 404 and changes nothing.
+    ("GET", "/api/me/addresses"): Case(),
+    ("POST", "/api/me/addresses"): Case(body=lambda w: ADDRESS),
+    ("GET", "/api/me/addresses/{address_id}"): Case(path=lambda w: {"address_id": w["victim_address_id"]}),
+    ("PUT", "/api/me/addresses/{address_id}"): Case(
+        path=lambda w: {"address_id": w["victim_address_id"]}, body=lambda w: {**ADDRESS, "detail": "moved"}
+    ),
+    ("DELETE", "/api/me/addresses/{address_id}"): Case(path=lambda w: {"address_id": w["victim_address_id"]}),
+    ("POST", "/api/me/addresses/{address_id}/default"): Case(
+        path=lambda w: {"address_id": w["victim_address_id"]}
+    ),
+    ("GET", "/api/divisions"): Case(),  # public reference data
+    # Operators only: a shopper gets 403.
+    ("GET", "/api/ops/users"): Case(),
+    ("POST", "/api/ops/users/{user_id}/disable"): Case(
+        path=lambda w: {"user_id": w["victim_id"]}, body=lambda w: {"reason": "x"}
+    ),
+    ("POST", "/api/ops/users/{user_id}/restore"): Case(
+        path=lambda w: {"user_id": w["victim_id"]}, body=lambda w: {"reason": "x"}
+    ),
     ("POST", "/api/ops/users"): Case(  # operators only: a shopper gets 403
         body=lambda w: {
             "email": w["victim_email"],
@@ -222,6 +244,16 @@ CASES: dict[tuple[str, str], Case] = {
             "role": "operator",
         }
     ),
+}
+
+
+ADDRESS = {
+    "recipient": "小李",
+    "phone": "13800138000",
+    "province_code": "110000",
+    "city_code": "110100",
+    "district_code": "110105",
+    "detail": "建国路 88 号",
 }
 
 
@@ -246,21 +278,32 @@ def _victim_state(db, user_id: int) -> list[tuple[Any, ...]]:  # type: ignore[no
         .where(AuthToken.user_id == user_id)
         .order_by(AuthToken.id)
     ).all()
-    return [tuple(user), *(tuple(t) for t in tokens)]
+    addresses = db.execute(
+        select(UserAddress.id, UserAddress.detail, UserAddress.is_default)
+        .where(UserAddress.user_id == user_id)
+        .order_by(UserAddress.id)
+    ).all()
+    return [tuple(user), *(tuple(t) for t in tokens), *(tuple(a) for a in addresses)]
 
 
 def test_no_account_endpoint_reaches_another_user(client, db) -> None:
     victim, attacker = make_user(db), make_user(db)
     victim_headers = auth(db, victim)
     victim_token_id = db.scalar(select(AuthToken.id).where(AuthToken.user_id == victim.id))
-    world = {"victim_email": victim.email, "victim_token_id": victim_token_id}
+    victim_address = addresses_service.create_address(db, victim.id, AddressIn(**ADDRESS))
+    world = {
+        "victim_email": victim.email,
+        "victim_id": victim.id,
+        "victim_token_id": victim_token_id,
+        "victim_address_id": victim_address.id,
+    }
     before = _victim_state(db, victim.id)
     for (method, template), case in sorted(CASES.items()):
         headers = auth(db, attacker)  # a fresh credential each time: logout and sign-out revoke theirs
         path = template.format(**case.path(world))
         response = client.request(method, path, headers=headers, json=case.body(world) if case.body else None)
         assert response.status_code < 500, (method, path, response.text)
-        if method == "DELETE":
+        if method == "DELETE" or "{address_id}" in template:
             assert response.status_code == 404, response.text
         assert _victim_state(db, victim.id) == before, f"{method} {template} changed the victim's account"
     assert client.get("/api/me", headers=victim_headers).status_code == 200

@@ -44,7 +44,7 @@ def _chinese(client, path: str) -> str:
 
 
 def test_shop_accounts_read_in_the_page_language(client, world):
-    creator_strip = re.compile(r'<p class="creator">([^<]+)')
+    creator_strip = re.compile(r'<p class="creator">(?:<a [^>]*>)?([^<]+)')
     video = f"/videos/{world.video_ids[0]}"  # posted by the shop's own account
     assert creator_strip.search(_chinese(client, video)).group(1).strip() == "花漾美妆旗舰店"
     english = _english(client, video)
@@ -54,6 +54,14 @@ def test_shop_accounts_read_in_the_page_language(client, world):
     assert "Wild Outdoors" in feed and "山野户外" not in feed
     # A creator's own name has no English: it stays as written.
     assert "小鹿爱分享" in _english(client, f"/videos/{world.video_ids[1]}")
+
+
+def test_a_creators_page_reads_in_both_languages(client, world):
+    """The creator's public page shares the content header with the video and live pages."""
+    path = f"/accounts/{world.creator_account_id}"
+    assert client.get(path).status_code == 200
+    for html in (_chinese(client, path), _english(client, path)):
+        assert "小鹿爱分享" in html and 'id="showcase"' in html
 
 
 def _expensive(db: Session, world) -> Product:

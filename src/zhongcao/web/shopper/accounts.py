@@ -43,6 +43,8 @@ def account_page(page: Page, account_id: IdPath, cursor: CursorQuery = None) -> 
     return page.render(
         "shopper/account.html",
         account=account,
+        # Creators' accounts have one name (the header shows a shop account's in the page language).
+        account_name=account.name,
         following=following,
         showcase=tiles_from_briefs(briefs, ids),
         source=f"showcase:{account_id}",
