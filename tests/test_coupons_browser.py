@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.web_helpers import CHROMIUM, LiveServer, PageProblems, screenshot, seed_world, sign_in
+from tests.web_helpers import CHROMIUM, LiveServer, PageProblems, fill_field, screenshot, seed_world, sign_in
 from zhongcao import clock
 from zhongcao.campaigns import service as campaigns_service
 from zhongcao.catalog.models import Product
@@ -136,6 +136,16 @@ def test_coupon_from_console_to_paid_order(site, browser, database):
         assert page.locator('[data-sum="total"]').inner_text() == "¥114.00"
         _no_overflow(page)
         screenshot(page, f"{dialect}-checkout-coupon-zh")
+        # A new address through the picker (the shopper has none saved yet).
+        for label, value in (
+            ("收货人", "王小明"),
+            ("手机号", "13800138000"),
+            ("省份", "浙江省"),
+            ("城市", "杭州市"),
+            ("区县", "西湖区"),
+            ("详细地址", "文三路 100 号"),
+        ):
+            fill_field(page, label, value)
         page.get_by_role("button", name="提交订单").click()
         page.wait_for_url(re.compile(r"/pay$"))
         page.locator("form button[type=submit]").last.click()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.commerce_helpers import paid_order
-from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, screenshot, sign_in
+from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, fill_field, screenshot, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -78,7 +78,7 @@ def test_a_merchant_opens_a_membership_and_a_shopper_joins(app, db, database, br
             page.wait_for_url(re.compile(r"/checkout\?"))
             for label, value in (("收货人", "王小明"), ("手机号", "13800138000"), ("省份", "浙江省"),
                                  ("城市", "杭州市"), ("区县", "西湖区"), ("详细地址", "文三路 100 号")):  # fmt: skip
-                page.get_by_label(label).fill(value)
+                fill_field(page, label, value)
             assert page.locator("[data-member-off]").get_attribute("data-member-off") == "1300"
             assert page.locator(".summary-bar .price").inner_text() == "¥247.00"
             page.get_by_role("button", name="提交订单").click()

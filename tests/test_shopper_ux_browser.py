@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.web_console_helpers import ConsoleWorld, seed_consoles
-from tests.web_helpers import CHROMIUM, LiveServer, PageProblems, screenshot, sign_in
+from tests.web_helpers import CHROMIUM, LiveServer, PageProblems, fill_field, screenshot, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -84,7 +84,7 @@ def test_the_fixed_shopper_flows_on_a_phone(site, browser):
             ("区县", "西湖区"),
             ("详细地址", "文三路 100 号"),
         ):
-            page.get_by_label(label, exact=True).fill(value)
+            fill_field(page, label, value)
         page.get_by_role("button", name="提交订单").click()
         page.wait_for_url("**/checkouts/*/pay")
         pay_path = page.url.removeprefix(base)

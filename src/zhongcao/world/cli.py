@@ -35,7 +35,7 @@ def summary_table(summary: WorldSummary, base_url: str) -> Table:
     table.add_column("what")
     table.add_column("where / login")
     table.add_column("password")
-    table.add_row("web app (shop, sign in, consoles)", f"{base_url}/", "")
+    table.add_row("web app", f"{base_url}/", "")
     table.add_row("API", f"{base_url}/api", "")
     table.add_row("API docs", f"{base_url}/docs", "")
     for login in summary.logins:
