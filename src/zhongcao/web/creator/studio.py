@@ -40,7 +40,7 @@ from zhongcao.web.forms import Form, error_message
 from zhongcao.web.live import live_hub
 
 # The shop studio's readers of a publish form, so both studios take the same input the same way.
-from zhongcao.web.merchant.content import _local_time, _save_upload, _upload_message, stats_dict
+from zhongcao.web.merchant.content import local_time, save_upload, stats_dict, upload_message
 
 router = APIRouter(prefix="/creator")
 
@@ -137,7 +137,7 @@ async def _publish_upload(request: Request, console: Console, data: Any) -> Resp
     video, poster = data.get("video"), data.get("poster")
     with tempfile.TemporaryDirectory(prefix="zhongcao-publish-") as tmp:
         path = Path(tmp) / "video"
-        fits = await _save_upload(video, path, settings.media_max_video_bytes)
+        fits = await save_upload(video, path, settings.media_max_video_bytes)
         poster_bytes = b""
         if isinstance(poster, UploadFile) and poster.filename:
             poster_bytes = await poster.read(settings.media_max_image_bytes + 1)
@@ -182,7 +182,7 @@ def _store_and_publish(
         db.rollback()
         for media_id in stored:  # a refused form keeps nothing
             media_service.delete_media(db, storage, media_id, uploader)
-        form.error(_anchor_field(exc, "video"), _upload_message(console, exc))
+        form.error(_anchor_field(exc, "video"), upload_message(console, exc))
         return _render_form(console, "creator/publish.html", form, status_code=exc.status_code)
     return console.redirect(f"/creator?kind=short_video#content-{content.id}", flash="studio.published")
 
@@ -200,7 +200,7 @@ def schedule(console: CreatorConsole, data: FormData) -> Response:
     assert console.account_id is not None
     form = Form(data, console.t)
     product_ids = _read_common(form)
-    starts = _local_time(form, "starts_at")
+    starts = local_time(form, "starts_at")
     if not product_ids:
         form.error("products", console.t("studio.pick_products"))
     if not form.ok:

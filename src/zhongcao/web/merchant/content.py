@@ -161,7 +161,7 @@ def _read_common(console: Console, form: Form, accounts: list[Account]) -> tuple
     return (int(account) if account else None), product_ids
 
 
-async def _save_upload(upload: UploadFile, path: Path, limit: int) -> bool:
+async def save_upload(upload: UploadFile, path: Path, limit: int) -> bool:
     """Copy the upload to ``path``; False when it is over ``limit`` bytes."""
     copied = 0
     with path.open("wb") as out:
@@ -197,7 +197,7 @@ async def _publish_upload(request: Request, console: Console, data: Any) -> Resp
     video, poster = data.get("video"), data.get("poster")
     with tempfile.TemporaryDirectory(prefix="zhongcao-publish-") as tmp:
         path = Path(tmp) / "video"
-        fits = await _save_upload(video, path, settings.media_max_video_bytes)
+        fits = await save_upload(video, path, settings.media_max_video_bytes)
         poster_bytes = b""
         if isinstance(poster, UploadFile) and poster.filename:
             poster_bytes = await poster.read(settings.media_max_image_bytes + 1)
@@ -248,12 +248,12 @@ def _store_and_publish(
         field = str(exc.details.get("field") or "video")
         field = "products" if str(field).startswith("anchors") else str(field)
         field = field if field in ("title_zh", "title_en", "topic", "poster", "products") else "video"
-        form.error(field, _upload_message(console, exc))
+        form.error(field, upload_message(console, exc))
         return _render_publish(console, form, status_code=exc.status_code)
     return console.redirect(f"/merchant/content?show=videos#content-{content.id}", flash="studio.published")
 
 
-def _upload_message(console: Console, exc: DomainError) -> str:
+def upload_message(console: Console, exc: DomainError) -> str:
     if exc.code == "payload_too_large":
         limit = int((exc.details or {}).get("max_bytes", 0))
         return console.t("studio.too_large", mb=max(1, limit // (1024 * 1024)))
@@ -283,7 +283,7 @@ def schedule_page(console: MerchantConsole) -> Response:
     return _render_schedule(console, None)
 
 
-def _local_time(form: Form, name: str) -> datetime | None:
+def local_time(form: Form, name: str) -> datetime | None:
     """A ``datetime-local`` value, read in the console's time zone (UTC+8)."""
     raw = form.text(name, required=True, max_length=20)
     if not raw:
@@ -301,7 +301,7 @@ def schedule(console: MerchantConsole, data: FormData) -> Response:
     console.require_manager()
     form = Form(data, console.t)
     account_id, product_ids = _read_common(console, form, _accounts(console))
-    starts = _local_time(form, "starts_at")
+    starts = local_time(form, "starts_at")
     if not product_ids:
         form.error("products", console.t("studio.pick_products"))
     if not form.ok or account_id is None:
