@@ -101,6 +101,7 @@ def _open_the_shop(page: Any, base: str, people: dict[str, Any], kind: str) -> N
     sign_in(page, base, people["operator"])
     page.goto(f"{base}/operator/shop-applications?status=pending")
     page.get_by_role("link", name="青禾小铺").click()
+    page.get_by_label("审核意见").fill("营业执照与统一社会信用代码核验一致")
     page.get_by_role("button", name="通过并开店").click()
     page.wait_for_selector("text=已通过，店铺已开通")
 

@@ -122,7 +122,7 @@ def test_shop_application_decisions_reach_the_applicant(db):
         )
         for i, p in enumerate(people)
     ]
-    shop_applications.approve(db, rows[0].id, operator.id)
+    shop_applications.approve(db, rows[0].id, operator.id, reason="核验通过")
     shop_applications.reject(db, rows[1].id, operator.id, reason="执照照片看不清")
     (approved,) = _of(db, people[0].id)
     assert approved.kind is NotificationKind.application_approved and approved.link == "/merchant"

@@ -122,15 +122,17 @@ def test_apply_review_and_see_the_decision(client, db) -> None:
     assert listing.status_code == 200 and "青禾小铺" in listing.text
     token = form_token(client, f"/operator/shop-applications/{row.id}")
     url = f"/operator/shop-applications/{row.id}"
-    refused = client.post(url, data={"action": "reject", "reason": " ", "csrf_token": token})
-    assert refused.status_code == 422 and 'id="reason-error"' in refused.text
+    for action in ("reject", "approve"):  # either decision says why
+        refused = client.post(url, data={"action": action, "reason": " ", "csrf_token": token})
+        assert refused.status_code == 422 and 'id="reason-error"' in refused.text
     done = client.post(
         url,
         data={"action": "reject", "reason": "执照照片看不清", "csrf_token": token},
         follow_redirects=False,
     )
     assert done.status_code == 303
-    assert client.post(url, data={"action": "approve", "csrf_token": token}).status_code == 409
+    decided = {"action": "approve", "reason": "核验通过", "csrf_token": token}
+    assert client.post(url, data=decided).status_code == 409
 
     client.cookies.clear()
     web_login(client, shopper.email)
@@ -208,6 +210,7 @@ def test_register_apply_approve_and_open_the_console(app, db, database, phone) -
         screenshot(page, f"{kind}-operator-shop-applications")
         page.get_by_role("link", name="青禾小铺").click()
         screenshot(page, f"{kind}-operator-shop-application")
+        page.get_by_label("审核意见").fill("营业执照与信用代码核验一致")
         page.get_by_role("button", name="通过并开店").click()
         page.wait_for_selector("text=已通过，店铺已开通")
 

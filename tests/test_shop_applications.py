@@ -92,11 +92,23 @@ def test_apply_approve_and_open_the_console(client, db):
     ops = auth(db, operator)
     r = client.get("/api/ops/shop-applications?status=pending", headers=ops)
     assert [a["id"] for a in r.json()["items"]] == [app_id]
-    r = client.post(f"/api/ops/shop-applications/{app_id}/approve", headers=ops)
+    # Approving says why, like every operator action.
+    assert_error(
+        client.post(f"/api/ops/shop-applications/{app_id}/approve", json={"reason": " "}, headers=ops),
+        422,
+        "validation_error",
+        "reason",
+    )
+    assert client.post(f"/api/ops/shop-applications/{app_id}/approve", headers=ops).status_code == 422
+    approval = {"reason": "执照与信用代码核验一致"}
+    r = client.post(f"/api/ops/shop-applications/{app_id}/approve", json=approval, headers=ops)
     assert r.status_code == 200, r.text
+    assert r.json()["reason"] == "执照与信用代码核验一致"
     assert r.json()["status"] == "approved" and r.json()["shop_id"]
     assert_error(
-        client.post(f"/api/ops/shop-applications/{app_id}/approve", headers=ops), 409, "application_decided"
+        client.post(f"/api/ops/shop-applications/{app_id}/approve", json=approval, headers=ops),
+        409,
+        "application_decided",
     )
     db.expire_all()
     membership = shops_service.membership_for_user(db, shopper.id)
@@ -201,7 +213,7 @@ def test_service_same_rules(db):
     assert row.credit_code == GOOD_CODE
     applications.reject(db, row.id, operator.id, reason="no licence")
     with pytest.raises(Conflict):
-        applications.approve(db, row.id, operator.id)
+        applications.approve(db, row.id, operator.id, reason="核验通过")
     assert applications.get_application(db, row.id).status is ApplicationStatus.rejected
 
 
@@ -229,7 +241,7 @@ def test_two_operators_deciding_at_once_one_wins(db, database):
         try:
             barrier.wait(timeout=10)
             if action == "approve":
-                applications.approve(session, app_id, operator_id)
+                applications.approve(session, app_id, operator_id, reason="核验通过")
             else:
                 applications.reject(session, app_id, operator_id, reason="no")
             return "ok"

@@ -155,10 +155,22 @@ def _lock_pending(db: Session, application_id: int) -> ShopApplication:
     return row
 
 
-def approve(db: Session, application_id: int, reviewer_id: int) -> ShopApplication:
-    """Open the shop with the applicant as owner (the applicant becomes a merchant); 409
-    ``application_decided`` when it was decided before, 409 ``applicant_changed`` when the applicant
-    is no longer a shopper (their role changed since they applied)."""
+def _checked_reason(reason: str, why: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(why, code="reason_required", field="reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"a reason is at most {MAX_REASON} characters", field="reason")
+    return reason
+
+
+def approve(db: Session, application_id: int, reviewer_id: int, *, reason: str) -> ShopApplication:
+    """Open the shop with the applicant as owner (the applicant becomes a merchant). Like every
+    operator action it carries a reason (what was checked), which the applicant reads and the audit
+    log keeps: 422 ``reason_required`` when blank. 409 ``application_decided`` when it was decided
+    before, 409 ``applicant_changed`` when the applicant is no longer a shopper (their role changed
+    since they applied)."""
+    reason = _checked_reason(reason, "say why the application is approved (what was checked)")
     row = _lock_pending(db, application_id)
     applicant = users_service.get_user(db, row.applicant_id)
     if applicant.role is not Role.shopper or not applicant.is_active:
@@ -170,9 +182,10 @@ def approve(db: Session, application_id: int, reviewer_id: int) -> ShopApplicati
     )
     row.status = ApplicationStatus.approved
     row.shop_id = shop.id
+    row.reason = reason
     row.reviewer_id = reviewer_id
     row.decided_at = clock.now()
-    _audit(db, row, reviewer_id, "shop_application.approve", "the application meets the rules: shop opened")
+    _audit(db, row, reviewer_id, "shop_application.approve", reason)
     _decided(db, row)
     db.commit()
     return row
@@ -207,11 +220,7 @@ def _decided(db: Session, row: ShopApplication) -> None:
 
 def reject(db: Session, application_id: int, reviewer_id: int, *, reason: str) -> ShopApplication:
     """Refuse with a reason the applicant reads (422 naming ``reason`` when it is blank)."""
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("say why the application is rejected", code="reason_required", field="reason")
-    if len(reason) > MAX_REASON:
-        raise InvalidInput(f"a reason is at most {MAX_REASON} characters", field="reason")
+    reason = _checked_reason(reason, "say why the application is rejected")
     row = _lock_pending(db, application_id)
     row.status = ApplicationStatus.rejected
     row.reason = reason

@@ -225,13 +225,17 @@ class ShopApplicationOut(BaseModel):
     contact_name: str
     contact_phone: str
     status: ApplicationStatus
-    reason: str | None = Field(description="Why it was rejected (rejections only).")
+    reason: str | None = Field(
+        description="The operator's note on the decision: why it was approved or rejected."
+    )
     decided_at: datetime | None
     shop_id: int | None = Field(description="The shop that opened (approvals only).")
     created_at: datetime
 
 
-class ShopApplicationReject(BaseModel):
+class ShopApplicationDecision(BaseModel):
+    """An operator's decision on a shop application: approving and rejecting both say why."""
+
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[UserText, Field(min_length=1, max_length=1000)]

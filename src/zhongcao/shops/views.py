@@ -22,8 +22,8 @@ from zhongcao.shops.schemas import (
     MyInvitationOut,
     ShopAction,
     ShopApplicationCreate,
+    ShopApplicationDecision,
     ShopApplicationOut,
-    ShopApplicationReject,
     ShopCreate,
     ShopNoticeOut,
     ShopOut,
@@ -306,18 +306,21 @@ def ops_get_application(application_id: IdPath, _: OperatorUser, db: DbSession) 
     "/api/ops/shop-applications/{application_id}/approve", response_model=ShopApplicationOut, tags=["ops"]
 )
 def ops_approve_application(
-    application_id: IdPath, operator: OperatorUser, db: DbSession
+    application_id: IdPath, body: ShopApplicationDecision, operator: OperatorUser, db: DbSession
 ) -> ShopApplicationOut:
-    """Open the shop with the applicant as owner (their role becomes merchant). 409
+    """Open the shop with the applicant as owner (their role becomes merchant), saying what was
+    checked in ``reason`` (the applicant reads it; the audit log keeps it). 409
     ``application_decided`` when already decided."""
-    return ShopApplicationOut.model_validate(applications.approve(db, application_id, operator.id))
+    return ShopApplicationOut.model_validate(
+        applications.approve(db, application_id, operator.id, reason=body.reason)
+    )
 
 
 @router.post(
     "/api/ops/shop-applications/{application_id}/reject", response_model=ShopApplicationOut, tags=["ops"]
 )
 def ops_reject_application(
-    application_id: IdPath, body: ShopApplicationReject, operator: OperatorUser, db: DbSession
+    application_id: IdPath, body: ShopApplicationDecision, operator: OperatorUser, db: DbSession
 ) -> ShopApplicationOut:
     """Refuse with a reason the applicant sees. 409 ``application_decided`` when already decided."""
     return ShopApplicationOut.model_validate(

@@ -236,18 +236,18 @@ def ops_application(console: OperatorConsole, application_id: IdPath) -> Respons
 
 @router.post(OPS + "/{application_id}")
 def ops_decide(console: OperatorConsole, application_id: IdPath, data: FormData) -> Response:
-    """``action=approve`` opens the shop; ``action=reject`` needs a ``reason``."""
+    """``action=approve`` opens the shop, ``action=reject`` refuses it; both need a ``reason``."""
     assert console.page.user is not None
     form = Form(data, console.t)
     action = form.choice("action", ["approve", "reject"])
     reason = form.text("reason", max_length=applications.MAX_REASON)
-    if action == "reject" and not reason:
+    if not reason:
         form.error("reason", console.t("onboarding.ops.reason_required"))
     if not form.ok:
         return _render_review(console, application_id, form, status_code=422)
     try:
         if action == "approve":
-            applications.approve(console.db, application_id, console.user_id)
+            applications.approve(console.db, application_id, console.user_id, reason=reason)
         else:
             applications.reject(console.db, application_id, console.user_id, reason=reason)
     except DomainError as exc:
