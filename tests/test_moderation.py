@@ -70,6 +70,13 @@ def test_take_down_appeal_once_and_restore_through_the_api(client, db) -> None:
     listed = client.get(f"/api/accounts/{shop.account.id}/content").json()["items"]
     assert video.id not in [i["id"] for i in listed]
 
+    # The owner is told at once, with the reason and a link to the page that explains it.
+    notes = client.get("/api/me/notifications", headers=owner).json()["items"]
+    assert [(n["kind"], n["link"]) for n in notes] == [
+        ("content_taken_down", f"/merchant/content/{video.id}/takedown")
+    ]
+    assert notes[0]["params"]["preview"] == "虚假宣传：功效夸大"
+
     # The owner sees why.
     r = client.get(f"/api/merchant/content/{video.id}/takedown", headers=owner)
     assert r.status_code == 200 and r.json()["reason"] == "虚假宣传：功效夸大"
@@ -115,6 +122,8 @@ def test_take_down_appeal_once_and_restore_through_the_api(client, db) -> None:
     assert client.get(f"/api/content/{video.id}").status_code == 200
     seen = client.get(f"/api/merchant/content/{video.id}/takedown", headers=owner).json()
     assert seen["appeal_status"] == "restored" and seen["decision_reason"] == "检测报告有效"
+    notes = client.get("/api/me/notifications", headers=owner).json()["items"]
+    assert [n["kind"] for n in notes] == ["content_restored", "content_taken_down"]
 
     entries = _audit(db, video.id)
     assert [e.action for e in entries] == ["content.take_down", "content.restore"]
@@ -147,6 +156,11 @@ def test_an_upheld_take_down_stays_and_a_new_take_down_may_be_appealed_again(cli
     assert r.status_code == 200 and r.json()["appeal_status"] == "upheld"
     seen = client.get(f"/api/creator/content/{video.id}/takedown", headers=me).json()
     assert seen["appeal_status"] == "upheld" and seen["decision_reason"] == "比对确认搬运"
+    notes = client.get("/api/me/notifications", headers=me).json()["items"]
+    assert [(n["kind"], n["link"]) for n in notes] == [
+        ("takedown_upheld", f"/creator/content/{video.id}/takedown"),
+        ("content_taken_down", f"/creator/content/{video.id}/takedown"),
+    ]
     assert client.get(f"/api/content/{video.id}").status_code == 404
     r = client.post(f"/api/creator/content/{video.id}/appeal", json={"statement": "再次申诉"}, headers=me)
     assert r.status_code == 409 and code(r) == "appeal_already_made"

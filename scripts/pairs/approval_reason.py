@@ -7,5 +7,5 @@ PAIRS = {
         "Approving or rejecting, say why: what you checked, or what does not meet the rules. "
         "The applicant reads it and the audit log keeps it.",
     ),
+    "open_shop.approved_note": ("审核意见：%(reason)s", "Reviewer's note: %(reason)s"),
 }
-PAIRS["open_shop.approved_note"] = ("审核意见：%(reason)s", "Reviewer's note: %(reason)s")

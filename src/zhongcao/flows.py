@@ -528,6 +528,39 @@ def _on_sample_changed(db: Session, data: dict[str, Any]) -> None:
 signals.connect("sample_changed", _on_sample_changed)
 
 
+# --- moderation: the content's owner hears of a take-down and of the appeal's outcome ---------------
+
+_MODERATION_KINDS = {
+    "taken_down": Kind.content_taken_down,
+    "restored": Kind.content_restored,
+    "upheld": Kind.takedown_upheld,
+}
+
+
+def _on_content_moderated(db: Session, data: dict[str, Any]) -> None:
+    """A shop account's content tells the shop's staff, a creator's tells the creator; the notice
+    carries the operator's reason and links to the page where the owner reads it and may appeal."""
+    account = content_service.accounts_by_ids(db, [data["account_id"]]).get(data["account_id"])
+    if account is None:
+        return
+    reason = " ".join(str(data.get("reason") or "").split())
+    params: dict[str, Any] = {
+        "content_id": data["content_id"],
+        "title_zh": data["title_zh"],
+        "title_en": data["title_en"],
+        "preview": reason if len(reason) <= PREVIEW_CHARS else reason[: PREVIEW_CHARS - 1] + "…",
+    }
+    path = f"/content/{data['content_id']}/takedown"
+    kind = _MODERATION_KINDS[data["event"]]
+    if account.shop_id is not None:
+        notifications_service.notify(db, _staff(db, account.shop_id), kind, params, "/merchant" + path)
+    elif account.user_id is not None:
+        notifications_service.notify(db, [account.user_id], kind, params, "/creator" + path)
+
+
+signals.connect("content_moderated", _on_content_moderated)
+
+
 # --- a creator's commission statement and data (issue #16, items 1b and 5) --------------------------
 # The ledger (affiliate) says what was earned, finance whether the order was settled to the shop, and
 # commerce which product and content each entry came from; the creator reads the three as one.

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from zhongcao import clock
+from zhongcao import clock, signals
 from zhongcao.audit import service as audit_service
 from zhongcao.content.models import (
     Account,
@@ -122,9 +122,26 @@ def take_down(db: Session, content_id: int, *, operator_user_id: int, reason: st
     )
     if content.kind is ContentKind.live:  # open rooms close at once (web/live.py, live.js)
         publish_after_commit(db, live_channel(content_id), {"type": "status", "status": "removed"})
+    _tell_owner(db, content, "taken_down", text)
     db.commit()
     db.refresh(row)
     return row
+
+
+def _tell_owner(db: Session, content: Content, event: str, reason: str) -> None:
+    """``content_moderated``: flows tells the owner (the shop's staff or the creator) in the same
+    transaction, so a notice exists exactly when the decision does."""
+    signals.emit(
+        db,
+        "content_moderated",
+        event=event,
+        content_id=content.id,
+        account_id=content.account_id,
+        kind=content.kind.value,
+        title_zh=content.title_zh,
+        title_en=content.title_en,
+        reason=reason,
+    )
 
 
 def _statement(statement: str | None) -> str:
@@ -289,6 +306,7 @@ def decide_appeal(
         before={**before, "appeal_status": AppealStatus.pending, "takedown_id": row.id},
         after=after,
     )
+    _tell_owner(db, content, "restored" if decided is AppealStatus.restored else "upheld", text)
     db.commit()
     db.refresh(row)
     return row

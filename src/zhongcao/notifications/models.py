@@ -26,6 +26,9 @@ class NotificationKind(enum.StrEnum):
     sample_approved = "sample_approved"  # the creator
     sample_rejected = "sample_rejected"  # the creator, with the merchant's reason
     sample_shipped = "sample_shipped"  # the creator
+    content_taken_down = "content_taken_down"  # the content's owner, with the operator's reason
+    content_restored = "content_restored"  # the owner: the appeal succeeded
+    takedown_upheld = "takedown_upheld"  # the owner: the appeal failed, with the reason
 
 
 class Notification(IdMixin, Base):

@@ -46,6 +46,7 @@ CENTRE = {
 SHOWS = ("unread", "all")
 KINDS = [k.value for k in NotificationKind]
 K = NotificationKind
+MODERATION = [K.content_taken_down, K.content_restored, K.takedown_upheld]
 # The kinds each role can receive (its filter chips).
 ROLE_KINDS = {
     Role.shopper: [K.chat_message, K.application_approved, K.application_rejected],
@@ -57,8 +58,9 @@ ROLE_KINDS = {
         K.low_stock,
         K.coupon_ending,
         K.sample_requested,
+        *MODERATION,
     ],
-    Role.creator: [K.sample_approved, K.sample_rejected, K.sample_shipped],
+    Role.creator: [K.sample_approved, K.sample_rejected, K.sample_shipped, *MODERATION],
     Role.operator: [K.after_sale_escalated],
 }
 ShowQuery = Annotated[str, Query(max_length=10)]
