@@ -209,3 +209,20 @@ def test_creators_see_commission_pending_settled_and_reversed(client, db):
     assert body["pending_fen"] == _ledger_sum(db, second.order.id) == 500
     assert body["reversed_fen"] == 500
     assert body["pending_fen"] + body["settled_fen"] == body["balance_fen"]
+
+
+def test_statement_periods_are_business_days_in_china_time() -> None:
+    """A statement's day is UTC+8's day, the day the pages show: 17:00 UTC on 1 December is already
+    2 December in Beijing, so it falls in a statement for 2 December, not 1 December."""
+    from datetime import UTC, date, datetime
+
+    from zhongcao import clock
+
+    since, until = clock.business_days(date(2026, 12, 2), date(2026, 12, 2))
+    assert since == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    assert until == datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
+    late_evening_utc = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
+    assert since <= late_evening_utc < until
+    with clock.frozen(late_evening_utc):
+        assert clock.business_today() == date(2026, 12, 2)
+        assert finance_service.period_bounds(None, None) == (date(2026, 12, 1), date(2026, 12, 2))

@@ -9,7 +9,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+# The platform's business day is China Standard Time's (UTC+8, no daylight saving): statements,
+# periods and "today" are its days, as the pages show times in it.
+BUSINESS_TZ = timezone(timedelta(hours=8))
 
 _local = threading.local()
 _global_override: datetime | None = None
@@ -51,3 +55,16 @@ def travel(value: datetime) -> Iterator[None]:
         yield
     finally:
         set_now(previous)
+
+
+def business_today() -> date:
+    """Today's date in the business time zone (UTC+8)."""
+    return now().astimezone(BUSINESS_TZ).date()
+
+
+def business_days(start: date, end: date) -> tuple[datetime, datetime]:
+    """The UTC instants bounding the business days ``start`` to ``end`` (both inclusive): from
+    ``start``'s midnight in UTC+8 up to, not including, the midnight after ``end``."""
+    since = datetime.combine(start, time(), BUSINESS_TZ).astimezone(UTC)
+    until = datetime.combine(end + timedelta(days=1), time(), BUSINESS_TZ).astimezone(UTC)
+    return since, until

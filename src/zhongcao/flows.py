@@ -35,7 +35,7 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -619,12 +619,11 @@ class CreatorStatement:
 def creator_statement(
     db: Session, account_id: int, start: date | None = None, end: date | None = None
 ) -> CreatorStatement:
-    """Every commission entry of the creator posted in the period (days in UTC, both inclusive; the
+    """Every commission entry of the creator posted in the period (business days in UTC+8, both inclusive; the
     current month by default, at most a year: ``finance.service.period_bounds``), oldest first, each
     with its state, its order's product and the content that sold it."""
     start, end = finance_service.period_bounds(start, end)
-    since = datetime.combine(start, time(), UTC)
-    until = datetime.combine(end + timedelta(days=1), time(), UTC)
+    since, until = clock.business_days(start, end)
     entries = affiliate_ledger.entries_in_period(db, account_id, since, until)
     order_ids = sorted({e.order_id for e in entries})
     settled: set[int] = set()
@@ -693,7 +692,7 @@ def creator_statement_csv(statement: CreatorStatement, locale: str = "zh") -> st
     for line in statement.lines:
         writer.writerow(
             [
-                line.created_at.astimezone(UTC).date().isoformat(),
+                line.created_at.astimezone(clock.BUSINESS_TZ).date().isoformat(),
                 line.order_id,
                 line.product_id or "",
                 (line.product_title_en or line.product_title_zh) if en else line.product_title_zh,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
@@ -116,8 +116,9 @@ def run_settlements(
 
 
 def period_bounds(start: date | None, end: date | None, today: date | None = None) -> tuple[date, date]:
-    """The statement's days, both inclusive (UTC); by default the current month up to today."""
-    today = today or clock.now().date()
+    """The statement's days, both inclusive (business days, UTC+8: ``clock.business_days``); by
+    default the current month up to today."""
+    today = today or clock.business_today()
     end = end or today
     start = start or end.replace(day=1)
     if start > end:
@@ -130,7 +131,7 @@ def period_bounds(start: date | None, end: date | None, today: date | None = Non
 
 
 def _window(start: date, end: date) -> tuple[datetime, datetime]:
-    return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
+    return clock.business_days(start, end)
 
 
 def _in_period(stmt: _S, shop_id: int, start: date, end: date) -> _S:

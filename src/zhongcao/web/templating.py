@@ -24,7 +24,7 @@ and these locale-aware filters (Babel, in the page's locale):
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,12 +34,13 @@ from babel.numbers import format_compact_decimal, format_decimal, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from zhongcao.clock import BUSINESS_TZ
 from zhongcao.web import i18n
 from zhongcao.web.static import plotly_css_url, plotly_style_ids, plotly_url, static_url
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Shoppers are in China: times are shown in China Standard Time (UTC+8, no daylight saving).
-DISPLAY_TZ = timezone(timedelta(hours=8))
+DISPLAY_TZ = BUSINESS_TZ
 # Every price on the platform is in yuan (CNY), so both languages show the bare ¥ (the CLDR symbol of
 # CNY in zh_CN) before the amount, with the locale's grouping and decimal signs: ¥11,024.80. English's
 # CLDR symbol "CN¥" only matters where yen and yuan share a page, which never happens here.
