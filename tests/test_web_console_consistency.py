@@ -56,6 +56,7 @@ LISTS = {
     "/operator/audit",
     "/operator/moderation",
     "/operator/moderation/appeals",
+    "/operator/moderation/reports",
     "/creator/recommended",
     "/merchant/creator-match",
 }

@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.catalog.views import router as catalog_router
     from zhongcao.commerce.views import router as commerce_router
     from zhongcao.compass.views import router as compass_router
+    from zhongcao.content.report_views import router as content_reports_router
     from zhongcao.content.views import router as content_router
     from zhongcao.events.views import router as events_router
     from zhongcao.experience.views import router as experience_router
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         shops_router,
         catalog_router,
         content_router,
+        content_reports_router,
         commerce_router,
         affiliate_router,
         aftersales_router,

@@ -57,6 +57,7 @@ from zhongcao.compass import service as compass_service
 from zhongcao.config import Settings
 from zhongcao.content import live as content_live
 from zhongcao.content import moderation as content_moderation
+from zhongcao.content import reports as content_reports
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind
 from zhongcao.errors import DomainError, InvalidInput
@@ -819,6 +820,7 @@ WORKBENCH_QUEUES: list[WorkbenchQueue] = [
     WorkbenchQueue("after_sales", "/operator/after-sales", aftersales_service.escalated_count),
     WorkbenchQueue("complaints", "/operator/complaints?status=open", support_service.open_complaint_count),
     WorkbenchQueue("shops", "/operator/shops?sanction=any", shop_sanctions.sanctioned_count),
+    WorkbenchQueue("content_reports", "/operator/moderation/reports", content_reports.open_report_count),
     WorkbenchQueue(
         "content_appeals",
         "/operator/moderation/appeals?status=pending",

@@ -173,3 +173,42 @@ class ContentTakedown(IdMixin, TimestampMixin, Base):
     decided_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None]
+
+
+class ReportReason(enum.StrEnum):
+    """Why a shopper reports a video or a live room (what the operator checks first)."""
+
+    misleading = "misleading"  # false or exaggerated claims about a product (虚假宣传)
+    prohibited = "prohibited"  # prohibited or restricted goods (违禁商品)
+    vulgar = "vulgar"  # vulgar or sexual content (低俗色情)
+    infringement = "infringement"  # someone else's work or trademark (侵权搬运)
+    harassment = "harassment"  # abuse of a person (人身攻击)
+    other = "other"
+
+
+class ReportStatus(enum.StrEnum):
+    open = "open"  # waiting for an operator
+    actioned = "actioned"  # the content was taken down
+    dismissed = "dismissed"  # an operator looked and found nothing to act on
+
+
+class ContentReport(IdMixin, TimestampMixin, Base):
+    """A shopper's report of a video or live room: one per person and item, resolved when an
+    operator takes the item down or dismisses its reports with a reason (content/reports.py)."""
+
+    __tablename__ = "content_reports"
+    __table_args__ = (
+        UniqueConstraint("content_id", "reporter_user_id", name="uq_content_reports_reporter"),
+        Index("ix_content_reports_open", "status", "content_id"),
+    )
+
+    content_id: Mapped[int] = mapped_column(BigId, ForeignKey("content.id", ondelete="CASCADE"))
+    reporter_user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[ReportReason] = mapped_column(str_enum(ReportReason, "report_reason"))
+    details: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[ReportStatus] = mapped_column(
+        str_enum(ReportStatus, "report_status"), default=ReportStatus.open
+    )
+    resolved_by_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]

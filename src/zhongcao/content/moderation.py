@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from zhongcao import clock, signals
 from zhongcao.audit import service as audit_service
+from zhongcao.content import reports
 from zhongcao.content.models import (
     Account,
     AppealStatus,
@@ -110,6 +111,7 @@ def take_down(db: Session, content_id: int, *, operator_user_id: int, reason: st
     )
     db.add(row)
     db.flush()
+    actioned = reports.close_for_takedown(db, content_id, operator_user_id, text)
     audit_service.record(
         db,
         actor_user_id=operator_user_id,
@@ -118,7 +120,7 @@ def take_down(db: Session, content_id: int, *, operator_user_id: int, reason: st
         target_id=content_id,
         reason=text,
         before=before,
-        after={"status": ContentStatus.removed, "takedown_id": row.id},
+        after={"status": ContentStatus.removed, "takedown_id": row.id, "reports_actioned": actioned},
     )
     if content.kind is ContentKind.live:  # open rooms close at once (web/live.py, live.js)
         publish_after_commit(db, live_channel(content_id), {"type": "status", "status": "removed"})

@@ -15,7 +15,14 @@ from pydantic import (
     StringConstraints,
 )
 
-from zhongcao.content.models import AccountKind, AppealStatus, ContentKind, ContentStatus
+from zhongcao.content.models import (
+    AccountKind,
+    AppealStatus,
+    ContentKind,
+    ContentStatus,
+    ReportReason,
+    ReportStatus,
+)
 from zhongcao.fields import Id, UserText, single_line
 
 # Handles appear in URLs and @-mentions: lower-case ASCII, digits and underscores only.
@@ -311,3 +318,68 @@ class ModerationItemOut(BaseModel):
     account_handle: str
     account_kind: AccountKind
     takedown: OpsTakedownOut | None
+
+
+# --- shoppers' reports -------------------------------------------------------------------------------
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ReportReason = Field(
+        description="misleading, prohibited, vulgar, infringement, harassment or other"
+    )
+    details: Annotated[UserText, Field(max_length=500)] | None = Field(
+        default=None, description="What is wrong, up to 500 characters (required for reason=other)"
+    )
+
+
+class ReportOut(BaseModel):
+    """A report as its reporter sees it: whether an operator has acted on it yet."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    content_id: int
+    reason: ReportReason
+    details: str
+    status: ReportStatus
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class OpsReportOut(ReportOut):
+    reporter_user_id: int
+    resolution: str | None
+
+
+class ReportReasonCount(BaseModel):
+    reason: ReportReason
+    count: int
+
+
+class ReportedItemOut(BaseModel):
+    """An item in the operators' report queue: how many open reports and why."""
+
+    content_id: int
+    kind: ContentKind
+    status: ContentStatus
+    title_zh: str
+    title_en: str
+    account_id: int
+    account_name: str
+    open_reports: int
+    reasons: list[ReportReasonCount]
+    last_reported_at: datetime
+
+
+class DismissReportsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ModerationText | None = Field(
+        default=None, description="Why nothing is done, for the audit log (required: 422 reason_required)"
+    )
+
+
+class DismissedOut(BaseModel):
+    dismissed: int

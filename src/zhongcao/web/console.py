@@ -131,6 +131,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/operator/after-sales", "after_sales", "console.nav.escalated"),
                 ("/operator/complaints", "complaints", "console.nav.complaints"),
                 ("/operator/moderation", "moderation", "console.nav.moderation"),
+                ("/operator/moderation/reports", "moderation_reports", "console.nav.content_reports"),
                 ("/operator/moderation/appeals", "moderation_appeals", "console.nav.content_appeals"),
                 ("/operator/shops", "shops", "console.nav.shops"),
                 ("/operator/users", "users", "console.nav.users"),

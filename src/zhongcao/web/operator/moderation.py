@@ -16,8 +16,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from zhongcao.audit import service as audit_service
-from zhongcao.content import moderation
-from zhongcao.content.models import AppealStatus
+from zhongcao.content import moderation, reports
+from zhongcao.content.models import AppealStatus, ReportReason
 from zhongcao.errors import DomainError
 from zhongcao.web.console import Console, CursorQuery, IdPath, OperatorConsole, page_of
 from zhongcao.web.context import FormData
@@ -26,6 +26,7 @@ from zhongcao.web.forms import Form, error_message
 router = APIRouter(prefix="/operator/moderation")
 
 BASE = "/operator/moderation"
+REPORT_REASONS = [r.value for r in ReportReason]
 APPEAL_FILTERS = [s.value for s in AppealStatus if s is not AppealStatus.none]
 
 
@@ -52,6 +53,29 @@ def content_list(
         next_cursor=next_cursor,
         pager_base=BASE + ("?" + urlencode(kept) if kept else ""),
         pending=moderation.pending_appeal_count(console.db),
+        reported=reports.open_report_count(console.db),
+    )
+
+
+@router.get("/reports")
+def report_queue(
+    console: OperatorConsole,
+    reason: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: CursorQuery = None,
+) -> Response:
+    """Items shoppers reported, the most recently reported first, with counts by reason; the chips
+    keep one reason."""
+    wanted = ReportReason(reason) if reason in REPORT_REASONS else None
+    items, next_cursor = page_of(lambda p: reports.queue_page(console.db, p, reason=wanted), cursor)
+    return console.render(
+        "operator/moderation_reports.html",
+        "moderation_reports",
+        items=items,
+        next_cursor=next_cursor,
+        reason=wanted.value if wanted else "",
+        reasons=REPORT_REASONS,
+        pager_base=f"{BASE}/reports" + (f"?reason={wanted.value}" if wanted else ""),
+        waiting=reports.open_report_count(console.db),
     )
 
 
@@ -84,6 +108,7 @@ def _render_item(
         status_code=status_code,
         row=row,
         history=moderation.history(console.db, content_id),
+        reports=reports.open_reports(console.db, content_id),
         entries=audit_service.entries_for(console.db, moderation.TARGET, content_id),
         form=form,
         which=which,
@@ -138,3 +163,16 @@ def decide(console: OperatorConsole, content_id: IdPath, data: FormData) -> Resp
         return _refused(console, content_id, form, "decide", exc)
     flash = "moderation.restored" if outcome == moderation.Outcome.restore else "moderation.upheld"
     return console.redirect(f"{BASE}/{content_id}", flash=flash)
+
+
+@router.post("/{content_id}/dismiss-reports")
+def dismiss_reports(console: OperatorConsole, content_id: IdPath, data: FormData) -> Response:
+    form = Form(data, console.t)
+    reason = form.text("reason", required=True, max_length=audit_service.MAX_REASON)
+    if not form.ok:
+        return _render_item(console, content_id, form, "dismiss", status_code=422)
+    try:
+        reports.dismiss(console.db, content_id, operator_user_id=console.user_id, reason=reason)
+    except DomainError as exc:
+        return _refused(console, content_id, form, "dismiss", exc)
+    return console.redirect(f"{BASE}/{content_id}", flash="reports.dismissed")

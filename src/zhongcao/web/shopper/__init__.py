@@ -27,6 +27,7 @@ from zhongcao.web.shopper import (
     messages,
     orders,
     products,
+    reports,
 )
 
 router = APIRouter()
@@ -43,5 +44,6 @@ for module in (
     accounts,
     after_sales,
     addresses,
+    reports,
 ):
     router.include_router(module.router)
