@@ -155,3 +155,17 @@ def shipping_fields(province_code: str, city_code: str, district_code: str) -> d
     """The Chinese names checkout stores on an order for three checked codes."""
     p, c, d = divisions.check(province_code, city_code, district_code)
     return {"province": p.name_zh, "city": c.name_zh, "district": d.name_zh}
+
+
+def shipping_address(db: Session, user_id: int, address_id: int) -> dict[str, str]:
+    """A saved address as checkout ships to it (recipient, phone, 省/市/区 names, the detail line);
+    another user's is 404 ``address_not_found`` (``details.field``: ``address_id``)."""
+    row = db.get(UserAddress, address_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("address not found", code="address_not_found", field="address_id")
+    return {
+        "name": row.recipient,
+        "phone": row.phone,
+        **shipping_fields(row.province_code, row.city_code, row.district_code),
+        "line": row.detail,
+    }
