@@ -68,6 +68,18 @@ def test_check_names_the_level_at_fault(codes, field, code) -> None:
     assert caught.value.code == code and caught.value.details["field"] == field
 
 
+def test_an_orders_address_reads_in_the_page_language() -> None:
+    """An order stores the Chinese names; its page shows them in English on English pages, and an
+    address typed through the API with names that are not divisions as it was typed."""
+    xihu = {"province": "浙江省", "city": "杭州市", "district": "西湖区", "line": "文三路 100 号"}
+    assert address_service.shipping_line(xihu, "zh_CN") == "浙江省 杭州市 西湖区 文三路 100 号"
+    assert address_service.shipping_line(xihu, "en") == "Zhejiang, Hangzhou, Xihu District, 文三路 100 号"
+    capital = {"province": "北京市", "city": "北京市", "district": "朝阳区", "line": "建国路 1 号"}
+    assert address_service.shipping_line(capital, "en") == "Beijing, Chaoyang District, 建国路 1 号"
+    typed = {"province": "广东", "city": "深圳", "district": "南山", "line": "科技园"}
+    assert address_service.shipping_line(typed, "en") == "广东 深圳 南山 科技园"
+
+
 # --- the API ------------------------------------------------------------------------------------
 
 

@@ -118,13 +118,35 @@ class Named:
     district: divisions.Division
 
     def line(self, locale: str) -> str:
-        parts = [d.name(locale) for d in (self.province, self.city, self.district)]
-        if self.city.name_zh == self.province.name_zh:  # 北京市 北京市 东城区
-            parts.pop(1)
-        if self.district.code == self.city.code:  # 东莞市 has no districts
-            parts.pop()
-        sep = ", " if locale.startswith("en") else " "
-        return sep.join(parts) + sep + self.row.detail
+        return _line(self.province, self.city, self.district, self.row.detail, locale)
+
+
+def _line(
+    province: divisions.Division,
+    city: divisions.Division,
+    district: divisions.Division,
+    detail: str,
+    locale: str,
+) -> str:
+    parts = [d.name(locale) for d in (province, city, district)]
+    if city.name_zh == province.name_zh:  # 北京市 北京市 东城区
+        parts.pop(1)
+    if district.code == city.code:  # 东莞市 has no districts
+        parts.pop()
+    sep = ", " if locale.startswith("en") else " "
+    return sep.join(parts) + sep + detail
+
+
+def shipping_line(address: dict[str, Any], locale: str) -> str:
+    """Where an order ships, in the page's language: the stored 省/市/区 found in the divisions read
+    in English on English pages, the street line as typed; names that are not divisions (an address
+    typed in through the API may say anything) are shown as stored."""
+    names = [str(address.get(k, "")) for k in ("province", "city", "district")]
+    found = divisions.by_names(*names)
+    detail = str(address.get("line", ""))
+    if found is None:
+        return " ".join([*names, detail])
+    return _line(*found, detail, locale)
 
 
 def named(row: UserAddress) -> Named:
