@@ -47,14 +47,6 @@ from zhongcao.users.models import Role, User
 from zhongcao.users.schemas import AddressIn
 from zhongcao.web import views
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
-    ),
-]
-
 WIDTHS = (360, 390)
 LONG_NAME = "Alexandra Montgomery-Wang"
 LONG_LINK = "https://example.com/reviews/bloom-hydrating-serum-50ml-after-three-weeks-of-daily-use"
@@ -352,6 +344,11 @@ def _visit(page: Any, base: str, pages: dict[str, str], label: str, shots: str |
     return problems
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+)
 def test_no_shopper_page_is_wider_than_a_phone(site, browser):
     server, world = site
     base = server.url
