@@ -19,6 +19,7 @@ from zhongcao.commerce.models import Order
 from zhongcao.errors import InvalidInput
 from zhongcao.users import addresses as address_service
 from zhongcao.users import divisions
+from zhongcao.users import service as users_service
 from zhongcao.users.models import UserAddress
 from zhongcao.users.schemas import AddressIn
 from zhongcao.world import buyers
@@ -224,6 +225,30 @@ def test_checkout_with_a_saved_address(client, db) -> None:
         "name": "王小明", "phone": "13800138000", "province": "浙江省", "city": "杭州市",
         "district": "西湖区", "line": "文三路 100 号",
     }  # fmt: skip
+
+
+def test_checkout_page_refuses_another_users_address(client, db) -> None:
+    """The page sends a saved address as ``address_id`` to the same checkout code as the API: an id
+    that is not the shopper's is refused next to the address choice, and nothing is ordered."""
+    world = seed_world(db)
+    stranger = users_service.create_user(
+        db, email="stranger@example.com", password=PASSWORD, display_name="路人"
+    )
+    theirs = address_service.create_address(db, stranger.id, AddressIn(**GOOD)).id
+    address_service.create_address(db, world.shopper_id, AddressIn(**GOOD))
+    web_login(client, world.shopper_email)
+    url = f"/checkout?sku={world.sku_ids[0]}&qty=1"
+    token = form_token(client, url)
+    refused = client.post(
+        "/checkout",
+        data={"address_id": str(theirs), "sku": world.sku_ids[0], "qty": 1, "csrf_token": token,
+              "idempotency_key": "theirs-1"},
+    )  # fmt: skip
+    assert refused.status_code == 404
+    assert re.search(r'<p class="field-error" id="address_id-error">[^<]+</p>', refused.text)
+    assert (
+        db.scalar(select(Order).where(Order.user_id == world.shopper_id, Order.id != world.order_id)) is None
+    )
 
 
 def test_checkout_with_a_new_address_saves_it(client, db) -> None:
