@@ -5,15 +5,21 @@ simulated buyers' own addresses."""
 from __future__ import annotations
 
 import re
+import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from tests.commerce_helpers import first_sku
+from tests.factories import make_product, make_shop
 from tests.web_helpers import form_token, seed_world, web_login
+from zhongcao.catalog.models import Sku
 from zhongcao.commerce.models import Order
 from zhongcao.errors import InvalidInput
 from zhongcao.users import addresses as address_service
 from zhongcao.users import divisions
+from zhongcao.users import service as users_service
 from zhongcao.users.models import UserAddress
 from zhongcao.users.schemas import AddressIn
 from zhongcao.world import buyers
@@ -61,6 +67,18 @@ def test_check_names_the_level_at_fault(codes, field, code) -> None:
     with pytest.raises(InvalidInput) as caught:
         divisions.check(*codes)
     assert caught.value.code == code and caught.value.details["field"] == field
+
+
+def test_an_orders_address_reads_in_the_page_language() -> None:
+    """An order stores the Chinese names; its page shows them in English on English pages, and an
+    address typed through the API with names that are not divisions as it was typed."""
+    xihu = {"province": "浙江省", "city": "杭州市", "district": "西湖区", "line": "文三路 100 号"}
+    assert address_service.shipping_line(xihu, "zh_CN") == "浙江省 杭州市 西湖区 文三路 100 号"
+    assert address_service.shipping_line(xihu, "en") == "Zhejiang, Hangzhou, Xihu District, 文三路 100 号"
+    capital = {"province": "北京市", "city": "北京市", "district": "朝阳区", "line": "建国路 1 号"}
+    assert address_service.shipping_line(capital, "en") == "Beijing, Chaoyang District, 建国路 1 号"
+    typed = {"province": "广东", "city": "深圳", "district": "南山", "line": "科技园"}
+    assert address_service.shipping_line(typed, "en") == "广东 深圳 南山 科技园"
 
 
 # --- the API ------------------------------------------------------------------------------------
@@ -209,6 +227,30 @@ def test_checkout_with_a_saved_address(client, db) -> None:
     }  # fmt: skip
 
 
+def test_checkout_page_refuses_another_users_address(client, db) -> None:
+    """The page sends a saved address as ``address_id`` to the same checkout code as the API: an id
+    that is not the shopper's is refused next to the address choice, and nothing is ordered."""
+    world = seed_world(db)
+    stranger = users_service.create_user(
+        db, email="stranger@example.com", password=PASSWORD, display_name="路人"
+    )
+    theirs = address_service.create_address(db, stranger.id, AddressIn(**GOOD)).id
+    address_service.create_address(db, world.shopper_id, AddressIn(**GOOD))
+    web_login(client, world.shopper_email)
+    url = f"/checkout?sku={world.sku_ids[0]}&qty=1"
+    token = form_token(client, url)
+    refused = client.post(
+        "/checkout",
+        data={"address_id": str(theirs), "sku": world.sku_ids[0], "qty": 1, "csrf_token": token,
+              "idempotency_key": "theirs-1"},
+    )  # fmt: skip
+    assert refused.status_code == 404
+    assert re.search(r'<p class="field-error" id="address_id-error">[^<]+</p>', refused.text)
+    assert (
+        db.scalar(select(Order).where(Order.user_id == world.shopper_id, Order.id != world.order_id)) is None
+    )
+
+
 def test_checkout_with_a_new_address_saves_it(client, db) -> None:
     world = seed_world(db)
     web_login(client, world.shopper_email)
@@ -233,6 +275,52 @@ def test_checkout_with_a_new_address_saves_it(client, db) -> None:
     assert (order.shipping_address["city"], order.shipping_address["district"]) == ("深圳市", "南山区")
     row = db.scalar(select(UserAddress).where(UserAddress.user_id == world.shopper_id))
     assert row is not None and row.is_default and row.district_code == "440305"
+
+
+def test_api_checkout_takes_a_saved_address(client, db) -> None:
+    """``POST /api/checkout`` with ``address_id``: the orders ship to the saved address (its names),
+    and keep them when the address is edited later; an inline address and ``address_id`` together,
+    or neither, is a 422 naming the field; another user's address is a 404 like a missing one."""
+    shop = make_shop(db)
+    sku = first_sku(db, make_product(db, shop.shop, price_fen=2500, stock=10))
+    sku_id = sku.id
+    me, other = _register(client, "addr-api-a@example.com"), _register(client, "addr-api-b@example.com")
+    mine = client.post("/api/me/addresses", json=GOOD, headers=me).json()["id"]
+    theirs = client.post("/api/me/addresses", json=GOOD, headers=other).json()["id"]
+    items = [{"sku_id": sku_id, "quantity": 1}]
+
+    def checkout(**where: object) -> Any:
+        headers = {**me, "Idempotency-Key": uuid.uuid4().hex}
+        return client.post("/api/checkout", json={"items": items, **where}, headers=headers)
+
+    inline = {"name": "王小明", "phone": "13800138000", "province": "浙江省", "city": "杭州市",
+              "district": "西湖区", "line": "文三路 100 号"}  # fmt: skip
+    for where, status, code, field in [
+        ({"address_id": mine, "shipping_address": inline}, 422, "address_or_saved_address", "address_id"),
+        ({}, 422, "address_required", "shipping_address"),
+        ({"address_id": theirs}, 404, "address_not_found", "address_id"),
+        ({"address_id": theirs + mine + 1000}, 404, "address_not_found", "address_id"),
+    ]:
+        refused = checkout(**where)
+        assert refused.status_code == status, refused.text
+        error = refused.json()["error"]
+        assert (error["code"], error["details"]["field"]) == (code, field)
+    for bad in (0, "1", None):
+        refused = checkout(address_id=bad)
+        assert refused.status_code == 422, refused.text
+    db.expire_all()
+    assert db.get(Sku, sku_id).stock == 10  # nothing refused held stock
+
+    placed = checkout(address_id=mine)
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["orders"][0]["shipping_address"] == inline
+    client.put(f"/api/me/addresses/{mine}", json={**GOOD, "detail": "搬家了"}, headers=me)
+    order_id = placed.json()["orders"][0]["id"]
+    assert client.get(f"/api/orders/{order_id}", headers=me).json()["shipping_address"] == inline
+    assert client.post(  # an inline address still works alone
+        "/api/checkout", json={"items": items, "shipping_address": inline},
+        headers={**me, "Idempotency-Key": uuid.uuid4().hex},
+    ).status_code == 201  # fmt: skip
 
 
 # --- the simulated buyers -----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The shopper's pages where they used to read wrong (issue #17 item 7), server side in both
 languages: data with an English text shown in English, money grouped in thousands, the pay page of a
 paid checkout, a declined card in words, answered reviews and NPS shown instead of the forms, the cart
-grouped by shop, the chosen SKU kept after adding to the cart; and Compass with nothing to compare."""
+grouped by shop, the chosen SKU kept after adding to the cart, an order's address in the page language;
+and Compass with nothing to compare."""
 
 from __future__ import annotations
 
@@ -62,6 +63,15 @@ def test_a_creators_page_reads_in_both_languages(client, world):
     assert client.get(path).status_code == 200
     for html in (_chinese(client, path), _english(client, path)):
         assert "小鹿爱分享" in html and 'id="showcase"' in html
+
+
+def test_an_orders_address_reads_in_the_page_language(client, world):
+    """The order stores 浙江省 杭州市 西湖区; its page names them in English on English pages."""
+    web_login(client, world.shopper_email)
+    path = f"/orders/{world.order_id}"
+    assert "浙江省 杭州市 西湖区 文三路 100 号" in _chinese(client, path)
+    english = _english(client, path)
+    assert "Zhejiang, Hangzhou, Xihu District, 文三路 100 号" in english and "浙江省" not in english
 
 
 def _expensive(db: Session, world) -> Product:

@@ -65,6 +65,7 @@ from zhongcao.money import allocate, apply_bps
 from zhongcao.realtime.outbox import publish_after_commit
 from zhongcao.realtime.service import live_channel
 from zhongcao.shops import service as shops_service
+from zhongcao.users import addresses
 
 if TYPE_CHECKING:
     from zhongcao.shops.models import Shop
@@ -472,6 +473,24 @@ def _build_order(checkout: Checkout, user_id: int, shop_order: _ShopOrder, addre
     )
 
 
+def _shipping_address(db: Session, user_id: int, request: CheckoutCreate) -> dict[str, str]:
+    """What the orders ship to: the address typed in, or the buyer's saved address ``address_id``
+    as names (the order keeps them if the saved address is later edited or deleted)."""
+    if request.address_id is not None and request.shipping_address is not None:
+        raise InvalidInput(
+            "send either shipping_address or address_id, not both",
+            code="address_or_saved_address",
+            field="address_id",
+        )
+    if request.shipping_address is not None:
+        return request.shipping_address.model_dump()
+    if request.address_id is None:
+        raise InvalidInput(
+            "shipping_address or address_id is required", code="address_required", field="shipping_address"
+        )
+    return addresses.shipping_address(db, user_id, request.address_id)
+
+
 def _place(
     db: Session,
     user_id: int,
@@ -499,7 +518,7 @@ def _place(
         expires_at=now + timedelta(minutes=settings.payment_timeout_minutes),
         created_at=now,
     )
-    address = request.shipping_address.model_dump()
+    address = _shipping_address(db, user_id, request)
     built = [_build_order(checkout, user_id, o, address) for o in orders]
     for order, shop_order in zip(built, orders, strict=True):
         order.created_at = now

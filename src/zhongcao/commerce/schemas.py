@@ -110,11 +110,19 @@ class CheckoutLineIn(_Request):
 
 
 class CheckoutCreate(_Request):
-    """Either ``items`` or ``from_cart: true`` (the whole cart)."""
+    """Either ``items`` or ``from_cart: true`` (the whole cart); either ``shipping_address`` (typed in)
+    or ``address_id`` (one of the buyer's saved addresses)."""
 
     items: Annotated[list[CheckoutLineIn], Field(min_length=1, max_length=MAX_CHECKOUT_LINES)] | None = None
     from_cart: bool = False
-    shipping_address: ShippingAddress
+    shipping_address: ShippingAddress | None = Field(
+        default=None, description="The address typed in; send this or `address_id`, not both."
+    )
+    address_id: Id | None = Field(
+        default=None,
+        description="One of the buyer's saved addresses (`GET /api/me/addresses`) instead of "
+        "`shipping_address`; another user's address is 404 `address_not_found`.",
+    )
     shop_coupon_ids: Annotated[list[Id], Field(max_length=20)] = []
     platform_coupon_id: Id | None = None
 

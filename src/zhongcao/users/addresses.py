@@ -118,13 +118,35 @@ class Named:
     district: divisions.Division
 
     def line(self, locale: str) -> str:
-        parts = [d.name(locale) for d in (self.province, self.city, self.district)]
-        if self.city.name_zh == self.province.name_zh:  # 北京市 北京市 东城区
-            parts.pop(1)
-        if self.district.code == self.city.code:  # 东莞市 has no districts
-            parts.pop()
-        sep = ", " if locale.startswith("en") else " "
-        return sep.join(parts) + sep + self.row.detail
+        return _line(self.province, self.city, self.district, self.row.detail, locale)
+
+
+def _line(
+    province: divisions.Division,
+    city: divisions.Division,
+    district: divisions.Division,
+    detail: str,
+    locale: str,
+) -> str:
+    parts = [d.name(locale) for d in (province, city, district)]
+    if city.name_zh == province.name_zh:  # 北京市 北京市 东城区
+        parts.pop(1)
+    if district.code == city.code:  # 东莞市 has no districts
+        parts.pop()
+    sep = ", " if locale.startswith("en") else " "
+    return sep.join(parts) + sep + detail
+
+
+def shipping_line(address: dict[str, Any], locale: str) -> str:
+    """Where an order ships, in the page's language: the stored 省/市/区 found in the divisions read
+    in English on English pages, the street line as typed; names that are not divisions (an address
+    typed in through the API may say anything) are shown as stored."""
+    names = [str(address.get(k, "")) for k in ("province", "city", "district")]
+    found = divisions.by_names(*names)
+    detail = str(address.get("line", ""))
+    if found is None:
+        return " ".join([*names, detail])
+    return _line(*found, detail, locale)
 
 
 def named(row: UserAddress) -> Named:
@@ -155,3 +177,17 @@ def shipping_fields(province_code: str, city_code: str, district_code: str) -> d
     """The Chinese names checkout stores on an order for three checked codes."""
     p, c, d = divisions.check(province_code, city_code, district_code)
     return {"province": p.name_zh, "city": c.name_zh, "district": d.name_zh}
+
+
+def shipping_address(db: Session, user_id: int, address_id: int) -> dict[str, str]:
+    """A saved address as checkout ships to it (recipient, phone, 省/市/区 names, the detail line);
+    another user's is 404 ``address_not_found`` (``details.field``: ``address_id``)."""
+    row = db.get(UserAddress, address_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("address not found", code="address_not_found", field="address_id")
+    return {
+        "name": row.recipient,
+        "phone": row.phone,
+        **shipping_fields(row.province_code, row.city_code, row.district_code),
+        "line": row.detail,
+    }

@@ -72,6 +72,15 @@ def get(level: str, code: str | None) -> Division | None:
     return _tables().by_code.get((level, code or ""))
 
 
+def by_names(province: str, city: str, district: str) -> tuple[Division, Division, Division] | None:
+    """The divisions with these Chinese names, each inside the one above (what an order stores), or
+    None when one is not found (an address typed in through the API may name anything)."""
+    p = next((x for x in provinces() if x.name_zh == province), None)
+    c = next((x for x in children(p.code) if x.name_zh == city), None) if p else None
+    d = next((x for x in children(c.code) if x.name_zh == district), None) if c else None
+    return (p, c, d) if p and c and d else None
+
+
 def check(province: str, city: str, district: str) -> tuple[Division, Division, Division]:
     """The three divisions, or ``InvalidInput`` naming the first level that is unknown or does not
     belong to the level above it."""

@@ -329,11 +329,11 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
             form.text(name)
         form.values["save_address"] = data.get("save_address") == "on"
         return _render_checkout(page, plan, form, chosen=data)
-    shipping, new_address = _read_address(page, form, data)
+    ship_to, new_address = _read_address(page, form, data)
     key = form.text("idempotency_key", max_length=128)
     if not plan.lines:
         form.message = page.t("checkout.nothing")
-    if not form.ok or shipping is None:
+    if not form.ok or ship_to is None:
         return _render_checkout(page, plan, form, status_code=422, chosen=data)
     coupons = _coupon_plan(page, plan, data)
     chosen_coupons: dict[str, Any] = {
@@ -341,13 +341,13 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
         "platform_coupon_id": coupons.platform_selected,
     }
     if plan.from_cart:
-        body = CheckoutCreate(from_cart=True, shipping_address=shipping, **chosen_coupons)
+        body = CheckoutCreate(from_cart=True, **ship_to, **chosen_coupons)
     else:
         line = plan.lines[0]
         attribution = checked_attribution(page.db, line.product_id, parse_source(plan.source))
         body = CheckoutCreate(
             items=[CheckoutLineIn(sku_id=line.sku_id, quantity=line.quantity, attribution=attribution)],
-            shipping_address=shipping,
+            **ship_to,
             **chosen_coupons,
         )
     settings = request.app.state.settings
@@ -389,21 +389,17 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
     return page.redirect(f"/checkouts/{outcome.body['checkout_id']}/pay")
 
 
-def _read_address(page: Any, form: Form, data: Any) -> tuple[ShippingAddress | None, AddressIn | None]:
-    """The address to ship to: a saved one (``address_id``) or the one typed with the picker, checked
+def _read_address(page: Any, form: Form, data: Any) -> tuple[dict[str, Any] | None, AddressIn | None]:
+    """Where to ship, as the checkout request takes it: a saved address (``{"address_id": …}``, which
+    checkout reads from the address book as the API does) or the one typed with the picker, checked
     (division codes turned into names); with the one typed, what to save when ``save_address`` is on."""
     chosen = form.text("address_id") or "new"
     form.values["save_address"] = data.get("save_address") == "on"
     if chosen != "new":
-        try:
-            row = address_service.get_address(page.db, page.user.id, int(chosen) if chosen.isdigit() else 0)
-        except DomainError:
+        if not chosen.isdigit() or not 0 < int(chosen) < 2**63:
             form.error("address_id", page.t("form.required"))
             return None, None
-        n = address_service.named(row)
-        fields = {"name": row.recipient, "phone": row.phone, "line": row.detail}
-        fields |= {"province": n.province.name_zh, "city": n.city.name_zh, "district": n.district.name_zh}
-        return ShippingAddress.model_validate(fields), None
+        return {"address_id": int(chosen)}, None
     name = form.text("name", required=True, max_length=40)
     phone = form.text("phone", required=True, max_length=20)
     codes = read_picker(form)
@@ -422,7 +418,7 @@ def _read_address(page: Any, form: Form, data: Any) -> tuple[ShippingAddress | N
     if not form.ok or shipping is None:
         return None, None
     if not form.values["save_address"]:
-        return shipping, None
+        return {"shipping_address": shipping}, None
     try:
         saved = AddressIn(
             recipient=name,
@@ -436,7 +432,7 @@ def _read_address(page: Any, form: Form, data: Any) -> tuple[ShippingAddress | N
     except ValidationError:  # a phone checkout takes but the address book does not (not a mobile)
         form.error("phone", page.t("address.mobile_only"))
         return None, None
-    return shipping, saved
+    return {"shipping_address": shipping}, saved
 
 
 # What a shopper reads for each of the payment provider's decline codes (never the code itself).

@@ -18,6 +18,7 @@ from zhongcao.fields import MAX_ID
 from zhongcao.pagination import PageParams
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops import service as shops_service
+from zhongcao.users import addresses as address_service
 from zhongcao.web.context import FormData, ShopperPage
 from zhongcao.web.forms import Form
 from zhongcao.web.shopper.common import (
@@ -91,6 +92,7 @@ def order_detail(page: ShopperPage, order_id: IdPath) -> Response:
         items=list(order.items),
         shipment=shipment,
         shop=shop,
+        address_line=address_service.shipping_line(order.shipping_address, page.locale),
         events=timeline(order, shipment),
         steps=ORDER_STEPS,
         cases=cases,
