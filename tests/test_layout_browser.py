@@ -264,6 +264,7 @@ def signed_in_pages(w: LayoutWorld) -> dict[str, str]:
         "security": "/account/security",
         "open-shop": "/open-shop",
         "invitations": "/invitations",
+        "report": f"/content/{web.video_ids[0]}/report",
     }
 
 
