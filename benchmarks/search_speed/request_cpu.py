@@ -64,6 +64,9 @@ def published(products: int, index_dir: Path) -> Path:
         generation = root / (root / "CURRENT").read_text().strip()
         index = ProductIndex.open(generation / "products", writable=True)
         index.publish_facet_table()
+        began = time.perf_counter()
+        if index.publish_page_stores():
+            print(f"page stores written in {time.perf_counter() - began:.1f} s")
         index.close_writer()
     return root
 

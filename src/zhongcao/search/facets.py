@@ -171,8 +171,18 @@ def table_age(index_path: Path) -> float:
 def opstamp(index_path: Path) -> int | None:
     """The commit a folder's index is at (tantivy's ``meta.json``), or None."""
     try:
-        return int(json.loads((index_path / "meta.json").read_bytes())["opstamp"])
-    except (FileNotFoundError, KeyError, ValueError):
+        return opstamp_of((index_path / "meta.json").read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def opstamp_of(meta: bytes | None) -> int | None:
+    """The commit a ``meta.json``'s content names, or None."""
+    if meta is None:
+        return None
+    try:
+        return int(json.loads(meta)["opstamp"])
+    except (KeyError, TypeError, ValueError):
         return None
 
 
