@@ -146,7 +146,8 @@ class SegmentStore:
             return None
         if columns.shape != (3, documents + 1) or int(columns[_OFFSET, -1]) != size:
             return None
-        return cls(columns, records)
+        # A plain array over the mapped pages: numpy's memmap subclass makes every index a Python call.
+        return cls(columns.view(np.ndarray), records)
 
     def matches(self, searcher: tantivy.Searcher, ordinal: int) -> bool:
         """Whether this store is of the segment at ``ordinal``: its product ids at sampled documents."""
@@ -179,7 +180,7 @@ class PageReader:
         self.stores = list(stores)
         self.complete = bool(self.stores) and all(s is not None for s in self.stores)
         # A store missing at the reload (the job worker writes a follow's store just after its commit)
-        # is looked for once more, at its segment's first hit.
+        # is looked for at its segment's hits until it is there.
         self._folder = folder
         self._segments = list(segments)
         self._retried: set[int] = set()
@@ -212,10 +213,12 @@ class PageReader:
         return cls(searcher, stores, folder, segments)
 
     def _retry(self, ordinal: int) -> SegmentStore | None:
-        self._retried.add(ordinal)
         if self._folder is None:
             return None
         segment, documents = self._segments[ordinal]
+        if not (self._folder / f"{segment}.columns.npy").exists():  # not yet: one stat a hit
+            return None
+        self._retried.add(ordinal)  # there: loaded now, or never (it is not this segment's)
         store = SegmentStore.load(self._folder, segment, documents)
         if store is None or not store.matches(self.searcher, ordinal):
             return None
