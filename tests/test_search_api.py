@@ -129,6 +129,41 @@ def test_explain_gives_feature_contributions(client, catalogue) -> None:
     assert all(item["explanation"] and item["explanation"][0]["feature"] == "bm25" for item in body["items"])
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "连衣裙"},
+        {"q": "连衣裙", "explain": "true"},
+        {"q": "zzzzqqqq"},
+        {"q": "dresss", "in_stock": "true"},
+        {"sort": "price_asc", "limit": 1},
+        {"q": "<b>&\"'"},
+    ],
+)
+def test_the_body_built_as_bytes_is_the_response_model(client, catalogue, params: dict) -> None:
+    # /api/search serialises its page straight to JSON; the same page as ProductSearchOut models
+    # gives the same document.
+    import json
+
+    from zhongcao.search import service, views
+
+    state = service.state_for(client.app)
+    filters = service.ProductFilters(in_stock=True if params.get("in_stock") else None)
+    page = service.search_products(
+        None,
+        state,
+        params.get("q", ""),
+        filters,
+        sort=params.get("sort", "relevance"),
+        limit=params.get("limit", 20),
+        explain="explain" in params,
+    )
+    assert json.loads(views._product_page_json(page)) == json.loads(
+        views._product_page(page).model_dump_json()
+    )
+    assert client.get("/api/search", params=params).json() == json.loads(views._product_page_json(page))
+
+
 def test_shops_and_content(client, db, catalogue) -> None:
     # Shops and content are indexed at the worker's (periodic) full build, not by the change feed.
     _user, creator = make_creator(db)

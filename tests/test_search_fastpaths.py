@@ -156,7 +156,7 @@ def test_an_index_of_an_older_schema_is_outdated(tmp_path: Path, monkeypatch: py
         builder.add_bytes_field("doc", stored=True)
         return builder.build()
 
-    new_document = index_module._tantivy_document
+    new_document = index_module.tantivy_document
 
     def old_document(doc: ProductDocument) -> tantivy.Document:
         new = ("category_n", "brand_n", "shop_n", "in_stock", "text_keys")
@@ -164,7 +164,7 @@ def test_an_index_of_an_older_schema_is_outdated(tmp_path: Path, monkeypatch: py
         return tantivy.Document.from_dict(fields, old_schema())
 
     monkeypatch.setattr(index_module, "product_schema", old_schema)
-    monkeypatch.setattr(index_module, "_tantivy_document", old_document)
+    monkeypatch.setattr(index_module, "tantivy_document", old_document)
     ProductIndex(_documents(50), path=tmp_path / "p").close_writer()
     monkeypatch.undo()
     reader = ProductIndex.open(tmp_path / "p")
@@ -208,10 +208,10 @@ def test_browse_facets_from_the_published_table_equal_the_counted_ones(tmp_path:
     real = reader._current().aggregate
     spy = type("Spy", (), {"__getattr__": lambda _, n: getattr(real.__self__, n)})()
     spy.aggregate = lambda query, aggs: counted.append(aggs) or real(query, aggs)  # type: ignore[attr-defined]
-    searcher, reader._searcher = reader._searcher, spy  # type: ignore[assignment]
+    searcher, reader._pages.searcher = reader._pages.searcher, spy  # type: ignore[assignment]
     reader.search("", 10, sort="sales", in_stock=True)
     reader.search("", 10, sort="newest", category="10")
-    reader._searcher = searcher
+    reader._pages.searcher = searcher
     assert len(counted) == 1 and "category" not in str(counted[0])  # the category's brands and shops only
     for filters in BROWSE_FILTERS:
         for limit in (None, 2):

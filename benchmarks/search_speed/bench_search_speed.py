@@ -212,6 +212,7 @@ def publish(docs: list, root: Path) -> tuple[Path, float]:
     )
     index.close_writer()
     index.publish_facet_table()  # as indexing.build does
+    index.publish_page_stores()
     build_s = time.perf_counter() - began
     del index
     ProductIndex([], path=generation / "shops").close_writer()

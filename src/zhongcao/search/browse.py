@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import tantivy
 
+from zhongcao.search.page_store import PageReader
+
 # The threshold is the value of the RANK-th product in the sort's order over the whole index.
 RANK = 4096
 # Below this many products a full sort is already cheap: no threshold.
@@ -111,7 +113,7 @@ def _count_of(found: tantivy.SearchResult) -> int:
 
 
 def page_of(
-    searcher: tantivy.Searcher,
+    pages: PageReader,
     query: tantivy.Query,
     sort: str,
     k: int,
@@ -121,14 +123,15 @@ def page_of(
 ) -> tuple[int | None, list[tuple[int, float, Any]]]:
     """How many products match and the page: (product id, score, address), best first. Without
     ``count`` (the facets count the matches) the count is None when something matched, else 0 (a
-    sorted page past the end is empty although products match: they are counted then)."""
+    sorted page past the end is empty although products match: they are counted then). Product
+    ids and sales come from the reader's page stores (:mod:`zhongcao.search.page_store`)."""
+    searcher = pages.searcher
     if sort == "relevance":
         found = searcher.search(query, offset + k, count=count)
         hits = found.hits  # (a property that builds a new list on every read)
         total = _count_of(found) if count or not hits else None
         addresses = [address for _, address in hits]
-        sales = searcher.fast_field_values("sales", addresses)
-        ids = searcher.fast_field_values("id", addresses)
+        ids, sales = pages.ids_and_sales(addresses)
         # Ties (tantivy's scores are 32-bit floats): more sales, then the lower id.
         scores = np.fromiter((score for score, _ in hits), dtype=np.float64, count=len(hits))
         ranks = np.lexsort(
@@ -146,5 +149,5 @@ def page_of(
         sorted_hits = page(searcher, query, sort, k, offset, thresholds.restriction(sort))
         total = None if sorted_hits else 0 if offset == 0 else _count_of(searcher.search(query, 1))
     addresses = [address for _, address in sorted_hits]
-    ids = searcher.fast_field_values("id", addresses)
-    return total, [(int(pid), 0.0, address) for pid, address in zip(ids, addresses, strict=True)]  # type: ignore[arg-type]
+    ids = pages.ids(addresses)
+    return total, [(pid, 0.0, address) for pid, address in zip(ids, addresses, strict=True)]

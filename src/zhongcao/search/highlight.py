@@ -45,8 +45,10 @@ class Highlighter:
         self.cjk = sorted({t.token for t in terms if t.token and is_cjk(t.token[0])}, key=len, reverse=True)
         self.pinyin = {t.token[len(PINYIN_PREFIX) :] for t in terms if t.token.startswith(PINYIN_PREFIX)}
 
-    def highlight(self, title: str) -> str:
-        text, origin = _folded(title)
+    def highlight(self, title: str, folded: tuple[str, list[int] | None] | None = None) -> str:
+        """``folded``: the title as :func:`_folded` gives it, when the caller has it already (a page
+        store keeps it per product)."""
+        text, origin = _folded(title) if folded is None else folded
         spans: list[tuple[int, int]] = []  # on ``text``
         if self.stems:
             for match in _HIGHLIGHT_WORD_RE.finditer(text):

@@ -30,15 +30,10 @@ query with no searchable characters (empty, emoji only) browses the filtered cat
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from array import array
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
-from datetime import datetime
-from functools import cached_property
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +41,20 @@ import numpy as np
 import tantivy
 
 from zhongcao.errors import InvalidInput
-from zhongcao.search import browse
+from zhongcao.search import browse, page_store
 from zhongcao.search import facets as facet_engine
 from zhongcao.search.analysis import (
     MAX_QUERY_CHARS,
     QueryTerm,
     SynonymDictionary,
     TypoCorrector,
-    analyze_for_index,
     expand_query,
     normalize,
 )
+from zhongcao.search.documents import ProductDocument as ProductDocument
+from zhongcao.search.documents import SearchHit as SearchHit
+from zhongcao.search.documents import SearchResult as SearchResult
+from zhongcao.search.documents import product_bytes, product_schema, tantivy_document
 from zhongcao.search.highlight import Highlighter
 from zhongcao.search.result_cache import Answer, FacetCounts, ResultCache
 
@@ -72,192 +70,6 @@ WRITER_HEAP_BYTES = 64_000_000
 
 class SearchQueryError(InvalidInput):
     code = "invalid_search"
-
-
-@dataclass(frozen=True)
-class ProductDocument:
-    """What the index knows of a product; text fields may be empty, money is integer fen."""
-
-    product_id: int
-    title_zh: str = ""
-    title_en: str = ""
-    brand: str = ""
-    category: str = ""
-    shop: str = ""
-    price_fen: int = 0
-    stock: int = 0
-    sales: int = 0
-    created_at: datetime | float = 0.0
-    campaign_ids: tuple[int, ...] = ()
-    # Searchable words besides the titles. None: the brand and category fields are themselves the
-    # words (names); a caller that keeps ids in those fields (for filters) passes the names here.
-    keywords: str | None = None
-
-    @property
-    def title(self) -> str:
-        return self.title_zh or self.title_en
-
-    def text(self) -> str:
-        extra = (self.brand, self.category) if self.keywords is None else (self.keywords,)
-        return " ".join(p for p in (self.title_zh, self.title_en, *extra) if p)
-
-    def to_json(self) -> bytes:
-        """The stored form: a JSON array of the fields in order (about twice as fast to read back as
-        an object), the creation time as a timestamp."""
-        fields = [getattr(self, name) for name in _DOCUMENT_FIELDS]
-        fields[_CREATED] = _timestamp(self.created_at)
-        return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes) -> ProductDocument:
-        # A page reads 20 of these per search: the decoder on the decoded text skips
-        # json.loads' encoding detection, and filling the instance's dict skips the frozen dataclass's
-        # per-field object.__setattr__ (together about half the cost; the fields are ours, in order).
-        fields = _decode_json(data.decode())[0]
-        fields[_CAMPAIGNS] = tuple(fields[_CAMPAIGNS])
-        document = object.__new__(cls)
-        document.__dict__.update(zip(_DOCUMENT_FIELDS, fields, strict=True))
-        return document
-
-
-_DOCUMENT_FIELDS = tuple(f.name for f in dataclass_fields(ProductDocument))
-_decode_json = json.JSONDecoder().raw_decode
-_CREATED = _DOCUMENT_FIELDS.index("created_at")
-_CAMPAIGNS = _DOCUMENT_FIELDS.index("campaign_ids")
-
-
-class SearchHit:
-    """One hit. Its stored product, coverage and highlights are read from the index when first asked
-    for: a caller that fetches 100 hits to re-rank them shows (and highlights) only a page."""
-
-    def __init__(
-        self,
-        product_id: int,
-        score: float,
-        stored: Callable[[], tantivy.Document],
-        highlighter: Highlighter,
-        typed: frozenset[str],
-    ) -> None:
-        self.product_id = product_id
-        self.score = score
-        self._stored = stored
-        self._highlighter = highlighter
-        self._typed = typed
-
-    @cached_property
-    def _stored_fields(self) -> tantivy.Document:
-        return self._stored()
-
-    @cached_property
-    def document(self) -> ProductDocument:
-        """The stored product, so a caller needs no second lookup."""
-        return ProductDocument.from_json(_product_bytes(self._stored_fields))
-
-    @cached_property
-    def coverage(self) -> float:
-        """Share of the typed query tokens the product's text contains (a text-match feature)."""
-        if not self._typed:
-            return 0.0
-        # The stored tokens (a long text) are read only here: a page that is not re-ranked never asks.
-        tokens = str(self._stored_fields.get_first("tokens") or "").split()
-        return len(self._typed.intersection(tokens)) / len(self._typed)
-
-    @cached_property
-    def highlight(self) -> str:
-        """The title (Chinese, else English), HTML-escaped, query matches wrapped in <em>...</em>."""
-        return self._highlighter.highlight(self.document.title)
-
-    @cached_property
-    def highlight_en(self) -> str:
-        """The English title likewise when the product has both titles, else ""."""
-        return self._highlighter.highlight(self.document.title_en) if self.document.title_zh else ""
-
-
-@dataclass
-class SearchResult:
-    hits: list[SearchHit]
-    total: int
-    facets: dict[str, dict[str, int]]
-    query: str
-    suggestion: str | None = None
-    # None, or why the hits are not plain matches: "popular_in_filters" / "popular" when nothing matched.
-    fallback: str | None = None
-    truncated: bool = False
-    corrections: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ids(self) -> list[int]:
-        return [hit.product_id for hit in self.hits]
-
-
-def _timestamp(value: datetime | float) -> float:
-    return value.timestamp() if isinstance(value, datetime) else float(value)
-
-
-def product_schema() -> tantivy.Schema:
-    builder = tantivy.SchemaBuilder()
-    builder.add_unsigned_field("id", indexed=True, fast=True)
-    # Our analysed tokens, whitespace-separated; stored, for the coverage feature of each hit.
-    builder.add_text_field("tokens", stored=True, tokenizer_name="whitespace", index_option="freq")
-    # The Latin words as typed (not stemmed): the typo corrector's vocabulary, with document counts.
-    builder.add_text_field("words", tokenizer_name="whitespace", index_option="basic")
-    for name in FACET_FIELDS:
-        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
-    builder.add_integer_field("price", indexed=True, fast=True)
-    builder.add_integer_field("stock", indexed=True, fast=True)
-    builder.add_integer_field("sales", fast=True)
-    builder.add_float_field("created", fast=True)
-    builder.add_unsigned_field("campaign", indexed=True)
-    builder.add_bytes_field("doc", stored=True)
-    # For the facets (search/facets.py): a facet value that is a decimal id (as the catalogue's are)
-    # also as an integer column, which tantivy counts about twice as fast as a text column's terms;
-    # a document with any other value is marked, and its index counts the text columns instead.
-    for name in FACET_FIELDS:
-        builder.add_unsigned_field(name + facet_engine.NUMERIC_SUFFIX, fast=True)
-    builder.add_unsigned_field(facet_engine.TEXT_KEYS, indexed=True)
-    # 1 in stock, 0 sold out: the in-stock filter is one term and its facet a terms count, where a
-    # range over ``stock`` walks a posting list for every stock level.
-    builder.add_unsigned_field(facet_engine.IN_STOCK, indexed=True, fast=True)
-    return builder.build()
-
-
-def _tantivy_document(doc: ProductDocument) -> tantivy.Document:
-    tokens, words = analyze_for_index(doc.text())
-    out = tantivy.Document()
-    out.add_unsigned("id", doc.product_id)
-    out.add_text("tokens", " ".join(tokens))
-    out.add_text("words", " ".join(set(words)))
-    text_keys = False
-    for name in FACET_FIELDS:
-        value = getattr(doc, name)
-        if value:
-            out.add_text(name, value)
-            number = facet_engine.numeric_key(value)
-            if number is None:
-                text_keys = True
-            else:
-                out.add_unsigned(name + facet_engine.NUMERIC_SUFFIX, number)
-    if text_keys:
-        out.add_unsigned(facet_engine.TEXT_KEYS, 1)
-    out.add_integer("price", int(doc.price_fen))
-    out.add_integer("stock", int(doc.stock))
-    out.add_unsigned(facet_engine.IN_STOCK, 1 if doc.stock > 0 else 0)
-    out.add_integer("sales", int(doc.sales))
-    out.add_float("created", _timestamp(doc.created_at))
-    for campaign in doc.campaign_ids:
-        out.add_unsigned("campaign", int(campaign))
-    out.add_bytes("doc", doc.to_json())
-    return out
-
-
-def _stored_fields(searcher: tantivy.Searcher, address: Any) -> Callable[[], tantivy.Document]:
-    return lambda: searcher.doc(address)
-
-
-def _product_bytes(stored: tantivy.Document) -> bytes:
-    data = stored.get_first("doc")
-    assert isinstance(data, bytes)
-    return data
 
 
 def _count_of(found: tantivy.SearchResult) -> int:
@@ -292,7 +104,7 @@ class ProductIndex:
         self._setup(writable=True, threads=threads, heap_bytes=heap_bytes)
         writer = self._open_writer()
         for doc in documents:
-            writer.add_document(_tantivy_document(doc))
+            writer.add_document(tantivy_document(doc))
         self._dirty = True
         self.commit()
 
@@ -338,6 +150,7 @@ class ProductIndex:
         self._corrector: TypoCorrector | None = None
         self._corrector_generation = -1
         self._corrector_at = 0.0
+        self._stores: dict[str, page_store.SegmentStore] = {}  # mapped page stores, by segment id
         self._reload()
 
     # -- writing ------------------------------------------------------------------------------------
@@ -356,7 +169,7 @@ class ProductIndex:
         """Add or replace a product; visible after :meth:`commit` (in this process: the next read)."""
         writer = self._open_writer()
         writer.delete_documents_by_query(self._id_query(document.product_id))
-        writer.add_document(_tantivy_document(document))
+        writer.add_document(tantivy_document(document))
         self._pending[document.product_id] = True
         self._dirty = True
 
@@ -403,14 +216,26 @@ class ProductIndex:
             return None
         return (info.st_ino, info.st_mtime_ns)
 
+    def _meta(self) -> bytes | None:
+        if self.path is None:
+            return None
+        try:
+            return (self.path / "meta.json").read_bytes()
+        except FileNotFoundError:
+            return None
+
     def _reload(self) -> None:
-        # The commit this reader is at, when meta.json names the same one before and after the reload
-        # (the published facet table is used only for it).
-        before = facet_engine.opstamp(self.path) if self.path is not None else None
+        # The commit this reader is at, when meta.json names the same one before and after the reload:
+        # the published facet table is used only for its commit, the page stores only for its segments.
+        before = self._meta()
         self._index.reload()
         searcher = self._index.searcher()
-        after = facet_engine.opstamp(self.path) if self.path is not None else None
-        self._table = facet_engine.TableReader(self.path, before if before == after else None)
+        stable = before is not None and before == self._meta()
+        commit = facet_engine.opstamp_of(before) if stable else None
+        segments = page_store.segments_of(before) if stable else None
+        self._table = facet_engine.TableReader(self.path, commit)
+        self._segments = segments
+        self._pages = page_store.PageReader.open(searcher, self.path, segments, self._stores)
         self._numeric = facet_engine.numeric_columns(searcher, self._schema)
         self._thresholds = browse.Thresholds(
             searcher, self._schema, rank=self.browse_rank, min_products=self.browse_min_products
@@ -430,6 +255,21 @@ class ProductIndex:
         if commit is None:
             return False
         return facet_engine.publish_table(searcher, self._schema, self.path, commit)
+
+    def publish_page_stores(self) -> int:
+        """Write the page stores of the committed index's segments that have none (and delete those of
+        segments gone): the job worker, after each build and follow. How many it wrote."""
+        if self.path is None:
+            return 0
+        self._current()
+        if not self.refresh() and self._segments is None:  # meta.json changed during the reload
+            self._reload()
+        if self._segments is None:
+            return 0
+        written = page_store.publish(self._searcher, self._segments, self.path)
+        if written:
+            self._pages = page_store.PageReader.open(self._searcher, self.path, self._segments, self._stores)
+        return written
 
     def facet_table_current(self) -> bool:
         """Whether the published facet table is of this reader's commit (and so used)."""
@@ -469,13 +309,13 @@ class ProductIndex:
         hits = searcher.search(self._id_query(product_id), 1).hits
         if not hits:
             return None
-        return ProductDocument.from_json(_product_bytes(searcher.doc(hits[0][1])))
+        return ProductDocument.from_json(product_bytes(searcher.doc(hits[0][1])))
 
     def products(self) -> Iterable[ProductDocument]:
         """The live documents (for small indexes: autocomplete vocabularies and the like)."""
         searcher = self._current()
         hits = searcher.search(tantivy.Query.all_query(), max(1, searcher.num_docs)).hits
-        return [ProductDocument.from_json(_product_bytes(searcher.doc(address))) for _, address in hits]
+        return [ProductDocument.from_json(product_bytes(searcher.doc(address))) for _, address in hits]
 
     def vocabulary(self) -> Mapping[str, int]:
         """Latin words of the products with document frequencies (for suggestions and typo fixes)."""
@@ -607,21 +447,22 @@ class ProductIndex:
         # The answer follows from these inputs on one reader (the fallback too); a reload empties the cache.
         answer = self.result_cache.get(key)
         if answer is None:
-            searcher = self._current()
+            self._current()
+            pages = self._pages  # its searcher and page stores, one reader's (a reload replaces it whole)
             # Browsing with no filter but field filters and in-stock: facets from the published table.
             table = None
             if facets and not terms and price_min_fen is None and price_max_fen is None and campaign is None:
                 table = self._table.get()
             answer = self._answer(
-                searcher, terms, other, field_filters, sort, k, offset, facets, facet_limit, (table, in_stock)
+                pages, terms, other, field_filters, sort, k, offset, facets, facet_limit, (table, in_stock)
             )
             self.result_cache.put(key, answer)
-        searcher, total, ids, scores, addresses, fallback, cached_facets = answer
+        pages, total, ids, scores, addresses, fallback, cached_facets = answer
         facet_counts = {name: dict(counts) for name, counts in cached_facets.items()}  # the caller's own
         highlighter = Highlighter(terms)
         typed = frozenset(t.token for t in terms if t.source == "query") if fallback is None else frozenset()
         hits = [
-            SearchHit(product_id, score, _stored_fields(searcher, address), highlighter, typed)
+            SearchHit(product_id, score, pages, address, highlighter, typed)
             for product_id, score, address in zip(ids, scores, addresses, strict=True)
         ]
         suggestion = None
@@ -641,7 +482,7 @@ class ProductIndex:
 
     def _answer(
         self,
-        searcher: tantivy.Searcher,
+        pages: page_store.PageReader,
         terms: list[QueryTerm],
         other: list[tantivy.Query],
         field_filters: dict[str, tantivy.Query],
@@ -653,6 +494,7 @@ class ProductIndex:
         table: tuple[facet_engine.Table | None, bool | None] = (None, None),
     ) -> Answer:
         """The matches' count, the page (product id, score, address), the fallback and the facets."""
+        searcher = pages.searcher
         base = [self._text_query(terms), *other] if terms else other
         matched = _all_of([*base, *field_filters.values()])
         fallback = None
@@ -662,15 +504,15 @@ class ProductIndex:
         # search need not count them: tantivy then skips blocks that cannot reach the top k (block-max
         # WAND) instead of scoring every match.
         count = not facets
-        found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
+        found = browse.page_of(pages, matched, sort, k, offset, count, self._thresholds)
         if terms and found[0] == 0:
             # Nothing matched: the filters' best sellers, else the catalogue's.
             sort = "sales" if sort == "relevance" else sort
             fallback, base, matched = "popular_in_filters", other, _all_of([*other, *field_filters.values()])
-            found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
+            found = browse.page_of(pages, matched, sort, k, offset, count, self._thresholds)
             if found[0] == 0:
                 fallback, base, field_filters, matched = "popular", [], {}, tantivy.Query.all_query()
-                found = browse.page_of(searcher, matched, sort, k, offset, count, self._thresholds)
+                found = browse.page_of(pages, matched, sort, k, offset, count, self._thresholds)
         total, chosen = found
         facet_counts: FacetCounts = {}
         if facets:
@@ -689,7 +531,7 @@ class ProductIndex:
             total = facet_counts["in_stock"]["true"] + facet_counts["in_stock"]["false"]
         # Kept compact: the cache holds thousands of answers of 100 matches each.
         return Answer(
-            searcher,
+            pages,
             total,
             array("q", [c[0] for c in chosen]),
             array("d", [c[1] for c in chosen]),
@@ -729,7 +571,7 @@ class ProductIndex:
         position = {int(pid): i for i, pid in enumerate(product_ids)}
         for score, address in found:
             stored = searcher.doc(address)
-            i = position[ProductDocument.from_json(_product_bytes(stored)).product_id]
+            i = position[ProductDocument.from_json(product_bytes(stored)).product_id]
             scores[i] = score
             if typed:
                 tokens = str(stored.get_first("tokens") or "").split()

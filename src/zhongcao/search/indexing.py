@@ -262,6 +262,7 @@ def _build(database: Database, root: Path) -> dict[str, int]:
         )
         products.close_writer()
         products.publish_facet_table()
+        products.publish_page_stores()
         facts = product_facts(db, rows, catalogue)
         newest_shop, newest_content, counts = _build_shops_and_content(db, facts, generation)
         behaviour, autocomplete = _behaviour_and_autocomplete(database, rows, facts)
@@ -412,6 +413,8 @@ def _follow_products(
             index.publish_facet_table()
     finally:
         index.close_writer()
+    # What the new segment's hits show (a few products), once tantivy's merges after the commit are done.
+    index.publish_page_stores()
     return changed, max(since, newest), catalogue if new_brands else None
 
 

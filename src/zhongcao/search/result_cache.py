@@ -19,7 +19,7 @@ FacetCounts = dict[str, dict[str, int]]
 
 
 class Answer(NamedTuple):
-    searcher: Any  # the tantivy.Searcher the addresses belong to
+    pages: Any  # the reader (page_store.PageReader: its searcher and page stores) the addresses belong to
     total: int
     # The matches in order, best first: product ids, scores and tantivy addresses.
     ids: array[int]

@@ -8,6 +8,7 @@ browses. Parameters out of range are ``422 validation_error`` / ``invalid_search
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -161,7 +162,50 @@ def _search(request: Request, state: service.SearchState, p: _Params) -> Respons
     finally:
         if db is not None:
             db.close()
-    return _json(_product_page(page))
+    return Response(_product_page_json(page), media_type="application/json")
+
+
+def _product_page_json(page: service.ProductSearchPage) -> bytes:
+    """The body of :class:`ProductSearchOut` (same fields, order and types), serialised straight from
+    the page: the values are already of the schema's types, and building 20 items and ~60 facet
+    values as validated models cost a tenth of an uncached search. ``_product_page`` is the model
+    form; tests hold the two to the same JSON."""
+    items = []
+    for hit in page.hits:
+        doc = hit.document
+        items.append(
+            {
+                "id": doc.product_id,
+                "title_zh": doc.title_zh,
+                "title_en": doc.title_en,
+                "highlight": hit.highlight,
+                "highlight_en": hit.highlight_en,
+                "price_fen": doc.price_fen,
+                "in_stock": doc.stock > 0,
+                "sales": doc.sales,
+                "shop_id": int(doc.shop),
+                "category_id": int(doc.category),
+                "brand_id": int(doc.brand) if doc.brand else None,
+                "score": round(float(hit.score), 6),
+                "explanation": None
+                if hit.explanation is None
+                else [{"feature": f, "contribution": float(c)} for f, c in hit.explanation],
+            }
+        )
+    body = {
+        "items": items,
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+        "facets": {
+            name: [{"key": k, "label": label, "count": c} for k, label, c in values]
+            for name, values in page.facets.items()
+        },
+        "suggestion": page.suggestion,
+        "fallback": page.fallback,
+        "truncated": page.truncated,
+        "ranking": page.ranking,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _product_page(page: service.ProductSearchPage) -> ProductSearchOut:
