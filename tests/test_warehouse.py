@@ -81,7 +81,7 @@ def test_receipt_enrols_the_sku_and_sells_from_the_warehouse(db):
         db, shop.shop.id, shop.owner.id, warehouse_code="east", lines=[warehouse.NewLine(sku.id, 5)]
     )
     assert second.status is InboundStatus.draft
-    warehouse.dispatch_inbound(db, shop.shop.id, second.id, carrier_name="中通", tracking_number="ZT9")
+    warehouse.dispatch_inbound(db, shop.shop.id, second.id, carrier_name="中通", tracking_number="ZT0009")
     assert warehouse.shop_stock(db, shop.shop.id)[0].in_transit == 5
     warehouse.receive_inbound(db, second.id)
     assert _stock(db, sku.id) == 25 and _on_hand(db, sku.id) == 25
@@ -132,7 +132,7 @@ def test_the_receiving_job_waits_for_the_transit_time(db):
         warehouse_code="north",
         lines=[warehouse.NewLine(sku.id, 3)],
         carrier_name="圆通",
-        tracking_number="YT1",
+        tracking_number="YT0001",
         dispatch=True,
     )
     now = clock.now()
@@ -148,7 +148,7 @@ def test_the_receiving_job_waits_for_the_transit_time(db):
         warehouse_code="north",
         lines=[warehouse.NewLine(sku.id, 2)],
         carrier_name="圆通",
-        tracking_number="YT2",
+        tracking_number="YT0002",
         dispatch=True,
     )
     assert warehouse.receive_due_inbounds(db, clock.now(), FAST) == 1
@@ -275,7 +275,7 @@ def test_orders_placed_before_enrolment_and_mixed_orders_are_the_shops(db):
         warehouse_code="east",
         lines=[warehouse.NewLine(a, 6)],
         carrier_name="顺丰",
-        tracking_number="SF3",
+        tracking_number="SF0003",
         dispatch=True,
     )
     warehouse.receive_inbound(db, inbound.id)
@@ -287,7 +287,7 @@ def test_orders_placed_before_enrolment_and_mixed_orders_are_the_shops(db):
     assert fulfilment.run(db, clock.now(), FAST)["queued"] == 0
     assert _stock(db, a) == 4
     for order_id in (early, mixed):
-        flows.ship_order_as_shop(db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF77")
+        flows.ship_order_as_shop(db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF0077")
     # The mixed order's 2 warehouse units were never picked: back on sale once the shop shipped.
     assert _stock(db, a) == 6 and _on_hand(db, a) == 6
 
@@ -300,7 +300,7 @@ def test_short_shelves_hand_the_order_back_to_the_shop(db):
     order_id, _ = _buy(db, sku.id, 5)
     assert fulfilment.run(db, clock.now(), FAST)["short"] == 1
     assert _on_hand(db, sku.id) == 3
-    flows.ship_order_as_shop(db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF5")
+    flows.ship_order_as_shop(db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF0005")
     db.expire_all()
     assert commerce_service.get_order_for_shop(db, shop.shop.id, order_id).status is OrderStatus.shipped
 

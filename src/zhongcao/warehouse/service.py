@@ -335,9 +335,11 @@ def _check_dispatch(carrier_name: str | None, tracking_number: str | None) -> tu
         raise InvalidInput("give the tracking number", code="tracking_required", field="tracking_number")
     if len(carrier) > 40:
         raise InvalidInput("at most 40 characters", code="too_long", field="carrier_name")
-    if len(number) > 64 or not number.replace("-", "").isalnum() or not number.isascii():
+    if not 4 <= len(number) <= 64 or not number.replace("-", "").isalnum() or not number.isascii():
         raise InvalidInput(
-            "letters, digits and dashes only", code="invalid_tracking_number", field="tracking_number"
+            "a tracking number is 4 to 64 letters, digits or dashes",
+            code="invalid_tracking_number",
+            field="tracking_number",
         )
     return carrier, number
 
