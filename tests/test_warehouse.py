@@ -189,7 +189,7 @@ def test_inbound_rules(db):
     # Cancel a draft; a cancelled inbound cannot be dispatched, received or cancelled again.
     warehouse.cancel_inbound(db, shop.shop.id, draft.id)
     with pytest.raises(Conflict):
-        warehouse.dispatch_inbound(db, shop.shop.id, draft.id, carrier_name="顺丰", tracking_number="SF1")
+        warehouse.dispatch_inbound(db, shop.shop.id, draft.id, carrier_name="顺丰", tracking_number="SF0001")
     with pytest.raises(Conflict):
         warehouse.receive_inbound(db, draft.id)
     with pytest.raises(Conflict):
