@@ -134,12 +134,15 @@ def test_ship_deliver_confirm_with_timeline(client, db):
     bundle = paid_order(db, creator=True, commission_bps=1000)
     owner = auth(db, bundle.shop.owner)
     oid = bundle.order.id
+    # Only the platform warehouse's own hand-over ships as the platform warehouse (docs/warehouse.md).
     r = client.post(
         f"/api/merchant/orders/{oid}/ship", json={**SHIP, "platform_warehouse": True}, headers=owner
     )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "platform_warehouse_not_yours"
+    r = client.post(f"/api/merchant/orders/{oid}/ship", json=SHIP, headers=owner)
     assert r.status_code == 200, r.text
     shipment = r.json()["shipment"]
-    assert shipment["carrier_name"] == "顺丰" and shipment["platform_warehouse"] is True
+    assert shipment["carrier_name"] == "顺丰" and shipment["platform_warehouse"] is False
     assert r.json()["status"] == "shipped"
     ops = _ops(db)
     assert client.post(f"/api/ops/shipments/{oid}/picked-up", headers=ops).status_code == 200

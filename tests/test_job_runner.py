@@ -132,6 +132,11 @@ def test_run_now_runs_the_business_rules_whatever_their_schedule(database, flaky
         "settlements_refreshed",
         "settlements_settled",
         "shop_scores",
+        "inbounds_received",
+        *(
+            f"warehouse_{step}"
+            for step in ("queued", "picked", "packed", "handed_over", "short", "cancelled", "failed")
+        ),
     }
     assert flaky["runs"] == 0  # not a business rule: only the worker runs it
 

@@ -31,4 +31,9 @@ def test_jobs_expire_checkouts_and_complete_orders(database, db):
         "settlements_settled": 0,
         "coupon_ending_notifications": 0,
         "shop_scores": 0,  # already computed within the last 24 h
+        "inbounds_received": 0,
+        **{
+            f"warehouse_{step}": 0
+            for step in ("queued", "picked", "packed", "handed_over", "short", "cancelled", "failed")
+        },
     }

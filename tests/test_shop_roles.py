@@ -29,6 +29,7 @@ from zhongcao.shops import invitations
 from zhongcao.shops.models import ShopStaff, StaffRole
 from zhongcao.support import chat as support_chat
 from zhongcao.users.models import Role
+from zhongcao.warehouse import service as warehouse_service
 from zhongcao.web.live import live_hub
 
 OWNER = frozenset({StaffRole.owner})
@@ -58,6 +59,12 @@ PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("GET", "/merchant/orders"): EVERYONE,
     ("GET", "/merchant/orders/{order_id}"): EVERYONE,
     ("POST", "/merchant/orders/{order_id}/ship"): MANAGERS,
+    ("GET", "/merchant/warehouse"): EVERYONE,  # no "new inbound" for agents
+    ("GET", "/merchant/warehouse/inbounds/new"): MANAGERS,
+    ("POST", "/merchant/warehouse/inbounds"): MANAGERS,
+    ("GET", "/merchant/warehouse/inbounds/{inbound_id}"): EVERYONE,  # no dispatch or cancel for agents
+    ("POST", "/merchant/warehouse/inbounds/{inbound_id}/dispatch"): MANAGERS,
+    ("POST", "/merchant/warehouse/inbounds/{inbound_id}/cancel"): MANAGERS,
     ("GET", "/merchant/after-sales"): EVERYONE,
     ("GET", "/merchant/after-sales/{case_id}"): EVERYONE,
     ("POST", "/merchant/after-sales/{case_id}/{action}"): MANAGERS,  # approve, reject, receive
@@ -159,6 +166,9 @@ API_WRITES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("POST", "/api/merchant/content/{content_id}/remove"): MANAGERS,
     ("POST", "/api/merchant/content/{content_id}/appeal"): MANAGERS,
     ("POST", "/api/merchant/orders/{order_id}/ship"): MANAGERS,
+    ("POST", "/api/merchant/warehouse/inbounds"): MANAGERS,
+    ("POST", "/api/merchant/warehouse/inbounds/{inbound_id}/dispatch"): MANAGERS,
+    ("POST", "/api/merchant/warehouse/inbounds/{inbound_id}/cancel"): MANAGERS,
     ("POST", "/api/merchant/orders/{order_id}/cancel"): MANAGERS,
     ("POST", "/api/merchant/affiliate/plans"): MANAGERS,
     ("POST", "/api/merchant/affiliate/plans/{plan_id}/end"): MANAGERS,
@@ -269,7 +279,15 @@ def _values(db, world) -> dict[str, Any]:
         phone="13800138000",
         address="上海市徐汇区",
     )
+    inbound = warehouse_service.create_inbound(
+        db,
+        shop_id,
+        owner_staff.user_id,
+        warehouse_code="east",
+        lines=[warehouse_service.NewLine(world.web.sku_ids[0], 5)],
+    )
     return {
+        "inbound_id": inbound.id,
         "application_id": application.id,
         "sample_id": sample.id,
         "quick_reply_id": quick_reply.id,

@@ -42,6 +42,7 @@ from zhongcao.campaigns import coupons as coupons_service
 from zhongcao.campaigns import service as campaigns_service
 from zhongcao.campaigns.models import CouponFunder
 from zhongcao.catalog.models import Product
+from zhongcao.config import Settings
 from zhongcao.content import moderation
 from zhongcao.content.models import ContentKind
 from zhongcao.db import Base
@@ -56,6 +57,8 @@ from zhongcao.support import chat as support_chat
 from zhongcao.support import service as support_service
 from zhongcao.support.models import ComplaintReason
 from zhongcao.users.models import Role
+from zhongcao.warehouse import fulfilment as warehouse_fulfilment
+from zhongcao.warehouse import service as warehouse_service
 
 MARKER = "VICTIM受害者"
 
@@ -217,6 +220,35 @@ def build_world(db) -> World:
     settlement_ids = list(db.scalars(select(Settlement.id).where(Settlement.shop_id == victim.shop.id)))
     assert settlement_ids, "the world needs a settlement to protect"
 
+    # The platform warehouse: a SKU received into it, a paid order of it the warehouse is working
+    # on, and a draft inbound (to dispatch or cancel).
+    p4 = _titled(db, make_product(db, victim.shop, category=category, stock=5), "云仓")
+    wh_sku = first_sku(db, p4)
+    received = warehouse_service.create_inbound(
+        db,
+        victim.shop.id,
+        victim.owner.id,
+        warehouse_code="east",
+        lines=[warehouse_service.NewLine(wh_sku.id, 10)],
+        note=MARKER,
+        carrier_name="顺丰",
+        tracking_number="SF0001",
+        dispatch=True,
+    )
+    warehouse_service.receive_inbound(db, received.id)
+    draft_inbound = warehouse_service.create_inbound(
+        db,
+        victim.shop.id,
+        victim.owner.id,
+        warehouse_code="east",
+        lines=[warehouse_service.NewLine(wh_sku.id, 3)],
+        note=MARKER,
+    )
+    wh_order = paid_order(db, buyer=buyer, shop=victim, product=p4)
+    warehouse_fulfilment.queue_orders(db, clock.now(), Settings())
+    wh_task = warehouse_service.fulfilment_for_order(db, wh_order.order.id)
+    assert wh_task is not None, "the world needs a warehouse fulfilment task to protect"
+
     # The attacker: the owner of another shop (every shop role) and another creator.
     attacker = make_shop(db, "攻击者店")
     attacker_product = make_product(db, attacker.shop, category=category)
@@ -268,6 +300,10 @@ def build_world(db) -> World:
         attacker_creator=attacker_creator.id,
         shop_media=shop_media.id,
         creator_media=creator_media.id,
+        wh_sku=wh_sku.id,
+        inbound=received.id,
+        draft_inbound=draft_inbound.id,
+        wh_task=wh_task.id,
     )
     return w
 
@@ -696,6 +732,23 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/api/merchant/affiliate/products/{product_id}/recommended-creators"): foreign_id(
         lambda w: {"product_id": w["p1"]}
     ),
+    # the platform warehouse
+    ("GET", "/api/merchant/warehouse/stock"): listing(lambda w: {w["wh_sku"]}, id_keys=("sku_id",)),
+    ("GET", "/api/merchant/warehouse/inbounds"): listing(lambda w: {w["inbound"], w["draft_inbound"]}),
+    ("POST", "/api/merchant/warehouse/inbounds"): foreign_body(
+        lambda w: {"warehouse": "east", "lines": [{"sku_id": w["wh_sku"], "quantity": 1}]}
+    ),
+    ("GET", "/api/merchant/warehouse/inbounds/{inbound_id}"): foreign_id(
+        lambda w: {"inbound_id": w["inbound"]}
+    ),
+    ("POST", "/api/merchant/warehouse/inbounds/{inbound_id}/dispatch"): foreign_id(
+        lambda w: {"inbound_id": w["draft_inbound"]},
+        lambda w: {"carrier_name": "顺丰", "tracking_number": "SF123456"},
+    ),
+    ("POST", "/api/merchant/warehouse/inbounds/{inbound_id}/cancel"): foreign_id(
+        lambda w: {"inbound_id": w["draft_inbound"]}
+    ),
+    ("GET", "/api/merchant/warehouse/fulfilments"): listing(lambda w: {w["wh_task"]}),
 }
 
 # ----------------------------------------------------------------------------------------- checks
@@ -743,6 +796,11 @@ def victim_snapshot(db, w: World) -> dict[str, list[tuple]]:
         if table.name == "cs_messages":
             conv = Base.metadata.tables["cs_conversations"]
             conditions.append(cols.conversation_id.in_(select(conv.c.id).where(conv.c.shop_id.in_(shop_ids))))
+        if table.name == "warehouse_inbound_lines":
+            inbounds = Base.metadata.tables["warehouse_inbounds"]
+            conditions.append(
+                cols.inbound_id.in_(select(inbounds.c.id).where(inbounds.c.shop_id.in_(shop_ids)))
+            )
         if table.name == "affiliate_plan_creators":
             plans = Base.metadata.tables["affiliate_plans"]
             conditions.append(cols.plan_id.in_(select(plans.c.id).where(plans.c.shop_id.in_(shop_ids))))

@@ -59,6 +59,8 @@ LISTS = {
     "/operator/moderation/reports",
     "/creator/recommended",
     "/merchant/creator-match",
+    "/merchant/warehouse",
+    "/operator/warehouse",
 }
 # Lists of a fixed, small set (every job; five score bands; the top 20 recommendations): nothing to
 # filter or page through.
@@ -76,6 +78,7 @@ NOT_LISTS = {
     "/merchant/products/new",  # forms
     "/merchant/products/csv",
     "/merchant/coupons/new",
+    "/merchant/warehouse/inbounds/new",
     "/merchant/content/videos/new",
     "/merchant/content/live/new",
     "/operator",
@@ -99,6 +102,7 @@ SUB_PAGES = {
     "/merchant/products/csv": "/merchant/products",
     "/merchant/products/csv/export": "/merchant/products/csv",
     "/merchant/coupons/new": "/merchant/coupons",
+    "/merchant/warehouse/inbounds/new": "/merchant/warehouse",
     "/merchant/content/videos/new": "/merchant/content",
     "/merchant/content/live/new": "/merchant/content",
     "/merchant/inbox/quick-replies": "/merchant/inbox",

@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.shops.views import router as shops_router
     from zhongcao.support.views import router as support_router
     from zhongcao.users.views import router as users_router
+    from zhongcao.warehouse.views import router as warehouse_router
 
     # The feed, then search first: routes are matched in order, one pattern at a time (walking the
     # ~160 routes before it cost a search request about a tenth of its CPU), and GET /api/feed and
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         membership_router,
         samples_router,
         audit_router,
+        warehouse_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # A completed order's settlement is paid out to the shop this many days after completion (the
     # window for late refunds); the ``settlements`` job settles it.
     settlement_days: int = Field(default=7, ge=0, le=365)
+    # The platform warehouse (docs/warehouse.md): its simulated delays (an inbound received a day after
+    # dispatch; pick, pack and hand-over half an hour to an hour each) are multiplied by this (0: at
+    # once, the demo's fast-forward; 1: real time), and the carrier code its parcels go out with.
+    warehouse_time_scale: float = Field(default=1.0, ge=0, le=100)
+    warehouse_carrier: str = Field(default="jd", min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")
     # Platform fee charged to the shop when a category sets none, in basis points (1/100 of a percent).
     default_platform_fee_bps: int = Field(default=500, ge=0, le=10_000)
     # North-star gates (experience score in hundredths; unscored shops pass, a new shop must be able

@@ -27,6 +27,9 @@ needs to know. Views, jobs and the world call these; no domain service imports t
 * Notifications: domains emit signals (:mod:`zhongcao.signals`) inside their transactions; the
   handlers here decide who hears (a shop's staff from shops, operators from users) and write the
   notifications in the same transaction. The coupon-ending job asks campaigns for coupons ending soon.
+* The platform warehouse with commerce: a shop ships its orders through :func:`ship_order_as_shop`,
+  which asks the warehouse first (commerce does not read the warehouse; the warehouse ships through
+  commerce).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from zhongcao.commerce import buyers as commerce_buyers
 from zhongcao.commerce import checkout as commerce_checkout
 from zhongcao.commerce import content_stats
 from zhongcao.commerce import service as commerce_service
+from zhongcao.commerce.models import Order
 from zhongcao.compass import service as compass_service
 from zhongcao.config import Settings
 from zhongcao.content import live as content_live
@@ -76,6 +80,7 @@ from zhongcao.shops.models import ShopApplication
 from zhongcao.support import service as support_service
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role, User
+from zhongcao.warehouse import service as warehouse_service
 
 # Who may sign themselves up: merchants come through shop applications, operators from operators.
 SIGN_UP_ROLES = (Role.shopper, Role.creator)
@@ -135,6 +140,21 @@ def complete_due_orders(db: Session, now: datetime | None = None, *, settings: S
     return commerce_service.complete_due_orders(
         db, now, held=aftersales_service.has_open_case, settings=settings
     )
+
+
+def ship_order_as_shop(
+    db: Session, shop_id: int, order_id: int, *, carrier_name: str, tracking_number: str
+) -> Order:
+    """The shop hands a paid order to its carrier. Refused (409 ``order_fulfilled_by_warehouse``)
+    for an order the platform warehouse ships; for a mixed order the warehouse units it reserved go
+    back on sale (the shop sent its own). One transaction."""
+    warehouse_service.ensure_shop_may_ship(db, shop_id, order_id)
+    order = commerce_service.ship_order(
+        db, shop_id, order_id, carrier_name=carrier_name, tracking_number=tracking_number, commit=False
+    )
+    warehouse_service.release_mixed_order(db, order_id)
+    db.commit()
+    return order
 
 
 def publish_content(

@@ -28,6 +28,7 @@ from zhongcao.reviews import models as _reviews  # noqa: F401
 from zhongcao.shops import models as _shops  # noqa: F401
 from zhongcao.support import models as _support  # noqa: F401
 from zhongcao.users import models as _users  # noqa: F401
+from zhongcao.warehouse import models as _warehouse  # noqa: F401
 
 metadata: MetaData = Base.metadata
 

@@ -7,7 +7,7 @@ touches no row; PostgreSQL row locks serialise concurrent decrements of the same
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from zhongcao import signals
@@ -65,3 +65,15 @@ def unrecord_sale(db: Session, sku_id: int, quantity: int) -> None:
         .values(sold_count=Sku.sold_count - quantity)
         .execution_options(synchronize_session=False)
     )
+
+
+def withdraw_all(db: Session, sku_id: int) -> int:
+    """Take every sellable unit of a SKU off sale and say how many there were: a SKU moving to the
+    platform warehouse sells only what the warehouse holds from then on (zhongcao.warehouse). The
+    row is locked first so that a checkout cannot take a unit between the read and the write."""
+    left = db.scalar(select(Sku.stock).where(Sku.id == sku_id).with_for_update()) or 0
+    if left:
+        db.execute(
+            update(Sku).where(Sku.id == sku_id).values(stock=0).execution_options(synchronize_session=False)
+        )
+    return int(left)

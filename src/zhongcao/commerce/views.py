@@ -40,6 +40,7 @@ from zhongcao.commerce.schemas import (
     TimelineEvent,
 )
 from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OperatorUser, ShopperUser, merchant_with
+from zhongcao.errors import InvalidInput
 from zhongcao.fields import IdPath
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops.models import StaffRole
@@ -378,14 +379,18 @@ def merchant_get_order(order_id: PathId, ctx: MerchantCtx, db: DbSession) -> Mer
 def merchant_ship_order(
     order_id: PathId, body: ShipRequest, ctx: ShopFulfiller, db: DbSession
 ) -> MerchantOrderOut:
-    """Hand a paid order to a carrier (shop owner or operator)."""
-    order = order_service.ship_order(
-        db,
-        ctx.shop_id,
-        order_id,
-        carrier_name=body.carrier_name,
-        tracking_number=body.tracking_number,
-        platform_warehouse=body.platform_warehouse,
+    """Hand a paid order to a carrier (shop owner or operator). An order the platform warehouse
+    ships is refused (409 ``order_fulfilled_by_warehouse``): its warehouse job hands it over."""
+    if body.platform_warehouse:
+        # Only the warehouse's own hand-over marks a shipment as the platform's (its logistics
+        # faults then leave the shop's score): a shop cannot claim it for a parcel it sent.
+        raise InvalidInput(
+            "only the platform warehouse ships as the platform warehouse",
+            code="platform_warehouse_not_yours",
+            field="platform_warehouse",
+        )
+    order = flows.ship_order_as_shop(
+        db, ctx.shop_id, order_id, carrier_name=body.carrier_name, tracking_number=body.tracking_number
     )
     return _with_shipment(db, order, merchant_order_out)
 

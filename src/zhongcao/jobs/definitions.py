@@ -27,6 +27,8 @@ from zhongcao.feed.event_log import read_window_end
 from zhongcao.finance import service as finance_service
 from zhongcao.jobs.registry import Counts, JobContext, job
 from zhongcao.search import indexing as search_indexing
+from zhongcao.warehouse import fulfilment as warehouse_fulfilment_service
+from zhongcao.warehouse import service as warehouse_service
 
 # Payment timeouts are minutes long: checking every 30 s keeps a cancelled checkout's stock back on
 # sale within half a minute of its deadline.
@@ -39,6 +41,9 @@ SEARCH_BUILD_EVERY_S = 300.0  # the full rebuild, a safety net
 FEED_CATCH_UP_EVERY_S = 15.0  # publishes only once the newest state is feed_catch_up_seconds old
 FEED_CATCH_UP_LAG_S = 30.0  # events arrive a little late: count only those at least this old
 LIKE_COUNTS_EVERY_S = 60.0
+# The platform warehouse: a paid order's pick starts within 30 s; receiving is a day-long wait.
+WAREHOUSE_FULFILMENT_EVERY_S = 30.0
+WAREHOUSE_RECEIVING_EVERY_S = 60.0
 
 
 @job("payment_timeouts", every_s=PAYMENT_TIMEOUTS_EVERY_S, business=True)
@@ -80,6 +85,24 @@ def coupon_endings(context: JobContext) -> Counts:
     """Tell shops' staff of their coupons ending within 3 days (once per coupon and person)."""
     with context.database.session() as db:
         return {"coupon_ending_notifications": flows.notify_coupons_ending(db, context.now)}
+
+
+@job("warehouse_receiving", every_s=WAREHOUSE_RECEIVING_EVERY_S, business=True)
+def warehouse_receiving(context: JobContext) -> Counts:
+    """The simulated platform warehouse receives, as sent, inbounds in transit for a day (times
+    ``warehouse_time_scale``); their units go on the shelves and on sale."""
+    with context.database.session() as db:
+        received = warehouse_service.receive_due_inbounds(db, context.now, context.settings)
+    return {"inbounds_received": received}
+
+
+@job("warehouse_fulfilment", every_s=WAREHOUSE_FULFILMENT_EVERY_S, business=True)
+def warehouse_fulfilment(context: JobContext) -> Counts:
+    """Queue paid orders of warehouse stock; pick, pack and hand each to the carrier (ships it as the
+    platform warehouse's)."""
+    with context.database.session() as db:
+        counts = warehouse_fulfilment_service.run(db, context.now, context.settings)
+    return {f"warehouse_{key}": n for key, n in counts.items()}
 
 
 @job("shop_scores", every_s=SCORES_EVERY_S, business=True)

@@ -35,6 +35,7 @@ from zhongcao.web.merchant import (
     quick_replies,
     score,
     staff,
+    warehouse,
 )
 
 router = APIRouter()
@@ -47,6 +48,7 @@ for module in (
     product_editor,
     products,
     orders,
+    warehouse,
     after_sales,
     quick_replies,
     inbox,

@@ -6,12 +6,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from zhongcao import flows
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.commerce import service as order_service
 from zhongcao.commerce.models import OrderStatus
 from zhongcao.commerce.schemas import ShipRequest
 from zhongcao.content import service as content_service
 from zhongcao.errors import DomainError
+from zhongcao.warehouse import service as warehouse_service
 from zhongcao.web.console import (
     Console,
     CursorQuery,
@@ -59,6 +61,7 @@ def _render_order(console: Console, order_id: int, form: Form | None, status_cod
     shipment = order_service.get_shipment(console.db, order.id)
     items = list(order.items)
     accounts = content_service.account_briefs(console.db, [i.account_id for i in items if i.account_id])
+    warehouse, fulfilment = warehouse_service.order_warehouse(console.db, order.id)
     return console.render(
         "merchant/order.html",
         "orders",
@@ -69,7 +72,9 @@ def _render_order(console: Console, order_id: int, form: Form | None, status_cod
         shipment=shipment,
         events=timeline(order, shipment),
         cases=aftersales_service.cases_for_order(console.db, order.id),
-        can_ship=order.status is OrderStatus.paid and console.can_manage,
+        can_ship=order.status is OrderStatus.paid and console.can_manage and warehouse is None,
+        warehouse=warehouse,
+        fulfilment=fulfilment,
         form=form,
         typed=form.values if form is not None else {},
         carriers=CARRIERS,
@@ -102,7 +107,7 @@ def ship(console: MerchantConsole, order_id: IdPath, data: FormData) -> Response
     if not form.ok or request is None:
         return _render_order(console, order_id, form, status_code=422)
     try:
-        order_service.ship_order(
+        flows.ship_order_as_shop(
             console.db,
             console.shop_id,
             order_id,

@@ -28,6 +28,7 @@ from zhongcao.fields import MAX_ID
 from zhongcao.shops import service as shops_service
 from zhongcao.users import addresses as address_service
 from zhongcao.users.schemas import AddressIn
+from zhongcao.warehouse import service as warehouse_service
 from zhongcao.web.context import FormData, ShopperPage
 from zhongcao.web.forms import Form, error_message
 from zhongcao.web.shopper.addresses import picker, read_picker
@@ -293,6 +294,17 @@ def _render_checkout(
         if shop_id in rates
     }
     member_off_fen = sum(off for _, off in member_off.values())
+    # A shop's order whose every line ships from one platform warehouse gets the faster promise.
+    from_warehouse = {
+        shop_id: where
+        for shop_id in preview
+        if (
+            where := warehouse_service.shared_warehouse(
+                page.db, [line.sku_id for line in plan.lines if line.shop_id == shop_id]
+            )
+        )
+        is not None
+    }
     return page.render(
         "shopper/checkout.html",
         status_code=status_code,
@@ -303,6 +315,8 @@ def _render_checkout(
         platform_discount_fen=platform_discount,
         member_off=member_off,
         member_off_fen=member_off_fen,
+        from_warehouse=from_warehouse,
+        promise_days=warehouse_service.PROMISE_DAYS,
         total_fen=plan.item_total_fen - shop_discount - platform_discount - member_off_fen + shipping,
         shipping_fen=shipping,
         values=values,

@@ -20,6 +20,7 @@ from zhongcao.membership import service as membership_service
 from zhongcao.pagination import PageParams
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops import service as shops_service
+from zhongcao.warehouse import service as warehouse_service
 from zhongcao.web.context import FormData, Page, ShopperPage
 from zhongcao.web.forms import Form
 from zhongcao.web.shopper.common import (
@@ -86,6 +87,12 @@ def _product_page(
     if selected is None:
         selected = next((str(s.id) for s in skus if s.stock > 0), str(skus[0].id) if skus else None)
     offers = coupons_service.offers_for_shop(page.db, page.shopper_id, shop.id)
+    # SKUs that ship from a platform warehouse and have stock: the faster delivery promise.
+    from_warehouse = {
+        sku_id
+        for sku_id in warehouse_service.promised_skus(page.db, [s.id for s in skus])
+        if any(s.id == sku_id and s.stock > 0 for s in skus)
+    }
     return page.render(
         "shopper/product.html",
         offers=offers,
@@ -106,6 +113,8 @@ def _product_page(
         description_html=description_html,
         attributes=dict(product.attributes or {}),
         selected_sku=selected,
+        from_warehouse=from_warehouse,
+        promise_days=warehouse_service.PROMISE_DAYS,
         summary=summary,
         reviews=reviews,
         category=category,
