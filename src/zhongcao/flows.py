@@ -841,6 +841,7 @@ WORKBENCH_QUEUES: list[WorkbenchQueue] = [
     WorkbenchQueue("complaints", "/operator/complaints?status=open", support_service.open_complaint_count),
     WorkbenchQueue("shops", "/operator/shops?sanction=any", shop_sanctions.sanctioned_count),
     WorkbenchQueue("content_reports", "/operator/moderation/reports", content_reports.open_report_count),
+    WorkbenchQueue("warehouse_inbounds", "/operator/warehouse", warehouse_service.receiving_queue_count),
     WorkbenchQueue(
         "content_appeals",
         "/operator/moderation/appeals?status=pending",
