@@ -24,6 +24,7 @@ from zhongcao.users import service as users_service
 from zhongcao.web.context import FormData, Page, ShopperPage, session_token
 from zhongcao.web.likes import like_counts
 from zhongcao.web.live import live_hub, mask_name
+from zhongcao.web.shopper.flash_sale import flash_context
 from zhongcao.web.shopper.common import (
     FEED_PAGE,
     FeedCard,
@@ -217,6 +218,8 @@ def live_room(page: Page, content_id: IdPath) -> Response:
         last_sale_id=sales[0].item_id if sales else 0,
         viewers=live_hub(page.request.app).count_from_thread(content_id),
         viewer_key=uuid.uuid4().hex,
+        flash=flash_context(page, data["pinned"].id) if data["pinned"] is not None else None,
+        room_id=content_id,
         **data,
     )
 

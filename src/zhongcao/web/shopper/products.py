@@ -23,6 +23,7 @@ from zhongcao.shops import service as shops_service
 from zhongcao.warehouse import service as warehouse_service
 from zhongcao.web.context import FormData, Page, ShopperPage
 from zhongcao.web.forms import Form
+from zhongcao.web.shopper.flash_sale import flash_context
 from zhongcao.web.shopper.common import (
     MAX_QUANTITY,
     IdPath,
@@ -121,6 +122,7 @@ def _product_page(
         brand=brand,
         source=source_of(attribution),
         form=form,
+        flash=flash_context(page, product.id),
     )
 
 
