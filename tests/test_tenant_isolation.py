@@ -47,9 +47,9 @@ from zhongcao.content import moderation
 from zhongcao.content.models import ContentKind
 from zhongcao.db import Base
 from zhongcao.experience import scores as experience_scores
-from zhongcao.flashsales import service as flashsales_service
 from zhongcao.finance import service as finance_service
 from zhongcao.finance.models import Settlement
+from zhongcao.flashsales import service as flashsales_service
 from zhongcao.media.models import Media, MediaKind, MediaObject
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops import invitations

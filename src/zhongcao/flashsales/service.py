@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from zhongcao import clock
 from zhongcao.catalog import lookup, stock
 from zhongcao.config import Settings
-from zhongcao.db import rows_changed
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind, ContentStatus
+from zhongcao.db import rows_changed
 from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 from zhongcao.flashsales import admission as adm
 from zhongcao.flashsales.models import (

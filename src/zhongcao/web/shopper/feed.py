@@ -24,7 +24,6 @@ from zhongcao.users import service as users_service
 from zhongcao.web.context import FormData, Page, ShopperPage, session_token
 from zhongcao.web.likes import like_counts
 from zhongcao.web.live import live_hub, mask_name
-from zhongcao.web.shopper.flash_sale import flash_context
 from zhongcao.web.shopper.common import (
     FEED_PAGE,
     FeedCard,
@@ -34,6 +33,7 @@ from zhongcao.web.shopper.common import (
     back_to,
     tiles_from_briefs,
 )
+from zhongcao.web.shopper.flash_sale import flash_context
 
 router = APIRouter()
 COMMENTS_SHOWN = 20  # the room's newest comments on the page; later ones arrive over its stream

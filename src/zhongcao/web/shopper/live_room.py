@@ -20,8 +20,8 @@ from zhongcao.errors import DomainError
 from zhongcao.web import i18n
 from zhongcao.web.context import FormData, Page, SignedInPage
 from zhongcao.web.forms import error_message
-from zhongcao.web.shopper.flash_sale import flash_context
 from zhongcao.web.shopper.common import IdPath, ProductTile
+from zhongcao.web.shopper.flash_sale import flash_context
 
 router = APIRouter()
 

@@ -23,7 +23,6 @@ from zhongcao.shops import service as shops_service
 from zhongcao.warehouse import service as warehouse_service
 from zhongcao.web.context import FormData, Page, ShopperPage
 from zhongcao.web.forms import Form
-from zhongcao.web.shopper.flash_sale import flash_context
 from zhongcao.web.shopper.common import (
     MAX_QUANTITY,
     IdPath,
@@ -33,6 +32,7 @@ from zhongcao.web.shopper.common import (
     source_of,
     tile_from_product,
 )
+from zhongcao.web.shopper.flash_sale import flash_context
 
 router = APIRouter()
 
