@@ -36,4 +36,16 @@ def test_jobs_expire_checkouts_and_complete_orders(database, db):
             f"warehouse_{step}": 0
             for step in ("queued", "picked", "packed", "handed_over", "short", "cancelled", "failed")
         },
+        **{
+            f"flash_{key}": 0
+            for key in (
+                "written",
+                "rejected",
+                "failed",
+                "rebuilt",
+                "given_back",
+                "ended",
+                "pending_given_back",
+            )
+        },
     }

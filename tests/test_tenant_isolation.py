@@ -49,6 +49,7 @@ from zhongcao.db import Base
 from zhongcao.experience import scores as experience_scores
 from zhongcao.finance import service as finance_service
 from zhongcao.finance.models import Settlement
+from zhongcao.flashsales import service as flashsales_service
 from zhongcao.media.models import Media, MediaKind, MediaObject
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops import invitations
@@ -248,6 +249,20 @@ def build_world(db) -> World:
     warehouse_fulfilment.queue_orders(db, clock.now(), Settings())
     wh_task = warehouse_service.fulfilment_for_order(db, wh_order.order.id)
     assert wh_task is not None, "the world needs a warehouse fulfilment task to protect"
+    # A flash sale of the victim's (its units set aside from p1's SKU).
+    flash_sale = flashsales_service.create_sale(
+        db,
+        shop_id=victim.shop.id,
+        created_by=victim.owner.id,
+        new=flashsales_service.NewSale(
+            sku_id=first_sku(db, p1).id,
+            title=MARKER[:80],
+            price_fen=1,
+            quantity=1,
+            starts_at=now + timedelta(hours=1),
+        ),
+        settings=Settings(),
+    )
 
     # The attacker: the owner of another shop (every shop role) and another creator.
     attacker = make_shop(db, "攻击者店")
@@ -298,6 +313,7 @@ def build_world(db) -> World:
         settlements=settlement_ids,
         attacker_product=attacker_product.id,
         attacker_creator=attacker_creator.id,
+        flash_sale=flash_sale.id,
         shop_media=shop_media.id,
         creator_media=creator_media.id,
         wh_sku=wh_sku.id,
@@ -749,6 +765,20 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: {"inbound_id": w["draft_inbound"]}
     ),
     ("GET", "/api/merchant/warehouse/fulfilments"): listing(lambda w: {w["wh_task"]}),
+    # flash sales
+    ("GET", "/api/merchant/flash-sales"): listing(lambda w: {w["flash_sale"]}),
+    ("POST", "/api/merchant/flash-sales"): foreign_body(
+        lambda w: {
+            "sku_id": w["sku"],
+            "title": "x",
+            "price_fen": 1,
+            "quantity": 1,
+            "starts_at": "2030-01-01T00:00:00+00:00",
+        }
+    ),
+    ("GET", "/api/merchant/flash-sales/{sale_id}"): foreign_id(lambda w: {"sale_id": w["flash_sale"]}),
+    ("POST", "/api/merchant/flash-sales/{sale_id}/start"): foreign_id(lambda w: {"sale_id": w["flash_sale"]}),
+    ("POST", "/api/merchant/flash-sales/{sale_id}/end"): foreign_id(lambda w: {"sale_id": w["flash_sale"]}),
 }
 
 # ----------------------------------------------------------------------------------------- checks

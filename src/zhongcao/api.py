@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.experience.views import router as experience_router
     from zhongcao.feed.views import router as feed_router
     from zhongcao.finance.views import router as finance_router
+    from zhongcao.flashsales.views import router as flashsales_router
     from zhongcao.health import router as health_router
     from zhongcao.jobs.views import router as jobs_router
     from zhongcao.media.views import router as media_router
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         samples_router,
         audit_router,
         warehouse_router,
+        flashsales_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Prefix of every Redis channel and key this deployment uses (several deployments may share a server).
     redis_prefix: str = Field(default="zhongcao", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    # Requests a minute to the flash-sale and checkout endpoints, per account and per client address
+    # (docs/flash-sales.md): a person taps a few times; a script is told 429. Many buyers may share an
+    # address (a campus, a carrier's NAT): raise the second for such traffic (and for load tests).
+    buy_requests_per_account_per_minute: int = Field(default=30, ge=1)
+    buy_requests_per_address_per_minute: int = Field(default=600, ge=1)
     # Uploaded images and videos (docs/media.md): a folder on the embedded default, S3-compatible object
     # storage in production. S3 credentials come from the usual AWS environment (AWS_ACCESS_KEY_ID,
     # AWS_SECRET_ACCESS_KEY, AWS_PROFILE...), never from these settings.

@@ -66,6 +66,7 @@ from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.finance import service as finance_service
+from zhongcao.flashsales import service as flashsales_service
 from zhongcao.media import service as media_service
 from zhongcao.media.models import MediaKind
 from zhongcao.membership import service as membership_service
@@ -852,3 +853,11 @@ WORKBENCH_QUEUES: list[WorkbenchQueue] = [
 
 def workbench_counts(db: Session) -> list[tuple[WorkbenchQueue, int]]:
     return [(queue, queue.count(db)) for queue in WORKBENCH_QUEUES]
+
+
+# --- flash sales -----------------------------------------------------------------------------------
+# A flash-sale checkout cancelled unpaid gives its unit back to the sale; a paid one marks the ticket
+# paid (commerce does not read flash sales; the flash-sale domain reads commerce).
+
+signals.connect("checkout_cancelled", flashsales_service.on_checkout_cancelled)
+signals.connect("order_paid", flashsales_service.on_order_paid)

@@ -649,6 +649,8 @@ def cancel_unpaid(db: Session, checkout: Checkout, now: datetime, reason: str) -
     checkout.status = CheckoutStatus.cancelled
     checkout.cancelled_at = now
     db.flush()
+    # A flash sale takes its units back for the sale, in this transaction (flows wires it).
+    signals.emit(db, "checkout_cancelled", checkout_id=checkout.id, reason=reason)
     return orders
 
 

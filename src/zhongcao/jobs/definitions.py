@@ -5,7 +5,7 @@ run from ``zhongcao worker``, the one-shot ``zhongcao jobs run`` and the market 
 day. The rest publish what API workers load, so that no API worker runs anything in the background:
 Compass's analytics snapshot, the feed's item-to-item catch-up state, like counts.
 
-Where later jobs go: carrier deliveries and flash-sale order writing are registered here
+Where later jobs go: carrier deliveries are registered here
 the same way (``@job("carrier_deliveries", every_s=...)``), calling their domain's service. The search
 index follower runs every 0.5 s and its full rebuild every 5 minutes.
 """
@@ -25,6 +25,8 @@ from zhongcao.feed import catch_up
 from zhongcao.feed import model as feed_model
 from zhongcao.feed.event_log import read_window_end
 from zhongcao.finance import service as finance_service
+from zhongcao.flashsales import service as flashsales_service
+from zhongcao.flashsales import writer as flashsales_writer
 from zhongcao.jobs.registry import Counts, JobContext, job
 from zhongcao.search import indexing as search_indexing
 from zhongcao.warehouse import fulfilment as warehouse_fulfilment_service
@@ -44,6 +46,8 @@ LIKE_COUNTS_EVERY_S = 60.0
 # The platform warehouse: a paid order's pick starts within 30 s; receiving is a day-long wait.
 WAREHOUSE_FULFILMENT_EVERY_S = 30.0
 WAREHOUSE_RECEIVING_EVERY_S = 60.0
+# A flash-sale buyer waits "in queue" until the writer has written their order: a few tenths of a second.
+FLASH_SALE_ORDERS_EVERY_S = 0.3
 
 
 @job("payment_timeouts", every_s=PAYMENT_TIMEOUTS_EVERY_S, business=True)
@@ -103,6 +107,24 @@ def warehouse_fulfilment(context: JobContext) -> Counts:
     with context.database.session() as db:
         counts = warehouse_fulfilment_service.run(db, context.now, context.settings)
     return {f"warehouse_{key}": n for key, n in counts.items()}
+
+
+@job("flash_sale_orders", every_s=FLASH_SALE_ORDERS_EVERY_S, business=True)
+def flash_sale_orders(context: JobContext) -> Counts:
+    """Write the orders of admitted flash-sale tickets in batches, then keep the admission counters
+    true to PostgreSQL: rebuild missing ones (Redis restarted), give back released units, end sales
+    past their end (docs/flash-sales.md)."""
+    counts: dict[str, int] = {}
+    with context.database.session() as db:
+        for _ in range(10):  # drain a burst within one run, a batch per transaction
+            done = flashsales_writer.write_batch(db, context.settings, context.now or clock.now())
+            for key, n in done.items():
+                counts[f"flash_{key}"] = counts.get(f"flash_{key}", 0) + n
+            if sum(done.values()) < flashsales_writer.BATCH:
+                break
+        for key, n in flashsales_service.sync(db, context.settings, context.now or clock.now()).items():
+            counts[f"flash_{key}"] = n
+    return counts
 
 
 @job("shop_scores", every_s=SCORES_EVERY_S, business=True)

@@ -59,6 +59,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/merchant/products", "products", "console.nav.products"),
                 ("/merchant/orders", "orders", "console.nav.orders"),
                 ("/merchant/warehouse", "warehouse", "console.nav.warehouse"),
+                ("/merchant/flash-sales", "flash_sales", "console.nav.flash_sales"),
                 ("/merchant/after-sales", "after_sales", "console.nav.after_sales"),
                 ("/merchant/inbox", "inbox", "console.nav.inbox"),
                 ("/merchant/content", "studio", "console.nav.studio"),

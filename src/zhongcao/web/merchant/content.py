@@ -28,6 +28,7 @@ from zhongcao.content import moderation
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Account, Content, ContentKind, ContentStatus
 from zhongcao.errors import DomainError, NotFound
+from zhongcao.flashsales import service as flashsales_service
 from zhongcao.media import service as media_service
 from zhongcao.media.views import MULTIPART_ALLOWANCE, get_storage
 from zhongcao.pagination import PageParams
@@ -378,6 +379,7 @@ def host_dashboard(console: MerchantConsole, content_id: IdPath) -> Response:
         account=view.account,
         stats=stats_dict(console, content_id, viewers),
         comments=[(c, names.get(c.user_id, "")) for c in comments],
+        flash_sales={s.product_id: s for s in flashsales_service.waiting_for_room(console.db, content_id)},
     )
 
 

@@ -22,6 +22,7 @@ from zhongcao.web.shopper import (
     checkout,
     coupons,
     feed,
+    flash_sale,
     live_room,
     membership,
     messages,
@@ -33,6 +34,7 @@ from zhongcao.web.shopper import (
 router = APIRouter()
 for module in (
     feed,
+    flash_sale,
     live_room,
     browse,
     products,

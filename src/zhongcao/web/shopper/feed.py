@@ -33,6 +33,7 @@ from zhongcao.web.shopper.common import (
     back_to,
     tiles_from_briefs,
 )
+from zhongcao.web.shopper.flash_sale import flash_context
 
 router = APIRouter()
 COMMENTS_SHOWN = 20  # the room's newest comments on the page; later ones arrive over its stream
@@ -217,6 +218,8 @@ def live_room(page: Page, content_id: IdPath) -> Response:
         last_sale_id=sales[0].item_id if sales else 0,
         viewers=live_hub(page.request.app).count_from_thread(content_id),
         viewer_key=uuid.uuid4().hex,
+        flash=flash_context(page, data["pinned"].id) if data["pinned"] is not None else None,
+        room_id=content_id,
         **data,
     )
 

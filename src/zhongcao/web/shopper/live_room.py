@@ -21,6 +21,7 @@ from zhongcao.web import i18n
 from zhongcao.web.context import FormData, Page, SignedInPage
 from zhongcao.web.forms import error_message
 from zhongcao.web.shopper.common import IdPath, ProductTile
+from zhongcao.web.shopper.flash_sale import flash_context
 
 router = APIRouter()
 
@@ -86,7 +87,11 @@ def pinned_tile(db: Any, content_id: int) -> ProductTile | None:
 def pinned(page: Page, content_id: IdPath) -> Response:
     """The pinned product's card, as the room shows it (empty when nothing is pinned)."""
     response = page.render(
-        "shopper/_pinned.html", pinned=pinned_tile(page.db, content_id), source=f"live:{content_id}"
+        "shopper/_pinned.html",
+        pinned=(tile := pinned_tile(page.db, content_id)),
+        source=f"live:{content_id}",
+        flash=flash_context(page, tile.id) if tile is not None else None,
+        room_id=content_id,
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -32,6 +32,7 @@ from zhongcao.web.shopper.common import (
     source_of,
     tile_from_product,
 )
+from zhongcao.web.shopper.flash_sale import flash_context
 
 router = APIRouter()
 
@@ -121,6 +122,7 @@ def _product_page(
         brand=brand,
         source=source_of(attribution),
         form=form,
+        flash=flash_context(page, product.id),
     )
 
 
