@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.finance.views import router as finance_router
     from zhongcao.health import router as health_router
     from zhongcao.jobs.views import router as jobs_router
+    from zhongcao.logistics.views import router as logistics_router
     from zhongcao.media.views import router as media_router
     from zhongcao.membership.views import router as membership_router
     from zhongcao.notifications.views import router as notifications_router
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         catalog_router,
         content_router,
         commerce_router,
+        logistics_router,
         affiliate_router,
         aftersales_router,
         reviews_router,

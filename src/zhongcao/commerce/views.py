@@ -41,6 +41,7 @@ from zhongcao.commerce.schemas import (
 )
 from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OperatorUser, ShopperUser, merchant_with
 from zhongcao.fields import IdPath
+from zhongcao.logistics import service as logistics_service
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.shops.models import StaffRole
 
@@ -376,16 +377,20 @@ def merchant_get_order(order_id: PathId, ctx: MerchantCtx, db: DbSession) -> Mer
 
 @router.post("/api/merchant/orders/{order_id}/ship", response_model=MerchantOrderOut, tags=["merchant"])
 def merchant_ship_order(
-    order_id: PathId, body: ShipRequest, ctx: ShopFulfiller, db: DbSession
+    order_id: PathId, body: ShipRequest, ctx: ShopFulfiller, db: DbSession, request: Request
 ) -> MerchantOrderOut:
-    """Hand a paid order to a carrier (shop owner or operator)."""
-    order = order_service.ship_order(
+    """Hand a paid order to a carrier (shop owner or operator). ``carrier_name`` is a carrier's code
+    from ``GET /api/logistics/carriers`` (or its name: 顺丰, SF Express); the shipment stores the code
+    and the carrier's tracking starts (``GET /api/merchant/orders/{id}/tracking``). 422
+    ``unknown_carrier`` for a carrier the platform does not know."""
+    order = logistics_service.ship_order(
         db,
         ctx.shop_id,
         order_id,
-        carrier_name=body.carrier_name,
+        carrier=body.carrier_name,
         tracking_number=body.tracking_number,
         platform_warehouse=body.platform_warehouse,
+        settings=request.app.state.settings,
     )
     return _with_shipment(db, order, merchant_order_out)
 

@@ -5,9 +5,9 @@ run from ``zhongcao worker``, the one-shot ``zhongcao jobs run`` and the market 
 day. The rest publish what API workers load, so that no API worker runs anything in the background:
 Compass's analytics snapshot, the feed's item-to-item catch-up state, like counts.
 
-Where later jobs go: carrier deliveries and flash-sale order writing are registered here
-the same way (``@job("carrier_deliveries", every_s=...)``), calling their domain's service. The search
-index follower runs every 0.5 s and its full rebuild every 5 minutes.
+Where later jobs go: flash-sale order writing is registered here the same way, calling its domain's
+service. The search index follower runs every 0.5 s and its full rebuild every 5 minutes; the
+simulated carrier (``carrier_updates``) every minute.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from zhongcao.feed import model as feed_model
 from zhongcao.feed.event_log import read_window_end
 from zhongcao.finance import service as finance_service
 from zhongcao.jobs.registry import Counts, JobContext, job
+from zhongcao.logistics import service as logistics_service
 from zhongcao.search import indexing as search_indexing
 
 # Payment timeouts are minutes long: checking every 30 s keeps a cancelled checkout's stock back on
@@ -39,6 +40,9 @@ SEARCH_BUILD_EVERY_S = 300.0  # the full rebuild, a safety net
 FEED_CATCH_UP_EVERY_S = 15.0  # publishes only once the newest state is feed_catch_up_seconds old
 FEED_CATCH_UP_LAG_S = 30.0  # events arrive a little late: count only those at least this old
 LIKE_COUNTS_EVERY_S = 60.0
+# Scans are hours apart at real speed; a minute keeps a parcel's timeline within a minute of its plan
+# (and a demo's time-scaled parcels moving visibly).
+CARRIER_EVERY_S = 60.0
 
 
 @job("payment_timeouts", every_s=PAYMENT_TIMEOUTS_EVERY_S, business=True)
@@ -46,6 +50,14 @@ def payment_timeouts(context: JobContext) -> Counts:
     """Cancel checkouts not paid within their timeout and release their stock."""
     with context.database.session() as db:
         return {"expired_checkouts": commerce_service.expire_unpaid_checkouts(db, context.now)}
+
+
+@job("carrier_updates", every_s=CARRIER_EVERY_S, business=True)
+def carrier_updates(context: JobContext) -> Counts:
+    """The simulated carrier: track new shipments on its carriers, write the scans whose time has come
+    (pickup, transit, delivery move the order), open the buyer's refund claim for a lost parcel."""
+    with context.database.session() as db:
+        return logistics_service.run_carrier_updates(db, context.settings, context.now)
 
 
 @job("after_sales_deadlines", every_s=DEADLINES_EVERY_S, business=True)
