@@ -230,19 +230,31 @@ def test_a_lost_parcel_opens_the_buyers_refund(db):
 
 def test_the_demo_world_fixes_its_own_transit_times(db):
     bundle = paid_order(db)
+    in_flight = paid_order(db)
     shipped = clock.now()
     pickup = shipped + timedelta(hours=3)
     arrival = pickup + timedelta(days=2, hours=5)
-    _ship(db, bundle, "SF0000000001", planned_pickup_at=pickup, simulated=True)
+    for each in (bundle, in_flight):
+        _ship(db, each, f"SIM{each.order.id:010d}", planned_pickup_at=pickup, simulated=True, held=True)
+    db.commit()
+    # The world writes its parcels' scans itself: the job leaves them alone...
+    later = arrival + timedelta(days=3)
+    assert logistics_service.run_carrier_updates(db, _settings(), later)["carrier_events"] == 0
     with clock.frozen(pickup):
-        assert logistics_service.advance_order(db, bundle.order.id, pickup).events == 1
-        logistics_service.replan(db, bundle.order.id, delivered_at=arrival)
+        assert logistics_service.pick_up(db, bundle.order.id, pickup, delivered_at=arrival).events == 1
     with clock.frozen(arrival):
         result = logistics_service.advance_order(db, bundle.order.id, arrival)
     assert result.deliveries == 1 and result.events >= 4
     db.expire_all()
     order = db.get(Order, bundle.order.id)
     assert order.status is OrderStatus.delivered and order.delivered_at == arrival
+    # ... until the simulation ends: a parcel still on its way goes to the job.
+    assert logistics_service.release_parcels(db, [bundle.order.id, in_flight.order.id]) == 1
+    with clock.frozen(later):
+        counts = logistics_service.run_carrier_updates(db, _settings(), later)
+    assert counts["carrier_deliveries"] == 1
+    db.expire_all()
+    assert db.get(Order, in_flight.order.id).status is OrderStatus.delivered
 
 
 def test_the_job_runs_with_the_business_rules(database, db):

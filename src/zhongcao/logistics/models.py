@@ -43,7 +43,8 @@ class Parcel(IdMixin, TimestampMixin, Base):
     shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id"), index=True)
     carrier_code: Mapped[str] = mapped_column(String(16))
     tracking_number: Mapped[str] = mapped_column(String(64))
-    # Driven by the simulated carrier (its plan, the carrier_updates job); else by a webhook.
+    # The carrier_updates job writes its plan's events. False: a real carrier's webhook reports it, or
+    # (with a plan) the demo world writes the events itself until it releases the parcel.
     simulated: Mapped[bool]
     status: Mapped[ParcelStatus] = mapped_column(str_enum(ParcelStatus, "parcel_status"))
     origin_province: Mapped[str | None] = mapped_column(String(12))

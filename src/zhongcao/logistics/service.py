@@ -18,13 +18,14 @@ Which shipments the job drives
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,7 @@ from zhongcao.commerce import shipments as commerce_shipments
 from zhongcao.commerce.models import OrderStatus
 from zhongcao.commerce.shipments import ShipmentFacts
 from zhongcao.config import Settings, get_settings
-from zhongcao.errors import DomainError, NotFound
+from zhongcao.errors import Conflict, DomainError, InvalidInput, NotFound
 from zhongcao.logistics import carriers, routes
 from zhongcao.logistics.carriers import SIMULATED, CarrierInfo, Kind, PlannedEvent
 from zhongcao.logistics.models import Parcel, ParcelStatus, TrackingEvent, TrackingSource
@@ -95,9 +96,12 @@ def start_tracking(
     *,
     planned_pickup_at: datetime | None = None,
     simulated: bool | None = None,
+    held: bool = False,
 ) -> Parcel:
     """The parcel for a shipment on a registered carrier, with the simulated carrier's plan when it
-    drives that carrier (``simulated`` overrides the settings: the demo world always simulates)."""
+    drives that carrier (``simulated`` overrides the settings: the demo world always simulates).
+    ``held``: the caller writes the plan's events itself (:func:`advance_order`), the job leaves the
+    parcel alone until :func:`release_parcels` (the demo world during its simulation)."""
     carrier = carriers.get(facts.carrier_name)
     if carrier is None:
         raise ValueError(f"shipment {facts.shipment_id}'s carrier {facts.carrier_name!r} is not registered")
@@ -123,7 +127,7 @@ def start_tracking(
         shop_id=facts.shop_id,
         carrier_code=carrier.code,
         tracking_number=facts.tracking_number,
-        simulated=simulated,
+        simulated=simulated and not held,
         status=S.awaiting_pickup,
         origin_province=route.origin.province.code,
         destination_province=route.destination.province.code if route.destination is not None else None,
@@ -150,6 +154,7 @@ def ship_order(
     settings: Settings | None = None,
     planned_pickup_at: datetime | None = None,
     simulated: bool | None = None,
+    held: bool = False,
     commit: bool = True,
 ) -> Any:
     """The shop hands the parcel to a registered carrier (a code or a name: ``sf``, 顺丰, SF
@@ -169,7 +174,9 @@ def ship_order(
         )
         facts = commerce_shipments.of_order(db, order.id)
         assert facts is not None  # just created
-        start_tracking(db, facts, settings, planned_pickup_at=planned_pickup_at, simulated=simulated)
+        start_tracking(
+            db, facts, settings, planned_pickup_at=planned_pickup_at, simulated=simulated, held=held
+        )
     except BaseException:
         db.rollback()
         raise
@@ -199,10 +206,7 @@ def _lock(db: Session, parcel_id: int) -> Parcel:
     return parcel
 
 
-def _move_order(db: Session, parcel: Parcel, kind: Kind, at: datetime, result: Recorded) -> None:
-    """The order follows the parcel: pickup at the first movement, delivery at ``delivered``."""
-    if kind not in MOVEMENT or (kind is not Kind.delivered and parcel.status is not S.awaiting_pickup):
-        return
+def _move_order_checked(db: Session, parcel: Parcel, kind: Kind, at: datetime, result: Recorded) -> None:
     facts = commerce_shipments.of_order(db, parcel.order_id)
     if facts is None or facts.order_status is not OrderStatus.shipped:
         return  # delivered already (by hand, or an earlier report)
@@ -219,46 +223,49 @@ def _move_order(db: Session, parcel: Parcel, kind: Kind, at: datetime, result: R
         result.deliveries += 1
 
 
-def _record(
+def _move_order(
     db: Session,
     parcel: Parcel,
-    *,
+    status: ParcelStatus,
     kind: Kind,
     at: datetime,
-    location_zh: str,
-    location_en: str | None,
-    description: str,
-    source: TrackingSource,
-    external_id: str,
     result: Recorded,
-) -> TrackingEvent | None:
-    """Write one event for a locked parcel and apply it; None (and no effect) when the carrier's
-    event id was recorded before."""
-    seen = db.scalar(
-        select(TrackingEvent.id).where(
-            TrackingEvent.carrier_code == parcel.carrier_code, TrackingEvent.external_id == external_id
-        )
-    )
-    if seen is not None:
-        result.duplicates += 1
-        return None
-    event = TrackingEvent(
-        parcel_id=parcel.id,
-        order_id=parcel.order_id,
-        carrier_code=parcel.carrier_code,
-        kind=kind,
-        location_zh=location_zh,
-        location_en=location_en,
-        description=description,
-        at=at,
-        source=source,
-        external_id=external_id,
-        created_at=clock.now(),
-    )
-    db.add(event)
-    db.flush()
+    *,
+    in_order: bool,
+) -> None:
+    """The order follows the parcel: pickup at the first movement, delivery at ``delivered``.
+
+    ``in_order``: the simulated carrier's own events, in order and never in the future, go straight
+    to commerce (its refusal of a move already made by hand is no error); a carrier's report is
+    first checked against the shipment and clamped to what commerce accepts."""
+    first = status is S.awaiting_pickup
+    if kind not in MOVEMENT or (kind is not Kind.delivered and not first):
+        return
+    if not in_order:
+        _move_order_checked(db, parcel, kind, at, result)
+        return
+    try:
+        if first:
+            with contextlib.suppress(Conflict):  # picked up by hand already
+                commerce_service.record_pickup(db, parcel.order_id, at=at, commit=False)
+        if kind is Kind.delivered:
+            with contextlib.suppress(Conflict):  # delivered by hand already
+                commerce_service.record_delivery(db, parcel.order_id, at=at, commit=False)
+                result.deliveries += 1
+    except InvalidInput:  # a hand-recorded scan later than the plan's: take the checked way
+        _move_order_checked(db, parcel, kind, at, result)
+
+
+def _status_after(status: ParcelStatus, kind: Kind) -> ParcelStatus:
+    target = STATUS_OF.get(kind)
+    if target is not None and (target is S.delivered or RANK[target] > RANK[status]):
+        return target
+    return status
+
+
+def _mark(parcel: Parcel, kind: Kind, at: datetime, result: Recorded) -> None:
+    """What one new event says about the parcel: its status (never backwards), a delay, a loss."""
     result.events += 1
-    _move_order(db, parcel, kind, at, result)
     if kind is Kind.delayed:
         parcel.delayed_at = parcel.delayed_at or at
     target = STATUS_OF.get(kind)
@@ -270,7 +277,31 @@ def _record(
     if parcel.last_event_at is None or at > parcel.last_event_at:
         parcel.last_event_at = at
     result.statuses.append(parcel.status.value)
-    return event
+
+
+def _row(
+    parcel: Parcel,
+    kind: Kind,
+    at: datetime,
+    location_zh: str,
+    location_en: str | None,
+    description: str,
+    source: TrackingSource,
+    external_id: str,
+) -> dict[str, Any]:
+    return {
+        "parcel_id": parcel.id,
+        "order_id": parcel.order_id,
+        "carrier_code": parcel.carrier_code,
+        "kind": kind,
+        "location_zh": location_zh,
+        "location_en": location_en,
+        "description": description,
+        "at": at,
+        "source": source,
+        "external_id": external_id,
+        "created_at": clock.now(),
+    }
 
 
 def record_reported(
@@ -284,47 +315,59 @@ def record_reported(
     description: str,
     event_id: str,
     result: Recorded,
-) -> TrackingEvent | None:
-    """A real carrier's event (the webhook) for a locked parcel; None when its id was seen before."""
-    return _record(
-        db,
-        parcel,
-        kind=kind,
-        at=at,
-        location_zh=location,
-        location_en=location_en,
-        description=description,
-        source=TrackingSource.webhook,
-        external_id=event_id,
-        result=result,
+) -> bool:
+    """A real carrier's event (the webhook) for a locked parcel: recorded and applied, or False (and
+    no effect) when its event id was recorded before."""
+    seen = db.scalar(
+        select(TrackingEvent.id).where(
+            TrackingEvent.carrier_code == parcel.carrier_code, TrackingEvent.external_id == event_id
+        )
     )
+    if seen is not None:
+        result.duplicates += 1
+        return False
+    _move_order(db, parcel, parcel.status, kind, at, result, in_order=False)
+    row = _row(parcel, kind, at, location, location_en, description, TrackingSource.webhook, event_id)
+    db.execute(insert(TrackingEvent), [row])
+    _mark(parcel, kind, at, result)
+    db.flush()
+    return True
 
 
 def _advance(db: Session, parcel: Parcel, now: datetime, result: Recorded) -> None:
+    """Write the locked parcel's planned events whose time has come (one multi-row insert; a step is
+    written once: ``next_step`` moves past it in the same transaction, and the carrier's event id,
+    unique, is the step's)."""
     plan = [PlannedEvent.from_json(raw) for raw in parcel.plan or []]
-    step = parcel.next_step
+    first = step = parcel.next_step
     while step < len(plan) and plan[step].at <= now:
-        event = plan[step]
-        _record(
-            db,
-            parcel,
-            kind=event.kind,
-            at=event.at,
-            location_zh=event.location_zh,
-            location_en=event.location_en,
-            description="",
-            source=TrackingSource.simulated,
-            external_id=f"sim:{parcel.id}:{step}",
-            result=result,
-        )
         step += 1
+    due = list(enumerate(plan[first:step], start=first))
+    # The order's moves first, the parcel's row last: one UPDATE of it per run, not one per event.
+    status = parcel.status
+    for _, e in due:
+        _move_order(db, parcel, status, e.kind, e.at, result, in_order=True)
+        status = _status_after(status, e.kind)
+    if due:
+        source = TrackingSource.simulated
+        db.execute(
+            insert(TrackingEvent),
+            [
+                _row(parcel, e.kind, e.at, e.location_zh, e.location_en, "", source, f"sim:{parcel.id}:{i}")
+                for i, e in due
+            ],
+        )
+    for _, e in due:
+        _mark(parcel, e.kind, e.at, result)
     parcel.next_step = step
     parcel.next_due_at = plan[step].at if step < len(plan) else None
-    db.flush()
 
 
-def _parcel_of_order(db: Session, order_id: int) -> Parcel | None:
-    return db.scalar(select(Parcel).where(Parcel.order_id == order_id))
+def _parcel_of_order(db: Session, order_id: int, *, lock: bool = False) -> Parcel | None:
+    stmt = select(Parcel).where(Parcel.order_id == order_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return db.scalar(stmt)
 
 
 def advance_order(
@@ -334,23 +377,43 @@ def advance_order(
     this at its own pickup and delivery times; the job does the same for every parcel)."""
     now = now or clock.now()
     result = Recorded()
-    parcel = _parcel_of_order(db, order_id)
+    parcel = _parcel_of_order(db, order_id, lock=True)
     if parcel is None:
         return result
-    _advance(db, _lock(db, parcel.id), now, result)
+    _advance(db, parcel, now, result)
     if commit:
         db.commit()
     return result
 
 
+def pick_up(db: Session, order_id: int, at: datetime, *, delivered_at: datetime) -> Recorded:
+    """The demo world's pickup: the scans due by ``at`` (the pickup), then the rest of the trip placed
+    to arrive at ``delivered_at`` (the world decides its transit times), in one transaction."""
+    result = Recorded()
+    parcel = _parcel_of_order(db, order_id, lock=True)
+    facts = commerce_shipments.of_order(db, order_id)
+    if parcel is None or facts is None:
+        return result
+    _advance(db, parcel, at, result)
+    _replan(parcel, facts, delivered_at)
+    db.commit()
+    return result
+
+
 def replan(db: Session, order_id: int, *, delivered_at: datetime, commit: bool = True) -> None:
-    """Fix when the order's parcel arrives (the demo world decides its transit times): the events not
-    yet written are placed again between the last written one and ``delivered_at``."""
-    parcel = _parcel_of_order(db, order_id)
+    """Fix when the order's parcel arrives: the events not yet written are placed again between the
+    last written one and ``delivered_at``."""
+    parcel = _parcel_of_order(db, order_id, lock=True)
     facts = commerce_shipments.of_order(db, order_id)
     if parcel is None or facts is None:
         return
-    parcel = _lock(db, parcel.id)
+    _replan(parcel, facts, delivered_at)
+    db.flush()
+    if commit:
+        db.commit()
+
+
+def _replan(parcel: Parcel, facts: ShipmentFacts, delivered_at: datetime) -> None:
     written = list(parcel.plan or [])[: parcel.next_step]
     start = datetime.fromisoformat(written[-1]["at"]) if written else facts.shipped_at
     route = routes.route_for(
@@ -360,9 +423,23 @@ def replan(db: Session, order_id: int, *, delivered_at: datetime, commit: bool =
     parcel.plan = [*written, *(e.to_json() for e in rest)]
     parcel.next_due_at = rest[0].at
     parcel.expected_delivery_at = delivered_at
-    db.flush()
+
+
+def release_parcels(db: Session, order_ids: Sequence[int], *, commit: bool = True) -> int:
+    """Hand held parcels (:func:`start_tracking`'s ``held``) with events still to come to the carrier
+    job: the demo world's parcels on their way when its simulation ends."""
+    released = 0
+    for start in range(0, len(order_ids), 500):
+        chunk = list(order_ids[start : start + 500])
+        result = db.execute(
+            update(Parcel)
+            .where(Parcel.order_id.in_(chunk), Parcel.simulated.is_(False), Parcel.next_due_at.is_not(None))
+            .values(simulated=True)
+        )
+        released += int(getattr(result, "rowcount", 0) or 0)
     if commit:
         db.commit()
+    return released
 
 
 # --- lost parcels: the buyer's refund ------------------------------------------------------------------

@@ -137,7 +137,7 @@ def receive(db: Session, settings: Settings, verified: Verified) -> WebhookResul
     result = service.Recorded()
     try:
         parcel = db.get(Parcel, parcel.id, with_for_update=True, populate_existing=True) or parcel
-        recorded = service.record_reported(
+        fresh = service.record_reported(
             db,
             parcel,
             kind=event.kind,
@@ -152,16 +152,16 @@ def receive(db: Session, settings: Settings, verified: Verified) -> WebhookResul
         db.commit()
     except IntegrityError:  # the same event id, delivered twice at once
         db.rollback()
-        recorded = None
+        fresh = False
         status = parcel.status.value
     except DomainError:
         db.rollback()
         raise
-    if recorded is not None and status in ("lost", "returned"):
+    if fresh and status in ("lost", "returned"):
         service.open_claims(db, parcel.id, now)
     return WebhookResult(
         event_id=event.event_id,
         tracking_number=event.tracking_number,
-        duplicate=recorded is None,
+        duplicate=not fresh,
         parcel_status=status,
     )
