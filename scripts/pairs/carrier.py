@@ -1,6 +1,8 @@
 """Strings of the carrier: the ship form's carrier list, a parcel's tracking card (issue #17 item 1)."""
 
 PAIRS = {
+    # the order's own steps (created, paid, shipped ...), now beside the parcel's tracking
+    "orders.timeline": ("订单进度", "Order progress"),
     "merchant.ship.pick_carrier": ("请选择快递公司", "Choose a carrier"),
     "err.unknown_carrier": ("请选择平台支持的快递公司", "Choose one of the platform's carriers"),
     # the tracking card (shopper and merchant order pages)
