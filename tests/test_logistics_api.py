@@ -204,3 +204,18 @@ def test_the_order_page_shows_the_tracking_in_both_languages(client, db):
     page = client.get(f"/orders/{bundle.order.id}").text
     assert "Delivery tracking" in page and "JD Logistics" in page and "Picked up" in page
     assert "Xihu District, Hangzhou" in page and "京东物流" not in page
+
+
+def test_a_lost_parcel_and_a_delay_are_said_in_words_on_the_order_page(client, db):
+    world = seed_world(db)
+    buyer = db.get(User, world.shopper_id)
+    bundle = paid_order(db, buyer=buyer)
+    _ship(client, db, bundle)
+    assert _post(client, _event(kind="delayed", location="郑州转运中心")).status_code == 200
+    web_login(client, world.shopper_email)
+    page = client.get(f"/orders/{bundle.order.id}").text
+    assert "data-delayed" in page and "快递公司报告包裹延误" in page and "运输延误" in page
+    assert _post(client, _event(event_id="evt-2", kind="lost")).status_code == 200
+    page = client.get(f"/orders/{bundle.order.id}").text
+    assert 'data-parcel-status="lost"' in page and "data-lost" in page and "data-delayed" not in page
+    assert "平台已为你申请全额退款" in page and 'href="/after-sales/' in page
