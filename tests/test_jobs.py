@@ -22,6 +22,12 @@ def test_jobs_expire_checkouts_and_complete_orders(database, db):
     db.commit()  # end the test's read transaction: SQLite has one writer
     assert run_due_jobs(database, now=later) == {
         "expired_checkouts": 0,
+        "carrier_parcels_tracked": 0,  # the delivered order's carrier was typed as free text
+        "carrier_events": 0,
+        "carrier_deliveries": 0,
+        "carrier_lost": 0,
+        "carrier_claims": 0,
+        "carrier_failed": 0,
         "after_sales_approved": 0,
         "after_sales_closed": 0,
         "after_sales_failed": 0,

@@ -569,6 +569,10 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: {"order_id": w["paid_order"]},
         lambda w: {"carrier_name": "SF", "tracking_number": "SF123456"},
     ),
+    # a shipped (then delivered) order's parcel: the victim's carrier, number and scans
+    ("GET", "/api/merchant/orders/{order_id}/tracking"): foreign_id(
+        lambda w: {"order_id": w["delivered_order"]}
+    ),
     ("POST", "/api/merchant/orders/{order_id}/cancel"): foreign_id(
         lambda w: {"order_id": w["paid_order"]}, lambda w: {"reason": "out_of_stock"}
     ),

@@ -50,26 +50,29 @@ def test_ship_an_order_round_trip(client, db, world):
     web_login(client, world.merchant_email)
     url = f"/merchant/orders/{world.to_ship_order_id}"
     assert 'id="ship"' in client.get(url).text
-    html = _refused(
-        _post(client, url + "/ship", {"carrier_name": "中通快递", "tracking_number": "ZT 1"}, url)
-    )
+    html = _refused(_post(client, url + "/ship", {"carrier_name": "zto", "tracking_number": "ZT 1"}, url))
     assert 'id="tracking_number-error"' in html and "快递单号只能是" in html
-    assert 'value="中通快递"' in html and 'value="ZT 1"' in html
+    assert '<option value="zto" selected>' in html and 'value="ZT 1"' in html
     html = _refused(_post(client, url + "/ship", {"carrier_name": "", "tracking_number": "ZT123456"}, url))
     assert 'id="carrier_name-error"' in html and 'value="ZT123456"' in html
+    # A carrier the platform does not know is refused next to the field.
+    html = _refused(_post(client, url + "/ship", {"carrier_name": "DHL", "tracking_number": "ZT123456"}, url))
+    assert 'id="carrier_name-error"' in html and "请选择快递公司" in html
     assert (
         _flash(
             client,
-            _post(client, url + "/ship", {"carrier_name": "中通快递", "tracking_number": "ZT123456"}, url),
+            _post(client, url + "/ship", {"carrier_name": "zto", "tracking_number": "ZT123456"}, url),
         )
         == "已发货"
     )
     db.expire_all()
     assert db.get(Order, world.to_ship_order_id).status is OrderStatus.shipped
     shipment = db.scalars(select(Shipment).where(Shipment.order_id == world.to_ship_order_id)).one()
-    assert (shipment.carrier_name, shipment.tracking_number) == ("中通快递", "ZT123456")
+    assert (shipment.carrier_name, shipment.tracking_number) == ("zto", "ZT123456")
     page = client.get(url).text
-    assert "ZT123456" in page and 'id="ship"' not in page
+    # The tracking card names the carrier in the page's language and waits for the pickup scan.
+    assert "ZT123456" in page and 'id="ship"' not in page and "中通快递" in page
+    assert 'data-parcel-status="awaiting_pickup"' in page
     # Shipping it again is refused in words, not with an error page.
     html = _refused(
         _post(client, url + "/ship", {"carrier_name": "中通快递", "tracking_number": "ZT999999"}, url), 409

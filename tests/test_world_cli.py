@@ -29,6 +29,9 @@ def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Served:
     monkeypatch.setenv("ZHONGCAO_DATABASE_URL", f"sqlite:///{tmp_path}/demo.db")
     monkeypatch.setenv("ZHONGCAO_WORLD_DIR", str(tmp_path / "world"))
     monkeypatch.setenv("ZHONGCAO_EVENTS_DIR", str(tmp_path / "events"))
+    # What `zhongcao demo` sets for its server and worker when unset (set here, so that the test's
+    # process gets its environment back afterwards).
+    monkeypatch.setenv("ZHONGCAO_CARRIER_TIME_SCALE", str(world_cli.DEMO_CARRIER_TIME_SCALE))
     get_settings.cache_clear()
     served = Served()
     monkeypatch.setattr(cli_support, "serve", lambda **kwargs: served.append(kwargs))

@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.flashsales.views import router as flashsales_router
     from zhongcao.health import router as health_router
     from zhongcao.jobs.views import router as jobs_router
+    from zhongcao.logistics.views import router as logistics_router
     from zhongcao.media.views import router as media_router
     from zhongcao.membership.views import router as membership_router
     from zhongcao.notifications.views import router as notifications_router
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         content_router,
         content_reports_router,
         commerce_router,
+        logistics_router,
         affiliate_router,
         aftersales_router,
         reviews_router,

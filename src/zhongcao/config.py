@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     # once, the demo's fast-forward; 1: real time), and the carrier code its parcels go out with.
     warehouse_time_scale: float = Field(default=1.0, ge=0, le=100)
     warehouse_carrier: str = Field(default="jd", min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")
+    # The simulated carrier (docs/logistics.md): every registered carrier without a webhook secret is
+    # driven by the ``carrier_updates`` job when this is on. The time scale shrinks its schedule: 1 is
+    # real time (a parcel takes days), 0.01 delivers a three-day parcel in about 43 minutes; the demo
+    # sets it for its worker, tests set it so that a parcel arrives within the test.
+    carrier_simulation: bool = True
+    carrier_time_scale: float = Field(default=1.0, gt=0, le=10.0)
+    # A real carrier's webhook secret per carrier code (JSON: ``{"sf": "..."}``): its tracking events
+    # arrive signed at POST /api/logistics/webhooks/{code}, and the simulation leaves it alone.
+    carrier_webhook_secrets: dict[str, str] = Field(default_factory=dict)
+    # How far a webhook's signed timestamp may be from the server's clock (replay protection).
+    carrier_webhook_tolerance_seconds: int = Field(default=300, ge=10, le=3600)
     # Platform fee charged to the shop when a category sets none, in basis points (1/100 of a percent).
     default_platform_fee_bps: int = Field(default=500, ge=0, le=10_000)
     # North-star gates (experience score in hundredths; unscored shops pass, a new shop must be able
@@ -160,6 +171,16 @@ class Settings(BaseSettings):
                 f"names the driver {url.get_driver_name()!r}; use {url.get_backend_name()}+{drivers[0]}"
                 f" (or plain {url.get_backend_name()}://)"
             )
+        return value
+
+    @field_validator("carrier_webhook_secrets")
+    @classmethod
+    def _webhook_secrets(cls, value: dict[str, str]) -> dict[str, str]:
+        for code, secret in value.items():
+            if not re.fullmatch(r"[a-z0-9]{2,16}", code):
+                raise ValueError(f"{code!r} is not a carrier code (lowercase letters and digits, e.g. sf)")
+            if len(secret) < 16:
+                raise ValueError(f"the secret for {code!r} is shorter than 16 characters")
         return value
 
     @field_validator("session_cookie_name")

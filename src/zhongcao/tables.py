@@ -22,6 +22,7 @@ from zhongcao.feed import models as _feed  # noqa: F401
 from zhongcao.finance import models as _finance  # noqa: F401
 from zhongcao.flashsales import models as _flashsales  # noqa: F401
 from zhongcao.jobs import models as _jobs  # noqa: F401
+from zhongcao.logistics import models as _logistics  # noqa: F401
 from zhongcao.media import models as _media  # noqa: F401
 from zhongcao.membership import models as _membership  # noqa: F401
 from zhongcao.notifications import models as _notifications  # noqa: F401

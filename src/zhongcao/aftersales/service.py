@@ -203,14 +203,19 @@ def open_case(
     quantity: int = 1,
     amount_fen: int | None = None,
     now: datetime | None = None,
+    parcel_lost: bool = False,
 ) -> AfterSale:
-    """The buyer asks for a refund (with or without returning the goods) on one order line."""
+    """The buyer asks for a refund (with or without returning the goods) on one order line.
+
+    ``parcel_lost``: the carrier lost the parcel (or sent it back), so a shipped order that will
+    never be delivered may ask for its refund (the logistics domain opens these for the buyer)."""
     now = now or clock.now()
     order = commerce_service.get_order_for_buyer(db, user_id, order_id)
     item = commerce_service.get_order_item(db, order.id, order_item_id)
     # Lock the line so that two requests for it cannot both pass the one-open-case check.
     db.refresh(item, with_for_update=True)
-    if order.status not in AFTER_SALE_ORDER_STATUSES:
+    allowed = AFTER_SALE_ORDER_STATUSES | ({OrderStatus.shipped} if parcel_lost else set())
+    if order.status not in allowed:
         raise Conflict(
             f"after-sales can be requested once the order is delivered; it is {order.status.value}",
             code="illegal_transition",

@@ -291,9 +291,17 @@ class IdempotencyRecord(IdMixin, TimestampMixin, Base):
 
 class Shipment(IdMixin, TimestampMixin, Base):
     __tablename__ = "shipments"
+    __table_args__ = (
+        # A carrier's webhook names the parcel by carrier and tracking number; the carrier job reads
+        # the undelivered ones.
+        Index("ix_shipments_carrier_tracking", "carrier_name", "tracking_number"),
+        Index("ix_shipments_delivered_at", "delivered_at"),
+    )
 
     order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id"), unique=True)
     shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id"), index=True)
+    # The carrier's code (zhongcao.logistics.carriers: sf, zto ...); free text in shipments from
+    # before the registry.
     carrier_name: Mapped[str] = mapped_column(String(40))
     tracking_number: Mapped[str] = mapped_column(String(64))
     # Shipped from the platform's warehouse: logistics faults then don't count against the shop.

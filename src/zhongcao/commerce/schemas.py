@@ -252,7 +252,7 @@ class MerchantCancel(_Request):
 
 
 class ShipRequest(_Request):
-    carrier_name: Text40
+    carrier_name: Text40 = Field(description="A carrier's code from GET /api/logistics/carriers (e.g. sf)")
     tracking_number: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9-]{4,64}$")]
     platform_warehouse: bool = False
 

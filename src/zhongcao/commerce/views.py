@@ -377,9 +377,12 @@ def merchant_get_order(order_id: PathId, ctx: MerchantCtx, db: DbSession) -> Mer
 
 @router.post("/api/merchant/orders/{order_id}/ship", response_model=MerchantOrderOut, tags=["merchant"])
 def merchant_ship_order(
-    order_id: PathId, body: ShipRequest, ctx: ShopFulfiller, db: DbSession
+    order_id: PathId, body: ShipRequest, ctx: ShopFulfiller, db: DbSession, request: Request
 ) -> MerchantOrderOut:
-    """Hand a paid order to a carrier (shop owner or operator). An order the platform warehouse
+    """Hand a paid order to a carrier (shop owner or operator). ``carrier_name`` is a carrier's code
+    from ``GET /api/logistics/carriers`` (or its name: 顺丰, SF Express); the shipment stores the code
+    and the carrier's tracking starts (``GET /api/merchant/orders/{id}/tracking``). 422
+    ``unknown_carrier`` for a carrier the platform does not know. An order the platform warehouse
     ships is refused (409 ``order_fulfilled_by_warehouse``): its warehouse job hands it over."""
     if body.platform_warehouse:
         # Only the warehouse's own hand-over marks a shipment as the platform's (its logistics
@@ -390,7 +393,12 @@ def merchant_ship_order(
             field="platform_warehouse",
         )
     order = flows.ship_order_as_shop(
-        db, ctx.shop_id, order_id, carrier_name=body.carrier_name, tracking_number=body.tracking_number
+        db,
+        ctx.shop_id,
+        order_id,
+        carrier_name=body.carrier_name,
+        tracking_number=body.tracking_number,
+        settings=request.app.state.settings,
     )
     return _with_shipment(db, order, merchant_order_out)
 

@@ -5,9 +5,9 @@ run from ``zhongcao worker``, the one-shot ``zhongcao jobs run`` and the market 
 day. The rest publish what API workers load, so that no API worker runs anything in the background:
 Compass's analytics snapshot, the feed's item-to-item catch-up state, like counts.
 
-Where later jobs go: carrier deliveries are registered here
-the same way (``@job("carrier_deliveries", every_s=...)``), calling their domain's service. The search
-index follower runs every 0.5 s and its full rebuild every 5 minutes.
+Where later jobs go: registered here the same way, calling their domain's service (the warehouse's
+fulfilment and receiving, flash-sale order writing, the simulated carrier's ``carrier_updates`` every
+minute). The search index follower runs every 0.5 s and its full rebuild every 5 minutes.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from zhongcao.finance import service as finance_service
 from zhongcao.flashsales import service as flashsales_service
 from zhongcao.flashsales import writer as flashsales_writer
 from zhongcao.jobs.registry import Counts, JobContext, job
+from zhongcao.logistics import service as logistics_service
 from zhongcao.search import indexing as search_indexing
 from zhongcao.warehouse import fulfilment as warehouse_fulfilment_service
 from zhongcao.warehouse import service as warehouse_service
@@ -48,6 +49,9 @@ WAREHOUSE_FULFILMENT_EVERY_S = 30.0
 WAREHOUSE_RECEIVING_EVERY_S = 60.0
 # A flash-sale buyer waits "in queue" until the writer has written their order: a few tenths of a second.
 FLASH_SALE_ORDERS_EVERY_S = 0.3
+# Scans are hours apart at real speed; a minute keeps a parcel's timeline within a minute of its plan
+# (and a demo's time-scaled parcels moving visibly).
+CARRIER_EVERY_S = 60.0
 
 
 @job("payment_timeouts", every_s=PAYMENT_TIMEOUTS_EVERY_S, business=True)
@@ -55,6 +59,14 @@ def payment_timeouts(context: JobContext) -> Counts:
     """Cancel checkouts not paid within their timeout and release their stock."""
     with context.database.session() as db:
         return {"expired_checkouts": commerce_service.expire_unpaid_checkouts(db, context.now)}
+
+
+@job("carrier_updates", every_s=CARRIER_EVERY_S, business=True)
+def carrier_updates(context: JobContext) -> Counts:
+    """The simulated carrier: track new shipments on its carriers, write the scans whose time has come
+    (pickup, transit, delivery move the order), open the buyer's refund claim for a lost parcel."""
+    with context.database.session() as db:
+        return logistics_service.run_carrier_updates(db, context.settings, context.now)
 
 
 @job("after_sales_deadlines", every_s=DEADLINES_EVERY_S, business=True)

@@ -6,6 +6,7 @@ The command function lives here; :mod:`zhongcao.cli` registers it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zhongcao import cli_support
+from zhongcao.config import get_settings
 from zhongcao.events import service as events_service
 from zhongcao.world.clips import add_demo_clips
 from zhongcao.world.generate import Scale, WorldSpec
@@ -27,6 +29,8 @@ console = Console()
 
 # What the world's counts are called in the summary (a key not named here is printed with spaces).
 COUNT_WORDS = {"users": "shoppers", "affiliate_open_plans": "open affiliate plans"}
+# The carrier in `zhongcao demo`: a day of its schedule passes in about three minutes.
+DEMO_CARRIER_TIME_SCALE = 0.002
 
 
 def summary_table(summary: WorldSummary, base_url: str) -> Table:
@@ -142,6 +146,11 @@ def demo_command(
 
     ``days`` simulated days end at the last midnight (UTC); ``days=0`` builds the world only.
     """
+    # The demo's carrier runs fast unless told otherwise: a parcel shipped in the console arrives
+    # within minutes (docs/logistics.md). The server and the worker beside it both read it.
+    if "ZHONGCAO_CARRIER_TIME_SCALE" not in os.environ:
+        os.environ["ZHONGCAO_CARRIER_TIME_SCALE"] = str(DEMO_CARRIER_TIME_SCALE)
+        get_settings.cache_clear()
     settings = cli_support.settings()
     try:
         if not 0 <= days <= 365:

@@ -63,6 +63,7 @@ from zhongcao.experience.models import NpsTrigger
 from zhongcao.feed.policy import FeedCorpus, FeedPolicy, FeedSignals
 from zhongcao.feed.policy_registry import get_policy as get_feed_policy
 from zhongcao.jobs import run_due_jobs
+from zhongcao.logistics import service as logistics_service
 from zhongcao.reviews import service as reviews_service
 from zhongcao.search.policy import ProductCorpus
 from zhongcao.search.policy import get_policy as get_search_policy
@@ -226,6 +227,7 @@ class Market:
         self.rating_n = np.zeros(len(self.shop_ids))
         self.engagement = np.zeros(len(self.content_ids))
         self.orders: dict[int, _Order] = {}
+        self.in_flight: set[int] = set()  # orders shipped, not yet delivered (their parcels are held)
         self.order_events: list[tuple[int, int, int, int, int, int, str]] = []
         self.owner_of_shop: dict[int, int] = {}
         # Creators who publish new videos during the simulation, choosing products through a creator
@@ -796,27 +798,39 @@ class Market:
         self.db.commit()
 
     def _do_ship(self, when: int, order_id: int) -> None:
+        # The parcel goes through the platform's carrier (tracking, the carrier job), but the world
+        # decides its pickup and transit times (the shop's hidden carrier speed): the carrier's plan
+        # is pinned to them, and the world writes the scans at its own times. A parcel still on its
+        # way when the simulation ends is delivered by the running platform's carrier job.
         state = self.orders[order_id]
-        commerce_service.ship_order(
+        carrier = str(self.rng.choice(["sf", "yto", "zto", "jd"]))
+        pickup_us = when + int(self.rng.uniform(1.0, 8.0) * HOUR_US)
+        logistics_service.ship_order(
             self.db,
             int(self.shop_ids[state.shop]),
             order_id,
-            carrier_name=str(self.rng.choice(["SF", "YTO", "ZTO", "JD"])),
+            carrier=carrier,
             tracking_number=f"SIM{order_id:010d}",
+            planned_pickup_at=self._when(pickup_us),
+            simulated=True,
+            held=True,
         )
+        self.in_flight.add(order_id)
         self._count("shipped")
-        self._at(when + int(self.rng.uniform(1.0, 8.0) * HOUR_US), "pickup", order_id)
+        self._at(pickup_us, "pickup", order_id)
 
     def _do_pickup(self, when: int, order_id: int) -> None:
         state = self.orders[order_id]
-        commerce_service.record_pickup(self.db, order_id)
         transit_days = self.shop_hidden["shop_carrier_days"][state.shop] * self.rng.lognormal(0.0, 0.3)
-        self._at(when + int(transit_days * DAY_US), "deliver", order_id)
+        deliver_us = when + int(transit_days * DAY_US)
+        logistics_service.pick_up(self.db, order_id, self._when(when), delivered_at=self._when(deliver_us))
+        self._at(deliver_us, "deliver", order_id)
 
     def _do_deliver(self, when: int, order_id: int) -> None:
         rng = self.rng
         state = self.orders[order_id]
-        commerce_service.record_delivery(self.db, order_id)
+        logistics_service.advance_order(self.db, order_id, self._when(when))
+        self.in_flight.discard(order_id)
         self._count("delivered")
         days = (when - state.paid_us) / DAY_US
         shop = state.shop
@@ -1111,6 +1125,12 @@ class Market:
                 batch[name] = joined
         self._log(batch)
 
+    def release_parcels(self) -> None:
+        """Parcels still on their way go to the platform's carrier job, which delivers them on the
+        plan's schedule once the demo serves."""
+        logistics_service.release_parcels(self.db, sorted(self.in_flight))
+        self.in_flight.clear()
+
     def close(self) -> None:
         self.db.close()
         close_feed = getattr(self.feed, "close", None)
@@ -1163,6 +1183,7 @@ def simulate(
                     market.db.commit()
                     day_hook(d + 1, database)
                 advance(1)
+        market.release_parcels()
         market.store.flush()
     finally:
         market.close()

@@ -13,6 +13,8 @@ from zhongcao.commerce.models import OrderStatus
 from zhongcao.commerce.schemas import ShipRequest
 from zhongcao.content import service as content_service
 from zhongcao.errors import DomainError
+from zhongcao.logistics import carriers as logistics_carriers
+from zhongcao.logistics import service as logistics_service
 from zhongcao.warehouse import service as warehouse_service
 from zhongcao.web.console import (
     Console,
@@ -26,10 +28,6 @@ from zhongcao.web.forms import Form, error_message
 from zhongcao.web.shopper.orders import timeline
 
 router = APIRouter(prefix="/merchant")
-
-# Carriers offered as suggestions on the ship form (any other name may be typed).
-CARRIERS = ("顺丰速运", "中通快递", "圆通速递", "韵达快递", "申通快递", "京东物流", "EMS")
-
 
 ORDER_FILTERS = ("paid", "shipped", "delivered", "completed", "cancelled", "created")
 
@@ -71,13 +69,14 @@ def _render_order(console: Console, order_id: int, form: Form | None, status_cod
         accounts=accounts,
         shipment=shipment,
         events=timeline(order, shipment),
+        tracking=logistics_service.tracking_for_order(console.db, order.id),
         cases=aftersales_service.cases_for_order(console.db, order.id),
         can_ship=order.status is OrderStatus.paid and console.can_manage and warehouse is None,
         warehouse=warehouse,
         fulfilment=fulfilment,
         form=form,
         typed=form.values if form is not None else {},
-        carriers=CARRIERS,
+        carriers=logistics_carriers.CARRIERS,
     )
 
 
@@ -113,12 +112,16 @@ def ship(console: MerchantConsole, order_id: IdPath, data: FormData) -> Response
             order_id,
             carrier_name=request.carrier_name,
             tracking_number=request.tracking_number,
+            settings=console.page.request.app.state.settings,
         )
     except DomainError as exc:
         console.db.rollback()
         if exc.status_code == 404:
             raise
-        form.message = error_message(console.t, exc)
+        if exc.code == "unknown_carrier":
+            form.error("carrier_name", console.t("merchant.ship.pick_carrier"))
+        else:
+            form.message = error_message(console.t, exc)
         return _render_order(console, order_id, form, status_code=exc.status_code)
     return console.redirect(f"/merchant/orders/{order_id}", flash="merchant.ship.done")
 

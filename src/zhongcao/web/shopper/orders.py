@@ -15,6 +15,7 @@ from zhongcao.errors import DomainError, InvalidInput, NotFound
 from zhongcao.experience import surveys as experience_surveys
 from zhongcao.experience.models import NpsReason, NpsTrigger
 from zhongcao.fields import MAX_ID
+from zhongcao.logistics import service as logistics_service
 from zhongcao.pagination import PageParams
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops import service as shops_service
@@ -94,6 +95,7 @@ def order_detail(page: ShopperPage, order_id: IdPath) -> Response:
         shop=shop,
         address_line=address_service.shipping_line(order.shipping_address, page.locale),
         events=timeline(order, shipment),
+        tracking=logistics_service.tracking_for_order(page.db, order.id),
         steps=ORDER_STEPS,
         cases=cases,
         open_case_items={c.order_item_id for c in cases if aftersales_service.is_open(c)},

@@ -1,0 +1,1 @@
+"""Logistics: carriers, parcels and their tracking (docs/logistics.md)."""
