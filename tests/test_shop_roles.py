@@ -24,7 +24,9 @@ from zhongcao.affiliate import service as affiliate_service
 from zhongcao.api_contract import api_routes
 from zhongcao.campaigns import coupons
 from zhongcao.campaigns.models import CouponFunder
+from zhongcao.config import get_settings
 from zhongcao.content.models import Account
+from zhongcao.flashsales import service as flashsales_service
 from zhongcao.shops import invitations
 from zhongcao.shops.models import ShopStaff, StaffRole
 from zhongcao.support import chat as support_chat
@@ -92,6 +94,10 @@ PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("GET", "/merchant/members"): EVERYONE,  # read-only for agents
     ("POST", "/merchant/members"): MANAGERS,  # the programme: tiers and the member price
     ("GET", "/merchant/finance"): MANAGERS,
+    ("GET", "/merchant/flash-sales"): EVERYONE,  # agents tell customers when a sale opens
+    ("POST", "/merchant/flash-sales"): MANAGERS,
+    ("POST", "/merchant/flash-sales/{sale_id}/end"): MANAGERS,
+    ("POST", "/merchant/flash-sales/{sale_id}/start"): MANAGERS,
     ("GET", "/merchant/coupons"): EVERYONE,  # agents tell customers which coupons there are
     ("GET", "/merchant/coupons/{coupon_id}"): EVERYONE,  # read-only for agents
     ("GET", "/merchant/coupons/new"): MANAGERS,
@@ -182,6 +188,9 @@ API_WRITES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("POST", "/api/merchant/after-sales/{case_id}/evidence"): MANAGERS,
     ("POST", "/api/merchant/campaigns/{campaign_id}/registrations"): MANAGERS,
     ("DELETE", "/api/merchant/campaigns/{campaign_id}/registrations/{product_id}"): MANAGERS,
+    ("POST", "/api/merchant/flash-sales"): MANAGERS,
+    ("POST", "/api/merchant/flash-sales/{sale_id}/start"): MANAGERS,
+    ("POST", "/api/merchant/flash-sales/{sale_id}/end"): MANAGERS,
     ("POST", "/api/merchant/coupons"): MANAGERS,
     ("PUT", "/api/merchant/coupons/{coupon_id}"): MANAGERS,
     ("POST", "/api/merchant/coupons/{coupon_id}/end"): MANAGERS,
@@ -286,7 +295,21 @@ def _values(db, world) -> dict[str, Any]:
         warehouse_code="east",
         lines=[warehouse_service.NewLine(world.web.sku_ids[0], 5)],
     )
+    sale = flashsales_service.create_sale(
+        db,
+        shop_id=shop_id,
+        created_by=owner_staff.user_id,
+        new=flashsales_service.NewSale(
+            sku_id=world.web.sku_ids[1],
+            title="整点秒杀",
+            price_fen=100,
+            quantity=1,
+            starts_at=now + timedelta(hours=1),
+        ),
+        settings=get_settings(),
+    )
     return {
+        "sale_id": sale.id,
         "inbound_id": inbound.id,
         "application_id": application.id,
         "sample_id": sample.id,
