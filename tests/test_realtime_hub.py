@@ -319,3 +319,41 @@ def test_a_chat_stream_ends_on_a_lost_subscription_and_resumes_from_its_last_eve
     assert ended == []  # the stream ended without an error: the browser reconnects
     assert resumed == [("message", "3"), ("unread", "")]
     assert later == [("message", "4")]
+
+
+def test_a_slow_badge_read_does_not_hold_up_the_messages_behind_it(realtime: Realtime):
+    conversation = _Conversation()
+    reads = []
+
+    def unread_total() -> int:
+        reads.append(time.monotonic())
+        if len(reads) > 1:
+            time.sleep(1.0)  # the database is slow to answer the nudge's read
+        return len(reads)
+
+    async def scenario():
+        stream = chat_events(
+            realtime,
+            ["chat:1", "shop:1"],
+            after=0,
+            catch_up=conversation.after,
+            unread_total=unread_total,
+            badges=BadgeCache(),
+            badge_key="shop:1",
+            stream_seconds=30,
+        )
+        await _events(stream, ("unread", ""))
+        await realtime.bus.apublish("shop:1", {"type": "chat", "conversation_id": 1, "id": 1})
+        await asyncio.sleep(0.1)  # the badge read has started
+        sent = time.monotonic()
+        await realtime.bus.apublish("chat:1", conversation.add(1))
+        first = await _events(stream, ("message", "1"))
+        took = time.monotonic() - sent
+        then = await _events(stream, ("unread", ""))
+        await stream.aclose()
+        await realtime.aclose()
+        return first, took, then
+
+    first, took, then = run(scenario())
+    assert first == [("message", "1")] and took < 0.5
+    assert then == [("unread", "")] and len(reads) == 2

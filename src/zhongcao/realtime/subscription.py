@@ -54,6 +54,11 @@ class Subscription(ABC):
     def get_nowait(self) -> Message | None:
         """The next message already here, without waiting (None when there is none)."""
 
+    @abstractmethod
+    def wake(self) -> None:
+        """End a ``get`` that is waiting now (it returns None): the subscriber has other news (on its
+        own event loop only)."""
+
 
 class Inbox(Subscription):
     """One subscriber's messages. :meth:`deliver` and :meth:`fail` run on the subscriber's event
@@ -83,6 +88,9 @@ class Inbox(Subscription):
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+
+    def wake(self) -> None:
+        self._wake()
 
     def pending(self) -> int:
         return len(self._queue)

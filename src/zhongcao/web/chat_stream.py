@@ -159,38 +159,53 @@ async def chat_events(
                 last = max(last, int(data["id"]))
                 yield message_event(data)
             yield sse("unread", {"total": total})
-            while (left := deadline - time.monotonic()) > 0:
-                message = await subscription.get(min(left, KEEPALIVE_SECONDS))
-                if message is None:
-                    yield ": keep-alive\n\n"
-                    continue
-                # Everything already here goes out first; the badge is read once for all of it, so a
-                # burst of messages is never held up behind one unread count per message.
-                batch = [message]
-                while len(batch) < DRAIN_AT_ONCE and (more := subscription.get_nowait()) is not None:
-                    batch.append(more)
-                nudged, nudged_by = False, None
-                out: list[str] = []
-                for message in batch:
-                    data, kind = message.data, message.data.get("type")
-                    if message.channel.startswith("chat:"):
-                        if kind == "message" and int(data.get("id", 0)) > last:
-                            last = int(data["id"])
-                            out.append(message_event(data))
-                        elif kind in ("read", "assigned", "closed"):
-                            out.append(sse(str(kind), {k: v for k, v in data.items() if k != "type"}))
-                    elif kind in BADGE_NUDGES:  # the viewer's inbox changed somewhere
-                        nudged, nudged_by = True, data.get("conversation_id")
-                if out:
-                    yield "".join(out)
-                if nudged:
-                    # One read answers every stream of this viewer nudged by the same change (an
-                    # agent's inbox, the shopper's open tabs), read after the nudge so it includes it.
-                    try:
-                        total = await badges.total(badge_key, unread_total, fresh=True)
-                    except PoolTimeout:
-                        return  # as above: the browser reconnects and reads the badge then
-                    yield sse("unread", {"total": total, "conversation_id": nudged_by})
+            # The badge is read beside the stream, not in its way: a message that arrives while the
+            # unread count is being read goes out at once (the database may be slow; the bus is not).
+            badge: asyncio.Task[int] | None = None
+            badge_by: Any = None
+            read_again, nudged_by = False, None
+            try:
+                while (left := deadline - time.monotonic()) > 0:
+                    # A badge read that finished while the last events were being written: no wait.
+                    waiting = 0.0 if badge is not None and badge.done() else min(left, KEEPALIVE_SECONDS)
+                    message = await subscription.get(waiting)
+                    out: list[str] = []
+                    if message is not None:
+                        # Everything already here goes out together.
+                        batch = [message]
+                        while len(batch) < DRAIN_AT_ONCE and (more := subscription.get_nowait()) is not None:
+                            batch.append(more)
+                        for message in batch:
+                            data, kind = message.data, message.data.get("type")
+                            if message.channel.startswith("chat:"):
+                                if kind == "message" and int(data.get("id", 0)) > last:
+                                    last = int(data["id"])
+                                    out.append(message_event(data))
+                                elif kind in ("read", "assigned", "closed"):
+                                    out.append(sse(str(kind), {k: v for k, v in data.items() if k != "type"}))
+                            elif kind in BADGE_NUDGES:  # the viewer's inbox changed somewhere
+                                read_again, nudged_by = True, data.get("conversation_id")
+                    if badge is not None and badge.done():
+                        try:
+                            total = badge.result()
+                        except PoolTimeout:
+                            return  # as above: the browser reconnects and reads the badge then
+                        badge = None
+                        out.append(sse("unread", {"total": total, "conversation_id": badge_by}))
+                    if read_again and badge is None:
+                        # One read answers every stream of this viewer nudged by the same change (an
+                        # agent's inbox, the shopper's open tabs), started after the nudge so it
+                        # includes it; nudges meanwhile ask for one more read once it is done.
+                        badge = asyncio.ensure_future(badges.total(badge_key, unread_total, fresh=True))
+                        badge.add_done_callback(lambda _: subscription.wake())
+                        badge_by, read_again = nudged_by, False
+                    if out:
+                        yield "".join(out)
+                    elif message is None and badge is None:
+                        yield ": keep-alive\n\n"
+            finally:
+                if badge is not None:
+                    badge.cancel()
     except SubscriptionLost as exc:
         log.info("a chat stream on %s ends: %s", ",".join(channels), exc)
 
