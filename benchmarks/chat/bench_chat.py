@@ -9,8 +9,8 @@ What runs where:
   one Redis, so a message posted through one worker must reach a stream held by the other;
 * a separate client process (httpx, asyncio) opens, for every conversation, the shopper's stream
   (``GET /messages/<id>/events``) and the agent's (``GET /merchant/inbox/<id>/events``): two streams
-  per conversation, reconnecting with the last event id when the server ends one (every 30 s), as a
-  browser does;
+  per conversation, reconnecting with the last event id when the server ends one (after about ten
+  minutes, or when its subscription is lost), as a browser does;
 * then it posts ``--messages`` messages at ``--rate`` per second through the JSON API, alternating the
   side (shopper → agent, agent → shopper) over the conversations, and times each from just before
   the POST to the moment the other side's stream delivers it.
