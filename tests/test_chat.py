@@ -141,6 +141,26 @@ def test_unread_counts_on_both_sides_and_reading_clears_them(client, db):
     assert client.get("/api/merchant/support/unread", headers=agent).json() == {"unread": 0}
 
 
+def test_the_streams_badge_reads_agree_with_the_sessions(db, database):
+    """The chat streams read the badges on a bare connection (``Database.read_connection``): the
+    same counts as through a session, on both databases."""
+    bundle = make_shop(db)
+    buyer = make_user(db)
+    convo, _ = support.start_conversation(db, user_id=buyer.id, shop_id=bundle.shop.id, message="一")
+    support.post_customer_message(db, convo.id, user_id=buyer.id, body="二")
+    support.post_bot_message(db, convo.id, "自动回复")
+    with database.read_connection() as connection:
+        bare = (
+            chat.shop_unread_total(connection, bundle.shop.id),
+            chat.customer_unread_total(connection, buyer.id),
+        )
+    assert (
+        bare
+        == (chat.shop_unread_total(db, bundle.shop.id), chat.customer_unread_total(db, buyer.id))
+        == (2, 1)
+    )
+
+
 def test_assignment_and_the_mine_and_unassigned_filters(client, db):
     bundle = make_shop(db)
     buyer = make_user(db)

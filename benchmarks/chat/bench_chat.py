@@ -9,8 +9,8 @@ What runs where:
   one Redis, so a message posted through one worker must reach a stream held by the other;
 * a separate client process (httpx, asyncio) opens, for every conversation, the shopper's stream
   (``GET /messages/<id>/events``) and the agent's (``GET /merchant/inbox/<id>/events``): two streams
-  per conversation, reconnecting with the last event id when the server ends one (every 30 s), as a
-  browser does;
+  per conversation, reconnecting with the last event id when the server ends one (after about ten
+  minutes, or when its subscription is lost), as a browser does;
 * then it posts ``--messages`` messages at ``--rate`` per second through the JSON API, alternating the
   side (shopper → agent, agent → shopper) over the conversations, and times each from just before
   the POST to the moment the other side's stream delivers it.
@@ -138,11 +138,15 @@ def start_server(env_url: str, port: int, workers: int, extra_env: dict[str, str
     # The server's log goes to a file: a pipe nobody reads fills up (64 KiB) and then blocks the
     # server's next write, which stalls every stream.
     log = open(SERVER_LOG, "wb")  # noqa: SIM115 - closed with the process
+    # A session of its own, so stopping it stops its worker processes too: killing only uvicorn's
+    # supervisor once left a worker running, holding its database transactions open (the next run's
+    # DROP SCHEMA then waited on them).
     proc = subprocess.Popen(
         [*command, "--workers", str(workers), "--no-migrate"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log,
+        start_new_session=True,
     )
     import httpx
 
@@ -158,6 +162,25 @@ def start_server(env_url: str, port: int, workers: int, extra_env: dict[str, str
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not start in 90 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM to the server's whole process group (supervisor and workers), SIGKILL after 20 s."""
+    import signal
+
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            os.killpg(proc.pid, 0)  # the supervisor is gone: is any worker left?
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        time.sleep(1)
 
 
 # ----------------------------------------------------------------------------- client (own process)
@@ -379,11 +402,7 @@ def main() -> None:
             result = _result_or_exit(queue, client)
             client.join(timeout=30)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
 
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -75,6 +75,9 @@ def upgrade(settings: Settings) -> str | None:
         handle.dispose()
 
 
+SHUTDOWN_GRACE_SECONDS = 5
+
+
 def serve(host: str | None, port: int | None, workers: int = 1, migrate_first: bool = False) -> None:
     """Check the database (migrating it first when asked) and serve the API with uvicorn."""
     import uvicorn
@@ -104,6 +107,9 @@ def serve(host: str | None, port: int | None, workers: int = 1, migrate_first: b
         workers=workers,
         log_level=current.log_level,
         proxy_headers=True,
+        # Live, chat and notification streams stay open for minutes (the browser reconnects to the
+        # next server by itself): a stopping server gives requests this long, then closes what is open.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -163,6 +164,17 @@ class Database:
 
     def session(self, *, read_only: bool = False) -> Session:
         return self.read_sessionmaker() if read_only else self.sessionmaker()
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A bare connection for one small Core SELECT on a hot path that runs per pushed change (a
+        chat stream's unread badge): no ORM session and, on PostgreSQL, no transaction at all
+        (autocommit: no BEGIN, SET TRANSACTION READ ONLY and ROLLBACK round trips around a single
+        statement). Only ever give it a SELECT."""
+        with self.read_engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

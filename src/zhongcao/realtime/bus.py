@@ -25,38 +25,23 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from zhongcao.realtime.hub import FanoutHub
+from zhongcao.realtime.subscription import Inbox, Message, Subscription, SubscriptionLost, encode
+
+__all__ = ["Bus", "MemoryBus", "Message", "RedisBus", "Subscription", "SubscriptionLost", "encode"]
 
 log = logging.getLogger("zhongcao.realtime")
 
-
-# Each open stream (a live room, a chat, the notification badge) holds its own pub/sub connection, so
-# a worker needs one per open page: redis-py's default pool of 100 would refuse the 101st viewer.
-# Redis itself allows 10,000 clients by default; a per-worker fan-out hub is the next step past that.
-MAX_REDIS_CONNECTIONS = 5_000
-
-
-@dataclass(frozen=True)
-class Message:
-    channel: str  # as published, without the deployment's Redis prefix
-    data: dict[str, Any]
-
-
-def encode(data: dict[str, Any]) -> str:
-    """Messages are JSON objects on both buses, so a message that Redis could not carry fails in-process too."""
-    if not isinstance(data, dict):
-        raise TypeError("a bus message is a JSON object (a dict)")
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-class Subscription(ABC):
-    @abstractmethod
-    async def get(self, timeout: float) -> Message | None:
-        """The next message, or None when none arrives within ``timeout`` seconds."""
+# Publishing and presence share a worker's pool; subscribing takes one more connection per worker
+# (the fan-out hub's), however many streams are open.
+MAX_REDIS_CONNECTIONS = 200
 
 
 class Bus(ABC):
@@ -65,6 +50,15 @@ class Bus(ABC):
     @abstractmethod
     def publish(self, channel: str, data: dict[str, Any]) -> None:
         """Send ``data`` to the channel's current subscribers (from any thread)."""
+
+    def publish_many(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """``publish`` each ``(channel, data)`` in order (Redis: one round trip for them all); a
+        message that is not a JSON object is logged and skipped, the others still go."""
+        for channel, data in messages:
+            try:
+                self.publish(channel, data)
+            except TypeError:
+                log.exception("not a JSON object: a message to %s", channel)
 
     @abstractmethod
     async def apublish(self, channel: str, data: dict[str, Any]) -> None:
@@ -86,23 +80,6 @@ class Bus(ABC):
 # --- in-process ------------------------------------------------------------------------------------
 
 
-class _MemorySubscription(Subscription):
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.queue: asyncio.Queue[Message] = asyncio.Queue()
-
-    def deliver(self, message: Message) -> None:
-        # A closed event loop refuses the call: its subscriber is gone, nobody is listening.
-        with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
-
-    async def get(self, timeout: float) -> Message | None:
-        try:
-            return await asyncio.wait_for(self.queue.get(), timeout=max(timeout, 0.0))
-        except TimeoutError:
-            return None
-
-
 class MemoryBus(Bus):
     """Subscribers of this process only: right for one server process (the embedded default)."""
 
@@ -110,32 +87,36 @@ class MemoryBus(Bus):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subscribers: dict[str, set[_MemorySubscription]] = {}
+        # channel -> (the subscriber's event loop, its inbox)
+        self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, Inbox]]] = {}
 
     def publish(self, channel: str, data: dict[str, Any]) -> None:
         message = Message(channel, json.loads(encode(data)))  # a copy: no subscriber shares the sender's dict
         with self._lock:
             subscribers = list(self._subscribers.get(channel, ()))
-        for subscriber in subscribers:
-            subscriber.deliver(message)
+        for loop, inbox in subscribers:
+            # A closed event loop refuses the call: its subscriber is gone, nobody is listening.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(inbox.deliver, message)
 
     async def apublish(self, channel: str, data: dict[str, Any]) -> None:
         self.publish(channel, data)
 
     @asynccontextmanager
     async def subscribe(self, channels: Sequence[str]) -> AsyncIterator[Subscription]:
-        subscription = _MemorySubscription(asyncio.get_running_loop())
+        inbox = Inbox(frozenset(channels))
+        subscriber = (asyncio.get_running_loop(), inbox)
         with self._lock:
-            for channel in channels:
-                self._subscribers.setdefault(channel, set()).add(subscription)
+            for channel in inbox.channels:
+                self._subscribers.setdefault(channel, set()).add(subscriber)
         try:
-            yield subscription
+            yield inbox
         finally:
             with self._lock:
-                for channel in channels:
+                for channel in inbox.channels:
                     subscribers = self._subscribers.get(channel)
                     if subscribers is not None:
-                        subscribers.discard(subscription)
+                        subscribers.discard(subscriber)
                         if not subscribers:
                             del self._subscribers[channel]
 
@@ -149,39 +130,13 @@ class MemoryBus(Bus):
 # --- Redis -----------------------------------------------------------------------------------------
 
 
-class _RedisSubscription(Subscription):
-    def __init__(self, pubsub: Any, prefix_length: int, early: list[dict[str, Any]]) -> None:
-        self.pubsub = pubsub
-        self.prefix_length = prefix_length
-        self.early = early  # messages that arrived between the confirmations of several channels
-
-    async def get(self, timeout: float) -> Message | None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(timeout, 0.0)
-        while True:
-            left = deadline - loop.time()
-            if self.early:
-                raw = self.early.pop(0)
-            else:
-                raw = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=max(left, 0.0))
-            if raw is not None and raw.get("type") == "message":
-                channel = raw["channel"].decode() if isinstance(raw["channel"], bytes) else raw["channel"]
-                try:
-                    data = json.loads(raw["data"])
-                except (ValueError, TypeError):
-                    log.warning("ignored a message that is not JSON on %s", channel)
-                    continue
-                if isinstance(data, dict):
-                    return Message(channel[self.prefix_length :], data)
-            if left <= 0:
-                return None
-
-
 class RedisBus(Bus):
     """Redis pub/sub: every process that publishes or subscribes with the same URL and prefix shares it.
 
     Channel ``c`` is the Redis channel ``<prefix>:c``. Asyncio connections belong to one event loop,
-    so each loop gets its own client (a server has one; a test client may start several)."""
+    so each loop gets its own client and its own :class:`~zhongcao.realtime.hub.FanoutHub`: one
+    pub/sub connection that every subscriber of the loop shares (a server process has one loop; a
+    test client may start several)."""
 
     kind = "redis"
 
@@ -191,6 +146,9 @@ class RedisBus(Bus):
         self._sync: redis.Redis | None = None
         self._lock = threading.Lock()
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FanoutHub] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -216,36 +174,60 @@ class RedisBus(Bus):
     def publish(self, channel: str, data: dict[str, Any]) -> None:
         self.sync_client().publish(self.key(channel), encode(data))
 
+    def publish_many(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        # A chat message goes to its conversation, its shop, its shopper and each notified person:
+        # one pipelined round trip instead of one each.
+        encoded = []
+        for channel, data in messages:
+            try:
+                encoded.append((self.key(channel), encode(data)))
+            except TypeError:
+                log.exception("not a JSON object: a message to %s", channel)
+        if not encoded:
+            return
+        if len(encoded) == 1:
+            self.sync_client().publish(*encoded[0])
+            return
+        pipe = self.sync_client().pipeline(transaction=False)
+        for channel, text in encoded:
+            pipe.publish(channel, text)
+        pipe.execute()
+
     async def apublish(self, channel: str, data: dict[str, Any]) -> None:
         await self.client().publish(self.key(channel), encode(data))
 
-    @asynccontextmanager
-    async def subscribe(self, channels: Sequence[str]) -> AsyncIterator[Subscription]:
-        pubsub = self.client().pubsub()
-        try:
-            await pubsub.subscribe(*(self.key(c) for c in channels))
-            # SUBSCRIBE is only sent by then; wait for the server's confirmations, so that a message
-            # published after this block is entered is certain to arrive.
-            confirmed, early = 0, []
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 5.0
-            while confirmed < len(set(channels)):
-                reply = await pubsub.get_message(timeout=max(deadline - loop.time(), 0.0))
-                if reply is not None and reply.get("type") == "subscribe":
-                    confirmed += 1
-                elif reply is not None:
-                    early.append(reply)
-                elif loop.time() >= deadline:
-                    raise TimeoutError(f"Redis did not confirm the subscription to {list(channels)}")
-            yield _RedisSubscription(pubsub, len(self.prefix) + 1, early)
-        finally:
-            await pubsub.aclose()
+    def hub(self) -> FanoutHub:
+        """This event loop's fan-out hub (made on first use)."""
+        loop = asyncio.get_running_loop()
+        hub = self._hubs.get(loop)
+        if hub is None or hub.closed:
+            hub = self._hubs[loop] = FanoutHub(self._open_pubsub, self.prefix)
+        return hub
+
+    def _open_pubsub(self) -> Any:
+        # No silent reconnects on the hub's connection: a reconnect would drop the messages published
+        # meanwhile without any subscriber knowing it should catch up (the hub tells them instead).
+        client = redis.asyncio.Redis.from_url(
+            self.url,
+            socket_connect_timeout=5,
+            socket_keepalive=True,
+            retry=Retry(NoBackoff(), 0),
+            client_name=f"{self.prefix}:hub",
+        )
+        return client.pubsub()
+
+    def subscribe(self, channels: Sequence[str]) -> Any:
+        return self.hub().subscribe(channels)
 
     async def aclose(self) -> None:
         try:
-            client = self._clients.pop(asyncio.get_running_loop(), None)
+            loop = asyncio.get_running_loop()
         except RuntimeError:
             return
+        hub = self._hubs.pop(loop, None)
+        if hub is not None:
+            await hub.aclose()
+        client = self._clients.pop(loop, None)
         if client is not None:
             await client.aclose()
 

@@ -59,11 +59,10 @@ def _send(session: Session) -> None:
     if not pending:
         return
     bus = bus_for(session)
-    for channel, data in pending:
-        try:
-            bus.publish(channel, data)
-        except Exception:  # the commit stands; subscribers re-read the database (docs/realtime.md)
-            log.exception("could not publish to %s", channel)
+    try:
+        bus.publish_many(pending)
+    except Exception:  # the commit stands; subscribers re-read the database (docs/realtime.md)
+        log.exception("could not publish to %s", ", ".join(sorted({channel for channel, _ in pending})))
 
 
 @event.listens_for(Session, "after_rollback")

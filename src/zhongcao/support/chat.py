@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
@@ -148,8 +149,9 @@ def shop_unread(db: Session, conversation_ids: Iterable[int]) -> dict[int, int]:
     return dict(db.execute(_unread_for_shop().where(Conversation.id.in_(ids))).all())
 
 
-def customer_unread_total(db: Session, user_id: int) -> int:
-    """The shopper's badge: unread messages over all their conversations."""
+def customer_unread_total(db: Session | Connection, user_id: int) -> int:
+    """The shopper's badge: unread messages over all their conversations (a session, or the bare
+    connection of ``Database.read_connection`` on a stream's hot path)."""
     stmt = (
         select(func.count())
         .select_from(Message)
@@ -163,8 +165,9 @@ def customer_unread_total(db: Session, user_id: int) -> int:
     return db.scalar(stmt) or 0
 
 
-def shop_unread_total(db: Session, shop_id: int) -> int:
-    """The console's inbox badge: unread customer messages in the shop's open conversations."""
+def shop_unread_total(db: Session | Connection, shop_id: int) -> int:
+    """The console's inbox badge: unread customer messages in the shop's open conversations (a
+    session, or the bare connection of ``Database.read_connection``)."""
     stmt = (
         select(func.count())
         .select_from(Message)

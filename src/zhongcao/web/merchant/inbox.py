@@ -287,7 +287,7 @@ def _stream_shop(request: Request, conversation_id: int | None) -> int:
 
 def _unread(request: Request, shop_id: int) -> Any:
     def total() -> int:
-        with request.app.state.database.session(read_only=True) as db:
+        with request.app.state.database.read_connection() as db:
             return chat_service.shop_unread_total(db, shop_id)
 
     return total

@@ -284,7 +284,7 @@ def _stream_user(request: Request) -> int | None:
 
 def _unread(request: Request, user_id: int) -> Any:
     def total() -> int:
-        with request.app.state.database.session(read_only=True) as db:
+        with request.app.state.database.read_connection() as db:
             return chat_service.customer_unread_total(db, user_id)
 
     return total
