@@ -39,9 +39,11 @@ __all__ = ["Bus", "MemoryBus", "Message", "RedisBus", "Subscription", "Subscript
 
 log = logging.getLogger("zhongcao.realtime")
 
-# Publishing and presence share a worker's pool; subscribing takes one more connection per worker
-# (the fan-out hub's), however many streams are open.
-MAX_REDIS_CONNECTIONS = 200
+# Subscribing takes one connection per worker (the fan-out hub's), however many streams are open.
+# Publishing and presence share the worker's pool, whose connections open on demand: a thousand
+# viewers arriving at once make a thousand presence calls at once, and redis-py's asyncio pool refuses
+# (rather than queues) a call past its limit, so the limit stays well above that.
+MAX_REDIS_CONNECTIONS = 5_000
 
 
 class Bus(ABC):

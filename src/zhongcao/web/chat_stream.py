@@ -89,8 +89,12 @@ class BadgeCache:
             return value
 
 
-def stream_lifetime() -> float:
-    return STREAM_SECONDS * random.uniform(0.8, 1.0)
+def stream_lifetime(app: Any = None) -> float:
+    """How long a stream of this app lives: about :data:`STREAM_SECONDS`, unless the app says
+    otherwise (``app.state.chat_stream_seconds``: tests that read a whole stream set 0, so it sends
+    its catch-up and badge, then ends)."""
+    fixed = getattr(app.state, "chat_stream_seconds", None) if app is not None else None
+    return float(fixed) if fixed is not None else STREAM_SECONDS * random.uniform(0.8, 1.0)
 
 
 def badge_cache(app: Any) -> BadgeCache:

@@ -28,7 +28,14 @@ from zhongcao.support.service import AssigneeFilter, InboxFilter
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role
 from zhongcao.web.chat_cards import load_cards, mark_read, message_names
-from zhongcao.web.chat_stream import badge_cache, catch_up_reader, chat_events, event_stream, last_event_id
+from zhongcao.web.chat_stream import (
+    badge_cache,
+    catch_up_reader,
+    chat_events,
+    event_stream,
+    last_event_id,
+    stream_lifetime,
+)
 from zhongcao.web.console import Console, CursorQuery, IdPath, MerchantConsole, page_of
 from zhongcao.web.context import FormData, session_token
 from zhongcao.web.forms import Form, error_message
@@ -160,6 +167,7 @@ async def inbox_events(request: Request) -> StreamingResponse:
         unread_total=_unread(request, shop_id),
         badges=badge_cache(request.app),
         badge_key=f"shop:{shop_id}",
+        stream_seconds=stream_lifetime(request.app),
     )
     return event_stream(body)
 
@@ -307,5 +315,6 @@ async def conversation_events(
         unread_total=_unread(request, shop_id),
         badges=badge_cache(request.app),
         badge_key=f"shop:{shop_id}",
+        stream_seconds=stream_lifetime(request.app),
     )
     return event_stream(body)

@@ -24,7 +24,14 @@ from zhongcao.support.models import CardKind, Conversation, Message
 from zhongcao.support.service import InboxFilter
 from zhongcao.users import service as users_service
 from zhongcao.web.chat_cards import load_cards, mark_read, message_names
-from zhongcao.web.chat_stream import badge_cache, catch_up_reader, chat_events, event_stream, last_event_id
+from zhongcao.web.chat_stream import (
+    badge_cache,
+    catch_up_reader,
+    chat_events,
+    event_stream,
+    last_event_id,
+    stream_lifetime,
+)
 from zhongcao.web.context import FormData, ShopperPage, WebContext, session_token
 from zhongcao.web.forms import Form
 from zhongcao.web.shopper.common import LIST_PAGE, CursorQuery, IdPath
@@ -94,6 +101,7 @@ async def badge_events(request: Request) -> StreamingResponse:
         unread_total=_unread(request, user_id),
         badges=badge_cache(request.app),
         badge_key=f"user:{user_id}",
+        stream_seconds=stream_lifetime(request.app),
     )
     return event_stream(body)
 
@@ -315,5 +323,6 @@ async def conversation_events(
         unread_total=_unread(request, user_id),
         badges=badge_cache(request.app),
         badge_key=f"user:{user_id}",
+        stream_seconds=stream_lifetime(request.app),
     )
     return event_stream(body)
