@@ -73,6 +73,11 @@ def test_a_message_through_one_worker_reaches_the_other_side_on_the_other_worker
         ):
             for stream in (shopper, shop, badge):
                 stream.next("unread")  # subscribed: the first thing a stream sends
+            # A worker's first request pays its lazy set-up (seconds on a loaded machine): warm A
+            # with both callers so that the timing below is the message's, not the first request's.
+            for token in (agent_api, buyer_api):
+                warm = httpx.get(f"{a}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+                assert warm.status_code == 200, warm.text
             posted_at = time.monotonic()
             r = httpx.post(
                 f"{a}/api/merchant/support/conversations/{convo.id}/messages",
