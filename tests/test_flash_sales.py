@@ -11,7 +11,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.factories import auth, make_user
+from tests.commerce_helpers import ADDRESS
+from tests.factories import PASSWORD, auth, make_user
 from tests.flashsale_helpers import address, make_sale, write_all
 from zhongcao import clock
 from zhongcao.catalog.models import Sku
@@ -178,3 +179,40 @@ def test_operator_sets_up_a_campaign_sale_on_any_sku(client, db, settings) -> No
     assert [s["id"] for s in client.get("/api/operator/flash-sales", headers=operator).json()] == [
         made.json()["id"]
     ]
+
+
+def test_checkout_is_rate_limited_per_account_on_the_api_and_the_page(client, db, settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.web_helpers import form_token, web_login
+
+    world = make_sale(db, settings, quantity=1, stock=500)
+    bot = make_user(db)
+    headers = auth(db, bot)
+    body = {"items": [{"sku_id": world.sku.id, "quantity": 1}], "shipping_address": ADDRESS}
+    first = client.post("/api/checkout", json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+    assert first.status_code == 201, first.text
+    codes = [201] + [
+        client.post(
+            "/api/checkout", json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex}
+        ).status_code
+        for _ in range(39)
+    ]
+    assert codes.count(201) == settings.buy_requests_per_account_per_minute
+    assert set(codes[settings.buy_requests_per_account_per_minute :]) == {429}
+    refused = client.post(
+        "/api/checkout", json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex}
+    )
+    assert refused.json()["error"]["code"] == "too_many_requests" and refused.headers["Retry-After"]
+    # The checkout page's POST counts against the same account: refused with the form and a message.
+    web_login(client, bot.email, PASSWORD)
+    url = f"/checkout?sku_id={world.sku.id}&quantity=1"
+    token = form_token(client, url)
+    page = client.post(url, data={"csrf_token": token, "sku_id": str(world.sku.id), "quantity": "1"})
+    assert page.status_code == 429 and "form-error" in page.text
+    # Another account is not affected.
+    other = auth(db, make_user(db))
+    assert (
+        client.post(
+            "/api/checkout", json=body, headers={**other, "Idempotency-Key": uuid.uuid4().hex}
+        ).status_code
+        == 201
+    )

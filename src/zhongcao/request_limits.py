@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import Any
 
 from limits import RateLimitItemPerMinute
 from limits.errors import StorageError
@@ -59,3 +60,12 @@ class BuyLimits:
                     )
         except StorageError:
             log.exception("buy rate-limit storage unreachable: request not metered")
+
+
+def buy_limits_for(app: Any) -> BuyLimits:
+    """The app's buy-endpoint rate limits (flash-sale joins and checkouts, API and pages), made on
+    first use from the app's settings and shared by every request of the process."""
+    limits: BuyLimits | None = getattr(app.state, "buy_limits", None)
+    if limits is None:
+        limits = app.state.buy_limits = BuyLimits.from_settings(app.state.settings)
+    return limits

@@ -39,10 +39,19 @@ from zhongcao.commerce.schemas import (
     ShipRequest,
     TimelineEvent,
 )
-from zhongcao.deps import DbSession, MerchantContext, MerchantCtx, OperatorUser, ShopperUser, merchant_with
+from zhongcao.deps import (
+    DbSession,
+    MerchantContext,
+    MerchantCtx,
+    OperatorUser,
+    ShopperUser,
+    client_address,
+    merchant_with,
+)
 from zhongcao.errors import InvalidInput
 from zhongcao.fields import IdPath
 from zhongcao.pagination import Page, PageParams, page_params
+from zhongcao.request_limits import buy_limits_for
 from zhongcao.shops.models import StaffRole
 
 router = APIRouter()
@@ -279,7 +288,9 @@ def create_checkout(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Create one order per shop, holding stock, campaign budget and coupons until payment."""
+    """Create one order per shop, holding stock, campaign budget and coupons until payment. 429
+    ``too_many_requests`` past the per-account or per-address rate limit (docs/flash-sales.md)."""
+    buy_limits_for(request.app).spend("checkout", user.id, client_address(request))
     user_id = user.id
     settings = request.app.state.settings
 

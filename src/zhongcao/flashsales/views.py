@@ -41,7 +41,7 @@ from zhongcao.flashsales.schemas import (
     TicketOut,
 )
 from zhongcao.realtime.service import user_channel
-from zhongcao.request_limits import BuyLimits
+from zhongcao.request_limits import BuyLimits, buy_limits_for
 from zhongcao.users import addresses
 from zhongcao.users import service as users_service
 
@@ -58,10 +58,7 @@ def _settings(request: Request) -> Settings:
 
 def buy_limits(request: Request) -> BuyLimits:
     """The app's buy-endpoint rate limits (made on first use from the app's settings)."""
-    limits: BuyLimits | None = getattr(request.app.state, "buy_limits", None)
-    if limits is None:
-        limits = request.app.state.buy_limits = BuyLimits.from_settings(_settings(request))
-    return limits
+    return buy_limits_for(request.app)
 
 
 def sale_out(db: Session, sale: FlashSale, settings: Settings) -> FlashSaleOut:

@@ -23,8 +23,10 @@ from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce import checkout as checkout_service
 from zhongcao.commerce import idempotency
 from zhongcao.commerce.schemas import CheckoutCreate, CheckoutLineIn, ShippingAddress
+from zhongcao.deps import client_address
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.fields import MAX_ID
+from zhongcao.request_limits import buy_limits_for
 from zhongcao.shops import service as shops_service
 from zhongcao.users import addresses as address_service
 from zhongcao.users.schemas import AddressIn
@@ -338,6 +340,12 @@ def place_order(page: ShopperPage, request: Request, data: FormData) -> Response
     assert page.user is not None
     plan = _plan(page, data)
     form = Form(data, page.t)
+    if not data.get("pick"):  # placing the order: the same rate limits as POST /api/checkout
+        try:
+            buy_limits_for(request.app).spend("checkout", page.user.id, client_address(request))
+        except DomainError as exc:
+            form.message = error_message(page.t, exc)
+            return _render_checkout(page, plan, form, status_code=exc.status_code, chosen=data)
     if data.get("pick"):  # no JavaScript: refill the province/city/district lists, nothing placed
         for name in ("address_id", "name", "phone", "province_code", "city_code", "district_code", "line"):
             form.text(name)
