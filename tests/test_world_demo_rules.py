@@ -96,7 +96,11 @@ def test_campaigns_are_named_for_their_dates() -> None:
 
 def test_a_back_catalogue_keeps_its_dates_and_nothing_is_published_in_the_future(db):
     owner = users_service.create_user(
-        db, email="maker@example.com", password="violet-harbour-lantern-42", display_name="Maker", role=Role.creator
+        db,
+        email="maker@example.com",
+        password="violet-harbour-lantern-42",
+        display_name="Maker",
+        role=Role.creator,
     )
     account = content_service.create_creator_account(db, owner.id, handle="maker", name="Maker")
     now = clock.now()

@@ -1,4 +1,4 @@
-"""Strings of the demo logins on the login page (issue #17 item 4)."""
+"""Strings of the demo logins on the login page and the "live now" strip (issue #17 item 4)."""
 
 PAIRS = {
     "auth.demo.title": ("演示账号", "Demo logins"),
@@ -11,4 +11,7 @@ PAIRS = {
     "auth.demo.poor_shop": ("以问题店铺店主登录", "Sign in as the poor shop's owner"),
     "auth.demo.creator": ("以达人身份登录", "Sign in as the creator"),
     "auth.demo.operator": ("以平台运营登录", "Sign in as the platform operator"),
+    # shopper: the "live now" strip on the mall, search and a shop's page
+    "live_now.title": ("正在直播", "Live now"),
+    "live_now.watch": ("进入直播间", "Watch"),
 }

@@ -26,6 +26,7 @@ GOOD_PRICE_TIER, POOR_PRICE_TIER = 0.9, 0.6
 GOOD_SHOP_APPEAL, POOR_SHOP_APPEAL = 0.6, 1.0
 # Share of all shop-account content each demo shop's account posts (an average shop posts 1/shops).
 GOOD_SHOP_CONTENT_SHARE, POOR_SHOP_CONTENT_SHARE = 0.06, 0.08
+POOR_SHOP_DECIDES_HOURS, POOR_SHOP_REFUSES = 16.0, 0.85
 # Share of creators' content the demo creator posts, and the open-plan rate on the good shop's products
 # (so the demo creator has plenty of them to promote).
 DEMO_CREATOR_CONTENT_SHARE = 0.04
@@ -40,8 +41,11 @@ def steer_shops(quality: np.ndarray, price_tier: np.ndarray, shop_top: np.ndarra
 
 
 def steer_hidden(hidden: dict[str, np.ndarray]) -> None:
-    """The good shop checks every parcel before it leaves: no defects."""
+    """The good shop checks every parcel before it leaves: no defects. The poor shop answers refund
+    requests within a day, and nearly always with a no."""
     hidden["shop_defect_rate"][GOOD_SHOP] = 0.0
+    hidden["shop_aftersales_hours"][POOR_SHOP] = POOR_SHOP_DECIDES_HOURS
+    hidden["shop_refusal_propensity"][POOR_SHOP] = POOR_SHOP_REFUSES
 
 
 def steer_product_weights(weights: np.ndarray) -> None:

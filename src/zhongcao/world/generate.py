@@ -71,7 +71,7 @@ class Sizes:
 SIZES: dict[Scale, Sizes] = {
     Scale.tiny: Sizes(users=150, shops=12, products=240, content=300, creators=30),
     Scale.small: Sizes(
-        users=500, shops=40, products=1_200, content=1_500, creators=80, purchase_intensity=2.5
+        users=500, shops=40, products=1_200, content=1_500, creators=80, purchase_intensity=3.5
     ),
     Scale.medium: Sizes(
         users=50_000, shops=2_000, products=60_000, content=100_000, creators=4_000, purchase_intensity=0.06
@@ -371,7 +371,7 @@ class _Builder:
         n, total = self.sizes.shops, self.sizes.products
         rng = self.rng
         # Shop sizes are skewed: a few large shops, many small ones; every shop sells something.
-        weights = rng.lognormal(0.0, 0.5, size=n)
+        weights = rng.lognormal(0.0, 0.4, size=n)
         demo_accounts.steer_product_weights(weights)
         per_shop = np.maximum(1, np.floor(weights / weights.sum() * (total - n)).astype(np.int64) + 1)
         per_shop[int(np.argmax(per_shop))] += total - int(per_shop.sum())
@@ -755,7 +755,7 @@ class _Builder:
                 )
             )
         # Published in time order, so ids and dates go together (the latent arrays follow).
-        order = np.argsort(published, kind="stable")
+        order = np.argsort(np.asarray([p.timestamp() for p in published]), kind="stable")
         items = [items[int(i)] for i in order]
         quality, topics, is_live = quality[order], topics[order], is_live[order]
         with self._phase("content", total) as advance:

@@ -20,10 +20,10 @@ from zhongcao.world.generate import TOPIC_KEYS
 HOUR_US = 3_600_000_000
 MINUTE_US = 60_000_000
 LIVE_HOURS = 2.0
-MALL_SHARE = 0.15  # of the day's active users who open the mall
+MALL_SHARE = 0.10  # of the day's active users who open the mall
 SHOP_PAGE_SHARE = 0.12  # ... who visit the page of a shop they follow
-PRODUCT_PAGE_SHARE = 0.10  # ... who go back to a product they bought (from their orders)
-PRESALE_QUESTION = 0.05  # of product views: the shopper asks the shop a question first
+PRODUCT_PAGE_SHARE = 0.06  # ... who go back to a product they bought (from their orders)
+PRESALE_QUESTION = 0.03  # of product views (any channel): the shopper asks the shop a question first
 PRESALE_QUESTIONS: tuple[str, ...] = (
     "有现货吗？几天能发货？/ In stock? When does it ship?",
     "这个颜色适合我吗？/ Would this colour suit me?",
@@ -65,10 +65,13 @@ class ChannelSessions:
     bought: dict[int, list[int]]
     db: Any
 
+    # What Market provides (these are its methods; the mixin only names them for the type checker).
     def _count(self, name: str, n: int = 1) -> None: ...
     def _log(self, batch: Any) -> None: ...
     def _at(self, us: int, action: str, *args: Any) -> None: ...
-    def _owner(self, shop: int) -> int: ...
+    def _owner(self, shop: int) -> int:
+        raise NotImplementedError
+
     def _consider(
         self, users: np.ndarray, products: np.ndarray, ts: np.ndarray, *, channels: np.ndarray, content: np.ndarray
     ) -> None: ...  # fmt: skip
@@ -222,8 +225,6 @@ class ChannelSessions:
             self._count("events_anchor_click", n)
         self._log(batch)
         self._count("events_product_view", n)
-        for i in np.flatnonzero(self.rng.random(n) < PRESALE_QUESTION).tolist():
-            self._at(int(ts[i]) + 20_000_000, "presale_ask", int(u[i]), int(product[i]))
         self._consider(
             u,
             product,
@@ -233,6 +234,11 @@ class ChannelSessions:
         )
 
     # --- questions before buying ------------------------------------------------------------------
+
+    def _presale_questions(self, users: np.ndarray, products: np.ndarray, ts: np.ndarray) -> None:
+        """Some product views start with a question to the shop (asked a little after the view)."""
+        for i in np.flatnonzero(self.rng.random(len(users)) < PRESALE_QUESTION).tolist():
+            self._at(int(ts[i]) + 20_000_000, "presale_ask", int(users[i]), int(products[i]))
 
     def _do_presale_ask(self, when: int, user: int, product: int) -> None:
         """A shopper asks the shop about a product (its card goes first); the shop answers after its

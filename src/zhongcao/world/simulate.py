@@ -706,6 +706,7 @@ class Market(ChannelSessions):
             0.8,
         )
         sellable = self.p_sku[products] >= 0
+        self._presale_questions(users[sellable], products[sellable], ts[sellable])
         cart = sellable & (rng.random(len(users)) < p_cart)
         buy = cart & (rng.random(len(users)) < 0.55)
         idx = np.flatnonzero(cart)
