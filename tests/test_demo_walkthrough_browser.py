@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -69,7 +71,7 @@ def _sign_in_as(page: Any, base: str, kind: str) -> None:
 
 
 def _english(page: Any, base: str, path: str) -> None:
-    page.goto(f"{base}/locale?to=en&next={path}")
+    page.goto(f"{base}/locale?to=en&next={quote(path)}")
     page.wait_for_url(re.compile(re.escape(path) + "$"))
 
 
@@ -151,12 +153,14 @@ def test_the_creator_has_pending_and_settled_commissions(served: tuple[DemoWorld
     _world, base = served
     context, page, problems = _page(browser, DESK)
     _sign_in_as(page, base, "creator")
+    # The simulated month (the statement's default period is the current calendar month).
+    period = f"from={(date.today() - timedelta(days=35)).isoformat()}&to={date.today().isoformat()}"
     for state in ("pending", "settled"):
-        page.goto(f"{base}/creator/statement?state={state}")
+        page.goto(f"{base}/creator/statement?{period}&state={state}")
         assert page.locator("table tbody tr").count() >= 1, f"no {state} commission"
-    page.goto(f"{base}/creator/statement")
+    page.goto(f"{base}/creator/statement?{period}")
     screenshot(page, "demo-creator-statement-zh")
-    _english(page, base, "/creator/statement")
+    _english(page, base, f"/creator/statement?{period}")
     screenshot(page, "demo-creator-statement-en")
     assert not problems.take()
     context.close()

@@ -77,7 +77,7 @@ def _go_live(database: Database, latent: dict[str, np.ndarray]) -> int | None:
             title_zh=zh.format(topic=topic[0], product=kind_zh),
             title_en=en.format(topic=topic[1], product=kind_en),
             topic="makeup",
-            scheduled_at=now,
+            scheduled_at=now + timedelta(minutes=1),  # announced for now; the host goes live at once
             anchors=products,
         )
         content_service.start_live(db, room.id)
