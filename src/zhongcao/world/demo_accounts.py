@@ -28,9 +28,11 @@ GOOD_SHOP_APPEAL, POOR_SHOP_APPEAL = 0.6, 1.0
 GOOD_SHOP_CONTENT_SHARE, POOR_SHOP_CONTENT_SHARE = 0.06, 0.08
 POOR_SHOP_DECIDES_HOURS, POOR_SHOP_REFUSES = 36.0, 0.85
 POOR_SHOP_CS_MINUTES = 180.0  # its customer service answers in about three hours
+# ... and it is the slowest to ship, its carrier the slowest, its goods the most often faulty.
+POOR_SHOP_PICKUP_HOURS, POOR_SHOP_CARRIER_DAYS, POOR_SHOP_DEFECT_RATE = 96.0, 7.0, 0.25
 # Share of creators' content the demo creator posts, and the open-plan rate on the good shop's products
 # (so the demo creator has plenty of them to promote).
-DEMO_CREATOR_CONTENT_SHARE = 0.04
+DEMO_CREATOR_CONTENT_SHARE = 0.06
 GOOD_SHOP_PLAN_RATE = 0.8
 
 
@@ -49,6 +51,9 @@ def steer_hidden(hidden: dict[str, np.ndarray]) -> None:
     hidden["shop_aftersales_hours"][POOR_SHOP] = POOR_SHOP_DECIDES_HOURS
     hidden["shop_refusal_propensity"][POOR_SHOP] = POOR_SHOP_REFUSES
     hidden["shop_cs_response_minutes"][POOR_SHOP] = POOR_SHOP_CS_MINUTES
+    hidden["shop_pickup_delay_hours"][POOR_SHOP] = POOR_SHOP_PICKUP_HOURS
+    hidden["shop_carrier_days"][POOR_SHOP] = POOR_SHOP_CARRIER_DAYS
+    hidden["shop_defect_rate"][POOR_SHOP] = POOR_SHOP_DEFECT_RATE
 
 
 def steer_product_weights(weights: np.ndarray) -> None:
@@ -67,8 +72,9 @@ def steer_plans(has_plan: np.ndarray, product_shop: np.ndarray, draws: np.ndarra
 
 
 def steer_creator(audience: np.ndarray, skill: np.ndarray, niche: np.ndarray, niche_index: int) -> None:
-    """The demo creator: a well-followed (the 90th percentile), skilled makeup creator, not a top KOL."""
-    audience[DEMO_CREATOR] = max(int(audience[DEMO_CREATOR]), int(np.quantile(audience, 0.9)))
+    """The demo creator: a well-followed (the 96th percentile), skilled makeup creator, short of the
+    top KOLs."""
+    audience[DEMO_CREATOR] = max(int(audience[DEMO_CREATOR]), int(np.quantile(audience, 0.96)))
     skill[DEMO_CREATOR] = max(float(skill[DEMO_CREATOR]), 0.85)
     niche[DEMO_CREATOR] = niche_index
 
