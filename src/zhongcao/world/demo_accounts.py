@@ -72,9 +72,8 @@ def steer_plans(has_plan: np.ndarray, product_shop: np.ndarray, draws: np.ndarra
 
 
 def steer_creator(audience: np.ndarray, skill: np.ndarray, niche: np.ndarray, niche_index: int) -> None:
-    """The demo creator: a well-followed (the 96th percentile), skilled makeup creator, short of the
-    top KOLs."""
-    audience[DEMO_CREATOR] = max(int(audience[DEMO_CREATOR]), int(np.quantile(audience, 0.96)))
+    """The demo creator: a well-followed (the 90th percentile), skilled makeup creator, not a top KOL."""
+    audience[DEMO_CREATOR] = max(int(audience[DEMO_CREATOR]), int(np.quantile(audience, 0.9)))
     skill[DEMO_CREATOR] = max(float(skill[DEMO_CREATOR]), 0.85)
     niche[DEMO_CREATOR] = niche_index
 

@@ -11,7 +11,7 @@ open whatever the period's length.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,14 +32,18 @@ class Habit:
     channel: str
     walk_away: bool = False
     change_mind_after_hours: float | None = None  # returns the parcel this long after ordering
+    # Bought from one of the demo creator's videos (then ``shop`` does not matter): a commission.
+    from_creator: bool = False
 
 
 PLAN: tuple[Habit, ...] = (
     Habit(26 * 24 - 10, GOOD_SHOP, "mall"),  # completed (auto-completed a week after delivery)
+    Habit(25 * 24 - 13, GOOD_SHOP, "short_video", from_creator=True),  # the creator's, settled by now
     Habit(21 * 24 - 14, GOOD_SHOP, "shop_page"),  # completed
     Habit(20 * 24 - 4, GOOD_SHOP, "search", walk_away=True),  # cancelled: never paid
     Habit(15 * 24 - 11, GOOD_SHOP, "mall", change_mind_after_hours=5 * 24),  # returned and refunded
     Habit(11 * 24 - 9, POOR_SHOP, "search"),  # from the poor shop: late, maybe faulty
+    Habit(10 * 24 - 12, GOOD_SHOP, "short_video", from_creator=True),  # the creator's, not settled yet
     Habit(4 * 24 - 10, GOOD_SHOP, "shop_page"),  # delivered, not yet auto-completed
     Habit(12.0, GOOD_SHOP, "mall"),  # shipped (20:00 China time the evening before), on its way
     Habit(10.0, POOR_SHOP, "shop_page"),  # paid (22:00 China time), the poor shop has not shipped it yet
@@ -53,19 +57,28 @@ def schedule(
     product_shop: np.ndarray,
     sellable: np.ndarray,
     rng: Generator,
+    creator_videos: Sequence[tuple[int, int]] = (),
 ) -> int:
     """Push the demo shopper's habits that fall in the period onto the simulation's queue (``at`` is
-    :meth:`Market._at`); returns how many."""
+    :meth:`Market._at`); returns how many. ``creator_videos``: (content id, product index) of the demo
+    creator's short videos and the products they anchor."""
     pushed = 0
     for habit in PLAN:
         when = end_us - int(habit.hours_before_end * HOUR_US)
         if when < start_us:
             continue
-        pool = np.flatnonzero((product_shop == habit.shop) & sellable)
-        if not len(pool):
-            continue
-        product = int(pool[int(rng.integers(len(pool)))])
-        at(when, "place", DEMO_SHOPPER, product, 1, habit.channel, -1, int(habit.walk_away))
+        content_id = -1
+        if habit.from_creator:
+            videos = [(c, p) for c, p in creator_videos if sellable[p]]
+            if not videos:
+                continue
+            content_id, product = videos[int(rng.integers(len(videos)))]
+        else:
+            pool = np.flatnonzero((product_shop == habit.shop) & sellable)
+            if not len(pool):
+                continue
+            product = int(pool[int(rng.integers(len(pool)))])
+        at(when, "place", DEMO_SHOPPER, product, 1, habit.channel, content_id, int(habit.walk_away))
         if habit.change_mind_after_hours is not None:
             at(when + int(habit.change_mind_after_hours * HOUR_US), "change_mind", DEMO_SHOPPER, product)
         pushed += 1

@@ -212,6 +212,7 @@ class Market(ChannelSessions):
         self.bad_experiences = np.zeros(len(self.user_ids), dtype=np.int64)
         self.shop_ids = a["shop_ids"]
         self.shop_account_ids = a["shop_account_ids"]
+        self.creator_account_ids = a["creator_account_ids"]
         self.bought: dict[int, list[int]] = {}  # user index -> products bought (their order list)
         self.shop_hidden = {
             k: a[k] for k in a if k.startswith("shop_") and k not in ("shop_ids", "shop_account_ids")
@@ -360,7 +361,13 @@ class Market(ChannelSessions):
         if d == 0 and self.end_us > self.start_us:
             sellable = self.p_sku >= 0
             n = demo_shopper.schedule(
-                self._at, self.start_us, self.end_us, self.product_shop, sellable, self.rng
+                self._at,
+                self.start_us,
+                self.end_us,
+                self.product_shop,
+                sellable,
+                self.rng,
+                self._creator_videos(),
             )
             self._count("demo_shopper_habits", n)
         if self.creators is not None:
@@ -874,6 +881,15 @@ class Market(ChannelSessions):
             self._at(when + int(rng.uniform(0.5, 6.0) * DAY_US), "review", order_id)
         if nps_surveys.invite_to_survey(NpsTrigger.after_delivery, order_id):
             self._at(when + int(rng.uniform(1.0, 7.0) * DAY_US), "nps", order_id)
+
+    def _creator_videos(self) -> list[tuple[int, int]]:
+        """(content id, product index) of the demo creator's short videos and what they anchor."""
+        account = int(self.creator_account_ids[0]) if len(self.creator_account_ids) else -1
+        out = []
+        for i in np.flatnonzero((self.c_account == account) & ~self.c_live).tolist():
+            for p in self.c_anchor_items[self.c_anchor_ptr[i] : self.c_anchor_ptr[i + 1]].tolist():
+                out.append((int(self.c_ids[i]), int(p)))
+        return out
 
     def _do_change_mind(self, when: int, user: int, product: int) -> None:
         order_id = demo_shopper.latest_order(self.orders, user, product)
