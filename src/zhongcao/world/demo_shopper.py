@@ -32,7 +32,7 @@ class Habit:
     channel: str
     walk_away: bool = False
     change_mind_after_hours: float | None = None  # returns the parcel this long after ordering
-    # Bought from one of the demo creator's videos (then ``shop`` does not matter): a commission.
+    # Bought from one of the demo creator's videos (of ``shop``'s products when it has some): a commission.
     from_creator: bool = False
 
 
@@ -69,7 +69,9 @@ def schedule(
             continue
         content_id = -1
         if habit.from_creator:
-            videos = [(c, p) for c, p in creator_videos if sellable[p]]
+            # The creator's video of a product from ``habit.shop`` when there is one (a quick parcel).
+            videos = [(c, p) for c, p in creator_videos if sellable[p] and product_shop[p] == habit.shop]
+            videos = videos or [(c, p) for c, p in creator_videos if sellable[p]]
             if not videos:
                 continue
             content_id, product = videos[int(rng.integers(len(videos)))]
