@@ -71,7 +71,7 @@ class Sizes:
 SIZES: dict[Scale, Sizes] = {
     Scale.tiny: Sizes(users=150, shops=12, products=240, content=300, creators=30),
     Scale.small: Sizes(
-        users=500, shops=40, products=1_200, content=1_500, creators=80, purchase_intensity=3.5
+        users=500, shops=40, products=1_200, content=1_500, creators=80, purchase_intensity=4.0
     ),
     Scale.medium: Sizes(
         users=50_000, shops=2_000, products=60_000, content=100_000, creators=4_000, purchase_intensity=0.06
