@@ -129,7 +129,7 @@ def test_the_creator_has_pending_and_settled_commissions(demo: DemoWorld) -> Non
     with demo.database.session(read_only=True) as db:
         account = content_service.creator_account_for_user(db, creator)
         assert account is not None
-        last = max(d for (d,) in demo.rows(select(Order.paid_at))).date()
+        last = demo.rows(select(func.max(Order.paid_at)))[0][0].date()
         lines = flows.creator_statement(db, account.id, last - timedelta(days=30), last).lines
         states = Counter(line.state.value for line in lines)
     assert states["pending"] >= 1 and states["settled"] >= 1, states

@@ -26,10 +26,10 @@ GOOD_PRICE_TIER, POOR_PRICE_TIER = 0.9, 0.6
 GOOD_SHOP_APPEAL, POOR_SHOP_APPEAL = 0.6, 1.0
 # Share of all shop-account content each demo shop's account posts (an average shop posts 1/shops).
 GOOD_SHOP_CONTENT_SHARE, POOR_SHOP_CONTENT_SHARE = 0.06, 0.08
-POOR_SHOP_DECIDES_HOURS, POOR_SHOP_REFUSES = 96.0, 0.85
+POOR_SHOP_DECIDES_HOURS, POOR_SHOP_REFUSES = 44.0, 0.85
 POOR_SHOP_CS_MINUTES = 180.0  # its customer service answers in about three hours
 # ... and it is the slowest to ship, its carrier the slowest, its goods the most often faulty.
-POOR_SHOP_PICKUP_HOURS, POOR_SHOP_CARRIER_DAYS, POOR_SHOP_DEFECT_RATE = 72.0, 5.5, 0.25
+POOR_SHOP_PICKUP_HOURS, POOR_SHOP_CARRIER_DAYS, POOR_SHOP_DEFECT_RATE = 72.0, 6.0, 0.3
 # Share of creators' content the demo creator posts, and the open-plan rate on the good shop's products
 # (so the demo creator has plenty of them to promote).
 DEMO_CREATOR_CONTENT_SHARE = 0.06
@@ -44,9 +44,9 @@ def steer_shops(quality: np.ndarray, price_tier: np.ndarray, shop_top: np.ndarra
 
 
 def steer_hidden(hidden: dict[str, np.ndarray]) -> None:
-    """The good shop checks every parcel before it leaves: no defects. The poor shop leaves refund
-    requests for days (the platform's 48-hour deadline approves them; the few it gets to, it refuses),
-    and its customer service takes hours."""
+    """The good shop checks every parcel before it leaves: no defects. The poor shop answers refund
+    requests at the last moment (often the platform's 48-hour deadline approves them first) and then
+    nearly always with a no, and its customer service takes hours."""
     hidden["shop_defect_rate"][GOOD_SHOP] = 0.0
     hidden["shop_aftersales_hours"][POOR_SHOP] = POOR_SHOP_DECIDES_HOURS
     hidden["shop_refusal_propensity"][POOR_SHOP] = POOR_SHOP_REFUSES

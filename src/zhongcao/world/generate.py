@@ -301,9 +301,9 @@ class _Builder:
             "shop_defect_rate": np.clip(0.004 + 0.16 * bad**2 * noise(), 0.0, 0.5),
             "shop_pickup_delay_hours": 3.0 + 70.0 * bad**1.5 * noise(),
             "shop_carrier_days": 1.2 + 5.0 * bad * noise(),
-            # Most shops staff their customer service: a middling shop answers in about 3 minutes (the
-            # platform's target), a poor one in about 10.
-            "shop_cs_response_minutes": 0.3 + 12.0 * bad**2 * noise(0.4),
+            # Most shops staff their customer service: a middling shop answers in about 2 minutes (the
+            # platform's target is 3), a poor one in about 6.
+            "shop_cs_response_minutes": 0.3 + 6.0 * bad**2 * noise(0.4),
             "shop_aftersales_hours": 2.0 + 100.0 * bad * noise(),
             "shop_refusal_propensity": np.clip(0.01 + 0.6 * bad**2 * noise(), 0.0, 0.95),
             # Drawn independently of quality.
