@@ -20,9 +20,9 @@ from zhongcao.world.generate import TOPIC_KEYS
 HOUR_US = 3_600_000_000
 MINUTE_US = 60_000_000
 LIVE_HOURS = 2.0
-MALL_SHARE = 0.10  # of the day's active users who open the mall
+MALL_SHARE = 0.08  # of the day's active users who open the mall
 SHOP_PAGE_SHARE = 0.12  # ... who visit the page of a shop they follow
-PRODUCT_PAGE_SHARE = 0.06  # ... who go back to a product they bought (from their orders)
+PRODUCT_PAGE_SHARE = 0.05  # ... who go back to a product they bought (from their orders)
 PRESALE_QUESTION = 0.03  # of product views (any channel): the shopper asks the shop a question first
 PRESALE_QUESTIONS: tuple[str, ...] = (
     "有现货吗？几天能发货？/ In stock? When does it ship?",
@@ -118,7 +118,7 @@ class ChannelSessions:
         pick = lo + (rng.random(n) * count).astype(np.int64)
         anchor = np.where(has, self.c_anchor_items[np.minimum(pick, len(self.c_anchor_items) - 1)], 0)
         interest = self.category_interest[u, self.leaf_top[self.product_leaf[anchor]]] * len(vocab.CATEGORIES)
-        click = has & (rng.random(n) < 0.12 * np.minimum(interest, 3.0) * (watch / 900_000.0))
+        click = has & (rng.random(n) < 0.2 * np.minimum(interest, 3.0) * (watch / 900_000.0))
         idx = np.flatnonzero(click)
         if not len(idx):
             return

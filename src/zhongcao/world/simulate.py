@@ -581,7 +581,7 @@ class Market(ChannelSessions):
         cat_aff[has] = self.category_interest[u[has], self.leaf_top[self.product_leaf[anchor[has]]]] * len(
             vocab.CATEGORIES
         )
-        click = has & (rng.random(len(row)) < (0.03 + 0.06 * share) * np.minimum(cat_aff, 3.0))
+        click = has & (rng.random(len(row)) < (0.04 + 0.06 * share) * np.minimum(cat_aff, 3.0))
         pid = np.where(click, self.product_ids[np.maximum(anchor, 0)], -1)
         emit(click, "anchor_click", product=pid[click])
         emit(click, "product_view", product=pid[click])
