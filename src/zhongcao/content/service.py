@@ -879,6 +879,8 @@ class NewContent:
     duration_seconds: int | None = None
     scheduled_at: datetime | None = None
     anchors: Sequence[int] = ()
+    # When it was published (a back catalogue brought in at once); None: now. Never in the future.
+    published_at: datetime | None = None
 
 
 def publish_content_bulk(
@@ -891,6 +893,7 @@ def publish_content_bulk(
     Flushes only."""
     if not items:
         return []
+    now = clock.now()
     accounts: dict[int, Account] = {}
     account_ids = sorted({item.account_id for item in items})
     for start in range(0, len(account_ids), _BULK_CHUNK):
@@ -902,6 +905,8 @@ def publish_content_bulk(
         _check_text_field(item.title_en, f"items[{i}].title_en", 200)
         _check_kind_fields(item.kind, item.duration_seconds, item.scheduled_at, ())
         _check_anchor_list(item.anchors, ())
+        if item.published_at is not None and item.published_at > now:
+            raise InvalidInput("content cannot be published in the future", field=f"items[{i}].published_at")
     shop_pairs = [
         (i, accounts[item.account_id], pid)
         for i, item in enumerate(items)
@@ -936,7 +941,6 @@ def publish_content_bulk(
                 code="product_not_promotable",
                 field=f"items[{i}].anchors",
             )
-    now = clock.now()
     values = [
         {
             "account_id": item.account_id,
@@ -949,7 +953,7 @@ def publish_content_bulk(
             "topic": item.topic,
             "duration_seconds": item.duration_seconds,
             "scheduled_at": item.scheduled_at,
-            "created_at": now,
+            "created_at": item.published_at or now,
         }
         for item in items
     ]

@@ -54,6 +54,8 @@ class FeedConfig:
     from_next_items: int = 30
     from_followed: int = 20
     from_live: int = 10
+    # The first page opens on a room on air (the one the user likeliest wants), as the app's feed does.
+    live_first: bool = True
     from_trending: int = 30
     followed_min_share: float = 0.2  # of a page, for followed accounts' fresh content when there is some
     product_card_every: int = 8  # one product card per this many items (0: none)

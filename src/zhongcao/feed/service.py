@@ -199,6 +199,14 @@ class FeedService(Refreshing):
             inputs["ranked"] = self.ranked_row(bundle, user_id, inputs, excluded, limit)
             items = self._rank(bundle, contexts, inputs, excluded, hidden_accounts, memory, now_s, limit, rng)
             items = [it for it in items if it.content_id not in gone]
+        if page_no == 0:  # a room on air opens the page even if it was served before; not if hidden
+            hidden_ids = np.fromiter((c for c, _, _ in hidden), dtype=np.int64)
+            not_wanted = set(catalog.codes(hidden_ids).tolist()) - {-1}
+            if len(hidden_accounts):
+                not_wanted |= set(catalog.items_of_accounts(hidden_accounts).tolist())
+            items = self.live_first(
+                bundle, items, contexts.category_interest[0], inputs["follows"], not_wanted, limit
+            )
         served_ids = [
             it.content_id if it.content_id is not None else -int(it.product_id or 0) for it in items
         ]
@@ -272,6 +280,8 @@ class FeedService(Refreshing):
             items.insert(spot, item_card(catalog, code, Source.exploration, -1, False, 0.0, np.zeros(0)))
         gone = self.taken_down(db, items)
         items = [it for it in items if it.content_id not in gone]
+        if page_no == 0:
+            items = self.live_first(bundle, items, uniform, np.zeros(0, dtype=np.int64), set(), limit)
         explored = (explored + [int(catalog.content_ids[x]) for x in exploring])[-100:]
         more = position < len(order)
         next_cursor = (
@@ -287,6 +297,32 @@ class FeedService(Refreshing):
             model_version=bundle.version,
             catalog=catalog,
         )
+
+    def live_first(
+        self,
+        bundle: Bundle,
+        items: list[FeedItem],
+        interest: np.ndarray,
+        follows: np.ndarray,
+        excluded: set[int],
+        limit: int,
+    ) -> list[FeedItem]:
+        """The first page opens on a room on air: of those the experience gate lets through and the
+        user has not hidden, the one the live source scores highest (interest in its category, its
+        audience, x3 when followed). It moves to the top if the page has it, else takes the top and
+        the page's last item gives way."""
+        if not self.config.live_first:
+            return items
+        catalog = bundle.catalog
+        rooms = live_candidates(catalog, interest, follows, len(catalog.live_codes))
+        for code, score in zip(rooms.codes.tolist(), rooms.scores.tolist(), strict=True):
+            if code in excluded or not (catalog.available[code] and bundle.eligible[code]):
+                continue
+            content_id = int(catalog.content_ids[code])
+            first = item_card(catalog, code, Source.live, int(catalog.category[code]), False, score, follows)
+            rest = [it for it in items if it.content_id != content_id]
+            return [first, *rest][:limit]
+        return items
 
     def taken_down(self, db: Session | None, items: list[FeedItem]) -> set[int]:
         """Of a page's content, what was removed (an operator's take-down, the owner's removal) after

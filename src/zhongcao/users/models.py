@@ -71,3 +71,18 @@ class UserAddress(IdMixin, TimestampMixin, Base):
     district_code: Mapped[str] = mapped_column(String(12))
     detail: Mapped[str] = mapped_column(String(200))
     is_default: Mapped[bool] = mapped_column(default=False)
+
+
+class DemoLogin(IdMixin, TimestampMixin, Base):
+    """A login of the demo world (``zhongcao demo``), listed on the login page with its password.
+
+    Only the demo world's build writes these rows, so a database holds them exactly when it holds the
+    demo world: any other deployment's login page lists nothing. The password is the demo world's
+    published one, not a secret."""
+
+    __tablename__ = "demo_logins"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    # What the login is for: shopper, good_shop, poor_shop, creator, operator (the page names it).
+    kind: Mapped[str] = mapped_column(String(20))
+    password: Mapped[str] = mapped_column(String(64))

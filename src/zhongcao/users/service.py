@@ -15,7 +15,7 @@ from zhongcao.config import get_settings
 from zhongcao.db import core, insert_rows_returning_ids, is_read_only
 from zhongcao.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from zhongcao.users import security
-from zhongcao.users.models import AuthToken, Role, TokenKind, TokenScope, User
+from zhongcao.users.models import AuthToken, DemoLogin, Role, TokenKind, TokenScope, User
 from zhongcao.users.throttle import LoginThrottle
 
 
@@ -418,3 +418,35 @@ def set_role(db: Session, user: User, role: Role) -> User:
     user.role = role
     db.flush()
     return user
+
+
+# --- the demo world's logins ---------------------------------------------------------------------
+
+DEMO_LOGIN_KINDS = ("shopper", "good_shop", "poor_shop", "creator", "operator")
+
+
+@dataclass(frozen=True)
+class DemoLoginShown:
+    kind: str
+    email: str
+    password: str
+
+
+def record_demo_logins(db: Session, logins: Sequence[tuple[int, str, str]]) -> None:
+    """Mark ``(user id, kind, password)`` as the demo world's logins (the world build only); flushes."""
+    for user_id, kind, password in logins:
+        if kind not in DEMO_LOGIN_KINDS:
+            raise InvalidInput(f"unknown demo login kind {kind!r}", field="kind")
+        db.add(DemoLogin(user_id=user_id, kind=kind, password=password, created_at=clock.now()))
+    db.flush()
+
+
+def demo_logins(db: Session) -> list[DemoLoginShown]:
+    """The demo world's logins in the order they were recorded: none unless the demo world is loaded."""
+    rows = db.execute(
+        select(DemoLogin.kind, User.email, DemoLogin.password)
+        .join(User, User.id == DemoLogin.user_id)
+        .where(User.is_active.is_(True))
+        .order_by(DemoLogin.id)
+    )
+    return [DemoLoginShown(kind, email, password) for kind, email, password in rows]

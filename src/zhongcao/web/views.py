@@ -37,7 +37,9 @@ HOME_BY_ROLE = {Role.shopper: "/", **consoles.HOMES}
 def login_page(page: Page, next: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     if page.user is not None:
         return page.redirect(safe_next(next, HOME_BY_ROLE.get(page.user.role, "/")))
-    return page.render("auth/login.html", form=None, next=safe_next(next, ""))
+    return page.render(
+        "auth/login.html", form=None, next=safe_next(next, ""), demo=users_service.demo_logins(page.db)
+    )
 
 
 @router.post("/login")
@@ -76,10 +78,22 @@ def login_submit(page: Page, data: FormData) -> Response:
                     page.cookies[i18n.LOCALE_COOKIE] = (language, YEAR)
             return page.redirect(next_url or HOME_BY_ROLE.get(user.role, "/"), flash="auth.welcome_back")
     if retry_after is not None:
-        response = page.render("auth/login.html", status_code=429, form=form, next=next_url)
+        response = page.render(
+            "auth/login.html",
+            status_code=429,
+            form=form,
+            next=next_url,
+            demo=users_service.demo_logins(page.db),
+        )
         response.headers["Retry-After"] = str(retry_after)
         return response
-    return page.render("auth/login.html", status_code=422 if form.errors else 401, form=form, next=next_url)
+    return page.render(
+        "auth/login.html",
+        status_code=422 if form.errors else 401,
+        form=form,
+        next=next_url,
+        demo=users_service.demo_logins(page.db),
+    )
 
 
 @router.post("/logout")

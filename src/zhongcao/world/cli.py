@@ -16,6 +16,7 @@ from rich.table import Table
 from zhongcao import cli_support
 from zhongcao.config import get_settings
 from zhongcao.events import service as events_service
+from zhongcao.world import serving
 from zhongcao.world.clips import add_demo_clips
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.service import WorldError, WorldSummary, build_world
@@ -134,6 +135,17 @@ def _demo_clips(settings: Settings) -> None:
         console.print(f"[yellow]![/] no demo clips: {result.note}")
 
 
+def _go_live(settings: Settings, summary: WorldSummary, base_url: str) -> None:
+    """The world's present: the good shop on air, the demo shopper's order awaiting payment."""
+    database = cli_support.database(settings)
+    try:
+        now = serving.prepare(database, summary.path, summary.spec.seed)
+    finally:
+        database.dispose()
+    if now.live_content_id is not None:
+        console.print(f"[green]✓[/] the good shop is live now: {base_url}/live/{now.live_content_id}")
+
+
 def demo_command(
     scale: str = Scale.small.value,
     days: int = 30,
@@ -182,6 +194,7 @@ def demo_command(
     simulated = simulation_table(summary)
     if simulated is not None:
         console.print(simulated)
+    _go_live(settings, summary, base_url)
     # The server and a job worker beside it; Ctrl-C stops both (the worker after its runs under way).
     worker = cli_support.start_worker_process()
     try:

@@ -39,7 +39,7 @@ from zhongcao.shops import service as shops_service
 from zhongcao.users import security
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role
-from zhongcao.world import vocab
+from zhongcao.world import calendar, demo_accounts, vocab
 
 DEMO_PASSWORD = "zhongcao-demo"
 # example.com is reserved for examples (RFC 2606), so these addresses never reach a real mailbox;
@@ -70,7 +70,9 @@ class Sizes:
 
 SIZES: dict[Scale, Sizes] = {
     Scale.tiny: Sizes(users=150, shops=12, products=240, content=300, creators=30),
-    Scale.small: Sizes(users=500, shops=40, products=1_200, content=1_500, creators=80),
+    Scale.small: Sizes(
+        users=500, shops=40, products=1_200, content=1_500, creators=80, purchase_intensity=4.0
+    ),
     Scale.medium: Sizes(
         users=50_000, shops=2_000, products=60_000, content=100_000, creators=4_000, purchase_intensity=0.06
     ),
@@ -111,16 +113,17 @@ class DemoLogin:
     role: str  # what the login is for, e.g. "good shop owner"
     email: str
     password: str
+    kind: str = ""  # the login page's name for it (users.service.DEMO_LOGIN_KINDS)
 
 
 def demo_logins() -> list[DemoLogin]:
     """The fixed demo logins every built world has (all share :data:`DEMO_PASSWORD`)."""
     return [
-        DemoLogin("shopper", f"shopper@{DEMO_DOMAIN}", DEMO_PASSWORD),
-        DemoLogin("good shop owner", f"good-shop@{DEMO_DOMAIN}", DEMO_PASSWORD),
-        DemoLogin("poor shop owner", f"poor-shop@{DEMO_DOMAIN}", DEMO_PASSWORD),
-        DemoLogin("creator", f"creator@{DEMO_DOMAIN}", DEMO_PASSWORD),
-        DemoLogin("operator", f"operator@{DEMO_DOMAIN}", DEMO_PASSWORD),
+        DemoLogin("shopper", f"shopper@{DEMO_DOMAIN}", DEMO_PASSWORD, "shopper"),
+        DemoLogin("good shop owner", f"good-shop@{DEMO_DOMAIN}", DEMO_PASSWORD, "good_shop"),
+        DemoLogin("poor shop owner", f"poor-shop@{DEMO_DOMAIN}", DEMO_PASSWORD, "poor_shop"),
+        DemoLogin("creator", f"creator@{DEMO_DOMAIN}", DEMO_PASSWORD, "creator"),
+        DemoLogin("operator", f"operator@{DEMO_DOMAIN}", DEMO_PASSWORD, "operator"),
     ]
 
 
@@ -222,6 +225,11 @@ class _Builder:
             ids = users_service.create_users_bulk(self.db, rows, password_hash)
             advance(len(ids) + 1)
         by_email = dict(zip((r.email for r in rows), ids, strict=True))
+        by_email[demo["operator"].email] = self.operator_id
+        # The marker the login page lists the demo logins by (only this build writes it).
+        users_service.record_demo_logins(
+            self.db, [(by_email[login.email], login.kind, login.password) for login in demo_logins()]
+        )
         self.merchant_ids = [by_email[demo["good shop owner"].email], by_email[demo["poor shop owner"].email]]
         self.merchant_ids += [by_email[f"merchant{i:05d}@{DEMO_DOMAIN}"] for i in range(2, s.shops)]
         self.creator_user_ids = [by_email[demo["creator"].email]]
@@ -280,7 +288,9 @@ class _Builder:
         rng = self.rng
         # Quality is drawn apart from everything else, so it is independent of price by construction.
         quality = rng.beta(1.6, 1.6, size=n)
-        quality[0], quality[1] = 0.97, 0.04  # the demo good and poor shops
+        price_tier = rng.lognormal(0.0, 0.35, size=n)  # how a shop prices against its category
+        self.shop_top = rng.integers(len(vocab.CATEGORIES), size=n)
+        demo_accounts.steer_shops(quality, price_tier, self.shop_top)  # the demo good and poor shops
         bad = 1.0 - quality
 
         def noise(sigma: float = 0.25) -> np.ndarray:
@@ -291,14 +301,14 @@ class _Builder:
             "shop_defect_rate": np.clip(0.004 + 0.16 * bad**2 * noise(), 0.0, 0.5),
             "shop_pickup_delay_hours": 3.0 + 70.0 * bad**1.5 * noise(),
             "shop_carrier_days": 1.2 + 5.0 * bad * noise(),
-            "shop_cs_response_minutes": 1.0 + 240.0 * bad**2 * noise(0.4),
+            # Most shops staff their customer service: a middling shop answers in about 2 minutes (the
+            # platform's target is 3), a poor one in about 6.
+            "shop_cs_response_minutes": 0.3 + 6.0 * bad**2 * noise(0.4),
             "shop_aftersales_hours": 2.0 + 100.0 * bad * noise(),
             "shop_refusal_propensity": np.clip(0.01 + 0.6 * bad**2 * noise(), 0.0, 0.95),
-            # How a shop prices against its category: independent of quality.
-            "shop_price_tier": rng.lognormal(0.0, 0.35, size=n),
+            # Drawn independently of quality.
+            "shop_price_tier": price_tier,
         }
-        self.shop_top = rng.integers(len(vocab.CATEGORIES), size=n)
-        self.shop_top[0], self.shop_top[1] = 1, 1  # both demo shops sell beauty, to compare like with like
         self.shop_price_tier = hidden["shop_price_tier"]
         suffix_idx = rng.integers(len(vocab.SHOP_SUFFIXES), size=n)
         brand_pick = rng.random(size=n)
@@ -352,6 +362,7 @@ class _Builder:
             )
         self.latent.arrays["shop_ids"] = np.asarray(self.shop_ids, dtype=np.int64)
         self.latent.arrays["shop_account_ids"] = np.asarray(self.shop_account_ids, dtype=np.int64)
+        demo_accounts.steer_hidden(hidden)
         self.latent.arrays.update(hidden)
         self._digest("shops", [f"{zh}|{en}" for zh, en in names])
         self._commit()
@@ -362,9 +373,8 @@ class _Builder:
         n, total = self.sizes.shops, self.sizes.products
         rng = self.rng
         # Shop sizes are skewed: a few large shops, many small ones; every shop sells something.
-        weights = rng.lognormal(0.0, 0.8, size=n)
-        # The two demo shops are among the larger ones, so their dashboards have something to show.
-        weights[:2] = np.maximum(weights[:2], np.quantile(weights, 0.95))
+        weights = rng.lognormal(0.0, 0.4, size=n)
+        demo_accounts.steer_product_weights(weights)
         per_shop = np.maximum(1, np.floor(weights / weights.sum() * (total - n)).astype(np.int64) + 1)
         per_shop[int(np.argmax(per_shop))] += total - int(per_shop.sum())
         shop_of = np.repeat(np.arange(n), per_shop)
@@ -372,21 +382,19 @@ class _Builder:
         leaf_index = np.empty(total, dtype=np.int64)
         base_price = np.empty(total, dtype=np.int64)
         appeal = rng.normal(0.0, 1.0, size=total)
-        leaf_draw = rng.random(size=total)
-        other_top = rng.integers(len(vocab.CATEGORIES), size=total)
+        demo_accounts.steer_appeal(appeal, shop_of)
         price_u = rng.random(size=total)
         for p in range(total):
             s = int(shop_of[p])
-            top_i = int(self.shop_top[s]) if leaf_draw[p] < 0.85 else int(other_top[p])
+            # A shop sells its own category only; a brand's shop sells its own brand only.
+            top_i = int(self.shop_top[s])
             top = vocab.CATEGORIES[top_i]
             leaf_i = int(rng.integers(len(top.leaves)))
             leaf = top.leaves[leaf_i]
             leaf_index[p] = LEAF_OFFSETS[top_i] + leaf_i
             shop_brand = self.shop_brand[s]
             brand_zh = (
-                shop_brand
-                if shop_brand is not None and top_i == int(self.shop_top[s])
-                else top.brands[int(rng.integers(len(top.brands)))][0]
+                shop_brand if shop_brand is not None else top.brands[int(rng.integers(len(top.brands)))][0]
             )
             brand_en = next(en for zh, en in top.brands if zh == brand_zh)
             ptype = leaf.product_types[int(rng.integers(len(leaf.product_types)))]
@@ -466,10 +474,12 @@ class _Builder:
         )
         niche = rng.integers(len(TOPIC_KEYS), size=n)
         skill = rng.beta(2.0, 2.0, size=n)
+        demo_accounts.steer_creator(
+            audience, skill, niche, TOPIC_KEYS.index(demo_accounts.DEMO_CREATOR_NICHE)
+        )
         n_top = max(2, n // 200)
         top_kol = np.zeros(n, dtype=bool)
         top_kol[np.argsort(-audience, kind="stable")[:n_top]] = True
-        # The demo creator is a mid-sized one, so that its dashboards are neither empty nor extreme.
         with self._phase("creators", n) as advance:
             self.creator_account_ids = content_service.create_accounts_bulk(
                 self.db,
@@ -504,7 +514,9 @@ class _Builder:
     def affiliate(self) -> None:
         rng = self.rng
         total = len(self.product_ids)
-        has_plan = rng.random(size=total) < 0.45
+        plan_draw = rng.random(size=total)
+        has_plan = plan_draw < 0.45
+        demo_accounts.steer_plans(has_plan, self.product_shop, plan_draw)
         rates = rng.choice([500, 800, 1000, 1500, 2000, 3000], size=total)
         rows = [
             (self.shop_ids[int(self.product_shop[p])], self.product_ids[p], int(rates[p]))
@@ -553,8 +565,7 @@ class _Builder:
         price_sensitivity = rng.beta(2.0, 2.0, size=n)
         activity = rng.lognormal(0.0, 0.8, size=n)
         satisfaction = np.full(n, 0.75)
-        # The demo shopper (index 0) is a keen one, so that logging in shows orders, reviews, follows.
-        activity[0] = max(float(activity[0]), 3.5)
+        demo_accounts.keen_shopper(activity)
         self.latent.arrays.update(
             {
                 "user_ids": np.asarray(self.shopper_ids, dtype=np.int64),
@@ -610,25 +621,28 @@ class _Builder:
 
     def campaigns(self) -> None:
         rng = self.rng
-        with self._phase("campaigns", len(vocab.CAMPAIGNS)) as advance:
-            for slug, (zh, en), start_day, length, subsidy, budget in vocab.CAMPAIGNS:
+        # Festival sales named for their dates: those the simulated period overlaps, and the next one.
+        sales = calendar.sales_for(self.t0, self.spec.days)
+        with self._phase("campaigns", len(sales)) as advance:
+            for sale in sales:
+                zh, en = sale.festival.name
                 scale_factor = max(1, self.sizes.products // 1_200)
                 top_pick = sorted(
                     rng.choice(
                         len(vocab.CATEGORIES), size=min(4, len(vocab.CATEGORIES)), replace=False
                     ).tolist()
                 )
-                starts = self.t0 + timedelta(days=start_day % self.spec.days)
+                starts, ends = sale.starts_at, sale.ends_at
                 campaign = campaigns_service.create_campaign(
                     self.db,
-                    slug=slug,
-                    name_zh=zh,
-                    name_en=en,
+                    slug=sale.slug,
+                    name_zh=f"{sale.year} {zh}",
+                    name_en=f"{en} {sale.year}",
                     starts_at=starts,
-                    ends_at=starts + timedelta(days=length),
+                    ends_at=ends,
                     category_ids=[self.top_ids[i] for i in top_pick],
-                    subsidy_per_item_fen=subsidy,
-                    budget_fen=budget * scale_factor,
+                    subsidy_per_item_fen=sale.festival.subsidy_per_item_fen,
+                    budget_fen=sale.festival.budget_fen * scale_factor,
                 )
                 self.latent.campaign_ids.append(campaign.id)
                 eligible = {
@@ -653,7 +667,7 @@ class _Builder:
                     discount_fen=3_000,
                     total_quantity=max(100, len(self.shopper_ids) // 2),
                     starts_at=starts,
-                    ends_at=starts + timedelta(days=length),
+                    ends_at=ends,
                 )
                 advance(1)
             # Shop coupons for some shops (each create_coupon commits: there are few).
@@ -689,8 +703,10 @@ class _Builder:
         creator_pick = np.searchsorted(np.cumsum(creator_w), rng.random(size=total) * creator_w.sum())
         creator_pick = np.minimum(creator_pick, n_creators - 1)
         shop_pick = rng.integers(n_shops, size=total)
+        demo_accounts.steer_content_authors(by_creator, creator_pick, shop_pick, rng.random(size=total))
         is_live = rng.random(size=total) < 0.12
         quality = rng.beta(2.0, 3.0, size=total)
+        published = self._publish_times(is_live)
         items: list[content_service.NewContent] = []
         topics = np.empty(total, dtype=np.int64)
         for c in range(total):
@@ -727,14 +743,23 @@ class _Builder:
                     title_en=te.format(topic=label[1], product=ptype_en)[:200],
                     topic=TOPIC_KEYS[topic],
                     duration_seconds=None if live else int(rng.integers(15, 181)),
+                    # A live session goes on air between 10:00 and 23:00 China time (02-15 UTC).
                     scheduled_at=(
-                        self.t0 + timedelta(hours=float(rng.uniform(1.0, self.spec.days * 24.0)))
+                        self.t0
+                        + timedelta(
+                            days=int(rng.integers(self.spec.days)), hours=float(rng.uniform(2.0, 15.0))
+                        )
                         if live
                         else None
                     ),
                     anchors=[self.product_ids[p] for p in anchors],
+                    published_at=published[c],
                 )
             )
+        # Published in time order, so ids and dates go together (the latent arrays follow).
+        order = np.argsort(np.asarray([p.timestamp() for p in published]), kind="stable")
+        items = [items[int(i)] for i in order]
+        quality, topics, is_live = quality[order], topics[order], is_live[order]
         with self._phase("content", total) as advance:
             chunk = 5000
             ids: list[int] = []
@@ -751,6 +776,26 @@ class _Builder:
         )
         self._digest("content", [f"{i.title_zh}|{i.title_en}|{list(i.anchors)}" for i in items])
         self._commit()
+
+    def _publish_times(self, is_live: np.ndarray) -> list[datetime]:
+        """When each item was published, before the simulated period: short videos over the 60 days
+        before it (more of them lately, in waking hours); live sessions announced 1 to 72 hours before
+        the period starts."""
+        n = len(is_live)
+        rng = self.rng
+        days_ago = np.floor(60.0 * rng.beta(1.0, 2.0, size=n))
+        seconds = rng.integers(0, 15 * 3600, size=n)  # 08:00-23:00 China time
+        video = self.t0.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+        announced = rng.uniform(1.0, 72.0, size=n)
+        return [
+            self.t0 - timedelta(hours=float(announced[i]))
+            if is_live[i]
+            else min(
+                video - timedelta(days=float(days_ago[i])) + timedelta(seconds=int(seconds[i])),
+                self.t0,
+            )
+            for i in range(n)
+        ]
 
     def _digest(self, name: str, lines: list[str]) -> None:
         self.digest.update(name.encode())

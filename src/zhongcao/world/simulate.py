@@ -70,9 +70,10 @@ from zhongcao.search.policy import get_policy as get_search_policy
 from zhongcao.shops import service as shops_service
 from zhongcao.support import service as support_service
 from zhongcao.users import addresses as address_service
-from zhongcao.world import buyers, vocab
+from zhongcao.world import buyers, demo_shopper, vocab
 from zhongcao.world.creators import SimulatedCreators
 from zhongcao.world.generate import LEAVES, TOPIC_KEYS
+from zhongcao.world.sessions import LIVE_HOURS, ChannelSessions
 
 __all__ = ["SimulationResult", "simulate"]
 
@@ -83,7 +84,6 @@ FEED_PAGE = 20
 SEARCH_PAGE = 20
 BASELINE_SATISFACTION = 0.75
 LATE_AFTER_DAYS = 6.0  # a parcel delivered later than this after payment is late
-LIVE_HOURS = 2.0
 CAMPAIGN_BOOST = 1.3
 FRESH_DAYS = 3  # a creator's new video reaches its followers for this many days
 FRESH_SLOTS = 3  # at most this many such videos at the top of a session's page
@@ -94,6 +94,13 @@ REVIEW_TEXT: dict[int, tuple[str, str]] = {
     3: ("一般般，物流有点慢", "Just okay, delivery was slow"),
     4: ("不错，挺满意的", "Good, quite satisfied"),
     5: ("非常好用，物流也快，推荐！", "Works great and arrived fast, recommended!"),
+}
+
+
+COMPLAINT_TEXT: dict[str, str] = {
+    "service": "商家拒绝退款 / The shop refused my refund",
+    "logistics": "快递迟迟不到，客服也不回复 / Parcel late and no answer from the shop",
+    "product": "商品有问题，客服不回复 / Faulty item and no answer from the shop",
 }
 
 
@@ -149,7 +156,7 @@ def _us(when: datetime) -> int:
     return int(when.timestamp() * 1_000_000)
 
 
-class Market:
+class Market(ChannelSessions):
     """The simulated people and shops, and the platform they use (through ``db``)."""
 
     def __init__(
@@ -181,6 +188,7 @@ class Market:
         self.feed = get_feed_policy(feed_policy) if isinstance(feed_policy, str) else feed_policy
         self.owns_feed = isinstance(feed_policy, str)
         self.day_us = self.start_us
+        self.end_us = self.start_us  # the end of the period, set by simulate()
         # A policy that learns from the platform (the trained feed) reads its tables and event log and
         # the simulated time through this optional hook; the protocol itself stays fit/recommend.
         attach = getattr(self.feed, "attach", None)
@@ -204,6 +212,9 @@ class Market:
         self.churned = np.zeros(len(self.user_ids), dtype=bool)
         self.bad_experiences = np.zeros(len(self.user_ids), dtype=np.int64)
         self.shop_ids = a["shop_ids"]
+        self.shop_account_ids = a["shop_account_ids"]
+        self.creator_account_ids = a["creator_account_ids"]
+        self.bought: dict[int, list[int]] = {}  # user index -> products bought (their order list)
         self.shop_hidden = {
             k: a[k] for k in a if k.startswith("shop_") and k not in ("shop_ids", "shop_account_ids")
         }
@@ -297,6 +308,8 @@ class Market:
         self.p_price = np.zeros(len(self.product_ids), dtype=np.int64)
         self.p_sku[self.p_index] = np.asarray(snap.sku_ids, dtype=np.int64)
         self.p_price[self.p_index] = np.asarray(snap.sku_prices_fen, dtype=np.int64)
+        self.p_sold = np.zeros(len(self.product_ids), dtype=np.int64)
+        self.p_sold[self.p_index] = np.asarray(snap.sold, dtype=np.int64)
         self.search.fit(
             ProductCorpus(
                 product_ids=ids,
@@ -347,6 +360,18 @@ class Market:
         with self._timed("catalogue and search index"):
             self._catalogue()
             self._shop_signals(day_us)
+        if d == 0 and self.end_us > self.start_us:
+            sellable = self.p_sku >= 0
+            n = demo_shopper.schedule(
+                self._at,
+                self.start_us,
+                self.end_us,
+                self.product_shop,
+                sellable,
+                self.rng,
+                self._creator_videos(),
+            )
+            self._count("demo_shopper_habits", n)
         if self.creators is not None:
             with self._timed("creators publish"):
                 self._creators_publish(day_us)
@@ -426,12 +451,13 @@ class Market:
         )
         active = np.flatnonzero((rng.random(n) < np.clip(p_active, 0.0, 0.95)) & ~self.churned)
         self._count("active_user_days", len(active))
-        # Sessions start between 07:00 and 24:00, evenings busier.
-        session_us = day_us + (7 * HOUR_US + (rng.beta(2.2, 1.4, len(active)) * 17 * HOUR_US)).astype(
-            np.int64
-        )
+        # The shoppers live in China: sessions start between 08:00 and 24:00 China time (00:00-16:00
+        # UTC of the simulated day), evenings busier.
+        session_us = day_us + (rng.beta(2.2, 1.4, len(active)) * 16 * HOUR_US).astype(np.int64)
         self._feed_sessions(active, session_us)
         self._search_sessions(active, session_us)
+        self._live_sessions(active, session_us)
+        self._browse_sessions(active, session_us)
 
     # --- the feed -------------------------------------------------------------------------------
 
@@ -557,7 +583,7 @@ class Market:
         cat_aff[has] = self.category_interest[u[has], self.leaf_top[self.product_leaf[anchor[has]]]] * len(
             vocab.CATEGORIES
         )
-        click = has & (rng.random(len(row)) < (0.03 + 0.06 * share) * np.minimum(cat_aff, 3.0))
+        click = has & (rng.random(len(row)) < (0.04 + 0.06 * share) * np.minimum(cat_aff, 3.0))
         pid = np.where(click, self.product_ids[np.maximum(anchor, 0)], -1)
         emit(click, "anchor_click", product=pid[click])
         emit(click, "product_view", product=pid[click])
@@ -689,6 +715,7 @@ class Market:
             0.8,
         )
         sellable = self.p_sku[products] >= 0
+        self._presale_questions(users[sellable], products[sellable], ts[sellable])
         cart = sellable & (rng.random(len(users)) < p_cart)
         buy = cart & (rng.random(len(users)) < 0.55)
         idx = np.flatnonzero(cart)
@@ -746,7 +773,10 @@ class Market:
             self.addresses[user_id] = buyers.shipping(entry)
         return self.addresses[user_id]
 
-    def _do_place(self, when: int, user: int, product: int, qty: int, channel: str, content_id: int) -> None:
+    def _do_place(
+        self, when: int, user: int, product: int, qty: int, channel: str, content_id: int, walk_away: int = -1
+    ) -> None:
+        """``walk_away``: 1 leaves the checkout unpaid, 0 pays, -1 (most people) walks away 4% of times."""
         rng = self.rng
         user_id = int(self.user_ids[user])
         sku = int(self.p_sku[product])
@@ -761,7 +791,8 @@ class Market:
         checkout = checkout_service.place_checkout(self.db, user_id, request, commit=False)
         self._count("checkouts")
         self._note("place", user_id, sku, qty, checkout.total_fen)
-        if rng.random() < 0.04:  # walks away; the payment-timeout job cancels it and releases stock
+        leaves = rng.random() < 0.04 if walk_away < 0 else bool(walk_away)
+        if leaves:  # walks away; the payment-timeout job cancels it and releases stock
             self._count("abandoned_checkouts")
             self.db.commit()
             return
@@ -778,6 +809,7 @@ class Market:
             value = int(order.paid_fen)
             shop = int(np.searchsorted(self.shop_ids, order.shop_id))
             state = _Order(user, shop, product, order.id, item.id, value, when)
+            self.bought.setdefault(user, []).append(product)
             self.orders[order.id] = state
             self.order_events.append(
                 (
@@ -864,8 +896,24 @@ class Market:
         if nps_surveys.invite_to_survey(NpsTrigger.after_delivery, order_id):
             self._at(when + int(rng.uniform(1.0, 7.0) * DAY_US), "nps", order_id)
 
+    def _creator_videos(self) -> list[tuple[int, int]]:
+        """(content id, product index) of the demo creator's short videos and what they anchor."""
+        account = int(self.creator_account_ids[0]) if len(self.creator_account_ids) else -1
+        out = []
+        for i in np.flatnonzero((self.c_account == account) & ~self.c_live).tolist():
+            for p in self.c_anchor_items[self.c_anchor_ptr[i] : self.c_anchor_ptr[i + 1]].tolist():
+                out.append((int(self.c_ids[i]), int(p)))
+        return out
+
+    def _do_change_mind(self, when: int, user: int, product: int) -> None:
+        order_id = demo_shopper.latest_order(self.orders, user, product)
+        if order_id is not None:
+            self._do_open_case(when, order_id, "changed_mind")
+
     def _do_confirm(self, when: int, order_id: int) -> None:
         state = self.orders[order_id]
+        if state.user == demo_shopper.DEMO_SHOPPER:  # leaves it to the platform's auto-completion
+            return
         commerce_service.confirm_receipt(self.db, int(self.user_ids[state.user]), order_id)
         self._count("confirmed")
 
@@ -913,6 +961,8 @@ class Market:
             state.bad = True
             if rng.random() < 0.6:
                 self._at(when + int(rng.uniform(1, 24) * HOUR_US), "escalate", order_id)
+            if rng.random() < 0.4:  # and tells the platform what the shop did
+                self._at(when + int(rng.uniform(1, 48) * HOUR_US), "complain", order_id, "service")
             return
         aftersales_service.approve(self.db, shop_id, state.case_id)
         self._count("cases_approved")
@@ -999,7 +1049,23 @@ class Market:
         minutes = self.shop_hidden["shop_cs_response_minutes"][state.shop] * rng.lognormal(0.0, 0.5)
         if minutes > 60:
             self._hurt(state.user, 0.05 if minutes < 360 else 0.1)
+            if rng.random() < 0.4:  # an hour without an answer: a complaint to the platform
+                self._at(
+                    when + 60 * MINUTE_US, "complain", order_id, topic if topic == "logistics" else "product"
+                )
         self._at(when + int(max(0.2, minutes) * MINUTE_US), "answer", order_id, conversation.id)
+
+    def _do_complain(self, when: int, order_id: int, reason: str) -> None:
+        state = self.orders[order_id]
+        support_service.file_complaint(
+            self.db,
+            user_id=int(self.user_ids[state.user]),
+            shop_id=int(self.shop_ids[state.shop]),
+            reason=reason,
+            text=COMPLAINT_TEXT[reason],
+            order_id=order_id,
+        )
+        self._count("complaints")
 
     def _do_answer(self, when: int, order_id: int, conversation_id: int) -> None:
         state = self.orders[order_id]
@@ -1174,6 +1240,7 @@ def simulate(
         intensity=intensity,
         creator_policy=creator_policy,
     )
+    market.end_us = market.start_us + days * DAY_US
     phase = progress or _no_progress
     try:
         with phase("simulated days", days) as advance:

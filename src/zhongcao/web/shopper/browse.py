@@ -25,6 +25,7 @@ from zhongcao.web.shopper.common import (
     CursorQuery,
     IdPath,
     ProductTile,
+    live_now,
     shop_score,
     tile_from_product,
     tiles_from_cards,
@@ -105,6 +106,7 @@ def search(page: Page, request: Request) -> Response:
         hits=hits,
         facets=facets,
         query_without=lambda *names: _query_without(request, *names),
+        live_rooms=live_now(page.db, page.locale),
     )
 
 
@@ -176,6 +178,7 @@ def mall(page: Page) -> Response:
         recommended=tiles_from_cards(home.recommended),
         new_from_followed=tiles_from_cards(home.new_from_followed),
         campaigns=[(zone, tiles_from_cards(zone.products)) for zone in home.campaigns],
+        live_rooms=live_now(page.db, page.locale),
     )
 
 
@@ -205,6 +208,7 @@ def shop(page: Page, shop_id: IdPath, cursor: CursorQuery = None) -> Response:
         next_cursor=next_cursor,
         account=account,
         following=following,
+        live_rooms=live_now(page.db, page.locale, shop_id=shop_id),
     )
 
 

@@ -188,3 +188,35 @@ def account_names(db: Any, accounts: Any, locale: str) -> dict[int, str]:
         if shop is not None and shop.name_en and account.name == shop.name_zh:
             out[account.id] = shop.name_en
     return out
+
+
+# --- live rooms on air ---------------------------------------------------------------------------
+
+LIVE_SHOWN = 3  # rooms on air in the mall's and search's "live now" strip
+
+
+@dataclass(frozen=True)
+class LiveRoom:
+    """A room on air, as the "live now" strips link it."""
+
+    content_id: int
+    title_zh: str
+    title_en: str
+    account_name: str
+
+    @property
+    def url(self) -> str:
+        return f"/live/{self.content_id}"
+
+
+def live_now(db: Any, locale: str, *, shop_id: int | None = None, limit: int = LIVE_SHOWN) -> list[LiveRoom]:
+    """Rooms on air now, newest first: every shop's and creator's, or only ``shop_id``'s own accounts'
+    (a shop's page). Read from the rooms' status, so a room links here from the moment it starts."""
+    rooms = content_service.content_by_ids(db, content_service.live_rooms_on_air(db))
+    if shop_id is not None:
+        own = set(content_service.shop_account_ids(db, shop_id))
+        rooms = {i: c for i, c in rooms.items() if c.account_id in own}
+    newest = sorted(rooms.values(), key=lambda c: c.id, reverse=True)[:limit]
+    accounts = content_service.accounts_by_ids(db, [c.account_id for c in newest])
+    names = account_names(db, accounts.values(), locale)
+    return [LiveRoom(c.id, c.title_zh, c.title_en, names.get(c.account_id, "")) for c in newest]
