@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from zhongcao import clock, signals
 from zhongcao.affiliate import resolution
@@ -716,8 +717,10 @@ def _pay(
             "the payment provider is unavailable; nothing was charged, try again",
             code="payment_provider_unavailable",
         ) from exc
-    payment = db.scalar(select(Payment).where(Payment.provider_ref == auth.ref))
+    # A Payment may already name this authorisation only when the provider replayed it.
+    payment = None if auth.fresh else db.scalar(select(Payment).where(Payment.provider_ref == auth.ref))
     if payment is None:
+        # Added to the session once its status is known: one INSERT instead of an INSERT and an UPDATE.
         payment = Payment(
             checkout_id=checkout.id,
             user_id=user_id,
@@ -728,9 +731,9 @@ def _pay(
             failure_code=auth.decline_code,
             created_at=now,
         )
+    if not auth.approved:
         db.add(payment)
         db.flush()
-    if not auth.approved:
         raise tx.PaymentDeclined(
             "the payment was declined",
             code="payment_failed",
@@ -746,6 +749,7 @@ def _pay(
         provider.void(db, ref=auth.ref)
         payment.status = PaymentStatus.failed
         payment.failure_code = exc.code
+        db.add(payment)
         db.flush()
         raise tx.PaymentDeclined(
             "the payment could not be captured",
@@ -754,6 +758,7 @@ def _pay(
         ) from exc
     payment.status = PaymentStatus.captured
     payment.captured_at = now
+    db.add(payment)
     checkout.status = CheckoutStatus.paid
     checkout.paid_at = now
     orders = locked_orders(db, checkout.id)
@@ -764,7 +769,10 @@ def _pay(
         item.attribution_frozen_at = now
     for item in sorted(items, key=lambda i: (i.sku_id, i.id)):
         stock.record_sale(db, item.sku_id, item.quantity)
-    reservations.use_checkout_coupons(db, checkout.id, now)
+    _attach(checkout, orders, items)
+    if any(o.shop_coupon_id is not None or o.platform_coupon_id is not None for o in orders):
+        # Only a checkout placed with coupons holds any (place_checkout names them on its orders).
+        reservations.use_checkout_coupons(db, checkout.id, now)
     db.flush()
     _announce_live_sales(db, items)
     for order in orders:  # the shop's staff hear of it (flows: notifications), committed with the payment
@@ -793,6 +801,17 @@ def _pay(
         ],
     )
     return checkout
+
+
+def _attach(checkout: Checkout, orders: Sequence[Order], items: Sequence[OrderItem]) -> None:
+    """Give the checkout its orders and each order its items as just read under lock, so that whoever
+    presents them (the API's answer) does not read them again."""
+    by_order: dict[int, list[OrderItem]] = defaultdict(list)
+    for item in items:
+        by_order[item.order_id].append(item)
+    for order in orders:
+        set_committed_value(order, "items", by_order[order.id])
+    set_committed_value(checkout, "orders", list(orders))
 
 
 def _announce_live_sales(db: Session, items: Sequence[OrderItem]) -> None:
