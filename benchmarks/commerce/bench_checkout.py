@@ -152,13 +152,15 @@ def server_env(url: str, src: Path, extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
+def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
+    """``zhongcao serve`` in a session of its own; what it says goes to ``log`` (never a pipe nobody
+    reads, which would stall it once full)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "zhongcao.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
         + ["--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log.open("ab"),
         start_new_session=True,
     )
     import urllib.request
@@ -166,7 +168,7 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("server exited: " + proc.stderr.read().decode(errors="replace")[-2000:])
+            raise RuntimeError("server exited: " + log.read_text(errors="replace")[-2000:])
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health/live", timeout=1) as r:
                 if r.status == 200 and len(worker_pids(proc)) >= workers:
@@ -303,7 +305,7 @@ def scenario(backend: str, skus: int, args: argparse.Namespace, trees: list[tupl
         env = server_env(url, src, extra)
         statements = count_statements(env, data["tokens"][0], data["sku_ids"][0])
         port = free_port()
-        server = start_server(env, port, args.workers)
+        server = start_server(env, port, args.workers, tmp / f"server-{len(rows)}.log")
         try:
             pids = worker_pids(server)
             orders(port, 3, args.connections, files, pids)  # warm-up: connections, caches, both workers

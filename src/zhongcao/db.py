@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from zhongcao import clock
+from zhongcao import clock, writer_queue
 from zhongcao.config import Settings, get_settings
 
 # Stable constraint names so that Alembic migrations are identical on SQLite and PostgreSQL.
@@ -61,6 +61,7 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
 
 
+SQLITE_BUSY_TIMEOUT_S = 30.0
 SQLITE_MMAP_BYTES = 1 << 30  # address space only: pages are mapped as they are read
 
 
@@ -71,7 +72,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000:.0f}")
     # Read pages through a shared memory map instead of a read() call per page into each connection's
     # own small cache: every pooled connection then reads the one copy the OS already holds.
     cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
@@ -81,7 +82,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin_immediate(conn: Any) -> None:
     # SQLite allows one writer. A deferred transaction that reads then writes can fail with
     # SQLITE_BUSY without waiting; BEGIN IMMEDIATE takes the write lock up front and waits for it
-    # (busy_timeout), so concurrent checkouts queue instead of erroring.
+    # (busy_timeout), so concurrent checkouts queue instead of erroring. File databases also queue
+    # their writers fairly before this (zhongcao.writer_queue).
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -114,11 +116,14 @@ def make_engine(
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin_immediate)
+        if not read_only and path and path != ":memory:":
+            # Writers take turns, first come first served, instead of racing in SQLite's busy handler.
+            writer_queue.install(engine, path, timeout_s=SQLITE_BUSY_TIMEOUT_S)
         return engine
     kwargs.setdefault("pool_size", settings.db_pool_size)
     kwargs.setdefault("max_overflow", settings.db_max_overflow)
     engine = create_engine(url, **kwargs)
-    if not engine.pool._pre_ping:  # type: ignore[attr-defined]
+    if not engine.pool._pre_ping:
         _ping_when_idle(engine)
     return engine
 

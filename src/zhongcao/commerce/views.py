@@ -163,7 +163,9 @@ def merchant_order_out(order: Order, shipment: Shipment | None) -> MerchantOrder
     )
 
 
-def checkout_out(db: Session, checkout: Checkout, *, shipped: bool = True, payments: bool = True) -> CheckoutOut:
+def checkout_out(
+    db: Session, checkout: Checkout, *, shipped: bool = True, payments: bool = True
+) -> CheckoutOut:
     """The checkout as its buyer sees it. A caller that knows none of its orders has shipped
     (``shipped=False``: just placed, just paid) or that it has no payment yet (``payments=False``:
     just placed) saves reading them."""
