@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -134,6 +134,15 @@ def effective_platform_fee_bps(db: Session, category_id: int, settings: Settings
     return (settings or get_settings()).default_platform_fee_bps
 
 
+_PARENT = aliased(Category)
+# Built once: every checkout runs it (a statement built per call costs more than its round trip).
+_FEE_RATES = (
+    select(Category.id, Category.platform_fee_bps, _PARENT.platform_fee_bps)
+    .outerjoin(_PARENT, _PARENT.id == Category.parent_id)
+    .where(Category.id.in_(bindparam("ids", expanding=True)))
+)
+
+
 def effective_platform_fee_bps_many(
     db: Session, category_ids: Iterable[int], settings: Settings | None = None
 ) -> dict[int, int]:
@@ -141,12 +150,7 @@ def effective_platform_fee_bps_many(
     ids = sorted(set(category_ids))
     if not ids:
         return {}
-    parent = aliased(Category)
-    rows = db.execute(
-        select(Category.id, Category.platform_fee_bps, parent.platform_fee_bps)
-        .outerjoin(parent, parent.id == Category.parent_id)
-        .where(Category.id.in_(ids))
-    ).all()
+    rows = db.execute(_FEE_RATES, {"ids": ids}).all()
     default = (settings or get_settings()).default_platform_fee_bps
     found = {cid: own if own is not None else up if up is not None else default for cid, own, up in rows}
     for cid in ids:
