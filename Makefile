@@ -69,7 +69,12 @@ format: install
 
 bench: bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-chat
 
+# The load comes from wrk (compiled, so the client is not the bottleneck): Debian's package, installed
+# when missing. PostgreSQL and Redis must be running (ZHONGCAO_BENCH_PG_URL, ZHONGCAO_BENCH_REDIS_URL).
 bench-commerce: install
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && \
+		{ apt-get install -y wrk || sudo apt-get install -y wrk; }; } || \
+		{ echo "bench-commerce needs wrk (apt-get install wrk)"; exit 1; }
 	$(PY) benchmarks/commerce/bench_checkout.py
 
 bench-events: install

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import InternalError
 
 from tests.factories import auth, make_user
-from zhongcao.db import ReadOnlySessionError
+from zhongcao.db import Database, ReadOnlySessionError
 from zhongcao.users.models import User
 
 
@@ -83,3 +83,30 @@ def test_core_reads_see_what_the_session_holds_unflushed(db):
     row = core(db).execute(select(User.display_name).where(User.id == user.id)).one()
     assert row.display_name == "renamed, not flushed"
     db.rollback()
+
+
+def test_pooled_connections_are_pinged_only_after_idling(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection checked out again at once is used as is (no round trip); one idle for
+    PING_AFTER_IDLE_S is pinged first (and replaced if the ping fails)."""
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite connections are files: nothing to ping")
+    from zhongcao import db as db_module
+
+    url = database.engine.url.render_as_string(hide_password=False)
+    own = Database(url, pool_size=1, max_overflow=0)  # one pooled connection, used again and again
+    pings: list[object] = []
+    real_ping = own.engine.dialect.do_ping
+    monkeypatch.setattr(own.engine.dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn))
+    try:
+        for _ in range(3):
+            with own.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        assert pings == []
+        monkeypatch.setattr(db_module, "PING_AFTER_IDLE_S", 0.0)
+        with own.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        assert len(pings) == 1
+    finally:
+        own.dispose()

@@ -1,30 +1,41 @@
-"""Checkout-and-pay throughput and latency, on SQLite and PostgreSQL, one hot SKU vs 10,000 SKUs.
+"""Checkout-and-pay throughput and latency: the real app under uvicorn with 2 workers, loaded by wrk.
 
-What runs where:
-* this script seeds a fresh database through the platform's own services and migrations;
-* the server is ``zhongcao serve`` (uvicorn, one worker) in its own process;
-* the load comes from a separate client process (httpx, asyncio, fixed concurrency) on loopback.
+What runs where (one machine):
+* this script seeds a fresh database through the platform's own services and migrations (one shop;
+  either one SKU with 10 million units, "hot SKU", or 1,000 products x 10 SKUs of 1,000 units each);
+* the server is ``zhongcao serve --workers 2`` (uvicorn), on PostgreSQL, with Redis for the real-time
+  bus (``ZHONGCAO_REDIS_URL``), as several workers need;
+* the load comes from wrk (compiled; Debian's package, ``make bench-commerce`` installs it when
+  missing) with ``wrk_orders.lua``: each connection places orders one after another, an order being
+  the buyer's two calls ``POST /api/checkout`` then ``POST /api/checkouts/{id}/pay``, each with its
+  own Idempotency-Key; the order's latency runs from the first request to the second answer.
 
-One "order" is the buyer's two calls: ``POST /api/checkout`` then ``POST /api/checkouts/{id}/pay``.
-As a baseline, the same client first measures ``GET /api/health/live`` (the server's floor cost per
-request) so that figures from a noisy machine can be read as ratios.
+The same run first measures ``GET /api/health/live`` (no database) against the same server with
+the same connections: the server's floor cost per request, so that figures from a noisy machine can be
+read as ratios. It also reports the workers' CPU per order (from /proc, all cores) and the SQL
+statements and transactions of one checkout and one payment (``count_statements.py``).
+
+``--before-src DIR`` runs every scenario a second time with the server (and the statement count) on
+another tree's code, e.g. ``--before-src /path/to/main/src``, interleaved with this tree's: before
+and after, measured in the same run on the same database.
 
 Usage:
-    python benchmarks/commerce/bench_checkout.py [--orders 600] [--concurrency 16] [--backends sqlite,postgresql]
-Environment: ZHONGCAO_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/test).
+    python benchmarks/commerce/bench_checkout.py [--seconds 20] [--connections 16] [--workers 2]
+        [--backends postgresql,sqlite] [--before-src DIR]
+Environment: ZHONGCAO_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/test),
+ZHONGCAO_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0; "" for none).
 Results: printed as a Markdown table and written to benchmarks/out/commerce.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import multiprocessing as mp
 import os
 import platform
+import shutil
+import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,9 +45,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 OUT = ROOT / "benchmarks" / "out"
 PG_URL = os.environ.get("ZHONGCAO_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ZHONGCAO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_SCHEMA = "zc_bench"
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
 ADDRESS = {
     "name": "张三",
     "phone": "13800000000",
@@ -124,140 +138,197 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env_url: str, port: int, extra_env: dict[str, str]) -> subprocess.Popen:
-    env = dict(os.environ, ZHONGCAO_DATABASE_URL=env_url, ZHONGCAO_LOG_LEVEL="warning", **extra_env)
+def server_env(url: str, src: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = dict(
+        os.environ,
+        ZHONGCAO_DATABASE_URL=url,
+        ZHONGCAO_LOG_LEVEL="warning",
+        PYTHONPATH=str(src),
+        **extra,
+    )
+    if REDIS_URL:
+        env["ZHONGCAO_REDIS_URL"] = REDIS_URL
+        env["ZHONGCAO_REDIS_PREFIX"] = f"zc-bench-{os.getpid()}"
+    return env
+
+
+def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
+    """``zhongcao serve`` in a session of its own; what it says goes to ``log`` (never a pipe nobody
+    reads, which would stall it once full)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zhongcao.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "zhongcao.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        + ["--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log.open("ab"),
+        start_new_session=True,
     )
-    import httpx
+    import urllib.request
 
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("server exited: " + proc.stderr.read().decode(errors="replace")[-2000:])
+            raise RuntimeError("server exited: " + log.read_text(errors="replace")[-2000:])
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health/live", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start in 60 s")
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health/live", timeout=1) as r:
+                if r.status == 200 and len(worker_pids(proc)) >= workers:
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.3)
+    stop_server(proc)
+    raise RuntimeError("server did not start in 90 s")
 
 
-# ----------------------------------------------------------------------------- client (own process)
-async def _run_load(
-    port: int, kind: str, n: int, concurrency: int, sku_ids: list[int], tokens: list[str]
-) -> dict:
-    import random
+def stop_server(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
-    import httpx
 
-    rng = random.Random(7)
-    latencies: list[float] = []
-    failures: dict[str, int] = {}
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(n):
-        queue.put_nowait(i)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60) as client:
+def worker_pids(proc: subprocess.Popen) -> list[int]:
+    """uvicorn's worker processes (children of the serving process), else the process itself."""
+    try:
+        children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return children or [proc.pid]
 
-        async def one(i: int) -> None:
-            t0 = time.perf_counter()
-            if kind == "baseline":
-                r = await client.get("/api/health/live")
-                ok = r.status_code == 200
-                code = str(r.status_code)
-            else:
-                headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
-                body = {
-                    "items": [{"sku_id": rng.choice(sku_ids), "quantity": 1}],
-                    "shipping_address": ADDRESS,
-                }
-                r = await client.post(
-                    "/api/checkout", json=body, headers=headers | {"Idempotency-Key": uuid.uuid4().hex}
-                )
-                ok = r.status_code in (200, 201)
-                code = f"checkout:{r.status_code}"
-                if ok:
-                    checkout_id = r.json()["id"]
-                    r = await client.post(
-                        f"/api/checkouts/{checkout_id}/pay",
-                        json={"payment_method": "pm_card_ok"},
-                        headers=headers | {"Idempotency-Key": uuid.uuid4().hex},
-                    )
-                    ok = r.status_code == 200
-                    code = f"pay:{r.status_code}"
-            if ok:
-                latencies.append(time.perf_counter() - t0)
-            else:
-                failures[code] = failures.get(code, 0) + 1
 
-        async def worker() -> None:
-            while True:
-                try:
-                    i = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                await one(i)
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
-        # Warm-up: connections, server caches, SQLite page cache.
-        for i in range(min(20, n)):
-            await one(i)
-        latencies.clear()
-        failures.clear()
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    lat_ms = sorted(x * 1000 for x in latencies)
+
+# ----------------------------------------------------------------------------- load (wrk)
+def _results(stdout: str) -> dict[str, list[str]]:
+    out = {}
+    for line in stdout.splitlines():
+        if line.startswith("RESULT "):
+            parts = line.split()[1:]
+            out[parts[0]] = parts[1:]
+    return out
+
+
+def run_wrk(
+    script: str, port: int, seconds: int, connections: int, env: dict[str, str]
+) -> dict[str, list[str]]:
+    done = subprocess.run(
+        [WRK, f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s"]
+        + [str(HERE / script), f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return _results(done.stdout)
+
+
+def health(port: int, seconds: int, connections: int) -> dict:
+    r = run_wrk("wrk_health.lua", port, seconds, connections, dict(os.environ))["requests"]
+    # requests N errors E seconds S request_ms p50 p99 max
+    requests, errors, secs = int(r[0]), int(r[2]), float(r[4])
     return {
-        "completed": len(latencies),
-        "failed": failures,
-        "seconds": elapsed,
-        "per_second": len(latencies) / elapsed if elapsed else 0.0,
-        "p50_ms": statistics.median(lat_ms) if lat_ms else None,
-        "p99_ms": lat_ms[min(len(lat_ms) - 1, int(len(lat_ms) * 0.99))] if lat_ms else None,
+        "per_second": requests / secs,
+        "errors": errors,
+        "p50_ms": float(r[6]),
+        "p99_ms": float(r[7]),
     }
 
 
-def _client_entry(args: tuple, out: mp.Queue) -> None:
-    out.put(asyncio.run(_run_load(*args)))
+def orders(port: int, seconds: int, connections: int, files: dict[str, str], pids: list[int]) -> dict:
+    env = dict(os.environ, **files, RUN_ID=uuid.uuid4().hex[:12])
+    cpu = cpu_seconds(pids)
+    r = run_wrk("wrk_orders.lua", port, seconds, connections, env)
+    cpu = cpu_seconds(pids) - cpu
+    done, failures, secs = int(r["orders"][0]), int(r["orders"][2]), float(r["orders"][4])
+    return {
+        "completed": done,
+        "failed": failures,
+        "per_second": done / secs,
+        "p50_ms": float(r["order_ms"][0]),
+        "p99_ms": float(r["order_ms"][1]),
+        "max_ms": float(r["order_ms"][2]),
+        "request_p50_ms": float(r["requests"][4]),
+        "request_p99_ms": float(r["requests"][5]),
+        "http_errors": int(r["requests"][2]),
+        "worker_cpu_ms_per_order": cpu * 1000 / max(1, done),
+    }
 
 
-def run_client(*args) -> dict:
-    ctx = mp.get_context("spawn")
-    q: mp.Queue = ctx.Queue()
-    p = ctx.Process(target=_client_entry, args=(args, q))
-    p.start()
-    result = q.get()
-    p.join()
-    return result
+def count_statements(env: dict[str, str], token: str, sku_id: int) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(HERE / "count_statements.py"), env["ZHONGCAO_DATABASE_URL"], token, str(sku_id)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # ----------------------------------------------------------------------------- main
-def scenario(backend: str, skus: int, orders: int, concurrency: int, shoppers: int) -> dict:
-    tmp = tempfile.mkdtemp(prefix="zc-bench-")
+def scenario(backend: str, skus: int, args: argparse.Namespace, trees: list[tuple[str, Path]]) -> list[dict]:
+    tmp = Path(tempfile.mkdtemp(prefix="zc-bench-"))
     if backend == "sqlite":
         url = f"sqlite:///{tmp}/bench.db"
-        data = seed(url, skus=skus, shoppers=shoppers)
+        data = seed(url, skus=skus, shoppers=args.shoppers)
         extra: dict[str, str] = {}
     else:
         reset_pg_schema()
         url = PG_URL
-        data = seed(url, skus=skus, shoppers=shoppers, connect_args={"options": f"-csearch_path={PG_SCHEMA}"})
+        data = seed(
+            url, skus=skus, shoppers=args.shoppers, connect_args={"options": f"-csearch_path={PG_SCHEMA}"}
+        )
         # libpq reads PGOPTIONS, so the server process uses the benchmark schema too.
         extra = {"PGOPTIONS": f"-csearch_path={PG_SCHEMA}"}
-    port = free_port()
-    server = start_server(url, port, extra)
-    try:
-        baseline = run_client(port, "baseline", orders * 2, concurrency, data["sku_ids"], data["tokens"])
-        load = run_client(port, "orders", orders, concurrency, data["sku_ids"], data["tokens"])
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    return {"backend": backend, "skus": skus, "baseline": baseline, "orders": load}
+    extra["ZHONGCAO_EVENTS_DIR"] = str(tmp / "events")
+    (tmp / "tokens.txt").write_text("\n".join(data["tokens"]) + "\n")
+    (tmp / "skus.txt").write_text("\n".join(map(str, data["sku_ids"])) + "\n")
+    files = {
+        "TOKENS_FILE": str(tmp / "tokens.txt"),
+        "SKUS_FILE": str(tmp / "skus.txt"),
+        "ADDRESS_JSON": json.dumps(ADDRESS, ensure_ascii=False),
+    }
+    rows = []
+    for label, src in trees:
+        env = server_env(url, src, extra)
+        statements = count_statements(env, data["tokens"][0], data["sku_ids"][0])
+        port = free_port()
+        server = start_server(env, port, args.workers, tmp / f"server-{len(rows)}.log")
+        try:
+            pids = worker_pids(server)
+            orders(port, 3, args.connections, files, pids)  # warm-up: connections, caches, both workers
+            baseline = health(port, args.seconds, args.connections)
+            load = orders(port, args.seconds, args.connections, files, pids)
+        finally:
+            stop_server(server)
+        load_avg = os.getloadavg()[0]
+        rows.append(
+            {
+                "backend": backend,
+                "skus": skus,
+                "code": label,
+                "baseline": baseline,
+                "orders": load,
+                "statements": statements,
+                "load_average": load_avg,
+            }
+        )
+        print(
+            f"  {label}: {load['per_second']:.1f} orders/s, load {load_avg:.1f}", file=sys.stderr, flush=True
+        )
+    return rows
 
 
 def machine() -> str:
@@ -276,40 +347,53 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--orders", type=int, default=600)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--shoppers", type=int, default=50)
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--backends", default="postgresql")
+    parser.add_argument("--skus", default="1,10000")
+    parser.add_argument(
+        "--before-src", type=Path, default=None, help="also run the server on this tree's code"
+    )
     args = parser.parse_args()
+    if not Path(WRK).exists():
+        raise SystemExit("wrk is not installed: `make bench-commerce` installs it (apt-get install wrk)")
+    trees = [("this tree", ROOT / "src")]
+    if args.before_src is not None:
+        trees.insert(0, ("before", args.before_src.resolve()))
     results = []
     for backend in args.backends.split(","):
-        for skus in (1, 10_000):
+        for skus in (int(n) for n in args.skus.split(",")):
             print(f"… {backend}, {skus} SKU(s)", file=sys.stderr, flush=True)
-            results.append(scenario(backend, skus, args.orders, args.concurrency, args.shoppers))
+            results.extend(scenario(backend, skus, args, trees))
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": machine(),
-        "orders": args.orders,
-        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "workers": args.workers,
     }
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "commerce.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     print(
-        f"\n{meta['date']} · {meta['machine']} · {args.orders} orders per scenario, concurrency {args.concurrency}\n"
+        f"\n{meta['date']} · {meta['machine']} · {args.workers} workers, {args.connections} connections, "
+        f"{args.seconds} s per row\n"
     )
     print(
-        "| backend | SKUs | orders/s | p50 ms | p99 ms | failed | baseline req/s (GET /api/health/live) | baseline p50 ms | orders/s ÷ baseline req/s |"
+        "| backend | SKUs | code | orders/s | order p50 ms | order p99 ms | failed | statements (checkout + pay) "
+        "| transactions | worker CPU ms/order | health req/s | orders/s ÷ health req/s | load avg |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        o, b = r["orders"], r["baseline"]
-        failed = sum(o["failed"].values())
+        o, b, s = r["orders"], r["baseline"], r["statements"]
+        stmts = f"{s['checkout']['statements']} + {s['pay']['statements']}"
+        txs = f"{s['checkout']['commits']} + {s['pay']['commits']}"
         print(
-            f"| {r['backend']} | {r['skus']:,} | {o['per_second']:.1f} | {o['p50_ms']:.1f} | {o['p99_ms']:.1f} | {failed} "
-            f"| {b['per_second']:.0f} | {b['p50_ms']:.1f} | {o['per_second'] / b['per_second']:.3f} |"
+            f"| {r['backend']} | {r['skus']:,} | {r['code']} | {o['per_second']:.1f} | {o['p50_ms']:.1f} "
+            f"| {o['p99_ms']:.1f} | {o['failed']} | {stmts} | {txs} | {o['worker_cpu_ms_per_order']:.1f} "
+            f"| {b['per_second']:.0f} | {o['per_second'] / b['per_second']:.3f} | {r['load_average']:.1f} |"
         )
-        if o["failed"]:
-            print(f"<!-- failures {r['backend']} {r['skus']}: {o['failed']} -->")
 
 
 if __name__ == "__main__":

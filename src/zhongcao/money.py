@@ -60,3 +60,32 @@ def format_yuan(amount_fen: int) -> str:
     sign = "-" if amount_fen < 0 else ""
     amount_fen = abs(amount_fen)
     return f"{sign}¥{amount_fen // 100:,}.{amount_fen % 100:02d}"
+
+
+def allocate_capped(total_fen: int, weights: Sequence[int], caps: Sequence[int]) -> list[int]:
+    """Spread ``total_fen`` by ``weights`` (largest remainder) without any part exceeding its cap.
+
+    What a capped part cannot take is spread again over the parts that still have room, so the
+    parts always add up to ``total_fen`` (which must not exceed ``sum(caps)``).
+    """
+    if len(weights) != len(caps):
+        raise ValueError("weights and caps differ in length")
+    if total_fen < 0 or any(c < 0 for c in caps):
+        raise ValueError("amounts must not be negative")
+    if total_fen > sum(caps):
+        raise ValueError("cannot allocate more than the caps allow")
+    parts = [0] * len(caps)
+    left = total_fen
+    open_lines = [i for i, cap in enumerate(caps) if cap > 0]
+    while left > 0:
+        shares = allocate(left, [weights[i] for i in open_lines])
+        left = 0
+        still_open = []
+        for i, share in zip(open_lines, shares, strict=True):
+            take = min(share, caps[i] - parts[i])
+            parts[i] += take
+            left += share - take
+            if parts[i] < caps[i]:
+                still_open.append(i)
+        open_lines = still_open
+    return parts

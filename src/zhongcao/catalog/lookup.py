@@ -47,12 +47,13 @@ def skus_by_ids(db: Session, sku_ids: Iterable[int]) -> dict[int, SkuInfo]:
     ids = sorted(set(sku_ids))
     if not ids:
         return {}
+    # One round trip: whether the shop is active comes with the row (a sub-select of the shops service).
+    shop_active = Product.shop_id.in_(shops_service.active_shop_ids_query()).label("shop_active")
     rows = db.execute(
-        select(Sku, Product).join(Product, Product.id == Sku.product_id).where(Sku.id.in_(ids))
+        select(Sku, Product, shop_active).join(Product, Product.id == Sku.product_id).where(Sku.id.in_(ids))
     ).all()
-    active_shops = shops_service.active_shop_ids(db, {product.shop_id for _, product in rows})
     out: dict[int, SkuInfo] = {}
-    for sku, product in rows:
+    for sku, product, active in rows:
         out[sku.id] = SkuInfo(
             sku_id=sku.id,
             product_id=product.id,
@@ -66,7 +67,7 @@ def skus_by_ids(db: Session, sku_ids: Iterable[int]) -> dict[int, SkuInfo]:
             stock=sku.stock,
             sku_active=sku.is_active,
             product_active=product.status == ProductStatus.active,
-            shop_active=product.shop_id in active_shops,
+            shop_active=bool(active),
         )
     return out
 
@@ -96,4 +97,4 @@ def platform_fee_bps_by_category(
     db: Session, category_ids: Iterable[int], settings: Settings | None = None
 ) -> dict[int, int]:
     """The platform fee rate of each category (:func:`catalog.service.effective_platform_fee_bps`)."""
-    return {cid: catalog_service.effective_platform_fee_bps(db, cid, settings) for cid in set(category_ids)}
+    return catalog_service.effective_platform_fee_bps_many(db, category_ids, settings)

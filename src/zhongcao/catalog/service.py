@@ -19,9 +19,9 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from zhongcao import clock
 from zhongcao.catalog.models import Brand, Category, Product, ProductStatus, Sku
@@ -132,6 +132,31 @@ def effective_platform_fee_bps(db: Session, category_id: int, settings: Settings
         if parent.platform_fee_bps is not None:
             return parent.platform_fee_bps
     return (settings or get_settings()).default_platform_fee_bps
+
+
+_PARENT = aliased(Category)
+# Built once: every checkout runs it (a statement built per call costs more than its round trip).
+_FEE_RATES = (
+    select(Category.id, Category.platform_fee_bps, _PARENT.platform_fee_bps)
+    .outerjoin(_PARENT, _PARENT.id == Category.parent_id)
+    .where(Category.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def effective_platform_fee_bps_many(
+    db: Session, category_ids: Iterable[int], settings: Settings | None = None
+) -> dict[int, int]:
+    """:func:`effective_platform_fee_bps` of several categories in one query (each with its parent)."""
+    ids = sorted(set(category_ids))
+    if not ids:
+        return {}
+    rows = db.execute(_FEE_RATES, {"ids": ids}).all()
+    default = (settings or get_settings()).default_platform_fee_bps
+    found = {cid: own if own is not None else up if up is not None else default for cid, own, up in rows}
+    for cid in ids:
+        if cid not in found:
+            get_category(db, cid)  # raises category_not_found, as one at a time would
+    return found
 
 
 def _check_bps(value: int | None) -> None:

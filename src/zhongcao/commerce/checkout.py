@@ -28,7 +28,6 @@ whole (by the buyer, or when it expires), which gives back stock, coupons and ca
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from zhongcao import clock, signals
 from zhongcao.affiliate import resolution
@@ -45,6 +45,14 @@ from zhongcao.campaigns.models import CouponFunder
 from zhongcao.catalog import lookup, stock
 from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce import states, tx
+from zhongcao.commerce.locking import cancel_unpaid as cancel_unpaid  # re-exported, as below
+from zhongcao.commerce.locking import expire_unpaid_checkouts as expire_unpaid_checkouts
+from zhongcao.commerce.locking import get_checkout_for_buyer as get_checkout_for_buyer
+from zhongcao.commerce.locking import items_of as items_of
+from zhongcao.commerce.locking import lock_checkout as lock_checkout
+from zhongcao.commerce.locking import locked_orders as locked_orders
+from zhongcao.commerce.locking import payments_of as payments_of
+from zhongcao.commerce.locking import release_items as release_items
 from zhongcao.commerce.models import (
     Channel,
     Checkout,
@@ -61,7 +69,8 @@ from zhongcao.config import Settings, get_settings
 from zhongcao.content import attribution as attribution_rules
 from zhongcao.errors import Conflict, InvalidInput, NotFound
 from zhongcao.events import purchases
-from zhongcao.money import allocate, apply_bps
+from zhongcao.money import allocate_capped as allocate_capped  # re-exported: its home was here
+from zhongcao.money import apply_bps
 from zhongcao.realtime.outbox import publish_after_commit
 from zhongcao.realtime.service import live_channel
 from zhongcao.shops import service as shops_service
@@ -69,40 +78,6 @@ from zhongcao.users import addresses
 
 if TYPE_CHECKING:
     from zhongcao.shops.models import Shop
-
-log = logging.getLogger("zhongcao.commerce")
-
-
-# --- money helpers -------------------------------------------------------------------------------
-
-
-def allocate_capped(total_fen: int, weights: Sequence[int], caps: Sequence[int]) -> list[int]:
-    """Spread ``total_fen`` by ``weights`` (largest remainder) without any part exceeding its cap.
-
-    What a capped part cannot take is spread again over the parts that still have room, so the
-    parts always add up to ``total_fen`` (which must not exceed ``sum(caps)``).
-    """
-    if len(weights) != len(caps):
-        raise ValueError("weights and caps differ in length")
-    if total_fen < 0 or any(c < 0 for c in caps):
-        raise ValueError("amounts must not be negative")
-    if total_fen > sum(caps):
-        raise ValueError("cannot allocate more than the caps allow")
-    parts = [0] * len(caps)
-    left = total_fen
-    open_lines = [i for i, cap in enumerate(caps) if cap > 0]
-    while left > 0:
-        shares = allocate(left, [weights[i] for i in open_lines])
-        left = 0
-        still_open = []
-        for i, share in zip(open_lines, shares, strict=True):
-            take = min(share, caps[i] - parts[i])
-            parts[i] += take
-            left += share - take
-            if parts[i] < caps[i]:
-                still_open.append(i)
-        open_lines = still_open
-    return parts
 
 
 # --- pricing -------------------------------------------------------------------------------------
@@ -562,123 +537,6 @@ def place_checkout(
     return tx.run(db, commit, lambda: _place(db, user_id, request, settings, clock.now(), member_rates))
 
 
-# --- reading and locking -------------------------------------------------------------------------
-
-
-def get_checkout_for_buyer(db: Session, user_id: int, checkout_id: int) -> Checkout:
-    checkout = db.get(Checkout, checkout_id)
-    if checkout is None or checkout.user_id != user_id:
-        raise NotFound("checkout not found", code="checkout_not_found")
-    return checkout
-
-
-def lock_checkout(db: Session, checkout_id: int, user_id: int | None = None) -> Checkout:
-    """The checkout row, locked for this transaction and freshly read (404 if not the caller's)."""
-    stmt = (
-        select(Checkout)
-        .where(Checkout.id == checkout_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if user_id is not None:
-        stmt = stmt.where(Checkout.user_id == user_id)
-    checkout = db.scalar(stmt)
-    if checkout is None:
-        raise NotFound("checkout not found", code="checkout_not_found")
-    return checkout
-
-
-def locked_orders(db: Session, checkout_id: int) -> list[Order]:
-    return list(
-        db.scalars(
-            select(Order)
-            .where(Order.checkout_id == checkout_id)
-            .order_by(Order.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    )
-
-
-def items_of(db: Session, order_ids: Sequence[int], *, lock: bool = False) -> list[OrderItem]:
-    """The orders' items in id order, freshly read; ``lock`` also takes their row locks."""
-    if not order_ids:
-        return []
-    stmt = select(OrderItem).where(OrderItem.order_id.in_(order_ids)).order_by(OrderItem.id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return list(db.scalars(stmt.execution_options(populate_existing=True)))
-
-
-def payments_of(db: Session, checkout_id: int) -> list[Payment]:
-    return list(db.scalars(select(Payment).where(Payment.checkout_id == checkout_id).order_by(Payment.id)))
-
-
-# --- releasing -----------------------------------------------------------------------------------
-
-
-def release_items(db: Session, items: Sequence[OrderItem], *, unrecord_sale: bool) -> None:
-    """Give the items' units back to stock (and un-count them as sold) and their subsidy back to
-    the campaign budget. SKUs and campaigns are touched in id order (no lock-order deadlocks)."""
-    for item in sorted(items, key=lambda i: (i.sku_id, i.id)):
-        stock.release(db, item.sku_id, item.quantity)
-        if unrecord_sale:
-            stock.unrecord_sale(db, item.sku_id, item.quantity)
-    subsidy: dict[int, int] = defaultdict(int)
-    for item in items:
-        if item.campaign_id is not None and item.campaign_subsidy_fen > 0:
-            subsidy[item.campaign_id] += item.campaign_subsidy_fen
-    for campaign_id in sorted(subsidy):
-        reservations.release_budget(db, campaign_id, subsidy[campaign_id])
-
-
-def cancel_unpaid(db: Session, checkout: Checkout, now: datetime, reason: str) -> list[Order]:
-    """Cancel a locked, unpaid checkout and all its orders, releasing stock, budget and coupons."""
-    if checkout.status is not CheckoutStatus.pending_payment:
-        raise Conflict(
-            "only an unpaid checkout can be cancelled as a whole",
-            code="checkout_not_cancellable",
-            details={"status": checkout.status.value},
-        )
-    orders = locked_orders(db, checkout.id)
-    for order in orders:
-        states.move(order, OrderStatus.cancelled, now)
-        order.cancel_reason = reason
-    release_items(db, items_of(db, [o.id for o in orders]), unrecord_sale=False)
-    reservations.release_checkout_coupons(db, checkout.id)
-    checkout.status = CheckoutStatus.cancelled
-    checkout.cancelled_at = now
-    db.flush()
-    # A flash sale takes its units back for the sale, in this transaction (flows wires it).
-    signals.emit(db, "checkout_cancelled", checkout_id=checkout.id, reason=reason)
-    return orders
-
-
-def expire_unpaid_checkouts(db: Session, now: datetime | None = None) -> int:
-    """Cancel every unpaid checkout past its ``expires_at``; returns how many. Commits each one."""
-    now = now or clock.now()
-    due = list(
-        db.scalars(
-            select(Checkout.id)
-            .where(Checkout.status == CheckoutStatus.pending_payment, Checkout.expires_at <= now)
-            .order_by(Checkout.id)
-        )
-    )
-
-    def expire(checkout_id: int) -> bool:
-        checkout = lock_checkout(db, checkout_id)
-        # Re-checked under the lock: it may have been paid or cancelled meanwhile.
-        if checkout.status is not CheckoutStatus.pending_payment or checkout.expires_at > now:
-            return False
-        cancel_unpaid(db, checkout, now, "payment_timeout")
-        return True
-
-    expired = tx.each_in_own_transaction(db, due, expire)
-    if expired:
-        log.info("expired %d unpaid checkouts", expired)
-    return expired
-
-
 # --- paying --------------------------------------------------------------------------------------
 
 
@@ -718,8 +576,10 @@ def _pay(
             "the payment provider is unavailable; nothing was charged, try again",
             code="payment_provider_unavailable",
         ) from exc
-    payment = db.scalar(select(Payment).where(Payment.provider_ref == auth.ref))
+    # A Payment may already name this authorisation only when the provider replayed it.
+    payment = None if auth.fresh else db.scalar(select(Payment).where(Payment.provider_ref == auth.ref))
     if payment is None:
+        # Added to the session once its status is known: one INSERT instead of an INSERT and an UPDATE.
         payment = Payment(
             checkout_id=checkout.id,
             user_id=user_id,
@@ -730,9 +590,9 @@ def _pay(
             failure_code=auth.decline_code,
             created_at=now,
         )
+    if not auth.approved:
         db.add(payment)
         db.flush()
-    if not auth.approved:
         raise tx.PaymentDeclined(
             "the payment was declined",
             code="payment_failed",
@@ -748,6 +608,7 @@ def _pay(
         provider.void(db, ref=auth.ref)
         payment.status = PaymentStatus.failed
         payment.failure_code = exc.code
+        db.add(payment)
         db.flush()
         raise tx.PaymentDeclined(
             "the payment could not be captured",
@@ -756,6 +617,7 @@ def _pay(
         ) from exc
     payment.status = PaymentStatus.captured
     payment.captured_at = now
+    db.add(payment)
     checkout.status = CheckoutStatus.paid
     checkout.paid_at = now
     orders = locked_orders(db, checkout.id)
@@ -766,7 +628,10 @@ def _pay(
         item.attribution_frozen_at = now
     for item in sorted(items, key=lambda i: (i.sku_id, i.id)):
         stock.record_sale(db, item.sku_id, item.quantity)
-    reservations.use_checkout_coupons(db, checkout.id, now)
+    _attach(checkout, orders, items)
+    if any(o.shop_coupon_id is not None or o.platform_coupon_id is not None for o in orders):
+        # Only a checkout placed with coupons holds any (place_checkout names them on its orders).
+        reservations.use_checkout_coupons(db, checkout.id, now)
     db.flush()
     _announce_live_sales(db, items)
     for order in orders:  # the shop's staff hear of it (flows: notifications), committed with the payment
@@ -795,6 +660,17 @@ def _pay(
         ],
     )
     return checkout
+
+
+def _attach(checkout: Checkout, orders: Sequence[Order], items: Sequence[OrderItem]) -> None:
+    """Give the checkout its orders and each order its items as just read under lock, so that whoever
+    presents them (the API's answer) does not read them again."""
+    by_order: dict[int, list[OrderItem]] = defaultdict(list)
+    for item in items:
+        by_order[item.order_id].append(item)
+    for order in orders:
+        set_committed_value(order, "items", by_order[order.id])
+    set_committed_value(checkout, "orders", list(orders))
 
 
 def _announce_live_sales(db: Session, items: Sequence[OrderItem]) -> None:

@@ -175,8 +175,10 @@ def _find(db: Session, user_id: int, scope: str, key: str) -> IdempotencyRecord 
 
 def _claim(db: Session, user_id: int, scope: str, key: str, digest: str) -> int | Outcome:
     """Insert the in-flight record (committed at once), or answer from the one already there."""
-    if db.in_transaction():
-        # End whatever the request did so far (the auth lookup) so the claim commits on its own.
+    if db.in_transaction() and (db.new or db.dirty or db.deleted):
+        # Keep what the request wrote so far whatever becomes of the claim. What it only read (the
+        # auth lookup, which commits its own last-use write) simply commits with the claim: one
+        # transaction, and one round trip, fewer per request.
         db.commit()
     for _ in range(3):
         record = IdempotencyRecord(

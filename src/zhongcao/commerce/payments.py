@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from zhongcao.commerce.models import SimulatedCharge, SimulatedRefund
@@ -58,6 +59,9 @@ class Authorization:
     approved: bool
     amount_fen: int
     decline_code: str | None = None
+    # True when this call made the authorisation (not a replay of its key): nothing of ours can
+    # refer to it yet. A provider that cannot tell leaves it False.
+    fresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,32 +94,40 @@ class SimulatedProvider:
     ) -> Authorization:
         if amount_fen < 0:
             raise ProviderRejected("invalid_amount", "amount must not be negative")
-        existing = db.scalar(
-            select(SimulatedCharge).where(SimulatedCharge.idempotency_key == idempotency_key)
-        )
-        if existing is not None:
-            return _authorization(existing)
         if payment_method == UNAVAILABLE:
+            existing = self._by_key(db, idempotency_key)
+            if existing is not None:
+                return _authorization(existing)
             raise ProviderUnavailable("the simulated provider is unavailable for this payment method")
         decline = DECLINES.get(payment_method)
-        charge = SimulatedCharge(
-            ref="ch_" + secrets.token_hex(12),
-            idempotency_key=idempotency_key,
-            payment_method=payment_method,
-            amount_fen=amount_fen,
-            status="declined" if decline else "authorized",
-            decline_code=decline,
-        )
-        try:
-            with db.begin_nested():
-                db.add(charge)
-        except IntegrityError:  # the same key raced us: the first one wins
-            existing = db.scalar(
-                select(SimulatedCharge).where(SimulatedCharge.idempotency_key == idempotency_key)
+        ref = "ch_" + secrets.token_hex(12)
+        # One round trip: the insert either makes the charge or, for a key already used (a retry, or
+        # a concurrent request with the same key: the first one wins), does nothing.
+        insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+        made = db.scalar(
+            insert(SimulatedCharge)
+            .values(
+                ref=ref,
+                idempotency_key=idempotency_key,
+                payment_method=payment_method,
+                amount_fen=amount_fen,
+                status="declined" if decline else "authorized",
+                decline_code=decline,
             )
-            assert existing is not None
-            return _authorization(existing)
-        return _authorization(charge)
+            .on_conflict_do_nothing(index_elements=[SimulatedCharge.idempotency_key])
+            .returning(SimulatedCharge.id)
+        )
+        if made is not None:
+            return Authorization(
+                ref=ref, approved=decline is None, amount_fen=amount_fen, decline_code=decline, fresh=True
+            )
+        existing = self._by_key(db, idempotency_key)
+        assert existing is not None
+        return _authorization(existing)
+
+    @staticmethod
+    def _by_key(db: Session, idempotency_key: str) -> SimulatedCharge | None:
+        return db.scalar(select(SimulatedCharge).where(SimulatedCharge.idempotency_key == idempotency_key))
 
     def capture(self, db: Session, *, ref: str, amount_fen: int) -> None:
         result = db.execute(

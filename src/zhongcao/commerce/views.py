@@ -172,9 +172,14 @@ def merchant_order_out(order: Order, shipment: Shipment | None) -> MerchantOrder
     )
 
 
-def checkout_out(db: Session, checkout: Checkout) -> CheckoutOut:
+def checkout_out(
+    db: Session, checkout: Checkout, *, shipped: bool = True, payments: bool = True
+) -> CheckoutOut:
+    """The checkout as its buyer sees it. A caller that knows none of its orders has shipped
+    (``shipped=False``: just placed, just paid) or that it has no payment yet (``payments=False``:
+    just placed) saves reading them."""
     orders = list(checkout.orders)
-    shipments = order_service.shipments_by_order(db, [o.id for o in orders])
+    shipments = order_service.shipments_by_order(db, [o.id for o in orders]) if shipped else {}
     return CheckoutOut(
         id=checkout.id,
         status=checkout.status,
@@ -184,7 +189,9 @@ def checkout_out(db: Session, checkout: Checkout) -> CheckoutOut:
         cancelled_at=checkout.cancelled_at,
         created_at=checkout.created_at,
         orders=[buyer_order_out(o, shipments.get(o.id)) for o in orders],
-        payments=[PaymentOut.model_validate(p) for p in checkout_service.payments_of(db, checkout.id)],
+        payments=[PaymentOut.model_validate(p) for p in checkout_service.payments_of(db, checkout.id)]
+        if payments
+        else [],
     )
 
 
@@ -298,7 +305,9 @@ def create_checkout(
         checkout = checkout_service.place_checkout(
             db, user_id, body, settings=settings, commit=False, member_rates=flows.member_rates(db, user_id)
         )
-        return status.HTTP_201_CREATED, checkout_out(db, checkout).model_dump(mode="json")
+        return status.HTTP_201_CREATED, checkout_out(db, checkout, shipped=False, payments=False).model_dump(
+            mode="json"
+        )
 
     return _idempotent(db, user_id, "checkout", idempotency_key, body, action)
 
@@ -324,7 +333,7 @@ def pay_checkout(
         checkout = checkout_service.pay_checkout(
             db, user_id, checkout_id, payment_method=body.payment_method, client_key=key, commit=False
         )
-        return status.HTTP_200_OK, checkout_out(db, checkout).model_dump(mode="json")
+        return status.HTTP_200_OK, checkout_out(db, checkout, shipped=False).model_dump(mode="json")
 
     return _idempotent(db, user_id, f"pay:{checkout_id}", key, body, action)
 
