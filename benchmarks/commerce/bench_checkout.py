@@ -143,6 +143,10 @@ def server_env(url: str, src: Path, extra: dict[str, str]) -> dict[str, str]:
         os.environ,
         ZHONGCAO_DATABASE_URL=url,
         ZHONGCAO_LOG_LEVEL="warning",
+        # The buy endpoints' per-account and per-address rate limits guard against scripts; this load
+        # test is one, from one address with a few accounts, so it lifts them.
+        ZHONGCAO_BUY_REQUESTS_PER_ACCOUNT_PER_MINUTE="1000000",
+        ZHONGCAO_BUY_REQUESTS_PER_ADDRESS_PER_MINUTE="1000000",
         PYTHONPATH=str(src),
         **extra,
     )
