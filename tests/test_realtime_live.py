@@ -89,6 +89,10 @@ def test_a_sale_paid_in_the_service_reaches_an_open_stream_within_a_second(app, 
             assert sale.at - paid_at < SALE_WITHIN_SECONDS
             assert sale.data["quantity"] == 2 and sale.data["buyer"] == "小**"
             assert sale.data["product_id"] == world.product_ids[3] and sale.data["item_id"] > after
+            # A stream that reconnects while the room is open gets the sales sent since its last
+            # event id from the room's memory: a reconnect misses nothing.
+            with SSEReader(events) as again:
+                assert again.next("sale", timeout=5).data == sale.data
 
 
 # --- two API worker processes -----------------------------------------------------------------------

@@ -24,8 +24,12 @@ who leaves still counts for :data:`GRACE_SECONDS`, so a reconnect does not make 
 signed-in viewer's arrival and departure are recorded as ``live_enter`` / ``live_exit`` behaviour
 events, as the feed's training reads them, each exactly once across the workers.
 
-A stream ends itself after :data:`STREAM_SECONDS` (the browser reconnects at once, sending the last
-event id it saw), so a server shutting down never waits long for open streams.
+A stream ends itself after :data:`STREAM_SECONDS`, less up to a fifth (the browser reconnects at once,
+sending the last event id it saw); a server shutting down closes open streams after its grace
+(``cli_support.SHUTDOWN_GRACE_SECONDS``). The spread matters: thousands of viewers who opened the room
+together must not all come back in the same second. A stream that reconnects gets the sales the room
+sent since its last event id from the room's memory (:data:`TICKER_SIZE` newest), not from the
+database, so a reconnect misses nothing and costs no query.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,7 +67,7 @@ RESYNC_SECONDS = 10.0
 PRESENCE_SECONDS = 15.0
 GRACE_SECONDS = 10.0
 RETRY_SECONDS = 1.0
-STREAM_SECONDS = 30.0
+STREAM_SECONDS = 600.0
 KEEPALIVE_SECONDS = 10.0
 TICKER_SIZE = 20
 
@@ -154,6 +160,9 @@ class Room:
     last_count: int = -1
     task: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # the newest sales this room sent, as (item id, SSE message): a reconnecting stream gets those newer
+    # than its last event id without a query
+    recent: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=TICKER_SIZE))
 
     @property
     def channel(self) -> str:
@@ -214,8 +223,12 @@ class LiveHub:
         room = self.rooms.get(content_id)
         if room is None:
             room = self.rooms[content_id] = Room(content_id=content_id, last_item_id=after_item_id)
-        # Registered before the first await, so the room's task never sees it empty meanwhile.
+        # Registered before the first await, so the room's task never sees it empty meanwhile; the sales
+        # it missed are queued in the same step, so none is lost or sent twice.
         queue: asyncio.Queue[str] = asyncio.Queue()
+        for item_id, message in room.recent:
+            if item_id > after_item_id:
+                queue.put_nowait(message)
         room.streams.add(queue)
         member = member_key(viewer, user_id)
         room.local[member] = room.local.get(member, 0) + 1
@@ -368,7 +381,9 @@ class LiveHub:
         sales, status = await to_thread.run_sync(self._read, room.content_id)
         fresh = [s for s in sales if s.item_id > room.last_item_id]
         for sale in reversed(fresh):  # oldest first, so the ticker ends with the newest
-            room.broadcast(sse("sale", sale.as_dict(), sale.item_id))
+            message = sse("sale", sale.as_dict(), sale.item_id)
+            room.recent.append((sale.item_id, message))
+            room.broadcast(message)
         if fresh:
             room.last_item_id = fresh[0].item_id
         if status != room.status:
@@ -384,7 +399,7 @@ class LiveHub:
         """The SSE messages of one open stream. Starlette stops the generator when the client goes
         (at the latest when a keep-alive cannot be written), which runs ``leave``."""
         queue = await self.join(content_id, viewer, user_id, after_item_id)
-        deadline = time.monotonic() + self.stream_seconds
+        deadline = time.monotonic() + self.stream_seconds * random.uniform(0.8, 1.0)
         try:
             yield "retry: 1000\n\n"
             while time.monotonic() < deadline:
