@@ -21,8 +21,9 @@ What runs where:
 * meanwhile a side loop asks ``GET /api/health/live`` (``--health-concurrency`` at a time) to show
   how responsive the workers stay while they fan out.
 
-Reported: viewers connected, events, deliveries (events × viewers), lost (not delivered within 10 s),
-p50 / p90 / p99 / max delivery latency, the /health rate and its p99, and the load average; for the
+Reported: viewers connected, events, deliveries (events × viewers), lost (not delivered within 10 s;
+``never_received``: not at all), p50 / p90 / p99 / max delivery latency (and, to tell the fan-out from
+the payment's own time, the latency from the trigger's response), the /health rate and its p99, and the load average; for the
 target ≤ 1 s p99.
 
 Usage:
@@ -347,6 +348,7 @@ async def _trigger(
     base = f"http://127.0.0.1:{port}"
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     sent: dict[int, float] = {}  # item id (sale) or comment id -> monotonic time just before the trigger
+    answered: dict[int, float] = {}  # -> when the trigger's response arrived (its commit is behind it)
     failures: dict[str, int] = {}
     trigger_ms: list[float] = []
     health: list[float] = []
@@ -373,6 +375,7 @@ async def _trigger(
                     if r.status_code != 201:
                         return fail(f"comment:{r.status_code}")
                     sent[r.json()["id"]] = started
+                    answered[r.json()["id"]] = time.monotonic()
                 else:
                     r = await client.post(
                         "/api/checkout",
@@ -389,7 +392,8 @@ async def _trigger(
                     )
                     if r.status_code != 200:
                         return fail(f"pay:{r.status_code}")
-                    sent[r.json()["orders"][0]["items"][0]["id"]] = started
+                    item_id = r.json()["orders"][0]["items"][0]["id"]
+                    sent[item_id], answered[item_id] = started, time.monotonic()
                 trigger_ms.append((time.monotonic() - started) * 1000)
             except httpx.HTTPError as exc:
                 fail(type(exc).__name__)
@@ -420,6 +424,7 @@ async def _trigger(
         await asyncio.gather(*health_tasks)
     return {
         "sent": sent,
+        "answered": answered,
         "failures": failures,
         "trigger_ms": sorted(trigger_ms),
         "health": sorted(health),
@@ -522,15 +527,21 @@ def main() -> None:
 
     sent = result["sent"]
     latencies: list[float] = []
-    lost = 0
+    after_answer: list[float] = []  # from the trigger's response: the fan-out alone, less the commit
+    lost = never = 0
     for key, started in sent.items():
         for seen in seens:
             at = seen.get(key)
+            if at is None:
+                never += 1
             if at is None or at - started > LOST_AFTER:
                 lost += 1
             else:
                 latencies.append(at - started)
+            if at is not None:
+                after_answer.append(max(0.0, at - result["answered"][key]))
     latencies.sort()
+    after_answer.sort()
     health = result["health"]
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -553,6 +564,8 @@ def main() -> None:
         "events": len(sent),
         "deliveries": len(latencies),
         "lost": lost,
+        "never_received": never,
+        "after_answer_ms": {q: pct(after_answer, v) for q, v in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))},
         "trigger_failures": result["failures"],
         "stream_reconnects": stats,
         "latency_ms": {
@@ -576,6 +589,10 @@ def main() -> None:
     )
     if result["failures"]:
         print("trigger failures:", result["failures"])
+    print(
+        f"from the trigger's answer: p50 {report['after_answer_ms']['p50']} ms, p99 {report['after_answer_ms']['p99']} ms; "
+        f"trigger (pay/comment) p50 {report['trigger_ms']['p50']} ms, p99 {report['trigger_ms']['p99']} ms; never received {never}"
+    )
     if stats:
         print("stream reconnects:", stats)
     target = lat["p99"] is not None and lat["p99"] <= 1000 and lost == 0
