@@ -7,7 +7,8 @@ asyncio task (only while it has viewers here) subscribed to the room's channel `
 * ``sale``: a payment with lines attributed to the room committed (in any worker, or the job worker);
   the room reads the paid lines newer than the last it sent and pushes them to its streams;
 * ``status``: the room went on air or ended;
-* ``viewers``: someone arrived or left somewhere; the room re-reads the shared count;
+* ``viewers``: someone arrived or left somewhere; the room re-reads the shared count on its next tick
+  (at most once a second, however many arrived);
 * ``pin``: the host pinned a product (or unpinned: ``product_id`` null); the room reads the product's
   card once and pushes it (the shopper's page shows it within a second);
 * ``comment`` and ``likes``: a viewer commented or liked; the message carries what to show, pushed as is.
@@ -244,12 +245,9 @@ class LiveHub:
             if arrived and user_id is not None:
                 await self._record("live_enter", user_id, content_id)
             await room.ready.wait()  # subscribed: nothing published from here on is missed
-            n = await self.count(content_id)
-            if n != room.last_count:
-                room.last_count = n
-                room.broadcast(sse("viewers", {"count": n}))
-            else:
-                queue.put_nowait(sse("viewers", {"count": n}))  # the new stream needs the count too
+            # The new stream gets the count now; the others get it on the room's next tick, so a
+            # thousand arrivals in one second are one update to each stream, not a thousand.
+            queue.put_nowait(sse("viewers", {"count": await self.count(content_id)}))
             if arrived:
                 await self.realtime.bus.apublish(room.channel, {"type": "viewers"})
         except BaseException:  # the client went or the bus failed: this stream never opened
@@ -340,7 +338,7 @@ class LiveHub:
                 room.status = status
                 room.broadcast(sse("status", {"status": status}))
         elif kind == "viewers":
-            await self._announce_count(room)
+            pass  # re-read on the next tick (every TICK_SECONDS): arrivals in one second are one read
         elif kind == "pin":
             product_id = message.data.get("product_id")
             card = (
