@@ -11,7 +11,7 @@ LOCK := requirements.lock
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media bench-chat bench-alliance clean
+.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media bench-chat bench-live-fanout bench-alliance clean
 
 # The locked versions first, then the project itself with --no-deps, so nothing is resolved anew: a
 # fresh machine gets the versions CI tested.
@@ -93,6 +93,9 @@ bench-alliance: install
 
 bench-chat: install
 	$(PY) benchmarks/chat/bench_chat.py --conversations 500 --workers 2
+
+bench-live-fanout: install
+	$(PY) benchmarks/live_fanout/bench_live_fanout.py --viewers 5000 --events 100 --rate 2 --workers 2
 
 bench-recsys: install
 	$(PY) benchmarks/recsys/bench_recsys.py --protocol both

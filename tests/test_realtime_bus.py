@@ -134,6 +134,28 @@ def test_two_redis_connections_are_two_workers_sharing_one_bus_and_count(redis_p
         made.close()
 
 
+def test_more_presence_calls_at_once_than_pooled_connections_wait_for_one(redis_prefix, monkeypatch):
+    """A thousand viewers arriving (or leaving) in the same second are more calls at once than the
+    worker's pool holds: they wait for a connection instead of failing with "Too many connections"."""
+    from zhongcao.realtime import bus as bus_module
+
+    monkeypatch.setattr(bus_module, "MAX_REDIS_CONNECTIONS", 3)
+    made = connect(redis_settings(redis_prefix))
+    t = 2_000_000.0
+
+    async def scenario():
+        arrived = await asyncio.gather(
+            *(made.presence.arrive("live:9", f"v{i}:", t, t + 10) for i in range(60))
+        )
+        count = await made.presence.count("live:9", t + 1)
+        await made.aclose()
+        return arrived, count
+
+    arrived, count = run(scenario())
+    assert all(arrived) and count == 60
+    made.close()
+
+
 def test_in_process_buses_are_separate():
     one, two = MemoryBus(), MemoryBus()
 

@@ -89,6 +89,10 @@ def test_a_sale_paid_in_the_service_reaches_an_open_stream_within_a_second(app, 
             assert sale.at - paid_at < SALE_WITHIN_SECONDS
             assert sale.data["quantity"] == 2 and sale.data["buyer"] == "小**"
             assert sale.data["product_id"] == world.product_ids[3] and sale.data["item_id"] > after
+            # A stream that reconnects while the room is open gets the sales sent since its last
+            # event id from the room's memory: a reconnect misses nothing.
+            with SSEReader(events) as again:
+                assert again.next("sale", timeout=5).data == sale.data
 
 
 # --- two API worker processes -----------------------------------------------------------------------
@@ -201,6 +205,47 @@ def test_two_api_workers_on_one_redis_show_the_same_live_room(db, database, redi
                 assert sale.data["item_id"] == item_id and sale.data["quantity"] == 3
                 assert sale.at - paid_at < SALE_WITHIN_SECONDS, f"{sale.at - paid_at:.3f} s"
                 assert on_a.next("sale", timeout=5).data["item_id"] == item_id
+                # A comment posted through worker A reaches both rooms, as written.
+                posted_at = time.monotonic()
+                posted = httpx.post(
+                    f"{a}/api/live/{world.live_id}/comments",
+                    json={"body": "这个色号还有吗？"},
+                    headers=auth,
+                    timeout=15,
+                )
+                assert posted.status_code == 201, posted.text
+                comment = on_b.next("comment", timeout=5)
+                assert (
+                    comment.data["id"] == posted.json()["id"] and comment.data["body"] == "这个色号还有吗？"
+                )
+                assert comment.data["who"] == "小**"
+                assert comment.at - posted_at < SALE_WITHIN_SECONDS, f"{comment.at - posted_at:.3f} s"
+                assert on_a.next("comment", timeout=5).data["id"] == posted.json()["id"]
+                # The host pins another product through worker A: the card reaches the room on worker B;
+                # unpinning too.
+                host = httpx.post(
+                    f"{a}/api/auth/login",
+                    json={"email": "owner-bloom_beauty@example.com", "password": PASSWORD},
+                    timeout=15,
+                ).json()["token"]
+                host_auth = {"Authorization": f"Bearer {host}"}
+                pinned_at = time.monotonic()
+                pinned = httpx.post(
+                    f"{a}/api/merchant/content/{world.live_id}/pin",
+                    json={"product_id": world.product_ids[2]},
+                    headers=host_auth,
+                    timeout=15,
+                )
+                assert pinned.status_code == 200, pinned.text
+                card = on_b.next("pin", timeout=5)
+                assert card.data["product_id"] == world.product_ids[2] and card.data["title_zh"]
+                assert card.at - pinned_at < SALE_WITHIN_SECONDS, f"{card.at - pinned_at:.3f} s"
+                assert on_a.next("pin", timeout=5).data["product_id"] == world.product_ids[2]
+                unpinned = httpx.delete(
+                    f"{a}/api/merchant/content/{world.live_id}/pin", headers=host_auth, timeout=15
+                )
+                assert unpinned.status_code == 200, unpinned.text
+                assert on_b.next("pin", timeout=5).data == {"product_id": None}
 
 
 class _Recorder:

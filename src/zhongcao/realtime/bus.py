@@ -39,11 +39,10 @@ __all__ = ["Bus", "MemoryBus", "Message", "RedisBus", "Subscription", "Subscript
 
 log = logging.getLogger("zhongcao.realtime")
 
-# Subscribing takes one connection per worker (the fan-out hub's), however many streams are open.
-# Publishing and presence share the worker's pool, whose connections open on demand: a thousand
-# viewers arriving at once make a thousand presence calls at once, and redis-py's asyncio pool refuses
-# (rather than queues) a call past its limit, so the limit stays well above that.
-MAX_REDIS_CONNECTIONS = 5_000
+# Publishing and presence share a worker's pool; subscribing takes one more connection per worker
+# (the fan-out hub's), however many streams are open.
+MAX_REDIS_CONNECTIONS = 200
+POOL_WAIT_SECONDS = 10.0  # how long a call waits for a free connection of the pool before it fails
 
 
 class Bus(ABC):
@@ -167,9 +166,15 @@ class RedisBus(Bus):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(
-                self.url, socket_connect_timeout=5, max_connections=MAX_REDIS_CONNECTIONS
+            # A blocking pool: when every connection is busy (a thousand viewers arriving or leaving
+            # in the same second) a call waits for one instead of failing with "Too many connections".
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url,
+                socket_connect_timeout=5,
+                max_connections=MAX_REDIS_CONNECTIONS,
+                timeout=POOL_WAIT_SECONDS,
             )
+            client = redis.asyncio.Redis.from_pool(pool)
             self._clients[loop] = client
         return client
 

@@ -7,7 +7,8 @@ asyncio task (only while it has viewers here) subscribed to the room's channel `
 * ``sale``: a payment with lines attributed to the room committed (in any worker, or the job worker);
   the room reads the paid lines newer than the last it sent and pushes them to its streams;
 * ``status``: the room went on air or ended;
-* ``viewers``: someone arrived or left somewhere; the room re-reads the shared count;
+* ``viewers``: someone arrived or left somewhere; the room re-reads the shared count on its next tick
+  (at most once a second, however many arrived);
 * ``pin``: the host pinned a product (or unpinned: ``product_id`` null); the room reads the product's
   card once and pushes it (the shopper's page shows it within a second);
 * ``comment`` and ``likes``: a viewer commented or liked; the message carries what to show, pushed as is.
@@ -24,8 +25,12 @@ who leaves still counts for :data:`GRACE_SECONDS`, so a reconnect does not make 
 signed-in viewer's arrival and departure are recorded as ``live_enter`` / ``live_exit`` behaviour
 events, as the feed's training reads them, each exactly once across the workers.
 
-A stream ends itself after :data:`STREAM_SECONDS` (the browser reconnects at once, sending the last
-event id it saw), so a server shutting down never waits long for open streams.
+A stream ends itself after :data:`STREAM_SECONDS`, less up to a fifth (the browser reconnects at once,
+sending the last event id it saw); a server shutting down closes open streams after its grace
+(``cli_support.SHUTDOWN_GRACE_SECONDS``). The spread matters: thousands of viewers who opened the room
+together must not all come back in the same second. A stream that reconnects gets the sales the room
+sent since its last event id from the room's memory (:data:`TICKER_SIZE` newest), not from the
+database, so a reconnect misses nothing and costs no query.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,7 +68,7 @@ RESYNC_SECONDS = 10.0
 PRESENCE_SECONDS = 15.0
 GRACE_SECONDS = 10.0
 RETRY_SECONDS = 1.0
-STREAM_SECONDS = 30.0
+STREAM_SECONDS = 600.0
 KEEPALIVE_SECONDS = 10.0
 TICKER_SIZE = 20
 
@@ -154,6 +161,9 @@ class Room:
     last_count: int = -1
     task: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # the newest sales this room sent, as (item id, SSE message): a reconnecting stream gets those newer
+    # than its last event id without a query
+    recent: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=TICKER_SIZE))
 
     @property
     def channel(self) -> str:
@@ -214,8 +224,12 @@ class LiveHub:
         room = self.rooms.get(content_id)
         if room is None:
             room = self.rooms[content_id] = Room(content_id=content_id, last_item_id=after_item_id)
-        # Registered before the first await, so the room's task never sees it empty meanwhile.
+        # Registered before the first await, so the room's task never sees it empty meanwhile; the sales
+        # it missed are queued in the same step, so none is lost or sent twice.
         queue: asyncio.Queue[str] = asyncio.Queue()
+        for item_id, message in room.recent:
+            if item_id > after_item_id:
+                queue.put_nowait(message)
         room.streams.add(queue)
         member = member_key(viewer, user_id)
         room.local[member] = room.local.get(member, 0) + 1
@@ -231,12 +245,9 @@ class LiveHub:
             if arrived and user_id is not None:
                 await self._record("live_enter", user_id, content_id)
             await room.ready.wait()  # subscribed: nothing published from here on is missed
-            n = await self.count(content_id)
-            if n != room.last_count:
-                room.last_count = n
-                room.broadcast(sse("viewers", {"count": n}))
-            else:
-                queue.put_nowait(sse("viewers", {"count": n}))  # the new stream needs the count too
+            # The new stream gets the count now; the others get it on the room's next tick, so a
+            # thousand arrivals in one second are one update to each stream, not a thousand.
+            queue.put_nowait(sse("viewers", {"count": await self.count(content_id)}))
             if arrived:
                 await self.realtime.bus.apublish(room.channel, {"type": "viewers"})
         except BaseException:  # the client went or the bus failed: this stream never opened
@@ -327,7 +338,7 @@ class LiveHub:
                 room.status = status
                 room.broadcast(sse("status", {"status": status}))
         elif kind == "viewers":
-            await self._announce_count(room)
+            pass  # re-read on the next tick (every TICK_SECONDS): arrivals in one second are one read
         elif kind == "pin":
             product_id = message.data.get("product_id")
             card = (
@@ -368,7 +379,9 @@ class LiveHub:
         sales, status = await to_thread.run_sync(self._read, room.content_id)
         fresh = [s for s in sales if s.item_id > room.last_item_id]
         for sale in reversed(fresh):  # oldest first, so the ticker ends with the newest
-            room.broadcast(sse("sale", sale.as_dict(), sale.item_id))
+            message = sse("sale", sale.as_dict(), sale.item_id)
+            room.recent.append((sale.item_id, message))
+            room.broadcast(message)
         if fresh:
             room.last_item_id = fresh[0].item_id
         if status != room.status:
@@ -384,7 +397,7 @@ class LiveHub:
         """The SSE messages of one open stream. Starlette stops the generator when the client goes
         (at the latest when a keep-alive cannot be written), which runs ``leave``."""
         queue = await self.join(content_id, viewer, user_id, after_item_id)
-        deadline = time.monotonic() + self.stream_seconds
+        deadline = time.monotonic() + self.stream_seconds * random.uniform(0.8, 1.0)
         try:
             yield "retry: 1000\n\n"
             while time.monotonic() < deadline:
