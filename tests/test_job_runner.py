@@ -121,7 +121,10 @@ def test_the_worker_runs_short_interval_jobs_on_schedule_and_stops(database):
 
 def test_run_now_runs_the_business_rules_whatever_their_schedule(database, flaky):
     counts = run_now(database, Settings())
-    assert set(counts) == {
+    # The carrier's and the flash sales' business jobs report their own counts (carrier_*, flash_*).
+    later = {k for k in counts if k.startswith(("carrier_", "flash_"))}
+    assert any(k.startswith("carrier_") for k in later) and any(k.startswith("flash_") for k in later)
+    assert set(counts) - later == {
         "expired_checkouts",
         "after_sales_approved",
         "after_sales_closed",

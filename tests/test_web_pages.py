@@ -289,7 +289,8 @@ def test_pages_read_in_batches_not_per_item(client, db, database, world):
     db.commit()
     after = {url: _queries(database, client, url) for url in urls}
     assert after == before, (before, after)
-    assert max(after.values()) <= 20, after
+    # A fixed ceiling on top (a live room also reads its flash sales: one query, however many items).
+    assert max(after.values()) <= 21, after
 
 
 # --- building blocks --------------------------------------------------------------------------

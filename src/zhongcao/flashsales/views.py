@@ -27,7 +27,7 @@ from zhongcao.deps import (
     client_address,
     request_token,
 )
-from zhongcao.errors import InvalidInput
+from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.fields import IdPath
 from zhongcao.flashsales import service
 from zhongcao.flashsales.models import FlashAdmission, FlashSale
@@ -277,8 +277,8 @@ async def stream_sale(request: Request, sale_id: int) -> Response:
             return state, tickets, user_id
 
     first = await to_thread.run_sync(read, None)
-    if first is None:
-        return Response(status_code=404)
+    if first is None:  # the API's own error body, like every other 404
+        raise NotFound("flash sale not found", code="flash_sale_not_found")
     state, tickets, user_id = first
     channels = [service.product_channel(int(state["product_id"]))]
     if user_id:
