@@ -3,6 +3,7 @@ manual ship refused, and the API's answers to bad input (docs/warehouse.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from tests.api_helpers import assert_error, snapshot
 from tests.commerce_helpers import first_sku, pay, place
 from tests.factories import auth, make_product, make_shop, make_user
-from zhongcao import clock, flows
+from zhongcao import clock, fulfilment_flows
 from zhongcao.catalog.models import Sku
 from zhongcao.commerce import service as commerce_service
 from zhongcao.commerce.models import OrderStatus, Shipment
@@ -235,7 +236,9 @@ def test_the_shop_cannot_ship_a_warehouse_order(db, client):
     shop, _, sku, _ = _received_sku(db, sent=10)
     order_id, _ = _buy(db, sku.id)
     with pytest.raises(Conflict) as exc:
-        flows.ship_order_as_shop(db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF12345")
+        fulfilment_flows.ship_order_as_shop(
+            db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF12345"
+        )
     assert exc.value.code == "order_fulfilled_by_warehouse"
     db.rollback()
     r = client.post(f"/api/merchant/orders/{order_id}/ship", json=SHIP, headers=auth(db, shop.owner))
@@ -287,7 +290,9 @@ def test_orders_placed_before_enrolment_and_mixed_orders_are_the_shops(db):
     assert fulfilment.run(db, clock.now(), FAST)["queued"] == 0
     assert _stock(db, a) == 4
     for order_id in (early, mixed):
-        flows.ship_order_as_shop(db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF0077")
+        fulfilment_flows.ship_order_as_shop(
+            db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF0077"
+        )
     # The mixed order's 2 warehouse units were never picked: back on sale once the shop shipped.
     assert _stock(db, a) == 6 and _on_hand(db, a) == 6
 
@@ -300,7 +305,9 @@ def test_short_shelves_hand_the_order_back_to_the_shop(db):
     order_id, _ = _buy(db, sku.id, 5)
     assert fulfilment.run(db, clock.now(), FAST)["short"] == 1
     assert _on_hand(db, sku.id) == 3
-    flows.ship_order_as_shop(db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF0005")
+    fulfilment_flows.ship_order_as_shop(
+        db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF0005"
+    )
     db.expire_all()
     assert commerce_service.get_order_for_shop(db, shop.shop.id, order_id).status is OrderStatus.shipped
 
@@ -392,3 +399,77 @@ def test_api_inbound_flow_and_bad_input(db, client):
     fulfilment.run(db, clock.now(), FAST)
     [task] = client.get("/api/merchant/warehouse/fulfilments", headers=owner).json()["items"]
     assert task["order_id"] == order_id and task["status"] == "handed_over"
+
+
+# --- the warehouse's stock is not the shop's to edit; returns go back to its shelves ------------------
+
+
+def test_a_warehouse_skus_stock_cannot_be_edited_by_hand(db, client):
+    shop, product, sku, _ = _received_sku(db, sent=12)
+    headers = auth(db, shop.owner)
+    before = snapshot(db, ("skus", "warehouse_stock"))
+    for body, field in (({"delta": 5}, "delta"), ({"set": 0}, "set")):
+        r = client.post(f"/api/merchant/skus/{sku.id}/stock", json=body, headers=headers)
+        assert_error(r, 409, "stock_held_by_warehouse", field=field)
+    # The bulk edit refuses the product, all or nothing, and the editor the SKU's stock.
+    from zhongcao.catalog import bulk, editor
+
+    result = bulk.bulk_edit(db, shop.shop.id, [product.id], stock=99)
+    assert result.changed == 0 and [r.code for r in result.refusals] == ["stock_held_by_warehouse"]
+    draft = editor.draft_of(db.get(type(product), product.id))
+    assert draft.skus[0].held_by == "east"
+    moved = dataclasses.replace(draft, skus=[dataclasses.replace(draft.skus[0], stock=40)])
+    with pytest.raises(Conflict) as exc:
+        editor.save_product(db, shop.shop.id, moved, product_id=product.id)
+    assert exc.value.code == "stock_held_by_warehouse" and exc.value.details["field"] == "skus[0].stock"
+    assert snapshot(db, ("skus", "warehouse_stock")) == before
+    # Price and everything else still save; the stock stays the warehouse's.
+    priced = dataclasses.replace(draft, skus=[dataclasses.replace(draft.skus[0], price_fen=4321)])
+    editor.save_product(db, shop.shop.id, priced, product_id=product.id)
+    assert _stock(db, sku.id) == 12 and db.get(Sku, sku.id).price_fen == 4321
+    # A SKU the shop still ships itself keeps its hand-edited stock.
+    own = first_sku(db, make_product(db, shop.shop, stock=3))
+    r = client.post(f"/api/merchant/skus/{own.id}/stock", json={"delta": 2}, headers=headers)
+    assert r.status_code == 200 and r.json()["stock"] == 5
+
+
+def test_a_return_of_a_warehouse_order_goes_back_on_its_shelves(db, client):
+    shop, _, sku, _ = _received_sku(db, sent=10)
+    order_id, buyer = _buy(db, sku.id, 2)
+    fulfilment.run(db, clock.now(), FAST)
+    assert _on_hand(db, sku.id) == 8 and _stock(db, sku.id) == 8
+    commerce_service.record_delivery(db, order_id)
+    assert warehouse.return_address(db, order_id).code.value == "east"
+    item = commerce_service.get_order_for_shop(db, shop.shop.id, order_id).items[0]
+    buyer_h, owner_h = auth(db, buyer), auth(db, shop.owner)
+    r = client.post(
+        f"/api/orders/{order_id}/after-sales",
+        json={"order_item_id": item.id, "kind": "return_and_refund", "reason": "quality", "quantity": 2},
+        headers=buyer_h,
+    )
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    assert client.post(f"/api/merchant/after-sales/{cid}/approve", headers=owner_h).status_code == 200
+    r = client.post(
+        f"/api/after-sales/{cid}/return-shipped", json={"tracking_number": "SF0002"}, headers=buyer_h
+    )
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/merchant/after-sales/{cid}/receive-return", headers=owner_h)
+    assert r.status_code == 200 and r.json()["status"] == "refunded"
+    # The two units are back on the warehouse's shelves and on sale: on hand equals sellable again.
+    assert _on_hand(db, sku.id) == 10 and _stock(db, sku.id) == 10
+    # Receiving twice is refused and shelves nothing more.
+    r = client.post(f"/api/merchant/after-sales/{cid}/receive-return", headers=owner_h)
+    assert r.status_code == 409
+    assert _on_hand(db, sku.id) == 10 and _stock(db, sku.id) == 10
+
+
+def test_a_return_of_the_shops_own_order_does_not_touch_the_warehouse(db):
+    shop = make_shop(db)
+    sku = first_sku(db, make_product(db, shop.shop, stock=5))
+    order_id, _ = _buy(db, sku.id)
+    fulfilment_flows.ship_order_as_shop(
+        db, shop.shop.id, order_id, carrier_name="顺丰", tracking_number="SF0003"
+    )
+    assert warehouse.return_address(db, order_id) is None
+    assert warehouse.shelve_return(db, order_id, sku.id, 1, clock.now()) is None

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from tests.factories import make_user
 from tests.web_helpers import CHROMIUM, LiveServer, PageProblems, fill_field, screenshot, seed_world, sign_in
 from zhongcao import clock
+from zhongcao.commerce import service as commerce_service
 from zhongcao.commerce.models import Order, OrderStatus, Shipment
 from zhongcao.config import Settings
 from zhongcao.users.models import Role
@@ -173,12 +174,66 @@ def test_inbound_receipt_promise_and_warehouse_shipping(app, db, database, brows
             assert "华东仓 · 上海" in card.inner_text() and "已交快递" in card.inner_text()
             assert page.locator("#ship").count() == 0
             screenshot(page, f"{dialect}-warehouse-merchant-order-zh")
+            # The SKU's stock is the warehouse's now: shown, not editable, with where to restock.
+            page.goto(f"{server.url}/merchant/products/{sunscreen}/skus")
+            stock = page.locator(f"#f-stock_{sku_id}")
+            assert stock.get_attribute("readonly") is not None
+            assert "云仓库存" in page.locator(f"#held-{sku_id}").inner_text()
+            screenshot(page, f"{dialect}-warehouse-held-stock-zh")
+            page.goto(f"{server.url}/merchant/products/{sunscreen}")  # the editor
+            assert page.locator("#f-sku_0_stock").get_attribute("readonly") is not None
+            assert "云仓库存" in page.locator("#held-0").inner_text()
             assert problems.take() == []
         finally:
             context.close()
 
+        # The carrier delivers; the shopper returns it (zh-CN, phone): the return goes to the warehouse.
+        with database.session() as job_db:
+            commerce_service.record_delivery(job_db, order_id)
+            item_id = commerce_service.get_order_for_shop(job_db, world.shop_id, order_id).items[0].id
+        shopper = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+        page = shopper.new_page()
+        page.set_default_timeout(15_000)
+        problems = PageProblems(page)
+        desk, merchant, merchant_problems = _desk(browser, server, MERCHANT, "en", "/merchant")
+        try:
+            sign_in(page, server.url, world.shopper_email)
+            page.goto(f"{server.url}/orders/{order_id}/items/{item_id}/after-sale")
+            page.locator("input[name=kind][value=return_and_refund]").check(force=True)
+            page.locator("input[name=reason][value=quality]").check(force=True)
+            page.locator("textarea[name=description]").fill("包装破损")
+            page.locator("form button[type=submit]").last.click()
+            page.wait_for_url(re.compile(r"/after-sales/\d+$"))
+            case_id = int(page.url.rsplit("/", 1)[1])
+            merchant.goto(f"{server.url}/merchant/after-sales/{case_id}")
+            merchant.locator(f"form[action='/merchant/after-sales/{case_id}/approve'] button").click()
+            merchant.wait_for_load_state("load")
+            page.reload()
+            note = page.locator("[data-return-to]")
+            assert "华东仓 · 上海" in note.inner_text() and "上海市青浦区" in note.inner_text()
+            _no_overflow(page)
+            screenshot(page, f"{dialect}-warehouse-return-to-zh")
+            page.locator("#f-carrier_name").select_option(index=1)
+            page.locator("#f-tracking_number").fill("SF1400000099")
+            page.locator(f"form[action='/after-sales/{case_id}/return-shipped'] button").click()
+            page.wait_for_url(re.compile(rf"/after-sales/{case_id}"))
+            # The merchant (en) confirms it: the units go back on the warehouse's shelves.
+            merchant.goto(f"{server.url}/merchant/after-sales/{case_id}")
+            assert "East China · Shanghai" in merchant.locator("[data-return-to]").inner_text()
+            screenshot(merchant, f"{dialect}-warehouse-return-receive-en")
+            merchant.locator(f"form[action='/merchant/after-sales/{case_id}/receive'] button").click()
+            merchant.wait_for_load_state("load")
+            merchant.goto(f"{server.url}/merchant/warehouse")
+            row = merchant.locator(f"#warehouse-stock tr[data-sku='{sku_id}']")
+            assert row.locator("[data-col=on_hand]").inner_text() == "39"
+            assert row.locator("[data-col=sellable]").inner_text() == "39"
+            assert problems.take() == [] and merchant_problems.take() == []
+        finally:
+            shopper.close()
+            desk.close()
+
     with database.session() as check:
         order = check.get(Order, order_id)
-        assert order is not None and order.status is OrderStatus.shipped
+        assert order is not None and order.status is OrderStatus.delivered and order.refunded_fen > 0
         shipment = check.scalar(select(Shipment).where(Shipment.order_id == order_id))
         assert shipment is not None and shipment.platform_warehouse and shipment.carrier_name == "jd"

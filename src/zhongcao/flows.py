@@ -56,7 +56,6 @@ from zhongcao.commerce import buyers as commerce_buyers
 from zhongcao.commerce import checkout as commerce_checkout
 from zhongcao.commerce import content_stats
 from zhongcao.commerce import service as commerce_service
-from zhongcao.commerce.models import Order
 from zhongcao.compass import service as compass_service
 from zhongcao.config import Settings
 from zhongcao.content import live as content_live
@@ -67,7 +66,6 @@ from zhongcao.content.models import Content, ContentKind
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.finance import service as finance_service
 from zhongcao.flashsales import service as flashsales_service
-from zhongcao.logistics import service as logistics_service
 from zhongcao.media import service as media_service
 from zhongcao.media.models import MediaKind
 from zhongcao.membership import service as membership_service
@@ -142,34 +140,6 @@ def complete_due_orders(db: Session, now: datetime | None = None, *, settings: S
     return commerce_service.complete_due_orders(
         db, now, held=aftersales_service.has_open_case, settings=settings
     )
-
-
-def ship_order_as_shop(
-    db: Session,
-    shop_id: int,
-    order_id: int,
-    *,
-    carrier_name: str,
-    tracking_number: str,
-    settings: Settings | None = None,
-) -> Order:
-    """The shop hands a paid order to its carrier (a registered carrier's code or name: 422
-    ``unknown_carrier`` else), and the carrier's tracking starts. Refused (409
-    ``order_fulfilled_by_warehouse``) for an order the platform warehouse ships; for a mixed order
-    the warehouse units it reserved go back on sale (the shop sent its own). One transaction."""
-    warehouse_service.ensure_shop_may_ship(db, shop_id, order_id)
-    order: Order = logistics_service.ship_order(
-        db,
-        shop_id,
-        order_id,
-        carrier=carrier_name,
-        tracking_number=tracking_number,
-        settings=settings,
-        commit=False,
-    )
-    warehouse_service.release_mixed_order(db, order_id)
-    db.commit()
-    return order
 
 
 def publish_content(

@@ -460,11 +460,16 @@ def reject(db: Session, shop_id: int, case_id: int, *, note: str, now: datetime 
     return case
 
 
-def receive_return(db: Session, shop_id: int, case_id: int, *, now: datetime | None = None) -> AfterSale:
-    """The returned parcel arrived: the units go back on sale and the buyer is refunded."""
+def receive_return(
+    db: Session, shop_id: int, case_id: int, *, now: datetime | None = None, commit: bool = True
+) -> AfterSale:
+    """The returned parcel arrived: the units go back on sale and the buyer is refunded.
+    ``commit=False`` leaves the transaction open for the caller (a return to the platform warehouse
+    shelves its units in the same transaction: zhongcao.fulfilment_flows)."""
     case = _lock(db, case_id, shop_id=shop_id)
     _apply(db, case, Action.receive_return, now or clock.now())
-    db.commit()
+    if commit:
+        db.commit()
     return case
 
 

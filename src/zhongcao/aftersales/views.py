@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, Depends
 
+from zhongcao import fulfilment_flows
 from zhongcao.aftersales import service
 from zhongcao.aftersales.models import AfterSale, AfterSaleStatus
 from zhongcao.aftersales.schemas import (
@@ -114,7 +115,7 @@ def reject(case_id: PathId, body: RejectRequest, ctx: ShopManagerCtx, db: DbSess
     "/api/merchant/after-sales/{case_id}/receive-return", response_model=AfterSaleOut, tags=["merchant"]
 )
 def receive_return(case_id: PathId, ctx: ShopManagerCtx, db: DbSession) -> AfterSaleOut:
-    return AfterSaleOut.model_validate(service.receive_return(db, ctx.shop_id, case_id))
+    return AfterSaleOut.model_validate(fulfilment_flows.receive_return_as_shop(db, ctx.shop_id, case_id))
 
 
 # --- platform operator -------------------------------------------------------------------------

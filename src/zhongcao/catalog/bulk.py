@@ -82,6 +82,16 @@ def bulk_edit(
         product = products[product_id]
         active = [sku for sku in product.skus if sku.is_active]
         touched = False
+        held = [sku for sku in active if stock is not None and sku.stock_held_by and sku.stock != stock]
+        if held:
+            refusals.append(
+                BulkRefusal(
+                    product_id,
+                    "stock_held_by_warehouse",
+                    "its stock is held by the platform warehouse: add units with an inbound shipment",
+                )
+            )
+            continue
         for sku in active:
             if price_fen is not None and sku.price_fen != price_fen:
                 sku.price_fen = price_fen

@@ -51,6 +51,8 @@ class SkuRow:
     stock: int
     code: str = ""
     stock_was: int | None = None
+    # Shown, not saved: the platform warehouse holding the SKU's stock (read-only in the editor).
+    held_by: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,8 +207,12 @@ def _apply_skus(db: Session, product: Product, draft: ProductDraft, prefix: str)
     for sku in existing:
         if sku.id not in kept:
             sku.is_active = False
-    for row in draft.skus:
+    for i, row in enumerate(draft.skus):
         match = by_combo.get(row.values)
+        if match is not None and match.stock_held_by is not None:
+            moved = row.stock != (match.stock if row.stock_was is None else row.stock_was)
+            if moved:
+                service.refuse_if_warehouse_held(match, field=f"{prefix}skus[{i}].stock")
         if match is None:
             product.skus.append(
                 Sku(
@@ -336,6 +342,7 @@ def draft_of(product: Product) -> ProductDraft:
                 stock=sku.stock,
                 code=sku.code,
                 stock_was=sku.stock,
+                held_by=sku.stock_held_by,
             )
         )
     return ProductDraft(

@@ -106,6 +106,10 @@ class Sku(IdMixin, Base):
     stock: Mapped[int] = mapped_column(default=0)
     sold_count: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The platform warehouse (云仓, zhongcao.warehouse) that holds this SKU's units, by its code, from
+    # the first inbound it received: ``stock`` is then what the warehouse holds, and the shop cannot
+    # edit it by hand (only inbounds add units). None: the shop ships it and keeps its stock.
+    stock_held_by: Mapped[str | None] = mapped_column(String(16), default=None)
     # Set by every UPDATE through SQLAlchemy (ORM or Core, e.g. checkout's stock moves): the search
     # index's change feed reads it to pick up price and stock changes without a rebuild.
     updated_at: Mapped[datetime | None] = mapped_column(

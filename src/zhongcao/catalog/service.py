@@ -735,6 +735,18 @@ def update_sku(
     return sku
 
 
+def refuse_if_warehouse_held(sku: Sku, *, field: str) -> None:
+    """A SKU in the platform warehouse sells what the warehouse counted in: its stock changes only
+    by inbound shipments (and orders), never by hand (409 ``stock_held_by_warehouse``)."""
+    if sku.stock_held_by is not None:
+        raise Conflict(
+            "this SKU's stock is held by the platform warehouse: add units with an inbound shipment",
+            code="stock_held_by_warehouse",
+            field=field,
+            details={"sku_id": sku.id, "warehouse": sku.stock_held_by},
+        )
+
+
 def adjust_stock(
     db: Session, shop_id: int, sku_id: int, *, delta: int | None = None, set_to: int | None = None
 ) -> Sku:
@@ -755,6 +767,7 @@ def adjust_stock(
     ):
         raise InvalidInput(f"set must be between 0 and {MAX_STOCK}", field="set")
     sku = get_shop_sku(db, shop_id, sku_id)
+    refuse_if_warehouse_held(sku, field="delta" if delta is not None else "set")
     stmt = update(Sku).where(Sku.id == sku.id).execution_options(synchronize_session=False)
     if set_to is not None:
         db.execute(stmt.values(stock=set_to))

@@ -67,13 +67,16 @@ def unrecord_sale(db: Session, sku_id: int, quantity: int) -> None:
     )
 
 
-def withdraw_all(db: Session, sku_id: int) -> int:
+def withdraw_all(db: Session, sku_id: int, *, held_by: str) -> int:
     """Take every sellable unit of a SKU off sale and say how many there were: a SKU moving to the
-    platform warehouse sells only what the warehouse holds from then on (zhongcao.warehouse). The
-    row is locked first so that a checkout cannot take a unit between the read and the write."""
+    platform warehouse ``held_by`` (its code) sells only what the warehouse holds from then on
+    (zhongcao.warehouse), and its stock is no longer the shop's to edit. The row is locked first so
+    that a checkout cannot take a unit between the read and the write."""
     left = db.scalar(select(Sku.stock).where(Sku.id == sku_id).with_for_update()) or 0
-    if left:
-        db.execute(
-            update(Sku).where(Sku.id == sku_id).values(stock=0).execution_options(synchronize_session=False)
-        )
+    db.execute(
+        update(Sku)
+        .where(Sku.id == sku_id)
+        .values(stock=0, stock_held_by=held_by)
+        .execution_options(synchronize_session=False)
+    )
     return int(left)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from zhongcao import flows
+from zhongcao import flows, fulfilment_flows
 from zhongcao.catalog import lookup
 from zhongcao.commerce import cart as cart_service
 from zhongcao.commerce import checkout as checkout_service
@@ -412,7 +412,7 @@ def merchant_ship_order(
             code="platform_warehouse_not_yours",
             field="platform_warehouse",
         )
-    order = flows.ship_order_as_shop(
+    order = fulfilment_flows.ship_order_as_shop(
         db,
         ctx.shop_id,
         order_id,

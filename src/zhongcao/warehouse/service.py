@@ -252,7 +252,7 @@ def ensure_shop_may_ship(db: Session, shop_id: int, order_id: int) -> None:
 def release_mixed_order(db: Session, order_id: int) -> int:
     """The shop shipped a mixed order itself: the units its warehouse lines reserved from warehouse
     stock were never taken off the shelves, so they go back on sale. Returns how many. Call after
-    the shop's ship (flows.ship_order_as_shop)."""
+    the shop's ship (fulfilment_flows.ship_order_as_shop)."""
     order = commerce_fulfilment.order_lines(db, [order_id]).get(order_id)
     if order is None:
         return 0
@@ -268,6 +268,36 @@ def release_mixed_order(db: Session, order_id: int) -> int:
             released += quantity
     db.flush()
     return released
+
+
+def shelve_return(db: Session, order_id: int, sku_id: int, quantity: int, now: datetime) -> Warehouse | None:
+    """A buyer's return of an order the warehouse shipped came back to that warehouse: its units go
+    back on the shelves (the catalog's sellable stock is released by the after-sales case itself).
+    Returns the warehouse, or None for an order the warehouse did not ship (the shop's parcel)."""
+    task = fulfilment_for_order(db, order_id)
+    if task is None or task.status is not FulfilmentStatus.handed_over:
+        return None
+    row = db.scalar(
+        select(WarehouseStock)
+        .where(WarehouseStock.sku_id == sku_id, WarehouseStock.warehouse == task.warehouse)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        return None
+    row.on_hand += quantity
+    row.updated_at = now
+    db.flush()
+    return WAREHOUSES[task.warehouse]
+
+
+def return_address(db: Session, order_id: int) -> Warehouse | None:
+    """Where a return of ``order_id`` goes when the platform warehouse shipped it (else the shop's
+    own address, which the shop gives the buyer)."""
+    task = fulfilment_for_order(db, order_id)
+    if task is None or task.status is not FulfilmentStatus.handed_over:
+        return None
+    return WAREHOUSES[task.warehouse]
 
 
 # --- inbound shipments ---------------------------------------------------------------------------
@@ -485,7 +515,7 @@ def _put_away(db: Session, inbound: Inbound, line: InboundLine, units: int, now:
             details={"sku_id": line.sku_id, "warehouse": row.warehouse.value},
         )
     if row is None:
-        withdrawn = catalog_stock.withdraw_all(db, line.sku_id)
+        withdrawn = catalog_stock.withdraw_all(db, line.sku_id, held_by=inbound.warehouse.value)
         row = WarehouseStock(
             shop_id=inbound.shop_id,
             sku_id=line.sku_id,

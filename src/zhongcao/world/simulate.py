@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.random import PCG64, Generator
 
-from zhongcao import clock, signals
+from zhongcao import clock, fulfilment_flows, signals
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus
 from zhongcao.catalog import service as catalog_service
@@ -1006,7 +1006,7 @@ class Market(ChannelSessions):
     def _do_receive_return(self, when: int, order_id: int) -> None:
         state = self.orders[order_id]
         assert state.case_id is not None
-        aftersales_service.receive_return(self.db, int(self.shop_ids[state.shop]), state.case_id)
+        fulfilment_flows.receive_return_as_shop(self.db, int(self.shop_ids[state.shop]), state.case_id)
         self._count("refunds")
         self._survey_case(when, state)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from zhongcao import fulfilment_flows
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.aftersales.models import AfterSaleStatus
 from zhongcao.commerce import checkout as checkout_service
@@ -14,6 +15,7 @@ from zhongcao.commerce import service as order_service
 from zhongcao.errors import DomainError, NotFound
 from zhongcao.fields import MAX_ID
 from zhongcao.media.service import Uploader
+from zhongcao.warehouse import service as warehouse_service
 from zhongcao.web.after_sale_case import (
     MERCHANT_EVIDENCE_PATH,
     case_events,
@@ -82,6 +84,7 @@ def _render_case(console: Console, case_id: int, form: Form | None, status_code:
         case=case,
         item=item,
         respond_by=case.requested_at + aftersales_service.AUTO_APPROVE_AFTER,
+        return_to=warehouse_service.return_address(console.db, case.order_id),
         events=case_events(case),
         evidence=evidence_by_side(console.db, case.id),
         can_add_evidence=aftersales_service.is_open(case),
@@ -141,7 +144,7 @@ def after_sale_decide(console: MerchantConsole, case_id: IdPath, action: str, da
         elif action == "reject":
             aftersales_service.reject(db, shop_id, case_id, note=note)
         else:
-            aftersales_service.receive_return(db, shop_id, case_id)
+            fulfilment_flows.receive_return_as_shop(db, shop_id, case_id)
     except DomainError as exc:
         db.rollback()
         if exc.status_code == 404:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from zhongcao import flows
+from zhongcao import fulfilment_flows
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.commerce import service as order_service
 from zhongcao.commerce.models import OrderStatus
@@ -106,7 +106,7 @@ def ship(console: MerchantConsole, order_id: IdPath, data: FormData) -> Response
     if not form.ok or request is None:
         return _render_order(console, order_id, form, status_code=422)
     try:
-        flows.ship_order_as_shop(
+        fulfilment_flows.ship_order_as_shop(
             console.db,
             console.shop_id,
             order_id,

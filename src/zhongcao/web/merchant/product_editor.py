@@ -77,6 +77,7 @@ def _typed_from_product(console: Console, product: Any) -> dict[str, Any]:
                 "stock": str(sku.stock),
                 "stock_was": str(sku.stock),
                 "code": sku.code,
+                "held_by": sku.held_by or "",
             }
         )
     typed["rows"] = rows
@@ -134,6 +135,7 @@ def _read_rows(form: Form, options: list[editor.Option]) -> tuple[list[dict[str,
             "price": form.text(f"sku_{i}_price", max_length=14),
             "stock": form.text(f"sku_{i}_stock", max_length=12),
             "stock_was": form.text(f"sku_{i}_stock_was", max_length=12),
+            "held_by": form.text(f"sku_{i}_held_by", max_length=16),
             "code": form.text(f"sku_{i}_code", max_length=64),
         }
     combos = list(itertools.product(*(o.values for o in options))) if options else [()]

@@ -18,6 +18,7 @@ from zhongcao.commerce import service as order_service
 from zhongcao.errors import DomainError
 from zhongcao.fields import MAX_ID
 from zhongcao.media.service import Uploader
+from zhongcao.warehouse import service as warehouse_service
 from zhongcao.web.after_sale_case import (
     RETURN_CARRIERS,
     SHOPPER_EVIDENCE_PATH,
@@ -56,6 +57,7 @@ def _render(page: ShopperPage, case_id: int, form: Form | None = None, status_co
         evidence=evidence_by_side(page.db, case.id),
         carriers=RETURN_CARRIERS,
         can_ship=aftersales_service.can(case, A.ship_return),
+        return_to=warehouse_service.return_address(page.db, case.order_id),
         can_withdraw=aftersales_service.can(case, A.cancel),
         can_escalate=aftersales_service.can(case, A.escalate),
         can_add_evidence=aftersales_service.is_open(case),
