@@ -19,7 +19,7 @@ from tests.factories import make_creator
 from tests.media_helpers import tiny_video
 from tests.web_console_helpers import seed_consoles
 from tests.web_helpers import form_token, web_login
-from zhongcao import clock, flows
+from zhongcao import clock, creator_flows
 from zhongcao.affiliate import showcase
 from zhongcao.affiliate.models import CommissionEntry
 from zhongcao.aftersales import service as aftersales_service
@@ -309,7 +309,9 @@ def test_the_statement_shows_pending_then_settled_then_reversed(client, db, worl
     body = client.get("/api/creator/statement", headers=creator).json()
     assert [x["state"] for x in body["lines"]] == ["settled", "reversed"]
     assert body["reversed_fen"] == item.commission_fen and body["net_fen"] == 0
-    assert body["reversed_fen"] == flows.creator_earnings(db, world.web.creator_account_id).reversed_fen
+    assert (
+        body["reversed_fen"] == creator_flows.creator_earnings(db, world.web.creator_account_id).reversed_fen
+    )
     page = client.get("/creator/statement?state=reversed").text
     assert 'data-state="reversed"' in page and 'data-state="settled"' not in page and "已冲回" in page
 
@@ -318,7 +320,7 @@ def test_the_statement_shows_pending_then_settled_then_reversed(client, db, worl
         response = client.get(url, headers=headers)
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
-        assert rows[0] == list(flows.STATEMENT_COLUMNS)
+        assert rows[0] == list(creator_flows.STATEMENT_COLUMNS)
         yuan = f"{item.commission_fen // 100}.{item.commission_fen % 100:02d}"
         assert rows[1][1:] == [
             str(order_id),

@@ -122,7 +122,7 @@ def test_the_shopper_has_orders_in_every_state(demo: DemoWorld) -> None:
 
 
 def test_the_creator_has_pending_and_settled_commissions(demo: DemoWorld) -> None:
-    from zhongcao import flows
+    from zhongcao import creator_flows
     from zhongcao.content import service as content_service
 
     creator = demo.rows(select(User.id).where(User.email == demo_logins()[3].email))[0][0]
@@ -130,7 +130,7 @@ def test_the_creator_has_pending_and_settled_commissions(demo: DemoWorld) -> Non
         account = content_service.creator_account_for_user(db, creator)
         assert account is not None
         last = demo.rows(select(func.max(Order.paid_at)))[0][0].date()
-        lines = flows.creator_statement(db, account.id, last - timedelta(days=30), last).lines
+        lines = creator_flows.creator_statement(db, account.id, last - timedelta(days=30), last).lines
         states = Counter(line.state.value for line in lines)
     assert states["pending"] >= 1 and states["settled"] >= 1, states
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from zhongcao import flows
+from zhongcao import creator_flows
 from zhongcao.affiliate import matching_service, service
 from zhongcao.affiliate import plaza as plaza_service
 from zhongcao.affiliate import showcase as showcase_service
@@ -349,7 +349,7 @@ def withdraw(application_id: IdPath, ctx: CreatorCtx, db: DbSession) -> Applicat
 @router.get("/api/creator/commissions", response_model=CommissionsOut, tags=["creator"])
 def my_commissions(ctx: CreatorCtx, db: DbSession, params: Params) -> CommissionsOut:
     rows, cursor = service.commission_entries_page(db, ctx.account_id, params)
-    earnings = flows.creator_earnings(db, ctx.account_id)
+    earnings = creator_flows.creator_earnings(db, ctx.account_id)
     return CommissionsOut(
         balance_fen=service.commission_balance(db, ctx.account_id),
         pending_fen=earnings.pending_fen,
@@ -377,7 +377,7 @@ def my_statement(
 ) -> CreatorStatementOut:
     """Every commission entry posted in the period with its state (pending, settled, reversed), the
     order, product and content it came from, and the period's totals by state."""
-    statement = flows.creator_statement(db, ctx.account_id, start, end)
+    statement = creator_flows.creator_statement(db, ctx.account_id, start, end)
     return CreatorStatementOut(
         start=statement.start,
         end=statement.end,
@@ -389,10 +389,12 @@ def my_statement(
     )
 
 
-def statement_csv_response(statement: flows.CreatorStatement, account_id: int, locale: str) -> Response:
+def statement_csv_response(
+    statement: creator_flows.CreatorStatement, account_id: int, locale: str
+) -> Response:
     name = f"commission-statement-{account_id}-{statement.start.isoformat()}-{statement.end.isoformat()}.csv"
     return Response(
-        content=flows.creator_statement_csv(statement, locale),
+        content=creator_flows.creator_statement_csv(statement, locale),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -454,7 +456,7 @@ def my_statement_csv(
     """One line per entry: date, order, product, content, kind, state, amount in yuan (2 decimals) and
     in fen; then a ``total`` line of the net."""
     return statement_csv_response(
-        flows.creator_statement(db, ctx.account_id, start, end), ctx.account_id, lang
+        creator_flows.creator_statement(db, ctx.account_id, start, end), ctx.account_id, lang
     )
 
 

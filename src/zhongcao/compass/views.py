@@ -5,7 +5,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
-from zhongcao import clock, flows
+from zhongcao import clock, creator_flows
 from zhongcao.catalog import service as catalog_service
 from zhongcao.compass import queries, service
 from zhongcao.compass.schemas import (
@@ -231,7 +231,7 @@ def creator_data(
         raise InvalidInput("the window is 7, 30 or 90 days", code="invalid_days", field="days")
     engine = service.current_engine(request.app.state.database, request.app.state.settings)
     last = clock.now().astimezone(UTC).date()
-    data = flows.creator_data(engine, db, ctx.account_id, last - timedelta(days=days - 1), last)
+    data = creator_flows.creator_data(engine, db, ctx.account_id, last - timedelta(days=days - 1), last)
     return CreatorDataOut(
         first_day=data.first,
         last_day=data.last,

@@ -4,8 +4,8 @@ period with its state -- pending until the order is settled, settled with the or
 finance job, reversed by a refund after completion -- with the period's totals and a CSV download.
 
 The same code as the JSON API (``GET /api/creator/data``, ``/api/creator/statement`` and
-``/api/creator/statement.csv``): :func:`zhongcao.flows.creator_data` and
-:func:`zhongcao.flows.creator_statement`. Scoped to the caller's own account; no account id in a URL.
+``/api/creator/statement.csv``): :func:`zhongcao.creator_flows.creator_data` and
+:func:`zhongcao.creator_flows.creator_statement`. Scoped to the caller's own account; no account id in a URL.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from zhongcao import flows
+from zhongcao import creator_flows
 from zhongcao.affiliate.views import statement_csv_response
 from zhongcao.errors import DomainError
 from zhongcao.web.console import WINDOWS, Console, CreatorConsole, DaysQuery, compass_engine, window
@@ -24,7 +24,7 @@ from zhongcao.web.forms import error_message
 
 router = APIRouter(prefix="/creator")
 
-STATEMENT_STATES = [s.value for s in flows.EntryState]
+STATEMENT_STATES = [s.value for s in creator_flows.EntryState]
 SHOWN_LINES = 200  # the page shows the newest lines; the CSV has them all
 DateText = Annotated[str | None, Query(max_length=10)]
 
@@ -33,7 +33,7 @@ DateText = Annotated[str | None, Query(max_length=10)]
 def data(console: CreatorConsole, days: DaysQuery = 30) -> Response:
     assert console.account_id is not None
     span = window(days)
-    result = flows.creator_data(
+    result = creator_flows.creator_data(
         compass_engine(console), console.db, console.account_id, span.first, span.last
     )
     return console.render(
@@ -68,10 +68,10 @@ def statement(
     first, last, message = _period(console, start, end)
     status_code = 200 if not message else 422
     try:
-        result = flows.creator_statement(console.db, console.account_id, first, last)
+        result = creator_flows.creator_statement(console.db, console.account_id, first, last)
     except DomainError as exc:  # a period that ends before it starts, or is longer than a year
         message, status_code = error_message(console.t, exc), exc.status_code
-        result = flows.creator_statement(console.db, console.account_id)
+        result = creator_flows.creator_statement(console.db, console.account_id)
     wanted = state if state in STATEMENT_STATES else ""
     lines = [line for line in result.lines if not wanted or line.state.value == wanted]
     return console.render(
@@ -100,7 +100,7 @@ def statement_csv(
     if message:
         return console.redirect("/creator/statement", flash="creator.statement.bad_day")
     try:
-        result = flows.creator_statement(console.db, console.account_id, first, last)
+        result = creator_flows.creator_statement(console.db, console.account_id, first, last)
     except DomainError:
         return console.redirect("/creator/statement", flash="creator.statement.bad_period")
     return statement_csv_response(result, console.account_id, console.page.locale)

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from zhongcao import flows
+from zhongcao import creator_flows
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import ApplicationStatus, CommissionKind, PlanKind
 from zhongcao.catalog import service as catalog_service
@@ -123,7 +123,7 @@ def commissions(
         "creator/commissions.html",
         "commissions",
         balance=affiliate_service.commission_balance(db, account_id),
-        earnings=flows.creator_earnings(db, account_id),
+        earnings=creator_flows.creator_earnings(db, account_id),
         entries=[(e, items.get(e.order_item_id), shops.get(e.shop_id)) for e in entries],
         next_cursor=next_cursor,
         kind=wanted.value if wanted else "",
