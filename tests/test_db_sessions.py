@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import InternalError
 
 from tests.factories import auth, make_user
@@ -50,6 +50,24 @@ def test_read_only_sessions_refuse_writes(database, db):
         finally:
             session.rollback()
             session.close()
+        # Read-only is the connection's flag while the read session holds it, and one BEGIN READ ONLY
+        # (no SET TRANSACTION after it); the same pooled connection writes again once handed back.
+        statements: list[str] = []
+        listen = lambda *a: statements.append(a[2])  # noqa: E731 (conn, cursor, statement, ...)
+        event.listen(database.engine, "before_cursor_execute", listen)
+        try:
+            with database.session(read_only=True) as reader:
+                reader.execute(text("SELECT 1"))
+        finally:
+            event.remove(database.engine, "before_cursor_execute", listen)
+        assert not any("READ ONLY" in sql.upper() for sql in statements), statements
+        with database.session() as writer:
+            writer.execute(text("UPDATE users SET display_name = 'written' WHERE id = :id"), {"id": user.id})
+            writer.commit()
+            assert (
+                writer.scalar(text("SELECT display_name FROM users WHERE id = :id"), {"id": user.id})
+                == "written"
+            )
 
 
 def test_sqlite_keeps_every_pooled_connection_and_maps_the_file(tmp_path):

@@ -165,12 +165,6 @@ def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
         raise ReadOnlySessionError("a read-only session tried to write")
 
 
-def _postgres_read_only(session: Session, _transaction: Any, connection: Any) -> None:
-    if connection.dialect.name == "postgresql":
-        # The database itself refuses writes, so a GET that writes fails loudly in tests.
-        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-
-
 class Database:
     """Engines and session factories. One per process; tests make their own.
 
@@ -185,13 +179,15 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             self.read_engine = make_engine(url, settings, read_only=True, **dict(kwargs))
         else:
-            self.read_engine = self.engine
+            # The same pool, with psycopg's read_only flag set on checkout: its BEGIN is then
+            # "BEGIN READ ONLY", one round trip where a SET TRANSACTION READ ONLY after BEGIN was two.
+            # The database itself refuses writes, so a GET that writes fails loudly in tests.
+            self.read_engine = self.engine.execution_options(postgresql_readonly=True)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         self.read_sessionmaker = sessionmaker(
             self.read_engine, expire_on_commit=False, autoflush=True, info={"read_only": True}
         )
         event.listen(self.read_sessionmaker, "before_flush", _refuse_flush)
-        event.listen(self.read_sessionmaker, "after_begin", _postgres_read_only)
 
     @property
     def dialect(self) -> str:
@@ -204,8 +200,7 @@ class Database:
     def read_connection(self) -> Iterator[Connection]:
         """A bare connection for one small Core SELECT on a hot path that runs per pushed change (a
         chat stream's unread badge): no ORM session and, on PostgreSQL, no transaction at all
-        (autocommit: no BEGIN, SET TRANSACTION READ ONLY and ROLLBACK round trips around a single
-        statement). Only ever give it a SELECT."""
+        (autocommit: no BEGIN and ROLLBACK round trips around a single statement). Only ever give it a SELECT."""
         with self.read_engine.connect() as connection:
             if connection.dialect.name == "postgresql":
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -213,7 +208,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self.read_engine is not self.engine:
+        if self.read_engine.dialect.name == "sqlite":  # PostgreSQL's shares the engine's pool
             self.read_engine.dispose()
 
 
