@@ -33,7 +33,7 @@ class LockstepConfig:
     burst_seconds: int = 1_800  # Δt: an action is in a burst with those within ±Δt on the same target
     burst_ratio: float = 6.0  # ... when they are this many times the target's own rate over the window
     min_group: int = 5  # ... and at least this many
-    min_hits: int = 2  # an account takes part in bursts on at least this many (target, burst) pairs
+    min_hits: int = 3  # an account takes part in bursts on at least this many (target, burst) pairs
     min_accounts: int = 5  # a block has at least this many such accounts
 
 

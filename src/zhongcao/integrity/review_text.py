@@ -3,8 +3,9 @@
 A brushing merchant hands its ring one template and the ring varies a few words, so their reviews are
 near duplicates of each other; but people also write the same short phrases everywhere ("很好",
 "five stars"). A cluster of near-duplicate texts is evidence only where it is concentrated: at least
-``min_accounts`` accounts wrote it for one shop, and that shop holds at least ``min_shop_share`` of the
-cluster (a generic phrase spreads over many shops). Texts are compared as sets of character
+``min_accounts`` accounts wrote it for one shop, that shop holds at least ``min_shop_share`` of the
+cluster, and at least ``min_lift`` times its share of the other reviews (a generic phrase spreads over
+the shops as their reviews do). Texts are compared as sets of character
 ``shingle``-grams after dropping whitespace and punctuation; identical texts are hashed once.
 """
 
@@ -29,6 +30,7 @@ class ReviewTextConfig:
     shingle: int = 3
     min_accounts: int = 3
     min_shop_share: float = 0.5
+    min_lift: float = 3.0  # the shop's share of the cluster over its share of the other reviews
     min_chars: int = 6  # shorter texts carry too little to compare
 
 
@@ -79,6 +81,8 @@ def review_text_blocks(reviews: Reviews, config: ReviewTextConfig | None = None)
     if not len(reviews):
         return []
     cluster = near_duplicate_clusters(reviews.text, config)
+    total = len(reviews)
+    per_shop = dict(zip(*np.unique(reviews.shop_id, return_counts=True), strict=True))
     blocks = []
     for c in np.unique(cluster[cluster >= 0]).tolist():
         rows = np.flatnonzero(cluster == c)
@@ -89,7 +93,9 @@ def review_text_blocks(reviews: Reviews, config: ReviewTextConfig | None = None)
             mine = rows[reviews.shop_id[rows] == shop]
             accounts = np.unique(reviews.user_id[mine])
             share = n / len(rows)
-            if len(accounts) < config.min_accounts or share < config.min_shop_share:
+            elsewhere = (per_shop[shop] - n + 1) / (total - len(rows) + 1)
+            lift = share / elsewhere
+            if len(accounts) < config.min_accounts or share < config.min_shop_share or lift < config.min_lift:
                 continue
             ts = reviews.ts[mine]
             variants = len({normalise(reviews.text[i]) for i in mine.tolist()})
@@ -109,6 +115,7 @@ def review_text_blocks(reviews: Reviews, config: ReviewTextConfig | None = None)
                         "reviews": int(len(mine)),
                         "variants": variants,
                         "shop_share": round(share, 3),
+                        "lift": round(lift, 2),
                         "five_star_share": round(float((reviews.rating[mine] == 5).mean()), 3),
                         "example": reviews.text[int(mine[0])][:80],
                         "review_ids": np.sort(reviews.review_id[mine]).tolist()[:50],
