@@ -86,7 +86,11 @@ def engagement(*parts: list[tuple[int, int, int, int]]) -> Engagement:
 
 
 GENERIC = ("非常好用，物流也快，推荐！", "不错，挺满意的", "一般般，物流有点慢", "Good, quite satisfied")
-TEMPLATE = ("收到了", "宝贝收到了", "刚收到"), ("质量非常好，和描述完全一致", "做工精细，质量超好"), ("卖家发货超快，五星好评！", "物流超快，五星好评推荐购买！")
+TEMPLATE = (
+    ("收到了", "宝贝收到了", "刚收到"),
+    ("质量非常好，和描述完全一致", "做工精细，质量超好"),
+    ("卖家发货超快，五星好评！", "物流超快，五星好评推荐购买！"),
+)
 
 
 def orders_and_reviews(rng: np.random.Generator, ring: bool = True) -> tuple[Orders, Reviews]:
@@ -99,11 +103,15 @@ def orders_and_reviews(rng: np.random.Generator, ring: bool = True) -> tuple[Ord
             confirm = int(rng.uniform(2, 8) * 86_400) if rng.random() < 0.5 else UNKNOWN
             rows.append((order_id, buyer, shop, int(rng.integers(2_000, 30_000)), ts, buyer * 7 + 1, confirm))
             if rng.random() < 0.4:
-                reviews.append((order_id, buyer, shop, ts + 86_400 * 3, 5, GENERIC[int(rng.integers(len(GENERIC)))]))
+                reviews.append(
+                    (order_id, buyer, shop, ts + 86_400 * 3, 5, GENERIC[int(rng.integers(len(GENERIC)))])
+                )
             order_id += 1
     for k in range(40):  # organic buyers of the ring's shop too
         ts = DAY0 - int(rng.integers(0, 20 * 86_400))
-        rows.append((order_id, 400 + k, RING_SHOP, int(rng.integers(2_000, 30_000)), ts, (400 + k) * 7 + 1, UNKNOWN))
+        rows.append(
+            (order_id, 400 + k, RING_SHOP, int(rng.integers(2_000, 30_000)), ts, (400 + k) * 7 + 1, UNKNOWN)
+        )
         order_id += 1
     ring_orders = []
     if ring:
@@ -207,7 +215,9 @@ def test_velocity_update_in_batches_flags_as_one_batch_does() -> None:
     whole_state, whole = velocity_update(VelocityState(), e)
     state, hits = VelocityState(), []
     for lo in range(0, len(e), 7):
-        part = Engagement(*(getattr(e, f)[lo : lo + 7] for f in ("action", "user_id", "target_id", "ts", "device", "ip")))
+        part = Engagement(
+            *(getattr(e, f)[lo : lo + 7] for f in ("action", "user_id", "target_id", "ts", "device", "ip"))
+        )
         state, new = velocity_update(state, part)
         hits += new
     assert [h.account for h in hits] == [h.account for h in whole] == [SCRIPT]
@@ -232,7 +242,12 @@ def test_fraudar_prefers_the_dense_block_over_popular_columns() -> None:
 
 def test_near_duplicates_cluster_and_short_texts_do_not() -> None:
     clusters = near_duplicate_clusters(
-        ["收到了，质量非常好，和描述完全一致，卖家发货超快，五星好评！", "收到了，质量非常好，和描述完全一致，物流超快，五星好评推荐购买！", "很好", "完全不同的一段文字内容在这里"]
+        [
+            "收到了，质量非常好，和描述完全一致，卖家发货超快，五星好评！",
+            "收到了，质量非常好，和描述完全一致，物流超快，五星好评推荐购买！",
+            "很好",
+            "完全不同的一段文字内容在这里",
+        ]
     )
     assert clusters[0] == clusters[1] and clusters[2] == -1 and clusters[3] != clusters[0]
 
@@ -246,7 +261,11 @@ def test_discount_helpers_and_the_feed_hook() -> None:
     )
     assert surviving_events(np.asarray([4, 5, 6]), flags).tolist() == [True, False, True]
     assert surviving_orders(np.asarray([8, 9]), flags).tolist() == [True, False]
-    assert surviving_reviews(np.asarray([8, 9, 8]), np.asarray([1, 1, 5]), flags).tolist() == [True, False, False]
+    assert surviving_reviews(np.asarray([8, 9, 8]), np.asarray([1, 1, 5]), flags).tolist() == [
+        True,
+        False,
+        False,
+    ]
     assert surviving_events(np.asarray([5]), Flags()).tolist() == [True]  # a dismissed flag restores all
 
     class Catalog:
@@ -262,7 +281,9 @@ def test_discount_helpers_and_the_feed_hook() -> None:
 def test_detectors_can_be_switched_off() -> None:
     rng = np.random.default_rng(5)
     orders, reviews = orders_and_reviews(rng)
-    inputs = IntegrityInputs(now=NOW, engagement=engagement(_organic(rng), _farm(rng)), orders=orders, reviews=reviews)
+    inputs = IntegrityInputs(
+        now=NOW, engagement=engagement(_organic(rng), _farm(rng)), orders=orders, reviews=reviews
+    )
     blocks = detect_blocks(inputs, DetectConfig(velocity=None, lockstep=None, review_text=None))
     assert {b.kind for b in blocks} == {BlockKind.brushing}
     assert all(b.target_kind is TargetKind.shop for b in blocks)

@@ -91,11 +91,15 @@ def _activity(layer: SimulatedIntegrity) -> dict[int, int]:
     return dict(zip(users.tolist(), counts.tolist(), strict=True))
 
 
-def grade(arm: Arm, flagged: set[int], flagged_orders: set[int] | None, flag_time: dict[int, int]) -> dict[str, object]:
+def grade(
+    arm: Arm, flagged: set[int], flagged_orders: set[int] | None, flag_time: dict[int, int]
+) -> dict[str, object]:
     truth = arm.layer.runtime.truth
     acted = {u: k for u, k in truth.account_kind.items() if u in truth.account_start_us}
     attackers = set(acted)
-    organic_ids = set(arm.layer._market.user_ids.tolist()) - attackers if arm.layer._market is not None else set()
+    organic_ids = (
+        set(arm.layer._market.user_ids.tolist()) - attackers if arm.layer._market is not None else set()
+    )
     fp = flagged & organic_ids
     out: dict[str, object] = {}
     for kind in KINDS:
@@ -149,7 +153,9 @@ def baselines(off: Arm) -> dict[str, dict[str, object]]:
         ip=np.full(len(e.get("ts")), -1, dtype=np.int64),
     )
     order = np.argsort(engagement.ts, kind="stable")
-    engagement = Engagement(*(getattr(engagement, f)[order] for f in ("action", "user_id", "target_id", "ts", "device", "ip")))
+    engagement = Engagement(
+        *(getattr(engagement, f)[order] for f in ("action", "user_id", "target_id", "ts", "device", "ip"))
+    )
     velocity = set()
     when: dict[int, int] = {}
     for block in velocity_blocks(engagement):
@@ -198,7 +204,9 @@ def run_seed(seed: int, days: int, plan: AttackPlan, camouflages: list[float], w
                     "on": shop_rank(on, shop, b_since, set(on.layer.record.orders)),
                 }
             )
-        detector = grade(on, set(on.layer.record.accounts), set(on.layer.record.orders), on.layer.record.accounts)
+        detector = grade(
+            on, set(on.layer.record.accounts), set(on.layer.record.orders), on.layer.record.accounts
+        )
         common = {
             "seed": seed,
             "camouflage": camouflage,
@@ -219,6 +227,10 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+def _lift(value: int, clean: int) -> str:
+    return f"{(value - clean) / clean:+.1%}" if clean else "—"
 
 
 def table(results: list[SeedResult]) -> str:
@@ -244,21 +256,31 @@ def table(results: list[SeedResult]) -> str:
             lines.append("| " + " | ".join(_fmt(row.get(k)) for k, _ in cols) + " |")
     lines.append("")
     lines.append(
-        "| seed | camo | attacked videos' impressions: clean / detection off / on | lift off | lift on | brushed shop GMV rank: clean / off / on |"
+        "| seed | camo | attacked videos' impressions: clean / detection off / on | lift off | lift on "
+        "| brushed shop's GMV rank: clean / off / on | its counted GMV (yuan): clean / off / on "
+        "| GMV lift off | GMV lift on |"
     )
-    lines.append("|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for row in r.rows:
             if not str(row["method"]).startswith("detectors"):
                 continue
             c, off, on = (int(row[k]) for k in ("impressions_clean", "impressions_off", "impressions_on"))  # type: ignore[call-overload]
-            ranks = "; ".join(f"{s['clean'][0]} / {s['off'][0]} / {s['on'][0]}" for s in row["shop_rank"])  # type: ignore[attr-defined]
-            lift = lambda x: f"{(x - c) / c:+.1%}" if c else "—"  # noqa: E731
-            lines.append(f"| {row['seed']} | {row['camouflage']:g} | {c} / {off} / {on} | {lift(off)} | {lift(on)} | {ranks} |")
+            ranks = "; ".join(
+                f"{s['clean'][0]} / {s['off'][0]} / {s['on'][0]} | "
+                f"{s['clean'][1] / 100:,.0f} / {s['off'][1] / 100:,.0f} / {s['on'][1] / 100:,.0f} | "
+                f"{_lift(s['off'][1], s['clean'][1])} | {_lift(s['on'][1], s['clean'][1])}"
+                for s in row["shop_rank"]  # type: ignore[attr-defined]
+            )
+            lines.append(
+                f"| {row['seed']} | {row['camouflage']:g} | {c} / {off} / {on} | {_lift(off, c)} | {_lift(on, c)} | {ranks} |"
+            )
     return "\n".join(lines)
 
 
-def bench_integrity_command(attacks: Path | None, seeds: list[int], days: int, camouflage: list[float], out: Path | None) -> str:
+def bench_integrity_command(
+    attacks: Path | None, seeds: list[int], days: int, camouflage: list[float], out: Path | None
+) -> str:
     plan = load_attack_plan(attacks) if attacks is not None else default_plan()
     plan.check_days(days)
     began = time.perf_counter()
@@ -267,7 +289,8 @@ def bench_integrity_command(attacks: Path | None, seeds: list[int], days: int, c
     text = (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {platform.processor() or platform.machine()} · "
         f"Python {platform.python_version()} · small world, {days} days, seeds {', '.join(map(str, seeds))}, "
-        f"camouflage {', '.join(f'{c:g}' for c in camouflage)} · {time.perf_counter() - began:.0f} s\n\n" + table(results)
+        f"camouflage {', '.join(f'{c:g}' for c in camouflage)} · {time.perf_counter() - began:.0f} s\n\n"
+        + table(results)
     )
     if out is not None:
         out.write_text(json.dumps([r.__dict__ for r in results], default=str, indent=1), encoding="utf-8")
@@ -275,7 +298,9 @@ def bench_integrity_command(attacks: Path | None, seeds: list[int], days: int, c
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--attacks", type=Path, default=None)
     parser.add_argument("--seeds", default="2,3,4")
     parser.add_argument("--days", type=int, default=12)

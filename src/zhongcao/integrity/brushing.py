@@ -92,7 +92,8 @@ def brushing_blocks(orders: Orders, reviews: Reviews, config: BrushingConfig | N
         five = np.asarray([reviewed.get(int(x)) == 5 for x in o.tolist()])
         dup = np.isin(o, np.fromiter(dup_orders, dtype=np.int64, count=len(dup_orders)))
         # A key shared with another buyer of this shop: the buyer's component holds another of them.
-        comps, comp_buyers = comp[rows], {}
+        comps = comp[rows]
+        comp_buyers: dict[int, set[int]] = {}
         for c, b in zip(comps.tolist(), buyer.tolist(), strict=True):
             comp_buyers.setdefault(c, set()).add(b)
         shared = np.asarray([len(comp_buyers[c]) >= 2 for c in comps.tolist()])

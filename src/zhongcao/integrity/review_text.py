@@ -5,7 +5,8 @@ near duplicates of each other; but people also write the same short phrases ever
 "five stars"). A cluster of near-duplicate texts is evidence only where it is concentrated: at least
 ``min_accounts`` accounts wrote it for one shop, that shop holds at least ``min_shop_share`` of the
 cluster, and at least ``min_lift`` times its share of the other reviews (a generic phrase spreads over
-the shops as their reviews do). Texts are compared as sets of character
+the shops as their reviews do), and the shop's part holds at least ``min_variants`` distinct texts (one
+text pasted everywhere is generic praise or a default review; a template shows as variations). Texts are compared as sets of character
 ``shingle``-grams after dropping whitespace and punctuation; identical texts are hashed once.
 """
 
@@ -31,6 +32,10 @@ class ReviewTextConfig:
     min_accounts: int = 3
     min_shop_share: float = 0.5
     min_lift: float = 3.0  # the shop's share of the cluster over its share of the other reviews
+    # Distinct texts in the shop's part of the cluster. One text pasted by everyone is what generic
+    # praise and default reviews look like ("好评"), and early on a good shop holds most of it; a
+    # merchant's template shows as variations of one text.
+    min_variants: int = 2
     min_chars: int = 6  # shorter texts carry too little to compare
 
 
@@ -97,8 +102,10 @@ def review_text_blocks(reviews: Reviews, config: ReviewTextConfig | None = None)
             lift = share / elsewhere
             if len(accounts) < config.min_accounts or share < config.min_shop_share or lift < config.min_lift:
                 continue
-            ts = reviews.ts[mine]
             variants = len({normalise(reviews.text[i]) for i in mine.tolist()})
+            if variants < config.min_variants:
+                continue
+            ts = reviews.ts[mine]
             blocks.append(
                 Block(
                     kind=BlockKind.review_text,

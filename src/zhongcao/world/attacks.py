@@ -29,7 +29,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.random import PCG64, Generator
@@ -46,8 +46,8 @@ from zhongcao.users import service as users_service
 from zhongcao.world import buyers
 from zhongcao.world.attack_plan import AttackPlan, BrushingSpec, FarmSpec, ViewInflationSpec
 
-if TYPE_CHECKING:
-    from zhongcao.world.simulate import Market
+# The simulation's Market (zhongcao.world.simulate), which imports this module: named, not imported.
+Market = Any
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US

@@ -29,6 +29,7 @@ from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.experience import surveys as nps_surveys
 from zhongcao.feed.policy_registry import POLICIES, get_policy
+from zhongcao.integrity.blocks import Block
 from zhongcao.world.attack_plan import AttackFileError, AttackPlan, load_attack_plan
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.integrity_sim import SimulatedIntegrity
@@ -65,7 +66,9 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def run_policy(policy: str, spec: WorldSpec, workdir: Path, attacks: AttackPlan | None = None) -> PolicyOutcome:
+def run_policy(
+    policy: str, spec: WorldSpec, workdir: Path, attacks: AttackPlan | None = None
+) -> PolicyOutcome:
     folder = workdir / policy
     folder.mkdir(parents=True, exist_ok=True)
     database = Database(f"sqlite:///{folder}/world.db")
@@ -143,11 +146,11 @@ def integrity_lines(layer: SimulatedIntegrity) -> list[str]:
         lines.append(f"brushed orders: {caught} of {len(truth.brushed_orders)} flagged")
     organic = flagged - set(truth.account_kind)
     lines.append(f"organic accounts flagged: {len(organic)}")
-    best: dict[str, object] = {}
+    best: dict[str, Block] = {}
     for _night, block in sorted(layer.record.blocks, key=lambda nb: -nb[1].score):
         best.setdefault(block.kind.value, block)
     for block in best.values():
-        lines.append(describe(block)["en"])  # type: ignore[arg-type]
+        lines.append(describe(block)["en"])
     return lines
 
 
@@ -275,4 +278,4 @@ def simulate_command(
         if o.notes:
             console.print(f"{o.policy}: {o.notes}")
         for line in o.integrity:
-            console.print(f"{o.policy} integrity: {line}", markup=False)
+            console.print(f"{o.policy} integrity: {line}", markup=False, soft_wrap=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.random import PCG64, Generator
@@ -37,8 +37,8 @@ from zhongcao.integrity.velocity import VelocityConfig, VelocityState, velocity_
 from zhongcao.world.attack_plan import AttackPlan
 from zhongcao.world.attacks import AttackRuntime, Engagements, address_key, stable_key
 
-if TYPE_CHECKING:
-    from zhongcao.world.simulate import Market
+# The simulation's Market (zhongcao.world.simulate), which imports this module: named, not imported.
+Market = Any
 
 DECAY = 0.85  # the market's daily popularity decay (simulate._feed_sessions)
 KINDS = {"play": Action.view, "like": Action.like, "comment": Action.comment, "follow": Action.follow}
@@ -117,15 +117,31 @@ class SimulatedIntegrity:
         planted = self.runtime.day(market, day, day_us, popular)
         if not len(planted):
             return
-        self._record(planted.kind, planted.user_id, planted.content_id, planted.account_id, planted.ts_us, planted.device)
-        counted = surviving_events(planted.user_id, self.flags) if self.discount else np.ones(len(planted), bool)
+        self._record(
+            planted.kind,
+            planted.user_id,
+            planted.content_id,
+            planted.account_id,
+            planted.ts_us,
+            planted.device,
+        )
+        counted = (
+            surviving_events(planted.user_id, self.flags) if self.discount else np.ones(len(planted), bool)
+        )
         for kind, weight in WEIGHT.items():
             rows = np.flatnonzero((planted.kind == kind) & counted)
             ci = np.searchsorted(market.c_ids, planted.content_id[rows])
-            ok = (ci < len(market.c_ids)) & (market.c_ids[np.minimum(ci, len(market.c_ids) - 1)] == planted.content_id[rows])
+            ok = (ci < len(market.c_ids)) & (
+                market.c_ids[np.minimum(ci, len(market.c_ids) - 1)] == planted.content_id[rows]
+            )
             wi = market.c_index[ci[ok]]
             np.add.at(market.engagement, wi, weight)
-            self.contrib.add(user=planted.user_id[rows[ok]], wi=wi, w=np.full(len(wi), weight), gen=np.full(len(wi), self.decays))
+            self.contrib.add(
+                user=planted.user_id[rows[ok]],
+                wi=wi,
+                w=np.full(len(wi), weight),
+                gen=np.full(len(wi), self.decays),
+            )
         self._follow(market, planted)
         self._skip_observe = True
         try:
@@ -136,7 +152,10 @@ class SimulatedIntegrity:
 
     def _follow(self, market: Market, planted: Engagements) -> None:
         rows = planted.kind == "follow"
-        pairs = set(zip(planted.user_id[rows].tolist(), planted.account_id[rows].tolist(), strict=True)) - market.follows
+        pairs = (
+            set(zip(planted.user_id[rows].tolist(), planted.account_id[rows].tolist(), strict=True))
+            - market.follows
+        )
         if not pairs:
             return
         content_service.follow_bulk(market.db, sorted(pairs))
@@ -165,11 +184,22 @@ class SimulatedIntegrity:
         user = np.concatenate(cols["user_id"]).astype(np.int64)
         device = user * 1_000_003 + 7  # the person's own phone (an opaque key)
         self._record(
-            kind, user, content, np.concatenate(cols["account_id"]).astype(np.int64), np.concatenate(cols["ts"]), device
+            kind,
+            user,
+            content,
+            np.concatenate(cols["account_id"]).astype(np.int64),
+            np.concatenate(cols["ts"]),
+            device,
         )
 
     def _record(
-        self, kind: np.ndarray, user: np.ndarray, content: np.ndarray, account: np.ndarray, ts_us: np.ndarray, device: np.ndarray
+        self,
+        kind: np.ndarray,
+        user: np.ndarray,
+        content: np.ndarray,
+        account: np.ndarray,
+        ts_us: np.ndarray,
+        device: np.ndarray,
     ) -> None:
         action = np.full(len(kind), -1, dtype=np.int8)
         for name, a in KINDS.items():
@@ -192,14 +222,20 @@ class SimulatedIntegrity:
             for hit in hits:
                 self.record.accounts.setdefault(hit.account, hit.ts * 1_000_000)
             if hits:
-                self.flags = self.flags.union(Flags(accounts=np.asarray(sorted(h.account for h in hits), dtype=np.int64)))
+                self.flags = self.flags.union(
+                    Flags(accounts=np.asarray(sorted(h.account for h in hits), dtype=np.int64))
+                )
                 self._take_back(np.asarray([h.account for h in hits], dtype=np.int64), None)
 
-    def counted(self, uid: np.ndarray, wi: np.ndarray, play: np.ndarray, share: np.ndarray, like: np.ndarray) -> np.ndarray:
+    def counted(
+        self, uid: np.ndarray, wi: np.ndarray, play: np.ndarray, share: np.ndarray, like: np.ndarray
+    ) -> np.ndarray:
         """Which of the people's feed events count toward popularity (called before the day's decay)."""
         keep = surviving_events(uid, self.flags) if self.discount else np.ones(len(uid), dtype=bool)
         for mask, weight in ((play & keep, share), (like & keep, np.full(len(uid), 2.0))):
-            self.contrib.add(user=uid[mask], wi=wi[mask], w=weight[mask], gen=np.full(int(mask.sum()), self.decays))
+            self.contrib.add(
+                user=uid[mask], wi=wi[mask], w=weight[mask], gen=np.full(int(mask.sum()), self.decays)
+            )
         self.decays += 1
         return keep
 
@@ -211,7 +247,9 @@ class SimulatedIntegrity:
 
     def demote(self, market: Market, page: np.ndarray) -> np.ndarray:
         """The integrity hook on the simulated feed's pages: an item survives with its multiplier."""
-        if not self.discount or not (len(self.flags.content) or len(self.flags.accounts) or len(self.flags.target_accounts)):
+        if not self.discount or not (
+            len(self.flags.content) or len(self.flags.accounts) or len(self.flags.target_accounts)
+        ):
             return page
         shown = page >= 0
         ci = np.searchsorted(market.c_ids, np.where(shown, page, market.c_ids[0]))
@@ -232,7 +270,16 @@ class SimulatedIntegrity:
             "paid": paid_fen, "address": address, "device": device, "payment": payment, "confirm": UNKNOWN,
         }  # fmt: skip
 
-    def organic_order(self, market: Market, order_id: int, user_id: int, shop_id: int, product_id: int, when: int, value: int) -> None:
+    def organic_order(
+        self,
+        market: Market,
+        order_id: int,
+        user_id: int,
+        shop_id: int,
+        product_id: int,
+        when: int,
+        value: int,
+    ) -> None:
         address = market.addresses.get(user_id)
         self.order_placed(
             order_id=order_id, buyer_id=user_id, shop_id=shop_id, product_id=product_id, ts_us=when, paid_fen=value,
@@ -287,7 +334,10 @@ class SimulatedIntegrity:
         )  # fmt: skip
         order_since = int(now.timestamp()) - self.order_lookback_days * 86_400
         rows = [(o, r) for o, r in self.orders.items() if r["ts"] >= order_since]
-        col = lambda k: np.asarray([r[k] for _, r in rows], dtype=np.int64)  # noqa: E731
+
+        def col(k: str) -> np.ndarray:
+            return np.asarray([r[k] for _, r in rows], dtype=np.int64)
+
         orders = Orders(
             order_id=np.asarray([o for o, _ in rows], dtype=np.int64), buyer_id=col("buyer"), shop_id=col("shop"),
             product_id=col("product"), ts=col("ts"), paid_fen=col("paid"), address_key=col("address"),
@@ -356,4 +406,3 @@ def _columns(planted: Engagements) -> dict[str, list[np.ndarray]]:
         "watch_ms": [planted.watch_ms],
         "channel": [np.full(n, "feed", dtype=object)],
     }
-
