@@ -287,3 +287,14 @@ def test_detectors_can_be_switched_off() -> None:
     blocks = detect_blocks(inputs, DetectConfig(velocity=None, lockstep=None, review_text=None))
     assert {b.kind for b in blocks} == {BlockKind.brushing}
     assert all(b.target_kind is TargetKind.shop for b in blocks)
+
+
+def test_explanations_are_in_the_pages_catalogs() -> None:
+    import re
+
+    from zhongcao.web.i18n import translate
+
+    for key, (zh, en) in MESSAGES.items():
+        params = {name: f"<{name}>" for name in re.findall(r"{(\w+)}", zh + en)}
+        assert translate("zh", key, **params) == zh.format(**params)
+        assert translate("en", key, **params) == en.format(**params)
