@@ -11,7 +11,7 @@ LOCK := requirements.lock
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media bench-chat bench-live-fanout bench-alliance clean
+.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media bench-chat bench-live-fanout bench-alliance bench-integrity clean
 
 # The locked versions first, then the project itself with --no-deps, so nothing is resolved anew: a
 # fresh machine gets the versions CI tested.
@@ -90,6 +90,10 @@ bench-alliance: install
 	$(PY) benchmarks/alliance/bench_alliance.py --scale small --seed 1 --seed 2 --seed 3
 	$(BIN)/zhongcao simulate --creator-policy plaza,matching --days 30 --seed 1
 	$(BIN)/zhongcao simulate --creator-policy plaza,matching --days 30 --seed 2
+
+# Attacks planted in the small world, three seeds × two camouflage levels (docs/integrity.md).
+bench-integrity: install
+	$(PY) benchmarks/integrity/bench_integrity.py --seeds 2,3,4 --camouflage 1,3 --days 12
 
 bench-chat: install
 	$(PY) benchmarks/chat/bench_chat.py --conversations 500 --workers 2

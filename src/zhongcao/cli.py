@@ -322,10 +322,18 @@ def simulate(
             help="Compare how simulated creators choose what to promote instead, comma-separated: plaza (highest commission first), matching (the recommender), browse."
         ),
     ] = None,
+    attacks: Annotated[
+        Path | None,
+        typer.Option(
+            help="Plant the attacks of this JSON file (docs/integrity.md) in each run, with detection and discounting on; prints what was caught."
+        ),
+    ] = None,
 ) -> None:
     """Run the same demo world under each feed policy (in temporary databases) and print, per policy,
     GMV by month, global NPS, buyer retention, repurchase rate and churn. With ``--creator-policy``,
     compare the creators' policies instead (GMV, what their new videos sold, their commissions)."""
+    if creator_policy is not None and attacks is not None:
+        raise cli_support.fail("--attacks goes with --policy runs, not --creator-policy", 2)
     if creator_policy is not None:
         from zhongcao.world.creator_compare import creator_compare_command
 
@@ -333,7 +341,7 @@ def simulate(
         return
     from zhongcao.world.compare import simulate_command
 
-    simulate_command(policy=policy, days=days, seed=seed, scale=scale)
+    simulate_command(policy=policy, days=days, seed=seed, scale=scale, attacks=attacks)
 
 
 @scores_app.command("compute")
@@ -489,6 +497,42 @@ def bench_alliance(
     from benchmarks.alliance.bench_alliance import bench_alliance_command
 
     bench_alliance_command(scale=scale, seed=seed, days=days, split_day=split_day)
+
+
+@bench_app.command("integrity")
+def bench_integrity(
+    attacks: Annotated[
+        Path | None, typer.Option(help="Attack plan (JSON, docs/integrity.md); default: the demo plan.")
+    ] = None,
+    seeds: Annotated[str, typer.Option(help="World seeds, comma-separated.")] = "2,3,4",
+    days: Annotated[int, typer.Option(min=2, max=365, help="Days to simulate per run.")] = 12,
+    camouflage: Annotated[
+        str, typer.Option(help="Farm camouflage levels (organic actions per paid one), comma-separated.")
+    ] = "1,3",
+) -> None:
+    """Bought engagement and brushing on the simulated world: precision, recall, organic false
+    positives, time to flag and the exposure an attack buys with detection on and off, against a
+    velocity rule alone and top-k by activity (benchmarks/integrity)."""
+    from zhongcao.world.attack_plan import AttackFileError
+
+    checkout = Path(__file__).resolve().parents[2]
+    if not (checkout / "benchmarks" / "integrity").is_dir():
+        raise cli_support.fail("zhongcao bench integrity runs from a source checkout (benchmarks/)", 2)
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    from benchmarks.integrity.bench_integrity import bench_integrity_command
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        levels = [float(c) for c in camouflage.split(",") if c.strip()]
+    except ValueError:
+        raise cli_support.fail("--seeds and --camouflage take comma-separated numbers", 2) from None
+    if not seed_list or not levels or min(seed_list) < 0 or min(levels) < 0:
+        raise cli_support.fail("--seeds and --camouflage need at least one non-negative number each", 2)
+    try:
+        console.print(bench_integrity_command(attacks, seed_list, days, levels, None))
+    except AttackFileError as exc:
+        raise cli_support.fail("invalid attack file: " + "; ".join(exc.problems), 2) from None
 
 
 def main() -> None:  # pragma: no cover - console entry point

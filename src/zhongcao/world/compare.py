@@ -29,7 +29,10 @@ from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.experience import surveys as nps_surveys
 from zhongcao.feed.policy_registry import POLICIES, get_policy
+from zhongcao.integrity.blocks import Block
+from zhongcao.world.attack_plan import AttackFileError, AttackPlan, load_attack_plan
 from zhongcao.world.generate import Scale, WorldSpec
+from zhongcao.world.integrity_sim import SimulatedIntegrity
 from zhongcao.world.service import build_world, load_latent
 
 MONTH_DAYS = 30
@@ -52,6 +55,7 @@ class PolicyOutcome:
     gmv_by_week_fen: list[int] = field(default_factory=list)
     feed_seconds: float = 0.0  # of ``seconds``, spent in the feed policy (fit and pages)
     notes: str = ""  # what the policy says about itself (a trained feed: when it trained, page time)
+    integrity: list[str] = field(default_factory=list)  # what the planted attacks came to (--attacks)
 
     @property
     def gmv_fen(self) -> int:
@@ -62,11 +66,14 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
+def run_policy(
+    policy: str, spec: WorldSpec, workdir: Path, attacks: AttackPlan | None = None
+) -> PolicyOutcome:
     folder = workdir / policy
     folder.mkdir(parents=True, exist_ok=True)
     database = Database(f"sqlite:///{folder}/world.db")
     feed = get_policy(policy)
+    layer = SimulatedIntegrity(attacks, spec.seed) if attacks is not None else None
     try:
         migrate.upgrade(database.engine)
         store = SegmentEventStore(folder / "events")
@@ -78,6 +85,7 @@ def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
             world_dir=folder / "world",
             store=store,
             feed_policy=feed,
+            integrity=layer,
         )
         store.close()
         latent = load_latent(summary.path)
@@ -91,6 +99,8 @@ def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
         if callable(close):
             close()
     out = PolicyOutcome(policy=policy, seconds=summary.seconds, notes=_notes(feed))
+    if layer is not None:
+        out.integrity = integrity_lines(layer)
     out.feed_seconds = float(summary.simulation.get("phase_seconds", {}).get("feed policy", 0.0))
     months = max(1, -(-spec.days // MONTH_DAYS))
     out.gmv_by_month_fen = [0] * months
@@ -118,6 +128,30 @@ def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
     out.churned_users = int(latent["user_churned"].sum())
     out.mean_satisfaction = round(float(latent["user_satisfaction_end"].mean()), 4)
     return out
+
+
+def integrity_lines(layer: SimulatedIntegrity) -> list[str]:
+    """What the attacks came to: planted accounts and orders, what was flagged, the top blocks."""
+    from zhongcao.integrity.explain import describe
+
+    truth = layer.runtime.truth
+    flagged = set(layer.record.accounts)
+    lines = []
+    for kind in ("farm", "view_inflation", "brushing"):
+        acted = {u for u, k in truth.account_kind.items() if k == kind and u in truth.account_start_us}
+        if acted:
+            lines.append(f"{kind}: {len(acted & flagged)} of {len(acted)} attacking accounts flagged")
+    if truth.brushed_orders:
+        caught = len(truth.brushed_orders & set(layer.record.orders))
+        lines.append(f"brushed orders: {caught} of {len(truth.brushed_orders)} flagged")
+    organic = flagged - set(truth.account_kind)
+    lines.append(f"organic accounts flagged: {len(organic)}")
+    best: dict[str, Block] = {}
+    for _night, block in sorted(layer.record.blocks, key=lambda nb: -nb[1].score):
+        best.setdefault(block.kind.value, block)
+    for block in best.values():
+        lines.append(describe(block)["en"])
+    return lines
 
 
 def _notes(feed: object) -> str:
@@ -148,20 +182,26 @@ def compare_policies(
     days: int = 90,
     seed: int = 42,
     workdir: Path | None = None,
+    attacks: AttackPlan | None = None,
 ) -> list[PolicyOutcome]:
     spec = WorldSpec(scale=scale, seed=seed, days=days)
     if workdir is not None:
-        return [run_policy(p, spec, workdir) for p in policies]
+        return [run_policy(p, spec, workdir, attacks) for p in policies]
     with tempfile.TemporaryDirectory(prefix="zhongcao-simulate-") as tmp:
-        return [run_policy(p, spec, Path(tmp)) for p in policies]
+        return [run_policy(p, spec, Path(tmp), attacks) for p in policies]
 
 
 def simulate_command(
-    policy: str = "gmv,experience", days: int = 90, seed: int = 42, scale: str = "small"
+    policy: str = "gmv,experience",
+    days: int = 90,
+    seed: int = 42,
+    scale: str = "small",
+    attacks: Path | None = None,
 ) -> None:
     """Print, per policy: GMV by month, global NPS, buyer retention, repurchase rate and churn."""
     import typer
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(width=160)  # a wide table: months side by side
@@ -178,10 +218,18 @@ def simulate_command(
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    plan = None
+    if attacks is not None:
+        try:
+            plan = load_attack_plan(attacks)
+            plan.check_days(days)
+        except AttackFileError as exc:
+            console.print("[red]error:[/red] invalid attack file: " + escape("; ".join(exc.problems)))
+            raise typer.Exit(2) from None
     outcomes = []
     for name in chosen:
         with console.status(f"simulating {days} days under the {name} policy (scale {scale}, seed {seed}) …"):
-            outcomes.append(compare_policies([name], scale=spec_scale, days=days, seed=seed)[0])
+            outcomes.append(compare_policies([name], scale=spec_scale, days=days, seed=seed, attacks=plan)[0])
     table = Table(
         title=f"{days} simulated days, scale {scale}, seed {seed}: the same world under each feed policy"
     )
@@ -229,3 +277,5 @@ def simulate_command(
     for o in outcomes:
         if o.notes:
             console.print(f"{o.policy}: {o.notes}")
+        for line in o.integrity:
+            console.print(f"{o.policy} integrity: {line}", markup=False, soft_wrap=True)

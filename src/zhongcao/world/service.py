@@ -40,6 +40,7 @@ from zhongcao.feed.policy import FeedPolicy
 from zhongcao.tables import empty_all_tables
 from zhongcao.users import service as users_service
 from zhongcao.world.generate import DemoLogin, Latent, WorldSpec, demo_logins, generate
+from zhongcao.world.integrity_sim import SimulatedIntegrity
 from zhongcao.world.simulate import SimulationResult, simulate
 
 __all__ = ["WorldError", "WorldSummary", "build_world", "demo_logins", "load_latent", "world_path"]
@@ -151,6 +152,7 @@ def build_world(
     search_policy: str = "substring",
     creator_policy: str | None = None,
     day_hook: Callable[[int, Database], None] | None = None,
+    integrity: SimulatedIntegrity | None = None,
 ) -> WorldSummary:
     """Build the world for ``spec`` into ``database`` (migrated) and simulate ``spec.days`` days,
     or reuse the one already there. Behaviour events go to ``store`` (default: the configured one).
@@ -202,6 +204,7 @@ def build_world(
                 intensity=spec.sizes.purchase_intensity,
                 creator_policy=creator_policy,
                 day_hook=day_hook,
+                integrity=integrity,
             )
             latent.arrays.update(result.user_arrays)
     seconds = time.perf_counter() - began

@@ -73,6 +73,7 @@ from zhongcao.users import addresses as address_service
 from zhongcao.world import buyers, demo_shopper, vocab
 from zhongcao.world.creators import SimulatedCreators
 from zhongcao.world.generate import LEAVES, TOPIC_KEYS
+from zhongcao.world.integrity_sim import SimulatedIntegrity
 from zhongcao.world.sessions import LIVE_HOURS, ChannelSessions
 
 __all__ = ["SimulationResult", "simulate"]
@@ -171,6 +172,7 @@ class Market(ChannelSessions):
         search_policy: str,
         intensity: float = 1.0,
         creator_policy: str | None = None,
+        integrity: SimulatedIntegrity | None = None,
     ) -> None:
         self.database = database
         self.db = database.session()
@@ -250,6 +252,11 @@ class Market(ChannelSessions):
         )
         self.fresh: list[tuple[int, int, int]] = []  # (day, account id, content id) of new videos
         self._load_platform()
+        # Attacks, detection and discounting (issue #19), when the run plants or measures them.
+        self.integrity = integrity
+        if integrity is not None:
+            self._catalogue()
+            integrity.attach(self)
 
     # --- reading the platform -------------------------------------------------------------------
 
@@ -297,6 +304,8 @@ class Market(ChannelSessions):
         now = self._when(day_us)
         self.shop_scores = experience_scores.current_scores(self.db, self.shop_ids.tolist())
         self.shop_gmv = commerce_service.shop_gmv_fen(self.db, now - timedelta(days=30), now)
+        if self.integrity is not None:
+            self.shop_gmv = self.integrity.gmv(self, self.shop_gmv)
         self.db.rollback()
 
     def _catalogue(self) -> None:
@@ -309,14 +318,12 @@ class Market(ChannelSessions):
         self.p_sku[self.p_index] = np.asarray(snap.sku_ids, dtype=np.int64)
         self.p_price[self.p_index] = np.asarray(snap.sku_prices_fen, dtype=np.int64)
         self.p_sold = np.zeros(len(self.product_ids), dtype=np.int64)
-        self.p_sold[self.p_index] = np.asarray(snap.sold, dtype=np.int64)
+        sold = np.asarray(snap.sold, dtype=np.int64)
+        if self.integrity is not None:  # brushed orders buy no sales rank
+            sold = self.integrity.sold(ids, sold)
+        self.p_sold[self.p_index] = sold
         self.search.fit(
-            ProductCorpus(
-                product_ids=ids,
-                titles_zh=snap.titles_zh,
-                titles_en=snap.titles_en,
-                sales=np.asarray(snap.sold, dtype=np.int64),
-            )
+            ProductCorpus(product_ids=ids, titles_zh=snap.titles_zh, titles_en=snap.titles_en, sales=sold)
         )
 
     # --- bookkeeping ----------------------------------------------------------------------------
@@ -378,6 +385,9 @@ class Market(ChannelSessions):
         with self._timed("behaviour (feed, search)"):
             self._schedule_lives(day_us)
             self._behave(day_us)
+        if self.integrity is not None:
+            with self._timed("attacks"):
+                self.integrity.act(self, d, day_us)
         with self._timed("actions (orders, fulfilment, after-sales, reviews, CS, NPS)"):
             self._drain(day_us + DAY_US)
         with self._timed("end of day (jobs, churn)"):
@@ -466,6 +476,11 @@ class Market(ChannelSessions):
         available = ~self.c_live
         available[self.live_today] = True
         feed_began = time.perf_counter()
+        follow_u, follow_a = (
+            self.integrity.follow_signal(self.follow_u, self.follow_a)
+            if self.integrity is not None
+            else (self.follow_u, self.follow_a)
+        )
         self.feed.fit(
             FeedCorpus(
                 content_ids=self.c_ids,
@@ -475,8 +490,8 @@ class Market(ChannelSessions):
                 shop_ids=self.c_shop,
             ),
             FeedSignals(
-                follow_user_ids=self.follow_u,
-                follow_account_ids=self.follow_a,
+                follow_user_ids=follow_u,
+                follow_account_ids=follow_a,
                 engaged_content_ids=self.content_ids,
                 engaged_weight=self.engagement,
                 shop_score_centi=self.shop_scores,
@@ -486,6 +501,8 @@ class Market(ChannelSessions):
         page = self.feed.recommend(self.user_ids[users], FEED_PAGE, rng)
         if self.creators is not None:
             page = self._fresh_for_followers(users, page, self.day_us)
+        if self.integrity is not None:  # the integrity hook: flagged items demoted
+            page = self.integrity.demote(self, page)
         # Within "behaviour": what the feed policy itself costs (a trained one trains and ranks here).
         self.seconds["feed policy"] = self.seconds.get("feed policy", 0.0) + time.perf_counter() - feed_began
         want = np.minimum(4 + rng.poisson(6.0 * np.minimum(self.activity[users], 3.0)), FEED_PAGE)
@@ -556,6 +573,9 @@ class Market(ChannelSessions):
         follow = play & (rng.random(len(row)) < 0.002 + 0.01 * quality * np.minimum(affinity, 3.0))
         emit(follow, "follow", account=True)
         # Engagement for tomorrow's popularity: plays weighted by the share watched, plus likes.
+        if self.integrity is not None:  # flagged accounts' plays and likes buy no popularity
+            counted = self.integrity.counted(uid, wi, play, share, like)
+            play, like = play & counted, like & counted
         np.add.at(self.engagement, wi[play], share[play])
         np.add.at(self.engagement, wi[like], 2.0)
         self.engagement *= 0.85  # yesterday counts less
@@ -824,6 +844,10 @@ class Market(ChannelSessions):
             )
             self._count("events_order")
             self._count("orders_paid")
+            if self.integrity is not None:
+                self.integrity.organic_order(
+                    self, order.id, user_id, int(order.shop_id), int(self.product_ids[product]), when, value
+                )
             h = self.shop_hidden
             ship_after = h["shop_pickup_delay_hours"][shop] * rng.lognormal(0.0, 0.4)
             self._at(when + int(max(0.3, ship_after) * HOUR_US), "ship", order.id)
@@ -905,6 +929,10 @@ class Market(ChannelSessions):
                 out.append((int(self.c_ids[i]), int(p)))
         return out
 
+    def _do_attack(self, when: int, *args: Any) -> None:
+        assert self.integrity is not None  # only an attack schedules these
+        self.integrity.do(self, when, *args)
+
     def _do_change_mind(self, when: int, user: int, product: int) -> None:
         order_id = demo_shopper.latest_order(self.orders, user, product)
         if order_id is not None:
@@ -916,6 +944,8 @@ class Market(ChannelSessions):
             return
         commerce_service.confirm_receipt(self.db, int(self.user_ids[state.user]), order_id)
         self._count("confirmed")
+        if self.integrity is not None:
+            self.integrity.order_confirmed(order_id, when)
 
     def _do_open_case(self, when: int, order_id: int, why: str) -> None:
         rng = self.rng
@@ -1096,7 +1126,7 @@ class Market(ChannelSessions):
         )
         rating = int(min(5, max(1, round(raw))))
         lang = 1 if int(self.user_ids[state.user]) % 5 == 0 else 0
-        reviews_service.create_review(
+        review = reviews_service.create_review(
             self.db,
             int(self.user_ids[state.user]),
             order_id,
@@ -1104,6 +1134,16 @@ class Market(ChannelSessions):
             rating=rating,
             text=REVIEW_TEXT[rating][lang],
         )
+        if self.integrity is not None:
+            self.integrity.review_written(
+                review_id=int(review.id),
+                user_id=int(self.user_ids[state.user]),
+                shop_id=int(self.shop_ids[state.shop]),
+                order_id=order_id,
+                ts_us=when,
+                rating=rating,
+                text=REVIEW_TEXT[rating][lang],
+            )
         self.rating_sum[state.shop] += rating
         self.rating_n[state.shop] += 1
         self._count("reviews")
@@ -1149,6 +1189,9 @@ class Market(ChannelSessions):
             counts = run_due_jobs(self.database, now=self._when(end_us))
         for name, n in counts.items():
             self._count(f"job_{name}", n)
+        if self.integrity is not None:
+            with self._timed("integrity detection"):
+                self.integrity.nightly(self, end_us)
         sat = self.satisfaction
         # Unhappy people leave; everyone drifts back toward the baseline.
         p_churn = 0.12 * np.clip((0.45 - sat) / 0.45, 0.0, 1.0)
@@ -1182,6 +1225,8 @@ class Market(ChannelSessions):
     def _ingest(self, cols: dict[str, list[np.ndarray]]) -> None:
         if not cols["ts"]:
             return
+        if self.integrity is not None:
+            self.integrity.observe(cols)
         batch: dict[str, Any] = {}
         for name, parts in cols.items():
             joined = np.concatenate(parts)
@@ -1226,6 +1271,7 @@ def simulate(
     intensity: float = 1.0,
     creator_policy: str | None = None,
     day_hook: Callable[[int, Database], None] | None = None,
+    integrity: SimulatedIntegrity | None = None,
 ) -> SimulationResult:
     """Run ``days`` simulated days from ``start`` against ``database`` (which holds the world)."""
     began = time.perf_counter()
@@ -1239,6 +1285,7 @@ def simulate(
         search_policy=search_policy,
         intensity=intensity,
         creator_policy=creator_policy,
+        integrity=integrity,
     )
     market.end_us = market.start_us + days * DAY_US
     phase = progress or _no_progress
