@@ -1,0 +1,292 @@
+"""Integrity workflows across domains (issue #19, part B): what the detectors read, the scan that turns
+their blocks into cases and flags, an operator's decision with its consequences, and what a case
+discounted for the shops and creators it benefited.
+
+Beside :mod:`zhongcao.flows` in the flows layer: it reads the event store (engagement), commerce
+(orders) and reviews through their services and writes through the integrity service, so no domain
+reads another's tables. The detector itself is a parameter (``Callable[[IntegrityInputs],
+list[Block]]``): part A's ``zhongcao.integrity.detect.detect_blocks`` is the platform's default,
+:func:`set_detector` installs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from zhongcao import clock
+from zhongcao.commerce import service as commerce_service
+from zhongcao.config import Settings
+from zhongcao.content import service as content_service
+from zhongcao.db import Database
+from zhongcao.events.store import EventStore
+from zhongcao.integrity import published as integrity_published
+from zhongcao.integrity import service as integrity_service
+from zhongcao.integrity.blocks import Block
+from zhongcao.integrity.inputs import UNKNOWN, Action, Engagement, IntegrityInputs, Orders, Reviews
+from zhongcao.integrity.models import FlagKind, IntegrityCase
+from zhongcao.reviews import service as reviews_service
+from zhongcao.shops import service as shops_service
+
+log = logging.getLogger("zhongcao.integrity")
+
+Detector = Callable[[IntegrityInputs], list[Block]]
+# How far back one scan looks: a farm's burst or a brushing ring's week of orders.
+SCAN_WINDOW = timedelta(days=7)
+# Event type in the store -> the detectors' action. A "view" is a play: the feed's impressions are
+# what the platform served, not what an account chose to do.
+EVENT_ACTIONS = {"play": Action.view, "like": Action.like, "comment": Action.comment, "follow": Action.follow}
+
+_detector: Detector | None = None
+
+
+def set_detector(detector: Detector | None) -> None:
+    """Install the batch detector the ``integrity_scan`` job runs (None: the job records nothing)."""
+    global _detector
+    _detector = detector
+
+
+def detector() -> Detector | None:
+    return _detector
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+
+
+def _key(text: str) -> int:
+    """A stable non-negative int64 hash (never UNKNOWN)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") & (2**63 - 1)
+
+
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def address_key(address: dict[str, Any] | None) -> int:
+    """Hash of the normalised delivery address (province, city, district, street line): full-width
+    forms folded (NFKC), case, spaces and punctuation removed, so "1号楼 2单元" and "1号楼2单元" match.
+    The recipient's name and phone are not part of it: a brushing ring ships to a few addresses under
+    many names. UNKNOWN when there is no address."""
+    parts = [str((address or {}).get(k) or "") for k in ("province", "city", "district", "line")]
+    text = _PUNCT.sub("", unicodedata.normalize("NFKC", "".join(parts)).casefold())
+    return _key(text) if text else UNKNOWN
+
+
+def _seconds(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def load_engagement(store: EventStore, since: datetime, until: datetime) -> Engagement:
+    """Plays, likes, comments and follows with ``since <= ts < until``, every one of them (flagged
+    accounts included: a case must see its whole block again to stay current)."""
+    types = ", ".join(repr(t) for t in EVENT_ACTIONS)
+    con = store.connect(since, until)
+    try:
+        table = con.sql(
+            "SELECT epoch_ms(ts) // 1000 AS ts, type, user_id, "
+            "CASE WHEN type = 'follow' THEN account_id ELSE content_id END AS target "
+            f"FROM events_all WHERE type IN ({types}) ORDER BY ts, user_id"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    table = table.filter(pa.compute.is_valid(table["target"]))
+    kinds = table["type"].to_pylist()
+    action = np.asarray([int(EVENT_ACTIONS[k]) for k in kinds], dtype=np.int8)
+    n = table.num_rows
+    return Engagement(
+        action=action,
+        user_id=table["user_id"].to_numpy().astype(np.int64),
+        target_id=table["target"].to_numpy().astype(np.int64),
+        ts=table["ts"].to_numpy().astype(np.int64),
+        device=np.full(n, UNKNOWN, dtype=np.int64),
+        ip=np.full(n, UNKNOWN, dtype=np.int64),
+    )
+
+
+def load_orders(db: Session, since: datetime, until: datetime) -> Orders:
+    """Orders paid in the window. Device and payment-instrument keys are not recorded by the order
+    service yet: UNKNOWN (the detectors work with addresses and timing alone)."""
+    rows = commerce_service.paid_order_rows(db, since, until)
+    n = len(rows)
+
+    def col(values: list[int]) -> np.ndarray:
+        return np.asarray(values, dtype=np.int64).reshape(n)
+
+    return Orders(
+        order_id=col([r.order_id for r in rows]),
+        buyer_id=col([r.user_id for r in rows]),
+        shop_id=col([r.shop_id for r in rows]),
+        product_id=col([r.product_id for r in rows]),
+        ts=col([_seconds(r.paid_at) for r in rows]),
+        paid_fen=col([r.paid_fen for r in rows]),
+        address_key=col([address_key(r.shipping_address) for r in rows]),
+        device=np.full(n, UNKNOWN, dtype=np.int64),
+        payment_key=np.full(n, UNKNOWN, dtype=np.int64),
+        confirm_seconds=col(
+            [int((r.completed_at - r.paid_at).total_seconds()) if r.completed_at else UNKNOWN for r in rows]
+        ),
+        refunded=np.asarray([r.refunded_fen > 0 for r in rows], dtype=bool).reshape(n),
+    )
+
+
+def load_reviews(db: Session, since: datetime, until: datetime) -> Reviews:
+    rows = reviews_service.review_rows(db, since, until)
+    n = len(rows)
+    return Reviews(
+        review_id=np.asarray([r.review_id for r in rows], dtype=np.int64).reshape(n),
+        user_id=np.asarray([r.user_id for r in rows], dtype=np.int64).reshape(n),
+        shop_id=np.asarray([r.shop_id for r in rows], dtype=np.int64).reshape(n),
+        order_id=np.asarray([r.order_id for r in rows], dtype=np.int64).reshape(n),
+        ts=np.asarray([_seconds(r.created_at) for r in rows], dtype=np.int64).reshape(n),
+        rating=np.asarray([r.rating for r in rows], dtype=np.int8).reshape(n),
+        text=tuple(r.text for r in rows),
+    )
+
+
+def load_inputs(
+    db: Session, store: EventStore, now: datetime, window: timedelta = SCAN_WINDOW
+) -> IntegrityInputs:
+    """Everything one detection run looks at: the window ending at ``now``."""
+    since = now - window
+    return IntegrityInputs(
+        now=now,
+        engagement=load_engagement(store, since, now),
+        orders=load_orders(db, since, now),
+        reviews=load_reviews(db, since, now),
+    )
+
+
+# --- the scan --------------------------------------------------------------------------------------
+
+
+def publish_flags(db: Session, settings: Settings) -> integrity_published.FlagSet:
+    """Publish the active flag set for every process that discounts (API workers, the event store's
+    readers); returns it."""
+    flags = integrity_service.active_flags(db)
+    integrity_published.publish(flags, settings.models_dir)
+    return flags
+
+
+def run_scan(
+    database: Database,
+    settings: Settings,
+    store: EventStore,
+    *,
+    now: datetime | None = None,
+    detect: Detector | None = None,
+    window: timedelta = SCAN_WINDOW,
+) -> dict[str, int]:
+    """Load the window's inputs, run the detector, record its blocks as cases and flags, publish the
+    flag set. Idempotent: the same window again adds nothing."""
+    now = now or clock.now()
+    detect = detect or _detector
+    counts: dict[str, int] = {"integrity_blocks": 0}
+    with database.session() as db:
+        if detect is not None:
+            inputs = load_inputs(db, store, now, window)
+            blocks = detect(inputs)
+            counts["integrity_blocks"] = len(blocks)
+            counts |= integrity_service.record_blocks(db, blocks, now=now).counts()
+        flags = publish_flags(db, settings)
+    counts["integrity_flags_active"] = len(flags)
+    return counts
+
+
+def decide_case(
+    db: Session,
+    settings: Settings,
+    case_id: int,
+    decision: str,
+    *,
+    reason: str | None,
+    actor_user_id: int | None,
+) -> IntegrityCase:
+    """An operator confirms or dismisses a case: the decision (audited), the escalation of the shops
+    and creators a confirmed case benefited, and the flag set published again; committed."""
+    case = integrity_service.decide(db, case_id, decision, reason=reason, actor_user_id=actor_user_id)
+    db.commit()
+    publish_flags(db, settings)
+    return case
+
+
+# --- effects: what a case discounted ---------------------------------------------------------------
+
+
+@dataclass
+class Effect:
+    subject: str  # "shop" or "account"
+    subject_id: int
+    name: str
+    likes_discounted: int = 0
+    follows_discounted: int = 0
+    orders_discounted: int = 0
+    sales_discounted_fen: int = 0
+
+
+def case_effects(db: Session, store: EventStore, case: IntegrityCase) -> list[Effect]:
+    """For each shop and creator account the case's block benefited: the likes on its content and the
+    follows of it by the case's accounts, and the case's orders of it, that are (or, once dismissed,
+    were) discounted."""
+    members = integrity_service.members_by_kind(db, case.id)
+    users = members.get(FlagKind.user, [])
+    effects: dict[tuple[str, int], Effect] = {}
+
+    def effect(subject: str, subject_id: int) -> Effect:
+        key = (subject, subject_id)
+        if key not in effects:
+            if subject == "shop":
+                shop = shops_service.get_shop(db, subject_id)
+                name = shop.name_zh
+            else:
+                brief = content_service.account_briefs(db, [subject_id]).get(subject_id)
+                name = brief.name if brief else str(subject_id)
+            effects[key] = Effect(subject, subject_id, name)
+        return effects[key]
+
+    contents = members.get(FlagKind.content, [])
+    if contents and users:
+        owners = content_service.content_owner_accounts(db, contents)
+        likes = _engagement_counts(store, case, "like", "content_id", users, contents)
+        for content_id, n in likes.items():
+            account_id = owners.get(content_id)
+            if account_id is not None:
+                effect("account", account_id).likes_discounted += n
+    followed = members.get(FlagKind.account, [])
+    if followed and users:
+        for account_id, n in content_service.follow_counts_from(db, followed, users).items():
+            effect("account", account_id).follows_discounted += n
+    orders = members.get(FlagKind.order, [])
+    for _order_id, shop_id, fen in commerce_service.order_sales(db, orders):
+        e = effect("shop", shop_id)
+        e.orders_discounted += 1
+        e.sales_discounted_fen += fen
+    for shop_id in members.get(FlagKind.shop, []):
+        effect("shop", shop_id)
+    return sorted(effects.values(), key=lambda e: (e.subject, e.subject_id))
+
+
+def _engagement_counts(
+    store: EventStore, case: IntegrityCase, event_type: str, column: str, users: list[int], targets: list[int]
+) -> dict[int, int]:
+    con = store.connect()
+    try:
+        con.register("case_users", pa.table({"user_id": pa.array(users, pa.int64())}))
+        con.register("case_targets", pa.table({"target": pa.array(targets, pa.int64())}))
+        rows = con.sql(
+            f"SELECT {column} AS target, count(*) AS n FROM events_all WHERE type = ? "
+            f"AND user_id IN (SELECT user_id FROM case_users) AND {column} IN (SELECT target FROM case_targets) "
+            "GROUP BY 1",
+            params=[event_type],
+        ).fetchall()
+    finally:
+        con.close()
+    return {int(t): int(n) for t, n in rows}
