@@ -106,14 +106,18 @@ def test_operators_review_cases_over_the_api(client, db) -> None:
         c["kind"]
         for c in client.get("/api/ops/integrity/cases?kind=velocity", headers=headers).json()["items"]
     ] == ["velocity"]
-    assert_error(client.get("/api/ops/integrity/cases?status=maybe", headers=headers), 422, "validation_error")
+    assert_error(
+        client.get("/api/ops/integrity/cases?status=maybe", headers=headers), 422, "validation_error"
+    )
     detail = client.get(f"/api/ops/integrity/cases/{item['id']}", headers=headers).json()
     assert detail["member_ids"]["user"] == [1, 2, 3] and detail["active_flags"] == 5
     assert "3 accounts acted in lockstep on 2 content targets" in detail["explanation"]
     assert_error(client.get("/api/ops/integrity/cases/999", headers=headers), 404, "integrity_case_not_found")
     url = f"/api/ops/integrity/cases/{item['id']}/decision"
     assert_error(
-        client.post(url, json={"decision": "dismiss", "reason": " "}, headers=headers), 422, "validation_error"
+        client.post(url, json={"decision": "dismiss", "reason": " "}, headers=headers),
+        422,
+        "validation_error",
     )
     assert_error(
         client.post(url, json={"decision": "maybe", "reason": "x"}, headers=headers), 422, "validation_error"

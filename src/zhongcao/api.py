@@ -108,8 +108,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.feed.views import router as feed_router
     from zhongcao.finance.views import router as finance_router
     from zhongcao.flashsales.views import router as flashsales_router
-    from zhongcao.integrity.views import router as integrity_router
     from zhongcao.health import router as health_router
+    from zhongcao.integrity.views import router as integrity_router
     from zhongcao.jobs.views import router as jobs_router
     from zhongcao.logistics.views import router as logistics_router
     from zhongcao.media.views import router as media_router
