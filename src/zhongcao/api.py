@@ -61,6 +61,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.users.throttle import LoginThrottle
 
     app.state.login_throttle = LoginThrottle.from_settings(settings)
+    # The feed demotes what bought engagement promoted, from the published flag set (issue #19).
+    from zhongcao.feed.rerank import set_integrity_hook
+    from zhongcao.integrity.demotion import PublishedFlagDemotion
+
+    set_integrity_hook(PublishedFlagDemotion(settings.models_dir))
     outbox.attach(database, app.state.realtime.bus)
     # Purchases that the order service records on this database's sessions go to these settings'
     # event store once the payment commits (events/purchases.py).

@@ -1190,3 +1190,13 @@ def content_owner_accounts(db: Session, content_ids: Iterable[int]) -> dict[int,
         )
         out.update({int(c): int(a) for c, a in rows})
     return out
+
+
+def displayed_follower_counts(
+    db: Session, counts: dict[int, int], discounted_users: Iterable[int]
+) -> dict[int, int]:
+    """``account id -> follower count as shown``: the exact count less the follows of the users the
+    integrity domain flagged for bought engagement (their rows stay; lifting the flag shows them again)."""
+    users = list(discounted_users)
+    minus = follow_counts_from(db, counts, users) if users else {}
+    return {a: max(0, n - minus.get(a, 0)) for a, n in counts.items()}

@@ -449,3 +449,8 @@ def reverse_confirmed(db: Session, case_id: int, *, reason: str, actor_user_id: 
         after={**_state(case), "flags_lifted": lifted},
     )
     return case
+
+
+def discounted_users(db: Session) -> set[int]:
+    """The users whose engagement no counter counts now (an open or confirmed case flags them)."""
+    return flagged_ids(db, FlagKind.user)

@@ -21,18 +21,19 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from limits import RateLimitItemPerMinute
 from limits.errors import StorageError
 from limits.storage import Storage
+from sqlalchemy.orm import Session
 
 from zhongcao import clock
 from zhongcao.config import Settings
 from zhongcao.counters import counter_storage
-from zhongcao.db import Database
 from zhongcao.integrity import published
 from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.blocks import Block, BlockKind, TargetKind
@@ -64,25 +65,28 @@ def parse_limits(text: str | None) -> dict[str, int]:
     return out
 
 
-class VelocityCheck:
-    """Per-account, per-action counters for the current minute, and the flag on a breach."""
+@dataclass(frozen=True)
+class Breach:
+    """An account past the limit of one action in the current minute."""
 
-    def __init__(
-        self,
-        storage: Storage,
-        limits: Mapping[str, int],
-        *,
-        on_breach: Callable[[int, str, int, list[int]], None] | None = None,
-    ) -> None:
+    action: str
+    count: int  # the action's count so far this minute
+    limit: int
+    targets: list[int]  # the batch's targets of that action (at most MAX_CITED_TARGETS)
+    first: bool  # the first breach of this account and action this minute, in this process
+
+
+class VelocityCheck:
+    """Per-account, per-action counters for the current minute."""
+
+    def __init__(self, storage: Storage, limits: Mapping[str, int]) -> None:
         self.storage = storage
         self.items = {action: RateLimitItemPerMinute(n) for action, n in limits.items()}
-        self.on_breach = on_breach
         self._flagged: dict[tuple[int, str], float] = {}  # (user, action) -> until (monotonic)
         self._lock = threading.Lock()
 
-    def check(self, user_id: int, events: Iterable[tuple[str, int | None]]) -> list[str]:
-        """Count a batch's ``(type, target id)`` for the user; returns the actions past their limit
-        now (and calls ``on_breach`` for each, once a minute per account and action)."""
+    def check(self, user_id: int, events: Iterable[tuple[str, int | None]]) -> list[Breach]:
+        """Count a batch's ``(type, target id)`` for the user; returns the actions past their limit."""
         counts: Counter[str] = Counter()
         targets: dict[str, list[int]] = {}
         for kind, target in events:
@@ -90,7 +94,7 @@ class VelocityCheck:
                 counts[kind] += 1
                 if target is not None and len(targets.setdefault(kind, [])) < MAX_CITED_TARGETS:
                     targets[kind].append(target)
-        breached = []
+        breaches = []
         for action, n in counts.items():
             item = self.items[action]
             try:  # a fixed one-minute window per account and action: one increment
@@ -102,12 +106,10 @@ class VelocityCheck:
             except StorageError:
                 log.exception("velocity counters unreachable: not checking this batch")
                 return []
-            if used <= item.amount:
-                continue
-            breached.append(action)
-            if self.on_breach is not None and self._first_in_minute(user_id, action):
-                self.on_breach(user_id, action, used, targets.get(action, []))
-        return breached
+            if used > item.amount:
+                first = self._first_in_minute(user_id, action)
+                breaches.append(Breach(action, used, item.amount, targets.get(action, []), first))
+        return breaches
 
     def _first_in_minute(self, user_id: int, action: str) -> bool:
         now = time.monotonic()
@@ -145,27 +147,28 @@ def velocity_block(
     )
 
 
-def recorder(
-    database: Database, settings: Settings, limits: Mapping[str, int]
-) -> Callable[[int, str, int, list[int]], None]:
-    """What a breach does: record the velocity case and flag (own session, committed) and publish the
-    flag set, so readers stop counting the account within seconds."""
+def record_breaches(db: Session, settings: Settings, user_id: int, breaches: Sequence[Breach]) -> int:
+    """Flag the account for each first breach: a velocity case and flag, committed on ``db`` (the
+    request's own session: on SQLite a second writer would wait for the request's lock), then the
+    flag set published, so readers stop counting the account within seconds. Never raises: ingestion
+    must not fail because a flag could not be written. Returns the breaches recorded."""
+    first = [b for b in breaches if b.first]
+    if not first:
+        return 0
+    now = clock.now().astimezone(UTC)
+    blocks = [velocity_block(user_id, b.action, b.count, b.limit, b.targets, now) for b in first]
+    try:
+        integrity_service.record_blocks(db, blocks, detector=Detector.streaming, now=now)
+        published.publish(integrity_service.active_flags(db), settings.models_dir)
+        db.commit()
+    except Exception:
+        db.rollback()
+        log.exception("could not record the velocity flag of user %s", user_id)
+        return 0
+    return len(first)
 
-    def record(user_id: int, action: str, count: int, targets: list[int]) -> None:
-        now = clock.now().astimezone(UTC)
-        block = velocity_block(user_id, action, count, limits[action], targets, now)
-        try:
-            with database.session() as db:
-                integrity_service.record_blocks(db, [block], detector=Detector.streaming, now=now)
-                published.publish(integrity_service.active_flags(db), settings.models_dir)
-        except Exception:  # ingestion must not fail because a flag could not be written
-            log.exception("could not record the velocity flag of user %s", user_id)
 
-    return record
-
-
-def from_settings(settings: Settings, database: Database) -> VelocityCheck:
-    limits = parse_limits(settings.integrity_velocity_per_minute)
+def from_settings(settings: Settings) -> VelocityCheck:
     return VelocityCheck(
-        counter_storage(settings, "velocity"), limits, on_breach=recorder(database, settings, limits)
+        counter_storage(settings, "velocity"), parse_limits(settings.integrity_velocity_per_minute)
     )
