@@ -34,9 +34,20 @@ from zhongcao.integrity import published as integrity_published
 from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.blocks import Block
 from zhongcao.integrity.inputs import UNKNOWN, Action, Engagement, IntegrityInputs, Orders, Reviews
-from zhongcao.integrity.models import FlagKind, IntegrityCase
+from zhongcao.integrity.models import (
+    CaseStatus,
+    FlagKind,
+    IntegrityCase,
+    IntegritySanction,
+    SanctionLevel,
+    SanctionSubject,
+)
+from zhongcao.notifications import service as notifications_service
+from zhongcao.notifications.models import NotificationKind
 from zhongcao.reviews import service as reviews_service
+from zhongcao.shops import sanctions as shop_sanctions
 from zhongcao.shops import service as shops_service
+from zhongcao.shops.models import ShopStatus
 
 log = logging.getLogger("zhongcao.integrity")
 
@@ -213,6 +224,8 @@ def decide_case(
     """An operator confirms or dismisses a case: the decision (audited), the escalation of the shops
     and creators a confirmed case benefited, and the flag set published again; committed."""
     case = integrity_service.decide(db, case_id, decision, reason=reason, actor_user_id=actor_user_id)
+    if case.status is CaseStatus.confirmed:
+        escalate_for_case(db, case, actor_user_id=actor_user_id)
     db.commit()
     publish_flags(db, settings)
     return case
@@ -290,3 +303,164 @@ def _engagement_counts(
     finally:
         con.close()
     return {int(t): int(n) for t, n in rows}
+
+
+# --- escalation of repeat offenders ----------------------------------------------------------------
+# A confirmed case is an offence of every shop and creator its block benefited: the shops it names
+# (brushing), the followed accounts and the publishers of the liked content (bought engagement). Each
+# offence is the next step of a ladder (integrity_service.level_for): a warning, then the loss of
+# campaign registration (shops, through the operator's shop actions) or of the product plaza
+# (creators), then suspension (shops: the operator's suspend action; creators: their content demoted
+# in the feed and the plaza closed, their sign-in kept so that they can appeal). Each step tells the
+# shop's staff or the creator why (a notification) and can be appealed once; a granted appeal
+# reverses the case (its flags lifted) and undoes the step.
+
+SHOP_ACTION = {
+    SanctionLevel.warning: "warn",
+    SanctionLevel.eligibility: "suspend_campaigns",
+    SanctionLevel.suspension: "suspend",
+}
+CONSOLE = {SanctionSubject.shop: "/merchant/integrity", SanctionSubject.creator: "/creator/integrity"}
+
+
+def beneficiaries(db: Session, case: IntegrityCase) -> list[tuple[SanctionSubject, int, str]]:
+    """The shops and creator accounts the case's block promoted, with their names."""
+    members = integrity_service.members_by_kind(db, case.id)
+    accounts = set(members.get(FlagKind.account, []))
+    accounts |= set(content_service.content_owner_accounts(db, members.get(FlagKind.content, [])).values())
+    shops = set(members.get(FlagKind.shop, []))
+    creators: dict[int, str] = {}
+    for account_id, brief in content_service.account_briefs(db, accounts).items():
+        if brief.is_shop and brief.shop_id is not None:
+            shops.add(brief.shop_id)
+        else:
+            creators[account_id] = brief.name
+    out: list[tuple[SanctionSubject, int, str]] = []
+    for shop_id in sorted(shops):
+        out.append((SanctionSubject.shop, shop_id, shops_service.get_shop(db, shop_id).name_zh))
+    out += [(SanctionSubject.creator, a, creators[a]) for a in sorted(creators)]
+    return out
+
+
+def _recipients(db: Session, subject: SanctionSubject, subject_id: int) -> list[int]:
+    if subject is SanctionSubject.shop:
+        return shops_service.staff_user_ids(db, subject_id)
+    owner = content_service.get_account(db, subject_id).user_id
+    return [owner] if owner is not None else []
+
+
+def escalate_for_case(
+    db: Session, case: IntegrityCase, *, actor_user_id: int | None
+) -> list[IntegritySanction]:
+    """Sanction every beneficiary of a confirmed case one step further (flushed; shop actions commit)."""
+    made: list[IntegritySanction] = []
+    reason = case.reason or ""
+    for subject, subject_id, name in beneficiaries(db, case):
+        row = integrity_service.add_sanction(
+            db, subject, subject_id, case, reason=reason, actor_user_id=actor_user_id, name=name
+        )
+        if row is None:
+            continue
+        text = f"[integrity case #{case.id}, offence {row.offences}] {reason}"
+        if subject is SanctionSubject.shop:
+            _shop_action(db, subject_id, SHOP_ACTION[row.level], text, actor_user_id)
+        elif row.level is SanctionLevel.suspension:
+            # A creator's suspension: every video of the account is demoted while it lasts.
+            integrity_service.flag_subject(db, FlagKind.account, subject_id, case.id)
+        notifications_service.notify(
+            db,
+            _recipients(db, subject, subject_id),
+            NotificationKind.integrity_sanction,
+            {
+                "level": row.level.value,
+                "reason": reason,
+                "case_id": case.id,
+                "sanction_id": row.id,
+                "offences": row.offences,
+                "name_zh": name,
+                "name_en": name,
+            },
+            CONSOLE[subject],
+        )
+        made.append(row)
+    return made
+
+
+def _shop_action(db: Session, shop_id: int, action: str, reason: str, actor_user_id: int | None) -> bool:
+    """The operator's shop action (audited, its reason on the merchant's console; it commits), unless
+    the shop is already in that state (the step is recorded all the same)."""
+    shop = shops_service.get_shop(db, shop_id)
+    suspended = shop.status is ShopStatus.suspended
+    if (
+        (action == "suspend" and suspended)
+        or (action == "suspend_campaigns" and (suspended or shop.campaign_registration_suspended))
+        or (action == "restore" and not suspended and not shop.campaign_registration_suspended)
+    ):
+        return False
+    shop_sanctions.act(db, shop_id, action, reason=reason, actor_user_id=actor_user_id)
+    return True
+
+
+def _settle_shop(db: Session, shop_id: int, reason: str, actor_user_id: int | None) -> None:
+    """Bring the shop back to the highest step of its escalation still in force, after one was undone."""
+    levels = {s.level for s in integrity_service.active_sanctions(db, SanctionSubject.shop, shop_id)}
+    shop = shops_service.get_shop(db, shop_id)
+    if SanctionLevel.suspension in levels:
+        return
+    if shop.status is ShopStatus.suspended or (
+        shop.campaign_registration_suspended and SanctionLevel.eligibility not in levels
+    ):
+        _shop_action(db, shop_id, "restore", reason, actor_user_id)
+    if SanctionLevel.eligibility in levels:
+        _shop_action(db, shop_id, "suspend_campaigns", reason, actor_user_id)
+
+
+def may_appeal(
+    db: Session, sanction: IntegritySanction, *, shop_id: int | None = None, account_id: int | None = None
+) -> bool:
+    if sanction.subject is SanctionSubject.shop:
+        return shop_id is not None and sanction.subject_id == shop_id
+    return account_id is not None and sanction.subject_id == account_id
+
+
+def decide_appeal(
+    db: Session,
+    settings: Settings,
+    sanction_id: int,
+    grant: bool,
+    *,
+    reason: str | None,
+    actor_user_id: int | None,
+) -> IntegritySanction:
+    """An operator grants (the case is reversed, its flags lifted, the step undone) or upholds an
+    appeal, with a reason the appellant is told; committed, flag set published."""
+    from zhongcao.audit import service as audit_service
+
+    text = audit_service.require_reason(reason)
+    row = integrity_service.get_sanction(db, sanction_id)
+    integrity_service.close_appeal(db, row, grant, reason=text, actor_user_id=actor_user_id)
+    if grant:
+        case = integrity_service.get_case(db, row.case_id)
+        if case.status is CaseStatus.confirmed:
+            integrity_service.reverse_confirmed(db, case.id, reason=text, actor_user_id=actor_user_id)
+        if row.subject is SanctionSubject.shop and row.level is not SanctionLevel.warning:
+            _settle_shop(db, row.subject_id, text, actor_user_id)
+    notifications_service.notify(
+        db,
+        [row.appealed_by_user_id]
+        if row.appealed_by_user_id
+        else _recipients(db, row.subject, row.subject_id),
+        NotificationKind.integrity_appeal_decided,
+        {
+            "granted": grant,
+            "reason": text,
+            "sanction_id": row.id,
+            "case_id": row.case_id,
+            "name_zh": row.subject_name,
+            "name_en": row.subject_name,
+        },
+        CONSOLE[row.subject],
+    )
+    db.commit()
+    publish_flags(db, settings)
+    return row

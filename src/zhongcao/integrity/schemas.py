@@ -54,6 +54,7 @@ class CaseDetailOut(CaseOut):
     active_flags: int
     explanation: str
     effects: list[EffectOut]
+    sanctions: list[SanctionOut] = Field(default_factory=list)
 
 
 class DecisionIn(BaseModel):
@@ -105,3 +106,6 @@ class LabelOut(BaseModel):
     subject_id: int
     label: Literal["fraud", "organic"]
     decided_at: datetime | None
+
+
+CaseDetailOut.model_rebuild()

@@ -31,12 +31,16 @@ from zhongcao.db import rows_changed
 from zhongcao.errors import Conflict, NotFound
 from zhongcao.integrity.blocks import Block, BlockKind, TargetKind
 from zhongcao.integrity.models import (
+    AppealStatus,
     CaseStatus,
     Detector,
     FlagKind,
     IntegrityCase,
     IntegrityCaseMember,
     IntegrityFlag,
+    IntegritySanction,
+    SanctionLevel,
+    SanctionSubject,
 )
 from zhongcao.integrity.published import FlagSet
 from zhongcao.pagination import PageParams, paginate_by_id
@@ -454,3 +458,199 @@ def reverse_confirmed(db: Session, case_id: int, *, reason: str, actor_user_id: 
 def discounted_users(db: Session) -> set[int]:
     """The users whose engagement no counter counts now (an open or confirmed case flags them)."""
     return flagged_ids(db, FlagKind.user)
+
+
+# --- sanctions of repeat offenders and their appeals ------------------------------------------------
+
+LEVELS = (SanctionLevel.warning, SanctionLevel.eligibility, SanctionLevel.suspension)
+
+
+def level_for(offences: int) -> SanctionLevel:
+    """The escalation ladder: the first confirmed case a warning, the second the loss of campaign
+    (shops) or plaza (creators) eligibility, the third and later suspension."""
+    return LEVELS[min(max(offences, 1), len(LEVELS)) - 1]
+
+
+def active_sanctions(db: Session, subject: SanctionSubject, subject_id: int) -> list[IntegritySanction]:
+    return list(
+        db.scalars(
+            select(IntegritySanction)
+            .where(
+                IntegritySanction.subject == subject,
+                IntegritySanction.subject_id == subject_id,
+                IntegritySanction.lifted_at.is_(None),
+            )
+            .order_by(IntegritySanction.id)
+        )
+    )
+
+
+def sanctions_for(db: Session, subject: SanctionSubject, subject_id: int) -> list[IntegritySanction]:
+    """Every sanction of one shop or creator, newest first (what their console shows)."""
+    return list(
+        db.scalars(
+            select(IntegritySanction)
+            .where(IntegritySanction.subject == subject, IntegritySanction.subject_id == subject_id)
+            .order_by(IntegritySanction.id.desc())
+        )
+    )
+
+
+def sanctions_of_case(db: Session, case_id: int) -> list[IntegritySanction]:
+    return list(
+        db.scalars(
+            select(IntegritySanction)
+            .where(IntegritySanction.case_id == case_id)
+            .order_by(IntegritySanction.id)
+        )
+    )
+
+
+def add_sanction(
+    db: Session,
+    subject: SanctionSubject,
+    subject_id: int,
+    case: IntegrityCase,
+    *,
+    reason: str,
+    actor_user_id: int | None,
+    name: str,
+) -> IntegritySanction | None:
+    """The next step of the subject's escalation for a confirmed case (None if this case already
+    sanctioned it); flushed."""
+    exists = db.scalar(
+        select(IntegritySanction.id).where(
+            IntegritySanction.subject == subject,
+            IntegritySanction.subject_id == subject_id,
+            IntegritySanction.case_id == case.id,
+        )
+    )
+    if exists is not None:
+        return None
+    offences = len(active_sanctions(db, subject, subject_id)) + 1
+    row = IntegritySanction(
+        subject=subject,
+        subject_id=subject_id,
+        level=level_for(offences),
+        case_id=case.id,
+        offences=offences,
+        reason=reason,
+        actor_user_id=actor_user_id,
+        subject_name=name[:120],
+        appeal_status=AppealStatus.none,
+        created_at=clock.now(),
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def get_sanction(db: Session, sanction_id: int) -> IntegritySanction:
+    row = db.get(IntegritySanction, sanction_id)
+    if row is None:
+        raise NotFound("no such sanction", code="sanction_not_found")
+    return row
+
+
+def appeal(db: Session, sanction_id: int, *, user_id: int, statement: str | None) -> IntegritySanction:
+    """The sanctioned merchant's or creator's one appeal (the caller checked they may);
+    ``appeal_already_made`` (409) on a second one, ``sanction_lifted`` when nothing is in force."""
+    text = audit_service.require_reason(statement, field="statement")
+    row = db.scalar(
+        select(IntegritySanction)
+        .where(IntegritySanction.id == sanction_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFound("no such sanction", code="sanction_not_found")
+    if row.appeal_status is not AppealStatus.none:
+        raise Conflict(
+            "an appeal was made already: each sanction may be appealed once",
+            code="appeal_already_made",
+            details={"appeal_status": row.appeal_status.value},
+        )
+    if row.lifted_at is not None:
+        raise Conflict("this sanction was lifted already", code="sanction_lifted")
+    row.appeal_status = AppealStatus.pending
+    row.appeal_statement = text
+    row.appealed_by_user_id = user_id
+    row.appealed_at = clock.now()
+    db.flush()
+    return row
+
+
+def pending_appeal_count(db: Session) -> int:
+    return int(
+        db.scalar(select(func.count()).where(IntegritySanction.appeal_status == AppealStatus.pending)) or 0
+    )
+
+
+def pending_appeals(db: Session, limit: int = 100) -> list[IntegritySanction]:
+    return list(
+        db.scalars(
+            select(IntegritySanction)
+            .where(IntegritySanction.appeal_status == AppealStatus.pending)
+            .order_by(IntegritySanction.appealed_at, IntegritySanction.id)
+            .limit(limit)
+        )
+    )
+
+
+def close_appeal(
+    db: Session, row: IntegritySanction, granted: bool, *, reason: str, actor_user_id: int | None
+) -> IntegritySanction:
+    """Record the operator's decision on a pending appeal (the caller undoes the sanction when granted)."""
+    if row.appeal_status is not AppealStatus.pending:
+        raise Conflict(
+            "there is no appeal waiting for a decision",
+            code="appeal_not_pending",
+            details={"appeal_status": row.appeal_status.value},
+        )
+    now = clock.now()
+    row.appeal_status = AppealStatus.granted if granted else AppealStatus.upheld
+    row.decided_by_user_id = actor_user_id
+    row.decision_reason = reason
+    row.decided_at = now
+    if granted:
+        row.lifted_at = now
+    db.flush()
+    audit_service.record(
+        db,
+        actor_user_id=actor_user_id,
+        action=f"integrity.appeal_{'grant' if granted else 'uphold'}",
+        target_kind="integrity_sanction",
+        target_id=row.id,
+        reason=reason,
+        before={"appeal_status": AppealStatus.pending},
+        after={"appeal_status": row.appeal_status, "case_id": row.case_id},
+    )
+    return row
+
+
+def plaza_refusal(db: Session, creator_account_id: int) -> Conflict | None:
+    """The refusal the product plaza gives a creator whose escalation reached the loss of eligibility."""
+    for row in active_sanctions(db, SanctionSubject.creator, creator_account_id):
+        if row.level is not SanctionLevel.warning:
+            return Conflict(
+                "the platform has suspended this creator's product plaza eligibility for bought engagement",
+                code="plaza_eligibility_suspended",
+                details={"reason": row.reason, "sanction_id": row.id},
+            )
+    return None
+
+
+def flag_subject(db: Session, kind: FlagKind, subject_id: int, case_id: int) -> bool:
+    """Flag one more subject for a case (a creator's suspension flags the account); False if it was."""
+    exists = db.scalar(
+        select(IntegrityFlag.id).where(
+            IntegrityFlag.kind == kind,
+            IntegrityFlag.subject_id == subject_id,
+            IntegrityFlag.case_id == case_id,
+        )
+    )
+    if exists is not None:
+        return False
+    db.add(IntegrityFlag(kind=kind, subject_id=subject_id, case_id=case_id, created_at=clock.now()))
+    db.flush()
+    return True

@@ -12,15 +12,24 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from zhongcao import integrity_flows
-from zhongcao.deps import DbSession, OperatorUser
-from zhongcao.errors import InvalidInput
+from zhongcao.deps import CreatorCtx, DbSession, MerchantCtx, OperatorUser, ShopManagerCtx
+from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.events.views import app_store
 from zhongcao.fields import IdPath
 from zhongcao.integrity import explanation
 from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.blocks import BlockKind
-from zhongcao.integrity.models import CaseStatus, IntegrityCase
-from zhongcao.integrity.schemas import CaseDetailOut, CaseOut, DecisionIn, EffectOut, LabelOut
+from zhongcao.integrity.models import CaseStatus, IntegrityCase, IntegritySanction, SanctionSubject
+from zhongcao.integrity.schemas import (
+    AppealDecisionIn,
+    AppealIn,
+    CaseDetailOut,
+    CaseOut,
+    DecisionIn,
+    EffectOut,
+    LabelOut,
+    SanctionOut,
+)
 from zhongcao.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["ops"])
@@ -62,6 +71,7 @@ def case_detail(db: DbSession, request: Request, case_id: int) -> CaseDetailOut:
         active_flags=sum(1 for f in flags if f.lifted_at is None),
         explanation=explanation.describe(case, {k.value: len(v) for k, v in ids.items()}, "en"),
         effects=[EffectOut(**vars(e)) for e in effects],  # type: ignore[arg-type]
+        sanctions=[SanctionOut.model_validate(r) for r in integrity_service.sanctions_of_case(db, case.id)],
     )
 
 
@@ -95,3 +105,74 @@ def labels(
     if since is not None and since.tzinfo is None:
         raise InvalidInput("give the time with its zone", code="naive_datetime", field="since")
     return [LabelOut(**row) for row in integrity_service.labels(db, since=since)]
+
+
+# --- sanctions and appeals ---------------------------------------------------------------------------
+
+
+def _own_sanction(
+    db: DbSession, sanction_id: int, *, shop_id: int | None = None, account_id: int | None = None
+) -> IntegritySanction:
+    row = integrity_service.get_sanction(db, sanction_id)
+    if not integrity_flows.may_appeal(db, row, shop_id=shop_id, account_id=account_id):
+        raise NotFound("no such sanction", code="sanction_not_found")  # another tenant's: not disclosed
+    return row
+
+
+@router.get("/api/merchant/integrity/sanctions", response_model=list[SanctionOut], tags=["merchant"])
+def shop_sanctions(ctx: MerchantCtx, db: DbSession) -> list[SanctionOut]:
+    """The shop's integrity sanctions, newest first, each with its reason and appeal."""
+    rows = integrity_service.sanctions_for(db, SanctionSubject.shop, ctx.shop_id)
+    return [SanctionOut.model_validate(r) for r in rows]
+
+
+@router.post(
+    "/api/merchant/integrity/sanctions/{sanction_id}/appeal", response_model=SanctionOut, tags=["merchant"]
+)
+def shop_appeal(ctx: ShopManagerCtx, db: DbSession, sanction_id: IdPath, body: AppealIn) -> SanctionOut:
+    """Appeal a sanction once, with a statement an operator reads (409 ``appeal_already_made``)."""
+    _own_sanction(db, sanction_id, shop_id=ctx.shop_id)
+    row = integrity_service.appeal(db, sanction_id, user_id=ctx.user.id, statement=body.statement)
+    db.commit()
+    return SanctionOut.model_validate(row)
+
+
+@router.get("/api/creator/integrity/sanctions", response_model=list[SanctionOut], tags=["creator"])
+def creator_sanctions(ctx: CreatorCtx, db: DbSession) -> list[SanctionOut]:
+    """The creator's integrity sanctions, newest first."""
+    rows = integrity_service.sanctions_for(db, SanctionSubject.creator, ctx.account_id)
+    return [SanctionOut.model_validate(r) for r in rows]
+
+
+@router.post(
+    "/api/creator/integrity/sanctions/{sanction_id}/appeal", response_model=SanctionOut, tags=["creator"]
+)
+def creator_appeal(ctx: CreatorCtx, db: DbSession, sanction_id: IdPath, body: AppealIn) -> SanctionOut:
+    """Appeal a sanction once, with a statement an operator reads."""
+    _own_sanction(db, sanction_id, account_id=ctx.account_id)
+    row = integrity_service.appeal(db, sanction_id, user_id=ctx.user.id, statement=body.statement)
+    db.commit()
+    return SanctionOut.model_validate(row)
+
+
+@router.get("/api/ops/integrity/appeals", response_model=list[SanctionOut])
+def pending_appeals(_: OperatorUser, db: DbSession) -> list[SanctionOut]:
+    """Appeals waiting for an operator, oldest first."""
+    return [SanctionOut.model_validate(r) for r in integrity_service.pending_appeals(db)]
+
+
+@router.post("/api/ops/integrity/sanctions/{sanction_id}/appeal-decision", response_model=SanctionOut)
+def decide_appeal(
+    user: OperatorUser, db: DbSession, request: Request, sanction_id: IdPath, body: AppealDecisionIn
+) -> SanctionOut:
+    """Grant (the case is reversed and its flags lifted, the step undone) or uphold, with a reason the
+    appellant is told. 409 ``appeal_not_pending`` when no appeal waits."""
+    row = integrity_flows.decide_appeal(
+        db,
+        request.app.state.settings,
+        sanction_id,
+        body.decision == "grant",
+        reason=body.reason,
+        actor_user_id=user.id,
+    )
+    return SanctionOut.model_validate(row)
