@@ -464,3 +464,83 @@ def decide_appeal(
     db.commit()
     publish_flags(db, settings)
     return row
+
+
+# --- evidence drawn: accounts x targets, accounts x time ---------------------------------------------
+
+MAX_MATRIX_ROWS = 40
+MAX_MATRIX_COLUMNS = 40
+
+
+@dataclass
+class Evidence:
+    """A case's block as matrices: rows are the case's accounts, columns its targets (``by_target``)
+    or the minutes of its window (``by_minute``); each cell counts actions (orders for brushing)."""
+
+    accounts: list[int]
+    targets: list[int]
+    minutes: list[str]
+    by_target: list[list[int]]
+    by_minute: list[list[int]]
+    truncated: bool
+
+
+def case_evidence(db: Session, store: EventStore, case: IntegrityCase) -> Evidence:
+    members = integrity_service.members_by_kind(db, case.id)
+    users = members.get(FlagKind.user, [])
+    truncated = len(users) > MAX_MATRIX_ROWS
+    users = users[:MAX_MATRIX_ROWS]
+    rows: list[tuple[int, int, int]] = []  # (user, target, epoch second)
+    if case.target_kind.value == "shop" or members.get(FlagKind.order):
+        orders = load_orders(
+            db, case.window_start - timedelta(seconds=1), case.window_end + timedelta(seconds=1)
+        )
+        wanted = set(members.get(FlagKind.order, []))
+        for i in range(len(orders)):
+            if int(orders.order_id[i]) in wanted and int(orders.buyer_id[i]) in users:
+                rows.append((int(orders.buyer_id[i]), int(orders.shop_id[i]), int(orders.ts[i])))
+    elif users:
+        since = case.window_start - timedelta(seconds=1)
+        until = case.window_end + timedelta(seconds=1)
+        con = store.connect(since, until)
+        try:
+            con.register("case_users", pa.table({"user_id": pa.array(users, pa.int64())}))
+            types = ", ".join(repr(t) for t in EVENT_ACTIONS)
+            found = con.sql(
+                "SELECT user_id, CASE WHEN type = 'follow' THEN account_id ELSE content_id END AS target, "
+                f"epoch_ms(ts) // 1000 AS ts FROM events_all WHERE type IN ({types}) "
+                "AND user_id IN (SELECT user_id FROM case_users)"
+            ).fetchall()
+        finally:
+            con.close()
+        case_targets = set(members.get(integrity_service.TARGET_FLAG[case.target_kind], []))
+        rows = [
+            (int(u), int(t), int(s))
+            for u, t, s in found
+            if t is not None and (not case_targets or int(t) in case_targets)
+        ]
+    targets = sorted({t for _, t, _ in rows})
+    truncated = truncated or len(targets) > MAX_MATRIX_COLUMNS
+    targets = targets[:MAX_MATRIX_COLUMNS]
+    start = int(case.window_start.timestamp()) // 60
+    end = int(case.window_end.timestamp()) // 60
+    step = max(1, (end - start + 1 + MAX_MATRIX_COLUMNS - 1) // MAX_MATRIX_COLUMNS)
+    n_minutes = (end - start) // step + 1
+    minutes = [
+        datetime.fromtimestamp((start + i * step) * 60, tz=case.window_start.tzinfo).strftime("%m-%d %H:%M")
+        for i in range(n_minutes)
+    ]
+    by_target = [[0] * len(targets) for _ in users]
+    by_minute = [[0] * n_minutes for _ in users]
+    row_of = {u: i for i, u in enumerate(users)}
+    col_of = {t: j for j, t in enumerate(targets)}
+    for user, target, second in rows:
+        i = row_of.get(user)
+        if i is None:
+            continue
+        if target in col_of:
+            by_target[i][col_of[target]] += 1
+        k = (second // 60 - start) // step
+        if 0 <= k < n_minutes:
+            by_minute[i][k] += 1
+    return Evidence(users, targets, minutes, by_target, by_minute, truncated)
