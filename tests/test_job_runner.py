@@ -155,7 +155,7 @@ def test_operators_see_every_job_and_nobody_else_does(client, db, flaky):
     assert response.status_code == 200, response.text
     jobs = {j["name"]: j for j in response.json()}
     expected = {"payment_timeouts", "after_sales_deadlines", "auto_completion", "settlements", "shop_scores"}
-    expected |= {"compass_snapshot", "feed_catch_up", "like_counts", "test_flaky"}
+    expected |= {"compass_snapshot", "feed_catch_up", "like_counts", "integrity_scan", "test_flaky"}
     assert expected <= set(jobs)
     assert jobs["payment_timeouts"]["status"] == "never_run" and jobs["payment_timeouts"]["every_s"] > 0
     failed = jobs["test_flaky"]

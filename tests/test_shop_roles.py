@@ -144,6 +144,10 @@ PAGES: dict[tuple[str, str], frozenset[StaffRole]] = {
     # Creator matching: commission terms are the shop's commercial decisions (as on the API).
     ("GET", "/merchant/creator-match"): MANAGERS,
     ("POST", "/merchant/creator-match/invite"): MANAGERS,
+    # Integrity sanctions (bought engagement, brushing): everyone reads why; the one appeal is the
+    # managers', as for a take-down.
+    ("GET", "/merchant/integrity"): EVERYONE,
+    ("POST", "/merchant/integrity/{sanction_id}/appeal"): MANAGERS,
 }
 
 # Every JSON API write of a merchant (and of shop media): who may call it.
@@ -205,6 +209,7 @@ API_WRITES: dict[tuple[str, str], frozenset[StaffRole]] = {
     ("POST", "/api/merchant/affiliate/samples/{sample_id}/approve"): MANAGERS,
     ("POST", "/api/merchant/affiliate/samples/{sample_id}/reject"): MANAGERS,
     ("POST", "/api/merchant/affiliate/samples/{sample_id}/ship"): MANAGERS,
+    ("POST", "/api/merchant/integrity/sanctions/{sanction_id}/appeal"): MANAGERS,
 }
 
 READS = {"GET", "HEAD", "OPTIONS"}
@@ -308,7 +313,9 @@ def _values(db, world) -> dict[str, Any]:
         ),
         settings=get_settings(),
     )
+    sanction = _integrity_sanction(db, shop_id)
     return {
+        "sanction_id": sanction.id,
         "sale_id": sale.id,
         "inbound_id": inbound.id,
         "application_id": application.id,
@@ -326,6 +333,27 @@ def _values(db, world) -> dict[str, Any]:
         "coupon_id": coupon.id,
         "content_id": world.web.live_id,  # the shop's live room, on air
     }
+
+
+def _integrity_sanction(db, shop_id: int):
+    """A warning for the shop from a confirmed brushing case (what an appeal is made against)."""
+    import numpy as np
+
+    from zhongcao.integrity import service as integrity_service
+    from zhongcao.integrity.blocks import Block, BlockKind, TargetKind
+    from zhongcao.integrity.models import IntegrityCase, SanctionSubject
+
+    now = clock.now()
+    ids = np.asarray([990_001, 990_002], dtype=np.int64)
+    block = Block(BlockKind.brushing, TargetKind.shop, ids, np.asarray([shop_id]), now, now, 2, 1.0, 0.9)
+    integrity_service.record_blocks(db, [block])
+    case = db.query(IntegrityCase).order_by(IntegrityCase.id.desc()).first()
+    integrity_service.decide(db, case.id, "confirm", reason="shared address", actor_user_id=None)
+    sanction = integrity_service.add_sanction(
+        db, SanctionSubject.shop, shop_id, case, reason="shared address", actor_user_id=None, name="shop"
+    )
+    db.commit()
+    return sanction
 
 
 def _fill(template: str, values: dict[str, Any]) -> str:

@@ -62,6 +62,10 @@ LISTS = {
     "/merchant/flash-sales",
     "/merchant/warehouse",
     "/operator/warehouse",
+    "/operator/integrity",
+    "/operator/integrity/appeals",
+    "/merchant/integrity",
+    "/creator/integrity",
 }
 # Lists of a fixed, small set (every job; five score bands; the top 20 recommendations): nothing to
 # filter or page through.
@@ -72,6 +76,11 @@ FIXED_LISTS = {
     "/creator/recommended",
     "/merchant/creator-match",
     "/merchant/flash-sales",
+    # Integrity: the appeals waiting (oldest first, a handful), and a shop's or creator's own steps of
+    # escalation (at most a few).
+    "/operator/integrity/appeals",
+    "/merchant/integrity",
+    "/creator/integrity",
 }
 # Dashboards and reports: KPIs and charts with zeros, not lists of records.
 NOT_LISTS = {

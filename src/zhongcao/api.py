@@ -61,6 +61,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.users.throttle import LoginThrottle
 
     app.state.login_throttle = LoginThrottle.from_settings(settings)
+    # The feed demotes what bought engagement promoted, from the published flag set (issue #19).
+    from zhongcao.feed.rerank import set_integrity_hook
+    from zhongcao.integrity.demotion import PublishedFlagDemotion
+
+    set_integrity_hook(PublishedFlagDemotion(settings.models_dir))
     outbox.attach(database, app.state.realtime.bus)
     # Purchases that the order service records on this database's sessions go to these settings'
     # event store once the payment commits (events/purchases.py).
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhongcao.finance.views import router as finance_router
     from zhongcao.flashsales.views import router as flashsales_router
     from zhongcao.health import router as health_router
+    from zhongcao.integrity.views import router as integrity_router
     from zhongcao.jobs.views import router as jobs_router
     from zhongcao.logistics.views import router as logistics_router
     from zhongcao.media.views import router as media_router
@@ -152,6 +158,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         audit_router,
         warehouse_router,
         flashsales_router,
+        integrity_router,
     ):
         app.include_router(router)
     from zhongcao import web  # the server-rendered pages (docs/web.md)

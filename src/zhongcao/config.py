@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # to the cap. An address gets more free tries than an account: many people may share one (NAT).
     # Behaviour events one signed-in user may post a minute (POST /api/events answers 429 past it).
     events_per_user_per_minute: int = Field(default=1200, ge=1, le=1_000_000)
+    # The integrity streaming layer: an account past one of these counts of an action in a minute is
+    # flagged for bought engagement at once ("like=120,follow=60,comment=30,play=600"; issue #19).
+    integrity_velocity_per_minute: str = "like=120,follow=60,comment=30,play=600"
     login_free_failures_account: int = Field(default=5, ge=1, le=1000)
     login_free_failures_address: int = Field(default=20, ge=1, le=100_000)
     login_backoff_base_seconds: int = Field(default=1, ge=1, le=3600)
@@ -188,6 +191,14 @@ class Settings(BaseSettings):
     def _cookie_name(cls, value: str) -> str:
         if not 1 <= len(value) <= 64 or not re.fullmatch(COOKIE_NAME_PATTERN, value):
             raise ValueError("must be 1 to 64 letters, digits or - _ . (no spaces, ';' or '=')")
+        return value
+
+    @field_validator("integrity_velocity_per_minute")
+    @classmethod
+    def _velocity_limits(cls, value: str) -> str:
+        item = r"\s*(like|follow|comment|play)\s*=\s*[1-9][0-9]{0,6}\s*"
+        if not re.fullmatch(f"{item}(,{item})*", value):
+            raise ValueError('must be like "like=120,follow=60,comment=30,play=600" (limits of at least 1)')
         return value
 
     @field_validator("log_level", mode="before")

@@ -58,6 +58,7 @@ from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.flashsales import service as flashsales_service
+from zhongcao.integrity import service as integrity_service
 from zhongcao.media import service as media_service
 from zhongcao.media.models import MediaKind
 from zhongcao.membership import service as membership_service
@@ -562,6 +563,10 @@ WORKBENCH_QUEUES: list[WorkbenchQueue] = [
         "content_appeals",
         "/operator/moderation/appeals?status=pending",
         content_moderation.pending_appeal_count,
+    ),
+    WorkbenchQueue("integrity_cases", "/operator/integrity?status=open", integrity_service.open_case_count),
+    WorkbenchQueue(
+        "integrity_appeals", "/operator/integrity/appeals", integrity_service.pending_appeal_count
     ),
 ]
 

@@ -21,6 +21,7 @@ from zhongcao.experience import models as _experience  # noqa: F401
 from zhongcao.feed import models as _feed  # noqa: F401
 from zhongcao.finance import models as _finance  # noqa: F401
 from zhongcao.flashsales import models as _flashsales  # noqa: F401
+from zhongcao.integrity import models as _integrity  # noqa: F401
 from zhongcao.jobs import models as _jobs  # noqa: F401
 from zhongcao.logistics import models as _logistics  # noqa: F401
 from zhongcao.media import models as _media  # noqa: F401

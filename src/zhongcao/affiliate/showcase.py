@@ -30,6 +30,7 @@ from zhongcao.catalog.service import ProductBrief
 from zhongcao.content import service as content_service
 from zhongcao.content.models import AccountKind
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
+from zhongcao.integrity import service as integrity_service
 from zhongcao.money import apply_bps
 
 MAX_SHOWCASE_ITEMS = 500
@@ -130,8 +131,12 @@ def _renumber(db: Session, rows: Sequence[ShowcaseItem]) -> None:
 
 
 def add(db: Session, account_id: int, product_id: int) -> ShowcaseItem:
-    """Put a product the creator may promote at the end of the showcase."""
+    """Put a product the creator may promote at the end of the showcase (refused with
+    ``plaza_eligibility_suspended`` while bought engagement has cost the creator the plaza)."""
     _creator_account(db, account_id)
+    refusal = integrity_service.plaza_refusal(db, account_id)
+    if refusal is not None:
+        raise refusal
     reasons = why_not_promotable(db, account_id, [product_id])
     if product_id in reasons:
         code = reasons[product_id]

@@ -23,11 +23,12 @@ Locks
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from zhongcao import clock
@@ -473,18 +474,82 @@ order_money = money_facts.order_money
 # --- facts for the shop experience score (read by zhongcao.experience) -------------------------------
 
 
-def paid_order_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
-    """``shop id -> orders paid in [since, until)``."""
+def _not_among(column: Any, excluding: Collection[int]) -> ColumnElement[bool]:
+    """``column NOT IN excluding`` (true when nothing is excluded): the integrity domain's flagged
+    orders, left out of what bought orders must not lift (issue #19)."""
+    return column.not_in(sorted(excluding)) if excluding else true()
+
+
+def paid_order_counts(
+    db: Session, since: datetime, until: datetime, *, excluding: Collection[int] = ()
+) -> dict[int, int]:
+    """``shop id -> orders paid in [since, until)`` (not counting the orders in ``excluding``)."""
     rows = db.execute(
         select(Order.shop_id, func.count())
         .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.paid_at < until)
+        .where(_not_among(Order.id, excluding))
         .group_by(Order.shop_id)
     )
     return {shop_id: n for shop_id, n in rows}
 
 
+@dataclass(frozen=True)
+class OrderRow:
+    """One paid order as the integrity detectors read it."""
+
+    order_id: int
+    user_id: int
+    shop_id: int
+    product_id: int
+    paid_at: datetime
+    paid_fen: int
+    shipping_address: dict[str, Any]
+    completed_at: datetime | None
+    refunded_fen: int
+
+
+def paid_order_rows(db: Session, since: datetime, until: datetime) -> list[OrderRow]:
+    """Orders paid in [since, until), oldest first, with their first line's product."""
+    first_product = (
+        select(func.min(OrderItem.product_id)).where(OrderItem.order_id == Order.id).scalar_subquery()
+    )
+    stmt = (
+        select(
+            Order.id,
+            Order.user_id,
+            Order.shop_id,
+            first_product,
+            Order.paid_at,
+            Order.paid_fen,
+            Order.shipping_address,
+            Order.completed_at,
+            Order.refunded_fen,
+        )
+        .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.paid_at < until)
+        .order_by(Order.paid_at, Order.id)
+    )
+    return [
+        OrderRow(int(i), int(u), int(s), int(p or 0), at, int(fen), dict(addr or {}), done, int(refunded))
+        for i, u, s, p, at, fen, addr, done, refunded in db.execute(stmt)
+    ]
+
+
+def order_sales(db: Session, order_ids: Collection[int]) -> list[tuple[int, int, int]]:
+    """``(order id, shop id, paid fen)`` of the given orders that were paid."""
+    out: list[tuple[int, int, int]] = []
+    ids = sorted(set(order_ids))
+    for start in range(0, len(ids), 500):
+        rows = db.execute(
+            select(Order.id, Order.shop_id, Order.paid_fen).where(
+                Order.id.in_(ids[start : start + 500]), Order.paid_at.is_not(None)
+            )
+        )
+        out += [(int(i), int(s), int(f)) for i, s, f in rows]
+    return out
+
+
 def fulfilment_rows(
-    db: Session, since: datetime, until: datetime
+    db: Session, since: datetime, until: datetime, *, excluding: Collection[int] = ()
 ) -> list[tuple[int, datetime, datetime | None, datetime | None, bool, datetime | None]]:
     """Orders paid in [since, until) with their shipment: ``(shop id, paid at, picked up at, delivered
     at, platform warehouse, shipped at)`` (``None`` where it has not happened)."""
@@ -499,15 +564,19 @@ def fulfilment_rows(
         )
         .join(Shipment, Shipment.order_id == Order.id, isouter=True)
         .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.paid_at < until)
+        .where(_not_among(Order.id, excluding))
     )
     return [(s, p, u, d, bool(w), sh) for s, p, u, d, w, sh in db.execute(stmt) if p is not None]
 
 
-def delivered_order_counts(db: Session, since: datetime, until: datetime) -> dict[int, int]:
-    """``shop id -> orders delivered in [since, until)``."""
+def delivered_order_counts(
+    db: Session, since: datetime, until: datetime, *, excluding: Collection[int] = ()
+) -> dict[int, int]:
+    """``shop id -> orders delivered in [since, until)`` (not counting the orders in ``excluding``)."""
     rows = db.execute(
         select(Order.shop_id, func.count())
         .where(Order.delivered_at.is_not(None), Order.delivered_at >= since, Order.delivered_at < until)
+        .where(_not_among(Order.id, excluding))
         .group_by(Order.shop_id)
     )
     return {shop_id: n for shop_id, n in rows}

@@ -45,6 +45,8 @@ from zhongcao.commerce import service as commerce_service
 from zhongcao.content import service as content_service
 from zhongcao.db import Database
 from zhongcao.events.store import EventStore
+from zhongcao.integrity import service as integrity_service
+from zhongcao.integrity.models import FlagKind
 from zhongcao.reviews import service as reviews_service
 from zhongcao.search.analysis import normalize
 
@@ -209,6 +211,8 @@ def write_snapshot(source: Session | Database, store: EventStore | None, out_dir
     started_at = clock.now()
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = read(commerce_service.sales_rows)
+    # Brushed orders (flagged by the integrity domain) and their reviews buy no sales and no rating.
+    brushed = read(lambda db: integrity_service.flagged_ids(db, FlagKind.order))
     columns: dict[str, list[Any]] = {name: [] for name in SALES.names}
     for (
         order_id,
@@ -227,6 +231,8 @@ def write_snapshot(source: Session | Database, store: EventStore | None, out_dir
         commission,
         status,
     ) in rows:
+        if order_id in brushed:
+            continue
         paid_at = _utc(paid_at)
         for name, value in (
             ("order_id", order_id),
@@ -262,7 +268,7 @@ def write_snapshot(source: Session | Database, store: EventStore | None, out_dir
         schema=PRODUCTS,
     )
     _write(products_table, out_dir / "products.parquet")
-    reviews = read(reviews_service.first_review_rows)
+    reviews = read(lambda db: reviews_service.first_review_rows(db, excluding_orders=brushed))
     _write(
         pa.table(
             {

@@ -1153,3 +1153,50 @@ def creator_account_rows(db: Session) -> list[tuple[int, int]]:
         .order_by(Account.id)
     )
     return [(int(a), int(n)) for a, n in rows]
+
+
+def follow_counts_from(db: Session, account_ids: Iterable[int], user_ids: Iterable[int]) -> dict[int, int]:
+    """``account id -> how many of user_ids follow it`` (accounts none of them follow are absent): what
+    the integrity domain takes off a displayed follower count for flagged followers (issue #19)."""
+    accounts = sorted(set(account_ids))
+    users = sorted(set(user_ids))
+    out: dict[int, int] = {}
+    if not accounts or not users:
+        return out
+    from sqlalchemy import func
+
+    for a in range(0, len(accounts), _READ_CHUNK):
+        for u in range(0, len(users), _READ_CHUNK):
+            rows = db.execute(
+                select(Follow.account_id, func.count())
+                .where(
+                    Follow.account_id.in_(accounts[a : a + _READ_CHUNK]),
+                    Follow.user_id.in_(users[u : u + _READ_CHUNK]),
+                )
+                .group_by(Follow.account_id)
+            )
+            for account_id, n in rows:
+                out[int(account_id)] = out.get(int(account_id), 0) + int(n)
+    return out
+
+
+def content_owner_accounts(db: Session, content_ids: Iterable[int]) -> dict[int, int]:
+    """``content id -> the account that published it``."""
+    ids = sorted(set(content_ids))
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), _READ_CHUNK):
+        rows = db.execute(
+            select(Content.id, Content.account_id).where(Content.id.in_(ids[start : start + _READ_CHUNK]))
+        )
+        out.update({int(c): int(a) for c, a in rows})
+    return out
+
+
+def displayed_follower_counts(
+    db: Session, counts: dict[int, int], discounted_users: Iterable[int]
+) -> dict[int, int]:
+    """``account id -> follower count as shown``: the exact count less the follows of the users the
+    integrity domain flagged for bought engagement (their rows stay; lifting the flag shows them again)."""
+    users = list(discounted_users)
+    minus = follow_counts_from(db, counts, users) if users else {}
+    return {a: max(0, n - minus.get(a, 0)) for a, n in counts.items()}

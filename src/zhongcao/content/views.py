@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
@@ -54,6 +54,7 @@ from zhongcao.deps import (
 )
 from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.fields import IdPath, IdQuery
+from zhongcao.integrity import service as integrity_service
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.realtime.service import live_channel
 from zhongcao.shops.models import StaffRole
@@ -214,7 +215,15 @@ def _add_live_controls(prefix: str, tag: str, check_dependency: Callable[..., Co
 def get_account(account_id: IdPath, db: DbSession, user: OptionalUser) -> PublicAccountOut:
     account = service.get_account(db, account_id)
     following = service.follows(db, user.id, account.id) if user is not None else None
-    return PublicAccountOut.model_validate(account).model_copy(update={"following": following})
+    return PublicAccountOut.model_validate(account).model_copy(
+        update={"following": following, "follower_count": _shown_followers(db, account)}
+    )
+
+
+def _shown_followers(db: DbSession, account: Any) -> int:
+    """The follower count less bought follows (flagged by the integrity domain)."""
+    counts = {account.id: account.follower_count}
+    return service.displayed_follower_counts(db, counts, integrity_service.discounted_users(db))[account.id]
 
 
 @router.get("/api/accounts/{account_id}/content", response_model=Page[ContentOut], tags=["content"])
@@ -234,13 +243,13 @@ def get_public_content(content_id: IdPath, db: DbSession) -> ContentDetailOut:
 @router.put("/api/accounts/{account_id}/follow", response_model=FollowState, tags=["content"])
 def follow(account_id: IdPath, user: CurrentUser, db: DbSession) -> FollowState:
     account = service.follow_account(db, user.id, account_id)
-    return FollowState(account_id=account.id, following=True, follower_count=account.follower_count)
+    return FollowState(account_id=account.id, following=True, follower_count=_shown_followers(db, account))
 
 
 @router.delete("/api/accounts/{account_id}/follow", response_model=FollowState, tags=["content"])
 def unfollow(account_id: IdPath, user: CurrentUser, db: DbSession) -> FollowState:
     account = service.unfollow_account(db, user.id, account_id)
-    return FollowState(account_id=account.id, following=False, follower_count=account.follower_count)
+    return FollowState(account_id=account.id, following=False, follower_count=_shown_followers(db, account))
 
 
 @router.get("/api/me/follows", response_model=Page[FollowOut], tags=["content"])

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from zhongcao import clock
@@ -23,6 +25,8 @@ from zhongcao.errors import InvalidInput
 from zhongcao.events.model import MAX_BATCH_API
 from zhongcao.events.schemas import EventIn
 from zhongcao.events.store import EventStore, PostgresEventStore, SegmentEventStore
+from zhongcao.integrity import published as integrity_published
+from zhongcao.integrity.models import FlagKind
 
 # Client clocks drift; an event stamped further from the server's clock than this is refused.
 MAX_CLIENT_PAST = timedelta(days=7)
@@ -62,7 +66,22 @@ def get_store(settings: Settings | None = None, database: Database | None = None
                 database = database if database is not None and database.dialect == "postgresql" else None
                 store = PostgresEventStore((database or Database(settings=settings)).engine)
             _stores[(kind, where)] = store
+        root = Path(settings.models_dir)
+        if getattr(store.discount, "root", None) != root:  # one reader per models folder
+            store.discount = flagged_users_reader(settings)
         return store
+
+
+def flagged_users_reader(settings: Settings) -> Callable[[], np.ndarray]:
+    """What a store's ``discount`` calls: the users flagged for bought engagement in the integrity
+    domain's newest published flag set (issue #19), re-read every few seconds."""
+    root = Path(settings.models_dir)
+
+    def flagged_users() -> np.ndarray:
+        return integrity_published.current(root).of_kind(FlagKind.user)
+
+    flagged_users.root = root  # type: ignore[attr-defined]
+    return flagged_users
 
 
 def close_stores() -> None:
@@ -92,18 +111,22 @@ def counts_by_content(event_type: str, since: Any = None, store: EventStore | No
 
     Counted over the raw rows (PostgreSQL in the database, the embedded store in DuckDB), skipping
     the ``events`` view's de-duplication, which would sort every event: a replayed event may count
-    twice. A full pass over the window: callers cache the result (the web pages refresh it in the
+    twice. The discounted users' likes (flagged for bought engagement) are not counted. A full pass over the window: callers cache the result (the web pages refresh it in the
     background every few minutes)."""
     store = store or get_store()
     if isinstance(store, PostgresEventStore):
+        discounted = store.discounted_users().tolist()
         conn = store.engine.raw_connection()
         try:
             cur = conn.cursor()
             store.ensure_table(cur)
             where = "type = %s AND content_id IS NOT NULL" + (" AND ts >= %s" if since is not None else "")
+            params: list[Any] = [event_type] + ([since] if since is not None else [])
+            if discounted:  # bought engagement is not counted (the events view leaves it out too)
+                where += " AND NOT (user_id = ANY(%s))"
+                params.append(discounted)
             cur.execute(
-                f'SELECT content_id, count(*) FROM "{store.table}" WHERE {where} GROUP BY content_id',
-                [event_type] + ([since] if since is not None else []),
+                f'SELECT content_id, count(*) FROM "{store.table}" WHERE {where} GROUP BY content_id', params
             )
             rows = cur.fetchall()
             conn.commit()
@@ -111,7 +134,7 @@ def counts_by_content(event_type: str, since: Any = None, store: EventStore | No
             conn.close()
         return {int(c): int(n) for c, n in rows}
     sql = "SELECT content_id, count(*) AS n FROM events_raw WHERE type = ? AND content_id IS NOT NULL"
-    params: list[Any] = [event_type]
+    params = [event_type]
     if since is not None:
         sql += " AND ts >= ?"
         params.append(since)

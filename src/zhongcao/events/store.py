@@ -11,22 +11,26 @@ from __future__ import annotations
 import abc
 import contextlib
 import fcntl
+import logging
 import os
 import secrets
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy.engine import Engine
 
 from zhongcao.events.model import COLUMNS, SCHEMA, prepare
+
+log = logging.getLogger("zhongcao.events")
 
 SEGMENT_SUFFIX = ".arrows"
 # A segment is rolled into Parquet once it holds this many bytes.
@@ -37,10 +41,52 @@ DEDUP_VIEW = (
     " SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY ts) AS _rn FROM events_raw"
     ") WHERE _rn = 1"
 )
+# Every stored event, the discounted ones included (what the integrity detectors read).
+DEDUP_ALL_VIEW = (
+    "CREATE OR REPLACE VIEW events_all AS SELECT * EXCLUDE (_rn) FROM ("
+    " SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY ts) AS _rn FROM events_stored"
+    ") WHERE _rn = 1"
+)
+
+
+def _no_users() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
 
 
 class EventStore(abc.ABC):
-    """Durable, append-only storage of behaviour events."""
+    """Durable, append-only storage of behaviour events.
+
+    Analytics never count bought engagement: ``discount`` (set by :func:`zhongcao.events.service.
+    get_store` to read the integrity domain's published flag set) names the users whose events the
+    ``events_raw`` and ``events`` views leave out. Nothing is deleted: ``events_stored`` and
+    ``events_all`` (deduplicated) still hold every event, and lifting a flag counts them again.
+    """
+
+    discount: Callable[[], np.ndarray] | None = None
+
+    def discounted_users(self) -> np.ndarray:
+        """The user ids whose events analytics leave out now (sorted int64; empty when none)."""
+        if self.discount is None:
+            return _no_users()
+        try:
+            return np.asarray(self.discount(), dtype=np.int64)
+        except Exception:  # analytics must not fail because the flag set cannot be read
+            log.exception("could not read the discounted users: counting every event")
+            return _no_users()
+
+    def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        """``events_raw`` (stored minus discounted), ``events`` and ``events_all`` over ``events_stored``."""
+        users = self.discounted_users()
+        if len(users):
+            con.register("discounted_users", pa.table({"user_id": pa.array(users, pa.int64())}))
+            con.execute(
+                "CREATE VIEW events_raw AS SELECT * FROM events_stored "
+                "WHERE user_id NOT IN (SELECT user_id FROM discounted_users)"
+            )
+        else:
+            con.execute("CREATE VIEW events_raw AS SELECT * FROM events_stored")
+        con.execute(DEDUP_VIEW)
+        con.execute(DEDUP_ALL_VIEW)
 
     @abc.abstractmethod
     def append(self, batch: Any) -> int:
@@ -65,7 +111,8 @@ class EventStore(abc.ABC):
     def connect(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with views ``events`` (one row per event_id) and ``events_raw``.
+        """A DuckDB connection with views ``events`` (one row per event_id) and ``events_raw`` (both
+        without the discounted users' events), ``events_all`` and ``events_stored`` (every event).
 
         With ``since`` / ``until``, both views hold only the events with ``since <= ts < until`` and
         duplicates are removed within that range: an incremental reader (the feed's catch-up) then pays
@@ -313,12 +360,12 @@ class SegmentEventStore(EventStore):
             glob = str(self.parquet_dir / "*.parquet").replace("'", "''")
             where = (" WHERE " + " AND ".join(bounds)) if bounds else ""
             con.execute(
-                f"CREATE VIEW events_raw AS SELECT * FROM read_parquet('{glob}', union_by_name = true){where} "
+                f"CREATE VIEW events_stored AS SELECT * FROM read_parquet('{glob}', union_by_name = true){where} "
                 "UNION ALL BY NAME SELECT * FROM events_live"
             )
         else:
-            con.execute("CREATE VIEW events_raw AS SELECT * FROM events_live")
-        con.execute(DEDUP_VIEW)
+            con.execute("CREATE VIEW events_stored AS SELECT * FROM events_live")
+        self._create_views(con)
         return con
 
 
@@ -474,8 +521,8 @@ class PostgresEventStore(EventStore):
         """DuckDB over a snapshot of the table (optionally one time range), for small analytics. At
         production volume analytics read Parquet exports or run in PostgreSQL (docs/events.md)."""
         con = duckdb.connect()
-        con.register("events_raw", self.fetch(since, until))
-        con.execute(DEDUP_VIEW)
+        con.register("events_stored", self.fetch(since, until))
+        self._create_views(con)
         return con
 
     def clear(self) -> None:

@@ -21,6 +21,8 @@ from zhongcao.aftersales import service as aftersales_service
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.experience.scoring import ScoreConfig, ScoreRules, ShopInputs
+from zhongcao.integrity import service as integrity_service
+from zhongcao.integrity.models import FlagKind
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops import service as shops_service
 from zhongcao.support import service as support_service
@@ -92,10 +94,13 @@ def _gather_window(
     since = now - timedelta(days=config.window_days)
     lag_since = now - timedelta(days=config.refund_lag_end_days)
     lag_until = now - timedelta(days=config.refund_lag_start_days)
-    paid = commerce_service.paid_order_counts(db, since, now)
-    paid_lagged = commerce_service.paid_order_counts(db, lag_since, lag_until)
-    delivered = commerce_service.delivered_order_counts(db, since, now)
-    bad_reviews = reviews_service.bad_first_review_counts(db, since, now)
+    # Brushed orders (flagged by the integrity domain) and their reviews do not count: a ring of
+    # fake five-star orders must not dilute a shop's bad-review, refund and complaint rates.
+    brushed = integrity_service.flagged_ids(db, FlagKind.order)
+    paid = commerce_service.paid_order_counts(db, since, now, excluding=brushed)
+    paid_lagged = commerce_service.paid_order_counts(db, lag_since, lag_until, excluding=brushed)
+    delivered = commerce_service.delivered_order_counts(db, since, now, excluding=brushed)
+    bad_reviews = reviews_service.bad_first_review_counts(db, since, now, excluding_orders=brushed)
     quality_refunds = aftersales_service.quality_refund_counts(db, lag_since, lag_until)
     complaints = support_service.complaint_counts(db, since, now)
     disputes = aftersales_service.merchant_at_fault_counts(db, since, now)
@@ -103,7 +108,7 @@ def _gather_window(
     pickups: dict[int, list[tuple[datetime, datetime | None]]] = {}
     deliveries: dict[int, list[float]] = {}
     for shop_id, paid_at, picked, delivered_at, warehouse, _shipped in commerce_service.fulfilment_rows(
-        db, since, now
+        db, since, now, excluding=brushed
     ):
         if warehouse:
             continue  # the platform's warehouse shipped it: not the merchant's logistics

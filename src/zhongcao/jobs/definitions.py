@@ -3,7 +3,8 @@
 The business rules (payment timeouts, after-sales deadlines, auto-completion, the nightly scores)
 run from ``zhongcao worker``, the one-shot ``zhongcao jobs run`` and the market simulation's end of
 day. The rest publish what API workers load, so that no API worker runs anything in the background:
-Compass's analytics snapshot, the feed's item-to-item catch-up state, like counts.
+Compass's analytics snapshot, the feed's item-to-item catch-up state, like counts, the integrity flag
+set.
 
 Where later jobs go: registered here the same way, calling their domain's service (the warehouse's
 fulfilment and receiving, flash-sale order writing, the simulated carrier's ``carrier_updates`` every
@@ -15,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 
-from zhongcao import artifacts, clock, flows
+from zhongcao import artifacts, clock, flows, integrity_flows
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.compass import likes as compass_likes
@@ -44,6 +45,9 @@ SEARCH_BUILD_EVERY_S = 300.0  # the full rebuild, a safety net
 FEED_CATCH_UP_EVERY_S = 15.0  # publishes only once the newest state is feed_catch_up_seconds old
 FEED_CATCH_UP_LAG_S = 30.0  # events arrive a little late: count only those at least this old
 LIKE_COUNTS_EVERY_S = 60.0
+# Bought engagement is found within ten minutes by the batch layer (the streaming layer flags a
+# script's burst at once).
+INTEGRITY_SCAN_EVERY_S = 600.0
 # The platform warehouse: a paid order's pick starts within 30 s; receiving is a day-long wait.
 WAREHOUSE_FULFILMENT_EVERY_S = 30.0
 WAREHOUSE_RECEIVING_EVERY_S = 60.0
@@ -201,3 +205,12 @@ def search_follow(context: JobContext) -> Counts:
 def search_build(context: JobContext) -> Counts:
     """Rebuild the whole search index and publish it (workers switch to it on their next check)."""
     return search_indexing.build(context.database, context.settings)
+
+
+@job("integrity_scan", every_s=INTEGRITY_SCAN_EVERY_S, retry_base_s=60.0, lease_s=1800.0)
+def integrity_scan(context: JobContext) -> Counts:
+    """Load the last week's engagement, orders and reviews, run the integrity detector, record its
+    blocks as cases and flags (idempotently) and publish the flag set every discounting reader loads."""
+    return integrity_flows.run_scan(
+        context.database, context.settings, context.event_store(), now=context.now
+    )

@@ -29,6 +29,8 @@ class NotificationKind(enum.StrEnum):
     content_taken_down = "content_taken_down"  # the content's owner, with the operator's reason
     content_restored = "content_restored"  # the owner: the appeal succeeded
     takedown_upheld = "takedown_upheld"  # the owner: the appeal failed, with the reason
+    integrity_sanction = "integrity_sanction"  # a shop's staff / a creator: escalation for bought engagement
+    integrity_appeal_decided = "integrity_appeal_decided"  # the appellant: granted or upheld, with the reason
 
 
 class Notification(IdMixin, Base):

@@ -7,11 +7,11 @@ that race (two tabs, a double tap) is stored as a follow-up instead of failing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -175,11 +175,22 @@ def list_for_shop(
     return paginate_by_id(db, stmt, Review.id, params)
 
 
+def _not_of_orders(excluding: Collection[int]) -> ColumnElement[bool]:
+    """Reviews of brushed (flagged) orders do not count (issue #19)."""
+    return Review.order_id.not_in(sorted(excluding)) if excluding else true()
+
+
 def bad_first_review_counts(
-    db: Session, since: datetime, until: datetime, *, max_rating: int = 2
+    db: Session,
+    since: datetime,
+    until: datetime,
+    *,
+    max_rating: int = 2,
+    excluding_orders: Collection[int] = (),
 ) -> dict[int, int]:
     """``shop id -> first reviews rated at most max_rating written in [since, until)`` (the experience
-    score's bad-review numerator; a later review of the same item does not count twice)."""
+    score's bad-review numerator; a later review of the same item does not count twice); reviews of
+    the orders in ``excluding_orders`` are left out."""
     rows = db.execute(
         select(Review.shop_id, func.count())
         .where(
@@ -187,20 +198,56 @@ def bad_first_review_counts(
             Review.rating <= max_rating,
             Review.created_at >= since,
             Review.created_at < until,
+            _not_of_orders(excluding_orders),
         )
         .group_by(Review.shop_id)
     )
     return {shop_id: n for shop_id, n in rows}
 
 
-def first_review_rows(db: Session) -> list[tuple[int, int, int, datetime]]:
-    """Every counting (first) review for analytics: ``(shop id, product id, rating, written at)``."""
+def first_review_rows(
+    db: Session, *, excluding_orders: Collection[int] = ()
+) -> list[tuple[int, int, int, datetime]]:
+    """Every counting (first) review for analytics: ``(shop id, product id, rating, written at)``;
+    reviews of the orders in ``excluding_orders`` are left out."""
     stmt = (
         select(Review.shop_id, Review.product_id, Review.rating, Review.created_at)
-        .where(Review.is_first.is_(True))
+        .where(Review.is_first.is_(True), _not_of_orders(excluding_orders))
         .order_by(Review.id)
     )
     return [(int(s), int(p), int(r), at) for s, p, r, at in db.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    review_id: int
+    user_id: int
+    shop_id: int
+    order_id: int
+    created_at: datetime
+    rating: int
+    text: str
+
+
+def review_rows(db: Session, since: datetime, until: datetime) -> list[ReviewRow]:
+    """Reviews written in [since, until), oldest first (what the integrity detectors read)."""
+    stmt = (
+        select(
+            Review.id,
+            Review.user_id,
+            Review.shop_id,
+            Review.order_id,
+            Review.created_at,
+            Review.rating,
+            Review.text,
+        )
+        .where(Review.created_at >= since, Review.created_at < until)
+        .order_by(Review.created_at, Review.id)
+    )
+    return [
+        ReviewRow(int(i), int(u), int(s), int(o), at, int(r), t or "")
+        for i, u, s, o, at, r, t in db.execute(stmt)
+    ]
 
 
 def first_reviews_of_order(db: Session, user_id: int, order_id: int) -> dict[int, Review]:

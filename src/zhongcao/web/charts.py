@@ -331,3 +331,31 @@ def line(
     if y_range is not None:
         yaxis["range"] = list(y_range)
     return _render(data, _layout(260, legend=len(series) > 1, dates=True, yaxis=yaxis), label)
+
+
+def heatmap(
+    x: Sequence[str], y: Sequence[str], z: Sequence[Sequence[int]], *, label: str, x_name: str, y_name: str
+) -> Chart:
+    """Counts in a matrix (rows ``y``, columns ``x``), white at zero and brand red at the most: an
+    integrity case's evidence, accounts down the side and targets or minutes across."""
+    go = _go()
+    height = max(220, min(640, 60 + 18 * len(y)))
+    data = [
+        go.Heatmap(
+            x=list(x),
+            y=list(y),
+            z=[list(row) for row in z],
+            colorscale=[[0.0, "#ffffff"], [0.0001, "#fde8ee"], [1.0, BRAND]],
+            xgap=1,
+            ygap=1,
+            showscale=True,
+            hovertemplate=y_name + " %{y} · " + x_name + " %{x}: %{z}<extra></extra>",
+        )
+    ]
+    layout = _layout(
+        height,
+        legend=False,
+        xaxis={"type": "category", "title": {"text": x_name}},
+        yaxis={"type": "category", "title": {"text": y_name}, "autorange": "reversed", "rangemode": "normal"},
+    )
+    return _render(data, layout, label)

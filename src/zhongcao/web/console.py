@@ -66,6 +66,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/merchant/finance", "finance", "console.nav.finance"),
                 ("/merchant/staff", "staff", "console.nav.staff"),
                 ("/merchant/notifications", "notifications", "console.nav.notifications"),
+                ("/merchant/integrity", "integrity", "console.nav.my_integrity"),
             ],
         ),
         (
@@ -111,6 +112,7 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/creator/commissions", "commissions", "console.nav.earnings"),
                 ("/creator/statement", "statement", "console.nav.statement"),
                 ("/creator/notifications", "notifications", "console.nav.notifications"),
+                ("/creator/integrity", "integrity", "console.nav.my_integrity"),
             ],
         ),
         (
@@ -136,6 +138,8 @@ NAV: dict[str, list[tuple[str, list[tuple[str, str, str]]]]] = {
                 ("/operator/moderation", "moderation", "console.nav.moderation"),
                 ("/operator/moderation/reports", "moderation_reports", "console.nav.content_reports"),
                 ("/operator/moderation/appeals", "moderation_appeals", "console.nav.content_appeals"),
+                ("/operator/integrity", "integrity", "console.nav.integrity"),
+                ("/operator/integrity/appeals", "integrity_appeals", "console.nav.integrity_appeals"),
                 ("/operator/shops", "shops", "console.nav.shops"),
                 ("/operator/users", "users", "console.nav.users"),
                 ("/operator/audit", "audit", "console.nav.audit"),

@@ -52,6 +52,7 @@ SHOWS = ("unread", "all")
 KINDS = [k.value for k in NotificationKind]
 K = NotificationKind
 MODERATION = [K.content_taken_down, K.content_restored, K.takedown_upheld]
+INTEGRITY = [K.integrity_sanction, K.integrity_appeal_decided]
 # The kinds each role can receive (its filter chips).
 ROLE_KINDS = {
     Role.shopper: [K.chat_message, K.application_approved, K.application_rejected],
@@ -64,8 +65,9 @@ ROLE_KINDS = {
         K.coupon_ending,
         K.sample_requested,
         *MODERATION,
+        *INTEGRITY,
     ],
-    Role.creator: [K.sample_approved, K.sample_rejected, K.sample_shipped, *MODERATION],
+    Role.creator: [K.sample_approved, K.sample_rejected, K.sample_shipped, *MODERATION, *INTEGRITY],
     Role.operator: [K.after_sale_escalated],
 }
 ShowQuery = Annotated[str, Query(max_length=10)]
@@ -92,6 +94,9 @@ def describe(n: Notification, locale: str) -> str:
         "product": title,
         "stock": p.get("stock", ""),
         "coupon": p.get("name", ""),
+        "level": i18n.translate(locale, f"integrity.level.{p['level']}") if p.get("level") else "",
+        "reason": p.get("reason", ""),
+        "outcome": i18n.translate(locale, f"integrity.appeal.{'granted' if p.get('granted') else 'upheld'}"),
     }
     return i18n.translate(locale, f"notify.kind.{n.kind.value}", **fields)
 

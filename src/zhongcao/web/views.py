@@ -17,7 +17,16 @@ from zhongcao.deps import client_address
 from zhongcao.errors import TooManyRequests, Unauthorized
 from zhongcao.users import service as users_service
 from zhongcao.users.models import Role, TokenKind
-from zhongcao.web import account, consoles, i18n, invitations, notifications, onboarding, shopper
+from zhongcao.web import (
+    account,
+    consoles,
+    i18n,
+    integrity_sanctions,
+    invitations,
+    notifications,
+    onboarding,
+    shopper,
+)
 from zhongcao.web.context import CSRF_COOKIE, YEAR, FormData, Page, safe_next, session_token
 from zhongcao.web.forms import Form
 
@@ -25,6 +34,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(notifications.router)  # every role's notification centre and its stream
 router.include_router(shopper.router)
 router.include_router(consoles.router)  # merchant, creator and operator consoles
+router.include_router(integrity_sanctions.router)  # a sanctioned shop's or creator's integrity page
 router.include_router(account.router)  # password change, sign out everywhere (every kind of account)
 router.include_router(onboarding.router)  # sign-up, shop applications and their review
 router.include_router(invitations.router)  # a staff invitation's link, and the invitations waiting for me

@@ -19,6 +19,7 @@ from zhongcao.errors import InvalidInput
 from zhongcao.feed.service import ModelNotReady
 from zhongcao.feed.views import feed_service
 from zhongcao.fields import MAX_ID
+from zhongcao.integrity import service as integrity_service
 from zhongcao.pagination import PageParams
 from zhongcao.users import service as users_service
 from zhongcao.web.context import FormData, Page, ShopperPage, session_token
@@ -48,6 +49,9 @@ def _cards_for_content(
     anchors = content_service.anchored_product_ids_by_content(db, [c.id for c in contents])
     briefs = catalog_service.product_briefs(db, {p for c in contents for p in anchors.get(c.id, [])[:3]})
     likes = like_counts(page.request.app)
+    followers = content_service.displayed_follower_counts(
+        db, {a.id: a.follower_count for a in accounts.values()}, integrity_service.discounted_users(db)
+    )
     videos = flows.content_videos(db, [c.id for c in contents if c.kind is ContentKind.short_video])
     cards = []
     for content in contents:
@@ -64,7 +68,7 @@ def _cards_for_content(
                 account_id=content.account_id,
                 account_name=names.get(content.account_id, ""),
                 account_is_top_kol=bool(account and account.is_top_kol),
-                followers=account.follower_count if account else 0,
+                followers=followers.get(account.id, 0) if account else 0,
                 likes=likes.get(content.id),
                 live_now=content.status is ContentStatus.live,
                 products=tiles_from_briefs(briefs, anchors.get(content.id, [])[:3]),
