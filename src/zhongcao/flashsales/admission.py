@@ -98,8 +98,9 @@ class Admission(ABC):
         False when the counters are missing (a rebuild counts from PostgreSQL) or it was given back."""
 
     @abstractmethod
-    def load(self, sale: str, counters: Counters) -> int:
-        """Replace the sale's counters; returns the new generation."""
+    def load(self, sale: str, counters: Counters, generation: int | None = None) -> int:
+        """Replace the sale's counters, as ``generation`` (None: the next of its own); returns it.
+        (``service.rebuild`` gives PostgreSQL's, and loads under its lock: one rebuild at a time.)"""
 
     @abstractmethod
     def update(self, sale: str, *, open: bool, starts_at_ms: int, ends_at_ms: int) -> bool:
@@ -215,14 +216,15 @@ class RedisAdmission(Admission):
         k = self._keys(sale)
         return bool(self._give_back(keys=[k["meta"], k["given_back"], k["pending"]], args=[token]))
 
-    def load(self, sale: str, counters: Counters) -> int:
+    def load(self, sale: str, counters: Counters, generation: int | None = None) -> int:
         k = self._keys(sale)
-        # The generation outlives the counters' keys (a restart loses it too: then it starts again
-        # from the time, which only has to differ from the last one's).
-        generation = int(self.client.incr(k["generation"]))
-        if generation == 1:
-            generation = int(time.time())
-            self.client.set(k["generation"], generation)
+        if generation is None:
+            # The generation outlives the counters' keys (a restart loses it too: then it starts again
+            # from the time, which only has to differ from the last one's).
+            generation = int(self.client.incr(k["generation"]))
+            if generation == 1:
+                generation = int(time.time())
+                self.client.set(k["generation"], generation)
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(k["meta"], k["users"], k["addresses"], k["pending"], k["given_back"])
         if counters.seq_by_user:
@@ -350,9 +352,10 @@ class MemoryAdmission(Admission):
             s.sold = max(0, s.sold - 1)
             return True
 
-    def load(self, sale: str, counters: Counters) -> int:
+    def load(self, sale: str, counters: Counters, generation: int | None = None) -> int:
         with self._lock:
-            generation = self._generations.get(sale, 0) + 1
+            if generation is None:
+                generation = self._generations.get(sale, 0) + 1
             self._generations[sale] = generation
             self._sales[sale] = _Sale(
                 quantity=counters.quantity,

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -498,6 +498,16 @@ def join(
         raise Conflict("this flash sale has ended", code="sale_ended")
     if outcome == adm.SOLD_OUT:
         raise Conflict("sold out", code="sold_out")
+    # Recorded only while the counters that admitted it are current: under the shared counters lock a
+    # rebuild cannot be counting the tickets, and its generation says whether one came in between.
+    # (Redis: counters shared by every process. The in-process ones of the embedded default live and
+    # die with the one API process, which rebuilds them itself.)
+    if counters.kind == "redis":
+        _counters_lock(db, sale.id, shared=True)
+        current = db.scalar(select(FlashSale.counters_generation).where(FlashSale.id == sale.id))
+        if current != decision.generation:
+            db.rollback()
+            raise SaleRebuilding("the flash sale is catching up; try again in a moment")
     ticket = FlashAdmission(
         sale_id=sale.id,
         user_id=user_id,
@@ -543,9 +553,37 @@ def _lock(db: Session, sale_id: int) -> FlashSale:
     return sale
 
 
+# Advisory-lock namespace of a sale's counters (the high bits; the sale's id below): joins record
+# tickets under the shared lock, a rebuild counts them under the exclusive one.
+_COUNTERS_LOCK = 0x5EC << 48
+
+
+def _counters_lock(db: Session, sale_id: int, *, shared: bool) -> None:
+    """PostgreSQL: hold the sale's counters lock to the end of this transaction. SQLite needs none:
+    its write transactions run one at a time (BEGIN IMMEDIATE)."""
+    if db.get_bind().dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        db.execute(text(f"SELECT {function}(:k)"), {"k": _COUNTERS_LOCK | int(sale_id)})
+
+
 def rebuild(db: Session, sale: FlashSale, counters: adm.Admission) -> int:
     """Load the sale's counters from PostgreSQL; returns the new generation. Released tickets are
-    counted as given back (their flags set in the same step)."""
+    counted as given back (their flags set in the same step).
+
+    Under the sale's exclusive counters lock, so every ticket a join is recording is committed (and
+    counted) first; the generation goes up, so a request the lost counters admitted can no longer be
+    recorded (``join`` checks it under the shared lock). The counters are loaded before the lock
+    goes: two rebuilds never interleave."""
+    _counters_lock(db, sale.id, shared=False)
+    generation = int(
+        db.execute(
+            update(FlashSale)
+            .where(FlashSale.id == sale.id)
+            .values(counters_generation=FlashSale.counters_generation + 1)
+            .returning(FlashSale.counters_generation)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+    )
     rows = db.execute(
         select(
             FlashAdmission.user_id, FlashAdmission.seq, FlashAdmission.address_key, FlashAdmission.state
@@ -562,19 +600,24 @@ def rebuild(db: Session, sale: FlashSale, counters: adm.Admission) -> int:
     quantity = (
         sale.quantity - sale.returned_to_stock if sale.status is FlashSaleStatus.ended else sale.quantity
     )
-    generation = counters.load(
-        sale_key(sale),
-        adm.Counters(
-            quantity=quantity,
-            sold=min(sold, quantity),
-            limit=sale.per_buyer_limit,
-            starts_at_ms=adm.to_ms(sale.starts_at),
-            ends_at_ms=adm.to_ms(sale.ends_at),
-            open=_open(sale),
-            seq_by_user=seq_by_user,
-            by_address=by_address,
-        ),
-    )
+    try:
+        counters.load(
+            sale_key(sale),
+            adm.Counters(
+                quantity=quantity,
+                sold=min(sold, quantity),
+                limit=sale.per_buyer_limit,
+                starts_at_ms=adm.to_ms(sale.starts_at),
+                ends_at_ms=adm.to_ms(sale.ends_at),
+                open=_open(sale),
+                seq_by_user=seq_by_user,
+                by_address=by_address,
+            ),
+            generation,
+        )
+    except Exception:
+        db.rollback()
+        raise
     db.execute(
         update(FlashAdmission)
         .where(FlashAdmission.sale_id == sale.id, FlashAdmission.state.in_(RELEASED))
@@ -602,7 +645,10 @@ def sync(db: Session, settings: Settings, now: datetime | None = None) -> dict[s
             counts["ended"] += 1
             continue
         key = sale_key(sale)
-        if counters.snapshot(key) is None:
+        snap = counters.snapshot(key)
+        # Missing (Redis restarted), or not PostgreSQL's generation (a rebuild died between loading
+        # the counters and committing): joins could record nothing until the two agree.
+        if snap is None or (counters.kind == "redis" and snap.generation != sale.counters_generation):
             rebuild(db, sale, counters)
             counts["rebuilt"] += 1
             continue

@@ -184,6 +184,11 @@ def _run_once(entry: Job, context: JobContext) -> Counts:
     return dict(result or {})
 
 
+def loop_application_name(name: str, pid: int | None = None) -> str:
+    """The loop lock's connection's application_name: the job and the worker process's id."""
+    return f"zhongcao-loop {name} {pid or os.getpid()}"[:63]
+
+
 class LoopRunner:
     """Runs one sub-second job every ``every_s`` for as long as its worker runs, while it holds the
     job's advisory lock (:mod:`zhongcao.jobs.loop_lock`) on a connection of its own; without the lock
@@ -213,6 +218,8 @@ class LoopRunner:
                 with psycopg.connect(
                     self.conninfo,
                     autocommit=True,
+                    # Who holds a job's loop: pg_stat_activity joined with pg_locks names the process.
+                    application_name=loop_application_name(self.entry.name),
                     keepalives=1,
                     keepalives_idle=5,
                     keepalives_interval=5,
