@@ -65,13 +65,11 @@ LISTS = {
 }
 # Lists of a fixed, small set (every job; five score bands; the top 20 recommendations): nothing to
 # filter or page through.
-# A shop's flash sales: the handful it runs around its live sessions, newest first.
 FIXED_LISTS = {
     "/operator/jobs",
     "/operator/scores",
     "/creator/recommended",
     "/merchant/creator-match",
-    "/merchant/flash-sales",
 }
 # Dashboards and reports: KPIs and charts with zeros, not lists of records.
 NOT_LISTS = {

@@ -58,6 +58,7 @@ class Counters:
     open: bool
     seq_by_user: dict[int, int] = field(default_factory=dict)  # tickets ever issued per buyer
     by_address: dict[str, int] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)  # request key -> the ticket's seq
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,10 @@ class RedisAdmission(Admission):
                 generation = int(time.time())
                 self.client.set(k["generation"], generation)
         pipe = self.client.pipeline(transaction=True)
-        pipe.delete(k["meta"], k["users"], k["addresses"], k["pending"], k["given_back"])
+        pipe.delete(k["meta"], k["users"], k["addresses"], k["requests"], k["pending"], k["given_back"])
+        if counters.requests:
+            pipe.hset(k["requests"], mapping=dict(counters.requests))
+            pipe.expire(k["requests"], REQUEST_KEYS_TTL_S)
         if counters.seq_by_user:
             pipe.hset(k["users"], mapping={str(u): n for u, n in counters.seq_by_user.items()})
         if counters.by_address:
@@ -367,6 +371,7 @@ class MemoryAdmission(Admission):
                 generation=generation,
                 users=dict(counters.seq_by_user),
                 addresses=dict(counters.by_address),
+                requests=dict(counters.requests),
             )
             return generation
 

@@ -104,6 +104,9 @@ class FlashAdmission(IdMixin, Base):
     order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"), unique=True)
     written_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The Idempotency-Key of the request that got it: a rebuild gives the counters their request keys
+    # back, so a retry after a Redis restart still gets this ticket, not "limit reached".
+    request_key: Mapped[str | None] = mapped_column(String(64), default=None)
     # A released ticket's unit has been given back to the admission counters (Redis / in-process).
     counters_returned: Mapped[bool] = mapped_column(default=False)
 

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.operator import accounts, dashboards, disputes, moderation, warehouse, workbench
+from zhongcao.web.operator import (
+    accounts,
+    dashboards,
+    disputes,
+    flash_sales,
+    moderation,
+    warehouse,
+    workbench,
+)
 
 router = APIRouter()
 # Fixed paths before the ids they would otherwise be taken for.
-for module in (workbench, disputes, accounts, moderation, dashboards, warehouse):
+for module in (workbench, disputes, accounts, moderation, dashboards, flash_sales, warehouse):
     router.include_router(module.router)
