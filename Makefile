@@ -11,7 +11,7 @@ LOCK := requirements.lock
 # pytest-xdist workers; the suite is database-bound, so two per core is a good default.
 WORKERS ?= auto
 
-.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media bench-chat bench-live-fanout bench-alliance bench-integrity clean
+.PHONY: install lock messages compile-messages demo serve test test-fast lint format bench bench-commerce bench-events bench-world bench-simulate bench-recsys bench-search bench-search-speed bench-compass bench-scores bench-feed-serving bench-feed-steady bench-media bench-chat bench-live-fanout bench-flash-sale bench-alliance bench-integrity clean
 
 # The locked versions first, then the project itself with --no-deps, so nothing is resolved anew: a
 # fresh machine gets the versions CI tested.
@@ -97,6 +97,14 @@ bench-integrity: install
 
 bench-chat: install
 	$(PY) benchmarks/chat/bench_chat.py --conversations 500 --workers 2
+
+# A flash sale: 20,000 buyers for 1,000 units, 2 API workers + the job worker, PostgreSQL and Redis,
+# loaded by wrk (installed when missing), the health-check rate as the baseline in the same run.
+bench-flash-sale: install
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && \
+		{ apt-get install -y wrk || sudo apt-get install -y wrk; }; } || \
+		{ echo "bench-flash-sale needs wrk (apt-get install wrk)"; exit 1; }
+	$(PY) benchmarks/flash_sale/bench_flash_sale.py --buyers 20000 --units 1000
 
 bench-live-fanout: install
 	$(PY) benchmarks/live_fanout/bench_live_fanout.py --viewers 5000 --events 100 --rate 2 --workers 2

@@ -83,7 +83,8 @@ def test_every_registered_job_has_a_procrastinate_schedule() -> None:
     assert crons["payment_timeouts"] == "* * * * * */30"
     assert crons["after_sales_deadlines"] == "*/5 * * * *"
     assert crons["shop_scores"] == "0 */1 * * *"
-    assert crons["search_follow"] == postgres.LOOP_CRON  # every 0.5 s, inside a task a minute
+    assert crons["search_follow"] is None  # every 0.5 s: a worker's loop, under its advisory lock
+    assert crons["flash_sale_orders"] is None
     with pytest.raises(ValueError, match="does not divide"):
         cron_for(Job("odd", lambda c: {}, every_s=7.0 * 60))
 
@@ -165,7 +166,7 @@ def test_a_failing_job_is_retried_with_backoff_and_operators_see_it(client, db, 
     assert row is not None and row.failures == 2 and row.attempts == 0 and row.last_result == {"done": 1}
 
 
-def test_a_sub_second_job_repeats_inside_its_task_and_stops_with_the_worker(pg, add_job) -> None:
+def test_a_sub_second_job_repeats_in_its_loop_and_stops_with_the_worker(pg, add_job) -> None:
     runs: list[float] = []
     add_job(Job("test_fast", lambda c: runs.append(time.monotonic()) or {}, every_s=0.2))  # type: ignore[func-returns-value]
     worker = ProcrastinateWorker(pg, Settings(), ["test_fast"])
@@ -174,13 +175,104 @@ def test_a_sub_second_job_repeats_inside_its_task_and_stops_with_the_worker(pg, 
     time.sleep(1.5)
     stopping = time.monotonic()
     worker.stop()
-    assert time.monotonic() - stopping < 5  # the long task stops at its next round
+    assert time.monotonic() - stopping < 5  # the loop stops after its run
     count = len(runs)
     time.sleep(0.4)
     assert len(runs) == count
     assert 5 <= count <= 10, runs  # every 0.2 s, give or take a busy machine
     gaps = [b - a for a, b in zip(runs, runs[1:], strict=False)]
     assert max(gaps) < 1.0, gaps  # never a pause as long as the search freshness promise
+    row = _row(pg, "test_fast")
+    assert row is not None and row.status == "ok" and row.runs == count
+
+
+def test_one_worker_runs_a_sub_second_job_and_another_takes_over_within_a_second(pg, add_job) -> None:
+    runs: list[tuple[str, float]] = []
+    add_job(
+        Job(
+            "test_loop",
+            lambda c: runs.append((threading.current_thread().name, time.monotonic())) or {},  # type: ignore[func-returns-value]
+            every_s=0.2,
+        )
+    )
+    first = ProcrastinateWorker(pg, Settings(), ["test_loop"], name="first")
+    second = ProcrastinateWorker(pg, Settings(), ["test_loop"], name="second")
+    first.start()
+    _wait(lambda: first.loops[0].holding.is_set())
+    second.start()
+    try:
+        time.sleep(1.2)
+        # Only the lock's holder runs it: one run per 0.2 s, not one per worker.
+        assert not second.loops[0].holding.is_set()
+        assert 3 <= len(runs) <= 9, runs
+        first.stop()  # gives the lock back after its run
+        stopped = time.monotonic()
+        _wait(lambda: second.loops[0].holding.is_set(), timeout=5)
+        _wait(lambda: runs[-1][1] > stopped, timeout=5)
+        assert runs[-1][1] - stopped < 1.5, runs[-3:]  # LOOP_TAKEOVER_S, and a run
+        # While a worker's loop holds it, the one-shot skips the job instead of running it twice.
+        before = len(runs)
+        assert run_now(pg, Settings(), ["test_loop"]) == {}
+        assert all(name.startswith("job-loop-") for name, _ in runs[before:])
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.mark.slow  # starts two worker processes (each imports the platform: several seconds)
+def test_a_sub_second_job_resumes_within_a_second_after_its_worker_is_killed(pg, tmp_path) -> None:
+    """SIGKILL mid-run leaves the job's ``job_runs`` claim "running" with a 10-minute lease, and (before
+    the loop lock) left the job waiting for the next minute's task: a restarted worker runs it again
+    within a second of starting."""
+    with pg.engine.connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar()
+    url = pg.engine.url.render_as_string(hide_password=False)
+    env = {
+        **os.environ,
+        "ZHONGCAO_DATABASE_URL": f"{url}?options=-csearch_path%3D{schema}",
+        "ZHONGCAO_EVENTS_DIR": str(tmp_path / "events"),
+    }
+    command = [sys.executable, "-m", "zhongcao.jobs", "flash_sale_orders"]
+
+    def runs() -> int:
+        row = _row(pg, "flash_sale_orders")
+        return row.runs if row is not None else 0
+
+    child = subprocess.Popen(command, env=env)
+    try:
+        _wait(lambda: runs() >= 3, 60)
+    finally:
+        child.kill()  # SIGKILL: no clean-up of any kind
+        child.wait()
+    # As if it died mid-run: its claim is left running, with a lease of minutes.
+    with pg.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE job_runs SET status = 'running', claim_token = 'dead', last_started_at = :now "
+                "WHERE name = 'flash_sale_orders'"
+            ),
+            {"now": clock.now()},
+        )
+    killed_runs = runs()
+    dead_workers = _count(pg, "SELECT count(*) FROM procrastinate_workers")  # the killed one's row stays
+    child = subprocess.Popen(command, env=env)
+    try:
+        # The new worker is up once Procrastinate has registered it (after the platform's imports).
+        _wait(lambda: _count(pg, "SELECT count(*) FROM procrastinate_workers") > dead_workers, 60)
+        up = time.monotonic()
+        _wait(lambda: runs() > killed_runs + 2, 30)
+        resumed = time.monotonic() - up
+    finally:
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=30) == 0
+    assert resumed < 3.0, resumed  # a second, and two more runs 0.3 s apart, on a busy machine
+    row = _row(pg, "flash_sale_orders")
+    assert row is not None and row.status == "ok" and row.claim_token is None
+
+
+def _count(database, sql: str) -> int:  # type: ignore[no-untyped-def]
+    with database.engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar() or 0)
 
 
 def test_upkeep_runs_again_the_job_of_a_worker_that_died(pg, add_job) -> None:

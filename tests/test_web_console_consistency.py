@@ -69,13 +69,11 @@ LISTS = {
 }
 # Lists of a fixed, small set (every job; five score bands; the top 20 recommendations): nothing to
 # filter or page through.
-# A shop's flash sales: the handful it runs around its live sessions, newest first.
 FIXED_LISTS = {
     "/operator/jobs",
     "/operator/scores",
     "/creator/recommended",
     "/merchant/creator-match",
-    "/merchant/flash-sales",
     # Integrity: the appeals waiting (oldest first, a handful), and a shop's or creator's own steps of
     # escalation (at most a few).
     "/operator/integrity/appeals",

@@ -58,6 +58,7 @@ class Counters:
     open: bool
     seq_by_user: dict[int, int] = field(default_factory=dict)  # tickets ever issued per buyer
     by_address: dict[str, int] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)  # request key -> the ticket's seq
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,9 @@ class Admission(ABC):
         False when the counters are missing (a rebuild counts from PostgreSQL) or it was given back."""
 
     @abstractmethod
-    def load(self, sale: str, counters: Counters) -> int:
-        """Replace the sale's counters; returns the new generation."""
+    def load(self, sale: str, counters: Counters, generation: int | None = None) -> int:
+        """Replace the sale's counters, as ``generation`` (None: the next of its own); returns it.
+        (``service.rebuild`` gives PostgreSQL's, and loads under its lock: one rebuild at a time.)"""
 
     @abstractmethod
     def update(self, sale: str, *, open: bool, starts_at_ms: int, ends_at_ms: int) -> bool:
@@ -215,16 +217,20 @@ class RedisAdmission(Admission):
         k = self._keys(sale)
         return bool(self._give_back(keys=[k["meta"], k["given_back"], k["pending"]], args=[token]))
 
-    def load(self, sale: str, counters: Counters) -> int:
+    def load(self, sale: str, counters: Counters, generation: int | None = None) -> int:
         k = self._keys(sale)
-        # The generation outlives the counters' keys (a restart loses it too: then it starts again
-        # from the time, which only has to differ from the last one's).
-        generation = int(self.client.incr(k["generation"]))
-        if generation == 1:
-            generation = int(time.time())
-            self.client.set(k["generation"], generation)
+        if generation is None:
+            # The generation outlives the counters' keys (a restart loses it too: then it starts again
+            # from the time, which only has to differ from the last one's).
+            generation = int(self.client.incr(k["generation"]))
+            if generation == 1:
+                generation = int(time.time())
+                self.client.set(k["generation"], generation)
         pipe = self.client.pipeline(transaction=True)
-        pipe.delete(k["meta"], k["users"], k["addresses"], k["pending"], k["given_back"])
+        pipe.delete(k["meta"], k["users"], k["addresses"], k["requests"], k["pending"], k["given_back"])
+        if counters.requests:
+            pipe.hset(k["requests"], mapping=dict(counters.requests))
+            pipe.expire(k["requests"], REQUEST_KEYS_TTL_S)
         if counters.seq_by_user:
             pipe.hset(k["users"], mapping={str(u): n for u, n in counters.seq_by_user.items()})
         if counters.by_address:
@@ -350,9 +356,10 @@ class MemoryAdmission(Admission):
             s.sold = max(0, s.sold - 1)
             return True
 
-    def load(self, sale: str, counters: Counters) -> int:
+    def load(self, sale: str, counters: Counters, generation: int | None = None) -> int:
         with self._lock:
-            generation = self._generations.get(sale, 0) + 1
+            if generation is None:
+                generation = self._generations.get(sale, 0) + 1
             self._generations[sale] = generation
             self._sales[sale] = _Sale(
                 quantity=counters.quantity,
@@ -364,6 +371,7 @@ class MemoryAdmission(Admission):
                 generation=generation,
                 users=dict(counters.seq_by_user),
                 addresses=dict(counters.by_address),
+                requests=dict(counters.requests),
             )
             return generation
 

@@ -76,6 +76,9 @@ class FlashSale(IdMixin, TimestampMixin, Base):
     ended_at: Mapped[datetime | None]
     # Units given back to the SKU's stock when the sale ended (quantity - what buyers held then).
     returned_to_stock: Mapped[int] = mapped_column(default=0)
+    # The admission counters' generation: bumped by each rebuild from PostgreSQL; a ticket is recorded
+    # only while the generation that admitted it is current (service.join, service.rebuild).
+    counters_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class FlashAdmission(IdMixin, Base):
@@ -101,6 +104,9 @@ class FlashAdmission(IdMixin, Base):
     order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"), unique=True)
     written_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The Idempotency-Key of the request that got it: a rebuild gives the counters their request keys
+    # back, so a retry after a Redis restart still gets this ticket, not "limit reached".
+    request_key: Mapped[str | None] = mapped_column(String(64), default=None)
     # A released ticket's unit has been given back to the admission counters (Redis / in-process).
     counters_returned: Mapped[bool] = mapped_column(default=False)
 

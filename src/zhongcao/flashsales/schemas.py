@@ -33,9 +33,22 @@ class FlashSaleIn(BaseModel):
 
 
 class OperatorFlashSaleIn(FlashSaleIn):
-    """An operator's flash sale for a campaign, on any shop's SKU."""
+    """An operator's flash sale for a campaign, on any shop's SKU (audited: ``reason``)."""
 
     campaign_id: Id
+    reason: Annotated[UserLine, Field(max_length=500)] | None = None
+
+
+class CampaignFlashSaleIn(FlashSaleIn):
+    """An operator's flash sale in the campaign of the path, on any shop's SKU (audited: ``reason``)."""
+
+    reason: Annotated[UserLine, Field(max_length=500)] | None = None
+
+
+class OperatorEndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[UserLine, Field(max_length=500)] | None = None
 
 
 class FlashSaleOut(BaseModel):

@@ -21,11 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
+from zhongcao.audit import service as audit_service
+from zhongcao.campaigns import service as campaigns_service
 from zhongcao.catalog import lookup, stock
 from zhongcao.config import Settings
 from zhongcao.content import service as content_service
@@ -122,12 +124,23 @@ def _check(new: NewSale, now: datetime) -> None:
 
 
 def create_sale(
-    db: Session, *, shop_id: int | None, created_by: int, new: NewSale, settings: Settings
+    db: Session,
+    *,
+    shop_id: int | None,
+    created_by: int,
+    new: NewSale,
+    settings: Settings,
+    reason: str | None = None,
 ) -> FlashSale:
     """Set up a sale and take its units off the SKU's stock. ``shop_id`` None: an operator's, on any
-    shop's SKU (for a campaign). A merchant's SKU of another shop is 404 ``sku_not_found``."""
+    shop's SKU, for a campaign (``new.campaign_id``, required), recorded in the audit log with
+    ``reason`` in the same transaction. A merchant's SKU of another shop is 404 ``sku_not_found``."""
     now = clock.now()
     _check(new, now)
+    if shop_id is None:
+        if new.campaign_id is None:
+            raise InvalidInput("an operator's flash sale belongs to a campaign", code="campaign_required")
+        campaigns_service.get_campaign(db, new.campaign_id)  # 404 campaign_not_found
     info = lookup.skus_by_ids(db, [new.sku_id]).get(new.sku_id)
     if info is None or (shop_id is not None and info.shop_id != shop_id):
         raise NotFound("no such SKU", code="sku_not_found", field="sku_id")
@@ -183,6 +196,24 @@ def create_sale(
     )
     db.add(sale)
     db.flush()
+    if shop_id is None:
+        audit_service.record(
+            db,
+            actor_user_id=created_by,
+            action="flash_sale.create",
+            target_kind="flash_sale",
+            target_id=sale.id,
+            reason=(reason or "").strip() or f"campaign {new.campaign_id} flash sale",
+            after={
+                "campaign_id": new.campaign_id,
+                "shop_id": sale.shop_id,
+                "sku_id": sale.sku_id,
+                "price_fen": sale.price_fen,
+                "quantity": sale.quantity,
+                "per_buyer_limit": sale.per_buyer_limit,
+                "starts_at": sale.starts_at,
+            },
+        )
     _announce(db, sale, remaining=sale.quantity)
     db.commit()
     rebuild(db, sale, adm.for_settings(settings))
@@ -223,14 +254,34 @@ def start_by_pin(db: Session, sale: FlashSale, settings: Settings) -> FlashSale:
     return sale
 
 
-def end_sale(db: Session, sale_id: int, settings: Settings, now: datetime | None = None) -> FlashSale:
+def end_sale(
+    db: Session,
+    sale_id: int,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    operator_id: int | None = None,
+    reason: str | None = None,
+) -> FlashSale:
     """End the sale: no more admissions; the units no ticket holds go back to the SKU's stock
-    (tickets already admitted still get their orders)."""
+    (tickets already admitted still get their orders). ``operator_id``: an operator ended it (audited,
+    with ``reason``, in the same transaction)."""
     now = now or clock.now()
     sale = _lock(db, sale_id)
     if sale.status is FlashSaleStatus.ended:
         db.commit()
         return sale
+    if operator_id is not None:
+        audit_service.record(
+            db,
+            actor_user_id=operator_id,
+            action="flash_sale.end",
+            target_kind="flash_sale",
+            target_id=sale.id,
+            reason=(reason or "").strip() or "ended by an operator",
+            before={"status": sale.status, "units_taken": sale.units_taken},
+            after={"status": FlashSaleStatus.ended},
+        )
     holding = _count_holding(db, sale.id)
     back = sale.quantity - sale.returned_to_stock - holding
     if back > 0:
@@ -266,10 +317,22 @@ def get_for_shop(db: Session, shop_id: int, sale_id: int) -> FlashSale:
     return sale
 
 
-def list_sales(db: Session, *, shop_id: int | None = None, limit: int = 100) -> list[FlashSale]:
+def list_sales(
+    db: Session,
+    *,
+    shop_id: int | None = None,
+    campaign_id: int | None = None,
+    status: FlashSaleStatus | None = None,
+    limit: int = 100,
+) -> list[FlashSale]:
+    """Newest first: a shop's, a campaign's, or every sale; ``status`` narrows to one status."""
     stmt = select(FlashSale).order_by(FlashSale.id.desc()).limit(limit)
     if shop_id is not None:
         stmt = stmt.where(FlashSale.shop_id == shop_id)
+    if campaign_id is not None:
+        stmt = stmt.where(FlashSale.campaign_id == campaign_id)
+    if status is not None:
+        stmt = stmt.where(FlashSale.status == status)
     return list(db.scalars(stmt))
 
 
@@ -456,8 +519,10 @@ def join(
     if content_id is not None and content_id != sale.live_content_id:
         content_id = None  # attribute only the sale's own live room
     where = address_key(shipping_address)
+    # A request key is the buyer's own: another buyer sending the same one is a different request.
+    scoped_key = f"{user_id}:{request_key}"[:64] if request_key else ""
     try:
-        decision = counters.admit(key, user_id, where, request_key[:64], adm.now_ms())
+        decision = counters.admit(key, user_id, where, scoped_key, adm.now_ms())
     except redis.RedisError as exc:
         raise AdmissionUnavailable("the flash sale cannot take requests right now; try again") from exc
     outcome = decision.outcome
@@ -498,6 +563,16 @@ def join(
         raise Conflict("this flash sale has ended", code="sale_ended")
     if outcome == adm.SOLD_OUT:
         raise Conflict("sold out", code="sold_out")
+    # Recorded only while the counters that admitted it are current: under the shared counters lock a
+    # rebuild cannot be counting the tickets, and its generation says whether one came in between.
+    # (Redis: counters shared by every process. The in-process ones of the embedded default live and
+    # die with the one API process, which rebuilds them itself.)
+    if counters.kind == "redis":
+        _counters_lock(db, sale.id, shared=True)
+        current = db.scalar(select(FlashSale.counters_generation).where(FlashSale.id == sale.id))
+        if current != decision.generation:
+            db.rollback()
+            raise SaleRebuilding("the flash sale is catching up; try again in a moment")
     ticket = FlashAdmission(
         sale_id=sale.id,
         user_id=user_id,
@@ -507,6 +582,7 @@ def join(
         address_key=where,
         shipping_address=dict(shipping_address),
         content_id=content_id,
+        request_key=scoped_key or None,
     )
     db.add(ticket)
     try:
@@ -543,38 +619,79 @@ def _lock(db: Session, sale_id: int) -> FlashSale:
     return sale
 
 
+# Advisory-lock namespace of a sale's counters (the high bits; the sale's id below): joins record
+# tickets under the shared lock, a rebuild counts them under the exclusive one.
+_COUNTERS_LOCK = 0x5EC << 48
+
+
+def _counters_lock(db: Session, sale_id: int, *, shared: bool) -> None:
+    """PostgreSQL: hold the sale's counters lock to the end of this transaction. SQLite needs none:
+    its write transactions run one at a time (BEGIN IMMEDIATE)."""
+    if db.get_bind().dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        db.execute(text(f"SELECT {function}(:k)"), {"k": _COUNTERS_LOCK | int(sale_id)})
+
+
 def rebuild(db: Session, sale: FlashSale, counters: adm.Admission) -> int:
     """Load the sale's counters from PostgreSQL; returns the new generation. Released tickets are
-    counted as given back (their flags set in the same step)."""
+    counted as given back (their flags set in the same step).
+
+    Under the sale's exclusive counters lock, so every ticket a join is recording is committed (and
+    counted) first; the generation goes up, so a request the lost counters admitted can no longer be
+    recorded (``join`` checks it under the shared lock). The counters are loaded before the lock
+    goes: two rebuilds never interleave."""
+    _counters_lock(db, sale.id, shared=False)
+    generation = int(
+        db.execute(
+            update(FlashSale)
+            .where(FlashSale.id == sale.id)
+            .values(counters_generation=FlashSale.counters_generation + 1)
+            .returning(FlashSale.counters_generation)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+    )
     rows = db.execute(
         select(
-            FlashAdmission.user_id, FlashAdmission.seq, FlashAdmission.address_key, FlashAdmission.state
+            FlashAdmission.user_id,
+            FlashAdmission.seq,
+            FlashAdmission.address_key,
+            FlashAdmission.state,
+            FlashAdmission.request_key,
         ).where(FlashAdmission.sale_id == sale.id)
     ).all()
     seq_by_user: dict[int, int] = {}
     by_address: dict[str, int] = {}
+    requests: dict[str, int] = {}
     sold = 0
-    for user_id, seq, where, state in rows:
+    for user_id, seq, where, state, request_key in rows:
         seq_by_user[user_id] = max(seq_by_user.get(user_id, 0), seq)
         by_address[where] = by_address.get(where, 0) + 1
+        if request_key:
+            requests[request_key] = seq
         if state in HOLDING:
             sold += 1
     quantity = (
         sale.quantity - sale.returned_to_stock if sale.status is FlashSaleStatus.ended else sale.quantity
     )
-    generation = counters.load(
-        sale_key(sale),
-        adm.Counters(
-            quantity=quantity,
-            sold=min(sold, quantity),
-            limit=sale.per_buyer_limit,
-            starts_at_ms=adm.to_ms(sale.starts_at),
-            ends_at_ms=adm.to_ms(sale.ends_at),
-            open=_open(sale),
-            seq_by_user=seq_by_user,
-            by_address=by_address,
-        ),
-    )
+    try:
+        counters.load(
+            sale_key(sale),
+            adm.Counters(
+                quantity=quantity,
+                sold=min(sold, quantity),
+                limit=sale.per_buyer_limit,
+                starts_at_ms=adm.to_ms(sale.starts_at),
+                ends_at_ms=adm.to_ms(sale.ends_at),
+                open=_open(sale),
+                seq_by_user=seq_by_user,
+                by_address=by_address,
+                requests=requests,
+            ),
+            generation,
+        )
+    except Exception:
+        db.rollback()
+        raise
     db.execute(
         update(FlashAdmission)
         .where(FlashAdmission.sale_id == sale.id, FlashAdmission.state.in_(RELEASED))
@@ -602,7 +719,10 @@ def sync(db: Session, settings: Settings, now: datetime | None = None) -> dict[s
             counts["ended"] += 1
             continue
         key = sale_key(sale)
-        if counters.snapshot(key) is None:
+        snap = counters.snapshot(key)
+        # Missing (Redis restarted), or not PostgreSQL's generation (a rebuild died between loading
+        # the counters and committing): joins could record nothing until the two agree.
+        if snap is None or (counters.kind == "redis" and snap.generation != sale.counters_generation):
             rebuild(db, sale, counters)
             counts["rebuilt"] += 1
             continue

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from zhongcao.campaigns import service as campaigns_service
 from zhongcao.config import Settings
 from zhongcao.deps import (
     DbSession,
@@ -32,11 +33,13 @@ from zhongcao.fields import IdPath
 from zhongcao.flashsales import service
 from zhongcao.flashsales.models import FlashAdmission, FlashSale
 from zhongcao.flashsales.schemas import (
+    CampaignFlashSaleIn,
     FlashSaleIn,
     FlashSaleOut,
     FlashSaleStateOut,
     JoinIn,
     JoinOut,
+    OperatorEndIn,
     OperatorFlashSaleIn,
     TicketOut,
 )
@@ -167,19 +170,71 @@ def operator_list(_: OperatorUser, db: DbSession, request: Request) -> list[Flas
 def operator_create(
     body: OperatorFlashSaleIn, user: OperatorUser, db: DbSession, request: Request
 ) -> FlashSaleOut:
-    """A flash sale for a campaign, on any shop's SKU."""
+    """A flash sale for a campaign, on any shop's SKU (audited)."""
     settings = _settings(request)
     sale = service.create_sale(
-        db, shop_id=None, created_by=user.id, new=_new_sale(body, body.campaign_id), settings=settings
+        db,
+        shop_id=None,
+        created_by=user.id,
+        new=_new_sale(body, body.campaign_id),
+        settings=settings,
+        reason=body.reason,
     )
     return sale_out(db, sale, settings)
 
 
 @router.post("/api/operator/flash-sales/{sale_id}/end", response_model=FlashSaleOut)
-def operator_end(sale_id: IdPath, _: OperatorUser, db: DbSession, request: Request) -> FlashSaleOut:
+def operator_end(sale_id: IdPath, user: OperatorUser, db: DbSession, request: Request) -> FlashSaleOut:
     settings = _settings(request)
     service.get_sale(db, sale_id)
-    return sale_out(db, service.end_sale(db, sale_id, settings), settings)
+    return sale_out(db, service.end_sale(db, sale_id, settings, operator_id=user.id), settings)
+
+
+@router.get("/api/ops/campaigns/{campaign_id}/flash-sales", response_model=list[FlashSaleOut], tags=["ops"])
+def ops_campaign_list(
+    campaign_id: IdPath, _: OperatorUser, db: DbSession, request: Request
+) -> list[FlashSaleOut]:
+    """The campaign's flash sales (any shop's), newest first."""
+    campaigns_service.get_campaign(db, campaign_id)
+    settings = _settings(request)
+    return [sale_out(db, s, settings) for s in service.list_sales(db, campaign_id=campaign_id)]
+
+
+@router.post(
+    "/api/ops/campaigns/{campaign_id}/flash-sales",
+    response_model=FlashSaleOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["ops"],
+)
+def ops_campaign_create(
+    campaign_id: IdPath, body: CampaignFlashSaleIn, user: OperatorUser, db: DbSession, request: Request
+) -> FlashSaleOut:
+    """A flash sale in the campaign on any shop's SKU: the merchant's rules (its units leave the SKU's
+    stock at once), recorded in the audit log (``flash_sale.create``)."""
+    settings = _settings(request)
+    sale = service.create_sale(
+        db,
+        shop_id=None,
+        created_by=user.id,
+        new=_new_sale(body, campaign_id),
+        settings=settings,
+        reason=body.reason,
+    )
+    return sale_out(db, sale, settings)
+
+
+@router.post("/api/ops/flash-sales/{sale_id}/end", response_model=FlashSaleOut, tags=["ops"])
+def ops_end(
+    sale_id: IdPath, user: OperatorUser, db: DbSession, request: Request, body: OperatorEndIn | None = None
+) -> FlashSaleOut:
+    """End (cancel) any flash sale: units no ticket holds go back to the SKU's stock (audited,
+    ``flash_sale.end``)."""
+    settings = _settings(request)
+    service.get_sale(db, sale_id)
+    sale = service.end_sale(
+        db, sale_id, settings, operator_id=user.id, reason=body.reason if body is not None else None
+    )
+    return sale_out(db, sale, settings)
 
 
 # --- everyone ------------------------------------------------------------------------------------

@@ -125,7 +125,9 @@ def warehouse_fulfilment(context: JobContext) -> Counts:
     return {f"warehouse_{key}": n for key, n in counts.items()}
 
 
-@job("flash_sale_orders", every_s=FLASH_SALE_ORDERS_EVERY_S, business=True)
+# A failed run (Redis restarting: the counters cannot be read) is retried after a second, not the
+# default 5 s: admission waits for the rebuild ("sale_rebuilding") meanwhile.
+@job("flash_sale_orders", every_s=FLASH_SALE_ORDERS_EVERY_S, business=True, retry_base_s=1.0)
 def flash_sale_orders(context: JobContext) -> Counts:
     """Write the orders of admitted flash-sale tickets in batches, then keep the admission counters
     true to PostgreSQL: rebuild missing ones (Redis restarted), give back released units, end sales

@@ -15,17 +15,19 @@ What Procrastinate does here, and what stays ours:
   records the run in ``job_runs`` (the operators' status, ``GET /api/operator/jobs``) and keeps a run
   from overlapping one that ``zhongcao jobs run`` started in-process.
 
-Jobs shorter than Procrastinate's one-second cron (``search_follow``, every 0.5 s, behind the
-"searchable within one second" promise) run as one task a minute that repeats the job every
-``every_s`` until a second past the next minute, so the next minute's task has started when it stops:
-the job never pauses longer than its interval, and still runs where Procrastinate puts it.
+Jobs shorter than Procrastinate's one-second cron (``search_follow`` every 0.5 s, behind the
+"searchable within one second" promise; ``flash_sale_orders`` every 0.3 s, buyers waiting "in queue")
+are not Procrastinate tasks on a schedule: every worker runs a :class:`LoopRunner` per such job, and
+the one holding the job's PostgreSQL advisory lock (:mod:`zhongcao.jobs.loop_lock`) runs it every
+``every_s``; the others try for the lock every :data:`LOOP_TAKEOVER_S`. A killed worker's session
+lock is freed by PostgreSQL at once, so a restarted (or standby) worker resumes the job within a
+second, taking over the ``job_runs`` claim the dead run left behind instead of waiting for its lease.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import threading
 import time
@@ -35,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import procrastinate
+import psycopg
 from procrastinate import JobContext as TaskContext
 from procrastinate import RetryDecision, RetryStrategy
 from procrastinate import jobs as procrastinate_jobs
@@ -43,14 +46,15 @@ from sqlalchemy import text
 
 from zhongcao.config import Settings
 from zhongcao.db import Database
+from zhongcao.jobs import loop_lock
 from zhongcao.jobs.registry import Counts, Job, JobContext, registered
 from zhongcao.jobs.runner import JobFailed, execute
 
 log = logging.getLogger("zhongcao.jobs")
 
-LOOP_CRON = "* * * * *"  # a sub-second job's long task starts every minute
-LOOP_WINDOW_S = 60.0
-LOOP_OVERLAP_S = 1.0  # past the next minute's start (its defer comes ~0.5 s after the minute)
+# A worker without a sub-second job's lock tries for it this often: the longest the job pauses when
+# its runner dies, plus PostgreSQL noticing the dead connection (at once for a killed process).
+LOOP_TAKEOVER_S = 0.5
 UPKEEP_QUEUE = "zhongcao.upkeep"
 STALLED_AFTER_S = 60.0  # a worker silent this long (it beats every 10 s) is dead: its jobs run again
 KEEP_FINISHED_HOURS = 72  # failed and aborted Procrastinate jobs kept this long (succeeded: deleted)
@@ -73,11 +77,11 @@ def is_loop(entry: Job) -> bool:
     return entry.every_s < 1.0
 
 
-def cron_for(entry: Job) -> str:
+def cron_for(entry: Job) -> str | None:
     """The job's schedule as a cron (a sixth field is seconds): every ``every_s`` seconds, aligned to
-    the minute, hour or day. Sub-second jobs: every minute (see :func:`is_loop`)."""
+    the minute, hour or day. Sub-second jobs: None (a worker's :class:`LoopRunner` runs them)."""
     if is_loop(entry):
-        return LOOP_CRON
+        return None
     every = entry.every_s
     if every != int(every):
         raise ValueError(f"job {entry.name}: every_s={every} is not whole seconds")
@@ -139,8 +143,9 @@ def build_app(
     scheduled = set() if not schedule else set(jobs) if names is None else set(names)
     for entry in jobs.values():
         task = _register(app, entry, context)
-        if entry.name in scheduled:
-            app.periodic(cron=cron_for(entry), periodic_id=entry.name)(task)
+        cron = cron_for(entry)
+        if entry.name in scheduled and cron is not None:
+            app.periodic(cron=cron, periodic_id=entry.name)(task)
     if names is None and schedule:
         upkeep = app.task(
             name="zhongcao.upkeep",
@@ -154,20 +159,14 @@ def build_app(
 
 
 def _register(app: procrastinate.App, entry: Job, context: JobContext) -> Any:
-    loop = is_loop(entry)
-
     def run(task_context: TaskContext, timestamp: int | None = None) -> Counts:
-        if loop:
-            return _run_loop(entry, context, task_context)
         return _run_once(entry, context)
 
     run.__name__ = run.__qualname__ = entry.name
     return app.task(
         name=task_name(entry.name),
         queue=queue_name(entry.name),
-        # A sub-second job's minute tasks overlap by a second (no ``lock``): ``job_runs`` keeps their
-        # runs apart.
-        lock=None if loop else task_name(entry.name),
+        lock=task_name(entry.name),
         queueing_lock=task_name(entry.name),
         retry=Backoff(entry),
         pass_context=True,
@@ -175,28 +174,87 @@ def _register(app: procrastinate.App, entry: Job, context: JobContext) -> Any:
 
 
 def _run_once(entry: Job, context: JobContext) -> Counts:
+    # A sub-second job deferred by hand runs under its loop lock (``execute`` takes it): skipped
+    # while a worker's loop runs the job anyway.
     ran, result, error = execute(entry, context, force=True)
     if error is not None:
         raise JobFailed(entry.name, error, {})  # Procrastinate retries it after the backoff
-    if not ran:  # ``zhongcao jobs run`` is running it in-process right now
+    if not ran:  # ``zhongcao jobs run`` (or a worker's loop) is running it right now
         return {"skipped": 1}
     return dict(result or {})
 
 
-def _run_loop(entry: Job, context: JobContext, task_context: TaskContext) -> Counts:
-    end = (math.floor(time.time() / LOOP_WINDOW_S) + 1) * LOOP_WINDOW_S + LOOP_OVERLAP_S
-    totals: Counts = {"runs": 0}
-    while time.time() < end and not task_context.should_abort():  # abort: the worker is stopping
-        started = time.monotonic()
-        ran, result, error = execute(entry, context, force=True)
-        if error is not None:
-            raise JobFailed(entry.name, error, totals)
-        if ran:
-            totals["runs"] += 1
-            for key, value in (result or {}).items():
-                totals[key] = totals.get(key, 0) + value
-        time.sleep(max(entry.every_s - (time.monotonic() - started), 0.0))
-    return totals
+def loop_application_name(name: str, pid: int | None = None) -> str:
+    """The loop lock's connection's application_name: the job and the worker process's id."""
+    return f"zhongcao-loop {name} {pid or os.getpid()}"[:63]
+
+
+class LoopRunner:
+    """Runs one sub-second job every ``every_s`` for as long as its worker runs, while it holds the
+    job's advisory lock (:mod:`zhongcao.jobs.loop_lock`) on a connection of its own; without the lock
+    it tries again every :data:`LOOP_TAKEOVER_S`. A failed run is recorded (``job_runs``) and the job
+    runs again after its retry delay."""
+
+    def __init__(self, entry: Job, context: JobContext, stop: threading.Event) -> None:
+        self.entry, self.context, self._stop = entry, context, stop
+        url = context.database.engine.url.set(drivername="postgresql")
+        self.conninfo = url.render_as_string(hide_password=False)
+        self.scope: str | None = None  # the lock's key (read from the database on start)
+        self.holding = threading.Event()  # tests: this runner holds the lock now
+        self.thread = threading.Thread(target=self.run, name=f"job-loop-{entry.name}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self, timeout: float) -> None:
+        self.thread.join(timeout)
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.scope = self.scope or loop_lock.scope(self.context.database, self.entry.name)
+                # TCP keepalives: a holder whose machine vanished (no FIN from a killed process)
+                # loses the lock within about 20 s instead of the kernel's two hours.
+                with psycopg.connect(
+                    self.conninfo,
+                    autocommit=True,
+                    # Who holds a job's loop: pg_stat_activity joined with pg_locks names the process.
+                    application_name=loop_application_name(self.entry.name),
+                    keepalives=1,
+                    keepalives_idle=5,
+                    keepalives_interval=5,
+                    keepalives_count=3,
+                ) as lock_conn:
+                    if self._acquire(lock_conn):
+                        self.holding.set()
+                        log.info("job %s: this worker runs it (holds its loop lock)", self.entry.name)
+                        self._loop(lock_conn)
+            except Exception:  # the database is away for a moment: connect again
+                log.warning("job %s: lost the loop lock's connection; reconnecting", self.entry.name)
+                self._stop.wait(LOOP_TAKEOVER_S)
+            finally:
+                self.holding.clear()
+
+    def _acquire(self, lock_conn: psycopg.Connection[Any]) -> bool:
+        while not self._stop.is_set():
+            row = lock_conn.execute(loop_lock.TRY_SQL, {"scope": self.scope}).fetchone()
+            if row is not None and row[0]:
+                return True
+            self._stop.wait(LOOP_TAKEOVER_S)
+        return False
+
+    def _loop(self, lock_conn: psycopg.Connection[Any]) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            started = time.monotonic()
+            _ran, _result, error = execute(self.entry, self.context, force=True, owner=True)
+            failures = failures + 1 if error is not None else 0
+            delay = self.entry.retry_delay(failures) if failures else self.entry.every_s
+            self._stop.wait(max(delay - (time.monotonic() - started), 0.0))
+            # Still holding the lock? (A dropped connection lost it: stop before another worker's
+            # loop and this one overlap; raises psycopg.Error, and run() connects again.)
+            lock_conn.execute("SELECT 1")
+        # Closing the connection (run's ``with``) releases the lock for the next worker.
 
 
 async def _upkeep(task_context: TaskContext, timestamp: int | None = None) -> None:
@@ -219,8 +277,9 @@ class ProcrastinateWorker:
     """One Procrastinate worker for the registered jobs (``zhongcao worker`` on PostgreSQL).
 
     Sync job functions run in threads; the worker takes as many runs at once as there are jobs (and
-    room for a sub-second job's overlap and the upkeep), so a long rebuild never holds up the others.
-    Stopping lets the runs under way finish; a sub-second job's long task stops at its next round."""
+    room for the upkeep), so a long rebuild never holds up the others. Sub-second jobs run in a
+    :class:`LoopRunner` thread each (when scheduled), beside Procrastinate. Stopping lets the runs
+    under way finish; a loop stops after its run and gives its lock back."""
 
     def __init__(
         self,
@@ -235,7 +294,7 @@ class ProcrastinateWorker:
         self.app = build_app(database, settings, self.names, schedule=schedule)
         jobs = registered()
         self.jobs = [jobs[n] for n in self.names] if self.names is not None else list(jobs.values())
-        self.concurrency = len(self.jobs) + 2
+        self.concurrency = len(self.jobs) + 1
         queues = None if self.names is None else [queue_name(n) for n in self.names]
         self._worker = procrastinate_worker.Worker(
             self.app,
@@ -247,14 +306,32 @@ class ProcrastinateWorker:
             delete_jobs="successful",  # job_runs keeps the status; failed jobs stay for KEEP_FINISHED_HOURS
             install_signal_handlers=True,  # SIGTERM, Ctrl-C: stop (only where it runs in the main thread)
         )
+        self._loops_stop = threading.Event()
+        context = JobContext(database, settings)  # the loops' own (the event store in its cache)
+        self.loops = (
+            [LoopRunner(entry, context, self._loops_stop) for entry in self.jobs if is_loop(entry)]
+            if schedule
+            else []
+        )
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
 
     async def run_async(self) -> None:
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(self.concurrency))
         async with self.app.open_async():
+            for loop in self.loops:
+                loop.start()
             self._started.set()
-            await self._worker.run()  # type: ignore[no-untyped-call]  # (procrastinate leaves it unannotated)
+            try:
+                await self._worker.run()  # type: ignore[no-untyped-call]  # (procrastinate leaves it unannotated)
+            finally:
+                self._loops_stop.set()
+                await asyncio.to_thread(self._join_loops, 30.0)
+
+    def _join_loops(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for loop in self.loops:
+            loop.join(max(deadline - time.monotonic(), 0.0))
 
     def run(self) -> None:
         """Until SIGTERM or SIGINT (in the main thread) or :meth:`stop`."""
@@ -267,6 +344,7 @@ class ProcrastinateWorker:
         self._started.wait(30)
 
     def stop(self, timeout: float = 30.0) -> None:
+        self._loops_stop.set()
         self._worker.stop()  # type: ignore[no-untyped-call]
         if self._thread is not None:
             self._thread.join(timeout)

@@ -28,6 +28,7 @@ from zhongcao import clock
 from zhongcao.config import Settings
 from zhongcao.db import Database
 from zhongcao.jobs import definitions  # noqa: F401  (registers the platform's jobs)
+from zhongcao.jobs.loop_lock import held_for_run, uses_loop_lock
 from zhongcao.jobs.models import JobRun
 from zhongcao.jobs.registry import Counts, Job, JobContext, registered
 
@@ -47,16 +48,19 @@ def _ensure_row(database: Database, job: Job, now: datetime) -> None:
             db.rollback()
 
 
-def claim(database: Database, job: Job, now: datetime, *, force: bool = False) -> str | None:
+def claim(
+    database: Database, job: Job, now: datetime, *, force: bool = False, takeover: bool = False
+) -> str | None:
     """Take the job's next run: a token when this runner got it, None when it is not due yet (unless
-    ``force``) or another runner holds a live claim."""
+    ``force``) or another runner holds a live claim. ``takeover``: the caller knows it is the job's
+    only runner (it holds the job's loop lock, :mod:`zhongcao.jobs.loop_lock`), so a claim still
+    marked running was left by a runner that died: take it without waiting for its lease."""
     _ensure_row(database, job, now)
     token = secrets.token_hex(8)
     abandoned = now - timedelta(seconds=job.lease_s)
-    conditions = [
-        JobRun.name == job.name,
-        or_(JobRun.status != "running", JobRun.last_started_at < abandoned),
-    ]
+    conditions = [JobRun.name == job.name]
+    if not takeover:
+        conditions.append(or_(JobRun.status != "running", JobRun.last_started_at < abandoned))
     if not force:
         conditions.append(JobRun.next_due_at <= now)
     with database.session() as db:
@@ -99,10 +103,27 @@ def _finish(
         db.commit()
 
 
-def execute(job: Job, context: JobContext, *, force: bool = False) -> tuple[bool, Counts | None, str | None]:
-    """Claim and run ``job`` once: (ran, counts, error). Not due, or held elsewhere: (False, None, None)."""
+def execute(
+    job: Job, context: JobContext, *, force: bool = False, owner: bool = False
+) -> tuple[bool, Counts | None, str | None]:
+    """Claim and run ``job`` once: (ran, counts, error). Not due, or held elsewhere: (False, None, None).
+
+    A sub-second job on PostgreSQL runs only under its loop lock (:mod:`zhongcao.jobs.loop_lock`):
+    ``owner`` says the caller holds it (a job worker's loop); anyone else takes it for this run, or
+    skips the run while a worker's loop holds it."""
+    if not owner and uses_loop_lock(context.database, job.every_s):
+        with held_for_run(context.database, job.name) as got:
+            if not got:
+                return False, None, None
+            return _execute(job, context, force=force, takeover=True)
+    return _execute(job, context, force=force, takeover=owner)
+
+
+def _execute(
+    job: Job, context: JobContext, *, force: bool, takeover: bool
+) -> tuple[bool, Counts | None, str | None]:
     started = clock.now()
-    token = claim(context.database, job, started, force=force)
+    token = claim(context.database, job, started, force=force, takeover=takeover)
     if token is None:
         return False, None, None
     result: Counts | None = None

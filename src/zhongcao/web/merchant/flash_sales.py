@@ -4,9 +4,9 @@ host dashboard's "pin and start". The same service calls as the JSON API."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from zhongcao.catalog import service as catalog_service
@@ -15,6 +15,7 @@ from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind, ContentStatus
 from zhongcao.errors import DomainError
 from zhongcao.flashsales import service as flashsales_service
+from zhongcao.flashsales.models import FlashSaleStatus
 from zhongcao.pagination import PageParams
 from zhongcao.web.console import Console, IdPath, MerchantConsole, yuan_to_fen
 from zhongcao.web.context import FormData
@@ -41,10 +42,14 @@ def _rooms(console: Console) -> list[Any]:
     return [c for c in rooms if c.status in (ContentStatus.scheduled, ContentStatus.live)]
 
 
-def _render(console: Console, form: Form | None, status_code: int = 200) -> Response:
+STATUSES = [s.value for s in FlashSaleStatus]
+
+
+def _render(console: Console, form: Form | None, status_code: int = 200, status: str = "") -> Response:
     assert console.shop_id is not None
     settings = console.page.request.app.state.settings
-    sales = flashsales_service.list_sales(console.db, shop_id=console.shop_id)
+    wanted = FlashSaleStatus(status) if status in STATUSES else None
+    sales = flashsales_service.list_sales(console.db, shop_id=console.shop_id, status=wanted)
     states = {s.id: flashsales_service.sale_state(console.db, s, settings) for s in sales}
     rows = _form_skus(console)
     return console.render(
@@ -56,14 +61,19 @@ def _render(console: Console, form: Form | None, status_code: int = 200) -> Resp
         rows=rows,
         sku_names={s.id: (p, s) for p, s in rows},
         rooms=_rooms(console),
+        status=wanted.value if wanted else "",
+        statuses=STATUSES,
         form=form,
         typed=form.values if form is not None else {"per_buyer_limit": "1", "payment_window_minutes": "15"},
     )
 
 
 @router.get("/flash-sales")
-def flash_sales(console: MerchantConsole) -> Response:
-    return _render(console, None)
+def flash_sales(
+    console: MerchantConsole, status: Annotated[str | None, Query(max_length=20)] = None
+) -> Response:
+    """The shop's flash sales, newest first; ``status``: waiting for the pin, scheduled or ended."""
+    return _render(console, None, status=status or "")
 
 
 def read_new_sale(form: Form, data: FormData) -> flashsales_service.NewSale | None:

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from zhongcao.web.operator import accounts, dashboards, disputes, integrity, moderation, warehouse, workbench
+from zhongcao.web.operator import (
+    accounts,
+    dashboards,
+    disputes,
+    flash_sales,
+    integrity,
+    moderation,
+    warehouse,
+    workbench,
+)
 
 router = APIRouter()
 # Fixed paths before the ids they would otherwise be taken for.
-for module in (workbench, disputes, accounts, moderation, integrity, dashboards, warehouse):
+for module in (workbench, disputes, accounts, moderation, integrity, dashboards, flash_sales, warehouse):
     router.include_router(module.router)

@@ -25,6 +25,7 @@ from zhongcao.errors import DomainError
 from zhongcao.experience import scores as experience_scores
 from zhongcao.experience import surveys as experience_surveys
 from zhongcao.experience.nps import MIN_GROUP
+from zhongcao.flashsales import service as flashsales_service
 from zhongcao.jobs import status as jobs_status
 from zhongcao.shops import service as shops_service
 from zhongcao.web import charts, i18n
@@ -384,10 +385,18 @@ def create_campaign(console: OperatorConsole, data: FormData) -> Response:
     return console.redirect(f"/operator/campaigns/{campaign.id}", flash="operator.campaign.created")
 
 
-def _render_campaign(
-    console: Console, campaign_id: int, form: Form | None, status_code: int = 200
+def render_campaign(
+    console: Console,
+    campaign_id: int,
+    form: Form | None,
+    status_code: int = 200,
+    *,
+    flash_form: Form | None = None,
 ) -> Response:
+    """The campaign's page; ``form``: the change form as typed, ``flash_form``: the new flash sale's."""
     campaign = campaigns_service.get_campaign(console.db, campaign_id)
+    settings = console.page.request.app.state.settings
+    sales = flashsales_service.list_sales(console.db, campaign_id=campaign.id)
     return console.render(
         "operator/campaign.html",
         "campaigns",
@@ -398,12 +407,18 @@ def _render_campaign(
         budget_left=campaigns_service.budget_left_fen(campaign),
         form=form,
         typed=form.values if form is not None else {"ends_at": _local_input(campaign.ends_at)},
+        flash_sales=sales,
+        flash_states={s.id: flashsales_service.sale_state(console.db, s, settings) for s in sales},
+        flash_form=flash_form,
+        flash_typed=flash_form.values
+        if flash_form is not None
+        else {"per_buyer_limit": "1", "payment_window_minutes": "15"},
     )
 
 
 @router.get("/campaigns/{campaign_id}")
 def campaign(console: OperatorConsole, campaign_id: IdPath) -> Response:
-    return _render_campaign(console, campaign_id, None)
+    return render_campaign(console, campaign_id, None)
 
 
 @router.post("/campaigns/{campaign_id}")
@@ -416,13 +431,13 @@ def update_campaign(console: OperatorConsole, campaign_id: IdPath, data: FormDat
     if not cancel and form.ok and budget is None and ends_at is None:
         form.message = console.t("operator.campaign.nothing")
     if not form.ok:
-        return _render_campaign(console, campaign_id, form, status_code=422)
+        return render_campaign(console, campaign_id, form, status_code=422)
     campaign = campaigns_service.get_campaign(console.db, campaign_id)
     if ends_at is not None and ends_at == _aware(campaign.ends_at).replace(second=0, microsecond=0):
         ends_at = None  # the box still shows the current end: not a change
         if budget is None:
             form.message = console.t("operator.campaign.nothing")
-            return _render_campaign(console, campaign_id, form, status_code=422)
+            return render_campaign(console, campaign_id, form, status_code=422)
     try:
         campaigns_service.update_campaign(
             console.db, campaign_id, budget_fen=budget, ends_at=ends_at, cancel=cancel
@@ -434,7 +449,7 @@ def update_campaign(console: OperatorConsole, campaign_id: IdPath, data: FormDat
         form.add_domain_error(exc, {"budget_fen": "budget", "ends_at": "ends_at"})
         if not form.errors and form.message is None:
             form.message = error_message(console.t, exc)
-        return _render_campaign(console, campaign_id, form, status_code=exc.status_code)
+        return render_campaign(console, campaign_id, form, status_code=exc.status_code)
     return console.redirect(
         f"/operator/campaigns/{campaign_id}",
         flash="operator.campaign.cancelled" if cancel else "operator.campaign.updated",
