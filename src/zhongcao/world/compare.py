@@ -30,6 +30,8 @@ from zhongcao.events.store import SegmentEventStore
 from zhongcao.experience import surveys as nps_surveys
 from zhongcao.feed.policy_registry import POLICIES, get_policy
 from zhongcao.world.generate import Scale, WorldSpec
+from zhongcao.world.merchants import MerchantRules
+from zhongcao.world.reactions import Reactions
 from zhongcao.world.service import build_world, load_latent
 
 MONTH_DAYS = 30
@@ -52,6 +54,12 @@ class PolicyOutcome:
     gmv_by_week_fen: list[int] = field(default_factory=list)
     feed_seconds: float = 0.0  # of ``seconds``, spent in the feed policy (fit and pages)
     notes: str = ""  # what the policy says about itself (a trained feed: when it trained, page time)
+    poor_gmv_share: float | None = None  # of GMV paid at shops whose hidden quality was poor then
+    merchant_exits: int = 0
+    merchant_improvements: int = 0
+    merchant_scale_ups: int = 0
+    digest: str = ""  # the simulation's outcome digest
+    world_digest: str = ""  # the generated world's digest (the same for every policy)
 
     @property
     def gmv_fen(self) -> int:
@@ -62,7 +70,17 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
+def run_policy(
+    policy: str,
+    spec: WorldSpec,
+    workdir: Path,
+    *,
+    reactions: Reactions | None = None,
+    merchants: MerchantRules | None = None,
+) -> PolicyOutcome:
+    """Build ``spec``'s world under ``policy`` into ``workdir/policy`` and simulate it; what changes
+    between policies is the feed policy alone (the world, reactions, merchant rules and random
+    streams are the same)."""
     folder = workdir / policy
     folder.mkdir(parents=True, exist_ok=True)
     database = Database(f"sqlite:///{folder}/world.db")
@@ -78,6 +96,8 @@ def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
             world_dir=folder / "world",
             store=store,
             feed_policy=feed,
+            reactions=reactions,
+            merchants=merchants,
         )
         store.close()
         latent = load_latent(summary.path)
@@ -92,6 +112,14 @@ def run_policy(policy: str, spec: WorldSpec, workdir: Path) -> PolicyOutcome:
             close()
     out = PolicyOutcome(policy=policy, seconds=summary.seconds, notes=_notes(feed))
     out.feed_seconds = float(summary.simulation.get("phase_seconds", {}).get("feed policy", 0.0))
+    counts = summary.simulation.get("counts", {})
+    if counts.get("gmv_paid_fen"):
+        out.poor_gmv_share = round(counts.get("gmv_poor_shops_fen", 0) / counts["gmv_paid_fen"], 4)
+    out.merchant_exits = int(counts.get("merchant_exits", 0))
+    out.merchant_improvements = int(counts.get("merchant_improvements", 0))
+    out.merchant_scale_ups = int(counts.get("merchant_scale_ups", 0))
+    out.digest = str(summary.simulation.get("digest", ""))
+    out.world_digest = summary.digest
     months = max(1, -(-spec.days // MONTH_DAYS))
     out.gmv_by_month_fen = [0] * months
     weeks = max(1, -(-spec.days // WEEK_DAYS))
