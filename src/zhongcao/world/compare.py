@@ -28,6 +28,7 @@ from zhongcao.commerce import service as commerce_service
 from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.experience import surveys as nps_surveys
+from zhongcao.feed.policy import FeedPolicy
 from zhongcao.feed.policy_registry import POLICIES, get_policy
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.merchants import MerchantRules
@@ -71,7 +72,7 @@ def _utc(value: datetime) -> datetime:
 
 
 def run_policy(
-    policy: str,
+    policy: str | FeedPolicy,
     spec: WorldSpec,
     workdir: Path,
     *,
@@ -81,10 +82,11 @@ def run_policy(
     """Build ``spec``'s world under ``policy`` into ``workdir/policy`` and simulate it; what changes
     between policies is the feed policy alone (the world, reactions, merchant rules and random
     streams are the same)."""
-    folder = workdir / policy
+    name = policy if isinstance(policy, str) else policy.name
+    folder = workdir / name
     folder.mkdir(parents=True, exist_ok=True)
     database = Database(f"sqlite:///{folder}/world.db")
-    feed = get_policy(policy)
+    feed = get_policy(policy) if isinstance(policy, str) else policy
     try:
         migrate.upgrade(database.engine)
         store = SegmentEventStore(folder / "events")
@@ -110,7 +112,7 @@ def run_policy(
         close = getattr(feed, "close", None)
         if callable(close):
             close()
-    out = PolicyOutcome(policy=policy, seconds=summary.seconds, notes=_notes(feed))
+    out = PolicyOutcome(policy=name, seconds=summary.seconds, notes=_notes(feed))
     out.feed_seconds = float(summary.simulation.get("phase_seconds", {}).get("feed policy", 0.0))
     counts = summary.simulation.get("counts", {})
     if counts.get("gmv_paid_fen"):

@@ -268,7 +268,8 @@ def experiment_command(
     chosen = [p.strip() for p in policy.split(",") if p.strip()]
     unknown = [p for p in chosen if p not in POLICIES]
     if not chosen or unknown:
-        raise fail(f"unknown policy {', '.join(unknown) or policy!r}; known: {', '.join(sorted(POLICIES))}")
+        named = ", ".join(unknown) if unknown else repr(policy)
+        raise fail(f"unknown policy {named}; known: {', '.join(sorted(POLICIES))}")
     if sensitivity_table and not {"gmv", "experience"} <= set(chosen):
         raise fail("the sensitivity table compares experience with gmv: include both in --policy")
     try:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Reactions:
@@ -68,6 +70,18 @@ class Reactions:
             "slow_reply": self.slow_reply_hit,
             "very_slow_reply": self.very_slow_reply_hit,
         }[kind]
+
+    def activity_factor(self, satisfaction: np.ndarray, baseline: float) -> np.ndarray:
+        """How a person's chance of opening the app today scales with their satisfaction."""
+        return np.power(np.maximum(satisfaction, 0.0) / baseline, self.activity_elasticity)
+
+    def conversion_factor(self, satisfaction: np.ndarray, baseline: float) -> np.ndarray:
+        """How readily a product view becomes an add-to-cart, by satisfaction."""
+        return np.power(np.maximum(satisfaction, 0.0) / baseline, self.conversion_elasticity)
+
+    def churn_probability(self, satisfaction: np.ndarray) -> np.ndarray:
+        """The daily chance of leaving the platform for good."""
+        return self.churn_daily_max * np.clip((self.churn_below - satisfaction) / self.churn_below, 0.0, 1.0)
 
     def avoid_probability(self, kind: str) -> float:
         """The chance that a bad experience of ``kind`` makes the buyer avoid the shop for good."""

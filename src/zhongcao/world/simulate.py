@@ -295,7 +295,7 @@ class Market(ChannelSessions):
         self.rng_merchants = stream(6)  # shops' decisions
 
     def _order_rng(self, user: int, product: int, day_us: int) -> Generator:
-        day = (day_us - self.start_us) // DAY_US
+        day = max(0, (day_us - self.start_us) // DAY_US)
         return Generator(PCG64([self.seed, 0x0DE5, user, product, int(day)]))
 
     # --- reading the platform -------------------------------------------------------------------
@@ -615,8 +615,8 @@ class Market(ChannelSessions):
     def _behave(self, day_us: int) -> None:
         rng = self.rng_people
         n = len(self.user_ids)
-        p_active = np.clip(0.22 * self.activity, 0.02, 0.9) * np.power(
-            self.satisfaction / BASELINE_SATISFACTION, self.reactions.activity_elasticity
+        p_active = np.clip(0.22 * self.activity, 0.02, 0.9) * self.reactions.activity_factor(
+            self.satisfaction, BASELINE_SATISFACTION
         )
         active = np.flatnonzero((rng.random(n) < np.clip(p_active, 0.0, 0.95)) & ~self.churned)
         self._count("active_user_days", len(active))
@@ -875,9 +875,7 @@ class Market(ChannelSessions):
             self.rating_n[shop] >= 3, self.rating_sum[shop] / np.maximum(self.rating_n[shop], 1), 4.5
         )
         trust = np.exp(0.6 * (rating - 4.5))
-        mood = np.power(
-            self.satisfaction[users] / BASELINE_SATISFACTION, self.reactions.conversion_elasticity
-        )
+        mood = self.reactions.conversion_factor(self.satisfaction[users], BASELINE_SATISFACTION)
         p_cart = np.clip(
             0.10
             * self.intensity
@@ -1333,8 +1331,7 @@ class Market(ChannelSessions):
             self._count(f"job_{name}", n)
         sat = self.satisfaction
         # Unhappy people leave; everyone drifts back toward the baseline.
-        r = self.reactions
-        p_churn = r.churn_daily_max * np.clip((r.churn_below - sat) / r.churn_below, 0.0, 1.0)
+        p_churn = self.reactions.churn_probability(sat)
         leaving = (rng.random(len(sat)) < p_churn) & ~self.churned
         self.churned |= leaving
         self._count("churned", int(leaving.sum()))
