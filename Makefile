@@ -86,6 +86,11 @@ bench-world: install
 bench-simulate: install
 	$(PY) benchmarks/world/bench_simulate.py
 
+# The north-star experiment (issue #20): time one medium policy-run, then the full table (hours).
+bench-northstar: install
+	$(PY) benchmarks/northstar/bench_policy_run.py --scale medium --days 10 --policy gmv
+	$(BIN)/zhongcao simulate --seeds 1,2,3,4,5 --days 180 --scale medium --policy gmv,experience,trained --sensitivity
+
 bench-alliance: install
 	$(PY) benchmarks/alliance/bench_alliance.py --scale small --seed 1 --seed 2 --seed 3
 	$(BIN)/zhongcao simulate --creator-policy plaza,matching --days 30 --seed 1

@@ -328,6 +328,30 @@ def simulate(
             help="Plant the attacks of this JSON file (docs/integrity.md) in each run, with detection and discounting on; prints what was caught."
         ),
     ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            help="The north-star experiment (issue #20): run every policy on each of these seeds (1,2,3 or 1-5) and print means with 95% intervals across seeds; shops adapt to their traffic."
+        ),
+    ] = None,
+    sensitivity: Annotated[
+        bool,
+        typer.Option(
+            help="With --seeds: also vary each documented reaction and merchant parameter to both ends of its range (experience vs gmv)."
+        ),
+    ] = False,
+    vary: Annotated[
+        str | None,
+        typer.Option(
+            help="With --sensitivity: only these parameters, comma-separated (default: every ranged one)."
+        ),
+    ] = None,
+    adapt: Annotated[
+        bool,
+        typer.Option(
+            help="With --seeds: shops adapt to the traffic they earn (--no-adapt: they stay as generated)."
+        ),
+    ] = True,
 ) -> None:
     """Run the same demo world under each feed policy (in temporary databases) and print, per policy,
     GMV by month, global NPS, buyer retention, repurchase rate and churn. With ``--creator-policy``,
@@ -338,6 +362,16 @@ def simulate(
         from zhongcao.world.creator_compare import creator_compare_command
 
         creator_compare_command(policy=creator_policy, days=days, seed=seed, scale=scale)
+        return
+    if (seeds is not None or sensitivity) and attacks is not None:
+        raise cli_support.fail("--attacks goes with single-seed --policy runs, not the --seeds experiment", 2)
+    if seeds is not None or sensitivity:
+        from zhongcao.world.experiment import experiment_command
+
+        experiment_command(
+            policy=policy, seeds=seeds or str(seed), days=days, scale=scale,
+            sensitivity_table=sensitivity, vary=vary, adapt=adapt,
+        )  # fmt: skip
         return
     from zhongcao.world.compare import simulate_command
 

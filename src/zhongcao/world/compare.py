@@ -28,11 +28,14 @@ from zhongcao.commerce import service as commerce_service
 from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.experience import surveys as nps_surveys
+from zhongcao.feed.policy import FeedPolicy
 from zhongcao.feed.policy_registry import POLICIES, get_policy
 from zhongcao.integrity.blocks import Block
 from zhongcao.world.attack_plan import AttackFileError, AttackPlan, load_attack_plan
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.integrity_sim import SimulatedIntegrity
+from zhongcao.world.merchants import MerchantRules
+from zhongcao.world.reactions import Reactions
 from zhongcao.world.service import build_world, load_latent
 
 MONTH_DAYS = 30
@@ -56,6 +59,12 @@ class PolicyOutcome:
     feed_seconds: float = 0.0  # of ``seconds``, spent in the feed policy (fit and pages)
     notes: str = ""  # what the policy says about itself (a trained feed: when it trained, page time)
     integrity: list[str] = field(default_factory=list)  # what the planted attacks came to (--attacks)
+    poor_gmv_share: float | None = None  # of GMV paid at shops whose hidden quality was poor then
+    merchant_exits: int = 0
+    merchant_improvements: int = 0
+    merchant_scale_ups: int = 0
+    digest: str = ""  # the simulation's outcome digest
+    world_digest: str = ""  # the generated world's digest (the same for every policy)
 
     @property
     def gmv_fen(self) -> int:
@@ -67,12 +76,22 @@ def _utc(value: datetime) -> datetime:
 
 
 def run_policy(
-    policy: str, spec: WorldSpec, workdir: Path, attacks: AttackPlan | None = None
+    policy: str | FeedPolicy,
+    spec: WorldSpec,
+    workdir: Path,
+    attacks: AttackPlan | None = None,
+    *,
+    reactions: Reactions | None = None,
+    merchants: MerchantRules | None = None,
 ) -> PolicyOutcome:
-    folder = workdir / policy
+    """Build ``spec``'s world under ``policy`` into ``workdir/policy`` and simulate it; what changes
+    between policies is the feed policy alone (the world, reactions, merchant rules and random
+    streams are the same). ``attacks``: plant them, with detection and discounting on (issue #19)."""
+    name = policy if isinstance(policy, str) else policy.name
+    folder = workdir / name
     folder.mkdir(parents=True, exist_ok=True)
     database = Database(f"sqlite:///{folder}/world.db")
-    feed = get_policy(policy)
+    feed = get_policy(policy) if isinstance(policy, str) else policy
     layer = SimulatedIntegrity(attacks, spec.seed) if attacks is not None else None
     try:
         migrate.upgrade(database.engine)
@@ -86,6 +105,8 @@ def run_policy(
             store=store,
             feed_policy=feed,
             integrity=layer,
+            reactions=reactions,
+            merchants=merchants,
         )
         store.close()
         latent = load_latent(summary.path)
@@ -98,10 +119,18 @@ def run_policy(
         close = getattr(feed, "close", None)
         if callable(close):
             close()
-    out = PolicyOutcome(policy=policy, seconds=summary.seconds, notes=_notes(feed))
+    out = PolicyOutcome(policy=name, seconds=summary.seconds, notes=_notes(feed))
     if layer is not None:
         out.integrity = integrity_lines(layer)
     out.feed_seconds = float(summary.simulation.get("phase_seconds", {}).get("feed policy", 0.0))
+    counts = summary.simulation.get("counts", {})
+    if counts.get("gmv_paid_fen"):
+        out.poor_gmv_share = round(counts.get("gmv_poor_shops_fen", 0) / counts["gmv_paid_fen"], 4)
+    out.merchant_exits = int(counts.get("merchant_exits", 0))
+    out.merchant_improvements = int(counts.get("merchant_improvements", 0))
+    out.merchant_scale_ups = int(counts.get("merchant_scale_ups", 0))
+    out.digest = str(summary.simulation.get("digest", ""))
+    out.world_digest = summary.digest
     months = max(1, -(-spec.days // MONTH_DAYS))
     out.gmv_by_month_fen = [0] * months
     weeks = max(1, -(-spec.days // WEEK_DAYS))

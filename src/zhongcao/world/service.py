@@ -41,6 +41,8 @@ from zhongcao.tables import empty_all_tables
 from zhongcao.users import service as users_service
 from zhongcao.world.generate import DemoLogin, Latent, WorldSpec, demo_logins, generate
 from zhongcao.world.integrity_sim import SimulatedIntegrity
+from zhongcao.world.merchants import MerchantRules
+from zhongcao.world.reactions import Reactions
 from zhongcao.world.simulate import SimulationResult, simulate
 
 __all__ = ["WorldError", "WorldSummary", "build_world", "demo_logins", "load_latent", "world_path"]
@@ -153,6 +155,8 @@ def build_world(
     creator_policy: str | None = None,
     day_hook: Callable[[int, Database], None] | None = None,
     integrity: SimulatedIntegrity | None = None,
+    reactions: Reactions | None = None,
+    merchants: MerchantRules | None = None,
 ) -> WorldSummary:
     """Build the world for ``spec`` into ``database`` (migrated) and simulate ``spec.days`` days,
     or reuse the one already there. Behaviour events go to ``store`` (default: the configured one).
@@ -205,6 +209,8 @@ def build_world(
                 creator_policy=creator_policy,
                 day_hook=day_hook,
                 integrity=integrity,
+                reactions=reactions,
+                merchants=merchants,
             )
             latent.arrays.update(result.user_arrays)
     seconds = time.perf_counter() - began

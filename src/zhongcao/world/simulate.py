@@ -46,6 +46,7 @@ from zhongcao import clock, fulfilment_flows, signals
 from zhongcao.aftersales import service as aftersales_service
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason, AfterSaleStatus
 from zhongcao.catalog import service as catalog_service
+from zhongcao.catalog.models import ProductStatus
 from zhongcao.commerce import checkout as checkout_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.commerce.models import Channel
@@ -71,9 +72,12 @@ from zhongcao.shops import service as shops_service
 from zhongcao.support import service as support_service
 from zhongcao.users import addresses as address_service
 from zhongcao.world import buyers, demo_shopper, vocab
+from zhongcao.world import merchants as merchant_rules
 from zhongcao.world.creators import SimulatedCreators
 from zhongcao.world.generate import LEAVES, TOPIC_KEYS
 from zhongcao.world.integrity_sim import SimulatedIntegrity
+from zhongcao.world.merchants import MerchantRules
+from zhongcao.world.reactions import Reactions
 from zhongcao.world.sessions import LIVE_HOURS, ChannelSessions
 
 __all__ = ["SimulationResult", "simulate"]
@@ -143,6 +147,9 @@ class _Order:
     bad: bool = False  # anything went wrong for the buyer
     case_id: int | None = None
     case_kind: AfterSaleKind | None = None
+    # The order's own random stream (fulfilment, after-sales, reviews, NPS), seeded by who bought what
+    # on which day: the same purchase has the same luck under every feed policy.
+    rng: Generator = field(default_factory=lambda: Generator(PCG64(0)))
 
 
 ProgressHook = Callable[[str, int], Any]
@@ -173,6 +180,8 @@ class Market(ChannelSessions):
         intensity: float = 1.0,
         creator_policy: str | None = None,
         integrity: SimulatedIntegrity | None = None,
+        reactions: Reactions | None = None,
+        merchants: MerchantRules | None = None,
     ) -> None:
         self.database = database
         self.db = database.session()
@@ -181,8 +190,9 @@ class Market(ChannelSessions):
         # inbox with months of orders at once (and cost the simulation a write per order).
         signals.quiet(self.db)
         self.store = store
-        self.rng = Generator(PCG64([seed, 0x5EED]))
         self.seed = seed
+        self.reactions = reactions or Reactions()
+        self._streams(0)
         self.addresses: dict[int, ShippingAddress] = {}  # user id -> their address (world.buyers)
         self.intensity = float(intensity)
         self.start_us = _us(start)
@@ -213,6 +223,10 @@ class Market(ChannelSessions):
         self.satisfaction = a["user_satisfaction"].astype(np.float64).copy()
         self.churned = np.zeros(len(self.user_ids), dtype=bool)
         self.bad_experiences = np.zeros(len(self.user_ids), dtype=np.int64)
+        self.failures = np.zeros(len(self.user_ids), dtype=np.int64)  # for the recovery paradox
+        self.avoided: set[int] = set()  # user * shops + shop: the buyer never buys there again
+        self._avoided_sorted = np.zeros(0, dtype=np.int64)
+        self._avoided_dirty = False
         self.shop_ids = a["shop_ids"]
         self.shop_account_ids = a["shop_account_ids"]
         self.creator_account_ids = a["creator_account_ids"]
@@ -251,12 +265,45 @@ class Market(ChannelSessions):
             else None
         )
         self.fresh: list[tuple[int, int, int]] = []  # (day, account id, content id) of new videos
+        # Shops that adapt to the traffic they earn (None: shops stay as generated, the demo's case).
+        self.merchant_rules = merchants
+        self.shop_exposure = np.zeros(len(self.shop_ids), dtype=np.int64)  # feed impressions this period
+        self.shop_previous = np.zeros(len(self.shop_ids), dtype=np.int64)  # ... in the period before
+        self.shop_open = np.ones(len(self.shop_ids), dtype=bool)
+        self.shop_margin = np.zeros(len(self.shop_ids))
+        self.good_levels: dict[str, float] = {}
+        if merchants is not None:
+            self.shop_hidden = {k: v.astype(np.float64).copy() for k, v in self.shop_hidden.items()}
+            margin_rng = Generator(PCG64([seed, 0x3A26]))
+            self.shop_margin = merchant_rules.starting_margins(merchants, len(self.shop_ids), margin_rng)
+            self.good_levels = merchant_rules.good_levels(self.shop_hidden)
+        self.gmv_fen = 0
+        self.poor_gmv_fen = 0  # paid at shops whose hidden quality was poor at the time
         self._load_platform()
         # Attacks, detection and discounting (issue #19), when the run plants or measures them.
         self.integrity = integrity
         if integrity is not None:
             self._catalogue()
             integrity.attach(self)
+
+    def _streams(self, d: int) -> None:
+        """Today's random streams, one per concern, each seeded by (seed, day, concern): how many
+        numbers one concern draws never shifts another's, so two runs that differ only in ranking
+        share everything else (common random numbers). Orders carry their own (``_order_rng``)."""
+
+        def stream(tag: int) -> Generator:
+            return Generator(PCG64([self.seed, 0x5EED, d, tag]))
+
+        self.rng_people = stream(1)  # who is active today and when
+        self.rng_feed = stream(2)  # the feed policy's own draws: the ranking
+        self.rng = stream(3)  # behaviour: plays, clicks, searches, product views, carts
+        self.rng_actions = stream(4)  # actions not tied to an order (surveys, the demo shopper)
+        self.rng_night = stream(5)  # churn and tomorrow's survey sample
+        self.rng_merchants = stream(6)  # shops' decisions
+
+    def _order_rng(self, user: int, product: int, day_us: int) -> Generator:
+        day = max(0, (day_us - self.start_us) // DAY_US)
+        return Generator(PCG64([self.seed, 0x0DE5, user, product, int(day)]))
 
     # --- reading the platform -------------------------------------------------------------------
 
@@ -341,9 +388,39 @@ class Market(ChannelSessions):
     def _when(self, us: int) -> datetime:
         return datetime.fromtimestamp(us / 1_000_000, tz=self.tz)
 
-    def _hurt(self, user: int, amount: float) -> None:
-        self.satisfaction[user] = max(0.0, self.satisfaction[user] - amount)
+    def _hurt(self, state: _Order, kind: str, late_days: float = 0.0) -> None:
+        """A bad experience with ``state``'s shop: satisfaction falls, and the buyer may never buy
+        from that shop again (:class:`~zhongcao.world.reactions.Reactions`)."""
+        r = self.reactions
+        user = state.user
+        self.satisfaction[user] = max(0.0, self.satisfaction[user] - r.satisfaction_hit(kind, late_days))
         self.bad_experiences[user] += 1
+        self.failures[user] += 1
+        if state.rng.random() < r.avoid_probability(kind):
+            key = user * len(self.shop_ids) + state.shop
+            if key not in self.avoided:
+                self.avoided.add(key)
+                self._avoided_dirty = True
+                self._count("shops_avoided")
+
+    def _recover(self, state: _Order) -> None:
+        """A faulty item refunded: satisfaction given back (more than lost after a first failure)."""
+        r = self.reactions
+        share = r.first_recovery_restore if self.failures[state.user] <= 1 else r.later_recovery_restore
+        gain = share * r.defect_hit
+        self.satisfaction[state.user] = min(1.0, self.satisfaction[state.user] + gain)
+        self._count("recoveries")
+
+    def _avoids(self, users: np.ndarray, shops: np.ndarray) -> np.ndarray:
+        """Whether each (user, shop) pair is one the buyer has given up on."""
+        if not self.avoided:
+            return np.zeros(len(users), dtype=bool)
+        if self._avoided_dirty:
+            self._avoided_sorted = np.fromiter(sorted(self.avoided), dtype=np.int64)
+            self._avoided_dirty = False
+        keys = users.astype(np.int64) * len(self.shop_ids) + shops.astype(np.int64)
+        pos = np.minimum(np.searchsorted(self._avoided_sorted, keys), len(self._avoided_sorted) - 1)
+        return self._avoided_sorted[pos] == keys
 
     def _owner(self, shop: int) -> int:
         owner = self.owner_of_shop.get(shop)
@@ -364,6 +441,7 @@ class Market(ChannelSessions):
 
     def day(self, d: int) -> None:
         day_us = self.day_us = self.start_us + d * DAY_US
+        self._streams(d)
         with self._timed("catalogue and search index"):
             self._catalogue()
             self._shop_signals(day_us)
@@ -375,7 +453,7 @@ class Market(ChannelSessions):
                 self.end_us,
                 self.product_shop,
                 sellable,
-                self.rng,
+                self.rng_actions,
                 self._creator_videos(),
             )
             self._count("demo_shopper_habits", n)
@@ -392,6 +470,97 @@ class Market(ChannelSessions):
             self._drain(day_us + DAY_US)
         with self._timed("end of day (jobs, churn)"):
             self._end_of_day(day_us + DAY_US)
+        if self.merchant_rules is not None and (d + 1) % self.merchant_rules.review_days == 0:
+            with self._timed("merchants adapt"):
+                self._merchants_review(day_us + DAY_US)
+
+    # --- merchants that adapt (world/merchants.py) --------------------------------------------------
+
+    def _merchants_review(self, end_us: int) -> None:
+        """Each open shop looks at the traffic it earned this period and its score, and invests,
+        exits or scales by the rules (the same under every feed policy)."""
+        rules = self.merchant_rules
+        assert rules is not None
+        score = np.asarray(
+            [np.nan if (v := self.shop_scores.get(int(s))) is None else float(v) for s in self.shop_ids]
+        )
+        draws = self.rng_merchants.random((len(self.shop_ids), 3))
+        decided = merchant_rules.decide(
+            rules,
+            exposure=self.shop_exposure,
+            previous=self.shop_previous,
+            score_centi=score,
+            margin=self.shop_margin,
+            open_=self.shop_open,
+            draws=draws,
+        )
+        self.shop_previous = self.shop_exposure
+        self.shop_exposure = np.zeros(len(self.shop_ids), dtype=np.int64)
+        if len(decided.invest):
+            merchant_rules.improve(self.shop_hidden, decided.invest, rules, self.good_levels)
+            self.shop_margin[decided.invest] -= rules.invest_cost
+            self._count("merchant_improvements", len(decided.invest))
+            self._note("merchants_invest", decided.invest.tolist())
+        with clock.frozen(self._when(end_us)):
+            for shop in decided.exit.tolist():
+                self._close_shop(shop)
+            if len(decided.scale):
+                self._scale_shops(decided.scale, end_us)
+
+    def _close_shop(self, shop: int) -> None:
+        """The shop gives up: every product it has on sale is delisted through the catalogue."""
+        shop_id = int(self.shop_ids[shop])
+        for product_id in catalog_service.product_ids_of_shop(self.db, shop_id, active_only=True):
+            catalog_service.update_product(self.db, shop_id, product_id, status=ProductStatus.delisted)
+        self.db.commit()
+        self.shop_open[shop] = False
+        self._count("merchant_exits")
+        self._note("merchant_exit", shop_id)
+
+    def _scale_shops(self, shops: np.ndarray, end_us: int) -> None:
+        """Shops earning traffic grow: each account publishes new short videos anchoring its own
+        products (through the content service); their pickup may slow (``scale_strain``)."""
+        rules = self.merchant_rules
+        assert rules is not None
+        rng = self.rng_merchants
+        leaf_topic = np.asarray([TOPIC_KEYS.index(leaf.topic) for _, leaf in LEAVES], dtype=np.int64)
+        sellable = self.p_sku >= 0
+        items: list[content_service.NewContent] = []
+        topics: list[int] = []
+        for shop in shops.tolist():
+            own = np.flatnonzero((self.product_shop == shop) & sellable)
+            if not len(own):
+                continue
+            for _ in range(rules.scale_videos):
+                anchors = rng.choice(own, size=min(2, len(own)), replace=False)
+                topic = int(leaf_topic[self.product_leaf[anchors[0]]])
+                label = vocab.TOPICS[TOPIC_KEYS[topic]]
+                zh, en = vocab.VIDEO_TEMPLATES[int(rng.integers(len(vocab.VIDEO_TEMPLATES)))]
+                items.append(
+                    content_service.NewContent(
+                        account_id=int(self.shop_account_ids[shop]),
+                        kind=ContentKind.short_video,
+                        title_zh=zh.format(topic=label[0], product="好物")[:120],
+                        title_en=en.format(topic=label[1], product="finds")[:200],
+                        topic=TOPIC_KEYS[topic],
+                        duration_seconds=int(rng.integers(15, 181)),
+                        anchors=[int(self.product_ids[p]) for p in anchors],
+                    )
+                )
+                topics.append(topic)
+        merchant_rules.strain(self.shop_hidden, shops, rules)
+        self._count("merchant_scale_ups", len(shops))
+        if not items:
+            return
+        ids = content_service.publish_content_bulk(self.db, items)
+        self.db.commit()
+        self._count("merchant_videos", len(ids))
+        self._note("merchant_videos", ids)
+        self.content_ids = np.concatenate([self.content_ids, np.asarray(ids, dtype=np.int64)])
+        self.content_quality = np.concatenate([self.content_quality, rng.beta(2.0, 3.0, len(ids))])
+        self.content_topic = np.concatenate([self.content_topic, np.asarray(topics, dtype=np.int64)])
+        self.engagement = np.concatenate([self.engagement, np.zeros(len(ids))])
+        self._load_platform()
 
     def _creators_publish(self, day_us: int) -> None:
         assert self.creators is not None
@@ -454,10 +623,10 @@ class Market(ChannelSessions):
         self.live_today = today
 
     def _behave(self, day_us: int) -> None:
-        rng = self.rng
+        rng = self.rng_people
         n = len(self.user_ids)
-        p_active = np.clip(0.22 * self.activity, 0.02, 0.9) * np.sqrt(
-            self.satisfaction / BASELINE_SATISFACTION
+        p_active = np.clip(0.22 * self.activity, 0.02, 0.9) * self.reactions.activity_factor(
+            self.satisfaction, BASELINE_SATISFACTION
         )
         active = np.flatnonzero((rng.random(n) < np.clip(p_active, 0.0, 0.95)) & ~self.churned)
         self._count("active_user_days", len(active))
@@ -498,7 +667,7 @@ class Market(ChannelSessions):
                 shop_gmv_fen=self.shop_gmv,
             ),
         )
-        page = self.feed.recommend(self.user_ids[users], FEED_PAGE, rng)
+        page = self.feed.recommend(self.user_ids[users], FEED_PAGE, self.rng_feed)
         if self.creators is not None:
             page = self._fresh_for_followers(users, page, self.day_us)
         if self.integrity is not None:  # the integrity hook: flagged items demoted
@@ -557,6 +726,10 @@ class Market(ChannelSessions):
 
         everything = np.ones(len(row), dtype=bool)
         emit(everything, "impression")
+        # The traffic each shop earns in the feed (what its owner sees in Compass).
+        shown_shop = self.c_shop[ci]
+        has_shop = shown_shop >= 0
+        np.add.at(self.shop_exposure, np.searchsorted(self.shop_ids, shown_shop[has_shop]), 1)
         p_play = np.clip(0.25 + 0.12 * np.minimum(affinity, 4.0) + 0.35 * quality, 0.05, 0.95)
         play = rng.random(len(row)) < p_play
         share = np.clip(rng.beta(1.0 + 3.0 * quality + 0.5 * np.minimum(affinity, 4.0), 2.0), 0.0, 1.0)
@@ -722,7 +895,7 @@ class Market(ChannelSessions):
             self.rating_n[shop] >= 3, self.rating_sum[shop] / np.maximum(self.rating_n[shop], 1), 4.5
         )
         trust = np.exp(0.6 * (rating - 4.5))
-        mood = self.satisfaction[users] / BASELINE_SATISFACTION
+        mood = self.reactions.conversion_factor(self.satisfaction[users], BASELINE_SATISFACTION)
         p_cart = np.clip(
             0.10
             * self.intensity
@@ -736,7 +909,8 @@ class Market(ChannelSessions):
         )
         sellable = self.p_sku[products] >= 0
         self._presale_questions(users[sellable], products[sellable], ts[sellable])
-        cart = sellable & (rng.random(len(users)) < p_cart)
+        # A buyer who gave up on a shop looks but does not buy there again.
+        cart = sellable & (rng.random(len(users)) < p_cart) & ~self._avoids(users, shop)
         buy = cart & (rng.random(len(users)) < 0.55)
         idx = np.flatnonzero(cart)
         if len(idx):
@@ -797,7 +971,7 @@ class Market(ChannelSessions):
         self, when: int, user: int, product: int, qty: int, channel: str, content_id: int, walk_away: int = -1
     ) -> None:
         """``walk_away``: 1 leaves the checkout unpaid, 0 pays, -1 (most people) walks away 4% of times."""
-        rng = self.rng
+        rng = self._order_rng(user, product, when)
         user_id = int(self.user_ids[user])
         sku = int(self.p_sku[product])
         attribution = AttributionIn(
@@ -828,7 +1002,10 @@ class Market(ChannelSessions):
             item = order.items[0]
             value = int(order.paid_fen)
             shop = int(np.searchsorted(self.shop_ids, order.shop_id))
-            state = _Order(user, shop, product, order.id, item.id, value, when)
+            state = _Order(user, shop, product, order.id, item.id, value, when, rng=rng)
+            self.gmv_fen += value
+            if self.shop_hidden["shop_quality"][shop] < merchant_rules.POOR_QUALITY:
+                self.poor_gmv_fen += value
             self.bought.setdefault(user, []).append(product)
             self.orders[order.id] = state
             self.order_events.append(
@@ -859,8 +1036,8 @@ class Market(ChannelSessions):
         # is pinned to them, and the world writes the scans at its own times. A parcel still on its
         # way when the simulation ends is delivered by the running platform's carrier job.
         state = self.orders[order_id]
-        carrier = str(self.rng.choice(["sf", "yto", "zto", "jd"]))
-        pickup_us = when + int(self.rng.uniform(1.0, 8.0) * HOUR_US)
+        carrier = str(state.rng.choice(["sf", "yto", "zto", "jd"]))
+        pickup_us = when + int(state.rng.uniform(1.0, 8.0) * HOUR_US)
         logistics_service.ship_order(
             self.db,
             int(self.shop_ids[state.shop]),
@@ -877,14 +1054,14 @@ class Market(ChannelSessions):
 
     def _do_pickup(self, when: int, order_id: int) -> None:
         state = self.orders[order_id]
-        transit_days = self.shop_hidden["shop_carrier_days"][state.shop] * self.rng.lognormal(0.0, 0.3)
+        transit_days = self.shop_hidden["shop_carrier_days"][state.shop] * state.rng.lognormal(0.0, 0.3)
         deliver_us = when + int(transit_days * DAY_US)
         logistics_service.pick_up(self.db, order_id, self._when(when), delivered_at=self._when(deliver_us))
         self._at(deliver_us, "deliver", order_id)
 
     def _do_deliver(self, when: int, order_id: int) -> None:
-        rng = self.rng
         state = self.orders[order_id]
+        rng = state.rng
         logistics_service.advance_order(self.db, order_id, self._when(when))
         self.in_flight.discard(order_id)
         self._count("delivered")
@@ -892,14 +1069,14 @@ class Market(ChannelSessions):
         shop = state.shop
         state.late_days = max(0.0, days - LATE_AFTER_DAYS)
         if state.late_days > 0:
-            self._hurt(state.user, min(0.25, 0.07 * state.late_days))
+            self._hurt(state, "late", state.late_days)
             state.bad = True
             self._count("late_deliveries")
             if rng.random() < 0.4:
                 self._at(when - int(min(days, 2.0) * DAY_US * 0.5), "ask", order_id, "logistics")
         state.defect = bool(rng.random() < self.shop_hidden["shop_defect_rate"][shop])
         if state.defect:
-            self._hurt(state.user, 0.25)
+            self._hurt(state, "defect")
             state.bad = True
             self._count("defects")
             if rng.random() < 0.5:
@@ -911,7 +1088,8 @@ class Market(ChannelSessions):
                 self._at(when + int(rng.uniform(6, 96) * HOUR_US), "open_case", order_id, "changed_mind")
             else:
                 if not state.bad:
-                    self.satisfaction[state.user] += 0.03 * (1.0 - self.satisfaction[state.user])
+                    gain = self.reactions.smooth_order_gain
+                    self.satisfaction[state.user] += gain * (1.0 - self.satisfaction[state.user])
                 if rng.random() < 0.5:
                     self._at(when + int(rng.uniform(0.2, 5.0) * DAY_US), "confirm", order_id)
         p_review = 0.3 + (0.3 if state.bad else 0.0)
@@ -948,8 +1126,8 @@ class Market(ChannelSessions):
             self.integrity.order_confirmed(order_id, when)
 
     def _do_open_case(self, when: int, order_id: int, why: str) -> None:
-        rng = self.rng
         state = self.orders[order_id]
+        rng = state.rng
         reason = AfterSaleReason(why)
         kind = (
             AfterSaleKind.refund_only
@@ -971,8 +1149,8 @@ class Market(ChannelSessions):
         self._at(when + int(hours * HOUR_US), "decide_case", order_id)
 
     def _do_decide_case(self, when: int, order_id: int) -> None:
-        rng = self.rng
         state = self.orders[order_id]
+        rng = state.rng
         assert state.case_id is not None
         case = aftersales_service.get_case(self.db, state.case_id)
         if case.status is not AfterSaleStatus.requested:  # decided by the platform's deadline job
@@ -987,7 +1165,7 @@ class Market(ChannelSessions):
                 self.db, shop_id, state.case_id, note="商品无质量问题 / no defect found"
             )
             self._count("cases_rejected")
-            self._hurt(state.user, 0.3)
+            self._hurt(state, "refusal")
             state.bad = True
             if rng.random() < 0.6:
                 self._at(when + int(rng.uniform(1, 24) * HOUR_US), "escalate", order_id)
@@ -996,11 +1174,13 @@ class Market(ChannelSessions):
             return
         aftersales_service.approve(self.db, shop_id, state.case_id)
         self._count("cases_approved")
+        if state.defect:
+            self._recover(state)
         self._after_approval(when, state)
 
     def _after_approval(self, when: int, state: _Order) -> None:
         if state.case_kind is AfterSaleKind.return_and_refund:
-            self._at(when + int(self.rng.uniform(6, 48) * HOUR_US), "ship_return", state.order_id)
+            self._at(when + int(state.rng.uniform(6, 48) * HOUR_US), "ship_return", state.order_id)
         else:
             self._count("refunds")
             self._survey_case(when, state)
@@ -1010,7 +1190,7 @@ class Market(ChannelSessions):
         assert state.case_id is not None
         aftersales_service.escalate(self.db, int(self.user_ids[state.user]), state.case_id)
         self._count("cases_escalated")
-        self._at(when + int(self.rng.uniform(12, 72) * HOUR_US), "arbitrate", order_id)
+        self._at(when + int(state.rng.uniform(12, 72) * HOUR_US), "arbitrate", order_id)
 
     def _do_arbitrate(self, when: int, order_id: int) -> None:
         state = self.orders[order_id]
@@ -1021,7 +1201,7 @@ class Market(ChannelSessions):
         )
         self._count("cases_arbitrated")
         if state.defect:
-            self.satisfaction[state.user] += 0.1
+            self._recover(state)
             self._after_approval(when, state)
 
     def _do_ship_return(self, when: int, order_id: int) -> None:
@@ -1030,7 +1210,7 @@ class Market(ChannelSessions):
         aftersales_service.mark_return_shipped(
             self.db, int(self.user_ids[state.user]), state.case_id, tracking_number=f"RET{order_id:010d}"
         )
-        days = self.shop_hidden["shop_carrier_days"][state.shop] * self.rng.lognormal(0.0, 0.3)
+        days = self.shop_hidden["shop_carrier_days"][state.shop] * state.rng.lognormal(0.0, 0.3)
         self._at(when + int(days * DAY_US), "receive_return", order_id)
 
     def _do_receive_return(self, when: int, order_id: int) -> None:
@@ -1044,11 +1224,11 @@ class Market(ChannelSessions):
         if state.case_id is not None and nps_surveys.invite_to_survey(
             NpsTrigger.after_after_sale, state.case_id
         ):
-            self._at(when + int(self.rng.uniform(2.0, 48.0) * HOUR_US), "nps_case", state.order_id)
+            self._at(when + int(state.rng.uniform(2.0, 48.0) * HOUR_US), "nps_case", state.order_id)
 
     def _do_nps_case(self, when: int, order_id: int) -> None:
         state = self.orders[order_id]
-        score = self._nps_score(state.user)
+        score = self._nps_score(state.user, state.rng)
         nps_surveys.submit_nps(
             self.db,
             int(self.user_ids[state.user]),
@@ -1061,8 +1241,8 @@ class Market(ChannelSessions):
         self._note("nps_case", order_id, score)
 
     def _do_ask(self, when: int, order_id: int, topic: str) -> None:
-        rng = self.rng
         state = self.orders[order_id]
+        rng = state.rng
         message = (
             "我的快递到哪了？/ Where is my parcel?"
             if topic == "logistics"
@@ -1078,7 +1258,7 @@ class Market(ChannelSessions):
         self._count("conversations")
         minutes = self.shop_hidden["shop_cs_response_minutes"][state.shop] * rng.lognormal(0.0, 0.5)
         if minutes > 60:
-            self._hurt(state.user, 0.05 if minutes < 360 else 0.1)
+            self._hurt(state, "slow_reply" if minutes < 360 else "very_slow_reply")
             if rng.random() < 0.4:  # an hour without an answer: a complaint to the platform
                 self._at(
                     when + 60 * MINUTE_US, "complain", order_id, topic if topic == "logistics" else "product"
@@ -1114,8 +1294,8 @@ class Market(ChannelSessions):
         support_service.close_conversation(self.db, conversation_id, shop_id=int(self.shop_ids[state.shop]))
 
     def _do_review(self, when: int, order_id: int) -> None:
-        rng = self.rng
         state = self.orders[order_id]
+        rng = state.rng
         sat = self.satisfaction[state.user]
         raw = (
             4.8
@@ -1149,19 +1329,19 @@ class Market(ChannelSessions):
         self._count("reviews")
         self._note("review", order_id, rating)
 
-    def _nps_score(self, user: int) -> int:
-        raw = 1.0 + 11.0 * self.satisfaction[user] + self.rng.normal(0.0, 1.2)
+    def _nps_score(self, user: int, rng: Generator) -> int:
+        raw = 1.0 + 11.0 * self.satisfaction[user] + rng.normal(0.0, 1.2)
         return int(min(10, max(0, round(raw))))
 
     def _do_nps(self, when: int, order_id: int) -> None:
         state = self.orders[order_id]
-        score = self._nps_score(state.user)
+        score = self._nps_score(state.user, state.rng)
         # The reasons a buyer ticks: what went wrong with this order, else what they care about.
         reasons = [r for r, hit in (("logistics", state.late_days > 0), ("product", state.defect)) if hit]
         if state.case_id is not None and state.bad and not state.defect:
             reasons.append("service")
         if not reasons:
-            reasons = [str(self.rng.choice(["product", "price", "content"]))]
+            reasons = [str(state.rng.choice(["product", "price", "content"]))]
         nps_surveys.submit_nps(
             self.db,
             int(self.user_ids[state.user]),
@@ -1174,7 +1354,7 @@ class Market(ChannelSessions):
         self._note("nps", order_id, score)
 
     def _do_nps_general(self, when: int, user: int) -> None:
-        score = self._nps_score(user)
+        score = self._nps_score(user, self.rng_actions)
         nps_surveys.submit_nps(self.db, int(self.user_ids[user]), score=score, trigger=NpsTrigger.general)
         self._count("nps")
         self._note("nps_general", user, score)
@@ -1182,7 +1362,7 @@ class Market(ChannelSessions):
     # --- end of day -----------------------------------------------------------------------------
 
     def _end_of_day(self, end_us: int) -> None:
-        rng = self.rng
+        rng = self.rng_night
         self.db.commit()
         self._ingest_orders()
         with clock.frozen(self._when(end_us)):
@@ -1194,7 +1374,7 @@ class Market(ChannelSessions):
                 self.integrity.nightly(self, end_us)
         sat = self.satisfaction
         # Unhappy people leave; everyone drifts back toward the baseline.
-        p_churn = 0.12 * np.clip((0.45 - sat) / 0.45, 0.0, 1.0)
+        p_churn = self.reactions.churn_probability(sat)
         leaving = (rng.random(len(sat)) < p_churn) & ~self.churned
         self.churned |= leaving
         self._count("churned", int(leaving.sum()))
@@ -1272,8 +1452,12 @@ def simulate(
     creator_policy: str | None = None,
     day_hook: Callable[[int, Database], None] | None = None,
     integrity: SimulatedIntegrity | None = None,
+    reactions: Reactions | None = None,
+    merchants: MerchantRules | None = None,
 ) -> SimulationResult:
-    """Run ``days`` simulated days from ``start`` against ``database`` (which holds the world)."""
+    """Run ``days`` simulated days from ``start`` against ``database`` (which holds the world).
+    ``reactions``: how people react to what happens (default: the calibrated :class:`Reactions`);
+    ``merchants``: how shops adapt to their traffic (default ``None``: they stay as generated)."""
     began = time.perf_counter()
     market = Market(
         database,
@@ -1286,6 +1470,8 @@ def simulate(
         intensity=intensity,
         creator_policy=creator_policy,
         integrity=integrity,
+        reactions=reactions,
+        merchants=merchants,
     )
     market.end_us = market.start_us + days * DAY_US
     phase = progress or _no_progress
@@ -1304,6 +1490,8 @@ def simulate(
     counts = dict(sorted(market.counts.items()))
     counts["events"] = market.events
     counts["users_churned_total"] = int(market.churned.sum())
+    counts["gmv_paid_fen"] = market.gmv_fen
+    counts["gmv_poor_shops_fen"] = market.poor_gmv_fen
     for name in ("orders_paid", "refunds", "reviews", "nps", "conversations"):
         counts.setdefault(name, 0)
     market._note("counts", sorted((k, v) for k, v in counts.items() if not k.startswith("events")))
