@@ -34,8 +34,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +48,10 @@ PG_URL = os.environ.get("ZHONGCAO_BENCH_PG_URL", "postgresql://postgres@127.0.0.
 REDIS_URL = os.environ.get("ZHONGCAO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_SCHEMA = "zc_bench_chat"
 LOST_AFTER = 10.0  # seconds: a message not delivered by then counts as lost
+SERVER_LOG = Path(tempfile.gettempdir()) / "zhongcao-bench-chat-server.log"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from server_process import free_port, reset_pg_schema, server_env, start_server, stop_server  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- seeding
@@ -107,82 +109,7 @@ def seed(url: str, *, conversations: int, shops: int, connect_args: dict | None 
     return {"conversations": rows}
 
 
-def reset_pg_schema() -> None:
-    import psycopg
-
-    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{PG_SCHEMA}"')
-
-
 # ----------------------------------------------------------------------------- server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-SERVER_LOG = Path(tempfile.gettempdir()) / "zhongcao-bench-chat-server.log"
-
-
-def start_server(env_url: str, port: int, workers: int, extra_env: dict[str, str]) -> subprocess.Popen:
-    env = dict(
-        {k: v for k, v in os.environ.items() if not k.startswith("ZHONGCAO_ARGON2_")},
-        ZHONGCAO_DATABASE_URL=env_url,
-        ZHONGCAO_LOG_LEVEL="warning",
-        ZHONGCAO_REDIS_URL=REDIS_URL,
-        ZHONGCAO_REDIS_PREFIX=f"bench-chat-{uuid.uuid4().hex[:8]}",
-        **extra_env,
-    )
-    command = [sys.executable, "-m", "zhongcao.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    # The server's log goes to a file: a pipe nobody reads fills up (64 KiB) and then blocks the
-    # server's next write, which stalls every stream.
-    log = open(SERVER_LOG, "wb")  # noqa: SIM115 - closed with the process
-    # A session of its own, so stopping it stops its worker processes too: killing only uvicorn's
-    # supervisor once left a worker running, holding its database transactions open (the next run's
-    # DROP SCHEMA then waited on them).
-    proc = subprocess.Popen(
-        [*command, "--workers", str(workers), "--no-migrate"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        start_new_session=True,
-    )
-    import httpx
-
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited: " + SERVER_LOG.read_text(errors="replace")[-2000:])
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health/live", timeout=1).status_code == 200:
-                time.sleep(2.0)  # the second worker may answer a moment after the first
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start in 90 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM to the server's whole process group (supervisor and workers), SIGKILL after 20 s."""
-    import signal
-
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            os.killpg(proc.pid, 0)  # the supervisor is gone: is any worker left?
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-        time.sleep(1)
-
-
 # ----------------------------------------------------------------------------- client (own process)
 async def _sse_lines(reader: asyncio.StreamReader) -> Any:
     """The lines of an HTTP/1.1 chunked body (what uvicorn sends for a streaming response)."""
@@ -382,7 +309,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.backend == "postgresql":
-            reset_pg_schema()
+            reset_pg_schema(PG_URL, PG_SCHEMA)
             url = PG_URL if "+psycopg" in PG_URL else PG_URL.replace("postgresql://", "postgresql+psycopg://")
             options = f"-csearch_path={PG_SCHEMA}"
             data = seed(url, conversations=args.conversations, shops=shops, connect_args={"options": options})
@@ -392,7 +319,11 @@ def main() -> None:
             data = seed(url, conversations=args.conversations, shops=shops)
             extra = {}
         port = free_port()
-        server = start_server(url, port, args.workers, extra)
+        SERVER_LOG.unlink(missing_ok=True)
+        env = server_env(
+            url, redis_url=REDIS_URL, redis_prefix=f"bench-chat-{uuid.uuid4().hex[:8]}", extra=extra
+        )
+        server = start_server(env, port, args.workers, SERVER_LOG, migrate=False, timeout_s=90)
         try:
             queue: Any = mp.get_context("spawn").Queue()
             client = mp.get_context("spawn").Process(

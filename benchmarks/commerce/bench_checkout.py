@@ -34,12 +34,9 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +48,18 @@ PG_URL = os.environ.get("ZHONGCAO_BENCH_PG_URL", "postgresql://postgres@127.0.0.
 REDIS_URL = os.environ.get("ZHONGCAO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_SCHEMA = "zc_bench"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from server_process import (  # noqa: E402
+    cpu_seconds,
+    free_port,
+    reset_pg_schema,
+    server_env,
+    start_server,
+    stop_server,
+    worker_pids,
+)
+
 ADDRESS = {
     "name": "张三",
     "phone": "13800000000",
@@ -123,98 +132,20 @@ def seed(url: str, *, skus: int, shoppers: int, connect_args: dict | None = None
     return {"sku_ids": sku_ids, "tokens": tokens}
 
 
-def reset_pg_schema() -> None:
-    import psycopg
-
-    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{PG_SCHEMA}"')
-
-
 # ----------------------------------------------------------------------------- server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def server_env(url: str, src: Path, extra: dict[str, str]) -> dict[str, str]:
-    env = dict(
-        os.environ,
-        ZHONGCAO_DATABASE_URL=url,
-        ZHONGCAO_LOG_LEVEL="warning",
-        # The buy endpoints' per-account and per-address rate limits guard against scripts; this load
-        # test is one, from one address with a few accounts, so it lifts them.
-        ZHONGCAO_BUY_REQUESTS_PER_ACCOUNT_PER_MINUTE="1000000",
-        ZHONGCAO_BUY_REQUESTS_PER_ADDRESS_PER_MINUTE="1000000",
-        PYTHONPATH=str(src),
-        **extra,
+def commerce_env(url: str, src: Path, extra: dict[str, str]) -> dict[str, str]:
+    # The buy endpoints' per-account and per-address rate limits guard against scripts; this load
+    # test is one, from one address with a few accounts, so it lifts them.
+    limits = {
+        "ZHONGCAO_BUY_REQUESTS_PER_ACCOUNT_PER_MINUTE": "1000000",
+        "ZHONGCAO_BUY_REQUESTS_PER_ADDRESS_PER_MINUTE": "1000000",
+        "PYTHONPATH": str(src),
+    }
+    return server_env(
+        url, redis_url=REDIS_URL, redis_prefix=f"zc-bench-{os.getpid()}", extra={**limits, **extra}
     )
-    if REDIS_URL:
-        env["ZHONGCAO_REDIS_URL"] = REDIS_URL
-        env["ZHONGCAO_REDIS_PREFIX"] = f"zc-bench-{os.getpid()}"
-    return env
 
 
-def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
-    """``zhongcao serve`` in a session of its own; what it says goes to ``log`` (never a pipe nobody
-    reads, which would stall it once full)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zhongcao.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        + ["--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab"),
-        start_new_session=True,
-    )
-    import urllib.request
-
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited: " + log.read_text(errors="replace")[-2000:])
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health/live", timeout=1) as r:
-                if r.status == 200 and len(worker_pids(proc)) >= workers:
-                    return proc
-        except OSError:
-            pass
-        time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError("server did not start in 90 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def worker_pids(proc: subprocess.Popen) -> list[int]:
-    """uvicorn's worker processes (children of the serving process), else the process itself."""
-    try:
-        children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
-    except OSError:
-        return []
-    return children or [proc.pid]
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds the processes have used so far."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-# ----------------------------------------------------------------------------- load (wrk)
 def _results(stdout: str) -> dict[str, list[str]]:
     out = {}
     for line in stdout.splitlines():
@@ -289,7 +220,7 @@ def scenario(backend: str, skus: int, args: argparse.Namespace, trees: list[tupl
         data = seed(url, skus=skus, shoppers=args.shoppers)
         extra: dict[str, str] = {}
     else:
-        reset_pg_schema()
+        reset_pg_schema(PG_URL, PG_SCHEMA)
         url = PG_URL
         data = seed(
             url, skus=skus, shoppers=args.shoppers, connect_args={"options": f"-csearch_path={PG_SCHEMA}"}
@@ -306,7 +237,7 @@ def scenario(backend: str, skus: int, args: argparse.Namespace, trees: list[tupl
     }
     rows = []
     for label, src in trees:
-        env = server_env(url, src, extra)
+        env = commerce_env(url, src, extra)
         statements = count_statements(env, data["tokens"][0], data["sku_ids"][0])
         port = free_port()
         server = start_server(env, port, args.workers, tmp / f"server-{len(rows)}.log")

@@ -43,31 +43,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent / "commerce"))
+sys.path.insert(0, str(HERE.parent))
 
-from bench_checkout import (  # noqa: E402  (the commerce benchmark's server and wrk helpers)
-    WRK,
-    _results,
-    cpu_seconds,
-    free_port,
-    machine,
-    start_server,
-    stop_server,
-    worker_pids,
-)
+from bench_checkout import WRK, _results, machine  # noqa: E402  (the commerce benchmark's wrk helpers)
+from server_process import cpu_seconds, free_port, reset_pg_schema, start_server, stop_server, worker_pids  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 PG_URL = os.environ.get("ZHONGCAO_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ZHONGCAO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_SCHEMA = "zc_bench_flash"
 CONNECT_ARGS = {"options": f"-csearch_path={PG_SCHEMA}"}
-
-
-def reset_schema() -> None:
-    import psycopg
-
-    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{PG_SCHEMA}"')
 
 
 def seed(buyers: int, units: int, settings_env: dict[str, str]) -> dict:
@@ -260,7 +245,7 @@ def main() -> None:
         PYTHONPATH=str(ROOT / "src"),
     )
     print(f"… setup: {args.buyers:,} buyers, {args.units:,} units", file=sys.stderr, flush=True)
-    reset_schema()
+    reset_pg_schema(PG_URL, PG_SCHEMA)
     started = time.monotonic()
     data = seed(args.buyers, args.units, {k: env[k] for k in ("ZHONGCAO_REDIS_URL", "ZHONGCAO_REDIS_PREFIX")})
     setup_s = time.monotonic() - started

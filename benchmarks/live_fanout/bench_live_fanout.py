@@ -43,8 +43,6 @@ import multiprocessing as mp
 import os
 import platform
 import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +58,10 @@ REDIS_URL = os.environ.get("ZHONGCAO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0
 PG_SCHEMA = "zc_bench_live_fanout"
 LOST_AFTER = 10.0  # seconds: an event a viewer has not received by then counts as lost for it
 SERVER_LOG = Path(tempfile.gettempdir()) / "zhongcao-bench-live-fanout-server.log"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from server_process import free_port, reset_pg_schema, server_env, start_server, stop_server  # noqa: E402
+
 ADDRESS = {
     "name": "张三",
     "phone": "13800138000",
@@ -155,75 +157,7 @@ def seed(url: str, *, buyers: int, connect_args: dict | None = None) -> dict:
     return {"live_id": live_id, "sku_id": sku_id, "tokens": tokens}
 
 
-def reset_pg_schema() -> None:
-    import psycopg
-
-    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{PG_SCHEMA}"')
-
-
 # ----------------------------------------------------------------------------- server
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(env_url: str, port: int, workers: int, extra_env: dict[str, str]) -> subprocess.Popen:
-    env = dict(
-        {k: v for k, v in os.environ.items() if not k.startswith("ZHONGCAO_ARGON2_")},
-        ZHONGCAO_DATABASE_URL=env_url,
-        ZHONGCAO_LOG_LEVEL="warning",
-        ZHONGCAO_REDIS_URL=REDIS_URL,
-        ZHONGCAO_REDIS_PREFIX=f"bench-live-{uuid.uuid4().hex[:8]}",
-        **extra_env,
-    )
-    command = [sys.executable, "-m", "zhongcao.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    log = open(SERVER_LOG, "wb")  # noqa: SIM115 - closed with the process; a pipe nobody reads would block the server
-    # A session of its own, so stopping it stops its worker processes too (see stop_server).
-    proc = subprocess.Popen(
-        [*command, "--workers", str(workers), "--no-migrate"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        start_new_session=True,
-    )
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited: " + SERVER_LOG.read_text(errors="replace")[-2000:])
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health/live", timeout=1).status_code == 200:
-                time.sleep(3.0)  # the second worker may answer a moment after the first
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError("server did not start in 120 s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM to the server's whole process group (supervisor and workers), SIGKILL after 20 s."""
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            os.killpg(proc.pid, 0)  # the supervisor is gone: is any worker left?
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-        time.sleep(1)
-
-
 # ----------------------------------------------------------------------------- viewers (own processes)
 async def _sse_events(reader: asyncio.StreamReader) -> Any:
     """(event, data, id) of an HTTP/1.1 chunked SSE body (what uvicorn sends for a streaming response)."""
@@ -461,12 +395,19 @@ def main() -> None:
     os.environ.setdefault("ZHONGCAO_ARGON2_MEMORY_KIB", "64")
     os.environ.setdefault("ZHONGCAO_ARGON2_PARALLELISM", "1")
 
-    reset_pg_schema()
+    reset_pg_schema(PG_URL, PG_SCHEMA)
     url = PG_URL if "+psycopg" in PG_URL else PG_URL.replace("postgresql://", "postgresql+psycopg://")
     options = f"-csearch_path={PG_SCHEMA}"
     data = seed(url, buyers=args.buyers, connect_args={"options": options})
     port = free_port()
-    server = start_server(url, port, args.workers, {"PGOPTIONS": options})
+    SERVER_LOG.unlink(missing_ok=True)
+    env = server_env(
+        url,
+        redis_url=REDIS_URL,
+        redis_prefix=f"bench-live-{uuid.uuid4().hex[:8]}",
+        extra={"PGOPTIONS": options},
+    )
+    server = start_server(env, port, args.workers, SERVER_LOG, migrate=False)
     context = mp.get_context("spawn")
     processes, pipes = [], []
     try:
