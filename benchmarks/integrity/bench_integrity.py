@@ -164,7 +164,8 @@ def baselines(off: Arm) -> dict[str, dict[str, object]]:
     for block in velocity_blocks(engagement):
         for a in block.accounts.tolist():
             velocity.add(a)
-            when.setdefault(a, int(block.end.timestamp() * 1_000_000))
+            at = int(block.end.timestamp() * 1_000_000)
+            when[a] = min(when.get(a, at), at)
     truth = off.layer.runtime.truth
     k = len([u for u in truth.account_kind if u in truth.account_start_us])
     activity = _activity(off.layer)
