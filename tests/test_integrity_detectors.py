@@ -298,3 +298,17 @@ def test_explanations_are_in_the_pages_catalogs() -> None:
         params = {name: f"<{name}>" for name in re.findall(r"{(\w+)}", zh + en)}
         assert translate("zh", key, **params) == zh.format(**params)
         assert translate("en", key, **params) == en.format(**params)
+
+
+def test_the_hook_demotes_in_the_feeds_rerank() -> None:
+    from tests.feed_helpers import synthetic_catalog
+    from zhongcao.feed.rerank import RerankConfig, rerank
+
+    catalog = synthetic_catalog(accounts=[1, 2, 3, 4, 5, 6], shops=[-1] * 6, categories=[0, 1, 2, 0, 1, 2])
+    # Content 1 bought engagement (demoted); account 2 is a flagged bot (its content is never shown).
+    hook = FlaggedIntegrityHook(Flags(accounts=np.asarray([2]), content=np.asarray([1])))
+    codes = np.arange(6)
+    scores = np.asarray([10.0, 9.0, 8.0, 7.0, 6.0, 5.0])
+    page, adjusted = rerank(catalog, codes, scores, 6, RerankConfig(), integrity=hook)
+    assert 1 not in page.tolist()  # code 1 = content 2, by the flagged account
+    assert page.tolist().index(0) > 0 and adjusted[page.tolist().index(0)] == 5.0

@@ -123,12 +123,15 @@ def grade(
 
 
 def exposure(arm: Arm, targets: set[int], since_us: int) -> int:
-    """Impressions of ``targets`` shown to shoppers from ``since_us`` on."""
+    """Impressions of ``targets`` shown to shoppers (not to the attackers' own hijacked accounts) from
+    ``since_us`` on."""
     imp = arm.layer.impressions
     day = imp.get("day")
     content = imp.get("content")
+    viewer = imp.get("user")
+    attackers = np.fromiter(arm.layer.runtime.truth.account_kind, dtype=np.int64)
     since_day = (since_us - arm.start_us) // DAY_US
-    return int((np.isin(content, list(targets)) & (day >= since_day)).sum())
+    return int((np.isin(content, list(targets)) & (day >= since_day) & ~np.isin(viewer, attackers)).sum())
 
 
 def shop_rank(arm: Arm, shop_id: int, since_us: int, drop: set[int]) -> tuple[int, int]:
@@ -161,7 +164,8 @@ def baselines(off: Arm) -> dict[str, dict[str, object]]:
     for block in velocity_blocks(engagement):
         for a in block.accounts.tolist():
             velocity.add(a)
-            when.setdefault(a, int(block.end.timestamp() * 1_000_000))
+            at = int(block.end.timestamp() * 1_000_000)
+            when[a] = min(when.get(a, at), at)
     truth = off.layer.runtime.truth
     k = len([u for u in truth.account_kind if u in truth.account_start_us])
     activity = _activity(off.layer)
@@ -233,6 +237,11 @@ def _lift(value: int, clean: int) -> str:
     return f"{(value - clean) / clean:+.1%}" if clean else "—"
 
 
+def _kept(on: int, off: int, clean: int) -> str:
+    """Share of what the attack bought (off − clean) still bought with detection on (on − clean)."""
+    return f"{(on - clean) / (off - clean):+.1%}" if off != clean else "—"
+
+
 def table(results: list[SeedResult]) -> str:
     cols = [
         ("seed", "seed"),
@@ -256,11 +265,11 @@ def table(results: list[SeedResult]) -> str:
             lines.append("| " + " | ".join(_fmt(row.get(k)) for k, _ in cols) + " |")
     lines.append("")
     lines.append(
-        "| seed | camo | attacked videos' impressions: clean / detection off / on | lift off | lift on "
+        "| seed | camo | attacked videos' impressions: clean / detection off / on | lift off | lift on | kept "
         "| brushed shop's GMV rank: clean / off / on | its counted GMV (yuan): clean / off / on "
-        "| GMV lift off | GMV lift on |"
+        "| GMV lift off | GMV lift on | GMV kept |"
     )
-    lines.append("|---|---|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for row in r.rows:
             if not str(row["method"]).startswith("detectors"):
@@ -269,12 +278,31 @@ def table(results: list[SeedResult]) -> str:
             ranks = "; ".join(
                 f"{s['clean'][0]} / {s['off'][0]} / {s['on'][0]} | "
                 f"{s['clean'][1] / 100:,.0f} / {s['off'][1] / 100:,.0f} / {s['on'][1] / 100:,.0f} | "
-                f"{_lift(s['off'][1], s['clean'][1])} | {_lift(s['on'][1], s['clean'][1])}"
+                f"{_lift(s['off'][1], s['clean'][1])} | {_lift(s['on'][1], s['clean'][1])} | "
+                f"{_kept(s['on'][1], s['off'][1], s['clean'][1])}"
                 for s in row["shop_rank"]  # type: ignore[attr-defined]
             )
             lines.append(
-                f"| {row['seed']} | {row['camouflage']:g} | {c} / {off} / {on} | {_lift(off, c)} | {_lift(on, c)} | {ranks} |"
+                f"| {row['seed']} | {row['camouflage']:g} | {c} / {off} / {on} | {_lift(off, c)} | {_lift(on, c)} | {_kept(on, off, c)} | {ranks} |"
             )
+    totals: dict[float, list[int]] = {}
+    for r in results:
+        for row in r.rows:
+            if str(row["method"]).startswith("detectors"):
+                t = totals.setdefault(float(row["camouflage"]), [0, 0, 0, 0, 0, 0])  # type: ignore[arg-type]
+                t[0] += int(row["impressions_clean"])  # type: ignore[call-overload]
+                t[1] += int(row["impressions_off"])  # type: ignore[call-overload]
+                t[2] += int(row["impressions_on"])  # type: ignore[call-overload]
+                for s in row["shop_rank"]:  # type: ignore[attr-defined]
+                    t[3] += s["clean"][1]
+                    t[4] += s["off"][1]
+                    t[5] += s["on"][1]
+    for camo, (c, off, on, gc, goff, gon) in sorted(totals.items()):
+        lines.append(
+            f"| all seeds | {camo:g} | {c} / {off} / {on} | {_lift(off, c)} | {_lift(on, c)} | {_kept(on, off, c)} "
+            f"| | {gc / 100:,.0f} / {goff / 100:,.0f} / {gon / 100:,.0f} | {_lift(goff, gc)} | {_lift(gon, gc)} "
+            f"| {_kept(gon, goff, gc)} |"
+        )
     return "\n".join(lines)
 
 

@@ -17,8 +17,13 @@ from zhongcao.integrity.discount import Flags
 
 
 class CatalogIds(Protocol):
-    content_ids: np.ndarray
-    account_ids: np.ndarray
+    """What the hook reads of the feed's catalog (``zhongcao.feed.catalog.Catalog`` has both)."""
+
+    @property
+    def content_ids(self) -> np.ndarray: ...
+
+    @property
+    def account_ids(self) -> np.ndarray: ...
 
 
 class FlaggedIntegrityHook:

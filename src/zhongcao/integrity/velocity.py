@@ -115,11 +115,12 @@ def velocity_update(
     hits: list[VelocityHit] = []
     flagged = dict(state.flagged)
     if len(batch):
-        for rule in config.rules:
-            for hit in _rule_hits(action, user, target, ts, new_from, rule):
-                if hit.account not in flagged:
-                    flagged[hit.account] = hit.ts
-                    hits.append(hit)
+        # Each account is reported once, at the earliest action that broke any rule.
+        found = [h for rule in config.rules for h in _rule_hits(action, user, target, ts, new_from, rule)]
+        for hit in sorted(found, key=lambda h: h.ts):
+            if hit.account not in flagged:
+                flagged[hit.account] = hit.ts
+                hits.append(hit)
         cutoff = int(ts.max()) - config.horizon_seconds
         keep = ts >= cutoff
         action, user, target, ts = action[keep], user[keep], target[keep], ts[keep]

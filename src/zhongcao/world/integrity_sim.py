@@ -180,8 +180,8 @@ class SimulatedIntegrity:
         kind = np.concatenate(cols["type"])
         content = np.concatenate(cols["content_id"]).astype(np.int64)
         imp = kind == "impression"
-        self.impressions.add(content=content[imp], day=np.full(int(imp.sum()), self.day))
         user = np.concatenate(cols["user_id"]).astype(np.int64)
+        self.impressions.add(content=content[imp], user=user[imp], day=np.full(int(imp.sum()), self.day))
         device = user * 1_000_003 + 7  # the person's own phone (an opaque key)
         self._record(
             kind,
