@@ -537,12 +537,12 @@ def case_evidence(db: Session, store: EventStore, case: IntegrityCase) -> Eviden
     row_of = {u: i for i, u in enumerate(users)}
     col_of = {t: j for j, t in enumerate(targets)}
     for user, target, second in rows:
-        i = row_of.get(user)
-        if i is None:
+        row = row_of.get(user)
+        if row is None:
             continue
         if target in col_of:
-            by_target[i][col_of[target]] += 1
+            by_target[row][col_of[target]] += 1
         k = (second // 60 - start) // step
         if 0 <= k < n_minutes:
-            by_minute[i][k] += 1
+            by_minute[row][k] += 1
     return Evidence(users, targets, minutes, by_target, by_minute, truncated)

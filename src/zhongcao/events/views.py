@@ -42,6 +42,12 @@ def _velocity(request: Request) -> VelocityCheck:
     return check
 
 
+def _targets(body: EventBatchIn, action: str) -> list[int]:
+    """The batch's targets of one action (cited by a velocity flag's evidence)."""
+    column = "account_id" if action == "follow" else "content_id"
+    return [t for e in body.events if e.type == action and (t := getattr(e, column)) is not None]
+
+
 def _store(request: Request) -> EventStore:
     return app_store(request.app)
 
@@ -57,7 +63,7 @@ def post_events(body: EventBatchIn, request: Request, user: CurrentUser, db: DbS
     accepted = service.ingest_for_user(_store(request), user.id, body.events)
     # Stored first (nothing is dropped), then counted: an account past a velocity limit is flagged.
     breaches = _velocity(request).check(
-        user.id, ((e.type, e.account_id if e.type == "follow" else e.content_id) for e in body.events)
+        user.id, [e.type for e in body.events], lambda action: _targets(body, action)
     )
     if breaches:
         streaming.record_breaches(db, request.app.state.settings, user.id, breaches)

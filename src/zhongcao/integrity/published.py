@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,8 @@ def publish(flags: FlagSet, root: Path | None = None) -> Path:
     with artifacts.new_version(
         ARTIFACT, {"counts": {k.value: len(v) for k, v in flags.ids.items()}}, root
     ) as tmp:
-        np.savez(tmp / FILE_NAME, **{k.value: v for k, v in flags.ids.items()})
+        arrays: dict[str, Any] = {k.value: v for k, v in flags.ids.items()}
+        np.savez(tmp / FILE_NAME, **arrays)
     artifacts.prune(ARTIFACT, keep=3, root=root)
     path = artifacts.newest(ARTIFACT, root)
     assert path is not None

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -85,18 +85,18 @@ class VelocityCheck:
         self._flagged: dict[tuple[int, str], float] = {}  # (user, action) -> until (monotonic)
         self._lock = threading.Lock()
 
-    def check(self, user_id: int, events: Iterable[tuple[str, int | None]]) -> list[Breach]:
-        """Count a batch's ``(type, target id)`` for the user; returns the actions past their limit."""
-        counts: Counter[str] = Counter()
-        targets: dict[str, list[int]] = {}
-        for kind, target in events:
-            if kind in self.items:
-                counts[kind] += 1
-                if target is not None and len(targets.setdefault(kind, [])) < MAX_CITED_TARGETS:
-                    targets[kind].append(target)
+    def check(
+        self, user_id: int, kinds: Iterable[str], targets_of: Callable[[str], list[int]] | None = None
+    ) -> list[Breach]:
+        """Count a batch's event types for the user; returns the actions past their limit. The targets
+        of a breached action are asked of ``targets_of`` only then (a breach is rare; counting is
+        what every batch pays, so it is a ``Counter`` over the types and one increment per action)."""
+        counts = Counter(kinds)
         breaches = []
         for action, n in counts.items():
-            item = self.items[action]
+            item = self.items.get(action)
+            if item is None:
+                continue
             try:  # a fixed one-minute window per account and action: one increment
                 used = int(
                     self.storage.incr(
@@ -108,7 +108,8 @@ class VelocityCheck:
                 return []
             if used > item.amount:
                 first = self._first_in_minute(user_id, action)
-                breaches.append(Breach(action, used, item.amount, targets.get(action, []), first))
+                cited = targets_of(action)[:MAX_CITED_TARGETS] if first and targets_of is not None else []
+                breaches.append(Breach(action, used, item.amount, cited, first))
         return breaches
 
     def _first_in_minute(self, user_id: int, action: str) -> bool:

@@ -70,7 +70,7 @@ def case_detail(db: DbSession, request: Request, case_id: int) -> CaseDetailOut:
         member_ids={k.value: v for k, v in ids.items()},
         active_flags=sum(1 for f in flags if f.lifted_at is None),
         explanation=explanation.describe(case, {k.value: len(v) for k, v in ids.items()}, "en"),
-        effects=[EffectOut(**vars(e)) for e in effects],  # type: ignore[arg-type]
+        effects=[EffectOut(**vars(e)) for e in effects],
         sanctions=[SanctionOut.model_validate(r) for r in integrity_service.sanctions_of_case(db, case.id)],
     )
 
