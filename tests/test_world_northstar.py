@@ -219,7 +219,7 @@ def _decide(rules: MerchantRules, **overrides: np.ndarray) -> merchant_rules.Dec
         "draws": np.zeros((n, 3)),  # every chance taken
     }
     values.update(overrides)
-    return merchant_rules.decide(rules, **values)  # type: ignore[arg-type]
+    return merchant_rules.decide(rules, **values)
 
 
 def test_a_low_score_shop_losing_traffic_invests_or_exits() -> None:
@@ -267,13 +267,17 @@ def test_investing_moves_a_shop_toward_a_good_one_and_strain_slows_pickup() -> N
 def test_the_platform_sees_a_shop_exit_and_a_shop_scale(tiny: Built) -> None:
     market = _market(tiny, merchants=MerchantRules(p_invest=0.0, p_exit=1.0, p_scale=1.0, scale_videos=2))
     try:
-        shop_id = lambda s: int(market.shop_ids[s])  # noqa: E731
+
+        def shop_id(s: int) -> int:
+            return int(market.shop_ids[s])
+
         on_sale = len(catalog_service.product_ids_of_shop(market.db, shop_id(0), active_only=True))
         assert on_sale > 0
         market.shop_previous[:] = 100
         market.shop_exposure[:] = 100
         market.shop_exposure[0] = 30  # shop 0 loses traffic with a low score ...
-        market.shop_scores = {int(s): 450 for s in market.shop_ids} | {shop_id(0): 320}
+        scores: dict[int, int | None] = {int(s): 450 for s in market.shop_ids}
+        market.shop_scores = scores | {shop_id(0): 320}
         market.shop_exposure[1] = 300  # ... shop 1 earns it
         before = len(market.content_ids)
         market._merchants_review(market.start_us + DAY_US)
@@ -314,7 +318,7 @@ def test_policies_differ_only_in_ranking(tmp_path: Path) -> None:
 
     spec = WorldSpec(scale=Scale.tiny, seed=5, days=3)
     base = run_policy("popular_followed", spec, tmp_path / "a", merchants=MerchantRules())
-    twin = run_policy(_NoisyTwin(), spec, tmp_path / "b", merchants=MerchantRules())  # type: ignore[arg-type]
+    twin = run_policy(_NoisyTwin(), spec, tmp_path / "b", merchants=MerchantRules())
     assert base.world_digest == twin.world_digest
     assert (base.digest, base.orders, base.gmv_fen) == (twin.digest, twin.orders, twin.gmv_fen)
     one_day = WorldSpec(scale=Scale.tiny, seed=5, days=1)

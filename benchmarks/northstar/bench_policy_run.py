@@ -21,7 +21,9 @@ from zhongcao.world.merchants import MerchantRules
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", default="medium", choices=[s.value for s in Scale])
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
@@ -44,6 +46,13 @@ def main() -> None:
         f"scale {args.scale}, seed {args.seed}, policy {args.policy}, {args.days} days: {wall:,.1f} s wall "
         f"(build + simulation {out.seconds:,.1f} s), {out.orders:,} orders"
     )
+    days = max(args.days, 1)
+    print(
+        f"simulated days {out.simulation_seconds:,.1f} s ({out.simulation_seconds / days:,.1f} s a day), "
+        f"build {out.seconds - out.simulation_seconds:,.1f} s"
+    )
+    for phase, seconds in sorted(out.phase_seconds.items(), key=lambda kv: -kv[1]):
+        print(f"  {phase}: {seconds:,.1f} s")
     print(out.notes or "")
 
 

@@ -65,6 +65,8 @@ class PolicyOutcome:
     merchant_scale_ups: int = 0
     digest: str = ""  # the simulation's outcome digest
     world_digest: str = ""  # the generated world's digest (the same for every policy)
+    simulation_seconds: float = 0.0  # of ``seconds``, the simulated days (the rest builds the world)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def gmv_fen(self) -> int:
@@ -131,6 +133,8 @@ def run_policy(
     out.merchant_scale_ups = int(counts.get("merchant_scale_ups", 0))
     out.digest = str(summary.simulation.get("digest", ""))
     out.world_digest = summary.digest
+    out.simulation_seconds = float(summary.simulation.get("seconds", 0.0))
+    out.phase_seconds = dict(summary.simulation.get("phase_seconds", {}))
     months = max(1, -(-spec.days // MONTH_DAYS))
     out.gmv_by_month_fen = [0] * months
     weeks = max(1, -(-spec.days // WEEK_DAYS))

@@ -74,7 +74,8 @@ def with_value(base: MerchantRules, name: str, value: float) -> MerchantRules:
     kinds = {f.name: f.type for f in fields(MerchantRules)}
     if name not in kinds:
         raise ValueError(f"no merchant rule {name!r}")
-    return replace(base, **{name: int(value) if kinds[name] in (int, "int") else float(value)})
+    typed: int | float = int(value) if kinds[name] in (int, "int") else float(value)
+    return replace(base, **{name: typed})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
