@@ -155,6 +155,10 @@ def database(
         _empty_written_tables(database)
     else:
         empty_all_tables(database)
+    # Ids start again: a flash sale's cached facts would name the last test's sale.
+    from zhongcao.flashsales import service as flashsales_service
+
+    flashsales_service.forget_join_facts()
     return database
 
 

@@ -77,6 +77,8 @@ def test_an_operator_sets_up_and_ends_a_campaign_flash_sale(site, browser, datab
         assert "Campaign flash sales" in page.locator("#flash-sales").inner_text()
         assert "Ended" in page.locator("#campaign-flash-sales tr", has_text="大促开场秒杀").inner_text()
         screenshot(page, f"flash-operator-campaign-en-{kind}")
-        assert not [p for p in problems.take() if "422" not in p], "page problems"
+        # The refused quantity answered 409 insufficient_stock with the form: that is the answer.
+        found = problems.take()
+        assert not [p for p in found if not ("409" in p or "Conflict" in p)], found
     finally:
         context.close()

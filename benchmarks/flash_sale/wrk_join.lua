@@ -60,6 +60,9 @@ response = function(status, headers, body)
     rebuilding = rebuilding + 1
   else
     other = other + 1
+    if other == 1 then -- the first unexpected answer of each thread, to see what went wrong
+      io.stderr:write(string.format("unexpected %d: %s\n", status, string.sub(body or "", 1, 300)))
+    end
   end
 end
 

@@ -229,7 +229,7 @@ class RedisAdmission(Admission):
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(k["meta"], k["users"], k["addresses"], k["requests"], k["pending"], k["given_back"])
         if counters.requests:
-            pipe.hset(k["requests"], mapping=dict(counters.requests))
+            pipe.hset(k["requests"], mapping={r: n for r, n in counters.requests.items()})
             pipe.expire(k["requests"], REQUEST_KEYS_TTL_S)
         if counters.seq_by_user:
             pipe.hset(k["users"], mapping={str(u): n for u, n in counters.seq_by_user.items()})

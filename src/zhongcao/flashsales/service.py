@@ -500,6 +500,35 @@ class Joined:
     ticket: FlashAdmission
     remaining: int
     duplicate: bool
+    sale: FlashSale
+
+
+@dataclass(frozen=True)
+class _JoinFacts:
+    """What a join needs of a sale that never changes: its counters' name and its live room."""
+
+    key: str
+    live_content_id: int | None
+
+
+_join_facts_cache: dict[int, _JoinFacts] = {}
+
+
+def _join_facts(db: Session, sale_id: int) -> _JoinFacts:
+    """The sale's unchanging facts, read from PostgreSQL once per process (404 when no such sale)."""
+    facts = _join_facts_cache.get(sale_id)
+    if facts is None:
+        sale = get_sale(db, sale_id)
+        facts = _JoinFacts(sale_key(sale), sale.live_content_id)
+        if len(_join_facts_cache) > 10_000:  # a process sees a few sales; never an unbounded map
+            _join_facts_cache.clear()
+        _join_facts_cache[sale_id] = facts
+    return facts
+
+
+def forget_join_facts() -> None:
+    """Empty the cache (tests: their database restarts its ids, so a sale id names another sale)."""
+    _join_facts_cache.clear()
 
 
 def join(
@@ -512,11 +541,14 @@ def join(
     content_id: int | None,
     settings: Settings,
 ) -> Joined:
-    """Ask for one unit: admitted (the ticket, recorded in PostgreSQL) or a 409 saying why not."""
-    sale = get_sale(db, sale_id)
+    """Ask for one unit: admitted (the ticket, recorded in PostgreSQL) or a 409 saying why not.
+
+    The refusals a sale's peak is made of (sold out, limit reached) cost the Lua script alone: the
+    sale's row is read only for an admission or an answer that needs it (its status, its start)."""
+    facts = _join_facts(db, sale_id)
     counters = adm.for_settings(settings)
-    key = sale_key(sale)
-    if content_id is not None and content_id != sale.live_content_id:
+    key = facts.key
+    if content_id is not None and content_id != facts.live_content_id:
         content_id = None  # attribute only the sale's own live room
     where = address_key(shipping_address)
     # A request key is the buyer's own: another buyer sending the same one is a different request.
@@ -526,6 +558,15 @@ def join(
     except redis.RedisError as exc:
         raise AdmissionUnavailable("the flash sale cannot take requests right now; try again") from exc
     outcome = decision.outcome
+    if outcome == adm.SOLD_OUT:
+        raise Conflict("sold out", code="sold_out")
+    if outcome == adm.LIMIT and decision.seq == 0:
+        raise Conflict("you reached this sale's limit per buyer", code="limit_reached")
+    if outcome == adm.ADDRESS_LIMIT:
+        raise Conflict(
+            "this shipping address reached the sale's limit", code="address_limit_reached", field="address_id"
+        )
+    sale = get_sale(db, sale_id)
     if outcome == adm.REBUILDING:
         if sale.status is FlashSaleStatus.ended:
             raise Conflict("this flash sale has ended", code="sale_ended")
@@ -539,17 +580,11 @@ def join(
             )
         )
         if outcome == adm.DUPLICATE and found is not None:
-            return Joined(found, decision.remaining, duplicate=True)
+            return Joined(found, decision.remaining, duplicate=True, sale=sale)
         raise Conflict(
             f"you already hold {sale.per_buyer_limit} ticket(s) of this sale, its limit per buyer",
             code="limit_reached",
             details={"limit": sale.per_buyer_limit, "ticket": found.ticket if found is not None else None},
-        )
-    if outcome == adm.LIMIT:
-        raise Conflict("you reached this sale's limit per buyer", code="limit_reached")
-    if outcome == adm.ADDRESS_LIMIT:
-        raise Conflict(
-            "this shipping address reached the sale's limit", code="address_limit_reached", field="address_id"
         )
     if outcome == adm.NOT_STARTED:
         raise Conflict(
@@ -561,8 +596,6 @@ def join(
         if sale.status is FlashSaleStatus.waiting_for_pin:
             raise Conflict("the flash sale starts when the host pins the product", code="sale_not_started")
         raise Conflict("this flash sale has ended", code="sale_ended")
-    if outcome == adm.SOLD_OUT:
-        raise Conflict("sold out", code="sold_out")
     # Recorded only while the counters that admitted it are current: under the shared counters lock a
     # rebuild cannot be counting the tickets, and its generation says whether one came in between.
     # (Redis: counters shared by every process. The in-process ones of the embedded default live and
@@ -601,17 +634,21 @@ def join(
     step = max(1, sale.quantity // 50)
     if remaining <= 0 or remaining % step == 0:  # every unit for small sales, every 2% for large
         _publish_now(db, sale, remaining)
-    return Joined(ticket, remaining, duplicate=False)
+    return Joined(ticket, remaining, duplicate=False, sale=sale)
 
 
 # --- keeping the counters true -------------------------------------------------------------------
 
 
 def _lock(db: Session, sale_id: int) -> FlashSale:
+    """The sale's row, locked against the other writers of its counts (the job writer, ending it, a
+    cancelled order giving its unit back). FOR NO KEY UPDATE, not FOR UPDATE: a join's new ticket
+    references the row (its foreign key takes FOR KEY SHARE), and must not wait for the writer's whole
+    batch of orders to commit (measured: admissions queued behind every batch, p50 > 1 s)."""
     sale = db.scalar(
         select(FlashSale)
         .where(FlashSale.id == sale_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if sale is None:

@@ -289,9 +289,10 @@ def join(sale_id: IdPath, body: JoinIn, user: ShopperUser, db: DbSession, reques
         content_id=body.content_id,
         settings=_settings(request),
     )
-    sale = service.get_sale(db, sale_id)
     return JoinOut(
-        ticket=ticket_out(joined.ticket, sale), remaining=joined.remaining, duplicate=joined.duplicate
+        ticket=ticket_out(joined.ticket, joined.sale),
+        remaining=joined.remaining,
+        duplicate=joined.duplicate,
     )
 
 
