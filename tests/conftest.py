@@ -156,9 +156,9 @@ def database(
     else:
         empty_all_tables(database)
     # Ids start again: a flash sale's cached facts would name the last test's sale.
-    from zhongcao.flashsales import service as flashsales_service
+    from zhongcao.flashsales import joining as flashsales_joining
 
-    flashsales_service.forget_join_facts()
+    flashsales_joining.forget_join_facts()
     return database
 
 

@@ -77,7 +77,7 @@ class FlashSale(IdMixin, TimestampMixin, Base):
     # Units given back to the SKU's stock when the sale ended (quantity - what buyers held then).
     returned_to_stock: Mapped[int] = mapped_column(default=0)
     # The admission counters' generation: bumped by each rebuild from PostgreSQL; a ticket is recorded
-    # only while the generation that admitted it is current (service.join, service.rebuild).
+    # only while the generation that admitted it is current (joining.join, service.rebuild).
     counters_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
 

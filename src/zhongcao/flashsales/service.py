@@ -4,7 +4,7 @@ PostgreSQL (docs/flash-sales.md).
 * A merchant (or an operator, for a campaign) creates a sale on an SKU: the sale's units are taken off
   the SKU's stock at once (409 ``insufficient_stock`` when it has fewer). A sale either starts at
   ``starts_at`` or waits for the host of its live room to pin the product (``start_by_pin``).
-* A buyer joins (:func:`join`): the admission decides at once (Redis or in-process, ``admission``),
+* A buyer joins (``joining.join``): the admission decides at once (Redis or in-process, ``admission``),
   the ticket is recorded in ``flash_admissions`` before the answer goes out, and the job writer
   (``writer``) turns tickets into orders in batches. The buyer hears of the order on their user channel.
 * :func:`sync` (run by the job with the writer) rebuilds missing counters from PostgreSQL, gives
@@ -14,7 +14,6 @@ PostgreSQL (docs/flash-sales.md).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +21,6 @@ from typing import Any
 
 import redis
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
@@ -451,7 +449,7 @@ def _announce(db: Session, sale: FlashSale, remaining: int | None = None) -> Non
         publish_after_commit(db, live_channel(sale.live_content_id), message)
 
 
-def _publish_now(db: Session, sale: FlashSale, remaining: int) -> None:
+def publish_state(db: Session, sale: FlashSale, remaining: int) -> None:
     """A sale-state message outside any transaction (an admission changed the count)."""
     phase = "sold_out" if remaining <= 0 else "on_sale"
     message = {
@@ -483,160 +481,6 @@ def ticket_message(ticket: FlashAdmission) -> dict[str, Any]:
     }
 
 
-# --- joining -------------------------------------------------------------------------------------
-
-
-def address_key(address: dict[str, Any]) -> str:
-    """One shipping address, however it was typed: its place, not who receives it."""
-    place = "|".join(
-        "".join(str(address.get(part, "")).lower().split())
-        for part in ("province", "city", "district", "line")
-    )
-    return hashlib.sha256(place.encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class Joined:
-    ticket: FlashAdmission
-    remaining: int
-    duplicate: bool
-    sale: FlashSale
-
-
-@dataclass(frozen=True)
-class _JoinFacts:
-    """What a join needs of a sale that never changes: its counters' name and its live room."""
-
-    key: str
-    live_content_id: int | None
-
-
-_join_facts_cache: dict[int, _JoinFacts] = {}
-
-
-def _join_facts(db: Session, sale_id: int) -> _JoinFacts:
-    """The sale's unchanging facts, read from PostgreSQL once per process (404 when no such sale)."""
-    facts = _join_facts_cache.get(sale_id)
-    if facts is None:
-        sale = get_sale(db, sale_id)
-        facts = _JoinFacts(sale_key(sale), sale.live_content_id)
-        if len(_join_facts_cache) > 10_000:  # a process sees a few sales; never an unbounded map
-            _join_facts_cache.clear()
-        _join_facts_cache[sale_id] = facts
-    return facts
-
-
-def forget_join_facts() -> None:
-    """Empty the cache (tests: their database restarts its ids, so a sale id names another sale)."""
-    _join_facts_cache.clear()
-
-
-def join(
-    db: Session,
-    sale_id: int,
-    user_id: int,
-    *,
-    shipping_address: dict[str, Any],
-    request_key: str,
-    content_id: int | None,
-    settings: Settings,
-) -> Joined:
-    """Ask for one unit: admitted (the ticket, recorded in PostgreSQL) or a 409 saying why not.
-
-    The refusals a sale's peak is made of (sold out, limit reached) cost the Lua script alone: the
-    sale's row is read only for an admission or an answer that needs it (its status, its start)."""
-    facts = _join_facts(db, sale_id)
-    counters = adm.for_settings(settings)
-    key = facts.key
-    if content_id is not None and content_id != facts.live_content_id:
-        content_id = None  # attribute only the sale's own live room
-    where = address_key(shipping_address)
-    # A request key is the buyer's own: another buyer sending the same one is a different request.
-    scoped_key = f"{user_id}:{request_key}"[:64] if request_key else ""
-    try:
-        decision = counters.admit(key, user_id, where, scoped_key, adm.now_ms())
-    except redis.RedisError as exc:
-        raise AdmissionUnavailable("the flash sale cannot take requests right now; try again") from exc
-    outcome = decision.outcome
-    if outcome == adm.SOLD_OUT:
-        raise Conflict("sold out", code="sold_out")
-    if outcome == adm.LIMIT and decision.seq == 0:
-        raise Conflict("you reached this sale's limit per buyer", code="limit_reached")
-    if outcome == adm.ADDRESS_LIMIT:
-        raise Conflict(
-            "this shipping address reached the sale's limit", code="address_limit_reached", field="address_id"
-        )
-    sale = get_sale(db, sale_id)
-    if outcome == adm.REBUILDING:
-        if sale.status is FlashSaleStatus.ended:
-            raise Conflict("this flash sale has ended", code="sale_ended")
-        raise SaleRebuilding("the flash sale is catching up; try again in a moment")
-    if outcome == adm.DUPLICATE or (outcome == adm.LIMIT and decision.seq > 0):
-        found = db.scalar(
-            select(FlashAdmission).where(
-                FlashAdmission.sale_id == sale.id,
-                FlashAdmission.user_id == user_id,
-                FlashAdmission.seq == decision.seq,
-            )
-        )
-        if outcome == adm.DUPLICATE and found is not None:
-            return Joined(found, decision.remaining, duplicate=True, sale=sale)
-        raise Conflict(
-            f"you already hold {sale.per_buyer_limit} ticket(s) of this sale, its limit per buyer",
-            code="limit_reached",
-            details={"limit": sale.per_buyer_limit, "ticket": found.ticket if found is not None else None},
-        )
-    if outcome == adm.NOT_STARTED:
-        raise Conflict(
-            "the flash sale has not started yet",
-            code="sale_not_started",
-            details={"starts_at": sale.starts_at.isoformat()},
-        )
-    if outcome == adm.CLOSED:
-        if sale.status is FlashSaleStatus.waiting_for_pin:
-            raise Conflict("the flash sale starts when the host pins the product", code="sale_not_started")
-        raise Conflict("this flash sale has ended", code="sale_ended")
-    # Recorded only while the counters that admitted it are current: under the shared counters lock a
-    # rebuild cannot be counting the tickets, and its generation says whether one came in between.
-    # (Redis: counters shared by every process. The in-process ones of the embedded default live and
-    # die with the one API process, which rebuilds them itself.)
-    if counters.kind == "redis":
-        _counters_lock(db, sale.id, shared=True)
-        current = db.scalar(select(FlashSale.counters_generation).where(FlashSale.id == sale.id))
-        if current != decision.generation:
-            db.rollback()
-            raise SaleRebuilding("the flash sale is catching up; try again in a moment")
-    ticket = FlashAdmission(
-        sale_id=sale.id,
-        user_id=user_id,
-        seq=decision.seq,
-        state=AdmissionState.queued,
-        admitted_at=clock.now(),
-        address_key=where,
-        shipping_address=dict(shipping_address),
-        content_id=content_id,
-        request_key=scoped_key or None,
-    )
-    db.add(ticket)
-    try:
-        db.commit()
-    except IntegrityError:
-        # PostgreSQL holds this (user, seq) already: the counters were rebuilt while a request was in
-        # flight. The unit goes back; the limit stands.
-        db.rollback()
-        counters.give_back(key, f"{user_id}:{decision.seq}")
-        raise Conflict("you reached this sale's limit per buyer", code="limit_reached") from None
-    try:
-        counters.recorded(key, user_id, decision.seq)
-    except redis.RedisError:
-        log.warning("flash sale %s: ticket %s recorded but still pending", sale.id, ticket.ticket)
-    remaining = decision.remaining
-    step = max(1, sale.quantity // 50)
-    if remaining <= 0 or remaining % step == 0:  # every unit for small sales, every 2% for large
-        _publish_now(db, sale, remaining)
-    return Joined(ticket, remaining, duplicate=False, sale=sale)
-
-
 # --- keeping the counters true -------------------------------------------------------------------
 
 
@@ -661,7 +505,7 @@ def _lock(db: Session, sale_id: int) -> FlashSale:
 _COUNTERS_LOCK = 0x5EC << 48
 
 
-def _counters_lock(db: Session, sale_id: int, *, shared: bool) -> None:
+def counters_lock(db: Session, sale_id: int, *, shared: bool) -> None:
     """PostgreSQL: hold the sale's counters lock to the end of this transaction. SQLite needs none:
     its write transactions run one at a time (BEGIN IMMEDIATE)."""
     if db.get_bind().dialect.name == "postgresql":
@@ -677,7 +521,7 @@ def rebuild(db: Session, sale: FlashSale, counters: adm.Admission) -> int:
     counted) first; the generation goes up, so a request the lost counters admitted can no longer be
     recorded (``join`` checks it under the shared lock). The counters are loaded before the lock
     goes: two rebuilds never interleave."""
-    _counters_lock(db, sale.id, shared=False)
+    counters_lock(db, sale.id, shared=False)
     generation = int(
         db.execute(
             update(FlashSale)
@@ -795,7 +639,7 @@ def sync(db: Session, settings: Settings, now: datetime | None = None) -> dict[s
             counts["given_back"] += 1
             remaining = counters.snapshot(sale_key(sale))
             if remaining is not None:
-                _publish_now(db, sale, remaining.remaining)
+                publish_state(db, sale, remaining.remaining)
         db.execute(
             update(FlashAdmission)
             .where(FlashAdmission.id == admission_id)

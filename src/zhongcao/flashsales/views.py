@@ -30,7 +30,7 @@ from zhongcao.deps import (
 )
 from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.fields import IdPath
-from zhongcao.flashsales import service
+from zhongcao.flashsales import joining, service
 from zhongcao.flashsales.models import FlashAdmission, FlashSale
 from zhongcao.flashsales.schemas import (
     CampaignFlashSaleIn,
@@ -280,7 +280,7 @@ def join(sale_id: IdPath, body: JoinIn, user: ShopperUser, db: DbSession, reques
     ``sale_rebuilding`` while the counters are rebuilt (retry after ``Retry-After``)."""
     buy_limits(request).spend("flash", user.id, client_address(request))
     address = shipping_address_for(db, user.id, body)
-    joined = service.join(
+    joined = joining.join(
         db,
         sale_id,
         user.id,

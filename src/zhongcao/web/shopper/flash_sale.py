@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from zhongcao.deps import client_address
 from zhongcao.errors import DomainError
+from zhongcao.flashsales import joining as flashsales_joining
 from zhongcao.flashsales import service as flashsales_service
 from zhongcao.flashsales.schemas import JoinIn
 from zhongcao.flashsales.views import buy_limits, shipping_address_for
@@ -42,7 +43,7 @@ def join(page: ShopperPage, sale_id: IdPath, data: FormData) -> Response:
     try:
         buy_limits(request).spend("flash", page.user.id, client_address(request))
         address = shipping_address_for(page.db, page.user.id, JoinIn())
-        joined = flashsales_service.join(
+        joined = flashsales_joining.join(
             page.db,
             sale_id,
             page.user.id,
