@@ -197,7 +197,7 @@ def test_compass(db, settings, store, tmp_path) -> None:
     assert snapshot("after")["orders"] == before["orders"]
 
 
-def test_the_experience_score(db, settings) -> None:
+def test_the_experience_score_and_the_rating(db, settings) -> None:
     honest, rings, b = _brushed_shop(db)
     shop_id = honest.shop.shop.id
 
@@ -208,10 +208,13 @@ def test_the_experience_score(db, settings) -> None:
         return found
 
     assert inputs().orders == 3 and inputs().values["bad_review_rate"] == pytest.approx(1 / 3)
+    assert reviews_service.rating_summary(db, honest.product.id).average_rating_centi == 367
     case_id = _flag(db, settings, b)
     assert inputs().orders == 1 and inputs().values["bad_review_rate"] == 1.0  # five stars bought nothing
+    assert reviews_service.rating_summary(db, honest.product.id).count == 1  # the product's rating too
     _dismiss(db, settings, case_id)
     assert inputs().orders == 3
+    assert reviews_service.rating_summary(db, honest.product.id).count == 3
 
 
 def test_the_feed_demotes_flagged_items(db, settings) -> None:

@@ -126,4 +126,7 @@ PAIRS = {
     "integrity.mine.statement_hint": ("每项处理可申诉一次，说明这些互动或订单为什么是真实的。", "Each sanction may be appealed once: say why these likes, follows or orders were genuine."),
     "integrity.mine.appeal_submit": ("提交申诉", "Appeal"),
     "integrity.appealed": ("申诉已提交，运营会尽快处理", "Appeal sent: an operator will decide it"),
+    "integrity.level_title.warning": ("警告", "Warning"),
+    "integrity.level_title.eligibility": ("暂停活动报名 / 选品广场资格", "Campaign / plaza eligibility suspended"),
+    "integrity.level_title.suspension": ("暂停经营", "Suspension"),
 }

@@ -20,6 +20,8 @@ from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.commerce.models import OrderStatus
 from zhongcao.errors import Conflict, InvalidInput
+from zhongcao.integrity import service as integrity_service
+from zhongcao.integrity.models import FlagKind
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.reviews.models import Review
 
@@ -128,10 +130,12 @@ def _summary_from_counts(counts: dict[int, int]) -> RatingSummary:
 
 
 def rating_summary(db: Session, product_id: int) -> RatingSummary:
-    """Count, average and distribution of the first reviews of a product."""
+    """Count, average and distribution of the first reviews of a product; reviews of brushed orders
+    (flagged by the integrity domain) do not count, so bought five-star reviews lift no rating."""
+    brushed = integrity_service.flagged_ids(db, FlagKind.order)
     rows = db.execute(
         select(Review.rating, func.count())
-        .where(Review.product_id == product_id, Review.is_first.is_(True))
+        .where(Review.product_id == product_id, Review.is_first.is_(True), _not_of_orders(brushed))
         .group_by(Review.rating)
     ).all()
     return _summary_from_counts({int(rating): int(n) for rating, n in rows})
