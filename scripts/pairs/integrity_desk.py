@@ -63,7 +63,7 @@ PAIRS = {
     "integrity.chart.by_minute": ("账号 × 时间：每格为操作次数", "Accounts × time: actions per cell"),
     "integrity.no_evidence": ("这个案件的事件已不在事件库的时间窗口内。", "This case's events are no longer in the event store's window."),
     "integrity.account": ("账号", "Account"),
-    "integrity.minute": ("时间（UTC）", "Time (UTC)"),
+    "integrity.minute": ("时间（UTC+8）", "Time (UTC+8)"),
     "integrity.target.content": ("内容", "Content"),
     "integrity.target.account": ("被关注账号", "Followed account"),
     "integrity.target.product": ("商品", "Product"),

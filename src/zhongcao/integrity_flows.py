@@ -529,7 +529,7 @@ def case_evidence(db: Session, store: EventStore, case: IntegrityCase) -> Eviden
     step = max(1, (end - start + 1 + MAX_MATRIX_COLUMNS - 1) // MAX_MATRIX_COLUMNS)
     n_minutes = (end - start) // step + 1
     minutes = [
-        datetime.fromtimestamp((start + i * step) * 60, tz=case.window_start.tzinfo).strftime("%m-%d %H:%M")
+        datetime.fromtimestamp((start + i * step) * 60, tz=clock.BUSINESS_TZ).strftime("%m-%d %H:%M")
         for i in range(n_minutes)
     ]
     by_target = [[0] * len(targets) for _ in users]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zhongcao import clock
 from zhongcao.integrity.blocks import BlockKind
 from zhongcao.integrity.models import IntegrityCase
 
@@ -29,8 +30,8 @@ _TARGET_KIND = {
     "zh": {"content": "内容", "account": "账号", "product": "商品", "shop": "店铺"},
 }
 _TAIL = {
-    "en": "{events} actions between {start} and {end} UTC ({minutes} min), density {density:.0%}, score {score:.2f}.",
-    "zh": "{start} 至 {end}（UTC，{minutes} 分钟）内共 {events} 次操作，密度 {density:.0%}，可疑分 {score:.2f}。",
+    "en": "{events} actions between {start} and {end} UTC+8 ({minutes} min), density {density:.0%}, score {score:.2f}.",
+    "zh": "{start} 至 {end}（UTC+8，{minutes} 分钟）内共 {events} 次操作，密度 {density:.0%}，可疑分 {score:.2f}。",
 }
 
 
@@ -49,8 +50,9 @@ def describe(case: IntegrityCase, members: dict[str, int], locale: str) -> str:
     minutes = max(0, round((case.window_end - case.window_start).total_seconds() / 60))
     tail = _TAIL[lang].format(
         events=case.events,
-        start=case.window_start.strftime("%Y-%m-%d %H:%M"),
-        end=case.window_end.strftime("%Y-%m-%d %H:%M"),
+        # The consoles show times in the business time zone (UTC+8), and so does the explanation.
+        start=case.window_start.astimezone(clock.BUSINESS_TZ).strftime("%Y-%m-%d %H:%M"),
+        end=case.window_end.astimezone(clock.BUSINESS_TZ).strftime("%Y-%m-%d %H:%M"),
         minutes=minutes,
         density=case.density,
         score=case.score,
