@@ -49,7 +49,26 @@ def _read(files: list[Path]) -> list[dict]:
     return [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines() if line]
 
 
-def report(files: list[Path]) -> None:
+class MarkdownTable:
+    """Just enough of rich's Table to print the same tables as markdown (for benchmarks/RESULTS.md)."""
+
+    def __init__(self, title: str = "") -> None:
+        self.title, self.columns, self.rows = title, [], []  # type: ignore[var-annotated]
+
+    def add_column(self, name: str, **_: object) -> None:
+        self.columns.append(name)
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append(cells)
+
+    def __str__(self) -> str:
+        lines = [f"*{self.title}*", "", "| " + " | ".join(self.columns) + " |"]
+        lines.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.columns))) + "|")
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return "\n".join(lines) + "\n"
+
+
+def report(files: list[Path], markdown: bool = False) -> None:
     rows = _read(files)
     policies = list(dict.fromkeys(r["outcome"]["policy"] for r in rows))
     # Only seeds every policy ran on, so that the paired differences pair.
@@ -68,9 +87,11 @@ def report(files: list[Path]) -> None:
         {p: [by[(s, p)] for s in seeds] for p in policies},
     )
     console = Console(width=200)
-    console.print(experiment_table(exp, Table))
+    kind = MarkdownTable if markdown else Table
+    show = print if markdown else console.print
+    show(experiment_table(exp, kind))
     if len(policies) > 1:
-        console.print(difference_table(exp, "gmv" if "gmv" in policies else policies[0], Table))
+        show(difference_table(exp, "gmv" if "gmv" in policies else policies[0], kind))
     for p in policies:
         times = [o.seconds for o in exp.runs[p]]
         notes = next((o.notes for o in exp.runs[p] if o.notes), "")
@@ -87,9 +108,10 @@ def main() -> None:
     parser.add_argument("--scale", default="small", choices=[s.value for s in Scale])
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--report", type=Path, nargs="+")
+    parser.add_argument("--markdown", action="store_true", help="with --report: markdown tables")
     args = parser.parse_args()
     if args.report:
-        report(args.report)
+        report(args.report, markdown=args.markdown)
         return
     if args.out is None:
         parser.error("give --out FILE (or --report FILE ...)")
