@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import or_, select, text
 
@@ -50,6 +51,9 @@ from zhongcao.experience import scores as experience_scores
 from zhongcao.finance import service as finance_service
 from zhongcao.finance.models import Settlement
 from zhongcao.flashsales import service as flashsales_service
+from zhongcao.integrity import service as integrity_service
+from zhongcao.integrity.blocks import Block, BlockKind, TargetKind
+from zhongcao.integrity.models import IntegrityCase, IntegritySanction, SanctionSubject
 from zhongcao.media.models import Media, MediaKind, MediaObject
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops import invitations
@@ -264,6 +268,10 @@ def build_world(db) -> World:
         settings=Settings(),
     )
 
+    # Integrity warnings for the victim shop and the victim creator (what an appeal is made against).
+    shop_sanction = _integrity_sanction(db, SanctionSubject.shop, victim.shop.id)
+    creator_sanction = _integrity_sanction(db, SanctionSubject.creator, victim_creator.id)
+
     # The attacker: the owner of another shop (every shop role) and another creator.
     attacker = make_shop(db, "攻击者店")
     attacker_product = make_product(db, attacker.shop, category=category)
@@ -320,8 +328,29 @@ def build_world(db) -> World:
         inbound=received.id,
         draft_inbound=draft_inbound.id,
         wh_task=wh_task.id,
+        shop_sanction=shop_sanction.id,
+        creator_sanction=creator_sanction.id,
     )
     return w
+
+
+def _integrity_sanction(db, subject: SanctionSubject, subject_id: int) -> IntegritySanction:
+    """A warning from a confirmed case against the subject (a shop's brushing, a creator's bought follows)."""
+    now = clock.now()
+    members = np.asarray([990_001, 990_002], dtype=np.int64)
+    target = TargetKind.shop if subject is SanctionSubject.shop else TargetKind.account
+    kind = BlockKind.brushing if subject is SanctionSubject.shop else BlockKind.engagement
+    block = Block(kind, target, members, np.asarray([subject_id]), now, now, 2, 1.0, 0.9)
+    integrity_service.record_blocks(db, [block])
+    case = db.scalars(select(IntegrityCase).order_by(IntegrityCase.id.desc())).first()
+    assert case is not None
+    integrity_service.decide(db, case.id, "confirm", reason=MARKER, actor_user_id=None)
+    sanction = integrity_service.add_sanction(
+        db, subject, subject_id, case, reason=MARKER, actor_user_id=None, name=MARKER
+    )
+    assert sanction is not None
+    db.commit()
+    return sanction
 
 
 def _media(db, *, owner_id: int, shop_id: int | None, folder: str) -> Media:
@@ -407,6 +436,15 @@ def own_upload(files: Callable[[World], Any]) -> Case:
 LIVE_AT = (clock.now() + timedelta(days=1)).isoformat()
 
 CASES: dict[tuple[str, str], Case] = {
+    # integrity sanctions: each reads its own; another's sanction cannot be appealed (nor is disclosed)
+    ("GET", "/api/merchant/integrity/sanctions"): listing(lambda w: {w["shop_sanction"]}),
+    ("POST", "/api/merchant/integrity/sanctions/{sanction_id}/appeal"): foreign_id(
+        lambda w: {"sanction_id": w["shop_sanction"]}, lambda w: {"statement": "not us"}
+    ),
+    ("GET", "/api/creator/integrity/sanctions"): listing(lambda w: {w["creator_sanction"]}),
+    ("POST", "/api/creator/integrity/sanctions/{sanction_id}/appeal"): foreign_id(
+        lambda w: {"sanction_id": w["creator_sanction"]}, lambda w: {"statement": "not me"}
+    ),
     # shops and staff
     ("GET", "/api/merchant/shop"): listing(lambda w: {w["shop"]}),
     ("GET", "/api/merchant/membership"): listing(lambda w: set(), id_keys=("shop_id",)),
@@ -847,6 +885,13 @@ def victim_snapshot(db, w: World) -> dict[str, list[tuple]]:
                     select(media.c.id).where(
                         or_(media.c.shop_id.in_(shop_ids), media.c.owner_id.in_(user_ids))
                     )
+                )
+            )
+        if table.name == "integrity_sanctions":
+            conditions.append(
+                or_(
+                    (cols.subject == SanctionSubject.shop) & cols.subject_id.in_(shop_ids),
+                    (cols.subject == SanctionSubject.creator) & cols.subject_id.in_(account_ids),
                 )
             )
         if table.name == "campaigns":

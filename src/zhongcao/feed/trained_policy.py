@@ -265,6 +265,8 @@ class TrainedFeed:
         catalog = dataclasses.replace(catalog, status=status, _derived={})
         # A new model object: the service derives its serving bundle (indexes, pools) from it once.
         self._today = dataclasses.replace(model, catalog=catalog)
+        # Simulated days pass faster than the service's refresh interval: have it take today's now.
+        self.service.expire()
         self._allowed = np.sort(catalog.content_ids[available])
         order = np.lexsort((signals.follow_account_ids, signals.follow_user_ids))
         users, accounts = signals.follow_user_ids[order], signals.follow_account_ids[order]
