@@ -106,3 +106,14 @@ def test_giving_back_is_once_per_token(counters: adm.Admission) -> None:
     assert counters.stale_pending(key, NOW) == []
     assert counters.give_back(key, "a42") and not counters.give_back(key, "a42")
     assert counters.snapshot(key).remaining == 1  # type: ignore[union-attr]
+
+
+def test_without_an_address_a_refusal_needs_none_and_a_unit_asks_for_it(counters: adm.Admission) -> None:
+    key = _load(counters, quantity=1, limit=1)
+    asked = counters.admit(key, 1, "", "", NOW)
+    assert (asked.outcome, asked.remaining) == (adm.NEED_ADDRESS, 1)
+    assert counters.snapshot(key).sold == 0  # type: ignore[union-attr]  # nothing was taken
+    assert counters.admit(key, 1, "a1", "", NOW).outcome == adm.ADMITTED
+    # Sold out and the buyer's own limit are answered without the address.
+    assert counters.admit(key, 2, "", "", NOW).outcome == adm.SOLD_OUT
+    assert counters.admit(key, 1, "", "", NOW).outcome == adm.LIMIT

@@ -216,3 +216,33 @@ def test_checkout_is_rate_limited_per_account_on_the_api_and_the_page(client, db
         ).status_code
         == 201
     )
+
+
+def test_a_saved_address_is_read_only_when_a_unit_is_there_to_give(client, db, settings) -> None:  # type: ignore[no-untyped-def]
+    world = make_sale(db, settings, quantity=1, stock=5)
+    sale_id = world.sale.id
+    no_address = auth(db, make_user(db))
+    # A unit to give and no saved address: told to add one, and the unit stays in the sale.
+    refused = client.post(f"/api/flash-sales/{sale_id}/join", json={}, headers=no_address)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "address_required"
+    assert client.get(f"/api/flash-sales/{sale_id}").json()["sale"]["remaining"] == 1
+    saved = make_user(db)
+    saved_headers = auth(db, saved)
+    saved_address = {
+        "recipient": "李四",
+        "phone": "13800138000",
+        "province_code": "330000",
+        "city_code": "330100",
+        "district_code": "330106",
+        "detail": "文三路 100 号",
+    }
+    made = client.post("/api/me/addresses", json=saved_address, headers=saved_headers)
+    assert made.status_code == 201, made.text
+    joined = client.post(f"/api/flash-sales/{sale_id}/join", json={}, headers=saved_headers)
+    assert joined.status_code == 201, joined.text
+    ticket = db.scalar(select(FlashAdmission).where(FlashAdmission.user_id == saved.id))
+    assert ticket is not None and "文三路 100 号" in str(ticket.shipping_address)
+    # Sold out: the buyer without an address hears that, not about addresses.
+    again = client.post(f"/api/flash-sales/{sale_id}/join", json={}, headers=no_address)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "sold_out"

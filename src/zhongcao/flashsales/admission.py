@@ -40,6 +40,9 @@ NOT_STARTED = "not_started"
 LIMIT = "limit"  # the buyer holds as many tickets as the sale allows
 ADDRESS_LIMIT = "address_limit"
 SOLD_OUT = "sold_out"
+# Asked without an address (``address_key=""``) and a unit is there to give: ask again with it. A sale's
+# peak is refusals (sold out, limit reached), which then cost no read of the buyer's saved addresses.
+NEED_ADDRESS = "need_address"
 
 # A ticket whose buyer's request died before PostgreSQL recorded it is given back after this long.
 PENDING_GRACE_S = 15.0
@@ -87,7 +90,8 @@ class Admission(ABC):
 
     @abstractmethod
     def admit(self, sale: str, user_id: int, address_key: str, request_key: str, now_ms: int) -> Decision:
-        """Admit the buyer to one unit, or say why not (atomic)."""
+        """Admit the buyer to one unit, or say why not (atomic). ``address_key=""``: not known yet;
+        answered ``need_address`` when it would be needed (a unit is there to give)."""
 
     @abstractmethod
     def recorded(self, sale: str, user_id: int, seq: int) -> None:
@@ -142,6 +146,10 @@ if m[6] ~= '1' or (ends > 0 and now >= ends) then return {'closed', 0, quantity 
 if now < starts then return {'not_started', 0, quantity - sold, gen, starts} end
 local n = tonumber(redis.call('HGET', users, user) or '0')
 if n >= limit then return {'limit', n, quantity - sold, gen, starts} end
+if addr == '' then
+  if sold >= quantity then return {'sold_out', 0, 0, gen, starts} end
+  return {'need_address', 0, quantity - sold, gen, starts}
+end
 if tonumber(redis.call('HGET', addrs, addr) or '0') >= limit then
   return {'address_limit', 0, quantity - sold, gen, starts}
 end
@@ -324,6 +332,10 @@ class MemoryAdmission(Admission):
             n = s.users.get(user_id, 0)
             if n >= s.limit:
                 return Decision(LIMIT, n, left, s.generation, s.starts_at_ms)
+            if not address_key:
+                if s.sold >= s.quantity:
+                    return Decision(SOLD_OUT, 0, 0, s.generation, s.starts_at_ms)
+                return Decision(NEED_ADDRESS, 0, left, s.generation, s.starts_at_ms)
             if s.addresses.get(address_key, 0) >= s.limit:
                 return Decision(ADDRESS_LIMIT, 0, left, s.generation, s.starts_at_ms)
             if s.sold >= s.quantity:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +75,7 @@ def join(
     sale_id: int,
     user_id: int,
     *,
-    shipping_address: dict[str, Any],
+    shipping_address: dict[str, Any] | Callable[[], dict[str, Any]],
     request_key: str,
     content_id: int | None,
     settings: Settings,
@@ -82,17 +83,25 @@ def join(
     """Ask for one unit: admitted (the ticket, recorded in PostgreSQL) or a 409 saying why not.
 
     The refusals a sale's peak is made of (sold out, limit reached) cost the Lua script alone: the
-    sale's row is read only for an admission or an answer that needs it (its status, its start)."""
+    sale's row is read only for an admission or an answer that needs it (its status, its start).
+    ``shipping_address`` may be a function that reads it (the buyer's saved address): it is called only
+    when a unit is there to give, so a refusal reads no address either."""
     facts = _join_facts(db, sale_id)
     counters = adm.for_settings(settings)
     key = facts.key
     if content_id is not None and content_id != facts.live_content_id:
         content_id = None  # attribute only the sale's own live room
-    where = address_key(shipping_address)
+    address = shipping_address if isinstance(shipping_address, dict) else None
+    where = address_key(address) if address is not None else ""
     # A request key is the buyer's own: another buyer sending the same one is a different request.
     scoped_key = f"{user_id}:{request_key}"[:64] if request_key else ""
     try:
         decision = counters.admit(key, user_id, where, scoped_key, adm.now_ms())
+        if decision.outcome == adm.NEED_ADDRESS:  # nothing was taken: read the address, ask again
+            assert not isinstance(shipping_address, dict)
+            address = shipping_address()
+            where = address_key(address)
+            decision = counters.admit(key, user_id, where, scoped_key, adm.now_ms())
     except redis.RedisError as exc:
         raise service.AdmissionUnavailable(
             "the flash sale cannot take requests right now; try again"
@@ -146,6 +155,7 @@ def join(
         if current != decision.generation:
             db.rollback()
             raise service.SaleRebuilding("the flash sale is catching up; try again in a moment")
+    assert address is not None  # admitted: asked with the address (need_address asked again)
     ticket = FlashAdmission(
         sale_id=sale.id,
         user_id=user_id,
@@ -153,7 +163,7 @@ def join(
         state=AdmissionState.queued,
         admitted_at=clock.now(),
         address_key=where,
-        shipping_address=dict(shipping_address),
+        shipping_address=dict(address),
         content_id=content_id,
         request_key=scoped_key or None,
     )

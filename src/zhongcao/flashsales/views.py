@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -250,8 +250,11 @@ def sale_state(sale_id: IdPath, user: OptionalUser, db: DbSession, request: Requ
     )
 
 
-def shipping_address_for(db: Session, user_id: int, body: JoinIn) -> dict[str, str]:
-    """Where the order will ship: the address given, the saved one named, else the default one."""
+def shipping_address_for(
+    db: Session, user_id: int, body: JoinIn
+) -> dict[str, str] | Callable[[], dict[str, str]]:
+    """Where the order will ship: the address given, else the saved one named (or the default one) as
+    a function the join calls only when a unit is there to give (a refusal reads no address)."""
     if body.address_id is not None and body.shipping_address is not None:
         raise InvalidInput(
             "send either shipping_address or address_id, not both",
@@ -260,8 +263,12 @@ def shipping_address_for(db: Session, user_id: int, body: JoinIn) -> dict[str, s
         )
     if body.shipping_address is not None:
         return body.shipping_address.model_dump()
-    if body.address_id is not None:
-        return addresses.shipping_address(db, user_id, body.address_id)
+    return lambda: _saved_address(db, user_id, body.address_id)
+
+
+def _saved_address(db: Session, user_id: int, address_id: int | None) -> dict[str, str]:
+    if address_id is not None:
+        return addresses.shipping_address(db, user_id, address_id)
     default = addresses.default_address(db, user_id)
     if default is None:
         raise InvalidInput(
