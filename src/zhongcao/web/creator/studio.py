@@ -4,7 +4,7 @@ account, anchoring products the creator may promote, and the host dashboard of t
 The same code as the shop's studio (web/merchant/content.py): the upload through ``media.service``
 (checked by decoding, nothing partial kept; the creator's own upload, no shop), the content through
 :func:`zhongcao.flows.publish_content`, the live controls through ``content.service``, the room's
-numbers through :func:`zhongcao.web.merchant.content.stats_dict` and its events through the live hub.
+numbers, events and controls through :class:`zhongcao.web.live_host.LiveHost`.
 A shopper who buys through the creator's video or live room credits the creator: the order line is
 attributed to the content's account, and its commission accrues to the creator when the order
 completes (``affiliate.ledger``).
@@ -18,7 +18,7 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -27,20 +27,18 @@ from zhongcao.affiliate import showcase
 from zhongcao.catalog import service as catalog_service
 from zhongcao.catalog.service import ProductBrief
 from zhongcao.config import Settings
-from zhongcao.content import live as content_live
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind
 from zhongcao.errors import DomainError, NotFound
 from zhongcao.media import service as media_service
 from zhongcao.media.views import MULTIPART_ALLOWANCE, get_storage
-from zhongcao.web import i18n
 from zhongcao.web.console import Console, CreatorConsole, IdPath
 from zhongcao.web.context import FormData
 from zhongcao.web.forms import Form, error_message
-from zhongcao.web.live import live_hub
+from zhongcao.web.live_host import LiveHost
 
 # The shop studio's readers of a publish form, so both studios take the same input the same way.
-from zhongcao.web.merchant.content import local_time, save_upload, stats_dict, upload_message
+from zhongcao.web.merchant.content import local_time, save_upload, upload_message
 
 router = APIRouter(prefix="/creator")
 
@@ -238,89 +236,42 @@ def _own_live(console: Console, content_id: int) -> Content:
     return content
 
 
+HOST = LiveHost(
+    base="/creator/live", nav="home", own_live=_own_live, extra=lambda console, content_id: {"can_host": True}
+)
+
+
 @router.get("/live/{content_id}")
 def host_dashboard(console: CreatorConsole, content_id: IdPath) -> Response:
-    content = _own_live(console, content_id)
-    view = content_service.content_view(console.db, content)
-    comments = content_live.recent_comments(console.db, content_id)
-    names = content_live.authors(console.db, [c.user_id for c in comments])
-    viewers = live_hub(console.page.request.app).count_from_thread(content_id)
-    return console.render(
-        "merchant/live.html",
-        "home",
-        content=content,
-        anchors=[(a, b) for a, b in view.anchors if b is not None],
-        account=view.account,
-        stats=stats_dict(console, content_id, viewers),
-        comments=[(c, names.get(c.user_id, "")) for c in comments],
-        host_base="/creator/live",
-        can_host=True,
-    )
+    return HOST.dashboard(console, content_id)
 
 
 @router.get("/live/{content_id}/stats")
 def host_stats(console: CreatorConsole, content_id: IdPath) -> Response:
-    _own_live(console, content_id)
-    viewers = live_hub(console.page.request.app).count_from_thread(content_id)
-    return JSONResponse(stats_dict(console, content_id, viewers), headers={"Cache-Control": "no-store"})
+    return HOST.stats(console, content_id)
 
 
 @router.get("/live/{content_id}/events")
 async def host_events(request: Request, console: CreatorConsole, content_id: IdPath) -> StreamingResponse:
     """The room's events for its host (viewers, comments, likes, sales, pins, status)."""
-    await to_thread.run_sync(_own_live, console, content_id)
-    console.db.close()  # the stream is long: it holds no session
-    return StreamingResponse(
-        live_hub(request.app).host_stream(content_id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
-
-
-def _control(console: Console, content_id: int, act: Any, flash: str) -> Response:
-    _own_live(console, content_id)
-    try:
-        act()
-    except DomainError as exc:
-        console.db.rollback()
-        if exc.status_code == 404:
-            raise
-        flash_key = "studio.refused." + exc.code
-        return console.redirect(
-            f"/creator/live/{content_id}",
-            flash=flash_key if i18n.has_message(flash_key) else "studio.refused",
-        )
-    return console.redirect(f"/creator/live/{content_id}", flash=flash)
+    return await HOST.events(request, console, content_id)
 
 
 @router.post("/live/{content_id}/start")
 def start(console: CreatorConsole, content_id: IdPath, _: FormData) -> Response:
-    return _control(
-        console, content_id, lambda: content_service.start_live(console.db, content_id), "studio.started"
-    )
+    return HOST.start(console, content_id)
 
 
 @router.post("/live/{content_id}/end")
 def end(console: CreatorConsole, content_id: IdPath, _: FormData) -> Response:
-    return _control(
-        console, content_id, lambda: content_service.end_live(console.db, content_id), "studio.ended"
-    )
+    return HOST.end(console, content_id)
 
 
 @router.post("/live/{content_id}/pin")
 def pin(console: CreatorConsole, content_id: IdPath, data: FormData) -> Response:
-    raw = str(data.get("product_id") or "")
-    product_id = int(raw) if raw.isdigit() and len(raw) < 19 else 0
-    return _control(
-        console,
-        content_id,
-        lambda: content_service.pin_product(console.db, content_id, product_id),
-        "studio.pinned",
-    )
+    return HOST.pin(console, content_id, data.get("product_id"))
 
 
 @router.post("/live/{content_id}/unpin")
 def unpin(console: CreatorConsole, content_id: IdPath, _: FormData) -> Response:
-    return _control(
-        console, content_id, lambda: content_service.unpin_product(console.db, content_id), "studio.unpinned"
-    )
+    return HOST.unpin(console, content_id)

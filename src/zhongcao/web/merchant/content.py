@@ -17,13 +17,12 @@ from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from zhongcao import flows
 from zhongcao.catalog import service as catalog_service
 from zhongcao.config import Settings
-from zhongcao.content import live as content_live
 from zhongcao.content import moderation
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Account, Content, ContentKind, ContentStatus
@@ -32,12 +31,11 @@ from zhongcao.flashsales import service as flashsales_service
 from zhongcao.media import service as media_service
 from zhongcao.media.views import MULTIPART_ALLOWANCE, get_storage
 from zhongcao.pagination import PageParams
-from zhongcao.web import i18n
 from zhongcao.web.console import Console, CursorQuery, IdPath, MerchantConsole, page_of
 from zhongcao.web.context import FormData
 from zhongcao.web.forms import Form, error_message
-from zhongcao.web.live import live_hub
-from zhongcao.web.templating import DISPLAY_TZ, money
+from zhongcao.web.live_host import LiveHost
+from zhongcao.web.templating import DISPLAY_TZ
 
 router = APIRouter(prefix="/merchant")
 
@@ -340,113 +338,52 @@ def _own_live(console: Console, content_id: int) -> Content:
     return content
 
 
-def stats_dict(console: Console, content_id: int, viewers: int) -> dict[str, Any]:
-    stats = flows.live_stats(console.db, content_id)
-    locale = console.page.locale
+def _flash_sales_waiting(console: Console, content_id: int) -> dict[str, Any]:
     return {
-        "status": stats.status,
-        "viewers": viewers,
-        "comments": stats.comments,
-        "likes": stats.likes,
-        "orders": stats.orders,
-        "units": stats.units,
-        "gmv_fen": stats.gmv_fen,
-        "gmv": money(stats.gmv_fen, locale),
-        "top_products": [
-            {
-                "product_id": p.product_id,
-                "title": p.title_zh if locale == "zh" else (p.title_en or p.title_zh),
-                "units": p.units,
-                "gmv": money(p.gmv_fen, locale),
-            }
-            for p in stats.top_products
-        ],
+        "flash_sales": {s.product_id: s for s in flashsales_service.waiting_for_room(console.db, content_id)}
     }
+
+
+HOST = LiveHost(
+    base="/merchant/live",
+    nav="studio",
+    own_live=_own_live,
+    may_control=lambda console: console.require_manager(),
+    extra=_flash_sales_waiting,
+)
 
 
 @router.get("/live/{content_id}")
 def host_dashboard(console: MerchantConsole, content_id: IdPath) -> Response:
-    content = _own_live(console, content_id)
-    view = content_service.content_view(console.db, content)
-    comments = content_live.recent_comments(console.db, content_id)
-    names = content_live.authors(console.db, [c.user_id for c in comments])
-    viewers = live_hub(console.page.request.app).count_from_thread(content_id)
-    return console.render(
-        "merchant/live.html",
-        "studio",
-        content=content,
-        anchors=[(a, b) for a, b in view.anchors if b is not None],
-        account=view.account,
-        stats=stats_dict(console, content_id, viewers),
-        comments=[(c, names.get(c.user_id, "")) for c in comments],
-        flash_sales={s.product_id: s for s in flashsales_service.waiting_for_room(console.db, content_id)},
-    )
+    return HOST.dashboard(console, content_id)
 
 
 @router.get("/live/{content_id}/stats")
 def host_stats(console: MerchantConsole, content_id: IdPath) -> Response:
-    _own_live(console, content_id)
-    viewers = live_hub(console.page.request.app).count_from_thread(content_id)
-    return JSONResponse(stats_dict(console, content_id, viewers), headers={"Cache-Control": "no-store"})
+    return HOST.stats(console, content_id)
 
 
 @router.get("/live/{content_id}/events")
 async def host_events(request: Request, console: MerchantConsole, content_id: IdPath) -> StreamingResponse:
     """The room's events for its host (viewers, comments, likes, sales, pins, status)."""
-    await to_thread.run_sync(_own_live, console, content_id)
-    console.db.close()  # the stream is long: it holds no session
-    return StreamingResponse(
-        live_hub(request.app).host_stream(content_id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
-
-
-def _control(console: Console, content_id: int, act: Any, flash: str) -> Response:
-    console.require_manager()
-    _own_live(console, content_id)
-    try:
-        act()
-    except DomainError as exc:
-        console.db.rollback()
-        if exc.status_code == 404:
-            raise
-        flash_key = "studio.refused." + exc.code
-        return console.redirect(
-            f"/merchant/live/{content_id}",
-            flash=flash_key if i18n.has_message(flash_key) else "studio.refused",
-        )
-    return console.redirect(f"/merchant/live/{content_id}", flash=flash)
+    return await HOST.events(request, console, content_id)
 
 
 @router.post("/live/{content_id}/start")
 def start(console: MerchantConsole, content_id: IdPath, _: FormData) -> Response:
-    return _control(
-        console, content_id, lambda: content_service.start_live(console.db, content_id), "studio.started"
-    )
+    return HOST.start(console, content_id)
 
 
 @router.post("/live/{content_id}/end")
 def end(console: MerchantConsole, content_id: IdPath, _: FormData) -> Response:
-    return _control(
-        console, content_id, lambda: content_service.end_live(console.db, content_id), "studio.ended"
-    )
+    return HOST.end(console, content_id)
 
 
 @router.post("/live/{content_id}/pin")
 def pin(console: MerchantConsole, content_id: IdPath, data: FormData) -> Response:
-    raw = str(data.get("product_id") or "")
-    product_id = int(raw) if raw.isdigit() and len(raw) < 19 else 0
-    return _control(
-        console,
-        content_id,
-        lambda: content_service.pin_product(console.db, content_id, product_id),
-        "studio.pinned",
-    )
+    return HOST.pin(console, content_id, data.get("product_id"))
 
 
 @router.post("/live/{content_id}/unpin")
 def unpin(console: MerchantConsole, content_id: IdPath, _: FormData) -> Response:
-    return _control(
-        console, content_id, lambda: content_service.unpin_product(console.db, content_id), "studio.unpinned"
-    )
+    return HOST.unpin(console, content_id)
