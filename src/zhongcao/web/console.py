@@ -23,13 +23,13 @@ from datetime import UTC, date, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from zhongcao import clock
 from zhongcao.compass import service as compass_service
 from zhongcao.content import service as content_service
 from zhongcao.deps import SHOP_MANAGERS
-from zhongcao.errors import Forbidden, InvalidInput
+from zhongcao.errors import DomainError, Forbidden, InvalidInput
 from zhongcao.fields import MAX_ID
 from zhongcao.pagination import PageParams
 from zhongcao.shops import service as shops_service
@@ -37,7 +37,7 @@ from zhongcao.shops.models import StaffRole
 from zhongcao.support import chat as support_chat
 from zhongcao.users.models import Role
 from zhongcao.web.context import WebContext, require_page_role, unread_badge
-from zhongcao.web.forms import Form
+from zhongcao.web.forms import Form, error_message
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 CursorQuery = Annotated[str | None, Query(max_length=200)]
@@ -227,6 +227,30 @@ class Console:
 
     def redirect(self, url: str, *, flash: str | None = None) -> RedirectResponse:
         return self.page.redirect(url, flash=flash)
+
+    def decide(
+        self,
+        form: Form,
+        act: Callable[[], object],
+        *,
+        refused: Callable[[Form, int], Response],
+        done: str,
+        flash: str,
+    ) -> Response:
+        """Carry out a decision taken on a form (an operator's verdict, an action with its reason):
+        on success go to ``done`` with ``flash``; a refusal is rolled back and shown on the form by
+        ``refused(form, status)`` (next to its field, else above the form), and a 404 stays a 404."""
+        try:
+            act()
+        except DomainError as exc:
+            self.db.rollback()
+            if exc.status_code == 404:
+                raise
+            form.add_domain_error(exc)
+            if form.ok:  # a refusal about the whole record (decided already, not allowed now)
+                form.message = error_message(self.t, exc)
+            return refused(form, exc.status_code)
+        return self.redirect(done, flash=flash)
 
 
 def _merchant(page: Annotated[WebContext, Depends(require_page_role(Role.merchant))]) -> Console:

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from zhongcao.audit import service as audit_service
-from zhongcao.errors import DomainError
 from zhongcao.experience import scores as experience_scores
 from zhongcao.pagination import PageParams
 from zhongcao.shops import sanctions as shop_sanctions
@@ -25,7 +24,7 @@ from zhongcao.users import service as users_service
 from zhongcao.users.models import Role
 from zhongcao.web.console import Console, CursorQuery, IdPath, OperatorConsole, page_of
 from zhongcao.web.context import FormData
-from zhongcao.web.forms import Form, error_message
+from zhongcao.web.forms import Form
 from zhongcao.web.operator.disputes import read_reason
 
 router = APIRouter(prefix="/operator")
@@ -124,17 +123,13 @@ def act_on_shop(console: OperatorConsole, shop_id: IdPath, data: FormData) -> Re
     reason = read_reason(form)
     if not form.ok or action is None:
         return _render_shop(console, shop_id, form, status_code=422)
-    try:
-        shop_sanctions.act(console.db, shop_id, action, reason=reason, actor_user_id=console.user_id)
-    except DomainError as exc:
-        console.db.rollback()
-        if exc.status_code == 404:
-            raise
-        form.add_domain_error(exc)
-        if form.ok:
-            form.message = error_message(console.t, exc)
-        return _render_shop(console, shop_id, form, status_code=exc.status_code)
-    return console.redirect(f"{SHOPS}/{shop_id}", flash=f"workbench.shop.done.{action}")
+    return console.decide(
+        form,
+        lambda: shop_sanctions.act(console.db, shop_id, action, reason=reason, actor_user_id=console.user_id),
+        refused=lambda f, code: _render_shop(console, shop_id, f, status_code=code),
+        done=f"{SHOPS}/{shop_id}",
+        flash=f"workbench.shop.done.{action}",
+    )
 
 
 # --- users -----------------------------------------------------------------------------------------
@@ -197,16 +192,12 @@ def act_on_user(console: OperatorConsole, user_id: IdPath, data: FormData) -> Re
     reason = read_reason(form)
     if not form.ok or action is None:
         return _render_user(console, user_id, form, status_code=422)
-    try:
-        user_sanctions.set_active(
+    return console.decide(
+        form,
+        lambda: user_sanctions.set_active(
             console.db, user_id, action == "restore", reason=reason, actor_user_id=console.user_id
-        )
-    except DomainError as exc:
-        console.db.rollback()
-        if exc.status_code == 404:
-            raise
-        form.add_domain_error(exc)
-        if form.ok:
-            form.message = error_message(console.t, exc)
-        return _render_user(console, user_id, form, status_code=exc.status_code)
-    return console.redirect(f"{USERS}/{user_id}", flash=f"workbench.user.done.{action}")
+        ),
+        refused=lambda f, code: _render_user(console, user_id, f, status_code=code),
+        done=f"{USERS}/{user_id}",
+        flash=f"workbench.user.done.{action}",
+    )

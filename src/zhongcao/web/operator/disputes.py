@@ -18,7 +18,6 @@ from zhongcao.aftersales import service as aftersales_service
 from zhongcao.aftersales.models import AfterSaleReason
 from zhongcao.audit import service as audit_service
 from zhongcao.commerce import service as order_service
-from zhongcao.errors import DomainError
 from zhongcao.fields import MAX_ID
 from zhongcao.media import service as media_service
 from zhongcao.shops import service as shops_service
@@ -27,7 +26,7 @@ from zhongcao.support.models import ComplaintReason, ComplaintStatus
 from zhongcao.users import service as users_service
 from zhongcao.web.console import Console, CursorQuery, IdPath, OperatorConsole, page_of
 from zhongcao.web.context import FormData
-from zhongcao.web.forms import Form, error_message
+from zhongcao.web.forms import Form
 from zhongcao.web.shopper.orders import timeline
 
 router = APIRouter(prefix="/operator")
@@ -163,24 +162,20 @@ def decide_case(console: OperatorConsole, case_id: IdPath, data: FormData) -> Re
     reason = read_reason(form)
     if not form.ok:
         return _render_case(console, case_id, form, status_code=422)
-    try:
-        aftersales_service.arbitrate(
+    return console.decide(
+        form,
+        lambda: aftersales_service.arbitrate(
             console.db,
             case_id,
             merchant_at_fault=at_fault,
             refund=refund == "yes",
             note=reason,
             actor_user_id=console.user_id,
-        )
-    except DomainError as exc:
-        console.db.rollback()
-        if exc.status_code == 404:
-            raise
-        form.add_domain_error(exc)
-        if form.ok:
-            form.message = error_message(console.t, exc)
-        return _render_case(console, case_id, form, status_code=exc.status_code)
-    return console.redirect(f"{CASES}/{case_id}", flash="workbench.case.decided")
+        ),
+        refused=lambda f, code: _render_case(console, case_id, f, status_code=code),
+        done=f"{CASES}/{case_id}",
+        flash="workbench.case.decided",
+    )
 
 
 # --- complaints ------------------------------------------------------------------------------------
@@ -256,16 +251,12 @@ def resolve_complaint(console: OperatorConsole, complaint_id: IdPath, data: Form
     reason = read_reason(form)
     if not form.ok:
         return _render_complaint(console, complaint_id, form, status_code=422)
-    try:
-        support_service.resolve_complaint(
+    return console.decide(
+        form,
+        lambda: support_service.resolve_complaint(
             console.db, complaint_id, upheld=outcome == "upheld", note=reason, actor_user_id=console.user_id
-        )
-    except DomainError as exc:
-        console.db.rollback()
-        if exc.status_code == 404:
-            raise
-        form.add_domain_error(exc)
-        if form.ok:
-            form.message = error_message(console.t, exc)
-        return _render_complaint(console, complaint_id, form, status_code=exc.status_code)
-    return console.redirect(f"{COMPLAINTS}/{complaint_id}", flash="workbench.complaint.resolved")
+        ),
+        refused=lambda f, code: _render_complaint(console, complaint_id, f, status_code=code),
+        done=f"{COMPLAINTS}/{complaint_id}",
+        flash="workbench.complaint.resolved",
+    )

@@ -17,7 +17,6 @@ from fastapi.responses import Response
 
 from zhongcao import integrity_flows
 from zhongcao.audit import service as audit_service
-from zhongcao.errors import DomainError
 from zhongcao.events.views import app_store
 from zhongcao.integrity import explanation
 from zhongcao.integrity import service as integrity_service
@@ -26,7 +25,7 @@ from zhongcao.integrity.models import CaseStatus
 from zhongcao.web import charts
 from zhongcao.web.console import Console, CursorQuery, IdPath, OperatorConsole, page_of
 from zhongcao.web.context import FormData
-from zhongcao.web.forms import Form, error_message
+from zhongcao.web.forms import Form
 
 router = APIRouter(prefix="/operator/integrity")
 
@@ -107,20 +106,20 @@ def decide_appeal(console: OperatorConsole, sanction_id: IdPath, data: FormData)
     reason = form.text("reason", required=True, max_length=audit_service.MAX_REASON)
     if not form.ok or outcome is None:
         return _render_appeals(console, form, sanction_id, status_code=422)
-    try:
-        integrity_flows.decide_appeal(
-            console.db, console.page.request.app.state.settings, sanction_id, outcome == "grant",
-            reason=reason, actor_user_id=console.user_id,
-        )  # fmt: skip
-    except DomainError as exc:
-        console.db.rollback()
-        if exc.status_code == 404:
-            raise
-        form.add_domain_error(exc)
-        if form.ok:
-            form.message = error_message(console.t, exc)
-        return _render_appeals(console, form, sanction_id, status_code=exc.status_code)
-    return console.redirect(f"{BASE}/appeals", flash=f"integrity.appeal_done.{outcome}")
+    return console.decide(
+        form,
+        lambda: integrity_flows.decide_appeal(
+            console.db,
+            console.page.request.app.state.settings,
+            sanction_id,
+            outcome == "grant",
+            reason=reason,
+            actor_user_id=console.user_id,
+        ),
+        refused=lambda f, code: _render_appeals(console, f, sanction_id, status_code=code),
+        done=f"{BASE}/appeals",
+        flash=f"integrity.appeal_done.{outcome}",
+    )
 
 
 def _render_case(
@@ -183,17 +182,17 @@ def decide(console: OperatorConsole, case_id: IdPath, data: FormData) -> Respons
     reason = form.text("reason", required=True, max_length=audit_service.MAX_REASON)
     if not form.ok or decision is None:
         return _render_case(console, case_id, form, status_code=422)
-    try:
-        integrity_flows.decide_case(
-            console.db, console.page.request.app.state.settings, case_id, decision,
-            reason=reason, actor_user_id=console.user_id,
-        )  # fmt: skip
-    except DomainError as exc:
-        console.db.rollback()
-        if exc.status_code == 404:
-            raise
-        form.add_domain_error(exc)
-        if form.ok:
-            form.message = error_message(console.t, exc)
-        return _render_case(console, case_id, form, status_code=exc.status_code)
-    return console.redirect(f"{BASE}/{case_id}", flash=f"integrity.done.{decision}")
+    return console.decide(
+        form,
+        lambda: integrity_flows.decide_case(
+            console.db,
+            console.page.request.app.state.settings,
+            case_id,
+            decision,
+            reason=reason,
+            actor_user_id=console.user_id,
+        ),
+        refused=lambda f, code: _render_case(console, case_id, f, status_code=code),
+        done=f"{BASE}/{case_id}",
+        flash=f"integrity.done.{decision}",
+    )
