@@ -8,6 +8,7 @@ the channel they came through (``live``, ``mall``, ``shop_page``, ``product_page
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -69,8 +70,7 @@ class ChannelSessions:
     def _count(self, name: str, n: int = 1) -> None: ...
     def _log(self, batch: Any) -> None: ...
     def _at(self, us: int, action: str, *args: Any) -> None: ...
-    def _owner(self, shop: int) -> int:
-        raise NotImplementedError
+    _owner: Callable[[int], int]  # a shop's owner (user id)
 
     def _consider(
         self, users: np.ndarray, products: np.ndarray, ts: np.ndarray, *, channels: np.ndarray, content: np.ndarray
