@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from zhongcao.security import check_cookie_write
 from zhongcao.shops import service as shops_service
 from zhongcao.shops.models import StaffRole
 from zhongcao.users import service as users_service
+from zhongcao.users import token_use
 from zhongcao.users.models import AuthToken, Role, TokenScope, User
 
 
@@ -89,11 +91,20 @@ def has_credentials(request: Request) -> bool:
     )
 
 
+def token_use_recorder(app: Any) -> Callable[[int, datetime], bool] | None:
+    """Where this app records a token's last use off the request path (``users.token_use``: Redis),
+    made once per process; None on the embedded default (the request writes it)."""
+    if not hasattr(app.state, "token_use"):
+        app.state.token_use = token_use.recorder(app.state.settings)
+    recorder: Callable[[int, datetime], bool] | None = app.state.token_use
+    return recorder
+
+
 def optional_user(request: Request, db: DbSession) -> User | None:
     token = _token_from_request(request)
     if not token:
         return None
-    found = users_service.credentials_for_token(db, token)
+    found = users_service.credentials_for_token(db, token, record_use=token_use_recorder(request.app))
     return _user_allowed(request, found) if found is not None else None
 
 
@@ -101,7 +112,7 @@ def current_user(request: Request, db: DbSession) -> User:
     token = _token_from_request(request)
     if not token:
         raise Unauthorized("sign in first", code="not_authenticated")
-    found = users_service.credentials_for_token(db, token)
+    found = users_service.credentials_for_token(db, token, record_use=token_use_recorder(request.app))
     if found is None:
         raise Unauthorized("the session or token is invalid or has expired", code="invalid_token")
     return _user_allowed(request, found)

@@ -31,6 +31,7 @@ from zhongcao.flashsales import writer as flashsales_writer
 from zhongcao.jobs.registry import Counts, JobContext, job
 from zhongcao.logistics import service as logistics_service
 from zhongcao.search import indexing as search_indexing
+from zhongcao.users import token_use
 from zhongcao.warehouse import fulfilment as warehouse_fulfilment_service
 from zhongcao.warehouse import service as warehouse_service
 
@@ -56,6 +57,8 @@ FLASH_SALE_ORDERS_EVERY_S = 0.3
 # Scans are hours apart at real speed; a minute keeps a parcel's timeline within a minute of its plan
 # (and a demo's time-scaled parcels moving visibly).
 CARRIER_EVERY_S = 60.0
+# A token's last use is shown to the minute (API tokens page): moved from Redis once a minute.
+TOKEN_LAST_USED_EVERY_S = 60.0
 
 
 @job("payment_timeouts", every_s=PAYMENT_TIMEOUTS_EVERY_S, business=True)
@@ -216,3 +219,10 @@ def integrity_scan(context: JobContext) -> Counts:
     return integrity_flows.run_scan(
         context.database, context.settings, context.event_store(), now=context.now
     )
+
+
+@job("token_last_used", every_s=TOKEN_LAST_USED_EVERY_S)
+def token_last_used(context: JobContext) -> Counts:
+    """Move the tokens' last uses that API workers recorded in Redis into ``auth_tokens``."""
+    with context.database.session() as db:
+        return {"tokens": token_use.flush(db, context.settings)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -169,9 +169,13 @@ def user_for_token(db: Session, secret: str) -> User | None:
     return found[0] if found is not None else None
 
 
-def credentials_for_token(db: Session, secret: str) -> tuple[User, AuthToken] | None:
+def credentials_for_token(
+    db: Session, secret: str, *, record_use: Callable[[int, datetime], bool] | None = None
+) -> tuple[User, AuthToken] | None:
     """The active user behind a token and the token's row (its kind and scope), or None when the
-    token is unknown, expired or revoked, or its user is disabled."""
+    token is unknown, expired or revoked, or its user is disabled. ``record_use``: where the token's
+    last use goes instead of a write of its own (``token_use``: Redis, moved by a job); it answers
+    False when it could not, and the use is then written here."""
     if not secret.startswith(security.TOKEN_PREFIX) or len(secret) > 200:
         return None
     # One round trip for the token and its user: every authenticated request pays for this.
@@ -191,7 +195,7 @@ def credentials_for_token(db: Session, secret: str) -> tuple[User, AuthToken] | 
     # Write last_used_at at most once a minute, and only from sessions that may write: a GET runs in
     # a read-only session, and a token's last use is not worth a write lock.
     stale = row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1)
-    if stale and not is_read_only(db):
+    if stale and not is_read_only(db) and not (record_use is not None and record_use(row.id, now)):
         db.execute(update(AuthToken).where(AuthToken.id == row.id).values(last_used_at=now))
         db.commit()
     return user, row

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData as StarletteFormData
 
-from zhongcao.deps import READ_METHODS, get_db
+from zhongcao.deps import READ_METHODS, get_db, token_use_recorder
 from zhongcao.errors import DomainError
 from zhongcao.notifications import service as notifications_service
 from zhongcao.security import cross_site, csrf_token, token_matches
@@ -208,7 +208,8 @@ class WebContext:
 
 def _web_context(request: Request, db: Session) -> WebContext:
     token = session_token(request)
-    found = users_service.credentials_for_token(db, token) if token else None
+    record_use = token_use_recorder(request.app)
+    found = users_service.credentials_for_token(db, token, record_use=record_use) if token else None
     # A read-only API token planted in the session cookie must not write through the pages either.
     if found is not None and found[1].scope is TokenScope.read and request.method not in READ_METHODS:
         raise ReadOnlyToken("this API token is read-only: sign in to make changes")
