@@ -1164,8 +1164,8 @@ def creator_account_rows(db: Session) -> list[tuple[int, int]]:
 
 
 def follow_counts_from(db: Session, account_ids: Iterable[int], user_ids: Iterable[int]) -> dict[int, int]:
-    """``account id -> how many of user_ids follow it`` (accounts none of them follow are absent): what
-    the integrity domain takes off a displayed follower count for flagged followers (issue #19)."""
+    """``account id -> how many of user_ids follow it`` (accounts none of them follow are absent): the
+    follows a case's flagged accounts gave each account it benefited (the operator's desk, issue #19)."""
     accounts = sorted(set(account_ids))
     users = sorted(set(user_ids))
     out: dict[int, int] = {}
