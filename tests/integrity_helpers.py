@@ -6,9 +6,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from sqlalchemy import select
 
+from tests.factories import make_user
+from zhongcao import integrity_flows
+from zhongcao.integrity import published
+from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.blocks import Block, BlockKind, TargetKind
 from zhongcao.integrity.inputs import IntegrityInputs
+from zhongcao.integrity.models import IntegrityCase
+from zhongcao.users.models import Role
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -82,3 +89,20 @@ class LockstepDetector:
                 )
             )
         return out
+
+
+def flag(db, settings, b: Block) -> int:
+    """Record ``b`` as a case (its members flagged), publish the flag set and answer the case's id."""
+    integrity_service.record_blocks(db, [b])
+    integrity_flows.publish_flags(db, settings)
+    published.forget()
+    return db.scalars(select(IntegrityCase.id).order_by(IntegrityCase.id.desc())).first()
+
+
+def dismiss(db, settings, case_id: int) -> None:
+    """An operator dismisses the case: its flags are lifted and the set published again."""
+    operator = make_user(db, Role.operator)
+    integrity_flows.decide_case(
+        db, settings, case_id, "dismiss", reason="organic after all", actor_user_id=operator.id
+    )
+    published.forget()

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.feed_helpers import synthetic_catalog
 from zhongcao.feed.rerank import RerankConfig, experience, integrity_hook, rerank, set_integrity_hook
+
+
+@pytest.fixture(autouse=True)
+def _no_installed_hook():
+    """These tests rank with the no-op hook: an app another test created in this process installed
+    its own (the published flag set of its models folder, which may hold flags)."""
+    set_integrity_hook(None)
+    yield
+    set_integrity_hook(None)
 
 
 def _catalog(scores: dict[int, int | None]):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from zhongcao.integrity.blocks import BlockKind, TargetKind
+from zhongcao.integrity.demotion import FlaggedIntegrityHook
 from zhongcao.integrity.dense_block import fraudar
 from zhongcao.integrity.detect import DetectConfig, detect_blocks
 from zhongcao.integrity.discount import (
@@ -18,7 +19,6 @@ from zhongcao.integrity.discount import (
     surviving_reviews,
 )
 from zhongcao.integrity.explain import MESSAGES, describe
-from zhongcao.integrity.hook import FlaggedIntegrityHook
 from zhongcao.integrity.inputs import UNKNOWN, Action, Engagement, IntegrityInputs, Orders, Reviews
 from zhongcao.integrity.review_text import near_duplicate_clusters
 from zhongcao.integrity.velocity import VelocityConfig, VelocityState, velocity_update

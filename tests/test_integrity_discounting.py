@@ -11,13 +11,13 @@ from datetime import timedelta
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import select
 
 from tests.commerce_helpers import completed_order, make_content
 from tests.factories import auth, make_creator, make_user
 from tests.feed_helpers import synthetic_catalog
-from tests.integrity_helpers import block
+from tests.integrity_helpers import block, dismiss, flag
 from zhongcao import clock, integrity_flows
+from zhongcao.compass import service as compass_service
 from zhongcao.compass.snapshot import write_snapshot
 from zhongcao.content import service as content_service
 from zhongcao.events import service as events_service
@@ -30,10 +30,8 @@ from zhongcao.integrity import published
 from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.blocks import BlockKind, TargetKind
 from zhongcao.integrity.demotion import PublishedFlagDemotion
-from zhongcao.integrity.models import IntegrityCase
 from zhongcao.reviews import service as reviews_service
 from zhongcao.search import ltr
-from zhongcao.users.models import Role
 
 FARM = [900_001, 900_002, 900_003, 900_004]
 FAN = 900_100
@@ -48,19 +46,8 @@ def store(tmp_path, settings):
     s.close()
 
 
-def _flag(db, settings, b) -> int:
-    integrity_service.record_blocks(db, [b])
-    integrity_flows.publish_flags(db, settings)
-    published.forget()
-    return db.scalars(select(IntegrityCase.id).order_by(IntegrityCase.id.desc())).first()
-
-
-def _dismiss(db, settings, case_id: int) -> None:
-    operator = make_user(db, Role.operator)
-    integrity_flows.decide_case(
-        db, settings, case_id, "dismiss", reason="organic after all", actor_user_id=operator.id
-    )
-    published.forget()
+_flag = flag
+_dismiss = dismiss
 
 
 def _engagement(store, users, contents, kind="like", **extra) -> None:
@@ -179,22 +166,33 @@ def test_compass(db, settings, store, tmp_path) -> None:
         ratings = pq.read_table(out / "reviews.parquet")["rating"].to_pylist()
         daily = pq.read_table(out / "content_daily.parquet")
         impressions = sum(daily["impressions"].to_pylist())
+        figures = compass_service.core_data(
+            compass_service.duckdb_engine(out), honest.shop.shop.id, clock.now().date()
+        ).current  # what the merchant's Compass shows, computed from the snapshot
         return {
             "orders": sorted(set(sales["order_id"].to_pylist())),
             "ratings": sorted(ratings),
             "impressions": impressions,
+            "figures": (figures.orders, figures.buyers, figures.gmv_fen),
         }
 
     before = snapshot("before")
     assert len(before["orders"]) == 3 and before["ratings"] == [1, 5, 5] and before["impressions"] == 5
+    assert before["figures"][:2] == (3, 3)
     case_id = _flag(db, settings, b)
     integrity_service.record_blocks(db, [block(FARM, [creator_content.id])])
     integrity_flows.publish_flags(db, settings)
     published.forget()
     during = snapshot("during")
-    assert during == {"orders": [honest.order.id], "ratings": [1], "impressions": 1}
+    assert during == {
+        "orders": [honest.order.id],
+        "ratings": [1],
+        "impressions": 1,
+        "figures": (1, 1, before["figures"][2] // 3),
+    }
     _dismiss(db, settings, case_id)
-    assert snapshot("after")["orders"] == before["orders"]
+    after = snapshot("after")
+    assert after["orders"] == before["orders"] and after["figures"] == before["figures"]
 
 
 def test_the_experience_score_and_the_rating(db, settings) -> None:

@@ -19,7 +19,7 @@ from zhongcao.integrity import published
 from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.inputs import UNKNOWN, Action
 from zhongcao.integrity.models import Detector, FlagKind, IntegrityCase
-from zhongcao.integrity.streaming import VelocityCheck, parse_limits
+from zhongcao.integrity.velocity import VelocityCheck, parse_limits
 from zhongcao.jobs import registry
 from zhongcao.jobs.registry import JobContext
 from zhongcao.jobs.runner import execute

@@ -76,3 +76,41 @@ def test_demo_rejects_bad_options_and_another_world(demo_env: Served, capsys) ->
     assert caught.value.exit_code == 1
     assert "--fresh" in capsys.readouterr().err
     assert len(demo_env) == 1
+
+
+def _cases(tmp_path: Path) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from zhongcao.db import Database
+    from zhongcao.integrity.models import IntegrityCase
+
+    database = Database(f"sqlite:///{tmp_path}/demo.db")
+    try:
+        with database.session(read_only=True) as db:
+            rows = db.execute(select(IntegrityCase.kind, func.count()).group_by(IntegrityCase.kind)).all()
+    finally:
+        database.dispose()
+    return {kind.value: int(n) for kind, n in rows}
+
+
+def test_the_demo_plants_attacks_and_its_desk_has_cases_unless_told_not_to(
+    demo_env: Served, capsys, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import typer
+
+    world_cli.demo_command(scale="tiny", days=7, seed=3, host="127.0.0.1", port=8123)
+    out = capsys.readouterr().out
+    assert "integrity scan: " in out and "cases open on /operator/integrity" in out
+    cases = _cases(tmp_path)
+    # The ring; the farm and the view-inflation script (lockstep or velocity cases: at tiny scale).
+    assert cases.get("brushing", 0) >= 1 and cases.get("engagement", 0) + cases.get("velocity", 0) >= 1, cases
+    manifest = (tmp_path / "world" / "3-tiny" / "manifest.json").read_text(encoding="utf-8")
+    assert '"attacks": true' in manifest
+
+    # A world built with attacks is not the one asked for without them.
+    with pytest.raises(typer.Exit) as caught:
+        world_cli.demo_command(scale="tiny", days=7, seed=3, attacks=False)
+    assert caught.value.exit_code == 1 and "without attacks" in capsys.readouterr().err
+    world_cli.demo_command(scale="tiny", days=7, seed=3, fresh=True, attacks=False)
+    assert "integrity scan" not in capsys.readouterr().out
+    assert _cases(tmp_path) == {}

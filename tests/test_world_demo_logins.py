@@ -205,3 +205,24 @@ def test_content_dates_and_names_spread(demo: DemoWorld) -> None:
     assert len(days) >= 30
     names = [n for (n,) in demo.rows(select(User.display_name).where(User.email.like("user%")))]
     assert len(set(names)) >= 0.8 * len(names)
+
+
+def test_the_operators_integrity_desk_has_the_planted_attacks(demo: DemoWorld, api: Any) -> None:
+    """The demo plants a farm, a view-inflation script and a brushing ring in its last week and scans
+    once built: the desk opens with open cases, each explained, and the ring's shop loses its brushed
+    sales from what shoppers see."""
+    operator = _token(api, demo_logins()[-1].email)
+    cases = api.get("/api/ops/integrity/cases", params={"limit": 100}, headers=operator).json()["items"]
+    kinds = Counter(c["kind"] for c in cases)
+    assert kinds["brushing"] >= 1 and kinds["engagement"] + kinds["velocity"] >= 1, kinds
+    assert all(c["status"] == "open" for c in cases)
+    ring = next(c for c in cases if c["kind"] == "brushing")
+    detail = api.get(f"/api/ops/integrity/cases/{ring['id']}", headers=operator).json()
+    assert detail["explanation"]
+    with demo.database.session(read_only=True) as db:
+        from zhongcao.catalog import service as catalog_service
+        from zhongcao.catalog.models import Sku
+
+        exact = dict(db.execute(select(Sku.id, Sku.sold_count)).all())
+        shown = catalog_service.shown_sold_counts(db, exact)
+    assert sum(shown.values()) < sum(exact.values())  # the ring's units are not shown

@@ -105,12 +105,20 @@ def demo(
     ] = False,
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    attacks: Annotated[
+        bool,
+        typer.Option(
+            "--attacks/--no-attacks",
+            help="Plant a small engagement farm, view-inflation script and brushing ring in the last "
+            "simulated week, and scan for them once built (docs/integrity.md).",
+        ),
+    ] = True,
 ) -> None:
     """Migrate the embedded database, build (or reuse) the demo world, simulate its days, print its
     logins, and serve."""
     from zhongcao.world.cli import demo_command  # heavy imports only when asked
 
-    demo_command(scale=scale, days=days, seed=seed, fresh=fresh, host=host, port=port)
+    demo_command(scale=scale, days=days, seed=seed, fresh=fresh, host=host, port=port, attacks=attacks)
 
 
 @users_app.command("create")

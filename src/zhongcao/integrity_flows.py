@@ -183,8 +183,12 @@ def load_inputs(
 
 def publish_flags(db: Session, settings: Settings) -> integrity_published.FlagSet:
     """Publish the active flag set for every process that discounts (API workers, the event store's
-    readers); returns it."""
+    readers) and the brushed orders' units per SKU beside it (the sales the catalog shows and ranks
+    leave them out); commits, returns the set."""
     flags = integrity_service.active_flags(db)
+    brushed = flags.of_kind(FlagKind.order).tolist()
+    integrity_service.replace_flagged_sales(db, commerce_service.sold_units_by_sku(db, brushed))
+    db.commit()
     integrity_published.publish(flags, settings.models_dir)
     return flags
 

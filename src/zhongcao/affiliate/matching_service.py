@@ -335,6 +335,7 @@ def recommended_creators(
     ranked = matching.recommend_creators(platform.data, np.asarray([pi]), limit)[0]
     account_ids = [int(platform.data.creator_ids[c]) for c in ranked.indexes]
     accounts = content_service.accounts_by_ids(db, account_ids)
+    followers = content_service.shown_follower_counts(db, account_ids)
     plans = [p for p in affiliate_service.active_plans_for_product(db, product_id) if p.kind != PlanKind.open]
     listed = affiliate_service.plan_creator_ids_by_plan(db, [p.id for p in plans])
     out = []
@@ -349,7 +350,7 @@ def recommended_creators(
                 name=account.name,
                 niche=account.niche,
                 is_top_kol=account.is_top_kol,
-                follower_count=account.follower_count,
+                follower_count=followers.get(account_id, 0),
                 score=round(float(score), 4),
                 reasons=_reasons(platform, reasons),
                 on_plan_ids=[p.id for p in plans if account_id in listed.get(p.id, [])],

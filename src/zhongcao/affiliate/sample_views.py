@@ -56,8 +56,9 @@ def _samples_out(db: DbSession, rows: Sequence[SampleRequest]) -> list[SampleOut
 
 def _merchant_samples_out(db: DbSession, rows: Sequence[SampleRequest]) -> list[MerchantSampleOut]:
     accounts = content_service.accounts_by_ids(db, [s.account_id for s in rows])
+    followers = content_service.shown_follower_counts(db, accounts)
     return [
-        MerchantSampleOut(**out.model_dump(), creator=ApplicantOut.model_validate(accounts[out.account_id]))
+        MerchantSampleOut(**out.model_dump(), creator=ApplicantOut.of(accounts[out.account_id], followers))
         for out in _samples_out(db, rows)
     ]
 
@@ -154,12 +155,13 @@ def shop_creators(
 ) -> CreatorPartnersOut:
     span = partners.last_days(days)
     rows = partners.shop_creators(db, ctx.shop_id, span.since, span.until)
+    followers = content_service.shown_follower_counts(db, [p.account.id for p in rows])
     return CreatorPartnersOut(
         first_day=span.first_day,
         last_day=span.last_day,
         items=[
             CreatorPartnerOut(
-                creator=ApplicantOut.model_validate(p.account),
+                creator=ApplicantOut.of(p.account, followers),
                 orders=p.orders,
                 items=p.items,
                 gmv_fen=p.gmv_fen,
@@ -178,4 +180,6 @@ def find_creator_accounts(
 ) -> list[ApplicantOut]:
     """Creator accounts by name or handle, most followed first (to invite to a plan); none for an
     empty ``q``."""
-    return [ApplicantOut.model_validate(a) for a in partners.find_creators(db, q)]
+    found = partners.find_creators(db, q)
+    followers = content_service.shown_follower_counts(db, [a.id for a in found])
+    return [ApplicantOut.of(a, followers) for a in found]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -88,7 +89,14 @@ class ApplicantOut(BaseModel):
     name: str
     niche: str | None
     is_top_kol: bool
-    follower_count: int
+    follower_count: int = Field(
+        description="As shown: follows from accounts flagged for bought engagement left out"
+    )
+
+    @classmethod
+    def of(cls, account: Any, followers: Mapping[int, int]) -> ApplicantOut:
+        """``followers``: ``content_service.shown_follower_counts`` of the accounts answered."""
+        return cls.model_validate(account).model_copy(update={"follower_count": followers.get(account.id, 0)})
 
 
 class ApplicationOut(BaseModel):

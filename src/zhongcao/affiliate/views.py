@@ -72,11 +72,12 @@ def _plan_out(db: DbSession, plan: AffiliatePlan) -> PlanOut:
 def _merchant_applications(db: DbSession, rows: Sequence[CreatorApplication]) -> list[MerchantApplicationOut]:
     plans = service.plans_by_ids(db, [a.plan_id for a in rows])
     accounts = content_service.accounts_by_ids(db, [a.account_id for a in rows])
+    followers = content_service.shown_follower_counts(db, accounts)
     return [
         MerchantApplicationOut(
             **ApplicationOut.model_validate(a).model_dump(),
             product_id=plans[a.plan_id].product_id,
-            applicant=ApplicantOut.model_validate(accounts[a.account_id]),
+            applicant=ApplicantOut.of(accounts[a.account_id], followers),
         )
         for a in rows
     ]

@@ -286,7 +286,7 @@ class SkuOut(SkuPublicOut):
     """A SKU as its shop's staff see it, inactive ones included."""
 
     product_id: int
-    sold_count: int
+    sold_count: int = Field(description="Units sold, brushed orders (flagged by integrity) left out")
     is_active: bool
 
 

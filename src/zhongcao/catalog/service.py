@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -28,6 +28,7 @@ from zhongcao.catalog.models import Brand, Category, Product, ProductStatus, Sku
 from zhongcao.config import Settings, get_settings
 from zhongcao.db import insert_rows, insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, InvalidInput, NotFound
+from zhongcao.integrity import service as integrity_service
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.shops import service as shops_service
 
@@ -373,16 +374,52 @@ def on_sale_product_ids_query() -> Select[int]:
     return select(Product.id).where(Product.status == ProductStatus.active)
 
 
+# --- sales as shown and ranked (issue #19) ----------------------------------------------------------
+# ``skus.sold_count`` is exact stock bookkeeping and never edited for integrity. What shoppers,
+# merchants, search and the plaza see and rank is it less the units of brushed (flagged) orders, which
+# the integrity domain keeps per SKU (one row per SKU a ring bought, rewritten whenever the flag set is
+# published): each reader subtracts it in its own query with one outer join, so the hot paths (the
+# product page, search's index feed, the plaza's sort) pay no extra round trip and read no order lines.
+
+
+def _brushed_units() -> Any:
+    return integrity_service.flagged_sales_query().subquery("brushed")
+
+
+def _shown(sold: Any, brushed_units: Any) -> ColumnElement[int]:
+    """``sold`` less the brushed units, never below zero (a brushed order cancelled since the last
+    publication has left ``sold_count`` already)."""
+    shown = sold - func.coalesce(brushed_units, 0)
+    return case((shown < 0, 0), else_=shown)
+
+
+def shown_sold_counts(db: Session, sku_ids: Iterable[int]) -> dict[int, int]:
+    """``sku id -> units sold as shown``: ``sold_count`` less the units of brushed orders."""
+    ids = sorted(set(sku_ids))
+    brushed = _brushed_units()
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), _BULK_CHUNK):
+        rows = db.execute(
+            select(Sku.id, _shown(Sku.sold_count, brushed.c.units))
+            .outerjoin(brushed, brushed.c.sku_id == Sku.id)
+            .where(Sku.id.in_(ids[start : start + _BULK_CHUNK]))
+        )
+        out.update({int(sku_id): int(n) for sku_id, n in rows})
+    return out
+
+
 def on_sale_product_facts_query() -> Select[Any]:
     """A query of the products on sale with an active SKU, for other domains' listings that filter
     and sort on them in SQL (the affiliate plaza): ``product_id``, ``category_id``, ``created_at``,
-    ``price_fen`` (the lowest active SKU price) and ``sales`` (units sold, every SKU)."""
+    ``price_fen`` (the lowest active SKU price) and ``sales`` (units sold as shown, every SKU)."""
+    brushed = _brushed_units()
     skus = (
         select(
             Sku.product_id,
             func.min(Sku.price_fen).filter(Sku.is_active.is_(True)).label("price_fen"),
-            func.sum(Sku.sold_count).label("sales"),
+            func.sum(_shown(Sku.sold_count, brushed.c.units)).label("sales"),
         )
+        .outerjoin(brushed, brushed.c.sku_id == Sku.id)
         .group_by(Sku.product_id)
         .subquery()
     )
@@ -999,8 +1036,10 @@ def catalogue_snapshot(db: Session) -> CatalogueSnapshot:
     best: dict[int, tuple[int, int]] = {}
     stock: dict[int, int] = {}
     sold: dict[int, int] = {}
+    brushed = _brushed_units()
     rows = db.execute(
-        select(Sku.product_id, Sku.id, Sku.price_fen, Sku.stock, Sku.sold_count)
+        select(Sku.product_id, Sku.id, Sku.price_fen, Sku.stock, _shown(Sku.sold_count, brushed.c.units))
+        .outerjoin(brushed, brushed.c.sku_id == Sku.id)
         .where(Sku.is_active.is_(True))
         .order_by(Sku.product_id, Sku.price_fen, Sku.id)
     )
@@ -1067,8 +1106,11 @@ def searchable_products(db: Session, product_ids: Iterable[int] | None = None) -
     out: list[SearchableProduct] = []
     for chunk in chunks:
         product_stmt = stmt.order_by(Product.id)
-        sku_stmt = select(Sku.product_id, Sku.price_fen, Sku.stock, Sku.sold_count).where(
-            Sku.is_active.is_(True)
+        brushed = _brushed_units()
+        sku_stmt = (
+            select(Sku.product_id, Sku.price_fen, Sku.stock, _shown(Sku.sold_count, brushed.c.units))
+            .outerjoin(brushed, brushed.c.sku_id == Sku.id)
+            .where(Sku.is_active.is_(True))
         )
         if chunk is None:
             product_stmt = product_stmt.where(Product.status == ProductStatus.active)

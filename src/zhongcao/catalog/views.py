@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from zhongcao.catalog import bulk, csv_io, editor, service
-from zhongcao.catalog.models import Product, ProductStatus
+from zhongcao.catalog.models import Product, ProductStatus, Sku
 from zhongcao.catalog.schemas import (
     BrandCreate,
     BrandOut,
@@ -49,6 +49,19 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 CatalogWriter = Annotated[MerchantContext, Depends(merchant_with(StaffRole.owner, StaffRole.operator))]
 
 
+def _show_sold(db: Session, skus: list[SkuOut]) -> None:
+    """Each SKU's ``sold_count`` as shown (brushed orders' units left out; the row keeps the exact one)."""
+    shown = service.shown_sold_counts(db, [s.id for s in skus])
+    for sku in skus:
+        sku.sold_count = shown.get(sku.id, sku.sold_count)
+
+
+def _sku_out(db: Session, sku: Sku) -> SkuOut:
+    out = SkuOut.model_validate(sku)
+    _show_sold(db, [out])
+    return out
+
+
 def _merchant_out(db: Session, products: list[Product]) -> list[MerchantProductOut]:
     pictures = editor.pictures(db, [p.id for p in products])
     out = []
@@ -59,6 +72,7 @@ def _merchant_out(db: Session, products: list[Product]) -> list[MerchantProductO
             for p in pictures.get(product.id, [])
         ]
         out.append(item)
+    _show_sold(db, [sku for item in out for sku in item.skus])
     return out
 
 
@@ -218,20 +232,20 @@ def merchant_export_products(ctx: MerchantCtx, db: DbSession) -> Response:
     tags=["merchant"],
 )
 def merchant_add_sku(product_id: IdPath, body: SkuIn, ctx: CatalogWriter, db: DbSession) -> SkuOut:
-    return SkuOut.model_validate(service.add_sku(db, ctx.shop_id, product_id, body.to_new_sku()))
+    return _sku_out(db, service.add_sku(db, ctx.shop_id, product_id, body.to_new_sku()))
 
 
 @router.patch("/api/merchant/skus/{sku_id}", response_model=SkuOut, tags=["merchant"])
 def merchant_update_sku(sku_id: IdPath, body: SkuUpdate, ctx: CatalogWriter, db: DbSession) -> SkuOut:
     sku = service.update_sku(db, ctx.shop_id, sku_id, **body.model_dump(exclude_unset=True))
-    return SkuOut.model_validate(sku)
+    return _sku_out(db, sku)
 
 
 @router.post("/api/merchant/skus/{sku_id}/stock", response_model=SkuOut, tags=["merchant"])
 def merchant_adjust_stock(sku_id: IdPath, body: StockAdjust, ctx: CatalogWriter, db: DbSession) -> SkuOut:
     """``{"delta": n}`` adds (or, negative, takes) units; ``{"set": n}`` sets the count outright."""
     sku = service.adjust_stock(db, ctx.shop_id, sku_id, delta=body.delta, set_to=body.set_to)
-    return SkuOut.model_validate(sku)
+    return _sku_out(db, sku)
 
 
 @router.get("/api/merchant/products/{product_id:int}", response_model=MerchantProductOut, tags=["merchant"])

@@ -493,6 +493,29 @@ def paid_order_counts(
     return {shop_id: n for shop_id, n in rows}
 
 
+def sold_units_by_sku(db: Session, order_ids: Collection[int]) -> dict[int, tuple[int, int]]:
+    """``sku id -> (product id, units)`` over the lines of ``order_ids`` that count in the SKUs'
+    ``sold_count`` (paid, not cancelled since): what the integrity domain takes off the sales shown
+    for brushed orders (issue #19)."""
+    ids = sorted(set(order_ids))
+    out: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(ids), 500):  # SQLite's parameter limit
+        rows = db.execute(
+            select(OrderItem.sku_id, OrderItem.product_id, func.sum(OrderItem.quantity))
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(
+                OrderItem.order_id.in_(ids[start : start + 500]),
+                Order.paid_at.is_not(None),
+                Order.status != OrderStatus.cancelled,
+            )
+            .group_by(OrderItem.sku_id, OrderItem.product_id)
+        )
+        for sku_id, product_id, units in rows:
+            before = out.get(int(sku_id), (int(product_id), 0))[1]
+            out[int(sku_id)] = (int(product_id), before + int(units))
+    return out
+
+
 @dataclass(frozen=True)
 class OrderRow:
     """One paid order as the integrity detectors read it."""

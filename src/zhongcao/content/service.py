@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, delete, select, update
+from sqlalchemy import ColumnElement, Row, Table, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -43,6 +43,8 @@ from zhongcao.content.models import (
 )
 from zhongcao.db import core, insert_rows, insert_rows_returning_ids, rows_changed
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
+from zhongcao.integrity import service as integrity_service
+from zhongcao.integrity.models import FlagKind
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.realtime.outbox import publish_after_commit
 from zhongcao.realtime.service import live_channel
@@ -1107,14 +1109,16 @@ class AccountBrief:
 
 
 def account_briefs(db: Session, account_ids: Iterable[int]) -> dict[int, AccountBrief]:
-    """Briefs of many accounts (chunked, so any number of ids); unknown ids are simply absent."""
+    """Briefs of many accounts (chunked, so any number of ids); unknown ids are simply absent. The
+    follower count is the one shown (:func:`shown_follower_counts`): the feed ranks on it."""
     ids = sorted(set(account_ids))
     out: dict[int, AccountBrief] = {}
+    flagged = _flagged_follows()
     for start in range(0, len(ids), _READ_CHUNK):
         rows = db.execute(
-            select(Account.id, Account.kind, Account.shop_id, Account.name, Account.follower_count).where(
-                Account.id.in_(ids[start : start + _READ_CHUNK])
-            )
+            select(Account.id, Account.kind, Account.shop_id, Account.name, _shown_followers(flagged))
+            .outerjoin(flagged, flagged.c.account_id == Account.id)
+            .where(Account.id.in_(ids[start : start + _READ_CHUNK]))
         )
         for aid, kind, shop_id, name, followers in rows:
             out[aid] = AccountBrief(aid, kind is AccountKind.shop, shop_id, name, followers)
@@ -1122,15 +1126,17 @@ def account_briefs(db: Session, account_ids: Iterable[int]) -> dict[int, Account
 
 
 def find_creator_accounts(db: Session, query: str, *, limit: int = 20) -> list[Account]:
-    """Creator accounts whose handle or name contains ``query`` (any case), most followed first: how
-    a merchant picks the creators to invite to a plan."""
-    from sqlalchemy import func, or_
+    """Creator accounts whose handle or name contains ``query`` (any case), most followed first (as
+    shown: bought follows do not rank): how a merchant picks the creators to invite to a plan."""
+    from sqlalchemy import or_
 
     needle = (query or "").strip().lower()
     if not needle:
         return []
+    flagged = _flagged_follows()
     stmt = (
         select(Account)
+        .outerjoin(flagged, flagged.c.account_id == Account.id)
         .where(
             Account.kind == AccountKind.creator,
             or_(
@@ -1138,17 +1144,19 @@ def find_creator_accounts(db: Session, query: str, *, limit: int = 20) -> list[A
                 func.lower(Account.name).contains(needle, autoescape=True),
             ),
         )
-        .order_by(Account.follower_count.desc(), Account.id)
+        .order_by(_shown_followers(flagged).desc(), Account.id)
         .limit(limit)
     )
     return list(db.scalars(stmt))
 
 
 def creator_account_rows(db: Session) -> list[tuple[int, int]]:
-    """Every creator account as ``(account id, follower count)``, in id order (the matching engine's
-    creators)."""
+    """Every creator account as ``(account id, follower count as shown)``, in id order (the matching
+    engine's creators: bought follows must not match a creator to more products)."""
+    flagged = _flagged_follows()
     rows = db.execute(
-        select(Account.id, Account.follower_count)
+        select(Account.id, _shown_followers(flagged))
+        .outerjoin(flagged, flagged.c.account_id == Account.id)
         .where(Account.kind == AccountKind.creator)
         .order_by(Account.id)
     )
@@ -1156,15 +1164,13 @@ def creator_account_rows(db: Session) -> list[tuple[int, int]]:
 
 
 def follow_counts_from(db: Session, account_ids: Iterable[int], user_ids: Iterable[int]) -> dict[int, int]:
-    """``account id -> how many of user_ids follow it`` (accounts none of them follow are absent): what
-    the integrity domain takes off a displayed follower count for flagged followers (issue #19)."""
+    """``account id -> how many of user_ids follow it`` (accounts none of them follow are absent): the
+    follows a case's flagged accounts gave each account it benefited (the operator's desk, issue #19)."""
     accounts = sorted(set(account_ids))
     users = sorted(set(user_ids))
     out: dict[int, int] = {}
     if not accounts or not users:
         return out
-    from sqlalchemy import func
-
     for a in range(0, len(accounts), _READ_CHUNK):
         for u in range(0, len(users), _READ_CHUNK):
             rows = db.execute(
@@ -1192,11 +1198,40 @@ def content_owner_accounts(db: Session, content_ids: Iterable[int]) -> dict[int,
     return out
 
 
-def displayed_follower_counts(
-    db: Session, counts: dict[int, int], discounted_users: Iterable[int]
-) -> dict[int, int]:
-    """``account id -> follower count as shown``: the exact count less the follows of the users the
-    integrity domain flagged for bought engagement (their rows stay; lifting the flag shows them again)."""
-    users = list(discounted_users)
-    minus = follow_counts_from(db, counts, users) if users else {}
-    return {a: max(0, n - minus.get(a, 0)) for a, n in counts.items()}
+# --- follower counts as shown and ranked (issue #19) -------------------------------------------------
+# ``accounts.follower_count`` is exact (every follow row counts). Wherever a follower count is shown
+# or ranks anything (account and shop pages, feed cards and the feed's features, creator search and
+# matching, the merchant's alliance pages, the account API), it is the exact count less the follows
+# of users the integrity domain flags for bought engagement: their rows stay, and lifting the flag
+# counts them again. Computed in the same SQL (an outer join on the flagged users' follows per
+# account, a few rows), so no page pays another round trip for it.
+
+
+def _flagged_follows() -> Any:
+    """``account_id, n``: follows by the users flagged now."""
+    return (
+        select(Follow.account_id, func.count().label("n"))
+        .where(Follow.user_id.in_(integrity_service.flagged_ids_query(FlagKind.user)))
+        .group_by(Follow.account_id)
+        .subquery("flagged_follows")
+    )
+
+
+def _shown_followers(flagged: Any) -> ColumnElement[int]:
+    shown = Account.follower_count - func.coalesce(flagged.c.n, 0)
+    return case((shown < 0, 0), else_=shown)
+
+
+def shown_follower_counts(db: Session, account_ids: Iterable[int]) -> dict[int, int]:
+    """``account id -> follower count as shown`` (unknown ids absent)."""
+    ids = sorted(set(account_ids))
+    out: dict[int, int] = {}
+    flagged = _flagged_follows()
+    for start in range(0, len(ids), _READ_CHUNK):
+        rows = db.execute(
+            select(Account.id, _shown_followers(flagged))
+            .outerjoin(flagged, flagged.c.account_id == Account.id)
+            .where(Account.id.in_(ids[start : start + _READ_CHUNK]))
+        )
+        out.update({int(a): int(n) for a, n in rows})
+    return out

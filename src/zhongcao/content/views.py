@@ -54,7 +54,6 @@ from zhongcao.deps import (
 )
 from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.fields import IdPath, IdQuery
-from zhongcao.integrity import service as integrity_service
 from zhongcao.pagination import Page, PageParams, page_params
 from zhongcao.realtime.service import live_channel
 from zhongcao.shops.models import StaffRole
@@ -126,7 +125,7 @@ def _detail(db: DbSession, content: Content) -> ContentDetailOut:
     base["video"] = _video_outs(db, [content.id]).get(content.id)
     return ContentDetailOut(
         **base,
-        account=AccountOut.model_validate(view.account),
+        account=_account_outs(db, [view.account])[0],
         anchors=anchors,
         product_sets=[
             ProductSetOut(id=s.id, name=s.name, position=s.position, product_ids=ids)
@@ -222,8 +221,16 @@ def get_account(account_id: IdPath, db: DbSession, user: OptionalUser) -> Public
 
 def _shown_followers(db: DbSession, account: Any) -> int:
     """The follower count less bought follows (flagged by the integrity domain)."""
-    counts = {account.id: account.follower_count}
-    return service.displayed_follower_counts(db, counts, integrity_service.discounted_users(db))[account.id]
+    return service.shown_follower_counts(db, [account.id]).get(account.id, 0)
+
+
+def _account_outs(db: DbSession, accounts: list[Any]) -> list[AccountOut]:
+    """Accounts as the API answers them: each follower count as shown (bought follows left out)."""
+    shown = service.shown_follower_counts(db, [a.id for a in accounts])
+    return [
+        AccountOut.model_validate(a).model_copy(update={"follower_count": shown.get(a.id, 0)})
+        for a in accounts
+    ]
 
 
 @router.get("/api/accounts/{account_id}/content", response_model=Page[ContentOut], tags=["content"])
@@ -255,10 +262,11 @@ def unfollow(account_id: IdPath, user: CurrentUser, db: DbSession) -> FollowStat
 @router.get("/api/me/follows", response_model=Page[FollowOut], tags=["content"])
 def my_follows(user: CurrentUser, db: DbSession, params: Params) -> Page[FollowOut]:
     rows, cursor = service.follows_page(db, user.id, params)
+    accounts = _account_outs(db, [a for _, a in rows])
     return Page[FollowOut](
         items=[
-            FollowOut(id=f.id, followed_at=f.created_at, account=AccountOut.model_validate(a))
-            for f, a in rows
+            FollowOut(id=f.id, followed_at=f.created_at, account=account)
+            for (f, _), account in zip(rows, accounts, strict=True)
         ],
         next_cursor=cursor,
     )
@@ -271,7 +279,7 @@ def my_follows(user: CurrentUser, db: DbSession, params: Params) -> Page[FollowO
 def ops_update_account(
     account_id: IdPath, body: AccountTopKolUpdate, _: OperatorUser, db: DbSession
 ) -> AccountOut:
-    return AccountOut.model_validate(service.set_top_kol(db, account_id, body.is_top_kol))
+    return _account_outs(db, [service.set_top_kol(db, account_id, body.is_top_kol)])[0]
 
 
 # --- merchants -----------------------------------------------------------------------------------
@@ -288,7 +296,7 @@ def merchant_create_account(body: AccountCreate, ctx: MerchantEditor, db: DbSess
 @router.get("/api/merchant/accounts", response_model=Page[AccountOut], tags=["merchant"])
 def merchant_list_accounts(ctx: MerchantCtx, db: DbSession, params: Params) -> Page[AccountOut]:
     rows, cursor = service.shop_accounts_page(db, ctx.shop_id, params)
-    return Page[AccountOut](items=[AccountOut.model_validate(a) for a in rows], next_cursor=cursor)
+    return Page[AccountOut](items=_account_outs(db, list(rows)), next_cursor=cursor)
 
 
 @router.post("/api/merchant/content", status_code=201, response_model=ContentDetailOut, tags=["merchant"])

@@ -12,8 +12,8 @@ from zhongcao.events import service
 from zhongcao.events.rate_limit import EventBudget
 from zhongcao.events.schemas import EventBatchIn, EventBatchOut
 from zhongcao.events.store import EventStore
-from zhongcao.integrity import streaming
-from zhongcao.integrity.streaming import VelocityCheck
+from zhongcao.integrity import velocity
+from zhongcao.integrity.velocity import VelocityCheck
 
 router = APIRouter(tags=["events"])
 
@@ -38,7 +38,7 @@ def _velocity(request: Request) -> VelocityCheck:
     check: VelocityCheck | None = getattr(request.app.state, "integrity_velocity", None)
     if check is None:  # made on first use, like the budget
         state = request.app.state
-        check = state.integrity_velocity = streaming.from_settings(state.settings)
+        check = state.integrity_velocity = velocity.from_settings(state.settings)
     return check
 
 
@@ -66,5 +66,5 @@ def post_events(body: EventBatchIn, request: Request, user: CurrentUser, db: DbS
         user.id, [e.type for e in body.events], lambda action: _targets(body, action)
     )
     if breaches:
-        streaming.record_breaches(db, request.app.state.settings, user.id, breaches)
+        velocity.record_breaches(db, request.app.state.settings, user.id, breaches)
     return EventBatchOut(accepted=accepted, received_at=clock.now())

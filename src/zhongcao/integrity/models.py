@@ -121,6 +121,24 @@ class IntegrityFlag(IdMixin, TimestampMixin, Base):
     lifted_at: Mapped[datetime | None]
 
 
+class IntegrityFlaggedSales(Base):
+    """Units of brushed (order-flagged) paid orders per SKU, rewritten with every publication of the
+    flag set (``integrity_flows.publish_flags``). A SKU's sales as shown and ranked are its exact
+    ``sold_count`` (stock bookkeeping, never edited) less these units.
+
+    Kept as a table, not a query over the flags at read time, because the readers are hot (the product
+    page, search's index, the plaza's sort by sales) and in the catalog domain, which cannot read
+    commerce's order lines (commerce depends on the catalog): they subtract it in their own SQL with
+    one outer join on a table that holds a row only per SKU a ring bought. Absent rows: nothing
+    brushed."""
+
+    __tablename__ = "integrity_flagged_sales"
+
+    sku_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    product_id: Mapped[int] = mapped_column(BigId, index=True)
+    units: Mapped[int] = mapped_column(Integer)
+
+
 class IntegritySanction(IdMixin, TimestampMixin, Base):
     """One step of a repeat offender's escalation, the case that triggered it, and its appeal."""
 

@@ -16,13 +16,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
@@ -38,6 +39,7 @@ from zhongcao.integrity.models import (
     IntegrityCase,
     IntegrityCaseMember,
     IntegrityFlag,
+    IntegrityFlaggedSales,
     IntegritySanction,
     SanctionLevel,
     SanctionSubject,
@@ -304,6 +306,47 @@ def active_flags(db: Session) -> FlagSet:
     return FlagSet.of(ids)
 
 
+def flagged_ids_query(kind: FlagKind) -> Select[int]:
+    """A sub-select of the ids flagged now as ``kind``, for other domains' counters that leave them
+    out in their own SQL (``x.in_(...)``)."""
+    return select(IntegrityFlag.subject_id).where(
+        IntegrityFlag.lifted_at.is_(None), IntegrityFlag.kind == kind
+    )
+
+
+def flagged_sales_query() -> Select[int, int, int]:
+    """``sku_id, product_id, units``: the units of brushed orders per SKU (a row only for a SKU a ring
+    bought), for the catalog to subtract in its own SQL from the sales it shows and ranks."""
+    return select(IntegrityFlaggedSales.sku_id, IntegrityFlaggedSales.product_id, IntegrityFlaggedSales.units)
+
+
+def replace_flagged_sales(db: Session, units: Mapping[int, tuple[int, int]]) -> int:
+    """Make ``integrity_flagged_sales`` hold exactly ``units`` (``sku id -> (product id, units)``);
+    flushes only and answers how many rows changed. Rows are upserted, so two publishers at once (the
+    scan and an operator's decision) cannot collide: the later one's set stands."""
+    current = {int(sku): (int(p), int(n)) for sku, p, n in db.execute(flagged_sales_query())}
+    gone = sorted(set(current) - set(units))
+    for chunk in _chunks(gone):
+        db.execute(delete(IntegrityFlaggedSales).where(IntegrityFlaggedSales.sku_id.in_(chunk)))
+    changed = [
+        {"sku_id": sku, "product_id": product_id, "units": n}
+        for sku, (product_id, n) in sorted(units.items())
+        if current.get(sku) != (product_id, n)
+    ]
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    table = IntegrityFlaggedSales.__table__
+    for start in range(0, len(changed), CHUNK // 3):  # three parameters a row
+        stmt = dialect.insert(table).values(changed[start : start + CHUNK // 3])
+        db.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[table.c.sku_id],
+                set_={"product_id": stmt.excluded.product_id, "units": stmt.excluded.units},
+            )
+        )
+    db.flush()
+    return len(gone) + len(changed)
+
+
 def flagged_ids(db: Session, kind: FlagKind, among: Sequence[int] | None = None) -> set[int]:
     """The active flags of one kind (only among ``among`` when given)."""
     stmt = select(IntegrityFlag.subject_id).where(
@@ -453,11 +496,6 @@ def reverse_confirmed(db: Session, case_id: int, *, reason: str, actor_user_id: 
         after={**_state(case), "flags_lifted": lifted},
     )
     return case
-
-
-def discounted_users(db: Session) -> set[int]:
-    """The users whose engagement no counter counts now (an open or confirmed case flags them)."""
-    return flagged_ids(db, FlagKind.user)
 
 
 # --- sanctions of repeat offenders and their appeals ------------------------------------------------

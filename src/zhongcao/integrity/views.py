@@ -16,7 +16,7 @@ from zhongcao.deps import CreatorCtx, DbSession, MerchantCtx, OperatorUser, Shop
 from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.events.views import app_store
 from zhongcao.fields import IdPath
-from zhongcao.integrity import explanation
+from zhongcao.integrity import explain
 from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.blocks import BlockKind
 from zhongcao.integrity.models import CaseStatus, IntegrityCase, IntegritySanction, SanctionSubject
@@ -69,7 +69,7 @@ def case_detail(db: DbSession, request: Request, case_id: int) -> CaseDetailOut:
         evidence=dict(case.evidence or {}),
         member_ids={k.value: v for k, v in ids.items()},
         active_flags=sum(1 for f in flags if f.lifted_at is None),
-        explanation=explanation.describe(case, {k.value: len(v) for k, v in ids.items()}, "en"),
+        explanation=explain.describe_case(case, {k.value: len(v) for k, v in ids.items()}, "en"),
         effects=[EffectOut(**vars(e)) for e in effects],
         sanctions=[SanctionOut.model_validate(r) for r in integrity_service.sanctions_of_case(db, case.id)],
     )

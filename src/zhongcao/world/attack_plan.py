@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -125,6 +125,31 @@ class AttackPlan(BaseModel):
 def default_plan() -> AttackPlan:
     """The demo world's attacks: one farm, one view-inflation script, one brushing ring (small)."""
     return AttackPlan(farms=(FarmSpec(),), view_inflation=(ViewInflationSpec(),), brushing=(BrushingSpec(),))
+
+
+SpecT = TypeVar("SpecT", bound=_Spec)
+
+# The platform's integrity scan looks back a week (integrity_flows.SCAN_WINDOW): the demo's attacks
+# run in the simulation's last week, so the scan at the end of the build finds them.
+DEMO_ATTACK_DAYS = 7
+
+
+def demo_plan(days: int) -> AttackPlan:
+    """:func:`default_plan` moved into the last :data:`DEMO_ATTACK_DAYS` of a ``days``-day simulation
+    (each attack shortened to fit): what ``zhongcao demo`` plants unless ``--no-attacks``."""
+    if days < 1:
+        raise ValueError("a demo plan needs at least one simulated day")
+    start = max(0, days - DEMO_ATTACK_DAYS)
+
+    def fit(spec: SpecT) -> SpecT:
+        return spec.model_copy(update={"start_day": start, "days": min(spec.days, days - start)})
+
+    plan = default_plan()
+    return AttackPlan(
+        farms=tuple(fit(f) for f in plan.farms),
+        view_inflation=tuple(fit(v) for v in plan.view_inflation),
+        brushing=tuple(fit(b) for b in plan.brushing),
+    )
 
 
 class AttackFileError(ValueError):

@@ -446,6 +446,20 @@ class AttackRuntime:
                     product_id=int(market.product_ids[product]), ts_us=when, paid_fen=int(order.paid_fen),
                     address=address_key(address), device=device, payment=payment,
                 )  # fmt: skip
+            # In the event log as every paid order is (the platform's purchase log); the discounting
+            # views leave it out once the ring is flagged.
+            market.order_events.append(
+                (
+                    when,
+                    user_id,
+                    int(market.product_ids[product]),
+                    int(order.shop_id),
+                    -1,
+                    int(order.paid_fen),
+                    "search",
+                )
+            )
+            market._count("events_order")
             market._count("attack_brushed_orders")
             market._at(when + int(rng.uniform(0.1, 1.0) * HOUR_US), "attack", "brush_ship", order.id)
 

@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from zhongcao import cli_support
+from zhongcao import cli_support, clock, integrity_flows
 from zhongcao.config import get_settings
 from zhongcao.events import service as events_service
+from zhongcao.integrity import service as integrity_service
 from zhongcao.world import serving
+from zhongcao.world.attack_plan import demo_plan
 from zhongcao.world.clips import add_demo_clips
 from zhongcao.world.generate import Scale, WorldSpec
+from zhongcao.world.integrity_sim import SimulatedIntegrity
 from zhongcao.world.service import WorldError, WorldSummary, build_world
 
 if TYPE_CHECKING:
@@ -121,6 +124,22 @@ def train_engines(settings: Settings) -> None:
         database.dispose()
 
 
+def _integrity_scan(settings: Settings, database: Database) -> None:
+    """The platform's integrity scan once, over the simulated week (what the job worker runs every 10
+    minutes): the planted attacks become open cases on the operator's desk, their flags published
+    before the engines train, so the bought engagement trains nothing."""
+    with console.status("integrity scan …"):
+        counts = integrity_flows.run_scan(
+            database, settings, events_service.get_store(settings, database), now=clock.now()
+        )
+    with database.session(read_only=True) as db:
+        open_cases = integrity_service.open_case_count(db)
+    console.print(
+        f"[green]✓[/] integrity scan: {counts.get('integrity_blocks', 0)} blocks, "
+        f"{open_cases} cases open on /operator/integrity"
+    )
+
+
 def _demo_clips(settings: Settings) -> None:
     """Short clips made by ffmpeg, so the world's short videos play (once per world)."""
     database = cli_support.database(settings)
@@ -153,10 +172,14 @@ def demo_command(
     fresh: bool = False,
     host: str | None = None,
     port: int | None = None,
+    attacks: bool = True,
 ) -> None:
     """Migrate the embedded database, build the demo world (or reuse it), print the logins, serve.
 
-    ``days`` simulated days end at the last midnight (UTC); ``days=0`` builds the world only.
+    ``days`` simulated days end at the last midnight (UTC); ``days=0`` builds the world only. With
+    ``attacks`` (the default) the simulation's last week plants a small engagement farm, a view
+    inflation script and a brushing ring (:func:`~zhongcao.world.attack_plan.demo_plan`), and the
+    platform's integrity scan runs once when the build ends, so the operator's desk has cases.
     """
     # The demo's carrier runs fast unless told otherwise: a parcel shipped in the console arrives
     # within minutes (docs/logistics.md). The server and the worker beside it both read it.
@@ -177,10 +200,20 @@ def demo_command(
         f"[green]✓[/] database {cli_support.redacted(settings.database_url)} ready (revision {revision})"
     )
     database = cli_support.database(settings)
+    # Planted by the simulation with its own detection off: the platform's scan below finds them.
+    planted = SimulatedIntegrity(demo_plan(days), seed, detect=False) if attacks and days > 0 else None
     try:
         summary = build_world(
-            database, spec, fresh=fresh, progress=True, world_dir=settings.world_dir, simulate_days=days > 0
+            database,
+            spec,
+            fresh=fresh,
+            progress=True,
+            world_dir=settings.world_dir,
+            simulate_days=days > 0,
+            integrity=planted,
         )
+        if planted is not None and not summary.reused:
+            _integrity_scan(settings, database)
     except WorldError as exc:
         raise cli_support.fail(str(exc)) from exc
     finally:

@@ -10,7 +10,7 @@
 * with ``discount`` on, what was flagged stops buying anything from the next moment on: flagged
   accounts' plays and likes leave the popularity the feed ranks on (past ones are taken back), their
   follows leave the follow signal, flagged content and accounts are demoted through
-  :class:`~zhongcao.integrity.hook.FlaggedIntegrityHook`, brushed orders leave the shops' trailing GMV
+  :class:`~zhongcao.integrity.demotion.FlaggedIntegrityHook`, brushed orders leave the shops' trailing GMV
   and the products' sales count (search's sales rank), and reviews of brushed orders leave the public
   rating shoppers see.
 
@@ -29,9 +29,9 @@ from numpy.random import PCG64, Generator
 
 from zhongcao.content import service as content_service
 from zhongcao.integrity.blocks import Block
+from zhongcao.integrity.demotion import FlaggedIntegrityHook
 from zhongcao.integrity.detect import DetectConfig, detect_blocks
 from zhongcao.integrity.discount import Flags, flags_from_blocks, surviving_events
-from zhongcao.integrity.hook import FlaggedIntegrityHook
 from zhongcao.integrity.inputs import UNKNOWN, Action, Engagement, IntegrityInputs, Orders, Reviews
 from zhongcao.integrity.velocity import VelocityConfig, VelocityState, velocity_update
 from zhongcao.world.attack_plan import AttackPlan

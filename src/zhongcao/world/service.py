@@ -165,7 +165,8 @@ def build_world(
     manifest = _read_manifest(path)
     label = _database_label(database)
     days = spec.days if simulate_days else 0
-    reusable = not fresh and manifest is not None and _manifest_matches(manifest, spec, label, days)
+    attacks = integrity is not None and not integrity.plan.empty
+    reusable = not fresh and manifest is not None and _manifest_matches(manifest, spec, label, days, attacks)
     if reusable and manifest is not None and _still_there(database, manifest):
         return _summary(manifest, path, spec, reused=True, seconds=0.0)
     began = time.perf_counter()
@@ -177,7 +178,8 @@ def build_world(
             if users_service.get_by_email(db, demo_logins()[-1].email) is not None:
                 raise WorldError(
                     f"{label} already holds a demo world that is not seed {spec.seed} at scale "
-                    f"{spec.scale.value} (or its record in {path.parent} is gone); rebuild it with --fresh"
+                    f"{spec.scale.value} {'with' if attacks else 'without'} attacks (or its record in "
+                    f"{path.parent} is gone); rebuild it with --fresh"
                 )
     start = simulation_start(days)
     with _rich_progress(progress) as phase:
@@ -214,17 +216,20 @@ def build_world(
             )
             latent.arrays.update(result.user_arrays)
     seconds = time.perf_counter() - began
-    manifest = _write(path, spec, latent, label, proof, build_seconds, days, result)
+    manifest = _write(path, spec, latent, label, proof, build_seconds, days, result, attacks)
     return _summary(manifest, path, spec, reused=False, seconds=seconds)
 
 
-def _manifest_matches(manifest: dict[str, Any], spec: WorldSpec, label: str, days: int) -> bool:
+def _manifest_matches(
+    manifest: dict[str, Any], spec: WorldSpec, label: str, days: int, attacks: bool
+) -> bool:
     recorded = manifest.get("spec", {})
     return (
         manifest.get("version") == MANIFEST_VERSION
         and recorded.get("scale") == spec.scale.value
         and recorded.get("seed") == spec.seed
         and recorded.get("days") == days
+        and recorded.get("attacks", False) == attacks  # a world without attacks is one built before them
         and manifest.get("database") == label
     )
 
@@ -238,13 +243,14 @@ def _write(
     seconds: float,
     days: int,
     result: SimulationResult | None,
+    attacks: bool,
 ) -> dict[str, Any]:
     path.mkdir(parents=True, exist_ok=True)
     # No pickles: the load refuses them too (and naming allow_pickle keeps **arrays off it for mypy).
     np.savez_compressed(path / "latent.npz", allow_pickle=False, **latent.arrays)
     manifest = {
         "version": MANIFEST_VERSION,
-        "spec": {"scale": spec.scale.value, "seed": spec.seed, "days": days},
+        "spec": {"scale": spec.scale.value, "seed": spec.seed, "days": days, "attacks": attacks},
         "database": label,
         "built_at": clock.now().isoformat(timespec="seconds"),
         "started_at": latent.started_at.isoformat() if latent.started_at else None,

@@ -186,6 +186,7 @@ def _render_plan(
         listed=[listed[i] for i in listed_ids if i in listed],
         q=q,
         found=found,
+        followers=content_service.shown_follower_counts(db, [*listed_ids, *(a.id for a in found)]),
         listed_ids=set(listed_ids),
         pending_applications=len(applications),
         other_plans=others,
@@ -259,6 +260,7 @@ def _render_applications(
             (a, plans.get(a.plan_id), briefs.get(plans[a.plan_id].product_id), accounts.get(a.account_id))
             for a in rows
         ],
+        followers=content_service.shown_follower_counts(db, accounts),
         status=status.value if status else "",
         statuses=APPLICATION_STATUSES,
         next_cursor=next_cursor,

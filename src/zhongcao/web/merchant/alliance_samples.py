@@ -47,6 +47,7 @@ def _render(
         "alliance_samples",
         status_code=status_code,
         rows=[(s, briefs.get(s.product_id), accounts.get(s.account_id)) for s in rows],
+        followers=content_service.shown_follower_counts(db, accounts),
         counts=samples_service.shop_sample_counts(db, shop_id),
         status=status.value if status else "",
         statuses=STATUSES,

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from zhongcao import integrity_flows
 from zhongcao.audit import service as audit_service
 from zhongcao.events.views import app_store
-from zhongcao.integrity import explanation
+from zhongcao.integrity import explain
 from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.blocks import BlockKind
 from zhongcao.integrity.models import CaseStatus
@@ -154,7 +154,7 @@ def _render_case(
         case=case,
         members={k.value: v for k, v in members.items()},
         sizes=sizes,
-        explanation=explanation.describe(case, sizes, console.page.locale),
+        explanation=explain.describe_case(case, sizes, console.page.locale),
         evidence=evidence,
         by_target=by_target,
         by_minute=by_minute,

@@ -45,6 +45,7 @@ def account_page(page: Page, account_id: IdPath, cursor: CursorQuery = None) -> 
         account=account,
         # Creators' accounts have one name (the header shows a shop account's in the page language).
         account_name=account.name,
+        followers=content_service.shown_follower_counts(page.db, [account.id]).get(account.id, 0),
         following=following,
         showcase=tiles_from_briefs(briefs, ids),
         source=f"showcase:{account_id}",

@@ -196,6 +196,7 @@ def shop(page: Page, shop_id: IdPath, cursor: CursorQuery = None) -> Response:
         products, next_cursor = catalog_service.list_public_products(
             page.db, PageParams(limit=LIST_PAGE), shop_id=shop_id
         )
+    shown_sold = catalog_service.shown_sold_counts(page.db, [s.id for p in products for s in p.skus])
     account_ids = content_service.shop_account_ids(page.db, shop_id)
     accounts = content_service.accounts_by_ids(page.db, account_ids)
     account = accounts.get(account_ids[0]) if account_ids else None
@@ -204,9 +205,12 @@ def shop(page: Page, shop_id: IdPath, cursor: CursorQuery = None) -> Response:
         "shopper/shop.html",
         shop=shop,
         score=shop_score(page, shop_id),
-        products=[tile_from_product(p) for p in products],
+        products=[tile_from_product(p, shown_sold) for p in products],
         next_cursor=next_cursor,
         account=account,
+        followers=content_service.shown_follower_counts(page.db, [account.id]).get(account.id, 0)
+        if account
+        else 0,
         following=following,
         live_rooms=live_now(page.db, page.locale, shop_id=shop_id),
     )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -103,7 +104,9 @@ def tiles_from_cards(cards: list[Any]) -> list[ProductTile]:
     return [ProductTile(c.id, c.title_zh, c.title_en, c.price_fen, c.in_stock, c.sales) for c in cards]
 
 
-def tile_from_product(product: Any) -> ProductTile:
+def tile_from_product(product: Any, shown_sold: Mapping[int, int]) -> ProductTile:
+    """``shown_sold``: ``catalog_service.shown_sold_counts`` of the product's SKUs (brushed orders'
+    units left out); a SKU absent from it counts as none sold."""
     active = [s for s in product.skus if s.is_active]
     return ProductTile(
         id=product.id,
@@ -111,7 +114,7 @@ def tile_from_product(product: Any) -> ProductTile:
         title_en=product.title_en,
         price_fen=min((s.price_fen for s in active), default=None),
         in_stock=any(s.stock > 0 for s in active),
-        sales=sum(s.sold_count for s in product.skus),
+        sales=sum(shown_sold.get(s.id, 0) for s in product.skus),
     )
 
 

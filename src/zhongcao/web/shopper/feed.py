@@ -19,7 +19,6 @@ from zhongcao.errors import InvalidInput
 from zhongcao.feed.service import ModelNotReady
 from zhongcao.feed.views import feed_service
 from zhongcao.fields import MAX_ID
-from zhongcao.integrity import service as integrity_service
 from zhongcao.pagination import PageParams
 from zhongcao.users import service as users_service
 from zhongcao.web.context import FormData, Page, ShopperPage, session_token
@@ -49,9 +48,7 @@ def _cards_for_content(
     anchors = content_service.anchored_product_ids_by_content(db, [c.id for c in contents])
     briefs = catalog_service.product_briefs(db, {p for c in contents for p in anchors.get(c.id, [])[:3]})
     likes = like_counts(page.request.app)
-    followers = content_service.displayed_follower_counts(
-        db, {a.id: a.follower_count for a in accounts.values()}, integrity_service.discounted_users(db)
-    )
+    followers = content_service.shown_follower_counts(db, accounts)
     videos = flows.content_videos(db, [c.id for c in contents if c.kind is ContentKind.short_video])
     cards = []
     for content in contents:
@@ -187,6 +184,7 @@ def _content_page_data(page: Any, content: Content) -> dict[str, Any]:
         "card": card,
         "account": view.account,
         "account_name": card.account_name,
+        "followers": card.followers,
         "products": list(tiles.values()),
         "product_sets": [(s.name, [tiles[p] for p in ids if p in tiles]) for s, ids in view.product_sets],
         "pinned": tiles.get(content.pinned_product_id or 0),

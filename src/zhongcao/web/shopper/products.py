@@ -57,7 +57,9 @@ def _product_page(
         else None
     )
     attribution = parse_source(source)
-    tile = tile_from_product(product)
+    tile = tile_from_product(
+        product, catalog_service.shown_sold_counts(page.db, [s.id for s in product.skus])
+    )
     description = product.description_en if page.locale == "en" else product.description_zh
     # Markdown rendered with raw HTML off (catalog.description): nothing the merchant typed is markup.
     description_html = Markup(render_markdown(description or product.description_zh))
