@@ -430,7 +430,7 @@ def test_a_key_held_by_a_live_request_is_409_with_retry_after_even_past_the_leas
     headers = {**auth(db, buyer), "Idempotency-Key": "slow"}
     with database.engine.connect() as holder:  # the live request's work transaction
         if database.dialect == "postgresql":
-            holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": idempotency._lock_key(record.id)})
+            holder.execute(idempotency.HOLD_LOCK, {"id": record.id})
         with clock.travel(clock.now() + idempotency.IN_FLIGHT_LEASE + timedelta(minutes=1)):
             r = client.post("/api/checkout", json=body, headers=headers)
         holder.rollback()

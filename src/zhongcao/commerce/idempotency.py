@@ -109,22 +109,24 @@ def _holder_gone(holder: str | None) -> bool | None:
     return _process_start(pid) != started  # gone, or the pid now belongs to another process
 
 
-def _lock_key(record_id: int) -> int:
-    """The record's advisory-lock key: a signed 64-bit number of its own namespace."""
-    digest = hashlib.sha256(f"zhongcao:idempotency:{record_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+# The record's advisory-lock key, made by PostgreSQL from the schema and the record's id: the key
+# space is the whole database's, and ids restart in every schema (deployments, or tests running side
+# by side, may share one database in schemas of their own), so the id alone would collide.
+_LOCK_KEY_SQL = "hashtextextended('zhongcao:idempotency:' || current_schema() || ':' || CAST(:id AS text), 0)"
+HOLD_LOCK = text(f"SELECT pg_advisory_xact_lock({_LOCK_KEY_SQL})")
+TRY_LOCK = text(f"SELECT pg_try_advisory_xact_lock({_LOCK_KEY_SQL})")
 
 
 def _hold(db: Session, record_id: int) -> None:
     """PostgreSQL: hold the record's lock for the rest of this transaction (the request's work)."""
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(record_id)})
+        db.execute(HOLD_LOCK, {"id": record_id})
 
 
 def _holder_alive(db: Session, record: IdempotencyRecord, now: datetime) -> bool:
     """Whether some request may still be working on an in-flight record."""
     if db.get_bind().dialect.name == "postgresql":
-        free = db.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(record.id)})
+        free = db.scalar(TRY_LOCK, {"id": record.id})
         # Free: no transaction is working on it, unless the claim has only just been committed.
         return not free or now - record.created_at < CLAIM_GRACE
     gone = _holder_gone(record.holder)
