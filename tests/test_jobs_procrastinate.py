@@ -103,7 +103,9 @@ def test_a_periodic_job_runs_once_per_tick_with_two_workers(pg, add_job) -> None
     # One run a second (each tick queued once: procrastinate_periodic_defers), not one per worker.
     assert elapsed - 2 <= len(runs) <= elapsed + 2, runs
     gaps = [b - a for a, b in zip(runs, runs[1:], strict=False)]
-    assert min(gaps) > 0.5, gaps
+    # A tick run twice (once per worker) is two runs milliseconds apart; a loaded machine may start one
+    # tick half a second late, which leaves the gap to the next, on-time tick near 0.5 s.
+    assert min(gaps) > 0.25, gaps
     row = _row(pg, "test_tick")
     assert row is not None and row.status == "ok" and row.runs == len(runs)
 
