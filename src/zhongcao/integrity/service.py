@@ -213,8 +213,9 @@ def record_blocks(
 # --- reading ---------------------------------------------------------------------------------------
 
 
-def get_case(db: Session, case_id: int) -> IntegrityCase:
-    case = db.get(IntegrityCase, case_id)
+def get_case(db: Session, case_id: int, *, for_update: bool = False) -> IntegrityCase:
+    """The case (404 ``integrity_case_not_found``); ``for_update``: its row locked and re-read."""
+    case = db.get(IntegrityCase, case_id, with_for_update=for_update, populate_existing=for_update)
     if case is None:
         raise NotFound("no such integrity case", code="integrity_case_not_found")
     return case
@@ -427,14 +428,7 @@ def decide(
     text = audit_service.require_reason(reason)
     if decision not in DECISIONS:
         raise ValueError(decision)
-    case = db.scalar(
-        select(IntegrityCase)
-        .where(IntegrityCase.id == case_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if case is None:
-        raise NotFound("no such integrity case", code="integrity_case_not_found")
+    case = get_case(db, case_id, for_update=True)
     if case.status is not CaseStatus.open:
         raise Conflict(
             "this case was decided already",
@@ -583,8 +577,9 @@ def add_sanction(
     return row
 
 
-def get_sanction(db: Session, sanction_id: int) -> IntegritySanction:
-    row = db.get(IntegritySanction, sanction_id)
+def get_sanction(db: Session, sanction_id: int, *, for_update: bool = False) -> IntegritySanction:
+    """The sanction (404 ``sanction_not_found``); ``for_update``: its row locked and re-read."""
+    row = db.get(IntegritySanction, sanction_id, with_for_update=for_update, populate_existing=for_update)
     if row is None:
         raise NotFound("no such sanction", code="sanction_not_found")
     return row
@@ -594,14 +589,7 @@ def appeal(db: Session, sanction_id: int, *, user_id: int, statement: str | None
     """The sanctioned merchant's or creator's one appeal (the caller checked they may);
     ``appeal_already_made`` (409) on a second one, ``sanction_lifted`` when nothing is in force."""
     text = audit_service.require_reason(statement, field="statement")
-    row = db.scalar(
-        select(IntegritySanction)
-        .where(IntegritySanction.id == sanction_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if row is None:
-        raise NotFound("no such sanction", code="sanction_not_found")
+    row = get_sanction(db, sanction_id, for_update=True)
     if row.appeal_status is not AppealStatus.none:
         raise Conflict(
             "an appeal was made already: each sanction may be appealed once",
