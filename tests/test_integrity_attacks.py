@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -170,3 +171,50 @@ def test_simulate_with_attacks_prints_what_was_caught(tmp_path: Path) -> None:
     assert any(line.startswith("popular_followed integrity: brushed orders: ") for line in lines)
     assert any(" accounts viewed the same " in line or " accounts liked the same " in line for line in lines)
     assert any(" suspected brushing orders at shop " in line for line in lines)
+
+
+def test_bench_refuses_bad_seeds_in_a_sentence() -> None:
+    result = CliRunner().invoke(app, ["bench", "integrity", "--seeds", "2-x"])
+    assert result.exit_code == 2, result.output
+    assert "--seeds" in result.output and "Traceback" not in result.output
+
+
+def _arm_with_orders(discount: bool) -> Any:
+    """Three shops over three days; shop 7's ring orders (ids 10, 11) flagged at the end of day 1."""
+    from types import SimpleNamespace
+
+    from benchmarks.integrity.bench_integrity import DAY_US, Arm
+
+    start = 1_000 * DAY_US
+    day = DAY_US // 1_000_000
+
+    def order(shop: int, d: float, paid: int) -> dict[str, int]:
+        return {"shop": shop, "ts": int(start // 1_000_000 + d * day), "paid": paid}
+
+    orders = {
+        1: order(5, 0.2, 900), 2: order(6, 0.3, 600), 3: order(7, 0.4, 500),
+        10: order(7, 0.5, 300), 11: order(7, 0.6, 300),  # the ring: 7 rises from third to first
+        4: order(5, 1.5, 100), 5: order(6, 2.5, 100),
+    }  # fmt: skip
+    layer = SimpleNamespace(
+        orders=orders,
+        discount=discount,
+        record=SimpleNamespace(orders={10: start + 2 * DAY_US, 11: start + 2 * DAY_US}),
+        runtime=SimpleNamespace(truth=SimpleNamespace(brushed_orders={10, 11})),
+        _market=SimpleNamespace(shop_ids=np.asarray([5, 6, 7], dtype=np.int64)),
+    )
+    return Arm("arm", layer, start, 0.0)  # type: ignore[arg-type]
+
+
+def test_rank_bought_counts_only_the_days_before_the_flag() -> None:
+    from benchmarks.integrity.bench_integrity import DAY_US, rank_bought
+
+    off = rank_bought(_arm_with_orders(False), 7, _arm_with_orders(False).start_us, 3)
+    on = rank_bought(_arm_with_orders(True), 7, _arm_with_orders(True).start_us, 3)
+    # Detection off: shop 7 ranks first (1,100) instead of third (500) on all three days.
+    assert off["positions"] == pytest.approx(2.0) and off["days_lifted"] == pytest.approx(1.0)
+    assert off["gmv_lift"] == pytest.approx(600 / 500)
+    # Detection on: only the ranking made after day 0 counts them (flagged the night after day 1).
+    assert on["days_lifted"] == pytest.approx(1 / 3)
+    assert on["positions"] == pytest.approx(2 / 3)
+    assert on["days"] == 3.0 and DAY_US > 0

@@ -37,6 +37,7 @@ from zhongcao.events.store import SegmentEventStore
 from zhongcao.integrity.inputs import Engagement
 from zhongcao.integrity.velocity import velocity_blocks
 from zhongcao.world.attack_plan import AttackPlan, default_plan, load_attack_plan
+from zhongcao.world.experiment import parse_seeds
 from zhongcao.world.generate import Scale, WorldSpec
 from zhongcao.world.integrity_sim import SimulatedIntegrity
 from zhongcao.world.service import build_world
@@ -134,14 +135,87 @@ def exposure(arm: Arm, targets: set[int], since_us: int) -> int:
     return int((np.isin(content, list(targets)) & (day >= since_day) & ~np.isin(viewer, attackers)).sum())
 
 
-def shop_rank(arm: Arm, shop_id: int, since_us: int, drop: set[int]) -> tuple[int, int]:
-    """(GMV rank, GMV fen) of ``shop_id`` among shops, orders from ``since_us`` on, ``drop`` not counted."""
+def shop_totals(arm: Arm, since_us: int, drop: set[int]) -> dict[int, int]:
+    """GMV (fen) per shop of the orders from ``since_us`` on, ``drop`` not counted."""
     gmv: dict[int, int] = {}
     for order_id, row in arm.layer.orders.items():
         if row["ts"] * 1_000_000 >= since_us and order_id not in drop:
             gmv[row["shop"]] = gmv.get(row["shop"], 0) + row["paid"]
+    return gmv
+
+
+def shop_rank(arm: Arm, shop_id: int, since_us: int, drop: set[int]) -> tuple[int, int]:
+    """(GMV rank, GMV fen) of ``shop_id`` among shops, orders from ``since_us`` on, ``drop`` not counted."""
+    gmv = shop_totals(arm, since_us, drop)
     mine = gmv.get(shop_id, 0)
     return 1 + sum(1 for v in gmv.values() if v > mine), mine
+
+
+def against_placebo(shop_id: int, arm: dict[int, int], clean: dict[int, int]) -> dict[str, float]:
+    """The brushed shop's GMV change from the clean run, set among every other shop's change between the
+    same two runs (which no attack targeted: how far separate runs drift apart on their own).
+    ``percentile`` is the share of other shops that changed less; with no lift it is uniform, mean 0.5."""
+
+    def change(s: int) -> float:
+        return (arm.get(s, 0) - clean[s]) / clean[s]
+
+    others = np.asarray([change(s) for s in clean if s != shop_id and clean[s] > 0])
+    mine = change(shop_id) if clean.get(shop_id) else float("nan")
+    return {
+        "change": mine,
+        "others_median": float(np.median(others)) if len(others) else float("nan"),
+        "others_p10": float(np.quantile(others, 0.1)) if len(others) else float("nan"),
+        "others_p90": float(np.quantile(others, 0.9)) if len(others) else float("nan"),
+        "percentile": float((others < mine).mean()) if len(others) else float("nan"),
+    }
+
+
+def rank_bought(arm: Arm, shop_id: int, since_us: int, days: int) -> dict[str, float]:
+    """What the ring bought the shop in the ranking the platform shows, day by day, inside one run.
+
+    At the end of each simulated day from ``since_us`` on, the shop's trailing-30-day GMV as the
+    platform counts it (every order, less the orders flagged by then where the arm discounts) is
+    ranked among all shops, and so is its GMV with the ring's orders taken out (the world's hidden
+    labels). The difference is what the ring bought that day, free of the drift between separate runs:
+    ``positions``, the mean rank positions gained per day; ``days_lifted``, the share of days it gained
+    any; ``gmv_lift``, the mean extra counted GMV over its organic GMV."""
+    truth = arm.layer.runtime.truth.brushed_orders
+    flagged_at = arm.layer.record.orders if arm.layer.discount else {}
+    rows = list(arm.layer.orders.items())
+    ts = np.asarray([r["ts"] * 1_000_000 for _, r in rows], dtype=np.int64)
+    paid = np.asarray([r["paid"] for _, r in rows], dtype=np.int64)
+    shops = np.asarray([r["shop"] for _, r in rows], dtype=np.int64)
+    brushed = np.asarray([o in truth for o, _ in rows], dtype=bool)
+    flag_us = np.asarray([flagged_at.get(o, np.iinfo(np.int64).max) for o, _ in rows], dtype=np.int64)
+    all_shops = np.union1d(shops, arm.layer._market.shop_ids if arm.layer._market is not None else shops)
+    ones = np.ones(len(rows), dtype=np.int64)
+    positions, order_positions, lifted, lifts = [], [], [], []
+    first_day = (since_us - arm.start_us) // DAY_US
+    for d in range(int(first_day), days):
+        end = arm.start_us + (d + 1) * DAY_US
+        window = (ts < end) & (ts >= end - 30 * DAY_US)
+        shown = window & (flag_us > end)
+        organic = window & ~brushed
+
+        def ranked(mask: np.ndarray, weight: np.ndarray) -> tuple[int, int]:
+            total = np.zeros(len(all_shops), dtype=np.int64)
+            np.add.at(total, np.searchsorted(all_shops, shops[mask]), weight[mask])
+            mine = int(total[np.searchsorted(all_shops, shop_id)])
+            return 1 + int((total > mine).sum()), mine
+
+        (r_shown, g_shown), (r_organic, g_organic) = ranked(shown, paid), ranked(organic, paid)
+        (n_shown, _), (n_organic, _) = ranked(shown, ones), ranked(organic, ones)
+        positions.append(r_organic - r_shown)
+        order_positions.append(n_organic - n_shown)
+        lifted.append(r_shown < r_organic or n_shown < n_organic)
+        lifts.append((g_shown - g_organic) / g_organic if g_organic else (1.0 if g_shown else 0.0))
+    return {
+        "positions": float(np.mean(positions)) if positions else 0.0,
+        "order_positions": float(np.mean(order_positions)) if order_positions else 0.0,
+        "days_lifted": float(np.mean(lifted)) if lifted else 0.0,
+        "gmv_lift": float(np.mean(lifts)) if lifts else 0.0,
+        "days": float(len(positions)),
+    }
 
 
 def baselines(off: Arm) -> dict[str, dict[str, object]]:
@@ -199,6 +273,11 @@ def run_seed(seed: int, days: int, plan: AttackPlan, camouflages: list[float], w
         imp = {a.name: exposure(a, targets, since) for a in (clean, off, on)}
         b_since = on.start_us + min([s.start_day for s in planned.brushing] or [0]) * DAY_US
         rows = []
+        totals = {
+            "clean": shop_totals(clean, b_since, set()),
+            "off": shop_totals(off, b_since, set()),
+            "on": shop_totals(on, b_since, set(on.layer.record.orders)),
+        }
         for shop in sorted(truth.brushed_shops):
             rows.append(
                 {
@@ -206,6 +285,10 @@ def run_seed(seed: int, days: int, plan: AttackPlan, camouflages: list[float], w
                     "clean": shop_rank(clean, shop, b_since, set()),
                     "off": shop_rank(off, shop, b_since, set()),
                     "on": shop_rank(on, shop, b_since, set(on.layer.record.orders)),
+                    "bought_off": rank_bought(off, shop, b_since, days),
+                    "bought_on": rank_bought(on, shop, b_since, days),
+                    "placebo_off": against_placebo(shop, totals["off"], totals["clean"]),
+                    "placebo_on": against_placebo(shop, totals["on"], totals["clean"]),
                 }
             )
         detector = grade(
@@ -303,7 +386,83 @@ def table(results: list[SeedResult]) -> str:
             f"| | {gc / 100:,.0f} / {goff / 100:,.0f} / {gon / 100:,.0f} | {_lift(goff, gc)} | {_lift(gon, gc)} "
             f"| {_kept(gon, goff, gc)} |"
         )
+    lines += ["", *bought_table(results)]
     return "\n".join(lines)
+
+
+def _bootstrap(pairs: list[tuple[int, int]], draws: int = 2000) -> tuple[float, float]:
+    """95% interval of sum(on) / sum(clean) − 1, resampling seeds (the unit that drifts)."""
+    rng = np.random.default_rng(0)
+    a = np.asarray(pairs, dtype=np.float64)
+    picks = rng.integers(0, len(a), size=(draws, len(a)))
+    ratios = a[picks, 0].sum(axis=1) / np.maximum(a[picks, 1].sum(axis=1), 1.0) - 1.0
+    lo, hi = np.quantile(ratios, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
+def bought_table(results: list[SeedResult]) -> list[str]:
+    """The brushed shop, two ways: within each run (what the ring bought in the shown ranking, no
+    drift) and across runs (its counted GMV against the clean run, with a 95% interval over seeds, and
+    set among the other shops' drift between the same runs)."""
+    lines = [
+        "| seed | camo | ring's lift in the shown ranking, detection off: GMV rank positions / day · order-count "
+        "rank positions / day · days lifted · counted GMV over organic | detection on: the same "
+        "| GMV change from the clean run, off / on (other shops' median, 10th–90th percentile) "
+        "| brushed shop's percentile among them, off / on |",
+        "|---|---|---|---|---|---|",
+    ]
+    per_camo: dict[float, dict[str, list]] = {}
+    for r in results:
+        for row in r.rows:
+            if not str(row["method"]).startswith("detectors"):
+                continue
+            camo = float(row["camouflage"])  # type: ignore[arg-type]
+            acc = per_camo.setdefault(camo, {"off": [], "on": [], "pairs_on": [], "pairs_off": []})
+            for s in row["shop_rank"]:  # type: ignore[attr-defined]
+                cells = []
+                for arm in ("off", "on"):
+                    b = s[f"bought_{arm}"]
+                    acc[arm].append(b)
+                    cells.append(
+                        f"{b['positions']:+.1f} · {b['order_positions']:+.1f} · {b['days_lifted']:.0%} · "
+                        f"{b['gmv_lift']:+.1%}"
+                    )
+                drift = " / ".join(
+                    f"{s[f'placebo_{a}']['change']:+.0%} ({s[f'placebo_{a}']['others_median']:+.0%}, "
+                    f"{s[f'placebo_{a}']['others_p10']:+.0%} to {s[f'placebo_{a}']['others_p90']:+.0%})"
+                    for a in ("off", "on")
+                )
+                pct = " / ".join(f"{s[f'placebo_{a}']['percentile']:.2f}" for a in ("off", "on"))
+                acc.setdefault("pct_off", []).append(s["placebo_off"]["percentile"])
+                acc.setdefault("pct_on", []).append(s["placebo_on"]["percentile"])
+                acc["pairs_on"].append((s["on"][1], s["clean"][1]))
+                acc["pairs_off"].append((s["off"][1], s["clean"][1]))
+                lines.append(f"| {row['seed']} | {camo:g} | {cells[0]} | {cells[1]} | {drift} | {pct} |")
+    for camo, acc in sorted(per_camo.items()):
+        cells = []
+        for arm in ("off", "on"):
+            bs = acc[arm]
+            cells.append(
+                f"{np.mean([b['positions'] for b in bs]):+.1f} · {np.mean([b['order_positions'] for b in bs]):+.1f} · "
+                f"{np.mean([b['days_lifted'] for b in bs]):.0%} · {np.mean([b['gmv_lift'] for b in bs]):+.1%}"
+            )
+        pct = " / ".join(f"{np.nanmean(acc[k]):.2f}" for k in ("pct_off", "pct_on"))
+        lines.append(f"| mean | {camo:g} | {cells[0]} | {cells[1]} | | {pct} |")
+    lines += [
+        "",
+        "| camo | seeds | brushed shop's counted GMV against the clean run, detection off (95% interval over seeds) "
+        "| detection on (95% interval) |",
+        "|---|---|---|---|",
+    ]
+    for camo, acc in sorted(per_camo.items()):
+        cells = []
+        for key in ("pairs_off", "pairs_on"):
+            pairs = acc[key]
+            total = sum(p[0] for p in pairs) / max(1, sum(p[1] for p in pairs)) - 1.0
+            lo, hi = _bootstrap(pairs)
+            cells.append(f"{total:+.1%} ({lo:+.1%} to {hi:+.1%})")
+        lines.append(f"| {camo:g} | {len(acc['pairs_on'])} | {cells[0]} | {cells[1]} |")
+    return lines
 
 
 def bench_integrity_command(
@@ -338,7 +497,7 @@ def main() -> None:
     print(
         bench_integrity_command(
             args.attacks,
-            [int(s) for s in args.seeds.split(",")],
+            parse_seeds(args.seeds),
             args.days,
             [float(c) for c in args.camouflage.split(",")],
             args.json,

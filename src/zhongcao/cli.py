@@ -546,7 +546,7 @@ def bench_integrity(
     attacks: Annotated[
         Path | None, typer.Option(help="Attack plan (JSON, docs/integrity.md); default: the demo plan.")
     ] = None,
-    seeds: Annotated[str, typer.Option(help="World seeds, comma-separated.")] = "2,3,4",
+    seeds: Annotated[str, typer.Option(help="World seeds: 2,3,4 or a range, 2-21.")] = "2,3,4",
     days: Annotated[int, typer.Option(min=2, max=365, help="Days to simulate per run.")] = 12,
     camouflage: Annotated[
         str, typer.Option(help="Farm camouflage levels (organic actions per paid one), comma-separated.")
@@ -564,13 +564,18 @@ def bench_integrity(
         sys.path.insert(0, str(checkout))
     from benchmarks.integrity.bench_integrity import bench_integrity_command
 
+    from zhongcao.world.experiment import parse_seeds
+
     try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        seed_list = parse_seeds(seeds)
+    except ValueError as exc:
+        raise cli_support.fail(f"--seeds: {exc}", 2) from None
+    try:
         levels = [float(c) for c in camouflage.split(",") if c.strip()]
     except ValueError:
-        raise cli_support.fail("--seeds and --camouflage take comma-separated numbers", 2) from None
-    if not seed_list or not levels or min(seed_list) < 0 or min(levels) < 0:
-        raise cli_support.fail("--seeds and --camouflage need at least one non-negative number each", 2)
+        raise cli_support.fail("--camouflage takes comma-separated numbers, like 1,3", 2) from None
+    if not levels or min(levels) < 0:
+        raise cli_support.fail("--camouflage needs at least one non-negative number", 2)
     try:
         console.print(bench_integrity_command(attacks, seed_list, days, levels, None))
     except AttackFileError as exc:
