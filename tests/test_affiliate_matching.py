@@ -14,7 +14,7 @@ from zhongcao import flows
 from zhongcao.affiliate import matching
 from zhongcao.affiliate.matching import MatchData
 from zhongcao.affiliate.models import PlanKind
-from zhongcao.content import service as content_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content.models import ContentKind
 from zhongcao.users.models import Role
 
@@ -230,7 +230,7 @@ def test_a_creator_listed_on_the_products_targeted_plan_says_so(client, db):
         f"/api/merchant/affiliate/products/{diapers2.id}/recommended-creators", headers=auth(db, bundle.owner)
     ).json()["items"]
     assert next(i for i in items if i["account_id"] == parent.id)["on_plan_ids"] == [plan.id]
-    assert content_service.creator_account_rows(db)[0][0] <= parent.id
+    assert content_reads.creator_account_rows(db)[0][0] <= parent.id
 
 
 # --- the benchmark, tiny ----------------------------------------------------------------------------

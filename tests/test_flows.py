@@ -16,6 +16,7 @@ from zhongcao.aftersales import service as aftersales_service
 from zhongcao.aftersales.models import AfterSaleKind, AfterSaleReason
 from zhongcao.commerce import service as commerce_service
 from zhongcao.commerce.models import Order, OrderStatus
+from zhongcao.content import bulk as content_bulk
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind
 from zhongcao.errors import InvalidInput
@@ -41,9 +42,9 @@ def test_a_creator_anchors_a_planned_product_only_through_the_flow(db: Session) 
         flows.publish_content(db, creator.id, anchors=[unplanned.id], **video)
     assert refused.value.code == "product_not_promotable"
     db.rollback()
-    items = [content_service.NewContent(creator.id, ContentKind.short_video, "x", "x", anchors=[planned.id])]
+    items = [content_bulk.NewContent(creator.id, ContentKind.short_video, "x", "x", anchors=[planned.id])]
     with pytest.raises(InvalidInput) as refused:
-        content_service.publish_content_bulk(db, items)
+        content_bulk.publish_content_bulk(db, items)
     assert refused.value.code == "product_not_promotable"
     db.rollback()
     assert len(flows.publish_content_bulk(db, items)) == 1

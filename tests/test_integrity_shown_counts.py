@@ -15,6 +15,7 @@ from tests.web_helpers import web_login
 from zhongcao.affiliate.models import PlanKind
 from zhongcao.catalog import service as catalog_service
 from zhongcao.catalog.models import Sku
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.integrity.blocks import BlockKind, TargetKind
 
@@ -86,14 +87,14 @@ def _followers_everywhere(client, db, fan, creator, shop_bundle, content, plan) 
             f["account"]["follower_count"]
             for f in client.get("/api/me/follows", headers=auth(db, fan)).json()["items"]
         ],
-        "feed_feature": content_service.account_briefs(db, [creator.id])[creator.id].follower_count,
-        "matching": dict(content_service.creator_account_rows(db))[creator.id],
+        "feed_feature": content_reads.account_briefs(db, [creator.id])[creator.id].follower_count,
+        "matching": dict(content_reads.creator_account_rows(db))[creator.id],
         "creator_search": [(a["id"], a["follower_count"]) for a in found],
         "account_page": client.get(f"/accounts/{creator.id}").text.count(f"{_n(db, creator)} 粉丝"),
         "video_page": client.get(f"/videos/{content.id}").text.count(f"{_n(db, creator)} 粉丝"),
         "shop_page": f"{_n(db, shop_bundle.account)} 粉丝"
         in client.get(f"/shops/{shop_bundle.shop.id}").text,
-        "shop_account": content_service.shown_follower_counts(db, [shop_account])[shop_account],
+        "shop_account": content_reads.shown_follower_counts(db, [shop_account])[shop_account],
         "plan_listed": f"@{creator.handle} · {n} 粉丝" in plan_page,
         "plan_found": re.search(rf"@{creator.handle}</span></th>\s*<td class=\"num\">{n}</td>", plan_page)
         is not None,
@@ -101,7 +102,7 @@ def _followers_everywhere(client, db, fan, creator, shop_bundle, content, plan) 
 
 
 def _n(db, account) -> int:
-    return content_service.shown_follower_counts(db, [account.id])[account.id]
+    return content_reads.shown_follower_counts(db, [account.id])[account.id]
 
 
 def test_follower_counts_leave_out_bought_follows_until_dismissed(client, db, settings) -> None:

@@ -16,6 +16,7 @@ from zhongcao.campaigns import service as campaigns_service
 from zhongcao.campaigns.models import CampaignProduct
 from zhongcao.catalog import service as catalog_service
 from zhongcao.catalog.models import Product, ProductStatus, Sku
+from zhongcao.content import bulk as content_bulk
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Account, AccountKind, Content, ContentAnchor, ContentKind, Follow
 from zhongcao.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -109,41 +110,41 @@ def test_accounts_and_follows_bulk(db: Session) -> None:
     bundle = make_shop(db)
     creator = make_user(db, Role.creator)
     shopper = make_user(db)
-    ids = content_service.create_accounts_bulk(
+    ids = content_bulk.create_accounts_bulk(
         db,
         [
-            content_service.NewAccount(
+            content_bulk.NewAccount(
                 AccountKind.creator, "bulk_creator", "Bulk", user_id=creator.id, is_top_kol=True
             ),
-            content_service.NewAccount(AccountKind.shop, "bulk_shop", "Shop", shop_id=bundle.shop.id),
+            content_bulk.NewAccount(AccountKind.shop, "bulk_shop", "Shop", shop_id=bundle.shop.id),
         ],
     )
     db.commit()
     assert content_service.get_account(db, ids[0]).is_top_kol
     with pytest.raises(Conflict):  # the creator has an account already
-        content_service.create_accounts_bulk(
-            db, [content_service.NewAccount(AccountKind.creator, "other_handle", "X", user_id=creator.id)]
+        content_bulk.create_accounts_bulk(
+            db, [content_bulk.NewAccount(AccountKind.creator, "other_handle", "X", user_id=creator.id)]
         )
     with pytest.raises(Forbidden):  # shoppers have no creator account
-        content_service.create_accounts_bulk(
-            db, [content_service.NewAccount(AccountKind.creator, "shopper_acc", "X", user_id=shopper.id)]
+        content_bulk.create_accounts_bulk(
+            db, [content_bulk.NewAccount(AccountKind.creator, "shopper_acc", "X", user_id=shopper.id)]
         )
     with pytest.raises(InvalidInput):  # a shop account is never a Top-KOL
-        content_service.create_accounts_bulk(
+        content_bulk.create_accounts_bulk(
             db,
             [
-                content_service.NewAccount(
+                content_bulk.NewAccount(
                     AccountKind.shop, "kol_shop", "X", shop_id=bundle.shop.id, is_top_kol=True
                 )
             ],
         )
     with pytest.raises(Conflict):
-        content_service.create_accounts_bulk(
-            db, [content_service.NewAccount(AccountKind.shop, "bulk_shop", "X", shop_id=bundle.shop.id)]
+        content_bulk.create_accounts_bulk(
+            db, [content_bulk.NewAccount(AccountKind.shop, "bulk_shop", "X", shop_id=bundle.shop.id)]
         )
     db.rollback()
     content_service.follow_account(db, shopper.id, ids[0])
-    made = content_service.follow_bulk(
+    made = content_bulk.follow_bulk(
         db, [(shopper.id, ids[0]), (shopper.id, ids[1]), (creator.id, ids[0]), (creator.id, ids[0])]
     )
     db.commit()
@@ -168,7 +169,7 @@ def test_content_bulk_follows_the_anchor_rules(db: Session) -> None:
     ids = flows.publish_content_bulk(
         db,
         [
-            content_service.NewContent(
+            content_bulk.NewContent(
                 bundle.account.id,
                 ContentKind.short_video,
                 "视频",
@@ -177,7 +178,7 @@ def test_content_bulk_follows_the_anchor_rules(db: Session) -> None:
                 duration_seconds=30,
                 anchors=[mine.id],
             ),
-            content_service.NewContent(
+            content_bulk.NewContent(
                 creator.id, ContentKind.live, "直播", "Live", scheduled_at=later, anchors=[planned.id]
             ),
         ],
@@ -188,23 +189,23 @@ def test_content_bulk_follows_the_anchor_rules(db: Session) -> None:
     before = (_count(db, Content), _count(db, ContentAnchor))
     cases = [
         (
-            content_service.NewContent(
+            content_bulk.NewContent(
                 bundle.account.id, ContentKind.short_video, "x", "x", anchors=[theirs.id]
             ),
             "product_not_found",
         ),
         (
-            content_service.NewContent(creator.id, ContentKind.short_video, "x", "x", anchors=[mine.id]),
+            content_bulk.NewContent(creator.id, ContentKind.short_video, "x", "x", anchors=[mine.id]),
             "product_not_promotable",
         ),
         (
-            content_service.NewContent(
+            content_bulk.NewContent(
                 creator.id, ContentKind.short_video, "x", "x", anchors=[planned.id, planned.id]
             ),
             "duplicate_anchor",
         ),
         (
-            content_service.NewContent(creator.id, ContentKind.live, "x", "x", duration_seconds=5),
+            content_bulk.NewContent(creator.id, ContentKind.live, "x", "x", duration_seconds=5),
             "not_for_live",
         ),
     ]

@@ -11,6 +11,7 @@ import pytest
 
 from tests.web_helpers import form_token
 from zhongcao import clock
+from zhongcao.content import bulk as content_bulk
 from zhongcao.content import service as content_service
 from zhongcao.content.models import AccountKind, Content, ContentKind
 from zhongcao.errors import InvalidInput
@@ -105,10 +106,10 @@ def test_a_back_catalogue_keeps_its_dates_and_nothing_is_published_in_the_future
     account = content_service.create_creator_account(db, owner.id, handle="maker", name="Maker")
     now = clock.now()
     earlier = now - timedelta(days=12, hours=3)
-    ids = content_service.publish_content_bulk(
+    ids = content_bulk.publish_content_bulk(
         db,
         [
-            content_service.NewContent(
+            content_bulk.NewContent(
                 account_id=account.id,
                 kind=ContentKind.short_video,
                 title_zh="旧视频",
@@ -124,10 +125,10 @@ def test_a_back_catalogue_keeps_its_dates_and_nothing_is_published_in_the_future
         seconds=1
     )
     with pytest.raises(InvalidInput) as refused:
-        content_service.publish_content_bulk(
+        content_bulk.publish_content_bulk(
             db,
             [
-                content_service.NewContent(
+                content_bulk.NewContent(
                     account_id=account.id,
                     kind=ContentKind.short_video,
                     title_zh="明天的视频",

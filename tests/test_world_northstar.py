@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from zhongcao import migrate
 from zhongcao.catalog import service as catalog_service
-from zhongcao.content import service as content_service
+from zhongcao.content import reads as content_reads
 from zhongcao.db import Database
 from zhongcao.events.store import SegmentEventStore
 from zhongcao.feed.policy import PopularFollowedFeed
@@ -284,7 +284,7 @@ def test_the_platform_sees_a_shop_exit_and_a_shop_scale(tiny: Built) -> None:
         assert catalog_service.product_ids_of_shop(market.db, shop_id(0), active_only=True) == []
         assert not market.shop_open[0] and market.counts["merchant_exits"] == 1
         assert len(market.content_ids) == before + 2
-        new = content_service.content_snapshot(market.db)
+        new = content_reads.content_snapshot(market.db)
         by_id = dict(zip(new.content_ids, new.account_ids, strict=True))
         assert {by_id[int(c)] for c in market.content_ids[-2:]} == {int(market.shop_account_ids[1])}
     finally:

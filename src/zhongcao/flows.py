@@ -51,6 +51,7 @@ from zhongcao.commerce import buyers as commerce_buyers
 from zhongcao.commerce import content_stats
 from zhongcao.commerce import service as commerce_service
 from zhongcao.config import Settings
+from zhongcao.content import bulk as content_bulk
 from zhongcao.content import live as content_live
 from zhongcao.content import moderation as content_moderation
 from zhongcao.content import reports as content_reports
@@ -184,10 +185,10 @@ def publish_content(
     )
 
 
-def publish_content_bulk(db: Session, items: Sequence[content_service.NewContent]) -> list[int]:
-    """Publish many items (:func:`content.service.publish_content_bulk`), creators' anchors allowed
+def publish_content_bulk(db: Session, items: Sequence[content_bulk.NewContent]) -> list[int]:
+    """Publish many items (:func:`content.bulk.publish_content_bulk`), creators' anchors allowed
     by their active affiliate plans, decided for all items in a few queries. Flushes only."""
-    return content_service.publish_content_bulk(
+    return content_bulk.publish_content_bulk(
         db, items, promotable_pairs=lambda pairs: affiliate_service.promotable_pairs(db, pairs)
     )
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from zhongcao import clock
 from zhongcao.commerce import service as commerce_service
 from zhongcao.config import Settings
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.db import Database
 from zhongcao.events.store import EventStore
@@ -266,14 +267,14 @@ def case_effects(db: Session, store: EventStore, case: IntegrityCase) -> list[Ef
                 shop = shops_service.get_shop(db, subject_id)
                 name = shop.name_zh
             else:
-                brief = content_service.account_briefs(db, [subject_id]).get(subject_id)
+                brief = content_reads.account_briefs(db, [subject_id]).get(subject_id)
                 name = brief.name if brief else str(subject_id)
             effects[key] = Effect(subject, subject_id, name)
         return effects[key]
 
     contents = members.get(FlagKind.content, [])
     if contents and users:
-        owners = content_service.content_owner_accounts(db, contents)
+        owners = content_reads.content_owner_accounts(db, contents)
         likes = _engagement_counts(store, case, "like", "content_id", users, contents)
         for content_id, n in likes.items():
             account_id = owners.get(content_id)
@@ -281,7 +282,7 @@ def case_effects(db: Session, store: EventStore, case: IntegrityCase) -> list[Ef
                 effect("account", account_id).likes_discounted += n
     followed = members.get(FlagKind.account, [])
     if followed and users:
-        for account_id, n in content_service.follow_counts_from(db, followed, users).items():
+        for account_id, n in content_reads.follow_counts_from(db, followed, users).items():
             effect("account", account_id).follows_discounted += n
     orders = members.get(FlagKind.order, [])
     for _order_id, shop_id, fen in commerce_service.order_sales(db, orders):
@@ -333,10 +334,10 @@ def beneficiaries(db: Session, case: IntegrityCase) -> list[tuple[SanctionSubjec
     """The shops and creator accounts the case's block promoted, with their names."""
     members = integrity_service.members_by_kind(db, case.id)
     accounts = set(members.get(FlagKind.account, []))
-    accounts |= set(content_service.content_owner_accounts(db, members.get(FlagKind.content, [])).values())
+    accounts |= set(content_reads.content_owner_accounts(db, members.get(FlagKind.content, [])).values())
     shops = set(members.get(FlagKind.shop, []))
     creators: dict[int, str] = {}
-    for account_id, brief in content_service.account_briefs(db, accounts).items():
+    for account_id, brief in content_reads.account_briefs(db, accounts).items():
         if brief.is_shop and brief.shop_id is not None:
             shops.add(brief.shop_id)
         else:

@@ -29,6 +29,7 @@ from zhongcao.affiliate.models import AffiliatePlan, PlanKind
 from zhongcao.catalog import service as catalog_service
 from zhongcao.catalog.service import ProductBrief
 from zhongcao.commerce import service as commerce_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.experience import scores as experience_scores
@@ -90,14 +91,14 @@ def match_data(db: Session) -> Platform:
         dtype=np.float64,
     )
 
-    creators = content_service.creator_account_rows(db)
+    creators = content_reads.creator_account_rows(db)
     creator_ids = np.asarray([a for a, _ in creators], dtype=np.int64)
     creator_index = _index(creator_ids.tolist())
     n_creators = len(creator_ids)
     followers = np.asarray([n for _, n in creators], dtype=np.int64)
 
     # Anchors: which products each creator has promoted (content -> account).
-    content = content_service.content_snapshot(db)
+    content = content_reads.content_snapshot(db)
     content_account = dict(zip(content.content_ids, content.account_ids, strict=True))
     content_count = np.zeros(n_creators)
     for account_id in content.account_ids:
@@ -105,7 +106,7 @@ def match_data(db: Session) -> Platform:
         if ci is not None:
             content_count[ci] += 1
     anchor_rows, anchor_cols = [], []
-    for content_id, product_id in content_service.anchor_pairs(db):
+    for content_id, product_id in content_reads.anchor_pairs(db):
         ci = creator_index.get(content_account.get(content_id, -1))
         pi = product_index.get(product_id)
         if ci is not None and pi is not None:
@@ -151,7 +152,7 @@ def match_data(db: Session) -> Platform:
     purchases = sp.csr_matrix((np.ones(len(buy_user)), (buy_user, buy_product)), shape=(n_users, n_products))
     through = sp.csr_matrix((np.ones(len(sold_rows)), (sold_rows, sold_cols)), shape=(n_creators, n_products))
     # Followers (of creators) among the buyers, as a creators × users matrix.
-    fu, fa = content_service.follow_pairs(db)
+    fu, fa = content_reads.follow_pairs(db)
     f_rows, f_cols = [], []
     for user_id, account_id in zip(fu, fa, strict=True):
         fi = creator_index.get(account_id)
@@ -335,7 +336,7 @@ def recommended_creators(
     ranked = matching.recommend_creators(platform.data, np.asarray([pi]), limit)[0]
     account_ids = [int(platform.data.creator_ids[c]) for c in ranked.indexes]
     accounts = content_service.accounts_by_ids(db, account_ids)
-    followers = content_service.shown_follower_counts(db, account_ids)
+    followers = content_reads.shown_follower_counts(db, account_ids)
     plans = [p for p in affiliate_service.active_plans_for_product(db, product_id) if p.kind != PlanKind.open]
     listed = affiliate_service.plan_creator_ids_by_plan(db, [p.id for p in plans])
     out = []

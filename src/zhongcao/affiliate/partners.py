@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from zhongcao import clock
 from zhongcao.affiliate.models import CommissionEntry
 from zhongcao.commerce import service as commerce_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 
 if TYPE_CHECKING:
@@ -106,4 +107,4 @@ def shop_creators(
 
 def find_creators(db: Session, query: str, *, limit: int = 20) -> Sequence[Account]:
     """Creator accounts by name or handle (the invite search)."""
-    return content_service.find_creator_accounts(db, query[:80], limit=limit)
+    return content_reads.find_creator_accounts(db, query[:80], limit=limit)

@@ -26,6 +26,7 @@ from zhongcao.affiliate.schemas import (
     SampleShip,
 )
 from zhongcao.catalog import service as catalog_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.deps import CreatorCtx, DbSession, MerchantContext, MerchantCtx, merchant_with
 from zhongcao.fields import IdPath, IdQuery
@@ -56,7 +57,7 @@ def _samples_out(db: DbSession, rows: Sequence[SampleRequest]) -> list[SampleOut
 
 def _merchant_samples_out(db: DbSession, rows: Sequence[SampleRequest]) -> list[MerchantSampleOut]:
     accounts = content_service.accounts_by_ids(db, [s.account_id for s in rows])
-    followers = content_service.shown_follower_counts(db, accounts)
+    followers = content_reads.shown_follower_counts(db, accounts)
     return [
         MerchantSampleOut(**out.model_dump(), creator=ApplicantOut.of(accounts[out.account_id], followers))
         for out in _samples_out(db, rows)
@@ -155,7 +156,7 @@ def shop_creators(
 ) -> CreatorPartnersOut:
     span = partners.last_days(days)
     rows = partners.shop_creators(db, ctx.shop_id, span.since, span.until)
-    followers = content_service.shown_follower_counts(db, [p.account.id for p in rows])
+    followers = content_reads.shown_follower_counts(db, [p.account.id for p in rows])
     return CreatorPartnersOut(
         first_day=span.first_day,
         last_day=span.last_day,
@@ -181,5 +182,5 @@ def find_creator_accounts(
     """Creator accounts by name or handle, most followed first (to invite to a plan); none for an
     empty ``q``."""
     found = partners.find_creators(db, q)
-    followers = content_service.shown_follower_counts(db, [a.id for a in found])
+    followers = content_reads.shown_follower_counts(db, [a.id for a in found])
     return [ApplicantOut.of(a, followers) for a in found]

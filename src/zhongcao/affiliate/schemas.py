@@ -95,7 +95,7 @@ class ApplicantOut(BaseModel):
 
     @classmethod
     def of(cls, account: Any, followers: Mapping[int, int]) -> ApplicantOut:
-        """``followers``: ``content_service.shown_follower_counts`` of the accounts answered."""
+        """``followers``: ``content_reads.shown_follower_counts`` of the accounts answered."""
         return cls.model_validate(account).model_copy(update={"follower_count": followers.get(account.id, 0)})
 
 

@@ -48,6 +48,7 @@ from zhongcao.affiliate.schemas import (
     StatementLineOut,
 )
 from zhongcao.catalog import service as catalog_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.deps import CreatorCtx, DbSession, MerchantContext, MerchantCtx, merchant_with
 from zhongcao.fields import IdPath, IdQuery
@@ -72,7 +73,7 @@ def _plan_out(db: DbSession, plan: AffiliatePlan) -> PlanOut:
 def _merchant_applications(db: DbSession, rows: Sequence[CreatorApplication]) -> list[MerchantApplicationOut]:
     plans = service.plans_by_ids(db, [a.plan_id for a in rows])
     accounts = content_service.accounts_by_ids(db, [a.account_id for a in rows])
-    followers = content_service.shown_follower_counts(db, accounts)
+    followers = content_reads.shown_follower_counts(db, accounts)
     return [
         MerchantApplicationOut(
             **ApplicationOut.model_validate(a).model_dump(),

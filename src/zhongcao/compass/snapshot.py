@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from zhongcao import clock
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
-from zhongcao.content import service as content_service
+from zhongcao.content import reads as content_reads
 from zhongcao.db import Database
 from zhongcao.events.store import EventStore
 from zhongcao.integrity import service as integrity_service
@@ -292,7 +292,7 @@ def write_snapshot(source: Session | Database, store: EventStore | None, out_dir
     }
     if store is not None:
         visitors = visitors_table(store, [p[0] for p in products], [p[1] for p in products])
-        anchors = read(content_service.anchor_pairs)
+        anchors = read(content_reads.anchor_pairs)
         content_daily = content_daily_table(store, anchors, products)
         behaviour = behaviour_tables(store, products, anchors, sales, content_daily)
     _write(visitors, out_dir / "visitors.parquet")

@@ -11,7 +11,7 @@ Rules kept here:
   air is ended at the same time, its pin dropped, and its open rooms are told at once on the room's
   real-time channel (``status: removed``: the page closes the room).
 * Removed content leaves every feed, search result and account page within a second: the feed checks
-  the ids of every page it serves against the database before answering (``content.service.
+  the ids of every page it serves against the database before answering (``content.reads.
   removed_among``) and marks the catalogue for its next refresh; search drops removed hits at serve
   time; account pages read only content that is not removed.
 * One appeal per take-down, by the owner (the shop's staff for a shop account, the creator for a

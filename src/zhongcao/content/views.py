@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 
 from zhongcao import flows
-from zhongcao.content import live, moderation, service
+from zhongcao.content import live, moderation, reads, service
 from zhongcao.content.models import AppealStatus, Content, ContentKind, ContentStatus, ContentTakedown
 from zhongcao.content.schemas import (
     AccountCreate,
@@ -221,12 +221,12 @@ def get_account(account_id: IdPath, db: DbSession, user: OptionalUser) -> Public
 
 def _shown_followers(db: DbSession, account: Any) -> int:
     """The follower count less bought follows (flagged by the integrity domain)."""
-    return service.shown_follower_counts(db, [account.id]).get(account.id, 0)
+    return reads.shown_follower_counts(db, [account.id]).get(account.id, 0)
 
 
 def _account_outs(db: DbSession, accounts: list[Any]) -> list[AccountOut]:
     """Accounts as the API answers them: each follower count as shown (bought follows left out)."""
-    shown = service.shown_follower_counts(db, [a.id for a in accounts])
+    shown = reads.shown_follower_counts(db, [a.id for a in accounts])
     return [
         AccountOut.model_validate(a).model_copy(update={"follower_count": shown.get(a.id, 0)})
         for a in accounts

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from zhongcao import clock
 from zhongcao.campaigns import service as campaigns_service
 from zhongcao.catalog import service as catalog_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind, ContentStatus  # enums only; tables via content_service
 from zhongcao.experience import scores as experience_scores
@@ -211,7 +212,7 @@ class Catalog:
         nothing derived from it is rebuilt: the refresh runs in each server worker beside its requests,
         and a full rebuild held the interpreter long enough to show in the feed's p99. The scores and
         campaign products are re-read only when their versions move."""
-        new = content_service.content_rows_after(db, after_id=self.max_content_id)
+        new = content_reads.content_rows_after(db, after_id=self.max_content_id)
         extra = _build_arrays(db, new, self.category_names) if new else None
         status = self.status.copy()
         if extra is not None:
@@ -221,10 +222,10 @@ class Catalog:
         is_live = self.is_live if extra is None else np.concatenate([self.is_live, extra["is_live"]])
         # Live rooms: those on air now are live; one that was live and is not any more has ended.
         status[is_live & (status == 1)] = 2
-        on_air = [lookup[c] for c in content_service.live_rooms_on_air(db) if c in lookup]
+        on_air = [lookup[c] for c in content_reads.live_rooms_on_air(db) if c in lookup]
         status[np.asarray(on_air, dtype=np.int64)] = 1
         removed = np.asarray(
-            [lookup[c] for c in content_service.removed_content_ids(db) if c in lookup], dtype=np.int64
+            [lookup[c] for c in content_reads.removed_content_ids(db) if c in lookup], dtype=np.int64
         )
         # Restored by an operator (an upheld appeal): a short video is published again, a live is over.
         restored = np.setdiff1d(np.flatnonzero(status == 3), removed)
@@ -335,7 +336,7 @@ def _build_arrays(db: Session, rows: Sequence[Row], category_names: list[tuple[s
     products = sorted(set(anchor_products.tolist()))
     placement = catalog_service.product_shops_and_categories(db, products)
     prices = catalog_service.cheapest_active_prices(db, products)
-    accounts = content_service.account_briefs(db, account_ids.tolist())
+    accounts = content_reads.account_briefs(db, account_ids.tolist())
     first = anchor_ptr[:-1]
     has_anchor = counts > 0
     first_product = np.where(
@@ -378,7 +379,7 @@ def _campaign_products(db: Session, now: datetime | None = None) -> frozenset[in
 
 def load_catalog(db: Session, now: datetime | None = None) -> Catalog:
     """Every content item (removed ones too, marked), in id order."""
-    arrays = _build_arrays(db, content_service.content_rows_after(db), None)
+    arrays = _build_arrays(db, content_reads.content_rows_after(db), None)
     empty = Catalog(
         **{k: v for k, v in arrays.items()},
         shop_score_centi={},

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from zhongcao import clock
 from zhongcao.commerce import service as commerce_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.feed.campaign_slots import campaign_candidates
@@ -330,7 +331,7 @@ class FeedService(Refreshing):
         once rather than at the next catalogue refresh, which is then due at the next request."""
         if db is None:
             return set()
-        gone = content_service.removed_among(db, [it.content_id for it in items if it.content_id is not None])
+        gone = content_reads.removed_among(db, [it.content_id for it in items if it.content_id is not None])
         if gone:
             self.expire()
         return gone

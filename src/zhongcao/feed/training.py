@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from zhongcao import artifacts
-from zhongcao.content import service as content_service
+from zhongcao.content import reads as content_reads
 from zhongcao.db import Database
 from zhongcao.events.store import EventStore
 from zhongcao.feed import candidate_sources
@@ -196,7 +196,7 @@ def user_table(log: EventLog, coding: Coding, users: np.ndarray, items: np.ndarr
 def follows_at(database: Database, until: datetime | None = None) -> dict[int, np.ndarray]:
     """Each user's followed accounts (created before ``until`` when given), from the platform."""
     with database.session(read_only=True) as db:
-        rows = content_service.follow_pairs_until(db, until)
+        rows = content_reads.follow_pairs_until(db, until)
     out: dict[int, list[int]] = {}
     for user, account in rows:
         out.setdefault(int(user), []).append(int(account))

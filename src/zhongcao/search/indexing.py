@@ -41,6 +41,7 @@ from zhongcao import clock
 from zhongcao.campaigns import service as campaigns_service
 from zhongcao.catalog import service as catalog_service
 from zhongcao.config import Settings
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentStatus
 from zhongcao.db import Database
@@ -288,7 +289,7 @@ def _delete_old_generations(root: Path, current: Path) -> None:
 def _build_shops_and_content(
     db: Session, facts: ltr.ProductFacts, generation: Path
 ) -> tuple[int, int, dict[str, int]]:
-    snapshot = content_service.content_snapshot(db)
+    snapshot = content_reads.content_snapshot(db)
     visible = [
         cid
         for cid, status in zip(snapshot.content_ids, snapshot.statuses, strict=True)
@@ -300,7 +301,7 @@ def _build_shops_and_content(
             content_docs.append(content_document(item))
     ProductIndex(content_docs, path=generation / "content").close_writer()
     shop_ids = set(facts.shop_of.values()) | {
-        s for s in content_service.account_shop_ids(db, sorted(set(snapshot.account_ids))).values() if s
+        s for s in content_reads.account_shop_ids(db, sorted(set(snapshot.account_ids))).values() if s
     }
     found = shops_service.shops_by_ids(db, shop_ids)
     active = shops_service.active_shop_ids(db, list(found))
@@ -441,7 +442,7 @@ def _follow_shops(db: Session, generation: Path, newest: int) -> tuple[int, int]
 
 
 def _follow_content(db: Session, generation: Path, newest: int) -> tuple[int, int]:
-    items = content_service.content_created_after(db, newest)
+    items = content_reads.content_created_after(db, newest)
     if not items:
         return 0, newest
     index = ProductIndex.open(generation / "content", writable=True)

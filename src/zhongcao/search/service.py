@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from zhongcao import artifacts
 from zhongcao.config import Settings
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentStatus
 from zhongcao.db import Database
@@ -224,7 +225,7 @@ def _user_followed_shops(db: Session | None, user_id: int | None) -> set[int]:
         return set()
     assert db is not None, "a signed-in shopper's search reads their follows"
     accounts = content_service.followed_account_ids(db, user_id)
-    return {s for s in content_service.account_shop_ids(db, accounts).values() if s}
+    return {s for s in content_reads.account_shop_ids(db, accounts).values() if s}
 
 
 def search_products(
@@ -406,8 +407,8 @@ def training_inputs(db: Session) -> tuple[ProductIndex, ltr.ProductFacts, dict[i
     catalogue, rows = indexing.read_catalogue(db)
     index = ProductIndex(indexing.product_document(r, catalogue, ()) for r in rows)
     facts = indexing.product_facts(db, rows, catalogue)
-    users, accounts = content_service.follow_pairs(db)
-    shop_of_account = content_service.account_shop_ids(db, sorted(set(accounts)))
+    users, accounts = content_reads.follow_pairs(db)
+    shop_of_account = content_reads.account_shop_ids(db, sorted(set(accounts)))
     follows: dict[int, set[int]] = {}
     for user, account in zip(users, accounts, strict=True):
         shop = shop_of_account.get(account)

@@ -90,9 +90,9 @@ def run_creator_policy(policy: str, spec: WorldSpec, workdir: Path) -> CreatorPo
 
 
 def _publishers(db: object, generated: set[int], creators: set[int]) -> set[int]:
-    from zhongcao.content import service as content_service
+    from zhongcao.content import reads as content_reads
 
-    snap = content_service.content_snapshot(db)  # type: ignore[arg-type]
+    snap = content_reads.content_snapshot(db)  # type: ignore[arg-type]
     return {
         a
         for c, a in zip(snap.content_ids, snap.account_ids, strict=True)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from zhongcao import clock, flows
 from zhongcao.affiliate import matching_service
 from zhongcao.affiliate import service as affiliate_service
-from zhongcao.content import service as content_service
+from zhongcao.content import bulk as content_bulk
 from zhongcao.content.models import ContentKind
 from zhongcao.errors import DomainError
 from zhongcao.world import vocab
@@ -113,7 +113,7 @@ class SimulatedCreators:
             wanted = sorted({p for ids in offered.values() for p in ids})
             plans = affiliate_service.active_plans_for_products(db, wanted)
             rate = {pid: max((p.commission_bps for p in rows), default=0) for pid, rows in plans.items()}
-            items: list[content_service.NewContent] = []
+            items: list[content_bulk.NewContent] = []
             owners: list[int] = []
             for c in posting.tolist():
                 shown = offered.get(int(self.account_ids[c]), [])
@@ -129,7 +129,7 @@ class SimulatedCreators:
                 label = vocab.TOPICS[TOPIC_KEYS[int(self.niche[c])]]
                 zh, en = vocab.VIDEO_TEMPLATES[int(rng.integers(len(vocab.VIDEO_TEMPLATES)))]
                 items.append(
-                    content_service.NewContent(
+                    content_bulk.NewContent(
                         account_id=int(self.account_ids[c]),
                         kind=ContentKind.short_video,
                         title_zh=zh.format(topic=label[0], product="好物")[:120],

@@ -33,7 +33,7 @@ from zhongcao.campaigns import service as campaigns_service
 from zhongcao.campaigns.models import CouponFunder
 from zhongcao.catalog import service as catalog_service
 from zhongcao.catalog.models import ProductStatus
-from zhongcao.content import service as content_service
+from zhongcao.content import bulk as content_bulk
 from zhongcao.content.models import AccountKind, ContentKind
 from zhongcao.shops import service as shops_service
 from zhongcao.users import security
@@ -347,10 +347,10 @@ class _Builder:
                 )
                 self.shop_ids.append(shop.id)
                 advance(1)
-            self.shop_account_ids = content_service.create_accounts_bulk(
+            self.shop_account_ids = content_bulk.create_accounts_bulk(
                 self.db,
                 [
-                    content_service.NewAccount(
+                    content_bulk.NewAccount(
                         kind=AccountKind.shop,
                         shop_id=shop_id,
                         handle=f"shop_{i:05d}",
@@ -481,10 +481,10 @@ class _Builder:
         top_kol = np.zeros(n, dtype=bool)
         top_kol[np.argsort(-audience, kind="stable")[:n_top]] = True
         with self._phase("creators", n) as advance:
-            self.creator_account_ids = content_service.create_accounts_bulk(
+            self.creator_account_ids = content_bulk.create_accounts_bulk(
                 self.db,
                 [
-                    content_service.NewAccount(
+                    content_bulk.NewAccount(
                         kind=AccountKind.creator,
                         user_id=user_id,
                         handle=f"creator_{i:05d}",
@@ -612,7 +612,7 @@ class _Builder:
         # A person drawn twice for the same account follows it once: count (and show) distinct follows.
         pairs = list(dict.fromkeys(zip(users.tolist(), account_ids[target[keep]].tolist(), strict=True)))
         with self._phase("follows", len(pairs)) as advance:
-            made = content_service.follow_bulk(self.db, pairs)
+            made = content_bulk.follow_bulk(self.db, pairs)
             advance(len(pairs))
         self.latent.counts["follows"] = made
         self._commit()
@@ -707,7 +707,7 @@ class _Builder:
         is_live = rng.random(size=total) < 0.12
         quality = rng.beta(2.0, 3.0, size=total)
         published = self._publish_times(is_live)
-        items: list[content_service.NewContent] = []
+        items: list[content_bulk.NewContent] = []
         topics = np.empty(total, dtype=np.int64)
         for c in range(total):
             if by_creator[c]:
@@ -736,7 +736,7 @@ class _Builder:
             tz, te = templates[int(rng.integers(len(templates)))]
             label = vocab.TOPICS[TOPIC_KEYS[topic]]
             items.append(
-                content_service.NewContent(
+                content_bulk.NewContent(
                     account_id=account_id,
                     kind=ContentKind.live if live else ContentKind.short_video,
                     title_zh=tz.format(topic=label[0], product=ptype_zh)[:120],

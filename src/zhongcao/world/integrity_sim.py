@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.random import PCG64, Generator
 
-from zhongcao.content import service as content_service
+from zhongcao.content import bulk as content_bulk
 from zhongcao.integrity.blocks import Block
 from zhongcao.integrity.demotion import FlaggedIntegrityHook
 from zhongcao.integrity.detect import DetectConfig, detect_blocks
@@ -158,7 +158,7 @@ class SimulatedIntegrity:
         )
         if not pairs:
             return
-        content_service.follow_bulk(market.db, sorted(pairs))
+        content_bulk.follow_bulk(market.db, sorted(pairs))
         market.db.commit()
         market.follows |= pairs
         fu, fa = zip(*sorted(pairs), strict=True)

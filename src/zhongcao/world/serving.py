@@ -23,6 +23,7 @@ from zhongcao.commerce import checkout as checkout_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.commerce.models import Channel, OrderStatus
 from zhongcao.commerce.schemas import AttributionIn, CheckoutCreate, CheckoutLineIn
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind
 from zhongcao.db import Database
@@ -52,7 +53,7 @@ def _go_live(database: Database, latent: dict[str, np.ndarray]) -> int | None:
     account_id = int(latent["shop_account_ids"][GOOD_SHOP])
     now = clock.now()
     with database.session() as db:
-        on_air = content_service.content_by_ids(db, content_service.live_rooms_on_air(db))
+        on_air = content_service.content_by_ids(db, content_reads.live_rooms_on_air(db))
         for room in on_air.values():
             if room.account_id != account_id:
                 continue

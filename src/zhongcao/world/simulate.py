@@ -51,6 +51,8 @@ from zhongcao.commerce import checkout as checkout_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.commerce.models import Channel
 from zhongcao.commerce.schemas import AttributionIn, CheckoutCreate, CheckoutLineIn, ShippingAddress
+from zhongcao.content import bulk as content_bulk
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind, ContentStatus
 from zhongcao.db import Database
@@ -309,7 +311,7 @@ class Market(ChannelSessions):
 
     def _load_platform(self) -> None:
         db = self.db
-        snap = content_service.content_snapshot(db)
+        snap = content_reads.content_snapshot(db)
         ids = np.asarray(snap.content_ids, dtype=np.int64)
         pos = np.searchsorted(self.content_ids, ids)
         known = (pos < len(self.content_ids)) & (
@@ -340,7 +342,7 @@ class Market(ChannelSessions):
             else np.zeros(0, dtype=np.int64)
         )
         self.c_shop = np.where(has_anchor, self.shop_ids[self.product_shop[first]] if len(flat) else -1, -1)
-        fu, fa = content_service.follow_pairs(db)
+        fu, fa = content_reads.follow_pairs(db)
         self.follows = set(zip(fu, fa, strict=True))
         self.follow_u = np.asarray(fu, dtype=np.int64)
         self.follow_a = np.asarray(fa, dtype=np.int64)
@@ -525,7 +527,7 @@ class Market(ChannelSessions):
         rng = self.rng_merchants
         leaf_topic = np.asarray([TOPIC_KEYS.index(leaf.topic) for _, leaf in LEAVES], dtype=np.int64)
         sellable = self.p_sku >= 0
-        items: list[content_service.NewContent] = []
+        items: list[content_bulk.NewContent] = []
         topics: list[int] = []
         for shop in shops.tolist():
             own = np.flatnonzero((self.product_shop == shop) & sellable)
@@ -537,7 +539,7 @@ class Market(ChannelSessions):
                 label = vocab.TOPICS[TOPIC_KEYS[topic]]
                 zh, en = vocab.VIDEO_TEMPLATES[int(rng.integers(len(vocab.VIDEO_TEMPLATES)))]
                 items.append(
-                    content_service.NewContent(
+                    content_bulk.NewContent(
                         account_id=int(self.shop_account_ids[shop]),
                         kind=ContentKind.short_video,
                         title_zh=zh.format(topic=label[0], product="好物")[:120],
@@ -552,7 +554,7 @@ class Market(ChannelSessions):
         self._count("merchant_scale_ups", len(shops))
         if not items:
             return
-        ids = content_service.publish_content_bulk(self.db, items)
+        ids = content_bulk.publish_content_bulk(self.db, items)
         self.db.commit()
         self._count("merchant_videos", len(ids))
         self._note("merchant_videos", ids)
@@ -758,7 +760,7 @@ class Market(ChannelSessions):
         } - self.follows
         if new_follows:
             with clock.frozen(self._when(int(ts.max()) if len(ts) else self.start_us)):
-                content_service.follow_bulk(self.db, sorted(new_follows))
+                content_bulk.follow_bulk(self.db, sorted(new_follows))
             self.db.commit()
             self.follows |= new_follows
             fu, fa = zip(*sorted(new_follows), strict=True)

@@ -17,6 +17,7 @@ from zhongcao.affiliate import partners
 from zhongcao.affiliate import service as affiliate_service
 from zhongcao.affiliate.models import ApplicationStatus, PlanKind, PlanStatus
 from zhongcao.catalog import service as catalog_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.errors import DomainError
 from zhongcao.web.console import (
@@ -186,7 +187,7 @@ def _render_plan(
         listed=[listed[i] for i in listed_ids if i in listed],
         q=q,
         found=found,
-        followers=content_service.shown_follower_counts(db, [*listed_ids, *(a.id for a in found)]),
+        followers=content_reads.shown_follower_counts(db, [*listed_ids, *(a.id for a in found)]),
         listed_ids=set(listed_ids),
         pending_applications=len(applications),
         other_plans=others,
@@ -260,7 +261,7 @@ def _render_applications(
             (a, plans.get(a.plan_id), briefs.get(plans[a.plan_id].product_id), accounts.get(a.account_id))
             for a in rows
         ],
-        followers=content_service.shown_follower_counts(db, accounts),
+        followers=content_reads.shown_follower_counts(db, accounts),
         status=status.value if status else "",
         statuses=APPLICATION_STATUSES,
         next_cursor=next_cursor,

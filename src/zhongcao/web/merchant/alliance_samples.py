@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from zhongcao.affiliate import samples as samples_service
 from zhongcao.affiliate.models import SampleStatus
 from zhongcao.catalog import service as catalog_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.web.console import Console, CursorQuery, IdPath, MerchantConsole, page_of
@@ -47,7 +48,7 @@ def _render(
         "alliance_samples",
         status_code=status_code,
         rows=[(s, briefs.get(s.product_id), accounts.get(s.account_id)) for s in rows],
-        followers=content_service.shown_follower_counts(db, accounts),
+        followers=content_reads.shown_follower_counts(db, accounts),
         counts=samples_service.shop_sample_counts(db, shop_id),
         status=status.value if status else "",
         statuses=STATUSES,

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from zhongcao.catalog import service as catalog_service
 from zhongcao.compass import service as compass_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.web import charts
 from zhongcao.web.console import (
@@ -155,7 +156,7 @@ def compass_content(console: MerchantConsole, days: DaysQuery = 30) -> Response:
     span = window(_days(days))
     rows = compass_service.content_report(compass_engine(console), console.shop_id, span.last, span.days)
     items = content_service.content_by_ids(console.db, [r["content_id"] for r in rows])
-    accounts = content_service.account_briefs(console.db, {c.account_id for c in items.values()})
+    accounts = content_reads.account_briefs(console.db, {c.account_id for c in items.values()})
     top = [r for r in rows if r["gmv_fen"] > 0][:10]
     t = console.t
 
@@ -200,7 +201,7 @@ def audience(console: MerchantConsole, days: DaysQuery = 30) -> Response:
     engine = compass_engine(console)
     people = compass_service.audience(engine, console.shop_id, span.last, span.days)
     creators = compass_service.creator_sales(engine, console.shop_id, span.last, span.days)
-    accounts = content_service.account_briefs(console.db, [r["account_id"] for r in creators])
+    accounts = content_reads.account_briefs(console.db, [r["account_id"] for r in creators])
     t = console.t
     segments = [(t(f"compass.segment.{k}"), v) for k, v in people["segments"].items()]
     return console.render(

@@ -11,7 +11,7 @@ from zhongcao.aftersales import service as aftersales_service
 from zhongcao.commerce import service as order_service
 from zhongcao.commerce.models import OrderStatus
 from zhongcao.commerce.schemas import ShipRequest
-from zhongcao.content import service as content_service
+from zhongcao.content import reads as content_reads
 from zhongcao.errors import DomainError
 from zhongcao.logistics import carriers as logistics_carriers
 from zhongcao.logistics import service as logistics_service
@@ -58,7 +58,7 @@ def _render_order(console: Console, order_id: int, form: Form | None, status_cod
     order = order_service.get_order_for_shop(console.db, console.shop_id, order_id)
     shipment = order_service.get_shipment(console.db, order.id)
     items = list(order.items)
-    accounts = content_service.account_briefs(console.db, [i.account_id for i in items if i.account_id])
+    accounts = content_reads.account_briefs(console.db, [i.account_id for i in items if i.account_id])
     warehouse, fulfilment = warehouse_service.order_warehouse(console.db, order.id)
     return console.render(
         "merchant/order.html",

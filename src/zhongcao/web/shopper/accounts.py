@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from zhongcao.affiliate import showcase as showcase_service
 from zhongcao.catalog import service as catalog_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.content.models import AccountKind
 from zhongcao.errors import InvalidInput
@@ -45,7 +46,7 @@ def account_page(page: Page, account_id: IdPath, cursor: CursorQuery = None) -> 
         account=account,
         # Creators' accounts have one name (the header shows a shop account's in the page language).
         account_name=account.name,
-        followers=content_service.shown_follower_counts(page.db, [account.id]).get(account.id, 0),
+        followers=content_reads.shown_follower_counts(page.db, [account.id]).get(account.id, 0),
         following=following,
         showcase=tiles_from_briefs(briefs, ids),
         source=f"showcase:{account_id}",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from zhongcao.catalog import service as catalog_service
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.feed.views import feed_service
@@ -208,7 +209,7 @@ def shop(page: Page, shop_id: IdPath, cursor: CursorQuery = None) -> Response:
         products=[tile_from_product(p, shown_sold) for p in products],
         next_cursor=next_cursor,
         account=account,
-        followers=content_service.shown_follower_counts(page.db, [account.id]).get(account.id, 0)
+        followers=content_reads.shown_follower_counts(page.db, [account.id]).get(account.id, 0)
         if account
         else 0,
         following=following,

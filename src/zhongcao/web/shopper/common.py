@@ -13,6 +13,7 @@ from zhongcao.affiliate import showcase as showcase_service
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce.models import Channel
 from zhongcao.commerce.schemas import AttributionIn
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.experience import scores as experience_scores
 from zhongcao.fields import MAX_ID
@@ -215,7 +216,7 @@ class LiveRoom:
 def live_now(db: Any, locale: str, *, shop_id: int | None = None, limit: int = LIVE_SHOWN) -> list[LiveRoom]:
     """Rooms on air now, newest first: every shop's and creator's, or only ``shop_id``'s own accounts'
     (a shop's page). Read from the rooms' status, so a room links here from the moment it starts."""
-    rooms = content_service.content_by_ids(db, content_service.live_rooms_on_air(db))
+    rooms = content_service.content_by_ids(db, content_reads.live_rooms_on_air(db))
     if shop_id is not None:
         own = set(content_service.shop_account_ids(db, shop_id))
         rooms = {i: c for i, c in rooms.items() if c.account_id in own}

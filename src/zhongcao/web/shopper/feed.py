@@ -13,6 +13,7 @@ from zhongcao import flows
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as order_service
 from zhongcao.content import live as content_live
+from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.content.models import Content, ContentKind, ContentStatus
 from zhongcao.errors import InvalidInput
@@ -48,7 +49,7 @@ def _cards_for_content(
     anchors = content_service.anchored_product_ids_by_content(db, [c.id for c in contents])
     briefs = catalog_service.product_briefs(db, {p for c in contents for p in anchors.get(c.id, [])[:3]})
     likes = like_counts(page.request.app)
-    followers = content_service.shown_follower_counts(db, accounts)
+    followers = content_reads.shown_follower_counts(db, accounts)
     videos = flows.content_videos(db, [c.id for c in contents if c.kind is ContentKind.short_video])
     cards = []
     for content in contents:
