@@ -198,9 +198,12 @@ def created_order(
     shipping_fee_fen: int = 0,
     creator: Account | bool | None = None,
     commission_bps: int = 1000,
+    address: dict[str, str] | None = None,
 ) -> OrderBundle:
     """An unpaid order. ``creator=True`` (or an Account) sells it through a creator's video under
-    an open affiliate plan at ``commission_bps``, so the item carries a commission."""
+    an open affiliate plan at ``commission_bps``, so the item carries a commission. Every buyer ships
+    to :data:`ADDRESS` unless ``address`` is given (buyers sharing an address look like a brushing
+    ring to integrity's sales hold)."""
     buyer = buyer or make_user(db, Role.shopper)
     shop = shop or make_shop(db, shipping_fee_fen=shipping_fee_fen)
     product = product or make_product(db, shop.shop, price_fen=price_fen, stock=stock)
@@ -213,7 +216,7 @@ def created_order(
         make_plan(db, product, commission_bps=commission_bps)
         content = make_content(db, account, [product])
         item["attribution"] = {"channel": "short_video", "content_id": content.id}
-    checkout = place(db, buyer, [item])
+    checkout = place(db, buyer, [item], **({"shipping_address": address} if address else {}))
     order = checkout.orders[0]
     return OrderBundle(
         order=order,

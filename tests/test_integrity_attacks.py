@@ -199,7 +199,7 @@ def _arm_with_orders(discount: bool) -> Any:
     layer = SimpleNamespace(
         orders=orders,
         discount=discount,
-        record=SimpleNamespace(orders={10: start + 2 * DAY_US, 11: start + 2 * DAY_US}),
+        record=SimpleNamespace(orders={10: start + 2 * DAY_US, 11: start + 2 * DAY_US}, held={}),
         runtime=SimpleNamespace(truth=SimpleNamespace(brushed_orders={10, 11})),
         _market=SimpleNamespace(shop_ids=np.asarray([5, 6, 7], dtype=np.int64)),
     )

@@ -312,3 +312,19 @@ def test_the_hook_demotes_in_the_feeds_rerank() -> None:
     page, adjusted = rerank(catalog, codes, scores, 6, RerankConfig(), integrity=hook)
     assert 1 not in page.tolist()  # code 1 = content 2, by the flagged account
     assert page.tolist().index(0) > 0 and adjusted[page.tolist().index(0)] == 5.0
+
+
+def test_held_orders_are_the_recent_orders_of_buyers_sharing_keys_at_a_shop(planted) -> None:  # type: ignore[no-untyped-def]
+    from zhongcao.integrity.brushing import HOLD_SECONDS, held_orders
+
+    inputs, _ = planted
+    o = inputs.orders
+    held = set(held_orders(o, DAY0).tolist())
+    recent = o.ts > DAY0 - HOLD_SECONDS
+    shared_ring = np.isin(o.buyer_id, RING) & np.isin(o.address_key, [424_242, 424_243])
+    assert held, "the ring's recent orders at shared addresses are held"
+    assert held <= set(o.order_id[np.isin(o.buyer_id, RING) & recent].tolist())  # no organic order held
+    assert set(o.order_id[shared_ring & recent].tolist()) <= held
+    assert held_orders(o, DAY0 + 30 * 86_400).tolist() == []  # a week later everything counts
+    organic, _ = orders_and_reviews(np.random.default_rng(11), ring=False)
+    assert held_orders(organic, DAY0).tolist() == []

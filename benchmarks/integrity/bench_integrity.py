@@ -174,7 +174,7 @@ def rank_bought(arm: Arm, shop_id: int, since_us: int, days: int) -> dict[str, f
     """What the ring bought the shop in the ranking the platform shows, day by day, inside one run.
 
     At the end of each simulated day from ``since_us`` on, the shop's trailing-30-day GMV as the
-    platform counts it (every order, less the orders flagged by then where the arm discounts) is
+    platform counts it (every order, less the orders flagged or held by then where the arm discounts) is
     ranked among all shops, and so is its GMV with the ring's orders taken out (the world's hidden
     labels). The difference is what the ring bought that day, free of the drift between separate runs:
     ``positions``, the mean rank positions gained per day; ``days_lifted``, the share of days it gained
@@ -186,6 +186,7 @@ def rank_bought(arm: Arm, shop_id: int, since_us: int, days: int) -> dict[str, f
     paid = np.asarray([r["paid"] for _, r in rows], dtype=np.int64)
     shops = np.asarray([r["shop"] for _, r in rows], dtype=np.int64)
     brushed = np.asarray([o in truth for o, _ in rows], dtype=bool)
+    order_ids = np.asarray([o for o, _ in rows], dtype=np.int64)
     flag_us = np.asarray([flagged_at.get(o, np.iinfo(np.int64).max) for o, _ in rows], dtype=np.int64)
     all_shops = np.union1d(shops, arm.layer._market.shop_ids if arm.layer._market is not None else shops)
     ones = np.ones(len(rows), dtype=np.int64)
@@ -194,7 +195,10 @@ def rank_bought(arm: Arm, shop_id: int, since_us: int, days: int) -> dict[str, f
     for d in range(int(first_day), days):
         end = arm.start_us + (d + 1) * DAY_US
         window = (ts < end) & (ts >= end - 30 * DAY_US)
-        shown = window & (flag_us > end)
+        held = arm.layer.record.held.get(end, set()) if arm.layer.discount else set()
+        shown = (
+            window & (flag_us > end) & ~np.isin(order_ids, np.fromiter(held, dtype=np.int64, count=len(held)))
+        )
         organic = window & ~brushed
 
         def ranked(mask: np.ndarray, weight: np.ndarray) -> tuple[int, int]:

@@ -34,6 +34,7 @@ from zhongcao.events.store import EventStore
 from zhongcao.integrity import published as integrity_published
 from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.blocks import Block
+from zhongcao.integrity.brushing import HOLD_SECONDS, held_orders
 from zhongcao.integrity.detect import detect_blocks
 from zhongcao.integrity.inputs import UNKNOWN, Action, Engagement, IntegrityInputs, Orders, Reviews
 from zhongcao.integrity.models import (
@@ -182,13 +183,22 @@ def load_inputs(
 # --- the scan --------------------------------------------------------------------------------------
 
 
-def publish_flags(db: Session, settings: Settings) -> integrity_published.FlagSet:
+def held_sales(db: Session, now: datetime) -> list[int]:
+    """Orders of the last week whose sales wait for their evidence (:func:`brushing.held_orders`:
+    paid with an address shared with another buyer of the same shop), less those an operator cleared."""
+    held = held_orders(load_orders(db, now - timedelta(seconds=HOLD_SECONDS), now), _seconds(now)).tolist()
+    return sorted(set(held) - integrity_service.cleared_orders(db, held))
+
+
+def publish_flags(
+    db: Session, settings: Settings, now: datetime | None = None
+) -> integrity_published.FlagSet:
     """Publish the active flag set for every process that discounts (API workers, the event store's
-    readers) and the brushed orders' units per SKU beside it (the sales the catalog shows and ranks
-    leave them out); commits, returns the set."""
+    readers) and, beside it, the units per SKU the catalog's shown and ranked sales leave out: brushed
+    orders', and those held until their evidence is in; commits, returns the set."""
     flags = integrity_service.active_flags(db)
-    brushed = flags.of_kind(FlagKind.order).tolist()
-    integrity_service.replace_flagged_sales(db, commerce_service.sold_units_by_sku(db, brushed))
+    uncounted = set(flags.of_kind(FlagKind.order).tolist()) | set(held_sales(db, now or clock.now()))
+    integrity_service.replace_flagged_sales(db, commerce_service.sold_units_by_sku(db, sorted(uncounted)))
     db.commit()
     integrity_published.publish(flags, settings.models_dir)
     return flags
@@ -214,7 +224,7 @@ def run_scan(
             blocks = detect(inputs)
             counts["integrity_blocks"] = len(blocks)
             counts |= integrity_service.record_blocks(db, blocks, now=now).counts()
-        flags = publish_flags(db, settings)
+        flags = publish_flags(db, settings, now)
     counts["integrity_flags_active"] = len(flags)
     return counts
 

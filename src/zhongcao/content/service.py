@@ -637,25 +637,24 @@ def _transition(
     from_status: ContentStatus,
     values: dict[str, Any],
 ) -> Content:
-    content = get_content(db, content_id)
-    if content.kind != kind or content.status != from_status:
-        raise _illegal(content, action)
-    changed = rows_changed(
-        db.execute(
-            update(Content).where(Content.id == content_id, Content.status == from_status).values(**values)
-        )
-    )
-    if changed != 1:  # a concurrent request moved it first
+    # One guarded UPDATE … RETURNING: the row moves only from the expected state, and a concurrent
+    # request that moved it first leaves nothing to return (then the row is read to say why).
+    moved = db.scalars(
+        update(Content)
+        .where(Content.id == content_id, Content.kind == kind, Content.status == from_status)
+        .values(**values)
+        .returning(Content),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    if moved is None:
         db.rollback()
-        db.refresh(content)
-        raise _illegal(content, action)
+        raise _illegal(get_content(db, content_id), action)
     if kind is ContentKind.live:  # the room's open pages show it going on air or ending at once
         publish_after_commit(
             db, live_channel(content_id), {"type": "status", "status": values["status"].value}
         )
     db.commit()
-    db.refresh(content)
-    return content
+    return moved
 
 
 def start_live(db: Session, content_id: int) -> Content:

@@ -16,6 +16,10 @@ template. So, per shop:
    their orders there (``min_focus``); a block needs ``min_accounts`` of them and ``min_orders`` orders.
 
 Its orders are the ring buyers' orders at the shop; the score is their mean suspicion.
+
+Until an order is confirmed and reviewed, only the shared keys can be seen; :func:`held_orders` keeps
+the orders of linked buyers out of the sales counters for a week, so a ring buys no rank while its
+evidence is on the way.
 """
 
 from __future__ import annotations
@@ -145,3 +149,35 @@ def brushing_blocks(orders: Orders, reviews: Reviews, config: BrushingConfig | N
             )
         )
     return out
+
+
+HOLD_SECONDS = 7 * 86_400  # as long as the nightly scan looks back: every hold gets seven verdicts
+
+
+def held_orders(orders: Orders, now_s: int, hold_seconds: int = HOLD_SECONDS) -> np.ndarray:
+    """Orders whose sales wait for their evidence: paid less than ``hold_seconds`` before ``now_s`` with an
+    address, device or payment instrument shared with another buyer of the same shop.
+
+    A ring's order looks like this the moment it is paid, but the signals that convict it (a fast
+    confirmation, a five-star review from the template, enough of the ring's orders to make a block)
+    arrive over the next days, and until then its units would lift the shop's sales rank. Holding is not
+    flagging: nothing is penalised, the order counts once it is ``hold_seconds`` old unless
+    :func:`brushing_blocks` has caught it by then. An honest household sharing an address waits a week
+    for its sales to show, as long as the seven-day no-reason return window keeps them uncertain anyway."""
+    recent = orders.ts > now_s - hold_seconds
+    if not recent.any():
+        return np.zeros(0, dtype=np.int64)
+    component = _components(orders)
+    comp = np.asarray([component[b] for b in orders.buyer_id.tolist()], dtype=np.int64)
+    held: list[np.ndarray] = []
+    for shop in np.unique(orders.shop_id[recent]).tolist():
+        rows = np.flatnonzero(orders.shop_id == shop)
+        comp_buyers: dict[int, set[int]] = {}
+        for c, b in zip(comp[rows].tolist(), orders.buyer_id[rows].tolist(), strict=True):
+            comp_buyers.setdefault(c, set()).add(b)
+        linked = [c for c, buyers in comp_buyers.items() if len(buyers) >= 2]
+        if not linked:
+            continue
+        shared = np.isin(comp[rows], np.asarray(linked, dtype=np.int64))
+        held.append(orders.order_id[rows][shared & recent[rows]])
+    return np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)

@@ -122,8 +122,9 @@ class IntegrityFlag(IdMixin, TimestampMixin, Base):
 
 
 class IntegrityFlaggedSales(Base):
-    """Units of brushed (order-flagged) paid orders per SKU, rewritten with every publication of the
-    flag set (``integrity_flows.publish_flags``). A SKU's sales as shown and ranked are its exact
+    """Units of brushed (order-flagged) paid orders per SKU, and of orders held until their evidence
+    is in (``integrity.brushing.held_orders``), rewritten with every publication of the flag set
+    (``integrity_flows.publish_flags``). A SKU's sales as shown and ranked are its exact
     ``sold_count`` (stock bookkeeping, never edited) less these units.
 
     Kept as a table, not a query over the flags at read time, because the readers are hot (the product

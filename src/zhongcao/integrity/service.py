@@ -307,6 +307,24 @@ def active_flags(db: Session) -> FlagSet:
     return FlagSet.of(ids)
 
 
+def cleared_orders(db: Session, order_ids: Iterable[int]) -> set[int]:
+    """Of ``order_ids``, those an operator cleared: flagged once, every flag lifted (a dismissed case
+    or a granted appeal). Nothing holds their sales any more."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return set()
+    lifted: set[int] = set()
+    active: set[int] = set()
+    for chunk in (ids[i : i + 5000] for i in range(0, len(ids), 5000)):
+        for subject_id, lifted_at in db.execute(
+            select(IntegrityFlag.subject_id, IntegrityFlag.lifted_at).where(
+                IntegrityFlag.kind == FlagKind.order, IntegrityFlag.subject_id.in_(chunk)
+            )
+        ):
+            (active if lifted_at is None else lifted).add(int(subject_id))
+    return lifted - active
+
+
 def flagged_ids_query(kind: FlagKind) -> Select[int]:
     """A sub-select of the ids flagged now as ``kind``, for other domains' counters that leave them
     out in their own SQL (``x.in_(...)``)."""

@@ -29,6 +29,7 @@ from numpy.random import PCG64, Generator
 
 from zhongcao.content import bulk as content_bulk
 from zhongcao.integrity.blocks import Block
+from zhongcao.integrity.brushing import held_orders
 from zhongcao.integrity.demotion import FlaggedIntegrityHook
 from zhongcao.integrity.detect import DetectConfig, detect_blocks
 from zhongcao.integrity.discount import Flags, flags_from_blocks, surviving_events
@@ -65,6 +66,7 @@ class FlagRecord:
     accounts: dict[int, int] = field(default_factory=dict)
     orders: dict[int, int] = field(default_factory=dict)
     blocks: list[tuple[int, Block]] = field(default_factory=list)  # (night, block)
+    held: dict[int, set[int]] = field(default_factory=dict)  # night's end -> orders held from sales
 
 
 class SimulatedIntegrity:
@@ -97,6 +99,7 @@ class SimulatedIntegrity:
         self.reviews: list[tuple[int, int, int, int, int, int, str]] = []
         self.velocity = VelocityState()
         self.flags = Flags()
+        self.held: set[int] = set()  # orders whose sales wait for their evidence (brushing.held_orders)
         self.record = FlagRecord()
         self.decays = 0  # how many daily decays the market's popularity has had
         self.day = 0
@@ -298,23 +301,27 @@ class SimulatedIntegrity:
         self.reviews.append((review_id, user_id, shop_id, order_id, ts_us // 1_000_000, rating, text))
 
     def gmv(self, market: Market, gmv: dict[int, int]) -> dict[int, int]:
-        """The trailing-30-day GMV per shop the feed sees, less brushed orders."""
-        if not self.discount or not len(self.flags.orders):
+        """The trailing-30-day GMV per shop the feed sees, less brushed and held orders."""
+        if not self.discount or not self._uncounted():
             return gmv
         since = (market.day_us - 30 * 24 * 3_600_000_000) // 1_000_000
         out = dict(gmv)
-        for o in self.flags.orders.tolist():
+        for o in self._uncounted():
             row = self.orders.get(o)
             if row is not None and row["ts"] >= since and row["shop"] in out:
                 out[row["shop"]] = max(0, out[row["shop"]] - row["paid"])
         return out
 
+    def _uncounted(self) -> list[int]:
+        """Orders the sales counters leave out: flagged as brushed, or held until their evidence is in."""
+        return sorted(set(self.flags.orders.tolist()) | self.held)
+
     def sold(self, product_ids: np.ndarray, sold: np.ndarray) -> np.ndarray:
-        """Units sold per product for search's sales rank, less brushed orders."""
-        if not self.discount or not len(self.flags.orders):
+        """Units sold per product for search's sales rank, less brushed and held orders."""
+        if not self.discount or not self._uncounted():
             return sold
         out = sold.copy()
-        products = [self.orders[o]["product"] for o in self.flags.orders.tolist() if o in self.orders]
+        products = [self.orders[o]["product"] for o in self._uncounted() if o in self.orders]
         pos = np.searchsorted(product_ids, np.asarray(products, dtype=np.int64))
         ok = (pos < len(product_ids)) & (product_ids[np.minimum(pos, len(product_ids) - 1)] == products)
         np.subtract.at(out, pos[ok], 1)
@@ -357,7 +364,8 @@ class SimulatedIntegrity:
         if not self.detect:
             return
         now = datetime.fromtimestamp(end_us / 1_000_000, UTC)
-        blocks = detect_blocks(self.inputs(now), self.nightly_config)
+        inputs = self.inputs(now)
+        blocks = detect_blocks(inputs, self.nightly_config)
         found = flags_from_blocks(blocks)
         night = self.day
         self.record.blocks += [(night, b) for b in blocks]
@@ -368,6 +376,8 @@ class SimulatedIntegrity:
         for o in new_orders.tolist():
             self.record.orders.setdefault(o, end_us)
         self.flags = self.flags.union(found)
+        self.held = set(held_orders(inputs.orders, end_us // 1_000_000).tolist())
+        self.record.held[end_us] = set(self.held)
         self._take_back(new_accounts, new_orders)
 
     def _take_back(self, accounts: np.ndarray, orders: np.ndarray | None) -> None:
