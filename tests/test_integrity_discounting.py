@@ -229,3 +229,29 @@ def test_the_feed_demotes_flagged_items(db, settings) -> None:
     assert page.tolist()[:2] == [0, 3]  # the bought items fall below honest ones that scored lower
     _dismiss(db, settings, case_id)
     assert hook.multipliers(catalog, codes)[1] == 1
+
+
+def test_nps_leaves_out_ring_answers(db, settings) -> None:
+    from zhongcao.experience import surveys
+
+    honest, rings, b = _brushed_shop(db)
+    shop_id = honest.shop.shop.id
+    surveys.submit_nps(db, honest.buyer.id, score=2, trigger="after_delivery", order_id=honest.order.id)
+    for bundle in rings:
+        surveys.submit_nps(db, bundle.buyer.id, score=10, trigger="after_delivery", order_id=bundle.order.id)
+    surveys.submit_nps(db, rings[0].buyer.id, score=10)  # a general answer of a ring account
+    db.commit()
+    since, until = clock.now() - timedelta(days=1), clock.now() + timedelta(days=1)
+
+    def figures() -> tuple:
+        shop = surveys.nps_summary(db, since, until=until, shop_id=shop_id)
+        report = surveys.nps_report(db, since, until)
+        trend = surveys.nps_trend(db, since, until, bucket_days=2)
+        return shop.responses, shop.nps_tenths, report.overall.responses, sum(t["responses"] for t in trend)
+
+    before = figures()
+    assert before == (3, 333, 4, 4)
+    case_id = _flag(db, settings, b)
+    assert figures() == (1, -1000, 1, 1)  # only the honest buyer's answer counts
+    _dismiss(db, settings, case_id)
+    assert figures() == before

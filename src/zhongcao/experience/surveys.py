@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
@@ -30,6 +30,8 @@ from zhongcao.commerce import service as commerce_service
 from zhongcao.errors import Conflict, DomainError, InvalidInput
 from zhongcao.experience import nps
 from zhongcao.experience.models import NpsReason, NpsResponse, NpsTrigger
+from zhongcao.integrity import service as integrity_service
+from zhongcao.integrity.models import FlagKind
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.support import service as support_service
 
@@ -230,6 +232,19 @@ def nps_tenths(promoters: int, detractors: int, responses: int) -> int | None:
     return magnitude if numerator >= 0 else -magnitude
 
 
+def _counted_answers() -> list[Any]:
+    """Conditions that leave out answers the integrity domain discounts: those of flagged accounts (a
+    farm's or a ring's) and those about brushed orders, so bought answers move no NPS and no traffic.
+    A dismissed case lifts its flags and the answers count again."""
+    return [
+        NpsResponse.user_id.not_in(integrity_service.flagged_ids_query(FlagKind.user)),
+        or_(
+            NpsResponse.order_id.is_(None),
+            NpsResponse.order_id.not_in(integrity_service.flagged_ids_query(FlagKind.order)),
+        ),
+    ]
+
+
 def nps_summary(
     db: Session,
     since: datetime | None = None,
@@ -238,8 +253,9 @@ def nps_summary(
     shop_id: int | None = None,
     trigger: NpsTrigger | None = None,
 ) -> NpsSummary:
-    """Counts of promoters, passives and detractors answered in [since, until), and the NPS."""
-    conditions: list[Any] = []
+    """Counts of promoters, passives and detractors answered in [since, until), and the NPS (answers
+    discounted by integrity left out)."""
+    conditions: list[Any] = _counted_answers()
     if since is not None:
         conditions.append(NpsResponse.created_at >= since)
     if until is not None:
@@ -287,11 +303,11 @@ def invite_to_survey(trigger: NpsTrigger | str, object_id: int, *, sample_bps: i
 
 
 def nps_report(db: Session, since: datetime, until: datetime) -> Any:
-    """Global NPS over answers given in [since, until): overall with a 95% interval, by reason,
+    """Global NPS over answers given in [since, until) (answers discounted by integrity left out): overall with a 95% interval, by reason,
     category, channel and shop, and the drivers of detractors (see :mod:`zhongcao.experience.nps`)."""
     rows = db.execute(
         select(NpsResponse.score, NpsResponse.reasons, NpsResponse.order_id, NpsResponse.shop_id).where(
-            NpsResponse.created_at >= since, NpsResponse.created_at < until
+            NpsResponse.created_at >= since, NpsResponse.created_at < until, *_counted_answers()
         )
     ).all()
     order_ids = [r.order_id for r in rows if r.order_id is not None]
@@ -345,7 +361,7 @@ def nps_trend(db: Session, since: datetime, until: datetime, bucket_days: int = 
     interval (see :class:`zhongcao.experience.nps.NpsStat`)."""
     rows = db.execute(
         select(NpsResponse.created_at, NpsResponse.score).where(
-            NpsResponse.created_at >= since, NpsResponse.created_at < until
+            NpsResponse.created_at >= since, NpsResponse.created_at < until, *_counted_answers()
         )
     ).all()
     since_utc = since if since.tzinfo else since.replace(tzinfo=UTC)
