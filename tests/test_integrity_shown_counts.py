@@ -163,7 +163,8 @@ def test_sales_of_buyers_sharing_an_address_wait_a_week_for_their_evidence(clien
     from zhongcao import clock, integrity_flows
 
     honest = completed_order(db, quantity=2, address=OWN_ADDRESS)
-    linked = [paid_order(db, shop=honest.shop, product=honest.product) for _ in range(3)]
+    for _ in range(3):  # three buyers, all shipping to the shared test ADDRESS
+        paid_order(db, shop=honest.shop, product=honest.product)
     db.expire_all()
     assert catalog_service.shown_sold_counts(db, [honest.item.sku_id])[honest.item.sku_id] == 5
 
@@ -175,4 +176,3 @@ def test_sales_of_buyers_sharing_an_address_wait_a_week_for_their_evidence(clien
         integrity_flows.publish_flags(db, settings)
     after = _sales_everywhere(client, db, honest)
     assert after["shown"] == 5 and after["search_index"] == 5 and after["plaza"] == 5
-    assert len(linked) == 3

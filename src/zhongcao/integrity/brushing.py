@@ -69,6 +69,15 @@ def _components(orders: Orders) -> dict[int, int]:
     return {b: find(b) for b in buyers}
 
 
+def _shared_at_shop(comps: np.ndarray, buyers: np.ndarray) -> np.ndarray:
+    """Per order of one shop (its buyer's component, its buyer): whether the buyer shares a key with
+    another buyer of this shop, i.e. the component holds another of them."""
+    comp_buyers: dict[int, set[int]] = {}
+    for c, b in zip(comps.tolist(), buyers.tolist(), strict=True):
+        comp_buyers.setdefault(c, set()).add(b)
+    return np.asarray([len(comp_buyers[c]) >= 2 for c in comps.tolist()], dtype=bool)
+
+
 def brushing_blocks(orders: Orders, reviews: Reviews, config: BrushingConfig | None = None) -> list[Block]:
     config = config or BrushingConfig()
     if not len(orders):
@@ -95,12 +104,7 @@ def brushing_blocks(orders: Orders, reviews: Reviews, config: BrushingConfig | N
         cheap = orders.paid_fen[rows] <= np.quantile(orders.paid_fen[rows], config.cheap_quantile)
         five = np.asarray([reviewed.get(int(x)) == 5 for x in o.tolist()])
         dup = np.isin(o, np.fromiter(dup_orders, dtype=np.int64, count=len(dup_orders)))
-        # A key shared with another buyer of this shop: the buyer's component holds another of them.
-        comps = comp[rows]
-        comp_buyers: dict[int, set[int]] = {}
-        for c, b in zip(comps.tolist(), buyer.tolist(), strict=True):
-            comp_buyers.setdefault(c, set()).add(b)
-        shared = np.asarray([len(comp_buyers[c]) >= 2 for c in comps.tolist()])
+        shared = _shared_at_shop(comp[rows], buyer)
         suspicion = (fast.astype(float) + cheap + five + shared + dup) / 5.0
         ring = []
         for b in np.unique(buyer).tolist():
@@ -172,12 +176,5 @@ def held_orders(orders: Orders, now_s: int, hold_seconds: int = HOLD_SECONDS) ->
     held: list[np.ndarray] = []
     for shop in np.unique(orders.shop_id[recent]).tolist():
         rows = np.flatnonzero(orders.shop_id == shop)
-        comp_buyers: dict[int, set[int]] = {}
-        for c, b in zip(comp[rows].tolist(), orders.buyer_id[rows].tolist(), strict=True):
-            comp_buyers.setdefault(c, set()).add(b)
-        linked = [c for c, buyers in comp_buyers.items() if len(buyers) >= 2]
-        if not linked:
-            continue
-        shared = np.isin(comp[rows], np.asarray(linked, dtype=np.int64))
-        held.append(orders.order_id[rows][shared & recent[rows]])
+        held.append(orders.order_id[rows][_shared_at_shop(comp[rows], orders.buyer_id[rows]) & recent[rows]])
     return np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)

@@ -315,7 +315,7 @@ def cleared_orders(db: Session, order_ids: Iterable[int]) -> set[int]:
         return set()
     lifted: set[int] = set()
     active: set[int] = set()
-    for chunk in (ids[i : i + 5000] for i in range(0, len(ids), 5000)):
+    for chunk in _chunks(ids):
         for subject_id, lifted_at in db.execute(
             select(IntegrityFlag.subject_id, IntegrityFlag.lifted_at).where(
                 IntegrityFlag.kind == FlagKind.order, IntegrityFlag.subject_id.in_(chunk)

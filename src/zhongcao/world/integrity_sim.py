@@ -302,11 +302,12 @@ class SimulatedIntegrity:
 
     def gmv(self, market: Market, gmv: dict[int, int]) -> dict[int, int]:
         """The trailing-30-day GMV per shop the feed sees, less brushed and held orders."""
-        if not self.discount or not self._uncounted():
+        uncounted = self._uncounted()
+        if not self.discount or not uncounted:
             return gmv
         since = (market.day_us - 30 * 24 * 3_600_000_000) // 1_000_000
         out = dict(gmv)
-        for o in self._uncounted():
+        for o in uncounted:
             row = self.orders.get(o)
             if row is not None and row["ts"] >= since and row["shop"] in out:
                 out[row["shop"]] = max(0, out[row["shop"]] - row["paid"])
@@ -318,10 +319,11 @@ class SimulatedIntegrity:
 
     def sold(self, product_ids: np.ndarray, sold: np.ndarray) -> np.ndarray:
         """Units sold per product for search's sales rank, less brushed and held orders."""
-        if not self.discount or not self._uncounted():
+        uncounted = self._uncounted()
+        if not self.discount or not uncounted:
             return sold
         out = sold.copy()
-        products = [self.orders[o]["product"] for o in self._uncounted() if o in self.orders]
+        products = [self.orders[o]["product"] for o in uncounted if o in self.orders]
         pos = np.searchsorted(product_ids, np.asarray(products, dtype=np.int64))
         ok = (pos < len(product_ids)) & (product_ids[np.minimum(pos, len(product_ids) - 1)] == products)
         np.subtract.at(out, pos[ok], 1)
