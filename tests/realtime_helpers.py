@@ -135,6 +135,21 @@ class SSEReader:
             if not self._stop.is_set():
                 raise
 
+    def next_with(self, kind: str, data: object, timeout: float = 10.0) -> Event:
+        """The first ``kind`` event whose data is ``data``, skipping earlier ones of that kind (a count a
+        worker broadcast before another worker's change reached it); AssertionError if none in time."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = self.next(kind, timeout=left)
+            except AssertionError:
+                break
+            if event.data == data:
+                return event
+            seen.append(event.data)
+        raise AssertionError(f"no {kind!r} event with {data!r} within {timeout} s on {self.url}; saw {seen}")
+
     def next(self, kind: str, timeout: float = 10.0) -> Event:
         deadline = time.monotonic() + timeout
         while True:

@@ -177,7 +177,7 @@ def test_two_api_workers_on_one_redis_show_the_same_live_room(db, database, redi
             # A second viewer, on worker A: both workers count two.
             with SSEReader(f"{a}/live/{world.live_id}/events?viewer=viewer-on-a&after={after}") as on_a:
                 assert on_a.next("viewers").data == {"count": 2}
-                assert on_b.next("viewers", timeout=3).data == {"count": 2}
+                assert on_b.next_with("viewers", {"count": 2}, timeout=3).data == {"count": 2}
                 assert _page_viewers(a, world.live_id) == _page_viewers(b, world.live_id) == 2
                 # An order placed and paid through worker A reaches the stream on worker B.
                 line = {
