@@ -25,6 +25,9 @@
       if (ticket === "queued" || ticket === "ordered" || ticket === "paid") shown = ticket;
       else if (ticket === "expired" || ticket === "rejected") shown = phase === "on_sale" ? ticket : phase;
       if (box.getAttribute("data-show") === "error" && busy === false && shown === "on_sale") shown = "error";
+      // While this buyer's own request is in flight, the broadcast "sold out" may be the unit they just
+      // won: wait for their answer instead of telling a winner they lost.
+      if (busy && (shown === "sold_out" || shown === "ended")) return;
       box.setAttribute("data-show", shown);
     }
     function tick() {
