@@ -314,17 +314,52 @@ def test_the_hook_demotes_in_the_feeds_rerank() -> None:
     assert page.tolist().index(0) > 0 and adjusted[page.tolist().index(0)] == 5.0
 
 
-def test_held_orders_are_the_recent_orders_of_buyers_sharing_keys_at_a_shop(planted) -> None:  # type: ignore[no-untyped-def]
+def test_held_orders_are_the_recent_orders_of_a_ring_and_of_its_shops_new_customers(planted) -> None:  # type: ignore[no-untyped-def]
     from zhongcao.integrity.brushing import HOLD_SECONDS, held_orders
 
     inputs, _ = planted
     o = inputs.orders
     held = set(held_orders(o, DAY0).tolist())
     recent = o.ts > DAY0 - HOLD_SECONDS
-    shared_ring = np.isin(o.buyer_id, RING) & np.isin(o.address_key, [424_242, 424_243])
-    assert held, "the ring's recent orders at shared addresses are held"
-    assert held <= set(o.order_id[np.isin(o.buyer_id, RING) & recent].tolist())  # no organic order held
-    assert set(o.order_id[shared_ring & recent].tolist()) <= held
+    ring = np.isin(o.buyer_id, RING)
+    at_ring_shop = o.shop_id == RING_SHOP
+    # Every recent ring order is held, those paid with the member's own address too: the shop is
+    # suspected (most of its recent orders come from buyers sharing addresses), so its new customers'
+    # sales wait, and the ring's members are new customers.
+    assert set(o.order_id[ring & recent].tolist()) <= held
+    assert (ring & recent & ~np.isin(o.address_key, [424_242, 424_243])).any()  # own-address ones exist
+    assert held <= set(o.order_id[at_ring_shop & recent].tolist())  # nothing at any other shop
+    # The suspected shop's returning customers are not held, only its new ones.
+    organic_here = at_ring_shop & ~ring
+    returning = set(zip(o.buyer_id[organic_here].tolist(), o.shop_id[organic_here].tolist(), strict=True))
+    kept = set(held_orders(o, DAY0, returning=returning).tolist())
+    assert kept == set(o.order_id[ring & recent].tolist())
     assert held_orders(o, DAY0 + 30 * 86_400).tolist() == []  # a week later everything counts
     organic, _ = orders_and_reviews(np.random.default_rng(11), ring=False)
     assert held_orders(organic, DAY0).tolist() == []
+    # An account already flagged: its recent orders wait for the scan's verdict, wherever they are.
+    buyer = int(organic.buyer_id[np.flatnonzero(organic.ts > DAY0 - HOLD_SECONDS)[0]])
+    flagged = set(held_orders(organic, DAY0, flagged_buyers=np.asarray([buyer])).tolist())
+    assert flagged == set(
+        organic.order_id[(organic.buyer_id == buyer) & (organic.ts > DAY0 - HOLD_SECONDS)].tolist()
+    )
+
+
+def test_one_household_does_not_make_a_shop_suspected() -> None:
+    from zhongcao.integrity.brushing import held_orders
+
+    # Twenty buyers of one shop this week, two of them at one address: their orders are held, the
+    # shop's other new customers are not (two linked buyers, 10% of its orders, is no ring).
+    n = 20
+    buyers = np.arange(1, n + 1)
+    address = buyers * 7 + 1
+    address[1] = address[0]
+    o = Orders(
+        order_id=buyers + 100, buyer_id=buyers, shop_id=np.full(n, 5), product_id=buyers, ts=np.full(n, DAY0 - 3_600),
+        paid_fen=np.full(n, 1_000), address_key=address, device=np.full(n, UNKNOWN), payment_key=np.full(n, UNKNOWN),
+        confirm_seconds=np.full(n, UNKNOWN), refunded=np.zeros(n, dtype=bool),
+    )  # fmt: skip
+    assert held_orders(o, DAY0).tolist() == [101, 102]
+    # Five households sharing keys among them (a ring's shape) among twenty buyers: the shop is suspected.
+    address[2:5] = address[0]
+    assert held_orders(o, DAY0).tolist() == list(range(101, 121))

@@ -222,6 +222,20 @@ def rank_bought(arm: Arm, shop_id: int, since_us: int, days: int) -> dict[str, f
     }
 
 
+def organic_held(arm: Arm) -> dict[str, int]:
+    """What the sales hold cost honest buyers: organic orders (not brushed, by the hidden labels) held on
+    any night, at the brushed shops and elsewhere, out of all organic orders of the run."""
+    truth = arm.layer.runtime.truth
+    held = set().union(*arm.layer.record.held.values()) if arm.layer.record.held else set()
+    organic = {o: r for o, r in arm.layer.orders.items() if o not in truth.brushed_orders}
+    at_ring = sum(1 for o in held if o in organic and organic[o]["shop"] in truth.brushed_shops)
+    return {
+        "at_brushed_shops": at_ring,
+        "elsewhere": sum(1 for o in held if o in organic) - at_ring,
+        "organic_orders": len(organic),
+    }
+
+
 def baselines(off: Arm) -> dict[str, dict[str, object]]:
     """The velocity rules alone and top-k by activity, on the undiscounted log."""
     e = off.layer.engagement
@@ -305,6 +319,7 @@ def run_seed(seed: int, days: int, plan: AttackPlan, camouflages: list[float], w
             "impressions_off": imp[off.name],
             "impressions_on": imp[on.name],
             "shop_rank": rows,
+            "organic_held": organic_held(on),
         }
         result.rows.append({**common, "method": "detectors (nightly + streaming velocity)", **detector})
         for name, graded in baselines(off).items():
@@ -452,6 +467,15 @@ def bought_table(results: list[SeedResult]) -> list[str]:
             )
         pct = " / ".join(f"{np.nanmean(acc[k]):.2f}" for k in ("pct_off", "pct_on"))
         lines.append(f"| mean | {camo:g} | {cells[0]} | {cells[1]} | | {pct} |")
+        cells = [
+            f"{np.median([b['positions'] for b in acc[arm]]):+.1f} · "
+            f"{np.median([b['order_positions'] for b in acc[arm]]):+.1f} · "
+            f"{np.median([b['days_lifted'] for b in acc[arm]]):.0%} · "
+            f"{np.median([b['gmv_lift'] for b in acc[arm]]):+.1%}"
+            for arm in ("off", "on")
+        ]
+        pct = " / ".join(f"{np.nanmedian(acc[k]):.2f}" for k in ("pct_off", "pct_on"))
+        lines.append(f"| median | {camo:g} | {cells[0]} | {cells[1]} | | {pct} |")
     lines += [
         "",
         "| camo | seeds | brushed shop's counted GMV against the clean run, detection off (95% interval over seeds) "
@@ -466,6 +490,25 @@ def bought_table(results: list[SeedResult]) -> list[str]:
             lo, hi = _bootstrap(pairs)
             cells.append(f"{total:+.1%} ({lo:+.1%} to {hi:+.1%})")
         lines.append(f"| {camo:g} | {len(acc['pairs_on'])} | {cells[0]} | {cells[1]} |")
+    lines += [
+        "",
+        "| seed | camo | what the hold cost honest buyers (detection on): organic orders held at the brushed "
+        "shop · elsewhere · organic orders in the run |",
+        "|---|---|---|",
+    ]
+    totals = np.zeros(3, dtype=np.int64)
+    for r in results:
+        for row in r.rows:
+            if str(row["method"]).startswith("detectors"):
+                h = row["organic_held"]
+                assert isinstance(h, dict)
+                counts = [h["at_brushed_shops"], h["elsewhere"], h["organic_orders"]]
+                totals += np.asarray(counts)
+                lines.append(
+                    f"| {row['seed']} | {row['camouflage']:g} | {counts[0]:,} · {counts[1]:,} · {counts[2]:,} |"
+                )
+    share = totals[1] / max(1, totals[2])
+    lines.append(f"| all | | {totals[0]:,} · {totals[1]:,} ({share:.2%} of organic orders) · {totals[2]:,} |")
     return lines
 
 

@@ -183,10 +183,16 @@ def load_inputs(
 # --- the scan --------------------------------------------------------------------------------------
 
 
-def held_sales(db: Session, now: datetime) -> list[int]:
-    """Orders of the last week whose sales wait for their evidence (:func:`brushing.held_orders`:
-    paid with an address shared with another buyer of the same shop), less those an operator cleared."""
-    held = held_orders(load_orders(db, now - timedelta(seconds=HOLD_SECONDS), now), _seconds(now)).tolist()
+def held_sales(db: Session, now: datetime, flags: integrity_published.FlagSet) -> list[int]:
+    """Orders of the last week whose sales wait for their evidence (:func:`brushing.held_orders`: paid
+    with an address shared with another buyer of the same shop, by a flagged account, or by a new
+    customer of a shop where such buyers are many), less those an operator cleared."""
+    since = now - timedelta(seconds=HOLD_SECONDS)
+    orders = load_orders(db, since, now)
+    returning = commerce_service.returning_customers(db, orders.buyer_id.tolist(), since)
+    held = held_orders(
+        orders, _seconds(now), flagged_buyers=flags.of_kind(FlagKind.user), returning=returning
+    ).tolist()
     return sorted(set(held) - integrity_service.cleared_orders(db, held))
 
 
@@ -197,7 +203,7 @@ def publish_flags(
     readers) and, beside it, the units per SKU the catalog's shown and ranked sales leave out: brushed
     orders', and those held until their evidence is in; commits, returns the set."""
     flags = integrity_service.active_flags(db)
-    uncounted = set(flags.of_kind(FlagKind.order).tolist()) | set(held_sales(db, now or clock.now()))
+    uncounted = set(flags.of_kind(FlagKind.order).tolist()) | set(held_sales(db, now or clock.now(), flags))
     integrity_service.replace_flagged_sales(db, commerce_service.sold_units_by_sku(db, sorted(uncounted)))
     db.commit()
     integrity_published.publish(flags, settings.models_dir)

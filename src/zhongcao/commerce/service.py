@@ -557,6 +557,25 @@ def paid_order_rows(db: Session, since: datetime, until: datetime) -> list[Order
     ]
 
 
+def returning_customers(db: Session, buyer_ids: Collection[int], before: datetime) -> set[tuple[int, int]]:
+    """``(buyer id, shop id)`` pairs, among ``buyer_ids``, with an order paid before ``before``: who
+    is a shop's returning customer rather than a new one (the integrity hold, issue #19)."""
+    ids = sorted(set(buyer_ids))
+    out: set[tuple[int, int]] = set()
+    for start in range(0, len(ids), 500):  # SQLite's parameter limit
+        rows = db.execute(
+            select(Order.user_id, Order.shop_id)
+            .where(
+                Order.user_id.in_(ids[start : start + 500]),
+                Order.paid_at.is_not(None),
+                Order.paid_at < before,
+            )
+            .distinct()
+        )
+        out |= {(int(u), int(s)) for u, s in rows}
+    return out
+
+
 def order_sales(db: Session, order_ids: Collection[int]) -> list[tuple[int, int, int]]:
     """``(order id, shop id, paid fen)`` of the given orders that were paid."""
     out: list[tuple[int, int, int]] = []

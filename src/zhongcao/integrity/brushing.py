@@ -18,8 +18,8 @@ template. So, per shop:
 Its orders are the ring buyers' orders at the shop; the score is their mean suspicion.
 
 Until an order is confirmed and reviewed, only the shared keys can be seen; :func:`held_orders` keeps
-the orders of linked buyers out of the sales counters for a week, so a ring buys no rank while its
-evidence is on the way.
+the orders of linked buyers (and, at a shop where they are many, of its new customers) out of the sales
+counters for a week, so a ring buys no rank while its evidence is on the way.
 """
 
 from __future__ import annotations
@@ -158,23 +158,68 @@ def brushing_blocks(orders: Orders, reviews: Reviews, config: BrushingConfig | N
 HOLD_SECONDS = 7 * 86_400  # as long as the nightly scan looks back: every hold gets seven verdicts
 
 
-def held_orders(orders: Orders, now_s: int, hold_seconds: int = HOLD_SECONDS) -> np.ndarray:
-    """Orders whose sales wait for their evidence: paid less than ``hold_seconds`` before ``now_s`` with an
-    address, device or payment instrument shared with another buyer of the same shop.
+@dataclass(frozen=True)
+class HoldConfig:
+    hold_seconds: int = HOLD_SECONDS
+    # A shop is suspected when this share of its recent orders, from at least ``suspect_buyers``
+    # buyers, come from buyers sharing keys with each other: a ring, not one household or office
+    # (an office's colleagues share an address too, but they are a small share of a shop's buyers).
+    suspect_share: float = 0.2
+    suspect_buyers: int = 3
 
-    A ring's order looks like this the moment it is paid, but the signals that convict it (a fast
-    confirmation, a five-star review from the template, enough of the ring's orders to make a block)
-    arrive over the next days, and until then its units would lift the shop's sales rank. Holding is not
-    flagging: nothing is penalised, the order counts once it is ``hold_seconds`` old unless
-    :func:`brushing_blocks` has caught it by then. An honest household sharing an address waits a week
+
+def customers_before(orders: Orders, before_s: int) -> set[tuple[int, int]]:
+    """(buyer, shop) pairs with an order paid before ``before_s``: the shop's returning customers."""
+    old = orders.ts < before_s
+    return set(zip(orders.buyer_id[old].tolist(), orders.shop_id[old].tolist(), strict=True))
+
+
+def held_orders(
+    orders: Orders,
+    now_s: int,
+    *,
+    flagged_buyers: np.ndarray | None = None,
+    returning: set[tuple[int, int]] | None = None,
+    config: HoldConfig = HoldConfig(),
+) -> np.ndarray:
+    """Orders whose sales wait for their evidence: paid less than ``config.hold_seconds`` before
+    ``now_s`` and
+
+    1. paid by a buyer sharing an address, device or payment instrument with another buyer of the same
+       shop (a ring's shared keys show the moment it pays), or
+    2. paid by an account already flagged (``flagged_buyers``), before the scan convicts the order, or
+    3. paid at a *suspected* shop (see :class:`HoldConfig`) by a buyer new to it: not in ``returning``,
+       the (buyer, shop) pairs that bought there before the hold window (:func:`customers_before`).
+       A ring member paying with only its own keys looks like any new customer until its confirmation
+       and review arrive; at a shop where a ring is showing, new customers' sales wait with the ring's.
+
+    A ring's order is convicted by signals (a fast confirmation, a five-star review from the template,
+    enough of the ring's orders to make a block) that arrive over the days after payment, and until then
+    its units would lift the shop's sales rank. Holding is not flagging: nothing is penalised, the order
+    counts once it is ``hold_seconds`` old unless :func:`brushing_blocks` has caught it by then. An
+    honest household sharing an address, or an honest new customer of a suspected shop, waits a week
     for its sales to show, as long as the seven-day no-reason return window keeps them uncertain anyway."""
-    recent = orders.ts > now_s - hold_seconds
+    recent = orders.ts > now_s - config.hold_seconds
     if not recent.any():
         return np.zeros(0, dtype=np.int64)
     component = _components(orders)
     comp = np.asarray([component[b] for b in orders.buyer_id.tolist()], dtype=np.int64)
+    flagged = (
+        np.isin(orders.buyer_id, flagged_buyers)
+        if flagged_buyers is not None and len(flagged_buyers)
+        else np.zeros(len(orders), dtype=bool)
+    )
+    known = returning if returning is not None else customers_before(orders, now_s - config.hold_seconds)
     held: list[np.ndarray] = []
     for shop in np.unique(orders.shop_id[recent]).tolist():
-        rows = np.flatnonzero(orders.shop_id == shop)
-        held.append(orders.order_id[rows][_shared_at_shop(comp[rows], orders.buyer_id[rows]) & recent[rows]])
+        every = np.flatnonzero(orders.shop_id == shop)  # linked through any order of the lookback
+        now_rows = recent[every]
+        rows = every[now_rows]
+        buyers = orders.buyer_id[rows]
+        linked = _shared_at_shop(comp[every], orders.buyer_id[every])[now_rows]
+        hold = linked | flagged[rows]
+        linked_buyers = np.unique(buyers[linked])
+        if len(linked_buyers) >= config.suspect_buyers and linked.mean() >= config.suspect_share:
+            hold |= np.asarray([(b, shop) not in known for b in buyers.tolist()], dtype=bool)
+        held.append(orders.order_id[rows][hold])
     return np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)

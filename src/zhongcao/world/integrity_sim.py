@@ -378,7 +378,9 @@ class SimulatedIntegrity:
         for o in new_orders.tolist():
             self.record.orders.setdefault(o, end_us)
         self.flags = self.flags.union(found)
-        self.held = set(held_orders(inputs.orders, end_us // 1_000_000).tolist())
+        self.held = set(
+            held_orders(inputs.orders, end_us // 1_000_000, flagged_buyers=self.flags.accounts).tolist()
+        )
         self.record.held[end_us] = set(self.held)
         self._take_back(new_accounts, new_orders)
 
