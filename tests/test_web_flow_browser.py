@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.web_console_helpers import ConsoleWorld, seed_consoles
 from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, fill_field, screenshot, sign_in
 from zhongcao.commerce import service as commerce_service
+from zhongcao.commerce.models import Order, Payment
 from zhongcao.compass import refresher
+from zhongcao.devices import DEVICE_COOKIE, device_key
 from zhongcao.experience import computation as experience_computation
 
 pytestmark = [
@@ -88,6 +91,15 @@ def test_buy_ship_deliver_review_and_the_merchant_sees_it(site, browser, app, db
         phone.wait_for_url(re.compile(r"/orders/\d+$"))
         order_id = int(phone.url.rsplit("/", 1)[1])
         assert "待发货" in phone.locator(".status-large").inner_text()
+        # The payment keeps the hash of the phone's zc_device cookie (integrity's order checks).
+        device = next(c["value"] for c in phone_context.cookies() if c["name"] == DEVICE_COOKIE)
+        paid_from = db.scalar(
+            select(Payment.device_key)
+            .join(Order, Order.checkout_id == Payment.checkout_id)
+            .where(Order.id == order_id)
+        )
+        db.rollback()  # end the read: on SQLite it would hold the lock the server's next write needs
+        assert paid_from == device_key(device)
 
         # The merchant ships it from the console.
         shop.goto(f"{server.url}/merchant/orders/{order_id}")

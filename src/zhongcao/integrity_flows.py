@@ -128,8 +128,9 @@ def load_engagement(store: EventStore, since: datetime, until: datetime) -> Enga
 
 
 def load_orders(db: Session, since: datetime, until: datetime) -> Orders:
-    """Orders paid in the window. Device and payment-instrument keys are not recorded by the order
-    service yet: UNKNOWN (the detectors work with addresses and timing alone)."""
+    """Orders paid in the window, with their delivery address's and paying device's keys. The payment
+    instrument is UNKNOWN: the built-in simulated provider has none to fingerprint (a real provider's
+    card or wallet fingerprint would go here)."""
     rows = commerce_service.paid_order_rows(db, since, until)
     n = len(rows)
 
@@ -144,7 +145,7 @@ def load_orders(db: Session, since: datetime, until: datetime) -> Orders:
         ts=col([_seconds(r.paid_at) for r in rows]),
         paid_fen=col([r.paid_fen for r in rows]),
         address_key=col([address_key(r.shipping_address) for r in rows]),
-        device=np.full(n, UNKNOWN, dtype=np.int64),
+        device=col([UNKNOWN if r.device_key is None else r.device_key for r in rows]),
         payment_key=np.full(n, UNKNOWN, dtype=np.int64),
         confirm_seconds=col(
             [int((r.completed_at - r.paid_at).total_seconds()) if r.completed_at else UNKNOWN for r in rows]

@@ -547,7 +547,13 @@ def provider_key(purpose: str, object_id: int, client_key: str) -> str:
 
 
 def _pay(
-    db: Session, user_id: int, checkout_id: int, payment_method: str, client_key: str, now: datetime
+    db: Session,
+    user_id: int,
+    checkout_id: int,
+    payment_method: str,
+    client_key: str,
+    now: datetime,
+    device_key: int | None,
 ) -> Checkout:
     checkout = lock_checkout(db, checkout_id, user_id)
     if checkout.status is not CheckoutStatus.pending_payment:
@@ -589,6 +595,7 @@ def _pay(
             provider_ref=auth.ref,
             failure_code=auth.decline_code,
             created_at=now,
+            device_key=device_key,
         )
     if not auth.approved:
         db.add(payment)
@@ -690,11 +697,18 @@ def pay_checkout(
     *,
     payment_method: str,
     client_key: str,
+    device_key: int | None = None,
     commit: bool = True,
 ) -> Checkout:
     """Charge the checkout's total and mark its orders paid.
 
     ``client_key`` is the client's Idempotency-Key; the provider's key is derived from it and the
     checkout id, so a retried request can never charge twice. Declines (402) keep a failed
-    Payment row and leave the checkout payable; an expired checkout is cancelled (409)."""
-    return tx.run(db, commit, lambda: _pay(db, user_id, checkout_id, payment_method, client_key, clock.now()))
+    Payment row and leave the checkout payable; an expired checkout is cancelled (409).
+    ``device_key``: the hash of the device paying (:func:`zhongcao.devices.device_key`), kept on the
+    payment for integrity's order detectors."""
+    return tx.run(
+        db,
+        commit,
+        lambda: _pay(db, user_id, checkout_id, payment_method, client_key, clock.now(), device_key),
+    )

@@ -12,7 +12,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zhongcao.db import Base, BigId, IdMixin, TimestampMixin, json_type, str_enum
@@ -227,6 +227,9 @@ class Payment(IdMixin, TimestampMixin, Base):
     failure_code: Mapped[str | None] = mapped_column(String(40))
     refunded_fen: Mapped[int] = mapped_column(default=0)
     captured_at: Mapped[datetime | None]
+    # The hash of the device it was paid from (zhongcao.devices), for integrity's order detectors;
+    # None when the client named none.
+    device_key: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Refund(IdMixin, TimestampMixin, Base):

@@ -529,12 +529,19 @@ class OrderRow:
     shipping_address: dict[str, Any]
     completed_at: datetime | None
     refunded_fen: int
+    device_key: int | None = None  # the device it was paid from (zhongcao.devices), when known
 
 
 def paid_order_rows(db: Session, since: datetime, until: datetime) -> list[OrderRow]:
-    """Orders paid in [since, until), oldest first, with their first line's product."""
+    """Orders paid in [since, until), oldest first, with their first line's product and the device
+    their captured payment came from."""
     first_product = (
         select(func.min(OrderItem.product_id)).where(OrderItem.order_id == Order.id).scalar_subquery()
+    )
+    device = (
+        select(func.max(Payment.device_key))
+        .where(Payment.checkout_id == Order.checkout_id, Payment.status == PaymentStatus.captured)
+        .scalar_subquery()
     )
     stmt = (
         select(
@@ -547,13 +554,25 @@ def paid_order_rows(db: Session, since: datetime, until: datetime) -> list[Order
             Order.shipping_address,
             Order.completed_at,
             Order.refunded_fen,
+            device,
         )
         .where(Order.paid_at.is_not(None), Order.paid_at >= since, Order.paid_at < until)
         .order_by(Order.paid_at, Order.id)
     )
     return [
-        OrderRow(int(i), int(u), int(s), int(p or 0), at, int(fen), dict(addr or {}), done, int(refunded))
-        for i, u, s, p, at, fen, addr, done, refunded in db.execute(stmt)
+        OrderRow(
+            int(i),
+            int(u),
+            int(s),
+            int(p or 0),
+            at,
+            int(fen),
+            dict(addr or {}),
+            done,
+            int(refunded),
+            None if dev is None else int(dev),
+        )  # fmt: skip
+        for i, u, s, p, at, fen, addr, done, refunded, dev in db.execute(stmt)
     ]
 
 

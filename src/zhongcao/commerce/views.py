@@ -48,6 +48,7 @@ from zhongcao.deps import (
     client_address,
     merchant_with,
 )
+from zhongcao.devices import DEVICE_COOKIE, DEVICE_HEADER, DEVICE_ID_PATTERN, device_key
 from zhongcao.errors import InvalidInput
 from zhongcao.fields import IdPath
 from zhongcao.pagination import Page, PageParams, page_params
@@ -63,6 +64,16 @@ IdempotencyKey = Annotated[
         alias=idempotency.HEADER,
         description="Required. A unique key per intended operation; a retry with the same key and "
         "body replays the first answer instead of acting twice.",
+    ),
+]
+DeviceId = Annotated[
+    str | None,
+    Header(
+        alias=DEVICE_HEADER,
+        pattern=DEVICE_ID_PATTERN,
+        description="Optional. A random id for this installation of the client (16-64 URL-safe "
+        "characters), kept the same across sign-ins; only its hash is stored, on the payment, for "
+        "integrity's order checks. Browsers send their zc_device cookie instead.",
     ),
 ]
 Out = TypeVar("Out", OrderOut, MerchantOrderOut)
@@ -323,15 +334,24 @@ def pay_checkout(
     body: PayRequest,
     user: ShopperUser,
     db: DbSession,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
+    device_id: DeviceId = None,
 ) -> JSONResponse:
     """Pay every order of the checkout with one payment (402 ``payment_failed`` on a decline)."""
     user_id = user.id
     key = idempotency.check_key(idempotency_key)
+    device = device_key(device_id or request.cookies.get(DEVICE_COOKIE))
 
     def action() -> tuple[int, Any]:
         checkout = checkout_service.pay_checkout(
-            db, user_id, checkout_id, payment_method=body.payment_method, client_key=key, commit=False
+            db,
+            user_id,
+            checkout_id,
+            payment_method=body.payment_method,
+            client_key=key,
+            device_key=device,
+            commit=False,
         )
         return status.HTTP_200_OK, checkout_out(db, checkout, shipped=False).model_dump(mode="json")
 

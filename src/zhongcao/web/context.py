@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData as StarletteFormData
 
 from zhongcao.deps import READ_METHODS, get_db, token_use_recorder
+from zhongcao.devices import DEVICE_COOKIE, TWO_YEARS, valid_device_id
 from zhongcao.errors import DomainError
 from zhongcao.notifications import service as notifications_service
 from zhongcao.security import cross_site, csrf_token, token_matches
@@ -105,6 +106,8 @@ class WebContext:
     csrf_token: str
     # The random ``zc_csrf`` value the token is bound to before sign-in (set as a cookie when new).
     anonymous_csrf: str = ""
+    device_id: str = ""  # this browser's zc_device cookie (zhongcao.devices), set when it had none
+    _set_device: bool = False
     _set_csrf: bool = False
     flash: str | None = None
     cookies: dict[str, tuple[str, int]] = field(default_factory=dict)
@@ -186,6 +189,16 @@ class WebContext:
                 secure=settings.cookie_secure,
                 path="/",
             )
+        if self._set_device:
+            response.set_cookie(
+                DEVICE_COOKIE,
+                self.device_id,
+                max_age=TWO_YEARS,
+                httponly=True,
+                samesite="lax",
+                secure=settings.cookie_secure,
+                path="/",
+            )
         if self.flash is not None and not keep_flash:
             response.delete_cookie(FLASH_COOKIE, path="/")
         for name, (value, max_age) in self.cookies.items():
@@ -220,6 +233,7 @@ def _web_context(request: Request, db: Session) -> WebContext:
     if fresh:
         anonymous = secrets.token_urlsafe(32)
     flash = request.cookies.get(FLASH_COOKIE)
+    device = valid_device_id(request.cookies.get(DEVICE_COOKIE))
     context = WebContext(
         request=request,
         db=db,
@@ -228,6 +242,8 @@ def _web_context(request: Request, db: Session) -> WebContext:
         csrf_token=csrf_token(token or anonymous or ""),
         anonymous_csrf=anonymous or "",
         _set_csrf=fresh,
+        device_id=device or secrets.token_urlsafe(16),
+        _set_device=device is None,
         flash=flash if flash and i18n.has_message(flash) else None,
     )
     request.state.web = context  # the error pages render with it when a view fails

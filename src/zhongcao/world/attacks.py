@@ -433,6 +433,7 @@ class AttackRuntime:
             checkout.id,
             payment_method="alipay",
             client_key=f"brush-{checkout.id}",
+            device_key=device,
             commit=False,
         )
         market.db.commit()

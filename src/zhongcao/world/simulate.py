@@ -56,6 +56,7 @@ from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.content.models import ContentKind, ContentStatus
 from zhongcao.db import Database
+from zhongcao.devices import device_key
 from zhongcao.errors import DomainError
 from zhongcao.events import purchases
 from zhongcao.events import service as events_service
@@ -998,6 +999,7 @@ class Market(ChannelSessions):
             checkout.id,
             payment_method=str(rng.choice(["alipay", "wechat_pay", "card"])),
             client_key=f"sim-{checkout.id}",
+            device_key=device_key(f"sim-phone-{user_id:012d}"),  # each shopper pays from their own phone
             commit=False,
         )
         for order in checkout.orders:

@@ -24,6 +24,7 @@ from zhongcao.commerce import checkout as checkout_service
 from zhongcao.commerce import idempotency
 from zhongcao.commerce.schemas import CheckoutCreate, CheckoutLineIn, ShippingAddress
 from zhongcao.deps import client_address
+from zhongcao.devices import device_key
 from zhongcao.errors import DomainError, InvalidInput
 from zhongcao.fields import MAX_ID
 from zhongcao.request_limits import buy_limits_for
@@ -510,7 +511,13 @@ def pay(page: ShopperPage, checkout_id: IdPath, data: FormData) -> Response:
 
     def action() -> tuple[int, Any]:
         paid = checkout_service.pay_checkout(
-            page.db, user_id, checkout_id, payment_method=method, client_key=key, commit=False
+            page.db,
+            user_id,
+            checkout_id,
+            payment_method=method,
+            client_key=key,
+            device_key=device_key(page.device_id),
+            commit=False,
         )
         return 200, {"order_ids": [o.id for o in paid.orders]}
 
