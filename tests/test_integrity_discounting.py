@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from tests.commerce_helpers import completed_order, make_content
+from tests.commerce_helpers import ADDRESS, completed_order, make_content
 from tests.factories import auth, make_creator, make_user
 from tests.feed_helpers import synthetic_catalog
 from tests.integrity_helpers import block, dismiss, flag
@@ -30,6 +30,7 @@ from zhongcao.integrity import published
 from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.blocks import BlockKind, TargetKind
 from zhongcao.integrity.demotion import PublishedFlagDemotion
+from zhongcao.integrity.models import FlagKind
 from zhongcao.reviews import service as reviews_service
 from zhongcao.search import ltr
 
@@ -135,8 +136,14 @@ def test_searchs_behaviour(db, settings, store) -> None:
 
 
 def _brushed_shop(db, n_brushed: int = 2):
-    honest = completed_order(db)
-    rings = [completed_order(db, shop=honest.shop, product=honest.product) for _ in range(n_brushed)]
+    # Each at its own address: what discounts here is the case's flags, not the hold on shared keys.
+    honest = completed_order(db, address={**ADDRESS, "line": "文一西路 1 号"})
+    rings = [
+        completed_order(
+            db, shop=honest.shop, product=honest.product, address={**ADDRESS, "line": f"天目山路 {i} 号"}
+        )
+        for i in range(n_brushed)
+    ]
     for bundle in rings:
         reviews_service.create_review(
             db, bundle.buyer.id, bundle.order.id, bundle.item.id, rating=5, text="好评"
@@ -213,6 +220,34 @@ def test_the_experience_score_and_the_rating(db, settings) -> None:
     _dismiss(db, settings, case_id)
     assert inputs().orders == 3
     assert reviews_service.rating_summary(db, honest.product.id).count == 3
+
+
+def test_held_orders_rating_and_score_part_wait_with_their_sales(db, settings) -> None:
+    """Three buyers at one address (a ring before its evidence) and a new customer of the shop: held
+    for a week, their five stars lift no rating and get the shop no score; after the week they count."""
+    honest = completed_order(db, address={**ADDRESS, "line": "文一西路 1 号"})
+    rings = [
+        completed_order(db, shop=honest.shop, product=honest.product) for _ in range(3)
+    ]  # shared ADDRESS
+    for bundle in [honest, *rings]:
+        reviews_service.create_review(
+            db, bundle.buyer.id, bundle.order.id, bundle.item.id, rating=5, text="好评"
+        )
+    db.commit()
+    shop_id, product_id = honest.shop.shop.id, honest.product.id
+
+    def orders_scored(now) -> int:  # type: ignore[no-untyped-def]
+        return next(s.orders for s in indicators.gather(db, now) if s.shop_id == shop_id)
+
+    now = clock.now() + timedelta(minutes=1)
+    assert orders_scored(now) == 4 and reviews_service.rating_summary(db, product_id).count == 4
+    integrity_flows.publish_flags(db, settings)
+    assert orders_scored(now) == 0 and reviews_service.rating_summary(db, product_id).count == 0
+    assert integrity_service.active_flags(db).of_kind(FlagKind.order).tolist() == []  # held, not flagged
+    later = clock.now() + timedelta(days=7, hours=1)
+    with clock.frozen(later):
+        integrity_flows.publish_flags(db, settings)
+    assert orders_scored(later) == 4 and reviews_service.rating_summary(db, product_id).count == 4
 
 
 def test_the_feed_demotes_flagged_items(db, settings) -> None:

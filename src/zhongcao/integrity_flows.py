@@ -31,6 +31,7 @@ from zhongcao.content import reads as content_reads
 from zhongcao.content import service as content_service
 from zhongcao.db import Database
 from zhongcao.events.store import EventStore
+from zhongcao.integrity import holds as integrity_holds
 from zhongcao.integrity import published as integrity_published
 from zhongcao.integrity import service as integrity_service
 from zhongcao.integrity.blocks import Block
@@ -204,8 +205,10 @@ def publish_flags(
     readers) and, beside it, the units per SKU the catalog's shown and ranked sales leave out: brushed
     orders', and those held until their evidence is in; commits, returns the set."""
     flags = integrity_service.active_flags(db)
-    uncounted = set(flags.of_kind(FlagKind.order).tolist()) | set(held_sales(db, now or clock.now(), flags))
+    held = held_sales(db, now or clock.now(), flags)
+    uncounted = set(flags.of_kind(FlagKind.order).tolist()) | set(held)
     integrity_service.replace_flagged_sales(db, commerce_service.sold_units_by_sku(db, sorted(uncounted)))
+    integrity_holds.replace_held_orders(db, held)
     db.commit()
     integrity_published.publish(flags, settings.models_dir)
     return flags

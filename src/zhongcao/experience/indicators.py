@@ -21,8 +21,7 @@ from zhongcao.aftersales import service as aftersales_service
 from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.experience.scoring import ScoreConfig, ScoreRules, ShopInputs
-from zhongcao.integrity import service as integrity_service
-from zhongcao.integrity.models import FlagKind
+from zhongcao.integrity import holds as integrity_holds
 from zhongcao.reviews import service as reviews_service
 from zhongcao.shops import service as shops_service
 from zhongcao.support import service as support_service
@@ -95,8 +94,9 @@ def _gather_window(
     lag_since = now - timedelta(days=config.refund_lag_end_days)
     lag_until = now - timedelta(days=config.refund_lag_start_days)
     # Brushed orders (flagged by the integrity domain) and their reviews do not count: a ring of
-    # fake five-star orders must not dilute a shop's bad-review, refund and complaint rates.
-    brushed = integrity_service.flagged_ids(db, FlagKind.order)
+    # fake five-star orders must not dilute a shop's bad-review, refund and complaint rates. Nor do
+    # orders held until their evidence is in: a ring must not get a shop scored before it is caught.
+    brushed = integrity_holds.uncounted_order_ids(db)
     paid = commerce_service.paid_order_counts(db, since, now, excluding=brushed)
     paid_lagged = commerce_service.paid_order_counts(db, lag_since, lag_until, excluding=brushed)
     delivered = commerce_service.delivered_order_counts(db, since, now, excluding=brushed)

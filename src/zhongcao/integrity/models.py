@@ -140,6 +140,17 @@ class IntegrityFlaggedSales(Base):
     units: Mapped[int] = mapped_column(Integer)
 
 
+class IntegrityHeldOrder(Base):
+    """An order held until its evidence is in (``integrity.brushing.held_orders``): its units, its
+    review's rating and its part in the shop's experience score wait until the hold ends, as a brushed
+    order's never count. Rewritten with every publication of the flag set
+    (``integrity_flows.publish_flags``); read through :mod:`zhongcao.integrity.holds`."""
+
+    __tablename__ = "integrity_held_orders"
+
+    order_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+
+
 class IntegritySanction(IdMixin, TimestampMixin, Base):
     """One step of a repeat offender's escalation, the case that triggered it, and its appeal."""
 

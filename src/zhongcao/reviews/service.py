@@ -20,8 +20,7 @@ from zhongcao.catalog import service as catalog_service
 from zhongcao.commerce import service as commerce_service
 from zhongcao.commerce.models import OrderStatus
 from zhongcao.errors import Conflict, InvalidInput
-from zhongcao.integrity import service as integrity_service
-from zhongcao.integrity.models import FlagKind
+from zhongcao.integrity import holds as integrity_holds
 from zhongcao.pagination import PageParams, paginate_by_id
 from zhongcao.reviews.models import Review
 
@@ -131,8 +130,9 @@ def _summary_from_counts(counts: dict[int, int]) -> RatingSummary:
 
 def rating_summary(db: Session, product_id: int) -> RatingSummary:
     """Count, average and distribution of the first reviews of a product; reviews of brushed orders
-    (flagged by the integrity domain) do not count, so bought five-star reviews lift no rating."""
-    brushed = integrity_service.flagged_ids(db, FlagKind.order)
+    (flagged by the integrity domain), and of orders held until their evidence is in, do not count, so
+    bought five-star reviews lift no rating."""
+    brushed = integrity_holds.uncounted_order_ids(db)
     rows = db.execute(
         select(Review.rating, func.count())
         .where(Review.product_id == product_id, Review.is_first.is_(True), _not_of_orders(brushed))

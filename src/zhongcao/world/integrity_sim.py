@@ -12,7 +12,8 @@
   follows leave the follow signal, flagged content and accounts are demoted through
   :class:`~zhongcao.integrity.demotion.FlaggedIntegrityHook`, brushed orders leave the shops' trailing GMV
   and the products' sales count (search's sales rank), and reviews of brushed orders leave the public
-  rating shoppers see.
+  rating shoppers see; the brushing blocks are recorded as the platform's own cases and flags, and the
+  held orders in its table, so the platform's experience score leaves them out as it does in production.
 
 With ``detect`` off the attacks are planted and logged but nothing is flagged: the "detection off" arm
 of ``zhongcao bench integrity``.
@@ -28,7 +29,9 @@ import numpy as np
 from numpy.random import PCG64, Generator
 
 from zhongcao.content import bulk as content_bulk
-from zhongcao.integrity.blocks import Block
+from zhongcao.integrity import holds as integrity_holds
+from zhongcao.integrity import service as integrity_service
+from zhongcao.integrity.blocks import Block, BlockKind
 from zhongcao.integrity.brushing import held_orders
 from zhongcao.integrity.demotion import FlaggedIntegrityHook
 from zhongcao.integrity.detect import DetectConfig, detect_blocks
@@ -100,6 +103,7 @@ class SimulatedIntegrity:
         self.velocity = VelocityState()
         self.flags = Flags()
         self.held: set[int] = set()  # orders whose sales wait for their evidence (brushing.held_orders)
+        self.rating_out: set[int] = set()  # orders whose review's rating is taken out of the shop's now
         self.record = FlagRecord()
         self.decays = 0  # how many daily decays the market's popularity has had
         self.day = 0
@@ -228,7 +232,7 @@ class SimulatedIntegrity:
                 self.flags = self.flags.union(
                     Flags(accounts=np.asarray(sorted(h.account for h in hits), dtype=np.int64))
                 )
-                self._take_back(np.asarray([h.account for h in hits], dtype=np.int64), None)
+                self._take_back(np.asarray([h.account for h in hits], dtype=np.int64))
 
     def counted(
         self, uid: np.ndarray, wi: np.ndarray, play: np.ndarray, share: np.ndarray, like: np.ndarray
@@ -382,11 +386,22 @@ class SimulatedIntegrity:
             held_orders(inputs.orders, end_us // 1_000_000, flagged_buyers=self.flags.accounts).tolist()
         )
         self.record.held[end_us] = set(self.held)
-        self._take_back(new_accounts, new_orders)
+        self._take_back(new_accounts)
+        self._sync_ratings()
+        if self.discount:
+            self._tell_the_platform(market, [b for b in blocks if b.kind is BlockKind.brushing], now)
 
-    def _take_back(self, accounts: np.ndarray, orders: np.ndarray | None) -> None:
-        """Discount what was counted before the flag: popularity added by newly flagged accounts, and
-        the ratings of newly flagged orders' reviews."""
+    def _tell_the_platform(self, market: Market, brushing: list[Block], now: datetime) -> None:
+        """The brushing verdicts and the held orders into the platform's own tables, as the platform's
+        scan records them: its experience score and ratings then leave those orders out themselves
+        (tomorrow night's score job reads them). The engagement blocks stay in this layer, which
+        discounts the market's popularity counters directly."""
+        integrity_service.record_blocks(market.db, brushing, now=now)
+        integrity_holds.replace_held_orders(market.db, self.held)
+        market.db.commit()
+
+    def _take_back(self, accounts: np.ndarray) -> None:
+        """Discount what was counted before the flag: popularity added by newly flagged accounts."""
         if not self.discount:
             return
         market = self._market
@@ -399,13 +414,27 @@ class SimulatedIntegrity:
                 factor = DECAY ** (self.decays - c.get("gen")[mine])
                 np.subtract.at(market.engagement, c.get("wi")[mine], c.get("w", np.float64)[mine] * factor)
                 np.maximum(market.engagement, 0.0, out=market.engagement)
-        if orders is not None and len(orders):
-            gone = set(orders.tolist())
-            shop_index = {int(s): i for i, s in enumerate(market.shop_ids.tolist())}
-            for _rid, _user, shop, order_id, _ts, rating, _text in self.reviews:
-                if order_id in gone and shop in shop_index:
-                    market.rating_sum[shop_index[shop]] -= rating
-                    market.rating_n[shop_index[shop]] -= 1
+
+    def _sync_ratings(self) -> None:
+        """The public rating leaves out the reviews of brushed and held orders: each night, take out
+        those newly uncounted (a review written today counted until tonight) and put back those whose
+        hold ended without a flag."""
+        market = self._market
+        if not self.discount or market is None:
+            return
+        out = set(self._uncounted())
+        shop_index = {int(s): i for i, s in enumerate(market.shop_ids.tolist())}
+        for _rid, _user, shop, order_id, _ts, rating, _text in self.reviews:
+            taken = order_id in self.rating_out
+            if (order_id in out) == taken or shop not in shop_index:
+                continue
+            sign = 1 if taken else -1
+            market.rating_sum[shop_index[shop]] += sign * rating
+            market.rating_n[shop_index[shop]] += sign
+            if taken:
+                self.rating_out.discard(order_id)
+            else:
+                self.rating_out.add(order_id)
 
 
 def _columns(planted: Engagements) -> dict[str, list[np.ndarray]]:
