@@ -223,15 +223,20 @@ def rank_bought(arm: Arm, shop_id: int, since_us: int, days: int) -> dict[str, f
 
 
 def organic_held(arm: Arm) -> dict[str, int]:
-    """What the sales hold cost honest buyers: organic orders (not brushed, by the hidden labels) held on
-    any night, at the brushed shops and elsewhere, out of all organic orders of the run."""
+    """What the hold cost buyers who brushed nothing: orders not brushed (by the hidden labels) held on
+    any night, at the brushed shops (their new customers) and elsewhere, the latter split into orders of
+    attack accounts (farm accounts, hijacked ones included, that also shop) and of everyone else."""
     truth = arm.layer.runtime.truth
     held = set().union(*arm.layer.record.held.values()) if arm.layer.record.held else set()
     organic = {o: r for o, r in arm.layer.orders.items() if o not in truth.brushed_orders}
-    at_ring = sum(1 for o in held if o in organic and organic[o]["shop"] in truth.brushed_shops)
+    at_ring = [o for o in held if o in organic and organic[o]["shop"] in truth.brushed_shops]
+    elsewhere = [o for o in held if o in organic and organic[o]["shop"] not in truth.brushed_shops]
+    by_attackers = sum(1 for o in elsewhere if truth.account_kind.get(organic[o]["buyer"]) is not None)
     return {
-        "at_brushed_shops": at_ring,
-        "elsewhere": sum(1 for o in held if o in organic) - at_ring,
+        "at_brushed_shops": len(at_ring),
+        "brushed_shops_orders": sum(1 for r in organic.values() if r["shop"] in truth.brushed_shops),
+        "elsewhere_attack_accounts": by_attackers,
+        "elsewhere_others": len(elsewhere) - by_attackers,
         "organic_orders": len(organic),
     }
 
@@ -492,23 +497,27 @@ def bought_table(results: list[SeedResult]) -> list[str]:
         lines.append(f"| {camo:g} | {len(acc['pairs_on'])} | {cells[0]} | {cells[1]} |")
     lines += [
         "",
-        "| seed | camo | what the hold cost honest buyers (detection on): organic orders held at the brushed "
-        "shop · elsewhere · organic orders in the run |",
+        "| seed | camo | what the hold cost (detection on): unbrushed orders held at the brushed shop / its "
+        "unbrushed orders · held elsewhere, of attack accounts · of everyone else / all unbrushed orders |",
         "|---|---|---|",
     ]
-    totals = np.zeros(3, dtype=np.int64)
+    totals = np.zeros(5, dtype=np.int64)
     for r in results:
         for row in r.rows:
             if str(row["method"]).startswith("detectors"):
                 h = row["organic_held"]
                 assert isinstance(h, dict)
-                counts = [h["at_brushed_shops"], h["elsewhere"], h["organic_orders"]]
-                totals += np.asarray(counts)
+                keys = (
+                    "at_brushed_shops", "brushed_shops_orders", "elsewhere_attack_accounts", "elsewhere_others",
+                    "organic_orders",
+                )  # fmt: skip
+                c = [int(h[k]) for k in keys]
+                totals += np.asarray(c)
                 lines.append(
-                    f"| {row['seed']} | {row['camouflage']:g} | {counts[0]:,} · {counts[1]:,} · {counts[2]:,} |"
+                    f"| {row['seed']} | {row['camouflage']:g} | {c[0]:,} / {c[1]:,} · {c[2]:,} · {c[3]:,} / {c[4]:,} |"
                 )
-    share = totals[1] / max(1, totals[2])
-    lines.append(f"| all | | {totals[0]:,} · {totals[1]:,} ({share:.2%} of organic orders) · {totals[2]:,} |")
+    t = totals.tolist()
+    lines.append(f"| all | | {t[0]:,} / {t[1]:,} · {t[2]:,} · {t[3]:,} / {t[4]:,} |")
     return lines
 
 
