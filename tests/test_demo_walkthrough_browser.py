@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +18,7 @@ import pytest
 
 from tests.demo_world_helpers import DemoWorld, build_demo
 from tests.web_helpers import CHROMIUM, PHONE, LiveServer, PageProblems, screenshot
+from zhongcao import clock
 from zhongcao.commerce.models import OrderStatus
 
 pytestmark = [
@@ -154,7 +155,8 @@ def test_the_creator_has_pending_and_settled_commissions(served: tuple[DemoWorld
     context, page, problems = _page(browser, DESK)
     _sign_in_as(page, base, "creator")
     # The simulated month (the statement's default period is the current calendar month).
-    period = f"from={(date.today() - timedelta(days=35)).isoformat()}&to={date.today().isoformat()}"
+    today = clock.business_today()  # statements count business days (UTC+8)
+    period = f"from={(today - timedelta(days=35)).isoformat()}&to={today.isoformat()}"
     for state in ("pending", "settled"):
         page.goto(f"{base}/creator/statement?{period}&state={state}")
         assert page.locator("table tbody tr").count() >= 1, f"no {state} commission"

@@ -119,7 +119,7 @@ def test_statement_totals_are_the_sum_of_settlements_and_the_csv_matches(client,
     db.commit()
     finance_service.run_settlements(db, now)
     headers = auth(db, shop.owner)
-    today = now.date()
+    today = now.astimezone(clock.BUSINESS_TZ).date()  # statements count business days (UTC+8)
     period = {"from": (today - timedelta(days=10)).isoformat(), "to": today.isoformat()}
 
     statement = client.get("/api/merchant/finance/statement", params=period, headers=headers)
