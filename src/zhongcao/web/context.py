@@ -178,38 +178,17 @@ class WebContext:
         return response
 
     def finish(self, response: Any, *, keep_flash: bool = False) -> None:
-        settings = self.request.app.state.settings
+        secure = self.request.app.state.settings.cookie_secure
+        cookies = dict(self.cookies)
         if self._set_csrf:
-            response.set_cookie(
-                CSRF_COOKIE,
-                self.anonymous_csrf,
-                max_age=YEAR,
-                httponly=True,
-                samesite="lax",
-                secure=settings.cookie_secure,
-                path="/",
-            )
+            cookies.setdefault(CSRF_COOKIE, (self.anonymous_csrf, YEAR))
         if self._set_device:
-            response.set_cookie(
-                DEVICE_COOKIE,
-                self.device_id,
-                max_age=TWO_YEARS,
-                httponly=True,
-                samesite="lax",
-                secure=settings.cookie_secure,
-                path="/",
-            )
+            cookies.setdefault(DEVICE_COOKIE, (self.device_id, TWO_YEARS))
         if self.flash is not None and not keep_flash:
             response.delete_cookie(FLASH_COOKIE, path="/")
-        for name, (value, max_age) in self.cookies.items():
+        for name, (value, max_age) in cookies.items():
             response.set_cookie(
-                name,
-                value,
-                max_age=max_age,
-                httponly=True,
-                samesite="lax",
-                secure=settings.cookie_secure,
-                path="/",
+                name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
             )
 
     def login_url(self) -> str:
