@@ -9,12 +9,14 @@ the channel they came through (``live``, ``mall``, ``shop_page``, ``product_page
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from numpy.random import Generator
 
-from zhongcao.support import service as support_service
+from zhongcao.support import bulk as support_bulk
+from zhongcao.support.bulk import AnsweredQuestion
 from zhongcao.world import vocab
 from zhongcao.world.generate import TOPIC_KEYS
 
@@ -31,6 +33,7 @@ PRESALE_QUESTIONS: tuple[str, ...] = (
     "能开发票吗？/ Can I get an invoice?",
     "尺码偏大还是偏小？/ Does it run large or small?",
 )
+PRESALE_ANSWER = "亲，有的，今天下单明天发 / Yes, in stock: order today, it ships tomorrow"
 
 
 def _pack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -64,7 +67,9 @@ class ChannelSessions:
     shop_ids: np.ndarray
     shop_hidden: dict[str, np.ndarray]
     bought: dict[int, list[int]]
+    presale_pending: list[AnsweredQuestion]  # answered later than the day they were asked
     db: Any
+    _when: Callable[[int], datetime]
 
     # What Market provides (these are its methods; the mixin only names them for the type checker).
     def _count(self, name: str, n: int = 1) -> None: ...
@@ -243,27 +248,37 @@ class ChannelSessions:
 
     def _do_presale_ask(self, when: int, user: int, product: int) -> None:
         """A shopper asks the shop about a product (its card goes first); the shop answers after its
-        hidden response time, as it answers buyers of its parcels."""
+        hidden response time, as it answers buyers of its parcels, and closes the conversation. Nothing
+        in the world waits on the answer, so the finished conversation is written with the day's others
+        (:meth:`_record_presale`)."""
         rng = self.rng
         shop = int(self.product_shop[product])
-        conversation, _ = support_service.start_conversation(
-            self.db,
-            user_id=int(self.user_ids[user]),
-            shop_id=int(self.shop_ids[shop]),
-            message=PRESALE_QUESTIONS[int(rng.integers(len(PRESALE_QUESTIONS)))],
-            product_id=int(self.product_ids[product]),
-        )
+        question = PRESALE_QUESTIONS[int(rng.integers(len(PRESALE_QUESTIONS)))]
         self._count("presale_questions")
         minutes = self.shop_hidden["shop_cs_response_minutes"][shop] * rng.lognormal(0.0, 0.5)
-        self._at(when + int(max(0.2, minutes) * MINUTE_US), "presale_answer", shop, conversation.id)
-
-    def _do_presale_answer(self, when: int, shop: int, conversation_id: int) -> None:
-        shop_id = int(self.shop_ids[shop])
-        support_service.post_agent_message(
-            self.db,
-            conversation_id,
-            shop_id=shop_id,
-            agent_user_id=self._owner(shop),
-            body="亲，有的，今天下单明天发 / Yes, in stock: order today, it ships tomorrow",
+        answered = self._when(when + int(max(0.2, minutes) * MINUTE_US))
+        self.presale_pending.append(
+            AnsweredQuestion(
+                user_id=int(self.user_ids[user]),
+                shop_id=int(self.shop_ids[shop]),
+                product_id=int(self.product_ids[product]),
+                question=question,
+                asked_at=self._when(when),
+                agent_user_id=self._owner(shop),
+                answer=PRESALE_ANSWER,
+                answered_at=answered,
+                closed_at=answered,
+            )
         )
-        support_service.close_conversation(self.db, conversation_id, shop_id=shop_id)
+
+    def _record_presale(self, end_us: int) -> None:
+        """Write the pre-sale conversations closed by ``end_us`` in one batch (support.bulk: the rows the
+        one-at-a-time calls write, a few statements instead of a dozen per conversation); those still
+        waiting for their answer wait for a later night. Runs before the night's jobs, which read the
+        shops' reply times."""
+        end = self._when(end_us)
+        done = [q for q in self.presale_pending if q.closed_at <= end]
+        self.presale_pending = [q for q in self.presale_pending if q.closed_at > end]
+        if done:
+            support_bulk.record_answered_questions(self.db, done)
+            self.db.commit()

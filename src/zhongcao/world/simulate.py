@@ -73,6 +73,7 @@ from zhongcao.search.policy import ProductCorpus
 from zhongcao.search.policy import get_policy as get_search_policy
 from zhongcao.shops import service as shops_service
 from zhongcao.support import service as support_service
+from zhongcao.support.bulk import AnsweredQuestion
 from zhongcao.users import addresses as address_service
 from zhongcao.world import buyers, demo_shopper, vocab
 from zhongcao.world import merchants as merchant_rules
@@ -260,6 +261,7 @@ class Market(ChannelSessions):
         self.in_flight: set[int] = set()  # orders shipped, not yet delivered (their parcels are held)
         self.order_events: list[tuple[int, int, int, int, int, int, str]] = []
         self.owner_of_shop: dict[int, int] = {}
+        self.presale_pending: list[AnsweredQuestion] = []
         # Creators who publish new videos during the simulation, choosing products through a creator
         # policy (zhongcao.world.creators); None keeps the world's content as generated.
         self.creators = (
@@ -1368,6 +1370,7 @@ class Market(ChannelSessions):
     def _end_of_day(self, end_us: int) -> None:
         rng = self.rng_night
         self.db.commit()
+        self._record_presale(end_us)
         self._ingest_orders()
         with clock.frozen(self._when(end_us)):
             counts = run_due_jobs(self.database, now=self._when(end_us))
