@@ -15,7 +15,8 @@ from collections.abc import Collection
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from zhongcao.integrity.models import FlagKind, IntegrityFlag, IntegrityHeldOrder
+from zhongcao.integrity import service as integrity_service
+from zhongcao.integrity.models import FlagKind, IntegrityHeldOrder
 
 CHUNK = 500  # SQLite's parameter limit, with room
 
@@ -42,7 +43,5 @@ def replace_held_orders(db: Session, order_ids: Collection[int]) -> int:
 
 def uncounted_order_ids(db: Session) -> set[int]:
     """Orders whose rating and experience-score part do not count now: flagged as brushed, or held."""
-    flagged = select(IntegrityFlag.subject_id).where(
-        IntegrityFlag.lifted_at.is_(None), IntegrityFlag.kind == FlagKind.order
-    )
+    flagged = integrity_service.flagged_ids_query(FlagKind.order)
     return {int(o) for o in db.scalars(flagged)} | held_order_ids(db)
