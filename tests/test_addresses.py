@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.commerce_helpers import first_sku
-from tests.factories import make_product, make_shop
+from tests.factories import make_product, make_shop, make_user
 from tests.web_helpers import form_token, seed_world, web_login
 from zhongcao.catalog.models import Sku
 from zhongcao.commerce.models import Order
@@ -165,6 +165,38 @@ def test_at_most_twenty_addresses(db) -> None:
     assert getattr(caught.value, "code", None) == "too_many_addresses"
     defaults = db.scalars(select(UserAddress).where(UserAddress.is_default)).all()
     assert len(defaults) == 1
+
+
+def _book(db, user_id: int) -> list[tuple[str, str, bool]]:
+    return [(a.recipient, a.district_code, a.is_default) for a in address_service.list_addresses(db, user_id)]
+
+
+def test_save_first_addresses_saves_a_default_for_users_without_one(db) -> None:
+    """The batch form of a buyer's first address (the simulation's night): what create_address
+    would save for a user with an empty book; a user with a book, or named twice, is left as is."""
+    a, b, c = (make_user(db).id for _ in range(3))
+    address_service.create_address(db, c, AddressIn(**GOOD))
+    other = AddressIn(**{**GOOD, "recipient": "李四", "district_code": "330102"})
+    saved = address_service.save_first_addresses(
+        db, [(a, AddressIn(**GOOD)), (b, other), (a, other), (c, other)]
+    )
+    assert saved == 2
+    d = make_user(db).id
+    address_service.create_address(db, d, AddressIn(**GOOD))
+    assert _book(db, a) == _book(db, d) == [("王小明", "330106", True)]
+    assert _book(db, b) == [("李四", "330102", True)]
+    assert _book(db, c) == [("王小明", "330106", True)]
+    assert address_service.save_first_addresses(db, []) == 0
+
+
+def test_save_first_addresses_saves_nothing_when_one_is_bad(db) -> None:
+    a, b = make_user(db).id, make_user(db).id
+    bad = AddressIn(**{**GOOD, "district_code": "110101"})  # a Beijing district in Hangzhou
+    with pytest.raises(InvalidInput) as caught:
+        address_service.save_first_addresses(db, [(a, AddressIn(**GOOD)), (b, bad)])
+    assert caught.value.details["field"] == "district_code"
+    db.rollback()
+    assert _book(db, a) == _book(db, b) == []
 
 
 # --- the pages ----------------------------------------------------------------------------------

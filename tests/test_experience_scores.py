@@ -75,3 +75,64 @@ def test_record_score_rules(db):
     )
     assert row.source == "manual" and row.details == {}
     assert experience_scores.current_score_centi(db, shop.id) == 480
+
+
+def _rows(db, shop_id):
+    return [
+        (
+            r.score_centi,
+            r.product_centi,
+            r.logistics_centi,
+            r.service_centi,
+            r.order_count,
+            r.details,
+            r.source,
+        )
+        for r in experience_scores.score_history(db, shop_id, clock.now() - timedelta(days=1))
+    ]
+
+
+def test_record_scores_writes_what_record_score_writes(db):
+    """The nightly batch's bulk writer: the same rows as one call each, current at once."""
+    a, b = make_shop(db).shop, make_shop(db).shop
+    now = clock.now()
+    kwargs = {
+        "product_centi": 490,
+        "logistics_centi": 470,
+        "service_centi": 480,
+        "order_count": 120,
+        "details": {"category_id": 3},
+        "computed_at": now,
+        "source": "computed",
+    }
+    experience_scores.record_score(db, a.id, 480, **kwargs)
+    recorded = experience_scores.record_scores(
+        db,
+        [
+            experience_scores.NewScore(shop_id=b.id, score_centi=480, **kwargs),
+            experience_scores.NewScore(
+                shop_id=a.id, score_centi=None, computed_at=now + timedelta(seconds=1)
+            ),
+        ],
+    )
+    assert recorded == 2
+    assert _rows(db, b.id) == _rows(db, a.id)[:1]
+    assert experience_scores.current_scores(db, [a.id, b.id]) == {a.id: None, b.id: 480}
+
+
+def test_record_scores_refuses_the_whole_batch_on_one_bad_row(db):
+    shop = make_shop(db).shop
+    good = experience_scores.NewScore(shop_id=shop.id, score_centi=400, source="computed")
+    with pytest.raises(NotFound) as missing:
+        experience_scores.record_scores(
+            db, [good, experience_scores.NewScore(shop_id=999_999, score_centi=400)]
+        )
+    assert missing.value.code == "shop_not_found"
+    with pytest.raises(InvalidInput) as info:
+        experience_scores.record_scores(
+            db, [good, experience_scores.NewScore(shop_id=shop.id, score_centi=501)]
+        )
+    assert info.value.details["field"] == "score_centi"
+    db.rollback()
+    assert experience_scores.current_score_centi(db, shop.id) is None
+    assert experience_scores.record_scores(db, []) == 0

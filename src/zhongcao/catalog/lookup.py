@@ -48,26 +48,44 @@ def skus_by_ids(db: Session, sku_ids: Iterable[int]) -> dict[int, SkuInfo]:
     if not ids:
         return {}
     # One round trip: whether the shop is active comes with the row (a sub-select of the shops service).
+    # Only the columns a SkuInfo needs: a checkout asks for this on every line, and loading the whole
+    # product (its description and images) cost more than the query.
     shop_active = Product.shop_id.in_(shops_service.active_shop_ids_query()).label("shop_active")
     rows = db.execute(
-        select(Sku, Product, shop_active).join(Product, Product.id == Sku.product_id).where(Sku.id.in_(ids))
+        select(
+            Sku.id,
+            Sku.product_id,
+            Product.shop_id,
+            Product.category_id,
+            Sku.code,
+            Product.title_zh,
+            Product.title_en,
+            Sku.attributes,
+            Sku.price_fen,
+            Sku.stock,
+            Sku.is_active,
+            Product.status,
+            shop_active,
+        )
+        .join(Product, Product.id == Sku.product_id)
+        .where(Sku.id.in_(ids))
     ).all()
     out: dict[int, SkuInfo] = {}
-    for sku, product, active in rows:
-        out[sku.id] = SkuInfo(
-            sku_id=sku.id,
-            product_id=product.id,
-            shop_id=product.shop_id,
-            category_id=product.category_id,
-            code=sku.code,
-            title_zh=product.title_zh,
-            title_en=product.title_en,
-            attributes=dict(sku.attributes or {}),
-            price_fen=sku.price_fen,
-            stock=sku.stock,
-            sku_active=sku.is_active,
-            product_active=product.status == ProductStatus.active,
-            shop_active=bool(active),
+    for row in rows:
+        out[row[0]] = SkuInfo(
+            sku_id=row[0],
+            product_id=row[1],
+            shop_id=row[2],
+            category_id=row[3],
+            code=row[4],
+            title_zh=row[5],
+            title_en=row[6],
+            attributes=dict(row[7] or {}),
+            price_fen=row[8],
+            stock=row[9],
+            sku_active=row[10],
+            product_active=row[11] == ProductStatus.active,
+            shop_active=bool(row[12]),
         )
     return out
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from zhongcao import clock
 from zhongcao.experience import indicators, scoring
 from zhongcao.experience.models import ShopScore
-from zhongcao.experience.scores import COMPUTED, record_score
+from zhongcao.experience.scores import COMPUTED, NewScore, record_scores
 
 SCORE_INTERVAL = timedelta(hours=24)
 
@@ -29,22 +29,24 @@ def compute_scores(
     reason). Returns the :class:`~zhongcao.experience.scoring.ShopResult` list."""
     now = now or clock.now()
     results = scoring.score_shops(indicators.gather(db, now, rules), rules)
-    for result in results:
-        record_score(
-            db,
-            result.shop_id,
-            result.score_centi,
-            product_centi=result.dimensions_centi.get("product"),
-            logistics_centi=result.dimensions_centi.get("logistics"),
-            service_centi=result.dimensions_centi.get("service"),
-            order_count=result.orders,
-            details={"category_id": result.category_id, **result.details},
-            computed_at=now,
-            source=COMPUTED,
-            commit=False,
-        )
-    if commit:
-        db.commit()
+    record_scores(
+        db,
+        [
+            NewScore(
+                shop_id=result.shop_id,
+                score_centi=result.score_centi,
+                product_centi=result.dimensions_centi.get("product"),
+                logistics_centi=result.dimensions_centi.get("logistics"),
+                service_centi=result.dimensions_centi.get("service"),
+                order_count=result.orders,
+                details={"category_id": result.category_id, **result.details},
+                computed_at=now,
+                source=COMPUTED,
+            )
+            for result in results
+        ],
+        commit=commit,
+    )
     return results
 
 

@@ -3,7 +3,7 @@
 The newest ``ShopScore`` row of a shop is its current score (``None`` = not scored yet). Readers ask
 for it through :func:`current_score_centi` / :func:`current_scores`, gate on it through
 :func:`shop_ids_scored_below`, and notice new scores through :func:`scores_version`.
-:func:`record_score` is the one writer (the nightly batch in :mod:`zhongcao.experience.computation`,
+:func:`record_score` and its batch form :func:`record_scores` are the one writer (the nightly batch in :mod:`zhongcao.experience.computation`,
 operators, tests, the simulator). How scores are computed lives in ``computation``, and NPS in
 :mod:`zhongcao.experience.surveys`: this module reads no other domain's records, so that every
 domain may gate on a score without being tied to what the score is computed from.
@@ -11,7 +11,8 @@ domain may gate on a score without being tied to what the score is computed from
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from zhongcao import clock
-from zhongcao.errors import InvalidInput
+from zhongcao.db import insert_rows
+from zhongcao.errors import InvalidInput, NotFound
 from zhongcao.experience.models import ShopScore
 from zhongcao.shops import service as shops_service
 
@@ -104,6 +106,47 @@ def _check_centi(value: int | None, field: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class NewScore:
+    """One score to record (what :func:`record_score` takes, as a row for :func:`record_scores`)."""
+
+    shop_id: int
+    score_centi: int | None
+    product_centi: int | None = None
+    logistics_centi: int | None = None
+    service_centi: int | None = None
+    order_count: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+    computed_at: datetime | None = None
+    source: str = "manual"
+
+
+def _checked(score: NewScore, now: datetime) -> dict[str, Any]:
+    """The row to insert, once the score's values are checked (the shop is checked by the caller)."""
+    for value, name in (
+        (score.score_centi, "score_centi"),
+        (score.product_centi, "product_centi"),
+        (score.logistics_centi, "logistics_centi"),
+        (score.service_centi, "service_centi"),
+    ):
+        _check_centi(value, name)
+    if score.order_count < 0:
+        raise InvalidInput("order_count cannot be negative", code="invalid_order_count", field="order_count")
+    if not score.source or len(score.source) > 20:
+        raise InvalidInput("source must be 1 to 20 characters", code="invalid_source", field="source")
+    return {
+        "shop_id": score.shop_id,
+        "computed_at": score.computed_at or now,
+        "score_centi": score.score_centi,
+        "product_centi": score.product_centi,
+        "logistics_centi": score.logistics_centi,
+        "service_centi": score.service_centi,
+        "order_count": score.order_count,
+        "details": dict(score.details),
+        "source": score.source,
+    }
+
+
 def record_score(
     db: Session,
     shop_id: int,
@@ -120,33 +163,46 @@ def record_score(
 ) -> ShopScore:
     """Record a score for a shop; it becomes the current one unless a newer row exists."""
     shops_service.get_shop(db, shop_id)
-    for value, field in (
-        (score_centi, "score_centi"),
-        (product_centi, "product_centi"),
-        (logistics_centi, "logistics_centi"),
-        (service_centi, "service_centi"),
-    ):
-        _check_centi(value, field)
-    if order_count < 0:
-        raise InvalidInput("order_count cannot be negative", code="invalid_order_count", field="order_count")
-    if not source or len(source) > 20:
-        raise InvalidInput("source must be 1 to 20 characters", code="invalid_source", field="source")
     row = ShopScore(
-        shop_id=shop_id,
-        computed_at=computed_at or clock.now(),
-        score_centi=score_centi,
-        product_centi=product_centi,
-        logistics_centi=logistics_centi,
-        service_centi=service_centi,
-        order_count=order_count,
-        details=dict(details or {}),
-        source=source,
+        **_checked(
+            NewScore(
+                shop_id=shop_id,
+                score_centi=score_centi,
+                product_centi=product_centi,
+                logistics_centi=logistics_centi,
+                service_centi=service_centi,
+                order_count=order_count,
+                details=dict(details or {}),
+                computed_at=computed_at,
+                source=source,
+            ),
+            clock.now(),
+        )
     )
     db.add(row)
     db.flush()
     if commit:
         db.commit()
     return row
+
+
+def record_scores(db: Session, scores: Sequence[NewScore], *, commit: bool = True) -> int:
+    """Record many scores at once (the nightly batch: every shop, one multi-row INSERT instead of a
+    round trip each), under the same rules as :func:`record_score`; one bad row (404 for an unknown
+    shop, 422 for a value out of range) records none of them. Returns how many were recorded."""
+    now = clock.now()
+    known = shops_service.shops_by_ids(db, [s.shop_id for s in scores])
+    rows = []
+    for score in scores:
+        if score.shop_id not in known:
+            raise NotFound("shop not found", code="shop_not_found", details={"shop_id": score.shop_id})
+        rows.append(_checked(score, now))
+    insert_rows(db, ShopScore.__table__, rows)
+    if commit:
+        db.commit()
+    else:
+        db.flush()
+    return len(rows)
 
 
 def score_history(db: Session, shop_id: int, since: datetime) -> list[ShopScore]:

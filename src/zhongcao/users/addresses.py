@@ -9,12 +9,14 @@ the newest remaining address the default. Checkout takes a saved address as name
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from zhongcao.db import insert_rows
 from zhongcao.errors import Conflict, NotFound
 from zhongcao.users import divisions
 from zhongcao.users.models import UserAddress
@@ -67,6 +69,32 @@ def create_address(db: Session, user_id: int, data: AddressIn, *, commit: bool =
     if commit:
         db.commit()
     return row
+
+
+def save_first_addresses(
+    db: Session, entries: Sequence[tuple[int, AddressIn]], *, commit: bool = True
+) -> int:
+    """Save each user's address as their default, for the users who have no saved address yet (a
+    buyer's first order, written in a batch: the market simulation's night, an import); a user who
+    already has an address book, or comes again later in ``entries``, is left as is. Every address
+    is checked first (one bad division saves none); one query finds who has an address, one
+    multi-row INSERT saves the rest. Returns how many were saved."""
+    for _user_id, data in entries:
+        divisions.check(data.province_code, data.city_code, data.district_code)
+    users = sorted({user_id for user_id, _ in entries})
+    if not users:
+        return 0
+    have = set(db.scalars(select(UserAddress.user_id).where(UserAddress.user_id.in_(users)).distinct()))
+    rows = []
+    for user_id, data in entries:
+        if user_id in have:
+            continue
+        have.add(user_id)
+        rows.append({"user_id": user_id, **data.model_dump(exclude={"is_default"}), "is_default": True})
+    insert_rows(db, UserAddress.__table__, rows)
+    if commit:
+        db.commit()
+    return len(rows)
 
 
 def update_address(

@@ -85,6 +85,7 @@ def run_policy(
     *,
     reactions: Reactions | None = None,
     merchants: MerchantRules | None = None,
+    first_days: int | None = None,
 ) -> PolicyOutcome:
     """Build ``spec``'s world under ``policy`` into ``workdir/policy`` and simulate it; what changes
     between policies is the feed policy alone (the world, reactions, merchant rules and random
@@ -109,6 +110,7 @@ def run_policy(
             integrity=layer,
             reactions=reactions,
             merchants=merchants,
+            first_days=first_days,
         )
         store.close()
         latent = load_latent(summary.path)

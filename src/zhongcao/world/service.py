@@ -157,14 +157,18 @@ def build_world(
     integrity: SimulatedIntegrity | None = None,
     reactions: Reactions | None = None,
     merchants: MerchantRules | None = None,
+    first_days: int | None = None,
 ) -> WorldSummary:
     """Build the world for ``spec`` into ``database`` (migrated) and simulate ``spec.days`` days,
     or reuse the one already there. Behaviour events go to ``store`` (default: the configured one).
-    ``simulate_days=False`` builds the world only (its day count is then recorded as 0)."""
+    ``simulate_days=False`` builds the world only (its day count is then recorded as 0).
+    ``first_days``: simulate only the first that many days of the world made for ``spec.days`` (what
+    a day of a long run costs, timed without running all of it); the record says how many ran."""
     path = world_path(spec, world_dir)
     manifest = _read_manifest(path)
     label = _database_label(database)
-    days = spec.days if simulate_days else 0
+    period = spec.days if simulate_days else 0
+    days = period if first_days is None else max(0, min(period, first_days))
     attacks = integrity is not None and not integrity.plan.empty
     reusable = not fresh and manifest is not None and _manifest_matches(manifest, spec, label, days, attacks)
     if reusable and manifest is not None and _still_there(database, manifest):
@@ -181,7 +185,7 @@ def build_world(
                     f"{spec.scale.value} {'with' if attacks else 'without'} attacks (or its record in "
                     f"{path.parent} is gone); rebuild it with --fresh"
                 )
-    start = simulation_start(days)
+    start = simulation_start(period)
     with _rich_progress(progress) as phase:
         # The world is made as of the first simulated day, so its timestamps precede what happens.
         with database.session() as db, clock.frozen(start):

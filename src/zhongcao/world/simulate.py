@@ -75,6 +75,7 @@ from zhongcao.shops import service as shops_service
 from zhongcao.support import service as support_service
 from zhongcao.support.bulk import AnsweredQuestion
 from zhongcao.users import addresses as address_service
+from zhongcao.users.schemas import AddressIn
 from zhongcao.world import buyers, demo_shopper, vocab
 from zhongcao.world import merchants as merchant_rules
 from zhongcao.world.creators import SimulatedCreators
@@ -198,6 +199,7 @@ class Market(ChannelSessions):
         self.reactions = reactions or Reactions()
         self._streams(0)
         self.addresses: dict[int, ShippingAddress] = {}  # user id -> their address (world.buyers)
+        self.new_addresses: list[tuple[int, AddressIn]] = []  # first-time buyers' address book entries
         self.intensity = float(intensity)
         self.start_us = _us(start)
         self.tz = start.tzinfo
@@ -964,13 +966,18 @@ class Market(ChannelSessions):
         content_service.end_live(self.db, content_id)
 
     def _address(self, user_id: int) -> ShippingAddress:
-        """The buyer's own address, saved to their address book before their first order."""
+        """The buyer's own address, typed in at their first order and saved to their address book
+        that night (``_save_addresses``: one batch for the day's new buyers)."""
         if user_id not in self.addresses:
             entry = buyers.buyer(self.seed, user_id)
-            if not address_service.list_addresses(self.db, user_id):
-                address_service.create_address(self.db, user_id, entry)
+            self.new_addresses.append((user_id, entry))
             self.addresses[user_id] = buyers.shipping(entry)
         return self.addresses[user_id]
+
+    def _save_addresses(self) -> None:
+        if self.new_addresses:
+            address_service.save_first_addresses(self.db, self.new_addresses)
+            self.new_addresses = []
 
     def _do_place(
         self, when: int, user: int, product: int, qty: int, channel: str, content_id: int, walk_away: int = -1
@@ -1371,6 +1378,7 @@ class Market(ChannelSessions):
         rng = self.rng_night
         self.db.commit()
         self._record_presale(end_us)
+        self._save_addresses()
         self._ingest_orders()
         with clock.frozen(self._when(end_us)):
             counts = run_due_jobs(self.database, now=self._when(end_us))
