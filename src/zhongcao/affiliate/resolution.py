@@ -39,23 +39,21 @@ def terms_for(db: Session, *, product_id: int, creator_account_id: int | None) -
     """The plan and rate for a sale of ``product_id`` credited to ``creator_account_id``."""
     if creator_account_id is None:
         return NO_COMMISSION
-    plans = list(
-        db.scalars(
-            select(AffiliatePlan).where(
-                AffiliatePlan.product_id == product_id, AffiliatePlan.status == PlanStatus.active
-            )
+    # The product's active plans, each with whether this creator is on its list, in one round trip
+    # (checkout asks this for every creator-attributed line).
+    rows = db.execute(
+        select(AffiliatePlan, AffiliatePlanCreator.plan_id)
+        .outerjoin(
+            AffiliatePlanCreator,
+            (AffiliatePlanCreator.plan_id == AffiliatePlan.id)
+            & (AffiliatePlanCreator.account_id == creator_account_id),
         )
-    )
-    if not plans:
+        .where(AffiliatePlan.product_id == product_id, AffiliatePlan.status == PlanStatus.active)
+    ).all()
+    if not rows:
         return NO_COMMISSION
-    listed_plan_ids = set(
-        db.scalars(
-            select(AffiliatePlanCreator.plan_id).where(
-                AffiliatePlanCreator.plan_id.in_([p.id for p in plans]),
-                AffiliatePlanCreator.account_id == creator_account_id,
-            )
-        )
-    )
+    plans = list({plan.id: plan for plan, _ in rows}.values())
+    listed_plan_ids = {listed for _, listed in rows if listed is not None}
     exclusive = [p for p in plans if p.kind is PlanKind.exclusive]
     if exclusive:
         mine = [p for p in exclusive if p.id in listed_plan_ids]

@@ -70,19 +70,33 @@ def resolve(
 ) -> ResolvedAttribution:
     """Check a client's attribution for ``product_id`` and fill in the account from the content."""
     if content_id is not None:
-        content = db.get(Content, content_id)
-        if content is None:
-            raise _invalid("no such content", f"{field_prefix}.content_id")
-        anchored = db.scalar(
-            select(ContentAnchor.id).where(
-                ContentAnchor.content_id == content_id, ContentAnchor.product_id == product_id
-            )
+        # One round trip for the content, its publisher and whether it anchors the product (checkout
+        # asks this for every line).
+        anchored = (
+            select(ContentAnchor.id)
+            .where(ContentAnchor.content_id == Content.id, ContentAnchor.product_id == product_id)
+            .exists()
         )
-        if anchored is None:
+        row = db.execute(
+            select(Content.account_id, Account.kind, Account.shop_id, Account.is_top_kol, anchored)
+            .join(Account, Account.id == Content.account_id)
+            .where(Content.id == content_id)
+        ).one_or_none()
+        if row is None:
+            raise _invalid("no such content", f"{field_prefix}.content_id")
+        publisher, kind, shop_id, top_kol, is_anchored = row
+        if not is_anchored:
             raise _invalid("the content does not anchor this product", f"{field_prefix}.content_id")
-        if account_id is not None and account_id != content.account_id:
+        if account_id is not None and account_id != publisher:
             raise _invalid("the account is not the content's publisher", f"{field_prefix}.account_id")
-        account_id = content.account_id
+        return ResolvedAttribution(
+            channel=channel,
+            content_id=content_id,
+            account_id=publisher,
+            account_kind=kind,
+            account_shop_id=shop_id,
+            is_top_kol=bool(top_kol),
+        )
     account = None
     if account_id is not None:
         account = db.get(Account, account_id)
@@ -90,7 +104,7 @@ def resolve(
             raise _invalid("no such account", f"{field_prefix}.account_id")
     return ResolvedAttribution(
         channel=channel,
-        content_id=content_id,
+        content_id=None,
         account_id=account_id,
         account_kind=account.kind if account else None,
         account_shop_id=account.shop_id if account else None,
