@@ -5,7 +5,9 @@ and more refunds; unhappy people answer NPS lower and churn), reproducibly."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from zhongcao.support.models import Conversation
 from zhongcao.tables import empty_all_tables
 from zhongcao.world import cli as world_cli
 from zhongcao.world.generate import Scale, WorldSpec
-from zhongcao.world.service import build_world, load_latent
+from zhongcao.world.service import build_world, load_latent, simulation_start
 
 # The month-long demo fixture is built once per worker that runs a test of this module: keep them on one.
 # Building and simulating that month takes minutes on 2 cores: slow.
@@ -287,6 +289,24 @@ def test_same_seed_same_month(database: Database, tmp_path: Path) -> None:
         store=store,
     )
     assert other.simulation["digest"] != first.simulation["digest"]
+
+
+def test_first_days_runs_the_start_of_a_longer_world(database: Database, tmp_path: Path) -> None:
+    """``first_days`` (bench_policy_run --first-days): the world made for 10 days, starting 10 days
+    ago, of which only the first 3 are simulated; the record says 3, so it is never reused as the
+    10-day world."""
+    spec = WorldSpec(scale=Scale.tiny, seed=5, days=10)
+    store = SegmentEventStore(tmp_path / "events")
+    part = build_world(database, spec, progress=False, world_dir=tmp_path / "a", store=store, first_days=3)
+    assert part.simulation["days"] == 3
+    assert part.started_at is not None
+    assert datetime.fromisoformat(part.started_at) == simulation_start(10)
+    with database.session(read_only=True) as db:
+        last_paid = db.scalar(select(func.max(Order.paid_at)))
+    assert last_paid is not None
+    assert last_paid.replace(tzinfo=UTC) < simulation_start(10) + timedelta(days=3)
+    manifest = json.loads((part.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["spec"]["days"] == 3
 
 
 def test_another_search_engine_swaps_in_by_name(tmp_path: Path) -> None:
